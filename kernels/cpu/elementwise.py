@@ -1,0 +1,448 @@
+"""Elementwise kernels: unary, predicate, binary, compare, where and copy/cast.
+
+Operands arrive as flat storages with an element offset and element strides; the output is a fresh contiguous
+buffer (or a contiguous slice of an existing storage for in-place ops). Two shapes of launch exist for each op
+family:
+
+* ``*_flat``: one run of ``n`` elements, each operand walked with a single stride (1 for contiguous data, 0 for
+  a broadcast scalar). This is the fast path after the launcher has collapsed dimensions.
+* ``*_nd``: any number of dimensions. One divmod chain per row finds the row's start; the row itself is walked
+  by stride.
+
+Each family has a serial and a ``_par`` variant: a ``prange`` launch costs ~2 us, so small tensors stay serial.
+The per-op loops live in one inlined ``_*_row`` function so that every op gets its own tight, vectorisable loop
+(a switch inside the loop body would cost 2-4x). Indices are cast to unsigned so that Numba drops its
+negative-index wraparound check, which otherwise blocks vectorisation.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+U = np.uint64
+CHUNK = 16384
+
+
+@njit(cache=True, inline="always")
+def _row_start(r, shape, strides, base):
+    """Storage offset of the first element of row ``r`` (all dims but the last are row dims)."""
+    off = base
+    rem = r
+    for d in range(shape.size - 2, -1, -1):
+        q = rem // shape[d]
+        off += (rem - q * shape[d]) * strides[d]
+        rem = q
+    return off
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _unary_row(op, a, ia, sa, out, io, n):
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = -a[U(ia + k * sa)]
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = abs(a[U(ia + k * sa)])
+    elif op == 2:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = (x > 0) - (x < 0) if x == x else x
+    elif op == 3:
+        for k in range(n):
+            out[U(io + k)] = np.exp(a[U(ia + k * sa)])
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = np.log(a[U(ia + k * sa)])
+    elif op == 5:
+        for k in range(n):
+            out[U(io + k)] = np.log1p(a[U(ia + k * sa)])
+    elif op == 6:
+        for k in range(n):
+            out[U(io + k)] = np.expm1(a[U(ia + k * sa)])
+    elif op == 7:
+        for k in range(n):
+            out[U(io + k)] = np.sqrt(a[U(ia + k * sa)])
+    elif op == 8:
+        for k in range(n):
+            out[U(io + k)] = 1 / np.sqrt(a[U(ia + k * sa)])
+    elif op == 9:
+        for k in range(n):
+            out[U(io + k)] = np.sin(a[U(ia + k * sa)])
+    elif op == 10:
+        for k in range(n):
+            out[U(io + k)] = np.cos(a[U(ia + k * sa)])
+    elif op == 11:
+        for k in range(n):
+            out[U(io + k)] = np.tanh(a[U(ia + k * sa)])
+    elif op == 12:
+        for k in range(n):
+            out[U(io + k)] = _sigmoid(a[U(ia + k * sa)])
+    elif op == 13:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            # NaN propagates, as in torch.relu
+            out[U(io + k)] = x if (x > 0 or x != x) else 0
+    elif op == 14:
+        for k in range(n):
+            out[U(io + k)] = 1 / a[U(ia + k * sa)]
+    elif op == 15:
+        for k in range(n):
+            out[U(io + k)] = np.floor(a[U(ia + k * sa)])
+    elif op == 16:
+        for k in range(n):
+            out[U(io + k)] = np.ceil(a[U(ia + k * sa)])
+    elif op == 17:
+        for k in range(n):
+            out[U(io + k)] = np.rint(a[U(ia + k * sa)])
+    elif op == 18:
+        for k in range(n):
+            out[U(io + k)] = np.trunc(a[U(ia + k * sa)])
+    elif op == 19:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = x * x
+    elif op == 20:
+        for k in range(n):
+            out[U(io + k)] = math.erf(a[U(ia + k * sa)])
+    elif op == 21:
+        for k in range(n):
+            out[U(io + k)] = np.log2(a[U(ia + k * sa)])
+    elif op == 22:
+        for k in range(n):
+            out[U(io + k)] = np.exp2(a[U(ia + k * sa)])
+    elif op == 23:
+        for k in range(n):
+            out[U(io + k)] = np.tan(a[U(ia + k * sa)])
+    elif op == 24:
+        for k in range(n):
+            out[U(io + k)] = np.arctan(a[U(ia + k * sa)])
+    elif op == 25:
+        for k in range(n):
+            out[U(io + k)] = np.arcsin(a[U(ia + k * sa)])
+    elif op == 26:
+        for k in range(n):
+            out[U(io + k)] = np.arccos(a[U(ia + k * sa)])
+    elif op == 27:
+        for k in range(n):
+            out[U(io + k)] = np.sinh(a[U(ia + k * sa)])
+    elif op == 28:
+        for k in range(n):
+            out[U(io + k)] = np.cosh(a[U(ia + k * sa)])
+    elif op == 29:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = x - np.trunc(x)
+    elif op == 30:
+        for k in range(n):
+            out[U(io + k)] = np.log10(a[U(ia + k * sa)])
+    elif op == 31:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
+@njit(cache=True, inline="always")
+def _predicate_row(op, a, ia, sa, out, io, n):
+    if op == 0:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = x != x
+    elif op == 1:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = (x == x) and (x - x == 0)
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] == 0
+    elif op == 3:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = (x == x) and (x - x != 0)
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = np.signbit(a[U(ia + k * sa)])
+    elif op == 5:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] != 0
+
+
+@njit(cache=True, inline="always")
+def _pymod(x, y):
+    r = np.fmod(x, y)
+    if r != 0 and ((r < 0) != (y < 0)):
+        r += y
+    return r
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] + b[U(ib + k * sb)]
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] - b[U(ib + k * sb)]
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] * b[U(ib + k * sb)]
+    elif op == 3:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] / b[U(ib + k * sb)]
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] // b[U(ib + k * sb)]
+    elif op == 5:
+        for k in range(n):
+            out[U(io + k)] = _pymod(a[U(ia + k * sa)], b[U(ib + k * sb)])
+    elif op == 6:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] ** b[U(ib + k * sb)]
+    elif op == 7:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            y = b[U(ib + k * sb)]
+            out[U(io + k)] = x if (x > y or x != x) else y
+    elif op == 8:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            y = b[U(ib + k * sb)]
+            out[U(io + k)] = x if (x < y or x != x) else y
+    elif op == 9:
+        for k in range(n):
+            out[U(io + k)] = np.arctan2(a[U(ia + k * sa)], b[U(ib + k * sb)])
+    elif op == 10:
+        for k in range(n):
+            out[U(io + k)] = np.fmod(a[U(ia + k * sa)], b[U(ib + k * sb)])
+    elif op == 11:
+        for k in range(n):
+            out[U(io + k)] = b[U(ib + k * sb)] - a[U(ia + k * sa)]
+    elif op == 12:
+        for k in range(n):
+            out[U(io + k)] = np.copysign(a[U(ia + k * sa)], b[U(ib + k * sb)])
+
+
+@njit(cache=True, inline="always")
+def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] == b[U(ib + k * sb)]
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] != b[U(ib + k * sb)]
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] < b[U(ib + k * sb)]
+    elif op == 3:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] <= b[U(ib + k * sb)]
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] > b[U(ib + k * sb)]
+    elif op == 5:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] >= b[U(ib + k * sb)]
+    elif op == 6:
+        for k in range(n):
+            out[U(io + k)] = (a[U(ia + k * sa)] != 0) and (b[U(ib + k * sb)] != 0)
+    elif op == 7:
+        for k in range(n):
+            out[U(io + k)] = (a[U(ia + k * sa)] != 0) or (b[U(ib + k * sb)] != 0)
+    elif op == 8:
+        for k in range(n):
+            out[U(io + k)] = (a[U(ia + k * sa)] != 0) != (b[U(ib + k * sb)] != 0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# unary (same dtype out) and predicate (bool out)
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def unary_flat(op, a, ao, sa, out, n):
+    _unary_row(op, a, ao, sa, out, 0, n)
+
+
+@njit(cache=True, parallel=True)
+def unary_flat_par(op, a, ao, sa, out, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _unary_row(op, a, ao + lo * sa, sa, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def unary_nd(op, a, ao, ast, out, shape):
+    inner = shape[shape.size - 1]
+    for r in range(out.size // inner):
+        _unary_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def unary_nd_par(op, a, ao, ast, out, shape):
+    inner = shape[shape.size - 1]
+    for r in prange(out.size // inner):
+        _unary_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
+
+
+@njit(cache=True)
+def predicate_flat(op, a, ao, sa, out, n):
+    _predicate_row(op, a, ao, sa, out, 0, n)
+
+
+@njit(cache=True, parallel=True)
+def predicate_flat_par(op, a, ao, sa, out, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _predicate_row(op, a, ao + lo * sa, sa, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def predicate_nd(op, a, ao, ast, out, shape):
+    inner = shape[shape.size - 1]
+    for r in range(out.size // inner):
+        _predicate_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def predicate_nd_par(op, a, ao, ast, out, shape):
+    inner = shape[shape.size - 1]
+    for r in prange(out.size // inner):
+        _predicate_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# binary (same dtype out) and compare (bool out)
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def binary_flat(op, a, ao, sa, b, bo, sb, out, n):
+    _binary_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+
+
+@njit(cache=True, parallel=True)
+def binary_flat_par(op, a, ao, sa, b, bo, sb, out, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def binary_nd(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in range(out.size // inner):
+        _binary_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                    out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def binary_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in prange(out.size // inner):
+        _binary_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                    out, r * inner, inner)
+
+
+@njit(cache=True)
+def compare_flat(op, a, ao, sa, b, bo, sb, out, n):
+    _compare_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+
+
+@njit(cache=True, parallel=True)
+def compare_flat_par(op, a, ao, sa, b, bo, sb, out, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _compare_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def compare_nd(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in range(out.size // inner):
+        _compare_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                     out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def compare_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in prange(out.size // inner):
+        _compare_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                     out, r * inner, inner)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# where(cond, a, b) and strided copy with cast
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _where_row(c, ic, sc, a, ia, sa, b, ib, sb, out, io, n):
+    for k in range(n):
+        out[U(io + k)] = a[U(ia + k * sa)] if c[U(ic + k * sc)] else b[U(ib + k * sb)]
+
+
+@njit(cache=True)
+def where_nd(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in range(out.size // inner):
+        _where_row(c, _row_start(r, shape, cst, co), cst[last], a, _row_start(r, shape, ast, ao), ast[last],
+                   b, _row_start(r, shape, bst, bo), bst[last], out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def where_nd_par(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in prange(out.size // inner):
+        _where_row(c, _row_start(r, shape, cst, co), cst[last], a, _row_start(r, shape, ast, ao), ast[last],
+                   b, _row_start(r, shape, bst, bo), bst[last], out, r * inner, inner)
+
+
+@njit(cache=True, inline="always")
+def _copy_row(src, si, ss, dst, di, ds, n):
+    for k in range(n):
+        dst[U(di + k * ds)] = src[U(si + k * ss)]
+
+
+@njit(cache=True)
+def copy_nd(src, so, sst, dst, do, dst_strides, shape):
+    """dst[view] = src[view] with a cast to dst's dtype (bool targets are handled by the launcher)."""
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in range(total // inner):
+        _copy_row(src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                  dst_strides[last], inner)
+
+
+@njit(cache=True, parallel=True)
+def copy_nd_par(src, so, sst, dst, do, dst_strides, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in prange(total // inner):
+        _copy_row(src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                  dst_strides[last], inner)
+
+
+@njit(cache=True)
+def copy_flat(src, so, ss, dst, do, ds, n):
+    _copy_row(src, so, ss, dst, do, ds, n)
+
+
+@njit(cache=True, parallel=True)
+def copy_flat_par(src, so, ss, dst, do, ds, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _copy_row(src, so + lo * ss, ss, dst, do + lo * ds, ds, min(CHUNK, n - lo))

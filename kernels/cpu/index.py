@@ -1,0 +1,136 @@
+"""Indexing kernels: take/put by precomputed offsets, gather/scatter along a dim, nonzero.
+
+Every index array reaching these kernels has been range-checked and wrapped (negative -> positive) by the
+launcher: Numba does no bounds checking, so an unchecked index would read or write outside the storage.
+"""
+import numpy as np
+from numba import njit, prange
+
+U = np.uint64
+
+
+@njit(cache=True, inline="always")
+def _row_start(r, shape, strides, base):
+    off = base
+    rem = r
+    for d in range(shape.size - 2, -1, -1):
+        q = rem // shape[d]
+        off += (rem - q * shape[d]) * strides[d]
+        rem = q
+    return off
+
+
+@njit(cache=True, parallel=True)
+def take(src, base, lin, rest_shape, rest_strides, out):
+    """out[j, rest...] = src[base + lin[j] + offset(rest...)]; out is contiguous (len(lin), prod(rest_shape))."""
+    last = rest_shape.size - 1
+    inner = rest_shape[last]
+    rows = 1
+    for d in range(last):
+        rows *= rest_shape[d]
+    per = rows * inner
+    s = rest_strides[last]
+    for j in prange(lin.size):
+        for r in range(rows):
+            i0 = _row_start(r, rest_shape, rest_strides, base + lin[j])
+            o0 = j * per + r * inner
+            for k in range(inner):
+                out[U(o0 + k)] = src[U(i0 + k * s)]
+
+
+@njit(cache=True)
+def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
+    """dst[base + lin[j] + offset(rest)] (+)= vals viewed as (len(lin), *rest_shape) through offset vo, strides vst.
+
+    Serial on purpose: with accumulate, repeated indices must all land.
+    """
+    nd = rest_shape.size
+    last = nd - 1
+    inner = rest_shape[last]
+    rows = 1
+    for d in range(last):
+        rows *= rest_shape[d]
+    s = rest_strides[last]
+    vs = vst[nd]
+    for j in range(lin.size):
+        for r in range(rows):
+            i0 = _row_start(r, rest_shape, rest_strides, base + lin[j])
+            v0 = _row_start(r, rest_shape, vst[1:], vo + j * vst[0])
+            if accumulate:
+                for k in range(inner):
+                    dst[U(i0 + k * s)] += vals[U(v0 + k * vs)]
+            else:
+                for k in range(inner):
+                    dst[U(i0 + k * s)] = vals[U(v0 + k * vs)]
+
+
+@njit(cache=True, inline="always")
+def _src_row(r, shape, sst, so, dim):
+    """Offset of row r in src, leaving out the coordinate along ``dim`` (the index supplies that one)."""
+    off = so
+    rem = r
+    for d in range(shape.size - 2, -1, -1):
+        q = rem // shape[d]
+        if d != dim:
+            off += (rem - q * shape[d]) * sst[d]
+        rem = q
+    return off
+
+
+@njit(cache=True, parallel=True)
+def gather(src, so, sst, idx, io, ist, dim, shape, out):
+    """out[p] = src[p with coordinate dim replaced by idx[p]]; ``shape`` is the index's, out contiguous."""
+    last = shape.size - 1
+    inner = shape[last]
+    step = sst[last] if last != dim else 0
+    for r in prange(out.size // inner):
+        s0 = _src_row(r, shape, sst, so, dim)
+        i0 = _row_start(r, shape, ist, io)
+        for k in range(inner):
+            out[U(r * inner + k)] = src[U(s0 + k * step + idx[U(i0 + k * ist[last])] * sst[dim])]
+
+
+@njit(cache=True)
+def scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, accumulate):
+    """dst[p with coordinate dim replaced by idx[p]] (+)= vals[p] for p over the index's ``shape``."""
+    last = shape.size - 1
+    inner = shape[last]
+    step = dst_strides[last] if last != dim else 0
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in range(total // inner):
+        d0 = _src_row(r, shape, dst_strides, do, dim)
+        i0 = _row_start(r, shape, ist, io)
+        v0 = _row_start(r, shape, vst, vo)
+        for k in range(inner):
+            t = U(d0 + k * step + idx[U(i0 + k * ist[last])] * dst_strides[dim])
+            if accumulate:
+                dst[t] += vals[U(v0 + k * vst[last])]
+            else:
+                dst[t] = vals[U(v0 + k * vst[last])]
+
+
+@njit(cache=True)
+def nonzero(mask, shape, out):
+    """Write the coordinates of the true elements of a contiguous mask into out (count, ndim); return count."""
+    nd = shape.size
+    n = 0
+    for p in range(mask.size):
+        if mask[p]:
+            rem = p
+            for d in range(nd - 1, -1, -1):
+                q = rem // shape[d]
+                out[n, d] = rem - q * shape[d]
+                rem = q
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def count_nonzero(mask):
+    n = 0
+    for p in range(mask.size):
+        if mask[p]:
+            n += 1
+    return n

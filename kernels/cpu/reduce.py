@@ -1,0 +1,159 @@
+"""Reduction and scan kernels.
+
+The launcher brings every reduction to one 3-D form: ``out[o, i] = reduce_r a[ao + o*so + r*sr + i*si]`` with a
+contiguous ``out`` of ``O*I`` elements and ``R >= 1``. Two loop orders exist:
+
+* ``reduce_inner``: ``r`` is the innermost loop (the reduced elements are close together, e.g. sum over the last
+  dim). One register accumulator per output; ``reassoc`` lets LLVM vectorise the float sum.
+* ``reduce_outer``: ``i`` is the innermost loop (the kept elements are close together, e.g. sum over the first
+  dim). Rows of ``a`` are folded into the output row, which vectorises along ``i``.
+
+Accumulators start from the first reduced element, so each op works for every dtype without a typed zero; the
+launcher handles empty reductions before the launch.
+"""
+import numpy as np
+from numba import njit, prange
+
+U = np.uint64
+FAST = {"reassoc"}  # no nnan/ninf: max/min must keep propagating NaN
+
+
+@njit(cache=True, inline="always")
+def _run(op, a, i0, s, n):
+    acc = a[U(i0)]
+    if op == 0:
+        for k in range(1, n):
+            acc = acc + a[U(i0 + k * s)]
+    elif op == 1:
+        for k in range(1, n):
+            acc = acc * a[U(i0 + k * s)]
+    elif op == 2:
+        for k in range(1, n):
+            x = a[U(i0 + k * s)]
+            acc = x if (x > acc or x != x) else acc
+    elif op == 3:
+        for k in range(1, n):
+            x = a[U(i0 + k * s)]
+            acc = x if (x < acc or x != x) else acc
+    elif op == 4:
+        for k in range(1, n):
+            acc = acc and a[U(i0 + k * s)]
+    elif op == 5:
+        for k in range(1, n):
+            acc = acc or a[U(i0 + k * s)]
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _fold(op, a, ia, si, out, io, n):
+    """out[io + k] = op(out[io + k], a[ia + k*si]) for k < n."""
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = out[U(io + k)] + a[U(ia + k * si)]
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = out[U(io + k)] * a[U(ia + k * si)]
+    elif op == 2:
+        for k in range(n):
+            x = a[U(ia + k * si)]
+            y = out[U(io + k)]
+            out[U(io + k)] = x if (x > y or x != x) else y
+    elif op == 3:
+        for k in range(n):
+            x = a[U(ia + k * si)]
+            y = out[U(io + k)]
+            out[U(io + k)] = x if (x < y or x != x) else y
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = out[U(io + k)] and a[U(ia + k * si)]
+    elif op == 5:
+        for k in range(n):
+            out[U(io + k)] = out[U(io + k)] or a[U(ia + k * si)]
+
+
+@njit(cache=True, fastmath=FAST)
+def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
+    for o in range(O):
+        for i in range(I):
+            out[o * I + i] = _run(op, a, ao + o * so + i * si, sr, R)
+
+
+@njit(cache=True, fastmath=FAST, parallel=True)
+def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out):
+    for j in prange(O * I):
+        o = j // I
+        i = j - o * I
+        out[j] = _run(op, a, ao + o * so + i * si, sr, R)
+
+
+@njit(cache=True, inline="always")
+def _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, hi):
+    base = ao + o * so
+    for i in range(lo, hi):
+        out[o * I + i] = a[U(base + i * si)]
+    for r in range(1, R):
+        _fold(op, a, base + r * sr + lo * si, si, out, o * I + lo, hi - lo)
+
+
+@njit(cache=True, fastmath=FAST)
+def reduce_outer(op, a, ao, so, sr, si, O, R, I, out):
+    for o in range(O):
+        _outer_block(op, a, ao, so, sr, si, R, I, out, o, 0, I)
+
+
+@njit(cache=True, fastmath=FAST, parallel=True)
+def reduce_outer_par(op, a, ao, so, sr, si, O, R, I, out, block):
+    nb = (I + block - 1) // block
+    for j in prange(O * nb):
+        o = j // nb
+        lo = (j - o * nb) * block
+        _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, min(I, lo + block))
+
+
+@njit(cache=True)
+def _arg_run(op, a, i0, s, n):
+    best = a[U(i0)]
+    idx = 0
+    if best != best:
+        return best, idx
+    for k in range(1, n):
+        x = a[U(i0 + k * s)]
+        if x != x:
+            return x, k
+        if (op == 0 and x > best) or (op == 1 and x < best):
+            best = x
+            idx = k
+    return best, idx
+
+
+@njit(cache=True)
+def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """values/indices[o, i] = max or min over r (first occurrence; NaN wins, as in torch)."""
+    for o in range(O):
+        for i in range(I):
+            v, k = _arg_run(op, a, ao + o * so + i * si, sr, R)
+            values[o * I + i] = v
+            indices[o * I + i] = k
+
+
+@njit(cache=True, parallel=True)
+def argreduce_par(op, a, ao, so, sr, si, O, R, I, values, indices):
+    for j in prange(O * I):
+        o = j // I
+        i = j - o * I
+        v, k = _arg_run(op, a, ao + o * so + i * si, sr, R)
+        values[j] = v
+        indices[j] = k
+
+
+@njit(cache=True)
+def scan(op, a, ao, so, sr, si, O, R, I, out):
+    """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I)."""
+    for o in range(O):
+        for i in range(I):
+            acc = a[U(ao + o * so + i * si)]
+            out[(o * R) * I + i] = acc
+            for r in range(1, R):
+                x = a[U(ao + o * so + r * sr + i * si)]
+                acc = acc + x if op == 0 else acc * x
+                out[(o * R + r) * I + i] = acc

@@ -1,0 +1,129 @@
+"""Tensor printing in PyTorch's format: ``tensor([[1.0000, 2.5000], ...], dtype=...)``."""
+import numpy as np
+
+PRINT_OPTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    if profile == "default":
+        PRINT_OPTS.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
+    elif profile == "short":
+        PRINT_OPTS.update(precision=2, threshold=1000, edgeitems=2, linewidth=80)
+    elif profile == "full":
+        PRINT_OPTS.update(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)
+    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                 ("linewidth", linewidth)):
+        if v is not None:
+            PRINT_OPTS[k] = v
+    PRINT_OPTS["sci_mode"] = sci_mode
+
+
+class _Formatter:
+    """Chooses one format for all elements (as PyTorch does) and pads them to a common width."""
+
+    def __init__(self, values):
+        self.floating = values.dtype.kind == "f"
+        self.int_mode = True
+        self.sci_mode = False
+        self.width = 1
+        if values.size == 0:
+            return
+        if not self.floating:
+            self.width = max(len(self._plain(v)) for v in values.reshape(-1))
+            return
+        finite = values[np.isfinite(values)].astype(np.float64)
+        if finite.size == 0:
+            self.width = max(len(str(v).replace("inf", "inf")) for v in values.reshape(-1))
+            self.int_mode = True
+            self.width = max(len(self.format(v)) for v in values.reshape(-1))
+            return
+        nonzero = np.abs(finite[finite != 0])
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        if self.int_mode:
+            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8):
+                self.sci_mode = True
+                self.int_mode = False
+        else:
+            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or
+                                 nonzero.min() < 1e-4):
+                self.sci_mode = True
+        if PRINT_OPTS["sci_mode"] is not None:
+            self.sci_mode = PRINT_OPTS["sci_mode"]
+        self.width = max(len(self.format(v)) for v in values.reshape(-1))
+
+    @staticmethod
+    def _plain(v):
+        if isinstance(v, (bool, np.bool_)):
+            return "True" if v else "False"
+        return str(int(v)) if not isinstance(v, (float, np.floating)) else repr(float(v))
+
+    def format(self, v):
+        if not self.floating:
+            return self._plain(v)
+        if np.isnan(v):
+            return "nan"
+        if np.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        p = PRINT_OPTS["precision"]
+        if self.sci_mode:
+            return f"{float(v):.{p}e}"
+        if self.int_mode:
+            return f"{float(v):.0f}."
+        return f"{float(v):.{p}f}"
+
+    def pad(self, v):
+        return self.format(v).rjust(self.width)
+
+
+def _summarize(arr, edge):
+    if arr.ndim == 0:
+        return arr
+    if arr.shape[0] > 2 * edge:
+        idx = list(range(edge)) + list(range(arr.shape[0] - edge, arr.shape[0]))
+        arr = arr[idx]
+    return np.stack([_summarize(a, edge) for a in arr]) if arr.ndim > 1 else arr
+
+
+def _fmt(arr, fmt, indent, summarize, orig_len=None):
+    edge = PRINT_OPTS["edgeitems"]
+    if arr.ndim == 0:
+        return fmt.pad(arr.item() if arr.dtype.kind != "b" else bool(arr))
+    n = arr.shape[0]
+    if arr.ndim == 1:
+        items = [fmt.pad(v) for v in arr]
+        if summarize and n > 2 * edge:
+            items = items[:edge] + ["..."] + items[-edge:]
+        # wrap lines at the line width like PyTorch
+        per_line = max(1, (PRINT_OPTS["linewidth"] - indent) // (fmt.width + 2))
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = [_fmt(a, fmt, indent + 1, summarize) for a in arr]
+    if summarize and n > 2 * edge:
+        rows = rows[:edge] + ["..."] + rows[-edge:]
+    sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
+    return "[" + sep.join(rows) + "]"
+
+
+def tensor_repr(t):
+    from .dtypes import get_default_dtype, int64, bool as t_bool
+    arr = t.detach().cpu().numpy()
+    summarize = arr.size > PRINT_OPTS["threshold"]
+    shown = _summarize(arr, PRINT_OPTS["edgeitems"]) if summarize else arr
+    fmt = _Formatter(shown)
+    prefix = "tensor("
+    suffixes = []
+    if arr.size == 0:
+        body = "[]"
+        if arr.ndim != 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+    else:
+        body = _fmt(shown, fmt, len(prefix), summarize)
+    if t.device.type != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    if t.dtype not in (get_default_dtype(), int64, t_bool) or (arr.size == 0 and t.dtype is not get_default_dtype()):
+        suffixes.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return prefix + body + "".join(", " + s for s in suffixes) + ")"

@@ -1,0 +1,229 @@
+"""The backward pass: walk the graph from the outputs in dependency order, accumulate into leaves."""
+from ..tensor import Tensor
+from .function import AccumulateGrad, Function
+from .grad_mode import _state
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def register_tensor_hook(t, hook):
+    if t._hooks is None:
+        t._hooks = []
+    t._hooks.append(hook)
+    if t._grad_fn is not None:
+        fn = t._grad_fn
+        if fn._pre_hooks is None:
+            fn._pre_hooks = []
+        fn._pre_hooks.append(hook) if hook not in fn._pre_hooks else None
+        return _RemovableHandle(fn._pre_hooks, hook)
+    return _RemovableHandle(t._hooks, hook)
+
+
+def _run_hooks(hooks, grad):
+    for h in list(hooks):
+        r = h(grad)
+        if r is not None:
+            grad = r
+    return grad
+
+
+def _make_grads(outputs, grads):
+    from ..creation import ones_like
+    out = []
+    for i, t in enumerate(outputs):
+        g = None if grads is None else grads[i]
+        if g is None:
+            if not t._requires_grad:
+                raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(t)
+        else:
+            if not isinstance(g, Tensor):
+                from ..creation import tensor
+                g = tensor(g, dtype=t._dtype, device=t._device)
+            if g._shape != t._shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of "
+                    f"{t.shape}.")
+            if not t._requires_grad:
+                raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        out.append(g)
+    return out
+
+
+def _conform(g, meta):
+    """Bring an input's gradient to the input's shape (sum over broadcast dims) and dtype."""
+    shape, dt = meta
+    if g._shape != shape:
+        g = g.sum_to_size(shape)
+    if g._dtype is not dt:
+        g = g.to(dt)
+    return g
+
+
+def _accumulate(var, g, create_graph, stolen):
+    if var._hooks:
+        g = _run_hooks(var._hooks, g)
+    if not create_graph:
+        g = g.detach()
+    if var._grad is None:
+        sid = id(g._storage)
+        if create_graph:
+            var._grad = g
+        elif sid in stolen or not g._contig or g._storage.shape[0] != g.numel():
+            var._grad = g.contiguous() if sid not in stolen and not g._contig else g.clone()
+        else:
+            var._grad = g
+        stolen.add(id(var._grad._storage))
+    elif create_graph or var._grad._requires_grad:
+        var._grad = var._grad + g
+    else:
+        var._grad.add_(g)
+
+
+def run_backward(roots, grads, retain_graph, create_graph, capture=None):
+    """Propagate ``grads`` from the ``roots`` (tensors). With ``capture`` (a dict id(tensor) -> None), gradients
+    reaching those tensors are stored there instead of being accumulated into ``.grad``."""
+    deps = {}
+    starts = []
+    for t in roots:
+        node = t._grad_fn if t._grad_fn is not None else AccumulateGrad(t)
+        starts.append(node)
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    pending = {}
+    for node, g in zip(starts, grads):
+        pending[node] = g if node not in pending else pending[node] + g
+    ready = [n for n in dict.fromkeys(starts) if deps.get(n, 0) == 0]
+    stolen = set()
+    prev = _state["enabled"]
+    _state["enabled"] = bool(create_graph)
+    try:
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if isinstance(node, AccumulateGrad):
+                if g is not None:
+                    var = node.variable
+                    if capture is not None:
+                        if id(var) in capture:
+                            if var._hooks:
+                                g = _run_hooks(var._hooks, g)
+                            capture[id(var)] = g if capture[id(var)] is None else capture[id(var)] + g
+                    else:
+                        _accumulate(var, g, create_graph, stolen)
+                continue
+            if g is not None:
+                if node._pre_hooks:
+                    g = _run_hooks(node._pre_hooks, g)
+                if node._retained is not None:
+                    t = node._retained()
+                    if t is not None and capture is None:
+                        t._grad = g.detach() if t._grad is None else t._grad + g.detach()
+                if capture is not None and id(node) in capture:
+                    capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
+                in_grads = type(node).backward(node, g)
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node.next_functions):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients (expected "
+                        f"{len(node.next_functions)}, got {len(in_grads)})")
+                if not retain_graph:
+                    node._release()
+            else:
+                in_grads = (None,) * len(node.next_functions)
+            for (nxt, _), ig, meta in zip(node.next_functions, in_grads, node._input_meta):
+                if nxt is None:
+                    continue
+                if ig is not None:
+                    ig = _conform(ig, meta)
+                    if nxt in pending and pending[nxt] is not None:
+                        pending[nxt] = pending[nxt] + ig
+                    else:
+                        pending[nxt] = ig
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+    finally:
+        _state["enabled"] = prev
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute the sum of gradients of ``tensors`` w.r.t. graph leaves, accumulated into their ``.grad``."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(tensors, grad_tensors)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        res = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
+        for t, g in zip(inputs, res):
+            if g is not None:
+                _accumulate(t, g, create_graph, set())
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad``."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _make_grads(outputs, grad_outputs)
+    capture = {}
+    for t in inputs:
+        capture[id(t) if t._grad_fn is None else id(t._grad_fn)] = None
+    run_backward(outputs, grads, retain_graph, create_graph, capture)
+    result = []
+    for t in inputs:
+        g = capture[id(t) if t._grad_fn is None else id(t._grad_fn)]
+        if g is None:
+            if materialize_grads:
+                from ..creation import zeros_like
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. Set "
+                    "allow_unused=True if this is the desired behavior.")
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+__all__ = ["backward", "grad", "Function"]

@@ -1,0 +1,77 @@
+"""Devices: ``minitorch.device("cpu")``, ``minitorch.device("cuda:0")``."""
+
+__all__ = ["device"]
+
+
+class device:
+    """A device type plus an optional index; compares equal to an equivalent device."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - torch's argument name
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        kind, _, idx = type.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}")
+        if idx:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        if kind == "cpu" and index not in (None, 0):
+            raise RuntimeError(f"CPU device index must be -1 or zero, got {index}")
+        self.type = kind
+        self.index = index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = device("cpu")
+
+
+def as_device(d):
+    """Normalise a device argument (None, str, int, device) to a device; tensors live on indexed CUDA devices."""
+    if d is None:
+        return CPU
+    if isinstance(d, device):
+        dev = d
+    elif isinstance(d, int):
+        dev = device("cuda", d)
+    else:
+        dev = device(d)
+    if dev.type == "cuda" and dev.index is None:
+        from . import cuda
+        dev = device("cuda", cuda.current_device())
+    if dev.type == "cpu":
+        return CPU
+    return dev

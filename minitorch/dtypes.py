@@ -1,0 +1,123 @@
+"""dtypes and PyTorch's type-promotion rules."""
+import numpy as np
+
+__all__ = ["dtype", "float32", "float64", "int64", "int32", "uint8", "bool", "get_default_dtype",
+           "set_default_dtype", "promote_types", "result_type", "from_numpy_dtype"]
+
+
+class dtype:
+    """A tensor element type (``minitorch.float32`` ...); compares by identity like ``torch.dtype``."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_cat", "_rank")
+
+    def __init__(self, name, np_dtype, cat, rank):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = cat == 2
+        self.is_signed = name not in ("uint8", "bool")
+        self.itemsize = self.np.itemsize
+        self._cat = cat  # 0 bool, 1 integer, 2 floating
+        self._rank = rank
+
+    @property
+    def is_complex(self):
+        return False
+
+    def __repr__(self):
+        return "minitorch." + self.name
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_numpy(self):
+        return self.np
+
+
+bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001 - torch.bool
+uint8 = dtype("uint8", np.uint8, 1, 1)
+int32 = dtype("int32", np.int32, 1, 2)
+int64 = dtype("int64", np.int64, 1, 3)
+float32 = dtype("float32", np.float32, 2, 4)
+float64 = dtype("float64", np.float64, 2, 5)
+
+_ALL = (bool, uint8, int32, int64, float32, float64)
+_BY_NP = {d.np: d for d in _ALL}
+_BY_NAME = {d.name: d for d in _ALL}
+_default_float = float32
+
+
+def _by_name(name):
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype):
+    """The minitorch dtype for a NumPy dtype; TypeError for the ones minitorch has no kernels for."""
+    d = _BY_NP.get(np.dtype(np_dtype))
+    if d is None:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported types are: "
+            "float64, float32, int64, int32, uint8, and bool.")
+    return d
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(d):
+    global _default_float
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def promote_types(a, b):
+    """The smallest dtype both convert to safely, as ``torch.promote_types``."""
+    if a is b:
+        return a
+    if a._cat != b._cat:
+        return a if a._cat > b._cat else b
+    if a._cat == 1 and {a, b} == {uint8, int32}:
+        return int32
+    return a if a._rank > b._rank else b
+
+
+def _combine(higher, lower):
+    # torch's combine_categories: a lower-priority operand only matters when it is of a higher category
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+def scalar_dtype(value):
+    if isinstance(value, (builtins_bool, np.bool_)):
+        return bool
+    if isinstance(value, (int, np.integer)):
+        return int64
+    if isinstance(value, (float, np.floating)):
+        return _default_float
+    raise TypeError(f"unsupported scalar type {type(value).__name__}")
+
+
+def result_type(*operands):
+    """dtype of an op over Tensors and Python scalars, following PyTorch's three priority levels."""
+    dim = zero = wrapped = None
+    for x in operands:
+        d = getattr(x, "_dtype", None)
+        if d is None:
+            s = scalar_dtype(x)
+            wrapped = s if wrapped is None else promote_types(wrapped, s)
+        elif len(x._shape):
+            dim = d if dim is None else promote_types(dim, d)
+        else:
+            zero = d if zero is None else promote_types(zero, d)
+    return _combine(dim, _combine(zero, wrapped))
+
+
+import builtins as _builtins  # noqa: E402
+
+builtins_bool = _builtins.bool

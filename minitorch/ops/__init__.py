@@ -1,0 +1,118 @@
+"""Differentiable ops. Each is one function, exported as ``minitorch.<name>`` and attached as ``Tensor.<name>``.
+
+``FUNCTIONS`` lists what becomes a ``minitorch`` function; ``METHODS`` what becomes a Tensor method (most names
+are both); operators (``+``, ``@``, ``[]`` ...) are attached at the end.
+"""
+from ..tensor import Tensor
+from . import elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
+
+_EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+       "tan", "tanh", "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "square",
+       "erf", "log2", "log10", "exp2", "atan", "arctan", "asin", "arcsin", "acos", "arccos", "sinh", "cosh",
+       "isnan", "isfinite", "isinf", "signbit", "logical_not", "add", "sub", "subtract", "rsub", "mul", "multiply",
+       "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow", "float_power", "maximum",
+       "minimum", "fmax", "fmin", "atan2", "arctan2", "copysign", "eq", "ne", "lt", "le", "gt", "ge", "not_equal",
+       "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+       "bitwise_or", "bitwise_xor", "bitwise_not", "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
+       "addcmul", "addcdiv"]
+_RED = ["sum", "nansum", "mean", "nanmean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
+        "var_mean", "std_mean", "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "count_nonzero"]
+_SHAPE = ["view", "reshape", "view_as", "reshape_as", "permute", "transpose", "swapaxes", "swapdims", "t",
+          "movedim", "moveaxis", "adjoint", "expand", "expand_as", "broadcast_to", "sum_to_size", "squeeze",
+          "unsqueeze", "flatten", "ravel", "unflatten", "narrow", "select", "contiguous", "clone", "split",
+          "tensor_split", "chunk", "unbind", "flip", "repeat", "tile", "tril", "triu", "diagonal", "diag"]
+_INDEX = ["index_select", "index_add", "gather", "scatter", "scatter_add", "masked_fill", "masked_select",
+          "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim"]
+_MM = ["matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "baddbmm"]
+
+FUNCTIONS = {}
+for _mod, _names in ((E, _EW), (R, _RED), (S, _SHAPE), (I, _INDEX), (M, _MM)):
+    for _n in _names:
+        FUNCTIONS[_n] = getattr(_mod, _n)
+for _n in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "broadcast_tensors", "broadcast_shapes",
+           "atleast_1d", "atleast_2d"):
+    FUNCTIONS[_n] = getattr(S, _n)
+for _n in ("matmul_reference",):
+    FUNCTIONS[_n] = getattr(M, _n)
+
+_NOT_METHODS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "broadcast_tensors",
+                "broadcast_shapes", "atleast_1d", "atleast_2d", "matmul_reference", "where"}
+METHODS = {n: f for n, f in FUNCTIONS.items() if n not in _NOT_METHODS}
+METHODS["where"] = lambda self, condition, other: E.where(condition, self, other)
+METHODS["type"] = X.type_
+METHODS.update(X.CASTS)
+for _n in ("to", "cpu", "cuda", "half", "type_as", "new_tensor", "new_zeros", "new_ones", "new_empty",
+           "new_full", "uniform_", "normal_", "random_", "bernoulli_", "exponential_", "as_strided", "resize_",
+           "apply_", "dim_order", "storage"):
+    METHODS[_n] = getattr(X, _n)
+for _n in ("add_", "sub_", "mul_", "div_", "pow_", "zero_", "fill_", "copy_", "clamp_", "clip_", "masked_fill_"):
+    METHODS[_n] = getattr(E, _n)
+for _n in ("scatter_", "scatter_add_", "index_add_"):
+    METHODS[_n] = getattr(I, _n)
+METHODS["subtract_"] = E.sub_
+METHODS["multiply_"] = E.mul_
+METHODS["divide_"] = E.div_
+# in-place forms of unary ops: x.exp_(), x.relu_(), ...
+for _n in ("neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
+           "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "frac", "square", "erf", "log2",
+           "log10", "exp2", "atan", "asin", "acos", "sinh", "cosh", "remainder", "fmod", "floor_divide",
+           "maximum", "minimum", "atan2", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "copysign",
+           "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "t",
+           "transpose", "squeeze", "unsqueeze", "tril", "triu"):
+    if _n + "_" not in METHODS:
+        METHODS[_n + "_"] = E._inplace_unary(FUNCTIONS[_n])
+for _n, _f in METHODS.items():
+    setattr(Tensor, _n, _f)
+
+
+def _r(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _invert(self):
+    from ..dtypes import bool as t_bool
+    if self._dtype is not t_bool:
+        raise TypeError("~ (bitwise_not) is only implemented for bool tensors in minitorch")
+    return E.logical_not(self)
+
+
+def _iop(name):
+    method = METHODS[name]
+
+    def op(self, other):
+        return method(self, other)
+    return op
+
+
+_OPS = {
+    "__add__": E.add, "__radd__": _r(E.add), "__sub__": E.sub, "__rsub__": _r(E.sub), "__mul__": E.mul,
+    "__rmul__": _r(E.mul), "__truediv__": E.div, "__rtruediv__": _r(E.div), "__floordiv__": E.floor_divide,
+    "__rfloordiv__": _r(E.floor_divide), "__mod__": E.remainder, "__rmod__": _r(E.remainder), "__pow__": E.pow,
+    "__rpow__": _r(E.pow), "__matmul__": M.matmul, "__rmatmul__": _r(M.matmul), "__neg__": E.neg,
+    "__pos__": lambda self: self, "__abs__": E.abs, "__invert__": _invert,
+    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
+    "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor, "__rand__": _r(E.bitwise_and),
+    "__ror__": _r(E.bitwise_or), "__rxor__": _r(E.bitwise_xor),
+    "__iadd__": _iop("add_"), "__isub__": _iop("sub_"), "__imul__": _iop("mul_"), "__itruediv__": _iop("div_"),
+    "__ipow__": _iop("pow_"), "__ifloordiv__": _iop("floor_divide_"), "__imod__": _iop("remainder_"),
+    "__getitem__": I.getitem, "__setitem__": I.setitem,
+}
+for _n, _f in _OPS.items():
+    setattr(Tensor, _n, _f)
+Tensor.__hash__ = lambda self: id(self)
+Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.dim())))))
+Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+Tensor.H = Tensor.T
+Tensor.mH = Tensor.mT
+
+
+def _ior(self, other):
+    return E.assign_(self, E.bitwise_or(self, other))
+
+
+def _iand(self, other):
+    return E.assign_(self, E.bitwise_and(self, other))
+
+
+Tensor.__ior__ = _ior
+Tensor.__iand__ = _iand

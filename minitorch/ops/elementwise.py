@@ -1,0 +1,674 @@
+"""Elementwise ops: unary math, binary arithmetic, comparisons, logical ops, where, clamp, in-place forms."""
+import math
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..dtypes import bool as t_bool, get_default_dtype, uint8
+from ..tensor import Tensor
+from . import launch
+from .common import can_cast, cast, is_scalar, operands, recording, scalar_tensor, type_label
+
+# ---------------------------------------------------------------------------------------------------------------
+# unary
+# ---------------------------------------------------------------------------------------------------------------
+# name -> (gradient from (x, out, g), whether ints promote to float first, keeps integer dtype)
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_UNARY = {
+    "neg": (lambda x, y, g: -g, False),
+    "abs": (lambda x, y, g: g * x.sign(), False),
+    "sign": (None, False),
+    "exp": (lambda x, y, g: g * y, True),
+    "log": (lambda x, y, g: g / x, True),
+    "log1p": (lambda x, y, g: g / (x + 1), True),
+    "expm1": (lambda x, y, g: g * (y + 1), True),
+    "sqrt": (lambda x, y, g: g / (y * 2), True),
+    "rsqrt": (lambda x, y, g: g * (y * y * y) * -0.5, True),
+    "sin": (lambda x, y, g: g * x.cos(), True),
+    "cos": (lambda x, y, g: -g * x.sin(), True),
+    "tan": (lambda x, y, g: g * (y * y + 1), True),
+    "tanh": (lambda x, y, g: g * (1 - y * y), True),
+    "sigmoid": (lambda x, y, g: g * (y * (1 - y)), True),
+    "relu": (lambda x, y, g: g * (y > 0), False),
+    "reciprocal": (lambda x, y, g: -g * (y * y), True),
+    "floor": (None, False),
+    "ceil": (None, False),
+    "round": (None, False),
+    "trunc": (None, False),
+    "frac": (lambda x, y, g: g, True),
+    "square": (lambda x, y, g: g * x * 2, False),
+    "erf": (lambda x, y, g: g * (-(x * x)).exp() * (2.0 / math.sqrt(math.pi)), True),
+    "log2": (lambda x, y, g: g / (x * _LN2), True),
+    "log10": (lambda x, y, g: g / (x * _LN10), True),
+    "exp2": (lambda x, y, g: g * y * _LN2, True),
+    "atan": (lambda x, y, g: g / (x * x + 1), True),
+    "asin": (lambda x, y, g: g / (1 - x * x).sqrt(), True),
+    "acos": (lambda x, y, g: -g / (1 - x * x).sqrt(), True),
+    "sinh": (lambda x, y, g: g * x.cosh(), True),
+    "cosh": (lambda x, y, g: g * x.sinh(), True),
+}
+_INT_IDENTITY = {"floor", "ceil", "round", "trunc"}
+
+
+class _Unary(Function):
+    op = None
+    grad = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = launch.unary(cls.op, x)
+        ctx.save_for_backward(x.detach(), out.detach())
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        if cls.grad is None:
+            return g * 0
+        return cls.grad(x, y, g)
+
+
+_UNARY_FN = {name: type(name.capitalize(), (_Unary,), {"op": name, "grad": staticmethod(gr) if gr else None})
+             for name, (gr, _) in _UNARY.items()}
+
+
+def _unary(name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    dt = x._dtype
+    if not dt.is_floating_point:
+        if _UNARY[name][1]:
+            x = cast(x, get_default_dtype())
+        elif name in _INT_IDENTITY:
+            return x.clone()
+        elif dt is t_bool:
+            if name == "neg":
+                raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                                   "to invert a mask, use the `~` or `logical_not()` operator instead.")
+            return launch.unary(name, x.to(uint8)).to(t_bool) if name != "sign" else x.clone()
+    if _state["enabled"] and x._requires_grad:
+        return _UNARY_FN[name].apply(x)
+    return launch.unary(name, x)
+
+
+def _make_unary(name):
+    def fn(input, *, out=None):
+        r = _unary(name, input)
+        return _write_out(out, r)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}."
+    return fn
+
+
+neg = _make_unary("neg")
+negative = neg
+abs = _make_unary("abs")  # noqa: A001
+absolute = abs
+sign = _make_unary("sign")
+exp = _make_unary("exp")
+log = _make_unary("log")
+log1p = _make_unary("log1p")
+expm1 = _make_unary("expm1")
+sqrt = _make_unary("sqrt")
+rsqrt = _make_unary("rsqrt")
+sin = _make_unary("sin")
+cos = _make_unary("cos")
+tan = _make_unary("tan")
+tanh = _make_unary("tanh")
+sigmoid = _make_unary("sigmoid")
+relu = _make_unary("relu")
+reciprocal = _make_unary("reciprocal")
+floor = _make_unary("floor")
+ceil = _make_unary("ceil")
+trunc = _make_unary("trunc")
+fix = trunc
+frac = _make_unary("frac")
+square = _make_unary("square")
+erf = _make_unary("erf")
+log2 = _make_unary("log2")
+log10 = _make_unary("log10")
+exp2 = _make_unary("exp2")
+atan = _make_unary("atan")
+arctan = atan
+asin = _make_unary("asin")
+arcsin = asin
+acos = _make_unary("acos")
+arccos = acos
+sinh = _make_unary("sinh")
+cosh = _make_unary("cosh")
+
+
+def round(input, *, decimals=0, out=None):  # noqa: A001
+    """Round half to even, as torch.round; ``decimals`` scales by 10**decimals first."""
+    if decimals == 0:
+        return _write_out(out, _unary("round", input))
+    s = 10.0 ** decimals
+    return _write_out(out, _unary("round", input * s) / s)
+
+
+def _predicate(name, x):
+    return launch.unary(name, x, family="predicate")
+
+
+def isnan(input):
+    return _predicate("isnan", input)
+
+
+def isfinite(input):
+    return _predicate("isfinite", input)
+
+
+def isinf(input):
+    return _predicate("isinf", input)
+
+
+def signbit(input):
+    return _predicate("signbit", input)
+
+
+def logical_not(input, *, out=None):
+    return _write_out(out, _predicate("logical_not", input))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# binary
+# ---------------------------------------------------------------------------------------------------------------
+def _maxmin_grad(a, b, g, pick_a):
+    half = (a == b)
+    share = g.where(~half, g * 0.5)
+    if pick_a:
+        return share.masked_fill(a < b, 0), share.masked_fill(a > b, 0)
+    return share.masked_fill(a > b, 0), share.masked_fill(a < b, 0)
+
+
+def _pow_grad(a, b, out, g):
+    ga = g * b * a.pow(b - 1)
+    gb = g * (out * a.log()).masked_fill((a == 0) & (b >= 0), 0)
+    return ga, gb
+
+
+_BINARY = {
+    "add": lambda a, b, y, g: (g, g),
+    "sub": lambda a, b, y, g: (g, -g),
+    "mul": lambda a, b, y, g: (g * b, g * a),
+    "div": lambda a, b, y, g: (g / b, -g * a / (b * b)),
+    "pow": lambda a, b, y, g: _pow_grad(a, b, y, g),
+    "maximum": lambda a, b, y, g: _maxmin_grad(a, b, g, True),
+    "minimum": lambda a, b, y, g: _maxmin_grad(a, b, g, False),
+    "atan2": lambda a, b, y, g: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
+    "remainder": lambda a, b, y, g: (g, -g * (a / b).floor()),
+    "fmod": lambda a, b, y, g: (g, -g * (a / b).trunc()),
+    "floor_divide": lambda a, b, y, g: (g * 0, g * 0),
+    "copysign": lambda a, b, y, g: (g * a.sign() * y.sign(), g * 0),
+}
+
+
+class _Binary(Function):
+    op = None
+    grad = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        out = launch.binary(cls.op, a, b)
+        ctx.save_for_backward(a.detach(), b.detach(), out.detach() if cls.op in ("pow", "copysign") else None)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b, y = ctx.saved_tensors
+        ga, gb = cls.grad(a, b, y, g)
+        return (ga if ctx.needs_input_grad[0] else None), (gb if ctx.needs_input_grad[1] else None)
+
+
+_BINARY_FN = {name: type("".join(p.capitalize() for p in name.split("_")), (_Binary,),
+                         {"op": name, "grad": staticmethod(gr)})
+              for name, gr in _BINARY.items()}
+_ARITH_BOOL = {"add": "logical_or", "mul": "logical_and", "maximum": "logical_or", "minimum": "logical_and"}
+
+
+def _binary(name, a, b, float_op=False):
+    if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and not float_op \
+            and a._device == b._device and not (a._requires_grad or b._requires_grad) and a._dtype is not t_bool:
+        return launch.binary(name, a, b)
+    a, b = operands(a, b, float_op)
+    dt = a._dtype
+    if dt is t_bool:
+        if name in _ARITH_BOOL:
+            return launch.binary(_ARITH_BOOL[name], a, b, family="compare")
+        if name == "sub":
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                               "or `logical_xor()` operator instead.")
+        a, b = a.to(uint8), b.to(uint8)
+        dt = uint8
+    if not dt.is_floating_point:
+        if name in ("floor_divide", "remainder", "fmod") and bool((b == 0).any()):
+            raise RuntimeError("ZeroDivisionError")
+        if name == "pow" and bool((b < 0).any()):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _state["enabled"] and (a._requires_grad or b._requires_grad):
+        return _BINARY_FN[name].apply(a, b)
+    return launch.binary(name, a, b)
+
+
+def _write_out(out, result):
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if out._shape != result._shape:
+        out.resize_(result._shape)
+    if not can_cast(result._dtype, out._dtype):
+        raise RuntimeError(f"result type {type_label(result._dtype)} can't be cast to the desired output type "
+                           f"{type_label(out._dtype)}")
+    launch.copy_into(out, result)
+    out._vc.value += 1
+    return out
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, with broadcasting and type promotion."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _write_out(out, _binary("add", input, other))
+
+
+def sub(input, other, *, alpha=1, out=None):
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _write_out(out, _binary("sub", input, other))
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other, *, out=None):
+    return _write_out(out, _binary("mul", input, other))
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (ints give float32); rounding_mode 'trunc' or 'floor' rounds the quotient."""
+    if rounding_mode is None:
+        r = _binary("div", input, other, float_op=True)
+    elif rounding_mode == "floor":
+        r = floor_divide(input, other)
+    elif rounding_mode == "trunc":
+        a, b = operands(input, other)
+        if a._dtype.is_floating_point:
+            r = _binary("div", a, b).trunc()
+        else:
+            q = floor_divide(a, b)
+            fix_up = (remainder(a, b) != 0) & ((a < 0) != (b < 0))
+            r = q + fix_up.to(q.dtype)
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    return _write_out(out, r)
+
+
+divide = div
+true_divide = div
+
+
+def floor_divide(input, other, *, out=None):
+    a, b = operands(input, other)
+    if a._dtype.is_floating_point:
+        return _write_out(out, _binary("div", a, b).floor())
+    return _write_out(out, _binary("floor_divide", a, b))
+
+
+def remainder(input, other, *, out=None):
+    return _write_out(out, _binary("remainder", input, other))
+
+
+def fmod(input, other, *, out=None):
+    return _write_out(out, _binary("fmod", input, other))
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001
+    """input ** exponent (either may be a number)."""
+    if isinstance(input, Tensor) and is_scalar(exponent) and not isinstance(exponent, bool):
+        if exponent == 2 and input._dtype.is_floating_point:
+            return _write_out(out, square(input))
+        if exponent == 1:
+            return _write_out(out, input.clone() if not input._requires_grad else input * 1)
+    return _write_out(out, _binary("pow", input, exponent))
+
+
+float_power = pow
+
+
+def maximum(input, other, *, out=None):
+    return _write_out(out, _binary("maximum", input, other))
+
+
+def minimum(input, other, *, out=None):
+    return _write_out(out, _binary("minimum", input, other))
+
+
+fmax = maximum
+fmin = minimum
+
+
+def atan2(input, other, *, out=None):
+    return _write_out(out, _binary("atan2", input, other, float_op=True))
+
+
+arctan2 = atan2
+
+
+def copysign(input, other, *, out=None):
+    return _write_out(out, _binary("copysign", input, other, float_op=True))
+
+
+def _compare(name, a, b):
+    if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and a._device == b._device:
+        return launch.binary(name, a, b, family="compare")
+    a, b = operands(a, b)
+    return launch.binary(name, a, b, family="compare")
+
+
+def eq(input, other, *, out=None):
+    return _write_out(out, _compare("eq", input, other))
+
+
+def ne(input, other, *, out=None):
+    return _write_out(out, _compare("ne", input, other))
+
+
+def lt(input, other, *, out=None):
+    return _write_out(out, _compare("lt", input, other))
+
+
+def le(input, other, *, out=None):
+    return _write_out(out, _compare("le", input, other))
+
+
+def gt(input, other, *, out=None):
+    return _write_out(out, _compare("gt", input, other))
+
+
+def ge(input, other, *, out=None):
+    return _write_out(out, _compare("ge", input, other))
+
+
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def logical_and(input, other, *, out=None):
+    return _write_out(out, _compare("logical_and", input, other))
+
+
+def logical_or(input, other, *, out=None):
+    return _write_out(out, _compare("logical_or", input, other))
+
+
+def logical_xor(input, other, *, out=None):
+    return _write_out(out, _compare("logical_xor", input, other))
+
+
+def _bitwise(name, a, b):
+    a, b = operands(a, b)
+    if a._dtype is not t_bool:
+        raise RuntimeError(f"\"{name}_cpu\" is only implemented for bool tensors in minitorch, got "
+                           f"{a._dtype}")
+    return launch.binary({"bitwise_and": "logical_and", "bitwise_or": "logical_or",
+                          "bitwise_xor": "logical_xor"}[name], a, b, family="compare")
+
+
+def bitwise_and(input, other):
+    return _bitwise("bitwise_and", input, other)
+
+
+def bitwise_or(input, other):
+    return _bitwise("bitwise_or", input, other)
+
+
+def bitwise_xor(input, other):
+    return _bitwise("bitwise_xor", input, other)
+
+
+def bitwise_not(input):
+    if input._dtype is not t_bool:
+        raise RuntimeError("bitwise_not is only implemented for bool tensors in minitorch")
+    return logical_not(input)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# where / clamp
+# ---------------------------------------------------------------------------------------------------------------
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return launch.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        ga = where(cond, g, 0.0) if ctx.needs_input_grad[1] else None
+        gb = where(cond, 0.0, g) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` else ``other``; ``where(condition)`` is ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition._dtype is not t_bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{type_label(condition._dtype)}")
+    a, b = operands(input, other)
+    return _write_out(out, Where.apply(condition, a, b))
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        y = x
+        if lo is not None:
+            y = launch.binary("maximum", y, lo)
+        if hi is not None:
+            y = launch.binary("minimum", y, hi)
+        ctx.save_for_backward(x.detach(), lo, hi)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        keep = None
+        if lo is not None:
+            keep = x >= lo
+        if hi is not None:
+            keep = (x <= hi) if keep is None else keep & (x <= hi)
+        return g * keep, None, None
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
+    """Limit values to [min, max] (numbers or tensors); gradient passes where min <= x <= max."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) and min._requires_grad or isinstance(max, Tensor) and max._requires_grad:
+        r = input
+        if min is not None:
+            r = maximum(r, min)
+        if max is not None:
+            r = minimum(r, max)
+        return _write_out(out, r)
+    x = input
+    lo = hi = None
+    if min is not None:
+        x, lo = operands(x, min)
+    if max is not None:
+        x, hi = operands(x, max)
+        if lo is not None and lo._dtype is not x._dtype:
+            x, lo = operands(x, lo)
+    return _write_out(out, Clamp.apply(x, lo, hi))
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    return input + (end - input) * weight
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# in-place forms
+# ---------------------------------------------------------------------------------------------------------------
+def check_inplace(t):
+    if _state["enabled"] and t._requires_grad and t._grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def assign_(self, result):
+    """Write ``result`` into ``self`` in place and make ``self`` take over result's place in the graph."""
+    if result._shape != self._shape:
+        raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
+                           f"{list(result._shape)}")
+    if result._dtype is not self._dtype and not can_cast(result._dtype, self._dtype):
+        raise RuntimeError(f"result type {type_label(result._dtype)} can't be cast to the desired output type "
+                           f"{type_label(self._dtype)}")
+    launch.copy_into(self, result.detach())
+    self._vc.value += 1
+    if result._grad_fn is not None and self._dtype.is_floating_point:
+        self._grad_fn = result._grad_fn
+        self._requires_grad = True
+        if self._hooks:
+            for h in self._hooks:
+                if result._grad_fn._pre_hooks is None:
+                    result._grad_fn._pre_hooks = []
+                result._grad_fn._pre_hooks.append(h)
+    return self
+
+
+def _binary_inplace(name, self, other):
+    check_inplace(self)
+    if type(other) is Tensor:
+        fast = other._dtype is self._dtype and other._device == self._device
+    else:
+        fast = is_scalar(other) and (self._dtype.is_floating_point or not isinstance(other, float))
+        if fast:
+            other = scalar_tensor(other, self._dtype, self._device)
+    if fast and self._contig and self._dtype is not t_bool and not recording(self, other) \
+            and (other._shape == self._shape or len(other._shape) <= len(self._shape)):
+        shape = launch.broadcast_shapes(self._shape, other._shape)
+        if shape == self._shape:
+            if not self._dtype.is_floating_point and name in ("floor_divide", "remainder") and bool((other == 0).any()):
+                raise RuntimeError("ZeroDivisionError")
+            launch.binary(name, self, other, out=self)
+            self._vc.value += 1
+            return self
+    return assign_(self, _binary(name, self, other))
+
+
+def add_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary_inplace("add", self, other)
+
+
+def sub_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary_inplace("sub", self, other)
+
+
+def mul_(self, other):
+    return _binary_inplace("mul", self, other)
+
+
+def div_(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._dtype.is_floating_point:
+        return _binary_inplace("div", self, other)
+    check_inplace(self)
+    return assign_(self, div(self, other, rounding_mode=rounding_mode))
+
+
+def pow_(self, exponent):
+    return _binary_inplace("pow", self, exponent)
+
+
+def _inplace_unary(fn):
+    def method(self, *args, **kwargs):
+        check_inplace(self)
+        return assign_(self, fn(self, *args, **kwargs))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    """Fill with a number (or a 0-d tensor) in place."""
+    check_inplace(self)
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.dim()} dimensions.")
+        if recording(value) or recording(self):
+            return assign_(self, value.expand(self._shape) + self * 0)
+        value = value.item()
+    launch.fill_(self, value)
+    self._vc.value += 1
+    return self
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy ``src`` (broadcast, cast) into this tensor in place."""
+    check_inplace(self)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    launch.broadcast_shapes(self._shape, src._shape)
+    if src._device != self._device:
+        src = src.to(self._device)
+    if recording(src) or recording(self):
+        res = src.to(self._dtype).expand(self._shape) + self.detach() * 0 if src._dtype.is_floating_point else src
+        return assign_(self, res)
+    if src._storage is self._storage and not (src._shape == self._shape and src._stride == self._stride and
+                                              src._offset == self._offset):
+        src = launch.contiguous(src)
+    launch.copy_into(self, src)
+    self._vc.value += 1
+    return self
+
+
+def clamp_(self, min=None, max=None):  # noqa: A002
+    check_inplace(self)
+    return assign_(self, clamp(self, min, max))
+
+
+clip_ = clamp_
+
+
+def masked_fill_(self, mask, value):
+    from .index import masked_fill
+    check_inplace(self)
+    return assign_(self, masked_fill(self, mask, value))

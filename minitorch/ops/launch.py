@@ -1,0 +1,443 @@
+"""Kernel launchers: Tensors in, Tensors out, no autograd.
+
+This is the layer between the differentiable ops and the device kernels. It picks the kernel package for the
+tensors' device, brings operands to the form the kernels take (flat storage, offset, element strides, with
+broadcast dims given stride 0 and mergeable dims collapsed), validates everything a kernel would otherwise read
+out of bounds, allocates the output and launches. Preconditions (checked by the ops layer): operands share a
+device and, unless stated, a dtype.
+"""
+import math
+
+import numpy as np
+
+from .. import dispatch
+from ..dtypes import bool as t_bool, float32, float64, int64
+from ..tensor import Tensor, _contiguous_strides, _make
+from ..kernels import opcodes
+
+N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
+
+
+def _k(t):
+    return dispatch.kernels(t._device.type)
+
+
+def _arr(values):
+    return np.array(values, dtype=np.int64)
+
+
+def empty(shape, dtype, device):
+    n = math.prod(shape)
+    storage = dispatch.kernels(device.type).memory.empty(max(n, 1) if not shape else n, dtype.np)
+    return _make(storage, tuple(shape), _contiguous_strides(shape), 0, dtype, device)
+
+
+def broadcast_shapes(*shapes):
+    nd = max(len(s) for s in shapes)
+    out = [1] * nd
+    for s in shapes:
+        for i, n in enumerate(s):
+            j = nd - len(s) + i
+            if n != 1:
+                if out[j] != 1 and out[j] != n:
+                    raise RuntimeError(
+                        "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}"
+                        .format(out[j], n, i))
+                out[j] = n
+    return tuple(out)
+
+
+def expand_strides(t, shape):
+    """t's strides for a broadcast to ``shape`` (0 along broadcast dims)."""
+    lead = len(shape) - len(t._shape)
+    st = [0] * lead
+    for n, s in zip(t._shape, t._stride):
+        st.append(s if n != 1 else 0)
+    return st
+
+
+def collapse(shape, strides_list):
+    """Drop size-1 dims and merge neighbours that every operand walks as one run."""
+    keep = [i for i, n in enumerate(shape) if n != 1]
+    if not keep:
+        return [1], [[0] for _ in strides_list]
+    i0 = keep[0]
+    cshape = [shape[i0]]
+    cstr = [[st[i0]] for st in strides_list]
+    for i in keep[1:]:
+        if all(cs[-1] == st[i] * shape[i] for cs, st in zip(cstr, strides_list)):
+            cshape[-1] *= shape[i]
+            for cs, st in zip(cstr, strides_list):
+                cs[-1] = st[i]
+        else:
+            cshape.append(shape[i])
+            for cs, st in zip(cstr, strides_list):
+                cs.append(st[i])
+    return cshape, cstr
+
+
+def _out_view(out, n):
+    """A flat run of ``n`` elements of out's (contiguous) storage, starting at its offset."""
+    if out._offset == 0 and out._storage.shape[0] == n:
+        return out._storage
+    return out._storage[out._offset:out._offset + n]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# elementwise
+# ---------------------------------------------------------------------------------------------------------------
+def unary(name, x, out_dtype=None, family="unary", out=None):
+    """Apply a unary op (``family`` "unary": same dtype out; "predicate": bool out)."""
+    ew = _k(x).elementwise
+    table = opcodes.UNARY if family == "unary" else opcodes.PREDICATE
+    code = table[name]
+    if out is None:
+        out = empty(x._shape, out_dtype or (x._dtype if family == "unary" else t_bool), x._device)
+    n = out.numel()
+    if n == 0:
+        return out
+    ov = _out_view(out, n)
+    if x._is_contiguous():
+        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
+        fn(code, x._storage, x._offset, 1, ov, n)
+        return out
+    shape, (st,) = collapse(x._shape, [list(x._stride)])
+    if len(shape) == 1:
+        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
+        fn(code, x._storage, x._offset, st[0], ov, n)
+    else:
+        fn = getattr(ew, family + ("_nd_par" if n >= N_PAR else "_nd"))
+        fn(code, x._storage, x._offset, _arr(st), ov, _arr(shape))
+    return out
+
+
+def binary(name, a, b, family="binary", out=None):
+    """Apply a broadcasting binary op to same-dtype tensors ("binary": dtype out; "compare": bool out)."""
+    ew = _k(a).elementwise
+    code = (opcodes.BINARY if family == "binary" else opcodes.COMPARE)[name]
+    if a._shape == b._shape:
+        shape = a._shape
+    else:
+        shape = broadcast_shapes(a._shape, b._shape)
+    if out is None:
+        out = empty(shape, a._dtype if family == "binary" else t_bool, a._device)
+    n = out.numel()
+    if n == 0:
+        return out
+    ov = _out_view(out, n)
+    if a._shape == b._shape and a._is_contiguous() and b._is_contiguous():
+        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
+        fn(code, a._storage, a._offset, 1, b._storage, b._offset, 1, ov, n)
+        return out
+    cshape, (sa, sb) = collapse(shape, [expand_strides(a, shape), expand_strides(b, shape)])
+    if len(cshape) == 1:
+        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
+        fn(code, a._storage, a._offset, sa[0], b._storage, b._offset, sb[0], ov, n)
+    else:
+        fn = getattr(ew, family + ("_nd_par" if n >= N_PAR else "_nd"))
+        fn(code, a._storage, a._offset, _arr(sa), b._storage, b._offset, _arr(sb), ov, _arr(cshape))
+    return out
+
+
+def where(cond, a, b):
+    """Elementwise select; ``cond`` is bool, ``a``/``b`` share a dtype; all three broadcast."""
+    ew = _k(a).elementwise
+    shape = broadcast_shapes(cond._shape, a._shape, b._shape)
+    out = empty(shape, a._dtype, a._device)
+    n = out.numel()
+    if n == 0:
+        return out
+    cshape, (sc, sa, sb) = collapse(shape, [expand_strides(t, shape) for t in (cond, a, b)])
+    fn = ew.where_nd_par if n >= N_PAR else ew.where_nd
+    fn(cond._storage, cond._offset, _arr(sc), a._storage, a._offset, _arr(sa), b._storage, b._offset, _arr(sb),
+       out._storage, _arr(cshape))
+    return out
+
+
+def copy_into(dst, src):
+    """dst[...] = src broadcast to dst's shape, cast to dst's dtype; dst may be any strided view."""
+    n = dst.numel()
+    if n == 0:
+        return dst
+    if dst._dtype is t_bool and src._dtype is not t_bool:
+        src = unary("nonzero", src, family="predicate")
+    ew = _k(dst).elementwise
+    shape = dst._shape
+    cshape, (ss, ds) = collapse(shape, [expand_strides(src, shape), list(dst._stride)])
+    if len(cshape) == 1:
+        fn = ew.copy_flat_par if n >= N_PAR else ew.copy_flat
+        fn(src._storage, src._offset, ss[0], dst._storage, dst._offset, ds[0], n)
+    else:
+        fn = ew.copy_nd_par if n >= N_PAR else ew.copy_nd
+        fn(src._storage, src._offset, _arr(ss), dst._storage, dst._offset, _arr(ds), _arr(cshape))
+    return dst
+
+
+def contiguous(x, dtype=None):
+    """A contiguous copy of x (cast to ``dtype`` when given)."""
+    out = empty(x._shape, dtype or x._dtype, x._device)
+    return copy_into(out, x)
+
+
+def scalar(value, dtype, device):
+    """A 0-d tensor holding a Python number."""
+    storage = dispatch.kernels(device.type).memory.from_host(np.array([value], dtype=dtype.np))
+    return _make(storage, (), (), 0, dtype, device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------------------------------------------
+def _reduce_form(x, dims):
+    """Express a reduction over ``dims`` as (array, offset, so, sr, si, O, R, I), copying only when the kept or the
+    reduced dims cannot be walked with one (resp. two) strides."""
+    nd = len(x._shape)
+    kept = [d for d in range(nd) if d not in dims]
+    ks, (kst,) = collapse([x._shape[d] for d in kept], [[x._stride[d] for d in kept]])
+    rs, (rst,) = collapse([x._shape[d] for d in dims], [[x._stride[d] for d in dims]])
+    if len(rs) == 1 and len(ks) <= 2:
+        R, sr = rs[0], rst[0]
+        if len(ks) == 2:
+            O, I, so, si = ks[0], ks[1], kst[0], kst[1]
+        else:
+            O, I, so, si = ks[0], 1, kst[0], 0
+        if I == 1:
+            si = 0
+        return x, O, R, I, so, sr, si
+    y = contiguous(x.permute(*(kept + list(dims))))
+    R = math.prod(x._shape[d] for d in dims)
+    O = math.prod(x._shape[d] for d in kept)
+    return y, O, R, 1, R, 1, 0
+
+
+def reduce(name, x, dims, keepdim, out_dtype=None):
+    """sum/prod/amax/amin/all/any over ``dims`` (a tuple of normalised dims; empty means all dims)."""
+    nd = len(x._shape)
+    dims = tuple(sorted(dims)) if dims else tuple(range(nd))
+    out_shape = tuple((1 if d in dims else n) for d, n in enumerate(x._shape)) if keepdim else \
+        tuple(n for d, n in enumerate(x._shape) if d not in dims)
+    out = empty(out_shape, out_dtype or x._dtype, x._device)
+    if out.numel() == 0:
+        return out
+    y, O, R, I, so, sr, si = _reduce_form(x, dims) if nd else (x, 1, 1, 1, 0, 0, 0)
+    if R == 0:
+        fill_(out, {"sum": 0, "prod": 1, "all": True, "any": False}[name])
+        return out
+    red = _k(x).reduce
+    code = opcodes.REDUCE[name]
+    if O == 1 and I == 1 and R >= 4 * N_PAR and sr != 0:
+        # one output over many elements: partial results per chunk in parallel, then fold the partials
+        P = 64
+        rc = R // P
+        part = empty((P + 1,), out._dtype, x._device)
+        red.reduce_inner_par(code, y._storage, y._offset, rc * sr, sr, 0, P, rc, 1, part._storage)
+        red.reduce_inner(code, y._storage, y._offset + P * rc * sr, 0, sr, 0, 1, R - P * rc, 1,
+                         part._storage[P:]) if R > P * rc else None
+        n_part = P + 1 if R > P * rc else P
+        red.reduce_inner(code, part._storage, 0, 0, 1, 0, 1, n_part, 1, out._storage)
+        return out
+    work = O * I * R
+    if I == 1 or abs(sr) <= abs(si):
+        if work >= N_PAR and O * I > 1:
+            red.reduce_inner_par(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
+        else:
+            red.reduce_inner(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
+    else:
+        if work >= N_PAR:
+            block = max(256, -(-I // 16))
+            red.reduce_outer_par(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage, block)
+        else:
+            red.reduce_outer(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
+    return out
+
+
+def argreduce(name, x, dim, keepdim):
+    """(values, indices) of max/min along one dim (``dim=None``: over the flattened tensor)."""
+    if dim is None:
+        x = x.reshape(-1)
+        dim = 0
+        out_shape = ()
+    else:
+        out_shape = tuple((1 if d == dim else n) for d, n in enumerate(x._shape)) if keepdim else \
+            tuple(n for d, n in enumerate(x._shape) if d != dim)
+    values = empty(out_shape, x._dtype, x._device)
+    indices = empty(out_shape, int64, x._device)
+    if values.numel() == 0:
+        return values, indices
+    if len(x._shape) == 0:
+        copy_into(values, x)
+        fill_(indices, 0)
+        return values, indices
+    y, O, R, I, so, sr, si = _reduce_form(x, (dim,))
+    red = _k(x).reduce
+    fn = red.argreduce_par if O * I * R >= N_PAR and O * I > 1 else red.argreduce
+    fn(opcodes.ARGREDUCE[name], y._storage, y._offset, so, sr, si, O, R, I, values._storage, indices._storage)
+    return values, indices
+
+
+def scan(name, x, dim):
+    out = empty(x._shape, x._dtype, x._device)
+    if out.numel() == 0:
+        return out
+    if len(x._shape) == 0:
+        return copy_into(out, x)
+    n = x._shape[dim]
+    O = math.prod(x._shape[:dim])
+    I = math.prod(x._shape[dim + 1:])
+    if not x._is_contiguous():
+        x = contiguous(x)
+    _k(x).reduce.scan(opcodes.SCAN[name], x._storage, x._offset, n * I, I, 1, O, n, I, out._storage)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# matmul
+# ---------------------------------------------------------------------------------------------------------------
+def _stack_form(t):
+    """(array (B, r, c) C-ordered, transposed?) for a 3-D tensor whose matrices are C- or F-ordered, else None."""
+    B, r, c = t._shape
+    sb, s0, s1 = t._stride
+    n = r * c
+    if B > 1 and sb != n:
+        return None
+    if (s1 == 1 or c == 1) and (s0 == c or r == 1):
+        return t._storage[t._offset:t._offset + B * n].reshape(B, r, c), False
+    if (s0 == 1 or r == 1) and (s1 == r or c == 1):
+        return t._storage[t._offset:t._offset + B * n].reshape(B, c, r), True
+    return None
+
+
+def bmm(a, b):
+    """(B, M, K) @ (B, K, N) for same-dtype 3-D tensors whose batch sizes match or are 1."""
+    Ba, M, K = a._shape
+    Bb, _, N = b._shape
+    B = max(Ba, Bb)
+    mm = _k(a).matmul
+    if a._dtype in (float32, float64):
+        if Bb == 1 and Ba > 1 and a._is_contiguous():
+            # a batch times one matrix is one GEMM over the stacked rows
+            out = bmm(a.reshape(1, Ba * M, K), b)
+            return out.reshape(Ba, M, N)
+        fa = _stack_form(a)
+        if fa is None:
+            a = contiguous(a)
+            fa = _stack_form(a)
+        fb = _stack_form(b)
+        if fb is None:
+            b = contiguous(b)
+            fb = _stack_form(b)
+        out = empty((B, M, N), a._dtype, a._device)
+        if out.numel() == 0:
+            return out
+        if K == 0:
+            return fill_(out, 0)
+        mm.bmm_blas(fa[0], fa[1], fb[0], fb[1], out._storage.reshape(B, M, N))
+        return out
+    out = empty((B, M, N), a._dtype, a._device)
+    fill_(out, 0)
+    if out.numel() == 0 or K == 0:
+        return out
+    sab = a._stride[0] if Ba > 1 else 0
+    sbb = b._stride[0] if Bb > 1 else 0
+    mm.bmm_tiled(a._storage, a._offset, sab, a._stride[1], a._stride[2],
+                 b._storage, b._offset, sbb, b._stride[1], b._stride[2], out._storage, B, M, N, K)
+    return out
+
+
+def bmm_reference(a, b):
+    """The tiled kernel for any dtype (tests compare the BLAS path against it)."""
+    Ba, M, K = a._shape
+    Bb, _, N = b._shape
+    B = max(Ba, Bb)
+    out = empty((B, M, N), a._dtype, a._device)
+    fill_(out, 0)
+    _k(a).matmul.bmm_tiled(a._storage, a._offset, a._stride[0] if Ba > 1 else 0, a._stride[1], a._stride[2],
+                           b._storage, b._offset, b._stride[0] if Bb > 1 else 0, b._stride[1], b._stride[2],
+                           out._storage, B, M, N, K)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fill / indexing
+# ---------------------------------------------------------------------------------------------------------------
+def fill_(t, value):
+    src = scalar(value, t._dtype, t._device)
+    return copy_into(t, src)
+
+
+def take(x, lin, rest_dims):
+    """out[j, rest...] = x[offset lin[j] + rest...]: ``lin`` is a contiguous int64 tensor of checked offsets,
+    ``rest_dims`` the dims of x walked for each offset. Returns a tensor of shape (len(lin), *rest sizes)."""
+    rest_shape = [x._shape[d] for d in rest_dims] or [1]
+    rest_strides = [x._stride[d] for d in rest_dims] or [0]
+    out = empty((lin.numel(),) + tuple(x._shape[d] for d in rest_dims), x._dtype, x._device)
+    if out.numel() == 0:
+        return out
+    lin = lin if lin._is_contiguous() and lin._offset == 0 else contiguous(lin)
+    _k(x).index.take(x._storage, x._offset, lin._storage[:lin.numel()], _arr(rest_shape), _arr(rest_strides),
+                     out._storage)
+    return out
+
+
+def put_(x, lin, rest_dims, values, accumulate):
+    """x[offset lin[j] + rest...] (+)= values, values broadcast to (len(lin), *rest sizes)."""
+    shape = (lin.numel(),) + tuple(x._shape[d] for d in rest_dims)
+    if math.prod(shape) == 0:
+        return x
+    rest_shape = [x._shape[d] for d in rest_dims] or [1]
+    rest_strides = [x._stride[d] for d in rest_dims] or [0]
+    vst = expand_strides(values, shape)
+    if not rest_dims:
+        vst = vst + [0]
+    lin = lin if lin._is_contiguous() and lin._offset == 0 else contiguous(lin)
+    _k(x).index.put(x._storage, x._offset, lin._storage[:lin.numel()], _arr(rest_shape), _arr(rest_strides),
+                    values._storage, values._offset, _arr(vst), accumulate)
+    return x
+
+
+def gather(x, dim, index):
+    out = empty(index._shape, x._dtype, x._device)
+    if out.numel() == 0:
+        return out
+    shape = list(index._shape) or [1]
+    xst = list(x._stride) or [0]
+    ist = list(index._stride) or [0]
+    _k(x).index.gather(x._storage, x._offset, _arr(xst), index._storage, index._offset, _arr(ist), dim,
+                       _arr(shape), out._storage)
+    return out
+
+
+def scatter_(x, dim, index, src, accumulate):
+    """In place on a contiguous-or-strided x: x[... index ...] (+)= src over index's shape."""
+    if index.numel() == 0:
+        return x
+    shape = list(index._shape) or [1]
+    _k(x).index.scatter(x._storage, x._offset, _arr(list(x._stride) or [0]), index._storage, index._offset,
+                        _arr(list(index._stride) or [0]), src._storage, src._offset,
+                        _arr(expand_strides(src, index._shape) if src._shape != index._shape else
+                             (list(src._stride) or [0])),
+                        dim, _arr(shape), accumulate)
+    return x
+
+
+def nonzero(x):
+    """(count, ndim) int64 coordinates of the nonzero elements of x, in row-major order."""
+    mask = x if x._dtype is t_bool else unary("nonzero", x, family="predicate")
+    if not mask._is_contiguous():
+        mask = contiguous(mask)
+    flat = mask._storage[mask._offset:mask._offset + mask.numel()]
+    idx = _k(x).index
+    count = idx.count_nonzero(flat)
+    nd = len(x._shape)
+    out = empty((count, nd), int64, x._device)
+    if count and nd:
+        idx.nonzero(flat, _arr(list(x._shape)), out._storage.reshape(count, nd))
+    return out
+
+
+def to_numpy(t):
+    """A host NumPy array with t's shape (a view when t is a CPU tensor)."""
+    host = _k(t).memory.to_host(t._storage)
+    itemsize = host.itemsize
+    return np.lib.stride_tricks.as_strided(host[t._offset:] if t.numel() else host, t._shape,
+                                           [s * itemsize for s in t._stride])

@@ -1,0 +1,219 @@
+"""Tensor-only methods: conversions (to/cpu/cuda/float/...), new_*, in-place random fills, as_strided."""
+from ..autograd.function import Function
+from ..device import as_device, device as _device_cls
+from .. import dtypes as _dt
+from ..random import gen
+from ..tensor import Tensor, _contiguous_strides, _make
+from . import launch
+from .elementwise import check_inplace
+
+
+class ToDevice(Function):
+    """Copy to another device (and dtype); the gradient is copied back."""
+
+    @staticmethod
+    def forward(ctx, x, dev, dt):
+        ctx.src_device, ctx.src_dtype = x._device, x._dtype
+        host = launch.to_numpy(launch.contiguous(x, dt) if x._device.type == "cpu" else x)
+        if dev.type == "cpu" and x._device.type != "cpu":
+            host = host.copy()
+        from ..creation import _from_host
+        out = _from_host(host, dt, dev) if (dev.type != "cpu" or x._device.type != "cpu") else None
+        if out is None:
+            out = launch.contiguous(x, dt)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx.src_device, ctx.src_dtype), None, None
+
+
+def _parse_to(args, kwargs):
+    dev = kwargs.pop("device", None)
+    dt = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, _dt.dtype):
+            dt = a
+        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev = a
+        elif isinstance(a, Tensor):
+            dev, dt = a.device, a.dtype
+        elif isinstance(a, bool):
+            continue
+        elif a is not None:
+            raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+    return dev, dt, copy
+
+
+def to(self, *args, **kwargs):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``: self when nothing changes."""
+    dev, dt, copy = _parse_to(args, dict(kwargs))
+    dev = as_device(dev) if dev is not None else self._device
+    if dev.type != "cpu":
+        from .. import dispatch
+        if dev.type not in dispatch.available():
+            raise RuntimeError(f"Torch not compiled with CUDA enabled") if dev.type == "cuda" else \
+                RuntimeError(f"device type {dev.type} is not available")
+    dt = dt or self._dtype
+    if dev == self._device and dt is self._dtype and not copy:
+        return self
+    if dev == self._device:
+        from .common import cast
+        return cast(self, dt) if dt is not self._dtype else self.clone()
+    return ToDevice.apply(self, dev, dt)
+
+
+def cpu(self, memory_format=None):
+    return to(self, "cpu")
+
+
+def cuda(self, device=None, non_blocking=False, memory_format=None):
+    return to(self, as_device("cuda" if device is None else device))
+
+
+def _caster(dt):
+    def method(self, memory_format=None):
+        return to(self, dt)
+    method.__name__ = dt.name
+    return method
+
+
+CASTS = {"float": _caster(_dt.float32), "double": _caster(_dt.float64), "long": _caster(_dt.int64),
+         "int": _caster(_dt.int32), "bool": _caster(_dt.bool), "byte": _caster(_dt.uint8)}
+
+
+def half(self):
+    raise TypeError("minitorch has no float16 dtype")
+
+
+def type_as(self, other):
+    return to(self, other.dtype)
+
+
+_TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
+               "int32": "torch.IntTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}
+
+
+def type_(self, dtype=None, non_blocking=False):
+    if dtype is None:
+        name = _TYPE_NAMES[self._dtype.name]
+        return name.replace("torch.", "torch.cuda.") if self._device.type == "cuda" else name
+    if isinstance(dtype, str):
+        inv = {v: k for k, v in _TYPE_NAMES.items()}
+        dtype = _dt._by_name(inv[dtype.replace("minitorch.", "torch.")])
+    return to(self, dtype)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    from ..creation import tensor
+    return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def _new_factory(name):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        from .. import creation
+        fn = getattr(creation, name)
+        if name == "full":
+            (size, fill) = size
+            return fn(size, fill, dtype=dtype or self._dtype, device=device or self._device,
+                      requires_grad=requires_grad)
+        return fn(*size, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
+    method.__name__ = "new_" + name
+    return method
+
+
+new_zeros = _new_factory("zeros")
+new_ones = _new_factory("ones")
+new_empty = _new_factory("empty")
+new_full = _new_factory("full")
+
+
+def _fill_from_host(self, arr):
+    check_inplace(self)
+    from ..creation import _from_host
+    launch.copy_into(self, _from_host(arr, self._dtype, self._device))
+    self._vc.value += 1
+    return self
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with samples from U[a, b)."""
+    u = gen(generator)._uniform(self._shape, self._dtype.np)
+    return _fill_from_host(self, u * (b - a) + a if (a, b) != (0.0, 1.0) else u)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with samples from N(mean, std**2)."""
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    z = gen(generator)._normal(self._shape, self._dtype.np)
+    return _fill_from_host(self, z * std + mean if (mean, std) != (0.0, 1.0) else z)
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    if to is None:
+        from_, to = 0, from_ if from_ else 2 ** 24
+    return _fill_from_host(self, gen(generator)._integers(from_, to, self._shape))
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    u = gen(generator)._uniform(self._shape, self._dtype.np if self._dtype.is_floating_point else "f4")
+    probs = p.detach().cpu().numpy() if isinstance(p, Tensor) else p
+    return _fill_from_host(self, u < probs)
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    u = gen(generator)._uniform(self._shape, self._dtype.np)
+    import numpy as np
+    return _fill_from_host(self, -np.log1p(-u) / lambd)
+
+
+def as_strided(self, size, stride, storage_offset=None):
+    size, stride = tuple(size), tuple(stride)
+    off = self._offset if storage_offset is None else storage_offset
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    need = off + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
+    if need > self._storage.shape[0]:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
+                           f"itemsize {self._dtype.itemsize} requiring a storage size of "
+                           f"{need * self._dtype.itemsize} are out of bounds for storage of size "
+                           f"{self._storage.shape[0] * self._dtype.itemsize}")
+    return _make(self._storage, size, stride, off, self._dtype, self._device, self._vc)
+
+
+def resize_(self, *size):
+    """Resize in place; storage is reallocated (contents kept in row-major order) when it must grow."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(size)
+    import math
+    n = math.prod(size)
+    if not self._contig or self._offset + n > self._storage.shape[0]:
+        new = launch.empty(size, self._dtype, self._device)
+        old = self.reshape(-1)
+        k = min(n, old.numel())
+        if k:
+            launch.copy_into(new.reshape(-1)[:k], old[:k])
+        self._storage, self._offset = new._storage, 0
+    self._shape, self._stride = size, _contiguous_strides(size)
+    self._contig = True
+    return self
+
+
+def apply_(self, callable):
+    raise TypeError("apply_ is only implemented on CPU tensors with Python callables in PyTorch; minitorch keeps "
+                    "data in Numba kernels, use vectorised ops instead")
+
+
+def dim_order(self):
+    return tuple(sorted(range(self.dim()), key=lambda d: -self._stride[d]))
+
+
+def storage(self):
+    return self._storage

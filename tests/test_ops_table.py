@@ -1,0 +1,887 @@
+"""The op table: one row per operation drives every per-op check.
+
+Each row gives a callable ``fn(m, *tensors)`` written once against the PyTorch API, so the same callable runs on
+``minitorch`` and on ``torch``; a NumPy reference (``ref=None`` means ``fn`` itself also runs on NumPy arrays with
+``m=numpy``, as indexing does); the number of inputs; their value domain (kept away from kinks and poles); and
+whether the op is differentiable. The table drives:
+
+* ``test_forward``: forward values, shapes and dtypes against NumPy on hypothesis shapes (up to 4-D, broadcastable
+  pairs, permuted and strided inputs), in float32 and float64 (and int64 where the row says so);
+* ``test_gradcheck``: central-difference gradient checks in float64 on small shapes;
+* ``test_against_torch``: forward and backward against PyTorch on the same data, when torch is installed;
+* ``test_device_parity``: every non-CPU device against the CPU.
+"""
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minitorch
+
+F32, F64, I64 = "float32", "float64", "int64"
+FLOATS = (F32, F64)
+FLOATS_INT = (F32, F64, I64)
+TOL = {F32: dict(rtol=1e-4, atol=1e-4), F64: dict(rtol=1e-9, atol=1e-10), I64: dict(rtol=0, atol=0),
+       "bool": dict(rtol=0, atol=0)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shapes
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lim:
+    max_dims: int
+    max_side: int
+
+
+FWD = Lim(4, 4)  # forward and torch checks
+GRAD = Lim(3, 3)  # gradcheck: numel(in) forward pairs + numel(out) backward passes per example
+
+
+def one(min_dims=0, max_dims=None, min_side=1):
+    """One input of any shape."""
+    def strat(lim):
+        hi = max(min_dims, lim.max_dims if max_dims is None else max_dims)
+        return hnp.array_shapes(min_dims=min_dims, max_dims=hi, min_side=min_side,
+                                max_side=max(min_side, lim.max_side)).map(lambda s: (s,))
+    return strat
+
+
+def same(n, min_dims=0):
+    """``n`` inputs of one shape."""
+    return lambda lim: one(min_dims)(lim).map(lambda s: s * n)
+
+
+def bcast(n=2, min_dims=0):
+    """``n`` mutually broadcastable shapes."""
+    def strat(lim):
+        return hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=min_dims, max_dims=lim.max_dims,
+                                                 max_side=lim.max_side).map(lambda b: tuple(b.input_shapes))
+    return strat
+
+
+def cube(lim):
+    """A 3-D shape with every side >= 3, so fixed indices like 2 and -3 are valid."""
+    side = st.integers(3, max(3, lim.max_side))
+    return st.tuples(side, side, side)
+
+
+def matmul_shapes(case):
+    """Operand shapes for one matmul case; batch dims broadcast."""
+    @st.composite
+    def draw(d, lim):
+        s = st.integers(1, lim.max_side)
+        m, k, n, b, c = (d.draw(s) for _ in range(5))
+        return {
+            "dot": ((k,), (k,)),
+            "mv": ((m, k), (k,)),
+            "vm": ((k,), (k, n)),
+            "mm": ((m, k), (k, n)),
+            "mm_ta": ((k, m), (k, n)),       # a.t() @ b
+            "mm_tb": ((m, k), (n, k)),       # a @ b.t()
+            "bmm": ((b, m, k), (b, k, n)),
+            "bcast": ((b, 1, m, k), (c, k, n)),
+            "bcast_v": ((k,), (b, k, n)),
+            "batch_v": ((b, m, k), (k,)),
+            "batch_2d": ((b, m, k), (k, n)),
+        }[case]
+    return lambda lim: draw(lim)
+
+
+def cat_shapes(dim, n=2, min_dims=2):
+    """``n`` shapes equal except along ``dim``."""
+    @st.composite
+    def draw(d, lim):
+        base = list(d.draw(one(min_dims)(lim))[0])
+        out = []
+        for _ in range(n):
+            s = list(base)
+            s[dim] = d.draw(st.integers(1, lim.max_side))
+            out.append(tuple(s))
+        return tuple(out)
+    return lambda lim: draw(lim)
+
+
+def first_dim(n, min_dims=1):
+    """One shape whose first dim is exactly ``n``."""
+    return lambda lim: one(min_dims)(lim).map(lambda s: ((n,) + s[0][1:],))
+
+
+def with_ones(lim):
+    """A shape with singleton dims to squeeze (at positions 1 and, sometimes, others)."""
+    side = st.integers(1, lim.max_side)
+    return st.tuples(side, st.just(1), side).map(lambda s: (s,))
+
+
+def even_last(lim):
+    side = st.integers(1, lim.max_side)
+    return st.tuples(side, side.map(lambda k: 2 * k)).map(lambda s: (s,))
+
+
+def set_shapes(index, value="exact"):
+    """(x, v) for ``y[index] = v``: v has the indexed shape, its trailing part ("bcast"), or is 0-d ("scalar")."""
+    def strat(lim):
+        def pair(xs):
+            target = np.zeros(xs)[index(np, np.zeros(xs))].shape
+            vs = {"exact": target, "bcast": target[1:], "scalar": ()}[value]
+            return xs, vs
+        return cube(lim).map(pair)
+    return strat
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# values
+# ---------------------------------------------------------------------------------------------------------------
+def sample(rng, domain, shape, dtype):
+    """Values for one input: floats away from the kinks and poles the domain names; small ints for int64."""
+    if dtype == I64:
+        if domain in ("away0", "nonzero", "divisor"):
+            v = rng.integers(1, 4, shape) * rng.choice([-1, 1], shape)
+        elif domain == "pos":
+            v = rng.integers(1, 5, shape)
+        else:
+            v = rng.integers(-9, 10, shape) if domain == "halfint" else rng.integers(-3, 4, shape)
+        return np.asarray(v, dtype=np.int64)
+    if domain == "real":
+        v = rng.uniform(-2, 2, shape)
+    elif domain in ("away0", "nonzero"):  # kinks of abs/relu/sign/norm at 0, poles of 1/x
+        v = rng.uniform(0.25, 2, shape) * rng.choice([-1.0, 1.0], shape)
+    elif domain == "pos":
+        v = rng.uniform(0.25, 3, shape)
+    elif domain == "unitish":  # products of many factors stay O(1)
+        v = rng.uniform(0.6, 1.4, shape) * rng.choice([-1.0, 1.0], shape)
+    elif domain == "smallint":  # ties and zeros for comparisons and logical ops
+        v = rng.integers(-2, 3, shape).astype(np.float64)
+    elif domain == "halfint":  # with "divisor": quotients are never near an integer, so floor/mod are smooth
+        v = rng.integers(-8, 8, shape) + 0.5
+    elif domain == "divisor":
+        v = rng.choice([-4.0, -2.0, 2.0, 4.0], shape)
+    elif domain == "clamp":  # away from the clamp bounds +-0.5
+        v = rng.uniform(-2, 2, shape)
+        near = np.abs(np.abs(v) - 0.5) < 0.1
+        v = np.where(near, v * 1.5, v)
+    elif domain == "special":
+        v = rng.uniform(-2, 2, shape)
+        v = np.where(rng.random(shape) < 0.3, rng.choice([np.nan, np.inf, -np.inf], shape), v)
+    else:
+        raise ValueError(domain)
+    return np.asarray(v, dtype=np.float64)
+
+
+def ix(m, data, like):
+    """An index tensor for module ``m`` on ``like``'s device (a NumPy array when ``m`` is numpy)."""
+    if m is np:
+        return np.asarray(data)
+    return m.tensor(data, device=like.device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Op:
+    name: str
+    fn: Callable  # fn(m, *tensors), m is minitorch or torch (or numpy when ref is None)
+    ref: Optional[Callable] = None  # numpy reference; None: fn(np, *arrays)
+    nin: int = 1
+    shapes: Callable = one()  # shapes(lim) -> strategy of a tuple with one shape per input
+    domain: object = "real"  # one domain name, or a tuple with one per input
+    grad: object = True  # differentiable (bool, or a tuple with one flag per input)
+    dtypes: tuple = FLOATS
+    layouts: bool = True  # False: inputs stay contiguous (view needs compatible strides)
+    out_dtype: Optional[str] = None  # expected result dtype when NumPy's differs from PyTorch's
+
+    def __repr__(self):
+        return self.name
+
+    def domains(self):
+        return self.domain if isinstance(self.domain, tuple) else (self.domain,) * self.nin
+
+    def grads(self):
+        return self.grad if isinstance(self.grad, tuple) else (self.grad,) * self.nin
+
+
+def unary(name, fn, ref, **kw):
+    return Op(name, fn, ref, 1, **kw)
+
+
+def binary(name, fn, ref, **kw):
+    kw.setdefault("shapes", bcast(2))
+    return Op(name, fn, ref, 2, **kw)
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_logsumexp(x, axis, keepdims=False):
+    mx = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - mx), axis=axis, keepdims=True)) + mx
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def np_chunk(x, chunks, axis):
+    n = x.shape[axis]
+    size = -(-n // chunks)
+    return [np.take(x, range(i, min(i + size, n)), axis=axis) for i in range(0, n, size)]
+
+
+def gather_index(shape, dim):
+    """A deterministic index with repeats for gather along ``dim`` (same shape as the input)."""
+    grid = np.indices(shape)
+    return (grid.sum(axis=0) * 7 + grid[0]) % shape[dim]
+
+
+def scatter_index(shape, dim):
+    """An index that is a permutation along ``dim`` (scatter with repeats is nondeterministic in PyTorch)."""
+    grid = np.indices(shape)
+    others = sum(grid[d] for d in range(len(shape)) if d != dim)
+    return (grid[dim] + others) % shape[dim]
+
+
+def np_scatter_add(x, dim, index, src):
+    out = x.copy()
+    for pos in np.ndindex(index.shape):
+        tgt = list(pos)
+        tgt[dim] = index[pos]
+        out[tuple(tgt)] += src[pos]
+    return out
+
+
+def np_scatter(x, dim, index, src):
+    out = x.copy()
+    np.put_along_axis(out, index, src, axis=dim)
+    return out
+
+
+def setitem(name, index, value="exact", domain="real"):
+    """``y = x * 1; y[index] = v`` (differentiable in x and v); ``value`` as in ``set_shapes``."""
+    def fn(m, x, v):
+        y = x * 1
+        y[index(m, x)] = v
+        return y
+    return Op(name, fn, None, 2, shapes=set_shapes(index, value), domain=domain)
+
+
+def setitem_scalar(name, index, domain="real"):
+    def fn(m, x):
+        y = x * 1
+        y[index(m, x)] = 0.5
+        return y
+    return Op(name, fn, None, 1, shapes=lambda lim: cube(lim).map(lambda s: (s,)), domain=domain)
+
+
+def getitem(name, index, domain="real"):
+    return Op(name, lambda m, x: x[index(m, x)], None, 1, shapes=lambda lim: cube(lim).map(lambda s: (s,)),
+              domain=domain)
+
+
+TABLE = [
+    # --- arithmetic, tensor-tensor with broadcasting ---------------------------------------------------------
+    binary("add", lambda m, a, b: a + b, np.add, dtypes=FLOATS_INT),
+    binary("add_fn_alpha", lambda m, a, b: m.add(a, b, alpha=2), lambda a, b: a + 2 * b, dtypes=FLOATS_INT),
+    binary("sub", lambda m, a, b: a - b, np.subtract, dtypes=FLOATS_INT),
+    binary("sub_fn", lambda m, a, b: m.sub(a, b), np.subtract),
+    binary("mul", lambda m, a, b: a * b, np.multiply, dtypes=FLOATS_INT),
+    binary("mul_fn", lambda m, a, b: m.mul(a, b), np.multiply),
+    binary("div", lambda m, a, b: a / b, np.divide, domain=("real", "nonzero")),
+    binary("div_fn", lambda m, a, b: m.div(a, b), np.divide, domain=("real", "nonzero")),
+    binary("truediv_int", lambda m, a, b: a / b, np.divide, domain=("real", "nonzero"), dtypes=(I64,),
+           out_dtype=F32),
+    binary("floordiv", lambda m, a, b: a // b, np.floor_divide, domain=("halfint", "divisor"), grad=False,
+           dtypes=FLOATS_INT),
+    binary("floor_divide_fn", lambda m, a, b: m.floor_divide(a, b), np.floor_divide,
+           domain=("halfint", "divisor"), grad=False),
+    binary("mod", lambda m, a, b: a % b, np.remainder, domain=("halfint", "divisor"), dtypes=FLOATS_INT),
+    binary("remainder_fn", lambda m, a, b: m.remainder(a, b), np.remainder, domain=("halfint", "divisor")),
+    binary("pow", lambda m, a, b: a ** b, np.power, domain=("pos", "real")),
+    binary("pow_fn", lambda m, a, b: m.pow(a, b), np.power, domain=("pos", "real")),
+    binary("maximum", lambda m, a, b: m.maximum(a, b), np.maximum, dtypes=FLOATS_INT),
+    binary("minimum", lambda m, a, b: m.minimum(a, b), np.minimum, dtypes=FLOATS_INT),
+    Op("where", lambda m, c, a, b: m.where(c > 0, a, b), lambda c, a, b: np.where(c > 0, a, b), 3,
+       shapes=bcast(3), grad=(False, True, True), dtypes=FLOATS_INT),
+    binary("where_self", lambda m, a, b: m.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b),
+           domain=("away0", "real")),
+    # --- arithmetic with Python scalars, incl. reflected forms ------------------------------------------------
+    unary("add_scalar", lambda m, x: x + 1.5, lambda x: x + 1.5),
+    unary("radd_scalar", lambda m, x: 1.5 + x, lambda x: 1.5 + x),
+    unary("add_int_scalar", lambda m, x: x + 2, lambda x: x + 2, dtypes=FLOATS_INT),
+    unary("sub_scalar", lambda m, x: x - 2, lambda x: x - 2, dtypes=FLOATS_INT),
+    unary("rsub_scalar", lambda m, x: 2.5 - x, lambda x: 2.5 - x),
+    unary("rsub_int_scalar", lambda m, x: 3 - x, lambda x: 3 - x, dtypes=FLOATS_INT),
+    unary("mul_scalar", lambda m, x: x * 3, lambda x: x * 3, dtypes=FLOATS_INT),
+    unary("rmul_scalar", lambda m, x: 0.5 * x, lambda x: 0.5 * x),
+    unary("div_scalar", lambda m, x: x / 4, lambda x: x / 4),
+    unary("rdiv_scalar", lambda m, x: 2.0 / x, lambda x: 2.0 / x, domain="nonzero"),
+    unary("floordiv_scalar", lambda m, x: x // 2, lambda x: x // 2, domain="halfint", grad=False,
+          dtypes=FLOATS_INT),
+    unary("rfloordiv_scalar", lambda m, x: 3.0 // x, lambda x: 3.0 // x, domain="divisor", grad=False),
+    unary("mod_scalar", lambda m, x: x % 3, lambda x: x % 3, domain="halfint", dtypes=FLOATS_INT),
+    unary("rmod_scalar", lambda m, x: 3.0 % x, lambda x: 3.0 % x, domain="divisor"),
+    unary("pow_2", lambda m, x: x ** 2, lambda x: x ** 2, dtypes=FLOATS_INT),
+    unary("pow_3_fn", lambda m, x: m.pow(x, 3), lambda x: x ** 3),
+    unary("pow_half", lambda m, x: x ** 0.5, lambda x: x ** 0.5, domain="pos"),
+    unary("pow_neg", lambda m, x: x ** -1.5, lambda x: x ** -1.5, domain="pos"),
+    unary("rpow_int", lambda m, x: 2 ** x, lambda x: 2 ** x),
+    unary("rpow_float", lambda m, x: 2.5 ** x, lambda x: 2.5 ** x),
+    # --- unary math ------------------------------------------------------------------------------------------
+    unary("neg", lambda m, x: -x, np.negative, dtypes=FLOATS_INT),
+    unary("neg_fn", lambda m, x: m.neg(x), np.negative),
+    unary("abs", lambda m, x: x.abs(), np.abs, domain="away0", dtypes=FLOATS_INT),
+    unary("abs_builtin", lambda m, x: abs(x), np.abs, domain="away0"),
+    unary("sign", lambda m, x: x.sign(), np.sign, domain="away0", dtypes=FLOATS_INT),
+    unary("exp", lambda m, x: x.exp(), np.exp),
+    unary("log", lambda m, x: x.log(), np.log, domain="pos"),
+    unary("log1p", lambda m, x: m.log1p(x), np.log1p, domain="pos"),
+    unary("expm1", lambda m, x: x.expm1(), np.expm1),
+    unary("sqrt", lambda m, x: x.sqrt(), np.sqrt, domain="pos"),
+    unary("rsqrt", lambda m, x: x.rsqrt(), lambda x: 1 / np.sqrt(x), domain="pos"),
+    unary("sin", lambda m, x: m.sin(x), np.sin),
+    unary("cos", lambda m, x: x.cos(), np.cos),
+    unary("tanh", lambda m, x: x.tanh(), np.tanh),
+    unary("sigmoid", lambda m, x: x.sigmoid(), np_sigmoid),
+    unary("sigmoid_fn", lambda m, x: m.sigmoid(x), np_sigmoid),
+    unary("relu", lambda m, x: x.relu(), lambda x: np.maximum(x, 0), domain="away0"),
+    unary("relu_fn", lambda m, x: m.relu(x), lambda x: np.maximum(x, 0), domain="away0"),
+    unary("reciprocal", lambda m, x: x.reciprocal(), lambda x: 1 / x, domain="nonzero"),
+    unary("clamp", lambda m, x: m.clamp(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), domain="clamp"),
+    unary("clamp_min", lambda m, x: x.clamp(min=-0.5), lambda x: np.maximum(x, -0.5), domain="clamp"),
+    unary("clamp_max", lambda m, x: x.clamp(max=0.5), lambda x: np.minimum(x, 0.5), domain="clamp"),
+    # --- comparisons and logic (ties on purpose) -------------------------------------------------------------
+    *[binary(name, fn, ref, domain="smallint", grad=False, dtypes=FLOATS_INT) for name, fn, ref in [
+        ("eq", lambda m, a, b: a.eq(b), np.equal), ("ne", lambda m, a, b: a.ne(b), np.not_equal),
+        ("lt", lambda m, a, b: a.lt(b), np.less), ("le", lambda m, a, b: a.le(b), np.less_equal),
+        ("gt", lambda m, a, b: a.gt(b), np.greater), ("ge", lambda m, a, b: a.ge(b), np.greater_equal),
+        ("eq_op", lambda m, a, b: a == b, np.equal), ("ne_op", lambda m, a, b: a != b, np.not_equal),
+        ("lt_op", lambda m, a, b: a < b, np.less), ("le_op", lambda m, a, b: a <= b, np.less_equal),
+        ("gt_op", lambda m, a, b: a > b, np.greater), ("ge_op", lambda m, a, b: a >= b, np.greater_equal),
+        ("eq_fn", lambda m, a, b: m.eq(a, b), np.equal), ("lt_fn", lambda m, a, b: m.lt(a, b), np.less),
+        ("logical_and", lambda m, a, b: m.logical_and(a, b), np.logical_and),
+        ("logical_or", lambda m, a, b: m.logical_or(a, b), np.logical_or),
+        ("logical_and_bool", lambda m, a, b: m.logical_and(a > 0, b > 0), lambda a, b: (a > 0) & (b > 0)),
+    ]],
+    *[unary(name, fn, ref, domain="smallint", grad=False, dtypes=FLOATS_INT) for name, fn, ref in [
+        ("gt_scalar", lambda m, x: x > 0.5, lambda x: x > 0.5),
+        ("le_scalar", lambda m, x: x <= 0, lambda x: x <= 0),
+        ("eq_scalar", lambda m, x: x == 1, lambda x: x == 1),
+        ("reflected_lt_scalar", lambda m, x: 0 < x, lambda x: 0 < x),
+        ("logical_not", lambda m, x: m.logical_not(x), np.logical_not),
+        ("logical_not_method_bool", lambda m, x: (x > 0).logical_not(), lambda x: ~(x > 0)),
+    ]],
+    unary("isnan", lambda m, x: x.isnan(), np.isnan, domain="special", grad=False),
+    unary("isfinite", lambda m, x: m.isfinite(x), np.isfinite, domain="special", grad=False),
+    # --- reductions ------------------------------------------------------------------------------------------
+    unary("sum", lambda m, x: x.sum(), np.sum, dtypes=FLOATS_INT),
+    unary("sum_dim", lambda m, x: x.sum(1), lambda x: x.sum(1), shapes=one(2), dtypes=FLOATS_INT),
+    unary("sum_negdim", lambda m, x: m.sum(x, dim=-1), lambda x: x.sum(-1), shapes=one(1)),
+    unary("sum_tuple", lambda m, x: x.sum(dim=(0, -1)), lambda x: x.sum((0, -1)), shapes=one(2)),
+    unary("sum_keepdim", lambda m, x: m.sum(x, 1, keepdim=True), lambda x: x.sum(1, keepdims=True),
+          shapes=one(2)),
+    unary("sum_tuple_keepdim", lambda m, x: x.sum((0, 2), keepdim=True), lambda x: x.sum((0, 2), keepdims=True),
+          shapes=one(3)),
+    unary("mean", lambda m, x: x.mean(), np.mean),
+    unary("mean_negdim", lambda m, x: x.mean(-1), lambda x: x.mean(-1), shapes=one(1)),
+    unary("mean_tuple_keepdim", lambda m, x: m.mean(x, (0, 1), keepdim=True),
+          lambda x: x.mean((0, 1), keepdims=True), shapes=one(2)),
+    unary("prod", lambda m, x: x.prod(), np.prod, domain="unitish", dtypes=FLOATS_INT),
+    unary("prod_dim", lambda m, x: m.prod(x, 1), lambda x: x.prod(1), domain="unitish", shapes=one(2)),
+    unary("prod_keepdim", lambda m, x: x.prod(-1, keepdim=True), lambda x: x.prod(-1, keepdims=True),
+          domain="unitish", shapes=one(1), dtypes=FLOATS_INT),
+    unary("max", lambda m, x: x.max(), np.max, dtypes=FLOATS_INT),
+    unary("min_fn", lambda m, x: m.min(x), np.min),
+    unary("max_dim", lambda m, x: x.max(dim=1), lambda x: (x.max(1), x.argmax(1)), shapes=one(2),
+          dtypes=FLOATS_INT),
+    unary("max_fn_dim", lambda m, x: m.max(x, 0), lambda x: (x.max(0), x.argmax(0)), shapes=one(1)),
+    unary("min_dim_keepdim", lambda m, x: x.min(-1, keepdim=True),
+          lambda x: (x.min(-1, keepdims=True), x.argmin(-1, keepdims=True)), shapes=one(1)),
+    unary("amax", lambda m, x: x.amax(dim=(0, -1)), lambda x: x.max((0, -1)), shapes=one(2)),
+    unary("amax_all", lambda m, x: m.amax(x), np.max, shapes=one(1)),
+    unary("amin_keepdim", lambda m, x: x.amin(1, keepdim=True), lambda x: x.min(1, keepdims=True),
+          shapes=one(2), dtypes=FLOATS_INT),
+    unary("argmax", lambda m, x: x.argmax(), np.argmax, grad=False, dtypes=FLOATS_INT),
+    unary("argmax_dim", lambda m, x: m.argmax(x, dim=1), lambda x: x.argmax(1), shapes=one(2), grad=False),
+    unary("argmin_keepdim", lambda m, x: x.argmin(dim=-1, keepdim=True), lambda x: x.argmin(-1, keepdims=True),
+          shapes=one(1), grad=False, dtypes=FLOATS_INT),
+    unary("var", lambda m, x: x.var(), lambda x: x.var(ddof=1), shapes=one(1, min_side=2)),
+    unary("var_biased_dim", lambda m, x: x.var(1, unbiased=False), lambda x: x.var(1),
+          shapes=one(2, min_side=2)),
+    unary("var_correction_keepdim", lambda m, x: m.var(x, dim=-1, correction=0, keepdim=True),
+          lambda x: x.var(-1, keepdims=True), shapes=one(1, min_side=2)),
+    unary("std", lambda m, x: x.std(), lambda x: x.std(ddof=1), shapes=one(1, min_side=2)),
+    unary("std_tuple", lambda m, x: m.std(x, dim=(0, 1)), lambda x: x.std((0, 1), ddof=1),
+          shapes=one(2, min_side=2)),
+    unary("std_correction", lambda m, x: x.std(-1, correction=0), lambda x: x.std(-1),
+          shapes=one(1, min_side=2)),
+    unary("logsumexp", lambda m, x: m.logsumexp(x, dim=1), lambda x: np_logsumexp(x, 1), shapes=one(2)),
+    unary("logsumexp_tuple_keepdim", lambda m, x: x.logsumexp(dim=(0, -1), keepdim=True),
+          lambda x: np_logsumexp(x, (0, -1), keepdims=True), shapes=one(2)),
+    unary("all", lambda m, x: (x > 0).all(), lambda x: np.all(x > 0), domain="smallint", grad=False),
+    unary("all_dim", lambda m, x: m.all(x > -1, dim=-1), lambda x: np.all(x > -1, -1), domain="smallint",
+          grad=False, shapes=one(1)),
+    unary("any", lambda m, x: (x > 1).any(), lambda x: np.any(x > 1), domain="smallint", grad=False),
+    unary("any_dim_keepdim", lambda m, x: (x > 1).any(dim=1, keepdim=True),
+          lambda x: np.any(x > 1, 1, keepdims=True), domain="smallint", grad=False, shapes=one(2)),
+    unary("norm", lambda m, x: x.norm(), lambda x: np.sqrt((x * x).sum()), domain="away0"),
+    unary("norm_p1_dim", lambda m, x: x.norm(p=1, dim=1), lambda x: np.abs(x).sum(1), domain="away0",
+          shapes=one(2)),
+    unary("norm_fn_keepdim", lambda m, x: m.norm(x, dim=-1, keepdim=True),
+          lambda x: np.sqrt((x * x).sum(-1, keepdims=True)), domain="away0", shapes=one(1)),
+    unary("cumsum", lambda m, x: x.cumsum(dim=0), lambda x: x.cumsum(0), shapes=one(1), dtypes=FLOATS_INT),
+    unary("cumsum_fn_negdim", lambda m, x: m.cumsum(x, -1), lambda x: x.cumsum(-1), shapes=one(2)),
+    # --- matmul ----------------------------------------------------------------------------------------------
+    binary("dot_1d", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("dot")),
+    binary("mv", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("mv")),
+    binary("vm", lambda m, a, b: m.matmul(a, b), np.matmul, shapes=matmul_shapes("vm")),
+    binary("mm", lambda m, a, b: m.mm(a, b), np.matmul, shapes=matmul_shapes("mm"), dtypes=FLOATS_INT),
+    binary("matmul_2d", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("mm"), dtypes=FLOATS_INT),
+    binary("mm_transposed_a", lambda m, a, b: a.t() @ b, lambda a, b: a.T @ b, shapes=matmul_shapes("mm_ta")),
+    binary("mm_transposed_b", lambda m, a, b: a.mm(b.t()), lambda a, b: a @ b.T, shapes=matmul_shapes("mm_tb")),
+    binary("bmm", lambda m, a, b: m.bmm(a, b), np.matmul, shapes=matmul_shapes("bmm"), dtypes=FLOATS_INT),
+    binary("matmul_bcast_batch", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("bcast"),
+           dtypes=FLOATS_INT),
+    binary("matmul_vec_batch", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("bcast_v")),
+    binary("matmul_batch_vec", lambda m, a, b: m.matmul(a, b), np.matmul, shapes=matmul_shapes("batch_v")),
+    binary("matmul_batch_2d", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("batch_2d")),
+    # --- indexing --------------------------------------------------------------------------------------------
+    getitem("index_int", lambda m, x: 1),
+    getitem("index_negint", lambda m, x: -1),
+    getitem("index_ints", lambda m, x: (1, -2)),
+    getitem("index_slice", lambda m, x: (slice(None), slice(1, 3))),
+    getitem("index_slice_step", lambda m, x: (slice(None, None, 2), slice(None), slice(1, None, 2))),
+    getitem("index_slice_negative_bounds", lambda m, x: (slice(-2, None), slice(None, -1))),
+    getitem("index_ellipsis", lambda m, x: (Ellipsis, 1)),
+    getitem("index_none", lambda m, x: (None, 1, Ellipsis, None)),
+    getitem("index_int_tensor", lambda m, x: ix(m, [0, 2, -1], x)),
+    getitem("index_list", lambda m, x: [0, 2]),
+    getitem("index_int_tensor_2d_repeats", lambda m, x: (slice(None), ix(m, [[0, 1], [2, 0]], x))),
+    getitem("index_two_tensors_apart", lambda m, x: (ix(m, [0, 2], x), slice(None), ix(m, [1, 0], x))),
+    getitem("index_two_tensors_adjacent", lambda m, x: (ix(m, [0, 2], x), ix(m, [1, 1], x))),
+    getitem("index_bool_mask", lambda m, x: x > 0, domain="away0"),
+    getitem("index_bool_1d", lambda m, x: ix(m, [i % 2 == 0 for i in range(x.shape[0])], x)),
+    getitem("index_mixed", lambda m, x: (slice(1, None), ix(m, [0, 2], x), None)),
+    # PyTorch applies the int first (NumPy would treat it as a second advanced index), hence the explicit ref
+    Op("index_mixed_int_tensor", lambda m, x: x[-1, ::2, ix(m, [2, 0, 1], x)], lambda x: x[-1][::2, [2, 0, 1]],
+       shapes=lambda lim: cube(lim).map(lambda s: (s,))),
+    setitem_scalar("setitem_int_slice_step", lambda m, x: (1, slice(None, None, 2))),
+    setitem_scalar("setitem_bool_mask", lambda m, x: x > 0, domain="away0"),
+    setitem("setitem_int", lambda m, x: 1),
+    setitem("setitem_negint_bcast", lambda m, x: (slice(None), -1), value="bcast"),
+    setitem("setitem_slice_step", lambda m, x: (slice(None, None, 2), slice(1, None))),
+    setitem("setitem_ellipsis_none", lambda m, x: (Ellipsis, None, 0)),
+    setitem("setitem_int_tensor", lambda m, x: ix(m, [2, 0], x)),
+    setitem("setitem_int_tensor_bcast", lambda m, x: (slice(None), ix(m, [1, -1], x)), value="bcast"),
+    setitem("setitem_bool_mask_0d_value", lambda m, x: x > 0, value="scalar", domain="away0"),
+    setitem("setitem_mixed", lambda m, x: (ix(m, [0, 2], x), slice(None, None, 2), 1)),
+    unary("index_select", lambda m, x: x.index_select(1, ix(m, [2, 0, 0], x)),
+          lambda x: np.take(x, [2, 0, 0], axis=1), shapes=lambda lim: cube(lim).map(lambda s: (s,))),
+    unary("index_select_fn", lambda m, x: m.index_select(x, 0, ix(m, [x.shape[0] - 1, 0], x)),
+          lambda x: np.take(x, [x.shape[0] - 1, 0], axis=0), shapes=one(1)),
+    unary("gather", lambda m, x: x.gather(1, ix(m, gather_index(x.shape, 1), x)),
+          lambda x: np.take_along_axis(x, gather_index(x.shape, 1), 1), shapes=one(2)),
+    unary("gather_fn_negdim", lambda m, x: m.gather(x, -1, ix(m, gather_index(x.shape, x.ndim - 1), x)),
+          lambda x: np.take_along_axis(x, gather_index(x.shape, x.ndim - 1), -1), shapes=one(1)),
+    binary("scatter", lambda m, x, s: x.scatter(1, ix(m, scatter_index(x.shape, 1), x), s),
+           lambda x, s: np_scatter(x, 1, scatter_index(x.shape, 1), s), shapes=same(2, 2)),
+    unary("scatter_value", lambda m, x: x.scatter(0, ix(m, scatter_index(x.shape, 0), x), 2.5),
+          lambda x: np_scatter(x, 0, scatter_index(x.shape, 0), np.full(x.shape, 2.5)), shapes=one(1)),
+    binary("scatter_add", lambda m, x, s: x.scatter_add(0, ix(m, gather_index(x.shape, 0), x), s),
+           lambda x, s: np_scatter_add(x, 0, gather_index(x.shape, 0), s), shapes=same(2, 1)),
+    binary("scatter_add_fn", lambda m, x, s: m.scatter_add(x, -1, ix(m, gather_index(x.shape, x.ndim - 1), x), s),
+           lambda x, s: np_scatter_add(x, x.ndim - 1, gather_index(x.shape, x.ndim - 1), s), shapes=same(2, 2)),
+    unary("masked_fill", lambda m, x: x.masked_fill(x > 0, -1.0), lambda x: np.where(x > 0, -1.0, x),
+          domain="away0"),
+    binary("masked_fill_bcast_mask", lambda m, x, c: m.masked_fill(x, c > 0, 0.25),
+           lambda x, c: np.where(c > 0, 0.25, x), shapes=lambda lim: one(1)(lim).map(lambda s: (s[0], s[0][-1:])),
+           grad=(True, False)),
+    # --- joining and splitting -------------------------------------------------------------------------------
+    binary("cat", lambda m, a, b: m.cat([a, b], dim=1), lambda a, b: np.concatenate([a, b], 1),
+           shapes=cat_shapes(1), dtypes=FLOATS_INT),
+    Op("cat_negdim_three", lambda m, a, b, c: m.cat((a, b, c), -1), lambda a, b, c: np.concatenate([a, b, c], -1),
+       3, shapes=cat_shapes(-1, 3, 1)),
+    binary("stack", lambda m, a, b: m.stack([a, b]), lambda a, b: np.stack([a, b]), shapes=same(2)),
+    binary("stack_negdim", lambda m, a, b: m.stack([a, b], dim=-1), lambda a, b: np.stack([a, b], -1),
+           shapes=same(2)),
+    unary("split_size", lambda m, x: x.split(2, dim=-1),
+          lambda x: [x[..., i:i + 2] for i in range(0, x.shape[-1], 2)], shapes=one(1)),
+    unary("split_sections", lambda m, x: m.split(x, [1, 2]), lambda x: [x[:1], x[1:]], shapes=first_dim(3)),
+    unary("chunk", lambda m, x: x.chunk(2, dim=1), lambda x: np_chunk(x, 2, 1), shapes=one(2)),
+    unary("chunk_fn", lambda m, x: m.chunk(x, 3), lambda x: np_chunk(x, 3, 0), shapes=one(1)),
+    unary("unbind", lambda m, x: x.unbind(1), lambda x: [x[:, i] for i in range(x.shape[1])], shapes=one(2)),
+    unary("unbind_fn", lambda m, x: m.unbind(x), lambda x: list(x), shapes=one(1)),
+    # --- views and copies ------------------------------------------------------------------------------------
+    unary("view_flat", lambda m, x: x.view(-1), lambda x: x.reshape(-1), layouts=False),
+    unary("view_shape", lambda m, x: x.view(x.shape[0], -1), lambda x: x.reshape(x.shape[0], -1),
+          shapes=one(2), layouts=False),
+    unary("reshape", lambda m, x: x.reshape(-1, 1), lambda x: x.reshape(-1, 1)),
+    unary("reshape_fn", lambda m, x: m.reshape(x, (x.shape[-1], -1)), lambda x: x.reshape(x.shape[-1], -1),
+          shapes=one(2)),
+    unary("permute", lambda m, x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), shapes=one(3, 3)),
+    unary("permute_fn_neg", lambda m, x: m.permute(x, (-1, 0)), lambda x: x.T, shapes=one(2, 2)),
+    unary("transpose", lambda m, x: x.transpose(0, -1), lambda x: np.swapaxes(x, 0, -1), shapes=one(1)),
+    unary("transpose_fn", lambda m, x: m.transpose(x, 1, 2), lambda x: np.swapaxes(x, 1, 2), shapes=one(3)),
+    unary("t", lambda m, x: x.t(), lambda x: x.T, shapes=one(0, 2)),
+    unary("T_2d", lambda m, x: x.T, lambda x: x.T, shapes=one(2, 2)),
+    unary("expand", lambda m, x: x.expand(2, -1, 3, -1), lambda x: np.broadcast_to(x, (2, x.shape[0], 3, x.shape[2])),
+          shapes=with_ones),
+    unary("expand_as", lambda m, x: x.expand_as(m.zeros(4, *x.shape, dtype=x.dtype, device=x.device)),
+          lambda x: np.broadcast_to(x, (4,) + x.shape)),
+    unary("squeeze", lambda m, x: x.squeeze(), np.squeeze, shapes=with_ones),
+    unary("squeeze_dim", lambda m, x: x.squeeze(1), lambda x: x.squeeze(1), shapes=with_ones),
+    unary("squeeze_dim_noop", lambda m, x: m.squeeze(x, 0), lambda x: x.squeeze(0) if x.shape[0] == 1 else x,
+          shapes=one(1)),
+    unary("unsqueeze", lambda m, x: x.unsqueeze(0), lambda x: x[None]),
+    unary("unsqueeze_neg", lambda m, x: m.unsqueeze(x, -1), lambda x: x[..., None]),
+    unary("flatten", lambda m, x: x.flatten(), lambda x: x.reshape(-1)),
+    unary("flatten_fn_start", lambda m, x: m.flatten(x, 1), lambda x: x.reshape(x.shape[0], -1), shapes=one(1)),
+    unary("flatten_range", lambda m, x: x.flatten(0, 1), lambda x: x.reshape((-1,) + x.shape[2:]), shapes=one(2)),
+    unary("unflatten", lambda m, x: x.unflatten(1, (2, -1)), lambda x: x.reshape(x.shape[0], 2, -1),
+          shapes=even_last),
+    unary("narrow", lambda m, x: x.narrow(1, 1, 2), lambda x: x[:, 1:3], shapes=one(2, min_side=3)),
+    unary("narrow_fn", lambda m, x: m.narrow(x, -1, 0, 1), lambda x: x[..., :1], shapes=one(1)),
+    unary("contiguous", lambda m, x: x.contiguous(), lambda x: x.copy(), dtypes=FLOATS_INT),
+    unary("clone", lambda m, x: x.clone(), lambda x: x.copy(), dtypes=FLOATS_INT),
+    unary("clone_fn", lambda m, x: m.clone(x), lambda x: x.copy()),
+]
+
+assert len({op.name for op in TABLE}) == len(TABLE), "op names must be unique"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# building inputs
+# ---------------------------------------------------------------------------------------------------------------
+@st.composite
+def cases(draw, op, lim):
+    """(shapes, seed, layouts): layouts make inputs non-contiguous (permuted, or every other element)."""
+    shapes = draw(op.shapes(lim))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    layouts = []
+    for s in shapes:
+        kind = draw(st.sampled_from(["contig", "permute", "step"])) if op.layouts and len(s) else "contig"
+        if kind == "permute":
+            layouts.append(("permute", tuple(draw(st.permutations(range(len(s)))))))
+        else:
+            layouts.append((kind,))
+    return shapes, seed, layouts
+
+
+def arrays_for(op, shapes, seed, dtype):
+    rng = np.random.default_rng(seed)
+    return [sample(rng, d, s, dtype) for d, s in zip(op.domains(), shapes)]
+
+
+def storage_of(arr, layout):
+    """The array a leaf tensor holds, and the view (of that leaf) that equals ``arr``."""
+    if layout[0] == "permute":
+        perm = layout[1]
+        inv = tuple(int(i) for i in np.argsort(perm))
+        return np.ascontiguousarray(arr.transpose(perm)), lambda t: t.permute(*inv)
+    if layout[0] == "step":
+        return np.repeat(arr, 2, axis=-1), lambda t: t[..., ::2]
+    return arr, lambda t: t
+
+
+def leaves_and_views(m, arrays, layouts, dtype, device, requires_grad=()):
+    leaves, views = [], []
+    for i, (a, lay) in enumerate(zip(arrays, layouts)):
+        store, view = storage_of(a, lay)
+        t = m.tensor(store, dtype=getattr(m, dtype), device=device)
+        if i < len(requires_grad) and requires_grad[i]:
+            t.requires_grad_()
+        leaves.append(t)
+        views.append(view)
+    return leaves, views
+
+
+def outputs(r):
+    return list(r) if isinstance(r, (tuple, list)) else [r]
+
+
+def to_np(t):
+    return t.detach().cpu().numpy()
+
+
+def dtype_name(d):
+    return str(d).split(".")[-1]
+
+
+def expected_dtype(op, arrays, dtype):
+    """The result dtype(s): NumPy's on inputs of the tested dtype, unless the row says otherwise."""
+    if op.out_dtype:
+        return None
+    typed = [a.astype(dtype) for a in arrays]
+    with np.errstate(all="ignore"):
+        r = op.ref(*typed) if op.ref is not None else op.fn(np, *typed)
+    return [{"intp": "int64"}.get(np.asarray(o).dtype.name, np.asarray(o).dtype.name) for o in outputs(r)]
+
+
+def reference(op, arrays):
+    with np.errstate(all="ignore"):
+        r = op.ref(*arrays) if op.ref is not None else op.fn(np, *arrays)
+    return [np.asarray(o) for o in outputs(r)]
+
+
+def assert_outputs(got, want, dtypes, tol, what):
+    assert len(got) == len(want), f"{what}: {len(got)} outputs, expected {len(want)}"
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert tuple(g.shape) == tuple(w.shape), f"{what}[{k}]: shape {tuple(g.shape)}, expected {w.shape}"
+        if dtypes is not None:
+            assert dtype_name(g.dtype) == dtypes[k], f"{what}[{k}]: dtype {g.dtype}, expected {dtypes[k]}"
+        gn = to_np(g)
+        if w.dtype == np.bool_ or gn.dtype == np.bool_:
+            np.testing.assert_array_equal(gn, w, err_msg=f"{what}[{k}]")
+        else:
+            np.testing.assert_allclose(gn.astype(np.float64), w.astype(np.float64), equal_nan=True,
+                                       err_msg=f"{what}[{k}]", **tol)
+
+
+def params(ops, dtypes=None):
+    return [pytest.param(op, dt, id=f"{op.name}-{dt}") for op in ops for dt in op.dtypes
+            if dtypes is None or dt in dtypes]
+
+
+GRAD_OPS = [pytest.param(op, id=op.name) for op in TABLE if any(op.grads()) and F64 in op.dtypes]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the checks
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("op, dtype", params(TABLE))
+@given(data=st.data())
+def test_forward(op, dtype, device, data):
+    shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, dtype)
+    leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, device)
+    got = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, leaves)]))
+    want = reference(op, [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays])
+    dtypes = expected_dtype(op, arrays, dtype) or [op.out_dtype] * len(want)
+    tol = TOL[dtype] if dtype != I64 or op.out_dtype is None else TOL[op.out_dtype]
+    assert_outputs(got, want, dtypes, tol, op.name)
+    for g in got:
+        assert g.device == minitorch.device(device)
+    # the op must not write into its inputs
+    for t, v, a in zip(leaves, views, arrays):
+        np.testing.assert_array_equal(to_np(v(t)), a.astype(dtype))
+
+
+@pytest.mark.parametrize("op", GRAD_OPS)
+@settings(max_examples=8)
+@given(data=st.data())
+def test_gradcheck(op, device, data):
+    shapes, seed, layouts = data.draw(cases(op, GRAD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, F64)
+    leaves, views = leaves_and_views(minitorch, arrays, layouts, F64, device, op.grads())
+
+    def f(*ts):
+        return op.fn(minitorch, *[v(t) for v, t in zip(views, ts)])
+
+    assert minitorch.autograd.gradcheck(f, leaves, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("op, dtype", params(TABLE))
+@given(data=st.data())
+def test_against_torch(op, dtype, device, torch, data):
+    shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, dtype)
+    diff = op.grads() if dtype != I64 else ()
+    mt_leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, device, diff)
+    th_leaves, _ = leaves_and_views(torch, arrays, layouts, dtype, "cpu", diff)
+    mt_out = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, mt_leaves)]))
+    th_out = outputs(op.fn(torch, *[v(t) for v, t in zip(views, th_leaves)]))
+    want = [to_np(o) for o in th_out]
+    assert_outputs(mt_out, want, [dtype_name(o.dtype) for o in th_out], TOL[dtype_name(th_out[0].dtype)], op.name)
+    if not any(diff):
+        return
+    # backward of a random linear functional of every floating output
+    rng = np.random.default_rng(seed + 1)
+    mt_loss = th_loss = 0
+    for mo, to in zip(mt_out, th_out):
+        if not to.dtype.is_floating_point:
+            continue
+        w = rng.standard_normal(tuple(to.shape))
+        mt_loss = mt_loss + (mo * minitorch.tensor(w, dtype=mo.dtype, device=device)).sum()
+        th_loss = th_loss + (to * torch.tensor(w, dtype=to.dtype)).sum()
+    th_loss.backward()
+    mt_loss.backward()
+    for i, (mt, th) in enumerate(zip(mt_leaves, th_leaves)):
+        if not (i < len(diff) and diff[i]):
+            continue
+        want_g = np.zeros(tuple(th.shape)) if th.grad is None else to_np(th.grad)
+        assert mt.grad is not None or not want_g.any(), f"{op.name}: input {i} got no gradient"
+        got_g = np.zeros(tuple(mt.shape)) if mt.grad is None else to_np(mt.grad)
+        assert got_g.shape == want_g.shape
+        if mt.grad is not None:
+            assert dtype_name(mt.grad.dtype) == dtype
+        np.testing.assert_allclose(got_g, want_g, err_msg=f"{op.name}: grad of input {i}", **TOL[dtype])
+
+
+@pytest.mark.parametrize("op, dtype", params(TABLE))
+@settings(max_examples=5)
+@given(data=st.data())
+def test_device_parity(op, dtype, device, data):
+    if device == "cpu":
+        pytest.skip("the CPU is the reference device")
+    shapes, seed, layouts = data.draw(cases(op, GRAD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, dtype)
+    diff = op.grads() if dtype != I64 else ()
+    outs, grads = [], []
+    for dev in ("cpu", device):
+        leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, dev, diff)
+        out = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, leaves)]))
+        outs.append([to_np(o) for o in out])
+        floats = [o.sum() for o in out if o.dtype.is_floating_point]
+        if any(diff) and floats:
+            sum(floats).backward()
+            grads.append([None if t.grad is None else to_np(t.grad) for t in leaves])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b.astype(np.float64), a.astype(np.float64), equal_nan=True, **TOL[dtype])
+    if grads:
+        for a, b in zip(*grads):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(b, a, **TOL[dtype])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# behaviour the table cannot express
+# ---------------------------------------------------------------------------------------------------------------
+def test_max_min_with_dim_return_values_and_indices(device):
+    a = np.array([[1.0, 5.0, 3.0], [7.0, -2.0, 4.0]])
+    x = minitorch.tensor(a, device=device)
+    for name, npv, npi in (("max", a.max(1), a.argmax(1)), ("min", a.min(1), a.argmin(1))):
+        r = getattr(x, name)(dim=1)
+        values, indices = r  # unpacks like a tuple
+        assert isinstance(r, tuple)
+        assert r.values is r[0] and r.indices is r[1]
+        np.testing.assert_array_equal(to_np(values), npv)
+        np.testing.assert_array_equal(to_np(indices), npi)
+        assert indices.dtype is minitorch.int64
+        r2 = getattr(minitorch, name)(x, 1, keepdim=True)
+        assert r2.values.shape == (2, 1) and r2.indices.shape == (2, 1)
+
+
+def test_max_of_two_tensors_is_maximum(device):
+    a = minitorch.tensor([1.0, 5.0, -3.0], device=device)
+    b = minitorch.tensor([2.0, 4.0, -3.5], device=device)
+    np.testing.assert_array_equal(to_np(minitorch.max(a, b)), [2.0, 5.0, -3.0])
+    np.testing.assert_array_equal(to_np(minitorch.min(a, b)), [1.0, 4.0, -3.5])
+
+
+VIEWS = [  # (name, minitorch view, numpy view of the same elements)
+    ("view", lambda x: x.view(6, 4), lambda a: a.reshape(6, 4)),
+    ("reshape_contiguous", lambda x: x.reshape(-1), lambda a: a.reshape(-1)),
+    ("permute", lambda x: x.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1)),
+    ("transpose", lambda x: x.transpose(0, 2), lambda a: a.swapaxes(0, 2)),
+    ("t", lambda x: x[0].t(), lambda a: a[0].T),
+    ("T", lambda x: x[1].T, lambda a: a[1].T),
+    ("squeeze", lambda x: x[:, :1].squeeze(1), lambda a: a[:, 0]),
+    ("unsqueeze", lambda x: x.unsqueeze(1), lambda a: a[:, None]),
+    ("flatten", lambda x: x.flatten(1), lambda a: a.reshape(2, 12)),
+    ("unflatten", lambda x: x.unflatten(2, (2, 2)), lambda a: a.reshape(2, 3, 2, 2)),
+    ("narrow", lambda x: x.narrow(1, 1, 2), lambda a: a[:, 1:3]),
+    ("getitem_basic", lambda x: x[1, ::2, None, 1:], lambda a: a[1, ::2, None, 1:]),
+    ("getitem_ellipsis", lambda x: x[..., -1], lambda a: a[..., -1]),
+    ("select", lambda x: x.select(1, 2), lambda a: a[:, 2]),
+    ("unbind", lambda x: x.unbind(2)[3], lambda a: a[:, :, 3]),
+    ("split", lambda x: x.split(2, dim=1)[1], lambda a: a[:, 2:]),
+    ("chunk", lambda x: x.chunk(2, dim=2)[0], lambda a: a[:, :, :2]),
+    ("contiguous_of_contiguous", lambda x: x.contiguous(), lambda a: a),
+    ("detach", lambda x: x.detach(), lambda a: a),
+    ("data", lambda x: x.data, lambda a: a),
+]
+
+
+@pytest.mark.parametrize("name, view, np_view", VIEWS, ids=[v[0] for v in VIEWS])
+def test_views_share_storage(name, view, np_view, device):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    base = minitorch.tensor(a, device=device)
+    v = view(base)
+    np.testing.assert_array_equal(to_np(v), np_view(a))
+    v.mul_(-1)  # writing through the view must change the base
+    np_view(a)[...] *= -1
+    np.testing.assert_array_equal(to_np(base), a)
+    base.add_(100)  # and writing to the base shows in the view
+    np.testing.assert_array_equal(to_np(v), np_view(a + 100))
+
+
+def test_expand_shares_storage(device):
+    base = minitorch.tensor([[1.0], [2.0]], device=device)
+    v = base.expand(2, 3)
+    assert v.stride() == (1, 0)
+    base[1, 0] = 9.0
+    np.testing.assert_array_equal(to_np(v), [[1.0, 1.0, 1.0], [9.0, 9.0, 9.0]])
+
+
+COPIES = [
+    ("clone", lambda x: x.clone()),
+    ("contiguous_of_transposed", lambda x: x.t().contiguous()),
+    ("reshape_of_transposed", lambda x: x.t().reshape(-1)),
+    ("int_tensor_index", lambda x: x[minitorch.tensor([0, 1], device=x.device)]),
+    ("bool_mask_index", lambda x: x[x > 0]),
+    ("index_select", lambda x: x.index_select(0, minitorch.tensor([1], device=x.device))),
+]
+
+
+@pytest.mark.parametrize("name, copy", COPIES, ids=[c[0] for c in COPIES])
+def test_copies_do_not_share_storage(name, copy, device):
+    base = minitorch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    c = copy(base)
+    c.fill_(0.0)
+    np.testing.assert_array_equal(to_np(base), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
+def test_reshape_of_non_contiguous_copies_and_view_raises(device):
+    base = minitorch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    tt = base.t()
+    assert not tt.is_contiguous()
+    r = tt.reshape(-1)
+    np.testing.assert_array_equal(to_np(r), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
+    r.fill_(0.0)
+    assert to_np(base).sum() == 21.0
+    assert tt.contiguous().is_contiguous()
+
+
+def test_contiguous_returns_self_when_contiguous(device):
+    x = minitorch.ones(2, 3, device=device)
+    assert x.contiguous() is x
+    assert x.is_contiguous() and not x.t().is_contiguous()
+
+
+def test_setitem_writes_through_to_base(device):
+    base = minitorch.zeros(3, 4, device=device)
+    row = base[1]
+    row[::2] = 5.0
+    base[:, -1] = minitorch.tensor([1.0, 2.0, 3.0], device=device)
+    want = np.zeros((3, 4))
+    want[1, ::2] = 5.0
+    want[:, -1] = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(to_np(base), want)
+    np.testing.assert_array_equal(to_np(row), want[1])
+
+
+def test_setitem_int_tensor_and_mask_on_leaf_storage(device):
+    a = np.arange(12.0).reshape(3, 4)
+    x = minitorch.tensor(a, device=device)
+    x[minitorch.tensor([0, 2])] = -1.0
+    x[x > 8] = 0.0
+    a[[0, 2]] = -1.0
+    a[a > 8] = 0.0
+    np.testing.assert_array_equal(to_np(x), a)
+
+
+def test_int64_matmul_is_exact(device):
+    a = np.array([[3_000_000_007, 2], [5, -7]], dtype=np.int64)
+    b = np.array([[11, 0], [13, 1]], dtype=np.int64)
+    got = minitorch.tensor(a, device=device) @ minitorch.tensor(b, device=device)
+    assert got.dtype is minitorch.int64
+    np.testing.assert_array_equal(to_np(got), a @ b)
