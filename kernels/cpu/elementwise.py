@@ -23,7 +23,7 @@ U = np.uint64
 CHUNK = 16384
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _row_start(r, shape, strides, base):
     """Storage offset of the first element of row ``r`` (all dims but the last are row dims)."""
     off = base

@@ -9,7 +9,7 @@ from numba import njit, prange
 U = np.uint64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _row_start(r, shape, strides, base):
     off = base
     rem = r
@@ -64,7 +64,7 @@ def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
                     dst[U(i0 + k * s)] = vals[U(v0 + k * vs)]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _src_row(r, shape, sst, so, dim):
     """Offset of row r in src, leaving out the coordinate along ``dim`` (the index supplies that one)."""
     off = so

@@ -18,7 +18,7 @@ U = np.uint64
 FAST = {"reassoc"}  # no nnan/ninf: max/min must keep propagating NaN
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _run(op, a, i0, s, n):
     acc = a[U(i0)]
     if op == 0:
@@ -44,7 +44,7 @@ def _run(op, a, i0, s, n):
     return acc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _fold(op, a, ia, si, out, io, n):
     """out[io + k] = op(out[io + k], a[ia + k*si]) for k < n."""
     if op == 0:

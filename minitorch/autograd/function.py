@@ -47,10 +47,15 @@ class AccumulateGrad(Node):
         return "AccumulateGrad"
 
 
+class _NoInputsNeedGrad(tuple):
+    def __getitem__(self, i):
+        return False
+
+
 class FunctionCtx:
     """Stand-in ctx for calls that record nothing (grad disabled, or no input requires grad)."""
 
-    needs_input_grad = ()
+    needs_input_grad = _NoInputsNeedGrad()
 
     def save_for_backward(self, *tensors):
         pass

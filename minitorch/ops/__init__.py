@@ -84,8 +84,16 @@ def _iop(name):
     return op
 
 
+def _fast(name):
+    binary = E._binary
+
+    def op(self, other):
+        return binary(name, self, other)
+    return op
+
+
 _OPS = {
-    "__add__": E.add, "__radd__": _r(E.add), "__sub__": E.sub, "__rsub__": _r(E.sub), "__mul__": E.mul,
+    "__add__": _fast("add"), "__radd__": _r(E.add), "__sub__": _fast("sub"), "__rsub__": _r(E.sub), "__mul__": _fast("mul"),
     "__rmul__": _r(E.mul), "__truediv__": E.div, "__rtruediv__": _r(E.div), "__floordiv__": E.floor_divide,
     "__rfloordiv__": _r(E.floor_divide), "__mod__": E.remainder, "__rmod__": _r(E.remainder), "__pow__": E.pow,
     "__rpow__": _r(E.pow), "__matmul__": M.matmul, "__rmatmul__": _r(M.matmul), "__neg__": E.neg,

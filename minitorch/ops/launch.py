@@ -16,10 +16,30 @@ from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
+_FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare")
+         for par in (False, True)}
+
+
+_PKG = {}
 
 
 def _k(t):
-    return dispatch.kernels(t._device.type)
+    pkg = _PKG.get(t._device.type)
+    if pkg is None:
+        pkg = _PKG[t._device.type] = dispatch.kernels(t._device.type)
+    return pkg
+
+
+_STRIDES = {}
+
+
+def _strides_for(shape):
+    st = _STRIDES.get(shape)
+    if st is None:
+        if len(_STRIDES) > 2048:
+            _STRIDES.clear()
+        st = _STRIDES[shape] = _contiguous_strides(shape)
+    return st
 
 
 def _arr(values):
@@ -27,9 +47,13 @@ def _arr(values):
 
 
 def empty(shape, dtype, device):
-    n = math.prod(shape)
-    storage = dispatch.kernels(device.type).memory.empty(max(n, 1) if not shape else n, dtype.np)
-    return _make(storage, tuple(shape), _contiguous_strides(shape), 0, dtype, device)
+    shape = tuple(shape)
+    n = shape[0] if len(shape) == 1 else math.prod(shape)
+    pkg = _PKG.get(device.type)
+    if pkg is None:
+        pkg = _PKG[device.type] = dispatch.kernels(device.type)
+    storage = pkg.memory.empty(n, dtype.np)
+    return _make(storage, shape, _strides_for(shape), 0, dtype, device, None, True)
 
 
 def broadcast_shapes(*shapes):
@@ -115,19 +139,17 @@ def binary(name, a, b, family="binary", out=None):
     """Apply a broadcasting binary op to same-dtype tensors ("binary": dtype out; "compare": bool out)."""
     ew = _k(a).elementwise
     code = (opcodes.BINARY if family == "binary" else opcodes.COMPARE)[name]
-    if a._shape == b._shape:
-        shape = a._shape
-    else:
-        shape = broadcast_shapes(a._shape, b._shape)
+    same = a._shape == b._shape
+    shape = a._shape if same else broadcast_shapes(a._shape, b._shape)
     if out is None:
         out = empty(shape, a._dtype if family == "binary" else t_bool, a._device)
-    n = out.numel()
+    n = out._storage.shape[0] if out._offset == 0 and len(shape) == 1 else out.numel()
     if n == 0:
         return out
     ov = _out_view(out, n)
-    if a._shape == b._shape and a._is_contiguous() and b._is_contiguous():
-        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
-        fn(code, a._storage, a._offset, 1, b._storage, b._offset, 1, ov, n)
+    if same and a._contig and b._contig:
+        fn = _FLAT[family, n >= N_PAR]
+        getattr(ew, fn)(code, a._storage, a._offset, 1, b._storage, b._offset, 1, ov, n)
         return out
     cshape, (sa, sb) = collapse(shape, [expand_strides(a, shape), expand_strides(b, shape)])
     if len(cshape) == 1:
@@ -199,6 +221,8 @@ def _reduce_form(x, dims):
         R, sr = rs[0], rst[0]
         if len(ks) == 2:
             O, I, so, si = ks[0], ks[1], kst[0], kst[1]
+        elif abs(kst[0]) < abs(sr):
+            O, I, so, si = 1, ks[0], 0, kst[0]  # kept elements are the close ones: fold rows (sum over dim 0)
         else:
             O, I, so, si = ks[0], 1, kst[0], 0
         if I == 1:

@@ -14,6 +14,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a.detach() if ctx.needs_input_grad[1] else None,
                               b.detach() if ctx.needs_input_grad[0] else None)
+        ctx.b_shape = b._shape
         return _matmul_nd(a, b)
 
     @staticmethod
@@ -23,9 +24,9 @@ class MatMul(Function):
         if ctx.needs_input_grad[0]:
             ga = g @ b.transpose(-1, -2)
         if ctx.needs_input_grad[1]:
-            if b.dim() == 2 and g.dim() > 2:
+            if len(ctx.b_shape) == 2 and g.dim() > 2:
                 # fold the batch into the rows: one GEMM instead of a batch of them and a sum
-                K, N = b._shape
+                K, N = ctx.b_shape
                 gb = a.reshape(-1, K).t() @ g.reshape(-1, N)
             else:
                 gb = a.transpose(-1, -2) @ g

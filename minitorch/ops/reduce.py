@@ -10,11 +10,16 @@ from ..tensor import Tensor
 from . import launch
 from .common import cast, dims_arg, type_label, wrap_dim
 
-_values_indices = collections.namedtuple("return_types", ["values", "indices"])
+def _return_type(name):
+    base = collections.namedtuple(name, ["values", "indices"])
+
+    def __repr__(self):
+        return f"minitorch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+    return type(name, (base,), {"__repr__": __repr__, "__slots__": (),
+                                "__doc__": f"``(values, indices)`` returned by ``{name}`` with a dim."})
 
 
-class _MaxMin(_values_indices):
-    """``(values, indices)`` as returned by ``max``/``min`` with a dim (a named tuple)."""
+RETURN_TYPES = {"argmax": _return_type("max"), "argmin": _return_type("min")}
 
 
 def _restore(g, x_shape, dims, keepdim):
@@ -53,7 +58,7 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _restore(g, ctx.shape, ctx.dims, ctx.keepdim) / max(_count(ctx.shape, ctx.dims), 1), None, None
+        return _restore(g, ctx.shape, ctx.dims, ctx.keepdim) / builtins_max(_count(ctx.shape, ctx.dims), 1), None, None
 
 
 def _reduce_dtype(x, dtype):
@@ -203,7 +208,7 @@ def _max_min(name, input, dim, keepdim, other):
     values, indices = MaxDim.apply(x, d, keepdim, name)
     if input._dtype is t_bool:
         values = values.to(t_bool)
-    return _MaxMin((values, indices))
+    return RETURN_TYPES[name](values, indices)
 
 
 def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
