@@ -79,11 +79,15 @@ def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
 
 
 @njit(cache=True, fastmath=FAST, parallel=True)
-def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out):
-    for j in prange(O * I):
-        o = j // I
-        i = j - o * I
-        out[j] = _run(op, a, ao + o * so + i * si, sr, R)
+def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out, nc):
+    """Outputs split into ``nc`` contiguous chunks, one serial run per chunk (cheaper than one task per output)."""
+    total = O * I
+    per = (total + nc - 1) // nc
+    for c in prange(nc):
+        for j in range(c * per, min(total, (c + 1) * per)):
+            o = j // I
+            i = j - o * I
+            out[j] = _run(op, a, ao + o * so + i * si, sr, R)
 
 
 @njit(cache=True, inline="always")

@@ -42,6 +42,11 @@ def _strides_for(shape):
     return st
 
 
+def _threads():
+    import numba
+    return numba.get_num_threads()
+
+
 def _arr(values):
     return np.array(values, dtype=np.int64)
 
@@ -254,7 +259,7 @@ def reduce(name, x, dims, keepdim, out_dtype=None):
         P = 64
         rc = R // P
         part = empty((P + 1,), out._dtype, x._device)
-        red.reduce_inner_par(code, y._storage, y._offset, rc * sr, sr, 0, P, rc, 1, part._storage)
+        red.reduce_inner_par(code, y._storage, y._offset, rc * sr, sr, 0, P, rc, 1, part._storage, 4 * _threads())
         red.reduce_inner(code, y._storage, y._offset + P * rc * sr, 0, sr, 0, 1, R - P * rc, 1,
                          part._storage[P:]) if R > P * rc else None
         n_part = P + 1 if R > P * rc else P
@@ -263,12 +268,16 @@ def reduce(name, x, dims, keepdim, out_dtype=None):
     work = O * I * R
     if I == 1 or abs(sr) <= abs(si):
         if work >= N_PAR and O * I > 1:
-            red.reduce_inner_par(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
+            red.reduce_inner_par(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage,
+                                     min(O * I, 4 * _threads()))
         else:
             red.reduce_inner(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
     else:
         if work >= N_PAR:
-            block = max(256, -(-I // 16))
+            # one long column block per thread streams whole rows; small blocks thrash (measured: 256 -> 4.5 ms,
+            # 2048 -> 2.1 ms for a 4096^2 sum over dim 0 on 2 threads)
+            tasks = max(1, _threads() // O)
+            block = max(256, -(-(-(-I // tasks)) // 16) * 16)
             red.reduce_outer_par(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage, block)
         else:
             red.reduce_outer(code, y._storage, y._offset, so, sr, si, O, R, I, out._storage)
