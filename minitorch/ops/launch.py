@@ -64,15 +64,16 @@ def empty(shape, dtype, device):
 def broadcast_shapes(*shapes):
     nd = max(len(s) for s in shapes)
     out = [1] * nd
-    for s in shapes:
-        for i, n in enumerate(s):
-            j = nd - len(s) + i
-            if n != 1:
-                if out[j] != 1 and out[j] != n:
-                    raise RuntimeError(
-                        "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}"
-                        .format(out[j], n, i))
-                out[j] = n
+    for k in range(1, nd + 1):  # from the last dim, as PyTorch reports mismatches
+        for s in shapes:
+            if k <= len(s):
+                n = s[-k]
+                if n != 1:
+                    if out[-k] != 1 and out[-k] != n:
+                        raise RuntimeError(
+                            f"The size of tensor a ({out[-k]}) must match the size of tensor b ({n}) at "
+                            f"non-singleton dimension {nd - k}")
+                    out[-k] = n
     return tuple(out)
 
 
