@@ -35,26 +35,6 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-def equal(input, other):
-    """True when both tensors have the same shape and elements."""
-    return input.shape == other.shape and builtins_bool((input == other).all())
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return builtins_bool(isclose(input, other, rtol, atol, equal_nan).all())
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    if input.dtype is not other.dtype:
-        raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
-    diff = (input - other).abs() if input.dtype.is_floating_point else (input.double() - other.double()).abs()
-    tol = atol + rtol * other.abs().to(diff.dtype)
-    close = (diff <= tol) | (input == other)
-    if equal_nan and input.dtype.is_floating_point:
-        close = close | (input.isnan() & other.isnan())
-    return close
-
-
 def result_type(tensor1, tensor2):
     return _dtype_mod.result_type(tensor1, tensor2)
 

@@ -61,8 +61,9 @@ class _Version:
         self.value = 0
 
 
-def _make(storage, shape, stride, offset, dtype, device, version=None, contig=None):
+def _make(storage, shape, stride, offset, dtype, device, version=None, contig=None, base=None):
     t = object.__new__(Tensor)
+    t._base = base
     t._storage = storage
     t._shape = shape
     t._stride = stride
@@ -83,7 +84,7 @@ class Tensor:
     """A multi-dimensional array with autograd, on a device (``minitorch.Tensor(data)`` makes a float32 tensor)."""
 
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_vc", "_contig",
-                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "__weakref__")
+                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "__weakref__")
 
     __array_priority__ = 1000  # numpy scalars and arrays defer to Tensor's reflected operators
 

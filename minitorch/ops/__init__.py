@@ -16,7 +16,8 @@ _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "exp
        "bitwise_or", "bitwise_xor", "bitwise_not", "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
        "addcmul", "addcdiv"]
 _RED = ["sum", "nansum", "mean", "nanmean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
-        "var_mean", "std_mean", "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "count_nonzero"]
+        "var_mean", "std_mean", "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "count_nonzero", "isclose",
+        "allclose", "equal"]
 _SHAPE = ["view", "reshape", "view_as", "reshape_as", "permute", "transpose", "swapaxes", "swapdims", "t",
           "movedim", "moveaxis", "adjoint", "expand", "expand_as", "broadcast_to", "sum_to_size", "squeeze",
           "unsqueeze", "flatten", "ravel", "unflatten", "narrow", "select", "contiguous", "clone", "split",

@@ -57,7 +57,9 @@ class _Unary(Function):
     @classmethod
     def forward(cls, ctx, x):
         out = launch.unary(cls.op, x)
-        ctx.save_for_backward(x.detach(), out.detach())
+        # the output is saved detached (saving it attached would make a reference cycle through its grad_fn);
+        # with create_graph the backward recomputes it from x so that second derivatives stay exact
+        ctx.save_for_backward(x, out.detach())
         return out
 
     @classmethod
@@ -65,6 +67,8 @@ class _Unary(Function):
         x, y = ctx.saved_tensors
         if cls.grad is None:
             return g * 0
+        if _state["enabled"]:
+            y = _UNARY_FN[cls.op].apply(x)
         return cls.grad(x, y, g)
 
 
@@ -190,7 +194,7 @@ def _pow_grad(a, b, out, g):
 _BINARY = {
     "add": lambda a, b, y, g: (g, g),
     "sub": lambda a, b, y, g: (g, -g),
-    "mul": lambda a, b, y, g: (g * b, g * a),
+    "mul": lambda a, b, y, g: (g * b if b is not None else None, g * a if a is not None else None),
     "div": lambda a, b, y, g: (g / b, -g * a / (b * b)),
     "pow": lambda a, b, y, g: _pow_grad(a, b, y, g),
     "maximum": lambda a, b, y, g: _maxmin_grad(a, b, g, True),
@@ -210,12 +214,21 @@ class _Binary(Function):
     @classmethod
     def forward(cls, ctx, a, b):
         out = launch.binary(cls.op, a, b)
-        ctx.save_for_backward(a.detach(), b.detach(), out.detach() if cls.op in ("pow", "copysign") else None)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if cls.op in ("add", "sub"):
+            ctx.save_for_backward()
+        elif cls.op == "mul":
+            ctx.save_for_backward(a if need_b else None, b if need_a else None, None)
+        else:
+            ctx.save_for_backward(a, b, out.detach() if cls.op in ("pow", "copysign") else None)
         return out
 
     @classmethod
     def backward(cls, ctx, g):
-        a, b, y = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        a, b, y = saved if saved else (None, None, None)
+        if y is not None and _state["enabled"]:
+            y = _BINARY_FN[cls.op].apply(a, b)
         ga, gb = cls.grad(a, b, y, g)
         return (ga if ctx.needs_input_grad[0] else None), (gb if ctx.needs_input_grad[1] else None)
 
@@ -479,7 +492,7 @@ class Clamp(Function):
             y = launch.binary("maximum", y, lo)
         if hi is not None:
             y = launch.binary("minimum", y, hi)
-        ctx.save_for_backward(x.detach(), lo, hi)
+        ctx.save_for_backward(x, lo, hi)
         return y
 
     @staticmethod
@@ -542,8 +555,47 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 # in-place forms
 # ---------------------------------------------------------------------------------------------------------------
 def check_inplace(t):
-    if _state["enabled"] and t._requires_grad and t._grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if _state["enabled"]:
+        if t._requires_grad and t._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = t._base
+        if base is not None and base._requires_grad and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _snapshot(t):
+    """The current value of ``t`` as a separate tensor that keeps t's place in the graph: an in-place op records
+    its out-of-place form on the snapshot, so what backward saves is not overwritten by the write-back."""
+    snap = launch.contiguous(t)
+    snap._requires_grad = t._requires_grad
+    snap._grad_fn = t._grad_fn
+    return snap
+
+
+class CopySlices(Function):
+    """An in-place write into a view of ``base``: base's new history. Gradient: the written region of g goes to
+    the written value, the rest to base's old history."""
+
+    @staticmethod
+    def forward(ctx, base, value, geometry):
+        ctx.geometry = geometry
+        return base
+
+    @staticmethod
+    def backward(ctx, g):
+        g = g.detach().contiguous()
+        shape, stride, offset = ctx.geometry
+        region = g.as_strided(shape, stride, g._offset + offset)
+        g_value = launch.contiguous(region)
+        g_base = launch.contiguous(g)
+        launch.fill_(g_base.as_strided(shape, stride, offset), 0)
+        return g_base, g_value, None
+
+
+def inplace_record(self, compute):
+    """Run ``compute(snapshot_of_self)`` (an out-of-place, recorded op) and write the result into self."""
+    result = compute(_snapshot(self))
+    return assign_(self, result)
 
 
 def assign_(self, result):
@@ -557,6 +609,12 @@ def assign_(self, result):
     launch.copy_into(self, result.detach())
     self._vc.value += 1
     if result._grad_fn is not None and self._dtype.is_floating_point:
+        base = self._base
+        if base is not None and _state["enabled"]:
+            if not base._contig:
+                raise RuntimeError("an in-place operation on a view of a non-contiguous tensor cannot be recorded "
+                                   "for autograd in minitorch; call .contiguous() on the base first")
+            CopySlices.apply(base, result, (self._shape, self._stride, self._offset - base._offset))
         self._grad_fn = result._grad_fn
         self._requires_grad = True
         if self._hooks:
@@ -584,6 +642,8 @@ def _binary_inplace(name, self, other):
             launch.binary(name, self, other, out=self)
             self._vc.value += 1
             return self
+    if recording(self, other):
+        return inplace_record(self, lambda snap: _binary(name, snap, other))
     return assign_(self, _binary(name, self, other))
 
 
@@ -607,7 +667,7 @@ def div_(self, other, *, rounding_mode=None):
     if rounding_mode is None and self._dtype.is_floating_point:
         return _binary_inplace("div", self, other)
     check_inplace(self)
-    return assign_(self, div(self, other, rounding_mode=rounding_mode))
+    return inplace_record(self, lambda snap: div(snap, other, rounding_mode=rounding_mode))
 
 
 def pow_(self, exponent):
@@ -617,6 +677,8 @@ def pow_(self, exponent):
 def _inplace_unary(fn):
     def method(self, *args, **kwargs):
         check_inplace(self)
+        if recording(self, *args):
+            return inplace_record(self, lambda snap: fn(snap, *args, **kwargs))
         return assign_(self, fn(self, *args, **kwargs))
     method.__name__ = fn.__name__ + "_"
     return method
@@ -662,7 +724,7 @@ def copy_(self, src, non_blocking=False):
 
 def clamp_(self, min=None, max=None):  # noqa: A002
     check_inplace(self)
-    return assign_(self, clamp(self, min, max))
+    return inplace_record(self, lambda snap: clamp(snap, min, max))
 
 
 clip_ = clamp_
@@ -671,4 +733,4 @@ clip_ = clamp_
 def masked_fill_(self, mask, value):
     from .index import masked_fill
     check_inplace(self)
-    return assign_(self, masked_fill(self, mask, value))
+    return inplace_record(self, lambda snap: masked_fill(snap, mask, value))

@@ -12,8 +12,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a.detach() if ctx.needs_input_grad[1] else None,
-                              b.detach() if ctx.needs_input_grad[0] else None)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         ctx.b_shape = b._shape
         return _matmul_nd(a, b)
 

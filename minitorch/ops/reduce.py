@@ -101,7 +101,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         out = launch.reduce("prod", x, dims, keepdim)
-        ctx.save_for_backward(x.detach(), out.detach())
+        ctx.save_for_backward(x, out.detach())
         ctx.dims, ctx.keepdim = dims, keepdim
         return out
 
@@ -135,7 +135,7 @@ class AMax(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, name):
         out = launch.reduce(name, x, dims, keepdim)
-        ctx.save_for_backward(x.detach(), out.detach())
+        ctx.save_for_backward(x, out.detach())
         ctx.dims, ctx.keepdim = dims, keepdim
         return out
 
@@ -302,7 +302,7 @@ class Norm2(Function):
     def forward(ctx, x, dims, keepdim):
         sq = launch.binary("mul", x, x)
         out = launch.unary("sqrt", launch.reduce("sum", sq, dims, keepdim))
-        ctx.save_for_backward(x.detach(), out.detach())
+        ctx.save_for_backward(x, out.detach())
         ctx.dims, ctx.keepdim = dims, keepdim
         return out
 
@@ -350,7 +350,7 @@ class CumProd(Function):
     @staticmethod
     def forward(ctx, x, dim):
         out = launch.scan("cumprod", x, dim)
-        ctx.save_for_backward(x.detach(), out.detach())
+        ctx.save_for_backward(x, out.detach())
         ctx.dim = dim
         return out
 
@@ -376,6 +376,29 @@ def count_nonzero(input, dim=None):
     return (input != 0).sum(dim)
 
 
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other| elementwise (NaNs equal only with ``equal_nan``)."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
+    x, y = (input, other) if input.dtype.is_floating_point else (input.double(), other.double())
+    diff = (x - y).abs()
+    close = (diff <= atol + rtol * y.abs()) | (x == y)
+    if equal_nan:
+        close = close | (x.isnan() & y.isnan())
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins_bool(all(isclose(input, other, rtol, atol, equal_nan)))
+
+
+def equal(input, other):
+    """True when both tensors have the same shape and elements."""
+    return input.shape == other.shape and builtins_bool(all(input == other))
+
+
 import builtins as _builtins  # noqa: E402
+
+builtins_bool = _builtins.bool
 
 builtins_max = _builtins.max

@@ -14,7 +14,9 @@ from .common import cast, promote_types, wrap_dim
 
 
 def as_view(x, shape, stride, offset):
-    return _make(x._storage, tuple(shape), tuple(stride), offset, x._dtype, x._device, x._vc)
+    """A tensor over x's storage (and version counter); ``_base`` names the tensor that owns the memory."""
+    return _make(x._storage, tuple(shape), tuple(stride), offset, x._dtype, x._device, x._vc, None,
+                 x._base if x._base is not None else x)
 
 
 def _infer_shape(shape, numel):
