@@ -174,14 +174,6 @@ def _predicate_row(op, a, ia, sa, out, io, n):
             out[U(io + k)] = a[U(ia + k * sa)] != 0
 
 
-@njit(cache=True, inline="always")
-def _pymod(x, y):
-    r = np.fmod(x, y)
-    if r != 0 and ((r < 0) != (y < 0)):
-        r += y
-    return r
-
-
 @njit(cache=True, inline="always", error_model="numpy")
 def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
     if op == 0:
@@ -201,7 +193,7 @@ def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
             out[U(io + k)] = a[U(ia + k * sa)] // b[U(ib + k * sb)]
     elif op == 5:
         for k in range(n):
-            out[U(io + k)] = _pymod(a[U(ia + k * sa)], b[U(ib + k * sb)])
+            out[U(io + k)] = a[U(ia + k * sa)] % b[U(ib + k * sb)]  # Python's sign-of-divisor rule
     elif op == 6:
         for k in range(n):
             out[U(io + k)] = a[U(ia + k * sa)] ** b[U(ib + k * sb)]

@@ -129,7 +129,7 @@ class _Advanced:
         idx_dims = [d for d, _ in advanced]
         tensors = [t for _, t in advanced]
         shape = launch.broadcast_shapes(*(t._shape for t in tensors))
-        lin = None
+        self.index = []
         for d, t in zip(idx_dims, tensors):
             n = v._shape[d]
             if t.numel():
@@ -139,16 +139,26 @@ class _Advanced:
                     raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
                 if lo < 0:
                     t = _wrapped(t, n)
-            term = launch.binary("mul", t, launch.scalar(v._stride[d], int64, t._device))
-            lin = term if lin is None else launch.binary("add", lin, term)
-        lin = launch.contiguous(lin.expand(shape)) if lin._shape != shape or not lin._contig else lin
-        self.lin = lin.reshape(-1)
+            self.index.append((d, t))
         self.idx_shape = shape
+        self.lin = self.offsets(v)
         self.rest = [d for d in range(v.dim()) if d not in idx_dims]
         adjacent = idx_dims == list(range(idx_dims[0], idx_dims[0] + len(idx_dims)))
         # result layout: the index dims replace the indexed dims when those are adjacent, else they go first
         self.lead = sum(1 for d in self.rest if d < idx_dims[0]) if adjacent else 0
         self.view_shape = v._shape
+        self.strides = v._stride
+
+    def offsets(self, t):
+        """Flat element offsets (relative to t's storage offset) of the indexed positions, for t's strides."""
+        lin = None
+        for d, idx in self.index:
+            term = launch.binary("mul", idx, launch.scalar(t._stride[d], int64, idx._device))
+            lin = term if lin is None else launch.binary("add", lin, term)
+        shape = self.idx_shape
+        if lin._shape != shape or not lin._contig:
+            lin = launch.contiguous(lin.expand(shape))
+        return lin.reshape(-1)
 
     def result_perm(self):
         """Permutation taking (idx dims..., rest dims...) to the result's dim order."""
@@ -157,7 +167,7 @@ class _Advanced:
         return rest[:self.lead] + list(range(k)) + rest[self.lead:]
 
     def gather(self, v):
-        flat = launch.take(v, self.lin, self.rest)
+        flat = launch.take(v, self.lin if v._stride == self.strides else self.offsets(v), self.rest)
         out = flat.reshape(tuple(self.idx_shape) + tuple(v._shape[d] for d in self.rest))
         return out.permute(self.result_perm()) if self.lead else out
 
@@ -200,7 +210,7 @@ class IndexPutAcc(Function):
         from ..creation import zeros
         ctx.adv = adv
         out = zeros(shape, dtype=g.dtype, device=g.device)
-        launch.put_(out, adv.lin, adv.rest, adv.values_for_put(g), True)
+        launch.put_(out, adv.offsets(out), adv.rest, adv.values_for_put(g), True)
         return out
 
     @staticmethod

@@ -399,6 +399,17 @@ def fill_(t, value):
     return copy_into(t, src)
 
 
+def _check_span(x, lin, rest_dims):
+    """Last resort before an unchecked kernel: every offset must land inside x's storage."""
+    if lin.numel() == 0:
+        return
+    lo = int(reduce("amin", lin, (), False).item())
+    hi = int(reduce("amax", lin, (), False).item())
+    reach = sum((x._shape[d] - 1) * x._stride[d] for d in rest_dims if x._shape[d])
+    if x._offset + lo < 0 or x._offset + hi + reach >= x._storage.shape[0]:
+        raise IndexError("index out of range for the tensor's storage")
+
+
 def take(x, lin, rest_dims):
     """out[j, rest...] = x[offset lin[j] + rest...]: ``lin`` is a contiguous int64 tensor of checked offsets,
     ``rest_dims`` the dims of x walked for each offset. Returns a tensor of shape (len(lin), *rest sizes)."""
@@ -408,6 +419,7 @@ def take(x, lin, rest_dims):
     if out.numel() == 0:
         return out
     lin = lin if lin._is_contiguous() and lin._offset == 0 else contiguous(lin)
+    _check_span(x, lin, rest_dims)
     _k(x).index.take(x._storage, x._offset, lin._storage[:lin.numel()], _arr(rest_shape), _arr(rest_strides),
                      out._storage)
     return out
@@ -424,6 +436,7 @@ def put_(x, lin, rest_dims, values, accumulate):
     if not rest_dims:
         vst = vst + [0]
     lin = lin if lin._is_contiguous() and lin._offset == 0 else contiguous(lin)
+    _check_span(x, lin, rest_dims)
     _k(x).index.put(x._storage, x._offset, lin._storage[:lin.numel()], _arr(rest_shape), _arr(rest_strides),
                     values._storage, values._offset, _arr(vst), accumulate)
     return x
