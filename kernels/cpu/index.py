@@ -6,18 +6,9 @@ launcher: Numba does no bounds checking, so an unchecked index would read or wri
 import numpy as np
 from numba import njit, prange
 
+from .elementwise import _row_start
+
 U = np.uint64
-
-
-@njit(cache=True)
-def _row_start(r, shape, strides, base):
-    off = base
-    rem = r
-    for d in range(shape.size - 2, -1, -1):
-        q = rem // shape[d]
-        off += (rem - q * shape[d]) * strides[d]
-        rem = q
-    return off
 
 
 @njit(cache=True, parallel=True)

@@ -4,7 +4,7 @@
 are both); operators (``+``, ``@``, ``[]`` ...) are attached at the end.
 """
 from ..tensor import Tensor
-from . import elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
+from . import activation as A, elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
 
 _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
        "tan", "tanh", "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "square",
@@ -27,7 +27,7 @@ _INDEX = ["index_select", "index_add", "gather", "scatter", "scatter_add", "mask
 _MM = ["matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "baddbmm"]
 
 FUNCTIONS = {}
-for _mod, _names in ((E, _EW), (R, _RED), (S, _SHAPE), (I, _INDEX), (M, _MM)):
+for _mod, _names in ((E, _EW), (R, _RED), (S, _SHAPE), (I, _INDEX), (M, _MM), (A, ["softmax", "log_softmax"])):
     for _n in _names:
         FUNCTIONS[_n] = getattr(_mod, _n)
 for _n in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "broadcast_tensors", "broadcast_shapes",

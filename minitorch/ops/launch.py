@@ -488,3 +488,38 @@ def to_numpy(t):
     itemsize = host.itemsize
     return np.lib.stride_tricks.as_strided(host[t._offset:] if t.numel() else host, t._shape,
                                            [s * itemsize for s in t._stride])
+
+
+def softmax(x, dim, log):
+    """(log-)softmax along ``dim``; the reduced dim is brought last and made contiguous for the row kernel."""
+    nd = len(x._shape)
+    last = nd - 1
+    y = x if dim == last else x.transpose(dim, last)
+    if not y._contig:
+        y = contiguous(y)
+    out = empty(y._shape, x._dtype, x._device)
+    C = y._shape[-1] if nd else 1
+    R = out.numel() // C if C else 0
+    if R:
+        act = _k(x).activation
+        src = y._storage[y._offset:y._offset + R * C]
+        (act.softmax_par if R * C >= N_PAR else act.softmax)(src, out._storage, R, C, log)
+    return out if dim == last else out.transpose(dim, last)
+
+
+def softmax_backward(g, y, dim, log):
+    nd = len(y._shape)
+    last = nd - 1
+    if dim != last:
+        g, y = g.transpose(dim, last), y.transpose(dim, last)
+    g = g if g._contig else contiguous(g)
+    y = y if y._contig else contiguous(y)
+    out = empty(y._shape, y._dtype, y._device)
+    C = y._shape[-1] if nd else 1
+    R = out.numel() // C if C else 0
+    if R:
+        act = _k(y).activation
+        gs = g._storage[g._offset:g._offset + R * C]
+        ys = y._storage[y._offset:y._offset + R * C]
+        (act.softmax_backward_par if R * C >= N_PAR else act.softmax_backward)(gs, ys, out._storage, R, C, log)
+    return out if dim == last else out.transpose(dim, last)

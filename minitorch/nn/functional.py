@@ -1,0 +1,602 @@
+"""``nn.functional``: layers and losses as functions (``import minitorch.nn.functional as F``)."""
+import math
+
+from .. import creation
+from ..autograd.function import Function
+from ..dtypes import bool as t_bool, int64
+from ..ops import launch
+from ..ops.activation import log_softmax, softmax
+from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
+
+__all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax",
+           "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
+           "batch_norm", "normalize", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
+           "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "softmin", "mish",
+           "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# linear
+# ---------------------------------------------------------------------------------------------------------------
+class Linear(Function):
+    """x @ W^T + b as one node: three kernels forward (GEMM, bias add) and three backward."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
+        ctx.x_shape = x._shape
+        x2 = x.reshape(-1, x._shape[-1]) if x.dim() != 2 else x
+        out = launch.bmm(x2.reshape(1, *x2._shape), w.t().reshape(1, w._shape[1], w._shape[0]))
+        out = out.reshape(x2._shape[0], w._shape[0])
+        if b is not None:
+            launch.binary("add", out, b, out=out)
+        return out.reshape(x._shape[:-1] + (w._shape[0],)) if x.dim() != 2 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = (g2 @ w).reshape(ctx.x_shape)
+        if ctx.needs_input_grad[1]:
+            x2 = x.reshape(-1, x._shape[-1]) if x.dim() != 2 else x
+            gw = g2.t() @ x2
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            gb = g2.sum(0)
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias.
+
+    Shape: input (*, in_features), weight (out_features, in_features), bias (out_features), output (*, out).
+    """
+    if input.dim() == 0 or weight.dim() not in (1, 2):
+        raise RuntimeError(f"linear(): input and weight must have at least one dim and weight at most two, got "
+                           f"{input.dim()}-D input and {weight.dim()}-D weight")
+    if weight.dim() == 1 or input._dtype is not weight._dtype or (bias is not None and bias._dtype is not input._dtype):
+        out = input @ weight.t() if weight.dim() == 2 else input @ weight
+        return out + bias if bias is not None else out
+    if input._shape[-1] != weight._shape[1]:
+        rows = math.prod(input._shape[:-1]) if input.dim() > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input._shape[-1]} and "
+                           f"{weight._shape[1]}x{weight._shape[0]})")
+    if input.dim() == 1:
+        return Linear.apply(input.reshape(1, -1), weight, bias).reshape(-1)
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    out = ((input1.unsqueeze(-2).unsqueeze(-2) @ weight.unsqueeze(0)).squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
+    return out + bias if bias is not None else out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------------------------------------------
+def _maybe_inplace(input, result, inplace):
+    if inplace:
+        from ..ops.elementwise import assign_
+        check_inplace(input)
+        return assign_(input, result)
+    return result
+
+
+def relu(input, inplace=False):
+    if inplace:
+        return input.relu_()
+    return _relu(input)
+
+
+def relu_(input):
+    return input.relu_()
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _maybe_inplace(input, input.masked_fill(input <= threshold, value), inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _maybe_inplace(input, input.where(input > 0, input * negative_slope), inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(input, input.where(input > 0, input.expm1() * alpha), inplace)
+
+
+def selu(input, inplace=False):
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return _maybe_inplace(input, input.where(input > 0, input.expm1() * alpha) * scale, inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(input, input.where(input > 0, (input / alpha).expm1() * alpha), inplace)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x) (``approximate='tanh'``: the tanh approximation)."""
+    if approximate == "none":
+        return input * 0.5 * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (1.0 + inner.tanh())
+    raise RuntimeError(f"approximate argument must be either none or tanh.")
+
+
+def silu(input, inplace=False):
+    return _maybe_inplace(input, input * _sigmoid(input), inplace)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(input, input * _tanh(softplus(input)), inplace)
+
+
+def sigmoid(input):
+    return _sigmoid(input)
+
+
+def tanh(input):
+    return _tanh(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    scaled = input * beta
+    soft = (scaled.clamp(max=threshold).exp().log1p()) / beta
+    return input.where(scaled > threshold, soft)
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def softmin(input, dim=None, dtype=None):
+    return softmax(-input, dim, dtype)
+
+
+def glu(input, dim=-1):
+    a, b = input.chunk(2, dim)
+    return a * _sigmoid(b)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dropout, embedding, one_hot, normalisation, padding
+# ---------------------------------------------------------------------------------------------------------------
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not training)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _maybe_inplace(input, input * 0.0, inplace)
+    keep = creation.rand(input.shape, dtype=input.dtype if input.dtype.is_floating_point else None,
+                         device=input.device) >= p
+    scale = keep.to(input.dtype) * (1.0 / (1.0 - p))
+    return _maybe_inplace(input, input * scale, inplace)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding with a new last dim of size ``num_classes`` (max + 1 when -1)."""
+    if tensor.dtype is not int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() and int(tensor.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(tensor.max()) + 1
+    elif tensor.numel() and int(tensor.max()) >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = creation.zeros(tuple(tensor.shape) + (num_classes,), dtype=int64, device=tensor.device)
+    return out.scatter_(-1, tensor.unsqueeze(-1), 1)
+
+
+class Embedding(Function):
+    @staticmethod
+    def forward(ctx, idx, weight, padding_idx):
+        ctx.idx, ctx.num, ctx.padding_idx = idx, weight._shape[0], padding_idx
+        flat = idx.reshape(-1)
+        lin = launch.binary("mul", flat, launch.scalar(weight._stride[0], int64, weight._device))
+        out = launch.take(weight, lin, [1])
+        return out.reshape(idx._shape + (weight._shape[1],))
+
+    @staticmethod
+    def backward(ctx, g):
+        flat = ctx.idx.reshape(-1)
+        gw = creation.zeros(ctx.num, g._shape[-1], dtype=g.dtype, device=g.device)
+        gw = gw.index_add(0, flat, g.reshape(-1, g._shape[-1]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0.0
+        return None, gw, None
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``; the row at ``padding_idx`` gets no gradient."""
+    if input.dtype.is_floating_point or input.dtype is t_bool:
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype} instead")
+    idx = input.to(int64)
+    n = weight.shape[0]
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    if max_norm is not None:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            rows = weight[idx.reshape(-1)]
+            norms = rows.norm(p=norm_type, dim=1, keepdim=True)
+            scale = (max_norm / (norms + 1e-7)).clamp(max=1.0)
+            weight[idx.reshape(-1)] = rows * scale
+    return Embedding.apply(idx, weight, padding_idx)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(n) for n in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    dims = tuple(range(input.dim() - k, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dims, keepdim=True)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    N, C = input.shape[0], input.shape[1]
+    if C % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    x = input.reshape(N, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = (1, C) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation over dim 1 (channels): batch statistics when training (updating the running
+    estimates in place, the variance unbiased), the running estimates otherwise."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    C = input.shape[1]
+    dims = (0,) + tuple(range(2, input.dim()))
+    shape = (1, C) + (1,) * (input.dim() - 2)
+    n = input.numel() // C
+    if training:
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{list(input.shape)}")
+        mean = input.mean(dims)
+        centered = input - mean.reshape(shape)
+        var = (centered * centered).mean(dims)
+        if running_mean is not None:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                m = momentum
+                running_mean.mul_(1 - m).add_(mean.detach() * m)
+                running_var.mul_(1 - m).add_(var.detach() * (m * n / (n - 1)))
+        out = centered * (var.reshape(shape) + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    norm = input.norm(p, dim, keepdim=True).clamp(min=eps)
+    return input / norm
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    num = (x1 * x2).sum(dim)
+    den = (x1.norm(2, dim) * x2.norm(2, dim)).clamp(min=eps)
+    return num / den
+
+
+def _pad_index(n, left, right, mode, device):
+    """Source index along one dim for each padded position (reflect / replicate / circular)."""
+    import numpy as np
+    pos = np.arange(-left, n + right)
+    if mode == "replicate":
+        src = np.clip(pos, 0, n - 1)
+    elif mode == "circular":
+        src = np.mod(pos, n)
+    else:  # reflect
+        if left >= n or right >= n:
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({left}, {right}) at dimension with size {n}")
+        period = 2 * (n - 1) if n > 1 else 1
+        m = np.mod(pos, period)
+        src = np.where(m >= n, period - m, m)
+    return creation.tensor(src.astype(np.int64), device=device)
+
+
+class _ConstantPad(Function):
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        ctx.spec = []
+        shape = list(x._shape)
+        for i, (lo, hi) in enumerate(pads):
+            d = x.dim() - 1 - i
+            shape[d] = x._shape[d] + lo + hi
+        out = creation.full(shape, value, dtype=x.dtype, device=x.device)
+        from ..ops.shape import apply_spec
+        src_spec, dst_spec = [], []
+        for d in range(x.dim()):
+            i = x.dim() - 1 - d
+            lo, hi = pads[i] if i < len(pads) else (0, 0)
+            n = x._shape[d]
+            s0, d0 = max(0, -lo), max(0, lo)
+            length = n - s0 - max(0, -hi)
+            src_spec.append(("s", d, s0, 1, max(length, 0)))
+            dst_spec.append(("s", d, d0, 1, max(length, 0)))
+        ctx.src_spec, ctx.dst_spec, ctx.in_shape = tuple(src_spec), tuple(dst_spec), x._shape
+        if all(s[4] > 0 for s in src_spec):
+            launch.copy_into(apply_spec(out, ctx.dst_spec), apply_spec(x, ctx.src_spec))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..ops.shape import sliced
+        gx = creation.zeros(ctx.in_shape, dtype=g.dtype, device=g.device)
+        if all(s[4] > 0 for s in ctx.src_spec):
+            gx[tuple(slice(s[2], s[2] + s[4]) for s in ctx.src_spec)] = sliced(g, ctx.dst_spec)
+        return gx, None, None
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad)//2 dims: ``pad = (left_last, right_last, left_prev, right_prev, ...)``."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.dim()}")
+    pairs = [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        return _ConstantPad.apply(input, pairs, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise RuntimeError(f"Unrecognised padding mode {mode}")
+    out = input
+    for i, (lo, hi) in enumerate(pairs):
+        d = input.dim() - 1 - i
+        out = out.index_select(d, _pad_index(input.shape[d], lo, hi, mode, input.device))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------------------------------------------
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _class_dim_last(x):
+    """(N, C, d1, ...) -> (N*d1*..., C) for per-class ops."""
+    if x.dim() <= 2:
+        return x
+    return x.movedim(1, -1).reshape(-1, x.shape[1])
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of ``target`` classes under log-probabilities ``input`` (N, C[, d...])."""
+    _check_reduction(reduction)
+    if target.dtype is not int64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise ValueError(f"Expected input batch_size (1) to match target batch_size ({target.shape[0]}).")
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
+        squeeze = True
+    else:
+        squeeze = False
+        if input.shape[0] != target.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({target.shape[0]}).")
+        if tuple(input.shape[2:]) != tuple(target.shape[1:]):
+            raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, got "
+                               f"{list(target.shape)}")
+    C = input.shape[1]
+    out_shape = target.shape
+    logp = _class_dim_last(input)
+    t = target.reshape(-1)
+    valid = t != ignore_index
+    if t.numel():
+        tv = t[valid] if not bool(valid.all()) else t
+        if tv.numel() and (int(tv.min()) < 0 or int(tv.max()) >= C):
+            bad = int(tv.max()) if int(tv.max()) >= C else int(tv.min())
+            raise IndexError(f"Target {bad} is out of bounds.")
+    safe = t.masked_fill(~valid, 0)
+    picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    w = valid.to(input.dtype)
+    if weight is not None:
+        if weight.shape != (C,):
+            raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no classes but got "
+                               f"weight tensor of shape: {list(weight.shape)}")
+        w = w * weight.gather(0, safe)
+    loss = -picked * w
+    if reduction == "none":
+        loss = loss.reshape(out_shape)
+        return loss.squeeze(0) if squeeze else loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """log_softmax over dim 1 (dim 0 for 1-D input) followed by nll_loss; ``target`` holds class indices or,
+    when floating, class probabilities. ``label_smoothing`` mixes in the uniform distribution."""
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = log_softmax(input, class_dim)
+    C = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        if target.shape != input.shape:
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / C
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape((C,) + (1,) * (input.dim() - class_dim - 1))
+        loss = -prod.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() // C) if input.dim() > 1 else loss.sum()
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return nll
+    ignore = target == ignore_index
+    if weight is not None:
+        smooth = -(logp * weight.reshape((C,) + (1,) * (input.dim() - class_dim - 1))).sum(class_dim)
+    else:
+        smooth = -logp.sum(class_dim)
+    smooth = smooth.masked_fill(ignore, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            denom = weight.gather(0, target[~ignore].reshape(-1)).sum()
+        else:
+            denom = (~ignore).sum()
+        ret = smooth.sum() / denom
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return nll * (1 - label_smoothing) + ret * (label_smoothing / C)
+
+
+def _check_same_size(input, target, name):
+    if input.shape != target.shape:
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _check_reduction(reduction)
+    _check_same_size(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    _check_same_size(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    loss = (d * d * (0.5 / beta)).where(d < beta, d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _check_reduction(reduction)
+    d = (input - target).abs()
+    loss = (d * d * 0.5).where(d < delta, (d - 0.5 * delta) * delta)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as in PyTorch."""
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    if input.numel() and (float(input.detach().min()) < 0 or float(input.detach().max()) > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_x = input.log().clamp(min=-100)
+    log_1mx = (1 - input).log().clamp(min=-100)
+    loss = -(target * log_x + (1 - target) * log_1mx)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid + binary cross-entropy in one numerically stable expression."""
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    # log(1 + exp(-|x|)) + max(-x, 0) == -log(sigmoid(x)), without overflow
+    log_sig_neg = (-input.abs()).exp().log1p() + (-input).clamp(min=0)
+    if pos_weight is not None:
+        coef = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + coef * log_sig_neg
+    else:
+        loss = (1 - target) * input + log_sig_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = (target * (target.log() - input)).masked_fill(target == 0, 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return _reduce(loss, reduction)
+
