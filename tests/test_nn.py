@@ -1,0 +1,462 @@
+"""nn: modules, functional layers and losses against PyTorch (same weights and inputs -> same outputs and grads),
+plus Module bookkeeping and user errors."""
+import math
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+
+RNG = np.random.default_rng(1234)
+
+
+def arr(*shape, lo=-2.0, hi=2.0):
+    return RNG.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def copy_weights(src_torch_module, dst):
+    dst.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in src_torch_module.state_dict().items()})
+
+
+def assert_close(a, b, tol=1e-5):
+    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
+    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# layers vs torch: forward and parameter/input gradients
+# ---------------------------------------------------------------------------------------------------------------
+LAYERS = [
+    ("Linear", lambda m: m.Linear(6, 4), (3, 6)),
+    ("Linear_nobias_3d", lambda m: m.Linear(6, 4, bias=False), (2, 3, 6)),
+    ("ReLU", lambda m: m.ReLU(), (4, 5)),
+    ("LeakyReLU", lambda m: m.LeakyReLU(0.2), (4, 5)),
+    ("ELU", lambda m: m.ELU(0.7), (4, 5)),
+    ("GELU", lambda m: m.GELU(), (4, 5)),
+    ("GELU_tanh", lambda m: m.GELU(approximate="tanh"), (4, 5)),
+    ("SiLU", lambda m: m.SiLU(), (4, 5)),
+    ("Sigmoid", lambda m: m.Sigmoid(), (4, 5)),
+    ("Tanh", lambda m: m.Tanh(), (4, 5)),
+    ("Softmax", lambda m: m.Softmax(dim=1), (4, 5)),
+    ("Softmax_dim0", lambda m: m.Softmax(dim=0), (4, 5)),
+    ("LogSoftmax", lambda m: m.LogSoftmax(dim=-1), (2, 4, 5)),
+    ("Flatten", lambda m: m.Flatten(), (2, 3, 4)),
+    ("Unflatten", lambda m: m.Unflatten(1, (2, 3)), (4, 6)),
+    ("Identity", lambda m: m.Identity(), (4, 5)),
+    ("LayerNorm", lambda m: m.LayerNorm(5), (3, 5)),
+    ("LayerNorm_2d", lambda m: m.LayerNorm((4, 5)), (3, 4, 5)),
+    ("BatchNorm1d", lambda m: m.BatchNorm1d(5), (8, 5)),
+    ("BatchNorm1d_3d", lambda m: m.BatchNorm1d(3), (4, 3, 6)),
+    ("Sequential", lambda m: m.Sequential(m.Linear(6, 8), m.ReLU(), m.Linear(8, 3)), (5, 6)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, make, shape", LAYERS, ids=[x[0] for x in LAYERS])
+def test_layer_matches_torch(name, make, shape, torch):
+    tm = make(torch.nn)
+    mm = make(nn)
+    copy_weights(tm, mm)
+    x = arr(*shape)
+    tx = torch.tensor(x, requires_grad=True)
+    mx = minitorch.tensor(x, requires_grad=True)
+    ty, my = tm(tx), mm(mx)
+    w = arr(*ty.shape)  # a random output gradient
+    assert tuple(my.shape) == tuple(ty.shape)
+    assert_close(my, ty)
+    (ty * torch.tensor(w)).sum().backward()
+    (my * minitorch.tensor(w)).sum().backward()
+    assert_close(mx.grad, tx.grad)
+    for (tn, tp), (mn, mp) in zip(tm.named_parameters(), mm.named_parameters()):
+        assert tn == mn
+        assert_close(mp.grad, tp.grad)
+    for (tn, tb), (mn, mb) in zip(tm.named_buffers(), mm.named_buffers()):
+        assert tn == mn
+        assert_close(mb, tb)
+
+
+@pytest.mark.torch
+def test_batchnorm_eval_and_momentum_none(torch):
+    for momentum in (0.1, None):
+        tm, mm = torch.nn.BatchNorm1d(3, momentum=momentum), nn.BatchNorm1d(3, momentum=momentum)
+        for _ in range(3):
+            x = arr(6, 3)
+            assert_close(mm(minitorch.tensor(x)), tm(torch.tensor(x)))
+        assert_close(mm.running_mean, tm.running_mean)
+        assert_close(mm.running_var, tm.running_var)
+        assert int(mm.num_batches_tracked) == 3
+        tm.eval()
+        mm.eval()
+        x = arr(4, 3)
+        assert_close(mm(minitorch.tensor(x)), tm(torch.tensor(x)))
+
+
+def test_dropout_train_and_eval():
+    minitorch.manual_seed(0)
+    d = nn.Dropout(0.25)
+    x = minitorch.ones(10000)
+    y = d(x)
+    kept = y != 0
+    frac = float(kept.float().mean())
+    assert abs(frac - 0.75) < 0.03
+    assert minitorch.allclose(y[kept], minitorch.full((int(kept.sum()),), 1 / 0.75))
+    d.eval()
+    assert minitorch.equal(d(x), x)
+
+
+@pytest.mark.torch
+def test_embedding_matches_torch(torch):
+    tm = torch.nn.Embedding(7, 3, padding_idx=1)
+    mm = nn.Embedding(7, 3, padding_idx=1)
+    copy_weights(tm, mm)
+    idx = np.array([[0, 1, 6], [1, 3, 3]])
+    ty, my = tm(torch.tensor(idx)), mm(minitorch.tensor(idx))
+    assert_close(my, ty)
+    w = arr(2, 3, 3)
+    (ty * torch.tensor(w)).sum().backward()
+    (my * minitorch.tensor(w)).sum().backward()
+    assert_close(mm.weight.grad, tm.weight.grad)
+    assert float(mm.weight.grad[1].abs().sum()) == 0.0
+
+
+def test_default_init_bounds():
+    minitorch.manual_seed(3)
+    lin = nn.Linear(100, 50)
+    bound = 1 / math.sqrt(100)  # kaiming_uniform(a=sqrt(5)) gives the same bound as the bias
+    w = lin.weight.detach().numpy()
+    assert w.shape == (50, 100) and np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(lin.bias.detach().numpy()).max() <= bound
+    emb = nn.Embedding(1000, 8)
+    assert abs(float(emb.weight.std()) - 1.0) < 0.05
+
+
+def test_init_functions():
+    t = minitorch.empty(64, 32)
+    nn.init.xavier_uniform_(t)
+    a = math.sqrt(6 / (64 + 32))
+    assert float(t.abs().max()) <= a
+    nn.init.kaiming_normal_(t, nonlinearity="relu")
+    assert abs(float(t.std()) - math.sqrt(2 / 32)) < 0.03
+    nn.init.constant_(t, 0.5)
+    assert float(t.min()) == 0.5 == float(t.max())
+    nn.init.zeros_(t)
+    assert float(t.abs().sum()) == 0
+    assert nn.init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        nn.init.calculate_gain("foo")
+    with pytest.raises(ValueError, match="Fan in and fan out can not be computed"):
+        nn.init.xavier_uniform_(minitorch.empty(3))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# losses vs torch
+# ---------------------------------------------------------------------------------------------------------------
+def _ce_cases():
+    w = arr(5, lo=0.1, hi=1.0)
+    return [
+        ("plain", {}),
+        ("sum", {"reduction": "sum"}),
+        ("none", {"reduction": "none"}),
+        ("weight", {"weight": w}),
+        ("ignore", {"ignore_index": 2}),
+        ("smoothing", {"label_smoothing": 0.2}),
+        ("smoothing_weight_ignore", {"label_smoothing": 0.1, "weight": w, "ignore_index": 0}),
+    ]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case, kw", _ce_cases(), ids=[c[0] for c in _ce_cases()])
+@pytest.mark.parametrize("spatial", [False, True])
+def test_cross_entropy_and_nll_match_torch(case, kw, spatial, torch):
+    shape, tshape = ((4, 5, 3), (4, 3)) if spatial else ((6, 5), (6,))
+    x = arr(*shape)
+    t = RNG.integers(0, 5, size=tshape)
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    mkw = {k: minitorch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tx, torch.tensor(t), **tkw)
+    ml = F.cross_entropy(mx, minitorch.tensor(t), **mkw)
+    assert_close(ml, tl)
+    tl.sum().backward()
+    ml.sum().backward()
+    assert_close(mx.grad, tx.grad)
+    if "label_smoothing" not in kw:
+        tn = torch.nn.functional.nll_loss(torch.log_softmax(torch.tensor(x), 1), torch.tensor(t), **tkw)
+        mn = F.nll_loss(F.log_softmax(minitorch.tensor(x), 1), minitorch.tensor(t), **mkw)
+        assert_close(mn, tn)
+
+
+@pytest.mark.torch
+def test_cross_entropy_probability_targets(torch):
+    x = arr(4, 3)
+    p = RNG.dirichlet(np.ones(3), size=4).astype(np.float32)
+    for kw in ({}, {"label_smoothing": 0.3}, {"reduction": "none"}):
+        tl = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p), **kw)
+        ml = F.cross_entropy(minitorch.tensor(x), minitorch.tensor(p), **kw)
+        assert_close(ml, tl)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_regression_and_binary_losses_match_torch(reduction, torch):
+    x, y = arr(5, 3), arr(5, 3)
+    prob, target = arr(5, 3, lo=0.05, hi=0.95), (arr(5, 3) > 0).astype(np.float32)
+    pw = arr(3, lo=0.5, hi=2.0)
+    cases = [
+        ("mse_loss", (x, y), {}),
+        ("l1_loss", (x, y), {}),
+        ("smooth_l1_loss", (x, y), {"beta": 0.5}),
+        ("huber_loss", (x, y), {"delta": 0.7}),
+        ("binary_cross_entropy", (prob, target), {}),
+        ("binary_cross_entropy_with_logits", (x, target), {}),
+        ("binary_cross_entropy_with_logits", (x, target), {"pos_weight": pw}),
+    ]
+    for name, (a, b), kw in cases:
+        tkw = {k: torch.tensor(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
+        tkw.update({k: v for k, v in kw.items() if not isinstance(v, np.ndarray)})
+        mkw = {k: minitorch.tensor(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
+        mkw.update({k: v for k, v in kw.items() if not isinstance(v, np.ndarray)})
+        ta, ma = torch.tensor(a, requires_grad=True), minitorch.tensor(a, requires_grad=True)
+        tl = getattr(torch.nn.functional, name)(ta, torch.tensor(b), reduction=reduction, **tkw)
+        ml = getattr(F, name)(ma, minitorch.tensor(b), reduction=reduction, **mkw)
+        assert_close(ml, tl)
+        tl.sum().backward()
+        ml.sum().backward()
+        assert_close(ma.grad, ta.grad, tol=1e-4)
+
+
+def test_bce_with_logits_is_stable_for_large_logits():
+    x = minitorch.tensor([100.0, -100.0, 50.0])
+    y = minitorch.tensor([1.0, 0.0, 0.0])
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [0.0, 0.0, 50.0], atol=1e-6)
+
+
+def test_loss_modules_forward_to_functional():
+    x, t = minitorch.randn(4, 3), minitorch.tensor([0, 2, 1, 1])
+    assert float(nn.CrossEntropyLoss()(x, t)) == pytest.approx(float(F.cross_entropy(x, t)))
+    assert float(nn.NLLLoss(reduction="sum")(x, t)) == pytest.approx(float(F.nll_loss(x, t, reduction="sum")))
+    assert float(nn.MSELoss()(x, x * 2)) == pytest.approx(float(((x - 2 * x) ** 2).mean()), rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# functional odds and ends
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.torch
+def test_functional_misc_match_torch(torch):
+    x = arr(2, 3, 4)
+    tx, mx = torch.tensor(x), minitorch.tensor(x)
+    TF = torch.nn.functional
+    assert_close(F.normalize(mx, dim=1), TF.normalize(tx, dim=1))
+    assert_close(F.softplus(mx), TF.softplus(tx))
+    for pads in [(1, 2), (1, 0, 2, 1), (0, -1)]:
+        assert_close(F.pad(mx, pads, value=0.5), TF.pad(tx, pads, value=0.5))
+    for mode in ("reflect", "replicate", "circular"):
+        assert_close(F.pad(mx, (1, 2), mode=mode), TF.pad(tx, (1, 2), mode=mode))
+    t = np.array([0, 3, 1])
+    assert minitorch.equal(F.one_hot(minitorch.tensor(t), 5), minitorch.tensor(TF.one_hot(torch.tensor(t), 5).numpy()))
+    assert F.one_hot(minitorch.tensor(t)).shape == (3, 4)
+
+
+def test_pad_gradient_is_the_cropped_gradient():
+    x = minitorch.randn(2, 3, requires_grad=True)
+    F.pad(x, (1, 1, 2, 0)).sum().backward()
+    assert minitorch.equal(x.grad, minitorch.ones(2, 3))
+
+
+def test_layer_norm_and_batch_norm_shape_errors():
+    with pytest.raises(RuntimeError, match="Given normalized_shape"):
+        F.layer_norm(minitorch.randn(3, 4), (5,))
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        nn.BatchNorm1d(3)(minitorch.randn(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        nn.BatchNorm1d(3)(minitorch.randn(1, 3))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Module bookkeeping
+# ---------------------------------------------------------------------------------------------------------------
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 3)
+        self.block = nn.Sequential(OrderedDict([("act", nn.ReLU()), ("fc", nn.Linear(3, 2))]))
+        self.scale = nn.Parameter(minitorch.ones(1))
+        self.register_buffer("steps", minitorch.zeros(1))
+        self.register_buffer("scratch", minitorch.zeros(2), persistent=False)
+
+    def forward(self, x):
+        return self.block(self.fc1(x)) * self.scale
+
+
+def test_registration_and_traversal():
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["scale", "fc1.weight", "fc1.bias", "block.fc.weight", "block.fc.bias"] or \
+        set(names) == {"scale", "fc1.weight", "fc1.bias", "block.fc.weight", "block.fc.bias"}
+    assert [n for n, _ in net.named_buffers()] == ["steps", "scratch"]
+    assert list(net.state_dict().keys()) == ["scale", "steps", "fc1.weight", "fc1.bias", "block.fc.weight",
+                                             "block.fc.bias"]
+    assert [n for n, _ in net.named_children()] == ["fc1", "block"]
+    assert len(list(net.modules())) == 5
+    assert net.get_submodule("block.fc") is net.block.fc
+    assert isinstance(net.fc1.weight, nn.Parameter) and net.fc1.weight.requires_grad
+
+
+def test_train_eval_apply_zero_grad():
+    net = Net()
+    net.eval()
+    assert not net.training and not net.block.act.training
+    net.train()
+    assert net.block.fc.training
+    net(minitorch.randn(2, 4)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    seen = []
+    net.apply(lambda m: seen.append(type(m).__name__))
+    assert seen[-1] == "Net" and "Linear" in seen
+
+
+def test_state_dict_round_trip_and_errors():
+    a, b = Net(), Net()
+    b.load_state_dict(a.state_dict())
+    x = minitorch.randn(3, 4)
+    assert minitorch.allclose(a(x), b(x))
+    sd = a.state_dict()
+    del sd["fc1.bias"]
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "fc1.bias"'):
+        b.load_state_dict(sd)
+    res = b.load_state_dict(sd, strict=False)
+    assert res.missing_keys == ["fc1.bias"] and res.unexpected_keys == []
+    sd = a.state_dict()
+    sd["extra"] = minitorch.zeros(1)
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "extra"'):
+        b.load_state_dict(sd)
+    sd = a.state_dict()
+    sd["fc1.weight"] = minitorch.zeros(5, 4)
+    with pytest.raises(RuntimeError, match="size mismatch for fc1.weight"):
+        b.load_state_dict(sd)
+
+
+def test_repr_matches_pytorch_layout():
+    m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    assert repr(m) == ("Sequential(\n"
+                       "  (0): Linear(in_features=784, out_features=128, bias=True)\n"
+                       "  (1): ReLU()\n"
+                       "  (2): Dropout(p=0.2, inplace=False)\n"
+                       "  (3): Linear(in_features=128, out_features=10, bias=True)\n"
+                       ")")
+
+
+def test_to_dtype_keeps_parameter_objects():
+    lin = nn.Linear(3, 2)
+    w = lin.weight
+    lin.double()
+    assert lin.weight is w and w.dtype == minitorch.float64
+    assert lin(minitorch.randn(4, 3, dtype=minitorch.float64)).dtype == minitorch.float64
+    lin.to(minitorch.float32)
+    assert w.dtype == minitorch.float32
+    assert lin.to("cpu") is lin
+
+
+def test_containers():
+    ml = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+    assert len(ml) == 3 and len(list(ml.parameters())) == 6
+    ml.append(nn.ReLU())
+    assert isinstance(ml[-1], nn.ReLU)
+    md = nn.ModuleDict({"a": nn.Linear(2, 3), "b": nn.ReLU()})
+    assert list(md.keys()) == ["a", "b"] and len(list(md.parameters())) == 2
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert isinstance(seq[1], nn.ReLU) and len(seq[:2]) == 2
+    with pytest.raises(IndexError, match="index 5 is out of range"):
+        seq[5]
+
+
+def test_module_assignment_errors():
+    net = Net()
+    with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'scale'"):
+        net.scale = minitorch.ones(1)
+    with pytest.raises(KeyError, match="attribute 'fc1' already exists"):
+        net.register_buffer("fc1", minitorch.zeros(1))
+    with pytest.raises(NotImplementedError, match='missing the required "forward" function'):
+        nn.Module()(1)
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(minitorch.ones(1))
+    with pytest.raises(AttributeError, match="before Module.__init__"):
+        Early()
+
+
+def test_clip_grad_and_vector_utils(torch):
+    tp = [torch.nn.Parameter(torch.tensor(arr(3, 2))) for _ in range(2)]
+    mp = [nn.Parameter(minitorch.tensor(p.detach().numpy())) for p in tp]
+    g = [arr(3, 2) * 5 for _ in range(2)]
+    for p, q, gg in zip(tp, mp, g):
+        p.grad = torch.tensor(gg)
+        q.grad = minitorch.tensor(gg)
+    tn = torch.nn.utils.clip_grad_norm_(tp, 1.0)
+    mn = nn.utils.clip_grad_norm_(mp, 1.0)
+    assert_close(mn, tn)
+    for p, q in zip(tp, mp):
+        assert_close(q.grad, p.grad)
+    nn.utils.clip_grad_value_(mp, 0.01)
+    assert float(max(q.grad.abs().max() for q in mp)) <= 0.01 + 1e-9
+    v = nn.utils.parameters_to_vector(mp)
+    assert v.shape == (12,)
+    nn.utils.vector_to_parameters(v * 0 + 2, mp)
+    assert all(float(q.min()) == 2.0 for q in mp)
+
+
+def test_data_parallel_wraps_module():
+    net = Net()
+    dp = nn.DataParallel(net)
+    x = minitorch.randn(2, 4)
+    assert minitorch.allclose(dp(x), net(x))
+    assert all(k.startswith("module.") for k in dp.state_dict())
+
+
+def test_user_errors():
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x5 and 4x3\)"):
+        nn.Linear(4, 3)(minitorch.randn(2, 5))
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        F.cross_entropy(minitorch.randn(2, 5), minitorch.tensor([1, 7]))
+    with pytest.raises(ValueError, match="is not a valid value for reduction"):
+        F.mse_loss(minitorch.randn(2), minitorch.randn(2), reduction="avg")
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+        F.nll_loss(minitorch.randn(3, 4), minitorch.tensor([0, 1]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        nn.Embedding(3, 2)(minitorch.tensor([3]))
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(minitorch.tensor([1.5]), minitorch.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes"):
+        F.one_hot(minitorch.tensor([3]), 3)
+
+
+def test_mlp_loss_falls():
+    minitorch.manual_seed(0)
+    x = minitorch.randn(128, 10)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    first = None
+    for _ in range(60):
+        loss = F.cross_entropy(model(x), y)
+        model.zero_grad()
+        loss.backward()
+        with minitorch.no_grad():
+            for p in model.parameters():
+                p -= 0.5 * p.grad
+        first = first if first is not None else float(loss)
+    assert float(loss) < 0.5 * first
