@@ -11,22 +11,32 @@ from .elementwise import _row_start
 U = np.uint64
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, inline="always")
+def _take_one(src, base, lin, j, rest_shape, rest_strides, out, rows, inner, per, s):
+    for r in range(rows):
+        i0 = _row_start(r, rest_shape, rest_strides, base + lin[j])
+        o0 = j * per + r * inner
+        for k in range(inner):
+            out[U(o0 + k)] = src[U(i0 + k * s)]
+
+
+@njit(cache=True)
 def take(src, base, lin, rest_shape, rest_strides, out):
     """out[j, rest...] = src[base + lin[j] + offset(rest...)]; out is contiguous (len(lin), prod(rest_shape))."""
     last = rest_shape.size - 1
     inner = rest_shape[last]
-    rows = 1
-    for d in range(last):
-        rows *= rest_shape[d]
-    per = rows * inner
-    s = rest_strides[last]
+    rows = out.size // (lin.size * inner)
+    for j in range(lin.size):
+        _take_one(src, base, lin, j, rest_shape, rest_strides, out, rows, inner, rows * inner, rest_strides[last])
+
+
+@njit(cache=True, parallel=True)
+def take_par(src, base, lin, rest_shape, rest_strides, out):
+    last = rest_shape.size - 1
+    inner = rest_shape[last]
+    rows = out.size // (lin.size * inner)
     for j in prange(lin.size):
-        for r in range(rows):
-            i0 = _row_start(r, rest_shape, rest_strides, base + lin[j])
-            o0 = j * per + r * inner
-            for k in range(inner):
-                out[U(o0 + k)] = src[U(i0 + k * s)]
+        _take_one(src, base, lin, j, rest_shape, rest_strides, out, rows, inner, rows * inner, rest_strides[last])
 
 
 @njit(cache=True)
@@ -68,17 +78,31 @@ def _src_row(r, shape, sst, so, dim):
     return off
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, inline="always")
+def _gather_row(src, so, sst, idx, io, ist, dim, shape, out, r, inner, step, last):
+    s0 = _src_row(r, shape, sst, so, dim)
+    i0 = _row_start(r, shape, ist, io)
+    for k in range(inner):
+        out[U(r * inner + k)] = src[U(s0 + k * step + idx[U(i0 + k * ist[last])] * sst[dim])]
+
+
+@njit(cache=True)
 def gather(src, so, sst, idx, io, ist, dim, shape, out):
     """out[p] = src[p with coordinate dim replaced by idx[p]]; ``shape`` is the index's, out contiguous."""
     last = shape.size - 1
     inner = shape[last]
     step = sst[last] if last != dim else 0
+    for r in range(out.size // inner):
+        _gather_row(src, so, sst, idx, io, ist, dim, shape, out, r, inner, step, last)
+
+
+@njit(cache=True, parallel=True)
+def gather_par(src, so, sst, idx, io, ist, dim, shape, out):
+    last = shape.size - 1
+    inner = shape[last]
+    step = sst[last] if last != dim else 0
     for r in prange(out.size // inner):
-        s0 = _src_row(r, shape, sst, so, dim)
-        i0 = _row_start(r, shape, ist, io)
-        for k in range(inner):
-            out[U(r * inner + k)] = src[U(s0 + k * step + idx[U(i0 + k * ist[last])] * sst[dim])]
+        _gather_row(src, so, sst, idx, io, ist, dim, shape, out, r, inner, step, last)
 
 
 @njit(cache=True)

@@ -52,3 +52,32 @@ def bmm_tiled(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, B, M, N, K):
         tj = rest - ti * nt
         _tile(a, ao + bi * sab, sa0, sa1, b, bo + bi * sbb, sb0, sb1, out, bi * M * N, N, K,
               ti * TILE, min(M, ti * TILE + TILE), tj * TILE, min(N, tj * TILE + TILE))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BLAS threads (host side, not a kernel)
+# ---------------------------------------------------------------------------------------------------------------
+_blas = {"controller": None, "threads": None}
+
+
+def set_blas_threads(n):
+    """Set the thread count of the BLAS that ``np.dot`` inside ``@njit`` calls (SciPy's OpenBLAS).
+
+    Small GEMMs run single-threaded: OpenBLAS worker threads spin after each call and would take the cores
+    from the Numba kernels that follow. Large GEMMs use every core. A no-op when threadpoolctl is missing.
+    """
+    if _blas["threads"] == n:
+        return
+    ctl = _blas["controller"]
+    if ctl is None:
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401  (make sure the library Numba binds to is loaded)
+            from threadpoolctl import ThreadpoolController
+            ctl = [c for c in ThreadpoolController().lib_controllers
+                   if c.user_api == "blas" and "scipy" in c.filepath and "numpy" not in c.filepath]
+        except ImportError:
+            ctl = []
+        _blas["controller"] = ctl
+    for c in ctl:
+        c.set_num_threads(n)
+    _blas["threads"] = n

@@ -16,6 +16,7 @@ from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
+BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores
 _FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare")
          for par in (False, True)}
 
@@ -365,6 +366,7 @@ def bmm(a, b):
             return out
         if K == 0:
             return fill_(out, 0)
+        mm.set_blas_threads(1 if B * M * N * K < BLAS_PAR else _threads())
         mm.bmm_blas(fa[0], fa[1], fb[0], fb[1], out._storage.reshape(B, M, N))
         return out
     out = empty((B, M, N), a._dtype, a._device)
@@ -420,8 +422,9 @@ def take(x, lin, rest_dims):
         return out
     lin = lin if lin._is_contiguous() and lin._offset == 0 else contiguous(lin)
     _check_span(x, lin, rest_dims)
-    _k(x).index.take(x._storage, x._offset, lin._storage[:lin.numel()], _arr(rest_shape), _arr(rest_strides),
-                     out._storage)
+    ix = _k(x).index
+    (ix.take_par if out.numel() >= N_PAR else ix.take)(x._storage, x._offset, lin._storage[:lin.numel()],
+                                                        _arr(rest_shape), _arr(rest_strides), out._storage)
     return out
 
 
@@ -449,8 +452,9 @@ def gather(x, dim, index):
     shape = list(index._shape) or [1]
     xst = list(x._stride) or [0]
     ist = list(index._stride) or [0]
-    _k(x).index.gather(x._storage, x._offset, _arr(xst), index._storage, index._offset, _arr(ist), dim,
-                       _arr(shape), out._storage)
+    ix = _k(x).index
+    (ix.gather_par if out.numel() >= N_PAR else ix.gather)(x._storage, x._offset, _arr(xst), index._storage,
+                                                            index._offset, _arr(ist), dim, _arr(shape), out._storage)
     return out
 
 

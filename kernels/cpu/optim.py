@@ -1,0 +1,257 @@
+"""Fused optimizer steps: one pass over a parameter, its gradient and its state buffers.
+
+Each optimizer has one kernel, ``<name>_step``, plus a ``<name>_step_par`` variant for large parameters (a
+``prange`` launch costs ~2 us, so small parameters stay serial). Arrays arrive as flat storages with an element
+offset; the launcher (``minitorch.optim._functional``) checks that every operand is a contiguous run of ``n``
+elements of one floating dtype before the launch, because Numba does no bounds checking.
+
+The update is PyTorch's single-tensor formula, op for op, in the parameter's dtype: every scalar coefficient
+arrives already rounded to that dtype (the launcher computes ``1 - beta``, bias corrections and the like in Python
+floats, as PyTorch does, then casts), so a float32 update rounds where PyTorch's float32 ops round. The one
+remaining difference is fused multiply-adds, which PyTorch's vectorised CPU loops use in some ops: results agree
+to within an ulp or so per step.
+
+Index arithmetic is cast to unsigned so that Numba drops its negative-index wraparound check, which otherwise
+blocks vectorisation (measured: 190 us -> 40 us for an SGD-momentum step over a 784-128-64-10 MLP).
+"""
+import numpy as np
+from numba import njit, prange
+
+U = np.uint64
+CHUNK = 16384
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _lerp(a, b, w, one_minus_w, small):
+    # torch's lerp: the formula is picked by |weight| < 0.5 so that both ends are exact
+    if small:
+        return a + w * (b - a)
+    return b - (b - a) * one_minus_w
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _maximum(a, b):
+    # torch.maximum propagates NaN from either side
+    if a != a or a > b:
+        return a
+    return b
+
+
+@njit(cache=True)
+def _rmul(a, b):
+    """a * b rounded on its own: PyTorch's ``mul_`` is a separate op, so its product never fuses into the next add.
+    Deliberately not inlined at the Numba level, so that its multiply carries no ``contract`` flag."""
+    return a * b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SGD
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _sgd_run(p, po, g, go, b, bo, lo, hi, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov,
+             maximize, first):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        if weight_decay != 0:
+            d = d + weight_decay * p[U(po + i)]
+        if momentum != 0:
+            if first:
+                buf = d
+            else:
+                buf = _rmul(b[U(bo + i)], momentum) + one_minus_dampening * d
+            b[U(bo + i)] = buf
+            if nesterov:
+                d = d + momentum * buf
+            else:
+                d = buf
+        p[U(po + i)] = p[U(po + i)] + neg_lr * d
+
+
+@njit(cache=True, fastmath={"contract"})
+def sgd_step(p, po, g, go, buf, bo, n, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov, maximize,
+             first):
+    """SGD on p[po:po+n] with gradient g[go:go+n] and momentum buffer buf[bo:bo+n] (unused when momentum == 0).
+
+    d = ±g (+ weight_decay * p); buf = d on the first step, else momentum * buf + (1 - dampening) * d;
+    d = d + momentum * buf (nesterov) or buf; p += -lr * d.
+    """
+    _sgd_run(p, po, g, go, buf, bo, 0, n, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov, maximize,
+             first)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def sgd_step_par(p, po, g, go, buf, bo, n, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov,
+                 maximize, first):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _sgd_run(p, po, g, go, buf, bo, lo, min(n, lo + CHUNK), neg_lr, momentum, one_minus_dampening,
+                 weight_decay, nesterov, maximize, first)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adam / AdamW
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _adam_run(p, po, g, go, m, mo, v, vo, vmax, vmo, lo, hi, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+              neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            if decoupled:
+                x = _rmul(x, decay_factor)
+            else:
+                d = d + weight_decay * x
+        mi = _lerp(m[U(mo + i)], d, w1, one_minus_w1, w1_small)
+        m[U(mo + i)] = mi
+        vi = _rmul(v[U(vo + i)], beta2) + _rmul(one_minus_beta2, d) * d
+        v[U(vo + i)] = vi
+        if amsgrad:
+            vi = _maximum(vmax[U(vmo + i)], vi)
+            vmax[U(vmo + i)] = vi
+        denom = np.sqrt(vi) / bc2_sqrt + eps
+        p[U(po + i)] = x + neg_step_size * mi / denom
+
+
+@njit(cache=True, fastmath={"contract"})
+def adam_step(p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+              neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize):
+    """Adam (AdamW when ``decoupled``) on p[po:po+n]: first moment m, second moment v, running max vmax.
+
+    d = ±g; AdamW: p *= 1 - lr * wd, Adam: d += wd * p; m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; vmax = max(vmax, v) (amsgrad); p += -step_size * m / (sqrt(v or vmax) / bc2_sqrt + eps).
+    """
+    _adam_run(p, po, g, go, m, mo, v, vo, vmax, vmo, 0, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+              neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def adam_step_par(p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+                  neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _adam_run(p, po, g, go, m, mo, v, vo, vmax, vmo, lo, min(n, lo + CHUNK), w1, one_minus_w1, w1_small,
+                  beta2, one_minus_beta2, neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled,
+                  amsgrad, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RMSprop
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _rmsprop_run(p, po, g, go, sq, so, ga, gao, b, bo, lo, hi, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+                 weight_decay, momentum, centered, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            d = d + weight_decay * x
+        s = _rmul(sq[U(so + i)], alpha) + _rmul(one_minus_alpha, d) * d
+        sq[U(so + i)] = s
+        if centered:
+            # lerp weight 1 - alpha; w_comp is 1 - weight in the dtype, as torch's lerp computes it
+            a = _lerp(ga[U(gao + i)], d, one_minus_alpha, w_comp, w_small)
+            ga[U(gao + i)] = a
+            avg = np.sqrt(s - a * a) + eps
+        else:
+            avg = np.sqrt(s) + eps
+        if momentum > 0:
+            buf = _rmul(b[U(bo + i)], momentum) + d / avg
+            b[U(bo + i)] = buf
+            p[U(po + i)] = x + neg_lr * buf
+        else:
+            p[U(po + i)] = x + neg_lr * d / avg
+
+
+@njit(cache=True, fastmath={"contract"})
+def rmsprop_step(p, po, g, go, sq, so, ga, gao, buf, bo, n, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+                 weight_decay, momentum, centered, maximize):
+    """RMSprop on p[po:po+n] with square average sq, gradient average ga (centered) and buffer buf (momentum > 0).
+
+    d = ±g (+ wd * p); sq = alpha * sq + (1 - alpha) * d * d; ga = lerp(ga, d, 1 - alpha);
+    avg = sqrt(sq - ga * ga or sq) + eps; buf = momentum * buf + d / avg, p += -lr * buf (or p += -lr * d / avg).
+    """
+    _rmsprop_run(p, po, g, go, sq, so, ga, gao, buf, bo, 0, n, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+                 weight_decay, momentum, centered, maximize)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def rmsprop_step_par(p, po, g, go, sq, so, ga, gao, buf, bo, n, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+                     weight_decay, momentum, centered, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _rmsprop_run(p, po, g, go, sq, so, ga, gao, buf, bo, lo, min(n, lo + CHUNK), alpha, one_minus_alpha,
+                     w_comp, w_small, neg_lr, eps, weight_decay, momentum, centered, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adagrad
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _adagrad_run(p, po, g, go, s, so, lo, hi, neg_clr, eps, weight_decay, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            d = d + weight_decay * x
+        acc = s[U(so + i)] + d * d
+        s[U(so + i)] = acc
+        p[U(po + i)] = x + neg_clr * d / (np.sqrt(acc) + eps)
+
+
+@njit(cache=True, fastmath={"contract"})
+def adagrad_step(p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize):
+    """Adagrad on p[po:po+n] with accumulator s: d = ±g (+ wd * p); s += d * d; p += -clr * d / (sqrt(s) + eps)."""
+    _adagrad_run(p, po, g, go, s, so, 0, n, neg_clr, eps, weight_decay, maximize)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def adagrad_step_par(p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _adagrad_run(p, po, g, go, s, so, lo, min(n, lo + CHUNK), neg_clr, eps, weight_decay, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adadelta
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _adadelta_run(p, po, g, go, sq, so, acc, ao, lo, hi, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            d = d + weight_decay * x
+        s = _rmul(sq[U(so + i)], rho) + _rmul(one_minus_rho, d) * d
+        sq[U(so + i)] = s
+        delta = _rmul(np.sqrt(acc[U(ao + i)] + eps) / np.sqrt(s + eps), d)
+        acc[U(ao + i)] = _rmul(acc[U(ao + i)], rho) + _rmul(one_minus_rho, delta) * delta
+        p[U(po + i)] = x + neg_lr * delta
+
+
+@njit(cache=True, fastmath={"contract"})
+def adadelta_step(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize):
+    """Adadelta on p[po:po+n] with square average sq and accumulated delta acc.
+
+    d = ±g (+ wd * p); sq = rho * sq + (1 - rho) * d * d; delta = sqrt(acc + eps) / sqrt(sq + eps) * d;
+    acc = rho * acc + (1 - rho) * delta * delta; p += -lr * delta.
+    """
+    _adadelta_run(p, po, g, go, sq, so, acc, ao, 0, n, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def adadelta_step_par(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _adadelta_run(p, po, g, go, sq, so, acc, ao, lo, min(n, lo + CHUNK), rho, one_minus_rho, neg_lr, eps,
+                      weight_decay, maximize)
