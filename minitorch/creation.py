@@ -114,9 +114,11 @@ def from_numpy(ndarray):
     if ndarray.size == 0:
         storage = np.empty(0, dtype=dt.np)
         return _make(storage, shape, _contiguous_strides(shape), 0, dt, as_device(None))
-    span = 1 + sum((n - 1) * s for n, s in zip(shape, stride))
-    storage = np.lib.stride_tricks.as_strided(ndarray, shape=(span,), strides=(item,), writeable=True) \
-        if ndarray.ndim else ndarray.reshape(1)
+    if ndarray.flags.c_contiguous:
+        storage = ndarray.reshape(-1)  # a view, no copy
+    else:
+        span = 1 + sum((n - 1) * s for n, s in zip(shape, stride))
+        storage = np.lib.stride_tricks.as_strided(ndarray, shape=(span,), strides=(item,), writeable=True)
     return _make(storage, shape, stride, 0, dt, as_device(None))
 
 

@@ -489,6 +489,9 @@ def nonzero(x):
 def to_numpy(t):
     """A host NumPy array with t's shape (a view when t is a CPU tensor)."""
     host = _k(t).memory.to_host(t._storage)
+    if t._contig:
+        n = t.numel()
+        return host[t._offset:t._offset + n].reshape(t._shape)
     itemsize = host.itemsize
     return np.lib.stride_tricks.as_strided(host[t._offset:] if t.numel() else host, t._shape,
                                            [s * itemsize for s in t._stride])

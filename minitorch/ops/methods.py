@@ -156,8 +156,13 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 
 def random_(self, from_=0, to=None, *, generator=None):
+    """Integers uniform on [from, to); with no bounds, on [0, 2**mantissa] for floats and the dtype's range."""
     if to is None:
-        from_, to = 0, from_ if from_ else 2 ** 24
+        if from_:
+            from_, to = 0, from_
+        else:
+            to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
+                  "uint8": 256, "bool": 2}[self._dtype.name]
     return _fill_from_host(self, gen(generator)._integers(from_, to, self._shape))
 
 

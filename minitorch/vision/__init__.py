@@ -1,0 +1,2 @@
+"""Vision datasets and image transforms, as ``torchvision``: ``from minitorch.vision import datasets, transforms``."""
+from . import datasets, transforms  # noqa: F401

