@@ -37,6 +37,14 @@ def _infer_array(data):
         return np.asarray(data), _dt.from_numpy_dtype(data.dtype)
     if isinstance(data, (list, tuple)):
         data = _unwrap(data)
+        first = data
+        while isinstance(first, list) and first:
+            first = first[0]
+        if isinstance(first, np.generic):
+            # NumPy scalars carry their dtype (torch.tensor([np.float64(1.0)]) is float64), Python numbers the
+            # default ones; the result is their promotion
+            arr = np.asarray(data)
+            return arr, _leaf_dtype(data)
     arr = np.asarray(data)
     if arr.dtype == object:
         raise ValueError("expected sequence of equal-length sequences (could not infer a rectangular shape)")
@@ -51,6 +59,19 @@ def _infer_array(data):
     if arr.dtype.kind == "c":
         raise TypeError("complex tensors are not supported by minitorch")
     return arr, _dt.from_numpy_dtype(arr.dtype)
+
+
+def _leaf_dtype(seq):
+    out = None
+    stack = [seq]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+            continue
+        d = _dt.from_numpy_dtype(x.dtype) if isinstance(x, (np.generic, np.ndarray)) else _dt.scalar_dtype(x)
+        out = d if out is None else _dt.promote_types(out, d)
+    return out
 
 
 def _unwrap(seq):
@@ -243,7 +264,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     idx = np.arange(steps, dtype=np.float64)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     half = steps // 2
-    arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
+    arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx)) if steps > 1 else \
+        np.full(steps, start, dtype=np.float64)
     t = _from_host(arr.astype(dt.np) if dt.is_floating_point else np.trunc(arr).astype(dt.np), dt, device)
     if requires_grad:
         t.requires_grad_(True)

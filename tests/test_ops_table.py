@@ -11,7 +11,6 @@ whether the op is differentiable. The table drives:
 * ``test_against_torch``: forward and backward against PyTorch on the same data, when torch is installed;
 * ``test_device_parity``: every non-CPU device against the CPU.
 """
-import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -74,9 +73,9 @@ def cube(lim):
 def matmul_shapes(case):
     """Operand shapes for one matmul case; batch dims broadcast."""
     @st.composite
-    def draw(d, lim):
+    def shapes(draw, lim):
         s = st.integers(1, lim.max_side)
-        m, k, n, b, c = (d.draw(s) for _ in range(5))
+        m, k, n, b, c = (draw(s) for _ in range(5))
         return {
             "dot": ((k,), (k,)),
             "mv": ((m, k), (k,)),
@@ -90,21 +89,21 @@ def matmul_shapes(case):
             "batch_v": ((b, m, k), (k,)),
             "batch_2d": ((b, m, k), (k, n)),
         }[case]
-    return lambda lim: draw(lim)
+    return lambda lim: shapes(lim)
 
 
 def cat_shapes(dim, n=2, min_dims=2):
     """``n`` shapes equal except along ``dim``."""
     @st.composite
-    def draw(d, lim):
-        base = list(d.draw(one(min_dims)(lim))[0])
+    def shapes(draw, lim):
+        base = list(draw(one(min_dims)(lim))[0])
         out = []
         for _ in range(n):
             s = list(base)
-            s[dim] = d.draw(st.integers(1, lim.max_side))
+            s[dim] = draw(st.integers(1, lim.max_side))
             out.append(tuple(s))
         return tuple(out)
-    return lambda lim: draw(lim)
+    return lambda lim: shapes(lim)
 
 
 def first_dim(n, min_dims=1):
@@ -167,7 +166,7 @@ def sample(rng, domain, shape, dtype):
         v = np.where(near, v * 1.5, v)
     elif domain == "special":
         v = rng.uniform(-2, 2, shape)
-        v = np.where(rng.random(shape) < 0.3, rng.choice([np.nan, np.inf, -np.inf], shape), v)
+        v = np.where(rng.random(shape) < 0.4, rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0], shape), v)
     else:
         raise ValueError(domain)
     return np.asarray(v, dtype=np.float64)
@@ -293,6 +292,8 @@ TABLE = [
     binary("div_fn", lambda m, a, b: m.div(a, b), np.divide, domain=("real", "nonzero")),
     binary("truediv_int", lambda m, a, b: a / b, np.divide, domain=("real", "nonzero"), dtypes=(I64,),
            out_dtype=F32),
+    binary("truediv_int_by_zero", lambda m, a, b: a / b, np.divide, domain=("real", "smallint"), dtypes=(I64,),
+           out_dtype=F32),
     binary("floordiv", lambda m, a, b: a // b, np.floor_divide, domain=("halfint", "divisor"), grad=False,
            dtypes=FLOATS_INT),
     binary("floor_divide_fn", lambda m, a, b: m.floor_divide(a, b), np.floor_divide,
@@ -322,7 +323,7 @@ TABLE = [
           dtypes=FLOATS_INT),
     unary("rfloordiv_scalar", lambda m, x: 3.0 // x, lambda x: 3.0 // x, domain="divisor", grad=False),
     unary("mod_scalar", lambda m, x: x % 3, lambda x: x % 3, domain="halfint", dtypes=FLOATS_INT),
-    unary("rmod_scalar", lambda m, x: 3.0 % x, lambda x: 3.0 % x, domain="divisor"),
+    unary("rmod_scalar", lambda m, x: 3.0 % x, lambda x: 3.0 % x, domain="divisor", grad=False),  # as torch
     unary("pow_2", lambda m, x: x ** 2, lambda x: x ** 2, dtypes=FLOATS_INT),
     unary("pow_3_fn", lambda m, x: m.pow(x, 3), lambda x: x ** 3),
     unary("pow_half", lambda m, x: x ** 0.5, lambda x: x ** 0.5, domain="pos"),
@@ -375,6 +376,40 @@ TABLE = [
     ]],
     unary("isnan", lambda m, x: x.isnan(), np.isnan, domain="special", grad=False),
     unary("isfinite", lambda m, x: m.isfinite(x), np.isfinite, domain="special", grad=False),
+    # --- NaN and +-inf propagate as in PyTorch (no fastmath in max, relu, clamp ...) ----------------------------
+    *[Op(name, fn, ref, nin, shapes=shapes, domain="special", grad=False) for name, fn, ref, nin, shapes in [
+        ("max_special", lambda m, x: x.max(), np.max, 1, one(1)),
+        ("max_dim_special", lambda m, x: x.max(dim=-1), lambda x: (x.max(-1), x.argmax(-1)), 1, one(1)),
+        ("min_dim_special", lambda m, x: m.min(x, 0), lambda x: (x.min(0), x.argmin(0)), 1, one(1)),
+        ("amax_special", lambda m, x: x.amax(0), lambda x: x.max(0), 1, one(1)),
+        ("argmax_special", lambda m, x: x.argmax(), np.argmax, 1, one(1)),
+        ("argmin_dim_special", lambda m, x: x.argmin(-1), lambda x: x.argmin(-1), 1, one(1)),
+        ("maximum_special", lambda m, a, b: m.maximum(a, b), np.maximum, 2, bcast(2)),
+        ("minimum_special", lambda m, a, b: m.minimum(a, b), np.minimum, 2, bcast(2)),
+        ("relu_special", lambda m, x: x.relu(), lambda x: np.where(x > 0, x, np.where(np.isnan(x), x, 0.0)), 1,
+         one()),
+        ("clamp_special", lambda m, x: x.clamp(-1, 1), lambda x: np.clip(x, -1, 1), 1, one()),
+        ("sigmoid_special", lambda m, x: x.sigmoid(), np_sigmoid, 1, one()),
+        ("exp_special", lambda m, x: x.exp(), np.exp, 1, one()),
+        ("tanh_special", lambda m, x: x.tanh(), np.tanh, 1, one()),
+        ("abs_special", lambda m, x: x.abs(), np.abs, 1, one()),
+        ("sign_special", lambda m, x: x.sign(), lambda x: np.where(np.isnan(x), 0.0, np.sign(x)), 1, one()),
+        ("sum_special", lambda m, x: x.sum(-1), lambda x: x.sum(-1), 1, one(1)),
+        ("mean_special", lambda m, x: x.mean(), np.mean, 1, one(1)),
+        ("cumsum_special", lambda m, x: x.cumsum(-1), lambda x: x.cumsum(-1), 1, one(1)),
+        ("div_special", lambda m, a, b: a / b, np.divide, 2, bcast(2)),
+        ("rdiv_special", lambda m, x: 1.0 / x, lambda x: 1.0 / x, 1, one()),
+        ("reciprocal_special", lambda m, x: x.reciprocal(), np.reciprocal, 1, one()),
+        ("floordiv_special", lambda m, a, b: a // b, np.floor_divide, 2, bcast(2)),
+        ("mod_special", lambda m, a, b: a % b, np.remainder, 2, bcast(2)),
+        ("log_special", lambda m, x: x.log(), np.log, 1, one()),
+        ("sqrt_special", lambda m, x: x.sqrt(), np.sqrt, 1, one()),
+        ("rsqrt_special", lambda m, x: x.rsqrt(), lambda x: 1 / np.sqrt(x), 1, one()),
+        ("eq_special", lambda m, a, b: a == b, np.equal, 2, bcast(2)),
+        ("ne_special", lambda m, a, b: a != b, np.not_equal, 2, bcast(2)),
+        ("lt_special", lambda m, a, b: a < b, np.less, 2, bcast(2)),
+        ("ge_special", lambda m, a, b: a >= b, np.greater_equal, 2, bcast(2)),
+    ]],
     # --- reductions ------------------------------------------------------------------------------------------
     unary("sum", lambda m, x: x.sum(), np.sum, dtypes=FLOATS_INT),
     unary("sum_dim", lambda m, x: x.sum(1), lambda x: x.sum(1), shapes=one(2), dtypes=FLOATS_INT),
@@ -537,7 +572,7 @@ TABLE = [
     unary("unsqueeze", lambda m, x: x.unsqueeze(0), lambda x: x[None]),
     unary("unsqueeze_neg", lambda m, x: m.unsqueeze(x, -1), lambda x: x[..., None]),
     unary("flatten", lambda m, x: x.flatten(), lambda x: x.reshape(-1)),
-    unary("flatten_fn_start", lambda m, x: m.flatten(x, 1), lambda x: x.reshape(x.shape[0], -1), shapes=one(1)),
+    unary("flatten_fn_start", lambda m, x: m.flatten(x, 1), lambda x: x.reshape(x.shape[0], -1), shapes=one(2)),
     unary("flatten_range", lambda m, x: x.flatten(0, 1), lambda x: x.reshape((-1,) + x.shape[2:]), shapes=one(2)),
     unary("unflatten", lambda m, x: x.unflatten(1, (2, -1)), lambda x: x.reshape(x.shape[0], 2, -1),
           shapes=even_last),
@@ -650,16 +685,14 @@ GRAD_OPS = [pytest.param(op, id=op.name) for op in TABLE if any(op.grads()) and 
 # ---------------------------------------------------------------------------------------------------------------
 # the checks
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("op, dtype", params(TABLE))
-@given(data=st.data())
-def test_forward(op, dtype, device, data):
-    shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
+def check_forward(op, dtype, device, shapes, seed, layouts, tol=None):
     arrays = arrays_for(op, shapes, seed, dtype)
     leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, device)
     got = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, leaves)]))
     want = reference(op, [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays])
     dtypes = expected_dtype(op, arrays, dtype) or [op.out_dtype] * len(want)
-    tol = TOL[dtype] if dtype != I64 or op.out_dtype is None else TOL[op.out_dtype]
+    if tol is None:
+        tol = TOL[dtype] if dtype != I64 or op.out_dtype is None else TOL[op.out_dtype]
     assert_outputs(got, want, dtypes, tol, op.name)
     for g in got:
         assert g.device == minitorch.device(device)
@@ -668,8 +701,50 @@ def test_forward(op, dtype, device, data):
         np.testing.assert_array_equal(to_np(v(t)), a.astype(dtype))
 
 
+def check_torch(op, dtype, device, torch, shapes, seed, layouts, tol=None):
+    """Forward, then backward of a random linear functional of every floating output, against PyTorch."""
+    arrays = arrays_for(op, shapes, seed, dtype)
+    diff = op.grads() if dtype != I64 else ()
+    mt_leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, device, diff)
+    th_leaves, _ = leaves_and_views(torch, arrays, layouts, dtype, "cpu", diff)
+    mt_out = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, mt_leaves)]))
+    th_out = outputs(op.fn(torch, *[v(t) for v, t in zip(views, th_leaves)]))
+    want = [to_np(o) for o in th_out]
+    tol = tol or TOL[dtype_name(th_out[0].dtype)]
+    assert_outputs(mt_out, want, [dtype_name(o.dtype) for o in th_out], tol, op.name)
+    if not any(diff):
+        return
+    rng = np.random.default_rng(seed + 1)
+    mt_loss = th_loss = 0
+    for mo, to in zip(mt_out, th_out):
+        if not to.dtype.is_floating_point:
+            continue
+        w = rng.standard_normal(tuple(to.shape))
+        mt_loss = mt_loss + (mo * minitorch.tensor(w, dtype=mo.dtype, device=device)).sum()
+        th_loss = th_loss + (to * torch.tensor(w, dtype=to.dtype)).sum()
+    th_loss.backward()
+    mt_loss.backward()
+    for i, (mt, th) in enumerate(zip(mt_leaves, th_leaves)):
+        if not (i < len(diff) and diff[i]):
+            continue
+        want_g = np.zeros(tuple(th.shape)) if th.grad is None else to_np(th.grad)
+        assert mt.grad is not None or not want_g.any(), f"{op.name}: input {i} got no gradient"
+        got_g = np.zeros(tuple(mt.shape)) if mt.grad is None else to_np(mt.grad)
+        assert got_g.shape == want_g.shape
+        if mt.grad is not None:
+            assert dtype_name(mt.grad.dtype) == dtype
+        np.testing.assert_allclose(got_g, want_g, err_msg=f"{op.name}: grad of input {i}", **tol)
+
+
+@pytest.mark.parametrize("op, dtype", params(TABLE))
+@given(data=st.data())
+def test_forward(op, dtype, device, data):
+    shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
+    check_forward(op, dtype, device, shapes, seed, layouts)
+
+
 @pytest.mark.parametrize("op", GRAD_OPS)
-@settings(max_examples=8)
+@settings(max_examples=max(4, settings.default.max_examples // 3))  # each example is many forward passes
 @given(data=st.data())
 def test_gradcheck(op, device, data):
     shapes, seed, layouts = data.draw(cases(op, GRAD), label="shapes, seed, layouts")
@@ -692,41 +767,125 @@ def torch():
 @given(data=st.data())
 def test_against_torch(op, dtype, device, torch, data):
     shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
-    arrays = arrays_for(op, shapes, seed, dtype)
-    diff = op.grads() if dtype != I64 else ()
-    mt_leaves, views = leaves_and_views(minitorch, arrays, layouts, dtype, device, diff)
-    th_leaves, _ = leaves_and_views(torch, arrays, layouts, dtype, "cpu", diff)
-    mt_out = outputs(op.fn(minitorch, *[v(t) for v, t in zip(views, mt_leaves)]))
-    th_out = outputs(op.fn(torch, *[v(t) for v, t in zip(views, th_leaves)]))
-    want = [to_np(o) for o in th_out]
-    assert_outputs(mt_out, want, [dtype_name(o.dtype) for o in th_out], TOL[dtype_name(th_out[0].dtype)], op.name)
-    if not any(diff):
-        return
-    # backward of a random linear functional of every floating output
-    rng = np.random.default_rng(seed + 1)
-    mt_loss = th_loss = 0
-    for mo, to in zip(mt_out, th_out):
-        if not to.dtype.is_floating_point:
-            continue
-        w = rng.standard_normal(tuple(to.shape))
-        mt_loss = mt_loss + (mo * minitorch.tensor(w, dtype=mo.dtype, device=device)).sum()
-        th_loss = th_loss + (to * torch.tensor(w, dtype=to.dtype)).sum()
-    th_loss.backward()
-    mt_loss.backward()
-    for i, (mt, th) in enumerate(zip(mt_leaves, th_leaves)):
-        if not (i < len(diff) and diff[i]):
-            continue
-        want_g = np.zeros(tuple(th.shape)) if th.grad is None else to_np(th.grad)
-        assert mt.grad is not None or not want_g.any(), f"{op.name}: input {i} got no gradient"
-        got_g = np.zeros(tuple(mt.shape)) if mt.grad is None else to_np(mt.grad)
-        assert got_g.shape == want_g.shape
-        if mt.grad is not None:
-            assert dtype_name(mt.grad.dtype) == dtype
-        np.testing.assert_allclose(got_g, want_g, err_msg=f"{op.name}: grad of input {i}", **TOL[dtype])
+    check_torch(op, dtype, device, torch, shapes, seed, layouts)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("op", GRAD_OPS)
+@settings(max_examples=max(3, settings.default.max_examples // 5))
+@given(data=st.data())
+def test_double_backward_against_torch(op, device, torch, data):
+    """Hessian-vector products: grad(create_graph=True), then the grad of a linear functional of that grad."""
+    shapes, seed, layouts = data.draw(cases(op, GRAD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, F64)
+    diff = op.grads()
+    results = []
+    for m, dev in ((minitorch, device), (torch, "cpu")):
+        rng = np.random.default_rng(seed + 2)  # the same weights for both libraries
+        leaves, views = leaves_and_views(m, arrays, layouts, F64, dev, diff)
+        outs = [o for o in outputs(op.fn(m, *[v(t) for v, t in zip(views, leaves)])) if o.dtype.is_floating_point]
+        loss = sum((o * m.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=dev)).sum() for o in outs)
+        ins = [t for t, d in zip(leaves, diff) if d]
+        first = m.autograd.grad(loss, ins, create_graph=True, allow_unused=True)
+        loss2 = sum((g * m.tensor(rng.standard_normal(tuple(g.shape)), dtype=g.dtype, device=dev)).sum()
+                    for g in first if g is not None)
+        if isinstance(loss2, int) or not loss2.requires_grad:  # the first derivative is constant
+            second = [None] * len(ins)
+        else:
+            second = m.autograd.grad(loss2, ins, allow_unused=True)
+        results.append([[np.zeros(tuple(t.shape)) if g is None else g.detach().cpu().numpy(force=m is torch)
+                         for g, t in zip(gs, ins)] for gs in (first, second)])  # torch may return ZeroTensors
+    (mt_first, mt_second), (th_first, th_second) = results
+    for i, (a, b) in enumerate(zip(mt_first, th_first)):
+        np.testing.assert_allclose(a, b, err_msg=f"{op.name}: first derivative, input {i}", **TOL[F64])
+    for i, (a, b) in enumerate(zip(mt_second, th_second)):
+        np.testing.assert_allclose(a, b, err_msg=f"{op.name}: second derivative, input {i}", **TOL[F64])
+
+
+# Rows re-run on large fixed shapes: kernels switch to parallel, chunked and blocked paths above size thresholds
+# that the small hypothesis shapes never reach.
+LARGE = [
+    ("add", ((64, 1, 130), (1, 50, 130))),
+    ("mul", ((300, 257), (257,))),
+    ("div", ((513, 300), (513, 1))),
+    ("where", ((200, 1), (200, 300), (300,))),
+    ("exp", ((300, 257),)),
+    ("sigmoid", ((70000,),)),
+    ("relu", ((256, 260),)),
+    ("gt_op", ((300, 301), (300, 301))),
+    ("sum", ((300, 257),)),
+    ("sum_dim", ((40, 300, 7),)),
+    ("sum_dim", ((3, 3000, 5),)),
+    ("sum_negdim", ((300, 257),)),
+    ("sum_negdim", ((3, 70000),)),
+    ("sum_tuple", ((50, 40, 60),)),
+    ("sum_keepdim", ((2000, 300),)),
+    ("mean_negdim", ((5000, 40),)),
+    ("mean_tuple_keepdim", ((300, 200, 3),)),
+    ("prod_dim", ((30, 300),)),
+    ("max_dim", ((300, 257),)),
+    ("max_fn_dim", ((3000, 40),)),
+    ("min_dim_keepdim", ((257, 300),)),
+    ("amax", ((60, 50, 70),)),
+    ("argmax_dim", ((64, 1000),)),
+    ("argmin_keepdim", ((1000, 64),)),
+    ("var_biased_dim", ((300, 257),)),
+    ("std", ((100000,),)),
+    ("logsumexp", ((64, 1000),)),
+    ("norm_fn_keepdim", ((256, 300),)),
+    ("cumsum", ((1000, 70),)),
+    ("cumsum_fn_negdim", ((70, 1000),)),
+    ("all_dim", ((300, 300),)),
+    ("mm", ((128, 96), (96, 130))),
+    ("mm_transposed_a", ((96, 128), (96, 130))),
+    ("mm_transposed_b", ((128, 96), (130, 96))),
+    ("bmm", ((8, 64, 70), (8, 70, 50))),
+    ("matmul_bcast_batch", ((3, 1, 40, 50), (4, 50, 30))),
+    ("mv", ((500, 300), (300,))),
+    ("dot_1d", ((100000,), (100000,))),
+    ("gather", ((200, 300),)),
+    ("index_select", ((30, 200, 40),)),
+    ("index_int_tensor", ((50, 60, 70),)),
+    ("index_bool_mask", ((100, 100, 10),)),
+    ("scatter_add", ((300, 200), (300, 200))),
+    ("cat", ((300, 100), (300, 200))),
+    ("masked_fill", ((300, 300),)),
+    ("clone", ((300, 300),)),
+]
+BY_NAME = {op.name: op for op in TABLE}
+LARGE_TOL = {F32: dict(rtol=1e-3, atol=1e-3), F64: TOL[F64], I64: TOL[I64]}
+
+
+def large_layouts(shapes):
+    """Contiguous, all dims reversed (transposed), and every other element of the last dim."""
+    return [
+        ("contig", [("contig",) for _ in shapes]),
+        ("transposed", [("permute", tuple(reversed(range(len(s))))) for s in shapes]),
+        ("strided", [("step",) for _ in shapes]),
+    ]
+
+
+LARGE_PARAMS = [pytest.param(BY_NAME[name], shapes, dt, lay_name, lay, id=f"{name}-{i}-{dt}-{lay_name}")
+                for i, (name, shapes) in enumerate(LARGE) for dt in BY_NAME[name].dtypes
+                for lay_name, lay in large_layouts(shapes)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("op, shapes, dtype, layout_name, layouts", LARGE_PARAMS)
+def test_large_forward(op, shapes, dtype, layout_name, layouts, device):
+    check_forward(op, dtype, device, shapes, 1234, layouts, LARGE_TOL[dtype])
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.parametrize("op, shapes, dtype, layout_name, layouts",
+                         [p for p in LARGE_PARAMS if p.values[2] == F64 and any(p.values[0].grads())])
+def test_large_against_torch(op, shapes, dtype, layout_name, layouts, device, torch):
+    check_torch(op, dtype, device, torch, shapes, 4321, layouts)
 
 
 @pytest.mark.parametrize("op, dtype", params(TABLE))
-@settings(max_examples=5)
+@settings(max_examples=max(2, settings.default.max_examples // 5))
 @given(data=st.data())
 def test_device_parity(op, dtype, device, data):
     if device == "cpu":

@@ -30,13 +30,13 @@ def _softmax_row(x, out, base, C, log):
             out[U(base + k)] = math.exp(x[U(base + k)] - m) * inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax(x, out, R, C, log):
     for r in range(R):
         _softmax_row(x, out, r * C, C, log)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def softmax_par(x, out, R, C, log):
     for r in prange(R):
         _softmax_row(x, out, r * C, C, log)
@@ -57,14 +57,14 @@ def _softmax_grad_row(g, y, out, base, C, log):
             out[U(base + k)] = y[U(base + k)] * (g[U(base + k)] - s)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_backward(g, y, out, R, C, log):
     """Input gradient of (log-)softmax from its output ``y`` and output gradient ``g``."""
     for r in range(R):
         _softmax_grad_row(g, y, out, r * C, C, log)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def softmax_backward_par(g, y, out, R, C, log):
     for r in prange(R):
         _softmax_grad_row(g, y, out, r * C, C, log)

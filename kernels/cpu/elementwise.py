@@ -23,7 +23,7 @@ U = np.uint64
 CHUNK = 16384
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_start(r, shape, strides, base):
     """Storage offset of the first element of row ``r`` (all dims but the last are row dims)."""
     off = base
@@ -54,7 +54,7 @@ def _unary_row(op, a, ia, sa, out, io, n):
     elif op == 2:
         for k in range(n):
             x = a[U(ia + k * sa)]
-            out[U(io + k)] = (x > 0) - (x < 0) if x == x else x
+            out[U(io + k)] = (x > 0) - (x < 0)  # 0 for NaN, as torch.sign
     elif op == 3:
         for k in range(n):
             out[U(io + k)] = np.exp(a[U(ia + k * sa)])
@@ -255,52 +255,52 @@ def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
 # ---------------------------------------------------------------------------------------------------------------
 # unary (same dtype out) and predicate (bool out)
 # ---------------------------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def unary_flat(op, a, ao, sa, out, n):
     _unary_row(op, a, ao, sa, out, 0, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def unary_flat_par(op, a, ao, sa, out, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
         _unary_row(op, a, ao + lo * sa, sa, out, lo, min(CHUNK, n - lo))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def unary_nd(op, a, ao, ast, out, shape):
     inner = shape[shape.size - 1]
     for r in range(out.size // inner):
         _unary_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def unary_nd_par(op, a, ao, ast, out, shape):
     inner = shape[shape.size - 1]
     for r in prange(out.size // inner):
         _unary_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def predicate_flat(op, a, ao, sa, out, n):
     _predicate_row(op, a, ao, sa, out, 0, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def predicate_flat_par(op, a, ao, sa, out, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
         _predicate_row(op, a, ao + lo * sa, sa, out, lo, min(CHUNK, n - lo))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def predicate_nd(op, a, ao, ast, out, shape):
     inner = shape[shape.size - 1]
     for r in range(out.size // inner):
         _predicate_row(op, a, _row_start(r, shape, ast, ao), ast[shape.size - 1], out, r * inner, inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def predicate_nd_par(op, a, ao, ast, out, shape):
     inner = shape[shape.size - 1]
     for r in prange(out.size // inner):
@@ -310,19 +310,19 @@ def predicate_nd_par(op, a, ao, ast, out, shape):
 # ---------------------------------------------------------------------------------------------------------------
 # binary (same dtype out) and compare (bool out)
 # ---------------------------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def binary_flat(op, a, ao, sa, b, bo, sb, out, n):
     _binary_row(op, a, ao, sa, b, bo, sb, out, 0, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def binary_flat_par(op, a, ao, sa, b, bo, sb, out, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
         _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def binary_nd(op, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -331,7 +331,7 @@ def binary_nd(op, a, ao, ast, b, bo, bst, out, shape):
                     out, r * inner, inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def binary_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -340,19 +340,19 @@ def binary_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
                     out, r * inner, inner)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def compare_flat(op, a, ao, sa, b, bo, sb, out, n):
     _compare_row(op, a, ao, sa, b, bo, sb, out, 0, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def compare_flat_par(op, a, ao, sa, b, bo, sb, out, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
         _compare_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def compare_nd(op, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -361,7 +361,7 @@ def compare_nd(op, a, ao, ast, b, bo, bst, out, shape):
                      out, r * inner, inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def compare_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -379,7 +379,7 @@ def _where_row(c, ic, sc, a, ia, sa, b, ib, sb, out, io, n):
         out[U(io + k)] = a[U(ia + k * sa)] if c[U(ic + k * sc)] else b[U(ib + k * sb)]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def where_nd(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -388,7 +388,7 @@ def where_nd(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
                    b, _row_start(r, shape, bst, bo), bst[last], out, r * inner, inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def where_nd_par(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -403,7 +403,7 @@ def _copy_row(src, si, ss, dst, di, ds, n):
         dst[U(di + k * ds)] = src[U(si + k * ss)]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def copy_nd(src, so, sst, dst, do, dst_strides, shape):
     """dst[view] = src[view] with a cast to dst's dtype (bool targets are handled by the launcher)."""
     last = shape.size - 1
@@ -416,7 +416,7 @@ def copy_nd(src, so, sst, dst, do, dst_strides, shape):
                   dst_strides[last], inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def copy_nd_par(src, so, sst, dst, do, dst_strides, shape):
     last = shape.size - 1
     inner = shape[last]
@@ -428,12 +428,12 @@ def copy_nd_par(src, so, sst, dst, do, dst_strides, shape):
                   dst_strides[last], inner)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def copy_flat(src, so, ss, dst, do, ds, n):
     _copy_row(src, so, ss, dst, do, ds, n)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def copy_flat_par(src, so, ss, dst, do, ds, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK

@@ -18,7 +18,7 @@ U = np.uint64
 FAST = {"reassoc"}  # no nnan/ninf: max/min must keep propagating NaN
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, fastmath=FAST, error_model="numpy")
 def _run(op, a, i0, s, n):
     acc = a[U(i0)]
     if op == 0:
@@ -44,7 +44,7 @@ def _run(op, a, i0, s, n):
     return acc
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, fastmath=FAST, error_model="numpy")
 def _fold(op, a, ia, si, out, io, n):
     """out[io + k] = op(out[io + k], a[ia + k*si]) for k < n."""
     if op == 0:
@@ -71,14 +71,14 @@ def _fold(op, a, ia, si, out, io, n):
             out[U(io + k)] = out[U(io + k)] or a[U(ia + k * si)]
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, fastmath=FAST, error_model="numpy")
 def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
     for o in range(O):
         for i in range(I):
             out[o * I + i] = _run(op, a, ao + o * so + i * si, sr, R)
 
 
-@njit(cache=True, fastmath=FAST, parallel=True)
+@njit(cache=True, fastmath=FAST, parallel=True, error_model="numpy")
 def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out, nc):
     """Outputs split into ``nc`` contiguous chunks, one serial run per chunk (cheaper than one task per output)."""
     total = O * I
@@ -99,13 +99,13 @@ def _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, hi):
         _fold(op, a, base + r * sr + lo * si, si, out, o * I + lo, hi - lo)
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, fastmath=FAST, error_model="numpy")
 def reduce_outer(op, a, ao, so, sr, si, O, R, I, out):
     for o in range(O):
         _outer_block(op, a, ao, so, sr, si, R, I, out, o, 0, I)
 
 
-@njit(cache=True, fastmath=FAST, parallel=True)
+@njit(cache=True, fastmath=FAST, parallel=True, error_model="numpy")
 def reduce_outer_par(op, a, ao, so, sr, si, O, R, I, out, block):
     nb = (I + block - 1) // block
     for j in prange(O * nb):
@@ -114,7 +114,7 @@ def reduce_outer_par(op, a, ao, so, sr, si, O, R, I, out, block):
         _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, min(I, lo + block))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _arg_run(op, a, i0, s, n):
     best = a[U(i0)]
     idx = 0
@@ -130,7 +130,7 @@ def _arg_run(op, a, i0, s, n):
     return best, idx
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
     """values/indices[o, i] = max or min over r (first occurrence; NaN wins, as in torch)."""
     for o in range(O):
@@ -140,7 +140,7 @@ def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
             indices[o * I + i] = k
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def argreduce_par(op, a, ao, so, sr, si, O, R, I, values, indices):
     for j in prange(O * I):
         o = j // I
@@ -150,7 +150,7 @@ def argreduce_par(op, a, ao, so, sr, si, O, R, I, values, indices):
         indices[j] = k
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def scan(op, a, ao, so, sr, si, O, R, I, out):
     """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I)."""
     for o in range(O):

@@ -89,7 +89,7 @@ def _accumulate(var, g, create_graph, stolen):
         var._grad.add_(g)
 
 
-def run_backward(roots, grads, retain_graph, create_graph, capture=None):
+def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_grads=()):
     """Propagate ``grads`` from the ``roots`` (tensors). With ``capture`` (a dict id(tensor) -> None), gradients
     reaching those tensors are stored there instead of being accumulated into ``.grad``."""
     deps = {}
@@ -112,7 +112,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None):
     for node, g in zip(starts, grads):
         pending[node] = g if node not in pending else pending[node] + g
     ready = [n for n in dict.fromkeys(starts) if deps.get(n, 0) == 0]
-    stolen = set()
+    # storages that a leaf's .grad must not alias: the caller's gradient tensors (later accumulation writes in place)
+    stolen = {id(g._storage) for g in user_grads}
     prev = _state["enabled"]
     _state["enabled"] = bool(create_graph)
     try:
@@ -190,7 +191,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if g is not None:
                 _accumulate(t, g, create_graph, set())
         return
-    run_backward(tensors, grads, retain_graph, create_graph)
+    run_backward(tensors, grads, retain_graph, create_graph, user_grads=grads)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

@@ -480,6 +480,9 @@ def where(condition, input=None, other=None, *, out=None):
     if condition._dtype is not t_bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{type_label(condition._dtype)}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        from ..dtypes import result_type as _rt
+        input = scalar_tensor(input, _rt(input, other), condition._device)
     a, b = operands(input, other)
     return _write_out(out, Where.apply(condition, a, b))
 
@@ -555,6 +558,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 # in-place forms
 # ---------------------------------------------------------------------------------------------------------------
 def check_inplace(t):
+    for n, st in zip(t._shape, t._stride):
+        if st == 0 and n > 1:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
     if _state["enabled"]:
         if t._requires_grad and t._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -625,8 +632,24 @@ def assign_(self, result):
     return self
 
 
+def _overlaps(a, b):
+    """Whether two views of one storage share memory without being the same view (written-to vs read-from)."""
+    if a._storage is not b._storage:
+        return False
+    if a._offset == b._offset and a._stride == b._stride and a._shape == b._shape:
+        return False
+    if not (a._contig and b._contig):
+        return False  # interleaved views may be disjoint; like PyTorch, only provable overlap is an error
+    lo_a, hi_a = a._offset, a._offset + sum((n - 1) * s for n, s in zip(a._shape, a._stride))
+    lo_b, hi_b = b._offset, b._offset + sum((n - 1) * s for n, s in zip(b._shape, b._stride))
+    return lo_a <= hi_b and lo_b <= hi_a and a.numel() > 0 and b.numel() > 0
+
+
 def _binary_inplace(name, self, other):
     check_inplace(self)
+    if type(other) is not float and isinstance(other, Tensor) and _overlaps(self, other):
+        raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer "
+                           "to a single memory location. Please clone() the tensor before performing the operation.")
     if type(other) is Tensor:
         fast = other._dtype is self._dtype and other._device == self._device
     else:

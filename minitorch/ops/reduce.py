@@ -109,6 +109,8 @@ class Prod(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         dims, keepdim = ctx.dims, ctx.keepdim
+        if _state["enabled"]:
+            out = Prod.apply(x, dims, keepdim)  # create_graph: the output as a function of x
         out_k = _restore(out, x._shape, dims, keepdim)
         g_k = _restore(g, x._shape, dims, keepdim)
         zero = x == 0
@@ -147,16 +149,17 @@ class AMax(Function):
         return _restore(g, x._shape, ctx.dims, ctx.keepdim) * mask / count, None, None, None
 
 
-def _extreme(name, x, dim, keepdim):
+def _extreme(name, x, dim, keepdim, label=None):
     if x._dtype is t_bool:
         x = x.to(int64) if name in ("amax", "amin") else x
-    dims = dims_arg(dim, x.dim()) if not (isinstance(dim, (tuple, list)) and len(dim) == 0) else \
-        tuple(range(x.dim()))
+    full = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+    dims = tuple(range(x.dim())) if full else dims_arg(dim, x.dim())
     for d in dims:
-        if x._shape and x._shape[d] == 0:
-            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    if x.numel() == 0 and not x._shape == ():
-        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if x._shape[d] == 0:
+            if full:
+                raise RuntimeError(f"{label or name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                                   "Specify the reduction dim with the 'dim' argument.")
+            raise IndexError(f"{label or name}(): Expected reduction dim {d} to have non-zero size.")
     return AMax.apply(x, dims, keepdim, name)
 
 
@@ -200,7 +203,7 @@ def _max_min(name, input, dim, keepdim, other):
     if other is not None:
         return (maximum if name == "argmax" else minimum)(input, other)
     if dim is None:
-        return _extreme("amax" if name == "argmax" else "amin", input, (), False)
+        return _extreme("amax" if name == "argmax" else "amin", input, (), False, name[3:])
     d = wrap_dim(dim, input.dim())
     if input._shape and input._shape[d] == 0:
         raise IndexError(f"{name[3:]}(): Expected reduction dim {d} to have non-zero size.")
@@ -222,7 +225,11 @@ def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
 
 def _argextreme(name, input, dim, keepdim):
     if input.numel() == 0:
-        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if dim is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        d = wrap_dim(dim, input.dim())
+        if input._shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     x = input.to(int64) if input._dtype is t_bool else input
     if dim is None:
         _, idx = launch.argreduce(name, x.detach(), None, False)
@@ -309,6 +316,8 @@ class Norm2(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
+        if _state["enabled"]:
+            out = Norm2.apply(x, ctx.dims, ctx.keepdim)  # create_graph: the output as a function of x
         n = _restore(out, x._shape, ctx.dims, ctx.keepdim)
         scale = _restore(g, x._shape, ctx.dims, ctx.keepdim) / n.masked_fill(n == 0, 1)
         return (x * scale).masked_fill(n == 0, 0), None, None

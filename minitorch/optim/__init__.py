@@ -1,0 +1,14 @@
+"""``minitorch.optim``: optimizers and learning-rate schedulers with PyTorch's API, update rules and state dicts.
+
+Every optimizer updates each parameter with one fused kernel launch (``minitorch.kernels.<device>.optim``).
+"""
+from . import lr_scheduler  # noqa: F401
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "lr_scheduler"]

@@ -1,0 +1,337 @@
+"""Functional optimizer updates: ``sgd``, ``adam``, ``adamw``, ``rmsprop``, ``adagrad``, ``adadelta``.
+
+Same arguments as ``torch.optim._functional``: lists of parameters, gradients and state tensors, updated in place.
+Each parameter is updated by one fused kernel launch (``minitorch.kernels.<device>.optim``) that reads the
+parameter, its gradient and its state once. A parameter the kernels cannot take (a non-contiguous view, state of
+another shape or dtype, a device whose kernel package has no ``optim`` module) is updated with tensor ops that
+follow PyTorch's single-tensor code line by line; the two paths agree to float rounding.
+
+Scalar coefficients are computed in Python floats exactly as PyTorch computes them (``1 - beta2``, ``lr /
+bias_correction1`` ...) and then rounded to the parameter's dtype, which is what PyTorch's CPU kernels do with a
+Python-number operand.
+"""
+import importlib
+
+import numpy as np
+
+from .. import dispatch
+from ..autograd.grad_mode import no_grad
+from ..ops import launch
+
+__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
+
+PAR_MIN = 1 << 18  # elements; memory-bound: measured no gain from prange at 1e5 elements on 2 cores
+_OPTIM = {}
+
+
+def _optim_kernels(device_type):
+    """The device's ``optim`` kernel module, or None when its kernel package has none."""
+    try:
+        return _OPTIM[device_type]
+    except KeyError:
+        pass
+    pkg = dispatch.kernels(device_type)
+    mod = getattr(pkg, "optim", None)
+    if mod is None:
+        try:
+            mod = importlib.import_module(pkg.__name__ + ".optim")
+        except ImportError:
+            mod = None
+    _OPTIM[device_type] = mod
+    return mod
+
+
+def _fused(p, g, bufs):
+    """(kernel module, contiguous grad) when ``p`` and its state can go through the fused kernel, else None."""
+    if not p._contig or not p._dtype.is_floating_point:
+        return None
+    mod = _optim_kernels(p._device.type)
+    if mod is None:
+        return None
+    shape, dtype, dev = p._shape, p._dtype, p._device
+    for b in bufs:
+        if b is not None and (not b._contig or b._dtype is not dtype or b._shape != shape or b._device != dev):
+            return None
+    if g._shape != shape or g._dtype is not dtype or g._device != dev:
+        return None
+    if not g._contig:
+        g = launch.contiguous(g)
+    return mod, g
+
+
+def _to_float(x):
+    """A Python float from a number or a one-element tensor (PyTorch accepts tensor lr and betas)."""
+    return float(x.item()) if hasattr(x, "item") and not isinstance(x, (int, float)) else float(x)
+
+
+def _step_up(step_t):
+    """Increment a 0-d step tensor in place and return its new value as a float."""
+    s = step_t._storage
+    if isinstance(s, np.ndarray):
+        s[step_t._offset] += 1
+        step_t._vc.value += 1
+        return float(s[step_t._offset])
+    step_t.add_(1)
+    return float(step_t.item())
+
+
+def _bump(*tensors):
+    for t in tensors:
+        if t is not None:
+            t._vc.value += 1
+
+
+def _cast(ty, *values):
+    return tuple(ty(v) for v in values)
+
+
+def _lerp_coeffs(ty, weight):
+    """(weight, 1 - weight, |weight| < 0.5) as torch's lerp uses them: the complement is taken in the dtype."""
+    w = ty(weight)
+    return w, ty(1) - w, bool(abs(w) < 0.5)
+
+
+def _grad(g, maximize):
+    return -g if maximize else g
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SGD
+# ---------------------------------------------------------------------------------------------------------------
+def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=None, fused=None, grad_scale=None,
+        found_inf=None, *, weight_decay, momentum, lr, dampening, nesterov, maximize):
+    """SGD over lists; ``momentum_buffer_list`` entries that are None are created (PyTorch fills the list too)."""
+    lr = _to_float(lr)
+    coeffs = {}
+    for i, p in enumerate(params):
+        g = d_p_list[i]
+        buf = momentum_buffer_list[i] if momentum != 0 else None
+        f = _fused(p, g, (buf,))
+        if f is None:
+            _sgd_tensor(p, g, momentum_buffer_list, i, weight_decay, momentum, lr, dampening, nesterov, maximize)
+            continue
+        mod, g = f
+        c = coeffs.get(p._dtype)
+        if c is None:
+            c = coeffs[p._dtype] = _cast(p._dtype.np.type, -lr, momentum, 1 - dampening, weight_decay)
+        first = False
+        if momentum != 0 and buf is None:
+            buf = momentum_buffer_list[i] = launch.empty(p._shape, p._dtype, p._device)
+            first = True
+        n = p.numel()
+        b = buf if buf is not None else p
+        kern = mod.sgd_step_par if n >= PAR_MIN else mod.sgd_step
+        kern(p._storage, p._offset, g._storage, g._offset, b._storage, b._offset, n, c[0], c[1], c[2], c[3],
+             bool(nesterov), bool(maximize), first)
+        _bump(p, buf)
+
+
+def _sgd_tensor(param, grad, bufs, i, weight_decay, momentum, lr, dampening, nesterov, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        if momentum != 0:
+            buf = bufs[i]
+            if buf is None:
+                buf = bufs[i] = grad.detach().clone()
+            else:
+                buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+            grad = grad.add(buf, alpha=momentum) if nesterov else buf
+        param.add_(grad, alpha=-lr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adam / AdamW
+# ---------------------------------------------------------------------------------------------------------------
+def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None, capturable=False,
+         differentiable=False, fused=None, grad_scale=None, found_inf=None, has_complex=False,
+         decoupled_weight_decay=False, *, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize):
+    """Adam over lists (AdamW with ``decoupled_weight_decay=True``); ``state_steps`` are 0-d tensors."""
+    lr, beta1, beta2 = _to_float(lr), _to_float(beta1), _to_float(beta2)
+    coeffs = {}
+    for i, p in enumerate(params):
+        g, m, v = grads[i], exp_avgs[i], exp_avg_sqs[i]
+        vmax = max_exp_avg_sqs[i] if amsgrad else None
+        step = _step_up(state_steps[i])
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        f = _fused(p, g, (m, v, vmax))
+        if f is None:
+            _adam_tensor(p, g, m, v, vmax, step_size, bias_correction2_sqrt, amsgrad, beta1, beta2, lr,
+                         weight_decay, eps, maximize, decoupled_weight_decay)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        c = coeffs.get(p._dtype)
+        if c is None:
+            c = coeffs[p._dtype] = _lerp_coeffs(ty, 1 - beta1) + _cast(ty, beta2, 1 - beta2, eps, weight_decay,
+                                                                         1 - lr * weight_decay)
+        vm = vmax if vmax is not None else p
+        n = p.numel()
+        kern = mod.adam_step_par if n >= PAR_MIN else mod.adam_step
+        kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset,
+             vm._storage, vm._offset, n, c[0], c[1], c[2], c[3], c[4], ty(-step_size), ty(bias_correction2_sqrt),
+             c[5], c[6], c[7], bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
+        _bump(p, m, v, vmax)
+
+
+def adamw(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None, capturable=False,
+          differentiable=False, fused=None, grad_scale=None, found_inf=None, has_complex=False, *, amsgrad, beta1,
+          beta2, lr, weight_decay, eps, maximize):
+    """AdamW over lists: Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the update)."""
+    adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, decoupled_weight_decay=True,
+         amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr, weight_decay=weight_decay, eps=eps, maximize=maximize)
+
+
+def _adam_tensor(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, bias_correction2_sqrt, amsgrad, beta1,
+                 beta2, lr, weight_decay, eps, maximize, decoupled):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            if decoupled:
+                param.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(param, alpha=weight_decay)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if amsgrad:
+            max_exp_avg_sq.copy_(max_exp_avg_sq.maximum(exp_avg_sq))
+            denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        else:
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        param.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RMSprop
+# ---------------------------------------------------------------------------------------------------------------
+def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, foreach=None, maximize=False,
+            differentiable=False, capturable=False, has_complex=False, *, lr, alpha, eps, weight_decay, momentum,
+            centered):
+    """RMSprop over lists; ``grad_avgs`` is used when ``centered``, ``momentum_buffer_list`` when momentum > 0."""
+    lr = _to_float(lr)
+    coeffs = {}
+    for i, p in enumerate(params):
+        g, sq = grads[i], square_avgs[i]
+        ga = grad_avgs[i] if centered else None
+        buf = momentum_buffer_list[i] if momentum > 0 else None
+        _step_up(state_steps[i])
+        f = _fused(p, g, (sq, ga, buf))
+        if f is None:
+            _rmsprop_tensor(p, g, sq, ga, buf, lr, alpha, eps, weight_decay, momentum, centered, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        c = coeffs.get(p._dtype)
+        if c is None:
+            w, w_comp, small = _lerp_coeffs(ty, 1 - alpha)
+            c = coeffs[p._dtype] = (ty(alpha), w, w_comp, small) + _cast(ty, -lr, eps, weight_decay, momentum)
+        a = ga if ga is not None else p
+        b = buf if buf is not None else p
+        n = p.numel()
+        kern = mod.rmsprop_step_par if n >= PAR_MIN else mod.rmsprop_step
+        kern(p._storage, p._offset, g._storage, g._offset, sq._storage, sq._offset, a._storage, a._offset,
+             b._storage, b._offset, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], bool(centered), bool(maximize))
+        _bump(p, sq, ga, buf)
+
+
+def _rmsprop_tensor(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay, momentum, centered,
+                    maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        if centered:
+            grad_avg.lerp_(grad, 1 - alpha)
+            avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        else:
+            avg = square_avg.sqrt()
+        avg = avg.add_(eps)
+        if momentum > 0:
+            buf.mul_(momentum).addcdiv_(grad, avg)
+            param.add_(buf, alpha=-lr)
+        else:
+            param.addcdiv_(grad, avg, value=-lr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adagrad
+# ---------------------------------------------------------------------------------------------------------------
+def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
+            has_sparse_grad=False, foreach=None, differentiable=False, has_complex=False, *, lr, weight_decay,
+            lr_decay, eps, maximize):
+    """Adagrad over lists: ``clr = lr / (1 + (step - 1) * lr_decay)``."""
+    lr = _to_float(lr)
+    coeffs = {}
+    for i, p in enumerate(params):
+        g, s = grads[i], state_sums[i]
+        step = _step_up(state_steps[i])
+        clr = lr / (1 + (step - 1) * lr_decay)
+        f = _fused(p, g, (s,))
+        if f is None:
+            _adagrad_tensor(p, g, s, clr, weight_decay, eps, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        c = coeffs.get(p._dtype)
+        if c is None:
+            c = coeffs[p._dtype] = _cast(ty, eps, weight_decay)
+        n = p.numel()
+        kern = mod.adagrad_step_par if n >= PAR_MIN else mod.adagrad_step
+        kern(p._storage, p._offset, g._storage, g._offset, s._storage, s._offset, n, ty(-clr), c[0], c[1],
+             bool(maximize))
+        _bump(p, s)
+
+
+def _adagrad_tensor(param, grad, state_sum, clr, weight_decay, eps, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        state_sum.addcmul_(grad, grad, value=1)
+        std = state_sum.sqrt().add_(eps)
+        param.addcdiv_(grad, std, value=-clr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adadelta
+# ---------------------------------------------------------------------------------------------------------------
+def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=False, foreach=None,
+             differentiable=False, has_complex=False, *, lr, rho, eps, weight_decay, maximize):
+    """Adadelta over lists."""
+    lr = _to_float(lr)
+    coeffs = {}
+    for i, p in enumerate(params):
+        g, sq, acc = grads[i], square_avgs[i], acc_deltas[i]
+        _step_up(state_steps[i])
+        f = _fused(p, g, (sq, acc))
+        if f is None:
+            _adadelta_tensor(p, g, sq, acc, lr, rho, eps, weight_decay, maximize)
+            continue
+        mod, g = f
+        c = coeffs.get(p._dtype)
+        if c is None:
+            c = coeffs[p._dtype] = _cast(p._dtype.np.type, rho, 1 - rho, -lr, eps, weight_decay)
+        n = p.numel()
+        kern = mod.adadelta_step_par if n >= PAR_MIN else mod.adadelta_step
+        kern(p._storage, p._offset, g._storage, g._offset, sq._storage, sq._offset, acc._storage, acc._offset, n,
+             c[0], c[1], c[2], c[3], c[4], bool(maximize))
+        _bump(p, sq, acc)
+
+
+def _adadelta_tensor(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+        std = square_avg.add(eps).sqrt_()
+        delta = acc_delta.add(eps).sqrt_()
+        delta.div_(std).mul_(grad)
+        acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+        param.add_(delta, alpha=-lr)
+

@@ -1,0 +1,377 @@
+"""``minitorch.save`` / ``minitorch.load``: checkpoints as safetensors files, never pickle.
+
+A checkpoint is one safetensors file (https://github.com/huggingface/safetensors): every tensor in ``obj`` is
+stored as a named tensor (a module state dict's keys are the names, so ``safetensors.torch.load_file`` gives the
+same dict back), and the structure around the tensors (nested dicts, lists, tuples, numbers, strings, None, bools)
+is JSON in the file's ``__metadata__``. Loading parses that JSON and nothing else, so a file can never run code.
+A plain safetensors file written by another library loads as a dict of tensors.
+
+Layout of the metadata: ``format = "pt"`` (what Hugging Face loaders expect), ``minitorch.version = "1"`` and
+``minitorch.structure``, the JSON tree. In the tree, JSON numbers, strings, true/false/null and lists stand for
+themselves; every JSON object is a tagged node:
+
+* ``{"T": name}`` a tensor (``"rg": true`` when it requires grad, ``"P": true`` for an ``nn.Parameter``,
+  ``"dev": "cuda:0"`` when not on the CPU); ``{"A": name}`` a NumPy array
+* ``{"tuple": [...]}``, ``{"dict": [[key, value], ...], "kind": "OrderedDict" | "Counter"}`` (keys keep their
+  type, so an optimizer state dict's integer keys come back as integers)
+* ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}``, ``{"device": "cpu"}``
+"""
+import json
+import math
+import os
+import tempfile
+from collections import Counter, OrderedDict
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["save", "load"]
+
+_VERSION = "1"
+_STRUCT_KEY = "minitorch.structure"
+_VERSION_KEY = "minitorch.version"
+_DICT_KINDS = {"dict": dict, "OrderedDict": OrderedDict, "Counter": Counter}
+
+
+def _safetensors_numpy():
+    try:
+        import safetensors.numpy as stn
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise RuntimeError("minitorch.save/load need the 'safetensors' package: pip install safetensors") from e
+    return stn
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# save
+# ---------------------------------------------------------------------------------------------------------------
+class _Encoder:
+    def __init__(self):
+        self.arrays = {}
+        self.by_id = {}
+
+    def _name(self, path):
+        base = ".".join(str(p) for p in path) or "tensor"
+        if base == "__metadata__":
+            base = "tensor.__metadata__"
+        name, k = base, 1
+        while name in self.arrays:
+            name, k = f"{base}#{k}", k + 1
+        return name
+
+    def _array(self, obj, path, host):
+        key = id(obj)
+        if key in self.by_id:
+            return self.by_id[key][0]
+        name = self._name(path)
+        # np.require, not np.ascontiguousarray, which turns a 0-d array into a 1-d one
+        self.arrays[name] = np.require(host, requirements="C")
+        self.by_id[key] = (name, obj)  # holding obj keeps its id from being reused during the save
+        return name
+
+    def encode(self, obj, path):
+        if isinstance(obj, Tensor):
+            t = obj.detach()
+            node = {"T": self._array(obj, path, t.cpu().numpy())}
+            if obj.requires_grad:
+                node["rg"] = True
+            if type(obj).__name__ == "Parameter":
+                node["P"] = True
+            if obj.device.type != "cpu":
+                node["dev"] = str(obj.device)
+            return node
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, (np.bool_,)):
+            return bool(obj)
+        if isinstance(obj, (int, np.integer)):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            obj = float(obj)
+            if math.isfinite(obj):
+                return obj
+            return {"float": "nan" if obj != obj else ("inf" if obj > 0 else "-inf")}
+        if isinstance(obj, np.ndarray):
+            from .dtypes import from_numpy_dtype
+            from_numpy_dtype(obj.dtype)  # TypeError for dtypes the file format here does not take
+            return {"A": self._array(obj, path, obj)}
+        if isinstance(obj, list):
+            return [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {"tuple": [self.encode(v, path + (i,)) for i, v in enumerate(obj)]}
+        if isinstance(obj, dict):
+            items = []
+            for k, v in obj.items():
+                if not (k is None or isinstance(k, (str, int, float, bool))):
+                    raise TypeError(f"minitorch.save: dict keys must be strings or numbers, got a key of type "
+                                    f"{type(k).__name__} at {_where(path)}")
+                items.append([self.encode(k, path), self.encode(v, path + (k,))])
+            node = {"dict": items}
+            if isinstance(obj, Counter):
+                node["kind"] = "Counter"
+            elif isinstance(obj, OrderedDict):
+                node["kind"] = "OrderedDict"
+            return node
+        from .dtypes import dtype as _dtype
+        from .device import device as _device
+        if isinstance(obj, _dtype):
+            return {"dtype": obj.name}
+        if isinstance(obj, _device):
+            return {"device": str(obj)}
+        raise TypeError(f"minitorch.save stores tensors, numbers, strings, None, bools and lists/tuples/dicts of "
+                        f"them; got {type(obj).__module__}.{type(obj).__qualname__} at {_where(path)}")
+
+
+def _where(path):
+    return "the top level" if not path else "obj" + "".join(f"[{p!r}]" for p in path)
+
+
+def _serialize(obj):
+    enc = _Encoder()
+    structure = enc.encode(obj, ())
+    metadata = {"format": "pt", _VERSION_KEY: _VERSION,
+                _STRUCT_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False)}
+    return _safetensors_numpy().save(enc.arrays, metadata=metadata)
+
+
+def _write_atomic(path, data):
+    """Write to a temporary file in the target's directory, fsync, then rename over the target: a reader (or a
+    crash) sees the old file or the new one, never a partial one."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save ``obj`` (tensors, numbers, strings, None, bools, and dicts/lists/tuples of them) to ``f``.
+
+    Args:
+        obj: e.g. ``model.state_dict()``, ``optimizer.state_dict()`` or a dict of both plus an epoch number.
+        f: a path (written atomically: a temporary file in the same folder, then a rename) or a binary file
+            object open for writing.
+
+    The file is a safetensors file; see the module docstring for the layout. Tensors that share storage are stored
+    separately (the same tensor object twice is stored once). ``pickle_module`` and the other arguments are
+    accepted for compatibility with ``torch.save`` and ignored.
+
+    Example::
+
+        >>> minitorch.save({"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 3}, "ckpt.pt")
+    """
+    data = _serialize(obj)
+    if hasattr(f, "write"):
+        f.write(data)
+        return
+    _write_atomic(f, data)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load
+# ---------------------------------------------------------------------------------------------------------------
+def _read(f):
+    if hasattr(f, "read"):
+        data = f.read()
+        name = getattr(f, "name", "<file object>")
+    else:
+        name = os.fspath(f)
+        with open(name, "rb") as fh:
+            data = fh.read()
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("minitorch.load needs a path or a file object opened in binary mode")
+    return bytes(data), name
+
+
+def _parse_header(data, name):
+    """The safetensors header as a dict, or a RuntimeError that says what the file looks like instead."""
+    kind = None
+    if data[:4] == b"PK\x03\x04":
+        kind = "a zip archive (a PyTorch torch.save checkpoint?)"
+    elif data[:1] == b"\x80":
+        kind = "a pickle file"
+    if kind is not None:
+        raise RuntimeError(f"{name} is {kind}, not a safetensors file. minitorch.load reads only safetensors files "
+                           "and never unpickles; convert the checkpoint with safetensors.torch.save_file, or load "
+                           "it with torch.load and save it with minitorch.save.")
+    if len(data) < 8:
+        raise RuntimeError(f"{name} is not a minitorch checkpoint: {len(data)} bytes is too short for a safetensors "
+                           "file")
+    n = int.from_bytes(data[:8], "little")
+    if n > len(data) - 8 or data[8:9] != b"{":
+        raise RuntimeError(f"{name} is not a minitorch checkpoint (not a safetensors file: the first 8 bytes give a "
+                           f"header of {n} bytes in a {len(data)}-byte file)")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RuntimeError(f"{name} is corrupt: its safetensors header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise RuntimeError(f"{name} is corrupt: its safetensors header is not a JSON object")
+    return header
+
+
+class _Decoder:
+    def __init__(self, arrays, name, map_location):
+        self.arrays = arrays
+        self.name = name
+        self.map_location = map_location
+        self.made = {}
+
+    def corrupt(self, what):
+        return RuntimeError(f"{self.name} is corrupt: {what}")
+
+    def tensor(self, node):
+        key = node["T"]
+        if not isinstance(key, str) or key not in self.arrays:
+            raise self.corrupt(f"its structure refers to a tensor {key!r} that the file does not hold")
+        memo = ("T", key)
+        if memo in self.made:
+            return self.made[memo]
+        from .creation import from_numpy
+        arr = self.arrays[key]
+        t = from_numpy(arr)
+        location = node.get("dev", "cpu")
+        t = _place(t, location, self.map_location)
+        if node.get("rg"):
+            t.requires_grad_(True)
+        if node.get("P"):
+            try:
+                from .nn.parameter import Parameter
+            except ImportError:
+                pass
+            else:
+                t = Parameter(t, requires_grad=bool(node.get("rg")))
+        self.made[memo] = t
+        return t
+
+    def decode(self, node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict) or len(node) == 0:
+            raise self.corrupt(f"unexpected node {node!r} in its structure")
+        if "T" in node:
+            return self.tensor(node)
+        if "A" in node:
+            key = node["A"]
+            if not isinstance(key, str) or key not in self.arrays:
+                raise self.corrupt(f"its structure refers to an array {key!r} that the file does not hold")
+            return self.arrays[key]
+        if "tuple" in node and isinstance(node["tuple"], list):
+            return tuple(self.decode(v) for v in node["tuple"])
+        if "dict" in node and isinstance(node["dict"], list):
+            kind = _DICT_KINDS.get(node.get("kind", "dict"))
+            if kind is None:
+                raise self.corrupt(f"unknown mapping kind {node.get('kind')!r}")
+            out = kind()
+            for item in node["dict"]:
+                if not isinstance(item, list) or len(item) != 2:
+                    raise self.corrupt(f"a dict entry {item!r} is not a [key, value] pair")
+                k = self.decode(item[0])
+                if not (k is None or isinstance(k, (str, int, float, bool))):
+                    raise self.corrupt(f"a dict key {k!r} is not a string or a number")
+                out[k] = self.decode(item[1])
+            return out
+        if "float" in node:
+            special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+            if node["float"] not in special:
+                raise self.corrupt(f"unknown float {node['float']!r}")
+            return special[node["float"]]
+        if "dtype" in node:
+            from .dtypes import _BY_NAME
+            if node["dtype"] not in _BY_NAME:
+                raise self.corrupt(f"unknown dtype {node['dtype']!r}")
+            return _BY_NAME[node["dtype"]]
+        if "device" in node:
+            from .device import device
+            return device(node["device"])
+        raise self.corrupt(f"unexpected node {node!r} in its structure")
+
+
+def _place(t, location, map_location):
+    """Move a freshly loaded CPU tensor to where ``map_location`` (or, without one, the saved device) says."""
+    from .device import device as _device
+    if map_location is None:
+        target = location
+    elif callable(map_location) and not isinstance(map_location, (str, _device)):
+        out = map_location(t, location)
+        return t if out is None else out
+    elif isinstance(map_location, dict):
+        target = map_location.get(location, location)
+    else:
+        target = map_location
+    target = _device(target) if not isinstance(target, _device) else target
+    if target.type == "cpu":
+        return t
+    from . import cuda
+    if target.type == "cuda" and not cuda.is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but minitorch.cuda.is_available() is "
+                           "False. If you are running on a CPU-only machine, please use minitorch.load with "
+                           "map_location=minitorch.device('cpu') to map your storages to the CPU.")
+    return t.to(target)
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load an object saved by ``minitorch.save`` (or a plain safetensors file, as a dict of tensors).
+
+    Args:
+        f: a path or a binary file object.
+        map_location: where tensors go: a device or device string, a dict mapping saved locations to new ones
+            ({"cuda:0": "cpu"}), or a function ``(tensor, location) -> tensor``. By default each tensor goes back to
+            the device it was saved from.
+        weights_only, mmap, pickle_module: accepted for compatibility with ``torch.load``; loading never runs code
+            from the file whatever they say.
+
+    Raises:
+        RuntimeError: the file is not a safetensors file (for example a pickled PyTorch checkpoint), is truncated
+            or corrupt, or holds a dtype minitorch has no kernels for.
+    """
+    data, name = _read(f)
+    header = _parse_header(data, name)
+    try:
+        arrays = _safetensors_numpy().load(data)
+    except Exception as e:  # SafetensorError, or a dtype safetensors.numpy has no mapping for
+        raise RuntimeError(f"{name} is corrupt or not a safetensors file: {e}") from None
+    from .dtypes import from_numpy_dtype
+    for key, arr in arrays.items():
+        try:
+            from_numpy_dtype(arr.dtype)
+        except TypeError:
+            raise RuntimeError(f"{name}: tensor {key!r} has dtype {header.get(key, {}).get('dtype', arr.dtype)}, "
+                               "which minitorch does not support (float32, float64, int64, int32, uint8, bool)") \
+                from None
+        if not arr.flags.writeable or not arr.flags.c_contiguous or not arr.dtype.isnative:
+            arrays[key] = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
+    meta = header.get("__metadata__") or {}
+    dec = _Decoder(arrays, name, map_location)
+    if not isinstance(meta, dict) or _STRUCT_KEY not in meta:
+        # a plain safetensors file: its tensors, in file order
+        names = sorted((k for k in header if k != "__metadata__"),
+                       key=lambda k: header[k].get("data_offsets", [0])[0] if isinstance(header[k], dict) else 0)
+        return {k: dec.tensor({"T": k}) for k in names}
+    version = meta.get(_VERSION_KEY, _VERSION)
+    if version != _VERSION:
+        raise RuntimeError(f"{name} was written by a newer minitorch (checkpoint format {version!r}; this version "
+                           f"reads {_VERSION!r})")
+    try:
+        structure = json.loads(meta[_STRUCT_KEY])
+    except (TypeError, json.JSONDecodeError) as e:
+        raise RuntimeError(f"{name} is corrupt: its structure metadata is not valid JSON ({e})") from None
+    return dec.decode(structure)
