@@ -1,2 +1,2 @@
 """CPU kernels: ``@njit(cache=True)`` functions over NumPy arrays."""
-from . import activation, elementwise, index, matmul, memory, reduce  # noqa: F401
+from . import activation, elementwise, index, matmul, memory, optim, reduce  # noqa: F401
