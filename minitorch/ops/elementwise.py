@@ -330,10 +330,8 @@ true_divide = div
 
 
 def floor_divide(input, other, *, out=None):
-    a, b = operands(input, other)
-    if a._dtype.is_floating_point:
-        return _write_out(out, _binary("div", a, b).floor())
-    return _write_out(out, _binary("floor_divide", a, b))
+    """Python's floor division: floor(a / b) with the remainder's sign rule (PyTorch's div_floor)."""
+    return _write_out(out, _binary("floor_divide", input, other))
 
 
 def remainder(input, other, *, out=None):
@@ -543,7 +541,11 @@ def clamp_max(input, max):  # noqa: A002
 
 
 def lerp(input, end, weight):
-    return input + (end - input) * weight
+    """input + weight * (end - input), evaluated from the nearer end as PyTorch does (exact at weight 0 and 1)."""
+    diff = end - input
+    if isinstance(weight, Tensor):
+        return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
+    return input + diff * weight if -0.5 < weight < 0.5 else end - diff * (1 - weight)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
