@@ -142,7 +142,8 @@ class LRScheduler:
         return self._last_lr
 
     def get_lr(self):
-        raise NotImplementedError
+        # abstract, as in PyTorch: every scheduler class defines its own rule
+        raise NotImplementedError(f"{type(self).__name__} does not define get_lr()")
 
     def step(self, epoch=None):
         """Advance one epoch (or jump to ``epoch``, deprecated) and update the optimizer's learning rates."""

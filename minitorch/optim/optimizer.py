@@ -210,7 +210,8 @@ class Optimizer:
 
     def step(self, closure=None):
         """Update the parameters once; ``closure`` re-evaluates the model and returns the loss."""
-        raise NotImplementedError
+        # abstract, as in PyTorch: every optimizer class defines its own step
+        raise NotImplementedError(f"{type(self).__name__} does not define step()")
 
     # ----------------------------------------------------------------------------------------------------------
     # state dicts

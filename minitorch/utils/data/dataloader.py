@@ -268,7 +268,8 @@ class _BaseDataLoaderIter:
         return next(self._sampler_iter)
 
     def _next_data(self):
-        raise NotImplementedError
+        # abstract: the single- and multi-process iterators each fetch batches their own way
+        raise NotImplementedError(f"{type(self).__name__} does not define _next_data()")
 
     def __next__(self):
         return self._next_data()

@@ -25,7 +25,8 @@ class Sampler(Generic[T_co]):
         pass
 
     def __iter__(self):
-        raise NotImplementedError
+        # abstract, as in PyTorch: samplers define the order of indices
+        raise NotImplementedError(f"{type(self).__name__} does not define __iter__()")
 
 
 class SequentialSampler(Sampler[int]):

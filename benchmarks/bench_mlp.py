@@ -1,0 +1,63 @@
+"""One epoch of the MNIST MLP (784-128-64-10, batch 64, SGD momentum 0.9, cross-entropy) on 60,000 random
+MNIST-shaped samples: minitorch vs torch (when installed), the same program with different imports.
+
+Run: python benchmarks/bench_mlp.py [--samples 60000] [--profile]
+"""
+import argparse
+import time
+
+import numpy as np
+
+
+def epoch_time(lib, X, Y, batch):
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = lib.from_numpy(X), lib.from_numpy(Y)
+
+    def run(n):
+        for i in range(0, n, batch):
+            xb, yb = x[i:i + batch], y[i:i + batch]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    run(batch * 20)  # warm-up: compiles kernels on the first call
+    t0 = time.perf_counter()
+    loss = run(len(X))
+    return time.perf_counter() - t0, loss
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=60000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--profile", action="store_true", help="print where minitorch's time goes")
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    X = rng.random((args.samples, 784), dtype=np.float32)
+    Y = rng.integers(0, 10, args.samples).astype(np.int64)
+    import minitorch
+    t_mt, l_mt = epoch_time(minitorch, X, Y, args.batch)
+    try:
+        import torch
+        t_t, l_t = epoch_time(torch, X, Y, args.batch)
+    except ImportError:
+        t_t = l_t = float("nan")
+    steps = -(-args.samples // args.batch)
+    print(f"{'':12s} {'epoch':>9s} {'per step':>10s} {'final loss':>11s}")
+    print(f"{'minitorch':12s} {t_mt:8.2f}s {t_mt / steps * 1e3:8.3f}ms {l_mt:11.4f}")
+    print(f"{'torch':12s} {t_t:8.2f}s {t_t / steps * 1e3:8.3f}ms {l_t:11.4f}")
+    print(f"ratio minitorch/torch: {t_mt / t_t:.2f}x  (target <= 1.25x)")
+    if args.profile:
+        import cProfile
+        import pstats
+        cProfile.runctx("epoch_time(minitorch, X[:6400], Y[:6400], args.batch)", globals(), locals(), "/tmp/mlp.prof")
+        pstats.Stats("/tmp/mlp.prof").sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
