@@ -68,3 +68,41 @@ def softmax_backward(g, y, out, R, C, log):
 def softmax_backward_par(g, y, out, R, C, log):
     for r in prange(R):
         _softmax_grad_row(g, y, out, r * C, C, log)
+
+
+@njit(cache=True, error_model="numpy")
+def nll_rows(logp, target, weight, has_weight, ignore_index, R, C, losses):
+    """losses[r] = -w[t_r] * logp[r, t_r] over contiguous (R, C) log-probabilities (0 for ignored rows).
+
+    Returns (first out-of-range target or 0, whether one was found, total weight of the counted rows). A target
+    is checked before it is used as an index, so a bad one never reads outside ``logp``.
+    """
+    total = 0.0
+    for r in range(R):
+        t = target[r]
+        if t == ignore_index:
+            losses[r] = 0.0
+            continue
+        if t < 0 or t >= C:
+            return t, True, total
+        w = weight[t] if has_weight else 1.0
+        losses[r] = -w * logp[U(r * C + t)]
+        total += w
+    return 0, False, total
+
+
+@njit(cache=True, error_model="numpy")
+def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, per_row, R, C, out):
+    """out[r, c] = scale[r] * w[t_r] * (softmax[r, c] - [c == t_r]): the gradient of cross-entropy w.r.t. logits
+    (targets were validated by ``nll_rows``); ``scale`` is one value, or one per row when ``per_row``."""
+    for r in range(R):
+        t = target[r]
+        base = r * C
+        if t == ignore_index:
+            for c in range(C):
+                out[U(base + c)] = 0.0
+            continue
+        s = (scale[r] if per_row else scale[0]) * (weight[t] if has_weight else 1.0)
+        for c in range(C):
+            out[U(base + c)] = s * math.exp(logp[U(base + c)])
+        out[U(base + t)] -= s

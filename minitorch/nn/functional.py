@@ -3,10 +3,12 @@ import math
 
 from .. import creation
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, int64
 from ..ops import launch
 from ..ops.activation import log_softmax, softmax
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
+from ..ops.shape import as_view
 
 __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
@@ -18,16 +20,24 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
 # ---------------------------------------------------------------------------------------------------------------
 # linear
 # ---------------------------------------------------------------------------------------------------------------
+def _mm(a, b):
+    """2-D a @ b straight through the GEMM launcher (no autograd, no shape checks: callers guarantee them)."""
+    M, K = a._shape
+    N = b._shape[1]
+    out = launch.bmm(as_view(a, (1, M, K), (M * a._stride[0], a._stride[0], a._stride[1]), a._offset),
+                     as_view(b, (1, K, N), (K * b._stride[0], b._stride[0], b._stride[1]), b._offset))
+    return as_view(out, (M, N), (N, 1), out._offset)
+
+
 class Linear(Function):
-    """x @ W^T + b as one node: three kernels forward (GEMM, bias add) and three backward."""
+    """x @ W^T + b as one node: a GEMM and an in-place bias add forward; two GEMMs and a column sum backward."""
 
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
         ctx.x_shape = x._shape
         x2 = x.reshape(-1, x._shape[-1]) if x.dim() != 2 else x
-        out = launch.bmm(x2.reshape(1, *x2._shape), w.t().reshape(1, w._shape[1], w._shape[0]))
-        out = out.reshape(x2._shape[0], w._shape[0])
+        out = _mm(x2, as_view(w, (w._shape[1], w._shape[0]), (w._stride[1], w._stride[0]), w._offset))
         if b is not None:
             launch.binary("add", out, b, out=out)
         return out.reshape(x._shape[:-1] + (w._shape[0],)) if x.dim() != 2 else out
@@ -37,11 +47,15 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
         gx = gw = gb = None
+        fast = not _state["enabled"]  # with create_graph the products must be recorded
         if ctx.needs_input_grad[0]:
-            gx = (g2 @ w).reshape(ctx.x_shape)
+            gx = (_mm(g2, w) if fast else g2 @ w).reshape(ctx.x_shape)
         if ctx.needs_input_grad[1]:
             x2 = x.reshape(-1, x._shape[-1]) if x.dim() != 2 else x
-            gw = g2.t() @ x2
+            if fast:
+                gw = _mm(as_view(g2, (g2._shape[1], g2._shape[0]), (g2._stride[1], g2._stride[0]), g2._offset), x2)
+            else:
+                gw = g2.t() @ x2
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             gb = g2.sum(0)
         return gx, gw, gb
@@ -481,6 +495,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() == 2 and target.dim() == 1 and target.dtype is int64 and label_smoothing == 0 and \
+            input.dtype.is_floating_point and input.shape[0] == target.shape[0] and input.device == target.device \
+            and (weight is None or (weight.shape == (input.shape[1],) and weight.dtype is input.dtype)):
+        return _CrossEntropy2d.apply(input, target, weight, ignore_index, reduction)
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     C = input.shape[class_dim]
@@ -516,6 +534,59 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         ret = smooth
     return nll * (1 - label_smoothing) + ret * (label_smoothing / C)
+
+
+class _CrossEntropy2d(Function):
+    """cross_entropy for (N, C) logits and class indices as one node: a log-softmax kernel and an NLL kernel
+    forward, one fused kernel backward."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        N, C = x._shape
+        logp = launch.softmax(x, 1, True)
+        t = target if target._contig else launch.contiguous(target)
+        tv = t._storage[t._offset:t._offset + N]
+        w = weight if weight is not None else None
+        wv = (launch.contiguous(w) if not w._contig else w)._storage[w._offset:w._offset + C] if w is not None \
+            else logp._storage[:1]
+        losses = launch.empty((N,), x._dtype, x._device)
+        act = launch._k(x).activation
+        bad, found, total = act.nll_rows(logp._storage, tv, wv, w is not None, ignore_index, N, C, losses._storage)
+        if found:
+            raise IndexError(f"Target {bad} is out of bounds.")
+        ctx.save_for_backward(x, logp.detach(), target, weight)
+        ctx.args = (tv, wv, w is not None, ignore_index, reduction, total)
+        if reduction == "none":
+            return losses
+        out = launch.reduce("sum", losses, (0,), False)
+        if reduction == "mean":
+            launch.binary("div", out, launch.scalar(total, x._dtype, x._device), out=out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, logp, target, weight = ctx.saved_tensors
+        tv, wv, has_w, ignore_index, reduction, total = ctx.args
+        N, C = x._shape
+        if _state["enabled"]:
+            # create_graph: the same gradient from recorded ops
+            valid = (target != ignore_index)
+            safe = target.masked_fill(~valid, 0)
+            w_row = valid.to(x.dtype) if weight is None else valid.to(x.dtype) * weight.gather(0, safe)
+            scale = g.expand(N) / total if reduction == "mean" else g.expand(N) if reduction == "sum" else g
+            onehot = creation.zeros(N, C, dtype=x.dtype, device=x.device).scatter(1, safe.unsqueeze(1), 1.0)
+            return (softmax(x, 1) - onehot) * (w_row * scale).unsqueeze(1), None, None, None, None
+        if reduction == "none":
+            scale = g if g._contig else launch.contiguous(g)
+        else:
+            scale = launch.contiguous(g.reshape(1))
+            if reduction == "mean":
+                launch.binary("div", scale, launch.scalar(total, x._dtype, x._device), out=scale)
+        sv = scale._storage[scale._offset:scale._offset + scale.numel()]
+        out = launch.empty((N, C), x._dtype, x._device)
+        launch._k(x).activation.nll_softmax_backward(logp._storage, tv, wv, has_w, ignore_index, sv,
+                                                     reduction == "none", N, C, out._storage)
+        return out, None, None, None, None
 
 
 def _check_same_size(input, target, name):
