@@ -16,7 +16,7 @@ from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
-BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores
+BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores (MLP epoch: 2^20 or 2^22 ran 20% slower)
 _FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare")
          for par in (False, True)}
 
