@@ -7,6 +7,8 @@ from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, int64
 from ..ops import launch
 from ..ops.activation import log_softmax, softmax
+from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,  # noqa: F401
+                        max_pool1d, max_pool2d)
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
 
@@ -14,7 +16,8 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
            "batch_norm", "normalize", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
            "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "softmin", "mish",
-           "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity"]
+           "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity", "conv1d", "conv2d",
+           "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

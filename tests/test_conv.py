@@ -1,0 +1,179 @@
+"""Convolution and pooling against PyTorch (forward and gradients of input, weight and bias), gradcheck in
+float64, modules, and the user errors."""
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.autograd import gradcheck
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def arr(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+CONV_CASES = [
+    # N, C, H, W, O, k, stride, padding, dilation, groups, bias
+    (2, 1, 8, 8, 4, 3, 1, 1, 1, 1, True),
+    (2, 4, 9, 7, 6, 3, 2, 1, 1, 2, True),
+    (1, 3, 10, 10, 3, 3, 1, 2, 2, 3, False),  # depthwise, dilated
+    (3, 2, 5, 6, 4, (2, 3), (1, 2), (0, 1), 1, 1, True),
+    (2, 3, 7, 7, 5, 1, 1, 0, 1, 1, True),
+    (2, 2, 6, 6, 2, 3, 1, "same", 1, 1, True),
+    (2, 2, 6, 6, 2, 4, 1, "same", 1, 1, False),  # even kernel: uneven 'same' padding
+    (2, 2, 6, 5, 2, 3, 1, "valid", 1, 1, True),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_torch(case, torch):
+    N, C, H, W, O, k, s, p, d, g, bias = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    x, w, b = arr(N, C, H, W), arr(O, C // g, kh, kw), arr(O)
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    mx, mw, mb = (minitorch.tensor(v, requires_grad=True) for v in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb if bias else None, s, p, d, g)
+    my = F.conv2d(mx, mw, mb if bias else None, s, p, d, g)
+    assert tuple(my.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(my.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    gy = arr(*ty.shape)
+    (ty * torch.tensor(gy)).sum().backward()
+    (my * minitorch.tensor(gy)).sum().backward()
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    if bias:
+        np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.torch
+def test_conv1d_and_unbatched_match_torch(torch):
+    x, w, b = arr(2, 3, 11), arr(4, 3, 3), arr(4)
+    ty = torch.nn.functional.conv1d(torch.tensor(x), torch.tensor(w), torch.tensor(b), 2, 1)
+    my = F.conv1d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), 2, 1)
+    np.testing.assert_allclose(my.numpy(), ty.numpy(), rtol=1e-4, atol=1e-5)
+    x3 = arr(3, 6, 6)
+    w3 = arr(2, 3, 3, 3)
+    ty = torch.nn.functional.conv2d(torch.tensor(x3), torch.tensor(w3), padding=1)
+    my = F.conv2d(minitorch.tensor(x3), minitorch.tensor(w3), padding=1)
+    np.testing.assert_allclose(my.numpy(), ty.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_gradcheck_float64():
+    x = minitorch.tensor(RNG.standard_normal((2, 2, 5, 4)), requires_grad=True)
+    w = minitorch.tensor(RNG.standard_normal((4, 1, 3, 2)), requires_grad=True)
+    b = minitorch.tensor(RNG.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, groups=2), (x, w, b))
+    # a permuted (non-contiguous) input
+    assert gradcheck(lambda x, w: F.conv2d(x.transpose(2, 3), w.transpose(2, 3), padding=(1, 0), groups=2), (x, w))
+
+
+POOL_CASES = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, ceil_mode=True),
+    dict(kernel_size=(2, 3), stride=(1, 2)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=2, dilation=2)])
+def test_max_pool2d_matches_torch_including_indices_and_ties(kw, torch):
+    x = np.round(arr(2, 3, 9, 8) * 2) / 2  # many ties: the gradient must go to the first maximum
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    ty, ti = torch.nn.functional.max_pool2d(tx, return_indices=True, **kw)
+    my, mi = F.max_pool2d(mx, return_indices=True, **kw)
+    np.testing.assert_array_equal(my.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(mi.numpy(), ti.numpy())
+    gy = arr(*ty.shape)
+    (ty * torch.tensor(gy)).sum().backward()
+    (my * minitorch.tensor(gy)).sum().backward()
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+                                             dict(kernel_size=2, divisor_override=3)])
+def test_avg_pool2d_matches_torch(kw, torch):
+    x = arr(2, 3, 9, 8)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.avg_pool2d(tx, **kw)
+    my = F.avg_pool2d(mx, **kw)
+    np.testing.assert_allclose(my.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    ty.sum().backward()
+    my.sum().backward()
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_pool1d_and_adaptive_match_torch(torch):
+    x = arr(2, 3, 10)
+    TF = torch.nn.functional
+    np.testing.assert_array_equal(F.max_pool1d(minitorch.tensor(x), 3, 2).numpy(), TF.max_pool1d(torch.tensor(x), 3, 2).numpy())
+    np.testing.assert_allclose(F.avg_pool1d(minitorch.tensor(x), 2).numpy(), TF.avg_pool1d(torch.tensor(x), 2).numpy(),
+                               rtol=1e-6)
+    x4 = arr(2, 3, 9, 7)
+    for size in [(1, 1), (3, 3), (4, 2), 5]:
+        np.testing.assert_allclose(F.adaptive_avg_pool2d(minitorch.tensor(x4), size).numpy(),
+                                   TF.adaptive_avg_pool2d(torch.tensor(x4), size).numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(F.adaptive_max_pool2d(minitorch.tensor(x4), size).numpy(),
+                                      TF.adaptive_max_pool2d(torch.tensor(x4), size).numpy())
+
+
+@pytest.mark.torch
+def test_modules_init_and_repr_like_torch(torch):
+    for args, kw in [((1, 32, 3), dict(padding=1)), ((4, 8, (3, 2)), dict(stride=2, groups=2, bias=False)),
+                     ((2, 2, 3), dict(dilation=2, padding="same"))]:
+        assert repr(nn.Conv2d(*args, **kw)) == repr(torch.nn.Conv2d(*args, **kw))
+    assert repr(nn.MaxPool2d(2)) == repr(torch.nn.MaxPool2d(2))
+    assert repr(nn.Conv1d(3, 4, 5)) == repr(torch.nn.Conv1d(3, 4, 5))
+    minitorch.manual_seed(0)
+    conv = nn.Conv2d(16, 8, 3)
+    bound = 1 / np.sqrt(16 * 9)
+    assert float(conv.weight.abs().max()) <= bound and float(conv.weight.abs().max()) > 0.9 * bound
+    assert float(conv.bias.abs().max()) <= bound
+
+
+def test_small_cnn_loss_falls():
+    minitorch.manual_seed(0)
+    x = minitorch.randn(32, 1, 8, 8)
+    y = (x[:, 0, :4].sum((1, 2)) > x[:, 0, 4:].sum((1, 2))).long()
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 16, 2))
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_conv_and_pool_user_errors():
+    x = minitorch.randn(2, 3, 8, 8)
+    with pytest.raises(RuntimeError, match=r"expected input\[2, 3, 8, 8\] to have 1 channels, but got 3 channels"):
+        F.conv2d(x, minitorch.randn(4, 1, 3, 3))
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater than actual input size"):
+        F.conv2d(x, minitorch.randn(4, 3, 9, 9))
+    with pytest.raises(RuntimeError, match="Expected 4-dimensional weight"):
+        F.conv2d(x, minitorch.randn(4, 3, 3))
+    with pytest.raises(RuntimeError, match="Expected 3D \\(unbatched\\) or 4D \\(batched\\) input to conv2d"):
+        F.conv2d(minitorch.randn(8, 8), minitorch.randn(4, 3, 3, 3))
+    with pytest.raises(RuntimeError, match="expected bias to be 1-dimensional with 4 elements"):
+        F.conv2d(x, minitorch.randn(4, 3, 3, 3), minitorch.randn(5))
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(RuntimeError, match="pad should be at most half of effective kernel size"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.max_pool2d(minitorch.randn(1, 1, 1, 1), 2)
