@@ -92,7 +92,7 @@ def evaluate(model, device, loader):
     return loss / n, correct / n
 
 
-def save_plot(losses, log_every, path):
+def save_plot(losses, log_every, path, title="MNIST MLP (minitorch)"):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -104,7 +104,7 @@ def save_plot(losses, log_every, path):
     ax.plot([i * log_every for i in range(len(losses))], losses)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
-    ax.set_title("MNIST MLP (minitorch)")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

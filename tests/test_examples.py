@@ -86,3 +86,19 @@ def test_autograd_demo_runs(capsys):
     finally:
         sys.argv = argv
     assert "->" in capsys.readouterr().out
+
+
+def test_mnist_cnn_example_trains_and_saves(mnist_root, tmp_path, capsys):
+    mod = load_example("mnist_cnn")
+    out = tmp_path / "run"
+    acc = mod.main(["--epochs", "1", "--data-root", str(mnist_root), "--no-download", "--out", str(out),
+                    "--limit", "200", "--batch-size", "32"])
+    assert "data: mnist (400 train / 100 test), limited to 200/100" in capsys.readouterr().out
+    assert acc >= 0.6  # bands are easy; one epoch on 200 samples
+    state = minitorch.load(str(out / "mnist_cnn.safetensors"))
+    assert state["conv1.weight"].shape == (32, 1, 3, 3) and state["fc1.weight"].shape == (128, 9216)
+    try:
+        import matplotlib  # noqa: F401
+        assert (out / "loss.png").stat().st_size > 0
+    except ImportError:
+        pass

@@ -1,0 +1,152 @@
+"""Train PyTorch's classic MNIST CNN (two 3x3 convs, max-pool, dropout, log_softmax + nll_loss, Adadelta + StepLR)
+with minitorch. Same data handling and offline fallback as mnist_mlp.py.
+
+Run:  python examples/mnist_cnn.py [--dataset mnist|fashion-mnist] [--epochs 2] [--batch-size 64] [--lr 1.0]
+                                   [--gamma 0.7] [--device cpu] [--data-root data] [--out runs/mnist_cnn] [--limit N]
+"""
+import argparse
+import os
+import sys
+import time
+
+import minitorch as torch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+import minitorch.optim as optim
+from minitorch.optim.lr_scheduler import StepLR
+from minitorch.utils.data import DataLoader, Subset
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_mlp import load_data, save_plot, tqdm  # noqa: E402  (shared data loading and plotting)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+def train_epoch(model, device, loader, optimizer, epoch, log_every):
+    model.train()
+    losses = []
+    for batch_idx, (data, target) in enumerate(tqdm(loader, desc=f"epoch {epoch}", leave=False)):
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        if batch_idx % log_every == 0:
+            losses.append(loss.item())
+    return losses
+
+
+@torch.no_grad()
+def evaluate(model, device, loader):
+    """(mean loss, accuracy, up to 36 misclassified (image, predicted, true) triples)."""
+    model.eval()
+    loss, correct, n, wrong = 0.0, 0, 0, []
+    for data, target in loader:
+        data, target = data.to(device), target.to(device)
+        output = model(data)
+        loss += F.nll_loss(output, target, reduction="sum").item()
+        pred = output.argmax(dim=1)
+        hit = pred == target
+        correct += hit.sum().item()
+        n += target.shape[0]
+        if len(wrong) < 36:
+            for i in (~hit).nonzero().reshape(-1).tolist()[:36 - len(wrong)]:
+                wrong.append((data[i, 0].cpu().numpy(), int(pred[i]), int(target[i])))
+    return loss / n, correct / n, wrong
+
+
+def save_misclassified(wrong, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    if not wrong:
+        return
+    cols = 6
+    rows = -(-len(wrong) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5))
+    for ax in axes.reshape(-1):
+        ax.axis("off")
+    for ax, (img, pred, true) in zip(axes.reshape(-1), wrong):
+        ax.imshow(img, cmap="gray")
+        ax.set_title(f"{pred} (true {true})", fontsize=8)
+    fig.suptitle("misclassified test digits: predicted (true)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--test-batch-size", type=int, default=1000)
+    p.add_argument("--lr", type=float, default=1.0)
+    p.add_argument("--gamma", type=float, default=0.7)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--out", default="runs/mnist_cnn")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--limit", type=int, default=0, help="use a random N training and N test samples")
+    p.add_argument("--no-download", action="store_true")
+    args = p.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    train_set, test_set, desc = load_data(args.dataset, args.data_root, download=not args.no_download)
+    if args.limit:
+        pick = torch.Generator().manual_seed(args.seed)
+        train_set = Subset(train_set, torch.randperm(len(train_set), generator=pick)[:args.limit].tolist())
+        test_set = Subset(test_set, torch.randperm(len(test_set), generator=pick)[:args.limit].tolist())
+    print(f"data: {desc}{f', limited to {len(train_set)}/{len(test_set)}' if args.limit else ''}; device: {device}")
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=args.test_batch_size)
+
+    model = Net().to(device)
+    optimizer = optim.Adadelta(model.parameters(), lr=args.lr)
+    scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
+    log_every = 10
+    losses = []
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        losses += train_epoch(model, device, train_loader, optimizer, epoch, log_every)
+        t_train = time.perf_counter() - t0
+        test_loss, acc, wrong = evaluate(model, device, test_loader)
+        print(f"epoch {epoch}: train {t_train:.1f}s, test loss {test_loss:.4f}, test accuracy {100 * acc:.2f}%")
+        sys.stdout.flush()
+        scheduler.step()
+
+    os.makedirs(args.out, exist_ok=True)
+    ckpt = os.path.join(args.out, "mnist_cnn.safetensors")
+    torch.save(model.state_dict(), ckpt)
+    save_plot(losses, log_every, os.path.join(args.out, "loss.png"), "MNIST CNN (minitorch)")
+    save_misclassified(wrong, os.path.join(args.out, "misclassified.png"))
+    print(f"final test accuracy {100 * acc:.2f}%; checkpoint {ckpt}; plots in {args.out}")
+    return acc
+
+
+if __name__ == "__main__":
+    main()
