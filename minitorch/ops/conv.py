@@ -33,15 +33,45 @@ def _conv_out(n, k, s, p, d):
 
 def _im2col(x, kh, kw, stride, padding, dilation, OH, OW):
     N, C, H, W = x._shape
-    cols = launch.empty((N, C * kh * kw, OH * OW), x._dtype, x._device)
+    cols = launch.empty((C * kh * kw, N * OH * OW), x._dtype, x._device)
     if cols.numel():
         launch._k(x).conv.im2col(_flat(x), N, C, H, W, cols._storage, kh, kw, stride[0], stride[1], padding[0],
                                  padding[1], dilation[0], dilation[1], OH, OW)
     return cols
 
 
+def _mm(a, b):
+    """2-D a @ b through the GEMM launcher (no autograd); a and b may be transposed views."""
+    M, K = a._shape
+    N = b._shape[1]
+    out = launch.bmm(as_view(a, (1, M, K), (0, a._stride[0], a._stride[1]), a._offset),
+                     as_view(b, (1, K, N), (0, b._stride[0], b._stride[1]), b._offset))
+    return as_view(out, (M, N), (N, 1), out._offset)
+
+
+def _rows(t, r0, r1):
+    """Rows r0:r1 of a contiguous 2-D tensor, as a view."""
+    return as_view(t, (r1 - r0, t._shape[1]), (t._shape[1], 1), t._offset + r0 * t._shape[1])
+
+
+def _t(t):
+    return as_view(t, (t._shape[1], t._shape[0]), (t._stride[1], t._stride[0]), t._offset)
+
+
+def _grouped_mm(a, b, groups, out_rows):
+    """Stack over groups of a_g @ b_g (a split by rows, b by rows of its own), as one (groups*out_rows, n) tensor."""
+    if groups == 1:
+        return _mm(a, b)
+    ka, kb = a._shape[0] // groups, b._shape[0] // groups
+    out = launch.empty((groups * out_rows, b._shape[1]), a._dtype, a._device)
+    for g in range(groups):
+        launch.copy_into(_rows(out, g * out_rows, (g + 1) * out_rows),
+                         _mm(_rows(a, g * ka, (g + 1) * ka), _rows(b, g * kb, (g + 1) * kb)))
+    return out
+
+
 class Conv2d(Function):
-    """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW); one Function, backward with Tensor-level GEMMs."""
+    """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW) as one GEMM over im2col columns (per group)."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
@@ -51,20 +81,17 @@ class Conv2d(Function):
         O, Cg, kh, kw = w._shape
         OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
         OW = _conv_out(W, kw, stride[1], padding[1], dilation[1])
-        cols = _im2col(x, kh, kw, stride, padding, dilation, OH, OW)  # (N, C*kh*kw, L)
-        L, K, Og = OH * OW, Cg * kh * kw, O // groups
-        out = launch.empty((N, O, OH, OW), x._dtype, x._device)
-        for g in range(groups):
-            wg = as_view(w, (1, Og, K), (O * K, K, 1), w._offset + g * Og * K)
-            cg = as_view(cols, (N, K, L), (C * kh * kw * L, L, 1), g * K * L)
-            og = launch.bmm(wg, cg)  # (N, Og, L)
-            launch.copy_into(as_view(out, (N, Og, L), (O * L, L, 1), g * Og * L), og)
+        L, K = OH * OW, Cg * kh * kw
+        cols = _im2col(x, kh, kw, stride, padding, dilation, OH, OW)  # (C*kh*kw, N*L)
+        w2 = as_view(w, (O, K), (K, 1), w._offset)
+        y = _grouped_mm(w2, cols, groups, O // groups)  # (O, N*L)
         if b is not None:
-            launch.binary("add", out, b.reshape(1, O, 1, 1), out=out)
+            launch.binary("add", y, b.reshape(O, 1), out=y)
+        out = launch.contiguous(as_view(y, (N, O, L), (L, N * L, 1), y._offset))
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups, OH, OW, b is not None)
         ctx.cols = cols if ctx.needs_input_grad[1] else None
-        return out
+        return as_view(out, (N, O, OH, OW), (O * L, L, OW, 1), 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -76,34 +103,36 @@ class Conv2d(Function):
         if _state["enabled"]:
             raise RuntimeError("double backward (create_graph=True) through conv2d is not supported by minitorch")
         g = _contig(g)
+        # (N, O, L) -> (O, N*L), the layout the GEMMs and the columns share
+        gp = launch.contiguous(as_view(g, (O, N, L), (L, O * L, 1), g._offset))
+        gp = as_view(gp, (O, N * L), (N * L, 1), 0)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gcols = launch.empty((N, C * kh * kw, L), g._dtype, g._device)
-            for gi in range(groups):
-                wt = as_view(w, (1, K, Og), (O * K, 1, K), w._offset + gi * Og * K)  # w_g^T
-                gg = as_view(g, (N, Og, L), (O * L, L, 1), g._offset + gi * Og * L)
-                launch.copy_into(as_view(gcols, (N, K, L), (C * kh * kw * L, L, 1), gi * K * L), launch.bmm(wt, gg))
+            w2 = as_view(w, (O, K), (K, 1), w._offset)
+            if groups == 1:
+                gcols = _mm(_t(w2), gp)
+            else:
+                gcols = launch.empty((C * kh * kw, N * L), g._dtype, g._device)
+                for gi in range(groups):
+                    launch.copy_into(_rows(gcols, gi * K, (gi + 1) * K),
+                                     _mm(_t(_rows(w2, gi * Og, (gi + 1) * Og)), _rows(gp, gi * Og, (gi + 1) * Og)))
             gx = launch.empty((N, C, H, W), g._dtype, g._device)
             launch.fill_(gx, 0)
-            launch._k(g).conv.col2im(gcols._storage, N, C, H, W, gx._storage, kh, kw, stride[0], stride[1],
+            launch._k(g).conv.col2im(_flat(gcols), N, C, H, W, gx._storage, kh, kw, stride[0], stride[1],
                                      padding[0], padding[1], dilation[0], dilation[1], OH, OW)
         if ctx.needs_input_grad[1]:
             cols = ctx.cols
-            parts = []
-            for gi in range(groups):
-                gg = as_view(g, (N, Og, L), (O * L, L, 1), g._offset + gi * Og * L)
-                ct = as_view(cols, (N, L, K), (C * kh * kw * L, 1, L), gi * K * L)  # cols_g^T
-                parts.append(launch.reduce("sum", launch.bmm(gg, ct), (0,), False))  # (Og, K)
-            gw = parts[0] if groups == 1 else launch.contiguous(_cat0(parts))
+            if groups == 1:
+                gw = _mm(gp, _t(cols))
+            else:
+                gw = launch.empty((O, K), g._dtype, g._device)
+                for gi in range(groups):
+                    launch.copy_into(_rows(gw, gi * Og, (gi + 1) * Og),
+                                     _mm(_rows(gp, gi * Og, (gi + 1) * Og), _t(_rows(cols, gi * K, (gi + 1) * K))))
             gw = as_view(gw, (O, Cg, kh, kw), (K, kh * kw, kw, 1), gw._offset)
         if has_b and ctx.needs_input_grad[2]:
-            gb = launch.reduce("sum", g, (0, 2, 3), False)
+            gb = launch.reduce("sum", gp, (1,), False)
         return gx, gw, gb, None, None, None, None
-
-
-def _cat0(parts):
-    from .shape import cat
-    return cat(parts, 0)
 
 
 def _check_conv(x, w, groups, ndim, name):
