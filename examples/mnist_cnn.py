@@ -4,7 +4,6 @@ with minitorch. Same data handling and offline fallback as mnist_mlp.py.
 Run:  python examples/mnist_cnn.py [--dataset mnist|fashion-mnist] [--epochs 2] [--batch-size 64] [--lr 1.0]
                                    [--gamma 0.7] [--device cpu] [--data-root data] [--out runs/mnist_cnn] [--limit N]
 """
-import argparse
 import os
 import sys
 import time
@@ -14,10 +13,9 @@ import minitorch.nn as nn
 import minitorch.nn.functional as F
 import minitorch.optim as optim
 from minitorch.optim.lr_scheduler import StepLR
-from minitorch.utils.data import DataLoader, Subset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_mlp import load_data, save_plot, tqdm  # noqa: E402  (shared data loading and plotting)
+from mnist_mlp import parse_args, save_plot, setup, tqdm  # noqa: E402  (shared flags, data and plots)
 
 
 class Net(nn.Module):
@@ -99,31 +97,8 @@ def save_misclassified(wrong, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--test-batch-size", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=1.0)
-    p.add_argument("--gamma", type=float, default=0.7)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--data-root", default="data")
-    p.add_argument("--out", default="runs/mnist_cnn")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--limit", type=int, default=0, help="use a random N training and N test samples")
-    p.add_argument("--no-download", action="store_true")
-    args = p.parse_args(argv)
-
-    torch.manual_seed(args.seed)
-    device = torch.device(args.device)
-    train_set, test_set, desc = load_data(args.dataset, args.data_root, download=not args.no_download)
-    if args.limit:
-        pick = torch.Generator().manual_seed(args.seed)
-        train_set = Subset(train_set, torch.randperm(len(train_set), generator=pick)[:args.limit].tolist())
-        test_set = Subset(test_set, torch.randperm(len(test_set), generator=pick)[:args.limit].tolist())
-    print(f"data: {desc}{f', limited to {len(train_set)}/{len(test_set)}' if args.limit else ''}; device: {device}")
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
-    test_loader = DataLoader(test_set, batch_size=args.test_batch_size)
+    args = parse_args(argv, __doc__.splitlines()[0], epochs=2, lr=1.0, out="runs/mnist_cnn")
+    device, train_loader, test_loader = setup(args)
 
     model = Net().to(device)
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)

