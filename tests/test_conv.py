@@ -30,6 +30,7 @@ CONV_CASES = [
     (2, 2, 6, 6, 2, 3, 1, "same", 1, 1, True),
     (2, 2, 6, 6, 2, 4, 1, "same", 1, 1, False),  # even kernel: uneven 'same' padding
     (2, 2, 6, 5, 2, 3, 1, "valid", 1, 1, True),
+    (7, 4, 5, 5, 6, 3, 1, 1, 1, 2, True),  # batch split unevenly over the threads
 ]
 
 
@@ -52,6 +53,32 @@ def test_conv2d_matches_torch(case, torch):
     np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
     if bias:
         np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("needs", [(False, True, False), (True, False, True), (False, False, True)])
+def test_conv2d_partial_grads_match_torch(needs, torch):
+    x, w, b = arr(3, 4, 6, 6), arr(4, 2, 3, 3), arr(4)
+    tt = [torch.tensor(v, requires_grad=r) for v, r in zip((x, w, b), needs)]
+    mm = [minitorch.tensor(v, requires_grad=r) for v, r in zip((x, w, b), needs)]
+    gy = arr(3, 4, 6, 6)
+    (torch.nn.functional.conv2d(*tt, padding=1, groups=2) * torch.tensor(gy)).sum().backward()
+    (F.conv2d(*mm, padding=1, groups=2) * minitorch.tensor(gy)).sum().backward()
+    for t, m, r in zip(tt, mm, needs):
+        assert (m.grad is None) == (not r)
+        if r:
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.torch
+def test_conv2d_integer_matches_torch(torch):
+    x = RNG.integers(-5, 5, (3, 2, 6, 5))
+    w = RNG.integers(-3, 3, (4, 2, 3, 2))
+    b = RNG.integers(-3, 3, 4)
+    ty = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), 1, 1)
+    my = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), 1, 1)
+    assert my.dtype is minitorch.int64
+    np.testing.assert_array_equal(my.numpy(), ty.numpy())
 
 
 @pytest.mark.torch
@@ -97,6 +124,19 @@ def test_max_pool2d_matches_torch_including_indices_and_ties(kw, torch):
     (ty * torch.tensor(gy)).sum().backward()
     (my * minitorch.tensor(gy)).sum().backward()
     np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kw", POOL_CASES)
+def test_max_pool2d_nan_and_inf_match_torch(kw, torch):
+    x = np.round(arr(2, 3, 9, 8) * 2) / 2
+    x[0, 0, 1, 1] = x[0, 1, 4, 5] = x[1, 2, 0, 0] = np.nan
+    x[0, 0, 1, 2] = x[1, 2, 0, 1] = np.nan  # two NaNs in one window: the first one's index
+    x[1, 0, :4, :4] = -np.inf  # windows of -inf only
+    ty, ti = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    my, mi = F.max_pool2d(minitorch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(my.numpy(), ty.numpy())
+    np.testing.assert_array_equal(mi.numpy(), ti.numpy())
 
 
 @pytest.mark.torch
@@ -171,6 +211,10 @@ def test_conv_and_pool_user_errors():
         F.conv2d(minitorch.randn(8, 8), minitorch.randn(4, 3, 3, 3))
     with pytest.raises(RuntimeError, match="expected bias to be 1-dimensional with 4 elements"):
         F.conv2d(x, minitorch.randn(4, 3, 3, 3), minitorch.randn(5))
+    with pytest.raises(RuntimeError, match="and bias type .* should be the same"):
+        F.conv2d(x, minitorch.randn(4, 3, 3, 3), minitorch.randn(4, dtype=minitorch.float64))
+    with pytest.raises(RuntimeError, match="and weight type .* should be the same"):
+        F.conv2d(x, minitorch.randn(4, 3, 3, 3, dtype=minitorch.float64))
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(RuntimeError, match="pad should be at most half of effective kernel size"):

@@ -1,68 +1,165 @@
-"""Convolution helpers: im2col / col2im over contiguous (N, C, H, W) planes.
+"""Convolution kernels: conv2d forward and backward, one image at a time.
 
-cols[(c, i, j), n, (oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] (0 outside the input): one row per
-(channel, kernel offset) holding every image's output positions, so a convolution is ONE GEMM of the (O, C*kh*kw)
-weights with the (C*kh*kw, N*OH*OW) columns; col2im is its adjoint (adds back, for the input gradient). Bounds are
-tested per element, so padding never reads outside the input.
+Each thread takes a contiguous slice of the batch. For one image (and group) it unrolls the input into a
+(C/groups*kh*kw, OH*OW) column block held in the thread's own scratch buffer (small enough to stay in cache) and
+runs one GEMM on it:
+
+* forward:      out[n, g] = w[g] @ cols(x[n, g])                    (+ bias)
+* grad weight:  gw[g]    += g[n, g] @ cols(x[n, g]).T                (per-thread partial sums)
+* grad input:   gx[n, g]  = col2im(w[g].T @ g[n, g])
+
+cols[(c, i, j), (oh, ow)] = x[c, oh*sh - ph + i*dh, ow*sw - pw + j*dw], 0 outside the input. Nothing of batch size is
+ever allocated, the output comes out in (N, O, OH*OW) order, and the BLAS runs single-threaded inside each Numba
+thread, so the two thread pools never fight over the cores.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 U = np.uint64
 
 
-@njit(cache=True, inline="always")
-def _im2col_plane(x, xo, H, W, cols, co, rs, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    for i in range(kh):
-        for j in range(kw):
-            row = co + (i * kw + j) * rs
-            for oh in range(OH):
-                h = oh * sh - ph + i * dh
-                base = row + oh * OW
-                if h < 0 or h >= H:
-                    for ow in range(OW):
-                        cols[U(base + ow)] = 0
-                    continue
-                xrow = xo + h * W
-                for ow in range(OW):
-                    w = ow * sw - pw + j * dw
-                    cols[U(base + ow)] = x[U(xrow + w)] if 0 <= w < W else 0
+def _dot(a, b, out):
+    """out = a @ b for 2-D arrays (BLAS for floats, a plain loop for integers)."""
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def im2col(x, N, C, H, W, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """x: contiguous (N, C, H, W) flat; cols: contiguous (C*kh*kw, N, OH*OW) flat."""
-    L = OH * OW
-    for p in prange(N * C):
-        n = p // C
-        c = p - n * C
-        _im2col_plane(x, p * H * W, H, W, cols, c * kh * kw * N * L + n * L, N * L, kh, kw, sh, sw, ph, pw, dh, dw,
-                      OH, OW)
+@overload(_dot)
+def _dot_impl(a, b, out):
+    if isinstance(a.dtype, types.Float):
+        def impl(a, b, out):
+            np.dot(a, b, out)
+    else:
+        def impl(a, b, out):
+            M, K = a.shape
+            N = b.shape[1]
+            for i in range(M):
+                for j in range(N):
+                    out[i, j] = 0
+                for k in range(K):
+                    v = a[i, k]
+                    for j in range(N):
+                        out[i, j] += v * b[k, j]
+    return impl
 
 
 @njit(cache=True, inline="always")
-def _col2im_plane(cols, co, rs, H, W, gx, xo, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    for i in range(kh):
-        for j in range(kw):
-            row = co + (i * kw + j) * rs
-            for oh in range(OH):
-                h = oh * sh - ph + i * dh
-                if h < 0 or h >= H:
-                    continue
-                xrow = xo + h * W
-                base = row + oh * OW
-                for ow in range(OW):
-                    w = ow * sw - pw + j * dw
-                    if 0 <= w < W:
-                        gx[U(xrow + w)] += cols[U(base + ow)]
+def _span(off, n, s, out_n):
+    """[lo, hi): the output positions o with 0 <= o*s + off < n."""
+    lo = 0 if off >= 0 else (-off + s - 1) // s
+    hi = (n - off + s - 1) // s if n - off > 0 else 0
+    if hi > out_n:
+        hi = out_n
+    if lo > hi:
+        lo = hi
+    return lo, hi
+
+
+@njit(cache=True, inline="always")
+def _im2col_img(x, C, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """x: (C, H, W) C-contiguous; buf: (C*kh*kw, OH*OW) C-contiguous."""
+    L = OH * OW
+    xf = x.ravel()
+    bf = buf.ravel()
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = ((c * kh + i) * kw + j) * L
+                off = j * dw - pw
+                lo, hi = _span(off, W, sw, OW)
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    base = row + oh * OW
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            bf[U(base + ow)] = 0
+                        continue
+                    xrow = (c * H + h) * W + off
+                    for ow in range(lo):
+                        bf[U(base + ow)] = 0
+                    for ow in range(lo, hi):
+                        bf[U(base + ow)] = xf[U(xrow + ow * sw)]
+                    for ow in range(hi, OW):
+                        bf[U(base + ow)] = 0
+
+
+@njit(cache=True, inline="always")
+def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """gx (C, H, W) = adjoint of im2col applied to buf (C*kh*kw, OH*OW); gx is overwritten."""
+    L = OH * OW
+    gf = gx.ravel()
+    bf = buf.ravel()
+    for p in range(C * H * W):
+        gf[p] = 0
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = ((c * kh + i) * kw + j) * L
+                off = j * dw - pw
+                lo, hi = _span(off, W, sw, OW)
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        continue
+                    base = row + oh * OW
+                    xrow = (c * H + h) * W + off
+                    for ow in range(lo, hi):
+                        gf[U(xrow + ow * sw)] += bf[U(base + ow)]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def col2im(cols, N, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """gx (zero-filled, contiguous (N, C, H, W)) += the adjoint of im2col applied to cols (C*kh*kw, N, OH*OW)."""
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """out (N, G, Og, L) = w (G, Og, Kg) @ im2col(x[n], group g) (+ b); ws (T, Kg, L) scratch, one per thread."""
+    N, C, H, W = x.shape
+    G, Og, Kg = w.shape
+    Cg = C // G
+    T = ws.shape[0]
     L = OH * OW
-    for p in prange(N * C):
-        n = p // C
-        c = p - n * C
-        _col2im_plane(cols, c * kh * kw * N * L + n * L, N * L, H, W, gx, p * H * W, kh, kw, sh, sw, ph, pw, dh, dw,
-                      OH, OW)
+    for t in prange(T):
+        buf = ws[t]
+        for n in range(t * N // T, (t + 1) * N // T):
+            for g in range(G):
+                _im2col_img(x[n, g * Cg:(g + 1) * Cg], Cg, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+                o = out[n, g]
+                _dot(w[g], buf, o)
+                if has_b:
+                    for r in range(Og):
+                        bv = b[g * Og + r]
+                        for l in range(L):
+                            o[r, l] += bv
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) per-thread partial sums
+    (overwritten); ws (T, Kg, L), wt (T, Og, Kg) scratch."""
+    N, C, H, W = x.shape
+    G, Og, Kg = w.shape
+    Cg = C // G
+    T = ws.shape[0]
+    L = OH * OW
+    for t in prange(T):
+        buf = ws[t]
+        tmp = wt[t]
+        if need_w:
+            gw[t, :, :, :] = 0
+        if need_b:
+            gb[t, :] = 0
+        for n in range(t * N // T, (t + 1) * N // T):
+            for gi in range(G):
+                gng = g[n, gi]
+                if need_w:
+                    _im2col_img(x[n, gi * Cg:(gi + 1) * Cg], Cg, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+                    _dot(gng, buf.T, tmp)
+                    acc = gw[t, gi]
+                    for r in range(Og):
+                        for k in range(Kg):
+                            acc[r, k] += tmp[r, k]
+                if need_b:
+                    for r in range(Og):
+                        s = 0.0
+                        for l in range(L):
+                            s += gng[r, l]
+                        gb[t, gi * Og + r] += s
+                if need_x:
+                    _dot(w[gi].T, gng, buf)
+                    _col2im_img(buf, Cg, H, W, gx[n, gi * Cg:(gi + 1) * Cg], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)

@@ -6,8 +6,16 @@
 * ``bmm_tiled``: a hand-written, cache-tiled GEMM over arbitrary strides for every other dtype (integers), and the
   independent reference that the tests compare the BLAS path against.
 """
+import os
+
 import numpy as np
 from numba import njit, prange
+
+# OpenBLAS worker threads busy-wait for about 2**28 cycles after each call before they sleep, so after a threaded
+# GEMM they keep both cores away from the Numba kernels that follow (measured: a CNN training step took 88 ms
+# instead of 32 ms). 2**4 cycles makes them sleep at once. OpenBLAS reads this when SciPy's copy (the one np.dot
+# in @njit calls) loads, which is after this import unless the program imported scipy.linalg first.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 TILE = 64
 

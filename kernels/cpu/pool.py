@@ -5,7 +5,51 @@ Indices are flat positions within the input plane (h * W + w), as PyTorch's ``re
 import numpy as np
 from numba import njit, prange
 
+from .conv import _span
+
 U = np.uint64
+
+
+@njit(cache=True, inline="always")
+def _interior(pad, n, s, d, k, out_n):
+    """[a, b): the outputs o whose whole window o*s - pad + [0, (k-1)*d] lies in [0, n)."""
+    a = (pad + s - 1) // s
+    last = n - 1 - (k - 1) * d + pad  # o*s <= last
+    b = last // s + 1 if last >= 0 else 0
+    if b > out_n:
+        b = out_n
+    if a > b:
+        a = b
+    return a, b
+
+
+@njit(cache=True, inline="always")
+def _window_max(x, xo, W, h0, w0, dh, dw, ilo, ihi, jlo, jhi):
+    """Max of a window (NaN wins) and the flat in-plane position of its first occurrence (of its last, for NaN).
+
+    Two branch-free passes, the max and then a backward scan that keeps the earliest position holding it, run 4x
+    faster on random data than tracking the position in one pass, whose branches mispredict.
+    """
+    best = -np.inf
+    for i in range(ilo, ihi):
+        r = xo + (h0 + i * dh) * W + w0
+        for j in range(jlo, jhi):
+            v = x[U(r + j * dw)]
+            best = v if (v > best) | (v != v) else best
+    arg = -1
+    if best != best:  # PyTorch's CPU kernel lets every NaN replace the running max: the last NaN wins
+        for i in range(ilo, ihi):
+            r = (h0 + i * dh) * W + w0
+            for j in range(jlo, jhi):
+                v = x[U(xo + r + j * dw)]
+                arg = r + j * dw if v != v else arg
+        return best, arg
+    for i in range(ihi - 1, ilo - 1, -1):
+        r = (h0 + i * dh) * W + w0
+        for j in range(jhi - 1, jlo - 1, -1):
+            v = x[U(xo + r + j * dw)]
+            arg = r + j * dw if v == best else arg
+    return best, arg
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -13,26 +57,23 @@ def max_pool2d(x, P, H, W, out, idx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     for p in prange(P):
         xo = p * H * W
         oo = p * OH * OW
+        # windows of ow in [owa, owb) lie inside the row: no clipping (and no division) there
+        owa, owb = _interior(pw, W, sw, dw, kw, OW)
+        k22 = kh == 2 and kw == 2 and dh == 1 and dw == 1
         for oh in range(OH):
+            h0 = oh * sh - ph
+            ilo, ihi = _span(h0, H, dh, kh)
             for ow in range(OW):
-                best = -np.inf
-                arg = -1
-                found_nan = False
-                for i in range(kh):
-                    h = oh * sh - ph + i * dh
-                    if h < 0 or h >= H:
-                        continue
-                    for j in range(kw):
-                        w = ow * sw - pw + j * dw
-                        if w < 0 or w >= W:
-                            continue
-                        v = x[U(xo + h * W + w)]
-                        # first maximum wins; NaN propagates (as in PyTorch)
-                        if not found_nan and (v > best or v != v or arg < 0):
-                            best = v
-                            arg = h * W + w
-                            if v != v:
-                                found_nan = True
+                w0 = ow * sw - pw
+                if owa <= ow < owb:
+                    jlo, jhi = 0, kw
+                else:
+                    jlo, jhi = _span(w0, W, dw, kw)
+                if k22 and jhi - jlo == 2 and ihi - ilo == 2:
+                    # the common 2x2 window, unrolled by constant folding
+                    best, arg = _window_max(x, xo, W, h0, w0, 1, 1, 0, 2, 0, 2)
+                else:
+                    best, arg = _window_max(x, xo, W, h0, w0, dh, dw, ilo, ihi, jlo, jhi)
                 out[U(oo + oh * OW + ow)] = best
                 idx[U(oo + oh * OW + ow)] = arg
 

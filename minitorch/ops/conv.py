@@ -31,47 +31,13 @@ def _conv_out(n, k, s, p, d):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def _im2col(x, kh, kw, stride, padding, dilation, OH, OW):
-    N, C, H, W = x._shape
-    cols = launch.empty((C * kh * kw, N * OH * OW), x._dtype, x._device)
-    if cols.numel():
-        launch._k(x).conv.im2col(_flat(x), N, C, H, W, cols._storage, kh, kw, stride[0], stride[1], padding[0],
-                                 padding[1], dilation[0], dilation[1], OH, OW)
-    return cols
-
-
-def _mm(a, b):
-    """2-D a @ b through the GEMM launcher (no autograd); a and b may be transposed views."""
-    M, K = a._shape
-    N = b._shape[1]
-    out = launch.bmm(as_view(a, (1, M, K), (0, a._stride[0], a._stride[1]), a._offset),
-                     as_view(b, (1, K, N), (0, b._stride[0], b._stride[1]), b._offset))
-    return as_view(out, (M, N), (N, 1), out._offset)
-
-
-def _rows(t, r0, r1):
-    """Rows r0:r1 of a contiguous 2-D tensor, as a view."""
-    return as_view(t, (r1 - r0, t._shape[1]), (t._shape[1], 1), t._offset + r0 * t._shape[1])
-
-
-def _t(t):
-    return as_view(t, (t._shape[1], t._shape[0]), (t._stride[1], t._stride[0]), t._offset)
-
-
-def _grouped_mm(a, b, groups, out_rows):
-    """Stack over groups of a_g @ b_g (a split by rows, b by rows of its own), as one (groups*out_rows, n) tensor."""
-    if groups == 1:
-        return _mm(a, b)
-    ka, kb = a._shape[0] // groups, b._shape[0] // groups
-    out = launch.empty((groups * out_rows, b._shape[1]), a._dtype, a._device)
-    for g in range(groups):
-        launch.copy_into(_rows(out, g * out_rows, (g + 1) * out_rows),
-                         _mm(_rows(a, g * ka, (g + 1) * ka), _rows(b, g * kb, (g + 1) * kb)))
-    return out
+def _scratch(T, rows, cols, like):
+    return launch.empty((T, rows, cols), like._dtype, like._device)._storage.reshape(T, rows, cols)
 
 
 class Conv2d(Function):
-    """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW) as one GEMM over im2col columns (per group)."""
+    """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW): per image (and group) one GEMM of the weights with
+    the image's im2col columns, which only ever live in a per-thread scratch buffer."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
@@ -81,17 +47,19 @@ class Conv2d(Function):
         O, Cg, kh, kw = w._shape
         OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
         OW = _conv_out(W, kw, stride[1], padding[1], dilation[1])
-        L, K = OH * OW, Cg * kh * kw
-        cols = _im2col(x, kh, kw, stride, padding, dilation, OH, OW)  # (C*kh*kw, N*L)
-        w2 = as_view(w, (O, K), (K, 1), w._offset)
-        y = _grouped_mm(w2, cols, groups, O // groups)  # (O, N*L)
-        if b is not None:
-            launch.binary("add", y, b.reshape(O, 1), out=y)
-        out = launch.contiguous(as_view(y, (N, O, L), (L, N * L, 1), y._offset))
+        L, K, Og = OH * OW, Cg * kh * kw, O // groups
+        out = launch.empty((N, O, OH, OW), x._dtype, x._device)
+        if out.numel():
+            T = min(launch._threads(), N)
+            bias = _flat(_contig(b)) if b is not None else _flat(w)
+            k = launch._k(x)
+            k.matmul.set_blas_threads(1)
+            k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
+                                  out._storage.reshape(N, groups, Og, L), _scratch(T, K, L, x), kh, kw, stride[0],
+                                  stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups, OH, OW, b is not None)
-        ctx.cols = cols if ctx.needs_input_grad[1] else None
-        return as_view(out, (N, O, OH, OW), (O * L, L, OW, 1), 0)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -102,37 +70,30 @@ class Conv2d(Function):
         L, K, Og = OH * OW, Cg * kh * kw, O // groups
         if _state["enabled"]:
             raise RuntimeError("double backward (create_graph=True) through conv2d is not supported by minitorch")
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_b = has_b and ctx.needs_input_grad[2]
         g = _contig(g)
-        # (N, O, L) -> (O, N*L), the layout the GEMMs and the columns share
-        gp = launch.contiguous(as_view(g, (O, N, L), (L, O * L, 1), g._offset))
-        gp = as_view(gp, (O, N * L), (N * L, 1), 0)
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            w2 = as_view(w, (O, K), (K, 1), w._offset)
-            if groups == 1:
-                gcols = _mm(_t(w2), gp)
-            else:
-                gcols = launch.empty((C * kh * kw, N * L), g._dtype, g._device)
-                for gi in range(groups):
-                    launch.copy_into(_rows(gcols, gi * K, (gi + 1) * K),
-                                     _mm(_t(_rows(w2, gi * Og, (gi + 1) * Og)), _rows(gp, gi * Og, (gi + 1) * Og)))
-            gx = launch.empty((N, C, H, W), g._dtype, g._device)
+        T = max(1, min(launch._threads(), N))
+        gx = launch.empty((N, C, H, W), g._dtype, g._device)
+        gw = launch.empty((T, O, K), g._dtype, g._device)
+        gb = launch.empty((T, O), g._dtype, g._device)
+        if g.numel():
+            k = launch._k(g)
+            k.matmul.set_blas_threads(1)
+            k.conv.conv2d_backward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K),
+                                   _flat(g).reshape(N, groups, Og, L), gx._storage.reshape(N, C, H, W),
+                                   gw._storage.reshape(T, groups, Og, K), gb._storage.reshape(T, O), need_x, need_w,
+                                   need_b, _scratch(T, K, L, g), _scratch(T, Og, K, g), kh, kw, stride[0], stride[1],
+                                   padding[0], padding[1], dilation[0], dilation[1], OH, OW)
+        else:
             launch.fill_(gx, 0)
-            launch._k(g).conv.col2im(_flat(gcols), N, C, H, W, gx._storage, kh, kw, stride[0], stride[1],
-                                     padding[0], padding[1], dilation[0], dilation[1], OH, OW)
-        if ctx.needs_input_grad[1]:
-            cols = ctx.cols
-            if groups == 1:
-                gw = _mm(gp, _t(cols))
-            else:
-                gw = launch.empty((O, K), g._dtype, g._device)
-                for gi in range(groups):
-                    launch.copy_into(_rows(gw, gi * Og, (gi + 1) * Og),
-                                     _mm(_rows(gp, gi * Og, (gi + 1) * Og), _t(_rows(cols, gi * K, (gi + 1) * K))))
+            launch.fill_(gw, 0)
+            launch.fill_(gb, 0)
+        gw = launch.reduce("sum", gw, (0,), False) if need_w else None
+        gb = launch.reduce("sum", gb, (0,), False) if need_b else None
+        if gw is not None:
             gw = as_view(gw, (O, Cg, kh, kw), (K, kh * kw, kw, 1), gw._offset)
-        if has_b and ctx.needs_input_grad[2]:
-            gb = launch.reduce("sum", gp, (1,), False)
-        return gx, gw, gb, None, None, None, None
+        return (gx if need_x else None), gw, gb, None, None, None, None
 
 
 def _check_conv(x, w, groups, ndim, name):
@@ -202,6 +163,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != weight.shape[0]):
         raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
                            f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
     out = Conv2d.apply(x, weight, bias, stride, padding, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
