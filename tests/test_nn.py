@@ -35,6 +35,41 @@ def assert_close(a, b, tol=1e-5):
 # ---------------------------------------------------------------------------------------------------------------
 # layers vs torch: forward and parameter/input gradients
 # ---------------------------------------------------------------------------------------------------------------
+LINEAR_CASES = [
+    # x shape, out features, bias, weight transposed view, x transposed view, dtype, which inputs need grad
+    ((5, 7), 3, True, False, False, "float32", (True, True, True)),
+    ((64, 784), 128, True, False, False, "float32", (False, True, True)),  # large: split over the threads
+    ((64, 300), 200, False, True, False, "float32", (True, True, False)),  # large, W given as a transposed view
+    ((96, 256), 100, True, False, True, "float64", (True, False, True)),  # large, x non-contiguous
+    ((2, 3, 6), 4, True, True, False, "float64", (True, True, True)),
+    ((0, 6), 4, True, False, False, "float32", (True, True, True)),  # empty batch
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", LINEAR_CASES)
+def test_linear_fused_kernels_match_torch(case, torch):
+    xshape, out_f, bias, wt, xt, dt, needs = case
+    x = RNG.standard_normal(xshape[::-1] if xt else xshape).astype(dt)
+    w = RNG.standard_normal((xshape[-1], out_f) if wt else (out_f, xshape[-1])).astype(dt)
+    b = RNG.standard_normal(out_f).astype(dt)
+    gy = RNG.standard_normal(xshape[:-1] + (out_f,)).astype(dt)
+    results = []
+    for lib in (torch, minitorch):
+        tx, tw, tb = (lib.tensor(v, requires_grad=r) for v, r in zip((x, w, b), needs))
+        ux = tx.t() if xt else tx
+        uw = tw.t() if wt else tw
+        y = lib.nn.functional.linear(ux, uw, tb if bias else None)
+        (y * lib.tensor(gy)).sum().backward()
+        results.append([y] + [t.grad for t in (tx, tw, tb)])
+    for i, (t, m) in enumerate(zip(*results)):
+        if t is None or (i == 3 and not bias):
+            assert m is None
+            continue
+        tol = 1e-4 if dt == "float32" else 1e-10
+        np.testing.assert_allclose(m.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+
+
 LAYERS = [
     ("Linear", lambda m: m.Linear(6, 4), (3, 6)),
     ("Linear_nobias_3d", lambda m: m.Linear(6, 4, bias=False), (2, 3, 6)),

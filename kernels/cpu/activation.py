@@ -71,14 +71,20 @@ def softmax_backward_par(g, y, out, R, C, log):
 
 
 @njit(cache=True, error_model="numpy")
-def nll_rows(logp, target, weight, has_weight, ignore_index, R, C, losses):
-    """losses[r] = -w[t_r] * logp[r, t_r] over contiguous (R, C) log-probabilities (0 for ignored rows).
+def cross_entropy_rows(x, logp, do_softmax, target, weight, has_weight, ignore_index, R, C, losses, out, mean):
+    """Cross-entropy of contiguous (R, C) logits and class indices in one pass: logp = log_softmax(x) per row
+    (unless ``do_softmax`` is False: then the caller has already filled logp),
+    losses[r] = -w[t_r] * logp[r, t_r] (0 for ignored rows), and, when ``out`` has an element, out[0] = the sum of
+    the losses, divided by the total weight when ``mean`` (0/0 = NaN, as in PyTorch).
 
-    Returns (first out-of-range target or 0, whether one was found, total weight of the counted rows). A target
-    is checked before it is used as an index, so a bad one never reads outside ``logp``.
+    Returns (first out-of-range target or 0, whether one was found, total weight). A target is checked before it
+    is used as an index, so a bad one never reads outside the row.
     """
     total = 0.0
+    acc = 0.0
     for r in range(R):
+        if do_softmax:
+            _softmax_row(x, logp, r * C, C, True)
         t = target[r]
         if t == ignore_index:
             losses[r] = 0.0
@@ -87,14 +93,18 @@ def nll_rows(logp, target, weight, has_weight, ignore_index, R, C, losses):
             return t, True, total
         w = weight[t] if has_weight else 1.0
         losses[r] = -w * logp[U(r * C + t)]
+        acc += losses[r]
         total += w
+    if out.shape[0] > 0:
+        out[0] = acc / total if mean else acc
     return 0, False, total
 
 
 @njit(cache=True, error_model="numpy")
-def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, per_row, R, C, out):
-    """out[r, c] = scale[r] * w[t_r] * (softmax[r, c] - [c == t_r]): the gradient of cross-entropy w.r.t. logits
-    (targets were validated by ``nll_rows``); ``scale`` is one value, or one per row when ``per_row``."""
+def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, per_row, div, R, C, out):
+    """out[r, c] = scale[r] / div * w[t_r] * (softmax[r, c] - [c == t_r]): the gradient of cross-entropy w.r.t.
+    logits (targets were validated by ``cross_entropy_rows``); ``scale`` is one value, or one per row when
+    ``per_row``; ``div`` is the total weight for reduction='mean', else 1."""
     for r in range(R):
         t = target[r]
         base = r * C
@@ -102,7 +112,7 @@ def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, 
             for c in range(C):
                 out[U(base + c)] = 0.0
             continue
-        s = (scale[r] if per_row else scale[0]) * (weight[t] if has_weight else 1.0)
+        s = (scale[r] if per_row else scale[0]) / div * (weight[t] if has_weight else 1.0)
         for c in range(C):
             out[U(base + c)] = s * math.exp(logp[U(base + c)])
         out[U(base + t)] -= s

@@ -37,6 +37,89 @@ def bmm_blas(a, ta, b, tb, out):
             np.dot(x, y, out[i])
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# linear layers: y = x @ w.T + b and its three gradients, one launch each way
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _rows_xwt(x, w, tw, b, has_b, out, r0, r1):
+    """out[r0:r1] = x[r0:r1] @ op(w).T (+ b); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
+    if tw:
+        np.dot(x[r0:r1], w, out[r0:r1])
+    else:
+        np.dot(x[r0:r1], w.T, out[r0:r1])
+    if has_b:
+        for r in range(r0, r1):
+            for c in range(out.shape[1]):
+                out[r, c] += b[c]
+
+
+@njit(cache=True, error_model="numpy")
+def linear_forward(x, w, tw, b, has_b, out):
+    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O))."""
+    _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_forward_par(x, w, tw, b, has_b, out, T):
+    """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
+    M = x.shape[0]
+    for t in prange(T):
+        r0 = t * M // T
+        r1 = (t + 1) * M // T
+        if r1 > r0:
+            _rows_xwt(x, w, tw, b, has_b, out, r0, r1)
+
+
+@njit(cache=True, inline="always")
+def _grad_rows(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, t, T):
+    """Thread t's share of the gradients: rows of gx (batch rows) and of gw and gb (output features).
+
+    gw[o0:o1] = g[:, o0:o1].T @ x: the (M, o1-o0) column block of g is copied into gt as its transpose, so the
+    GEMM reads contiguous rows; gb[o0:o1] sums the same block.
+    """
+    M, O = g.shape
+    if need_x and M > 0:
+        r0 = t * M // T
+        r1 = (t + 1) * M // T
+        if r1 > r0:
+            if tw:
+                np.dot(g[r0:r1], w.T, gx[r0:r1])
+            else:
+                np.dot(g[r0:r1], w, gx[r0:r1])
+    o0 = t * O // T
+    o1 = (t + 1) * O // T
+    if o1 > o0 and (need_w or need_b):
+        s = gt[:(o1 - o0) * M].reshape(o1 - o0, M)
+        for r in range(M):
+            for o in range(o0, o1):
+                s[o - o0, r] = g[r, o]
+        if need_w:
+            if M > 0:
+                np.dot(s, x, gw[o0:o1])
+            else:
+                gw[o0:o1] = 0
+        if need_b:
+            for o in range(o0, o1):
+                acc = 0.0
+                for r in range(M):
+                    acc += s[o - o0, r]
+                gb[o] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
+    """gx = g @ op(w), gw = g.T @ x, gb = g.sum(0) for g (M, O), x (M, I); gt: scratch of M*O elements."""
+    _grad_rows(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[0], 0, 1)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
+    """linear_backward split over gt.shape[0] threads; gt: (T, M*ceil(O/T)) scratch."""
+    T = gt.shape[0]
+    for t in prange(T):
+        _grad_rows(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[t], t, T)
+
+
 @njit(cache=True, inline="always")
 def _tile(a, ao, sa0, sa1, b, bo, sb0, sb1, out, oo, N, K, i0, i1, j0, j1):
     for k0 in range(0, K, TILE):

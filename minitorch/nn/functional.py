@@ -40,9 +40,12 @@ class Linear(Function):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w if ctx.needs_input_grad[0] else None)
         ctx.x_shape = x._shape
         x2 = x.reshape(-1, x._shape[-1]) if x.dim() != 2 else x
-        out = _mm(x2, as_view(w, (w._shape[1], w._shape[0]), (w._stride[1], w._stride[0]), w._offset))
-        if b is not None:
-            launch.binary("add", out, b, out=out)
+        if x._dtype.is_floating_point:
+            out = launch.linear(x2, w, b)
+        else:
+            out = _mm(x2, as_view(w, (w._shape[1], w._shape[0]), (w._stride[1], w._stride[0]), w._offset))
+            if b is not None:
+                launch.binary("add", out, b, out=out)
         return out.reshape(x._shape[:-1] + (w._shape[0],)) if x.dim() != 2 else out
 
     @staticmethod
@@ -51,6 +54,12 @@ class Linear(Function):
         g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
         gx = gw = gb = None
         fast = not _state["enabled"]  # with create_graph the products must be recorded
+        need = ctx.needs_input_grad
+        need_b = len(need) > 2 and need[2]
+        if fast and g._dtype.is_floating_point:
+            x2 = x.reshape(-1, x._shape[-1]) if need[1] and x.dim() != 2 else x
+            gx, gw, gb = launch.linear_backward(g2, x2, w, ctx.x_shape[-1], need[0], need[1], need_b)
+            return (gx.reshape(ctx.x_shape) if gx is not None else None), gw, gb
         if ctx.needs_input_grad[0]:
             gx = (_mm(g2, w) if fast else g2 @ w).reshape(ctx.x_shape)
         if ctx.needs_input_grad[1]:
@@ -546,24 +555,27 @@ class _CrossEntropy2d(Function):
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
         N, C = x._shape
-        logp = launch.softmax(x, 1, True)
+        x = x if x._contig else launch.contiguous(x)
+        big = N * C >= launch.N_PAR
+        # a large batch gets its log-softmax from the parallel kernel first; a small one in the same pass
+        logp = launch.softmax(x, 1, True) if big else launch.empty((N, C), x._dtype, x._device)
         t = target if target._contig else launch.contiguous(target)
         tv = t._storage[t._offset:t._offset + N]
-        w = weight if weight is not None else None
-        wv = (launch.contiguous(w) if not w._contig else w)._storage[w._offset:w._offset + C] if w is not None \
-            else logp._storage[:1]
+        w = weight
+        if w is not None and not w._contig:
+            w = launch.contiguous(w)
+        wv = w._storage[w._offset:w._offset + C] if w is not None else logp._storage[:1]
         losses = launch.empty((N,), x._dtype, x._device)
+        out = losses if reduction == "none" else launch.empty((), x._dtype, x._device)
         act = launch._k(x).activation
-        bad, found, total = act.nll_rows(logp._storage, tv, wv, w is not None, ignore_index, N, C, losses._storage)
+        bad, found, total = act.cross_entropy_rows(x._storage[x._offset:x._offset + N * C], logp._storage, not big, tv, wv,
+                                                   w is not None, ignore_index, N, C, losses._storage,
+                                                   out._storage[:0 if reduction == "none" else 1],
+                                                   reduction == "mean")
         if found:
             raise IndexError(f"Target {bad} is out of bounds.")
-        ctx.save_for_backward(x, logp.detach(), target, weight)
+        ctx.save_for_backward(x, logp, target, weight)
         ctx.args = (tv, wv, w is not None, ignore_index, reduction, total)
-        if reduction == "none":
-            return losses
-        out = launch.reduce("sum", losses, (0,), False)
-        if reduction == "mean":
-            launch.binary("div", out, launch.scalar(total, x._dtype, x._device), out=out)
         return out
 
     @staticmethod
@@ -579,16 +591,12 @@ class _CrossEntropy2d(Function):
             scale = g.expand(N) / total if reduction == "mean" else g.expand(N) if reduction == "sum" else g
             onehot = creation.zeros(N, C, dtype=x.dtype, device=x.device).scatter(1, safe.unsqueeze(1), 1.0)
             return (softmax(x, 1) - onehot) * (w_row * scale).unsqueeze(1), None, None, None, None
-        if reduction == "none":
-            scale = g if g._contig else launch.contiguous(g)
-        else:
-            scale = launch.contiguous(g.reshape(1))
-            if reduction == "mean":
-                launch.binary("div", scale, launch.scalar(total, x._dtype, x._device), out=scale)
+        scale = g if g._contig else launch.contiguous(g)
         sv = scale._storage[scale._offset:scale._offset + scale.numel()]
         out = launch.empty((N, C), x._dtype, x._device)
         launch._k(x).activation.nll_softmax_backward(logp._storage, tv, wv, has_w, ignore_index, sv,
-                                                     reduction == "none", N, C, out._storage)
+                                                     reduction == "none", total if reduction == "mean" else 1.0,
+                                                     N, C, out._storage)
         return out, None, None, None, None
 
 

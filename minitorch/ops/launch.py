@@ -380,6 +380,78 @@ def bmm(a, b):
     return out
 
 
+LINEAR_PAR = 1 << 21  # multiply-adds from which a linear layer's GEMMs are split over the threads
+
+
+def _matrix_form(t):
+    """(C-ordered 2-D array, transposed?) for a 2-D tensor, copying only when it is neither C- nor F-ordered."""
+    r, c = t._shape
+    s0, s1 = t._stride
+    if (s1 == 1 or c == 1) and (s0 == c or r == 1):
+        return t._storage[t._offset:t._offset + r * c].reshape(r, c), False
+    if (s0 == 1 or r == 1) and (s1 == r or c == 1):
+        return t._storage[t._offset:t._offset + r * c].reshape(c, r), True
+    t = contiguous(t)
+    return t._storage.reshape(r, c), False
+
+
+def linear(x, w, b):
+    """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
+    split over the threads when the GEMM is large."""
+    M, In = x._shape
+    O = w._shape[0]
+    out = empty((M, O), x._dtype, x._device)
+    if out.numel() == 0:
+        return out
+    xa, _ = _matrix_form(contiguous(x) if not x._is_contiguous() else x)
+    wa, tw = _matrix_form(w)
+    if b is not None:
+        b = b if b._contig else contiguous(b)
+        ba = b._storage[b._offset:b._offset + O]
+    else:
+        ba = xa[0]  # unused
+    mm = _k(x).matmul
+    mm.set_blas_threads(1)
+    oa = out._storage.reshape(M, O)
+    if In == 0:
+        fill_(out, 0)
+        if b is not None:
+            binary("add", out, b, out=out)
+        return out
+    T = _threads()
+    if M * O * In >= LINEAR_PAR and T > 1 and M > 1:
+        mm.linear_forward_par(xa, wa, tw, ba, b is not None, oa, min(T, M))
+    else:
+        mm.linear_forward(xa, wa, tw, ba, b is not None, oa)
+    return out
+
+
+def linear_backward(g, x, w, In, need_x, need_w, need_b):
+    """(g @ w, g.T @ x, g.sum(0)) for g (M, O), x (M, In) (None unless need_w), w (O, In) (None unless need_x);
+    entries not needed are None."""
+    M, O = g._shape
+    dt, dev = g._dtype, g._device
+    gx = empty((M, In), dt, dev) if need_x else None
+    gw = empty((O, In), dt, dev) if need_w else None
+    gb = empty((O,), dt, dev) if need_b else None
+    ga, _ = _matrix_form(contiguous(g) if not g._is_contiguous() else g)
+    xa = _matrix_form(contiguous(x) if not x._is_contiguous() else x)[0] if need_w else ga
+    wa, tw = _matrix_form(w) if need_x else (ga, False)
+    gxa = gx._storage.reshape(M, In) if need_x else ga  # ga stands in for what is not computed
+    gwa = gw._storage.reshape(O, In) if need_w else ga
+    gba = gb._storage if need_b else ga.reshape(-1)
+    mm = _k(g).matmul
+    mm.set_blas_threads(1)
+    T = _threads()
+    if M * O * In >= LINEAR_PAR and T > 1:
+        gt = empty((T, M * (-(-O // T))), dt, dev)._storage.reshape(T, -1)
+        mm.linear_backward_par(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
+    else:
+        gt = empty((1, M * O), dt, dev)._storage.reshape(1, -1)
+        mm.linear_backward(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
+    return gx, gw, gb
+
+
 def bmm_reference(a, b):
     """The tiled kernel for any dtype (tests compare the BLAS path against it)."""
     Ba, M, K = a._shape
