@@ -55,6 +55,35 @@ def test_conv2d_matches_torch(case, torch):
         np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
+def _conv2d_numpy(x, w, b, stride, padding, dilation, groups):
+    """Direct-loop reference: out[n, o, i, j] = b[o] + sum over the window of the padded input."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    OH = (H + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
+    OW = (W + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
+    out = np.zeros((N, O, OH, OW))
+    Og = O // groups
+    for o in range(O):
+        g = o // Og
+        for i in range(OH):
+            for j in range(OW):
+                win = xp[:, g * Cg:(g + 1) * Cg, i * stride:i * stride + dilation * (kh - 1) + 1:dilation,
+                         j * stride:j * stride + dilation * (kw - 1) + 1:dilation]
+                out[:, o, i, j] = (win * w[o]).sum(axis=(1, 2, 3)) + (b[o] if b is not None else 0)
+    return out
+
+
+@pytest.mark.parametrize("case", [(5, 4, 7, 6, 6, 3, 1, 1, 1, 2), (3, 3, 9, 8, 2, 2, 2, 0, 2, 1),
+                                  (2, 4, 6, 6, 4, 3, 1, 1, 1, 4)])
+def test_conv2d_forward_matches_numpy_reference(case):
+    N, C, H, W, O, k, s, p, d, g = case
+    x, w, b = arr(N, C, H, W), arr(O, C // g, k, k), arr(O)
+    ref = _conv2d_numpy(x.astype(np.float64), w.astype(np.float64), b, s, p, d, g)
+    out = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), s, p, d, g)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("needs", [(False, True, False), (True, False, True), (False, False, True)])
 def test_conv2d_partial_grads_match_torch(needs, torch):

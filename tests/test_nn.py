@@ -91,6 +91,10 @@ LAYERS = [
     ("LayerNorm_2d", lambda m: m.LayerNorm((4, 5)), (3, 4, 5)),
     ("BatchNorm1d", lambda m: m.BatchNorm1d(5), (8, 5)),
     ("BatchNorm1d_3d", lambda m: m.BatchNorm1d(3), (4, 3, 6)),
+    ("BatchNorm2d", lambda m: m.BatchNorm2d(3), (4, 3, 5, 6)),
+    ("BatchNorm2d_noaffine", lambda m: m.BatchNorm2d(2, affine=False, momentum=None), (3, 2, 4, 4)),
+    ("Upsample_nearest", lambda m: m.Upsample(scale_factor=2), (2, 3, 4, 5)),
+    ("Upsample_bilinear", lambda m: m.Upsample(size=(7, 3), mode="bilinear"), (2, 3, 4, 5)),
     ("Sequential", lambda m: m.Sequential(m.Linear(6, 8), m.ReLU(), m.Linear(8, 3)), (5, 6)),
 ]
 
@@ -306,6 +310,76 @@ def test_pad_gradient_is_the_cropped_gradient():
     x = minitorch.randn(2, 3, requires_grad=True)
     F.pad(x, (1, 1, 2, 0)).sum().backward()
     assert minitorch.equal(x.grad, minitorch.ones(2, 3))
+
+
+@pytest.mark.torch
+def test_batchnorm2d_running_stats_and_eval(torch):
+    tm, mm = torch.nn.BatchNorm2d(3, momentum=0.3), nn.BatchNorm2d(3, momentum=0.3)
+    for _ in range(3):
+        x = arr(5, 3, 4, 4)
+        assert_close(mm(minitorch.tensor(x)), tm(torch.tensor(x)))
+    assert_close(mm.running_mean, tm.running_mean)
+    assert_close(mm.running_var, tm.running_var)
+    tm.eval()
+    mm.eval()
+    x = arr(2, 3, 4, 4)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    ty, my = tm(tx), mm(mx)
+    assert_close(my, ty)
+    g = arr(2, 3, 4, 4)
+    (ty * torch.tensor(g)).sum().backward()
+    (my * minitorch.tensor(g)).sum().backward()
+    assert_close(mx.grad, tx.grad)
+    assert_close(mm.weight.grad, tm.weight.grad)
+    with pytest.raises(ValueError, match="expected 4D input"):
+        mm(minitorch.randn(2, 3, 4))
+
+
+INTERP_CASES = [
+    ((2, 3, 5), dict(scale_factor=2)),
+    ((2, 3, 5), dict(size=3, mode="nearest-exact")),
+    ((1, 2, 4, 6), dict(size=(3, 9))),
+    ((1, 2, 4, 6), dict(scale_factor=(1.5, 0.5))),
+    ((1, 2, 4, 6), dict(scale_factor=1.7, recompute_scale_factor=True, mode="nearest-exact")),
+    ((2, 3, 5), dict(size=8, mode="linear")),
+    ((2, 3, 5), dict(scale_factor=0.6, mode="linear", align_corners=True)),
+    ((1, 2, 4, 6), dict(size=(7, 4), mode="bilinear")),
+    ((1, 2, 4, 6), dict(scale_factor=2.5, mode="bilinear")),
+    ((1, 2, 4, 6), dict(size=(1, 5), mode="bilinear", align_corners=True)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape, kw", INTERP_CASES)
+def test_interpolate_matches_torch(shape, kw, torch):
+    x = arr(*shape)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, **kw)
+    my = F.interpolate(mx, **kw)
+    assert tuple(my.shape) == tuple(ty.shape)
+    assert_close(my, ty)
+    g = arr(*ty.shape)
+    (ty * torch.tensor(g)).sum().backward()
+    (my * minitorch.tensor(g)).sum().backward()
+    assert_close(mx.grad, tx.grad)
+
+
+def test_interpolate_user_errors():
+    x = minitorch.randn(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="either size or scale_factor should be defined"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(x, size=2, scale_factor=2)
+    with pytest.raises(ValueError, match="same number of spatial dimensions"):
+        F.interpolate(x, size=(2,))
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(NotImplementedError, match="linear mode needs 3D input"):
+        F.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(NotImplementedError, match="Only 3D, 4D and 5D input"):
+        F.interpolate(x, scale_factor=2, mode="foo")
+    with pytest.raises(ValueError, match="minitorch's interpolate supports"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
 
 
 def test_layer_norm_and_batch_norm_shape_errors():

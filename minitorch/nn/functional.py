@@ -17,7 +17,8 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "batch_norm", "normalize", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
            "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "softmin", "mish",
            "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity", "conv1d", "conv2d",
-           "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
+           "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "interpolate", "upsample"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -426,6 +427,98 @@ def pad(input, pad, mode="constant", value=None):
         d = input.dim() - 1 - i
         out = out.index_select(d, _pad_index(input.shape[d], lo, hi, mode, input.device))
     return out
+
+
+_INTERP_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
+
+
+def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
+    """Output sizes and the source-per-output scales of the spatial dims, as PyTorch computes them."""
+    nsp = input.dim() - 2
+    if (size is None) == (scale_factor is None):
+        raise ValueError("either size or scale_factor should be defined" if size is None else
+                         "only one of size or scale_factor should be defined")
+    ins = list(input.shape[2:])
+    if size is not None:
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * nsp
+        if len(sizes) != nsp:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {ins} and output size of {sizes}. Please provide input tensor "
+                             "in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+        sizes = [int(v) for v in sizes]
+        return sizes, [i / o if o > 0 else 0.0 for i, o in zip(ins, sizes)]
+    factors = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * nsp
+    if len(factors) != nsp:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {ins} and scale_factor of shape {factors}. Please provide "
+                         "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+    sizes = [int(math.floor(i * float(f))) for i, f in zip(ins, factors)]
+    if recompute_scale_factor:
+        return sizes, [i / o if o > 0 else 0.0 for i, o in zip(ins, sizes)]
+    return sizes, [1.0 / float(f) for f in factors]
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input.
+
+    Modes: 'nearest' (source index floor(dst * scale), PyTorch's legacy rule), 'nearest-exact'
+    (floor((dst + 0.5) * scale)), 'linear' (3-D input) and 'bilinear' (4-D input), with ``align_corners``.
+    Differentiable: it is built from index_select and elementwise ops.
+
+    Example::
+
+        >>> F.interpolate(torch.arange(4.).reshape(1, 1, 2, 2), scale_factor=2).shape
+        (1, 1, 4, 4)
+    """
+    nsp = input.dim() - 2
+    torch_modes = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+    if mode not in torch_modes or nsp not in (1, 2, 3):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+                                  f"for the modes: {' | '.join(torch_modes)} (got {mode})")
+    if mode in ("linear", "bilinear", "trilinear") and nsp != {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]:
+        need = {"linear": 3, "bilinear": 4, "trilinear": 5}[mode]
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need}D input")
+    if mode not in _INTERP_DIMS or nsp > 2:
+        raise ValueError(f"minitorch's interpolate supports nearest, nearest-exact, linear and bilinear on 3D and "
+                         f"4D input, not {mode!r} on {input.dim()}D input")
+    if mode.startswith("nearest") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    if antialias:
+        raise ValueError("minitorch's interpolate does not support antialias=True")
+    sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
+    if any(o <= 0 for o in sizes):
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input {list(input.shape[2:])} "
+                           f"and output {sizes}")
+    out = input
+    for k, (n_out, scale) in enumerate(zip(sizes, scales)):
+        d = 2 + k
+        n_in = input.shape[d]
+        if mode.startswith("nearest"):
+            off = 0.5 if mode == "nearest-exact" else 0.0
+            src = [min(int(math.floor((j + off) * scale)), n_in - 1) for j in range(n_out)]
+            out = out.index_select(d, creation.tensor(src, dtype=int64, device=input.device))
+            continue
+        if align_corners:
+            pos = [j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0 for j in range(n_out)]
+        else:
+            s = (n_in / n_out) if size is not None or recompute_scale_factor else scale
+            pos = [max((j + 0.5) * s - 0.5, 0.0) for j in range(n_out)]
+        i0 = [min(int(math.floor(p)), n_in - 1) for p in pos]
+        i1 = [min(i + 1, n_in - 1) for i in i0]
+        lam = [p - i for p, i in zip(pos, i0)]
+        shape = [1] * input.dim()
+        shape[d] = n_out
+        w1 = creation.tensor(lam, dtype=input.dtype, device=input.device).reshape(shape)
+        a = out.index_select(d, creation.tensor(i0, dtype=int64, device=input.device))
+        b = out.index_select(d, creation.tensor(i1, dtype=int64, device=input.device))
+        out = a + (b - a) * w1
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 # ---------------------------------------------------------------------------------------------------------------

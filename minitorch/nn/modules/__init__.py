@@ -6,7 +6,7 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .linear import Bilinear, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
-from .misc import Dropout, Dropout1d, Dropout2d, Embedding, Flatten, Unflatten
+from .misc import Dropout, Dropout1d, Dropout2d, Embedding, Flatten, Unflatten, Upsample
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parallel import DataParallel

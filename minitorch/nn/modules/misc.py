@@ -1,4 +1,4 @@
-"""Flatten, Unflatten, Dropout, Embedding."""
+"""Flatten, Unflatten, Dropout, Embedding, Upsample."""
 from ... import creation
 from .. import functional as F, init
 from ..parameter import Parameter
@@ -113,3 +113,24 @@ class Embedding(Module):
         if self.max_norm is not None:
             s += f", max_norm={self.max_norm}"
         return s
+
+
+class Upsample(Module):
+    """Resize (N, C, L) or (N, C, H, W) input by ``size`` or ``scale_factor`` (see ``F.interpolate``)."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
