@@ -8,6 +8,7 @@ import importlib
 
 _REGISTRY = {
     "cpu": "minitorch.kernels.cpu",
+    "cuda": "minitorch.kernels.cuda",
 }
 _loaded = {}
 

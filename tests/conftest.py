@@ -29,7 +29,6 @@ settings.register_profile(
     phases=_PHASES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", params=minitorch.dispatch.registered())
@@ -39,3 +38,31 @@ def device(request):
     if name not in minitorch.dispatch.available():
         pytest.skip(f"device type '{name}' is registered but not available here")
     return name
+
+# A short profile for CUDA runs on Numba's simulator, where every kernel launch runs Python threads.
+settings.register_profile(
+    "sim",
+    deadline=None,
+    max_examples=2,
+    phases=_PHASES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# On the simulator every CUDA thread is a Python thread: these op-table checks make hundreds of launches per example
+# (numerical Jacobians, double backward), so there they are left to real GPUs. test_device_parity still compares
+# every op's CUDA outputs and gradients with the CPU's, whose gradients these same tests check.
+_HEAVY_ON_SIM = {"test_gradcheck", "test_against_torch", "test_double_backward_against_torch"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests parametrised with the cuda device get the ``cuda`` marker, so ``-m cuda`` selects them."""
+    from numba import config as numba_config
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is not None and spec.params.get("device") == "cuda":
+            item.add_marker(pytest.mark.cuda)
+            if numba_config.ENABLE_CUDASIM and item.originalname in _HEAVY_ON_SIM:
+                item.add_marker(pytest.mark.skip(reason="too slow on the CUDA simulator; run on a real GPU"))

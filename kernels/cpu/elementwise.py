@@ -17,7 +17,8 @@ negative-index wraparound check, which otherwise blocks vectorisation.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 U = np.uint64
 CHUNK = 16384
@@ -33,6 +34,24 @@ def _row_start(r, shape, strides, base):
         off += (rem - q * shape[d]) * strides[d]
         rem = q
     return off
+
+
+def _fmod(x, y):
+    """C's fmod: the remainder with the dividend's sign (exact for integers, where Numba's np.fmod is not)."""
+
+
+@overload(_fmod)
+def _fmod_impl(x, y):
+    if isinstance(x, types.Integer) and isinstance(y, types.Integer):
+        def impl(x, y):
+            r = x % y  # Python's remainder takes the divisor's sign; move it to the dividend's
+            if r != 0 and (r < 0) != (x < 0):
+                r -= y
+            return r
+    else:
+        def impl(x, y):
+            return np.fmod(x, y)
+    return impl
 
 
 @njit(cache=True, inline="always")
@@ -212,7 +231,7 @@ def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
             out[U(io + k)] = np.arctan2(a[U(ia + k * sa)], b[U(ib + k * sb)])
     elif op == 10:
         for k in range(n):
-            out[U(io + k)] = np.fmod(a[U(ia + k * sa)], b[U(ib + k * sb)])
+            out[U(io + k)] = _fmod(a[U(ia + k * sa)], b[U(ib + k * sb)])
     elif op == 11:
         for k in range(n):
             out[U(io + k)] = b[U(ib + k * sb)] - a[U(ia + k * sa)]

@@ -1,6 +1,7 @@
 """``minitorch.cuda``: device queries. Importing this never fails and costs nothing on machines without CUDA.
 
-CUDA kernels are not part of this release: ``is_available()`` is False and CUDA tensors cannot be created yet.
+``is_available()`` is True when Numba finds a CUDA GPU (or runs its simulator, ``NUMBA_ENABLE_CUDASIM=1``); then
+tensors and modules move there with ``.to("cuda")`` / ``.cuda()`` and every op runs as ``@cuda.jit`` kernels.
 """
 from .. import dispatch
 
@@ -42,9 +43,12 @@ def set_device(device):
 
 def get_device_name(device=None):
     _lazy_check()
-    from numba import cuda
-    return cuda.get_current_device().name.decode() if isinstance(cuda.get_current_device().name, bytes) else \
-        cuda.get_current_device().name
+    from numba import config, cuda
+    if config.ENABLE_CUDASIM:
+        return "Numba CUDA simulator"
+    idx = _current if device is None else (device.index if hasattr(device, "index") else int(device)) or 0
+    name = cuda.gpus[idx].device.name
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def synchronize(device=None):
@@ -66,7 +70,10 @@ manual_seed_all = manual_seed
 
 
 def memory_allocated(device=None):
-    return 0
+    """Bytes held by the live CUDA storages minitorch has allocated (0 without CUDA)."""
+    if not is_available():
+        return 0
+    return dispatch.kernels("cuda").memory.allocated()
 
 
 def is_initialized():

@@ -50,7 +50,7 @@ class Conv2d(Function):
         L, K, Og = OH * OW, Cg * kh * kw, O // groups
         out = launch.empty((N, O, OH, OW), x._dtype, x._device)
         if out.numel():
-            T = min(launch._threads(), N)
+            T = min(launch._k(x).conv.workers(), N)
             bias = _flat(_contig(b)) if b is not None else _flat(w)
             k = launch._k(x)
             k.matmul.set_blas_threads(1)
@@ -73,7 +73,7 @@ class Conv2d(Function):
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         need_b = has_b and ctx.needs_input_grad[2]
         g = _contig(g)
-        T = max(1, min(launch._threads(), N))
+        T = max(1, min(launch._k(g).conv.workers(), N))
         gx = launch.empty((N, C, H, W), g._dtype, g._device)
         gw = launch.empty((T, O, K), g._dtype, g._device)
         gb = launch.empty((T, O), g._dtype, g._device)

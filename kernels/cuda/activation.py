@@ -1,0 +1,232 @@
+"""Row-wise softmax / log-softmax and cross-entropy kernels on the GPU (same names and arguments as
+``kernels/cpu/activation.py``), over contiguous (rows, cols) buffers.
+
+Grid: one block per row (grid-strided over the rows); the block's threads stride over the row's columns and
+combine their partial max and sum in shared memory, so rows of any length work. Sums are taken in float64, as the
+CPU kernels take them. Cross-entropy: a per-row loss kernel, then one block that adds the losses and weights up to
+the first out-of-range target; only that target, a found flag and the total weight come back to the host.
+NaN and -inf propagate as on the CPU (no fastmath): a NaN in a row makes its max NaN, a row of -inf gives NaN.
+"""
+import math
+
+import numpy as np
+from numba import cuda, float64
+
+from ._grid import SIM, THREADS, blocks
+
+
+def _row_threads(C):
+    """Threads per row block: a power of two (for the tree reduction), at least a warp, at most THREADS."""
+    t = min(THREADS, 1 if SIM else 32)
+    while t < C and t < THREADS:
+        t *= 2
+    return t
+
+
+@cuda.jit(device=True, inline=True)
+def _nanmax(a, b):
+    if a != a:
+        return a
+    if b != b or b > a:
+        return b
+    return a
+
+
+@cuda.jit(device=True)
+def _block_max(buf, v):
+    """The NaN-propagating max of v over the block (blockDim.x a power of two); every thread gets it."""
+    t = cuda.threadIdx.x
+    buf[t] = v
+    cuda.syncthreads()
+    h = cuda.blockDim.x // 2
+    while h > 0:
+        if t < h:
+            buf[t] = _nanmax(buf[t], buf[t + h])
+        cuda.syncthreads()
+        h //= 2
+    r = buf[0]
+    cuda.syncthreads()
+    return r
+
+
+@cuda.jit(device=True)
+def _block_sum(buf, v):
+    """The sum of v over the block (blockDim.x a power of two); every thread gets it."""
+    t = cuda.threadIdx.x
+    buf[t] = v
+    cuda.syncthreads()
+    h = cuda.blockDim.x // 2
+    while h > 0:
+        if t < h:
+            buf[t] += buf[t + h]
+        cuda.syncthreads()
+        h //= 2
+    r = buf[0]
+    cuda.syncthreads()
+    return r
+
+
+@cuda.jit
+def _softmax_rows(x, out, R, C, log):
+    mx = cuda.shared.array(THREADS, dtype=x.dtype)
+    sm = cuda.shared.array(THREADS, dtype=float64)
+    t = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    for r in range(cuda.blockIdx.x, R, cuda.gridDim.x):
+        base = r * C
+        m = x[base]
+        for k in range(t, C, nt):
+            m = _nanmax(m, x[base + k])
+        m = _block_max(mx, m)
+        s = 0.0
+        for k in range(t, C, nt):
+            s += math.exp(x[base + k] - m)
+        s = _block_sum(sm, s)
+        if log:
+            lse = m + math.log(s)
+            for k in range(t, C, nt):
+                out[base + k] = x[base + k] - lse
+        else:
+            inv = 1.0 / s
+            for k in range(t, C, nt):
+                out[base + k] = math.exp(x[base + k] - m) * inv
+
+
+def softmax(x, out, R, C, log):
+    """out = (log-)softmax of each row of the contiguous (R, C) buffer x."""
+    if R == 0 or C == 0:
+        return
+    _softmax_rows[blocks(R, 1), _row_threads(C)](x, out, R, C, log)
+
+
+softmax_par = softmax
+
+
+@cuda.jit
+def _softmax_grad_rows(g, y, out, R, C, log):
+    sm = cuda.shared.array(THREADS, dtype=float64)
+    t = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    for r in range(cuda.blockIdx.x, R, cuda.gridDim.x):
+        base = r * C
+        s = 0.0
+        if log:
+            for k in range(t, C, nt):
+                s += g[base + k]
+        else:
+            for k in range(t, C, nt):
+                s += g[base + k] * y[base + k]
+        s = _block_sum(sm, s)
+        if log:
+            for k in range(t, C, nt):
+                out[base + k] = g[base + k] - math.exp(y[base + k]) * s
+        else:
+            for k in range(t, C, nt):
+                out[base + k] = y[base + k] * (g[base + k] - s)
+
+
+def softmax_backward(g, y, out, R, C, log):
+    """Input gradient of (log-)softmax from its output ``y`` and output gradient ``g``."""
+    if R == 0 or C == 0:
+        return
+    _softmax_grad_rows[blocks(R, 1), _row_threads(C)](g, y, out, R, C, log)
+
+
+softmax_backward_par = softmax_backward
+
+
+@cuda.jit
+def _ce_losses(logp, target, weight, has_weight, ignore_index, R, C, losses, first_bad):
+    """losses[r] = -w[t_r] * logp[r, t_r] (0 for ignored rows); first_bad[0] = min over rows with a bad target."""
+    for r in range(cuda.grid(1), R, cuda.gridsize(1)):
+        t = target[r]
+        if t == ignore_index:
+            losses[r] = 0.0
+        elif t < 0 or t >= C:
+            cuda.atomic.min(first_bad, 0, r)
+        else:
+            w = weight[t] if has_weight else 1.0
+            losses[r] = -w * logp[r * C + t]
+
+
+@cuda.jit
+def _ce_reduce(target, weight, has_weight, ignore_index, R, losses, first_bad, out, has_out, mean, result, info):
+    """One block: the loss sum and total weight over the rows before the first bad one; result[0] = total,
+    info = (first bad row or R, its target), out[0] = sum or mean (when ``has_out`` and no target was bad)."""
+    sa = cuda.shared.array(THREADS, dtype=float64)
+    sw = cuda.shared.array(THREADS, dtype=float64)
+    tid = cuda.threadIdx.x
+    n = first_bad[0]
+    acc = 0.0
+    total = 0.0
+    for r in range(tid, n, cuda.blockDim.x):
+        t = target[r]
+        if t != ignore_index:
+            acc += losses[r]
+            total += weight[t] if has_weight else 1.0
+    acc = _block_sum(sa, acc)
+    total = _block_sum(sw, total)
+    if tid == 0:
+        result[0] = total
+        info[0] = n
+        info[1] = 0
+        if n < R:
+            info[1] = target[n]
+        elif has_out:
+            if not mean:
+                out[0] = acc
+            elif total != 0:
+                out[0] = acc / total
+            elif acc == 0 or acc != acc:
+                out[0] = math.nan  # 0/0, as in PyTorch
+            else:
+                out[0] = math.copysign(math.inf, acc)
+
+
+def cross_entropy_rows(x, logp, do_softmax, target, weight, has_weight, ignore_index, R, C, losses, out, mean):
+    """Cross-entropy of contiguous (R, C) logits and class indices: logp = log_softmax(x) per row (unless
+    ``do_softmax`` is False: then the caller has already filled logp), losses[r] = -w[t_r] * logp[r, t_r] (0 for
+    ignored rows), and, when ``out`` has an element, out[0] = the sum of the losses, divided by the total weight
+    when ``mean`` (0/0 = NaN).
+
+    Returns (first out-of-range target or 0, whether one was found, total weight of the rows before it), as the
+    CPU kernel does; a bad target is never used as an index.
+    """
+    if do_softmax:
+        softmax(x, logp, R, C, True)
+    first_bad = cuda.to_device(np.array([R], dtype=np.int64))
+    if R > 0:
+        _ce_losses[blocks(R), THREADS](logp, target, weight, has_weight, ignore_index, R, C, losses, first_bad)
+    result = cuda.device_array(1, dtype=np.float64)
+    info = cuda.device_array(2, dtype=np.int64)
+    has_out = out.shape[0] > 0
+    _ce_reduce[1, THREADS](target, weight, has_weight, ignore_index, R, losses, first_bad, out if has_out else losses,
+                           has_out, mean, result, info)
+    n, bad = (int(v) for v in info.copy_to_host())
+    return bad, n < R, float(result.copy_to_host()[0])
+
+
+@cuda.jit
+def _nll_softmax_grad(logp, target, weight, has_weight, ignore_index, scale, per_row, div, R, C, out):
+    for i in range(cuda.grid(1), R * C, cuda.gridsize(1)):
+        r = i // C
+        c = i - r * C
+        t = target[r]
+        if t == ignore_index:
+            out[i] = 0.0
+            continue
+        s = (scale[r] if per_row else scale[0]) / div * (weight[t] if has_weight else 1.0)
+        out[i] = s * math.exp(logp[i])
+        if c == t:
+            out[i] -= s
+
+
+def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, per_row, div, R, C, out):
+    """out[r, c] = scale[r] / div * w[t_r] * (softmax[r, c] - [c == t_r]): the gradient of cross-entropy w.r.t.
+    logits (targets were validated by ``cross_entropy_rows``); ``scale`` is one value, or one per row when
+    ``per_row``; ``div`` is the total weight for reduction='mean', else 1."""
+    n = R * C
+    if n == 0:
+        return
+    _nll_softmax_grad[blocks(n), THREADS](logp, target, weight, has_weight, ignore_index, scale, per_row,
+                                          float(div), R, C, out)

@@ -1,0 +1,175 @@
+"""CUDA conv2d kernels: direct convolution, forward and backward, with stride, padding, dilation and groups.
+
+Same arrays as kernels/cpu/conv.py: x (N, C, H, W), w (G, Og, Kg) with Kg = (C/G) * kh * kw in (c, i, j) order,
+out and g (N, G, Og, OH*OW). Grid mapping:
+
+* forward:      one thread per output element (grid-stride), summing its (C/G) * kh * kw window;
+* grad input:   one thread per input element, summing the outputs whose windows cover it (no atomics);
+* grad weight:  one block per weight element, its threads striding over (n, oh, ow) and meeting in a
+                shared-memory tree reduction; grad bias the same, one block per output channel.
+
+The CPU kernel returns per-thread partial sums gw (T, G, Og, Kg) and gb (T, G*Og) that the launcher sums over
+axis 0; here index 0 holds the full sums and the rest zeros. The scratch buffers ws and wt are not used.
+"""
+from numba import cuda
+
+from ._grid import MAX_BLOCKS, THREADS, blocks
+
+assert THREADS & (THREADS - 1) == 0, "the shared-memory tree reductions halve a power-of-two block"
+
+
+def workers():
+    """One: the CUDA kernels write whole sums, so they need no per-thread scratch or partial sums."""
+    return 1
+
+
+@cuda.jit
+def _forward(x, w, b, has_b, out, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n):
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    G, Og = w.shape[0], w.shape[1]
+    Cg = C // G
+    L = OH * OW
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        l = e % L
+        r = e // L
+        o = r % Og
+        r //= Og
+        g = r % G
+        ni = r // G
+        oh = l // OW
+        ow = l - oh * OW
+        acc = zero
+        for c in range(Cg):
+            xc = g * Cg + c
+            for i in range(kh):
+                h = oh * sh - ph + i * dh
+                if h < 0 or h >= H:
+                    continue
+                k0 = (c * kh + i) * kw
+                for j in range(kw):
+                    wi = ow * sw - pw + j * dw
+                    if wi >= 0 and wi < W:
+                        acc += x[ni, xc, h, wi] * w[g, o, k0 + j]
+        if has_b:
+            acc += b[g * Og + o]
+        out[ni, g, o, l] = acc
+
+
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """out (N, G, Og, L) = w (G, Og, Kg) applied to x's windows of each group (+ b); ws is unused."""
+    n = out.size
+    if n:
+        _forward[blocks(n), THREADS](x, w, b, has_b, out, out.dtype.type(0), kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n)
+
+
+@cuda.jit
+def _grad_input(w, g, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n):
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    G, Og = w.shape[0], w.shape[1]
+    Cg = C // G
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        wi = e % W
+        r = e // W
+        h = r % H
+        r //= H
+        c = r % C
+        ni = r // C
+        gi = c // Cg
+        cl = c - gi * Cg
+        acc = zero
+        for i in range(kh):
+            t = h + ph - i * dh  # = oh * sh for the outputs whose row i lands on h
+            if t < 0 or t % sh != 0 or t // sh >= OH:
+                continue
+            oh = t // sh
+            for j in range(kw):
+                u = wi + pw - j * dw
+                if u < 0 or u % sw != 0 or u // sw >= OW:
+                    continue
+                l = oh * OW + u // sw
+                k = (cl * kh + i) * kw + j
+                for o in range(Og):
+                    acc += w[gi, o, k] * g[ni, gi, o, l]
+        gx[ni, c, h, wi] = acc
+
+
+@cuda.jit
+def _grad_weight(x, g, gw, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    part = cuda.shared.array(THREADS, dtype=gw.dtype)
+    N, C, H, W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    T, G, Og, Kg = gw.shape[0], gw.shape[1], gw.shape[2], gw.shape[3]
+    Cg = C // G
+    L = OH * OW
+    tid = cuda.threadIdx.x
+    for e in range(cuda.blockIdx.x, G * Og * Kg, cuda.gridDim.x):
+        k = e % Kg
+        r = e // Kg
+        o = r % Og
+        gi = r // Og
+        j = k % kw
+        i = (k // kw) % kh
+        xc = gi * Cg + k // (kh * kw)
+        acc = zero
+        for q in range(tid, N * L, THREADS):
+            ni = q // L
+            l = q - ni * L
+            oh = l // OW
+            h = oh * sh - ph + i * dh
+            wi = (l - oh * OW) * sw - pw + j * dw
+            if h >= 0 and h < H and wi >= 0 and wi < W:
+                acc += g[ni, gi, o, l] * x[ni, xc, h, wi]
+        part[tid] = acc
+        cuda.syncthreads()
+        s = THREADS // 2
+        while s > 0:
+            if tid < s:
+                part[tid] += part[tid + s]
+            cuda.syncthreads()
+            s //= 2
+        if tid == 0:
+            gw[0, gi, o, k] = part[0]
+        for t in range(tid + 1, T, THREADS):
+            gw[t, gi, o, k] = zero
+        cuda.syncthreads()
+
+
+@cuda.jit
+def _grad_bias(g, gb, zero):
+    part = cuda.shared.array(THREADS, dtype=gb.dtype)
+    N, G, Og, L = g.shape[0], g.shape[1], g.shape[2], g.shape[3]
+    T = gb.shape[0]
+    tid = cuda.threadIdx.x
+    for e in range(cuda.blockIdx.x, G * Og, cuda.gridDim.x):
+        o = e % Og
+        gi = e // Og
+        acc = zero
+        for q in range(tid, N * L, THREADS):
+            ni = q // L
+            acc += g[ni, gi, o, q - ni * L]
+        part[tid] = acc
+        cuda.syncthreads()
+        s = THREADS // 2
+        while s > 0:
+            if tid < s:
+                part[tid] += part[tid + s]
+            cuda.syncthreads()
+            s //= 2
+        if tid == 0:
+            gb[0, e] = part[0]
+        for t in range(tid + 1, T, THREADS):
+            gb[t, e] = zero
+        cuda.syncthreads()
+
+
+def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in
+    index 0 and zeros elsewhere; ws and wt are unused."""
+    zero = g.dtype.type(0)
+    if need_x and gx.size:
+        _grad_input[blocks(gx.size), THREADS](w, g, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, gx.size)
+    if need_w:
+        nw = gw.size // gw.shape[0]
+        _grad_weight[max(1, min(nw, MAX_BLOCKS)), THREADS](x, g, gw, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    if need_b:
+        nb = gb.shape[1]
+        _grad_bias[max(1, min(nb, MAX_BLOCKS)), THREADS](g, gb, zero)

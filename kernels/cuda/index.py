@@ -1,0 +1,335 @@
+"""CUDA indexing kernels: take/put by precomputed offsets, gather/scatter along a dim, nonzero.
+
+take, put, gather and scatter run one thread per element of the index space (grid-stride over
+``len(lin) * prod(rest_shape)`` or over the index's shape); each thread finds its coordinates with one divmod
+chain. Accumulating writes use ``cuda.atomic.add`` where the GPU has it (int32/int64/uint32/uint64/float32/float64),
+so repeated indices all land; bool accumulates as a logical or (every writer stores True, so no atomic is needed);
+uint8 accumulates in a single-thread kernel (no byte atomics: slow, but exact). Plain writes to a repeated
+index keep one of the values, not necessarily the last as on the CPU.
+
+nonzero is a stream compaction in three launches: each block counts the true elements of its contiguous span,
+one block scans the counts into start offsets, then each block walks its span in tiles of one element per thread,
+scanning the tile's flags in shared memory so coordinates come out in row-major order.
+
+As on the CPU, every index reaching these kernels has been range-checked and wrapped by the launcher.
+"""
+import numpy as np
+from numba import cuda
+
+from ._grid import MAX_BLOCKS, SIM, THREADS, blocks, meta
+
+# dtypes that cuda.atomic.add compiles for
+ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32, np.float64))
+
+
+def accumulate_kind(dtype):
+    """How an accumulating write lands for this dtype: 'atomic', 'or' (bool) or 'serial'."""
+    dtype = np.dtype(dtype)
+    if dtype in ATOMIC_ADD:
+        return "atomic"
+    return "or" if dtype == np.bool_ else "serial"
+
+
+@cuda.jit(device=True)
+def imin(a, b):
+    """min of two scalars (the builtin min does not compile for two int64 scalars in Numba 0.68's CUDA target)."""
+    return a if a < b else b
+
+
+@cuda.jit(device=True)
+def imax(a, b):
+    return a if a > b else b
+
+
+@cuda.jit(device=True)
+def _offset(q, shape, strides, base):
+    """base + the strided offset of flat (row-major) position q in ``shape``."""
+    off = base
+    for d in range(shape.size - 1, -1, -1):
+        c = q % shape[d]
+        q //= shape[d]
+        off += c * strides[d]
+    return off
+
+
+@cuda.jit(device=True)
+def _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst):
+    """(dst offset, vals offset) of element e of the (len(lin), *rest_shape) put space."""
+    j = e // per
+    q = e - j * per
+    t = base + lin[j]
+    v = vo + j * vst[0]
+    for d in range(rest_shape.size - 1, -1, -1):
+        c = q % rest_shape[d]
+        q //= rest_shape[d]
+        t += c * rest_strides[d]
+        v += c * vst[d + 1]
+    return t, v
+
+
+@cuda.jit(device=True)
+def _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim):
+    """(dst offset, vals offset) of flat position e of the index's ``shape``."""
+    t = do
+    i = io
+    v = vo
+    for d in range(shape.size - 1, -1, -1):
+        c = e % shape[d]
+        e //= shape[d]
+        if d != dim:
+            t += c * dst_strides[d]
+        i += c * ist[d]
+        v += c * vst[d]
+    return t + idx[i] * dst_strides[dim], v
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# take / put
+# ----------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _take(src, base, lin, rest_shape, rest_strides, out, per, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        j = e // per
+        out[e] = src[_offset(e - j * per, rest_shape, rest_strides, base + lin[j])]
+
+
+def take(src, base, lin, rest_shape, rest_strides, out):
+    """out[j, rest...] = src[base + lin[j] + offset(rest...)]; out is contiguous (len(lin), prod(rest_shape))."""
+    n = out.size
+    if n == 0:
+        return
+    per = n // lin.size
+    _take[blocks(n), THREADS](src, base, lin, meta(rest_shape), meta(rest_strides), out, per, n)
+
+
+take_par = take
+
+
+@cuda.jit
+def _put_set(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst)
+        dst[t] = vals[v]
+
+
+@cuda.jit
+def _put_add(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst)
+        cuda.atomic.add(dst, t, vals[v])
+
+
+@cuda.jit
+def _put_or(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst)
+        if vals[v]:
+            dst[t] = True
+
+
+@cuda.jit
+def _put_add_serial(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
+    if cuda.grid(1) == 0:
+        for e in range(n):
+            t, v = _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst)
+            dst[t] += vals[v]
+
+
+_PUT = {"atomic": _put_add, "or": _put_or, "serial": _put_add_serial}
+
+
+def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
+    """dst[base + lin[j] + offset(rest)] (+)= vals viewed as (len(lin), *rest_shape) through offset vo, strides vst."""
+    per = int(np.prod(rest_shape))
+    n = lin.size * per
+    if n == 0:
+        return
+    kind = accumulate_kind(dst.dtype) if accumulate else None
+    kern = _put_set if kind is None else _PUT[kind]
+    grid = (1, 1) if kind == "serial" else (blocks(n), THREADS)
+    kern[grid](dst, base, lin, meta(rest_shape), meta(rest_strides), vals, vo, meta(vst), per, n)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# gather / scatter
+# ----------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _gather(src, so, sst, idx, io, ist, dim, shape, out, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        s, _ = _along_offsets(e, shape, sst, so, idx, io, ist, 0, ist, dim)
+        out[e] = src[s]
+
+
+def gather(src, so, sst, idx, io, ist, dim, shape, out):
+    """out[p] = src[p with coordinate dim replaced by idx[p]]; ``shape`` is the index's, out contiguous."""
+    n = out.size
+    if n:
+        _gather[blocks(n), THREADS](src, so, meta(sst), idx, io, meta(ist), dim, meta(shape), out, n)
+
+
+gather_par = gather
+
+
+@cuda.jit
+def _scatter_set(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        dst[t] = vals[v]
+
+
+@cuda.jit
+def _scatter_add(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        cuda.atomic.add(dst, t, vals[v])
+
+
+@cuda.jit
+def _scatter_or(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, v = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        if vals[v]:
+            dst[t] = True
+
+
+@cuda.jit
+def _scatter_add_serial(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n):
+    if cuda.grid(1) == 0:
+        for e in range(n):
+            t, v = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+            dst[t] += vals[v]
+
+
+_SCATTER = {"atomic": _scatter_add, "or": _scatter_or, "serial": _scatter_add_serial}
+
+
+def scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, accumulate):
+    """dst[p with coordinate dim replaced by idx[p]] (+)= vals[p] for p over the index's ``shape``."""
+    n = int(np.prod(shape))
+    if n == 0:
+        return
+    kind = accumulate_kind(dst.dtype) if accumulate else None
+    kern = _scatter_set if kind is None else _SCATTER[kind]
+    grid = (1, 1) if kind == "serial" else (blocks(n), THREADS)
+    kern[grid](dst, do, meta(dst_strides), idx, io, meta(ist), vals, vo, meta(vst), dim, meta(shape), n)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# nonzero / count_nonzero
+# ----------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _span_counts(mask, n, span, counts):
+    """counts[b] = true elements of mask[b*span : (b+1)*span] (one block per span, coalesced reads)."""
+    part = cuda.shared.array(THREADS, dtype=np.int64)
+    tid = cuda.threadIdx.x
+    for b in range(cuda.blockIdx.x, counts.size, cuda.gridDim.x):
+        hi = imin(n, (b + 1) * span)
+        c = 0
+        for e in range(b * span + tid, hi, THREADS):
+            if mask[e]:
+                c += 1
+        part[tid] = c
+        cuda.syncthreads()
+        s = THREADS // 2
+        while s > 0:
+            if tid < s:
+                part[tid] += part[tid + s]
+            cuda.syncthreads()
+            s //= 2
+        if tid == 0:
+            counts[b] = part[0]
+        cuda.syncthreads()
+
+
+@cuda.jit
+def _exclusive_scan(counts, starts, total):
+    """One block: starts = exclusive prefix sums of counts, total[0] = their sum."""
+    part = cuda.shared.array(THREADS, dtype=np.int64)
+    tid = cuda.threadIdx.x
+    seg = (counts.size + THREADS - 1) // THREADS
+    lo = imin(counts.size, tid * seg)
+    hi = imin(counts.size, lo + seg)
+    s = 0
+    for k in range(lo, hi):
+        s += counts[k]
+    part[tid] = s
+    cuda.syncthreads()
+    if tid == 0:
+        run = 0
+        for k in range(THREADS):
+            c = part[k]
+            part[k] = run
+            run += c
+        total[0] = run
+    cuda.syncthreads()
+    run = part[tid]
+    for k in range(lo, hi):
+        starts[k] = run
+        run += counts[k]
+
+
+@cuda.jit
+def _write_coords(mask, n, span, starts, shape, out):
+    """Coordinates of the true elements of each block's span, from starts[b] on, in row-major order."""
+    flags = cuda.shared.array(THREADS, dtype=np.int64)
+    tid = cuda.threadIdx.x
+    nd = shape.size
+    for b in range(cuda.blockIdx.x, starts.size, cuda.gridDim.x):
+        hi = imin(n, (b + 1) * span)
+        pos = starts[b]
+        for t0 in range(b * span, hi, THREADS):
+            e = t0 + tid
+            f = 0
+            if e < hi:
+                if mask[e]:
+                    f = 1
+            flags[tid] = f
+            cuda.syncthreads()
+            step = 1
+            while step < THREADS:  # inclusive Hillis-Steele scan of the tile's flags
+                add = flags[tid - step] if tid >= step else 0
+                cuda.syncthreads()
+                flags[tid] += add
+                cuda.syncthreads()
+                step *= 2
+            if f:
+                row = pos + flags[tid] - 1
+                if row < out.shape[0]:
+                    rem = e
+                    for d in range(nd - 1, -1, -1):
+                        out[row, d] = rem % shape[d]
+                        rem //= shape[d]
+            pos += flags[THREADS - 1]
+            cuda.syncthreads()
+
+
+_SPANS = THREADS * (2 if SIM else 16)  # most spans nonzero splits a mask into (one block each)
+
+
+def _scan_spans(mask):
+    """(span, starts, total) of the true elements of a 1-D mask split into spans of one block each."""
+    n = mask.size
+    nb = max(1, min(_SPANS, -(-n // THREADS)))
+    span = -(-n // nb)
+    nb = -(-n // span)
+    counts = cuda.device_array(nb, np.int64)
+    starts = cuda.device_array(nb, np.int64)
+    total = cuda.device_array(1, np.int64)
+    _span_counts[min(nb, MAX_BLOCKS), THREADS](mask, n, span, counts)
+    _exclusive_scan[1, THREADS](counts, starts, total)
+    return span, starts, total
+
+
+def nonzero(mask, shape, out):
+    """Write the coordinates of the true elements of a contiguous mask into out (count, ndim); return count."""
+    if mask.size == 0:
+        return 0
+    span, starts, total = _scan_spans(mask)
+    _write_coords[min(starts.size, MAX_BLOCKS), THREADS](mask, mask.size, span, starts, meta(shape), out)
+    return int(total.copy_to_host()[0])
+
+
+def count_nonzero(mask):
+    if mask.size == 0:
+        return 0
+    return int(_scan_spans(mask)[2].copy_to_host()[0])

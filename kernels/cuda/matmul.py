@@ -1,0 +1,161 @@
+"""Matrix-multiply kernels on the GPU (same names and arguments as ``kernels/cpu/matmul.py``).
+
+Every product goes through one shared-memory tiled GEMM, ``_gemm``, over flat arrays and element strides, so the
+same kernel serves transposed operands, batches with a broadcast (stride-0) batch dim, the linear layers and the
+strided any-dtype ``bmm_tiled``. Grid: blocks of TILE x TILE threads, one thread per output element of a
+TILE x TILE output tile (x: columns, y: rows, z: batch, each grid-strided). Each step over K stages a TILE x TILE
+tile of both operands in shared memory; the load is laid out so that neighbouring threads read neighbouring
+addresses whichever stride of the operand is 1. A linear layer's bias is added in the GEMM's epilogue; its
+gradient, a column sum, is a small kernel of its own.
+"""
+from numba import cuda, float64
+
+from ._grid import SIM, TILE
+
+_PAD = TILE + 1  # row length of a shared tile (a compile-time constant)
+_GRID_CAP = 2 if SIM else 65535  # y and z grid dims are limited to 65535 on the GPU; the kernels grid-stride
+
+
+@cuda.jit
+def _gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K, zero, accumulate,
+          bias, has_bias):
+    """out[bi, i, j] (=, or += when ``accumulate``) sum_k a[bi, i, k] * b[bi, k, j] (+ bias[j])."""
+    # one column of padding keeps a transposed store into the tile free of shared-memory bank conflicts
+    ta = cuda.shared.array((TILE, _PAD), dtype=a.dtype)
+    tb = cuda.shared.array((TILE, _PAD), dtype=b.dtype)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    # load layout: the thread index that walks memory with stride 1 goes along x
+    a_rowwise = sam != 1 or sak == 1
+    b_rowwise = sbn == 1 or sbk != 1
+    for bi in range(cuda.blockIdx.z, B, cuda.gridDim.z):
+        a0 = ao + bi * sab
+        b0 = bo + bi * sbb
+        for i0 in range(cuda.blockIdx.y * TILE, M, cuda.gridDim.y * TILE):
+            for j0 in range(cuda.blockIdx.x * TILE, N, cuda.gridDim.x * TILE):
+                acc = zero
+                for k0 in range(0, K, TILE):
+                    # ta[r, c] = a[i0 + r, k0 + c], tb[r, c] = b[k0 + r, j0 + c], zero outside the matrices
+                    if a_rowwise:
+                        r, c = ty, tx
+                    else:
+                        r, c = tx, ty
+                    if i0 + r < M and k0 + c < K:
+                        ta[r, c] = a[a0 + (i0 + r) * sam + (k0 + c) * sak]
+                    else:
+                        ta[r, c] = zero
+                    if b_rowwise:
+                        r, c = ty, tx
+                    else:
+                        r, c = tx, ty
+                    if k0 + r < K and j0 + c < N:
+                        tb[r, c] = b[b0 + (k0 + r) * sbk + (j0 + c) * sbn]
+                    else:
+                        tb[r, c] = zero
+                    cuda.syncthreads()
+                    for kk in range(TILE):
+                        acc += ta[ty, kk] * tb[kk, tx]
+                    cuda.syncthreads()
+                i = i0 + ty
+                j = j0 + tx
+                if i < M and j < N:
+                    o = oo + bi * sob + i * som + j * son
+                    if accumulate:
+                        out[o] += acc
+                    elif has_bias:
+                        out[o] = acc + bias[j]
+                    else:
+                        out[o] = acc
+
+
+def _launch_gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K, accumulate,
+                 bias=None):
+    if B == 0 or M == 0 or N == 0:
+        return
+    grid = (min(_GRID_CAP, -(-N // TILE)), min(_GRID_CAP, -(-M // TILE)), min(_GRID_CAP, B))
+    zero = out.dtype.type(0)
+    has_bias = bias is not None
+    _gemm[grid, (TILE, TILE)](a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K,
+                              zero, accumulate, bias if has_bias else out, has_bias)
+
+
+def _flat(arr):
+    """A C-contiguous device array as a 1-D view of the same memory."""
+    return arr if arr.ndim == 1 else arr.reshape(arr.size)
+
+
+def bmm_blas(a, ta, b, tb, out):
+    """out[i] = op(a[i]) @ op(b[i]) where op transposes when the flag is set; batch dims of size 1 broadcast.
+
+    a, b: C-contiguous 3-D stacks (holding the transposes when ``ta``/``tb``); out: (B, M, N) C-contiguous.
+    """
+    B, M, N = out.shape
+    K = a.shape[1] if ta else a.shape[2]
+    sam, sak = (1, M) if ta else (K, 1)
+    sbk, sbn = (1, K) if tb else (N, 1)
+    sab = M * K if a.shape[0] > 1 else 0
+    sbb = K * N if b.shape[0] > 1 else 0
+    _launch_gemm(_flat(a), 0, sab, sam, sak, _flat(b), 0, sbb, sbk, sbn, _flat(out), 0, M * N, N, 1, B, M, N, K,
+                 False)
+
+
+def bmm_tiled(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, B, M, N, K):
+    """out (B*M*N, zero-filled by the launcher) += a[B, M, K] @ b[B, K, N] over element strides, any dtype."""
+    _launch_gemm(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, 0, M * N, N, 1, B, M, N, K, True)
+
+
+def linear_forward(x, w, tw, b, has_b, out):
+    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O))."""
+    M, In = x.shape
+    O = out.shape[1]
+    sbk, sbn = (O, 1) if tw else (1, In)
+    _launch_gemm(_flat(x), 0, 0, In, 1, _flat(w), 0, 0, sbk, sbn, _flat(out), 0, 0, O, 1, 1, M, O, In, False,
+                 b if has_b else None)
+
+
+def linear_forward_par(x, w, tw, b, has_b, out, T):
+    """linear_forward; ``T`` (the CPU's thread count) is ignored."""
+    linear_forward(x, w, tw, b, has_b, out)
+
+
+@cuda.jit
+def _col_sum(g, M, N, out):
+    """out[j] = sum over the M rows of g (M, N) flat: TILE columns per block, the rows split over threadIdx.y."""
+    part = cuda.shared.array((TILE, TILE), dtype=float64)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    for j0 in range(cuda.blockIdx.x * TILE, N, cuda.gridDim.x * TILE):
+        j = j0 + tx
+        acc = 0.0
+        if j < N:
+            for r in range(ty, M, TILE):
+                acc += g[r * N + j]
+        part[ty, tx] = acc
+        cuda.syncthreads()
+        if ty == 0 and j < N:
+            for r in range(1, TILE):
+                acc += part[r, tx]
+            out[j] = acc
+        cuda.syncthreads()
+
+
+def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
+    """gx = g @ op(w), gw = g.T @ x, gb = g.sum(0) for g (M, O), x (M, I); ``gt`` (CPU scratch) is unused."""
+    M, O = g.shape
+    gf = _flat(g)
+    if need_x:
+        In = gx.shape[1]
+        sbk, sbn = (1, O) if tw else (In, 1)
+        _launch_gemm(gf, 0, 0, O, 1, _flat(w), 0, 0, sbk, sbn, _flat(gx), 0, 0, In, 1, 1, M, In, O, False)
+    if need_w:
+        In = gw.shape[1]
+        _launch_gemm(gf, 0, 0, 1, O, _flat(x), 0, 0, In, 1, _flat(gw), 0, 0, In, 1, 1, O, In, M, False)
+    if need_b and O > 0:
+        _col_sum[min(_GRID_CAP, -(-O // TILE)), (TILE, TILE)](gf, M, O, gb)
+
+
+linear_backward_par = linear_backward
+
+
+def set_blas_threads(n):
+    """No BLAS on the GPU: a no-op, so launchers can call it for every device."""

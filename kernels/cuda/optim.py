@@ -1,0 +1,215 @@
+"""Fused optimizer steps on the GPU (same names and arguments as ``kernels/cpu/optim.py``).
+
+One launch per parameter: a grid-stride loop with one thread per element, reading the parameter, its gradient and
+its state once. The update is the CPU kernels' formula op for op, in the parameter's dtype (the launcher passes the
+coefficients already rounded to it); where the CPU kernel rounds once (``_fma``: torch's ``add(alpha=)``,
+``addcmul``, ``lerp``) this uses ``cuda.fma``. The GPU compiler may also fuse a separate multiply and add, so
+results agree with the CPU to an ulp or so, not bit for bit. The ``*_par`` names are aliases.
+"""
+import math
+
+from numba import cuda
+
+from ._grid import THREADS, blocks
+
+
+@cuda.jit(device=True, inline=True)
+def _lerp(a, b, w, one_minus_w, small):
+    # torch's lerp: the formula is picked by |weight| < 0.5 so that both ends are exact
+    if small:
+        return cuda.fma(w, b - a, a)
+    return cuda.fma(a - b, one_minus_w, b)
+
+
+@cuda.jit(device=True, inline=True)
+def _maximum(a, b):
+    # torch.maximum: NaN from either side
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SGD
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _sgd(p, po, g, go, b, bo, n, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov, maximize, first):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, p[po + i], d)
+        if momentum != 0:
+            if first:
+                buf = d
+            else:
+                buf = cuda.fma(one_minus_dampening, d, b[bo + i] * momentum)
+            b[bo + i] = buf
+            if nesterov:
+                d = cuda.fma(momentum, buf, d)
+            else:
+                d = buf
+        p[po + i] = cuda.fma(neg_lr, d, p[po + i])
+
+
+def sgd_step(p, po, g, go, buf, bo, n, neg_lr, momentum, one_minus_dampening, weight_decay, nesterov, maximize,
+             first):
+    """SGD on p[po:po+n] with gradient g[go:go+n] and momentum buffer buf[bo:bo+n] (unused when momentum == 0).
+
+    d = ±g (+ weight_decay * p); buf = d on the first step, else momentum * buf + (1 - dampening) * d;
+    d = d + momentum * buf (nesterov) or buf; p += -lr * d.
+    """
+    if n > 0:
+        _sgd[blocks(n), THREADS](p, po, g, go, buf, bo, n, neg_lr, momentum, one_minus_dampening, weight_decay,
+                                 nesterov, maximize, first)
+
+
+sgd_step_par = sgd_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adam / AdamW
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _adam(p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+          neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            if decoupled:
+                x = x * decay_factor
+            else:
+                d = cuda.fma(weight_decay, x, d)
+        mi = _lerp(m[mo + i], d, w1, one_minus_w1, w1_small)
+        m[mo + i] = mi
+        vi = cuda.fma(one_minus_beta2 * d, d, v[vo + i] * beta2)
+        v[vo + i] = vi
+        if amsgrad:
+            vi = _maximum(vmax[vmo + i], vi)
+            vmax[vmo + i] = vi
+        denom = math.sqrt(vi) / bc2_sqrt + eps
+        p[po + i] = x + neg_step_size * mi / denom
+
+
+def adam_step(p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+              neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor, decoupled, amsgrad, maximize):
+    """Adam (AdamW when ``decoupled``) on p[po:po+n]: first moment m, second moment v, running max vmax.
+
+    d = ±g; AdamW: p *= 1 - lr * wd, Adam: d += wd * p; m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; vmax = max(vmax, v) (amsgrad); p += -step_size * m / (sqrt(v or vmax) / bc2_sqrt + eps).
+    """
+    if n > 0:
+        _adam[blocks(n), THREADS](p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_small, beta2,
+                                  one_minus_beta2, neg_step_size, bc2_sqrt, eps, weight_decay, decay_factor,
+                                  decoupled, amsgrad, maximize)
+
+
+adam_step_par = adam_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RMSprop
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _rmsprop(p, po, g, go, sq, so, ga, gao, b, bo, n, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+             weight_decay, momentum, centered, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, x, d)
+        s = cuda.fma(one_minus_alpha * d, d, sq[so + i] * alpha)
+        sq[so + i] = s
+        if centered:
+            # lerp weight 1 - alpha; w_comp is 1 - weight in the dtype, as torch's lerp computes it
+            a = _lerp(ga[gao + i], d, one_minus_alpha, w_comp, w_small)
+            ga[gao + i] = a
+            avg = math.sqrt(cuda.fma(-a, a, s)) + eps
+        else:
+            avg = math.sqrt(s) + eps
+        if momentum > 0:
+            buf = b[bo + i] * momentum + d / avg
+            b[bo + i] = buf
+            p[po + i] = cuda.fma(neg_lr, buf, x)
+        else:
+            p[po + i] = x + neg_lr * d / avg
+
+
+def rmsprop_step(p, po, g, go, sq, so, ga, gao, buf, bo, n, alpha, one_minus_alpha, w_comp, w_small, neg_lr, eps,
+                 weight_decay, momentum, centered, maximize):
+    """RMSprop on p[po:po+n] with square average sq, gradient average ga (centered) and buffer buf (momentum > 0).
+
+    d = ±g (+ wd * p); sq = alpha * sq + (1 - alpha) * d * d; ga = lerp(ga, d, 1 - alpha);
+    avg = sqrt(sq - ga * ga or sq) + eps; buf = momentum * buf + d / avg, p += -lr * buf (or p += -lr * d / avg).
+    """
+    if n > 0:
+        _rmsprop[blocks(n), THREADS](p, po, g, go, sq, so, ga, gao, buf, bo, n, alpha, one_minus_alpha, w_comp,
+                                     w_small, neg_lr, eps, weight_decay, momentum, centered, maximize)
+
+
+rmsprop_step_par = rmsprop_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adagrad
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _adagrad(p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, x, d)
+        acc = cuda.fma(d, d, s[so + i])
+        s[so + i] = acc
+        p[po + i] = x + neg_clr * d / (math.sqrt(acc) + eps)
+
+
+def adagrad_step(p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize):
+    """Adagrad on p[po:po+n] with accumulator s: d = ±g (+ wd * p); s += d * d; p += -clr * d / (sqrt(s) + eps)."""
+    if n > 0:
+        _adagrad[blocks(n), THREADS](p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize)
+
+
+adagrad_step_par = adagrad_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adadelta
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _adadelta(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, x, d)
+        s = cuda.fma(one_minus_rho * d, d, sq[so + i] * rho)
+        sq[so + i] = s
+        delta = math.sqrt(acc[ao + i] + eps) / math.sqrt(s + eps) * d
+        acc[ao + i] = cuda.fma(one_minus_rho * delta, delta, acc[ao + i] * rho)
+        p[po + i] = cuda.fma(neg_lr, delta, x)
+
+
+def adadelta_step(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, eps, weight_decay, maximize):
+    """Adadelta on p[po:po+n] with square average sq and accumulated delta acc.
+
+    d = ±g (+ wd * p); sq = rho * sq + (1 - rho) * d * d; delta = sqrt(acc + eps) / sqrt(sq + eps) * d;
+    acc = rho * acc + (1 - rho) * delta * delta; p += -lr * delta.
+    """
+    if n > 0:
+        _adadelta[blocks(n), THREADS](p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, eps,
+                                      weight_decay, maximize)
+
+
+adadelta_step_par = adadelta_step

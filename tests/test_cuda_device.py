@@ -1,0 +1,107 @@
+"""The CUDA device end to end: moving tensors and modules, the minitorch.cuda API, device errors, and a few training
+steps whose results match the CPU's. Runs where CUDA is available (CI: NUMBA_ENABLE_CUDASIM=1, tiny shapes)."""
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+
+pytestmark = pytest.mark.cuda
+if "cuda" not in minitorch.dispatch.available():
+    pytest.skip("CUDA is not available here (set NUMBA_ENABLE_CUDASIM=1 for the simulator)", allow_module_level=True)
+
+RNG = np.random.default_rng(5)
+
+
+def test_cuda_api():
+    assert minitorch.cuda.is_available()
+    assert minitorch.cuda.device_count() >= 1
+    assert minitorch.cuda.current_device() == 0
+    assert isinstance(minitorch.cuda.get_device_name(), str)
+    dev = minitorch.device("cuda" if minitorch.cuda.is_available() else "cpu")
+    assert dev.type == "cuda"
+    before = minitorch.cuda.memory_allocated()
+    t = minitorch.zeros(1000, device="cuda")
+    assert minitorch.cuda.memory_allocated() >= before + 4000
+    del t
+    minitorch.cuda.synchronize()
+
+
+def test_moves_between_devices_keep_values_and_dtypes():
+    for dt in (minitorch.float32, minitorch.float64, minitorch.int64, minitorch.bool):
+        x = minitorch.tensor(RNG.standard_normal((3, 4)) > 0 if dt is minitorch.bool else
+                             RNG.standard_normal((3, 4)) * 5, dtype=dt)
+        y = x.to("cuda")
+        assert y.device == minitorch.device("cuda", 0) and y.is_cuda and y.dtype is dt
+        z = y.cpu()
+        assert z.device.type == "cpu"
+        np.testing.assert_array_equal(z.numpy(), x.numpy())
+    x = minitorch.arange(6.0).reshape(2, 3).t()  # a non-contiguous source
+    np.testing.assert_array_equal(x.cuda().cpu().numpy(), x.numpy())
+    assert x.cuda().to("cuda", minitorch.float64).dtype is minitorch.float64
+    assert minitorch.ones(2, device="cuda").device.type == "cuda"
+    assert minitorch.randn(2, 3, device="cuda").device.type == "cuda"
+    assert float(minitorch.tensor([2.5], device="cuda").item()) == 2.5
+    assert minitorch.tensor([[1, 2]], device="cuda").tolist() == [[1, 2]]
+    assert "device='cuda:0'" in repr(minitorch.ones(2, device="cuda"))
+
+
+def test_device_errors():
+    x = minitorch.ones(2, 3, device="cuda")
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
+        x.numpy()
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        x + minitorch.ones(2, 3)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        x @ minitorch.ones(3, 2)
+
+
+def test_ops_and_autograd_match_the_cpu():
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))
+    results = []
+    for dev in ("cpu", "cuda"):
+        x = minitorch.tensor(a, device=dev, requires_grad=True)
+        w = minitorch.tensor(b, device=dev, requires_grad=True)
+        y = (x.exp().sum(1, keepdim=True) * x).matmul(w).relu().log_softmax(-1)
+        loss = y.mean() + x.amax() - x[1:, ::2].sum()
+        loss.backward()
+        results.append([loss.item(), x.grad.cpu().numpy(), w.grad.cpu().numpy()])
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10)
+    for c, g in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12)
+
+
+def _train(dev, conv):
+    minitorch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    if conv:
+        model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(2 * 3 * 3, 3))
+        x = rng.standard_normal((4, 1, 6, 6)).astype(np.float32)
+    else:
+        model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Dropout(0.0), nn.Linear(4, 3))
+        x = rng.standard_normal((6, 5)).astype(np.float32)
+    y = rng.integers(0, 3, x.shape[0])
+    model.to(dev)
+    opt = minitorch.optim.Adam(model.parameters(), lr=0.05) if conv else \
+        minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    xs, ys = minitorch.tensor(x, device=dev), minitorch.tensor(y, device=dev)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xs), ys)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, {k: v.cpu().numpy() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["mlp", "cnn"])
+def test_training_steps_match_the_cpu(conv):
+    cpu_losses, cpu_state = _train("cpu", conv)
+    cuda_losses, cuda_state = _train("cuda", conv)
+    np.testing.assert_allclose(cuda_losses, cpu_losses, rtol=1e-5, atol=1e-6)
+    for k in cpu_state:
+        np.testing.assert_allclose(cuda_state[k], cpu_state[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    assert cuda_losses[-1] < cuda_losses[0]
