@@ -102,3 +102,18 @@ def test_mnist_cnn_example_trains_and_saves(mnist_root, tmp_path, capsys):
         assert (out / "loss.png").stat().st_size > 0
     except ImportError:
         pass
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["mnist_mlp", "mnist_cnn"])
+def test_examples_train_on_a_real_gpu(name, mnist_root, tmp_path):
+    """Both examples with --device cuda. Only on a real GPU: on the simulator, where one 784x128 GEMM launches
+    thousands of Python threads, these full-size models take many minutes (tests/test_cuda_device.py trains small
+    MLP and CNN models there instead, and checks them against the CPU)."""
+    from numba import config
+    if "cuda" not in minitorch.dispatch.available() or config.ENABLE_CUDASIM:
+        pytest.skip("needs a real CUDA GPU")
+    mod = load_example(name)
+    acc = mod.main(["--epochs", "1", "--data-root", str(mnist_root), "--no-download", "--out", str(tmp_path / "run"),
+                    "--device", "cuda", "--batch-size", "32"])
+    assert acc >= 0.6
