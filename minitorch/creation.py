@@ -309,14 +309,14 @@ def _float_dtype(dtype, name):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples on [0, 1)."""
     dt = _float_dtype(dtype, "check_uniform_bounds")
-    t = _from_host(gen(generator)._uniform(_size_args(size), dt.np), dt, device)
+    t = launch.random_fill("uniform", launch.empty(_size_args(size), dt, as_device(device)), gen(generator)._rng)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
     dt = _float_dtype(dtype, "normal_kernel_cpu")
-    t = _from_host(gen(generator)._normal(_size_args(size), dt.np), dt, device)
+    t = launch.random_fill("normal", launch.empty(_size_args(size), dt, as_device(device)), gen(generator)._rng)
     return t.requires_grad_(True) if requires_grad else t
 
 

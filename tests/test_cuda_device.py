@@ -7,7 +7,8 @@ import minitorch
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 
-pytestmark = pytest.mark.cuda
+# the simulator evaluates the kernels' intended 64-bit wraparound with NumPy scalars, which warn about it
+pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]
 if "cuda" not in minitorch.dispatch.available():
     pytest.skip("CUDA is not available here (set NUMBA_ENABLE_CUDASIM=1 for the simulator)", allow_module_level=True)
 
@@ -105,3 +106,26 @@ def test_training_steps_match_the_cpu(conv):
     for k in cpu_state:
         np.testing.assert_allclose(cuda_state[k], cpu_state[k], rtol=1e-4, atol=1e-5, err_msg=k)
     assert cuda_losses[-1] < cuda_losses[0]
+
+
+def test_random_numbers_are_drawn_on_the_device():
+    for dt in (minitorch.float32, minitorch.float64):
+        minitorch.manual_seed(3)
+        u = minitorch.rand(4000, device="cuda", dtype=dt)
+        minitorch.manual_seed(3)
+        assert minitorch.equal(u, minitorch.rand(4000, device="cuda", dtype=dt))  # reproducible
+        assert not minitorch.equal(u, minitorch.rand(4000, device="cuda", dtype=dt))  # the stream moves on
+        assert u.device.type == "cuda" and u.dtype is dt
+        h = u.cpu().numpy()
+        assert h.min() >= 0.0 and h.max() < 1.0
+        assert abs(h.mean() - 0.5) < 0.02 and abs(h.var() - 1 / 12) < 0.01
+        assert np.histogram(h, bins=10, range=(0, 1))[0].min() > 330  # no empty or thin bin
+        z = minitorch.randn(4000, device="cuda", dtype=dt).cpu().numpy()
+        assert abs(z.mean()) < 0.06 and abs(z.std() - 1) < 0.05 and np.isfinite(z).all()
+    x = minitorch.empty(50, 40, device="cuda").t().normal_(2.0, 0.5)  # a non-contiguous target
+    assert abs(x.mean().item() - 2.0) < 0.05
+    b = minitorch.empty(2000, dtype=minitorch.int64, device="cuda").bernoulli_(0.25)
+    assert b.device.type == "cuda" and abs(b.float().mean().item() - 0.25) < 0.03
+    d = F.dropout(minitorch.ones(2000, device="cuda"), 0.5)
+    kept = (d != 0).float().mean().item()
+    assert abs(kept - 0.5) < 0.04 and set(np.unique(d.cpu().numpy())) <= {0.0, 2.0}

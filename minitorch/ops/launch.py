@@ -208,6 +208,15 @@ def contiguous(x, dtype=None):
     return copy_into(out, x)
 
 
+def random_fill(kind, t, rng):
+    """Fill a contiguous float32/float64 tensor with U[0, 1) ("uniform") or N(0, 1) ("normal") samples from its
+    device's random kernels; ``rng`` is the numpy Generator behind minitorch's Generator."""
+    n = t.numel()
+    if n:
+        getattr(_k(t).random, kind)(rng, t._storage[t._offset:t._offset + n], n)
+    return t
+
+
 def scalar(value, dtype, device):
     """A 0-d tensor holding a Python number."""
     storage = dispatch.kernels(device.type).memory.from_host(np.array([value], dtype=dtype.np))

@@ -2,6 +2,7 @@
 from ..autograd.function import Function
 from ..device import as_device, device as _device_cls
 from .. import dtypes as _dt
+from ..dtypes import float32, float64
 from ..random import gen
 from ..tensor import Tensor, _contiguous_strides, _make
 from . import launch
@@ -141,18 +142,31 @@ def _fill_from_host(self, arr):
     return self
 
 
+def _fill_random(self, kind, generator, scale=1.0, shift=0.0):
+    """Fill self in place with scale * sample + shift, samples drawn on self's device ("uniform" or "normal")."""
+    check_inplace(self)
+    dt = self._dtype if self._dtype in (float32, float64) else float32
+    t = self if self._contig and dt is self._dtype else launch.empty(self._shape, dt, self._device)
+    launch.random_fill(kind, t, gen(generator)._rng)
+    if (scale, shift) != (1.0, 0.0) and t.numel():
+        launch.binary("mul", t, launch.scalar(scale, dt, t._device), out=t)
+        launch.binary("add", t, launch.scalar(shift, dt, t._device), out=t)
+    if t is not self:
+        launch.copy_into(self, t)
+    self._vc.value += 1
+    return self
+
+
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fill with samples from U[a, b)."""
-    u = gen(generator)._uniform(self._shape, self._dtype.np)
-    return _fill_from_host(self, u * (b - a) + a if (a, b) != (0.0, 1.0) else u)
+    return _fill_random(self, "uniform", generator, b - a, a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with samples from N(mean, std**2)."""
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    z = gen(generator)._normal(self._shape, self._dtype.np)
-    return _fill_from_host(self, z * std + mean if (mean, std) != (0.0, 1.0) else z)
+    return _fill_random(self, "normal", generator, std, mean)
 
 
 def random_(self, from_=0, to=None, *, generator=None):
@@ -167,9 +181,19 @@ def random_(self, from_=0, to=None, *, generator=None):
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    u = gen(generator)._uniform(self._shape, self._dtype.np if self._dtype.is_floating_point else "f4")
-    probs = p.detach().cpu().numpy() if isinstance(p, Tensor) else p
-    return _fill_from_host(self, u < probs)
+    """Fill with 1 where a U[0, 1) sample on self's device is below ``p`` (a number or a tensor), else 0."""
+    check_inplace(self)
+    dt = self._dtype if self._dtype in (float32, float64) else float32
+    u = launch.random_fill("uniform", launch.empty(self._shape, dt, self._device), gen(generator)._rng)
+    if isinstance(p, Tensor):
+        from .common import check_device
+        check_device(self, p)
+        probs = p.detach() if p._dtype is dt else launch.contiguous(p.detach(), dt)
+    else:
+        probs = launch.scalar(p, dt, self._device)
+    launch.copy_into(self, launch.binary("lt", u, probs, family="compare"))
+    self._vc.value += 1
+    return self
 
 
 def exponential_(self, lambd=1.0, *, generator=None):

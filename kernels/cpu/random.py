@@ -1,0 +1,12 @@
+"""Random numbers for the CPU device: NumPy's PCG64 generator (the state behind minitorch's Generator) fills the
+storage directly, so a seed gives the same numbers as drawing the whole shape at once."""
+
+
+def uniform(rng, out, n):
+    """out[:n] = U[0, 1) samples in out's float dtype; ``rng`` is a numpy Generator."""
+    rng.random(n, dtype=out.dtype, out=out[:n])
+
+
+def normal(rng, out, n):
+    """out[:n] = standard normal samples in out's float dtype."""
+    rng.standard_normal(n, dtype=out.dtype, out=out[:n])

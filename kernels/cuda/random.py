@@ -1,0 +1,65 @@
+"""Random numbers on the GPU: a counter-based generator, so every element is drawn independently by its own thread
+and nothing is copied from the host but one seed.
+
+Element i of a draw gets SplitMix64's output for the counter i under a 64-bit seed, which the host takes from
+minitorch's Generator (numpy's PCG64) for each call: ``manual_seed`` makes CUDA draws reproducible, though they
+differ from the CPU's numbers (as in PyTorch). Uniform floats take the top 24 (float32) or 53 (float64) bits;
+normals use the Box-Muller transform of two such draws (counters 2i and 2i + 1).
+"""
+import math
+
+import numpy as np
+from numba import cuda, uint64
+
+from ._grid import THREADS, blocks
+
+_GOLDEN = uint64(0x9E3779B97F4A7C15)
+_M1 = uint64(0xBF58476D1CE4E5B9)
+_M2 = uint64(0x94D049BB133111EB)
+
+
+@cuda.jit(device=True)
+def _mix(seed, i):
+    """SplitMix64: the i-th output of the stream that starts at ``seed`` (all arithmetic mod 2**64)."""
+    z = seed + (i + uint64(1)) * _GOLDEN
+    z = (z ^ (z >> uint64(30))) * _M1
+    z = (z ^ (z >> uint64(27))) * _M2
+    return z ^ (z >> uint64(31))
+
+
+@cuda.jit(device=True)
+def _unit(z, wide):
+    """A float in [0, 1) from the top 53 (``wide``) or 24 bits of z; exact in float64 or float32."""
+    if wide:
+        return (z >> uint64(11)) * 1.1102230246251565e-16  # 2**-53
+    return (z >> uint64(40)) * 5.9604644775390625e-08  # 2**-24
+
+
+@cuda.jit
+def _uniform(out, n, seed, wide):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[i] = _unit(_mix(seed, uint64(i)), wide)
+
+
+@cuda.jit
+def _normal(out, n, seed, wide):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        u1 = 1.0 - _unit(_mix(seed, uint64(2 * i)), True)  # in (0, 1]: log(u1) is finite
+        u2 = _unit(_mix(seed, uint64(2 * i + 1)), True)
+        out[i] = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+
+
+def _seed(rng):
+    return np.uint64(rng.integers(0, 2 ** 64, dtype=np.uint64))
+
+
+def uniform(rng, out, n):
+    """out[:n] = U[0, 1) samples in out's float dtype; ``rng`` (a numpy Generator) only supplies the seed."""
+    if n > 0:
+        _uniform[blocks(n), THREADS](out, n, _seed(rng), out.dtype == np.float64)
+
+
+def normal(rng, out, n):
+    """out[:n] = standard normal samples in out's float dtype."""
+    if n > 0:
+        _normal[blocks(n), THREADS](out, n, _seed(rng), out.dtype == np.float64)
