@@ -27,8 +27,8 @@ def copy_weights(src_torch_module, dst):
 
 
 def assert_close(a, b, tol=1e-5):
-    a = a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
-    b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
+    a = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+    b = b.detach().cpu().numpy() if hasattr(b, "detach") else np.asarray(b)
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -101,19 +101,20 @@ LAYERS = [
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name, make, shape", LAYERS, ids=[x[0] for x in LAYERS])
-def test_layer_matches_torch(name, make, shape, torch):
+def test_layer_matches_torch(name, make, shape, torch, device):
     tm = make(torch.nn)
     mm = make(nn)
     copy_weights(tm, mm)
+    mm.to(device)
     x = arr(*shape)
     tx = torch.tensor(x, requires_grad=True)
-    mx = minitorch.tensor(x, requires_grad=True)
+    mx = minitorch.tensor(x, requires_grad=True, device=device)
     ty, my = tm(tx), mm(mx)
     w = arr(*ty.shape)  # a random output gradient
-    assert tuple(my.shape) == tuple(ty.shape)
+    assert tuple(my.shape) == tuple(ty.shape) and my.device.type == device
     assert_close(my, ty)
     (ty * torch.tensor(w)).sum().backward()
-    (my * minitorch.tensor(w)).sum().backward()
+    (my * minitorch.tensor(w, device=device)).sum().backward()
     assert_close(mx.grad, tx.grad)
     for (tn, tp), (mn, mp) in zip(tm.named_parameters(), mm.named_parameters()):
         assert tn == mn
@@ -215,22 +216,23 @@ def _ce_cases():
 @pytest.mark.torch
 @pytest.mark.parametrize("case, kw", _ce_cases(), ids=[c[0] for c in _ce_cases()])
 @pytest.mark.parametrize("spatial", [False, True])
-def test_cross_entropy_and_nll_match_torch(case, kw, spatial, torch):
+def test_cross_entropy_and_nll_match_torch(case, kw, spatial, torch, device):
     shape, tshape = ((4, 5, 3), (4, 3)) if spatial else ((6, 5), (6,))
     x = arr(*shape)
     t = RNG.integers(0, 5, size=tshape)
     tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-    mkw = {k: minitorch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    mkw = {k: minitorch.tensor(v, device=device) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True, device=device)
     tl = torch.nn.functional.cross_entropy(tx, torch.tensor(t), **tkw)
-    ml = F.cross_entropy(mx, minitorch.tensor(t), **mkw)
+    ml = F.cross_entropy(mx, minitorch.tensor(t, device=device), **mkw)
     assert_close(ml, tl)
     tl.sum().backward()
     ml.sum().backward()
     assert_close(mx.grad, tx.grad)
     if "label_smoothing" not in kw:
         tn = torch.nn.functional.nll_loss(torch.log_softmax(torch.tensor(x), 1), torch.tensor(t), **tkw)
-        mn = F.nll_loss(F.log_softmax(minitorch.tensor(x), 1), minitorch.tensor(t), **mkw)
+        logp = F.log_softmax(minitorch.tensor(x, device=device), 1)
+        mn = F.nll_loss(logp, minitorch.tensor(t, device=device), **mkw)
         assert_close(mn, tn)
 
 
@@ -246,7 +248,7 @@ def test_cross_entropy_probability_targets(torch):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_regression_and_binary_losses_match_torch(reduction, torch):
+def test_regression_and_binary_losses_match_torch(reduction, torch, device):
     x, y = arr(5, 3), arr(5, 3)
     prob, target = arr(5, 3, lo=0.05, hi=0.95), (arr(5, 3) > 0).astype(np.float32)
     pw = arr(3, lo=0.5, hi=2.0)
@@ -262,11 +264,11 @@ def test_regression_and_binary_losses_match_torch(reduction, torch):
     for name, (a, b), kw in cases:
         tkw = {k: torch.tensor(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
         tkw.update({k: v for k, v in kw.items() if not isinstance(v, np.ndarray)})
-        mkw = {k: minitorch.tensor(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
+        mkw = {k: minitorch.tensor(v, device=device) for k, v in kw.items() if isinstance(v, np.ndarray)}
         mkw.update({k: v for k, v in kw.items() if not isinstance(v, np.ndarray)})
-        ta, ma = torch.tensor(a, requires_grad=True), minitorch.tensor(a, requires_grad=True)
+        ta, ma = torch.tensor(a, requires_grad=True), minitorch.tensor(a, requires_grad=True, device=device)
         tl = getattr(torch.nn.functional, name)(ta, torch.tensor(b), reduction=reduction, **tkw)
-        ml = getattr(F, name)(ma, minitorch.tensor(b), reduction=reduction, **mkw)
+        ml = getattr(F, name)(ma, minitorch.tensor(b, device=device), reduction=reduction, **mkw)
         assert_close(ml, tl)
         tl.sum().backward()
         ml.sum().backward()
