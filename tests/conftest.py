@@ -51,10 +51,11 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-# On the simulator every CUDA thread is a Python thread: these op-table checks make hundreds of launches per example
-# (numerical Jacobians, double backward), so there they are left to real GPUs. test_device_parity still compares
-# every op's CUDA outputs and gradients with the CPU's, whose gradients these same tests check.
-_HEAVY_ON_SIM = {"test_gradcheck", "test_against_torch", "test_double_backward_against_torch"}
+# On the simulator every CUDA thread is a Python thread, so CI time matters: the op-table checks that make hundreds of
+# launches per example (numerical Jacobians, double backward) and test_forward (whose CUDA outputs test_device_parity
+# also compares, with the CPU's, which test_forward checks against numpy) are left to real GPUs. test_device_parity
+# compares every op's CUDA outputs and gradients with the CPU's.
+_HEAVY_ON_SIM = {"test_gradcheck", "test_against_torch", "test_double_backward_against_torch", "test_forward"}
 
 
 def pytest_collection_modifyitems(config, items):
