@@ -7,9 +7,10 @@ The full epoch (60,000 samples) takes minutes; by default the time of --samples 
 Run: python benchmarks/bench_cnn.py [--samples 6400] [--profile]
 """
 import argparse
-import time
 
 import numpy as np
+
+import bench_mlp  # the same training loop, with this model
 
 
 def build(lib):
@@ -21,25 +22,7 @@ def build(lib):
 
 
 def epoch_time(lib, X, Y, batch):
-    F = lib.nn.functional
-    lib.manual_seed(0)
-    model = build(lib)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = lib.from_numpy(X), lib.from_numpy(Y)
-
-    def run(n):
-        for i in range(0, n, batch):
-            xb, yb = x[i:i + batch], y[i:i + batch]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    run(batch * 5)  # warm-up: compiles kernels on the first call
-    t0 = time.perf_counter()
-    loss = run(len(X))
-    return time.perf_counter() - t0, loss
+    return bench_mlp.epoch_time(lib, X, Y, batch, make=build, warmup=5)
 
 
 def main():

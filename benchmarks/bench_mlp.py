@@ -9,10 +9,16 @@ import time
 import numpy as np
 
 
-def epoch_time(lib, X, Y, batch):
-    nn, F = lib.nn, lib.nn.functional
+def build(lib):
+    nn = lib.nn
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def epoch_time(lib, X, Y, batch, make=build, warmup=20):
+    """Seconds for one pass of SGD-momentum training over X (after ``warmup`` batches that compile kernels)."""
+    F = lib.nn.functional
     lib.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    model = make(lib)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = lib.from_numpy(X), lib.from_numpy(Y)
 
@@ -25,7 +31,7 @@ def epoch_time(lib, X, Y, batch):
             opt.step()
         return loss.item()
 
-    run(batch * 20)  # warm-up: compiles kernels on the first call
+    run(batch * warmup)  # warm-up: compiles kernels on the first call
     t0 = time.perf_counter()
     loss = run(len(X))
     return time.perf_counter() - t0, loss
