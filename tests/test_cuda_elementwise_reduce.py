@@ -391,6 +391,28 @@ def test_reduce_integer_sums_are_exact():
     check(e, g, exact=True)
 
 
+def test_long_reductions_over_few_outputs_run_in_two_stages():
+    """Few outputs over a long r: chunk partials, then a second reduction over them (the chunk bounds fall at
+    uneven places, a NaN sits in a late chunk, and ties span chunks)."""
+    R = 301
+    assert gpu_red._split(1, R, gpu_red.SPLIT_ROW)[1] > 1 and gpu_red._split(2, R, gpu_red.SPLIT_COL)[1] > 1
+    a = RNG.integers(-3, 4, 2 * R * 5 + 1).astype(np.float64)
+    a[R - 7] = np.nan
+    for op in (0, 2, 3):
+        (e,), (g,) = both(cpu_red.reduce_inner, gpu_red.reduce_inner, op, S(a), 1, R, 1, 0, 2, R, 1,
+                          S(np.zeros(2)), outs=[9])
+        check(e, g)
+        (e,), (g,) = both(cpu_red.reduce_outer, gpu_red.reduce_outer, op, S(a), 1, R * 5, 5, 1, 2, R, 5,
+                          S(np.zeros(10)), outs=[9])
+        check(e, g)
+    for arr in (a, np.nan_to_num(a)):
+        for op in (0, 1):
+            (v, k), (gv, gk) = both(cpu_red.argreduce, gpu_red.argreduce, op, S(arr), 1, R, 1, 0, 2, R, 1,
+                                    S(np.zeros(2)), S(np.zeros(2, np.int64)), outs=[9, 10])
+            check(v, gv, exact=True)
+            check(k, gk, exact=True)
+
+
 def argreduce_input(dt, n):
     if dt == np.bool_:
         return bools(n)

@@ -10,6 +10,10 @@ with a contiguous ``out`` of ``O*I`` elements and ``R >= 1``. Three grid mapping
   loads coalesce) and whose y threads split ``r``, folded by a tree along y.
 * thread per output (``*_serial``): a plain loop over ``r``, used when ``R`` is too short to fill a block.
 
+Reductions and arg-reductions with too few outputs to fill the GPU are multi-stage: ``r`` is cut into chunks, a
+block (or column tile) per (output, chunk) writes a partial, and the same reduction runs again over the partials
+(arg-reductions carry each partial's index along), so a full sum of a large tensor spreads over the whole grid.
+
 Every block loops over its outputs grid-stride, so any ``O*I`` is covered. Partials start from an element, never
 from a typed identity, and max/min keep propagating NaN; argmax/argmin break ties (and pick among NaNs) by the
 lowest index, as the CPU's first-occurrence rule does.
@@ -21,6 +25,12 @@ from ._grid import MAX_BLOCKS, SIM, THREADS, blocks
 
 CX = 4 if SIM else 32  # x threads of a column-tile block (one warp of neighbouring outputs on a GPU)
 CY = THREADS // CX  # y threads splitting r; a power of two
+# Long reductions over few outputs are split into chunks (a first launch writes partials, a second folds them)
+# until about SPLIT_TARGET blocks have work: a few per multiprocessor on a GPU, more than the grid cap under the
+# simulator so that tiny test shapes take the split path too.
+SPLIT_TARGET = 4 * MAX_BLOCKS if SIM else 1024
+SPLIT_ROW = 2 * THREADS if SIM else 8 * THREADS  # least elements per chunk of a row (block per output)
+SPLIT_COL = 2 * CY if SIM else 8 * CY  # least rows per chunk of a column tile
 
 
 def _serial(R, n_out):
@@ -58,55 +68,79 @@ def _reduce_serial(op, a, ao, so, sr, si, O, R, I, out):
 
 
 @cuda.jit
-def _reduce_block(op, a, ao, so, sr, si, O, R, I, out):
+def _reduce_block(op, a, ao, so, sr, si, O, R, I, C, P, out):
+    """Block per (output j, chunk p): folds r in [p*C, p*C + C) of output j into out[j*P + p]."""
     vals = cuda.shared.array(THREADS, a.dtype)
     t = cuda.threadIdx.x
-    for j in range(cuda.blockIdx.x, O * I, cuda.gridDim.x):
+    for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
+        j = b // P
+        p = b - j * P
         o = j // I
-        base = ao + o * so + (j - o * I) * si
-        if t < R:
+        base = ao + o * so + (j - o * I) * si + p * C * sr
+        L = R - p * C
+        if L > C:
+            L = C
+        if t < L:
             acc = a[base + t * sr]
-            for r in range(t + THREADS, R, THREADS):
+            for r in range(t + THREADS, L, THREADS):
                 acc = _combine(op, acc, a[base + r * sr])
             vals[t] = acc
         cuda.syncthreads()
-        # vals[t] holds a partial exactly when t < R, at every level of the tree
+        # vals[t] holds a partial exactly when t < L, at every level of the tree
         s = THREADS // 2
         while s > 0:
-            if t < s and t + s < R:
+            if t < s and t + s < L:
                 vals[t] = _combine(op, vals[t], vals[t + s])
             cuda.syncthreads()
             s //= 2
         if t == 0:
-            out[j] = vals[0]
+            out[b] = vals[0]
         cuda.syncthreads()
 
 
 @cuda.jit
-def _reduce_cols(op, a, ao, so, sr, si, O, R, I, out):
+def _reduce_cols(op, a, ao, so, sr, si, O, R, I, C, P, out):
+    """Block per (o, chunk p, tile of CX outputs i): folds r in [p*C, p*C + C) into out[(o*P + p)*I + i]."""
     vals = cuda.shared.array((CY, CX), a.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
     tiles = (I + CX - 1) // CX
-    for b in range(cuda.blockIdx.x, O * tiles, cuda.gridDim.x):
-        o = b // tiles
-        i = (b - o * tiles) * CX + tx
-        if i < I and ty < R:
-            base = ao + o * so + i * si
+    for b in range(cuda.blockIdx.x, O * P * tiles, cuda.gridDim.x):
+        q = b // tiles
+        o = q // P
+        p = q - o * P
+        i = (b - q * tiles) * CX + tx
+        L = R - p * C
+        if L > C:
+            L = C
+        if i < I and ty < L:
+            base = ao + o * so + i * si + p * C * sr
             acc = a[base + ty * sr]
-            for r in range(ty + CY, R, CY):
+            for r in range(ty + CY, L, CY):
                 acc = _combine(op, acc, a[base + r * sr])
             vals[ty, tx] = acc
         cuda.syncthreads()
         s = CY // 2
         while s > 0:
-            if ty < s and ty + s < R and i < I:
+            if ty < s and ty + s < L and i < I:
                 vals[ty, tx] = _combine(op, vals[ty, tx], vals[ty + s, tx])
             cuda.syncthreads()
             s //= 2
         if ty == 0 and i < I:
-            out[o * I + i] = vals[0, tx]
+            out[q * I + i] = vals[0, tx]
         cuda.syncthreads()
+
+
+def _split(units, R, per_thread):
+    """(C, P): chunks of C elements, P per output, so that ``units`` blocks of work become about SPLIT_TARGET.
+
+    A few long reductions (a full sum, a column sum of a tall matrix) would otherwise run on a handful of blocks
+    and leave most of the GPU idle; each chunk gets at least ``per_thread`` elements per thread."""
+    if units >= SPLIT_TARGET or R < 2 * per_thread:
+        return R, 1
+    P = min(-(-SPLIT_TARGET // units), R // per_thread)
+    C = -(-R // P)
+    return C, -(-R // C)
 
 
 def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
@@ -115,8 +149,14 @@ def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
         return
     if _serial(R, n):
         _reduce_serial[blocks(n), THREADS](op, a, ao, so, sr, si, O, R, I, out)
-    else:
-        _reduce_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, out)
+        return
+    C, P = _split(n, R, SPLIT_ROW)
+    if P == 1:
+        _reduce_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, R, 1, out)
+        return
+    part = cuda.device_array(n * P, out.dtype)  # (n, P) partials, folded by a second (smaller) reduction
+    _reduce_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, part)
+    reduce_inner(op, part, 0, P, 1, 0, n, P, 1, out)
 
 
 def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out, nc):
@@ -130,8 +170,14 @@ def reduce_outer(op, a, ao, so, sr, si, O, R, I, out):
     if I < CX:  # too narrow for coalesced column tiles: reduce each output along r instead
         reduce_inner(op, a, ao, so, sr, si, O, R, I, out)
         return
-    n = O * ((I + CX - 1) // CX)
-    _reduce_cols[min(n, MAX_BLOCKS), (CX, CY)](op, a, ao, so, sr, si, O, R, I, out)
+    tiles = O * ((I + CX - 1) // CX)
+    C, P = _split(tiles, R, SPLIT_COL)
+    if P == 1:
+        _reduce_cols[min(tiles, MAX_BLOCKS), (CX, CY)](op, a, ao, so, sr, si, O, R, I, R, 1, out)
+        return
+    part = cuda.device_array(O * P * I, out.dtype)  # (O, P, I) partials, folded over P by a second launch
+    _reduce_cols[min(tiles * P, MAX_BLOCKS), (CX, CY)](op, a, ao, so, sr, si, O, R, I, C, P, part)
+    reduce_outer(op, part, 0, P * I, I, 1, O, P, I, out)
 
 
 def reduce_outer_par(op, a, ao, so, sr, si, O, R, I, out, block):
@@ -176,40 +222,49 @@ def _arg_serial(op, a, ao, so, sr, si, O, R, I, values, indices):
 
 
 @cuda.jit
-def _arg_block(op, a, ao, so, sr, si, O, R, I, values, indices):
+def _arg_block(op, a, ao, so, sr, si, O, R, I, C, P, ix, values, indices):
+    """Block per (output j, chunk p) over r in [p*C, p*C + C), into values/indices[j*P + p].
+
+    The index of element r is p*C + r, or ix[its offset in a] when ``ix`` has elements (a second pass over the
+    partials of a split reduction, which are laid out like ``a``)."""
     vals = cuda.shared.array(THREADS, a.dtype)
     idxs = cuda.shared.array(THREADS, indices.dtype)
     t = cuda.threadIdx.x
-    for j in range(cuda.blockIdx.x, O * I, cuda.gridDim.x):
+    given = ix.size > 0
+    for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
+        j = b // P
+        p = b - j * P
         o = j // I
-        base = ao + o * so + (j - o * I) * si
-        if t < R:
+        base = ao + o * so + (j - o * I) * si + p * C * sr
+        L = R - p * C
+        if L > C:
+            L = C
+        if t < L:
+            # indices grow with r, so a strict comparison and the first NaN keep the first occurrence
             best = a[base + t * sr]
-            idx = t
+            idx = ix[base + t * sr] if given else p * C + t
             if best == best:
-                for r in range(t + THREADS, R, THREADS):
+                for r in range(t + THREADS, L, THREADS):
                     x = a[base + r * sr]
-                    if x != x:
+                    if x != x or (op == 0 and x > best) or (op == 1 and x < best):
                         best = x
-                        idx = r
-                        break
-                    if (op == 0 and x > best) or (op == 1 and x < best):
-                        best = x
-                        idx = r
+                        idx = ix[base + r * sr] if given else p * C + r
+                        if x != x:
+                            break
             vals[t] = best
             idxs[t] = idx
         cuda.syncthreads()
         s = THREADS // 2
         while s > 0:
-            if t < s and t + s < R:
+            if t < s and t + s < L:
                 if _arg_better(op, vals[t], idxs[t], vals[t + s], idxs[t + s]):
                     vals[t] = vals[t + s]
                     idxs[t] = idxs[t + s]
             cuda.syncthreads()
             s //= 2
         if t == 0:
-            values[j] = vals[0]
-            indices[j] = idxs[0]
+            values[b] = vals[0]
+            indices[b] = idxs[0]
         cuda.syncthreads()
 
 
@@ -221,7 +276,19 @@ def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
     if _serial(R, n):
         _arg_serial[blocks(n), THREADS](op, a, ao, so, sr, si, O, R, I, values, indices)
     else:
-        _arg_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, values, indices)
+        _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, cuda.device_array(0, indices.dtype), values, indices)
+
+
+def _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, ix, values, indices):
+    n = O * I
+    C, P = _split(n, R, SPLIT_ROW)
+    if P == 1:
+        _arg_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, R, 1, ix, values, indices)
+        return
+    pv = cuda.device_array(n * P, values.dtype)  # (n, P) partial values and their indices in the full row
+    pi = cuda.device_array(n * P, indices.dtype)
+    _arg_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, ix, pv, pi)
+    _argreduce_blocks(op, pv, 0, P, 1, 0, n, P, 1, pi, values, indices)
 
 
 argreduce_par = argreduce
