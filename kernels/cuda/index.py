@@ -4,7 +4,8 @@ take, put, gather and scatter run one thread per element of the index space (gri
 ``len(lin) * prod(rest_shape)`` or over the index's shape); each thread finds its coordinates with one divmod
 chain. Accumulating writes use ``cuda.atomic.add`` where the GPU has it (int32/int64/uint32/uint64/float32/float64),
 so repeated indices all land; bool accumulates as a logical or (every writer stores True, so no atomic is needed);
-uint8 accumulates in a single-thread kernel (no byte atomics: slow, but exact). Plain writes to a repeated
+uint8 (no byte atomics) accumulates its increments into an int32 temporary with atomics, then adds that back with
+wrap-around, which is exact. Plain writes to a repeated
 index keep one of the values, not necessarily the last as on the CPU.
 
 nonzero is a stream compaction in three launches: each block counts the true elements of its contiguous span,
@@ -23,11 +24,12 @@ ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.u
 
 
 def accumulate_kind(dtype):
-    """How an accumulating write lands for this dtype: 'atomic', 'or' (bool) or 'serial'."""
+    """How an accumulating write lands for this dtype: 'atomic', 'or' (bool) or 'widen' (uint8: int32 atomics into
+    a temporary, folded back with wrap-around)."""
     dtype = np.dtype(dtype)
     if dtype in ATOMIC_ADD:
         return "atomic"
-    return "or" if dtype == np.bool_ else "serial"
+    return "or" if dtype == np.bool_ else "widen"
 
 
 @cuda.jit(device=True)
@@ -128,14 +130,29 @@ def _put_or(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
 
 
 @cuda.jit
-def _put_add_serial(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, per, n):
-    if cuda.grid(1) == 0:
-        for e in range(n):
-            t, v = _put_offsets(e, per, base, lin, rest_shape, rest_strides, vo, vst)
-            dst[t] += vals[v]
+def _fold_wide(dst, wide):
+    """dst += wide, elementwise, wrapping to dst's dtype (the second half of a widened accumulate)."""
+    for k in range(cuda.grid(1), dst.size, cuda.gridsize(1)):
+        if wide[k] != 0:
+            dst[k] = dst[k] + wide[k]
 
 
-_PUT = {"atomic": _put_add, "or": _put_or, "serial": _put_add_serial}
+def _widened(kern, dst, *args):
+    """Accumulate into an int32 copy of the increments with int32 atomics, then fold it into dst: the sum of the
+    increments mod 2**32 is exact mod 256, so uint8 wraps as the CPU's sequential adds do."""
+    wide = cuda.device_array(dst.size, np.int32)
+    _zero[blocks(dst.size), THREADS](wide)
+    kern[blocks(args[-1]), THREADS](wide, *args)
+    _fold_wide[blocks(dst.size), THREADS](dst, wide)
+
+
+@cuda.jit
+def _zero(out):
+    for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[k] = 0
+
+
+_PUT = {"atomic": _put_add, "or": _put_or}
 
 
 def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
@@ -145,9 +162,11 @@ def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
     if n == 0:
         return
     kind = accumulate_kind(dst.dtype) if accumulate else None
-    kern = _put_set if kind is None else _PUT[kind]
-    grid = (1, 1) if kind == "serial" else (blocks(n), THREADS)
-    kern[grid](dst, base, lin, meta(rest_shape), meta(rest_strides), vals, vo, meta(vst), per, n)
+    args = (base, lin, meta(rest_shape), meta(rest_strides), vals, vo, meta(vst), per, n)
+    if kind == "widen":
+        _widened(_put_add, dst, *args)
+    else:
+        (_put_set if kind is None else _PUT[kind])[blocks(n), THREADS](dst, *args)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -192,15 +211,7 @@ def _scatter_or(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n
             dst[t] = True
 
 
-@cuda.jit
-def _scatter_add_serial(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n):
-    if cuda.grid(1) == 0:
-        for e in range(n):
-            t, v = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
-            dst[t] += vals[v]
-
-
-_SCATTER = {"atomic": _scatter_add, "or": _scatter_or, "serial": _scatter_add_serial}
+_SCATTER = {"atomic": _scatter_add, "or": _scatter_or}
 
 
 def scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, accumulate):
@@ -209,9 +220,11 @@ def scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, accum
     if n == 0:
         return
     kind = accumulate_kind(dst.dtype) if accumulate else None
-    kern = _scatter_set if kind is None else _SCATTER[kind]
-    grid = (1, 1) if kind == "serial" else (blocks(n), THREADS)
-    kern[grid](dst, do, meta(dst_strides), idx, io, meta(ist), vals, vo, meta(vst), dim, meta(shape), n)
+    args = (do, meta(dst_strides), idx, io, meta(ist), vals, vo, meta(vst), dim, meta(shape), n)
+    if kind == "widen":
+        _widened(_scatter_add, dst, *args)
+    else:
+        (_scatter_set if kind is None else _SCATTER[kind])[blocks(n), THREADS](dst, *args)
 
 
 # ----------------------------------------------------------------------------------------------------------------
