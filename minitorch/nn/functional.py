@@ -223,13 +223,14 @@ def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding with a new last dim of size ``num_classes`` (max + 1 when -1)."""
     if tensor.dtype is not int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
-    if tensor.numel() and int(tensor.min()) < 0:
+    lo, hi = launch.bounds(tensor) if tensor.numel() else (0, -1)
+    if lo < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
         if tensor.numel() == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        num_classes = int(tensor.max()) + 1
-    elif tensor.numel() and int(tensor.max()) >= num_classes:
+        num_classes = hi + 1
+    elif hi >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     out = creation.zeros(tuple(tensor.shape) + (num_classes,), dtype=int64, device=tensor.device)
     return out.scatter_(-1, tensor.unsqueeze(-1), 1)
@@ -262,8 +263,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                            f"Long, Int; but got {input.dtype} instead")
     idx = input.to(int64)
     n = weight.shape[0]
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
-        raise IndexError("index out of range in self")
+    if idx.numel():
+        lo, hi = launch.bounds(idx)
+        if lo < 0 or hi >= n:
+            raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
@@ -571,12 +574,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     logp = _class_dim_last(input)
     t = target.reshape(-1)
     valid = t != ignore_index
+    safe = t.masked_fill(~valid, 0)  # ignored targets read class 0 (weighted out below)
     if t.numel():
-        tv = t[valid] if not bool(valid.all()) else t
-        if tv.numel() and (int(tv.min()) < 0 or int(tv.max()) >= C):
-            bad = int(tv.max()) if int(tv.max()) >= C else int(tv.min())
-            raise IndexError(f"Target {bad} is out of bounds.")
-    safe = t.masked_fill(~valid, 0)
+        lo, hi = launch.bounds(safe)  # one read-back checks every target
+        if lo < 0 or hi >= C:
+            raise IndexError(f"Target {hi if hi >= C else lo} is out of bounds.")
     picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
     w = valid.to(input.dtype)
     if weight is not None:

@@ -133,7 +133,7 @@ class _Advanced:
         for d, t in zip(idx_dims, tensors):
             n = v._shape[d]
             if t.numel():
-                lo, hi = int(t.min()), int(t.max())
+                lo, hi = launch.bounds(t)
                 if lo < -n or hi >= n:
                     bad = lo if lo < -n else hi
                     raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
@@ -307,7 +307,7 @@ def _check_index(index, name):
 
 def _check_range(index, n, dim, name):
     if index.numel():
-        lo, hi = int(index.min()), int(index.max())
+        lo, hi = launch.bounds(index)
         if lo < -n or hi >= n:
             bad = lo if lo < -n else hi
             raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")

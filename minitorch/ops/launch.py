@@ -217,6 +217,14 @@ def random_fill(kind, t, rng):
     return t
 
 
+def random_integers(t, low, high, rng):
+    """Fill a contiguous tensor with integers uniform on [low, high) from its device's random kernels."""
+    n = t.numel()
+    if n:
+        _k(t).random.integers(rng, t._storage[t._offset:t._offset + n], n, int(low), int(high))
+    return t
+
+
 def scalar(value, dtype, device):
     """A 0-d tensor holding a Python number."""
     storage = dispatch.kernels(device.type).memory.from_host(np.array([value], dtype=dtype.np))
@@ -482,12 +490,21 @@ def fill_(t, value):
     return copy_into(t, src)
 
 
+def bounds(t):
+    """(min, max) of a non-empty integer tensor as Python ints, read back from its device in one copy."""
+    k = _k(t)
+    pair = empty((2,), t._dtype, t._device)
+    for j, name in enumerate(("amin", "amax")):
+        k.elementwise.copy_flat(reduce(name, t, (), False)._storage, 0, 1, pair._storage, j, 1, 1)
+    lo, hi = k.memory.to_host(pair._storage).tolist()
+    return int(lo), int(hi)
+
+
 def _check_span(x, lin, rest_dims):
     """Last resort before an unchecked kernel: every offset must land inside x's storage."""
     if lin.numel() == 0:
         return
-    lo = int(reduce("amin", lin, (), False).item())
-    hi = int(reduce("amax", lin, (), False).item())
+    lo, hi = bounds(lin)
     reach = sum((x._shape[d] - 1) * x._stride[d] for d in rest_dims if x._shape[d])
     if x._offset + lo < 0 or x._offset + hi + reach >= x._storage.shape[0]:
         raise IndexError("index out of range for the tensor's storage")
