@@ -330,9 +330,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise TypeError("randint() missing required argument 'high'")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    dt = dtype or _dt.int64
-    arr = gen(generator)._integers(int(low), int(high), _size_args((size,)))
-    return _from_host(arr, dt, device)
+    t = launch.empty(_size_args((size,)), dtype or _dt.int64, as_device(device))
+    return launch.random_integers(t, int(low), int(high), gen(generator)._rng)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):

@@ -49,15 +49,6 @@ class Generator:
         return self
 
     # draws (host arrays) ----------------------------------------------------------------------------------------
-    def _uniform(self, shape, np_dtype):
-        return self._rng.random(shape, dtype=np.float64 if np_dtype == np.float64 else np.float32)
-
-    def _normal(self, shape, np_dtype):
-        return self._rng.standard_normal(shape, dtype=np.float64 if np_dtype == np.float64 else np.float32)
-
-    def _integers(self, low, high, shape):
-        return self._rng.integers(low, high, size=shape, dtype=np.int64)
-
     def _permutation(self, n):
         return self._rng.permutation(n).astype(np.int64)
 

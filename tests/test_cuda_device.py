@@ -129,3 +129,31 @@ def test_random_numbers_are_drawn_on_the_device():
     d = F.dropout(minitorch.ones(2000, device="cuda"), 0.5)
     kept = (d != 0).float().mean().item()
     assert abs(kept - 0.5) < 0.04 and set(np.unique(d.cpu().numpy())) <= {0.0, 2.0}
+
+
+def test_random_integers_and_exponentials_are_drawn_on_the_device(monkeypatch):
+    from minitorch.kernels.cuda import memory
+    uploads = []
+    real = memory.from_host
+    monkeypatch.setattr(memory, "from_host", lambda a: uploads.append(a.size) or real(a))
+    minitorch.manual_seed(5)
+    r = minitorch.randint(-3, 4, (3000,), device="cuda")
+    minitorch.manual_seed(5)
+    assert minitorch.equal(r, minitorch.randint(-3, 4, (3000,), device="cuda"))
+    h = r.cpu().numpy()
+    assert r.dtype is minitorch.int64 and set(np.unique(h)) == set(range(-3, 4))
+    assert np.bincount(h + 3).min() > 340  # 3000 / 7 = 429 per value
+    wide = minitorch.randint(-2 ** 63, 2 ** 63 - 1, (2000,), device="cuda").cpu().numpy()
+    assert (wide < 0).mean() > 0.4 and (wide > 0).mean() > 0.4 and np.abs(wide.astype(float)).max() > 2.0 ** 62
+    f = minitorch.empty(30, 40, device="cuda").t().random_(10, 20)  # a non-contiguous float target
+    hf = f.cpu().numpy()
+    assert set(np.unique(hf)) == set(range(10, 20)) and f.dtype is minitorch.float32
+    u8 = minitorch.empty(1000, dtype=minitorch.uint8, device="cuda").random_()
+    assert u8.cpu().numpy().max() > 240 and u8.cpu().numpy().min() < 15
+    e = minitorch.empty(4000, device="cuda", dtype=minitorch.float64).exponential_(2.0).cpu().numpy()
+    assert e.min() >= 0 and abs(e.mean() - 0.5) < 0.03 and abs(e.std() - 0.5) < 0.04
+    assert max(uploads) <= 2  # scalars only: no host-drawn arrays were copied up
+    with pytest.raises(RuntimeError, match="from=5 >= to=5"):
+        minitorch.empty(3, device="cuda").random_(5, 5)
+    with pytest.raises(RuntimeError, match="lambda > 0.0"):
+        minitorch.empty(3, device="cuda").exponential_(0.0)

@@ -1,5 +1,6 @@
 """Random numbers for the CPU device: NumPy's PCG64 generator (the state behind minitorch's Generator) fills the
 storage directly, so a seed gives the same numbers as drawing the whole shape at once."""
+import numpy as np
 
 
 def uniform(rng, out, n):
@@ -10,3 +11,8 @@ def uniform(rng, out, n):
 def normal(rng, out, n):
     """out[:n] = standard normal samples in out's float dtype."""
     rng.standard_normal(n, dtype=out.dtype, out=out[:n])
+
+
+def integers(rng, out, n, low, high):
+    """out[:n] = integers uniform on [low, high), drawn as int64 and stored in out's dtype."""
+    out[:n] = rng.integers(low, high, size=n, dtype=np.int64)

@@ -4,18 +4,22 @@ and nothing is copied from the host but one seed.
 Element i of a draw gets SplitMix64's output for the counter i under a 64-bit seed, which the host takes from
 minitorch's Generator (numpy's PCG64) for each call: ``manual_seed`` makes CUDA draws reproducible, though they
 differ from the CPU's numbers (as in PyTorch). Uniform floats take the top 24 (float32) or 53 (float64) bits;
-normals use the Box-Muller transform of two such draws (counters 2i and 2i + 1).
+normals use the Box-Muller transform of two such draws (counters 2i and 2i + 1). Integers on [low, high) take the
+high 64 bits of the 128-bit product of a draw with the span (Lemire's multiply-shift: no division, no rejection;
+the bias is below span / 2**64).
 """
 import math
 
 import numpy as np
-from numba import cuda, uint64
+from numba import cuda, int64, uint64
 
 from ._grid import THREADS, blocks
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _M1 = uint64(0xBF58476D1CE4E5B9)
 _M2 = uint64(0x94D049BB133111EB)
+_LO32 = uint64(0xFFFFFFFF)
+_32 = uint64(32)
 
 
 @cuda.jit(device=True)
@@ -49,6 +53,27 @@ def _normal(out, n, seed, wide):
         out[i] = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
 
 
+@cuda.jit(device=True)
+def _mulhi(a, b):
+    """The high 64 bits of the 128-bit product a * b, from 32-bit halves (no partial product overflows)."""
+    al = a & _LO32
+    ah = a >> _32
+    bl = b & _LO32
+    bh = b >> _32
+    ll = al * bl
+    hl = ah * bl
+    cross = (ll >> _32) + (hl & _LO32) + al * bh
+    return ah * bh + (hl >> _32) + (cross >> _32)
+
+
+@cuda.jit
+def _integers(out, n, seed, low, span):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        h = _mulhi(_mix(seed, uint64(i)), span)  # in [0, span)
+        a = h >> uint64(1)  # two halves below 2**63, so each step stays inside [low, low + span)
+        out[i] = (low + int64(a)) + int64(h - a)
+
+
 def _seed(rng):
     return np.uint64(rng.integers(0, 2 ** 64, dtype=np.uint64))
 
@@ -63,3 +88,9 @@ def normal(rng, out, n):
     """out[:n] = standard normal samples in out's float dtype."""
     if n > 0:
         _normal[blocks(n), THREADS](out, n, _seed(rng), out.dtype == np.float64)
+
+
+def integers(rng, out, n, low, high):
+    """out[:n] = integers uniform on [low, high) (low < high, both within int64), stored in out's dtype."""
+    if n > 0:
+        _integers[blocks(n), THREADS](out, n, _seed(rng), np.int64(low), np.uint64(high - low))

@@ -134,20 +134,17 @@ new_empty = _new_factory("empty")
 new_full = _new_factory("full")
 
 
-def _fill_from_host(self, arr):
-    check_inplace(self)
-    from ..creation import _from_host
-    launch.copy_into(self, _from_host(arr, self._dtype, self._device))
-    self._vc.value += 1
-    return self
-
-
-def _fill_random(self, kind, generator, scale=1.0, shift=0.0):
-    """Fill self in place with scale * sample + shift, samples drawn on self's device ("uniform" or "normal")."""
+def _fill_random(self, kind, generator, scale=1.0, shift=0.0, exponential=False):
+    """Fill self in place with scale * sample + shift, samples drawn on self's device ("uniform" or "normal");
+    ``exponential`` first maps a uniform u to -log(1 - u) (an Exp(1) sample)."""
     check_inplace(self)
     dt = self._dtype if self._dtype in (float32, float64) else float32
     t = self if self._contig and dt is self._dtype else launch.empty(self._shape, dt, self._device)
     launch.random_fill(kind, t, gen(generator)._rng)
+    if exponential and t.numel():
+        launch.unary("neg", t, out=t)
+        launch.unary("log1p", t, out=t)
+        launch.unary("neg", t, out=t)
     if (scale, shift) != (1.0, 0.0) and t.numel():
         launch.binary("mul", t, launch.scalar(scale, dt, t._device), out=t)
         launch.binary("add", t, launch.scalar(shift, dt, t._device), out=t)
@@ -177,7 +174,15 @@ def random_(self, from_=0, to=None, *, generator=None):
         else:
             to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
                   "uint8": 256, "bool": 2}[self._dtype.name]
-    return _fill_from_host(self, gen(generator)._integers(from_, to, self._shape))
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
+    check_inplace(self)
+    t = self if self._contig else launch.empty(self._shape, self._dtype, self._device)
+    launch.random_integers(t, from_, to, gen(generator)._rng)
+    if t is not self:
+        launch.copy_into(self, t)
+    self._vc.value += 1
+    return self
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -197,9 +202,10 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    u = gen(generator)._uniform(self._shape, self._dtype.np)
-    import numpy as np
-    return _fill_from_host(self, -np.log1p(-u) / lambd)
+    """Fill with samples from Exp(lambd): -log(1 - u) / lambd for u uniform on [0, 1), drawn on self's device."""
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _fill_random(self, "uniform", generator, 1.0 / lambd, 0.0, exponential=True)
 
 
 def as_strided(self, size, stride, storage_offset=None):
