@@ -320,6 +320,29 @@ def test_rand_randn_randint_randperm(device):
     assert sorted(to_np(p).tolist()) == list(range(10))
 
 
+def test_in_place_random_fills(device):
+    """random_, exponential_, uniform_ and bernoulli_ on any device: ranges, moments and torch's errors."""
+    minitorch.manual_seed(1)
+    x = minitorch.empty(40, 50, device=device).t()  # non-contiguous targets keep their layout
+    assert x.random_(2, 6) is x and set(np.unique(to_np(x))) == {2.0, 3.0, 4.0, 5.0}
+    assert set(np.unique(to_np(minitorch.empty(300, dtype=minitorch.int64, device=device).random_(3)))) == {0, 1, 2}
+    assert set(np.unique(to_np(minitorch.empty(200, dtype=minitorch.bool, device=device).random_()))) == {False, True}
+    e = to_np(minitorch.empty(4000, dtype=minitorch.float64, device=device).exponential_(4.0))
+    assert e.min() >= 0 and abs(e.mean() - 0.25) < 0.02 and abs(np.median(e) - np.log(2) / 4) < 0.02
+    u = to_np(x.uniform_(-2.0, 3.0))
+    assert u.min() >= -2.0 and u.max() < 3.0 and abs(u.mean() - 0.5) < 0.15
+    minitorch.manual_seed(9)
+    a = minitorch.empty(100, device=device).exponential_()
+    minitorch.manual_seed(9)
+    assert minitorch.equal(a, minitorch.empty(100, device=device).exponential_())
+    with pytest.raises(RuntimeError, match="but got from=5 >= to=5"):
+        minitorch.empty(3, device=device).random_(5, 5)
+    with pytest.raises(RuntimeError, match="but found lambda=0$"):
+        minitorch.empty(3, device=device).exponential_(0.0)
+    with pytest.raises(RuntimeError, match="but got from=4 >= to=2"):
+        minitorch.randint(4, 2, (3,), device=device)
+
+
 def test_like_constructors(device):
     x = minitorch.tensor([[1.0, 2.0]], dtype=minitorch.float64, device=device)
     for fn, val in ((minitorch.zeros_like, 0.0), (minitorch.ones_like, 1.0)):

@@ -204,7 +204,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with samples from Exp(lambd): -log(1 - u) / lambd for u uniform on [0, 1), drawn on self's device."""
     if not lambd > 0:
-        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     return _fill_random(self, "uniform", generator, 1.0 / lambd, 0.0, exponential=True)
 
 
