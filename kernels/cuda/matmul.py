@@ -3,26 +3,29 @@
 Every product goes through one shared-memory tiled GEMM, ``_gemm``, over flat arrays and element strides, so the
 same kernel serves transposed operands, batches with a broadcast (stride-0) batch dim, the linear layers and the
 strided any-dtype ``bmm_tiled``. Grid: blocks of TILE x TILE threads, one thread per output element of a
-TILE x TILE output tile (x: columns, y: rows, z: batch, each grid-strided). Each step over K stages a TILE x TILE
-tile of both operands in shared memory; the load is laid out so that neighbouring threads read neighbouring
-addresses whichever stride of the operand is 1. A linear layer's bias is added in the GEMM's epilogue; its
+TILE x TILE output tile (x: columns, y: rows, z: batch, each grid-strided). Each step over K stages a TILE x KT
+tile of a and a KT x TILE tile of b in shared memory (KT = 4 * TILE: four loads per thread and operand between two
+barriers); the load is laid out so that neighbouring threads read neighbouring addresses whichever stride of the
+operand is 1. A linear layer's bias is added in the GEMM's epilogue; its
 gradient, a column sum, is a small kernel of its own.
 """
 from numba import cuda, float64
 
 from ._grid import SIM, TILE
 
-_PAD = TILE + 1  # row length of a shared tile (a compile-time constant)
+KT = 4 * TILE  # the K extent of a shared tile: each thread stages 4 elements of each operand per step
+_PAD = TILE + 1  # row lengths of the shared tiles (compile-time constants); the padding column keeps transposed
+_KPAD = KT + 1  # stores into a tile free of shared-memory bank conflicts
 _GRID_CAP = 2 if SIM else 65535  # y and z grid dims are limited to 65535 on the GPU; the kernels grid-stride
 
 
 @cuda.jit
-def _gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K, zero, accumulate,
+def _gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K, kt, zero, accumulate,
           bias, has_bias):
-    """out[bi, i, j] (=, or += when ``accumulate``) sum_k a[bi, i, k] * b[bi, k, j] (+ bias[j])."""
-    # one column of padding keeps a transposed store into the tile free of shared-memory bank conflicts
-    ta = cuda.shared.array((TILE, _PAD), dtype=a.dtype)
-    tb = cuda.shared.array((TILE, _PAD), dtype=b.dtype)
+    """out[bi, i, j] (=, or += when ``accumulate``) sum_k a[bi, i, k] * b[bi, k, j] (+ bias[j]); ``kt`` (a multiple
+    of TILE, at most KT) is the K extent staged per step."""
+    ta = cuda.shared.array((TILE, _KPAD), dtype=a.dtype)
+    tb = cuda.shared.array((KT, _PAD), dtype=b.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y
     # load layout: the thread index that walks memory with stride 1 goes along x
@@ -34,26 +37,28 @@ def _gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B,
         for i0 in range(cuda.blockIdx.y * TILE, M, cuda.gridDim.y * TILE):
             for j0 in range(cuda.blockIdx.x * TILE, N, cuda.gridDim.x * TILE):
                 acc = zero
-                for k0 in range(0, K, TILE):
-                    # ta[r, c] = a[i0 + r, k0 + c], tb[r, c] = b[k0 + r, j0 + c], zero outside the matrices
-                    if a_rowwise:
-                        r, c = ty, tx
-                    else:
-                        r, c = tx, ty
-                    if i0 + r < M and k0 + c < K:
-                        ta[r, c] = a[a0 + (i0 + r) * sam + (k0 + c) * sak]
-                    else:
-                        ta[r, c] = zero
-                    if b_rowwise:
-                        r, c = ty, tx
-                    else:
-                        r, c = tx, ty
-                    if k0 + r < K and j0 + c < N:
-                        tb[r, c] = b[b0 + (k0 + r) * sbk + (j0 + c) * sbn]
-                    else:
-                        tb[r, c] = zero
+                for k0 in range(0, K, kt):
+                    # ta[r, c] = a[i0 + r, k0 + c] (TILE x kt), tb[r, c] = b[k0 + r, j0 + c] (kt x TILE), zero
+                    # outside the matrices; each thread stages kt / TILE elements of each
+                    for q in range(0, kt, TILE):
+                        if a_rowwise:
+                            r, c = ty, tx + q
+                        else:
+                            r, c = tx, ty + q
+                        if i0 + r < M and k0 + c < K:
+                            ta[r, c] = a[a0 + (i0 + r) * sam + (k0 + c) * sak]
+                        else:
+                            ta[r, c] = zero
+                        if b_rowwise:
+                            r, c = ty + q, tx
+                        else:
+                            r, c = tx + q, ty
+                        if k0 + r < K and j0 + c < N:
+                            tb[r, c] = b[b0 + (k0 + r) * sbk + (j0 + c) * sbn]
+                        else:
+                            tb[r, c] = zero
                     cuda.syncthreads()
-                    for kk in range(TILE):
+                    for kk in range(kt):
                         acc += ta[ty, kk] * tb[kk, tx]
                     cuda.syncthreads()
                 i = i0 + ty
@@ -74,9 +79,10 @@ def _launch_gemm(a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, 
         return
     grid = (min(_GRID_CAP, -(-N // TILE)), min(_GRID_CAP, -(-M // TILE)), min(_GRID_CAP, B))
     zero = out.dtype.type(0)
+    kt = min(KT, max(1, -(-K // TILE)) * TILE)  # a short K is staged in one step without padding to KT
     has_bias = bias is not None
     _gemm[grid, (TILE, TILE)](a, ao, sab, sam, sak, b, bo, sbb, sbk, sbn, out, oo, sob, som, son, B, M, N, K,
-                              zero, accumulate, bias if has_bias else out, has_bias)
+                              kt, zero, accumulate, bias if has_bias else out, has_bias)
 
 
 def _flat(arr):
