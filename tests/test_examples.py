@@ -107,9 +107,9 @@ def test_mnist_cnn_example_trains_and_saves(mnist_root, tmp_path, capsys):
 @pytest.mark.cuda
 @pytest.mark.parametrize("name", ["mnist_mlp", "mnist_cnn"])
 def test_examples_train_on_a_real_gpu(name, mnist_root, tmp_path):
-    """Both examples with --device cuda. Only on a real GPU: on the simulator, where one 784x128 GEMM launches
-    thousands of Python threads, these full-size models take many minutes (tests/test_cuda_device.py trains small
-    MLP and CNN models there instead, and checks them against the CPU)."""
+    """Both examples at full size with --device cuda, for an epoch. Only on a real GPU: on the simulator, where every
+    CUDA thread is a Python thread, one step of these models takes minutes (test_examples_train_a_few_steps_on_cuda
+    runs the same scripts there with narrowed layers)."""
     from numba import config
     if "cuda" not in minitorch.dispatch.available() or config.ENABLE_CUDASIM:
         pytest.skip("needs a real CUDA GPU")
@@ -117,3 +117,36 @@ def test_examples_train_on_a_real_gpu(name, mnist_root, tmp_path):
     acc = mod.main(["--epochs", "1", "--data-root", str(mnist_root), "--no-download", "--out", str(tmp_path / "run"),
                     "--device", "cuda", "--batch-size", "32"])
     assert acc >= 0.6
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name, widths", [("mnist_mlp", ["--hidden", "4", "4"]),
+                                          ("mnist_cnn", ["--channels", "2", "4", "--hidden", "4"])])
+def test_examples_train_a_few_steps_on_cuda(name, widths, mnist_root, tmp_path, capsys):
+    """Both example scripts with --device cuda: two steps of narrowed models on 8 samples, so that Numba's
+    simulator (every CUDA thread a Python thread) gets through them in CI. The MLP has no dropout, so its CUDA
+    checkpoint must match the same run on the CPU; the CNN's dropout masks come from the device's generator."""
+    if "cuda" not in minitorch.dispatch.available():
+        pytest.skip("no CUDA device (run with NUMBA_ENABLE_CUDASIM=1 for the simulator)")
+    mod = load_example(name)
+    args = ["--epochs", "1", "--data-root", str(mnist_root), "--no-download", "--limit", "8", "--batch-size", "4",
+            "--test-batch-size", "8", "--lr", "0.5"] + widths
+    mod.main(args + ["--device", "cuda", "--out", str(tmp_path / "cuda")])
+    printed = capsys.readouterr().out
+    assert "device: cuda" in printed
+    loss = float(printed.split("test loss ")[1].split(",")[0])
+    assert np.isfinite(loss) and loss > 0
+    path = str(tmp_path / "cuda" / f"{name}.safetensors")
+    assert {w.device.type for w in minitorch.load(path).values()} == {"cuda"}  # saved from the device
+    trained = minitorch.load(path, map_location="cpu")
+    minitorch.manual_seed(1)  # the examples' default seed: the same initial weights as the run above
+    init = (mod.MLP((4, 4)) if name == "mnist_mlp" else mod.Net((2, 4), 4)).state_dict()
+    assert set(trained) == set(init)
+    for key, w in trained.items():
+        assert w.device.type == "cpu" and w.shape == init[key].shape and bool(minitorch.isfinite(w).all())
+    assert not minitorch.equal(trained["fc1.weight"], init["fc1.weight"])  # the optimizer ran on the device
+    if name == "mnist_mlp":
+        mod.main(args + ["--device", "cpu", "--out", str(tmp_path / "cpu")])
+        on_cpu = minitorch.load(str(tmp_path / "cpu" / f"{name}.safetensors"))
+        for key, w in trained.items():
+            np.testing.assert_allclose(w.numpy(), on_cpu[key].numpy(), rtol=1e-4, atol=1e-5)
