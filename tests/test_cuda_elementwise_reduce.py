@@ -453,8 +453,10 @@ def test_argmax_signed_zero_ties_take_the_first():
 
 @pytest.mark.parametrize("dt", FLOATS + (np.int64,))
 def test_scan(dt):
+    assert gpu_red._split(2, 9 * THREADS + 5, gpu_red.SPLIT_ROW)[1] > 1
     for name, op in opcodes.SCAN.items():
-        for O, R, I in [(3, 1, 1), (2, 3, 2), (1, 3 * THREADS, 1), (3, 17, 5)]:
+        # (2, 9*THREADS + 5, 1) is long enough over few outputs for the three-stage scan
+        for O, R, I in [(3, 1, 1), (2, 3, 2), (1, 3 * THREADS, 1), (3, 17, 5), (2, 9 * THREADS + 5, 1)]:
             a = reduce_input(dt, "prod" if name == "cumprod" else "sum", O * R * I + 2)
             # the launcher passes a contiguous (O, R, I) input: so = R*I, sr = I, si = 1
             (e,), (g,) = both(cpu_red.scan, gpu_red.scan, op, S(a), 2, R * I, I, 1, O, R, I,

@@ -10,9 +10,10 @@ with a contiguous ``out`` of ``O*I`` elements and ``R >= 1``. Three grid mapping
   loads coalesce) and whose y threads split ``r``, folded by a tree along y.
 * thread per output (``*_serial``): a plain loop over ``r``, used when ``R`` is too short to fill a block.
 
-Reductions and arg-reductions with too few outputs to fill the GPU are multi-stage: ``r`` is cut into chunks, a
-block (or column tile) per (output, chunk) writes a partial, and the same reduction runs again over the partials
-(arg-reductions carry each partial's index along), so a full sum of a large tensor spreads over the whole grid.
+Reductions, arg-reductions and scans with too few outputs to fill the GPU are multi-stage: ``r`` is cut into
+chunks, a block (or column tile) per (output, chunk) writes a partial, and the same reduction runs again over the
+partials (arg-reductions carry each partial's index along), so a full sum of a large tensor spreads over the whole
+grid. A scan adds a third stage: each chunk's scan continues from the scanned total of the chunks before it.
 
 Every block loops over its outputs grid-stride, so any ``O*I`` is covered. Partials start from an element, never
 from a typed identity, and max/min keep propagating NaN; argmax/argmin break ties (and pick among NaNs) by the
@@ -311,46 +312,68 @@ def _scan_serial(op, a, ao, so, sr, si, O, R, I, out):
 
 
 @cuda.jit
-def _scan_block(op, a, ao, so, sr, si, O, R, I, out):
+def _scan_block(op, a, ao, so, sr, si, O, R, I, C, P, pre, out):
+    """Block per (output j, chunk p): the inclusive scan of r in [p*C, p*C + C), continued from pre[j*P + p - 1]
+    (the scan of the chunk totals) when p > 0."""
     buf = cuda.shared.array(THREADS, out.dtype)
     carry = cuda.shared.array(1, out.dtype)
     t = cuda.threadIdx.x
-    for j in range(cuda.blockIdx.x, O * I, cuda.gridDim.x):
+    for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
+        j = b // P
+        p = b - j * P
         o = j // I
         i = j - o * I
         base = ao + o * so + i * si
-        for lo in range(0, R, THREADS):
+        r0 = p * C
+        r1 = r0 + C
+        if r1 > R:
+            r1 = R
+        if t == 0 and p > 0:
+            carry[0] = pre[b - 1]
+        cuda.syncthreads()
+        for lo in range(r0, r1, THREADS):
             r = lo + t
-            if r < R:
+            if r < r1:
                 buf[t] = a[base + r * sr]
             c = carry[0]
             cuda.syncthreads()
             d = 1
             while d < THREADS:
                 v = buf[t]
-                if t >= d and r < R:
+                if t >= d and r < r1:
                     v = _combine(op, buf[t - d], v)
                 cuda.syncthreads()
-                if t >= d and r < R:
+                if t >= d and r < r1:
                     buf[t] = v
                 cuda.syncthreads()
                 d *= 2
-            if r < R:
+            if r < r1:
                 v = buf[t]
-                if lo > 0:
+                if lo > r0 or p > 0:
                     v = _combine(op, c, v)
                 out[(o * R + r) * I + i] = v
-                if r == R - 1 or t == THREADS - 1:
+                if r == r1 - 1 or t == THREADS - 1:
                     carry[0] = v
             cuda.syncthreads()
 
 
 def scan(op, a, ao, so, sr, si, O, R, I, out):
-    """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I)."""
+    """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I).
+
+    Few long scans run in three stages: chunk totals (the block reduction), a scan of those totals, then each
+    chunk's scan continued from the total before it."""
     n = O * I
     if n <= 0 or R <= 0:
         return
     if _serial(R, n):
         _scan_serial[blocks(n), THREADS](op, a, ao, so, sr, si, O, R, I, out)
-    else:
-        _scan_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, out)
+        return
+    C, P = _split(n, R, SPLIT_ROW)
+    if P == 1:
+        _scan_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, R, 1, out, out)
+        return
+    totals = cuda.device_array(n * P, out.dtype)
+    _reduce_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, totals)
+    pre = cuda.device_array(n * P, out.dtype)
+    scan(op, totals, 0, P, 1, 0, n, P, 1, pre)
+    _scan_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, pre, out)
