@@ -25,8 +25,23 @@ def test_cuda_api():
     before = minitorch.cuda.memory_allocated()
     t = minitorch.zeros(1000, device="cuda")
     assert minitorch.cuda.memory_allocated() >= before + 4000
+    assert minitorch.cuda.max_memory_allocated() >= minitorch.cuda.memory_allocated()
     del t
     minitorch.cuda.synchronize()
+    assert minitorch.cuda.memory_allocated() == before and minitorch.cuda.max_memory_allocated() >= before + 4000
+    minitorch.cuda.reset_peak_memory_stats()
+    assert minitorch.cuda.max_memory_allocated() == minitorch.cuda.memory_allocated() == \
+        minitorch.cuda.memory_reserved()
+    major, minor = minitorch.cuda.get_device_capability()
+    props = minitorch.cuda.get_device_properties(0)
+    assert (props.major, props.minor) == (major, minor) and props.name == minitorch.cuda.get_device_name("cuda:0")
+    free, total = minitorch.cuda.mem_get_info()
+    assert 0 <= free <= total and props.total_memory == total
+    minitorch.cuda.init()
+    assert minitorch.accelerator.is_available() and minitorch.accelerator.current_accelerator() == dev
+    assert minitorch.backends.cuda.is_built()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        minitorch.ones(2, device="cuda").pin_memory()
 
 
 def test_moves_between_devices_keep_values_and_dtypes():

@@ -532,6 +532,26 @@ def test_cuda_is_available_is_a_bool():
     assert isinstance(minitorch.cuda.device_count(), int)
 
 
+def test_backend_switches_and_accelerator_queries_port_from_torch():
+    import minitorch.backends.cudnn as cudnn
+    cudnn.benchmark = True
+    assert minitorch.backends.cudnn.benchmark and not cudnn.is_available()
+    cudnn.benchmark = False
+    assert not minitorch.backends.mps.is_available()
+    minitorch.backends.cuda.matmul.allow_tf32 = False
+    use_accel = minitorch.accelerator.is_available()
+    assert use_accel == minitorch.cuda.is_available()
+    device = minitorch.accelerator.current_accelerator() if use_accel else minitorch.device("cpu")
+    assert device.type == ("cuda" if use_accel else "cpu")
+    x = minitorch.arange(4.0)
+    p = x.pin_memory()
+    assert p is not x and minitorch.equal(p, x) and not p.is_pinned()
+    if not minitorch.cuda.is_available():
+        assert minitorch.cuda.max_memory_allocated() == 0 and minitorch.accelerator.current_accelerator() is None
+        with pytest.raises(AssertionError, match="not compiled with CUDA"):
+            minitorch.cuda.get_device_properties(0)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # every method is also a function
 # ---------------------------------------------------------------------------------------------------------------

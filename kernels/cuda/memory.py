@@ -6,12 +6,14 @@ from numba import cuda
 
 from ._grid import THREADS, blocks
 
-_allocated = [0]  # bytes held by live storages made here (minitorch.cuda.memory_allocated)
+_allocated = [0, 0]  # bytes held by live storages made here, and the peak (minitorch.cuda.memory_allocated)
 
 
 def _track(arr):
     nbytes = arr.size * arr.dtype.itemsize
     _allocated[0] += nbytes
+    if _allocated[0] > _allocated[1]:
+        _allocated[1] = _allocated[0]
     weakref.finalize(arr, _release, nbytes)
     return arr
 
@@ -22,6 +24,14 @@ def _release(nbytes):
 
 def allocated():
     return _allocated[0]
+
+
+def peak():
+    return _allocated[1]
+
+
+def reset_peak():
+    _allocated[1] = _allocated[0]
 
 
 @cuda.jit

@@ -32,13 +32,23 @@ def current_device():
     return _current
 
 
+def _index(device):
+    """The device index that ``device`` (None: the current one, an int, "cuda:1" or a minitorch.device) names."""
+    if device is None:
+        return _current
+    if isinstance(device, int):
+        return device
+    from ..device import device as _dev
+    if isinstance(device, _dev):
+        return _current if device.index is None else device.index
+    text = str(device)
+    return _current if text == "cuda" else int(text.split(":")[-1])
+
+
 def set_device(device):
     global _current
     _lazy_check()
-    from ..device import device as _dev
-    idx = device.index if isinstance(device, _dev) else int(str(device).split(":")[-1]) if str(device) != "cuda" \
-        else 0
-    _current = idx or 0
+    _current = _index(device)
 
 
 def get_device_name(device=None):
@@ -46,9 +56,49 @@ def get_device_name(device=None):
     from numba import config, cuda
     if config.ENABLE_CUDASIM:
         return "Numba CUDA simulator"
-    idx = _current if device is None else (device.index if hasattr(device, "index") else int(device)) or 0
-    name = cuda.gpus[idx].device.name
+    name = cuda.gpus[_index(device)].device.name
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def get_device_capability(device=None):
+    """(major, minor) compute capability."""
+    _lazy_check()
+    from numba import cuda
+    return tuple(int(v) for v in cuda.gpus[_index(device)].compute_capability)
+
+
+def mem_get_info(device=None):
+    """(free, total) bytes of device memory as the driver reports them (the simulator reports no limit: 0, 0)."""
+    _lazy_check()
+    from numba import cuda
+    with cuda.gpus[_index(device)]:
+        free, total = cuda.current_context().get_memory_info()
+    return (int(free), int(total)) if free != float("inf") else (0, 0)
+
+
+class _CudaDeviceProperties:
+    def __init__(self, name, major, minor, total_memory, multi_processor_count):
+        self.name, self.major, self.minor = name, major, minor
+        self.total_memory, self.multi_processor_count = total_memory, multi_processor_count
+
+    def __repr__(self):
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // 2 ** 20}MB, multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(device=None):
+    """Name, compute capability, total memory and multiprocessor count (0 where the simulator has none)."""
+    _lazy_check()
+    from numba import config, cuda
+    idx = _index(device)
+    major, minor = get_device_capability(idx)
+    sms = 0 if config.ENABLE_CUDASIM else int(cuda.gpus[idx].device.MULTIPROCESSOR_COUNT)
+    return _CudaDeviceProperties(get_device_name(idx), major, minor, mem_get_info(idx)[1], sms)
+
+
+def init():
+    """CUDA starts lazily with the first launch; checks that it is available, as torch.cuda.init does."""
+    _lazy_check()
 
 
 def synchronize(device=None):
@@ -74,6 +124,24 @@ def memory_allocated(device=None):
     if not is_available():
         return 0
     return dispatch.kernels("cuda").memory.allocated()
+
+
+def max_memory_allocated(device=None):
+    """The most bytes memory_allocated() has reached since start or the last reset_peak_memory_stats()."""
+    if not is_available():
+        return 0
+    return dispatch.kernels("cuda").memory.peak()
+
+
+def reset_peak_memory_stats(device=None):
+    if is_available():
+        dispatch.kernels("cuda").memory.reset_peak()
+
+
+# minitorch keeps no caching allocator (freed storages go back to Numba's allocator), so what it holds in reserve is
+# exactly what its live storages hold.
+memory_reserved = memory_allocated
+max_memory_reserved = max_memory_allocated
 
 
 def is_initialized():

@@ -77,6 +77,19 @@ def cuda(self, device=None, non_blocking=False, memory_format=None):
     return to(self, as_device("cuda" if device is None else device))
 
 
+def pin_memory(self, device=None):
+    """A copy of a CPU tensor for fast host-to-GPU copies. minitorch storages are plain host arrays, so this is a
+    copy (as torch's is), not page-locked; ``.to("cuda")`` works the same from either."""
+    if self._device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    return self.clone()
+
+
+def is_pinned(self, device=None):
+    """False: minitorch never page-locks host memory."""
+    return False
+
+
 def _caster(dt):
     def method(self, memory_format=None):
         return to(self, dt)
