@@ -21,8 +21,8 @@ def build(lib):
         nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def epoch_time(lib, X, Y, batch):
-    return bench_mlp.epoch_time(lib, X, Y, batch, make=build, warmup=5)
+def epoch_time(lib, X, Y, batch, device="cpu"):
+    return bench_mlp.epoch_time(lib, X, Y, batch, make=build, warmup=5, device=device)
 
 
 def main():
