@@ -11,11 +11,45 @@ from hypothesis import HealthCheck, Phase, settings
 
 import minitorch
 
-if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-    # The simulator runs each CUDA thread as a Python thread while the launching thread polls them, holding the GIL
-    # for a whole switch interval (5 ms) between polls; every syncthreads() waits out such a slice. A 0.5 ms
-    # interval made a two-step training run of the CNN example 3x faster (47 s -> 15 s).
+
+
+def _speed_up_the_simulator():
+    """The simulator runs each CUDA thread as a Python thread while the launching thread polls them, holding the GIL
+    for a whole switch interval (5 ms) between polls; every syncthreads() waits out such a slice. A 0.5 ms interval
+    made a two-step training run of the CNN example 3x faster (47 s -> 15 s).
+
+    Switching that often exposes a race in the simulator's cuda.shared.array: each thread of a block looks the
+    array up by its source line and creates it when missing, so two threads preempted between lookup and insert
+    get different "shared" arrays (a reduction then returns garbage). The same lookup under a lock fixes it."""
+    import threading
+
+    import numpy as np
+    from numba import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+
+    lock = threading.Lock()
+    dynamic = kernelapi.FakeCUDAShared.array
+
+    def array(self, shape, dtype):
+        if shape == 0:
+            return dynamic(self, shape, dtype)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)  # one shared array per source line, as the simulator
+        with lock:
+            res = self._allocations.get(key)
+            if res is None:
+                res = self._allocations[key] = np.empty(shape, dtype)
+        return res
+
+    kernelapi.FakeCUDAShared.array = array
     sys.setswitchinterval(5e-4)
+
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+    _speed_up_the_simulator()
 
 # First calls of each kernel compile (seconds), so no per-example deadline; a modest number of examples keeps
 # the suite to a few minutes. The "explain" phase traces coverage and makes every failing test slow, so it is off;
