@@ -223,15 +223,14 @@ def _arg_serial(op, a, ao, so, sr, si, O, R, I, values, indices):
 
 
 @cuda.jit
-def _arg_block(op, a, ao, so, sr, si, O, R, I, C, P, ix, values, indices):
+def _arg_block(op, a, ao, so, sr, si, O, R, I, C, P, ix, given, values, indices):
     """Block per (output j, chunk p) over r in [p*C, p*C + C), into values/indices[j*P + p].
 
-    The index of element r is p*C + r, or ix[its offset in a] when ``ix`` has elements (a second pass over the
-    partials of a split reduction, which are laid out like ``a``)."""
+    The index of element r is p*C + r, or, when ``given``, ix[its offset in a] (a second pass over the partials of
+    a split reduction, which are laid out like ``a``)."""
     vals = cuda.shared.array(THREADS, a.dtype)
     idxs = cuda.shared.array(THREADS, indices.dtype)
     t = cuda.threadIdx.x
-    given = ix.size > 0
     for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
         j = b // P
         p = b - j * P
@@ -277,18 +276,21 @@ def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
     if _serial(R, n):
         _arg_serial[blocks(n), THREADS](op, a, ao, so, sr, si, O, R, I, values, indices)
     else:
-        _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, cuda.device_array(0, indices.dtype), values, indices)
+        _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, None, values, indices)
 
 
 def _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, ix, values, indices):
+    """Block per output (and chunk); ``ix``: the indices of a's elements, or None for their positions."""
     n = O * I
+    given = ix is not None
+    ix = ix if given else indices  # never read then
     C, P = _split(n, R, SPLIT_ROW)
     if P == 1:
-        _arg_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, R, 1, ix, values, indices)
+        _arg_block[min(n, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, R, 1, ix, given, values, indices)
         return
     pv = cuda.device_array(n * P, values.dtype)  # (n, P) partial values and their indices in the full row
     pi = cuda.device_array(n * P, indices.dtype)
-    _arg_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, ix, pv, pi)
+    _arg_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, ix, given, pv, pi)
     _argreduce_blocks(op, pv, 0, P, 1, 0, n, P, 1, pi, values, indices)
 
 
