@@ -68,19 +68,26 @@ def _reduce_serial(op, a, ao, so, sr, si, O, R, I, out):
         out[j] = acc
 
 
+@cuda.jit(device=True)
+def _chunk(b, ao, so, sr, si, I, R, C, P):
+    """For block item b = j*P + p (output j, chunk p): the offset of the chunk's first element, its first r and
+    its length."""
+    j = b // P
+    p = b - j * P
+    o = j // I
+    L = R - p * C
+    if L > C:
+        L = C
+    return ao + o * so + (j - o * I) * si + p * C * sr, p * C, L
+
+
 @cuda.jit
 def _reduce_block(op, a, ao, so, sr, si, O, R, I, C, P, out):
     """Block per (output j, chunk p): folds r in [p*C, p*C + C) of output j into out[j*P + p]."""
     vals = cuda.shared.array(THREADS, a.dtype)
     t = cuda.threadIdx.x
     for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
-        j = b // P
-        p = b - j * P
-        o = j // I
-        base = ao + o * so + (j - o * I) * si + p * C * sr
-        L = R - p * C
-        if L > C:
-            L = C
+        base, _, L = _chunk(b, ao, so, sr, si, I, R, C, P)
         if t < L:
             acc = a[base + t * sr]
             for r in range(t + THREADS, L, THREADS):
@@ -232,23 +239,17 @@ def _arg_block(op, a, ao, so, sr, si, O, R, I, C, P, ix, given, values, indices)
     idxs = cuda.shared.array(THREADS, indices.dtype)
     t = cuda.threadIdx.x
     for b in range(cuda.blockIdx.x, O * I * P, cuda.gridDim.x):
-        j = b // P
-        p = b - j * P
-        o = j // I
-        base = ao + o * so + (j - o * I) * si + p * C * sr
-        L = R - p * C
-        if L > C:
-            L = C
+        base, r0, L = _chunk(b, ao, so, sr, si, I, R, C, P)
         if t < L:
             # indices grow with r, so a strict comparison and the first NaN keep the first occurrence
             best = a[base + t * sr]
-            idx = ix[base + t * sr] if given else p * C + t
+            idx = ix[base + t * sr] if given else r0 + t
             if best == best:
                 for r in range(t + THREADS, L, THREADS):
                     x = a[base + r * sr]
                     if x != x or (op == 0 and x > best) or (op == 1 and x < best):
                         best = x
-                        idx = ix[base + r * sr] if given else p * C + r
+                        idx = ix[base + r * sr] if given else r0 + r
                         if x != x:
                             break
             vals[t] = best
