@@ -331,7 +331,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     t = launch.empty(_size_args((size,)), dtype or _dt.int64, as_device(device))
-    return launch.random_integers(t, int(low), int(high), gen(generator)._rng)
+    return launch.random_fill("integers", t, gen(generator)._rng, low, high)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):

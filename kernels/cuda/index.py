@@ -18,6 +18,7 @@ import numpy as np
 from numba import cuda
 
 from ._grid import MAX_BLOCKS, SIM, THREADS, blocks, meta
+from .memory import zeros
 
 # dtypes that cuda.atomic.add compiles for
 ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32, np.float64))
@@ -140,16 +141,9 @@ def _fold_wide(dst, wide):
 def _widened(kern, dst, *args):
     """Accumulate into an int32 copy of the increments with int32 atomics, then fold it into dst: the sum of the
     increments mod 2**32 is exact mod 256, so uint8 wraps as the CPU's sequential adds do."""
-    wide = cuda.device_array(dst.size, np.int32)
-    _zero[blocks(dst.size), THREADS](wide)
+    wide = zeros(dst.size, np.int32)
     kern[blocks(args[-1]), THREADS](wide, *args)
     _fold_wide[blocks(dst.size), THREADS](dst, wide)
-
-
-@cuda.jit
-def _zero(out):
-    for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[k] = 0
 
 
 _PUT = {"atomic": _put_add, "or": _put_or}

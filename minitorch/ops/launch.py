@@ -208,20 +208,13 @@ def contiguous(x, dtype=None):
     return copy_into(out, x)
 
 
-def random_fill(kind, t, rng):
-    """Fill a contiguous float32/float64 tensor with U[0, 1) ("uniform") or N(0, 1) ("normal") samples from its
-    device's random kernels; ``rng`` is the numpy Generator behind minitorch's Generator."""
+def random_fill(kind, t, rng, *bounds):
+    """Fill a contiguous tensor from its device's random kernels: U[0, 1) ("uniform") or N(0, 1) ("normal") samples
+    for float32/float64, or integers on [low, high) ("integers", with ``bounds`` = (low, high)) for any dtype;
+    ``rng`` is the numpy Generator behind minitorch's Generator."""
     n = t.numel()
     if n:
-        getattr(_k(t).random, kind)(rng, t._storage[t._offset:t._offset + n], n)
-    return t
-
-
-def random_integers(t, low, high, rng):
-    """Fill a contiguous tensor with integers uniform on [low, high) from its device's random kernels."""
-    n = t.numel()
-    if n:
-        _k(t).random.integers(rng, t._storage[t._offset:t._offset + n], n, int(low), int(high))
+        getattr(_k(t).random, kind)(rng, t._storage[t._offset:t._offset + n], n, *(int(b) for b in bounds))
     return t
 
 

@@ -191,7 +191,7 @@ def random_(self, from_=0, to=None, *, generator=None):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
     check_inplace(self)
     t = self if self._contig else launch.empty(self._shape, self._dtype, self._device)
-    launch.random_integers(t, from_, to, gen(generator)._rng)
+    launch.random_fill("integers", t, gen(generator)._rng, from_, to)
     if t is not self:
         launch.copy_into(self, t)
     self._vc.value += 1
