@@ -55,21 +55,11 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
 # the suite to a few minutes. The "explain" phase traces coverage and makes every failing test slow, so it is off;
 # failures still shrink to a minimal example. HYPOTHESIS_PROFILE=dev runs many more examples locally.
 _PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
-settings.register_profile(
-    "ci",
-    deadline=None,
-    max_examples=25,
-    phases=_PHASES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
-settings.register_profile(
-    "dev",
-    deadline=None,
-    max_examples=200,
-    phases=_PHASES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# "sim": a short profile for CUDA runs on Numba's simulator, where every kernel launch runs Python threads.
+for _name, _examples in (("ci", 25), ("dev", 200), ("sim", 2)):
+    settings.register_profile(_name, deadline=None, max_examples=_examples, phases=_PHASES, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", params=minitorch.dispatch.registered())
@@ -79,17 +69,6 @@ def device(request):
     if name not in minitorch.dispatch.available():
         pytest.skip(f"device type '{name}' is registered but not available here")
     return name
-
-# A short profile for CUDA runs on Numba's simulator, where every kernel launch runs Python threads.
-settings.register_profile(
-    "sim",
-    deadline=None,
-    max_examples=2,
-    phases=_PHASES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # On the simulator every CUDA thread is a Python thread, so CI time matters: the op-table checks that make hundreds of
