@@ -581,6 +581,15 @@ TABLE = [
     unary("contiguous", lambda m, x: x.contiguous(), lambda x: x.copy(), dtypes=FLOATS_INT),
     unary("clone", lambda m, x: x.clone(), lambda x: x.copy(), dtypes=FLOATS_INT),
     unary("clone_fn", lambda m, x: m.clone(x), lambda x: x.copy()),
+    # --- sorting and selection -------------------------------------------------------------------------------
+
+    # (end of sorting and selection)
+    # --- contractions, products, shape and indexing -----------------------------------------------------------
+
+    # (end of contractions, products, shape and indexing)
+    # --- linear algebra --------------------------------------------------------------------------------------
+
+    # (end of linear algebra)
 ]
 
 assert len({op.name for op in TABLE}) == len(TABLE), "op names must be unique"

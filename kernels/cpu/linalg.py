@@ -1,0 +1,1 @@
+"""Linear-algebra kernels for the CPU (LAPACK through NumPy inside @njit)."""

@@ -1,0 +1,1 @@
+"""Sorting kernels for the CPU."""

@@ -1,0 +1,1 @@
+"""Linear-algebra kernels for CUDA (the same functions as kernels/cpu/linalg.py)."""

@@ -1,0 +1,1 @@
+"""Sorting kernels for CUDA (the same functions as kernels/cpu/sort.py)."""
