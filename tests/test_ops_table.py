@@ -584,6 +584,9 @@ TABLE = [
     # --- sorting and selection -------------------------------------------------------------------------------
 
     # (end of sorting and selection)
+    # --- searching and counting ------------------------------------------------------------------------------
+
+    # (end of searching and counting)
     # --- contractions, products, shape and indexing -----------------------------------------------------------
 
     # (end of contractions, products, shape and indexing)

@@ -16,4 +16,4 @@ if not cuda.is_available():
     raise ImportError("no CUDA device is available (set NUMBA_ENABLE_CUDASIM=1 to use Numba's simulator)")
 
 from . import (activation, conv, elementwise, index, linalg, matmul, memory, optim, pool, random,  # noqa: E402,F401
-               reduce, sort)
+               reduce, search, sort)

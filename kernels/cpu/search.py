@@ -1,0 +1,1 @@
+"""Searching and counting kernels for the CPU (searchsorted, bincount, histograms)."""
