@@ -4,21 +4,24 @@
 matmul, autograd (``backward``, ``minitorch.autograd.grad``, ``no_grad``) and devices.
 """
 from . import dtypes as _dtype_mod
-from .dtypes import (bool, dtype, float32, float64, get_default_dtype, int32, int64, promote_types,  # noqa: A004
-                    set_default_dtype, uint8)
-from .device import device
+from .dtypes import (bool, dtype, float32, float64, get_default_dtype, int8, int16, int32, int64,  # noqa: A004
+                    promote_types, set_default_dtype, uint8)
+from .device import device, get_default_device, set_default_device
 from .tensor import Size, Tensor
 from . import ops as _ops  # attaches the Tensor methods
 from .ops import FUNCTIONS as _FUNCTIONS
-from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, empty_strided, eye, from_numpy,
+from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, empty_strided, eye, from_numpy, poisson,
                        full, full_like, is_tensor, linspace, logspace, multinomial, normal, numel, ones, ones_like,
                        rand, rand_like, randint, randint_like, randn, randn_like, randperm, scalar_tensor, tensor,
                        zeros, zeros_like)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor_str import set_printoptions
-from . import accelerator, autograd, backends, cuda, dispatch, nn, optim, utils  # noqa: F401
+from . import accelerator, autograd, backends, cuda, dispatch, functional, nn, optim, utils  # noqa: F401
 from .serialization import load, save
+from .legacy import TYPES as _LEGACY_TYPES
+
+globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor, ...
 
 globals().update(_FUNCTIONS)
 
@@ -26,6 +29,8 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 int = int32  # noqa: A001
+short = int16
+char = int8
 half_unsupported = None
 del half_unsupported
 

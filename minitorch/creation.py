@@ -6,7 +6,8 @@ import numpy as np
 
 from . import dispatch
 from . import dtypes as _dt
-from .device import as_device
+from .device import CPU, as_device
+from .autograd.function import Function
 from .ops import launch
 from .random import gen
 from .tensor import Size, Tensor, _contiguous_strides, _make
@@ -105,7 +106,7 @@ def as_tensor(data, dtype=None, device=None):
         if dtype is not None or device is not None:
             out = data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
         return out
-    if isinstance(data, np.ndarray) and (device is None or as_device(device).type == "cpu"):
+    if isinstance(data, np.ndarray) and as_device(device).type == "cpu":
         t = from_numpy(data)
         return t if dtype is None or dtype is t.dtype else t.to(dtype)
     return tensor(data, dtype=dtype, device=device)
@@ -134,13 +135,40 @@ def from_numpy(ndarray):
     # flat storage over the array's memory: the base pointer plus the span the strides reach
     if ndarray.size == 0:
         storage = np.empty(0, dtype=dt.np)
-        return _make(storage, shape, _contiguous_strides(shape), 0, dt, as_device(None))
+        return _make(storage, shape, _contiguous_strides(shape), 0, dt, CPU)
     if ndarray.flags.c_contiguous:
         storage = ndarray.reshape(-1)  # a view, no copy
     else:
         span = 1 + sum((n - 1) * s for n, s in zip(shape, stride))
         storage = np.lib.stride_tricks.as_strided(ndarray, shape=(span,), strides=(item,), writeable=True)
-    return _make(storage, shape, stride, 0, dt, as_device(None))
+    return _make(storage, shape, stride, 0, dt, CPU)
+
+
+def _sizes(size_args, size):
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if size is not None:
+        if size_args:
+            raise TypeError("got multiple values for argument 'size'")
+        size_args = (size,)
+    return _size_args(size_args)
+
+
+def _into(result, out):
+    """``out=``: the result written into ``out`` (resized when its shape differs), as PyTorch's out arguments."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if out._dtype is not result._dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {result._dtype}, but got {out._dtype} instead")
+    if out._device != result._device:
+        raise RuntimeError(f"Expected out tensor to be on {result._device}, but it is on {out._device}")
+    if tuple(out._shape) != tuple(result._shape):
+        out.resize_(result._shape)
+    from .autograd import no_grad
+    with no_grad():
+        out.copy_(result)
+    return out
 
 
 def _size_args(size):
@@ -170,9 +198,9 @@ def _new(shape, dtype, device, requires_grad, fill=None):
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False,
+def empty(*size_args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False,
           memory_format=None):
-    return _new(_size_args(size), dtype, device, requires_grad)
+    return _into(_new(_sizes(size_args, size), dtype, device, requires_grad), out)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False):
@@ -180,8 +208,10 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False)
     return t.as_strided(size, stride) if tuple(stride) != t.stride() else t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    shape = _size_args(size)
+def zeros(*size_args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    shape = _sizes(size_args, size)
+    if out is not None:
+        return _into(zeros(shape, dtype=dtype or out.dtype, device=device or out.device), out)
     dt = dtype or _dt.get_default_dtype()
     dev = as_device(device)
     storage = dispatch.kernels(dev.type).memory.zeros(math.prod(shape), dt.np)
@@ -191,8 +221,10 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
     return t
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _new(_size_args(size), dtype, device, requires_grad, 1)
+def ones(*size_args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    if out is not None:
+        return _into(ones(_sizes(size_args, size), dtype=dtype or out.dtype, device=device or out.device), out)
+    return _new(_sizes(size_args, size), dtype, device, requires_grad, 1)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -200,6 +232,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         dtype = _dt.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    if out is not None:
+        return _into(full(size, fill_value, dtype=dtype, device=device if device is not None else out.device), out)
     return _new(_size_args((size,) if isinstance(size, int) else (tuple(size),)), dtype, device, requires_grad,
                 fill_value)
 
@@ -243,33 +277,34 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if (end - start) * step < 0 and end != start:
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     is_float = any(isinstance(v, (float, np.floating)) for v in vals)
-    dt = dtype or (_dt.get_default_dtype() if is_float else _dt.int64)
+    dt = dtype or (out.dtype if out is not None else _dt.get_default_dtype() if is_float else _dt.int64)
     n = max(0, math.ceil((end - start) / step))
     if dt.is_floating_point:
         arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     else:
         arr = (np.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dt.np) if not is_float else \
             np.floor(start + np.arange(n) * step).astype(dt.np)
-    t = _from_host(arr, dt, device)
+    t = _from_host(arr, dt, device if device is not None or out is None else out.device)
     if requires_grad:
         t.requires_grad_(True)
-    return t
+    return _into(t, out)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = dtype or _dt.get_default_dtype()
+    dt = dtype or (out.dtype if out is not None else _dt.get_default_dtype())
     # computed from both ends like PyTorch, so the last value is exactly `end`
     idx = np.arange(steps, dtype=np.float64)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     half = steps // 2
     arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx)) if steps > 1 else \
         np.full(steps, start, dtype=np.float64)
-    t = _from_host(arr.astype(dt.np) if dt.is_floating_point else np.trunc(arr).astype(dt.np), dt, device)
+    t = _from_host(arr.astype(dt.np) if dt.is_floating_point else np.trunc(arr).astype(dt.np), dt,
+                   device if device is not None or out is None else out.device)
     if requires_grad:
         t.requires_grad_(True)
-    return t
+    return _into(t, out)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -306,32 +341,44 @@ def _float_dtype(dtype, name):
     return dt
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def rand(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples on [0, 1)."""
-    dt = _float_dtype(dtype, "check_uniform_bounds")
-    t = launch.random_fill("uniform", launch.empty(_size_args(size), dt, as_device(device)), gen(generator)._rng)
+    dt = _float_dtype(dtype or (out.dtype if out is not None else None), "check_uniform_bounds")
+    dev = as_device(device if device is not None or out is None else out.device)
+    t = launch.random_fill("uniform", launch.empty(_sizes(size_args, size), dt, dev), gen(generator)._rng)
+    if out is not None:
+        return _into(t, out)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
-    dt = _float_dtype(dtype, "normal_kernel_cpu")
-    t = launch.random_fill("normal", launch.empty(_size_args(size), dt, as_device(device)), gen(generator)._rng)
+    dt = _float_dtype(dtype or (out.dtype if out is not None else None), "normal_kernel_cpu")
+    dev = as_device(device if device is not None or out is None else out.device)
+    t = launch.random_fill("normal", launch.empty(_sizes(size_args, size), dt, dev), gen(generator)._rng)
+    if out is not None:
+        return _into(t, out)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
-    """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` forms."""
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers uniform on [low, high): ``randint(high, size)``, ``randint(low, high, size)``, and the keyword forms
+    ``randint(10, size=(3,))``, ``randint(low=2, high=5, size=(3,))``."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list, Size)):
             raise TypeError("randint() missing 1 required positional arguments: \"size\"")
         low, high, size = 0, low, high
     if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+        low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if isinstance(size, (int, np.integer)):
+        raise TypeError("randint(): argument 'size' must be tuple of ints, not int")
+    if out is not None:
+        dtype, device = dtype or out.dtype, device if device is not None else out.device
     t = launch.empty(_size_args((size,)), dtype or _dt.int64, as_device(device))
-    return launch.random_fill("integers", t, gen(generator)._rng, low, high)
+    return _into(launch.random_fill("integers", t, gen(generator)._rng, low, high), out)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -378,6 +425,27 @@ def bernoulli(input, p=None, *, generator=None):
     u = rand(input.shape, generator=generator, dtype=probs.dtype if probs.dtype.is_floating_point else None,
              device=input.device)
     return (u < probs).to(input.dtype)
+
+
+class _Poisson(Function):
+    @staticmethod
+    def forward(ctx, rates, generator):
+        return launch.poisson(rates, gen(generator)._rng)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None  # as PyTorch: the samples are treated as constant in the rates
+
+
+def poisson(input, generator=None):
+    """Samples from Poisson distributions with the rates in ``input`` (a floating tensor of non-negative rates)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"poisson(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"poisson_cpu\" not implemented for '{input.dtype.legacy}'")
+    if input.numel() and not (input >= 0).all().item():  # also catches NaN rates
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    return _Poisson.apply(input, generator)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

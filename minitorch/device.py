@@ -57,12 +57,33 @@ class device:
 
 
 CPU = device("cpu")
+_default = CPU
+
+
+def set_default_device(device_):
+    """Make creation functions (``zeros``, ``tensor``, ``randn`` ...) allocate on ``device_`` when given none
+    (None restores the CPU), as ``torch.set_default_device``. ``from_numpy`` and generators stay on the CPU. As in
+    PyTorch, a CUDA device is checked when a tensor is made there, not here."""
+    global _default
+    if device_ is None:
+        _default = CPU
+    else:
+        d = device(device_) if not isinstance(device_, int) else device("cuda", device_)
+        _default = CPU if d.type == "cpu" else d
+
+
+def get_default_device():
+    """The device creation functions use when given none (``torch.get_default_device``)."""
+    return as_device(_default)
 
 
 def as_device(d):
-    """Normalise a device argument (None, str, int, device) to a device; tensors live on indexed CUDA devices."""
+    """Normalise a device argument (None: the default device, str, int, device) to a device; tensors live on
+    indexed CUDA devices."""
     if d is None:
-        return CPU
+        if _default is CPU:
+            return CPU
+        d = _default
     if isinstance(d, device):
         dev = d
     elif isinstance(d, int):

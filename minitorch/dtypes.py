@@ -1,17 +1,19 @@
 """dtypes and PyTorch's type-promotion rules."""
 import numpy as np
 
-__all__ = ["dtype", "float32", "float64", "int64", "int32", "uint8", "bool", "get_default_dtype",
+__all__ = ["dtype", "float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool", "get_default_dtype",
            "set_default_dtype", "promote_types", "result_type", "from_numpy_dtype"]
 
 
 class dtype:
     """A tensor element type (``minitorch.float32`` ...); compares by identity like ``torch.dtype``."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_cat", "_rank")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_cat", "_rank", "legacy", "c_name")
 
-    def __init__(self, name, np_dtype, cat, rank):
+    def __init__(self, name, np_dtype, cat, rank, legacy, c_name):
         self.name = name
+        self.legacy = legacy  # the legacy tensor type's stem: "Float" for torch.FloatTensor
+        self.c_name = c_name  # the C type PyTorch's messages name: "float", "long int" ...
         self.np = np.dtype(np_dtype)
         self.is_floating_point = cat == 2
         self.is_signed = name not in ("uint8", "bool")
@@ -33,14 +35,16 @@ class dtype:
         return self.np
 
 
-bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001 - torch.bool
-uint8 = dtype("uint8", np.uint8, 1, 1)
-int32 = dtype("int32", np.int32, 1, 2)
-int64 = dtype("int64", np.int64, 1, 3)
-float32 = dtype("float32", np.float32, 2, 4)
-float64 = dtype("float64", np.float64, 2, 5)
+bool = dtype("bool", np.bool_, 0, 0, "Bool", "bool")  # noqa: A001 - torch.bool
+uint8 = dtype("uint8", np.uint8, 1, 1, "Byte", "unsigned char")
+int8 = dtype("int8", np.int8, 1, 2, "Char", "signed char")
+int16 = dtype("int16", np.int16, 1, 3, "Short", "short int")
+int32 = dtype("int32", np.int32, 1, 4, "Int", "int")
+int64 = dtype("int64", np.int64, 1, 5, "Long", "long int")
+float32 = dtype("float32", np.float32, 2, 8, "Float", "float")
+float64 = dtype("float64", np.float64, 2, 9, "Double", "double")
 
-_ALL = (bool, uint8, int32, int64, float32, float64)
+_ALL = (bool, uint8, int8, int16, int32, int64, float32, float64)
 _BY_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 _default_float = float32
@@ -56,7 +60,7 @@ def from_numpy_dtype(np_dtype):
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported types are: "
-            "float64, float32, int64, int32, uint8, and bool.")
+            "float64, float32, int64, int32, int16, int8, uint8, and bool.")
     return d
 
 
@@ -77,8 +81,9 @@ def promote_types(a, b):
         return a
     if a._cat != b._cat:
         return a if a._cat > b._cat else b
-    if a._cat == 1 and {a, b} == {uint8, int32}:
-        return int32
+    if a._cat == 1 and uint8 in (a, b):
+        other = b if a is uint8 else a
+        return int16 if other is int8 else other  # uint8 and int8 meet in int16; wider signed types hold uint8
     return a if a._rank > b._rank else b
 
 

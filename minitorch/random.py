@@ -12,7 +12,7 @@ class Generator:
 
     def __init__(self, device="cpu"):
         from .device import as_device
-        self.device = as_device(device)
+        self.device = as_device("cpu" if device is None else device)
         self._seed = 67280421310721
         self._rng = np.random.Generator(np.random.PCG64(self._seed))
 

@@ -14,7 +14,12 @@ themselves; every JSON object is a tagged node:
   ``"dev": "cuda:0"`` when not on the CPU); ``{"A": name}`` a NumPy array
 * ``{"tuple": [...]}``, ``{"dict": [[key, value], ...], "kind": "OrderedDict" | "Counter"}`` (keys keep their
   type, so an optimizer state dict's integer keys come back as integers)
-* ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}``, ``{"device": "cpu"}``
+* ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}``, ``{"device": "cpu"}``, ``{"size": [2, 3]}`` (a
+  ``minitorch.Size``)
+
+PyTorch's allow-list for its pickle-based loader (``add_safe_globals``, ``safe_globals``, ``get_safe_globals``,
+``clear_safe_globals``) exists so that programs calling it run; loading here never unpickles, so the list changes
+nothing about what a file may contain.
 """
 import json
 import math
@@ -24,9 +29,9 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Size, Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals"]
 
 _VERSION = "1"
 _STRUCT_KEY = "minitorch.structure"
@@ -97,6 +102,8 @@ class _Encoder:
             return {"A": self._array(obj, path, obj)}
         if isinstance(obj, list):
             return [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
+        if isinstance(obj, Size):
+            return {"size": [int(n) for n in obj]}
         if isinstance(obj, tuple):
             return {"tuple": [self.encode(v, path + (i,)) for i, v in enumerate(obj)]}
         if isinstance(obj, dict):
@@ -276,6 +283,10 @@ class _Decoder:
             return self.arrays[key]
         if "tuple" in node and isinstance(node["tuple"], list):
             return tuple(self.decode(v) for v in node["tuple"])
+        if "size" in node and isinstance(node["size"], list):
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in node["size"]):
+                raise self.corrupt(f"a Size {node['size']!r} is not a list of non-negative ints")
+            return Size(node["size"])
         if "dict" in node and isinstance(node["dict"], list):
             kind = _DICT_KINDS.get(node.get("kind", "dict"))
             if kind is None:
@@ -355,7 +366,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             from_numpy_dtype(arr.dtype)
         except TypeError:
             raise RuntimeError(f"{name}: tensor {key!r} has dtype {header.get(key, {}).get('dtype', arr.dtype)}, "
-                               "which minitorch does not support (float32, float64, int64, int32, uint8, bool)") \
+                               "which minitorch does not support (float32, float64, int64, int32, int16, int8, uint8, bool)") \
                 from None
         if not arr.flags.writeable or not arr.flags.c_contiguous or not arr.dtype.isnative:
             arrays[key] = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
@@ -375,3 +386,45 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     except (TypeError, json.JSONDecodeError) as e:
         raise RuntimeError(f"{name} is corrupt: its structure metadata is not valid JSON ({e})") from None
     return dec.decode(structure)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PyTorch's allow-list API for weights_only unpickling: kept as a list, with no effect on this pickle-free loader
+# ---------------------------------------------------------------------------------------------------------------
+_SAFE_GLOBALS = []
+
+
+def add_safe_globals(safe_globals):
+    """Record classes or functions (or ``(obj, "module.name")`` pairs) as allowed, as PyTorch's call does.
+
+    minitorch.load never unpickles, so the list only answers ``get_safe_globals()``."""
+    if not isinstance(safe_globals, list):
+        raise TypeError(f"safe_globals must be a list, got {type(safe_globals).__name__}")
+    for g in safe_globals:
+        if isinstance(g, tuple) and not (len(g) == 2 and isinstance(g[1], str)):
+            raise TypeError(f"a (global, name) pair must hold an object and its dotted name, got {g!r}")
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals():
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals():
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """Context manager form of ``add_safe_globals``: the additions are removed on exit."""
+
+    def __init__(self, safe_globals):
+        self._globals = safe_globals
+
+    def __enter__(self):
+        self._saved = list(_SAFE_GLOBALS)
+        add_safe_globals(self._globals)
+        return self
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS[:] = self._saved
+        return False

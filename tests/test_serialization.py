@@ -386,3 +386,29 @@ def test_module_checkpoint_round_trip(tmp_path):
     other.load_state_dict(load(tmp_path / "model.pt"))
     x = minitorch.randn(3, 6)
     np.testing.assert_array_equal(to_np(other(x)), to_np(model(x)))
+
+
+def test_size_and_small_int_tensors_round_trip():
+    buf = io.BytesIO()
+    obj = {"shape": minitorch.Size([2, 3]), "i8": minitorch.tensor([-3, 4], dtype=minitorch.int8),
+           "i16": minitorch.tensor([[300, -2]], dtype=minitorch.int16), "plain": (2, 3)}
+    minitorch.save(obj, buf)
+    buf.seek(0)
+    back = minitorch.load(buf, weights_only=True)
+    assert isinstance(back["shape"], minitorch.Size) and back["shape"] == (2, 3)
+    assert type(back["plain"]) is tuple
+    assert back["i8"].dtype is minitorch.int8 and back["i8"].tolist() == [-3, 4]
+    assert back["i16"].dtype is minitorch.int16 and back["i16"].tolist() == [[300, -2]]
+
+
+def test_safe_globals_api_exists_and_scopes():
+    ser = minitorch.serialization
+    ser.clear_safe_globals()
+    ser.add_safe_globals([dict])
+    with ser.safe_globals([list, (set, "builtins.set")]):
+        assert ser.get_safe_globals() == [dict, list, (set, "builtins.set")]
+    assert ser.get_safe_globals() == [dict]
+    ser.clear_safe_globals()
+    assert ser.get_safe_globals() == []
+    with pytest.raises(TypeError, match="safe_globals must be a list"):
+        ser.add_safe_globals(dict)

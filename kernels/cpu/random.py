@@ -16,3 +16,8 @@ def normal(rng, out, n):
 def integers(rng, out, n, low, high):
     """out[:n] = integers uniform on [low, high), drawn as int64 and stored in out's dtype."""
     out[:n] = rng.integers(low, high, size=n, dtype=np.int64)
+
+
+def poisson(rng, rates, out, n):
+    """out[:n] = Poisson samples with the rates in rates[:n] (non-negative, checked by the caller), in out's dtype."""
+    out[:n] = rng.poisson(rates[:n].astype(np.float64))

@@ -94,3 +94,53 @@ def integers(rng, out, n, low, high):
     """out[:n] = integers uniform on [low, high) (low < high, both within int64), stored in out's dtype."""
     if n > 0:
         _integers[blocks(n), THREADS](out, n, _seed(rng), np.int64(low), np.uint64(high - low))
+
+
+@cuda.jit(device=True)
+def _poisson_one(lam, s):
+    """One Poisson(lam) sample from the stream seeded ``s``: multiplication of uniforms for small rates, Hormann's
+    transformed rejection with squeeze (PTRS) from 10 on, where the product method would take too many draws."""
+    j = uint64(0)
+    if lam < 10.0:
+        limit = math.exp(-lam)
+        p = 1.0
+        k = 0
+        while True:
+            p *= _unit(_mix(s, j), True)
+            j += uint64(1)
+            if p <= limit:
+                return float(k)
+            k += 1
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = _unit(_mix(s, j), True) - 0.5
+        v = _unit(_mix(s, j + uint64(1)), True)
+        j += uint64(2)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if v > 0.0 and (math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b)
+                        <= -lam + k * loglam - math.lgamma(k + 1.0)):
+            return k
+
+
+@cuda.jit
+def _poisson(rates, out, n, seed):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        lam = float(rates[i])
+        out[i] = 0.0 if lam == 0.0 else _poisson_one(lam, _mix(seed, uint64(i)))
+
+
+def poisson(rng, rates, out, n):
+    """out[:n] = Poisson samples with the rates in rates[:n] (non-negative, checked by the caller); each element
+    draws from its own counter stream, seeded from the element's index."""
+    if n > 0:
+        _poisson[blocks(n), THREADS](rates, out, n, _seed(rng))

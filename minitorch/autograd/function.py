@@ -164,7 +164,5 @@ def _record(cls, args, needs):
 
 
 def _type_name(t):
-    names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
-             "uint8": "ByteTensor", "bool": "BoolTensor"}
     prefix = "torch.cuda." if t._device.type == "cuda" else "torch."
-    return prefix + names[t._dtype.name]
+    return prefix + t._dtype.legacy + "Tensor"

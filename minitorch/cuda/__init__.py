@@ -4,6 +4,9 @@
 tensors and modules move there with ``.to("cuda")`` / ``.cuda()`` and every op runs as ``@cuda.jit`` kernels.
 """
 from .. import dispatch
+from ..legacy import CUDA_TYPES as _LEGACY_TYPES
+
+globals().update(_LEGACY_TYPES)  # minitorch.cuda.FloatTensor, ...
 
 _current = 0
 

@@ -124,8 +124,7 @@ def recording(*tensors):
 
 
 def type_label(dt):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "uint8": "Byte",
-            "bool": "Bool"}[dt.name]
+    return dt.legacy
 
 
 __all__ = ["scalar_tensor", "operands", "cast", "dims_arg", "wrap_dim", "can_cast", "recording", "check_device",

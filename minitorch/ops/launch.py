@@ -218,6 +218,16 @@ def random_fill(kind, t, rng, *bounds):
     return t
 
 
+def poisson(rates, rng):
+    """Poisson samples with the given (validated, non-negative) rates, in their dtype."""
+    rates = contiguous(rates)
+    out = empty(rates._shape, rates._dtype, rates._device)
+    n = out.numel()
+    if n:
+        _k(rates).random.poisson(rng, rates._storage[rates._offset:rates._offset + n], out._storage, n)
+    return out
+
+
 def scalar(value, dtype, device):
     """A 0-d tensor holding a Python number."""
     storage = dispatch.kernels(device.type).memory.from_host(np.array([value], dtype=dtype.np))

@@ -68,8 +68,7 @@ def _check(a, b, name):
 
 
 def _tn(t):
-    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int", "uint8": "unsigned char",
-            "bool": "bool"}[t._dtype.name]
+    return t._dtype.c_name
 
 
 def matmul(input, other, *, out=None):

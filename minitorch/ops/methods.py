@@ -98,7 +98,8 @@ def _caster(dt):
 
 
 CASTS = {"float": _caster(_dt.float32), "double": _caster(_dt.float64), "long": _caster(_dt.int64),
-         "int": _caster(_dt.int32), "bool": _caster(_dt.bool), "byte": _caster(_dt.uint8)}
+         "int": _caster(_dt.int32), "short": _caster(_dt.int16), "char": _caster(_dt.int8),
+         "bool": _caster(_dt.bool), "byte": _caster(_dt.uint8)}
 
 
 def half(self):
@@ -109,17 +110,18 @@ def type_as(self, other):
     return to(self, other.dtype)
 
 
-_TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
-               "int32": "torch.IntTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}
-
-
-def type_(self, dtype=None, non_blocking=False):
+def type_(self, dtype=None, non_blocking=False, **kwargs):
+    """``x.type()`` names the legacy type (``'torch.FloatTensor'``); ``x.type(T)`` casts to a dtype, a legacy type
+    (``minitorch.LongTensor``) or a type name (``'torch.cuda.FloatTensor'``, which also moves to that device)."""
+    from .. import legacy
     if dtype is None:
-        name = _TYPE_NAMES[self._dtype.name]
-        return name.replace("torch.", "torch.cuda.") if self._device.type == "cuda" else name
+        prefix = "torch.cuda." if self._device.type == "cuda" else "torch."
+        return prefix + self._dtype.legacy + "Tensor"
     if isinstance(dtype, str):
-        inv = {v: k for k, v in _TYPE_NAMES.items()}
-        dtype = _dt._by_name(inv[dtype.replace("minitorch.", "torch.")])
+        dtype = legacy.by_name(dtype)
+    if isinstance(dtype, legacy.TensorType):
+        dev = self._device if self._device.type == dtype._device_type else dtype._device_type
+        return to(self, dev, dtype.dtype)
     return to(self, dtype)
 
 
@@ -186,7 +188,7 @@ def random_(self, from_=0, to=None, *, generator=None):
             from_, to = 0, from_
         else:
             to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
-                  "uint8": 256, "bool": 2}[self._dtype.name]
+                  "int16": 2 ** 15, "int8": 2 ** 7, "uint8": 256, "bool": 2}[self._dtype.name]
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
     check_inplace(self)

@@ -1,0 +1,225 @@
+"""Tensor-level API that PyTorch programs reach for: legacy tensor types, Variable, int8/int16, the default device,
+and the size=/out= forms of the creation functions."""
+import itertools
+
+import numpy as np
+import pytest
+
+import minitorch
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64"]
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def name(d):
+    return str(d).split(".")[-1]
+
+
+# --- dtypes ------------------------------------------------------------------------------------------------------
+@pytest.mark.torch
+def test_promotion_table_matches_torch(torch):
+    for a, b in itertools.product(DTYPES, DTYPES):
+        got = minitorch.promote_types(getattr(minitorch, a), getattr(minitorch, b))
+        assert name(got) == name(torch.promote_types(getattr(torch, a), getattr(torch, b))), (a, b)
+
+
+SMALL_INT_OPS = [
+    ("add", lambda t: t + t), ("mul_scalar", lambda t: t * 3), ("truediv", lambda t: t / 2),
+    ("floordiv", lambda t: t // 2), ("neg", lambda t: -t), ("abs", lambda t: t.abs()), ("sum", lambda t: t.sum()),
+    ("sum_dim", lambda t: t.sum(1)), ("cumsum", lambda t: t.cumsum(0)), ("prod", lambda t: t.prod()),
+    ("max_dim", lambda t: t.max(1)[0]), ("argmax", lambda t: t.argmax()), ("mm", lambda t: t @ t.t()),
+    ("to_float", lambda t: t.float()), ("eq", lambda t: t == 1), ("clamp", lambda t: t.clamp(-1, 2)),
+    ("add_float_scalar", lambda t: t + 1.5), ("pow", lambda t: t ** 2), ("transpose_copy", lambda t: t.t() * 1),
+    ("mixed_uint8", lambda t: t + t.abs().to(t.dtype).byte()),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dt", ["int8", "int16"])
+@pytest.mark.parametrize("op", [o[1] for o in SMALL_INT_OPS], ids=[o[0] for o in SMALL_INT_OPS])
+def test_int8_int16_ops_match_torch(dt, op, device, torch):
+    x = np.array([[1, -2, 3], [4, 5, -6]])
+    got = op(minitorch.tensor(x, dtype=getattr(minitorch, dt), device=device))
+    want = op(torch.tensor(x, dtype=getattr(torch, dt)))
+    assert name(got.dtype) == name(want.dtype)
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+def test_small_int_casts_wrap_and_name():
+    x = minitorch.tensor([127, 128, -129, 40000])
+    assert x.char().tolist() == np.array([127, 128, -129, 40000]).astype(np.int8).tolist()
+    assert x.short().dtype is minitorch.int16 and minitorch.short is minitorch.int16
+    assert minitorch.char is minitorch.int8
+    assert minitorch.from_numpy(np.zeros(2, np.int16)).dtype is minitorch.int16
+    assert repr(minitorch.tensor([1, 2], dtype=minitorch.int8)) == "tensor([1, 2], dtype=minitorch.int8)"
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.complex128"):
+        minitorch.from_numpy(np.zeros(2, np.complex128))
+
+
+# --- legacy types and Variable ------------------------------------------------------------------------------------
+LEGACY = [("FloatTensor", "float32"), ("DoubleTensor", "float64"), ("LongTensor", "int64"), ("IntTensor", "int32"),
+          ("ShortTensor", "int16"), ("CharTensor", "int8"), ("ByteTensor", "uint8"), ("BoolTensor", "bool")]
+
+
+@pytest.mark.parametrize("tname, dt", LEGACY)
+def test_legacy_constructors_and_isinstance(tname, dt):
+    T = getattr(minitorch, tname)
+    data = T([1, 0, 1])
+    assert data.dtype is getattr(minitorch, dt) and data.tolist() == np.array([1, 0, 1]).astype(dt).tolist()
+    assert T(2, 3).shape == (2, 3) and T(minitorch.Size([4])).shape == (4,) and T().shape == (0,)
+    assert isinstance(data, T) and isinstance(data, minitorch.Tensor)
+    others = [getattr(minitorch, n) for n, _ in LEGACY if n != tname]
+    assert not any(isinstance(data, O) for O in others)
+    assert not isinstance(data, getattr(minitorch.cuda, tname))
+    assert data.type() == f"torch.{tname}"
+    assert minitorch.zeros(2).type(T).dtype is getattr(minitorch, dt)
+    assert minitorch.zeros(2).type(f"torch.{tname}").dtype is getattr(minitorch, dt)
+    assert type(data) is minitorch.Tensor
+
+
+@pytest.mark.torch
+def test_legacy_types_agree_with_torch(torch):
+    for tname, _ in LEGACY:
+        assert getattr(minitorch, tname)([1, 2]).tolist() == getattr(torch, tname)([1, 2]).tolist()
+        assert getattr(minitorch, tname)(3, 2).shape == getattr(torch, tname)(3, 2).shape
+    assert minitorch.tensor([1.5]).type() == torch.tensor([1.5]).type()
+
+
+def test_legacy_type_errors():
+    with pytest.raises(ValueError, match="invalid type: 'torch.NoSuchTensor'"):
+        minitorch.zeros(2).type("torch.NoSuchTensor")
+    with pytest.raises(TypeError, match="must be tuple of ints"):
+        minitorch.FloatTensor(2, "3")
+
+
+def test_variable_makes_tensors():
+    base = minitorch.ones(3, requires_grad=True)
+    v = minitorch.autograd.Variable(base * 2, requires_grad=True)
+    assert type(v) is minitorch.Tensor and v.requires_grad and v.is_leaf
+    assert isinstance(v, minitorch.autograd.Variable) and isinstance(base, minitorch.autograd.Variable)
+    (v * v).sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), [4.0, 4.0, 4.0])
+    assert base.grad is None  # detached from the graph that made it
+    w = minitorch.autograd.Variable(minitorch.zeros(2))
+    assert not w.requires_grad
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        minitorch.autograd.Variable(minitorch.zeros(1), volatile=True)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        minitorch.autograd.Variable([1.0])
+
+
+# --- creation signatures --------------------------------------------------------------------------------------------
+CREATION_FORMS = [
+    ("randint_high_size", lambda m: m.randint(10, size=(3, 2))),
+    ("randint_low_high_size", lambda m: m.randint(3, 10, (4,))),
+    ("randint_keywords", lambda m: m.randint(low=2, high=5, size=(5,))),
+    ("randint_dtype", lambda m: m.randint(0, 4, (2,), dtype=m.int16)),
+    ("zeros_size_kw", lambda m: m.zeros(size=(2, 3))),
+    ("ones_size_kw", lambda m: m.ones(size=[4])),
+    ("empty_size_kw", lambda m: m.empty(size=(1, 2))),
+    ("rand_size_kw", lambda m: m.rand(size=(2, 2))),
+    ("randn_varargs", lambda m: m.randn(2, 3, dtype=m.float64)),
+    ("full_list", lambda m: m.full([2, 2], 7)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("form", [f[1] for f in CREATION_FORMS], ids=[f[0] for f in CREATION_FORMS])
+def test_creation_forms_match_torch(form, torch):
+    got, want = form(minitorch), form(torch)
+    assert tuple(got.shape) == tuple(want.shape) and name(got.dtype) == name(want.dtype)
+
+
+def test_randint_values_and_errors():
+    minitorch.manual_seed(0)
+    v = minitorch.randint(3, 10, (2000,))
+    assert v.min().item() == 3 and v.max().item() == 9
+    with pytest.raises(RuntimeError, match="from=5 >= to=5"):
+        minitorch.randint(5, 5, (2,))
+    with pytest.raises(TypeError, match="must be tuple of ints, not int"):
+        minitorch.randint(0, 5, 3)
+
+
+def test_out_arguments_are_written():
+    out = minitorch.empty(0)
+    r = minitorch.zeros(2, 3, out=out)
+    assert r is out and out.shape == (2, 3) and out.sum().item() == 0
+    out2 = minitorch.empty(5, dtype=minitorch.float64)
+    minitorch.manual_seed(1)
+    minitorch.rand(5, out=out2, dtype=minitorch.float64)
+    assert out2.dtype is minitorch.float64 and 0 <= out2.min().item() and out2.max().item() < 1
+    o3 = minitorch.empty(0, dtype=minitorch.int64)
+    assert minitorch.arange(4, out=o3).tolist() == [0, 1, 2, 3] and o3.tolist() == [0, 1, 2, 3]
+    o4 = minitorch.empty(3)
+    minitorch.linspace(0, 1, 3, out=o4)
+    assert o4.tolist() == [0.0, 0.5, 1.0]
+    o5 = minitorch.empty(2, dtype=minitorch.int64)
+    minitorch.full((2,), 3, out=o5)
+    assert o5.tolist() == [3, 3]
+    with pytest.raises(RuntimeError, match="Expected out tensor to have dtype minitorch.float32"):
+        minitorch.zeros(2, dtype=minitorch.float32, out=minitorch.empty(2, dtype=minitorch.int64))
+
+
+# --- the default device ---------------------------------------------------------------------------------------------
+def test_default_device_drives_creation(device):
+    assert minitorch.get_default_device() == minitorch.device("cpu")
+    minitorch.set_default_device(device)
+    try:
+        want = minitorch.device(device) if device == "cpu" else minitorch.device(device, 0)
+        assert minitorch.get_default_device() == want
+        made = [minitorch.zeros(2), minitorch.ones(2), minitorch.tensor([1.0]), minitorch.randn(2),
+                minitorch.arange(3), minitorch.full((2,), 1.0), minitorch.empty(1), minitorch.eye(2),
+                minitorch.randint(0, 3, (2,)), minitorch.as_tensor([1, 2])]
+        assert all(t.device == want for t in made)
+        assert minitorch.from_numpy(np.zeros(2)).device.type == "cpu"  # shares the array's memory
+        assert minitorch.Generator().device.type == "cpu"
+        assert minitorch.zeros(2, device="cpu").device.type == "cpu"
+    finally:
+        minitorch.set_default_device(None)
+    assert minitorch.zeros(1).device.type == "cpu"
+
+
+def test_default_device_without_cuda_raises_when_used():
+    if minitorch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    minitorch.set_default_device("cuda")  # accepted, as in PyTorch; checked when a tensor is made
+    try:
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            minitorch.zeros(1)
+    finally:
+        minitorch.set_default_device(None)
+    assert minitorch.get_default_device().type == "cpu"
+
+
+# --- poisson --------------------------------------------------------------------------------------------------------
+def test_poisson_moments_and_reproducibility(device):
+    n = 20000 if device == "cpu" else 64  # the simulator runs a Python thread per element
+    rates = minitorch.tensor([0.0, 0.5, 4.0, 30.0, 400.0], dtype=minitorch.float64, device=device).expand(n, 5)
+    minitorch.manual_seed(3)
+    s = minitorch.poisson(rates)
+    assert s.dtype is minitorch.float64 and s.shape == (n, 5) and s.device.type == device
+    a = s.cpu().numpy()
+    assert (a == np.floor(a)).all() and (a[:, 0] == 0).all() and (a >= 0).all()
+    lam = np.array([0.0, 0.5, 4.0, 30.0, 400.0])
+    se = np.sqrt(lam / n)  # standard error of each column mean
+    np.testing.assert_array_less(np.abs(a.mean(0) - lam), 6 * se + 1e-12)
+    minitorch.manual_seed(3)
+    np.testing.assert_array_equal(minitorch.poisson(rates).cpu().numpy(), a)
+
+
+def test_poisson_gradient_is_zero_and_errors():
+    x = minitorch.tensor([1.0, 2.0], requires_grad=True)
+    y = minitorch.poisson(x)
+    assert y.requires_grad
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="invalid Poisson rate, expected rate to be non-negative"):
+        minitorch.poisson(minitorch.tensor([1.0, -0.5]))
+    with pytest.raises(RuntimeError, match="invalid Poisson rate"):
+        minitorch.poisson(minitorch.tensor([float("nan")]))
+    with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+        minitorch.poisson(minitorch.tensor([1, 2]))
