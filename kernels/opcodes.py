@@ -18,6 +18,8 @@ BINARY = {
 COMPARE = {
     "eq": 0, "ne": 1, "lt": 2, "le": 3, "gt": 4, "ge": 5, "logical_and": 6, "logical_or": 7, "logical_xor": 8,
 }
+# Bitwise ops on integer tensors (same dtype out; bool tensors use the logical ops).
+BITWISE = {"bitwise_and": 0, "bitwise_or": 1, "bitwise_xor": 2, "bitwise_left_shift": 3, "bitwise_right_shift": 4}
 # Reductions.
 REDUCE = {"sum": 0, "prod": 1, "amax": 2, "amin": 3, "all": 4, "any": 5}
 ARGREDUCE = {"argmax": 0, "argmin": 1}

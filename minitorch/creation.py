@@ -442,7 +442,7 @@ def poisson(input, generator=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"poisson(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"poisson_cpu\" not implemented for '{input.dtype.legacy}'")
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{input.dtype.legacy}'")  # torch's type
     if input.numel() and not (input >= 0).all().item():  # also catches NaN rates
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _Poisson.apply(input, generator)

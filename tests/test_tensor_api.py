@@ -221,5 +221,42 @@ def test_poisson_gradient_is_zero_and_errors():
         minitorch.poisson(minitorch.tensor([1.0, -0.5]))
     with pytest.raises(RuntimeError, match="invalid Poisson rate"):
         minitorch.poisson(minitorch.tensor([float("nan")]))
-    with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):  # PyTorch's type
         minitorch.poisson(minitorch.tensor([1, 2]))
+
+
+# --- integer bitwise ops ----------------------------------------------------------------------------------------------
+BITWISE = [
+    ("and", lambda a, b: a & b), ("or", lambda a, b: a | b), ("xor", lambda a, b: a ^ b),
+    ("xor_fn", lambda a, b: a.bitwise_xor(b)), ("lshift", lambda a, b: a << (b % 9).abs()),
+    ("rshift", lambda a, b: a >> (b % 9).abs()), ("not", lambda a, b: ~a), ("and_scalar", lambda a, b: a & 6),
+    ("rshift_wide", lambda a, b: a >> 70), ("lshift_wide", lambda a, b: a << 64),
+    ("broadcast_or", lambda a, b: a[:, :1] | b), ("transposed_xor", lambda a, b: a.transpose(0, 2) ^ b.transpose(0, 2)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dt", ["uint8", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("op", [o[1] for o in BITWISE], ids=[o[0] for o in BITWISE])
+def test_integer_bitwise_ops_match_torch(dt, op, device, torch):
+    rng = np.random.default_rng(0)
+    lo = 0 if dt == "uint8" else -100
+    x, y = rng.integers(lo, 100, (2, 3, 4)), rng.integers(lo, 100, (2, 3, 4))
+    got = op(minitorch.tensor(x, dtype=getattr(minitorch, dt), device=device),
+             minitorch.tensor(y, dtype=getattr(minitorch, dt), device=device))
+    want = op(torch.tensor(x, dtype=getattr(torch, dt)), torch.tensor(y, dtype=getattr(torch, dt)))
+    assert name(got.dtype) == name(want.dtype)
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+def test_bitwise_in_place_and_errors():
+    x = minitorch.tensor([5, 3])
+    x ^= 1
+    x <<= 1
+    x.bitwise_or_(minitorch.tensor([1, 0]))
+    assert x.tolist() == [9, 4]
+    assert (minitorch.tensor([True, False]) ^ minitorch.tensor([True, True])).tolist() == [False, True]
+    with pytest.raises(NotImplementedError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
+        minitorch.tensor([1.5]) & 1
+    with pytest.raises(TypeError, match="only implemented on integer and Boolean-type tensors"):
+        ~minitorch.tensor([1.5])

@@ -359,6 +359,61 @@ def binary_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
                     out, r * inner, inner)
 
 
+@njit(cache=True, inline="always")
+def _bitwise_row(op, a, ia, sa, b, ib, sb, out, io, n):
+    # integer dtypes only; shifts by the dtype's width or more give 0 (or -1 for a negative >>), as PyTorch
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] & b[U(ib + k * sb)]
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] | b[U(ib + k * sb)]
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] ^ b[U(ib + k * sb)]
+    elif op == 3:
+        bits = out.itemsize * 8
+        for k in range(n):
+            y = b[U(ib + k * sb)]
+            out[U(io + k)] = a[U(ia + k * sa)] << y if 0 <= y < bits else 0
+    elif op == 4:
+        bits = out.itemsize * 8
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            y = b[U(ib + k * sb)]
+            out[U(io + k)] = x >> y if 0 <= y < bits else (x >> (bits - 1) if x < 0 else 0)
+
+
+@njit(cache=True)
+def bitwise_flat(op, a, ao, sa, b, bo, sb, out, n):
+    _bitwise_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+
+
+@njit(cache=True, parallel=True)
+def bitwise_flat_par(op, a, ao, sa, b, bo, sb, out, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _bitwise_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def bitwise_nd(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in range(out.size // inner):
+        _bitwise_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                     out, r * inner, inner)
+
+
+@njit(cache=True, parallel=True)
+def bitwise_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    for r in prange(out.size // inner):
+        _bitwise_row(op, a, _row_start(r, shape, ast, ao), ast[last], b, _row_start(r, shape, bst, bo), bst[last],
+                     out, r * inner, inner)
+
+
 @njit(cache=True, error_model="numpy")
 def compare_flat(op, a, ao, sa, b, bo, sb, out, n):
     _compare_row(op, a, ao, sa, b, bo, sb, out, 0, n)

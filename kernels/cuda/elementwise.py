@@ -252,6 +252,41 @@ def _binary_nd(op, a, ao, ast, b, bo, bst, isf, out, shape, n):
         _binary(op, a[ia], b[ib], isf, out, k)
 
 
+@cuda.jit(device=True)
+def _bitwise(op, x, y, bits, out, k):
+    if op == 0:
+        out[k] = x & y
+    elif op == 1:
+        out[k] = x | y
+    elif op == 2:
+        out[k] = x ^ y
+    elif op == 3:
+        out[k] = x << y if 0 <= y < bits else 0
+    else:
+        out[k] = x >> y if 0 <= y < bits else (x >> (bits - 1) if x < 0 else 0)
+
+
+@cuda.jit
+def _bitwise_flat(op, a, ao, sa, b, bo, sb, bits, out, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        _bitwise(op, a[ao + k * sa], b[bo + k * sb], bits, out, k)
+
+
+@cuda.jit
+def _bitwise_nd(op, a, ao, ast, b, bo, bst, bits, out, shape, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        ia = ao
+        ib = bo
+        rem = k
+        for d in range(shape.size - 1, -1, -1):
+            q = rem // shape[d]
+            j = rem - q * shape[d]
+            ia += j * ast[d]
+            ib += j * bst[d]
+            rem = q
+        _bitwise(op, a[ia], b[ib], bits, out, k)
+
+
 @cuda.jit
 def _compare_flat(op, a, ao, sa, b, bo, sb, out, n):
     for k in range(cuda.grid(1), n, cuda.gridsize(1)):
@@ -362,6 +397,19 @@ def compare_nd(op, a, ao, ast, b, bo, bst, out, shape):
         _compare_nd[blocks(n), THREADS](op, a, ao, meta(ast), b, bo, meta(bst), out, meta(shape), n)
 
 
+def bitwise_flat(op, a, ao, sa, b, bo, sb, out, n):
+    """Integer bitwise and/or/xor and shifts (opcodes.BITWISE)."""
+    if n > 0:
+        _bitwise_flat[blocks(n), THREADS](op, a, ao, sa, b, bo, sb, out.dtype.itemsize * 8, out, n)
+
+
+def bitwise_nd(op, a, ao, ast, b, bo, bst, out, shape):
+    n = out.size
+    if n > 0:
+        _bitwise_nd[blocks(n), THREADS](op, a, ao, meta(ast), b, bo, meta(bst), out.dtype.itemsize * 8, out,
+                                        meta(shape), n)
+
+
 def where_nd(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
     n = out.size
     if n > 0:
@@ -389,6 +437,8 @@ binary_flat_par = binary_flat
 binary_nd_par = binary_nd
 compare_flat_par = compare_flat
 compare_nd_par = compare_nd
+bitwise_flat_par = bitwise_flat
+bitwise_nd_par = bitwise_nd
 where_nd_par = where_nd
 copy_nd_par = copy_nd
 copy_flat_par = copy_flat

@@ -14,7 +14,7 @@ _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "exp
        "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow", "float_power", "maximum",
        "minimum", "fmax", "fmin", "atan2", "arctan2", "copysign", "eq", "ne", "lt", "le", "gt", "ge", "not_equal",
        "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and",
-       "bitwise_or", "bitwise_xor", "bitwise_not", "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
+       "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "where", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
        "addcmul", "addcdiv"]
 _RED = ["sum", "nansum", "mean", "nanmean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
         "var_mean", "std_mean", "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "count_nonzero", "isclose",
@@ -76,10 +76,7 @@ def _r(fn):
 
 
 def _invert(self):
-    from ..dtypes import bool as t_bool
-    if self._dtype is not t_bool:
-        raise TypeError("~ (bitwise_not) is only implemented for bool tensors in minitorch")
-    return E.logical_not(self)
+    return E.bitwise_not(self)
 
 
 def _iop(name):
@@ -99,14 +96,16 @@ def _fast(name):
 
 
 _OPS = {
-    "__add__": _fast("add"), "__radd__": _r(E.add), "__sub__": _fast("sub"), "__rsub__": _r(E.sub), "__mul__": _fast("mul"),
-    "__rmul__": _r(E.mul), "__truediv__": E.div, "__rtruediv__": _r(E.div), "__floordiv__": E.floor_divide,
+    "__add__": _fast("add"), "__radd__": _fast("add"), "__sub__": _fast("sub"), "__rsub__": _r(E.sub), "__mul__": _fast("mul"),
+    "__rmul__": _fast("mul"), "__truediv__": E.div, "__rtruediv__": _r(E.div), "__floordiv__": E.floor_divide,
     "__rfloordiv__": _r(E.floor_divide), "__mod__": E.remainder, "__rmod__": _r(E.remainder), "__pow__": E.pow,
     "__rpow__": _r(E.pow), "__matmul__": M.matmul, "__rmatmul__": _r(M.matmul), "__neg__": E.neg,
     "__pos__": lambda self: self, "__abs__": E.abs, "__invert__": _invert,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
     "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor, "__rand__": _r(E.bitwise_and),
     "__ror__": _r(E.bitwise_or), "__rxor__": _r(E.bitwise_xor),
+    "__lshift__": E.bitwise_left_shift, "__rshift__": E.bitwise_right_shift,
+    "__rlshift__": _r(E.bitwise_left_shift), "__rrshift__": _r(E.bitwise_right_shift),
     "__iadd__": _iop("add_"), "__isub__": _iop("sub_"), "__imul__": _iop("mul_"), "__itruediv__": _iop("div_"),
     "__ipow__": _iop("pow_"), "__ifloordiv__": _iop("floor_divide_"), "__imod__": _iop("remainder_"),
     "__getitem__": I.getitem, "__setitem__": I.setitem,
@@ -128,5 +127,24 @@ def _iand(self, other):
     return E.assign_(self, E.bitwise_and(self, other))
 
 
+def _ixor(self, other):
+    return E.assign_(self, E.bitwise_xor(self, other))
+
+
+def _ilshift(self, other):
+    return E.assign_(self, E.bitwise_left_shift(self, other))
+
+
+def _irshift(self, other):
+    return E.assign_(self, E.bitwise_right_shift(self, other))
+
+
 Tensor.__ior__ = _ior
 Tensor.__iand__ = _iand
+Tensor.__ixor__ = _ixor
+Tensor.__ilshift__ = _ilshift
+Tensor.__irshift__ = _irshift
+for _n, _f in (("bitwise_and_", _iand), ("bitwise_or_", _ior), ("bitwise_xor_", _ixor),
+               ("bitwise_left_shift_", _ilshift), ("bitwise_right_shift_", _irshift)):
+    setattr(Tensor, _n, _f)
+Tensor.bitwise_not_ = lambda self: E.assign_(self, E.bitwise_not(self))

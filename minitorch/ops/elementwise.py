@@ -426,11 +426,13 @@ def logical_xor(input, other, *, out=None):
 
 def _bitwise(name, a, b):
     a, b = operands(a, b)
-    if a._dtype is not t_bool:
-        raise RuntimeError(f"\"{name}_cpu\" is only implemented for bool tensors in minitorch, got "
-                           f"{a._dtype}")
-    return launch.binary({"bitwise_and": "logical_and", "bitwise_or": "logical_or",
-                          "bitwise_xor": "logical_xor"}[name], a, b, family="compare")
+    if a._dtype is t_bool and name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+        return launch.binary({"bitwise_and": "logical_and", "bitwise_or": "logical_or",
+                              "bitwise_xor": "logical_xor"}[name], a, b, family="compare")
+    if a._dtype.is_floating_point or a._dtype is t_bool:
+        kernel = {"bitwise_left_shift": "lshift", "bitwise_right_shift": "rshift"}.get(name, name)
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{a._dtype.legacy}'")  # torch's type
+    return launch.binary(name, a, b, family="bitwise")
 
 
 def bitwise_and(input, other):
@@ -445,10 +447,23 @@ def bitwise_xor(input, other):
     return _bitwise("bitwise_xor", input, other)
 
 
+def bitwise_left_shift(input, other):
+    return _bitwise("bitwise_left_shift", input, other)
+
+
+def bitwise_right_shift(input, other):
+    return _bitwise("bitwise_right_shift", input, other)
+
+
 def bitwise_not(input):
-    if input._dtype is not t_bool:
-        raise RuntimeError("bitwise_not is only implemented for bool tensors in minitorch")
-    return logical_not(input)
+    """``~x``: logical not of a bool tensor, two's-complement not of an integer tensor."""
+    if input._dtype is t_bool:
+        return logical_not(input)
+    if input._dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    ones = launch.scalar(-1 if input._dtype.is_signed else (1 << 8 * input._dtype.itemsize) - 1, input._dtype,
+                         input._device)  # every bit set
+    return launch.binary("bitwise_xor", input.contiguous() if not input._contig else input, ones, family="bitwise")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
 BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores (MLP epoch: 2^20 or 2^22 ran 20% slower)
-_FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare")
+_FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare",
+                                                                   "bitwise")
          for par in (False, True)}
 
 
@@ -143,13 +144,14 @@ def unary(name, x, out_dtype=None, family="unary", out=None):
 
 
 def binary(name, a, b, family="binary", out=None):
-    """Apply a broadcasting binary op to same-dtype tensors ("binary": dtype out; "compare": bool out)."""
+    """Apply a broadcasting binary op to same-dtype tensors ("binary" and, for integers, "bitwise": dtype out;
+    "compare": bool out)."""
     ew = _k(a).elementwise
-    code = (opcodes.BINARY if family == "binary" else opcodes.COMPARE)[name]
+    code = {"binary": opcodes.BINARY, "compare": opcodes.COMPARE, "bitwise": opcodes.BITWISE}[family][name]
     same = a._shape == b._shape
     shape = a._shape if same else broadcast_shapes(a._shape, b._shape)
     if out is None:
-        out = empty(shape, a._dtype if family == "binary" else t_bool, a._device)
+        out = empty(shape, t_bool if family == "compare" else a._dtype, a._device)
     n = out._storage.shape[0] if out._offset == 0 and len(shape) == 1 else out.numel()
     if n == 0:
         return out
