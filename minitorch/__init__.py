@@ -4,7 +4,7 @@
 matmul, autograd (``backward``, ``minitorch.autograd.grad``, ``no_grad``) and devices.
 """
 from . import dtypes as _dtype_mod
-from .dtypes import (bool, dtype, float32, float64, get_default_dtype, int8, int16, int32, int64,  # noqa: A004
+from .dtypes import (bool, dtype, finfo, float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64,  # noqa: A004,E501
                     promote_types, set_default_dtype, uint8)
 from .device import device, get_default_device, set_default_device
 from .tensor import Size, Tensor

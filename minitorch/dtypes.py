@@ -126,3 +126,57 @@ def result_type(*operands):
 import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# finfo / iinfo
+# ---------------------------------------------------------------------------------------------------------------
+def _float_limits(name):
+    """(bits, eps, max, tiny, resolution) of a floating dtype, from its IEEE layout."""
+    if name == "bfloat16":  # 8 exponent bits like float32, 7 mantissa bits
+        return 16, 2.0 ** -7, (2 - 2.0 ** -7) * 2.0 ** 127, 2.0 ** -126, 0.01
+    fi = np.finfo(np.dtype(name))
+    return fi.bits, float(fi.eps), float(fi.max), float(fi.smallest_normal), float(fi.resolution)
+
+
+class finfo:
+    """Machine limits of a floating dtype (the default dtype when none is given), as ``torch.finfo``."""
+
+    def __init__(self, type=None):  # noqa: A002 - torch's argument name
+        d = get_default_dtype() if type is None else type
+        if not isinstance(d, dtype) or not d.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            f"'torch.finfo'")
+        self.bits, self.eps, self.max, self.tiny, self.resolution = _float_limits(d.name)
+        self.min = -self.max
+        self.smallest_normal = self.tiny
+        self.dtype = d.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(("finfo", self.dtype))
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo``."""
+
+    def __init__(self, type):  # noqa: A002 - torch's argument name
+        if not isinstance(type, dtype) or type.is_floating_point or type is bool:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        ii = np.iinfo(type.np)
+        self.bits, self.min, self.max, self.dtype = ii.bits, int(ii.min), int(ii.max), type.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(("iinfo", self.dtype))

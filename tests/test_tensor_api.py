@@ -260,3 +260,20 @@ def test_bitwise_in_place_and_errors():
         minitorch.tensor([1.5]) & 1
     with pytest.raises(TypeError, match="only implemented on integer and Boolean-type tensors"):
         ~minitorch.tensor([1.5])
+
+
+@pytest.mark.torch
+def test_finfo_iinfo_match_torch(torch):
+    for dt in ("float32", "float64"):
+        a, b = minitorch.finfo(getattr(minitorch, dt)), torch.finfo(getattr(torch, dt))
+        for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+            assert getattr(a, attr) == getattr(b, attr), (dt, attr)
+        assert repr(a) == repr(b)
+    assert minitorch.finfo().dtype == "float32"
+    for dt in ("uint8", "int8", "int16", "int32", "int64"):
+        a, b = minitorch.iinfo(getattr(minitorch, dt)), torch.iinfo(getattr(torch, dt))
+        assert (a.bits, a.min, a.max, a.dtype, repr(a)) == (b.bits, b.min, b.max, b.dtype, repr(b))
+    with pytest.raises(TypeError, match="requires a floating point input type"):
+        minitorch.finfo(minitorch.int32)
+    with pytest.raises(TypeError, match="requires an integer input type"):
+        minitorch.iinfo(minitorch.float32)
