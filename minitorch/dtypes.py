@@ -136,7 +136,7 @@ def _float_limits(name):
     if name == "bfloat16":  # 8 exponent bits like float32, 7 mantissa bits
         return 16, 2.0 ** -7, (2 - 2.0 ** -7) * 2.0 ** 127, 2.0 ** -126, 0.01
     fi = np.finfo(np.dtype(name))
-    return fi.bits, float(fi.eps), float(fi.max), float(fi.smallest_normal), float(fi.resolution)
+    return fi.bits, float(fi.eps), float(fi.max), float(fi.smallest_normal), 10.0 ** -fi.precision
 
 
 class finfo:
