@@ -173,7 +173,7 @@ class iinfo:
         self.bits, self.min, self.max, self.dtype = ii.bits, int(ii.min), int(ii.max), type.name
 
     def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
     def __eq__(self, other):
         return isinstance(other, iinfo) and other.dtype == self.dtype
