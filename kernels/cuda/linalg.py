@@ -117,7 +117,7 @@ def _lu_det(lu, piv, B, n, log, det_out, sign_out):
             if log:
                 if d < 0:
                     sgn = -sgn
-                la += math.log(abs(d))
+                la += math.log(abs(d)) if d != 0 else -math.inf  # (the simulator's log(0) raises)
             else:
                 prod *= d
         if log:
