@@ -646,6 +646,7 @@ def linalg_solve(A, B, *, left=True):
 
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False):
     _matrix(A, "linalg.cholesky_ex")
+    A = A.mT if upper else A  # upper=True reads the upper triangle: U^T is the Cholesky factor of A^T's lower
     L, info = _run_cholesky(A.detach())
     if check_errors:
         _raise_cholesky(A, info, "linalg.cholesky_ex")
@@ -664,6 +665,7 @@ def _raise_cholesky(A, info, fname):
 
 def _cholesky(A, upper, fname):
     _matrix(A, fname)
+    A = A.mT if upper else A  # upper=True reads the upper triangle: U^T is the Cholesky factor of A^T's lower
     L, info = _run_cholesky(A.detach())
     _raise_cholesky(A, info, fname)
     if recording(A):
@@ -672,7 +674,8 @@ def _cholesky(A, upper, fname):
 
 
 def linalg_cholesky(A, *, upper=False):
-    """L (lower-triangular) with A = L L^T, from A's lower triangle (U = L^T with ``upper=True``); raises
+    """L (lower-triangular) with A = L L^T, from A's lower triangle (U with A = U^T U, from the upper one, with
+    ``upper=True``); raises
     ``LinAlgError`` when A is not positive-definite."""
     return _cholesky(A, upper, "linalg.cholesky")
 
@@ -960,6 +963,9 @@ def linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noq
     if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     if dtype is not None:
+        if x._dtype is float64 and dtype is float32:
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({type_label(x._dtype)}) should be "
+                               f"convertible without narrowing to the specified dtype ({type_label(dtype)})")
         x = x.to(dtype)
     if not x._dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
