@@ -355,7 +355,7 @@ def test_gradients_of_svd_eigh_pinv_against_torch(torch):
 def test_large_batches(device):
     rng = np.random.default_rng(12)
     sim = device == "cuda" and numba_config.ENABLE_CUDASIM
-    B, n = (3, 11) if sim else (130, 33)  # 130 * 33^3 > PAR_WORK: the prange kernels on the CPU
+    B, n = (3, 11) if sim else (130, 65)  # 130 * 65^3 > PAR_WORK: the prange kernels on the CPU
     assert sim or B * n ** 3 >= OL.PAR_WORK
     A = spd(rng, B, n, n)
     R = rng.standard_normal((B, n, 4))

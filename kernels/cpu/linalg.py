@@ -128,11 +128,23 @@ def solve_par(a, rhs, out, info, B, n, k):
 
 
 @njit(cache=True)
+def _det_one(m):
+    return np.linalg.det(m) if _finite(m) else np.nan
+
+
+@njit(cache=True)
 def det(a, out, B, n):
     """out[b] = det(a[b]) from the LU factorisation (0 for a singular matrix, NaN for a non-finite one)."""
     A = a.reshape(B, n, n)
     for b in range(B):
-        out[b] = np.linalg.det(A[b]) if _finite(A[b]) else np.nan
+        out[b] = _det_one(A[b])
+
+
+@njit(cache=True, parallel=True)
+def det_par(a, out, B, n):
+    A = a.reshape(B, n, n)
+    for b in prange(B):
+        out[b] = _det_one(A[b])
 
 
 @njit(cache=True)

@@ -172,6 +172,9 @@ def det(a, out, B, n):
     _lu_det[_blocks(B), _THREADS](lu, piv, B, n, False, out, out)
 
 
+det_par = det
+
+
 def slogdet(a, sign, logabs, B, n):
     if B == 0:
         return
