@@ -591,7 +591,113 @@ TABLE = [
 
     # (end of contractions, products, shape and indexing)
     # --- linear algebra --------------------------------------------------------------------------------------
-
+    # Inputs are built inside each row from unconstrained data so that they are well conditioned: ``spd`` is
+    # X X^T + nI, ``nonsing`` diag(+-1) + X/10 (sigma_min >= 0.2, determinants of both signs), ``sym`` a symmetric
+    # matrix whose eigenvalues sit in disjoint Gershgorin discs around 1, 3, 5, ..., ``rect`` X/10 plus a diagonal 2, 4, 6, ... (distinct
+    # singular values, full rank). Singular vectors enter only through sign-invariant functions (U @ Vh, U**2).
+    # ``fn`` runs on numpy 2 as well (its linalg has the same names) unless a row gives a reference.
+    *(lambda mats, spd, nonsing, sym, rect, _linalg_module: [
+        unary("linalg_inv", lambda m, x: m.linalg.inv(nonsing(m, x)), None, shapes=mats("sq")),
+        unary("linalg_inv_spd", lambda m, x: m.linalg.inv(spd(m, x)), None, shapes=mats("sq")),
+        unary("inverse_method", lambda m, x: nonsing(m, x).inverse(), lambda x: np.linalg.inv(nonsing(np, x)),
+              shapes=mats("sq")),
+        unary("linalg_inv_ex", lambda m, x: m.linalg.inv_ex(nonsing(m, x)).inverse,
+              lambda x: np.linalg.inv(nonsing(np, x)), shapes=mats("sq")),
+        unary("linalg_det", lambda m, x: m.linalg.det(nonsing(m, x)), None, shapes=mats("sq")),
+        unary("det_method", lambda m, x: nonsing(m, x).det(), lambda x: np.linalg.det(nonsing(np, x)),
+              shapes=mats("sq")),
+        unary("linalg_slogdet", lambda m, x: tuple(m.linalg.slogdet(nonsing(m, x))), None, shapes=mats("sq")),
+        unary("slogdet_fn", lambda m, x: m.slogdet(nonsing(m, x))[1], lambda x: np.linalg.slogdet(nonsing(np, x))[1],
+              shapes=mats("sq")),
+        unary("logdet", lambda m, x: m.logdet(spd(m, x)), lambda x: np.linalg.slogdet(spd(np, x))[1],
+              shapes=mats("sq")),
+        binary("linalg_solve", lambda m, a, b: m.linalg.solve(nonsing(m, a), b), None, shapes=mats("rhs")),
+        binary("linalg_solve_vec", lambda m, a, b: m.linalg.solve(nonsing(m, a), b),
+               lambda a, b: np.linalg.solve(nonsing(np, a), b[..., None])[..., 0], shapes=mats("vec")),
+        binary("linalg_solve_bcast", lambda m, a, b: m.linalg.solve(nonsing(m, a), b),
+               lambda a, b: np.linalg.solve(nonsing(np, a), b), shapes=mats("bcast")),
+        binary("linalg_solve_right", lambda m, a, b: m.linalg.solve(nonsing(m, a), b.mT, left=False),
+               lambda a, b: b.mT @ np.linalg.inv(nonsing(np, a)), shapes=mats("rhs")),
+        unary("linalg_cholesky", lambda m, x: m.linalg.cholesky(spd(m, x)), None, shapes=mats("sq")),
+        unary("linalg_cholesky_upper", lambda m, x: m.linalg.cholesky(spd(m, x), upper=True), None,
+              shapes=mats("sq")),
+        unary("cholesky_method", lambda m, x: spd(m, x).cholesky(), lambda x: np.linalg.cholesky(spd(np, x)),
+              shapes=mats("sq")),
+        unary("linalg_eigh", lambda m, x: (lambda r: (r.eigenvalues, r.eigenvectors ** 2))(m.linalg.eigh(sym(m, x))),
+              None, shapes=mats("sq")),
+        unary("linalg_eigh_upper", lambda m, x: (lambda r: (r[0], r[1] ** 2))(m.linalg.eigh(sym(m, x), UPLO="U")),
+              None, shapes=mats("sq")),
+        unary("linalg_eigvalsh", lambda m, x: m.linalg.eigvalsh(sym(m, x)), None, shapes=mats("sq")),
+        unary("linalg_svd", lambda m, x: (lambda r: (r.S, r.U @ r.Vh, r.U ** 2, r.Vh ** 2))(
+            m.linalg.svd(rect(m, x), full_matrices=False)), None, shapes=mats("rect")),
+        unary("linalg_svdvals", lambda m, x: m.linalg.svdvals(rect(m, x)), None, shapes=mats("rect")),
+        unary("svd_classic", lambda m, x: (lambda r: (r[1], r[0] @ r[2].mT))(m.svd(rect(m, x))),
+              lambda x: (lambda r: (r[1], r[0] @ r[2]))(np.linalg.svd(rect(np, x), full_matrices=False)),
+              shapes=mats("rect")),
+        unary("linalg_qr", lambda m, x: tuple(m.linalg.qr(rect(m, x))), None, shapes=mats("tall")),
+        unary("linalg_qr_wide", lambda m, x: tuple(m.linalg.qr(rect(m, x))), None, shapes=mats("wide")),
+        unary("linalg_qr_complete", lambda m, x: tuple(m.linalg.qr(rect(m, x), mode="complete")), None,
+              shapes=mats("rect"), grad=False),
+        unary("qr_method", lambda m, x: tuple(rect(m, x).qr()), lambda x: tuple(np.linalg.qr(rect(np, x))),
+              shapes=mats("tall")),
+        unary("linalg_pinv", lambda m, x: m.linalg.pinv(rect(m, x)), None, shapes=mats("rect")),
+        unary("linalg_pinv_hermitian", lambda m, x: m.linalg.pinv(sym(m, x), hermitian=True), None,
+              shapes=mats("sq")),
+        unary("pinverse", lambda m, x: m.pinverse(rect(m, x)), lambda x: np.linalg.pinv(rect(np, x)),
+              shapes=mats("rect")),
+        unary("linalg_matrix_rank", lambda m, x: m.linalg.matrix_rank(rect(m, x)), None, shapes=mats("rect"),
+              grad=False),
+        binary("linalg_lstsq", lambda m, a, b: m.linalg.lstsq(rect(m, a), b).solution,
+               lambda a, b: np.linalg.pinv(rect(np, a)) @ b, shapes=mats("lstsq")),
+        unary("linalg_matrix_power_3", lambda m, x: m.linalg.matrix_power(nonsing(m, x), 3), None,
+              shapes=mats("sq")),
+        unary("matrix_power_neg", lambda m, x: m.matrix_power(nonsing(m, x), -2),
+              lambda x: np.linalg.matrix_power(nonsing(np, x), -2), shapes=mats("sq")),
+        unary("matrix_power_0", lambda m, x: x.matrix_power(0), lambda x: np.linalg.matrix_power(x, 0),
+              shapes=mats("sq"), grad=False),
+        Op("linalg_multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]), None, 3, shapes=mats("chain")),
+        Op("linalg_multi_dot_vecs", lambda m, a, b, c: m.linalg.multi_dot([a[0], b, c[:, 0]]), None, 3,
+           shapes=mats("chain")),
+        unary("linalg_vector_norm_3", lambda m, x: m.linalg.vector_norm(x, 3, dim=-1),
+              lambda x: np.linalg.vector_norm(x, ord=3, axis=-1), domain="away0", shapes=one(1)),
+        unary("linalg_vector_norm_inf_keepdim", lambda m, x: m.linalg.vector_norm(x, float("inf"), (0, -1), True),
+              lambda x: np.linalg.vector_norm(x, ord=np.inf, axis=(0, -1), keepdims=True), domain="away0",
+              shapes=one(2)),
+        unary("linalg_vector_norm_all", lambda m, x: m.linalg.vector_norm(x), lambda x: np.linalg.vector_norm(x),
+              domain="away0"),
+        unary("linalg_norm", lambda m, x: m.linalg.norm(x), lambda x: np.sqrt((x * x).sum()), domain="away0"),
+        unary("linalg_norm_dim", lambda m, x: m.linalg.norm(x, 1, -1), lambda x: np.abs(x).sum(-1),
+              domain="away0", shapes=one(1)),
+        *[unary(f"linalg_matrix_norm_{name}", lambda m, x, o=o: m.linalg.matrix_norm(rect(m, x), ord=o), None,
+                shapes=mats("rect")) for name, o in (("fro", "fro"), ("nuc", "nuc"), ("2", 2), ("-2", -2), ("1", 1),
+                                                     ("-1", -1), ("inf", np.inf), ("-inf", -np.inf))],
+        unary("linalg_matrix_norm_dims_keepdim", lambda m, x: m.linalg.matrix_norm(x, "nuc", (0, 2), True),
+              lambda x: np.linalg.matrix_norm(x.transpose(1, 0, 2), ord="nuc")[None, :, None],
+              shapes=lambda lim: st.tuples(*[st.integers(1, 3)] * 3).map(lambda s: (s,))),
+    ])(
+        # mats(kind): shapes of one or more batched matrices (batch dims broadcast only in "bcast")
+        lambda kind: lambda lim: st.tuples(
+            st.lists(st.integers(1, 3), max_size=max(0, lim.max_dims - 2)).map(tuple),
+            *[st.integers(1, min(4, lim.max_side))] * 3).map(lambda d: {
+                "sq": lambda b, n, k, p: (b + (n, n),),
+                "rhs": lambda b, n, k, p: (b + (n, n), b + (n, k)),
+                "vec": lambda b, n, k, p: (b + (n, n), b + (n,)),
+                "bcast": lambda b, n, k, p: (b[:1] + (1, n, n), (1, k, n, p)),
+                "rect": lambda b, n, k, p: (b + (n, k),),
+                "tall": lambda b, n, k, p: (b + (max(n, k), min(n, k)),),
+                "wide": lambda b, n, k, p: (b + (min(n, k), max(n, k) + 1),),
+                "lstsq": lambda b, n, k, p: (b + (max(n, k) + 1, min(n, k)), b + (max(n, k) + 1, p)),
+                "chain": lambda b, n, k, p: ((n, k), (k, p), (p, n)),
+            }[kind](*d)),
+        lambda m, x: x @ x.mT + x.shape[-1] * m.eye(x.shape[-1], dtype=x.dtype, device=x.device),
+        lambda m, x: 0.1 * x + m.eye(x.shape[-1], dtype=x.dtype, device=x.device) * (
+            1 - 2 * (m.arange(x.shape[-1], dtype=x.dtype, device=x.device) % 2)),
+        lambda m, x: 0.1 * (x + x.mT) + m.eye(x.shape[-1], dtype=x.dtype, device=x.device) * (
+            2 * m.arange(x.shape[-1], dtype=x.dtype, device=x.device) + 1),
+        lambda m, x: 0.1 * x + m.eye(x.shape[-2], x.shape[-1], dtype=x.dtype, device=x.device) * (
+            2 * m.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)),
+        __import__("minitorch.linalg"),  # m.linalg for m = minitorch (until minitorch/__init__.py imports it)
+    ),
     # (end of linear algebra)
 ]
 
