@@ -593,10 +593,10 @@ TABLE = [
     # --- linear algebra --------------------------------------------------------------------------------------
     # Inputs are built inside each row from unconstrained data so that they are well conditioned: ``spd`` is
     # X X^T + nI, ``nonsing`` diag(+-1) + X/10 (sigma_min >= 0.2, determinants of both signs), ``sym`` a symmetric
-    # matrix whose eigenvalues sit in disjoint Gershgorin discs around 1, 3, 5, ..., ``rect`` X/10 plus a diagonal 2, 4, 6, ... (distinct
-    # singular values, full rank). Singular vectors enter only through sign-invariant functions (U @ Vh, U**2).
+    # matrix whose eigenvalues sit in disjoint Gershgorin discs around 1, 3, 5, ..., ``rect`` X/10 plus a diagonal
+    # 2, 4, 6, ... (distinct singular values, full rank). Singular vectors enter only through sign-invariant functions (U @ Vh, U**2).
     # ``fn`` runs on numpy 2 as well (its linalg has the same names) unless a row gives a reference.
-    *(lambda mats, spd, nonsing, sym, rect, _linalg_module: [
+    *(lambda mats, spd, nonsing, sym, rect: [
         unary("linalg_inv", lambda m, x: m.linalg.inv(nonsing(m, x)), None, shapes=mats("sq")),
         unary("linalg_inv_spd", lambda m, x: m.linalg.inv(spd(m, x)), None, shapes=mats("sq")),
         unary("inverse_method", lambda m, x: nonsing(m, x).inverse(), lambda x: np.linalg.inv(nonsing(np, x)),
@@ -696,7 +696,6 @@ TABLE = [
             2 * m.arange(x.shape[-1], dtype=x.dtype, device=x.device) + 1),
         lambda m, x: 0.1 * x + m.eye(x.shape[-2], x.shape[-1], dtype=x.dtype, device=x.device) * (
             2 * m.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)),
-        __import__("minitorch.linalg"),  # m.linalg for m = minitorch (until minitorch/__init__.py imports it)
     ),
     # (end of linear algebra)
 ]
