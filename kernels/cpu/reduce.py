@@ -170,3 +170,89 @@ def scan(op, a, ao, so, sr, si, O, R, I, out):
                 x = a[U(ao + o * so + r * sr + i * si)]
                 acc = acc + x if op == 0 else acc * x
                 out[(o * R + r) * I + i] = acc
+
+
+@njit(cache=True, inline="always")
+def _arg_take(op, x, v):
+    """Whether x replaces the running extreme v of cummax (op 0) / cummin (op 1): a NaN always does (so the last
+    NaN's index is kept), nothing replaces a NaN, and ties move the index forward (the last occurrence, as torch)."""
+    if x != x:
+        return True
+    if v != v:
+        return False
+    return x >= v if op == 0 else x <= v
+
+
+@njit(cache=True, inline="always")
+def _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, i0, i1):
+    base = ao + o * so
+    ob = o * R * I
+    for i in range(i0, i1):
+        values[ob + i] = a[U(base + i * si)]
+        indices[ob + i] = 0
+    for r in range(1, R):
+        q0 = ob + r * I
+        for i in range(i0, i1):
+            x = a[U(base + r * sr + i * si)]
+            q = q0 + i
+            if _arg_take(op, x, values[q - I]):
+                values[q] = x
+                indices[q] = r
+            else:
+                values[q] = values[q - I]
+                indices[q] = indices[q - I]
+
+
+@njit(cache=True, error_model="numpy")
+def argscan(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """Running max (op 0) or min (op 1) along r and the index where it was last taken; values/indices are
+    contiguous (O, R, I)."""
+    for o in range(O):
+        _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, 0, I)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def argscan_par(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """argscan with one task per (o, block of 256 kept columns i)."""
+    nb = (I + 255) // 256
+    for j in prange(O * nb):
+        o = j // nb
+        i0 = (j - o * nb) * 256
+        _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, i0, min(I, i0 + 256))
+
+
+@njit(cache=True, inline="always")
+def _logaddexp(acc, x):
+    """log(exp(acc) + exp(x)) without overflow; NaN propagates and equal infinities stay infinite."""
+    if acc != acc or x != x:
+        return acc + x
+    hi = acc if acc > x else x
+    lo = x if acc > x else acc
+    if lo == -np.inf or hi == np.inf:
+        return hi
+    return hi + np.log1p(np.exp(lo - hi))
+
+
+@njit(cache=True, inline="always")
+def _lse_run(a, ao, so, sr, si, R, I, out, j):
+    o = j // I
+    i = j - o * I
+    base = ao + o * so + i * si
+    acc = np.float64(a[U(base)])  # the running value is carried in float64 (torch accumulates float in double)
+    out[(o * R) * I + i] = acc
+    for r in range(1, R):
+        acc = _logaddexp(acc, np.float64(a[U(base + r * sr)]))
+        out[(o * R + r) * I + i] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def scan_logaddexp(a, ao, so, sr, si, O, R, I, out):
+    """Inclusive log-cumulative-sum-exp along r (floating point); out is contiguous (O, R, I)."""
+    for j in range(O * I):
+        _lse_run(a, ao, so, sr, si, R, I, out, j)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def scan_logaddexp_par(a, ao, so, sr, si, O, R, I, out):
+    for j in prange(O * I):
+        _lse_run(a, ao, so, sr, si, R, I, out, j)
