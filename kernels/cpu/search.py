@@ -84,22 +84,25 @@ def bincount_par(x, w, use_w, out, T):
 
 
 @njit(cache=True, inline="always")
-def _bin(edges, uniform, v):
+def _bin(edges, mode, nbf, v):
     """Bin of v for the sorted edges (nb + 1 of them), or -1 when v lies outside [edges[0], edges[nb]] or is NaN.
 
-    The last bin includes its right edge. Uniform edges take a direct guess that is then moved to the bin whose
-    edges bracket v, so both paths agree with the edges exactly."""
+    The last bin includes its right edge. ``mode`` 0: binary search in the edges; 1: the linear position for
+    uniform edges, moved to the bin whose edges bracket v (histogram); 2: the linear position alone (histc, as
+    PyTorch computes it, so values within rounding of an inner edge may land in either neighbour)."""
     nb = edges.shape[0] - 1
     lo = edges[0]
     hi = edges[nb]
     if not (v >= lo and v <= hi):
         return -1
-    if uniform:
-        p = int((v - lo) * nb / (hi - lo))
+    if mode > 0:
+        p = int((v - lo) * nbf / (hi - lo))  # nbf: nb in x's dtype, so float32 data is binned in float32
         if p > nb - 1:
             p = nb - 1
         if p < 0:
             p = 0
+        if mode == 2:
+            return p
         while p > 0 and v < edges[p]:
             p -= 1
         while p < nb - 1 and v >= edges[p + 1]:
@@ -121,16 +124,16 @@ def _bin(edges, uniform, v):
 
 
 @njit(cache=True)
-def histogram(x, w, use_w, edges, uniform, out):
+def histogram(x, w, use_w, edges, mode, nbf, out):
     """out[bin(x[k])] += w[k] (or 1) for the elements inside the edges; out (len(edges) - 1) zeroed by the caller."""
     for k in range(x.shape[0]):
-        p = _bin(edges, uniform, x[k])
+        p = _bin(edges, mode, nbf, x[k])
         if p >= 0:
             out[p] += w[k] if use_w else 1
 
 
 @njit(cache=True, parallel=True)
-def histogram_par(x, w, use_w, edges, uniform, out, T):
+def histogram_par(x, w, use_w, edges, mode, nbf, out, T):
     """histogram over T chunks of x, each counted into its own table, then the tables summed into out."""
     scratch = np.zeros((T, out.shape[0]), out.dtype)
     total = x.shape[0]
@@ -138,7 +141,7 @@ def histogram_par(x, w, use_w, edges, uniform, out, T):
     for t in prange(T):
         row = scratch[t]
         for k in range(t * per, min(total, (t + 1) * per)):
-            p = _bin(edges, uniform, x[k])
+            p = _bin(edges, mode, nbf, x[k])
             if p >= 0:
                 row[p] += w[k] if use_w else 1
     for b in range(out.shape[0]):

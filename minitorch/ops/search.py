@@ -91,8 +91,11 @@ def _launch_bincount(x, w, nbins, out_dtype):
     return out
 
 
-def _launch_histogram(x, w, edges, uniform):
+def _launch_histogram(x, w, edges, mode):
+    """Counts (weights) of x in the bins of ``edges``; ``mode`` 0: any sorted edges, 1: uniform edges (linear
+    position corrected against the edges), 2: uniform edges, linear position only (histc)."""
     nb = edges.numel() - 1
+    nbf = x._dtype.np.type(nb)
     out = _zeros((nb,), x._dtype, x._device)
     n = x.numel()
     if n == 0:
@@ -101,9 +104,9 @@ def _launch_histogram(x, w, edges, uniform):
     s = launch._k(x).search
     T = launch._threads()
     if _use_par(n) and nb * T <= n:
-        s.histogram_par(_flat(x), wf, w is not None, _flat(edges), uniform, out._storage, T)
+        s.histogram_par(_flat(x), wf, w is not None, _flat(edges), mode, nbf, out._storage, T)
     else:
-        s.histogram(_flat(x), wf, w is not None, _flat(edges), uniform, out._storage)
+        s.histogram(_flat(x), wf, w is not None, _flat(edges), mode, nbf, out._storage)
     return out
 
 
@@ -304,7 +307,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002
         raise RuntimeError(f"torch.histc: range of [{_num(lo)}, {_num(hi)}] is not finite")
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    return _launch_histogram(x, None, _edges(lo, hi, bins, x._dtype, x._device), True)
+    return _launch_histogram(x, None, _edges(lo, hi, bins, x._dtype, x._device), 2)
 
 
 def _num(v):
@@ -340,7 +343,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
                                f"{_ctype(bins._dtype)}")
         _check_bins(bins.numel() - 1)
         edges = bins.detach().contiguous()
-        hist = _launch_histogram(x, weight, edges, False)
+        hist = _launch_histogram(x, weight, edges, 0)
     else:
         _check_bins(bins)
         if range is not None:
@@ -357,7 +360,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         edges = _edges(lo, hi, bins, x._dtype, x._device)
-        hist = _launch_histogram(x, weight, edges, True)
+        hist = _launch_histogram(x, weight, edges, 1)
     if density:
         widths = edges[1:] - edges[:-1]
         hist = hist / (hist.sum() * widths)
