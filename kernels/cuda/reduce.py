@@ -428,7 +428,9 @@ def _argscan_chunks(op, a, ao, so, sr, si, O, R, I, C, P, stage, sv, sx, values,
         i = j - o * I
         base = ao + o * so + i * si
         r0 = p * C
-        r1 = min(R, r0 + C)
+        r1 = r0 + C
+        if r1 > R:
+            r1 = R
         if stage == 1 and p > 0:
             v = sv[b - 1]
             k = sx[b - 1]
@@ -511,7 +513,9 @@ def _lse_chunks(a, ao, so, sr, si, O, R, I, C, P, stage, sv, out):
         i = j - o * I
         base = ao + o * so + i * si
         r0 = p * C
-        r1 = min(R, r0 + C)
+        r1 = r0 + C
+        if r1 > R:
+            r1 = R
         if stage == 1 and p > 0:
             v = sv[b - 1]
             r = r0
