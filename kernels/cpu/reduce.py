@@ -184,8 +184,28 @@ def _arg_take(op, x, v):
 
 
 @njit(cache=True, inline="always")
+def _argscan_row(op, a, base, sr, R, values, indices, q):
+    """One scan along r with the running value and index in registers (I == 1: the outputs are contiguous)."""
+    v = a[U(base)]
+    k = 0
+    values[q] = v
+    indices[q] = 0
+    for r in range(1, R):
+        x = a[U(base + r * sr)]
+        if _arg_take(op, x, v):
+            v = x
+            k = r
+        values[q + r] = v
+        indices[q + r] = k
+
+
+@njit(cache=True, inline="always")
 def _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, i0, i1):
+    """Columns i0..i1 of block o, folding one r-row at a time (reads and writes stay contiguous along i)."""
     base = ao + o * so
+    if I == 1:
+        _argscan_row(op, a, base, sr, R, values, indices, o * R)
+        return
     ob = o * R * I
     for i in range(i0, i1):
         values[ob + i] = a[U(base + i * si)]

@@ -9,6 +9,8 @@ thread count ``T`` is ignored).
 from numba import cuda
 
 from ._grid import THREADS, blocks
+from ..opcodes import REDUCE
+from .reduce import reduce_inner
 
 
 @cuda.jit(device=True)
@@ -120,3 +122,10 @@ def histogram(x, w, use_w, edges, mode, nbf, out):
 
 def histogram_par(x, w, use_w, edges, mode, nbf, out, T):
     histogram(x, w, use_w, edges, mode, nbf, out)
+
+
+def bounds(x, out):
+    """out[0], out[1] = min and max of the non-empty x (NaN-propagating): two reductions of kernels/cuda/reduce."""
+    n = x.shape[0]
+    reduce_inner(REDUCE["amin"], x, 0, 0, 1, 0, 1, n, 1, out[0:1])
+    reduce_inner(REDUCE["amax"], x, 0, 0, 1, 0, 1, n, 1, out[1:2])
