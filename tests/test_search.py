@@ -144,6 +144,8 @@ def test_searchsorted_errors(device):
             minitorch.searchsorted(s, v, sorter=mt(bad, device))
     with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
         minitorch.searchsorted(mt([False, True], device), mt([True], device))
+    with pytest.raises(RuntimeError, match=r"scalar only when boundaries tensor dimension is 1, .* dim\(2\)"):
+        minitorch.searchsorted(mt([[1.0, 2]], device), mt(3.0, device))  # a 0-d tensor counts as a scalar
     with pytest.raises(TypeError, match="must be Tensor or Number, not str"):
         minitorch.searchsorted(s, "3")
     with pytest.raises(RuntimeError, match=r"boundaries tensor must be 1 dimension, but got dim\(2\)"):
@@ -197,6 +199,8 @@ def test_bincount_errors(device):
         minitorch.bincount(x, mt([1.0, 2.0], device))
     with pytest.raises(RuntimeError, match="weights should be 1-d and have the same length as input"):
         minitorch.bincount(x, mt(np.ones((2, 2)), device))
+    with pytest.raises(TypeError, match="argument 'minlength' .* must be int, not float"):
+        minitorch.bincount(x, None, 2.0)
     with pytest.raises(RuntimeError, match="minlength should be >= 0"):
         minitorch.bincount(x, minlength=-1)
 
@@ -267,6 +271,10 @@ def test_histc_and_histogram_errors(device):
     x = mt([1.0, 2, 1, 4], device)
     with pytest.raises(NotImplementedError, match="\"histogram_cpu\" not implemented for 'Long'"):
         minitorch.histc(mt([1, 2], device))
+    with pytest.raises(TypeError, match=r"histc\(\): argument 'bins' \(position 2\) must be int, not float"):
+        minitorch.histc(x, 3.0)
+    with pytest.raises(TypeError, match=r"histogram\(\): argument 'bins' \(position 2\) must be int, not float"):
+        minitorch.histogram(x, 3.0)
     with pytest.raises(RuntimeError, match="torch.histc: max must be larger than min"):
         minitorch.histc(x, bins=4, min=3, max=1)
     for bins in (0, -1):

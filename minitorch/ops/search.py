@@ -204,7 +204,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if ss.dim() == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
                            "dimension")
-    if not isinstance(input, Tensor) and ss.dim() != 1:
+    if (not isinstance(input, Tensor) or input.dim() == 0) and ss.dim() != 1:
         raise RuntimeError("torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension "
                            f"is 1, but we got boundaries tensor dim({ss.dim()}) and input value's dim(0) numel(1)")
     if isinstance(input, Tensor) and ss.dim() > 1 and \
@@ -254,7 +254,7 @@ def bincount(input, weights=None, minlength=0):
 
     The result has ``max(input.max() + 1, minlength)`` elements: int64 counts, or float32 for float32 weights and
     float64 for other weights. Not differentiable (as in PyTorch). Reads input's (min, max) back to the host."""
-    if minlength < 0:
+    if _int_arg(minlength, "minlength", "bincount", 3) < 0:
         raise RuntimeError("minlength should be >= 0")
     if input._dtype.is_floating_point or input._dtype is t_bool:
         raise _not_implemented("bincount_cpu", input._dtype)
@@ -288,6 +288,12 @@ def _check_float(input, kernel):
         raise _not_implemented(kernel, input._dtype)
 
 
+def _int_arg(value, name, fn, position):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
+    return int(value)
+
+
 def _check_bins(bins):
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
@@ -300,7 +306,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002
     range, and NaNs, are ignored; the last bin includes ``max``. Returns counts in input's (floating) dtype; not
     differentiable."""
     _check_float(input, "histogram_cpu")
-    _check_bins(bins)
+    _check_bins(_int_arg(bins, "bins", "histc", 2))
     x = input.detach()
     lo, hi = float(min), float(max)
     if lo > hi:
@@ -349,7 +355,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
         edges = bins.detach().contiguous()
         hist = _launch_histogram(x, weight, edges, 0)
     else:
-        _check_bins(bins)
+        _check_bins(_int_arg(bins, "bins", "histogram", 2))
         if range is not None:
             lo, hi = float(range[0]), float(range[1])
             if lo > hi:
