@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minitorch
+from minitorch.ops import search as search_ops
 
 NAN, INF = float("nan"), float("inf")
 
@@ -479,3 +480,35 @@ def test_large_inputs_match_torch(device, torch):
     x, tx = pair(torch, long_row, device)
     same(minitorch.cummax(x, 1).indices, torch.cummax(tx, 1).indices)
     same(minitorch.logcumsumexp(x, 1), torch.logcumsumexp(tx, 1), exact=False)
+
+
+@pytest.mark.torch
+def test_parallel_kernels_match_torch(device, torch, monkeypatch):
+    """The prange kernels start only on inputs of millions of elements; with the thresholds at 0 they run here."""
+    for name in ("COUNT_PAR", "HIST_PAR", "SCAN_PAR", "SEARCH_PAR"):
+        monkeypatch.setattr(search_ops, name, 0)
+    rng = np.random.default_rng(3)
+    b, tb = pair(torch, np.sort(rng.uniform(-3, 3, 50)), device)
+    v, tv = pair(torch, rng.standard_normal((7, 301)) * 2, device)
+    same(minitorch.searchsorted(b, v, right=True), torch.searchsorted(tb, tv, right=True))
+    x, tx = pair(torch, rng.integers(0, 9, 3001), device)
+    w, tw = pair(torch, rng.standard_normal(3001), device)
+    same(minitorch.bincount(x), torch.bincount(tx))
+    same(minitorch.bincount(x, w), torch.bincount(tx, tw), exact=False)
+    f, tf = pair(torch, rng.standard_normal(3001).astype(np.float32), device)
+    same(minitorch.histc(f, bins=9), torch.histc(tf, bins=9))
+    got, want = minitorch.histogram(f, 9, weight=f), torch.histogram(tf, 9, weight=tf)
+    same(got.hist, want.hist, exact=False)
+    e, te = pair(torch, np.array([-2.0, -0.3, 0.0, 0.4, 2.5], dtype=np.float32), device)
+    got, want = minitorch.histogram(f, e), torch.histogram(tf, te)
+    same(got.hist, want.hist)
+    for shape in ((9, 33), (6, 1, 17)):
+        m, tm = pair(torch, rng.integers(-4, 4, shape), device)
+        mf, tmf = pair(torch, rng.standard_normal(shape), device)
+        for dim in range(len(shape)):
+            for name in ("cummax", "cummin"):
+                for a, ta in ((m, tm), (mf, tmf)):
+                    r, tr = getattr(minitorch, name)(a, dim), getattr(torch, name)(ta, dim)
+                    same(r.values, tr.values)
+                    same(r.indices, tr.indices)
+            same(minitorch.logcumsumexp(mf, dim), torch.logcumsumexp(tmf, dim), exact=False)

@@ -61,11 +61,16 @@ def _zeros(shape, dtype, device):
 
 # Counting is a load and an increment per element (about 0.5 ns serially, measured: 1M ints in 0.5 ms), so
 # per-thread tables pay off only for very large inputs; binning and searching cost several times more per element.
+# Scans run at about 1 ns per element serially (1000 rows of 1000 in 0.9 ms); on this two-core test machine,
+# shared with other jobs, the prange versions of count, histogram and scan kernels measured slower than serial for
+# 1M elements, so they start only at sizes where the work clearly dominates the launch.
 COUNT_PAR = 1 << 22
 HIST_PAR = 1 << 20
+SCAN_PAR = 1 << 22
+SEARCH_PAR = launch.N_PAR  # a binary search costs ~50-100 ns, so a prange pays off early
 
 
-def _use_par(n, least=launch.N_PAR):
+def _use_par(n, least):
     return n >= least and launch._threads() > 1
 
 
@@ -77,7 +82,7 @@ def _launch_searchsorted(ss, values, sorter, right, out_dtype):
     m = values._shape[-1] if ss.dim() > 1 else values.numel()
     srt = _flat(sorter) if sorter is not None else launch.empty((1,), int64, ss._device)._storage
     k = launch._k(values)
-    fn = k.search.searchsorted_par if _use_par(out.numel()) else k.search.searchsorted
+    fn = k.search.searchsorted_par if _use_par(out.numel(), SEARCH_PAR) else k.search.searchsorted
     fn(_flat(ss), n, _flat(values), m, srt, sorter is not None, bool(right), out._storage)
     return out
 
@@ -133,7 +138,7 @@ def _launch_argscan(x, dim, op):
         return values, launch.fill_(indices, 0)
     y, O, R, I = _scan_form(x, dim)
     red = launch._k(x).reduce
-    fn = red.argscan_par if _use_par(O * R * I) and O * I > 1 else red.argscan
+    fn = red.argscan_par if _use_par(O * R * I, SCAN_PAR) and O * I > 1 else red.argscan
     fn(op, y._storage, y._offset, R * I, I, 1, O, R, I, values._storage, indices._storage)
     return values, indices
 
@@ -146,7 +151,7 @@ def _launch_logcumsumexp(x, dim):
         return launch.copy_into(out, x)
     y, O, R, I = _scan_form(x, dim)
     red = launch._k(x).reduce
-    fn = red.scan_logaddexp_par if _use_par(O * R * I) and O * I > 1 else red.scan_logaddexp
+    fn = red.scan_logaddexp_par if _use_par(O * R * I, SCAN_PAR // 16) and O * I > 1 else red.scan_logaddexp
     fn(y._storage, y._offset, R * I, I, 1, O, R, I, out._storage)
     return out
 
