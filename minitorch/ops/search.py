@@ -335,6 +335,10 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     dtype; ``weight`` (input's shape and dtype) weights each element; ``density`` normalises to a density."""
     _check_float(input, "histogramdd")
     x = input.detach()
+    for other in (weight, bins):
+        if isinstance(other, Tensor) and other._device != x._device:
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{x._device} and {other._device}!")
     if weight is not None:
         if weight._shape != x._shape:
             raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as the "
