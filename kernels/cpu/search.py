@@ -36,18 +36,27 @@ def _search(bnd, lo, n, sorter, use_sorter, v, right):
 @njit(cache=True)
 def searchsorted(bnd, n, vals, m, sorter, use_sorter, right, out):
     """out[j] = insertion point of vals[j] in boundary row j // m (rows of n elements)."""
-    for j in range(vals.shape[0]):
-        out[j] = _search(bnd, (j // m) * n, n, sorter, use_sorter, vals[j], right)
+    total = vals.shape[0]
+    for b in range((total + m - 1) // m):  # row by row: no division per value
+        lo = b * n
+        for j in range(b * m, min(total, (b + 1) * m)):
+            out[j] = _search(bnd, lo, n, sorter, use_sorter, vals[j], right)
 
 
 @njit(cache=True, parallel=True)
 def searchsorted_par(bnd, n, vals, m, sorter, use_sorter, right, out):
+    """searchsorted with one task per (row, chunk of up to 4096 values of the row)."""
     total = vals.shape[0]
-    nc = 64
-    per = (total + nc - 1) // nc
-    for c in prange(nc):
-        for j in range(c * per, min(total, (c + 1) * per)):
-            out[j] = _search(bnd, (j // m) * n, n, sorter, use_sorter, vals[j], right)
+    per = min(m, 4096)
+    cpr = (m + per - 1) // per  # chunks per row
+    rows = (total + m - 1) // m
+    for task in prange(rows * cpr):
+        b = task // cpr
+        j0 = b * m + (task - b * cpr) * per
+        j1 = min(min(total, (b + 1) * m), j0 + per)
+        lo = b * n
+        for j in range(j0, j1):
+            out[j] = _search(bnd, lo, n, sorter, use_sorter, vals[j], right)
 
 
 @njit(cache=True)
