@@ -184,6 +184,17 @@ def test_bincount_empty_and_non_differentiable(device, torch):
     assert not minitorch.bincount(mt([0, 2], device), w).requires_grad
 
 
+@pytest.mark.torch
+def test_counts_with_many_bins_match_torch(device, torch):
+    """Tables too large for a GPU block's shared memory take the path that adds straight into the output."""
+    x, tx = pair(torch, [0, 5, 5, 2999, 17], device)
+    same(minitorch.bincount(x, minlength=3000), torch.bincount(tx, minlength=3000))
+    w, tw = pair(torch, [0.5, 1.0, -2.0, 3.0, 0.25], device)
+    same(minitorch.bincount(x, w), torch.bincount(tx, tw))
+    f, tf = pair(torch, [0.0, 0.1, 0.1, 0.7, 1.0, 2.0], device)
+    same(minitorch.histc(f, bins=2100, min=0, max=1), torch.histc(tf, bins=2100, min=0, max=1))
+
+
 def test_bincount_errors(device):
     x = mt([0, 1, 1, 3], device)
     with pytest.raises(RuntimeError, match="1-d non-negative integral inputs"):

@@ -1,8 +1,9 @@
 """Searching and counting kernels for CUDA (the same functions as kernels/cpu/search.py).
 
 Thread per element, grid-stride: ``searchsorted`` runs one binary search per value; ``bincount`` and
-``histogram`` add into the output with atomics (so the order of float additions, and hence the last bits of a
-weighted float sum, may vary from run to run, as in PyTorch). The ``*_par`` names are the same launches (the CPU's
+``histogram`` add with atomics into a per-block table in shared memory (when it fits, else straight into the
+output), then each block adds its table into the output (so the order of float additions, and hence the last bits
+of a weighted float sum, may vary from run to run, as in PyTorch). The ``*_par`` names are the same launches (the CPU's
 thread count ``T`` is ignored).
 """
 
@@ -57,10 +58,43 @@ def _bincount(x, w, use_w, out):
             cuda.atomic.add(out, x[k], 1)
 
 
+@cuda.jit
+def _bincount_shared(x, w, use_w, out):
+    """_bincount into a per-block table in (dynamic) shared memory, added to out once per block: many threads
+    hitting the same few bins contend in fast shared memory instead of global memory."""
+    table = cuda.shared.array(0, out.dtype)
+    nb = out.shape[0]
+    t = cuda.threadIdx.x
+    for b in range(t, nb, cuda.blockDim.x):
+        table[b] = 0
+    cuda.syncthreads()
+    for k in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        if use_w:
+            cuda.atomic.add(table, x[k], w[k])
+        else:
+            cuda.atomic.add(table, x[k], 1)
+    cuda.syncthreads()
+    for b in range(t, nb, cuda.blockDim.x):
+        if table[b] != 0:
+            cuda.atomic.add(out, b, table[b])
+
+
+SHARED_TABLE_BYTES = 16 * 1024  # per-block tables up to this size (2048 int64/float64 bins) go to shared memory
+
+
+def _shared_ok(out):
+    return out.shape[0] * out.dtype.itemsize <= SHARED_TABLE_BYTES
+
+
 def bincount(x, w, use_w, out):
     """out[x[k]] += w[k] (or 1); out is zeroed by the caller and long enough for max(x) + 1."""
-    if x.shape[0]:
-        _bincount[blocks(x.shape[0]), THREADS](x, w, use_w, out)
+    n = x.shape[0]
+    if not n:
+        return
+    if _shared_ok(out):
+        _bincount_shared[blocks(n), THREADS, 0, out.shape[0] * out.dtype.itemsize](x, w, use_w, out)
+    else:
+        _bincount[blocks(n), THREADS](x, w, use_w, out)
 
 
 def bincount_par(x, w, use_w, out, T):
@@ -114,10 +148,38 @@ def _histogram(x, w, use_w, edges, mode, nbf, out):
                 cuda.atomic.add(out, p, 1)
 
 
+@cuda.jit
+def _histogram_shared(x, w, use_w, edges, mode, nbf, out):
+    """_histogram into a per-block table in (dynamic) shared memory, as _bincount_shared."""
+    table = cuda.shared.array(0, out.dtype)
+    nb = out.shape[0]
+    t = cuda.threadIdx.x
+    for b in range(t, nb, cuda.blockDim.x):
+        table[b] = 0
+    cuda.syncthreads()
+    for k in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        p = _bin(edges, mode, nbf, x[k])
+        if p >= 0:
+            if use_w:
+                cuda.atomic.add(table, p, w[k])
+            else:
+                cuda.atomic.add(table, p, 1)
+    cuda.syncthreads()
+    for b in range(t, nb, cuda.blockDim.x):
+        if table[b] != 0:
+            cuda.atomic.add(out, b, table[b])
+
+
 def histogram(x, w, use_w, edges, mode, nbf, out):
     """out[bin(x[k])] += w[k] (or 1) for the elements inside the edges; out (len(edges) - 1) zeroed by the caller."""
-    if x.shape[0]:
-        _histogram[blocks(x.shape[0]), THREADS](x, w, use_w, edges, mode, nbf, out)
+    n = x.shape[0]
+    if not n:
+        return
+    if _shared_ok(out):
+        _histogram_shared[blocks(n), THREADS, 0, out.shape[0] * out.dtype.itemsize](x, w, use_w, edges, mode, nbf,
+                                                                                    out)
+    else:
+        _histogram[blocks(n), THREADS](x, w, use_w, edges, mode, nbf, out)
 
 
 def histogram_par(x, w, use_w, edges, mode, nbf, out, T):
