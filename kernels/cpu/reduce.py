@@ -10,6 +10,9 @@ contiguous ``out`` of ``O*I`` elements and ``R >= 1``. Two loop orders exist:
 
 Accumulators start from the first reduced element, so each op works for every dtype without a typed zero; the
 launcher handles empty reductions before the launch.
+
+Scans write a contiguous ``(O, R, I)`` output: ``scan`` (cumsum, cumprod), ``argscan`` (cummax/cummin values and
+the index each was taken from) and ``scan_logaddexp`` (logcumsumexp, carried in float64).
 """
 import numpy as np
 from numba import njit, prange
