@@ -585,7 +585,44 @@ TABLE = [
 
     # (end of sorting and selection)
     # --- searching and counting ------------------------------------------------------------------------------
-
+    # boundaries are cumulative sums of positive values, so strictly increasing along the last dim
+    binary("searchsorted_nd", lambda m, s, v: m.searchsorted(s.cumsum(-1), v),
+           lambda s, v: np.stack([np.searchsorted(a, b) for a, b in zip(
+               np.cumsum(s, -1).reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))]).reshape(v.shape),
+           shapes=cat_shapes(-1, 2, 1), domain=("pos", "real"), grad=False, dtypes=FLOATS_INT),
+    binary("searchsorted_1d_right", lambda m, s, v: m.searchsorted(s.cumsum(0), v, right=True),
+           lambda s, v: np.searchsorted(np.cumsum(s), v, side="right"),
+           shapes=lambda lim: st.tuples(one(1, 1)(lim), one()(lim)).map(lambda t: (t[0][0], t[1][0])),
+           domain=("pos", "real"), grad=False, dtypes=FLOATS_INT),
+    unary("bucketize", lambda m, x: m.bucketize(x, ix(m, [-1.5, -0.5, 0.0, 0.5, 1.5], x)),
+          lambda x: np.searchsorted(np.array([-1.5, -0.5, 0.0, 0.5, 1.5]), x), grad=False, dtypes=FLOATS_INT),
+    unary("bincount_weights", lambda m, w: m.bincount((w.abs() * 3).long(), w),
+          lambda w: np.bincount((np.abs(w) * 3).astype(np.int64), w).astype(w.dtype), shapes=one(1, 1),
+          grad=False),
+    unary("bincount_int", lambda m, x: x.abs().bincount(minlength=2), lambda x: np.bincount(np.abs(x), minlength=2),
+          shapes=one(1, 1), grad=False, dtypes=(I64,)),
+    unary("histc", lambda m, x: m.histc(x, bins=7), lambda x: np.histogram(x, 7)[0].astype(x.dtype), grad=False),
+    unary("histogram", lambda m, x: x.histogram(5), lambda x: tuple(a.astype(x.dtype) for a in np.histogram(x, 5)),
+          grad=False),
+    binary("histogram_edges_weight_density",
+           lambda m, x, w: m.histogram(x, ix(m, [-2.0, -0.5, 0.25, 1.0, 2.0], x).to(x.dtype), weight=w, density=True),
+           lambda x, w: tuple(a.astype(x.dtype) for a in np.histogram(x, [-2.0, -0.5, 0.25, 1.0, 2.0], weights=w,
+                                                                      density=True)),
+           shapes=same(2), domain=("real", "pos"), grad=False),
+    # running extremes: the index is the last position holding the running extreme (ties in int64)
+    unary("cummax", lambda m, x: m.cummax(x, 0),
+          lambda x: ((v := np.maximum.accumulate(x, 0)), np.maximum.accumulate(
+              np.where(x == v, np.arange(x.shape[0]).reshape((-1,) + (1,) * (x.ndim - 1)), 0), 0)),
+          shapes=one(1), dtypes=FLOATS_INT),
+    unary("cummin_negdim", lambda m, x: x.cummin(dim=-1),
+          lambda x: ((y := np.moveaxis(x, -1, 0)), (v := np.minimum.accumulate(y, 0)), np.moveaxis(v, 0, -1),
+                     np.moveaxis(np.maximum.accumulate(np.where(
+                         y == v, np.arange(y.shape[0]).reshape((-1,) + (1,) * (y.ndim - 1)), 0), 0), 0, -1))[2:],
+          shapes=one(1), dtypes=FLOATS_INT),
+    unary("logcumsumexp", lambda m, x: m.logcumsumexp(x, 0), lambda x: np.logaddexp.accumulate(x, 0),
+          shapes=one(1)),
+    unary("logcumsumexp_negdim", lambda m, x: x.logcumsumexp(-1), lambda x: np.logaddexp.accumulate(x, -1),
+          shapes=one(1)),
     # (end of searching and counting)
     # --- contractions, products, shape and indexing -----------------------------------------------------------
 

@@ -10,6 +10,9 @@ contiguous ``out`` of ``O*I`` elements and ``R >= 1``. Two loop orders exist:
 
 Accumulators start from the first reduced element, so each op works for every dtype without a typed zero; the
 launcher handles empty reductions before the launch.
+
+Scans write a contiguous ``(O, R, I)`` output: ``scan`` (cumsum, cumprod), ``argscan`` (cummax/cummin values and
+the index each was taken from) and ``scan_logaddexp`` (logcumsumexp, carried in float64).
 """
 import numpy as np
 from numba import njit, prange
@@ -170,3 +173,163 @@ def scan(op, a, ao, so, sr, si, O, R, I, out):
                 x = a[U(ao + o * so + r * sr + i * si)]
                 acc = acc + x if op == 0 else acc * x
                 out[(o * R + r) * I + i] = acc
+
+
+@njit(cache=True, inline="always")
+def _arg_take(op, x, v):
+    """Whether x replaces the running extreme v of cummax (op 0) / cummin (op 1): a NaN always does (so the last
+    NaN's index is kept), nothing replaces a NaN, and ties move the index forward (the last occurrence, as torch).
+    Bitwise operators keep it branch-free (the loops then compile to selects)."""
+    if op == 0:
+        return (x != x) | ((v == v) & (x >= v))
+    return (x != x) | ((v == v) & (x <= v))
+
+
+@njit(cache=True, inline="always")
+def _argscan_rows(op, a, ao, so, sr, R, values, indices, o0, o1):
+    """Rows o0..o1 of an I == 1 scan (contiguous outputs), four rows at a time: the running value is a loop-carried
+    dependency, and four independent chains hide its latency (measured 2.35 -> 0.87 ms for 1000 rows of 1000)."""
+    o = o0
+    while o + 4 <= o1:
+        a0 = ao + o * so
+        a1 = a0 + so
+        a2 = a1 + so
+        a3 = a2 + so
+        q0 = o * R
+        q1 = q0 + R
+        q2 = q1 + R
+        q3 = q2 + R
+        v0 = a[U(a0)]
+        v1 = a[U(a1)]
+        v2 = a[U(a2)]
+        v3 = a[U(a3)]
+        k0 = k1 = k2 = k3 = 0
+        values[U(q0)] = v0
+        values[U(q1)] = v1
+        values[U(q2)] = v2
+        values[U(q3)] = v3
+        indices[U(q0)] = indices[U(q1)] = indices[U(q2)] = indices[U(q3)] = 0
+        for r in range(1, R):
+            x0 = a[U(a0 + r * sr)]
+            x1 = a[U(a1 + r * sr)]
+            x2 = a[U(a2 + r * sr)]
+            x3 = a[U(a3 + r * sr)]
+            t0 = _arg_take(op, x0, v0)
+            t1 = _arg_take(op, x1, v1)
+            t2 = _arg_take(op, x2, v2)
+            t3 = _arg_take(op, x3, v3)
+            v0 = x0 if t0 else v0
+            v1 = x1 if t1 else v1
+            v2 = x2 if t2 else v2
+            v3 = x3 if t3 else v3
+            k0 = r if t0 else k0
+            k1 = r if t1 else k1
+            k2 = r if t2 else k2
+            k3 = r if t3 else k3
+            values[U(q0 + r)] = v0
+            values[U(q1 + r)] = v1
+            values[U(q2 + r)] = v2
+            values[U(q3 + r)] = v3
+            indices[U(q0 + r)] = k0
+            indices[U(q1 + r)] = k1
+            indices[U(q2 + r)] = k2
+            indices[U(q3 + r)] = k3
+        o += 4
+    while o < o1:
+        base = ao + o * so
+        q = o * R
+        v = a[U(base)]
+        k = 0
+        values[U(q)] = v
+        indices[U(q)] = 0
+        for r in range(1, R):
+            x = a[U(base + r * sr)]
+            t = _arg_take(op, x, v)
+            v = x if t else v
+            k = r if t else k
+            values[U(q + r)] = v
+            indices[U(q + r)] = k
+        o += 1
+
+
+@njit(cache=True, inline="always")
+def _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, i0, i1):
+    """Columns i0..i1 of block o, folding one r-row at a time (reads and writes stay contiguous along i)."""
+    base = ao + o * so
+    ob = o * R * I
+    for i in range(i0, i1):
+        values[U(ob + i)] = a[U(base + i * si)]
+        indices[U(ob + i)] = 0
+    for r in range(1, R):
+        q0 = ob + r * I
+        for i in range(i0, i1):
+            x = a[U(base + r * sr + i * si)]
+            q = q0 + i
+            v = values[U(q - I)]
+            t = _arg_take(op, x, v)
+            values[U(q)] = x if t else v
+            indices[U(q)] = r if t else indices[U(q - I)]
+
+
+@njit(cache=True, error_model="numpy")
+def argscan(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """Running max (op 0) or min (op 1) along r and the index where it was last taken; values/indices are
+    contiguous (O, R, I)."""
+    if I == 1:
+        _argscan_rows(op, a, ao, so, sr, R, values, indices, 0, O)
+        return
+    for o in range(O):
+        _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, 0, I)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def argscan_par(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """argscan with one task per group of rows (I == 1) or per (o, block of 256 kept columns i)."""
+    if I == 1:
+        per = max(4, (O // 64 + 3) // 4 * 4)
+        nc = (O + per - 1) // per
+        for c in prange(nc):
+            _argscan_rows(op, a, ao, so, sr, R, values, indices, c * per, min(O, (c + 1) * per))
+        return
+    nb = (I + 255) // 256
+    for j in prange(O * nb):
+        o = j // nb
+        i0 = (j - o * nb) * 256
+        _argscan_cols(op, a, ao, so, sr, si, R, I, values, indices, o, i0, min(I, i0 + 256))
+
+
+@njit(cache=True, inline="always")
+def _logaddexp(acc, x):
+    """log(exp(acc) + exp(x)) without overflow; NaN propagates and equal infinities stay infinite."""
+    if acc != acc or x != x:
+        return acc + x
+    hi = acc if acc > x else x
+    lo = x if acc > x else acc
+    if lo == -np.inf or hi == np.inf:
+        return hi
+    return hi + np.log1p(np.exp(lo - hi))
+
+
+@njit(cache=True, inline="always")
+def _lse_run(a, ao, so, sr, si, R, I, out, j):
+    o = j // I
+    i = j - o * I
+    base = ao + o * so + i * si
+    acc = np.float64(a[U(base)])  # the running value is carried in float64 (torch accumulates float in double)
+    out[(o * R) * I + i] = acc
+    for r in range(1, R):
+        acc = _logaddexp(acc, np.float64(a[U(base + r * sr)]))
+        out[(o * R + r) * I + i] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def scan_logaddexp(a, ao, so, sr, si, O, R, I, out):
+    """Inclusive log-cumulative-sum-exp along r (floating point); out is contiguous (O, R, I)."""
+    for j in range(O * I):
+        _lse_run(a, ao, so, sr, si, R, I, out, j)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def scan_logaddexp_par(a, ao, so, sr, si, O, R, I, out):
+    for j in prange(O * I):
+        _lse_run(a, ao, so, sr, si, R, I, out, j)

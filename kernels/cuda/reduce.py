@@ -20,6 +20,8 @@ from a typed identity, and max/min keep propagating NaN; argmax/argmin break tie
 lowest index, as the CPU's first-occurrence rule does.
 """
 
+import math
+
 from numba import cuda
 
 from ._grid import MAX_BLOCKS, SIM, THREADS, blocks
@@ -380,3 +382,179 @@ def scan(op, a, ao, so, sr, si, O, R, I, out):
     pre = cuda.device_array(n * P, out.dtype)
     scan(op, totals, 0, P, 1, 0, n, P, 1, pre)
     _scan_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, pre, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cummax / cummin (argscan) and logcumsumexp (scan_logaddexp)
+# ---------------------------------------------------------------------------------------------------------------
+# These scans carry a pair (value, index) or a float in a combine that is not one of _combine's codes, so they run
+# thread per (output, chunk of r) in three stages: each thread folds its chunk into a summary, one thread per output
+# scans its P summaries serially (P is capped, so this stays short), and each thread rescans its chunk starting from
+# the summary of the chunks before it. A thread per output alone covers the case where the outputs fill the GPU.
+CHUNK_THREADS = 4 * THREADS * MAX_BLOCKS if SIM else 1 << 16  # (output, chunk) threads a split aims at
+CHUNK_MIN = 2 if SIM else 64  # least elements per chunk
+CHUNK_MAX_P = 4096  # most chunks per output
+
+
+def _chunks(n, R):
+    """(C, P): P chunks of C elements per output for n outputs of length R (P == 1: thread per output)."""
+    if n >= CHUNK_THREADS or R < 2 * CHUNK_MIN:
+        return R, 1
+    P = min(-(-CHUNK_THREADS // n), R // CHUNK_MIN, CHUNK_MAX_P)
+    C = -(-R // P)
+    return C, -(-R // C)
+
+
+@cuda.jit(device=True)
+def _arg_take(op, x, v):
+    """Whether x replaces the running extreme v (op 0 max, 1 min): a NaN always does, nothing replaces a NaN, and
+    ties move the index forward (the last occurrence, as torch's cummax/cummin)."""
+    if x != x:
+        return True
+    if v != v:
+        return False
+    return x >= v if op == 0 else x <= v
+
+
+@cuda.jit
+def _argscan_chunks(op, a, ao, so, sr, si, O, R, I, C, P, stage, sv, sx, values, indices):
+    """Thread per (output j, chunk p) over r in [p*C, p*C + C). Stage 0 writes the chunk's (extreme, index) to
+    sv/sx[j*P + p]; stage 1 writes the running values/indices, starting from the prefix summary sv/sx[j*P + p - 1]
+    when p > 0."""
+    for b in range(cuda.grid(1), O * I * P, cuda.gridsize(1)):
+        j = b // P
+        p = b - j * P
+        o = j // I
+        i = j - o * I
+        base = ao + o * so + i * si
+        r0 = p * C
+        r1 = r0 + C
+        if r1 > R:
+            r1 = R
+        if stage == 1 and p > 0:
+            v = sv[b - 1]
+            k = sx[b - 1]
+            r = r0
+        else:
+            v = a[base + r0 * sr]
+            k = r0
+            if stage == 1:
+                values[(o * R + r0) * I + i] = v
+                indices[(o * R + r0) * I + i] = k
+            r = r0 + 1
+        while r < r1:
+            x = a[base + r * sr]
+            if _arg_take(op, x, v):
+                v = x
+                k = r
+            if stage == 1:
+                values[(o * R + r) * I + i] = v
+                indices[(o * R + r) * I + i] = k
+            r += 1
+        if stage == 0:
+            sv[b] = v
+            sx[b] = k
+
+
+@cuda.jit
+def _argscan_summaries(op, n, P, sv, sx):
+    """Thread per output: sv/sx[j*P + p] becomes the summary of chunks 0..p (an inclusive scan over p)."""
+    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = sv[j * P]
+        k = sx[j * P]
+        for p in range(1, P):
+            x = sv[j * P + p]
+            if _arg_take(op, x, v):
+                v = x
+                k = sx[j * P + p]
+            sv[j * P + p] = v
+            sx[j * P + p] = k
+
+
+def argscan(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """Running max (op 0) or min (op 1) along r and the index where it was last taken; values/indices are
+    contiguous (O, R, I)."""
+    n = O * I
+    if n <= 0 or R <= 0:
+        return
+    C, P = _chunks(n, R)
+    if P > 1:
+        sv = cuda.device_array(n * P, values.dtype)
+        sx = cuda.device_array(n * P, indices.dtype)
+        _argscan_chunks[blocks(n * P), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, 0, sv, sx, values, indices)
+        _argscan_summaries[blocks(n), THREADS](op, n, P, sv, sx)
+    else:
+        sv, sx = values, indices  # not read with P == 1
+    _argscan_chunks[blocks(n * P), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, 1, sv, sx, values, indices)
+
+
+argscan_par = argscan
+
+
+@cuda.jit(device=True)
+def _logaddexp(acc, x):
+    """log(exp(acc) + exp(x)) without overflow; NaN propagates and equal infinities stay infinite."""
+    if acc != acc or x != x:
+        return acc + x
+    hi = acc if acc > x else x
+    lo = x if acc > x else acc
+    if lo == -math.inf or hi == math.inf:
+        return hi
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+@cuda.jit
+def _lse_chunks(a, ao, so, sr, si, O, R, I, C, P, stage, sv, out):
+    """Thread per (output j, chunk p), as _argscan_chunks, for the running log-sum-exp."""
+    for b in range(cuda.grid(1), O * I * P, cuda.gridsize(1)):
+        j = b // P
+        p = b - j * P
+        o = j // I
+        i = j - o * I
+        base = ao + o * so + i * si
+        r0 = p * C
+        r1 = r0 + C
+        if r1 > R:
+            r1 = R
+        if stage == 1 and p > 0:
+            v = sv[b - 1]
+            r = r0
+        else:
+            v = a[base + r0 * sr]
+            if stage == 1:
+                out[(o * R + r0) * I + i] = v
+            r = r0 + 1
+        while r < r1:
+            v = _logaddexp(v, a[base + r * sr])
+            if stage == 1:
+                out[(o * R + r) * I + i] = v
+            r += 1
+        if stage == 0:
+            sv[b] = v
+
+
+@cuda.jit
+def _lse_summaries(n, P, sv):
+    for j in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = sv[j * P]
+        for p in range(1, P):
+            v = _logaddexp(v, sv[j * P + p])
+            sv[j * P + p] = v
+
+
+def scan_logaddexp(a, ao, so, sr, si, O, R, I, out):
+    """Inclusive log-cumulative-sum-exp along r (floating point); out is contiguous (O, R, I)."""
+    n = O * I
+    if n <= 0 or R <= 0:
+        return
+    C, P = _chunks(n, R)
+    if P > 1:
+        sv = cuda.device_array(n * P, out.dtype)
+        _lse_chunks[blocks(n * P), THREADS](a, ao, so, sr, si, O, R, I, C, P, 0, sv, out)
+        _lse_summaries[blocks(n), THREADS](n, P, sv)
+    else:
+        sv = out  # not read with P == 1
+    _lse_chunks[blocks(n * P), THREADS](a, ao, so, sr, si, O, R, I, C, P, 1, sv, out)
+
+
+scan_logaddexp_par = scan_logaddexp
