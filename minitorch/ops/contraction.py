@@ -128,33 +128,48 @@ def einsum(*args):
     for i, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 1, but got {type(t).__name__}")
+    key = (equation, tuple(t._shape for t in operands))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(equation, key[1])
+        if len(_PLANS) > 1024:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return _contract(operands, *plan)
+
+
+_PLANS = {}  # (equation, operand shapes) -> (dims of each operand as label ids, output label ids)
+
+
+def _plan(equation, shapes):
+    """Parse and check an equation against the operand shapes: (label ids of each operand's dims, output ids)."""
     arrow = equation.find("->")
     lhs_end = arrow if arrow >= 0 else len(equation)
     # operand terms
     terms, start = [], 0
     for i in range(lhs_end + 1):
         if i == lhs_end or equation[i] == ",":
-            if len(terms) >= len(operands):
+            if len(terms) >= len(shapes):
                 raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
             terms.append(_parse_term(equation, start, i, f"operand {len(terms)}"))
             start = i + 1
-    if len(terms) < len(operands):
+    if len(terms) < len(shapes):
         raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     # dims of each operand, as label ids; ellipsis dims get ids _ELL + k, aligned to the right
     ell_nd = 0
-    for k, (labels, t) in enumerate(zip(terms, operands)):
+    for k, (labels, shape) in enumerate(zip(terms, shapes)):
         named = sum(1 for lab in labels if lab is not None)
         if None in labels:
-            if named > t.dim():
+            if named > len(shape):
                 raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) is more than the "
-                                   f"number of dimensions ({t.dim()}) for operand {k}")
-            ell_nd = max(ell_nd, t.dim() - named)
-        elif named != t.dim():
+                                   f"number of dimensions ({len(shape)}) for operand {k}")
+            ell_nd = max(ell_nd, len(shape) - named)
+        elif named != len(shape):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
-                               f"number of dimensions ({t.dim()}) for operand {k} and no ellipsis was given")
+                               f"number of dimensions ({len(shape)}) for operand {k} and no ellipsis was given")
     dims = []
-    for labels, t in zip(terms, operands):
-        e = t.dim() - sum(1 for lab in labels if lab is not None)
+    for labels, shape in zip(terms, shapes):
+        e = len(shape) - sum(1 for lab in labels if lab is not None)
         ids = []
         for lab in labels:
             ids.extend(range(_ELL + ell_nd - e, _ELL + ell_nd) if lab is None else [lab])
@@ -162,9 +177,9 @@ def einsum(*args):
     # sizes, with PyTorch's broadcasting of size-1 dims
     size = {}
     counts = {}
-    for k, (ids, t) in enumerate(zip(dims, operands)):
+    for k, (ids, shape) in enumerate(zip(dims, shapes)):
         seen = {}
-        for lab, n in zip(ids, t._shape):
+        for lab, n in zip(ids, shape):
             if lab in seen and seen[lab] != n:
                 raise RuntimeError(f"einsum(): subscript {_letter(lab)} is repeated for operand {k} but the sizes "
                                    f"don't match, {n} != {seen[lab]}")
@@ -196,7 +211,7 @@ def einsum(*args):
             out.append(lab)
     else:
         out = list(range(_ELL, _ELL + ell_nd)) + sorted(lab for lab, c in counts.items() if c == 1 and lab < _ELL)
-    return _contract(operands, dims, out)
+    return dims, out
 
 
 def _diagonals(t, ids):
@@ -271,14 +286,14 @@ def _pair(a, la, b, lb, keep, order):
     M = math.prod(ash[nbt:nbt + len(m)])
     K = math.prod(ash[nbt + len(m):])
     N = math.prod(bsh[nbt + len(con):])
-    a3 = a.reshape(ash[:nbt] + (M, K))
-    b3 = b.reshape(bsh[:nbt] + (K, N))
     if a._dtype is not b._dtype:
         raise RuntimeError(f"expected scalar type {_scalar_name(a._dtype)} but found {_scalar_name(b._dtype)}")
+    # one (M, K) @ (K, N) per batch entry; the reshapes are skipped when there is one dim per group already
+    a3 = a if len(m) == 1 and len(con) == 1 else a.reshape(ash[:nbt] + (M, K))
+    b3 = b if len(n) == 1 and len(con) == 1 else b.reshape(bsh[:nbt] + (K, N))
     r = a3 @ b3
-    bshape = r._shape[:nbt]
-    r = r.reshape(bshape + ash[nbt:nbt + len(m)] + bsh[nbt + len(con):])
-    return r, batch + m + n
+    shape = r._shape[:nbt] + ash[nbt:nbt + len(m)] + bsh[nbt + len(con):]
+    return (r if r._shape == shape else r.reshape(shape)), batch + m + n
 
 
 def _scalar_name(dt):
