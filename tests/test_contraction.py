@@ -107,7 +107,8 @@ def test_einsum_matches_torch(eq, shapes):
     compare(lambda m, *ts: m.einsum(eq, *ts), shapes)
 
 
-@pytest.mark.parametrize("eq, shapes", EQUATIONS[:6] + EQUATIONS[16:20], ids=[e for e, _ in EQUATIONS[:6] + EQUATIONS[16:20]])
+@pytest.mark.parametrize("eq, shapes", EQUATIONS[:6] + EQUATIONS[16:20],
+                         ids=[e for e, _ in EQUATIONS[:6] + EQUATIONS[16:20]])
 def test_einsum_non_contiguous_operands(eq, shapes):
     compare(lambda m, *ts: m.einsum(eq, *ts), shapes, seed=1, permute=True)
 
@@ -346,7 +347,8 @@ def test_cdist_float32_large_uses_gemm_and_matches_torch():
 
 def test_cdist_errors():
     cases = [
-        ((minitorch.ones(3), minitorch.ones(3, 3)), {}, RuntimeError, "cdist only supports at least 2D tensors, X1 got: 1D"),
+        ((minitorch.ones(3), minitorch.ones(3, 3)), {}, RuntimeError,
+         "cdist only supports at least 2D tensors, X1 got: 1D"),
         ((minitorch.ones(3, 2), minitorch.ones(3, 3)), {}, RuntimeError, "X1 and X2 must have the same number of "
                                                                           "columns. X1: 2 X2: 3"),
         ((minitorch.ones(3, 2), minitorch.ones(3, 2)), dict(p=-1), RuntimeError, "only supports non-negative p"),
@@ -522,7 +524,7 @@ def test_rot90_errors():
             m.rot90(x, 1, [0])
         with pytest.raises(RuntimeError, match="expected total dims >= 2, but got total dims = 1"):
             m.rot90(m.ones(3), 1, [0, 1])
-        with pytest.raises(RuntimeError, match="expected rotation dims to be different, but got dim0 = 0 and dim1 = -2"):
+        with pytest.raises(RuntimeError, match="rotation dims to be different, but got dim0 = 0 and dim1 = -2"):
             m.rot90(x, 1, [0, -2])
         with pytest.raises(IndexError, match="Dimension out of range"):
             m.rot90(x, 1, [0, 2])
@@ -723,7 +725,7 @@ def test_scatter_reduce_errors():
     x = minitorch.ones(2, 3)
     idx = minitorch.tensor([[0]])
     for m in (torch, minitorch):
-        with pytest.raises(RuntimeError, match="reduce argument must be either sum, prod, mean, amax or amin, got foo"):
+        with pytest.raises(RuntimeError, match="reduce argument must be either sum, prod, mean, amax or amin"):
             m.ones(2, 3).scatter_reduce(1, m.tensor([[0]]), m.ones(2, 3), "foo")
         with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
             m.ones(2, 3).scatter_reduce(1, m.tensor([[0]]), m.ones(2, 3, dtype=m.float64), "sum")
