@@ -192,6 +192,9 @@ def test_einsum_argument_errors():
         minitorch.einsum("ij,jk->ik", minitorch.ones(2, 3), 3)
     with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
         minitorch.einsum("ij,jk->ik", minitorch.ones(2, 3), minitorch.ones(3, 4, dtype=minitorch.float64))
+    for m in (torch, minitorch):
+        with pytest.raises(NotImplementedError, match="\"bmm\" not implemented for 'Bool'"):
+            m.einsum("ij,j->i", m.ones(2, 3, dtype=m.bool), m.ones(3, dtype=m.bool))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -247,9 +250,13 @@ def test_kron_of_non_contiguous_inputs_against_numpy():
     np.testing.assert_allclose(tb.grad.numpy().T, np.full_like(b, a.sum()))
 
 
-def test_kron_dtype_promotion():
+def test_kron_dtype_promotion_and_out():
     r = minitorch.kron(minitorch.ones(2, dtype=minitorch.int64), minitorch.ones(2, 2, dtype=minitorch.int32))
     assert r.dtype == minitorch.int64 and r.shape == (2, 4)
+    out = minitorch.empty(4, 4)
+    a, b = minitorch.randn(2, 2), minitorch.randn(2, 2)
+    assert minitorch.kron(a, b, out=out) is out
+    np.testing.assert_allclose(out.numpy(), np.kron(a.numpy(), b.numpy()), rtol=1e-6)
 
 
 def test_trace():
@@ -698,6 +705,26 @@ def test_scatter_reduce_dtypes_match_torch(reduce, dtype):
         _close(rm, rt, 1e-6)
 
 
+@pytest.mark.parametrize("reduce", REDUCES)
+@pytest.mark.parametrize("dtype", ["uint8", "bool"])
+def test_scatter_reduce_small_dtypes_match_torch(reduce, dtype):
+    rng = np.random.default_rng(15)
+    hi = 2 if dtype == "bool" else 256
+    x, src = rng.integers(0, hi, (3, 5)).astype(dtype), rng.integers(0, hi, (3, 9)).astype(dtype)
+    index = rng.integers(0, 4, (3, 9))
+    for inc in (True, False):
+        if reduce == "mean" and dtype == "bool":
+            for m in (torch, minitorch):
+                with pytest.raises(NotImplementedError, match="reduce_mean\" not implemented for 'Bool'"):
+                    m.tensor(x).scatter_reduce(1, m.tensor(index), m.tensor(src), reduce, include_self=inc)
+            continue
+        rm = minitorch.tensor(x).scatter_reduce(1, minitorch.tensor(index), minitorch.tensor(src), reduce,
+                                                include_self=inc)
+        rt = torch.tensor(x).scatter_reduce(1, torch.tensor(index), torch.tensor(src), reduce, include_self=inc)
+        assert rm.dtype == getattr(minitorch, dtype)
+        np.testing.assert_array_equal(rm.numpy(), rt.numpy())
+
+
 @pytest.mark.parametrize("reduce", ["amax", "amin", "sum", "prod", "mean"])
 def test_scatter_reduce_nan_propagates_as_torch(reduce):
     x = np.array([[1.0, np.nan, 3.0, 0.0]])
@@ -786,19 +813,27 @@ def test_as_strided_is_a_view_and_errors():
 # devices: the same results as the CPU (tiny shapes: CUDA tests also run on the simulator)
 # ---------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduce", REDUCES)
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool"])
 def test_scatter_reduce_device_matches_cpu(device, reduce, dtype):
     rng = np.random.default_rng(13)
-    x, index, src = _scatter_case(rng, shape=(2, 4), nsrc=6, dtype=dtype)
-    if dtype != "int64":
+    if dtype in ("uint8", "bool"):
+        if reduce == "mean" and dtype == "bool":
+            pytest.skip("torch has no bool mean")
+        hi = 2 if dtype == "bool" else 256
+        x, src = rng.integers(0, hi, (2, 4)).astype(dtype), rng.integers(0, hi, (2, 6)).astype(dtype)
+        index = rng.integers(0, 3, (2, 6))
+    else:
+        x, index, src = _scatter_case(rng, shape=(2, 4), nsrc=6, dtype=dtype)
+    if dtype.startswith("float"):
         x[0, 1] = np.nan
     for inc in (True, False):
         args = [(minitorch.tensor(x, device=d), minitorch.tensor(index, device=d), minitorch.tensor(src, device=d))
                 for d in ("cpu", device)]
         want = args[0][0].scatter_reduce(1, args[0][1], args[0][2], reduce, include_self=inc)
         got = args[1][0].scatter_reduce(1, args[1][1], args[1][2], reduce, include_self=inc)
-        assert got.device.type == device
-        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-6, equal_nan=True)
+        assert got.device.type == device and got.dtype == want.dtype
+        np.testing.assert_allclose(got.cpu().numpy().astype(float), want.numpy().astype(float), rtol=1e-6,
+                                   equal_nan=True)
 
 
 def test_scatter_reduce_device_gradients_match_torch(device):

@@ -442,27 +442,44 @@ def _scatter_cas_int(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, sha
             old = prev
 
 
+@cuda.jit
+def _cast_copy(src, out):
+    """out[k] = src[k] converted to out's dtype (int -> bool is != 0, int32 -> uint8 wraps)."""
+    for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[k] = src[k]
+
+
 _CAS_FLOAT = {np.dtype(np.float64): (_scatter_cas_f64, np.int64), np.dtype(np.float32): (_scatter_cas_f32, np.int32)}
 _CAS_INT = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64))
+
+
+def _widen(arr):
+    wide = cuda.device_array(arr.size, np.int32)
+    _cast_copy[blocks(arr.size), THREADS](arr, wide)
+    return wide
 
 
 def scatter_reduce(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, op):
     """dst[p with coordinate dim replaced by idx[p]] = op(that, vals[p]) for p over the index's ``shape``; op codes
     0 sum, 1 prod, 2 amax, 3 amin. Sum is the atomic scatter-add; the others are compare-and-swap loops on
-    float32/float64/int32/int64 (other dtypes raise: there is no 8-bit compare-and-swap)."""
+    float32/float64/int32/int64. uint8 and bool (no 8-bit compare-and-swap) reduce in an int32 copy that is then
+    converted back: amax/amin are exact there, and a product mod 2**32 is exact mod 256 (uint8 wraps as on the CPU;
+    bool: nonzero is True)."""
     if op == 0:
         scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, True)
         return
     n = int(np.prod(shape))
     if n == 0:
         return
-    args = (do, meta(dst_strides), idx, io, meta(ist), vals, vo, meta(vst), dim, meta(shape), n, op)
     dt = np.dtype(dst.dtype)
+    meta_args = (meta(dst_strides), idx, io, meta(ist))
     if dt in _CAS_FLOAT:
         kern, bits = _CAS_FLOAT[dt]
-        kern[blocks(n), THREADS](dst.view(bits), *args)
+        kern[blocks(n), THREADS](dst.view(bits), do, *meta_args, vals, vo, meta(vst), dim, meta(shape), n, op)
     elif dt in _CAS_INT:
-        _scatter_cas_int[blocks(n), THREADS](dst, *args)
+        _scatter_cas_int[blocks(n), THREADS](dst, do, *meta_args, vals, vo, meta(vst), dim, meta(shape), n, op)
     else:
-        raise RuntimeError(f"scatter_reduce: prod/amax/amin of {dt} tensors is not implemented on CUDA in minitorch "
-                           "(no compare-and-swap for this element size)")
+        wide = _widen(dst)
+        _scatter_cas_int[blocks(n), THREADS](wide, do, *meta_args, _widen(vals), vo, meta(vst), dim, meta(shape), n,
+                                             op)
+        _cast_copy[blocks(dst.size), THREADS](wide, dst)

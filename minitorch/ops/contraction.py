@@ -288,6 +288,8 @@ def _pair(a, la, b, lb, keep, order):
     N = math.prod(bsh[nbt + len(con):])
     if a._dtype is not b._dtype:
         raise RuntimeError(f"expected scalar type {_scalar_name(a._dtype)} but found {_scalar_name(b._dtype)}")
+    if a._dtype is t_bool:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
     # one (M, K) @ (K, N) per batch entry; the reshapes are skipped when there is one dim per group already
     a3 = a if len(m) == 1 and len(con) == 1 else a.reshape(ash[:nbt] + (M, K))
     b3 = b if len(n) == 1 and len(con) == 1 else b.reshape(bsh[:nbt] + (K, N))
@@ -347,7 +349,7 @@ def tensordot(a, b, dims=2, out=None):
     return r
 
 
-def kron(input, other):
+def kron(input, other, *, out=None):
     """Kronecker product: every element of ``input`` times the whole of ``other``, blocks laid out by input."""
     nd = max(input.dim(), other.dim())
     a = input.reshape((1,) * (nd - input.dim()) + input._shape)
@@ -356,8 +358,11 @@ def kron(input, other):
     for na, nb in zip(a._shape, b._shape):
         ia += [na, 1]
         ib += [1, nb]
-    r = a.reshape(ia) * b.reshape(ib)
-    return r.reshape([na * nb for na, nb in zip(a._shape, b._shape)])
+    r = (a.reshape(ia) * b.reshape(ib)).reshape([na * nb for na, nb in zip(a._shape, b._shape)])
+    if out is not None:
+        from .elementwise import _write_out
+        return _write_out(out, r)
+    return r
 
 
 def trace(input):
@@ -1010,6 +1015,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_reduce(): argument 'src' (position 4) must be Tensor, not {type(src).__name__}")
     index = _check_index(index, "scatter_reduce")
+    if reduce == "mean" and input._dtype is t_bool:
+        raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
     if src._dtype is not input._dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     d = wrap_dim(dim, input.dim())
