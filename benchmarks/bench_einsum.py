@@ -14,7 +14,6 @@ import minitorch
 
 try:
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
 except ImportError:
     torch = None
 
@@ -85,14 +84,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="threads for minitorch (Numba and BLAS) and torch alike; 1 steadies numbers on a busy box")
     args = parser.parse_args()
+    import numba
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    if torch:
+        torch.set_num_threads(args.threads)
     sync = minitorch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+    print(f"device {args.device}, {args.threads} thread(s), median of {args.repeat}")
     print(f"{'case':44s} | {'minitorch ms':>12s} | {'torch ms':>9s} | {'ratio':>6s} | vs own baseline")
     for name, fn, tfn, own in cases(args.device):
-        fns = [fn] + ([own[1]] if own else []) + ([tfn] if tfn else [])
-        got = median_ms(fns, args.repeat, sync)
+        # minitorch's op and its own baseline take turns; torch runs in a loop of its own (it would evict the
+        # caches of whichever minitorch call comes after it)
+        got = median_ms([fn] + ([own[1]] if own else []), args.repeat, sync)
         ms = got[0]
-        tms = got[-1] if tfn else float("nan")
+        tms = median_ms([tfn], args.repeat)[0] if tfn else float("nan")
         extra = ""
         if own:
             bms = got[1]

@@ -129,16 +129,16 @@ def einsum(*args):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 1, but got {type(t).__name__}")
     key = (equation, tuple(t._shape for t in operands))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _plan(equation, key[1])
+    program = _PLANS.get(key)
+    if program is None:
+        program = _program(key[1], *_plan(equation, key[1]))
         if len(_PLANS) > 1024:
             _PLANS.clear()
-        _PLANS[key] = plan
-    return _contract(operands, *plan)
+        _PLANS[key] = program
+    return _run(operands, program)
 
 
-_PLANS = {}  # (equation, operand shapes) -> (dims of each operand as label ids, output label ids)
+_PLANS = {}  # (equation, operand shapes) -> the program _run executes (worked out once from the shapes)
 
 
 def _plan(equation, shapes):
@@ -214,88 +214,130 @@ def _plan(equation, shapes):
     return dims, out
 
 
-def _diagonals(t, ids):
-    """Take the diagonal of every subscript repeated within one operand (views)."""
-    ids = list(ids)
+def _diagonals(shape, ids):
+    """(dim pairs whose diagonals to take, in order; shape and ids after them) for subscripts repeated within one
+    operand. ``diagonal(0, i, j)`` drops dims i and j and appends their diagonal last."""
+    shape, ids, steps = list(shape), list(ids), []
     while True:
         for i, lab in enumerate(ids):
-            j = ids.index(lab, i + 1) if ids.count(lab) > 1 else -1
-            if j >= 0:
-                t = t.diagonal(0, i, j)
+            if ids.count(lab) > 1:
+                j = ids.index(lab, i + 1)
+                steps.append((i, j))
+                n = shape[i]
+                shape = [x for k, x in enumerate(shape) if k not in (i, j)] + [n]
                 ids = [x for k, x in enumerate(ids) if k not in (i, j)] + [lab]
                 break
         else:
-            return t, ids
+            return steps, shape, ids
 
 
-def _sum_out(t, ids, keep):
-    drop = [i for i, lab in enumerate(ids) if lab not in keep]
-    if not drop:
-        return t, ids
-    return t.sum(tuple(drop)), [lab for lab in ids if lab in keep]
+def _sum_out(shape, ids, keep):
+    """(dims to sum, shape and ids after) for the subscripts not in ``keep``."""
+    drop = tuple(i for i, lab in enumerate(ids) if lab not in keep)
+    return drop, [n for n, lab in zip(shape, ids) if lab in keep], [lab for lab in ids if lab in keep]
 
 
-def _contract(operands, dims, out):
-    ops = []
-    for t, ids in zip(operands, dims):
-        t, ids = _diagonals(t, ids)
-        ops.append((t, ids))
+def _program(shapes, dims, out):
+    """The contraction as tensor calls worked out from the shapes alone: per operand (diagonals, dims to sum), per
+    pair (a's and b's sums, expands, permutations and GEMM shapes, the result's shape), the final permutation."""
+    prep = []
+    for shape, ids in zip(shapes, dims):
+        diags, shape, ids = _diagonals(shape, ids)
+        prep.append((diags, shape, ids))
     order = {lab: i for i, lab in enumerate(out)}
-    a, la = ops[0]
-    if len(ops) == 1:
-        a, la = _sum_out(a, la, set(out))
-    for k in range(1, len(ops)):
-        b, lb = ops[k]
+    first = []
+    _, sa, la = prep[0]
+    if len(prep) == 1:
+        drop, sa, la = _sum_out(sa, la, set(out))
+        first.append(drop)
+    pairs = []
+    for k in range(1, len(prep)):
+        _, sb, lb = prep[k]
         keep = set(out)
-        for _, ids in ops[k + 1:]:
+        for _, _, ids in prep[k + 1:]:
             keep.update(ids)
-        a, la = _sum_out(a, la, keep | set(lb))
-        b, lb = _sum_out(b, lb, keep | set(la))
-        a, la = _pair(a, la, b, lb, keep, order)
-    if la != out:
-        a = a.permute([la.index(lab) for lab in out])
-    return a
+        da, sa, la = _sum_out(sa, la, keep | set(lb))
+        db, sb, lb = _sum_out(sb, lb, keep | set(la))
+        step, sa, la = _pair(sa, la, sb, lb, keep, order)
+        pairs.append((da, db) + step)
+    perm = None if la == out else [la.index(lab) for lab in out]
+    return [p[0] for p in prep], first, pairs, perm
 
 
-def _pair(a, la, b, lb, keep, order):
-    """Contract two operands whose every subscript is either kept or shared: one (batched) GEMM."""
+def _pair(sa, la, sb, lb, keep, order):
+    """One pair as a (batched) GEMM: every subscript is kept (batch or free) or shared (contracted). Returns the
+    step (expand of a, of b, permutation of a, of b, GEMM shape of a, of b, result shape) and the result's shape and
+    subscripts; None marks a call that is not needed."""
     def rank(lab):
         return order.get(lab, len(order) + lab)
-    sb = set(lb)
-    sa = set(la)
-    batch = sorted((lab for lab in la if lab in sb and lab in keep), key=rank)
-    con = [lab for lab in la if lab in sb and lab not in keep]
-    m = sorted((lab for lab in la if lab not in sb), key=rank)
-    n = sorted((lab for lab in lb if lab not in sa), key=rank)
-    # contracted dims of size 1 on one side broadcast against the other side
-    for lab in con:
-        na, nb = a._shape[la.index(lab)], b._shape[lb.index(lab)]
+    setb, seta = set(lb), set(la)
+    batch = sorted((lab for lab in la if lab in setb and lab in keep), key=rank)
+    con = [lab for lab in la if lab in setb and lab not in keep]
+    m = sorted((lab for lab in la if lab not in setb), key=rank)
+    n = sorted((lab for lab in lb if lab not in seta), key=rank)
+    ea = eb = None
+    for lab in con:  # contracted dims of size 1 on one side broadcast against the other side
+        na, nb = sa[la.index(lab)], sb[lb.index(lab)]
         if na != nb:
             if na == 1:
-                a = a.expand([nb if x == lab else -1 for x in la])
+                sa = [nb if x == lab else s for x, s in zip(la, sa)]
+                ea = sa
             else:
-                b = b.expand([na if x == lab else -1 for x in lb])
+                sb = [na if x == lab else s for x, s in zip(lb, sb)]
+                eb = sb
     pa = [la.index(lab) for lab in batch + m + con]
     pb = [lb.index(lab) for lab in batch + con + n]
-    if pa != list(range(len(pa))):
-        a = a.permute(pa)
-    if pb != list(range(len(pb))):
-        b = b.permute(pb)
+    ash = [sa[i] for i in pa]
+    bsh = [sb[i] for i in pb]
     nbt = len(batch)
-    ash, bsh = a._shape, b._shape
     M = math.prod(ash[nbt:nbt + len(m)])
     K = math.prod(ash[nbt + len(m):])
     N = math.prod(bsh[nbt + len(con):])
-    if a._dtype is not b._dtype:
-        raise RuntimeError(f"expected scalar type {_scalar_name(a._dtype)} but found {_scalar_name(b._dtype)}")
-    if a._dtype is t_bool:
-        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-    # one (M, K) @ (K, N) per batch entry; the reshapes are skipped when there is one dim per group already
-    a3 = a if len(m) == 1 and len(con) == 1 else a.reshape(ash[:nbt] + (M, K))
-    b3 = b if len(n) == 1 and len(con) == 1 else b.reshape(bsh[:nbt] + (K, N))
-    r = a3 @ b3
-    shape = r._shape[:nbt] + ash[nbt:nbt + len(m)] + bsh[nbt + len(con):]
-    return (r if r._shape == shape else r.reshape(shape)), batch + m + n
+    ra = None if len(m) == 1 and len(con) == 1 else tuple(ash[:nbt]) + (M, K)
+    rb = None if len(n) == 1 and len(con) == 1 else tuple(bsh[:nbt]) + (K, N)
+    bshape = [x if x != 1 else y for x, y in zip(ash[:nbt], bsh[:nbt])]
+    shape = tuple(bshape + ash[nbt:nbt + len(m)] + bsh[nbt + len(con):])
+    gemm_shape = tuple(bshape) + (M, N)
+    step = (ea, eb, None if pa == sorted(pa) else pa, None if pb == sorted(pb) else pb, ra, rb,
+            None if gemm_shape == shape else shape)
+    return step, list(shape), batch + m + n
+
+
+def _run(operands, program):
+    diags, first, pairs, perm = program
+    ts = []
+    for t, steps in zip(operands, diags):
+        for i, j in steps:
+            t = t.diagonal(0, i, j)
+        ts.append(t)
+    a = ts[0]
+    if first and first[0]:
+        a = a.sum(first[0])
+    for b, (da, db, ea, eb, pa, pb, ra, rb, shape) in zip(ts[1:], pairs):
+        if da:
+            a = a.sum(da)
+        if db:
+            b = b.sum(db)
+        if a._dtype is not b._dtype:
+            raise RuntimeError(f"expected scalar type {_scalar_name(a._dtype)} but found {_scalar_name(b._dtype)}")
+        if a._dtype is t_bool:
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        if ea is not None:
+            a = a.expand(ea)
+        if eb is not None:
+            b = b.expand(eb)
+        if pa is not None:
+            a = a.permute(pa)
+        if pb is not None:
+            b = b.permute(pb)
+        if ra is not None:
+            a = a.reshape(ra)
+        if rb is not None:
+            b = b.reshape(rb)
+        a = a @ b
+        if shape is not None:
+            a = a.reshape(shape)
+    return a if perm is None else a.permute(perm)
 
 
 def _scalar_name(dt):
