@@ -307,6 +307,8 @@ def test_cross_errors():
                 m.cross(m.ones(4, 3), m.ones(2, 3), dim=1)
             with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
                 m.cross(m.ones(4, 3), m.ones(4, 3, dtype=m.float64), dim=1)
+            with pytest.raises(NotImplementedError, match="\"cross\" not implemented for 'Bool'"):
+                m.cross(m.ones(3, dtype=m.bool), m.ones(3, dtype=m.bool), dim=0)
 
 
 # ---------------------------------------------------------------------------------------------------------------

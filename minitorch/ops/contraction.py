@@ -419,6 +419,8 @@ def trace(input):
 def _cross(input, other, dim, label):
     if input._dtype is not other._dtype:
         raise RuntimeError(f"expected scalar type {type_label(input._dtype)} but found {type_label(other._dtype)}")
+    if input._dtype is t_bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     shape = launch.broadcast_shapes(input._shape, other._shape)
     d = wrap_dim(dim, len(shape))
     if input._shape[d] != 3 or other._shape[d] != 3:
