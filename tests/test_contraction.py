@@ -150,6 +150,20 @@ def test_einsum_contracts_each_pair_with_one_gemm(monkeypatch):
     assert len(calls) == 2
 
 
+def test_einsum_contracts_the_smallest_pair_first(monkeypatch):
+    """'ij,kl,jl->ik' left to right would build the (i, j, k, l) outer product; the smallest result comes first."""
+    sizes = []
+    real = launch.bmm
+
+    def recording(a, b):
+        out = real(a, b)
+        sizes.append(out.numel())
+        return out
+    monkeypatch.setattr(launch, "bmm", recording)
+    compare(lambda m, a, b, c: m.einsum("ij,kl,jl->ik", a, b, c), [(2, 30), (3, 40), (30, 40)], grad=False)
+    assert len(sizes) == 2 and max(sizes) <= 2 * 40
+
+
 @pytest.mark.parametrize("eq, shapes", [("bij,bjk->bik", [(32, 128, 64), (32, 64, 128)]),
                                         ("bhqd,bhkd->bhqk", [(8, 8, 128, 64), (8, 8, 128, 64)])])
 def test_einsum_attention_sizes_match_torch(eq, shapes):

@@ -110,8 +110,9 @@ def einsum(*args):
     """Sum of products over the subscripts of an Einstein-summation ``equation``.
 
     Repeated subscripts in one operand take a diagonal (a view), subscripts that appear in one operand only and not
-    in the output are summed first, and operands are then contracted left to right, each pair as one batched GEMM
-    (batch subscripts, then the free subscripts of each side, against the contracted ones). ``...`` covers broadcast
+    in the output are summed first, and operands are then contracted pairwise, each pair as one batched GEMM
+    (batch subscripts, then the free subscripts of each side, against the contracted ones), the pair with the
+    smallest result first (left to right on ties). ``...`` covers broadcast
     dims; size-1 dims broadcast as in PyTorch.
 
     Example: ``einsum("bhqd,bhkd->bhqk", q, k)`` is ``q @ k.transpose(-1, -2)``.
@@ -238,30 +239,43 @@ def _sum_out(shape, ids, keep):
 
 
 def _program(shapes, dims, out):
-    """The contraction as tensor calls worked out from the shapes alone: per operand (diagonals, dims to sum), per
-    pair (a's and b's sums, expands, permutations and GEMM shapes, the result's shape), the final permutation."""
-    prep = []
+    """The contraction as tensor calls worked out from the shapes alone: per operand its diagonals; then per pair
+    (which two of the remaining operands, their sums, expands, permutations and GEMM shapes, the result's shape);
+    then the final permutation. With three or more operands, each step contracts the pair with the smallest result
+    (the leftmost such pair on ties, so chains go left to right)."""
+    diags, work = [], []
     for shape, ids in zip(shapes, dims):
-        diags, shape, ids = _diagonals(shape, ids)
-        prep.append((diags, shape, ids))
+        steps, shape, ids = _diagonals(shape, ids)
+        diags.append(steps)
+        work.append((shape, ids))
     order = {lab: i for i, lab in enumerate(out)}
-    first = []
-    _, sa, la = prep[0]
-    if len(prep) == 1:
-        drop, sa, la = _sum_out(sa, la, set(out))
-        first.append(drop)
+    first = ()
+    if len(work) == 1:
+        first, sa, la = _sum_out(work[0][0], work[0][1], set(out))
+        work = [(sa, la)]
     pairs = []
-    for k in range(1, len(prep)):
-        _, sb, lb = prep[k]
-        keep = set(out)
-        for _, _, ids in prep[k + 1:]:
-            keep.update(ids)
-        da, sa, la = _sum_out(sa, la, keep | set(lb))
-        db, sb, lb = _sum_out(sb, lb, keep | set(la))
-        step, sa, la = _pair(sa, la, sb, lb, keep, order)
-        pairs.append((da, db) + step)
+    while len(work) > 1:
+        best = None
+        for i in range(len(work)):
+            for j in range(i + 1, len(work)):
+                keep = set(out)
+                for k, (_, ids) in enumerate(work):
+                    if k != i and k != j:
+                        keep.update(ids)
+                (sa, la), (sb, lb) = work[i], work[j]
+                da, sa, la = _sum_out(sa, la, keep | set(lb))
+                db, sb, lb = _sum_out(sb, lb, keep | set(la))
+                step, shape, ids = _pair(sa, la, sb, lb, keep, order)
+                size = math.prod(shape)
+                if best is None or size < best[0]:
+                    best = (size, (i, j, da, db) + step, shape, ids)
+        _, step, shape, ids = best
+        i, j = step[:2]
+        pairs.append(step)
+        work = work[:i] + [(shape, ids)] + work[i + 1:j] + work[j + 1:]
+    la = work[0][1]
     perm = None if la == out else [la.index(lab) for lab in out]
-    return [p[0] for p in prep], first, pairs, perm
+    return diags, first, pairs, perm
 
 
 def _pair(sa, la, sb, lb, keep, order):
@@ -310,10 +324,10 @@ def _run(operands, program):
         for i, j in steps:
             t = t.diagonal(0, i, j)
         ts.append(t)
-    a = ts[0]
-    if first and first[0]:
-        a = a.sum(first[0])
-    for b, (da, db, ea, eb, pa, pb, ra, rb, shape) in zip(ts[1:], pairs):
+    if first:
+        ts[0] = ts[0].sum(first)
+    for i, j, da, db, ea, eb, pa, pb, ra, rb, shape in pairs:
+        a, b = ts[i], ts[j]
         if da:
             a = a.sum(da)
         if db:
@@ -337,6 +351,8 @@ def _run(operands, program):
         a = a @ b
         if shape is not None:
             a = a.reshape(shape)
+        ts = ts[:i] + [a] + ts[i + 1:j] + ts[j + 1:]
+    a = ts[0]
     return a if perm is None else a.permute(perm)
 
 
