@@ -19,14 +19,15 @@ except ImportError:
 
 
 def median_ms(fns, repeat, sync=lambda: None):
-    """Median ms of each function; the functions take turns within each repetition, so that load from other
-    processes on a shared machine falls on all of them alike."""
+    """Median ms of each function; the functions take turns within each repetition (first place alternating), so
+    that load from other processes on a shared machine falls on all of them alike."""
     for fn in fns:
         fn()  # warm-up (compiles on first call)
     sync()
     times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
+    for r in range(repeat):
+        turns = list(zip(fns, times))
+        for fn, ts in (turns if r % 2 else turns[::-1]):  # alternate who goes first
             t0 = time.perf_counter()
             fn()
             sync()

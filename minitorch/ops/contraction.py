@@ -398,9 +398,14 @@ def tensordot(a, b, dims=2, out=None):
     fa = [d for d in range(a.dim()) if d not in wa]
     fb = [d for d in range(b.dim()) if d not in wb]
     K = math.prod(a._shape[d] for d in wa)
-    a2 = a.permute(fa + wa).reshape(math.prod(a._shape[d] for d in fa), K)
-    b2 = b.permute(wb + fb).reshape(K, math.prod(b._shape[d] for d in fb))
-    r = (a2 @ b2).reshape([a._shape[d] for d in fa] + [b._shape[d] for d in fb])
+    pa, pb = fa + wa, wb + fb
+    a2 = a if pa == list(range(a.dim())) else a.permute(pa)
+    b2 = b if pb == list(range(b.dim())) else b.permute(pb)
+    sa = (math.prod(a._shape[d] for d in fa), K)
+    sb = (K, math.prod(b._shape[d] for d in fb))
+    r = (a2 if a2._shape == sa else a2.reshape(sa)) @ (b2 if b2._shape == sb else b2.reshape(sb))
+    shape = tuple(a._shape[d] for d in fa) + tuple(b._shape[d] for d in fb)
+    r = r if r._shape == shape else r.reshape(shape)
     if out is not None:
         from .elementwise import _write_out
         return _write_out(out, r)
