@@ -95,18 +95,15 @@ def main():
     sync = minitorch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     print(f"device {args.device}, {args.threads} thread(s), median of {args.repeat}")
     print(f"{'case':44s} | {'minitorch ms':>12s} | {'torch ms':>9s} | {'ratio':>6s} | vs own baseline")
-    for name, fn, tfn, own in cases(args.device):
-        # minitorch's op and its own baseline take turns; torch runs in a loop of its own (it would evict the
-        # caches of whichever minitorch call comes after it)
-        got = median_ms([fn] + ([own[1]] if own else []), args.repeat, sync)
+    # every minitorch case first, then every torch case: torch's OpenMP workers spin for a while after each call and
+    # would take the cores from a minitorch GEMM that follows; minitorch's op and its own baseline take turns
+    table = cases(args.device)
+    ours = [median_ms([fn] + ([own[1]] if own else []), args.repeat, sync) for _, fn, _, own in table]
+    theirs = [median_ms([tfn], args.repeat)[0] if tfn else float("nan") for _, _, tfn, _ in table]
+    for (name, _, _, own), got, tms in zip(table, ours, theirs):
         ms = got[0]
-        tms = median_ms([tfn], args.repeat)[0] if tfn else float("nan")
-        extra = ""
-        if own:
-            bms = got[1]
-            extra = f"{own[0]} {bms:.2f} ms, this/{own[0]} = {ms / bms:.2f}x"
+        extra = f"{own[0]} {got[1]:.2f} ms, this/{own[0]} = {ms / got[1]:.2f}x" if own else ""
         print(f"{name:44s} | {ms:12.2f} | {tms:9.2f} | {ms / tms:6.2f} | {extra}")
-
 
 if __name__ == "__main__":
     main()
