@@ -356,6 +356,12 @@ def test_cdist_zero_distances_get_zero_gradient_as_torch(p):
         _check_grads(rm, rt, [mx, my], [tx, ty], rng, 1e-7)
 
 
+@pytest.mark.parametrize("p", [1, 3, 0.5, float("inf")])
+def test_cdist_in_row_chunks_matches_torch(p, monkeypatch):
+    monkeypatch.setattr(contraction, "_CHUNK", 40)  # a few rows of x1 at a time: several chunks, a short last one
+    compare(lambda m, a, b: m.cdist(a, b, p=p), [(2, 7, 3), (2, 5, 3)], tol=1e-8)
+
+
 @pytest.mark.parametrize("p", [1, 2, 3, float("inf")])
 def test_cdist_gradcheck(p):
     rng = np.random.default_rng(5)

@@ -9,7 +9,7 @@ import warnings
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
-from ..dtypes import bool as t_bool, float32, float64, int64, promote_types
+from ..dtypes import bool as t_bool, int64, promote_types
 from ..tensor import Tensor
 from . import launch
 from .common import cast, type_label, wrap_dim
@@ -91,7 +91,7 @@ def _sublist_equation(args):
             elif isinstance(v, int) and 0 <= v < 52:
                 s += _letter(v)
             else:
-                raise ValueError(f"einsum(): subscript in subscript list is not within the valid range [0, 52)")
+                raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
         return s
     ops = list(args[0::2])
     subs = list(args[1::2])
@@ -508,7 +508,7 @@ class CDist(Function):
             n2 = (x2 * x2).sum(-1).unsqueeze(-2)
             d = (n1 + n2 - 2 * (x1 @ x2.transpose(-1, -2))).clamp_min(0).sqrt()
         else:
-            d = _pnorm_rows(x1.unsqueeze(-2) - x2.unsqueeze(-3), p)
+            d = _by_row_chunks(lambda a: _pnorm_rows(a.unsqueeze(-2) - x2.unsqueeze(-3), p), x1, x2)
         ctx.save_for_backward(x1, x2, d)
         return d
 
@@ -525,24 +525,52 @@ class CDist(Function):
             g1 = x1 * r.sum(-1, keepdim=True) - r @ x2
             g2 = x2 * r.sum(-2).unsqueeze(-1) - r.transpose(-1, -2) @ x1
             return g1, g2, None, None
-        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-        dd = d.unsqueeze(-1)
-        gg = g.unsqueeze(-1)
-        if p == 1:
-            w = diff.sign() * gg
-        elif p == float("inf"):
-            hit = (diff.abs() == dd).to(diff.dtype)
-            w = diff.sign() * hit * gg
-        else:
-            ad = diff.abs()
-            w = diff.sign() * ad ** (p - 1) * gg / dd ** (p - 1)
-            bad = dd == 0
-            if p < 1:
-                bad = bad | (ad == 0)
-            w = w.masked_fill(bad, 0)
-        if p in (1, float("inf")):
-            w = w.masked_fill(dd == 0, 0)
-        return w.sum(-2), -w.sum(-3), None, None
+        g2 = None
+        parts = []
+        for start, n in _chunks(x1, x2):
+            w = _cdist_weights(x1.narrow(-2, start, n), x2, d.narrow(-2, start, n), g.narrow(-2, start, n), p)
+            parts.append(w.sum(-2))
+            g2 = -w.sum(-3) if g2 is None else g2 - w.sum(-3)
+        from .shape import cat
+        return (cat(parts, -2) if len(parts) > 1 else parts[0]), g2, None, None
+
+
+_CHUNK = 1 << 22  # elements of the (rows, R, M) difference tensor that cdist builds at a time
+
+
+def _chunks(x1, x2):
+    """(start, length) runs of x1's rows such that a run's (..., rows, R, M) difference stays near _CHUNK elements."""
+    P = x1._shape[-2]
+    per_row = max(1, math.prod(x1._shape[:-2]) * x2._shape[-2] * x1._shape[-1])
+    step = max(1, _CHUNK // per_row)
+    return [(start, min(step, P - start)) for start in range(0, P, step)]
+
+
+def _by_row_chunks(fn, x1, x2):
+    from .shape import cat
+    parts = [fn(x1.narrow(-2, start, n)) for start, n in _chunks(x1, x2)]
+    return cat(parts, -2) if len(parts) > 1 else parts[0]
+
+
+def _cdist_weights(x1, x2, d, g, p):
+    """d(loss)/d(x1_i - x2_j) for every pair: (..., P, R, M); zero where the distance (or, for p < 1, the
+    coordinate difference) is zero, as PyTorch."""
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    dd = d.unsqueeze(-1)
+    gg = g.unsqueeze(-1)
+    if p == 1:
+        w = diff.sign() * gg
+    elif p == float("inf"):
+        hit = (diff.abs() == dd).to(diff.dtype)
+        w = diff.sign() * hit * gg
+    else:
+        ad = diff.abs()
+        w = diff.sign() * ad ** (p - 1) * gg / dd ** (p - 1)
+        bad = dd == 0
+        if p < 1:
+            bad = bad | (ad == 0)
+        return w.masked_fill(bad, 0)
+    return w.masked_fill(dd == 0, 0)
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
@@ -908,7 +936,7 @@ def as_strided(input, size, stride, storage_offset=None):
     size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
     off = input._offset if storage_offset is None else int(storage_offset)
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
+        raise RuntimeError("mismatch in length of strides and shape")
     for s in stride:
         if s < 0:
             raise RuntimeError("as_strided: Negative strides are not supported at the moment, got strides: "
