@@ -149,3 +149,34 @@ def count_nonzero(mask):
         if mask[p]:
             n += 1
     return n
+
+
+@njit(cache=True, inline="always")
+def _combine(cur, v, op):
+    """One step of a scatter reduction: 1 prod, 2 amax, 3 amin (NaN wins, as in PyTorch), else sum."""
+    if op == 1:
+        return cur * v
+    if op == 2:
+        return v if (v > cur or v != v) and cur == cur else cur
+    if op == 3:
+        return v if (v < cur or v != v) and cur == cur else cur
+    return cur + v
+
+
+@njit(cache=True)
+def scatter_reduce(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, op):
+    """dst[p with coordinate dim replaced by idx[p]] = op(that, vals[p]) for p over the index's ``shape``; op codes
+    0 sum, 1 prod, 2 amax, 3 amin. Serial: positions that repeat must see every update."""
+    last = shape.size - 1
+    inner = shape[last]
+    step = dst_strides[last] if last != dim else 0
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in range(total // inner):
+        d0 = _src_row(r, shape, dst_strides, do, dim)
+        i0 = _row_start(r, shape, ist, io)
+        v0 = _row_start(r, shape, vst, vo)
+        for k in range(inner):
+            t = U(d0 + k * step + idx[U(i0 + k * ist[last])] * dst_strides[dim])
+            dst[t] = _combine(dst[t], vals[U(v0 + k * vst[last])], op)

@@ -340,3 +340,146 @@ def count_nonzero(mask):
     if mask.size == 0:
         return 0
     return int(_scan_spans(mask)[2].copy_to_host()[0])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# scatter_reduce: prod / amax / amin by compare-and-swap loops
+# ----------------------------------------------------------------------------------------------------------------
+# A float is combined through its bit pattern: read the bits, combine as a float, swap the new bits in if nobody
+# wrote in between, else retry with what they wrote. The result does not depend on the order of the updates for
+# amax/amin; for prod it is the product in some order (rounding may differ from the CPU's sequential order).
+if SIM:
+    @cuda.jit(device=True)
+    def _f64_bits(x):
+        return np.array([x], np.float64).view(np.int64)[0]
+
+    @cuda.jit(device=True)
+    def _bits_f64(b):
+        return np.array([b], np.int64).view(np.float64)[0]
+
+    @cuda.jit(device=True)
+    def _f32_bits(x):
+        return np.array([x], np.float32).view(np.int32)[0]
+
+    @cuda.jit(device=True)
+    def _bits_f32(b):
+        return np.array([b], np.int32).view(np.float32)[0]
+else:
+    from numba.cuda import libdevice
+
+    @cuda.jit(device=True)
+    def _f64_bits(x):
+        return libdevice.double_as_longlong(x)
+
+    @cuda.jit(device=True)
+    def _bits_f64(b):
+        return libdevice.longlong_as_double(b)
+
+    @cuda.jit(device=True)
+    def _f32_bits(x):
+        return libdevice.float_as_int(x)
+
+    @cuda.jit(device=True)
+    def _bits_f32(b):
+        return libdevice.int_as_float(b)
+
+
+@cuda.jit(device=True)
+def _combine(cur, v, op):
+    """1 prod, 2 amax, 3 amin (NaN wins, as on the CPU)."""
+    if op == 1:
+        return cur * v
+    if op == 2:
+        return v if (v > cur or v != v) and cur == cur else cur
+    return v if (v < cur or v != v) and cur == cur else cur
+
+
+@cuda.jit
+def _scatter_cas_f64(bits, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n, op):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, s = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        v = vals[s]
+        old = bits[t]
+        while True:
+            new = _f64_bits(_combine(_bits_f64(old), v, op))
+            if new == old:
+                break
+            prev = cuda.atomic.cas(bits, t, old, new)
+            if prev == old:
+                break
+            old = prev
+
+
+@cuda.jit
+def _scatter_cas_f32(bits, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n, op):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, s = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        v = vals[s]
+        old = bits[t]
+        while True:
+            new = _f32_bits(_combine(_bits_f32(old), v, op))
+            if new == old:
+                break
+            prev = cuda.atomic.cas(bits, t, old, new)
+            if prev == old:
+                break
+            old = prev
+
+
+@cuda.jit
+def _scatter_cas_int(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, n, op):
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t, s = _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim)
+        v = vals[s]
+        old = dst[t]
+        while True:
+            new = _combine(old, v, op)
+            if new == old:
+                break
+            prev = cuda.atomic.cas(dst, t, old, new)
+            if prev == old:
+                break
+            old = prev
+
+
+@cuda.jit
+def _cast_copy(src, out):
+    """out[k] = src[k] converted to out's dtype (int -> bool is != 0, int32 -> uint8 wraps)."""
+    for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[k] = src[k]
+
+
+_CAS_FLOAT = {np.dtype(np.float64): (_scatter_cas_f64, np.int64), np.dtype(np.float32): (_scatter_cas_f32, np.int32)}
+_CAS_INT = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64))
+
+
+def _widen(arr):
+    wide = cuda.device_array(arr.size, np.int32)
+    _cast_copy[blocks(arr.size), THREADS](arr, wide)
+    return wide
+
+
+def scatter_reduce(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, op):
+    """dst[p with coordinate dim replaced by idx[p]] = op(that, vals[p]) for p over the index's ``shape``; op codes
+    0 sum, 1 prod, 2 amax, 3 amin. Sum is the atomic scatter-add; the others are compare-and-swap loops on
+    float32/float64/int32/int64. uint8 and bool (no 8-bit compare-and-swap) reduce in an int32 copy that is then
+    converted back: amax/amin are exact there, and a product mod 2**32 is exact mod 256 (uint8 wraps as on the CPU;
+    bool: nonzero is True)."""
+    if op == 0:
+        scatter(dst, do, dst_strides, idx, io, ist, vals, vo, vst, dim, shape, True)
+        return
+    n = int(np.prod(shape))
+    if n == 0:
+        return
+    dt = np.dtype(dst.dtype)
+    meta_args = (meta(dst_strides), idx, io, meta(ist))
+    if dt in _CAS_FLOAT:
+        kern, bits = _CAS_FLOAT[dt]
+        kern[blocks(n), THREADS](dst.view(bits), do, *meta_args, vals, vo, meta(vst), dim, meta(shape), n, op)
+    elif dt in _CAS_INT:
+        _scatter_cas_int[blocks(n), THREADS](dst, do, *meta_args, vals, vo, meta(vst), dim, meta(shape), n, op)
+    else:
+        wide = _widen(dst)
+        _scatter_cas_int[blocks(n), THREADS](wide, do, *meta_args, _widen(vals), vo, meta(vst), dim, meta(shape), n,
+                                             op)
+        _cast_copy[blocks(dst.size), THREADS](wide, dst)

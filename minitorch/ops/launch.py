@@ -633,3 +633,23 @@ def softmax_backward(g, y, dim, log):
         ys = y._storage[y._offset:y._offset + R * C]
         (act.softmax_backward_par if R * C >= N_PAR else act.softmax_backward)(gs, ys, out._storage, R, C, log)
     return out if dim == last else out.transpose(dim, last)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# contractions, products, shape and indexing (ops/contraction.py)
+# ---------------------------------------------------------------------------------------------------------------
+_SCATTER_REDUCE = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
+
+
+def scatter_reduce_(x, dim, index, src, reduce):
+    """In place: x[... index ...] = reduce(x[... index ...], src) over index's shape, for reduce in sum, prod, amax,
+    amin; ``index`` is range-checked and non-negative, ``src`` covers index's shape and has x's dtype."""
+    if index.numel() == 0:
+        return x
+    shape = list(index._shape) or [1]
+    _k(x).index.scatter_reduce(x._storage, x._offset, _arr(list(x._stride) or [0]), index._storage, index._offset,
+                               _arr(list(index._stride) or [0]), src._storage, src._offset,
+                               _arr(expand_strides(src, index._shape) if src._shape != index._shape else
+                                    (list(src._stride) or [0])),
+                               dim, _arr(shape), _SCATTER_REDUCE[reduce])
+    return x
