@@ -13,8 +13,9 @@ from .ops.linalg import (linalg_cholesky as cholesky, linalg_cholesky_ex as chol
                          linalg_multi_dot as multi_dot, linalg_norm as norm, linalg_pinv as pinv,
                          linalg_qr as qr, linalg_slogdet as slogdet, linalg_solve as solve, linalg_svd as svd,
                          linalg_svdvals as svdvals, linalg_vector_norm as vector_norm)
+from .ops.contraction import linalg_cross as cross  # noqa: F401
 from .ops.matmul import matmul  # noqa: F401
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "det", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq",
            "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
            "solve", "svd", "svdvals", "vector_norm"]

@@ -1,7 +1,6 @@
 """searchsorted, bucketize, bincount, histc, histogram, cummax/cummin, logcumsumexp: behaviour the op table cannot
 express (named tuples, errors, NaN, ties, dtypes, scalar inputs) checked against PyTorch, and large shapes that take
 the parallel (CPU) and multi-chunk (CUDA) paths."""
-import math
 
 import numpy as np
 import pytest

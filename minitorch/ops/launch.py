@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dispatch
 from ..dtypes import bool as t_bool, float32, float64, int64
-from ..tensor import Tensor, _contiguous_strides, _make
+from ..tensor import _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch

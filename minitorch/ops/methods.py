@@ -1,10 +1,10 @@
-"""Tensor-only methods: conversions (to/cpu/cuda/float/...), new_*, in-place random fills, as_strided."""
+"""Tensor-only methods: conversions (to/cpu/cuda/float/...), new_*, in-place random fills."""
 from ..autograd.function import Function
 from ..device import as_device, device as _device_cls
 from .. import dtypes as _dt
 from ..dtypes import float32, float64
 from ..random import gen
-from ..tensor import Tensor, _contiguous_strides, _make
+from ..tensor import Tensor, _contiguous_strides
 from . import launch
 from .elementwise import check_inplace
 
@@ -221,20 +221,6 @@ def exponential_(self, lambd=1.0, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     return _fill_random(self, "uniform", generator, 1.0 / lambd, 0.0, exponential=True)
-
-
-def as_strided(self, size, stride, storage_offset=None):
-    size, stride = tuple(size), tuple(stride)
-    off = self._offset if storage_offset is None else storage_offset
-    if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
-    need = off + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
-    if need > self._storage.shape[0]:
-        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
-                           f"itemsize {self._dtype.itemsize} requiring a storage size of "
-                           f"{need * self._dtype.itemsize} are out of bounds for storage of size "
-                           f"{self._storage.shape[0] * self._dtype.itemsize}")
-    return _make(self._storage, size, stride, off, self._dtype, self._device, self._vc)
 
 
 def resize_(self, *size):
