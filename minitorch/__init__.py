@@ -22,6 +22,8 @@ from .serialization import load, save
 from .legacy import TYPES as _LEGACY_TYPES
 
 globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor, ...
+Tensor.multinomial = multinomial
+Tensor.bernoulli = bernoulli
 
 globals().update(_FUNCTIONS)
 

@@ -448,18 +448,50 @@ def poisson(input, generator=None):
     return _Poisson.apply(input, generator)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
-    probs = input.detach().cpu().numpy().astype(np.float64)
-    rows = probs.reshape(-1, probs.shape[-1])
-    g = gen(generator)._rng
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, r in enumerate(rows):
-        if r.sum() <= 0 or (r < 0).any():
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and num_samples > (r > 0).sum():
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        out[i] = g.choice(len(r), size=num_samples, replace=replacement, p=r / r.sum())
-    return _from_host(out.reshape(probs.shape[:-1] + (num_samples,)), _dt.int64, input.device)
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """Category indices drawn from the (unnormalised) weights in each row of ``input`` (1-D or 2-D), on its device.
+
+    With replacement, uniforms are placed in each row's cumulative weights (``searchsorted``); without, each
+    category gets an exponential arrival time ``-log(u) / p`` and the first ``num_samples`` arrivals are taken
+    (``topk``), which draws them in order, one at a time, as sequential sampling does. One read-back validates
+    the weights."""
+    from .ops.search import searchsorted
+    from .ops.sorting import topk
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype.legacy}")
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    C = input.shape[-1]
+    if not replacement and num_samples > C:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    p = input.detach()
+    p = p if p.dim() == 2 else p.unsqueeze(0)
+    rows = p.shape[0]
+    from .ops.shape import stack
+    bad_value, bad_sum = stack([(~(p.isfinite() & (p >= 0))).any(), (p.sum(-1) <= 0).any()]).tolist()
+    if bad_value:
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if bad_sum:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if replacement:
+        cdf = p.cumsum(-1)
+        u = rand(rows, num_samples, generator=generator, dtype=p.dtype, device=p.device) * cdf[:, -1:]
+        idx = searchsorted(cdf, u, right=True)
+        # u can round up to the row's total: such draws take the last category of positive weight
+        last = (C - 1) - (p > 0).flip(-1).to(_dt.uint8).argmax(-1, keepdim=True)
+        idx = idx.minimum(last)
+    else:
+        u = rand(rows, C, generator=generator, dtype=p.dtype, device=p.device)
+        arrival = u.log() / p  # minus the exponential arrival time; -inf for zero weights (drawn last)
+        idx = topk(arrival, num_samples, dim=-1, largest=True, sorted=True).indices
+    idx = idx if input.dim() == 2 else idx.squeeze(0)
+    if out is not None:
+        return _into(idx, out)
+    return idx
 
 
 

@@ -277,3 +277,76 @@ def test_finfo_iinfo_match_torch(torch):
         minitorch.finfo(minitorch.int32)
     with pytest.raises(TypeError, match="requires an integer input type"):
         minitorch.iinfo(minitorch.float32)
+
+
+# --- more random draws ----------------------------------------------------------------------------------------------
+def test_in_place_distributions(device):
+    n = 40000 if device == "cpu" else 64
+    minitorch.manual_seed(5)
+    g = minitorch.empty(n, dtype=minitorch.float64, device=device).geometric_(0.25).cpu().numpy()
+    assert (g >= 1).all() and (g == np.floor(g)).all()
+    ln = minitorch.empty(n, dtype=minitorch.float64, device=device).log_normal_(0.5, 0.3).cpu().numpy()
+    c = minitorch.empty(n, dtype=minitorch.float64, device=device).cauchy_(1.0, 2.0).cpu().numpy()
+    if device == "cpu":  # moments need many samples; the simulator checks the kernels run and the ranges
+        assert abs(g.mean() - 4.0) < 0.1
+        assert abs(np.log(ln).mean() - 0.5) < 0.01 and abs(np.log(ln).std() - 0.3) < 0.01
+        assert abs(np.median(c) - 1.0) < 0.1 and abs(np.percentile(c, 75) - 3.0) < 0.15  # quartiles at 1 +- 2
+    assert (ln > 0).all() and np.isfinite(c).all()
+    ints = minitorch.empty(50, dtype=minitorch.int64, device=device).geometric_(0.5)
+    assert ints.dtype is minitorch.int64 and ints.min().item() >= 1
+
+
+def test_in_place_distribution_errors():
+    x = minitorch.empty(3)
+    with pytest.raises(RuntimeError, match=r"geometric_ expects p to be in \(0, 1\), but got p=1.5"):
+        x.geometric_(1.5)
+    with pytest.raises(RuntimeError, match="log_normal_ expects std > 0.0, but found std=0"):
+        x.log_normal_(1, 0)
+    with pytest.raises(RuntimeError, match="cauchy_ expects sigma > 0.0, but found sigma=-1"):
+        x.cauchy_(0, -1)
+    with pytest.raises(NotImplementedError, match="\"log_normal_cpu\" not implemented for 'Long'"):
+        minitorch.empty(2, dtype=minitorch.int64).log_normal_()
+    leaf = minitorch.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        leaf.cauchy_()
+
+
+def test_multinomial_frequencies_and_order(device):
+    w = minitorch.tensor([[1.0, 0.0, 3.0, 4.0], [0.0, 0.0, 0.0, 2.0]], device=device)
+    minitorch.manual_seed(0)
+    n = 4000 if device == "cpu" else 40
+    s = minitorch.multinomial(w, n, replacement=True)
+    assert s.shape == (2, n) and s.dtype is minitorch.int64 and s.device.type == device
+    a = s.cpu().numpy()
+    assert (a[1] == 3).all() and not (a[0] == 1).any()  # zero weights are never drawn
+    if device == "cpu":
+        freq = np.bincount(a[0], minlength=4) / n
+        np.testing.assert_allclose(freq, [0.125, 0.0, 0.375, 0.5], atol=0.03)
+    wo = minitorch.multinomial(w[0], 3).cpu().numpy()  # without replacement: distinct, positive weights first
+    assert sorted(wo.tolist()) == [0, 2, 3]
+    all4 = minitorch.multinomial(w[0], 4).cpu().numpy()
+    assert sorted(all4.tolist()) == [0, 1, 2, 3] and all4[-1] == 1  # the zero weight comes last, as in PyTorch
+    assert minitorch.tensor([0.2, 0.8], device=device).multinomial(2, replacement=True).shape == (2,)
+
+
+def test_multinomial_first_draw_frequencies_without_replacement():
+    minitorch.manual_seed(1)
+    w = minitorch.tensor([1.0, 2.0, 7.0]).expand(6000, 3)
+    first = minitorch.multinomial(w, 2)[:, 0].numpy()
+    np.testing.assert_allclose(np.bincount(first, minlength=3) / 6000, [0.1, 0.2, 0.7], atol=0.03)
+
+
+@pytest.mark.torch
+def test_multinomial_errors_match_torch(torch):
+    cases = [((torch.tensor([0.5, -0.1]), 1), "probability tensor contains either `inf`, `nan` or element < 0"),
+             ((torch.tensor([0.0, 0.0]), 1), r"invalid multinomial distribution \(sum of probabilities <= 0\)"),
+             ((torch.tensor([float("nan"), 1.0]), 1), "probability tensor contains either"),
+             ((torch.tensor([1.0, 1.0]), 3), "cannot sample n_sample > prob_dist.size"),
+             ((torch.tensor([1.0, 1.0]), 0), "cannot sample n_sample <= 0 samples"),
+             ((torch.ones(2, 2, 2), 1), "prob_dist must be 1 or 2 dim"),
+             ((torch.tensor([1, 2]), 1), "multinomial only supports floating-point dtypes for input, got: Long")]
+    for (t, k), msg in cases:
+        with pytest.raises(RuntimeError, match=msg):
+            torch.multinomial(t, k)
+        with pytest.raises(RuntimeError, match=msg):
+            minitorch.multinomial(minitorch.tensor(t.numpy()), k)

@@ -44,7 +44,7 @@ METHODS["where"] = lambda self, condition, other: E.where(condition, self, other
 METHODS["type"] = X.type_
 METHODS.update(X.CASTS)
 for _n in ("to", "cpu", "cuda", "half", "type_as", "new_tensor", "new_zeros", "new_ones", "new_empty",
-           "new_full", "uniform_", "normal_", "random_", "bernoulli_", "exponential_", "resize_",
+           "new_full", "uniform_", "normal_", "random_", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "resize_",
            "apply_", "dim_order", "storage", "pin_memory", "is_pinned"):
     METHODS[_n] = getattr(X, _n)
 for _n in ("add_", "sub_", "mul_", "div_", "pow_", "zero_", "fill_", "copy_", "clamp_", "clip_", "masked_fill_"):

@@ -223,6 +223,60 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return _fill_random(self, "uniform", generator, 1.0 / lambd, 0.0, exponential=True)
 
 
+def _set_samples(self, draw):
+    """Write ``draw(u)`` (a function of a float tensor u of U[0, 1) samples on self's device) into self."""
+    from ..autograd import no_grad
+    check_inplace(self)
+    dt = self._dtype if self._dtype in (float32, float64) else float64
+    with no_grad():
+        u = launch.random_fill("uniform", launch.empty(self._shape, dt, self._device), gen(draw.generator)._rng)
+        launch.copy_into(self, draw(u))
+    self._vc.value += 1
+    return self
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with Geometric(p) samples on {1, 2, ...} (trials up to the first success): ceil(log(1-u) / log(1-p))."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    import math
+
+    def draw(u):
+        return ((-u).log1p() / math.log1p(-p)).ceil().clamp_min(1)
+    draw.generator = generator
+    return _set_samples(self, draw)
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy(median, sigma) samples: median + sigma * tan(pi * (u - 1/2))."""
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    _floating_only(self, "cauchy")
+
+    def draw(u):
+        return ((u - 0.5) * 3.141592653589793).tan() * sigma + median
+    draw.generator = generator
+    return _set_samples(self, draw)
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with samples whose log is Normal(mean, std)."""
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    _floating_only(self, "log_normal")
+
+    def draw(u):  # the normal draw comes from its own kernel; u only fixes the shape and dtype
+        z = launch.random_fill("normal", launch.empty(u._shape, u._dtype, u._device), gen(generator)._rng)
+        return (z * std + mean).exp()
+    draw.generator = generator
+    return _set_samples(self, draw)
+
+
+def _floating_only(self, name):
+    if not self._dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{self._dtype.legacy}'")  # torch's type
+
+
 def resize_(self, *size):
     """Resize in place; storage is reallocated (contents kept in row-major order) when it must grow."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
