@@ -11,10 +11,15 @@ Sorting is an LSD radix sort on an unsigned key per element, so it is stable and
 * signed integers: the bits with the sign bit flipped; unsigned and bool: the bits;
 * descending: the complement of the key, which reverses the order and keeps ties in input order.
 
-A first pass computes the keys and the histograms of every digit at once; a digit whose histogram has a single
-bucket (e.g. the high bytes of small int64 values) is skipped. Rows of up to ``SMALL`` elements use an insertion
-sort instead. Top-k keeps a sorted buffer of the k best (value, index) pairs per row and rejects most elements with
-one comparison against the current k-th best; large k falls back to a full sort of the row.
+A first pass computes the keys and which bits differ between them; digits in which no key differs (e.g. the high
+bytes of small int64 values) are skipped, and one more pass counts the remaining digits' histograms. Integers are
+written back from their keys (no gather); floats are gathered from the row so that -0.0 and NaN payloads survive.
+Rows of up to ``SMALL`` elements use an insertion sort instead. Many rows are split over the threads in chunks;
+one long row is sorted by one thread (a barrier per digit pass made a two-thread version 2-7x slower on the
+shared, loaded machine this was measured on).
+
+Top-k keeps a sorted buffer of the k best (value, index) pairs per row and screens blocks of ``BLOCK`` elements
+with one vectorisable comparison against the current k-th best; k above ``TOPK_BUF`` sorts the whole row.
 """
 import numpy as np
 from numba import njit, prange
@@ -337,30 +342,32 @@ def topk_rows(a, R, n, k, largest, vals, idx):
 # runs of equal values: unique, unique_consecutive, mode
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _unique_runs(s, perm, identity, with_inverse, n, out, inverse, counts):
+def _unique_runs(s, perm, identity, with_inverse, with_counts, n, out, inverse, counts):
     m = 0
     start = 0
     for i in range(n):
         x = s[i]
         if i == 0 or x != s[i - 1]:  # != : NaNs are never equal, so each NaN is its own run (as in PyTorch)
-            if i:
+            if with_counts and i:
                 counts[m - 1] = i - start
             out[m] = x
             start = i
             m += 1
         if with_inverse:
             inverse[i if identity else perm[i]] = m - 1
-    counts[m - 1] = n - start
+    if with_counts:
+        counts[m - 1] = n - start
     return m
 
 
 def unique_runs(s, perm, n, out, inverse, counts):
-    """Compact the runs of equal neighbours of ``s`` (n > 0 elements): out[:m] = the first value of each run,
-    counts[:m] = their lengths and, unless ``inverse`` is None, inverse[perm[i]] = the run of s[i] (inverse[i] when
-    ``perm`` is None). Returns m."""
+    """Compact the runs of equal neighbours of ``s`` (n > 0 elements): out[:m] = the first value of each run and,
+    unless None, counts[:m] = their lengths and inverse[perm[i]] = the run of s[i] (inverse[i] when ``perm`` is
+    None). Returns m."""
     dummy = np.empty(0, np.int64)
-    return int(_unique_runs(s, dummy if perm is None else perm, perm is None, inverse is not None, n, out,
-                            dummy if inverse is None else inverse, counts))
+    return int(_unique_runs(s, dummy if perm is None else perm, perm is None, inverse is not None,
+                            counts is not None, n, out, dummy if inverse is None else inverse,
+                            dummy if counts is None else counts))
 
 
 @njit(cache=True)

@@ -300,9 +300,9 @@ def _run_counts(starts, m, n, counts):
 
 
 def unique_runs(s, perm, n, out, inverse, counts):
-    """Compact the runs of equal neighbours of ``s`` (n > 0 elements): out[:m] = the first value of each run,
-    counts[:m] = their lengths and, unless ``inverse`` is None, inverse[perm[i]] = the run of s[i] (inverse[i] when
-    ``perm`` is None). Returns m (read back to the host)."""
+    """Compact the runs of equal neighbours of ``s`` (n > 0 elements): out[:m] = the first value of each run and,
+    unless None, counts[:m] = their lengths and inverse[perm[i]] = the run of s[i] (inverse[i] when ``perm`` is
+    None). Returns m (read back to the host)."""
     flags = cuda.device_array(n, np.int64)
     run = cuda.device_array(n, np.int64)
     _run_flags[blocks(n), THREADS](s, n, flags)
@@ -312,7 +312,8 @@ def unique_runs(s, perm, n, out, inverse, counts):
     dummy = flags  # stands in for the arrays that are not written
     _run_scatter[blocks(n), THREADS](s, dummy if perm is None else perm, perm is None, inverse is not None, flags,
                                      run, n, out, starts, dummy if inverse is None else inverse)
-    _run_counts[blocks(m), THREADS](starts, m, n, counts)
+    if counts is not None:
+        _run_counts[blocks(m), THREADS](starts, m, n, counts)
     return m
 
 

@@ -338,8 +338,8 @@ def _result(out, inverse, counts, return_inverse, return_counts):
 
 
 def _trim(t, m, n):
-    """The first m elements of a length-n buffer, as a tensor of its own when that saves memory."""
-    return t if m == n else launch.contiguous(t[:m])
+    """The first m elements of a length-n buffer (a copy of its own when that frees more than half of it)."""
+    return t if m == n else t[:m] if 2 * m >= n else launch.contiguous(t[:m])
 
 
 def _unique_flat(x, sort_first, return_inverse, return_counts):
@@ -357,12 +357,13 @@ def _unique_flat(x, sort_first, return_inverse, return_counts):
     else:
         s = flat
     out = launch.empty((n,), x._dtype, dev)
-    counts = launch.empty((n,), int64, dev)
+    counts = launch.empty((n,), int64, dev) if return_counts else None
     inverse = launch.empty((n,), int64, dev) if return_inverse else None
     m = launch._k(x).sort.unique_runs(_flat(s), None if perm is None else perm._storage, n, out._storage,
-                                      None if inverse is None else inverse._storage, counts._storage)
+                                      None if inverse is None else inverse._storage,
+                                      None if counts is None else counts._storage)
     return _result(_trim(out, m, n), inverse.reshape(x._shape) if return_inverse else None,
-                   _trim(counts, m, n), return_inverse, return_counts)
+                   _trim(counts, m, n) if return_counts else None, return_inverse, return_counts)
 
 
 def _unique_dim(x, dim, sort_first, return_inverse, return_counts):
