@@ -387,3 +387,15 @@ def test_median_and_mode_many_rows(device, torch):
         assert_same(r.values, w.values, torch)
         assert_same(r.indices, w.indices, torch)
     assert x.median().item() == t.median().item()
+
+
+@pytest.mark.parametrize("k", [1, 2, 17, 35])
+def test_kthvalue_with_ties_is_the_stable_sort_position(k, device):
+    R, n = (3, 35) if SIM else (64, 2001)
+    k = min(k, n)
+    a = np.random.default_rng(k).integers(-3, 4, (R, n)).astype(np.float64)
+    a[0, :3] = NAN
+    r = minitorch.tensor(a, device=device).kthvalue(k, 1)
+    order = np.argsort(a, 1, kind="stable")[:, k - 1]
+    np.testing.assert_array_equal(np_of(r.indices), order)
+    np.testing.assert_array_equal(np_of(r.values), a[np.arange(R), order])

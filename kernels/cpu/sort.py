@@ -339,6 +339,139 @@ def topk_rows(a, R, n, k, largest, vals, idx):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# k-th smallest: kthvalue, median, nanmedian
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _less(ka, ia, kb, ib):
+    return ka < kb or (ka == kb and ia < ib)
+
+
+@njit(cache=True, inline="always")
+def _swap(keys, idx, i, j):
+    t = keys[i]
+    keys[i] = keys[j]
+    keys[j] = t
+    u = idx[i]
+    idx[i] = idx[j]
+    idx[j] = u
+
+
+@njit(cache=True, inline="always")
+def _median3(keys, idx, i, j, k):
+    """The index (of i, j, k) holding the median of three (key, position) pairs."""
+    if _less(keys[i], idx[i], keys[j], idx[j]):
+        if _less(keys[j], idx[j], keys[k], idx[k]):
+            return j
+        return k if _less(keys[i], idx[i], keys[k], idx[k]) else i
+    if _less(keys[i], idx[i], keys[k], idx[k]):
+        return i
+    return k if _less(keys[j], idx[j], keys[k], idx[k]) else j
+
+
+@njit(cache=True)
+def _select(keys, idx, n, pos):
+    """Rearrange (key, position) pairs so that entry ``pos`` is the one a stable sort would put there
+    (quickselect with a median-of-3 pivot, a ninther on long ranges; every pair is distinct)."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        if hi - lo < 16:
+            for j in range(lo + 1, hi + 1):
+                kj = keys[j]
+                ij = idx[j]
+                p = j
+                while p > lo and _less(kj, ij, keys[p - 1], idx[p - 1]):
+                    keys[p] = keys[p - 1]
+                    idx[p] = idx[p - 1]
+                    p -= 1
+                keys[p] = kj
+                idx[p] = ij
+            return
+        mid = (lo + hi) // 2
+        if hi - lo > 256:
+            e = (hi - lo) // 8
+            pi = _median3(keys, idx, _median3(keys, idx, lo, lo + e, lo + 2 * e),
+                          _median3(keys, idx, mid - e, mid, mid + e), _median3(keys, idx, hi - 2 * e, hi - e, hi))
+        else:
+            pi = _median3(keys, idx, lo, mid, hi)
+        _swap(keys, idx, pi, hi)
+        pk = keys[hi]
+        pix = idx[hi]
+        store = lo
+        for j in range(lo, hi):
+            if _less(keys[j], idx[j], pk, pix):
+                _swap(keys, idx, j, store)
+                store += 1
+        _swap(keys, idx, store, hi)
+        if store == pos:
+            return
+        if store < pos:
+            lo = store + 1
+        else:
+            hi = store - 1
+
+
+@njit(cache=True, inline="always")
+def _kth_row(a, bits, kind, base, n, k, rule, keys, idx):
+    """(value, position) of the selected element of one row: rule 0 the k-th smallest (from 0); 1 (median) the
+    k-th, or the first NaN when the row has one; 2 (nanmedian) the lower median of the non-NaN elements, or the
+    first NaN when all are NaN."""
+    sign, mask, inf = _consts(bits.itemsize)
+    nans = 0
+    for j in range(n):
+        kk = _key(bits[base + j], kind, False, False, sign, mask, inf)
+        keys[j] = kk
+        idx[j] = j
+        if kind == 2 and kk == mask:
+            nans += 1
+    pos = k
+    if rule == 1 and nans:
+        pos = n - nans
+    elif rule == 2:
+        pos = max((n - nans - 1) // 2, 0)
+    _select(keys, idx, n, pos)
+    i = idx[pos]
+    return a[base + i], i
+
+
+@njit(cache=True)
+def _kth_rows(a, bits, kind, R, n, k, rule, vals, idx, proto):
+    keys = np.empty(n, proto.dtype)
+    pos = np.empty(n, np.int64)
+    for r in range(R):
+        v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos)
+        vals[r] = v
+        idx[r] = i
+
+
+@njit(cache=True, parallel=True)
+def _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, nc):
+    per = (R + nc - 1) // nc
+    for c in prange(nc):
+        keys = np.empty(n, proto.dtype)
+        pos = np.empty(n, np.int64)
+        for r in range(c * per, min(R, (c + 1) * per)):
+            v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos)
+            vals[r] = v
+            idx[r] = i
+
+
+def kth_rows(a, R, n, k, rule, vals, idx):
+    """For each of the R rows of n > 0 elements: vals[r], idx[r] = the element (and its position) that a stable
+    ascending sort puts at position k (0 <= k < n). ``rule`` 1 (median) picks the row's first NaN instead when it
+    has one; rule 2 (nanmedian) picks position max((non-NaN count - 1) // 2, 0). Quickselect: O(n) per row."""
+    if R == 0:
+        return
+    bits, kind = _key_view(a)
+    proto = np.empty(0, _key_dtype(a))
+    if R > 1 and R * n >= PAR:
+        import numba
+        _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, min(R, 4 * numba.get_num_threads()))
+    else:
+        _kth_rows(a, bits, kind, R, n, k, rule, vals, idx, proto)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # runs of equal values: unique, unique_consecutive, mode
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True)

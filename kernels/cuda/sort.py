@@ -272,6 +272,47 @@ def topk_rows(a, R, n, k, largest, vals, idx):
     _take_first[blocks(R * k), THREADS](a, order, R, n, m, k, vals, idx)
 
 
+@cuda.jit
+def _pick_kth(a, keys, order, R, n, k, rule, is_float, nan_key, vals, idx):
+    """Thread per sorted row: the element at position k, or as median/nanmedian's rule says (see kth_rows); NaN
+    keys (all ones) sort last, so a binary search finds how many elements are not NaN."""
+    for r in range(cuda.grid(1), R, cuda.gridsize(1)):
+        base = r * n
+        pos = k
+        if rule != 0 and is_float:
+            lo = 0
+            hi = n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if keys[base + mid] < nan_key:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if rule == 1:
+                if lo < n:
+                    pos = lo
+            else:
+                pos = (lo - 1) // 2 if lo > 0 else 0
+        j = order[base + pos]
+        vals[r] = a[base + j]
+        idx[r] = j
+
+
+def kth_rows(a, R, n, k, rule, vals, idx):
+    """For each of the R rows of n > 0 elements: vals[r], idx[r] = the element (and its position) that a stable
+    ascending sort puts at position k (0 <= k < n). ``rule`` 1 (median) picks the row's first NaN instead when it
+    has one; rule 2 (nanmedian) picks position max((non-NaN count - 1) // 2, 0). Sorts the rows (no selection
+    kernel here), then one thread per row picks."""
+    if R == 0:
+        return
+    N = R * n
+    keys, pos = _keys_of(a, N, n, False)
+    skeys, order = _sort_keyed(keys, pos, R, n, cuda.device_array(N, np.uint64), cuda.device_array(N, np.int64))
+    bits, _ = _key_view(a)
+    _, mask, _ = _consts(bits.dtype.itemsize)
+    _pick_kth[blocks(R), THREADS](a, skeys, order, R, n, k, rule, a.dtype.kind == "f", mask, vals, idx)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # runs of equal values
 # ---------------------------------------------------------------------------------------------------------------

@@ -81,6 +81,19 @@ def topk_launch(x, k, dim, largest):
     return _back(vals, dim, nd), _back(idx, dim, nd)
 
 
+def kth_launch(x, dim, keepdim, k, rule):
+    """(values, indices) of the element a stable ascending sort puts at position k along ``dim`` (rule 1: a
+    slice's first NaN when it has one, as median; rule 2: the lower median of the non-NaN elements, as
+    nanmedian); quickselect on the CPU."""
+    y, R, n = _rows(x, dim)
+    kept = _kept(x._shape, dim, keepdim)
+    vals = launch.empty(kept, x._dtype, x._device)
+    idx = launch.empty(kept, int64, x._device)
+    if R:
+        launch._k(x).sort.kth_rows(_flat(y), R, n, k, rule, vals._storage, idx._storage)
+    return vals, idx
+
+
 def _kept(shape, dim, keepdim):
     return tuple((1 if d == dim else s) for d, s in enumerate(shape)) if keepdim else \
         tuple(s for d, s in enumerate(shape) if d != dim)
@@ -184,13 +197,6 @@ def _check_reduction(name, input, d):
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
-def _pick_column(vals, idx, pos, kept):
-    """Column ``pos`` of (R, n) rows (an int, or an (R, 1) int64 tensor), reshaped to ``kept``."""
-    if isinstance(pos, int):
-        return (launch.contiguous(vals[:, pos]).reshape(kept), launch.contiguous(idx[:, pos]).reshape(kept))
-    return launch.gather(vals, 1, pos).reshape(kept), launch.gather(idx, 1, pos).reshape(kept)
-
-
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest element along ``dim`` (k counts from 1) and its index."""
     k = _int_arg(k, "kthvalue")
@@ -201,11 +207,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
 
     def pick(x):
-        y, R, n = _rows(x, d)
-        vals = launch.empty((R, k), x._dtype, x._device)
-        idx = launch.empty((R, k), int64, x._device)
-        launch._k(x).sort.topk_rows(_flat(y), R, n, k, False, vals._storage, idx._storage)
-        return _pick_column(vals, idx, k - 1, _kept(x._shape, d, keepdim))
+        return kth_launch(x, d, keepdim, k - 1, 0)
     return _select("kthvalue", input, d, keepdim, pick)
 
 
@@ -214,38 +216,10 @@ def _median_dim(name, input, dim, keepdim):
     _check_reduction(name, input, d)
 
     def pick(x):
-        y, R, n = _rows(x, d)
-        vals, idx = _sort_rows(y, R, n, False)
-        vals, idx = vals.reshape(R, n), idx.reshape(R, n)
-        kept = _kept(x._shape, d, keepdim)
-        if not x._dtype.is_floating_point:
-            return _pick_column(vals, idx, (n - 1) // 2, kept)
-        # NaNs sort last: ``m`` numbers come first in each row
-        m = _count_numbers(vals)
-        if name == "median":  # a row with a NaN gives its first NaN
-            pos = launch.where(_lt_scalar(m, n), m, _full_like_int(m, (n - 1) // 2))
-        else:  # the lower median of the numbers; an all-NaN row gives its first NaN
-            half = launch.binary("floor_divide", launch.binary("sub", m, _int_scalar(1, m)), _int_scalar(2, m))
-            pos = launch.binary("maximum", half, _int_scalar(0, m))
-        return _pick_column(vals, idx, pos, kept)
+        n = x._shape[d] if x.dim() else 1
+        rule = (1 if name == "median" else 2) if x._dtype.is_floating_point else 0
+        return kth_launch(x, d, keepdim, (n - 1) // 2, rule)
     return _select(name, input, d, keepdim, pick)
-
-
-def _int_scalar(v, like):
-    return launch.scalar(v, int64, like._device)
-
-
-def _full_like_int(like, v):
-    return launch.fill_(launch.empty(like._shape, int64, like._device), v)
-
-
-def _lt_scalar(m, v):
-    return launch.binary("lt", m, _int_scalar(v, m), family="compare")
-
-
-def _count_numbers(vals):
-    """(R, 1) int64: how many elements of each (R, n) row are not NaN."""
-    return (~vals.isnan()).sum(1, keepdim=True)
 
 
 class MedianAll(Function):
@@ -254,23 +228,11 @@ class MedianAll(Function):
 
     @staticmethod
     def forward(ctx, x, ignore_nan):
-        flat = launch.contiguous(x.reshape(-1)) if not x._contig else x.reshape(-1)
-        n = flat.numel()
+        n = x.numel()
         if n == 0:
             return launch.fill_(launch.empty((), x._dtype, x._device), float("nan"))
-        vals, _ = _sort_rows(flat, 1, n, False, with_idx=False)
-        vals = vals.reshape(1, n)
-        if not x._dtype.is_floating_point:
-            out = vals[0, (n - 1) // 2]
-        else:
-            m = _count_numbers(vals)
-            if ignore_nan:
-                half = launch.binary("floor_divide", launch.binary("sub", m, _int_scalar(1, m)), _int_scalar(2, m))
-                pos = launch.binary("maximum", half, _int_scalar(0, m))
-            else:
-                pos = launch.where(_lt_scalar(m, n), m, _full_like_int(m, (n - 1) // 2))
-            out = launch.gather(vals, 1, pos)
-        out = launch.contiguous(out).reshape(())
+        rule = (2 if ignore_nan else 1) if x._dtype.is_floating_point else 0
+        out, _ = kth_launch(x.reshape(-1), 0, False, (n - 1) // 2, rule)
         ctx.save_for_backward(x, out)
         return out
 
@@ -401,8 +363,7 @@ def _unique_dim(x, dim, sort_first, return_inverse, return_counts):
     out = launch.contiguous(out)
     inverse = counts = None
     if return_inverse:
-        run = launch.binary("sub", launch.scan("cumsum", launch.contiguous(starts, int64), 0),
-                            _int_scalar(1, first))
+        run = starts.to(int64).cumsum(0) - 1
         inverse = run if perm is None else zeros(N, dtype=int64, device=dev).scatter(0, perm, run)
     if return_counts:
         ends = cat([first[1:], tensor([N], dtype=int64, device=dev)])
