@@ -342,95 +342,53 @@ def topk_rows(a, R, n, k, largest, vals, idx):
 # k-th smallest: kthvalue, median, nanmedian
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _less(ka, ia, kb, ib):
-    return ka < kb or (ka == kb and ia < ib)
-
-
-@njit(cache=True, inline="always")
-def _swap(keys, idx, i, j):
-    t = keys[i]
-    keys[i] = keys[j]
-    keys[j] = t
-    u = idx[i]
-    idx[i] = idx[j]
-    idx[j] = u
-
-
-@njit(cache=True, inline="always")
-def _median3(keys, idx, i, j, k):
-    """The index (of i, j, k) holding the median of three (key, position) pairs."""
-    if _less(keys[i], idx[i], keys[j], idx[j]):
-        if _less(keys[j], idx[j], keys[k], idx[k]):
-            return j
-        return k if _less(keys[i], idx[i], keys[k], idx[k]) else i
-    if _less(keys[i], idx[i], keys[k], idx[k]):
-        return i
-    return k if _less(keys[j], idx[j], keys[k], idx[k]) else j
-
-
-@njit(cache=True)
-def _select(keys, idx, n, pos):
-    """Rearrange (key, position) pairs so that entry ``pos`` is the one a stable sort would put there
-    (quickselect with a median-of-3 pivot, a ninther on long ranges; every pair is distinct)."""
-    lo = 0
-    hi = n - 1
-    while hi > lo:
-        if hi - lo < 16:
-            for j in range(lo + 1, hi + 1):
-                kj = keys[j]
-                ij = idx[j]
-                p = j
-                while p > lo and _less(kj, ij, keys[p - 1], idx[p - 1]):
-                    keys[p] = keys[p - 1]
-                    idx[p] = idx[p - 1]
-                    p -= 1
-                keys[p] = kj
-                idx[p] = ij
-            return
-        mid = (lo + hi) // 2
-        if hi - lo > 256:
-            e = (hi - lo) // 8
-            pi = _median3(keys, idx, _median3(keys, idx, lo, lo + e, lo + 2 * e),
-                          _median3(keys, idx, mid - e, mid, mid + e), _median3(keys, idx, hi - 2 * e, hi - e, hi))
-        else:
-            pi = _median3(keys, idx, lo, mid, hi)
-        _swap(keys, idx, pi, hi)
-        pk = keys[hi]
-        pix = idx[hi]
-        store = lo
-        for j in range(lo, hi):
-            if _less(keys[j], idx[j], pk, pix):
-                _swap(keys, idx, j, store)
-                store += 1
-        _swap(keys, idx, store, hi)
-        if store == pos:
-            return
-        if store < pos:
-            lo = store + 1
-        else:
-            hi = store - 1
-
-
-@njit(cache=True, inline="always")
-def _kth_row(a, bits, kind, base, n, k, rule, keys, idx):
+def _kth_row(a, bits, kind, base, n, k, rule, keys, idx, tk, ti, hist):
     """(value, position) of the selected element of one row: rule 0 the k-th smallest (from 0); 1 (median) the
     k-th, or the first NaN when the row has one; 2 (nanmedian) the lower median of the non-NaN elements, or the
-    first NaN when all are NaN."""
+    first NaN when all are NaN.
+
+    Radix select, most significant byte first: count the current candidates' byte, keep (in input order) only
+    those in the bucket that holds the target rank, repeat on the next byte. What is left after the last byte has
+    one key, in input order, so the target is the one a stable sort puts at that rank."""
     sign, mask, inf = _consts(bits.itemsize)
     nans = 0
     for j in range(n):
         kk = _key(bits[base + j], kind, False, False, sign, mask, inf)
         keys[j] = kk
-        idx[j] = j
         if kind == 2 and kk == mask:
             nans += 1
-    pos = k
+    target = k
     if rule == 1 and nans:
-        pos = n - nans
+        target = n - nans
     elif rule == 2:
-        pos = max((n - nans - 1) // 2, 0)
-    _select(keys, idx, n, pos)
-    i = idx[pos]
+        target = max((n - nans - 1) // 2, 0)
+    m = n
+    ck, ci, dk, di = keys, idx, tk, ti
+    ident = True  # candidates are still the whole row in order: positions are implicit
+    for p in range(bits.itemsize - 1, -1, -1):
+        sh = U64(8 * p)
+        for d in range(256):
+            hist[d] = 0
+        for j in range(m):
+            hist[(U64(ck[j]) >> sh) & U64(255)] += 1
+        b = 0
+        while target >= hist[b]:
+            target -= hist[b]
+            b += 1
+        if hist[b] == m:
+            continue  # every candidate has this byte
+        q = 0
+        bb = U64(b)
+        for j in range(m):
+            kk = ck[j]
+            if ((U64(kk) >> sh) & U64(255)) == bb:
+                dk[q] = kk
+                di[q] = j if ident else ci[j]
+                q += 1
+        ident = False
+        m = q
+        ck, ci, dk, di = dk, di, ck, ci
+    i = target if ident else ci[target]
     return a[base + i], i
 
 
@@ -438,8 +396,11 @@ def _kth_row(a, bits, kind, base, n, k, rule, keys, idx):
 def _kth_rows(a, bits, kind, R, n, k, rule, vals, idx, proto):
     keys = np.empty(n, proto.dtype)
     pos = np.empty(n, np.int64)
+    tk = np.empty(n, proto.dtype)
+    ti = np.empty(n, np.int64)
+    hist = np.empty(256, np.int64)
     for r in range(R):
-        v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos)
+        v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos, tk, ti, hist)
         vals[r] = v
         idx[r] = i
 
@@ -450,8 +411,11 @@ def _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, nc):
     for c in prange(nc):
         keys = np.empty(n, proto.dtype)
         pos = np.empty(n, np.int64)
+        tk = np.empty(n, proto.dtype)
+        ti = np.empty(n, np.int64)
+        hist = np.empty(256, np.int64)
         for r in range(c * per, min(R, (c + 1) * per)):
-            v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos)
+            v, i = _kth_row(a, bits, kind, r * n, n, k, rule, keys, pos, tk, ti, hist)
             vals[r] = v
             idx[r] = i
 
@@ -459,7 +423,7 @@ def _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, nc):
 def kth_rows(a, R, n, k, rule, vals, idx):
     """For each of the R rows of n > 0 elements: vals[r], idx[r] = the element (and its position) that a stable
     ascending sort puts at position k (0 <= k < n). ``rule`` 1 (median) picks the row's first NaN instead when it
-    has one; rule 2 (nanmedian) picks position max((non-NaN count - 1) // 2, 0). Quickselect: O(n) per row."""
+    has one; rule 2 (nanmedian) picks position max((non-NaN count - 1) // 2, 0). Radix select: O(n) per row."""
     if R == 0:
         return
     bits, kind = _key_view(a)

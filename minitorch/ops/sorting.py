@@ -84,7 +84,7 @@ def topk_launch(x, k, dim, largest):
 def kth_launch(x, dim, keepdim, k, rule):
     """(values, indices) of the element a stable ascending sort puts at position k along ``dim`` (rule 1: a
     slice's first NaN when it has one, as median; rule 2: the lower median of the non-NaN elements, as
-    nanmedian); quickselect on the CPU."""
+    nanmedian); a radix select per row on the CPU."""
     y, R, n = _rows(x, dim)
     kept = _kept(x._shape, dim, keepdim)
     vals = launch.empty(kept, x._dtype, x._device)
