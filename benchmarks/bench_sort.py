@@ -63,7 +63,12 @@ def cases(scale):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--scale", type=int, default=1, help="divide the big sizes by this (for a quick run)")
+    p.add_argument("--threads", type=int, default=0, help="threads for both libraries (default: all cores)")
     args = p.parse_args()
+    if args.threads:
+        minitorch.set_num_threads(args.threads)
+        if torch:
+            torch.set_num_threads(args.threads)
     print(f"numba threads: {minitorch.get_num_threads()}, torch: "
           f"{f'{torch.__version__}, {torch.get_num_threads()} threads' if torch else 'not installed'}")
     header = f"{'case':34s} | {'minitorch ms':>12s} | {'torch ms':>9s} | {'ratio':>6s} | target"
