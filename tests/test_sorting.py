@@ -211,7 +211,7 @@ def test_user_errors(device):
         minitorch.zeros(2, 0, device=device).median(1)
     with pytest.raises(IndexError, match="mode\\(\\): Expected reduction dim 0 to have non-zero size"):
         minitorch.tensor([], device=device).mode()
-    with pytest.raises(IndexError, match="Dimension out of range \\(expected to be in range of \\[-2, 1\\], but got 2\\)"):
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
         x.sort(2)
     with pytest.raises(IndexError, match="Dimension out of range"):
         minitorch.argsort(x, -3)
@@ -399,3 +399,13 @@ def test_kthvalue_with_ties_is_the_stable_sort_position(k, device):
     order = np.argsort(a, 1, kind="stable")[:, k - 1]
     np.testing.assert_array_equal(np_of(r.indices), order)
     np.testing.assert_array_equal(np_of(r.values), a[np.arange(R), order])
+
+
+def test_k_accepts_numpy_and_tensor_integers_but_not_bools(device):
+    x = minitorch.tensor([3.0, 1.0, 2.0], device=device)
+    np.testing.assert_array_equal(np_of(x.topk(np.int64(2)).values), [3.0, 2.0])
+    assert x.kthvalue(minitorch.tensor(1)).values.item() == 1.0
+    with pytest.raises(TypeError, match="argument 'k' \\(position 2\\) must be int, not bool"):
+        x.kthvalue(True)
+    r = minitorch.tensor(3.0, device=device).topk(0)
+    assert r.values.shape == () and r.indices.shape == ()  # as PyTorch

@@ -21,7 +21,7 @@ Under the simulator tiles and blocks are tiny (see ``_grid``), so small test row
 import numpy as np
 from numba import cuda
 
-from ._grid import SIM, THREADS, blocks
+from ._grid import MAX_BLOCKS, SIM, THREADS, blocks
 from .reduce import scan as _scan
 
 TILE = 16 if SIM else 2048  # elements sorted by one block in shared memory (a power of two)
@@ -166,7 +166,7 @@ def _sort_keyed(keys, idx, R, n, tk, ti):
     pair of arrays that holds the result."""
     N = R * n
     tiles = (n + TILE - 1) // TILE
-    _tile_sort[min(R * tiles, 65535), TT](keys, idx, R, n, tiles, tk, ti)
+    _tile_sort[min(R * tiles, MAX_BLOCKS), TT](keys, idx, R, n, tiles, tk, ti)
     src = (tk, ti)
     dst = (keys, idx)
     w = TILE

@@ -12,6 +12,8 @@ evenly between the elements equal to the result, as PyTorch does. argsort and un
 ``unique`` and ``unique_consecutive`` return tensors whose size depends on the data: on CUDA the number of unique
 elements is read back to the host (one integer) before the outputs are sized, as in PyTorch.
 """
+import operator
+
 from ..autograd.function import Function
 from ..dtypes import bool as t_bool, int64
 from ..tensor import Tensor
@@ -139,11 +141,15 @@ def _select(name, input, dim, keepdim, pick):
 
 
 def _int_arg(k, fn, name="k"):
+    """An int argument as PyTorch takes it: ints, NumPy integers and 0-d integer tensors, not bools or floats."""
     if isinstance(k, Tensor) and k.dim() == 0 and not k._dtype.is_floating_point and k._dtype is not t_bool:
         return int(k.item())
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"{fn}(): argument '{name}' (position 2) must be int, not {type(k).__name__}")
-    return k
+    if not isinstance(k, (bool, float, Tensor)):
+        try:
+            return operator.index(k)
+        except TypeError:
+            pass
+    raise TypeError(f"{fn}(): argument '{name}' (position 2) must be int, not {type(k).__name__}")
 
 
 def sort(input, dim=-1, descending=False, *, stable=False):
@@ -154,8 +160,9 @@ def sort(input, dim=-1, descending=False, *, stable=False):
 
     Example::
 
-        >>> minitorch.sort(minitorch.tensor([3.0, 1.0, 2.0]))
-        minitorch.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+        >>> values, indices = minitorch.sort(minitorch.tensor([3.0, 1.0, 2.0]))
+        >>> indices
+        tensor([1, 2, 0])
     """
     d = wrap_dim(dim, input.dim())
     return _select("sort", input, d, True, lambda x: sort_launch(x, d, descending))
@@ -184,9 +191,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     n = input._shape[d] if input.dim() else 1
     if k < 0 or k > n:
         raise RuntimeError("selected index k out of range")
-    if input.dim() == 0 and k == 0:
-        return RETURN_TYPES["topk"](launch.empty((), input._dtype, input._device).reshape(1)[:0],
-                                    launch.empty((0,), int64, input._device))
+    if input.dim() == 0 and k == 0:  # PyTorch returns 0-d tensors here too
+        return RETURN_TYPES["topk"](launch.contiguous(input.detach()),
+                                    launch.fill_(launch.empty((), int64, input._device), 0))
     return _select("topk", input, d, True, lambda x: topk_launch(x, k, d, largest))
 
 
