@@ -184,6 +184,9 @@ def test_empty_inputs(device):
                                      return_inverse=True, return_counts=True)
     assert out.shape == (0,) and inv.shape == (0,) and cnt.shape == (0,)
     assert math.isnan(minitorch.median(minitorch.tensor([], device=device)).item())
+    assert minitorch.median(minitorch.tensor([], dtype=minitorch.int64, device=device)).item() == -2 ** 63  # as torch
+    assert minitorch.kthvalue(minitorch.zeros(3, 0, device=device), 1, 0).values.shape == (0,)
+    assert minitorch.topk(minitorch.zeros(3, 0, device=device), 2, 0).values.shape == (2, 0)
 
 
 # ---------------------------------------------------------------------------------------------------------------

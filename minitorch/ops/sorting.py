@@ -14,6 +14,8 @@ elements is read back to the host (one integer) before the outputs are sized, as
 """
 import operator
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..dtypes import bool as t_bool, int64
 from ..tensor import Tensor
@@ -236,8 +238,9 @@ class MedianAll(Function):
     @staticmethod
     def forward(ctx, x, ignore_nan):
         n = x.numel()
-        if n == 0:
-            return launch.fill_(launch.empty((), x._dtype, x._device), float("nan"))
+        if n == 0:  # NaN; integers get NaN cast to the dtype (its minimum), as PyTorch returns
+            fill = float("nan") if x._dtype.is_floating_point else int(np.iinfo(x._dtype.np).min)
+            return launch.fill_(launch.empty((), x._dtype, x._device), fill)
         rule = (2 if ignore_nan else 1) if x._dtype.is_floating_point else 0
         out, _ = kth_launch(x.reshape(-1), 0, False, (n - 1) // 2, rule)
         ctx.save_for_backward(x, out)
