@@ -12,7 +12,8 @@ Sorting is an LSD radix sort on an unsigned key per element, so it is stable and
 * descending: the complement of the key, which reverses the order and keeps ties in input order.
 
 A first pass computes the keys and which bits differ between them; digits in which no key differs (e.g. the high
-bytes of small int64 values) are skipped, and one more pass counts the remaining digits' histograms. Integers are
+bytes of small int64 values) are skipped, and one more pass counts the remaining digits' histograms. Long rows of
+wide keys sorted with positions take one MSD pass into 2048 buckets first, then sort each bucket in cache. Integers are
 written back from their keys (no gather); floats are gathered from the row so that -0.0 and NaN payloads survive.
 Rows of up to ``SMALL`` elements use an insertion sort instead. Many rows are split over the threads in chunks;
 one long row is sorted by one thread (a barrier per digit pass made a two-thread version 2-7x slower on the
@@ -94,6 +95,101 @@ def _unkey(k, kind, desc, sign, mask):
     return k
 
 
+@njit(cache=True, inline="always")
+def _lsd_range(ck, ci, tk, ti, lo, hi, with_idx, hist):
+    """Stable LSD sort (bytes) of ck[lo:hi] (and positions ci) with tk/ti[lo:hi] as scratch, skipping bytes in
+    which no key of the range differs; the result ends in ck/ci."""
+    if hi - lo <= SMALL:
+        for j in range(lo + 1, hi):
+            kj = ck[j]
+            ij = ci[j] if with_idx else 0
+            p = j
+            while p > lo and ck[p - 1] > kj:
+                ck[p] = ck[p - 1]
+                if with_idx:
+                    ci[p] = ci[p - 1]
+                p -= 1
+            ck[p] = kj
+            if with_idx:
+                ci[p] = ij
+        return
+    k0 = U64(ck[lo])
+    differ = U64(0)
+    for j in range(lo, hi):
+        differ |= U64(ck[j]) ^ k0
+    in_t = False
+    for p in range(ck.itemsize):
+        sh = U64(8 * p)
+        if ((differ >> sh) & U64(255)) == U64(0):
+            continue
+        sk, si, dk, di = (tk, ti, ck, ci) if in_t else (ck, ci, tk, ti)
+        for d in range(256):
+            hist[d] = 0
+        for j in range(lo, hi):
+            hist[(U64(sk[j]) >> sh) & U64(255)] += 1
+        total = lo
+        for d in range(256):
+            c = hist[d]
+            hist[d] = total
+            total += c
+        for j in range(lo, hi):
+            k = sk[j]
+            d = (U64(k) >> sh) & U64(255)
+            q = hist[d]
+            hist[d] = q + 1
+            dk[q] = k
+            if with_idx:
+                di[q] = si[j]
+        in_t = not in_t
+    if in_t:
+        for j in range(lo, hi):
+            ck[j] = tk[j]
+            if with_idx:
+                ci[j] = ti[j]
+
+
+@njit(cache=True)
+def _msd_sort(keys, idx, tk, ti, n, differ, with_idx, hist):
+    """Sort keys (positions: the identity) into tk/ti: one stable pass on the 11 highest differing bits scatters
+    into 2048 buckets, then each bucket is LSD-sorted by bytes while it sits in cache. Measured on 1M keys with
+    positions, one thread: 62-bit int64 40 -> 30 ms, float64 41 -> 32 ms; without positions, and for keys of three
+    or fewer 11-bit digits, the plain LSD passes were faster, so they keep them."""
+    hb = 0
+    d = differ
+    while d > U64(1):
+        d = d >> U64(1)
+        hb += 1
+    B = 2048
+    sh = U64(max(hb + 1 - 11, 0))
+    bmask = U64(B - 1)
+    start = hist[1]
+    fill = hist[2]
+    for b in range(B):
+        fill[b] = 0
+    for j in range(n):
+        fill[(U64(keys[j]) >> sh) & bmask] += 1
+    total = 0
+    for b in range(B):
+        c = fill[b]
+        start[b] = total
+        fill[b] = total
+        total += c
+    for j in range(n):
+        k = keys[j]
+        b = (U64(k) >> sh) & bmask
+        q = fill[b]
+        fill[b] = q + 1
+        tk[q] = k
+        if with_idx:
+            ti[q] = j
+    for b in range(B):
+        lo = start[b]
+        hi = start[b + 1] if b + 1 < B else n
+        if hi > lo:
+            _lsd_range(tk, ti, keys, idx, lo, hi, with_idx, hist[0])
+    return tk, ti
+
+
 @njit(cache=True)
 def _sort_row(bits, kind, desc, with_idx, base, n, keys, idx, tk, ti, hist):
     """Stable sort of row ``bits[base:base+n]`` by key. Returns (keys, positions) arrays holding the sorted row:
@@ -132,6 +228,11 @@ def _sort_row(bits, kind, desc, with_idx, base, n, keys, idx, tk, ti, hist):
             for j in range(n):
                 idx[j] = j
         return keys, idx
+    passes = 0
+    for p in range(P):
+        passes += (live >> p) & 1
+    if with_idx and n >= BIG_ROW and passes >= 4:  # wide keys with positions: one MSD pass first is faster
+        return _msd_sort(keys, idx, tk, ti, n, differ, with_idx, hist)
     for j in range(n):
         k = U64(keys[j])
         for p in range(P):
