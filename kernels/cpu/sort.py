@@ -31,7 +31,7 @@ TOPK_BUF = 64  # largest k selected with the sorted buffer; larger k sorts the w
 PAR = 1 << 15  # elements from which rows are split over threads
 BIG_ROW = 1 << 16  # rows from this length use 11-bit digits (fewer passes; the 2048-bucket histograms amortise)
 MAX_PASSES = 8
-BLOCK = 32  # top-k screens this many elements per test
+BLOCK = 16  # top-k screens this many elements per test
 
 
 def _key_view(a):
