@@ -12,12 +12,16 @@ Sorting is an LSD radix sort on an unsigned key per element, so it is stable and
 * descending: the complement of the key, which reverses the order and keeps ties in input order.
 
 A first pass computes the keys and which bits differ between them; digits in which no key differs (e.g. the high
-bytes of small int64 values) are skipped, and one more pass counts the remaining digits' histograms. Long rows of
-wide keys sorted with positions take one MSD pass into 2048 buckets first, then sort each bucket in cache. Integers are
-written back from their keys (no gather); floats are gathered from the row so that -0.0 and NaN payloads survive.
+bytes of small int64 values) are skipped, and one more pass counts the remaining digits' histograms. Long rows
+of wide keys sorted with positions take one MSD pass into 2048 buckets first, then sort each bucket in cache.
+Integers are written back from their keys (no gather); floats are gathered from the row so that -0.0 and NaN
+payloads survive.
 Rows of up to ``SMALL`` elements use an insertion sort instead. Many rows are split over the threads in chunks;
 one long row is sorted by one thread (a barrier per digit pass made a two-thread version 2-7x slower on the
 shared, loaded machine this was measured on).
+
+kthvalue/median/nanmedian (``kth_rows``) use a radix select per row: bytes from the most significant one, keeping
+only the bucket that holds the wanted rank, so the result is the element a stable sort would put there.
 
 Top-k keeps a sorted buffer of the k best (value, index) pairs per row and screens blocks of ``BLOCK`` elements
 with one vectorisable comparison against the current k-th best; k above ``TOPK_BUF`` sorts the whole row.

@@ -11,6 +11,8 @@ elements are ordered by (key, position), a total order in which every sort is st
 * ``topk_rows``: for k <= ``KMAX``, each of C threads per row keeps the k best of every C-th element in registers,
   then the C*k candidates of each row (padded with sentinels) are sorted as above and the first k kept; larger k
   sorts whole rows.
+* ``kth_rows`` (kthvalue, median, nanmedian): sorts the rows as above, then one thread per row picks the position
+  (a binary search over the sorted keys counts the NaNs, which sort last).
 * ``unique_runs``: flags where a sorted neighbour differs, an inclusive scan of the flags (the reduce module's
   scan) numbers the runs, one thread per element writes its run's value and start; the run count is read back to
   the host (one integer) because the caller sizes its outputs by it.
