@@ -582,7 +582,51 @@ TABLE = [
     unary("clone", lambda m, x: x.clone(), lambda x: x.copy(), dtypes=FLOATS_INT),
     unary("clone_fn", lambda m, x: m.clone(x), lambda x: x.copy()),
     # --- sorting and selection -------------------------------------------------------------------------------
-
+    # numpy references use stable argsorts: ties keep input order, as the minitorch (and torch stable) sorts do
+    unary("sort", lambda m, x: x.sort(), lambda x: (np.sort(x, -1), np.argsort(x, -1, kind="stable")),
+          shapes=one(1), dtypes=FLOATS_INT),
+    unary("sort_fn_dim_desc_stable", lambda m, x: m.sort(x, dim=0, descending=True, stable=True),
+          lambda x: (-np.sort(-x, 0), np.argsort(-x, 0, kind="stable")), shapes=one(1), dtypes=FLOATS_INT),
+    unary("argsort", lambda m, x: x.argsort(dim=1, stable=True), lambda x: np.argsort(x, 1, kind="stable"),
+          shapes=one(2), grad=False, dtypes=FLOATS_INT),
+    unary("argsort_fn_desc", lambda m, x: m.argsort(x, -1, True), lambda x: np.argsort(-x, -1, kind="stable"),
+          shapes=one(1), grad=False),
+    unary("msort", lambda m, x: m.msort(x), lambda x: np.sort(x, 0), shapes=one(1), dtypes=FLOATS_INT),
+    unary("topk", lambda m, x: x.topk(2),
+          lambda x: (np.take_along_axis(x, (i := np.argsort(-x, -1, kind="stable")[..., :2]), -1), i),
+          shapes=one(1, min_side=2)),
+    unary("topk_fn_smallest_dim0", lambda m, x: m.topk(x, 1, dim=0, largest=False),
+          lambda x: (np.sort(x, 0)[:1], np.argsort(x, 0, kind="stable")[:1]), shapes=one(1)),
+    unary("kthvalue", lambda m, x: x.kthvalue(2),
+          lambda x: (np.sort(x, -1)[..., 1], np.argsort(x, -1, kind="stable")[..., 1]), shapes=one(1, min_side=2)),
+    unary("kthvalue_fn_dim_keepdim", lambda m, x: m.kthvalue(x, 1, 0, keepdim=True),
+          lambda x: (np.sort(x, 0)[:1], np.argsort(x, 0, kind="stable")[:1]), shapes=one(1)),
+    unary("median", lambda m, x: x.median(), lambda x: np.sort(x.ravel())[(x.size - 1) // 2], dtypes=FLOATS_INT),
+    unary("median_dim", lambda m, x: x.median(dim=1),
+          lambda x: (np.take(np.sort(x, 1), (x.shape[1] - 1) // 2, 1),
+                     np.take(np.argsort(x, 1, kind="stable"), (x.shape[1] - 1) // 2, 1)),
+          shapes=one(2), dtypes=FLOATS_INT),
+    unary("nanmedian_fn", lambda m, x: m.nanmedian(x), lambda x: np.sort(x.ravel())[(x.size - 1) // 2]),
+    unary("nanmedian_dim_keepdim", lambda m, x: x.nanmedian(-1, keepdim=True),
+          lambda x: (np.take(np.sort(x, -1), [(x.shape[-1] - 1) // 2], -1),
+                     np.take(np.argsort(x, -1, kind="stable"), [(x.shape[-1] - 1) // 2], -1)), shapes=one(1)),
+    # without ties every value is a mode: the smallest one is returned
+    unary("mode", lambda m, x: x.mode(), lambda x: (x.min(-1), x.argmin(-1)), shapes=one(1)),
+    unary("mode_fn_dim_keepdim", lambda m, x: m.mode(x, 0, keepdim=True),
+          lambda x: (x.min(0, keepdims=True), x.argmin(0, keepdims=True)), shapes=one(1)),
+    unary("unique", lambda m, x: m.unique(x), np.unique, domain="smallint", grad=False, dtypes=FLOATS_INT),
+    unary("unique_inverse_counts", lambda m, x: x.unique(return_inverse=True, return_counts=True),
+          lambda x: (lambda o, i, c: (o, i.reshape(x.shape), c))(
+              *np.unique(x, return_inverse=True, return_counts=True)),
+          domain="smallint", grad=False, dtypes=FLOATS_INT),
+    unary("unique_dim", lambda m, x: m.unique(x, dim=1, return_counts=True),
+          lambda x: np.unique(x, axis=1, return_counts=True), shapes=one(2), domain="smallint", grad=False,
+          dtypes=FLOATS_INT),
+    unary("unique_consecutive", lambda m, x: m.unique_consecutive(x, return_inverse=True, return_counts=True),
+          lambda x: (lambda f, s: (f[s], (np.cumsum(s) - 1).reshape(x.shape),
+                                   np.diff(np.append(np.flatnonzero(s), f.size))))(
+              x.ravel(), np.concatenate([[True], x.ravel()[1:] != x.ravel()[:-1]])),
+          domain="smallint", grad=False, dtypes=FLOATS_INT),
     # (end of sorting and selection)
     # --- searching and counting ------------------------------------------------------------------------------
     # boundaries are cumulative sums of positive values, so strictly increasing along the last dim
