@@ -17,7 +17,7 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor_str import set_printoptions
-from . import accelerator, autograd, backends, cuda, dispatch, functional, linalg, nn, optim, utils  # noqa: F401
+from . import accelerator, autograd, backends, cuda, dispatch, functional, linalg, nn, optim, return_types, utils  # noqa: F401,E501
 from .serialization import load, save
 from .legacy import TYPES as _LEGACY_TYPES
 

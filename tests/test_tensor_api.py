@@ -350,3 +350,13 @@ def test_multinomial_errors_match_torch(torch):
             torch.multinomial(t, k)
         with pytest.raises(RuntimeError, match=msg):
             minitorch.multinomial(minitorch.tensor(t.numpy()), k)
+
+
+def test_return_types_module_names_every_structured_result():
+    x = minitorch.tensor([[3.0, 1.0], [2.0, 5.0]])
+    rt = minitorch.return_types
+    assert type(x.max(0)) is rt.max and type(x.sort()) is rt.sort and type(x.topk(1)) is rt.topk
+    assert type(x.cummax(0)) is rt.cummax and type(minitorch.linalg.svd(x)) is rt.linalg_svd
+    assert set(rt.__all__) >= {"max", "min", "sort", "topk", "kthvalue", "median", "mode", "cummax", "histogram",
+                               "linalg_slogdet", "linalg_qr", "linalg_eigh", "svd"}
+    assert rt.sort.__module__ == "minitorch.return_types" and rt.sort._fields == ("values", "indices")

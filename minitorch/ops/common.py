@@ -1,4 +1,6 @@
 """Helpers shared by the op modules: operand promotion, device checks, dims, casts."""
+import collections
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -127,5 +129,24 @@ def type_label(dt):
     return dt.legacy
 
 
-__all__ = ["scalar_tensor", "operands", "cast", "dims_arg", "wrap_dim", "can_cast", "recording", "check_device",
+RETURN_TYPES = {}  # every structured return type, by PyTorch's name (minitorch.return_types exposes them)
+
+
+def return_type(name, fields=("values", "indices")):
+    """The named tuple PyTorch returns as ``torch.return_types.<name>`` (made once, registered by name)."""
+    if name in RETURN_TYPES:
+        return RETURN_TYPES[name]
+    fields = tuple(fields)
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"minitorch.return_types.{name}(\n{body})"
+    cls = type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__module__": "minitorch.return_types",
+                               "__doc__": f"``({', '.join(fields)})`` returned by ``{name}``."})
+    RETURN_TYPES[name] = cls
+    return cls
+
+
+__all__ = ["return_type", "RETURN_TYPES", "scalar_tensor", "operands", "cast", "dims_arg", "wrap_dim", "can_cast", "recording", "check_device",
            "promote_types", "scalar_dtype", "type_label"]

@@ -13,7 +13,6 @@ Three layers in one module, top to bottom:
 * public functions with PyTorch's names, arguments, return types and error messages. ``minitorch.linalg`` re-exports
   the ``linalg_*`` ones under their ``torch.linalg`` names.
 """
-import collections
 import math
 import numbers
 
@@ -22,7 +21,7 @@ from ..autograd.grad_mode import _state
 from ..dtypes import float32, float64, int32, int64
 from ..tensor import Tensor
 from . import launch
-from .common import recording, type_label
+from .common import recording, return_type, type_label
 
 FUNCTIONS = ["det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "cholesky", "svd", "qr",
              "chain_matmul"]  # exported as minitorch.<name>
@@ -35,26 +34,16 @@ class LinAlgError(RuntimeError):
     positive-definite); a ``RuntimeError``, as ``torch.linalg.LinAlgError``."""
 
 
-def _named(name, fields):
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
-        return f"minitorch.return_types.{name}(\n{body})"
-    return type(name, (base,), {"__repr__": __repr__, "__slots__": (),
-                                "__doc__": f"``({', '.join(fields)})`` returned by ``{name}``."})
-
-
-InvEx = _named("linalg_inv_ex", ["inverse", "info"])
-CholeskyEx = _named("linalg_cholesky_ex", ["L", "info"])
-LinalgSlogdet = _named("linalg_slogdet", ["sign", "logabsdet"])
-Slogdet = _named("slogdet", ["sign", "logabsdet"])
-LinalgSvd = _named("linalg_svd", ["U", "S", "Vh"])
-Svd = _named("svd", ["U", "S", "V"])
-LinalgQr = _named("linalg_qr", ["Q", "R"])
-Qr = _named("qr", ["Q", "R"])
-LinalgEigh = _named("linalg_eigh", ["eigenvalues", "eigenvectors"])
-LinalgLstsq = _named("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+InvEx = return_type("linalg_inv_ex", ["inverse", "info"])
+CholeskyEx = return_type("linalg_cholesky_ex", ["L", "info"])
+LinalgSlogdet = return_type("linalg_slogdet", ["sign", "logabsdet"])
+Slogdet = return_type("slogdet", ["sign", "logabsdet"])
+LinalgSvd = return_type("linalg_svd", ["U", "S", "Vh"])
+Svd = return_type("svd", ["U", "S", "V"])
+LinalgQr = return_type("linalg_qr", ["Q", "R"])
+Qr = return_type("qr", ["Q", "R"])
+LinalgEigh = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+LinalgLstsq = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 PAR_WORK = 1 << 25  # batch * n^3 from which the batch is split over the CPU threads (measured on 2 busy
 # cores: 64 x 64^3 ran slower split than serial)

@@ -1,6 +1,5 @@
 """Reductions: sum, mean, prod, max/min (+ indices), amax/amin, argmax/argmin, var/std, logsumexp, all/any, norm,
 cumsum/cumprod."""
-import collections
 import math
 
 from ..autograd.function import Function
@@ -8,18 +7,9 @@ from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, float32, int64
 from ..tensor import Tensor
 from . import launch
-from .common import cast, dims_arg, type_label, wrap_dim
+from .common import cast, dims_arg, return_type, type_label, wrap_dim
 
-def _return_type(name):
-    base = collections.namedtuple(name, ["values", "indices"])
-
-    def __repr__(self):
-        return f"minitorch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-    return type(name, (base,), {"__repr__": __repr__, "__slots__": (),
-                                "__doc__": f"``(values, indices)`` returned by ``{name}`` with a dim."})
-
-
-RETURN_TYPES = {"argmax": _return_type("max"), "argmin": _return_type("min")}
+RETURN_TYPES = {"argmax": return_type("max"), "argmin": return_type("min")}
 
 
 def _restore(g, x_shape, dims, keepdim):

@@ -6,7 +6,6 @@ bounds. Host reads, on any device, happen only where PyTorch's semantics need a 
 (min, max) of a bincount input (output length and the non-negative check), of a sorter (range check), and of the
 data of histc/histogram when no range is given (bin edges and the finiteness check).
 """
-import collections
 import math
 
 import numpy as np
@@ -16,25 +15,15 @@ from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, float32, float64, int32, int64
 from ..tensor import Tensor
 from . import launch
-from .common import cast, is_scalar, operands, type_label, wrap_dim
+from .common import cast, is_scalar, operands, return_type, type_label, wrap_dim
 
 FUNCTIONS = ["searchsorted", "bucketize", "bincount", "histc", "histogram", "cummax", "cummin", "logcumsumexp"]
 METHODS = ["bincount", "histc", "histogram", "cummax", "cummin", "logcumsumexp"]
 
 
-def _named_tuple(name, fields):
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
-        return f"minitorch.return_types.{name}(\n{body})"
-    return type(name, (base,), {"__repr__": __repr__, "__slots__": (),
-                                "__doc__": f"``({', '.join(fields)})`` returned by ``{name}``."})
-
-
-RETURN_TYPES = {"cummax": _named_tuple("cummax", ["values", "indices"]),
-                "cummin": _named_tuple("cummin", ["values", "indices"]),
-                "histogram": _named_tuple("histogram", ["hist", "bin_edges"])}
+RETURN_TYPES = {"cummax": return_type("cummax", ["values", "indices"]),
+                "cummin": return_type("cummin", ["values", "indices"]),
+                "histogram": return_type("histogram", ["hist", "bin_edges"])}
 
 
 def _shape_list(t):

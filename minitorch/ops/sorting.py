@@ -20,14 +20,13 @@ from ..autograd.function import Function
 from ..dtypes import bool as t_bool, int64
 from ..tensor import Tensor
 from . import launch
-from .common import wrap_dim
-from .reduce import _return_type
+from .common import return_type, wrap_dim
 
 FUNCTIONS = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
              "unique_consecutive"]  # exported as minitorch.<name>
 METHODS = list(FUNCTIONS)  # attached as Tensor.<name>
 
-RETURN_TYPES = {name: _return_type(name) for name in ("sort", "topk", "kthvalue", "median", "nanmedian", "mode")}
+RETURN_TYPES = {name: return_type(name) for name in ("sort", "topk", "kthvalue", "median", "nanmedian", "mode")}
 
 
 # ---------------------------------------------------------------------------------------------------------------
