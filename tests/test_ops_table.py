@@ -900,6 +900,9 @@ TABLE = [
             2 * m.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)),
     ),
     # (end of linear algebra)
+    # --- more composites --------------------------------------------------------------------------------------
+
+    # (end of more composites)
 ]
 
 assert len({op.name for op in TABLE}) == len(TABLE), "op names must be unique"

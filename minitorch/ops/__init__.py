@@ -5,7 +5,7 @@ are both); operators (``+``, ``@``, ``[]`` ...) are attached at the end.
 """
 from ..tensor import Tensor
 from . import activation as A, elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
-from . import contraction as C, linalg as LA, search as SE, sorting as SO
+from . import composite as CO, contraction as C, linalg as LA, search as SE, sorting as SO
 
 _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
        "tan", "tanh", "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "square",
@@ -64,7 +64,7 @@ for _n in ("neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt"
     if _n + "_" not in METHODS:
         METHODS[_n + "_"] = E._inplace_unary(FUNCTIONS[_n])
 # families in modules of their own list what they export: FUNCTIONS (minitorch.X) and METHODS (Tensor.X)
-for _mod in (SO, SE, C, LA):
+for _mod in (SO, SE, C, LA, CO):
     FUNCTIONS.update((_n, getattr(_mod, _n)) for _n in _mod.FUNCTIONS)
     METHODS.update((_n, getattr(_mod, _n)) for _n in _mod.METHODS)
 for _n, _f in METHODS.items():
