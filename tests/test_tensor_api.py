@@ -360,3 +360,15 @@ def test_return_types_module_names_every_structured_result():
     assert set(rt.__all__) >= {"max", "min", "sort", "topk", "kthvalue", "median", "mode", "cummax", "histogram",
                                "linalg_slogdet", "linalg_qr", "linalg_eigh", "svd"}
     assert rt.sort.__module__ == "minitorch.return_types" and rt.sort._fields == ("values", "indices")
+
+
+@pytest.mark.torch
+def test_in_place_functions_are_the_methods(torch):
+    for name in ("sin_", "abs_", "exp_", "clamp_", "zero_", "fill_", "arccos_", "negative_", "sqrt_"):
+        assert getattr(minitorch, name) is getattr(minitorch.Tensor, name), name
+    a, b = minitorch.tensor([0.25, 0.5]), torch.tensor([0.25, 0.5])
+    assert minitorch.sin_(a) is a
+    torch.sin_(b)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    minitorch.arccos_(a), torch.arccos_(b)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)

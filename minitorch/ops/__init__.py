@@ -44,8 +44,8 @@ METHODS["where"] = lambda self, condition, other: E.where(condition, self, other
 METHODS["type"] = X.type_
 METHODS.update(X.CASTS)
 for _n in ("to", "cpu", "cuda", "half", "type_as", "new_tensor", "new_zeros", "new_ones", "new_empty",
-           "new_full", "uniform_", "normal_", "random_", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "resize_",
-           "apply_", "dim_order", "storage", "pin_memory", "is_pinned"):
+           "new_full", "uniform_", "normal_", "random_", "bernoulli_", "exponential_", "geometric_", "cauchy_",
+           "log_normal_", "resize_", "apply_", "dim_order", "storage", "pin_memory", "is_pinned"):
     METHODS[_n] = getattr(X, _n)
 for _n in ("add_", "sub_", "mul_", "div_", "pow_", "zero_", "fill_", "copy_", "clamp_", "clip_", "masked_fill_"):
     METHODS[_n] = getattr(E, _n)
@@ -54,21 +54,33 @@ for _n in ("scatter_", "scatter_add_", "index_add_"):
 METHODS["subtract_"] = E.sub_
 METHODS["multiply_"] = E.mul_
 METHODS["divide_"] = E.div_
+# families in modules of their own list what they export: FUNCTIONS (minitorch.X) and METHODS (Tensor.X)
+for _mod in (SO, SE, C, LA, CO):
+    FUNCTIONS.update((_n, getattr(_mod, _n)) for _n in _mod.FUNCTIONS)
+    METHODS.update((_n, getattr(_mod, _n)) for _n in _mod.METHODS)
 # in-place forms of unary ops: x.exp_(), x.relu_(), ...
 for _n in ("neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
            "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "frac", "square", "erf", "log2",
            "log10", "exp2", "atan", "asin", "acos", "sinh", "cosh", "remainder", "fmod", "floor_divide",
            "maximum", "minimum", "atan2", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "copysign",
            "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "t",
-           "transpose", "squeeze", "unsqueeze", "tril", "triu"):
-    if _n + "_" not in METHODS:
+           "transpose", "squeeze", "unsqueeze", "tril", "triu", "arccos", "arcsin", "arctan", "fix", "negative",
+           "absolute", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "erfc", "deg2rad", "rad2deg",
+           "sinc", "logit", "nan_to_num", "xlogy", "hypot", "heaviside", "ldexp", "float_power", "true_divide"):
+    if _n in FUNCTIONS and _n + "_" not in METHODS:  # names of later families are skipped until they exist
         METHODS[_n + "_"] = E._inplace_unary(FUNCTIONS[_n])
-# families in modules of their own list what they export: FUNCTIONS (minitorch.X) and METHODS (Tensor.X)
-for _mod in (SO, SE, C, LA, CO):
-    FUNCTIONS.update((_n, getattr(_mod, _n)) for _n in _mod.FUNCTIONS)
-    METHODS.update((_n, getattr(_mod, _n)) for _n in _mod.METHODS)
 for _n, _f in METHODS.items():
     setattr(Tensor, _n, _f)
+# PyTorch also exports these in-place methods as functions (``torch.sin_(x)``); each is the method itself
+_INPLACE_FUNCTIONS = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+    "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "index_put_", "log10_", "log1p_", "log2_",
+    "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_")
+for _n in _INPLACE_FUNCTIONS:
+    if _n in METHODS:
+        FUNCTIONS[_n] = METHODS[_n]
 
 
 def _r(fn):
