@@ -372,3 +372,23 @@ def test_in_place_functions_are_the_methods(torch):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
     minitorch.arccos_(a), torch.arccos_(b)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_in_place_view_ops_change_shape_not_data(device):
+    z = minitorch.arange(6.0, device=device).reshape(2, 3)
+    row = z[0]
+    assert z.t_() is z and z.shape == (3, 2) and z.stride() == (1, 3)
+    np.testing.assert_array_equal(z.cpu().numpy(), np.arange(6.0).reshape(2, 3).T)
+    assert row.shape == (3,)  # other views keep their own geometry
+    z.unsqueeze_(0).transpose_(0, 2)
+    assert z.shape == (2, 3, 1)
+    z.squeeze_()
+    assert z.shape == (2, 3)
+    x = minitorch.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.unsqueeze_(0)
+    y = x * 2
+    y.unsqueeze_(0)
+    assert y.shape == (1, 2, 3) and y.grad_fn is not None
+    (y * minitorch.arange(6.0, device="cpu").reshape(1, 2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * np.arange(6.0).reshape(2, 3))

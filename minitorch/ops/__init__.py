@@ -63,12 +63,15 @@ for _n in ("neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt"
            "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "frac", "square", "erf", "log2",
            "log10", "exp2", "atan", "asin", "acos", "sinh", "cosh", "remainder", "fmod", "floor_divide",
            "maximum", "minimum", "atan2", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "copysign",
-           "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "t",
-           "transpose", "squeeze", "unsqueeze", "tril", "triu", "arccos", "arcsin", "arctan", "fix", "negative",
+           "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
+           "tril", "triu", "arccos", "arcsin", "arctan", "fix", "negative",
            "absolute", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "erfc", "deg2rad", "rad2deg",
            "sinc", "logit", "nan_to_num", "xlogy", "hypot", "heaviside", "ldexp", "float_power", "true_divide"):
     if _n in FUNCTIONS and _n + "_" not in METHODS:  # names of later families are skipped until they exist
         METHODS[_n + "_"] = E._inplace_unary(FUNCTIONS[_n])
+# in-place view ops change the tensor's own shape and strides
+for _n in ("t", "transpose", "squeeze", "unsqueeze", "swapdims", "swapaxes", "as_strided"):
+    METHODS[_n + "_"] = E._inplace_view(FUNCTIONS.get(_n) or METHODS[_n])
 for _n, _f in METHODS.items():
     setattr(Tensor, _n, _f)
 # PyTorch also exports these in-place methods as functions (``torch.sin_(x)``); each is the method itself

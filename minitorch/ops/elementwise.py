@@ -724,6 +724,21 @@ def _inplace_unary(fn):
     return method
 
 
+def _inplace_view(fn):
+    """``x.unsqueeze_(0)``, ``x.t_()`` ...: x itself takes the view's shape and strides (its data stays where it is),
+    and, when recording, the view's place in the graph, as PyTorch's in-place view ops do."""
+    def method(self, *args, **kwargs):
+        if _state["enabled"] and self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        v = fn(self, *args, **kwargs)
+        self._shape, self._stride, self._offset, self._contig = v._shape, v._stride, v._offset, v._contig
+        if v._grad_fn is not None:
+            self._grad_fn = v._grad_fn
+        return self
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def zero_(self):
     return fill_(self, 0)
 
