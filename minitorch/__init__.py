@@ -26,6 +26,8 @@ Tensor.multinomial = multinomial
 Tensor.bernoulli = bernoulli
 
 globals().update(_FUNCTIONS)
+for _cls in (Tensor, Size, dtype, device):
+    _cls.__module__ = "minitorch"  # printed as <class 'minitorch.Tensor'>, as PyTorch prints torch.Tensor
 
 float = float32  # noqa: A001
 double = float64

@@ -36,7 +36,7 @@ def test_imports_resolve_to_minitorch_and_arguments_pass_through(tmp_path):
     assert lines[0] == "minitorch minitorch.nn minitorch.nn.functional minitorch"
     assert lines[1] == "minitorch.vision.datasets minitorch.vision.transforms"
     assert lines[2] == "['--epochs', '3'] __main__"
-    assert lines[3] == "minitorch.tensor 12.0"
+    assert lines[3] == "minitorch 12.0"
 
 
 def test_exit_status_and_missing_names(tmp_path):
