@@ -5,7 +5,8 @@ matmul, autograd (``backward``, ``minitorch.autograd.grad``, ``no_grad``) and de
 """
 from . import dtypes as _dtype_mod
 from .dtypes import (bool, dtype, finfo, float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64,  # noqa: A004,E501
-                    promote_types, set_default_dtype, uint8)
+                    promote_types, set_default_dtype, uint8, float16, half, bfloat16, complex64, complex128, cfloat,
+                    cdouble)
 from .device import device, get_default_device, set_default_device
 from .tensor import Size, Tensor
 from . import ops as _ops  # attaches the Tensor methods
@@ -31,8 +32,6 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 char = int8
-half_unsupported = None
-del half_unsupported
 
 __version__ = "0.1.0"
 

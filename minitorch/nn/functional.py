@@ -648,6 +648,7 @@ class _CrossEntropy2d(Function):
     forward, one fused kernel backward."""
 
     @staticmethod
+    @launch.half_compute()
     def forward(ctx, x, target, weight, ignore_index, reduction):
         N, C = x._shape
         x = x if x._contig else launch.contiguous(x)
@@ -674,6 +675,7 @@ class _CrossEntropy2d(Function):
         return out
 
     @staticmethod
+    @launch.half_compute()
     def backward(ctx, g):
         x, logp, target, weight = ctx.saved_tensors
         tv, wv, has_w, ignore_index, reduction, total = ctx.args
