@@ -19,6 +19,11 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor_str import set_printoptions
 from . import accelerator, autograd, backends, cuda, dispatch, functional, nn, optim, utils  # noqa: F401
+from . import amp, cpu  # noqa: F401
+from .amp import autocast
+from .ops.autocast import (autocast_decrement_nesting, autocast_increment_nesting, clear_autocast_cache,
+                           get_autocast_dtype, is_autocast_cache_enabled, is_autocast_enabled,
+                           set_autocast_cache_enabled, set_autocast_dtype, set_autocast_enabled)
 from .serialization import load, save
 from .legacy import TYPES as _LEGACY_TYPES
 

@@ -779,3 +779,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)
 
+
+# losses, norms, linear/conv and the other ops on PyTorch's autocast lists get their cast policy
+from ..ops import autocast as _autocast  # noqa: E402
+
+_autocast.install(globals())

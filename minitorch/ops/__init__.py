@@ -6,6 +6,11 @@ are both); operators (``+``, ``@``, ``[]`` ...) are attached at the end.
 from ..tensor import Tensor
 from . import activation as A, elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
 from . import contraction as C, linalg as LA, search as SE, sorting as SO
+from . import autocast as _autocast, conv as _conv
+
+# ops on PyTorch's autocast lists get their cast policy (a flag read while autocast is off), by name, aliases too
+for _mod in (E, R, M, A, S, I, C, LA, SE, SO, _conv):
+    _autocast.install(_mod)
 
 _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
        "tan", "tanh", "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "square",
