@@ -355,6 +355,34 @@ def test_softmax_norms_losses_as_torch(device, dt):
     assert_close(F.binary_cross_entropy(p, q), tF.binary_cross_entropy(tp, tq), 3)
 
 
+_Y = (_R.standard_normal((16, 50)) * 2).astype(np.float32)
+
+
+@pytest.mark.parametrize("dt", HALVES)
+def test_composites_round_once_as_torch(device, dt):
+    """Ops built from several primitives run on float32 copies and round once, as PyTorch's fused kernels: exact
+    where PyTorch's float32 arithmetic is the same, within an ulp where libm and PyTorch's vector math differ."""
+    (m, t), (m2, t2) = _pair(_Y, dt, device), _pair(_Y[::-1] / 3, dt, device)
+    assert_bits(m.mean(1), t.mean(1))
+    assert_bits(m.var(0), t.var(0))
+    assert_bits(m.std(1), t.std(1))
+    assert_bits(minitorch.addcmul(m, m2, m, value=0.5), torch.addcmul(t, t2, t, value=0.5))
+    assert_bits(F.leaky_relu(m, 0.1), tF.leaky_relu(t, 0.1))
+    assert_bits(F.softplus(m), tF.softplus(t))
+    assert_bits(F.mse_loss(m, m2, reduction="none"), tF.mse_loss(t, t2, reduction="none"))
+    for mo, to in ((minitorch.lerp(m, m2, 0.3), torch.lerp(t, t2, 0.3)), (F.gelu(m), tF.gelu(t)),
+                   (F.silu(m), tF.silu(t)), (F.layer_norm(m, (50,)), tF.layer_norm(t, (50,))),
+                   (m.norm(dim=1), t.norm(dim=1))):
+        assert_close(mo, to, 1)
+        a, b = _host(mo), _host(to)
+        assert (a != b).mean() < 0.05  # rounding after every step differed on about a third
+    mx, tx = _pair(_Y[:4, :6], dt, device, True)
+    for lib, x, Fn in ((minitorch, mx, F), (torch, tx, tF)):
+        (Fn.gelu(x).pow(2).sum() + Fn.softplus(x).mean() + x.var()).backward()
+    assert mx.grad.dtype is getattr(minitorch, dt)
+    assert_close(mx.grad, tx.grad, 4)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # autograd and optimizers
 # ---------------------------------------------------------------------------------------------------------------

@@ -780,7 +780,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
-# losses, norms, linear/conv and the other ops on PyTorch's autocast lists get their cast policy
-from ..ops import autocast as _autocast  # noqa: E402
+# composites on 16-bit floats compute in float32 and round once; losses, norms, linear/conv and the other ops on
+# PyTorch's autocast lists get their cast policy
+from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
 
+_opmath.install(globals())
 _autocast.install(globals())
