@@ -1,7 +1,7 @@
 """16-bit float conversions: float16 (IEEE binary16) and bfloat16 bit patterns <-> float32 bit patterns.
 
 Numba's CPU target has no 16-bit float type, so a half tensor's storage holds its bit patterns as uint16 and every
-computation on it runs in float32: the launcher converts operands with ``to_float32_*`` and rounds results back with
+computation on it runs in float32 (float16 widens through a 65536-entry table, bfloat16 by a shift): the launcher converts operands with ``to_float32_*`` and rounds results back with
 ``from_float32_*``. The float32 side is always passed as its uint32 view, so the conversions are integer bit
 operations only. ``kind`` is 0 for float16 and 1 for bfloat16.
 
@@ -45,25 +45,6 @@ def f32_to_f16_bits(x):
 
 
 @njit(cache=True, inline="always")
-def f16_to_f32_bits(h):
-    """float16 bits -> float32 bits (exact)."""
-    sign = (h & 0x8000) << 16
-    e = (h >> 10) & 0x1f
-    m = h & 0x3ff
-    if e == 0x1f:
-        return sign | 0x7f800000 | (m << 13)
-    if e == 0:
-        if m == 0:
-            return sign
-        e32 = 113
-        while (m & 0x400) == 0:
-            m <<= 1
-            e32 -= 1
-        return sign | (e32 << 23) | ((m & 0x3ff) << 13)
-    return sign | ((e + 112) << 23) | (m << 13)
-
-
-@njit(cache=True, inline="always")
 def f32_to_bf16_bits(x):
     """float32 bits -> bfloat16 bits, rounding to nearest even."""
     if (x & 0x7fffffff) > 0x7f800000:
@@ -71,23 +52,33 @@ def f32_to_bf16_bits(x):
     return (x + 0x7fff + ((x >> 16) & 1)) >> 16
 
 
-@njit(cache=True, inline="always")
-def _to_f32(kind, h):
-    h = np.int64(h)
-    return f16_to_f32_bits(h) if kind == 0 else h << 16
+def _f16_table():
+    """float32 bits of every float16 bit pattern: widening a float16 is one table load."""
+    h = np.arange(65536, dtype=np.uint16)
+    with np.errstate(all="ignore"):
+        t = h.view(np.float16).astype(np.float32).view(np.uint32).copy()
+    nan = (h & 0x7c00) == 0x7c00
+    t[nan] = ((h[nan].astype(np.uint32) & 0x8000) << 16) | 0x7f800000 | ((h[nan].astype(np.uint32) & 0x3ff) << 13)
+    return t
+
+
+F16_TO_F32 = _f16_table()  # tests/test_half.py checks all 65536 patterns against NumPy's widening
+U = np.uint64
 
 
 @njit(cache=True, inline="always")
-def _from_f32(kind, x):
-    x = np.int64(x)
-    return f32_to_f16_bits(x) if kind == 0 else f32_to_bf16_bits(x)
-
-
-@njit(cache=True, inline="always")
-def _to_row(kind, src, so, ss, dst, do, ds, n):
+def _to_row(kind, src, so, ss, dst, do, ds, n, table):
+    if ss == 1 and ds == 1:  # contiguous: unsigned indices let LLVM drop wraparound checks and vectorise
+        if kind == 0:
+            for k in range(n):
+                dst[U(do + k)] = table[U(src[U(so + k)])]
+        else:
+            for k in range(n):
+                dst[U(do + k)] = np.uint32(src[U(so + k)]) << np.uint32(16)
+        return
     if kind == 0:
         for k in range(n):
-            dst[do + k * ds] = f16_to_f32_bits(np.int64(src[so + k * ss]))
+            dst[do + k * ds] = table[np.int64(src[so + k * ss])]
     else:
         for k in range(n):
             dst[do + k * ds] = np.int64(src[so + k * ss]) << 16
@@ -95,6 +86,15 @@ def _to_row(kind, src, so, ss, dst, do, ds, n):
 
 @njit(cache=True, inline="always")
 def _from_row(kind, src, so, ss, dst, do, ds, n):
+    if ss == 1 and ds == 1:
+        if kind == 0:
+            for k in range(n):
+                dst[U(do + k)] = f32_to_f16_bits(np.int64(src[U(so + k)]))
+        else:
+            for k in range(n):
+                x = np.int64(src[U(so + k)])
+                dst[U(do + k)] = f32_to_bf16_bits(x)
+        return
     if kind == 0:
         for k in range(n):
             dst[do + k * ds] = f32_to_f16_bits(np.int64(src[so + k * ss]))
@@ -117,14 +117,14 @@ def _row_start(r, shape, strides, base):
 @njit(cache=True)
 def to_float32_flat(kind, src, so, ss, dst, do, ds, n):
     """dst[do + k*ds] = float32 bits of src[so + k*ss] (uint16 bits of ``kind``), k < n."""
-    _to_row(kind, src, so, ss, dst, do, ds, n)
+    _to_row(kind, src, so, ss, dst, do, ds, n, F16_TO_F32)
 
 
 @njit(cache=True, parallel=True)
 def to_float32_flat_par(kind, src, so, ss, dst, do, ds, n):
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
-        _to_row(kind, src, so + lo * ss, ss, dst, do + lo * ds, ds, min(CHUNK, n - lo))
+        _to_row(kind, src, so + lo * ss, ss, dst, do + lo * ds, ds, min(CHUNK, n - lo), F16_TO_F32)
 
 
 @njit(cache=True)
@@ -150,7 +150,7 @@ def to_float32_nd(kind, src, so, sst, dst, do, dst_strides, shape):
         total *= shape[d]
     for r in range(total // inner):
         _to_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
-                dst_strides[last], inner)
+                dst_strides[last], inner, F16_TO_F32)
 
 
 @njit(cache=True, parallel=True)
@@ -162,7 +162,7 @@ def to_float32_nd_par(kind, src, so, sst, dst, do, dst_strides, shape):
         total *= shape[d]
     for r in prange(total // inner):
         _to_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
-                dst_strides[last], inner)
+                dst_strides[last], inner, F16_TO_F32)
 
 
 @njit(cache=True)
