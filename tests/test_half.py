@@ -417,6 +417,29 @@ def test_optimizer_steps_on_half_params(dt, opt):
     assert_close(res[0], res[1], 3)
 
 
+@pytest.mark.parametrize("dt", HALVES)
+def test_module_half_training_step_as_torch(dt):
+    res = []
+    for lib in (minitorch, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(6, 5), lib.nn.ReLU(), lib.nn.Linear(5, 3))
+        with lib.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(lib.tensor(np.sin(np.arange(p.numel()) + i).reshape(tuple(p.shape)).astype(np.float32)))
+        model = model.half() if dt == "float16" else model.bfloat16()
+        assert all(p.dtype is getattr(lib, dt) for p in model.parameters())
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        x = lib.tensor(_X[:, :6]).to(getattr(lib, dt))
+        loss = lib.nn.functional.cross_entropy(model(x), lib.tensor([0, 1, 2, 1]))
+        loss.backward()
+        opt.step()
+        res.append((loss, [p.detach() for p in model.parameters()]))
+    assert_close(res[0][0], res[1][0], 2)
+    for a, b in zip(res[0][1], res[1][1]):
+        assert_close(a, b, 2)
+    assert minitorch.nn.Linear(2, 2).half().float().weight.dtype is minitorch.float32
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # promotion
 # ---------------------------------------------------------------------------------------------------------------
