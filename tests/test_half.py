@@ -161,6 +161,22 @@ def test_double_goes_through_float_as_torch():
         assert minitorch.tensor(v, dtype=getattr(minitorch, dt)).view(minitorch.int16).tolist() == ref
 
 
+# launchers that never compute on element values: they move bits (or only allocate, validate, convert)
+_BIT_SAFE = {"empty", "broadcast_shapes", "expand_strides", "collapse", "to_float32", "round_to", "half_compute",
+             "where", "copy_into", "contiguous", "scalar", "fill_", "bounds", "take", "gather", "nonzero", "to_numpy"}
+
+
+def test_every_launcher_is_half_aware():
+    """A launcher that computes on values must be wrapped in ``half_compute`` (otherwise it would compute on the
+    uint16 bit patterns of a half tensor: sorting them, for one, orders negative numbers backwards)."""
+    import inspect
+    from minitorch.ops import launch
+    for name, fn in vars(launch).items():
+        if inspect.isfunction(fn) and fn.__module__ == launch.__name__ and not name.startswith("_"):
+            assert getattr(fn, "half_compute", False) or name in _BIT_SAFE, \
+                f"launch.{name}: decorate it with @half_compute() or list it as bit-safe in tests/test_half.py"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # elementwise ops against torch
 # ---------------------------------------------------------------------------------------------------------------
