@@ -381,8 +381,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             from_numpy_dtype(arr.dtype)
         except TypeError:
             raise RuntimeError(f"{name}: tensor {key!r} has dtype {header.get(key, {}).get('dtype', arr.dtype)}, "
-                               "which minitorch does not support (float64, float32, float16, bfloat16, int64, int32, int16, int8, "
-                               "uint8, bool)") \
+                               "which minitorch does not support (float64, float32, float16, bfloat16, int64, int32, "
+                               "int16, int8, uint8, bool)") \
                 from None
         if not arr.flags.writeable or not arr.flags.c_contiguous or not arr.dtype.isnative:
             arrays[key] = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)

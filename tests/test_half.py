@@ -1,7 +1,6 @@
 """float16 / bfloat16: conversions (bits against NumPy's float16 and ml_dtypes' bfloat16), ops computed in float32
 and rounded once (against PyTorch, bit for bit where PyTorch's CPU kernels do the same), promotion, casts,
 printing, save/load, autograd, optimizers, legacy types and the complex-dtype refusal."""
-import math
 
 import ml_dtypes
 import numpy as np
@@ -63,7 +62,8 @@ def assert_close(m, t, ulps=2):
 def _specials():
     f = np.float32
     vals = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 65504.0, 65519.99, 65520.0, 1e5, -1e5,
-            2.0 ** -24, 2.0 ** -25, 2.0 ** -25 * 1.0001, 2.0 ** -26, 3 * 2.0 ** -25, 2.0 ** -14, 2.0 ** -14 * (1 - 2.0 ** -11),
+            2.0 ** -24, 2.0 ** -25, 2.0 ** -25 * 1.0001, 2.0 ** -26, 3 * 2.0 ** -25, 2.0 ** -14,
+            2.0 ** -14 * (1 - 2.0 ** -11),
             6e-8, -6e-8, 1e-40, -1e-45, 3.4e38, -3.4e38, 1.17549435e-38, 3.3895314e38, 3.3961776e38]
     # ties: exactly halfway between two neighbours, odd and even
     for e in (-20, -15, -3, 0, 7, 14):
@@ -275,7 +275,8 @@ def test_data_movement(device, dt):
     idx = minitorch.tensor(i, device=device)
     ones = minitorch.ones(4, 4, dtype=m.dtype, device=device) / 3
     assert_bits(minitorch.zeros(3, 4, dtype=m.dtype, device=device).index_add(0, idx[:3], ones[:3]),
-                torch.zeros(3, 4, dtype=t.dtype).index_add(0, torch.tensor(i[:3]), torch.ones(4, 4, dtype=t.dtype)[:3] / 3))
+                torch.zeros(3, 4, dtype=t.dtype).index_add(0, torch.tensor(i[:3]),
+                                                            torch.ones(4, 4, dtype=t.dtype)[:3] / 3))
     src = minitorch.ones(2, 4, dtype=m.dtype, device=device) * 0.7
     assert_bits(m.scatter_add(0, minitorch.tensor([[1, 0, 2, 1], [1, 1, 0, 0]], device=device), src),
                 t.scatter_add(0, torch.tensor([[1, 0, 2, 1], [1, 1, 0, 0]]), torch.ones(2, 4, dtype=t.dtype) * 0.7))

@@ -1,8 +1,8 @@
 """16-bit float conversions: float16 (IEEE binary16) and bfloat16 bit patterns <-> float32 bit patterns.
 
 Numba's CPU target has no 16-bit float type, so a half tensor's storage holds its bit patterns as uint16 and every
-computation on it runs in float32 (float16 widens through a 65536-entry table, bfloat16 by a shift): the launcher converts operands with ``to_float32_*`` and rounds results back with
-``from_float32_*``. The float32 side is always passed as its uint32 view, so the conversions are integer bit
+computation on it runs in float32: the launcher converts operands with ``to_float32_*`` (float16 widens through a
+65536-entry table, bfloat16 by a shift) and rounds results back with ``from_float32_*``. The float32 side is always passed as its uint32 view, so the conversions are integer bit
 operations only. ``kind`` is 0 for float16 and 1 for bfloat16.
 
 Rounding is to nearest, ties to even, as PyTorch's conversions: float16 keeps subnormals, overflows to inf and

@@ -7,6 +7,7 @@ from .. import dispatch
 from ..autograd.grad_mode import no_grad
 from ..device import device as _device_cls
 from ..dtypes import float16, float32, int32
+from ..ops import launch
 from ..tensor import Tensor
 
 __all__ = ["GradScaler", "OptState"]
@@ -28,8 +29,8 @@ class GradScaler:
     ``scaler.scale(loss).backward()`` multiplies by the scale; ``scaler.step(optimizer)`` unscales the gradients
     (unless ``unscale_`` already did), skips ``optimizer.step()`` when any of them is inf or NaN, and
     ``scaler.update()`` multiplies the scale by ``backoff_factor`` after such a step, or by ``growth_factor`` after
-    ``growth_interval`` clean steps in a row. The inf/NaN check runs on the device: one reduction per gradient into
-    a flag tensor, and one read of that flag per optimizer step.
+    ``growth_interval`` clean steps in a row. The inf/NaN check runs on the device, fused with the unscaling (one launch
+    per gradient raises a per-device flag tensor); the flag is read once per optimizer step.
 
     Args:
         device: the device type of the gradients ("cuda" by default, as PyTorch's; "cpu" works too).
@@ -110,6 +111,7 @@ class GradScaler:
         """Multiply every gradient by ``inv_scale`` in place and raise ``found_inf`` (one flag per device, kept
         on that device) to 1 where one is not finite."""
         per_device = {}
+        invs = {}
         with no_grad():
             for group in optimizer.param_groups:
                 for param in group["params"]:
@@ -121,12 +123,12 @@ class GradScaler:
                     if not allow_fp16 and g.dtype is float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
                     dev = g.device
-                    flag = per_device.get(dev)
-                    if flag is None:
-                        flag = per_device[dev] = found_inf.to(dev)
-                    # one reduction per gradient, on its device; nothing is read back here
-                    flag.copy_(flag.maximum((~g.isfinite()).any().to(flag.dtype)))
-                    g.mul_(inv_scale.to(dev) if g.dtype is float32 else inv_scale.to(dev, g.dtype))
+                    if dev not in per_device:
+                        per_device[dev] = found_inf.to(dev)
+                        invs[dev] = inv_scale.to(dev)
+                    # one fused launch per gradient (scale and check) on its device; nothing is read back here
+                    launch.amp_unscale_(g, invs[dev], per_device[dev])
+                    g._vc.value += 1
         return per_device
 
     def unscale_(self, optimizer):

@@ -175,12 +175,14 @@ def round_to(t, dt):
 
 
 def half_compute(inplace=(), layout=False, only_if=None):
-    """Decorator for launchers (and Function forward/backward methods that launch kernels themselves) that compute:
-    until a half tensor exists it costs one flag read, then a scan of the arguments; with a half operand float16/bfloat16 tensor arguments run as
-    float32 (a half dtype argument as float32), float32 results are rounded to the half dtype (unless a non-half
-    dtype was asked for explicitly), and the arguments named in ``inplace`` get the float32 result written back
-    into their bits. ``layout``: operands keep their strides and offset (storage offsets were computed from them).
-    ``only_if``: the name of a flag argument without which the launcher runs on the bits unchanged."""
+    """Decorator for launchers (and Function forward/backward methods that launch kernels themselves) that compute.
+
+    Until a half tensor exists it costs one flag read, then a scan of the arguments. With a half operand,
+    float16/bfloat16 tensor arguments run as float32 (a half dtype argument as float32), float32 results are
+    rounded to the half dtype (unless a non-half dtype was asked for explicitly), and the arguments named in
+    ``inplace`` get the float32 result written back into their bits. ``layout``: operands keep their strides and
+    offset (storage offsets were computed from them). ``only_if``: the name of a flag argument without which the
+    launcher runs on the bits unchanged."""
     def deco(fn):
         code = fn.__code__
         names = code.co_varnames[:code.co_argcount]
@@ -250,6 +252,23 @@ def _in_float32(fn, names, inplace, layout, args, kw):
     if isinstance(result, tuple):
         return tuple(out(r) for r in result)
     return out(result)
+
+
+@half_compute(inplace=("g",))
+def amp_unscale_(g, inv_scale, found_inf):
+    """g *= inv_scale in place, and found_inf = 1 if g holds an inf or NaN: one launch (GradScaler.unscale_).
+    ``inv_scale`` and ``found_inf`` are 0-d float32 tensors on g's device; nothing is read back."""
+    n = g.numel()
+    if n == 0:
+        return g
+    if not g._contig:
+        t = contiguous(g)
+        amp_unscale_(t, inv_scale, found_inf)
+        return copy_into(g, t)
+    k = _k(g).optim
+    (k.amp_unscale_par if n >= N_PAR else k.amp_unscale)(g._storage, g._offset, n, inv_scale._storage,
+                                                         inv_scale._offset, found_inf._storage, found_inf._offset)
+    return g
 
 
 # ---------------------------------------------------------------------------------------------------------------

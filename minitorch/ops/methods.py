@@ -187,7 +187,8 @@ def random_(self, from_=0, to=None, *, generator=None):
         if from_:
             from_, to = 0, from_
         else:
-            to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
+            to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1,
+                  "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
                   "int16": 2 ** 15, "int8": 2 ** 7, "uint8": 256, "bool": 2}[self._dtype.name]
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
