@@ -5,7 +5,8 @@ matmul, autograd (``backward``, ``minitorch.autograd.grad``, ``no_grad``) and de
 """
 from . import dtypes as _dtype_mod
 from .dtypes import (bool, dtype, finfo, float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64,  # noqa: A004,E501
-                    promote_types, set_default_dtype, uint8)
+                    promote_types, set_default_dtype, uint8, float16, half, bfloat16, complex64, complex128, cfloat,
+                    cdouble)
 from .device import device, get_default_device, set_default_device
 from .tensor import Size, Tensor
 from . import ops as _ops  # attaches the Tensor methods
@@ -18,6 +19,11 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor_str import set_printoptions
 from . import accelerator, autograd, backends, cuda, dispatch, functional, linalg, nn, optim, return_types, utils  # noqa: F401,E501
+from . import amp, cpu  # noqa: F401
+from .amp import autocast
+from .ops.autocast import (autocast_decrement_nesting, autocast_increment_nesting, clear_autocast_cache,
+                           get_autocast_dtype, is_autocast_cache_enabled, is_autocast_enabled,
+                           set_autocast_cache_enabled, set_autocast_dtype, set_autocast_enabled)
 from .serialization import load, save
 from .legacy import TYPES as _LEGACY_TYPES
 
@@ -35,8 +41,6 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 char = int8
-half_unsupported = None
-del half_unsupported
 
 __version__ = "0.1.0"
 

@@ -107,6 +107,8 @@ def _fmt(arr, fmt, indent, summarize, orig_len=None):
 def tensor_repr(t):
     from .dtypes import get_default_dtype, int64, bool as t_bool
     arr = t.detach().cpu().numpy()
+    if t.dtype._half:
+        arr = arr.astype(np.float32)  # exact; formats as the float it is (ml_dtypes' bfloat16 is not kind "f")
     summarize = arr.size > PRINT_OPTS["threshold"]
     shown = _summarize(arr, PRINT_OPTS["edgeitems"]) if summarize else arr
     fmt = _Formatter(shown)

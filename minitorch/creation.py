@@ -20,9 +20,14 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty"
 
 def _from_host(arr, dt, device):
     dev = as_device(device)
+    if dt._half and np.asarray(arr).dtype != dt.np:
+        # as PyTorch: other types reach a 16-bit float through float32 (double -> float -> half)
+        arr = np.asarray(arr, dtype=np.float32).astype(dt.np)
     flat = np.ascontiguousarray(arr, dtype=dt.np).reshape(-1)
     if flat.base is not None or flat is arr:
         flat = flat.copy()
+    if dt._half:
+        flat = flat.view(dt.storage_np)
     storage = dispatch.kernels(dev.type).memory.from_host(flat)
     shape = tuple(arr.shape)
     return _make(storage, shape, _contiguous_strides(shape), 0, dt, dev)
@@ -134,13 +139,15 @@ def from_numpy(ndarray):
     stride = tuple(s // item for s in ndarray.strides)
     # flat storage over the array's memory: the base pointer plus the span the strides reach
     if ndarray.size == 0:
-        storage = np.empty(0, dtype=dt.np)
+        storage = np.empty(0, dtype=dt.storage_np)
         return _make(storage, shape, _contiguous_strides(shape), 0, dt, CPU)
     if ndarray.flags.c_contiguous:
         storage = ndarray.reshape(-1)  # a view, no copy
     else:
         span = 1 + sum((n - 1) * s for n, s in zip(shape, stride))
         storage = np.lib.stride_tricks.as_strided(ndarray, shape=(span,), strides=(item,), writeable=True)
+    if dt._half:
+        storage = storage.view(dt.storage_np)  # the same memory, as the bit patterns kernels take
     return _make(storage, shape, stride, 0, dt, CPU)
 
 
@@ -214,7 +221,7 @@ def zeros(*size_args, size=None, dtype=None, device=None, requires_grad=False, o
         return _into(zeros(shape, dtype=dtype or out.dtype, device=device or out.device), out)
     dt = dtype or _dt.get_default_dtype()
     dev = as_device(device)
-    storage = dispatch.kernels(dev.type).memory.zeros(math.prod(shape), dt.np)
+    storage = dispatch.kernels(dev.type).memory.zeros(math.prod(shape), dt.storage_np)
     t = _make(storage, shape, _contiguous_strides(shape), 0, dt, dev)
     if requires_grad:
         t.requires_grad_(True)

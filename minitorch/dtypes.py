@@ -1,20 +1,27 @@
 """dtypes and PyTorch's type-promotion rules."""
+import ml_dtypes
 import numpy as np
 
-__all__ = ["dtype", "float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool", "get_default_dtype",
-           "set_default_dtype", "promote_types", "result_type", "from_numpy_dtype"]
+__all__ = ["dtype", "float32", "float64", "float16", "half", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
+           "bool", "complex64", "complex128", "cfloat", "cdouble", "get_default_dtype", "set_default_dtype",
+           "promote_types", "result_type", "from_numpy_dtype"]
 
 
 class dtype:
     """A tensor element type (``minitorch.float32`` ...); compares by identity like ``torch.dtype``."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_cat", "_rank", "legacy", "c_name")
+    __slots__ = ("name", "np", "storage_np", "is_floating_point", "is_signed", "itemsize", "_cat", "_rank", "legacy",
+                 "c_name", "_half")
 
-    def __init__(self, name, np_dtype, cat, rank, legacy, c_name):
+    def __init__(self, name, np_dtype, cat, rank, legacy, c_name, storage_np=None):
         self.name = name
         self.legacy = legacy  # the legacy tensor type's stem: "Float" for torch.FloatTensor
         self.c_name = c_name  # the C type PyTorch's messages name: "float", "long int" ...
-        self.np = np.dtype(np_dtype)
+        self.np = np.dtype(np_dtype)  # what users see: .numpy(), from_numpy, tolist, printing
+        # what storages hold: the same, except for the 16-bit floats, which Numba cannot load or store; their
+        # storages hold the bit patterns as uint16 and kernels convert (kernels/*/half.py)
+        self.storage_np = self.np if storage_np is None else np.dtype(storage_np)
+        self._half = storage_np is not None
         self.is_floating_point = cat == 2
         self.is_signed = name not in ("uint8", "bool")
         self.itemsize = self.np.itemsize
@@ -41,10 +48,51 @@ int8 = dtype("int8", np.int8, 1, 2, "Char", "signed char")
 int16 = dtype("int16", np.int16, 1, 3, "Short", "short int")
 int32 = dtype("int32", np.int32, 1, 4, "Int", "int")
 int64 = dtype("int64", np.int64, 1, 5, "Long", "long int")
+float16 = dtype("float16", np.float16, 2, 6, "Half", "c10::Half", np.uint16)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 7, "BFloat16", "c10::BFloat16", np.uint16)
 float32 = dtype("float32", np.float32, 2, 8, "Float", "float")
 float64 = dtype("float64", np.float64, 2, 9, "Double", "double")
+half = float16
 
-_ALL = (bool, uint8, int8, int16, int32, int64, float32, float64)
+
+class _Unsupported(dtype):
+    """A dtype minitorch names (as torch does) but has no kernels for: any use that needs its storage, a cast or a
+    promotion raises TypeError."""
+
+    __slots__ = ()
+
+    def __init__(self, name, legacy):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "legacy", legacy)
+        object.__setattr__(self, "c_name", "c10::complex<float>" if name == "complex64" else "c10::complex<double>")
+        object.__setattr__(self, "is_floating_point", False)
+        object.__setattr__(self, "is_signed", True)
+        object.__setattr__(self, "_cat", 3)
+        object.__setattr__(self, "_rank", 10)
+        object.__setattr__(self, "_half", False)
+
+    def _refuse(self):
+        raise TypeError(f"minitorch does not support complex dtypes ({self.name})")
+
+    np = property(lambda self: self._refuse())
+    storage_np = property(lambda self: self._refuse())
+    itemsize = property(lambda self: self._refuse())
+
+    @property
+    def is_complex(self):
+        return True
+
+
+complex64 = _Unsupported("complex64", "ComplexFloat")
+complex128 = _Unsupported("complex128", "ComplexDouble")
+cfloat = complex64
+cdouble = complex128
+
+# set once the first float16/bfloat16 tensor is made (tensor._make): until then the launchers' half_compute wrappers
+# skip their argument scan, so programs without 16-bit floats pay one list read per launch
+HALF_SEEN = [False]
+
+_ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 _default_float = float32
@@ -60,7 +108,7 @@ def from_numpy_dtype(np_dtype):
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported types are: "
-            "float64, float32, int64, int32, int16, int8, uint8, and bool.")
+            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.")
     return d
 
 
@@ -78,12 +126,18 @@ def set_default_dtype(d):
 def promote_types(a, b):
     """The smallest dtype both convert to safely, as ``torch.promote_types``."""
     if a is b:
+        if a._cat == 3:
+            a._refuse()
         return a
+    if a._cat == 3 or b._cat == 3:
+        (a if a._cat == 3 else b)._refuse()
     if a._cat != b._cat:
         return a if a._cat > b._cat else b
     if a._cat == 1 and uint8 in (a, b):
         other = b if a is uint8 else a
         return int16 if other is int8 else other  # uint8 and int8 meet in int16; wider signed types hold uint8
+    if a._half and b._half:
+        return float32  # neither 16-bit float holds the other's range and precision
     return a if a._rank > b._rank else b
 
 

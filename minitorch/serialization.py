@@ -339,6 +339,21 @@ def _place(t, location, map_location):
     return t.to(target)
 
 
+def _load_arrays(data, header):
+    """safetensors' NumPy loader, plus BF16 entries (NumPy has no bfloat16; ml_dtypes' is the one .numpy() gives),
+    which safetensors.numpy writes but does not read back."""
+    stn = _safetensors_numpy()
+    if not any(isinstance(v, dict) and v.get("dtype") == "BF16" for v in header.values()):
+        return stn.load(data)
+    import ml_dtypes
+    import safetensors
+    out = {}
+    for key, v in safetensors.deserialize(data):
+        dt = np.dtype(ml_dtypes.bfloat16) if v["dtype"] == "BF16" else np.dtype(stn._getdtype(v["dtype"]))
+        out[key] = np.frombuffer(v["data"], dtype=dt).reshape(v["shape"])
+    return out
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load an object saved by ``minitorch.save`` (or a plain safetensors file, as a dict of tensors).
 
@@ -357,7 +372,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     data, name = _read(f)
     header = _parse_header(data, name)
     try:
-        arrays = _safetensors_numpy().load(data)
+        arrays = _load_arrays(data, header)
     except Exception as e:  # SafetensorError, or a dtype safetensors.numpy has no mapping for
         raise RuntimeError(f"{name} is corrupt or not a safetensors file: {e}") from None
     from .dtypes import from_numpy_dtype
@@ -366,7 +381,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             from_numpy_dtype(arr.dtype)
         except TypeError:
             raise RuntimeError(f"{name}: tensor {key!r} has dtype {header.get(key, {}).get('dtype', arr.dtype)}, "
-                               "which minitorch does not support (float32, float64, int64, int32, int16, int8, uint8, bool)") \
+                               "which minitorch does not support (float64, float32, float16, bfloat16, int64, int32, "
+                               "int16, int8, uint8, bool)") \
                 from None
         if not arr.flags.writeable or not arr.flags.c_contiguous or not arr.dtype.isnative:
             arrays[key] = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)

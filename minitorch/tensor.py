@@ -69,6 +69,8 @@ def _make(storage, shape, stride, offset, dtype, device, version=None, contig=No
     t._stride = stride
     t._offset = offset
     t._dtype = dtype
+    if dtype._half:
+        _dt.HALF_SEEN[0] = True
     t._device = device
     t._vc = version if version is not None else _Version()
     t._contig = _is_contig(shape, stride) if contig is None else contig

@@ -356,9 +356,9 @@ def test_newer_format_version_is_refused(tmp_path):
 
 def test_unsupported_dtype_in_file(tmp_path):
     import safetensors.numpy
-    path = tmp_path / "half.safetensors"
-    safetensors.numpy.save_file({"h": np.zeros(3, np.float16)}, path)
-    with pytest.raises(RuntimeError, match="'h' has dtype F16, which minitorch does not support"):
+    path = tmp_path / "u16.safetensors"
+    safetensors.numpy.save_file({"h": np.zeros(3, np.uint16)}, path)
+    with pytest.raises(RuntimeError, match="'h' has dtype U16, which minitorch does not support"):
         load(path)
 
 

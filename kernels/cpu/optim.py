@@ -261,3 +261,34 @@ def adadelta_step_par(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_
         lo = c * CHUNK
         _adadelta_run(p, po, g, go, sq, so, acc, ao, lo, min(n, lo + CHUNK), rho, one_minus_rho, neg_lr, eps,
                       weight_decay, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GradScaler: unscale a gradient in place and flag non-finite values (torch's non_finite_check_and_unscale)
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _unscale_run(g, go, lo, hi, inv):
+    bad = False
+    for i in range(lo, hi):
+        v = g[U(go + i)]
+        bad |= not np.isfinite(v)
+        g[U(go + i)] = v * inv
+    return bad
+
+
+@njit(cache=True, error_model="numpy")
+def amp_unscale(g, go, n, inv, io, flag, fo):
+    """g[go:go+n] *= inv[io]; flag[fo] = 1 if any of those values was inf or NaN (else flag is left alone)."""
+    if _unscale_run(g, go, 0, n, inv[io]):
+        flag[fo] = 1.0
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def amp_unscale_par(g, go, n, inv, io, flag, fo):
+    chunks = (n + CHUNK - 1) // CHUNK
+    bad = np.zeros(chunks, dtype=np.bool_)
+    s = inv[io]
+    for c in prange(chunks):
+        bad[c] = _unscale_run(g, go, c * CHUNK, min(n, (c + 1) * CHUNK), s)
+    if bad.any():
+        flag[fo] = 1.0

@@ -15,5 +15,5 @@ from numba import cuda
 if not cuda.is_available():
     raise ImportError("no CUDA device is available (set NUMBA_ENABLE_CUDASIM=1 to use Numba's simulator)")
 
-from . import (activation, conv, elementwise, index, linalg, matmul, memory, optim, pool, random,  # noqa: E402,F401
-               reduce, search, sort)
+from . import (activation, conv, elementwise, half, index, linalg, matmul, memory, optim, pool,  # noqa: E402,F401
+               random, reduce, search, sort)

@@ -213,3 +213,25 @@ def adadelta_step(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, 
 
 
 adadelta_step_par = adadelta_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GradScaler: unscale a gradient in place and flag non-finite values
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _amp_unscale(g, go, n, inv, io, flag, fo):
+    s = inv[io]
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = g[go + i]
+        if not math.isfinite(v):
+            flag[fo] = 1.0  # every writer writes the same value
+        g[go + i] = v * s
+
+
+def amp_unscale(g, go, n, inv, io, flag, fo):
+    """g[go:go+n] *= inv[io]; flag[fo] = 1 if any of those values was inf or NaN (else flag is left alone)."""
+    if n > 0:
+        _amp_unscale[blocks(n), THREADS](g, go, n, inv, io, flag, fo)
+
+
+amp_unscale_par = amp_unscale

@@ -149,3 +149,6 @@ max_memory_reserved = max_memory_allocated
 
 def is_initialized():
     return is_available()
+
+
+from . import amp  # noqa: E402,F401  (the deprecated torch.cuda.amp forms)

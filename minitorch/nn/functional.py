@@ -648,6 +648,7 @@ class _CrossEntropy2d(Function):
     forward, one fused kernel backward."""
 
     @staticmethod
+    @launch.half_compute()
     def forward(ctx, x, target, weight, ignore_index, reduction):
         N, C = x._shape
         x = x if x._contig else launch.contiguous(x)
@@ -674,6 +675,7 @@ class _CrossEntropy2d(Function):
         return out
 
     @staticmethod
+    @launch.half_compute()
     def backward(ctx, g):
         x, logp, target, weight = ctx.saved_tensors
         tv, wv, has_w, ignore_index, reduction, total = ctx.args
@@ -777,3 +779,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)
 
+
+# composites on 16-bit floats compute in float32 and round once; losses, norms, linear/conv and the other ops on
+# PyTorch's autocast lists get their cast policy
+from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
+
+_opmath.install(globals())
+_autocast.install(globals())

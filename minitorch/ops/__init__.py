@@ -6,6 +6,14 @@ are both); operators (``+``, ``@``, ``[]`` ...) are attached at the end.
 from ..tensor import Tensor
 from . import activation as A, elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
 from . import composite as CO, contraction as C, linalg as LA, search as SE, sorting as SO
+from . import autocast as _autocast, conv as _conv, opmath as _opmath
+
+# composites on 16-bit floats compute in float32 and round once; ops on PyTorch's autocast lists get their cast
+# policy (each wrapper is a flag read while unused), by name, aliases too
+for _mod in (E, R):
+    _opmath.install(_mod)
+for _mod in (E, R, M, A, S, I, C, LA, SE, SO, CO, _conv):
+    _autocast.install(_mod)
 
 _EW = ["neg", "negative", "abs", "absolute", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
        "tan", "tanh", "sigmoid", "relu", "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "square",

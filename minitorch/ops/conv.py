@@ -40,6 +40,7 @@ class Conv2d(Function):
     the image's im2col columns, which only ever live in a per-thread scratch buffer."""
 
     @staticmethod
+    @launch.half_compute()
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         x = _contig(x)
         w = _contig(w)
@@ -62,6 +63,7 @@ class Conv2d(Function):
         return out
 
     @staticmethod
+    @launch.half_compute()
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups, OH, OW, has_b = ctx.conf
@@ -193,6 +195,7 @@ def _pool_out(n, k, s, p, d, ceil_mode):
 
 class MaxPool2d(Function):
     @staticmethod
+    @launch.half_compute()
     def forward(ctx, x, k, s, p, d, ceil_mode):
         x = _contig(x)
         N, C, H, W = x._shape
@@ -209,6 +212,7 @@ class MaxPool2d(Function):
         return out, idx
 
     @staticmethod
+    @launch.half_compute()
     def backward(ctx, g):
         (idx,) = ctx.saved_tensors
         N, C, H, W = ctx.in_shape
@@ -228,6 +232,7 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     @staticmethod
+    @launch.half_compute()
     def forward(ctx, x, k, s, p, ceil_mode, count_include_pad, divisor):
         x = _contig(x)
         N, C, H, W = x._shape
@@ -241,6 +246,7 @@ class AvgPool2d(Function):
         return out
 
     @staticmethod
+    @launch.half_compute()
     def backward(ctx, g):
         shape, k, s, p, OH, OW, cip, divisor = ctx.conf
         N, C, H, W = shape

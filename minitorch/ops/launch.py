@@ -6,13 +6,14 @@ broadcast dims given stride 0 and mergeable dims collapsed), validates everythin
 out of bounds, allocates the output and launches. Preconditions (checked by the ops layer): operands share a
 device and, unless stated, a dtype.
 """
+import functools
 import math
 
 import numpy as np
 
 from .. import dispatch
-from ..dtypes import bool as t_bool, float32, float64, int64
-from ..tensor import _contiguous_strides, _make
+from ..dtypes import HALF_SEEN, bool as t_bool, dtype as _dtype_cls, float32, float64, int64
+from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
@@ -59,7 +60,7 @@ def empty(shape, dtype, device):
     pkg = _PKG.get(device.type)
     if pkg is None:
         pkg = _PKG[device.type] = dispatch.kernels(device.type)
-    storage = pkg.memory.empty(n, dtype.np)
+    storage = pkg.memory.empty(n, dtype.storage_np)
     return _make(storage, shape, _strides_for(shape), 0, dtype, device, None, True)
 
 
@@ -116,8 +117,164 @@ def _out_view(out, n):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# 16-bit floats: storages of bit patterns, computed in float32
+# ---------------------------------------------------------------------------------------------------------------
+# float16/bfloat16 storages hold uint16 bit patterns (Numba has no 16-bit float). Launchers that move data (copy,
+# where, take, gather, put/scatter without accumulation, views) work on the bits; launchers that compute are wrapped
+# in ``half_compute``: their half operands become float32 temporaries, the float32 kernels run, and results are
+# rounded back once (to nearest even), so an elementwise op on halves gives what PyTorch's CPU kernels give and
+# reductions and GEMMs accumulate in float32.
+_KIND = {"float16": 0, "bfloat16": 1}
+
+
+def _bits32(t):
+    """The uint32 view of a float32 storage, as the conversion kernels take it."""
+    return t._storage.view(np.uint32)
+
+
+def _convert(src, dst, to_float):
+    """dst[...] = src (same shape): half bits -> float32 (``to_float``) or float32 -> half bits, any strides."""
+    n = dst.numel()
+    if n == 0:
+        return dst
+    hv = _k(dst).half
+    kind = _KIND[(src if to_float else dst)._dtype.name]
+    s_arr = src._storage if to_float else _bits32(src)
+    d_arr = _bits32(dst) if to_float else dst._storage
+    cshape, (ss, ds) = collapse(dst._shape, [expand_strides(src, dst._shape), list(dst._stride)])
+    name = "to_float32" if to_float else "from_float32"
+    if len(cshape) == 1:
+        getattr(hv, name + ("_flat_par" if n >= N_PAR else "_flat"))(kind, s_arr, src._offset, ss[0], d_arr,
+                                                                      dst._offset, ds[0], n)
+    else:
+        getattr(hv, name + ("_nd_par" if n >= N_PAR else "_nd"))(kind, s_arr, src._offset, _arr(ss), d_arr,
+                                                                  dst._offset, _arr(ds), _arr(cshape))
+    return dst
+
+
+def to_float32(t, layout=False):
+    """A float32 copy of a half tensor: contiguous, or (``layout``) a view with t's own shape, strides and offset
+    into a float32 copy of its whole storage (for launchers given storage offsets computed from t)."""
+    if not layout:
+        return _convert(t, empty(t._shape, float32, t._device), True)
+    n = t._storage.shape[0]
+    flat = _make(t._storage, (n,), (1,), 0, t._dtype, t._device)
+    full = _convert(flat, empty((n,), float32, t._device), True)
+    return _make(full._storage, t._shape, t._stride, t._offset, float32, t._device)
+
+
+def round_to(t, dt):
+    """A float32 tensor rounded to the 16-bit float ``dt``, with t's shape, strides and offset (the whole storage
+    is converted when t is a view into a larger one)."""
+    n = t._storage.shape[0]
+    if t._contig and t._offset == 0 and n == t.numel():
+        return _convert(t, empty(t._shape, dt, t._device), False)
+    flat = _make(t._storage, (n,), (1,), 0, float32, t._device)
+    full = _convert(flat, empty((n,), dt, t._device), False)
+    return _make(full._storage, t._shape, t._stride, t._offset, dt, t._device)
+
+
+def half_compute(inplace=(), layout=False, only_if=None):
+    """Decorator for launchers (and Function forward/backward methods that launch kernels themselves) that compute.
+
+    Until a half tensor exists it costs one flag read, then a scan of the arguments. With a half operand,
+    float16/bfloat16 tensor arguments run as float32 (a half dtype argument as float32), float32 results are
+    rounded to the half dtype (unless a non-half dtype was asked for explicitly), and the arguments named in
+    ``inplace`` get the float32 result written back into their bits. ``layout``: operands keep their strides and
+    offset (storage offsets were computed from them). ``only_if``: the name of a flag argument without which the
+    launcher runs on the bits unchanged."""
+    def deco(fn):
+        code = fn.__code__
+        names = code.co_varnames[:code.co_argcount]
+        gate = names.index(only_if) if only_if else None
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kw):
+            if not HALF_SEEN[0]:
+                return fn(*args, **kw)
+            for a in args:
+                if (isinstance(a, Tensor) or isinstance(a, _dtype_cls)) and getattr(a, "_dtype", a)._half:
+                    break
+            else:
+                for a in kw.values():
+                    if (isinstance(a, Tensor) or isinstance(a, _dtype_cls)) and getattr(a, "_dtype", a)._half:
+                        break
+                else:
+                    return fn(*args, **kw)
+            if gate is not None and not (args[gate] if gate < len(args) else kw.get(only_if)):
+                return fn(*args, **kw)
+            return _in_float32(fn, names, inplace, layout, args, kw)
+        wrapper.half_compute = True
+        return wrapper
+    return deco
+
+
+def _in_float32(fn, names, inplace, layout, args, kw):
+    state = {"half": None, "explicit": False}
+    temps = {}  # id(original) -> float32 stand-in, so that an operand passed twice (x op= x) stays one tensor
+    written = []
+
+    def conv(a, name):
+        if isinstance(a, Tensor) and a._dtype._half:
+            state["half"] = state["half"] or a._dtype
+            f = temps.get(id(a))
+            if f is None:
+                f = temps[id(a)] = to_float32(a, layout)
+            if name in inplace:
+                written.append((a, f))
+            return f
+        if isinstance(a, _dtype_cls):
+            if a._half:
+                state["half"] = state["half"] or a
+                return float32
+            state["explicit"] = True
+        return a
+
+    args = tuple(conv(a, names[i] if i < len(names) else None) for i, a in enumerate(args))
+    kw = {k: conv(v, k) for k, v in kw.items()}
+    result = fn(*args, **kw)
+    back = {}
+    for orig, f in written:
+        if layout:
+            _convert(_make(f._storage, orig._shape, orig._stride, orig._offset, float32, f._device), orig, False)
+        else:
+            _convert(f, orig, False)
+        back[id(f)] = orig
+    h = None if state["explicit"] else state["half"]
+
+    def out(r):
+        if isinstance(r, Tensor):
+            if id(r) in back:
+                return back[id(r)]
+            if h is not None and r._dtype is float32:
+                return round_to(r, h)
+        return r
+    if isinstance(result, tuple):
+        return tuple(out(r) for r in result)
+    return out(result)
+
+
+@half_compute(inplace=("g",))
+def amp_unscale_(g, inv_scale, found_inf):
+    """g *= inv_scale in place, and found_inf = 1 if g holds an inf or NaN: one launch (GradScaler.unscale_).
+    ``inv_scale`` and ``found_inf`` are 0-d float32 tensors on g's device; nothing is read back."""
+    n = g.numel()
+    if n == 0:
+        return g
+    if not g._contig:
+        t = contiguous(g)
+        amp_unscale_(t, inv_scale, found_inf)
+        return copy_into(g, t)
+    k = _k(g).optim
+    (k.amp_unscale_par if n >= N_PAR else k.amp_unscale)(g._storage, g._offset, n, inv_scale._storage,
+                                                         inv_scale._offset, found_inf._storage, found_inf._offset)
+    return g
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # elementwise
 # ---------------------------------------------------------------------------------------------------------------
+@half_compute(inplace=("out",))
 def unary(name, x, out_dtype=None, family="unary", out=None):
     """Apply a unary op (``family`` "unary": same dtype out; "predicate": bool out)."""
     ew = _k(x).elementwise
@@ -143,6 +300,7 @@ def unary(name, x, out_dtype=None, family="unary", out=None):
     return out
 
 
+@half_compute(inplace=("out",))
 def binary(name, a, b, family="binary", out=None):
     """Apply a broadcasting binary op to same-dtype tensors ("binary" and, for integers, "bitwise": dtype out;
     "compare": bool out)."""
@@ -190,6 +348,12 @@ def copy_into(dst, src):
     n = dst.numel()
     if n == 0:
         return dst
+    if dst._dtype is not src._dtype and (dst._dtype._half or src._dtype._half):
+        if not dst._dtype._half:  # half -> other: through float32
+            return copy_into(dst, _convert(src, empty(dst._shape, float32, dst._device), True))
+        if src._dtype is not float32:  # other -> half: to float32 first (PyTorch's double -> half also goes so)
+            src = contiguous(src, float32)
+        return _convert(src, dst, False)
     if dst._dtype is t_bool and src._dtype is not t_bool:
         src = unary("nonzero", src, family="predicate")
     ew = _k(dst).elementwise
@@ -210,6 +374,7 @@ def contiguous(x, dtype=None):
     return copy_into(out, x)
 
 
+@half_compute(inplace=("t",))
 def random_fill(kind, t, rng, *bounds):
     """Fill a contiguous tensor from its device's random kernels: U[0, 1) ("uniform") or N(0, 1) ("normal") samples
     for float32/float64, or integers on [low, high) ("integers", with ``bounds`` = (low, high)) for any dtype;
@@ -220,6 +385,7 @@ def random_fill(kind, t, rng, *bounds):
     return t
 
 
+@half_compute()
 def poisson(rates, rng):
     """Poisson samples with the given (validated, non-negative) rates, in their dtype."""
     rates = contiguous(rates)
@@ -232,7 +398,9 @@ def poisson(rates, rng):
 
 def scalar(value, dtype, device):
     """A 0-d tensor holding a Python number."""
-    storage = dispatch.kernels(device.type).memory.from_host(np.array([value], dtype=dtype.np))
+    host = np.array([value], dtype=dtype.np) if not dtype._half else \
+        np.array([value], dtype=np.float32).astype(dtype.np).view(dtype.storage_np)
+    storage = dispatch.kernels(device.type).memory.from_host(host)
     return _make(storage, (), (), 0, dtype, device)
 
 
@@ -263,6 +431,7 @@ def _reduce_form(x, dims):
     return y, O, R, 1, R, 1, 0
 
 
+@half_compute()
 def reduce(name, x, dims, keepdim, out_dtype=None):
     """sum/prod/amax/amin/all/any over ``dims`` (a tuple of normalised dims; empty means all dims)."""
     nd = len(x._shape)
@@ -308,6 +477,7 @@ def reduce(name, x, dims, keepdim, out_dtype=None):
     return out
 
 
+@half_compute()
 def argreduce(name, x, dim, keepdim):
     """(values, indices) of max/min along one dim (``dim=None``: over the flattened tensor)."""
     if dim is None:
@@ -332,6 +502,7 @@ def argreduce(name, x, dim, keepdim):
     return values, indices
 
 
+@half_compute()
 def scan(name, x, dim):
     out = empty(x._shape, x._dtype, x._device)
     if out.numel() == 0:
@@ -364,6 +535,7 @@ def _stack_form(t):
     return None
 
 
+@half_compute()
 def bmm(a, b):
     """(B, M, K) @ (B, K, N) for same-dtype 3-D tensors whose batch sizes match or are 1."""
     Ba, M, K = a._shape
@@ -417,6 +589,7 @@ def _matrix_form(t):
     return t._storage.reshape(r, c), False
 
 
+@half_compute()
 def linear(x, w, b):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
     split over the threads when the GEMM is large."""
@@ -448,6 +621,7 @@ def linear(x, w, b):
     return out
 
 
+@half_compute()
 def linear_backward(g, x, w, In, need_x, need_w, need_b):
     """(g @ w, g.T @ x, g.sum(0)) for g (M, O), x (M, In) (None unless need_w), w (O, In) (None unless need_x);
     entries not needed are None."""
@@ -474,6 +648,7 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b):
     return gx, gw, gb
 
 
+@half_compute()
 def bmm_reference(a, b):
     """The tiled kernel for any dtype (tests compare the BLAS path against it)."""
     Ba, M, K = a._shape
@@ -531,6 +706,7 @@ def take(x, lin, rest_dims):
     return out
 
 
+@half_compute(inplace=("x",), layout=True, only_if="accumulate")
 def put_(x, lin, rest_dims, values, accumulate):
     """x[offset lin[j] + rest...] (+)= values, values broadcast to (len(lin), *rest sizes)."""
     shape = (lin.numel(),) + tuple(x._shape[d] for d in rest_dims)
@@ -561,6 +737,7 @@ def gather(x, dim, index):
     return out
 
 
+@half_compute(inplace=("x",), only_if="accumulate")
 def scatter_(x, dim, index, src, accumulate):
     """In place on a contiguous-or-strided x: x[... index ...] (+)= src over index's shape."""
     if index.numel() == 0:
@@ -592,6 +769,8 @@ def nonzero(x):
 def to_numpy(t):
     """A host NumPy array with t's shape (a view when t is a CPU tensor)."""
     host = _k(t).memory.to_host(t._storage)
+    if t._dtype._half:
+        host = host.view(t._dtype.np)
     if t._contig:
         n = t.numel()
         return host[t._offset:t._offset + n].reshape(t._shape)
@@ -600,6 +779,7 @@ def to_numpy(t):
                                            [s * itemsize for s in t._stride])
 
 
+@half_compute()
 def softmax(x, dim, log):
     """(log-)softmax along ``dim``; the reduced dim is brought last and made contiguous for the row kernel."""
     nd = len(x._shape)
@@ -617,6 +797,7 @@ def softmax(x, dim, log):
     return out if dim == last else out.transpose(dim, last)
 
 
+@half_compute()
 def softmax_backward(g, y, dim, log):
     nd = len(y._shape)
     last = nd - 1
@@ -641,6 +822,7 @@ def softmax_backward(g, y, dim, log):
 _SCATTER_REDUCE = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
 
 
+@half_compute(inplace=("x",), layout=True)
 def scatter_reduce_(x, dim, index, src, reduce):
     """In place: x[... index ...] = reduce(x[... index ...], src) over index's shape, for reduce in sum, prod, amax,
     amin; ``index`` is range-checked and non-negative, ``src`` covers index's shape and has x's dtype."""

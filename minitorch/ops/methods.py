@@ -99,11 +99,11 @@ def _caster(dt):
 
 CASTS = {"float": _caster(_dt.float32), "double": _caster(_dt.float64), "long": _caster(_dt.int64),
          "int": _caster(_dt.int32), "short": _caster(_dt.int16), "char": _caster(_dt.int8),
-         "bool": _caster(_dt.bool), "byte": _caster(_dt.uint8)}
+         "bool": _caster(_dt.bool), "byte": _caster(_dt.uint8), "bfloat16": _caster(_dt.bfloat16)}
 
 
-def half(self):
-    raise TypeError("minitorch has no float16 dtype")
+def half(self, memory_format=None):
+    return to(self, _dt.float16)
 
 
 def type_as(self, other):
@@ -187,7 +187,8 @@ def random_(self, from_=0, to=None, *, generator=None):
         if from_:
             from_, to = 0, from_
         else:
-            to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
+            to = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1,
+                  "int64": 2 ** 63 - 1, "int32": 2 ** 31 - 1,
                   "int16": 2 ** 15, "int8": 2 ** 7, "uint8": 256, "bool": 2}[self._dtype.name]
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")

@@ -63,6 +63,7 @@ def _use_par(n, least):
     return n >= least and launch._threads() > 1
 
 
+@launch.half_compute()
 def _launch_searchsorted(ss, values, sorter, right, out_dtype):
     out = launch.empty(values._shape, out_dtype, values._device)
     if out.numel() == 0:
@@ -76,6 +77,7 @@ def _launch_searchsorted(ss, values, sorter, right, out_dtype):
     return out
 
 
+@launch.half_compute()
 def _launch_bincount(x, w, nbins, out_dtype):
     out = _zeros((nbins,), out_dtype, x._device)
     n = x.numel()
@@ -91,6 +93,7 @@ def _launch_bincount(x, w, nbins, out_dtype):
     return out
 
 
+@launch.half_compute()
 def _launch_histogram(x, w, edges, mode):
     """Counts (weights) of x in the bins of ``edges``; ``mode`` 0: any sorted edges, 1: uniform edges (linear
     position corrected against the edges), 2: uniform edges, linear position only (histc)."""
@@ -117,6 +120,7 @@ def _scan_form(x, dim):
     return x, math.prod(x._shape[:dim]), x._shape[dim], math.prod(x._shape[dim + 1:])
 
 
+@launch.half_compute()
 def _launch_argscan(x, dim, op):
     values = launch.empty(x._shape, x._dtype, x._device)
     indices = launch.empty(x._shape, int64, x._device)
@@ -132,6 +136,7 @@ def _launch_argscan(x, dim, op):
     return values, indices
 
 
+@launch.half_compute()
 def _launch_logcumsumexp(x, dim):
     out = launch.empty(x._shape, x._dtype, x._device)
     if out.numel() == 0:
@@ -145,6 +150,7 @@ def _launch_logcumsumexp(x, dim):
     return out
 
 
+@launch.half_compute()
 def _host_bounds(t):
     """(min, max) of a non-empty tensor as Python numbers (NaN-propagating), read back in one copy."""
     pair = launch.empty((2,), t._dtype, t._device)

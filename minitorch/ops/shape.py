@@ -113,7 +113,7 @@ def view(input, *shape):
         if isinstance(shape[0], _dtype_cls):
             if shape[0].itemsize != input._dtype.itemsize:
                 raise RuntimeError("view(dtype) with a different element size is not supported")
-            return _make(input._storage.view(shape[0].np), input._shape, input._stride, input._offset, shape[0],
+            return _make(input._storage.view(shape[0].storage_np), input._shape, input._stride, input._offset, shape[0],
                          input._device, input._vc)
     shape = _infer_shape(_shape_args(shape), input.numel())
     if shape == input._shape:

@@ -64,6 +64,7 @@ def _sort_rows(y, R, n, descending, with_idx=True):
     return vals, idx
 
 
+@launch.half_compute()
 def sort_launch(x, dim, descending, with_idx=True):
     """(values, indices) of x sorted along ``dim`` (x has ndim >= 1)."""
     y, R, n = _rows(x, dim)
@@ -72,6 +73,7 @@ def sort_launch(x, dim, descending, with_idx=True):
     return _back(vals, dim, nd), (_back(idx, dim, nd) if with_idx else None)
 
 
+@launch.half_compute()
 def topk_launch(x, k, dim, largest):
     """(values, indices) of the k largest/smallest along ``dim``, best first."""
     y, R, n = _rows(x, dim)
@@ -84,6 +86,7 @@ def topk_launch(x, k, dim, largest):
     return _back(vals, dim, nd), _back(idx, dim, nd)
 
 
+@launch.half_compute()
 def kth_launch(x, dim, keepdim, k, rule):
     """(values, indices) of the element a stable ascending sort puts at position k along ``dim`` (rule 1: a
     slice's first NaN when it has one, as median; rule 2: the lower median of the non-NaN elements, as
@@ -282,6 +285,7 @@ def mode(input, dim=-1, keepdim=False):
     d = wrap_dim(dim, input.dim())
     _check_reduction("mode", input, d)
 
+    @launch.half_compute()
     def pick(x):
         y, R, n = _rows(x, d)
         vals, idx = _sort_rows(y, R, n, False)
@@ -313,6 +317,7 @@ def _trim(t, m, n):
     return t if m == n else t[:m] if 2 * m >= n else launch.contiguous(t[:m])
 
 
+@launch.half_compute()
 def _unique_flat(x, sort_first, return_inverse, return_counts):
     n = x.numel()
     dev = x._device
@@ -337,6 +342,7 @@ def _unique_flat(x, sort_first, return_inverse, return_counts):
                    _trim(counts, m, n) if return_counts else None, return_inverse, return_counts)
 
 
+@launch.half_compute()
 def _unique_dim(x, dim, sort_first, return_inverse, return_counts):
     """Unique slices along ``dim``: sort the slices lexicographically (stable sorts by each column, last column
     first), then compact the runs of equal neighbours."""

@@ -43,8 +43,8 @@ def _optim_kernels(device_type):
 
 def _fused(p, g, bufs):
     """(kernel module, contiguous grad) when ``p`` and its state can go through the fused kernel, else None."""
-    if not p._contig or not p._dtype.is_floating_point:
-        return None
+    if not p._contig or not p._dtype.is_floating_point or p._dtype._half:
+        return None  # 16-bit floats take the tensor-op path (computed in float32, rounded per op, as PyTorch's)
     mod = _optim_kernels(p._device.type)
     if mod is None:
         return None

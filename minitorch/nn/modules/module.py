@@ -343,6 +343,14 @@ class Module:
         from ...dtypes import float64
         return self._cast(float64)
 
+    def half(self):
+        from ...dtypes import float16
+        return self._cast(float16)
+
+    def bfloat16(self):
+        from ...dtypes import bfloat16
+        return self._cast(bfloat16)
+
     def type(self, dst_type):
         return self._cast(dst_type)
 

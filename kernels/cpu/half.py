@@ -1,0 +1,190 @@
+"""16-bit float conversions: float16 (IEEE binary16) and bfloat16 bit patterns <-> float32 bit patterns.
+
+Numba's CPU target has no 16-bit float type, so a half tensor's storage holds its bit patterns as uint16 and every
+computation on it runs in float32: the launcher converts operands with ``to_float32_*`` (float16 widens through a
+65536-entry table, bfloat16 by a shift) and rounds results back with ``from_float32_*``. The float32 side is always passed as its uint32 view, so the conversions are integer bit
+operations only. ``kind`` is 0 for float16 and 1 for bfloat16.
+
+Rounding is to nearest, ties to even, as PyTorch's conversions: float16 keeps subnormals, overflows to inf and
+turns NaN into a quiet NaN with the sign kept (0x7e00 | sign); bfloat16 keeps the top 16 bits of the float32 with
+the low half rounded away, and NaN becomes the canonical quiet NaN 0x7fc0.
+"""
+import numpy as np
+from numba import njit, prange
+
+CHUNK = 16384
+
+
+@njit(cache=True, inline="always")
+def f32_to_f16_bits(x):
+    """float32 bits (an int) -> float16 bits, rounding to nearest even."""
+    sign = (x >> 16) & 0x8000
+    e = (x >> 23) & 0xff
+    m = x & 0x7fffff
+    if e == 0xff:
+        return sign | (0x7e00 if m else 0x7c00)
+    he = e - 112  # float16 biased exponent (bias 15 vs 127)
+    if he >= 31:
+        return sign | 0x7c00
+    if he <= 0:
+        if he < -10:  # below half the smallest subnormal (2**-25): rounds to zero
+            return sign
+        m = m | 0x800000
+        shift = 14 - he
+        q = m >> shift
+        rem = m & ((1 << shift) - 1)
+        halfway = 1 << (shift - 1)
+        if rem > halfway or (rem == halfway and (q & 1)):
+            q += 1
+        return sign | q
+    q = (he << 10) | (m >> 13)
+    rem = m & 0x1fff
+    if rem > 0x1000 or (rem == 0x1000 and (q & 1)):
+        q += 1  # a carry into the exponent is right, up to inf
+    return sign | q
+
+
+@njit(cache=True, inline="always")
+def f32_to_bf16_bits(x):
+    """float32 bits -> bfloat16 bits, rounding to nearest even."""
+    if (x & 0x7fffffff) > 0x7f800000:
+        return 0x7fc0
+    return (x + 0x7fff + ((x >> 16) & 1)) >> 16
+
+
+def _f16_table():
+    """float32 bits of every float16 bit pattern: widening a float16 is one table load."""
+    h = np.arange(65536, dtype=np.uint16)
+    with np.errstate(all="ignore"):
+        t = h.view(np.float16).astype(np.float32).view(np.uint32).copy()
+    nan = (h & 0x7c00) == 0x7c00
+    t[nan] = ((h[nan].astype(np.uint32) & 0x8000) << 16) | 0x7f800000 | ((h[nan].astype(np.uint32) & 0x3ff) << 13)
+    return t
+
+
+F16_TO_F32 = _f16_table()  # tests/test_half.py checks all 65536 patterns against NumPy's widening
+U = np.uint64
+
+
+@njit(cache=True, inline="always")
+def _to_row(kind, src, so, ss, dst, do, ds, n, table):
+    if ss == 1 and ds == 1:  # contiguous: unsigned indices let LLVM drop wraparound checks and vectorise
+        if kind == 0:
+            for k in range(n):
+                dst[U(do + k)] = table[U(src[U(so + k)])]
+        else:
+            for k in range(n):
+                dst[U(do + k)] = np.uint32(src[U(so + k)]) << np.uint32(16)
+        return
+    if kind == 0:
+        for k in range(n):
+            dst[do + k * ds] = table[np.int64(src[so + k * ss])]
+    else:
+        for k in range(n):
+            dst[do + k * ds] = np.int64(src[so + k * ss]) << 16
+
+
+@njit(cache=True, inline="always")
+def _from_row(kind, src, so, ss, dst, do, ds, n):
+    if ss == 1 and ds == 1:
+        if kind == 0:
+            for k in range(n):
+                dst[U(do + k)] = f32_to_f16_bits(np.int64(src[U(so + k)]))
+        else:
+            for k in range(n):
+                x = np.int64(src[U(so + k)])
+                dst[U(do + k)] = f32_to_bf16_bits(x)
+        return
+    if kind == 0:
+        for k in range(n):
+            dst[do + k * ds] = f32_to_f16_bits(np.int64(src[so + k * ss]))
+    else:
+        for k in range(n):
+            dst[do + k * ds] = f32_to_bf16_bits(np.int64(src[so + k * ss]))
+
+
+@njit(cache=True, inline="always")
+def _row_start(r, shape, strides, base):
+    off = base
+    rem = r
+    for d in range(shape.size - 2, -1, -1):
+        q = rem // shape[d]
+        off += (rem - q * shape[d]) * strides[d]
+        rem = q
+    return off
+
+
+@njit(cache=True)
+def to_float32_flat(kind, src, so, ss, dst, do, ds, n):
+    """dst[do + k*ds] = float32 bits of src[so + k*ss] (uint16 bits of ``kind``), k < n."""
+    _to_row(kind, src, so, ss, dst, do, ds, n, F16_TO_F32)
+
+
+@njit(cache=True, parallel=True)
+def to_float32_flat_par(kind, src, so, ss, dst, do, ds, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _to_row(kind, src, so + lo * ss, ss, dst, do + lo * ds, ds, min(CHUNK, n - lo), F16_TO_F32)
+
+
+@njit(cache=True)
+def from_float32_flat(kind, src, so, ss, dst, do, ds, n):
+    """dst[do + k*ds] = ``kind`` bits of the float32 bits src[so + k*ss], rounded to nearest even, k < n."""
+    _from_row(kind, src, so, ss, dst, do, ds, n)
+
+
+@njit(cache=True, parallel=True)
+def from_float32_flat_par(kind, src, so, ss, dst, do, ds, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _from_row(kind, src, so + lo * ss, ss, dst, do + lo * ds, ds, min(CHUNK, n - lo))
+
+
+@njit(cache=True)
+def to_float32_nd(kind, src, so, sst, dst, do, dst_strides, shape):
+    """The strided form of ``to_float32_flat`` over any number of dims (rows walked by their last stride)."""
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in range(total // inner):
+        _to_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                dst_strides[last], inner, F16_TO_F32)
+
+
+@njit(cache=True, parallel=True)
+def to_float32_nd_par(kind, src, so, sst, dst, do, dst_strides, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in prange(total // inner):
+        _to_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                dst_strides[last], inner, F16_TO_F32)
+
+
+@njit(cache=True)
+def from_float32_nd(kind, src, so, sst, dst, do, dst_strides, shape):
+    """The strided form of ``from_float32_flat``."""
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in range(total // inner):
+        _from_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                  dst_strides[last], inner)
+
+
+@njit(cache=True, parallel=True)
+def from_float32_nd_par(kind, src, so, sst, dst, do, dst_strides, shape):
+    last = shape.size - 1
+    inner = shape[last]
+    total = 1
+    for d in range(shape.size):
+        total *= shape[d]
+    for r in prange(total // inner):
+        _from_row(kind, src, _row_start(r, shape, sst, so), sst[last], dst, _row_start(r, shape, dst_strides, do),
+                  dst_strides[last], inner)
