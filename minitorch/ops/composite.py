@@ -367,7 +367,8 @@ def fill(input, value):
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
         return cast(value, input._dtype).expand(input._shape).clone()
-    return _full(value, input)
+    # a where with an all-true mask: the result is part of the graph (zero gradient), as PyTorch's
+    return E.where(_full(True, input, t_bool), value, input).to(input._dtype)
 
 
 def detach(input):
@@ -498,8 +499,9 @@ def flipud(input):
 
 def diagflat(input, offset=0):
     """A 2-D matrix with the flattened input on diagonal ``offset``."""
+    from .contraction import diag_embed
     _tensor_arg(input, "diagflat")
-    return S.diag(input.reshape(-1), offset)
+    return diag_embed(input.reshape(-1), offset)
 
 
 def _repeat_index(repeats, output_size):
@@ -596,9 +598,7 @@ def combinations(input, r=2, with_replacement=False):
     n = input._shape[0]
     gen = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     combos = list(gen(_range(n), r))
-    if not combos:
-        return input.new_empty((0, r)) if r > 1 else input[:0].clone()
-    idx = tensor(np.asarray(combos, dtype=np.int64), device=input.device)
+    idx = tensor(np.asarray(combos, dtype=np.int64).reshape(-1, r), device=input.device)
     cols = [I.index_select(input, 0, idx[:, k].contiguous()) for k in _range(r)]
     return S.stack(cols, 1)
 
@@ -945,7 +945,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     xc = x - avg
     xw = xc if w is None else xc * w
     c = M.mm(xw, xc.t().conj() if hasattr(xc, "conj") else xc.t()) / norm
-    return c.reshape(()) if input.dim() < 2 else c
+    return c.reshape(()) if c._shape == (1, 1) else c  # a single variable gives a 0-d result, as PyTorch
 
 
 def corrcoef(input):
@@ -954,7 +954,9 @@ def corrcoef(input):
     c = cov(input)
     if c.dim() == 0:
         return c / c
-    d = S.diagonal(c).sqrt()
+    n = c._shape[0]
+    # the diagonal as a strided slice of the flat matrix (twice differentiable, unlike Diagonal's backward today)
+    d = c.reshape(-1)[::n + 1].sqrt()
     c = c / d.unsqueeze(1) / d.unsqueeze(0)
     return E.clamp(c, -1, 1)
 
@@ -1093,7 +1095,7 @@ def _grad_dim(f, d, h, edge_order):
             first = (at(0, 1) * -1.5 + at(1, 1) * 2 - at(2, 1) * 0.5) / h
             last = (at(n - 3, 1) * 0.5 - at(n - 2, 1) * 2 + at(n - 1, 1) * 1.5) / h
         return S.cat([first, mid, last], d)
-    c = cast(h, f._dtype) if h._dtype is not f._dtype else h
+    c = h if h._dtype.is_floating_point else cast(h, f._dtype)  # float64 coordinates promote, as PyTorch
     dx = c[1:] - c[:-1]
     hl, hr = bshape(dx[:-1]), bshape(dx[1:])
     mid = (at(2, n - 2) * (hl * hl) - at(0, n - 2) * (hr * hr) + at(1, n - 2) * (hr * hr - hl * hl)) / \
