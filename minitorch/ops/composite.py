@@ -112,21 +112,39 @@ def acosh(input, *, out=None):
     return E._write_out(out, r)
 
 
+def _atanh_fwd(x):
+    a = x.abs()  # odd: computing on |x| keeps the precision of 1 - |x| near -1 as near 1
+    return E.copysign((a * 2 / (1 - a)).log1p() * 0.5, x)
+
+
 def atanh(input, *, out=None):
     """Inverse hyperbolic tangent, elementwise; +-inf at +-1, NaN outside [-1, 1]."""
     x = _floating(input, "atanh")
-    r = _Pointwise.apply(x, lambda x: (x * 2 / (1 - x)).log1p() * 0.5, lambda x: 1 / ((1 - x) * (1 + x)))
+    r = _Pointwise.apply(x, _atanh_fwd, lambda x: 1 / ((1 - x) * (1 + x)))
     return E._write_out(out, r)
 
 
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
+def _erfc_fwd(x):
+    """1 - erf(x) up to 2.5; above, the continued fraction erfc(x) = exp(-x^2) / (sqrt(pi) (x + (1/2) / (x + 1 /
+    (x + (3/2) / ...)))), 30 terms (relative error below 1e-14 from 2.5), so the tail keeps its precision."""
+    xd = cast(x, float64)
+    tail = xd > 2.5
+    xt = E.where(tail, xd, 3.0)
+    f = xt
+    for k in _range(30, 0, -1):
+        f = xt + (k * 0.5) / f
+    cf = (-(xt * xt)).exp() / (f * math.sqrt(math.pi))
+    return cast(E.where(tail, cf, 1 - E.erf(xd)), x._dtype)
+
+
 def erfc(input, *, out=None):
-    """Complementary error function ``1 - erf(x)`` (computed as that difference: relative accuracy falls for
-    x > 3, where erfc is below 2e-5)."""
-    _tensor_arg(input, "erfc")
-    return E._write_out(out, 1 - E.erf(input))
+    """Complementary error function 1 - erf(x), accurate in the tail (float32 is computed in float64)."""
+    x = _floating(input, "erfc")
+    r = _Pointwise.apply(x, _erfc_fwd, lambda x: (-(x * x)).exp() * (-2.0 / math.sqrt(math.pi)))
+    return E._write_out(out, r)
 
 
 def deg2rad(input, *, out=None):
@@ -288,12 +306,16 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     dt = result_type(elements, test_elements)
     e = elements if isinstance(elements, Tensor) else tensor(elements, dtype=dt, device=dev)
     t = test_elements if isinstance(test_elements, Tensor) else tensor([test_elements], dtype=dt, device=dev)
+    if dt is t_bool:
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     e, t = cast(e.detach(), dt), cast(t.detach(), dt).reshape(-1)
     if t.numel() == 0:
         found = _full(False, e, t_bool)
     else:
-        s = sort(t).values
-        pos = E.clamp(searchsorted(s, e.contiguous()), max=t.numel() - 1)
+        s = sort(t).values  # NaN last
+        # search a copy whose NaNs read +inf (still sorted); the first position >= e then holds e if e is there
+        key = E.where(s.isnan(), float("inf"), s) if dt.is_floating_point else s
+        pos = E.clamp(searchsorted(key, e.contiguous()), max=t.numel() - 1)
         found = s[pos.reshape(-1)].reshape(e._shape) == e
     return ~found if invert else found
 
@@ -716,7 +738,7 @@ def put(input, index, source, accumulate=False):
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
                            f"{input.dtype} and source.dtype = {source.dtype}")
     if index.numel() != source.numel():
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
     n = input.numel()
     if index.numel():
@@ -902,7 +924,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                                f"{fweights.dim()} dimensions")
         if fweights._dtype.is_floating_point:
             raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
-                               f"{str(fweights.dtype).split('.')[-1].capitalize()} dtype")
+                               f"{type_label(fweights._dtype)} dtype")
         if fweights.numel() != nobs:
             raise RuntimeError(f"cov(): expected fweights to have the same numel as there are observations in the "
                                f"input but got {fweights.numel()} != {nobs}")
@@ -916,7 +938,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                                f"{aweights.dim()} dimensions")
         if not aweights._dtype.is_floating_point:
             raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
-                               f"{str(aweights.dtype).split('.')[-1].capitalize()} dtype")
+                               f"{type_label(aweights._dtype)} dtype")
         if aweights.numel() != nobs:
             raise RuntimeError(f"cov(): expected aweights to have the same numel as there are observations in the "
                                f"input but got {aweights.numel()} != {nobs}")
@@ -1040,9 +1062,8 @@ def renorm(input, p, dim, maxnorm):
 
 def _scaled_sum(prod, input, beta, alpha):
     r = prod if alpha == 1 else prod * alpha
-    if beta == 0:  # input is ignored (its NaNs too), only its shape broadcasts
-        from .launch import broadcast_shapes
-        return r.expand(broadcast_shapes(input._shape, r._shape)).clone()
+    if beta == 0:  # input's values are ignored (its NaNs too); it gets a zero gradient, as in PyTorch
+        return E.where(_full(True, r, t_bool), r, input)
     return r + (input if beta == 1 else input * beta)
 
 
