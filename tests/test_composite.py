@@ -55,6 +55,11 @@ def T(m, data, **kw):
     return m.tensor(data, **kw)
 
 
+def on(m, data, like, **kw):
+    """A tensor of ``data`` on ``like``'s device."""
+    return m.tensor(data, device=like.device, **kw)
+
+
 ERRORS = [
     ("hypot_int", lambda m: m.hypot(T(m, [1, 2]), T(m, [3, 4])), NotImplementedError, "not implemented for 'Long'"),
     ("logaddexp_int", lambda m: m.logaddexp(T(m, [1]), T(m, [2])), NotImplementedError, "not implemented for"),
@@ -203,14 +208,16 @@ INT_CASES = [
     ("xlogy_rscalar", lambda m, x: m.xlogy(3, x.abs())), ("ldexp", lambda m, x: m.ldexp(x, x)),
     ("nan_to_num", lambda m, x: m.nan_to_num(x)), ("positive", lambda m, x: +m.positive(x)),
     ("isposinf", lambda m, x: m.isposinf(x)), ("isneginf", lambda m, x: m.isneginf(x)),
-    ("isin_float_test", lambda m, x: m.isin(x, m.tensor([1.0, 1.5]))), ("isin_scalar", lambda m, x: m.isin(x, 2)),
+    ("isin_float_test", lambda m, x: m.isin(x, on(m, [1.0, 1.5], x))), ("isin_scalar", lambda m, x: m.isin(x, 2)),
     ("isin_scalar_elements", lambda m, x: m.isin(1, x)), ("aminmax", lambda m, x: tuple(m.aminmax(x))),
     ("fill_float_into_int", lambda m, x: m.fill(x, 2.7)), ("vander_int", lambda m, x: m.vander(x[0], 3)),
     ("vander_int32", lambda m, x: m.vander(x[0].int(), 3)), ("vander_bool", lambda m, x: m.vander(x[0] > 0, 3)),
-    ("trapezoid_int", lambda m, x: m.trapezoid(x)), ("cumulative_trapezoid_int", lambda m, x: m.cumulative_trapezoid(x)),
+    ("trapezoid_int", lambda m, x: m.trapezoid(x)),
+    ("cumulative_trapezoid_int", lambda m, x: m.cumulative_trapezoid(x)),
     ("gradient_int", lambda m, x: m.gradient(x)), ("cov_int", lambda m, x: m.cov(x)),
-    ("corrcoef_int", lambda m, x: m.corrcoef(x + m.arange(4))), ("repeat_interleave_int", lambda m, x: x.repeat_interleave(2)),
-    ("index_fill_int", lambda m, x: x.index_fill(1, m.tensor([0]), 7)),
+    ("corrcoef_int", lambda m, x: m.corrcoef(x + m.arange(4, device=x.device))),
+    ("repeat_interleave_int", lambda m, x: x.repeat_interleave(2)),
+    ("index_fill_int", lambda m, x: x.index_fill(1, on(m, [0], x), 7)),
     ("constant_pad_int", lambda m, x: m.constant_pad_nd(x, (1, 1), 5)),
     ("combinations_int", lambda m, x: m.combinations(x[0], 2)),
     ("heaviside_int", lambda m, x: m.heaviside(x, x[0])),
@@ -227,12 +234,13 @@ def test_integer_inputs_match_torch(name, fn, torch, device):
 
 @pytest.mark.torch
 def test_bool_and_float32_promotion(torch):
-    for fn in (lambda m, x: m.asinh(x), lambda m, x: m.deg2rad(x), lambda m, x: m.isreal(x), lambda m, x: m.nan_to_num(x)):
+    for fn in (lambda m, x: m.asinh(x), lambda m, x: m.deg2rad(x), lambda m, x: m.isreal(x),
+               lambda m, x: m.nan_to_num(x)):
         got, want = run(fn, torch, np.array([True, False]), dtype="bool")
         assert_same(got, want)
-    for fn in (lambda m, x: m.xlogy(x, x.double()), lambda m, x: m.ldexp(x, m.tensor([1, 2, 3, 4])),
+    for fn in (lambda m, x: m.xlogy(x, x.double()), lambda m, x: m.ldexp(x, on(m, [1, 2, 3, 4], x)),
                lambda m, x: m.hypot(x, x.double()), lambda m, x: m.logaddexp(x, x.double()),
-               lambda m, x: m.nan_to_num(x), lambda m, x: m.isin(x, m.tensor([1, 2]))):
+               lambda m, x: m.nan_to_num(x), lambda m, x: m.isin(x, on(m, [1, 2], x))):
         got, want = run(fn, torch, A[0], dtype="float32")
         assert_same(got, want, rtol=1e-5)
 
@@ -250,7 +258,7 @@ SPECIAL_FNS = {
     "nan_to_num_args": lambda m, x: m.nan_to_num(x, nan=1.0, posinf=2.0), "frexp": lambda m, x: tuple(m.frexp(x)),
     "isposinf": lambda m, x: m.isposinf(x), "isneginf": lambda m, x: m.isneginf(x),
     "isin_nan": lambda m, x: m.isin(x, x), "heaviside": lambda m, x: m.heaviside(x, x.flip(0)),
-    "deg2rad": lambda m, x: m.deg2rad(x), "ldexp": lambda m, x: m.ldexp(x, m.tensor(3)),
+    "deg2rad": lambda m, x: m.deg2rad(x), "ldexp": lambda m, x: m.ldexp(x, on(m, 3, x)),
 }
 
 
@@ -322,10 +330,10 @@ def test_aliases_and_methods():
 
 @pytest.mark.torch
 def test_inplace_forms(torch, device):
-    for fn in (lambda m, x: x.index_fill_(1, m.tensor([0, 3]), -1.0),
-               lambda m, x: x.index_copy_(0, m.tensor([2, 0]), x[:2] * 0 + 5),
-               lambda m, x: x.put_(m.tensor([0, 11, 0]), m.tensor([1.0, 2.0, 3.0], dtype=x.dtype), accumulate=True),
-               lambda m, x: x.put_(m.tensor([-1]), m.tensor([9.0], dtype=x.dtype))):
+    for fn in (lambda m, x: x.index_fill_(1, on(m, [0, 3], x), -1.0),
+               lambda m, x: x.index_copy_(0, on(m, [2, 0], x), x[:2] * 0 + 5),
+               lambda m, x: x.put_(on(m, [0, 11, 0], x), on(m, [1.0, 2.0, 3.0], x, dtype=x.dtype), accumulate=True),
+               lambda m, x: x.put_(on(m, [-1], x), on(m, [9.0], x, dtype=x.dtype))):
         xs = []
         for m in (minitorch, torch):
             x = m.tensor(A, device=device) if m is minitorch else torch.tensor(A)
@@ -359,15 +367,15 @@ FORMS = {
     "hsplit_1d": lambda m, x: m.hsplit(x[0], 2), "hsplit_int": lambda m, x: x.hsplit(2),
     "dstack_1d": lambda m, x: m.dstack([x[0], x[1]]),
     "diagflat_2d": lambda m, x: m.diagflat(x[:2, :2], 2),
-    "repeat_interleave_0d_repeats": lambda m, x: m.repeat_interleave(x, m.tensor(2), dim=1),
-    "repeat_interleave_1_elem": lambda m, x: m.repeat_interleave(x, m.tensor([2]), dim=0),
+    "repeat_interleave_0d_repeats": lambda m, x: m.repeat_interleave(x, on(m, 2, x), dim=1),
+    "repeat_interleave_1_elem": lambda m, x: m.repeat_interleave(x, on(m, [2], x), dim=0),
     "repeat_interleave_0d_input": lambda m, x: m.repeat_interleave(x[0, 0], 3),
     "combinations_r1": lambda m, x: m.combinations(x[0], 1),
     "combinations_r0": lambda m, x: m.combinations(x[0], 0),
     "combinations_too_long": lambda m, x: m.combinations(x[0, :2], 3),
     "combinations_r4": lambda m, x: m.combinations(x[0], 4, True),
-    "index_fill_0d_value_tensor": lambda m, x: m.index_fill(x, 0, m.tensor([1]), x[0, 0]),
-    "index_copy_dup_free": lambda m, x: m.index_copy(x, 1, m.tensor([1, 3]), x[:, :2] * 3),
+    "index_fill_0d_value_tensor": lambda m, x: m.index_fill(x, 0, on(m, [1], x), x[0, 0]),
+    "index_copy_dup_free": lambda m, x: m.index_copy(x, 1, on(m, [1, 3], x), x[:, :2] * 3),
     "select_scatter_neg": lambda m, x: x.select_scatter(x[:, 0] * 2, -1, 2),
     "slice_scatter_neg": lambda m, x: m.slice_scatter(x, x[:, -2:] + 1, 1, -2),
     "diagonal_scatter_dims": lambda m, x: m.diagonal_scatter(x.unsqueeze(0).expand(2, 3, 4).contiguous(),
@@ -375,11 +383,11 @@ FORMS = {
     "constant_pad_negative": lambda m, x: m.constant_pad_nd(x, (-1, 2, 1, -2), 0.25),
     "constant_pad_default": lambda m, x: m.constant_pad_nd(x, [0, 1]),
     "vander_n0": lambda m, x: m.vander(x[0], 0), "vander_default": lambda m, x: m.vander(x[0]),
-    "quantile_all_q_tensor": lambda m, x: m.quantile(x, m.tensor([0.25, 0.5], dtype=x.dtype)),
+    "quantile_all_q_tensor": lambda m, x: m.quantile(x, on(m, [0.25, 0.5], x, dtype=x.dtype)),
     "quantile_keepdim_all": lambda m, x: m.quantile(x, 0.5, keepdim=True),
     "quantile_nan": lambda m, x: m.quantile(m.where(x > 1.5, float("nan"), x), 0.5, dim=1),
-    "quantile_nearest_ties": lambda m, x: m.quantile(m.arange(4.0, dtype=x.dtype), m.tensor(
-        [0.5 / 3, 1.5 / 3, 2.5 / 3], dtype=x.dtype), interpolation="nearest"),
+    "quantile_nearest_ties": lambda m, x: m.quantile(m.arange(4.0, dtype=x.dtype, device=x.device), on(
+        m, [0.5 / 3, 1.5 / 3, 2.5 / 3], x, dtype=x.dtype), interpolation="nearest"),
     "nanquantile_all_nan_row": lambda m, x: m.nanquantile(m.where(x[:, :1] > -9, float("nan"), x[:, :1]), 0.3,
                                                           dim=1, keepdim=True),
     "quantile_0d": lambda m, x: m.quantile(x[0, 0], 0.5, dim=0),
@@ -388,7 +396,7 @@ FORMS = {
     "corrcoef_1d": lambda m, x: m.corrcoef(x[0]),
     "trapezoid_scalar_x": lambda m, x: m.trapezoid(x, dx=2.5, dim=0),
     "trapezoid_x_nd": lambda m, x: m.trapezoid(x, x.cumsum(1) + 10, dim=1),
-    "cumulative_trapezoid_x": lambda m, x: m.cumulative_trapezoid(x, m.tensor([0.0, 1.0, 3.0], dtype=x.dtype),
+    "cumulative_trapezoid_x": lambda m, x: m.cumulative_trapezoid(x, on(m, [0.0, 1.0, 3.0], x, dtype=x.dtype),
                                                                   dim=0),
     "trapezoid_empty": lambda m, x: m.trapezoid(x[:, :0]),
     "trapezoid_single": lambda m, x: m.trapezoid(x[:, :1]),
@@ -399,10 +407,10 @@ FORMS = {
     "addbmm_alpha": lambda m, x: x[:, :3].addbmm(x.reshape(3, 4, 1)[:, :3], x.reshape(3, 1, 4)[:, :, :3],
                                                  alpha=0.5, beta=2),
     "gradient_spacing_list": lambda m, x: m.gradient(x, spacing=[2.0, 0.5]),
-    "gradient_coordinates": lambda m, x: m.gradient(x, spacing=[m.tensor([0.0, 1.0, 3.0], dtype=x.dtype),
-                                                                m.tensor([0.0, 0.5, 2.0, 2.5], dtype=x.dtype)]),
-    "gradient_coordinates_edge2": lambda m, x: m.gradient(x, spacing=[m.tensor([0.0, 0.5, 2.0, 2.5],
-                                                                               dtype=x.dtype)], dim=1, edge_order=2),
+    "gradient_coordinates": lambda m, x: m.gradient(x, spacing=[on(m, [0.0, 1.0, 3.0], x, dtype=x.dtype),
+                                                                on(m, [0.0, 0.5, 2.0, 2.5], x, dtype=x.dtype)]),
+    "gradient_coordinates_edge2": lambda m, x: m.gradient(x, spacing=[on(m, [0.0, 0.5, 2.0, 2.5], x, dtype=x.dtype)],
+                                                          dim=1, edge_order=2),
     "gradient_dims": lambda m, x: m.gradient(x, dim=[1, 0], edge_order=2),
     "fill_tensor_value": lambda m, x: m.fill(x, x[0, 1]),
     "isin_assume_unique": lambda m, x: m.isin(x.round(), x[0].round(), assume_unique=True),
@@ -411,7 +419,8 @@ FORMS = {
 }
 
 
-FORWARD_ONLY = {"trapezoid_empty", "vander_default", "vander_n0"}  # torch's own backward raises there (an in-place op on a view)
+# torch's own backward raises on these (an in-place op on a view inside torch)
+FORWARD_ONLY = {"trapezoid_empty", "vander_default", "vander_n0"}
 
 
 @pytest.mark.torch
@@ -475,11 +484,22 @@ def test_large_inputs_match_torch(torch, device):
         assert_same(got, want, rtol=1e-9, atol=1e-9)
 
 
+def test_index_on_another_device_raises(device):
+    if device == "cpu":
+        pytest.skip("needs a second device")
+    x = minitorch.ones(3, device=device)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        x.index_fill(0, minitorch.tensor([0]), 1.0)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        x.put(minitorch.tensor([0]), minitorch.tensor([1.0]))
+
+
 def test_results_stay_on_device(device):
     x = minitorch.tensor(A, device=device)
     outs = [minitorch.asinh(x), minitorch.isin(x, x[0]), minitorch.repeat_interleave(x, minitorch.tensor(
         [1, 2, 0], device=device), dim=0), minitorch.quantile(x, 0.5, dim=1), minitorch.cov(x),
-        minitorch.put(x, minitorch.tensor([1], device=device), minitorch.tensor([2.0], dtype=x.dtype, device=device)),
+        minitorch.put(x, minitorch.tensor([1], device=device),
+                      minitorch.tensor([2.0], dtype=x.dtype, device=device)),
         minitorch.combinations(x[0]), minitorch.diagonal_scatter(x, x[0, :3])]
     for o in outs:
         assert o.device.type == device

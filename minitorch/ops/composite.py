@@ -17,7 +17,7 @@ from ..autograd.function import Function
 from ..dtypes import bool as t_bool, float64, get_default_dtype, int32, int64, result_type
 from ..tensor import Tensor
 from . import elementwise as E, index as I, matmul as M, reduce as R, shape as S
-from .common import cast, is_scalar, return_type, type_label, wrap_dim
+from .common import cast, return_type, type_label, wrap_dim
 
 _range = builtins.range
 
@@ -352,9 +352,9 @@ def frexp(input, *, out=None):
     if not input._dtype.is_floating_point:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     x = input
-    with_grad = x.detach()
-    special = (with_grad == 0) | ~with_grad.isfinite()
-    a = E.where(special, 1.0, with_grad.abs())
+    xd = x.detach()
+    special = (xd == 0) | ~xd.isfinite()
+    a = E.where(special, 1.0, xd.abs())
     e = a.log2().floor() + 1
     # scale in two halves so that 2**-e stays finite for subnormal inputs, then fix a rounding off by one
     h = (e * 0.5).floor()
@@ -625,6 +625,12 @@ def combinations(input, r=2, with_replacement=False):
     return S.stack(cols, 1)
 
 
+def _same_device(a, b):
+    if a._device != b._device:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a._device} and {b._device}!")
+
+
 def _dim_mask(input, dim, index, fn):
     """A bool tensor broadcastable to ``input``: True on the slices along ``dim`` that ``index`` names."""
     from ..creation import zeros
@@ -633,6 +639,7 @@ def _dim_mask(input, dim, index, fn):
         raise IndexError(f"{fn}_(): Expected dtype int64 for index.")
     if index.dim() > 1:
         raise IndexError(f"{fn}_(): Index is supposed to be a vector")
+    _same_device(input, index)
     d = wrap_dim(dim, max(input.dim(), 1))
     n = input._shape[d] if input.dim() else 1
     hits = I.index_add(zeros(n, dtype=int64, device=input.device), 0, index.reshape(-1),
@@ -740,6 +747,8 @@ def put(input, index, source, accumulate=False):
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    _same_device(input, index)
+    _same_device(input, source)
     n = input.numel()
     if index.numel():
         lo, hi = int(R.amin(index.reshape(-1), 0).item()), int(R.amax(index.reshape(-1), 0).item())
