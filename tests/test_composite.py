@@ -503,3 +503,22 @@ def test_results_stay_on_device(device):
         minitorch.combinations(x[0]), minitorch.diagonal_scatter(x, x[0, :3])]
     for o in outs:
         assert o.device.type == device
+
+
+@pytest.mark.torch
+def test_out_arguments(torch, device):
+    for fn in (lambda m, a, o: m.hypot(a, a * 2, out=o), lambda m, a, o: m.asinh(a, out=o),
+               lambda m, a, o: m.logaddexp(a, a, out=o), lambda m, a, o: m.nan_to_num(a, out=o),
+               lambda m, a, o: m.xlogy(a, a.abs(), out=o)):
+        outs = []
+        for m in (minitorch, torch):
+            a = m.tensor(A, device=device) if m is minitorch else torch.tensor(A)
+            o = m.empty_like(a)
+            r = fn(m, a, o)
+            assert r is o
+            outs.append(o)
+        assert_same(*outs, rtol=1e-12)
+    o = minitorch.empty(3, dtype=minitorch.float64, device=device)
+    r = minitorch.quantile(minitorch.tensor(A, device=device), 0.25, dim=1, out=o)
+    assert r is o
+    np.testing.assert_allclose(to_np(o), torch.quantile(torch.tensor(A), 0.25, dim=1).numpy(), rtol=1e-12)
