@@ -339,6 +339,9 @@ def aminmax(input, *, dim=None, keepdim=False):
     if input.dim() == 0:
         wrap_dim(dim, 1)
         return _AMINMAX(input.clone(), input.clone())
+    d = wrap_dim(dim, input.dim())
+    if input._shape[d] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
     return _AMINMAX(R.amin(input, dim, keepdim), R.amax(input, dim, keepdim))
 
 
@@ -675,12 +678,37 @@ def index_copy(input, dim, index, source):
     if source._dtype is not input._dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
                            f"{type_label(input._dtype)} and (source) {type_label(source._dtype)}")
+    _tensor_arg(index, "index_copy", "index")
+    if index._dtype is int64 and index.dim() <= 1:
+        _check_index_copy(input, wrap_dim(dim, max(input.dim(), 1)), index, source)
     mask, d = _dim_mask(input, dim, index, "index_copy")
     if input.dim() == 0:
         return E.where(mask, source.reshape(()), input)
     placed = I.index_add(zeros(input._shape, dtype=input._dtype, device=input.device), d, index.reshape(-1),
                          source)
     return E.where(mask, placed, input)
+
+
+def _check_index_copy(input, d, index, source):
+    if input.dim() and source.dim() and source.dim() != input.dim():
+        raise IndexError("index_copy_(): When source and destination are not scalars, their dimensionality must match. "
+                         f"Source dimensionality ({source.dim()}), destination dimensionality ({input.dim()})")
+    n_src = source._shape[d] if source.dim() else 1
+    if index.numel() != n_src:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) "
+                         f"({n_src})")
+    dest_slice = [n for k, n in enumerate(input._shape) if k != d]
+    src_slice = [n for k, n in enumerate(source._shape) if k != d]
+    for k, (a, b) in enumerate(zip(dest_slice, src_slice)):
+        if a != b:
+            raise RuntimeError("index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+                               f"slice shape: {a} at dimension {k} and source slice shape: {b} at dimension {k}.")
+    n = input._shape[d] if input.dim() else 1
+    if index.numel():  # the one read-back: index_add would wrap negative indices, index_copy rejects them
+        lo, hi = int(R.amin(index.reshape(-1), 0).item()), int(R.amax(index.reshape(-1), 0).item())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"index_copy_(): index {lo if lo < 0 else hi} is out of bounds for dimension {d} with "
+                             f"size {n}")
 
 
 def index_copy_(self, dim, index, source):
@@ -702,7 +730,12 @@ def _scatter_into(input, src, key, name, view):
 
 def select_scatter(input, src, dim, index):
     """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src``."""
+    _tensor_arg(input, "select_scatter")
     d = wrap_dim(dim, input.dim())
+    n = input._shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input._shape)} at dimension "
+                         f"{d}")
     key = (slice(None),) * d + (index,)
     return _scatter_into(input, src, key, "select_scatter", lambda t: S.select(t, d, index))
 
