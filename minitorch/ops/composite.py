@@ -178,12 +178,25 @@ def sinc(input, *, out=None):
     return E._write_out(out, _Pointwise.apply(x, _sinc_fwd, _sinc_grad))
 
 
+def _logit_grad(eps):
+    def dfdx(x):
+        d = 1 / (x * (1 - x)).abs()  # x (1 - x) >= 0 wherever d is used; abs makes -0.0 give +inf, as PyTorch
+        if eps is None:
+            return E.where((x < 0) | (x > 1), float("nan"), d)
+        return E.where((x < eps) | (x > 1 - eps), 0.0, d)
+    return dfdx
+
+
 def logit(input, eps=None, *, out=None):
-    """log(p / (1 - p)); with ``eps``, p is first clamped to [eps, 1 - eps] (zero gradient outside)."""
+    """log(p / (1 - p)); with ``eps``, p is first clamped to [eps, 1 - eps] (zero gradient outside). The gradient
+    is 1 / (p (1 - p)) as PyTorch's (+-inf at 0 and 1, NaN outside [0, 1] without eps)."""
     x = _floating(input, "logit")
-    if eps is not None:
-        x = E.clamp(x, eps, 1 - eps)
-    return E._write_out(out, (x / (1 - x)).log())
+
+    def fwd(x):
+        if eps is not None:
+            x = E.clamp(x, eps, 1 - eps)
+        return (x / (1 - x)).log()
+    return E._write_out(out, _Pointwise.apply(x, fwd, _logit_grad(eps)))
 
 
 def _pair(input, other, fn, float_op=True):
@@ -193,12 +206,30 @@ def _pair(input, other, fn, float_op=True):
     return operands(input, other, float_op=float_op)
 
 
+class _XLogY(Function):
+    """x * log(y), 0 where x == 0 (unless y is NaN); d/dx = log(y) (0 where x == 0 and y <= 0) and d/dy = x / y,
+    as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        zero = (x == 0) & ~y.isnan()
+        return E.where(zero, 0.0, x * E.where(zero, 1.0, y).log())
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = E.where((x == 0) & (y <= 0), 0.0, g * y.log()).sum_to_size(x._shape)
+        gy = (g * x / y).sum_to_size(y._shape) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
 def xlogy(input, other, *, out=None):
     """input * log(other), with 0 wherever input is 0 (unless other is NaN)."""
     x, y = _pair(input, other, "xlogy")
-    zero = (x == 0) & ~y.isnan()
-    ys = E.where(zero, 1.0, y)
-    return E._write_out(out, E.where(zero, 0.0, x * ys.log()))
+    return E._write_out(out, _XLogY.apply(x, y))
 
 
 def _float_pair(input, other, fn):
