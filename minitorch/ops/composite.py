@@ -1023,8 +1023,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         avg = x.mean(1, keepdim=True)
         norm = wsum - correction
     else:
-        w = cast(w, x._dtype) if not w._dtype.is_floating_point or w._dtype is not x._dtype else w
-        w = cast(w, result_type(w, x))
+        w = cast(w, result_type(w, x) if w._dtype.is_floating_point else x._dtype)
         wsum = w.sum()
         avg = (x * w).sum(1, keepdim=True) / wsum
         if aweights is None:
@@ -1039,7 +1038,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         norm = 0.0
     xc = x - avg
     xw = xc if w is None else xc * w
-    c = M.mm(xw, xc.t().conj() if hasattr(xc, "conj") else xc.t()) / norm
+    c = M.mm(xw, xc.t()) / norm
     return c.reshape(()) if c._shape == (1, 1) else c  # a single variable gives a 0-d result, as PyTorch
 
 
