@@ -1056,7 +1056,7 @@ def corrcoef(input):
 
 
 def _spacing(y, x, dx, dim, fn):
-    """(y, dim, dx) where dx is a number or a tensor broadcastable to the differences of y along dim."""
+    """(dim, spacing): spacing is a number, or a tensor of differences broadcastable along dim."""
     _tensor_arg(y, fn, "y")
     d = wrap_dim(dim, max(y.dim(), 1))
     if x is not None:
