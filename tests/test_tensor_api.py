@@ -392,3 +392,25 @@ def test_in_place_view_ops_change_shape_not_data(device):
     assert y.shape == (1, 2, 3) and y.grad_fn is not None
     (y * minitorch.arange(6.0, device="cpu").reshape(1, 2, 3)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), 2 * np.arange(6.0).reshape(2, 3))
+
+
+INDEX_OPS_ON_DEVICE = {
+    "index_add": lambda m, x, i: x.index_add(0, i, m.ones(1, device=x.device)),
+    "index_select": lambda m, x, i: x.index_select(0, i),
+    "gather": lambda m, x, i: x.gather(0, i),
+    "scatter": lambda m, x, i: x.scatter(0, i, m.ones(1, device=x.device)),
+    "scatter_reduce": lambda m, x, i: x.scatter_reduce(0, i, m.ones(1, device=x.device), "sum"),
+    "take": lambda m, x, i: x.take(i),
+    "take_along_dim": lambda m, x, i: x.take_along_dim(i, 0),
+    "embedding": lambda m, x, i: m.nn.functional.embedding(i, x.reshape(3, 1)),
+}
+
+
+@pytest.mark.parametrize("op", list(INDEX_OPS_ON_DEVICE))
+def test_index_on_another_device_is_refused(op, device):
+    if device == "cpu":
+        pytest.skip("needs a second device")
+    x = minitorch.zeros(3, device=device)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        INDEX_OPS_ON_DEVICE[op](minitorch, x, minitorch.tensor([0]))
+    INDEX_OPS_ON_DEVICE[op](minitorch, x, minitorch.tensor([0], device=device))  # the same index on x's device

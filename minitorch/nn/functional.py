@@ -261,6 +261,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if input.dtype.is_floating_point or input.dtype is t_bool:
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.dtype} instead")
+    if input.device != weight.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{weight.device} and {input.device}! (when checking argument for argument indices in "
+                           f"method embedding)")
     idx = input.to(int64)
     n = weight.shape[0]
     if idx.numel():

@@ -1107,7 +1107,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_reduce(): argument 'src' (position 4) must be Tensor, not {type(src).__name__}")
-    index = _check_index(index, "scatter_reduce")
+    index = _check_index(index, "scatter_reduce", input)
     if reduce == "mean" and input._dtype is t_bool:
         raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
     if src._dtype is not input._dtype:

@@ -295,9 +295,13 @@ class IndexPut(Function):
 # ---------------------------------------------------------------------------------------------------------------
 # index_select / gather / scatter / masked ops
 # ---------------------------------------------------------------------------------------------------------------
-def _check_index(index, name):
+def _check_index(index, name, input):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._device != input._device:  # a kernel must never read another device's memory
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{input._device} and {index._device}! (when checking argument for argument index in "
+                           f"method {name})")
     if index._dtype is not int64:
         if index._dtype is int64.__class__ or index._dtype.name == "int32":
             return index.to(int64)
@@ -339,7 +343,7 @@ class IndexSelect(Function):
 
 
 def index_select(input, dim, index):
-    index = _check_index(index, "index_select")
+    index = _check_index(index, "index_select", input)
     if index.dim() > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     d = wrap_dim(dim, input.dim())
@@ -367,7 +371,7 @@ class IndexAdd(Function):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
-    index = _check_index(index, "index_add")
+    index = _check_index(index, "index_add", input)
     d = wrap_dim(dim, input.dim())
     n = input._shape[d]
     if _check_range(index, n, d, "index_add"):
@@ -409,7 +413,7 @@ class Gather(Function):
 
 
 def gather(input, dim, index, *, sparse_grad=False):
-    index = _check_index(index, "gather")
+    index = _check_index(index, "gather", input)
     d = wrap_dim(dim, input.dim())
     _check_gather_shapes(input, d, index, "gather")
     n = input._shape[d] if input.dim() else 1
@@ -434,7 +438,7 @@ class Scatter(Function):
 
 
 def _scatter(input, dim, index, src, value, accumulate, name):
-    index = _check_index(index, name)
+    index = _check_index(index, name, input)
     d = wrap_dim(dim, input.dim())
     if src is None:
         if value is None:
@@ -539,6 +543,7 @@ def argwhere(input):
 
 
 def take(input, index):
+    _check_index(index, "take", input)
     return getitem(input.reshape(-1), index)
 
 

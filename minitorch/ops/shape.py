@@ -669,10 +669,24 @@ class Diagonal(Function):
 
     @staticmethod
     def backward(ctx, g):
+        return _OnDiagonal.apply(g, ctx.shape, *ctx.args), None, None, None
+
+
+class _OnDiagonal(Function):
+    """A zero tensor of ``shape`` with ``v`` on its (offset, d1, d2) diagonal: Diagonal's adjoint, so each is the
+    other's backward and gradients of any order flow through both."""
+
+    @staticmethod
+    def forward(ctx, v, shape, offset, d1, d2):
         from ..creation import zeros
-        out = zeros(ctx.shape, dtype=g.dtype, device=g.device)
-        launch.copy_into(_diagonal_view(out, *ctx.args), g)
-        return out, None, None, None
+        ctx.args = (offset, d1, d2)
+        out = zeros(shape, dtype=v.dtype, device=v.device)
+        launch.copy_into(_diagonal_view(out, offset, d1, d2), v)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return Diagonal.apply(g, *ctx.args), None, None, None, None
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
@@ -683,9 +697,6 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 def diag(input, diagonal=0):
     if input.dim() == 1:
-        from ..creation import zeros
         n = input._shape[0] + abs(diagonal)
-        out = zeros(n, n, dtype=input.dtype, device=input.device)
-        launch.copy_into(_diagonal_view(out, diagonal, 0, 1), input)
-        return out
+        return _OnDiagonal.apply(input, (n, n), diagonal, 0, 1)
     return clone(Diagonal.apply(input, diagonal, 0, 1))
