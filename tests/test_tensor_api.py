@@ -414,3 +414,37 @@ def test_index_on_another_device_is_refused(op, device):
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         INDEX_OPS_ON_DEVICE[op](minitorch, x, minitorch.tensor([0]))
     INDEX_OPS_ON_DEVICE[op](minitorch, x, minitorch.tensor([0], device=device))  # the same index on x's device
+
+
+@pytest.mark.parametrize("ta, tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_batch_split_gemm_matches_numpy(ta, tb):
+    """bmm_blas_par (the batch over the threads, one single-threaded GEMM each) against numpy, transposed stacks
+    and a broadcast batch of one included."""
+    from minitorch.kernels.cpu import matmul as K
+    rng = np.random.default_rng(0)
+    B, M, N, KK = 6, 33, 17, 29
+    a = rng.standard_normal((B, KK, M) if ta else (B, M, KK))
+    b = rng.standard_normal((1, N, KK) if tb else (1, KK, N))
+    out = np.empty((B, M, N))
+    K.bmm_blas_par(a, ta, b, tb, out)
+    want = (a.transpose(0, 2, 1) if ta else a) @ (b.transpose(0, 2, 1) if tb else b)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+def test_attention_sized_bmm_takes_the_batch_split_path(monkeypatch):
+    from minitorch.kernels.cpu import matmul as K
+    from minitorch.ops import launch
+    calls = []
+    real = K.bmm_blas_par
+
+    def spy(*args):
+        calls.append(args[4].shape)
+        return real(*args)
+    monkeypatch.setattr(K, "bmm_blas_par", spy)
+    monkeypatch.setattr(launch, "_threads", lambda: 2)
+    q, k = minitorch.randn(8, 128, 64), minitorch.randn(8, 64, 128)  # 8M multiply-adds, 1M per matrix
+    got = q @ k
+    assert calls == [(8, 128, 128)]
+    np.testing.assert_allclose(got.numpy(), q.numpy() @ k.numpy(), rtol=1e-4, atol=1e-4)
+    minitorch.randn(2, 4, 4) @ minitorch.randn(2, 4, 4)  # small batches stay on the serial loop
+    assert len(calls) == 1

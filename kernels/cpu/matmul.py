@@ -20,21 +20,33 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 TILE = 64
 
 
+@njit(cache=True, inline="always")
+def _gemm_one(a, ta, b, tb, out, i):
+    x = a[i if a.shape[0] > 1 else np.int64(0)]
+    y = b[i if b.shape[0] > 1 else np.int64(0)]
+    if ta and tb:
+        np.dot(x.T, y.T, out[i])
+    elif ta:
+        np.dot(x.T, y, out[i])
+    elif tb:
+        np.dot(x, y.T, out[i])
+    else:
+        np.dot(x, y, out[i])
+
+
 @njit(cache=True)
 def bmm_blas(a, ta, b, tb, out):
     """out[i] = op(a[i]) @ op(b[i]) where op transposes when the flag is set; batch dims of size 1 broadcast."""
-    nb = out.shape[0]
-    for i in range(nb):
-        x = a[i if a.shape[0] > 1 else 0]
-        y = b[i if b.shape[0] > 1 else 0]
-        if ta and tb:
-            np.dot(x.T, y.T, out[i])
-        elif ta:
-            np.dot(x.T, y, out[i])
-        elif tb:
-            np.dot(x, y.T, out[i])
-        else:
-            np.dot(x, y, out[i])
+    for i in range(out.shape[0]):
+        _gemm_one(a, ta, b, tb, out, i)
+
+
+@njit(cache=True, parallel=True)
+def bmm_blas_par(a, ta, b, tb, out):
+    """bmm_blas with the batch split over the Numba threads, each calling a single-threaded GEMM (for batches of
+    small matrices, where one threaded GEMM per matrix spends its time starting and stopping BLAS threads)."""
+    for i in prange(out.shape[0]):
+        _gemm_one(a, ta, b, tb, out, np.int64(i))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
 BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores (MLP epoch: 2^20 or 2^22 ran 20% slower)
+BMM_BATCH_PAR = 1 << 20  # multiply-adds from which a batch of small GEMMs is split over the threads
 _FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare",
                                                                    "bitwise")
          for par in (False, True)}
@@ -560,6 +561,10 @@ def bmm(a, b):
             return out
         if K == 0:
             return fill_(out, 0)
+        if B > 1 and M * N * K < BLAS_PAR and B * M * N * K >= BMM_BATCH_PAR and _threads() > 1:
+            mm.set_blas_threads(1)  # the batch is split over the threads instead
+            mm.bmm_blas_par(fa[0], fa[1], fb[0], fb[1], out._storage.reshape(B, M, N))
+            return out
         mm.set_blas_threads(1 if B * M * N * K < BLAS_PAR else _threads())
         mm.bmm_blas(fa[0], fa[1], fb[0], fb[1], out._storage.reshape(B, M, N))
         return out
