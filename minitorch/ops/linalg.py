@@ -45,8 +45,8 @@ Qr = return_type("qr", ["Q", "R"])
 LinalgEigh = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
 LinalgLstsq = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
-PAR_WORK = 1 << 25  # batch * n^3 from which the batch is split over the CPU threads (measured on 2 busy
-# cores: 64 x 64^3 ran slower split than serial)
+PAR_WORK = 1 << 20  # batch * n^3 from which the batch is split over the CPU threads (64 x 64^3 on 2 idle cores:
+# solve 4.2 -> 2.1 ms, inv 2.6 -> 1.3 ms, det 1.3 -> 0.7 ms; on busy cores splitting gains nothing)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -105,8 +105,12 @@ def _lin(t):
     return launch._k(t).linalg
 
 
-def _par(B, n):
-    return B > 1 and B * n ** 3 >= PAR_WORK and launch._threads() > 1
+def _par(B, n, A):
+    """Split the batch over the threads (each LAPACK call then runs on one BLAS thread)?"""
+    if B > 1 and B * n ** 3 >= PAR_WORK and launch._threads() > 1:
+        launch._k(A).matmul.set_blas_threads(1)
+        return True
+    return False
 
 
 def _run_inv(A):
@@ -118,7 +122,7 @@ def _run_inv(A):
     if B and n:
         a = _contig(A)
         k = _lin(A)
-        (k.inv_par if _par(B, n) else k.inv)(_flat(a), _flat(out), _flat(info), B, n)
+        (k.inv_par if _par(B, n, A) else k.inv)(_flat(a), _flat(out), _flat(info), B, n)
     elif B:
         launch.fill_(info, 0)
     return out, info
@@ -133,7 +137,7 @@ def _run_solve(A, Bm):
     if B and n:
         a, r = _contig(A), _contig(Bm)
         kern = _lin(A)
-        (kern.solve_par if _par(B, n) else kern.solve)(_flat(a), _flat(r), _flat(out), _flat(info), B, n, k)
+        (kern.solve_par if _par(B, n, A) else kern.solve)(_flat(a), _flat(r), _flat(out), _flat(info), B, n, k)
     elif B:
         launch.fill_(info, 0)
     return out, info
@@ -145,7 +149,7 @@ def _run_det(A):
     out = launch.empty(batch, A._dtype, A._device)
     if B and n:
         k = _lin(A)
-        (k.det_par if _par(B, n) else k.det)(_flat(_contig(A)), _flat(out), B, n)
+        (k.det_par if _par(B, n, A) else k.det)(_flat(_contig(A)), _flat(out), B, n)
     elif B:
         launch.fill_(out, 1)
     return out
@@ -171,7 +175,7 @@ def _run_cholesky(A):
     info = launch.empty(batch, int32, A._device)
     if B and n:
         k = _lin(A)
-        (k.cholesky_par if _par(B, n) else k.cholesky)(_flat(_contig(A)), _flat(out), _flat(info), B, n)
+        (k.cholesky_par if _par(B, n, A) else k.cholesky)(_flat(_contig(A)), _flat(out), _flat(info), B, n)
     elif B:
         launch.fill_(info, 0)
     return out, info
