@@ -1329,6 +1329,10 @@ LARGE = [
     ("cat", ((300, 100), (300, 200))),
     ("masked_fill", ((300, 300),)),
     ("clone", ((300, 300),)),
+    ("cummax", ((1000, 70),)),
+    ("logcumsumexp_negdim", ((70, 1000),)),
+    ("searchsorted_1d_right", ((1000,), (300, 257))),
+    ("histc", ((100000,),)),
 ]
 BY_NAME = {op.name: op for op in TABLE}
 LARGE_TOL = {F32: dict(rtol=1e-3, atol=1e-3), F64: TOL[F64], I64: TOL[I64]}
