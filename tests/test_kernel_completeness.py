@@ -47,3 +47,18 @@ def test_every_device_has_every_cpu_kernel(device_type, module):
     assert os.path.exists(path), f"kernels/{device_type} has no {module}.py"
     missing = public_names(os.path.join(CPU, module + ".py")) - public_names(path)
     assert not missing, f"kernels/{device_type}/{module}.py lacks {sorted(missing)}"
+
+
+def test_every_subpackage_is_listed_for_installation():
+    """A package folder missing from pyproject's list imports from a source checkout but not from a wheel."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    found = set()
+    for base, prefix in (("minitorch", "minitorch"), ("kernels", "minitorch.kernels")):
+        for dirpath, _, files in os.walk(os.path.join(root, base)):
+            if "__init__.py" in files:
+                rel = os.path.relpath(dirpath, os.path.join(root, base))
+                found.add(prefix if rel == "." else prefix + "." + rel.replace(os.sep, "."))
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
