@@ -471,6 +471,8 @@ TABLE = [
     # --- matmul ----------------------------------------------------------------------------------------------
     binary("dot_1d", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("dot")),
     binary("mv", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("mv")),
+    binary("inner_nd", lambda m, a, b: m.inner(a, b), lambda a, b: np.inner(a, b), shapes=matmul_shapes("mm_tb")),
+    binary("inner_1d", lambda m, a, b: a.inner(b), np.inner, shapes=matmul_shapes("dot")),
     binary("vm", lambda m, a, b: m.matmul(a, b), np.matmul, shapes=matmul_shapes("vm")),
     binary("mm", lambda m, a, b: m.mm(a, b), np.matmul, shapes=matmul_shapes("mm"), dtypes=FLOATS_INT),
     binary("matmul_2d", lambda m, a, b: a @ b, np.matmul, shapes=matmul_shapes("mm"), dtypes=FLOATS_INT),

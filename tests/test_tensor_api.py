@@ -448,3 +448,44 @@ def test_attention_sized_bmm_takes_the_batch_split_path(monkeypatch):
     np.testing.assert_allclose(got.numpy(), q.numpy() @ k.numpy(), rtol=1e-4, atol=1e-4)
     minitorch.randn(2, 4, 4) @ minitorch.randn(2, 4, 4)  # small batches stay on the serial loop
     assert len(calls) == 1
+
+
+SELECTIONS = {
+    "sort": lambda m, t: t.sort(stable=True), "sort_desc": lambda m, t: t.sort(descending=True, stable=True),
+    "unique": lambda m, t: t.unique(return_counts=True), "median": lambda m, t: t.median(),
+    "topk": lambda m, t: t.topk(3), "kthvalue": lambda m, t: t.kthvalue(2),
+    "argsort": lambda m, t: t.argsort(stable=True), "isin": lambda m, t: m.isin(t, t[:3]),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dt", ["int8", "int16"])
+@pytest.mark.parametrize("case", list(SELECTIONS))
+def test_sorting_small_integer_dtypes(case, dt, device, torch):
+    """Sort keys come from the elements' bits: int8/int16 need keys of their own width."""
+    rng = np.random.default_rng(0)
+    for n in ((5, 40) if device == "cuda" else (7, 300, 70000)):
+        x = rng.integers(-100, 100, n)
+        got = SELECTIONS[case](minitorch, minitorch.tensor(x, dtype=getattr(minitorch, dt), device=device))
+        want = SELECTIONS[case](torch, torch.tensor(x, dtype=getattr(torch, dt)))
+        got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+        if case in ("topk", "kthvalue"):  # which of several tied elements PyTorch picks is unspecified
+            values, indices = got
+            np.testing.assert_array_equal(values.cpu().numpy(), want[0].numpy())
+            np.testing.assert_array_equal(x.astype(dt)[indices.cpu().numpy()], want[0].numpy())
+            continue
+        for g, w in zip(got, want):
+            assert name(g.dtype) == name(w.dtype)
+            np.testing.assert_array_equal(g.cpu().numpy(), w.numpy())
+
+
+def test_low_precision_and_integer_refusals_match_torch():
+    h = minitorch.ones(2, 3, dtype=minitorch.float16)
+    with pytest.raises(RuntimeError, match="quantile\\(\\) input tensor must be either float or double dtype"):
+        h.quantile(0.5)
+    with pytest.raises(NotImplementedError, match="\"cdist\" not implemented for 'Half'"):
+        minitorch.cdist(h, h)
+    with pytest.raises(NotImplementedError, match="\"lerp_kernel_scalar\" not implemented for 'Char'"):
+        minitorch.ones(2, dtype=minitorch.int8).lerp(minitorch.ones(2, dtype=minitorch.int8), 0.5)
+    with pytest.raises(RuntimeError, match="the last dimension must match"):
+        minitorch.inner(minitorch.ones(2, 3), minitorch.ones(2))

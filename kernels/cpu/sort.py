@@ -38,6 +38,9 @@ MAX_PASSES = 8
 BLOCK = 16  # top-k screens this many elements per test
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _key_view(a):
     """(unsigned view of a's bits, kind): kind 0 unsigned/bool, 1 signed integer, 2 float."""
     dt = a.dtype
@@ -47,7 +50,7 @@ def _key_view(a):
         return a.view(np.uint8), 0
     if dt.kind == "u":
         return a, 0
-    return a.view(np.uint32 if dt.itemsize == 4 else np.uint64), 1
+    return a.view(_UNSIGNED[dt.itemsize]), 1  # int8 ... int64
 
 
 def _key_dtype(a):

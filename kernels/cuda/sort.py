@@ -34,6 +34,9 @@ ALL_ONES = U64(0xFFFFFFFFFFFFFFFF)
 SENTINEL_IDX = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _key_view(a):
     """(unsigned view of a's bits, kind): kind 0 unsigned/bool, 1 signed integer, 2 float."""
     dt = a.dtype
@@ -43,7 +46,7 @@ def _key_view(a):
         return a.view(np.uint8), 0
     if dt.kind == "u":
         return a, 0
-    return a.view(np.uint32 if dt.itemsize == 4 else np.uint64), 1
+    return a.view(_UNSIGNED[dt.itemsize]), 1  # int8 ... int64
 
 
 def _consts(itemsize):

@@ -894,7 +894,7 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, fn):
     _tensor_arg(input, fn)
     if input.numel() == 0:
         raise RuntimeError(f"{fn}() input tensor must be non-empty")
-    if not input._dtype.is_floating_point:
+    if not input._dtype.is_floating_point or input._dtype.itemsize < 4:
         raise RuntimeError(f"{fn}() input tensor must be either float or double dtype")
     if interpolation not in _INTERP:
         raise RuntimeError(f"{fn}() interpolation must be one of linear, lower, higher, midpoint or nearest. Got "

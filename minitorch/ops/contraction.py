@@ -591,6 +591,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise RuntimeError(f"cdist only supports floating-point dtypes, X2 got: {type_label(x2._dtype)}")
     if x1._dtype is not x2._dtype:
         raise RuntimeError(f"expected scalar type {type_label(x1._dtype)} but found {type_label(x2._dtype)}")
+    if x1._dtype.itemsize < 4:  # PyTorch's type for this
+        raise NotImplementedError(f"\"cdist\" not implemented for '{type_label(x1._dtype)}'")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     if compute_mode not in _MODES and compute_mode is not None:

@@ -557,6 +557,8 @@ def clamp_max(input, max):  # noqa: A002
 
 def lerp(input, end, weight):
     """input + weight * (end - input), evaluated from the nearer end as PyTorch does (exact at weight 0 and 1)."""
+    if isinstance(input, Tensor) and not input._dtype.is_floating_point:  # PyTorch's type for this
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for '{input._dtype.legacy}'")
     diff = end - input
     if isinstance(weight, Tensor):
         return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))

@@ -148,7 +148,24 @@ def dot(input, other):
     return matmul(input, other)
 
 
-inner = dot
+def inner(input, other, *, out=None):
+    """Sum of products over the last dims (``dot`` for vectors; a 0-d operand scales the other)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"inner(): arguments must be Tensors, got {type(input).__name__} and {type(other).__name__}")
+    if input.dim() == 0 or other.dim() == 0:
+        r = input * other
+    elif input.dim() == 1 and other.dim() == 1:
+        r = dot(input, other)
+    else:
+        if input._shape[-1] != other._shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                               f"{list(input._shape)} and {list(other._shape)}")
+        a = input.reshape(-1, input._shape[-1])
+        r = matmul(a, other.reshape(-1, other._shape[-1]).t()).reshape(input._shape[:-1] + other._shape[:-1])
+    if out is not None:
+        from .elementwise import _write_out
+        return _write_out(out, r)
+    return r
 vdot = dot
 
 
