@@ -29,6 +29,8 @@ with one vectorisable comparison against the current k-th best; k above ``TOPK_B
 import numpy as np
 from numba import njit, prange
 
+from ..sortkeys import key_view as _key_view
+
 U64 = np.uint64
 SMALL = 16  # rows up to this length: insertion sort (no histograms to clear)
 TOPK_BUF = 64  # largest k selected with the sorted buffer; larger k sorts the whole row
@@ -36,21 +38,6 @@ PAR = 1 << 15  # elements from which rows are split over threads
 BIG_ROW = 1 << 16  # rows from this length use 11-bit digits (fewer passes; the 2048-bucket histograms amortise)
 MAX_PASSES = 8
 BLOCK = 16  # top-k screens this many elements per test
-
-
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _key_view(a):
-    """(unsigned view of a's bits, kind): kind 0 unsigned/bool, 1 signed integer, 2 float."""
-    dt = a.dtype
-    if dt.kind == "f":
-        return a.view(np.uint32 if dt.itemsize == 4 else np.uint64), 2
-    if dt.kind == "b":
-        return a.view(np.uint8), 0
-    if dt.kind == "u":
-        return a, 0
-    return a.view(_UNSIGNED[dt.itemsize]), 1  # int8 ... int64
 
 
 def _key_dtype(a):

@@ -23,6 +23,7 @@ Under the simulator tiles and blocks are tiny (see ``_grid``), so small test row
 import numpy as np
 from numba import cuda
 
+from ..sortkeys import key_view as _key_view
 from ._grid import MAX_BLOCKS, SIM, THREADS, blocks
 from .reduce import scan as _scan
 
@@ -32,21 +33,6 @@ KMAX = 16  # largest k selected with per-thread candidate lists
 U64 = np.uint64
 ALL_ONES = U64(0xFFFFFFFFFFFFFFFF)
 SENTINEL_IDX = np.int64(0x7FFFFFFFFFFFFFFF)
-
-
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _key_view(a):
-    """(unsigned view of a's bits, kind): kind 0 unsigned/bool, 1 signed integer, 2 float."""
-    dt = a.dtype
-    if dt.kind == "f":
-        return a.view(np.uint32 if dt.itemsize == 4 else np.uint64), 2
-    if dt.kind == "b":
-        return a.view(np.uint8), 0
-    if dt.kind == "u":
-        return a, 0
-    return a.view(_UNSIGNED[dt.itemsize]), 1  # int8 ... int64
 
 
 def _consts(itemsize):

@@ -163,12 +163,13 @@ def amin(input, dim=(), keepdim=False):
     return r.to(t_bool) if input._dtype is t_bool else r
 
 
-class MaxDim(Function):
-    """max/min along one dim: the gradient goes to the returned index only."""
+class Select(Function):
+    """Values picked out of x along ``dim`` by a launcher that also returns their indices; the gradient goes back to
+    those indices (the indices are not differentiable)."""
 
     @staticmethod
-    def forward(ctx, x, dim, keepdim, name):
-        values, indices = launch.argreduce(name, x, dim, keepdim)
+    def forward(ctx, x, dim, keepdim, pick):
+        values, indices = pick(x)
         ctx.save_for_backward(indices)
         ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
         ctx.mark_non_differentiable(indices)
@@ -177,12 +178,12 @@ class MaxDim(Function):
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
+        if not ctx.shape:
+            return g.reshape(()).clone(), None, None, None
         from ..creation import zeros
-        if not ctx.keepdim and ctx.shape:
+        if not ctx.keepdim:
             g = g.unsqueeze(ctx.dim)
             indices = indices.unsqueeze(ctx.dim)
-        if not ctx.shape:
-            return g.clone(), None, None, None
         return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter(ctx.dim, indices, g), None, None, None
 
 
@@ -198,7 +199,7 @@ def _max_min(name, input, dim, keepdim, other):
     if input._shape and input._shape[d] == 0:
         raise IndexError(f"{name[3:]}(): Expected reduction dim {d} to have non-zero size.")
     x = input.to(int64) if input._dtype is t_bool else input
-    values, indices = MaxDim.apply(x, d, keepdim, name)
+    values, indices = Select.apply(x, d, keepdim, lambda t: launch.argreduce(name, t, d, keepdim))
     if input._dtype is t_bool:
         values = values.to(t_bool)
     return RETURN_TYPES[name](values, indices)

@@ -21,6 +21,7 @@ from ..dtypes import bool as t_bool, int64
 from ..tensor import Tensor
 from . import launch
 from .common import return_type, wrap_dim
+from .reduce import Select
 
 FUNCTIONS = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
              "unique_consecutive"]  # exported as minitorch.<name>
@@ -108,30 +109,6 @@ def _kept(shape, dim, keepdim):
 # ---------------------------------------------------------------------------------------------------------------
 # differentiable selection
 # ---------------------------------------------------------------------------------------------------------------
-class Select(Function):
-    """Values picked out of x along ``dim`` by a launcher that also returns their indices; the gradient goes back to
-    those indices (the indices are not differentiable)."""
-
-    @staticmethod
-    def forward(ctx, x, dim, keepdim, pick):
-        values, indices = pick(x)
-        ctx.save_for_backward(indices)
-        ctx.shape, ctx.dim, ctx.keepdim = x._shape, dim, keepdim
-        ctx.mark_non_differentiable(indices)
-        return values, indices
-
-    @staticmethod
-    def backward(ctx, g):
-        (indices,) = ctx.saved_tensors
-        if not ctx.shape:
-            return g.reshape(()).clone(), None, None, None
-        from ..creation import zeros
-        if not ctx.keepdim:
-            g = g.unsqueeze(ctx.dim)
-            indices = indices.unsqueeze(ctx.dim)
-        return zeros(ctx.shape, dtype=g.dtype, device=g.device).scatter(ctx.dim, indices, g), None, None, None
-
-
 def _select(name, input, dim, keepdim, pick):
     """Run ``pick`` (x with ndim >= 1 -> (values, indices)) through Select; a 0-d input is treated as one element."""
     if input.dim() == 0:
