@@ -9,6 +9,7 @@ thread count ``T`` is ignored).
 
 from numba import cuda
 
+from .. import scalar
 from ._grid import THREADS, blocks
 from ..opcodes import REDUCE
 from .reduce import reduce_inner
@@ -101,40 +102,7 @@ def bincount_par(x, w, use_w, out, T):
     bincount(x, w, use_w, out)
 
 
-@cuda.jit(device=True)
-def _bin(edges, mode, nbf, v):
-    """Bin of v for the sorted edges, or -1 outside [edges[0], edges[-1]] or for NaN; the last bin is closed.
-    ``mode`` as in kernels/cpu/search.py: 0 binary search, 1 linear position corrected by the edges, 2 linear."""
-    nb = edges.shape[0] - 1
-    lo = edges[0]
-    hi = edges[nb]
-    if not (v >= lo and v <= hi):
-        return -1
-    if mode > 0:
-        p = int((v - lo) * nbf / (hi - lo))  # nbf: nb in x's dtype, so float32 data is binned in float32
-        if p > nb - 1:
-            p = nb - 1
-        if p < 0:
-            p = 0
-        if mode == 2:
-            return p
-        while p > 0 and v < edges[p]:
-            p -= 1
-        while p < nb - 1 and v >= edges[p + 1]:
-            p += 1
-        return p
-    a = 0
-    b = nb + 1
-    while a < b:
-        mid = (a + b) >> 1
-        if not (edges[mid] > v):
-            a = mid + 1
-        else:
-            b = mid
-    p = a - 1
-    if p >= nb:
-        p = nb - 1
-    return p
+_bin = cuda.jit(device=True)(scalar.bin_of)
 
 
 @cuda.jit
