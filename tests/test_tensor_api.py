@@ -489,3 +489,12 @@ def test_low_precision_and_integer_refusals_match_torch():
         minitorch.ones(2, dtype=minitorch.int8).lerp(minitorch.ones(2, dtype=minitorch.int8), 0.5)
     with pytest.raises(RuntimeError, match="the last dimension must match"):
         minitorch.inner(minitorch.ones(2, 3), minitorch.ones(2))
+
+
+@pytest.mark.torch
+def test_number_divided_by_tensor_rounds_as_torch(torch):
+    x = np.random.default_rng(0).uniform(0.1, 10, 10000).astype(np.float32)
+    np.testing.assert_array_equal((2.5 / minitorch.tensor(x)).numpy(), (2.5 / torch.tensor(x)).numpy())
+    y = 2.5 / minitorch.tensor([3.0, 7.0], requires_grad=True)
+    parents = [repr(f) for f, _ in y.grad_fn.next_functions if f is not None]
+    assert "MulBackward0" in repr(y.grad_fn) and len(parents) == 1 and "ReciprocalBackward0" in parents[0]

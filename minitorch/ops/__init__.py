@@ -98,6 +98,14 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
+def _rdiv(self, other):
+    """``other / self`` for a number ``other``: ``self.reciprocal() * other``, as PyTorch computes it (the same
+    rounding, and the same graph)."""
+    if isinstance(other, Tensor):
+        return E.div(other, self)
+    return E.mul(E.reciprocal(self), other)
+
+
 def _invert(self):
     return E.bitwise_not(self)
 
@@ -120,7 +128,7 @@ def _fast(name):
 
 _OPS = {
     "__add__": _fast("add"), "__radd__": _fast("add"), "__sub__": _fast("sub"), "__rsub__": _r(E.sub), "__mul__": _fast("mul"),
-    "__rmul__": _fast("mul"), "__truediv__": E.div, "__rtruediv__": _r(E.div), "__floordiv__": E.floor_divide,
+    "__rmul__": _fast("mul"), "__truediv__": E.div, "__rtruediv__": _rdiv, "__floordiv__": E.floor_divide,
     "__rfloordiv__": _r(E.floor_divide), "__mod__": E.remainder, "__rmod__": _r(E.remainder), "__pow__": E.pow,
     "__rpow__": _r(E.pow), "__matmul__": M.matmul, "__rmatmul__": _r(M.matmul), "__neg__": E.neg,
     "__pos__": lambda self: self, "__abs__": E.abs, "__invert__": _invert,
