@@ -498,3 +498,13 @@ def test_number_divided_by_tensor_rounds_as_torch(torch):
     y = 2.5 / minitorch.tensor([3.0, 7.0], requires_grad=True)
     parents = [repr(f) for f, _ in y.grad_fn.next_functions if f is not None]
     assert "MulBackward0" in repr(y.grad_fn) and len(parents) == 1 and "ReciprocalBackward0" in parents[0]
+
+
+def test_op_warnings_name_the_callers_line():
+    """Ops reached through minitorch's wrappers (autocast, Tensor methods) still attribute warnings to user code."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        minitorch.ones(2, 3).cross(minitorch.ones(2, 3))
+        minitorch.nn.functional.mse_loss(minitorch.ones(2, 1), minitorch.ones(2))
+    assert len(caught) == 2 and all(w.filename == __file__ for w in caught), [w.filename for w in caught]

@@ -703,10 +703,9 @@ class _CrossEntropy2d(Function):
 
 def _check_same_size(input, target, name):
     if input.shape != target.shape:
-        import warnings
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
-                      "same size.", stacklevel=3)
+        from ..ops.common import warn
+        warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). This will "
+             "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.")
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):

@@ -129,6 +129,19 @@ def type_label(dt):
     return dt.legacy
 
 
+def warn(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first caller outside minitorch (the user's line), however many of
+    minitorch's own wrappers (autocast, 16-bit float, Tensor methods) stand between it and the op."""
+    import os
+    import sys
+    import warnings
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is warn's caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)
+
+
 RETURN_TYPES = {}  # every structured return type, by PyTorch's name (minitorch.return_types exposes them)
 
 
@@ -148,5 +161,5 @@ def return_type(name, fields=("values", "indices")):
     return cls
 
 
-__all__ = ["return_type", "RETURN_TYPES", "scalar_tensor", "operands", "cast", "dims_arg", "wrap_dim", "can_cast", "recording", "check_device",
+__all__ = ["warn", "return_type", "RETURN_TYPES", "scalar_tensor", "operands", "cast", "dims_arg", "wrap_dim", "can_cast", "recording", "check_device",
            "promote_types", "scalar_dtype", "type_label"]

@@ -9,7 +9,6 @@ weight checks), it reads it back to the host once, as PyTorch does.
 import builtins
 import itertools
 import math
-import warnings
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from ..autograd.function import Function
 from ..dtypes import bool as t_bool, float64, get_default_dtype, int32, int64, result_type
 from ..tensor import Tensor
 from . import elementwise as E, index as I, matmul as M, reduce as R, shape as S
-from .common import cast, return_type, type_label, wrap_dim
+from .common import cast, return_type, type_label, warn, wrap_dim
 
 _range = builtins.range
 
@@ -437,9 +436,8 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
           requires_grad=False):
     """Deprecated: values start, start + step, ... up to and INCLUDING end, in the default float dtype."""
     from ..creation import arange
-    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
-                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
-                  "[start, end).", UserWarning, stacklevel=2)
+    warn("torch.range is deprecated and will be removed in a future release because its behavior is inconsistent "
+         "with Python's range builtin. Instead, use torch.arange, which produces values in [start, end).")
     if end is None:
         raise TypeError("range() missing 1 required positional argument: 'end'")
     if step == 0:
@@ -1033,8 +1031,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if isinstance(norm, Tensor):
         norm = E.clamp(norm, min=0)
     elif norm <= 0:
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
-                      "observations.", UserWarning, stacklevel=2)
+        warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+             "observations.")
         norm = 0.0
     xc = x - avg
     xw = xc if w is None else xc * w

@@ -5,14 +5,13 @@ so gradients and device dispatch come from those; the few new primitives (``Diag
 ``ScatterReduce``, ``Unfold``, ``AsStrided``, ``IndexPutAccumulate``) write their backward once in Tensor ops.
 """
 import math
-import warnings
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, int64, promote_types
 from ..tensor import Tensor
 from . import launch
-from .common import cast, type_label, wrap_dim
+from .common import cast, type_label, warn, wrap_dim
 from .elementwise import assign_, check_inplace
 from .shape import _diagonal_view, as_view
 
@@ -30,7 +29,7 @@ def _warn_once(key, message):
     """A UserWarning the first time only, as PyTorch's TORCH_WARN_ONCE."""
     if key not in _WARNED:
         _WARNED.add(key)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warn(message)
 
 
 def _check_tensor(x, pos, name="argument"):
