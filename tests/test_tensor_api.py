@@ -505,6 +505,6 @@ def test_op_warnings_name_the_callers_line():
     import warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        minitorch.ones(2, 3).cross(minitorch.ones(2, 3))
+        minitorch.range(0, 2)  # cross's warning would serve too, but it is given once per process
         minitorch.nn.functional.mse_loss(minitorch.ones(2, 1), minitorch.ones(2))
     assert len(caught) == 2 and all(w.filename == __file__ for w in caught), [w.filename for w in caught]
