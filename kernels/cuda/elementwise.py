@@ -231,6 +231,21 @@ def _predicate_nd(op, a, ao, ast, out, shape, n):
         _predicate(op, a[ia], out, k)
 
 
+@cuda.jit(device=True)
+def _pair_offsets(k, shape, ao, ast, bo, bst):
+    """Storage offsets of output element k in two strided operands (one divmod chain, shared by both)."""
+    ia = ao
+    ib = bo
+    rem = k
+    for d in range(shape.size - 1, -1, -1):
+        q = rem // shape[d]
+        j = rem - q * shape[d]
+        ia += j * ast[d]
+        ib += j * bst[d]
+        rem = q
+    return ia, ib
+
+
 @cuda.jit
 def _binary_flat(op, a, ao, sa, b, bo, sb, isf, out, n):
     for k in range(cuda.grid(1), n, cuda.gridsize(1)):
@@ -240,15 +255,7 @@ def _binary_flat(op, a, ao, sa, b, bo, sb, isf, out, n):
 @cuda.jit
 def _binary_nd(op, a, ao, ast, b, bo, bst, isf, out, shape, n):
     for k in range(cuda.grid(1), n, cuda.gridsize(1)):
-        ia = ao
-        ib = bo
-        rem = k
-        for d in range(shape.size - 1, -1, -1):
-            q = rem // shape[d]
-            j = rem - q * shape[d]
-            ia += j * ast[d]
-            ib += j * bst[d]
-            rem = q
+        ia, ib = _pair_offsets(k, shape, ao, ast, bo, bst)
         _binary(op, a[ia], b[ib], isf, out, k)
 
 
@@ -275,15 +282,7 @@ def _bitwise_flat(op, a, ao, sa, b, bo, sb, bits, out, n):
 @cuda.jit
 def _bitwise_nd(op, a, ao, ast, b, bo, bst, bits, out, shape, n):
     for k in range(cuda.grid(1), n, cuda.gridsize(1)):
-        ia = ao
-        ib = bo
-        rem = k
-        for d in range(shape.size - 1, -1, -1):
-            q = rem // shape[d]
-            j = rem - q * shape[d]
-            ia += j * ast[d]
-            ib += j * bst[d]
-            rem = q
+        ia, ib = _pair_offsets(k, shape, ao, ast, bo, bst)
         _bitwise(op, a[ia], b[ib], bits, out, k)
 
 
@@ -296,15 +295,7 @@ def _compare_flat(op, a, ao, sa, b, bo, sb, out, n):
 @cuda.jit
 def _compare_nd(op, a, ao, ast, b, bo, bst, out, shape, n):
     for k in range(cuda.grid(1), n, cuda.gridsize(1)):
-        ia = ao
-        ib = bo
-        rem = k
-        for d in range(shape.size - 1, -1, -1):
-            q = rem // shape[d]
-            j = rem - q * shape[d]
-            ia += j * ast[d]
-            ib += j * bst[d]
-            rem = q
+        ia, ib = _pair_offsets(k, shape, ao, ast, bo, bst)
         _compare(op, a[ia], b[ib], out, k)
 
 
