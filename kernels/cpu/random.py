@@ -21,3 +21,10 @@ def integers(rng, out, n, low, high):
 def poisson(rng, rates, out, n):
     """out[:n] = Poisson samples with the rates in rates[:n] (non-negative, checked by the caller), in out's dtype."""
     out[:n] = rng.poisson(rates[:n].astype(np.float64))
+
+
+def gamma(rng, alpha, out, n):
+    """out[:n] = Gamma(alpha[:n], 1) samples (shapes positive, checked by the caller), in out's dtype; draws that
+    round to zero in out's dtype become its smallest normal number, so their logarithm stays finite."""
+    x = rng.standard_gamma(alpha[:n].astype(np.float64)).astype(out.dtype)
+    out[:n] = np.maximum(x, np.finfo(out.dtype).tiny)

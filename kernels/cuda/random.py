@@ -144,3 +144,44 @@ def poisson(rng, rates, out, n):
     draws from its own counter stream, seeded from the element's index."""
     if n > 0:
         _poisson[blocks(n), THREADS](rates, out, n, _seed(rng))
+
+
+@cuda.jit(device=True)
+def _gamma_one(alpha, s):
+    """One Gamma(alpha, 1) sample from the stream seeded ``s``: Marsaglia and Tsang's squeeze-and-reject method on
+    a Box-Muller normal; shapes below 1 draw with alpha + 1 and scale by u ** (1 / alpha)."""
+    j = uint64(0)
+    boost = 1.0
+    if alpha < 1.0:
+        u = 1.0 - _unit(_mix(s, j), True)
+        j += uint64(1)
+        boost = math.exp(math.log(u) / alpha)
+        alpha += 1.0
+    d = alpha - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        u1 = 1.0 - _unit(_mix(s, j), True)
+        u2 = _unit(_mix(s, j + uint64(1)), True)
+        u = 1.0 - _unit(_mix(s, j + uint64(2)), True)
+        j += uint64(3)
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        if u < 1.0 - 0.0331 * z * z * z * z or math.log(u) < 0.5 * z * z + d * (1.0 - v + math.log(v)):
+            return d * v * boost
+
+
+@cuda.jit
+def _gamma(alpha, out, n, seed, tiny):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        x = _gamma_one(float(alpha[i]), _mix(seed, uint64(i)))
+        out[i] = x if x > tiny else tiny
+
+
+def gamma(rng, alpha, out, n):
+    """out[:n] = Gamma(alpha[:n], 1) samples (shapes positive, checked by the caller), at least the smallest normal
+    number of out's dtype; each element draws from its own counter stream."""
+    if n > 0:
+        _gamma[blocks(n), THREADS](alpha, out, n, _seed(rng), float(np.finfo(out.dtype).tiny))

@@ -7,6 +7,7 @@ from ..tensor import Tensor
 from . import activation as A, elementwise as E, index as I, matmul as M, methods as X, reduce as R, shape as S
 from . import composite as CO, contraction as C, linalg as LA, search as SE, sorting as SO
 from . import autocast as _autocast, conv as _conv, opmath as _opmath
+from . import special as SP
 
 # composites on 16-bit floats compute in float32 and round once; ops on PyTorch's autocast lists get their cast
 # policy (each wrapper is a flag read while unused), by name, aliases too
@@ -63,7 +64,7 @@ METHODS["subtract_"] = E.sub_
 METHODS["multiply_"] = E.mul_
 METHODS["divide_"] = E.div_
 # families in modules of their own list what they export: FUNCTIONS (minitorch.X) and METHODS (Tensor.X)
-for _mod in (SO, SE, C, LA, CO):
+for _mod in (SO, SE, C, LA, CO, SP):
     FUNCTIONS.update((_n, getattr(_mod, _n)) for _n in _mod.FUNCTIONS)
     METHODS.update((_n, getattr(_mod, _n)) for _n in _mod.METHODS)
 # in-place forms of unary ops: x.exp_(), x.relu_(), ...

@@ -840,3 +840,43 @@ def scatter_reduce_(x, dim, index, src, reduce):
                                     (list(src._stride) or [0])),
                                dim, _arr(shape), _SCATTER_REDUCE[reduce])
     return x
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# special functions and gamma draws (ops/special.py)
+# ---------------------------------------------------------------------------------------------------------------
+_SPECIAL = {"lgamma": 0, "digamma": 1, "trigamma": 2}
+
+
+@half_compute()
+def special(name, x):
+    """lgamma, digamma or trigamma of a floating tensor, in its dtype."""
+    x = contiguous(x)
+    out = empty(x._shape, x._dtype, x._device)
+    n = out.numel()
+    if n:
+        _k(x).special.unary(_SPECIAL[name], x._storage[x._offset:x._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
+def standard_gamma(alpha, rng):
+    """Gamma(alpha, 1) samples for (validated, positive) shapes ``alpha``, in their dtype."""
+    alpha = contiguous(alpha)
+    out = empty(alpha._shape, alpha._dtype, alpha._device)
+    n = out.numel()
+    if n:
+        _k(alpha).random.gamma(rng, alpha._storage[alpha._offset:alpha._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
+def standard_gamma_grad(x, alpha):
+    """d x / d alpha of Gamma(alpha, 1) samples ``x`` at a fixed CDF value (same shape and dtype as alpha)."""
+    x, alpha = contiguous(x), contiguous(alpha)
+    out = empty(alpha._shape, alpha._dtype, alpha._device)
+    n = out.numel()
+    if n:
+        _k(alpha).special.standard_gamma_grad(x._storage[x._offset:x._offset + n],
+                                              alpha._storage[alpha._offset:alpha._offset + n], out._storage, n)
+    return out

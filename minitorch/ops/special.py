@@ -1,0 +1,152 @@
+"""Gamma-family special functions and gamma draws: ``lgamma``, ``digamma``, ``polygamma`` (orders 0 and 1),
+``_standard_gamma`` (with its implicit reparameterisation gradient), ``_standard_gamma_grad`` and
+``_sample_dirichlet``. Each primitive launches its own kernel (kernels/*/special.py, kernels/*/random.py)."""
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..dtypes import get_default_dtype
+from ..random import gen
+from ..tensor import Tensor
+from . import elementwise as E, launch, shape as S
+from .common import cast
+
+FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "_standard_gamma", "_standard_gamma_grad", "_sample_dirichlet"]
+METHODS = ["lgamma", "digamma", "polygamma", "erfinv"]
+
+
+def _floating(x, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    return x if x._dtype.is_floating_point else cast(x, get_default_dtype())
+
+
+class _Special(Function):
+    op = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        ctx.save_for_backward(x)
+        return launch.special(cls.op, x)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (x,) = ctx.saved_tensors
+        nxt = {"lgamma": "digamma", "digamma": "trigamma"}.get(cls.op)
+        if nxt is None:
+            raise RuntimeError("polygamma(n, x) is differentiable only for n = 0 and n = 1 in minitorch")
+        return g * _apply(nxt, x)
+
+
+_SPECIAL_FN = {name: type(fn_name, (_Special,), {"op": name})
+               for name, fn_name in (("lgamma", "Lgamma"), ("digamma", "Digamma"), ("trigamma", "Polygamma"))}
+
+
+def _apply(name, x):
+    if _state["enabled"] and x._requires_grad:
+        return _SPECIAL_FN[name].apply(x)
+    return launch.special(name, x)
+
+
+def lgamma(input, *, out=None):
+    """log |Gamma(x)| elementwise."""
+    return E._write_out(out, _apply("lgamma", _floating(input, "lgamma")))
+
+
+def digamma(input, *, out=None):
+    """The logarithmic derivative of Gamma elementwise (``-inf`` at 0, NaN at negative integers)."""
+    return E._write_out(out, _apply("digamma", _floating(input, "digamma")))
+
+
+def polygamma(n, input, *, out=None):
+    """The n-th derivative of digamma (minitorch has orders 0 and 1)."""
+    if isinstance(n, Tensor):  # Tensor.polygamma(self, n)
+        n, input = input, n
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n > 1:
+        raise NotImplementedError(f"polygamma of order {n} is not implemented in minitorch (orders 0 and 1 are)")
+    return E._write_out(out, _apply("digamma" if n == 0 else "trigamma", _floating(input, "polygamma")))
+
+
+def _erfinv_values(x):
+    """erfinv computed in float64 from existing ops: Winitzki's closed-form estimate (relative error below 2e-3),
+    then three Newton steps on erf(y) = x; +-inf at +-1 and NaN outside [-1, 1]."""
+    import math
+    from ..dtypes import float64
+    xd = cast(x, float64) if x._dtype is not float64 else x
+    a = 0.147
+    ln = (1 - xd * xd).clamp(min=1e-300).log()
+    t = 2 / (math.pi * a) + ln / 2
+    y = ((t * t - ln / a).sqrt() - t).clamp(min=0).sqrt() * xd.sign()
+    c = 2 / math.sqrt(math.pi)
+    for _ in range(3):
+        y = y - (y.erf() - xd) / ((-(y * y)).exp() * c)
+    edge = xd.abs() == 1
+    y = E.where(edge, xd * math.inf, y)
+    y = E.where(xd.abs() > 1, xd * math.nan, y)
+    return cast(y, x._dtype) if x._dtype is not float64 else y
+
+
+class Erfinv(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _erfinv_values(x)
+        ctx.save_for_backward(x)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        import math
+        (x,) = ctx.saved_tensors
+        y = erfinv(x)
+        return g * (y * y).exp() * (math.sqrt(math.pi) / 2)
+
+
+def erfinv(input, *, out=None):
+    """The inverse of erf on [-1, 1] elementwise."""
+    x = _floating(input, "erfinv")
+    if _state["enabled"] and x._requires_grad:
+        return E._write_out(out, Erfinv.apply(x))
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        return E._write_out(out, _erfinv_values(x))
+
+
+class StandardGamma(Function):
+    @staticmethod
+    def forward(ctx, alpha, generator):
+        x = launch.standard_gamma(alpha, gen(generator)._rng)
+        ctx.save_for_backward(alpha, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        alpha, x = ctx.saved_tensors
+        return g * launch.standard_gamma_grad(x, alpha), None
+
+
+def _standard_gamma(input, generator=None):
+    """Gamma(input, 1) samples, differentiable in the shapes ``input`` (implicit reparameterisation: the gradient
+    of a sample is -dF/dalpha / dF/dx, F the gamma CDF, at the sample)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"_standard_gamma(): argument 'self' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"gamma_cpu\" not implemented for '{input.dtype.legacy}'")
+    if input.numel() and not (input > 0).all().item():
+        raise RuntimeError("gamma: the concentration (input) must be positive, got a value <= 0 or NaN")
+    if _state["enabled"] and input._requires_grad:
+        return StandardGamma.apply(input, generator)
+    return launch.standard_gamma(input, gen(generator)._rng)
+
+
+def _standard_gamma_grad(self, output):
+    """d output / d self for standard gamma samples ``output`` drawn with shapes ``self`` (not differentiable)."""
+    a, x = S.broadcast_tensors(self.detach(), output.detach())
+    return launch.standard_gamma_grad(x.to(a.dtype), a)
+
+
+def _sample_dirichlet(input, generator=None):
+    """Dirichlet samples along the last dim: normalised gamma draws (differentiable through both)."""
+    g = _standard_gamma(input, generator)
+    return g / g.sum(-1, keepdim=True)
+
