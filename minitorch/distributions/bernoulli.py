@@ -13,7 +13,7 @@ __all__ = ["Bernoulli"]
 
 def _bce_with_logits(logits, target):
     """-(target log sigmoid(l) + (1 - target) log sigmoid(-l)), stably."""
-    return logits.clamp(min=0) - logits * target + (-logits.abs()).exp().log1p()
+    return _softplus(logits) - logits * target
 
 
 class Bernoulli(ExponentialFamily):

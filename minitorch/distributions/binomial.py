@@ -5,7 +5,7 @@ from ..ops.special import lgamma
 from ..tensor import Size, Tensor
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _softplus, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Binomial"]
 
@@ -86,7 +86,7 @@ class Binomial(Distribution):
         log_factorial_k = lgamma(value + 1)
         log_factorial_nmk = lgamma(n - value + 1)
         # n log(1 + exp(logits)) written so that logits of +-inf stay finite where the count is 0
-        normalize_term = n * self.logits.clamp(min=0) + n * (-self.logits.abs()).exp().log1p() - log_factorial_n
+        normalize_term = n * _softplus(self.logits) - log_factorial_n
         value_logits = value * self.logits
         value_logits = value_logits.masked_fill((value == 0) & self.logits.isinf(), 0.0) \
             if isinstance(value, Tensor) else value_logits

@@ -184,7 +184,7 @@ def _kl_multivariatenormal_multivariatenormal(p, q):
     half_term1 = Lq.diagonal(dim1=-2, dim2=-1).log().sum(-1) - Lp.diagonal(dim1=-2, dim2=-1).log().sum(-1)
     shape = broadcast_shapes(tuple(Lp.shape[:-2]), tuple(Lq.shape[:-2]))
     n = p.event_shape[0]
-    term2 = solve(Lq.expand(shape + (n, n)), Lp.expand(shape + (n, n))).pow(2).flatten(-2).sum(-1)
+    term2 = solve(Lq.tril().expand(shape + (n, n)), Lp.expand(shape + (n, n))).pow(2).flatten(-2).sum(-1)
     term3 = _batch_mahalanobis(Lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
 

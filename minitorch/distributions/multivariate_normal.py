@@ -22,7 +22,7 @@ def _batch_mahalanobis(bL, bx):
     shape = broadcast_shapes(tuple(bL.shape[:-1]), tuple(bx.shape))
     L = bL.expand(shape + (bL.shape[-1],))
     x = bx.expand(shape)
-    z = solve(L, x.unsqueeze(-1)).squeeze(-1)
+    z = solve(L.tril(), x.unsqueeze(-1)).squeeze(-1)  # only the lower triangle is read (and gets a gradient)
     return z.pow(2).sum(-1)
 
 
@@ -139,4 +139,4 @@ def _precision_to_scale_tril(P):
     Lf = cholesky(P.flip((-2, -1)))
     L_inv = Lf.flip((-2, -1)).mT
     ident = eye(P.shape[-1], dtype=P.dtype, device=P.device)
-    return solve(L_inv, ident.expand(L_inv.shape))
+    return solve(L_inv.tril(), ident.expand(L_inv.shape))

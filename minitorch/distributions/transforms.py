@@ -626,8 +626,7 @@ class StickBreakingTransform(Transform):
 
     def _call(self, x):
         from ..creation import ones
-        k = x.shape[-1]
-        offset = k - x.new_ones(x.shape).cumsum(-1)
+        offset = x.shape[-1] + 1 - x.new_ones(x.shape).cumsum(-1)
         z = clamp_probs((x - offset.log()).sigmoid())
         z_cumprod = (1 - z).cumprod(-1)
         one = ones(tuple(x.shape[:-1]) + (1,), dtype=x.dtype, device=x.device)

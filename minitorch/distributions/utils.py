@@ -54,8 +54,11 @@ def probs_to_logits(probs, is_binary=False):
 
 
 def _softplus(x):
-    """log(1 + exp(x)) without overflow."""
-    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+    """log(1 + exp(x)) without overflow, with the exact gradient sigmoid(x) everywhere (also at 0, where the
+    max(x, 0) + log1p(exp(-|x|)) form would give 1); each branch only sees inputs where its exp cannot overflow."""
+    pos = x + (-x.clamp(min=0)).exp().log1p()
+    neg = x.clamp(max=0).exp().log1p()
+    return pos.where(x > 0, neg)
 
 
 class lazy_property:
