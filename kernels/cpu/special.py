@@ -87,6 +87,29 @@ def _gamma_p_or_q(a, x, upper):
 
 
 @njit(cache=True)
+def _gammainc(a, x, upper):
+    """P(a, x) (upper=False) or Q(a, x) = 1 - P(a, x): each from the expansion that converges at (a, x), the other
+    as its complement; NaN for a < 0, x < 0 or NaN inputs, and the limits at a = 0 and x = 0 or inf."""
+    if not (a >= 0.0 and x >= 0.0):
+        return np.nan
+    if a == 0.0:
+        p = 1.0 if x > 0.0 else np.nan
+    elif x == 0.0:
+        p = 0.0
+    elif x == np.inf:
+        p = 1.0 if a != np.inf else np.nan
+    elif a == np.inf:
+        p = 0.0
+    else:
+        use_q = x >= a + 1.0
+        v = _gamma_p_or_q(a, x, use_q)
+        if use_q == upper:
+            return v
+        return 1.0 - v
+    return 1.0 - p if upper else p
+
+
+@njit(cache=True)
 def _gamma_sample_grad(a, x):
     """d x / d a for x ~ Gamma(a, 1) at fixed CDF value: -(dP/da) / (dP/dx). dP/da by a central difference of the
     series (or of Q, with the sign flipped) in float64, with a step proportional to a."""
@@ -137,3 +160,10 @@ def standard_gamma_grad(x, alpha, out, n):
     """out[:n] = d x / d alpha of standard gamma samples x[:n] drawn with shapes alpha[:n]."""
     for i in range(n):
         out[i] = _gamma_sample_grad(float(alpha[i]), float(x[i]))
+
+
+@njit(cache=True)
+def gammainc(a, x, out, n, upper):
+    """out[:n] = P(a[:n], x[:n]) (regularised lower incomplete gamma), or Q = 1 - P when ``upper``."""
+    for i in range(n):
+        out[i] = _gammainc(float(a[i]), float(x[i]), upper)

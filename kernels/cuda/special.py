@@ -88,6 +88,29 @@ def _gamma_p_or_q(a, x, upper):
 
 
 @cuda.jit(device=True)
+def _gammainc(a, x, upper):
+    """P(a, x) (upper=False) or Q(a, x) = 1 - P(a, x): each from the expansion that converges at (a, x), the other
+    as its complement; NaN for a < 0, x < 0 or NaN inputs, and the limits at a = 0 and x = 0 or inf."""
+    if not (a >= 0.0 and x >= 0.0):
+        return math.nan
+    if a == 0.0:
+        p = 1.0 if x > 0.0 else math.nan
+    elif x == 0.0:
+        p = 0.0
+    elif x == math.inf:
+        p = 1.0 if a != math.inf else math.nan
+    elif a == math.inf:
+        p = 0.0
+    else:
+        use_q = x >= a + 1.0
+        v = _gamma_p_or_q(a, x, use_q)
+        if use_q == upper:
+            return v
+        return 1.0 - v
+    return 1.0 - p if upper else p
+
+
+@cuda.jit(device=True)
 def _gamma_sample_grad(a, x):
     """d x / d a for x ~ Gamma(a, 1) at fixed CDF value: -(dP/da) / (dP/dx). dP/da by a central difference of the
     series (or of Q, with the sign flipped) in float64, with a step proportional to a."""
@@ -132,3 +155,15 @@ def standard_gamma_grad(x, alpha, out, n):
     """out[:n] = d x / d alpha of standard gamma samples x[:n] drawn with shapes alpha[:n]."""
     if n > 0:
         _gamma_grad[blocks(n), THREADS](x, alpha, out, n)
+
+
+@cuda.jit
+def _gammainc_kernel(a, x, out, n, upper):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[i] = _gammainc(float(a[i]), float(x[i]), upper)
+
+
+def gammainc(a, x, out, n, upper):
+    """out[:n] = P(a[:n], x[:n]) (regularised lower incomplete gamma), or Q = 1 - P when ``upper``."""
+    if n > 0:
+        _gammainc_kernel[blocks(n), THREADS](a, x, out, n, upper)

@@ -4,7 +4,7 @@ from numbers import Number
 from ..autograd.grad_mode import no_grad
 from ..dtypes import finfo
 from ..ops.composite import xlogy
-from ..ops.special import _standard_gamma, digamma, lgamma
+from ..ops.special import _standard_gamma, digamma, igamma, lgamma
 from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
@@ -56,6 +56,11 @@ class Gamma(ExponentialFamily):
             self._validate_sample(value)
         c, r = self.concentration, self.rate
         return xlogy(c, r) + xlogy(c - 1, value) - r * value - lgamma(c)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return igamma(self.concentration, self.rate * value)
 
     def entropy(self):
         c = self.concentration

@@ -880,3 +880,15 @@ def standard_gamma_grad(x, alpha):
         _k(alpha).special.standard_gamma_grad(x._storage[x._offset:x._offset + n],
                                               alpha._storage[alpha._offset:alpha._offset + n], out._storage, n)
     return out
+
+
+@half_compute()
+def gammainc(a, x, upper):
+    """Regularised incomplete gamma P(a, x) (or Q when ``upper``) of two same-shape floating tensors."""
+    a, x = contiguous(a), contiguous(x)
+    out = empty(a._shape, a._dtype, a._device)
+    n = out.numel()
+    if n:
+        _k(a).special.gammainc(a._storage[a._offset:a._offset + n], x._storage[x._offset:x._offset + n],
+                               out._storage, n, bool(upper))
+    return out

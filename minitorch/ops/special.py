@@ -9,8 +9,8 @@ from ..tensor import Tensor
 from . import elementwise as E, launch, shape as S
 from .common import cast
 
-FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "_standard_gamma", "_standard_gamma_grad", "_sample_dirichlet"]
-METHODS = ["lgamma", "digamma", "polygamma", "erfinv"]
+FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac", "_standard_gamma", "_standard_gamma_grad", "_sample_dirichlet"]
+METHODS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac"]
 
 
 def _floating(x, fn):
@@ -109,6 +109,63 @@ def erfinv(input, *, out=None):
     from ..autograd.grad_mode import no_grad
     with no_grad():
         return E._write_out(out, _erfinv_values(x))
+
+
+class _Igamma(Function):
+    upper = False
+
+    @classmethod
+    def forward(cls, ctx, a, x):
+        ctx.save_for_backward(a, x)
+        return launch.gammainc(a, x, cls.upper)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise RuntimeError(f"the derivative for 'igamma{'c' if cls.upper else ''}' with respect to 'self' (the "
+                               "shape a) is not implemented.")
+        density = ((a - 1) * x.log() - x - lgamma(a)).exp()  # d P / d x
+        return None, g * (-density if cls.upper else density)
+
+
+class Igamma(_Igamma):
+    upper = False
+
+
+class Igammac(_Igamma):
+    upper = True
+
+
+def _igamma(cls, name, input, other, out):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    from ..dtypes import result_type
+    ref = input if isinstance(input, Tensor) else other
+    a = input if isinstance(input, Tensor) else scalar_like(input, ref)
+    x = other if isinstance(other, Tensor) else scalar_like(other, ref)
+    dt = result_type(a, x)
+    if not dt.is_floating_point:
+        dt = get_default_dtype()
+    a, x = S.broadcast_tensors(cast(a, dt) if a._dtype is not dt else a, cast(x, dt) if x._dtype is not dt else x)
+    if _state["enabled"] and (a._requires_grad or x._requires_grad):
+        return E._write_out(out, cls.apply(a, x))
+    return E._write_out(out, launch.gammainc(a, x, cls.upper))
+
+
+def scalar_like(v, ref):
+    from ..creation import tensor
+    return tensor(v, dtype=ref.dtype if ref.dtype.is_floating_point else get_default_dtype(), device=ref.device)
+
+
+def igamma(input, other, *, out=None):
+    """The regularised lower incomplete gamma function P(input, other)."""
+    return _igamma(Igamma, "igamma", input, other, out)
+
+
+def igammac(input, other, *, out=None):
+    """The regularised upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
+    return _igamma(Igammac, "igammac", input, other, out)
 
 
 class StandardGamma(Function):
