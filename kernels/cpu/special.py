@@ -10,6 +10,14 @@ _PI = math.pi
 
 
 @njit(cache=True)
+def _lgamma(x):
+    """log|Gamma(x)|, +inf at the poles (0 and the negative integers) without calling lgamma there."""
+    if x <= 0.0 and x == math.floor(x):
+        return np.inf
+    return math.lgamma(x)
+
+
+@njit(cache=True)
 def _digamma(x):
     """psi(x): the reflection formula below 0, the recurrence up to 6, then the asymptotic series in 1/x^2."""
     if x == 0.0:
@@ -131,7 +139,7 @@ def _apply(op, a, out, n):
     for i in range(n):
         v = float(a[i])
         if op == 0:
-            out[i] = math.lgamma(v)
+            out[i] = _lgamma(v)
         elif op == 1:
             out[i] = _digamma(v)
         else:
@@ -143,7 +151,7 @@ def _apply_par(op, a, out, n):
     for i in prange(n):
         v = float(a[i])
         if op == 0:
-            out[i] = math.lgamma(v)
+            out[i] = _lgamma(v)
         elif op == 1:
             out[i] = _digamma(v)
         else:

@@ -11,6 +11,14 @@ _PI = math.pi
 
 
 @cuda.jit(device=True)
+def _lgamma(x):
+    """log|Gamma(x)|, +inf at the poles (0 and the negative integers) without calling lgamma there."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.inf
+    return math.lgamma(x)
+
+
+@cuda.jit(device=True)
 def _digamma(x):
     """psi(x): the reflection formula below 0, the recurrence up to 6, then the asymptotic series in 1/x^2."""
     if x == 0.0:
@@ -132,7 +140,7 @@ def _apply(op, a, out, n):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         v = float(a[i])
         if op == 0:
-            out[i] = math.lgamma(v)
+            out[i] = _lgamma(v)
         elif op == 1:
             out[i] = _digamma(v)
         else:
