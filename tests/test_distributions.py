@@ -197,7 +197,8 @@ def _transformed(lib, torch_mod, loc, scale, which):
     if which == "exp_power":
         return lib.TransformedDistribution(base, [tr.ExpTransform(), tr.PowerTransform(1.5)])
     if which == "compose":
-        return lib.TransformedDistribution(base, tr.ComposeTransform([tr.AffineTransform(0.2, 0.5), tr.TanhTransform()]))
+        return lib.TransformedDistribution(base, tr.ComposeTransform([tr.AffineTransform(0.2, 0.5),
+                                                                      tr.TanhTransform()]))
     if which == "inverse":
         return lib.TransformedDistribution(base, [tr.ExpTransform().inv, tr.AffineTransform(-1.0, 2.0)])
     raise AssertionError(which)

@@ -1,6 +1,6 @@
-"""Special functions for the CPU device: log-gamma, digamma, trigamma, and the derivative of a standard gamma draw
-with respect to its shape (the implicit reparameterisation gradient). Flat contiguous arrays in, flat arrays out;
-the math runs in float64 and is stored in out's dtype."""
+"""Special functions for the CPU device: log-gamma, digamma, trigamma, the regularised incomplete gamma functions,
+and the derivative of a standard gamma draw with respect to its shape (the implicit reparameterisation gradient).
+Flat contiguous arrays in, flat arrays out; the math runs in float64 and is stored in out's dtype."""
 import math
 
 import numpy as np

@@ -1,6 +1,7 @@
-"""Special functions on the GPU (the same math as kernels/cpu/special.py, one thread per element): log-gamma, digamma, trigamma, and the derivative of a standard gamma draw
-with respect to its shape (the implicit reparameterisation gradient). Flat contiguous arrays in, flat arrays out;
-the math runs in float64 and is stored in out's dtype."""
+"""Special functions on the GPU, the same math as kernels/cpu/special.py with one thread per element: log-gamma,
+digamma, trigamma, the regularised incomplete gamma functions, and the derivative of a standard gamma draw with
+respect to its shape (the implicit reparameterisation gradient). Flat contiguous arrays in, flat arrays out; the
+math runs in float64 and is stored in out's dtype."""
 import math
 
 from numba import cuda

@@ -9,7 +9,8 @@ from ..tensor import Tensor
 from . import elementwise as E, launch, shape as S
 from .common import cast
 
-FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac", "_standard_gamma", "_standard_gamma_grad", "_sample_dirichlet"]
+FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac", "_standard_gamma", "_standard_gamma_grad",
+             "_sample_dirichlet"]
 METHODS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac"]
 
 
