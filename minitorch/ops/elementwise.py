@@ -519,7 +519,7 @@ class Clamp(Function):
             keep = x >= lo
         if hi is not None:
             keep = (x <= hi) if keep is None else keep & (x <= hi)
-        return g * keep, None, None
+        return where(keep, g, 0.0), None, None  # a select, as PyTorch: an infinite g stays out where clamped
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
