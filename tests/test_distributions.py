@@ -474,6 +474,11 @@ _KL_PAIRS = [
     ("Exponential", dict(rate=[0.5, 2.0]), "Gamma", dict(concentration=[2.0, 0.7], rate=[0.3, 1.5])),
     ("Uniform", dict(low=[0.0, -1.0], high=[1.0, 2.0]), "Normal", dict(loc=[0.5, -1.0], scale=[2.0, 0.7])),
     ("LogNormal", dict(loc=[0.0, 1.0], scale=[1.0, 0.5]), "LogNormal", dict(loc=[0.5, -1.0], scale=[2.0, 0.7])),
+    ("HalfNormal", dict(scale=[1.0, 0.5]), "HalfNormal", dict(scale=[2.0, 0.7])),
+    ("Chi2", dict(df=[1.0, 4.5]), "Chi2", dict(df=[2.0, 0.7])),
+    ("Geometric", dict(probs=[0.2, 0.7]), "Geometric", dict(probs=[0.5, 0.1])),
+    ("Gumbel", dict(loc=[0.0, 1.0], scale=[1.0, 0.5]), "Gumbel", dict(loc=[0.5, -1.0], scale=[2.0, 0.7])),
+    ("Pareto", dict(scale=[1.0, 0.5], alpha=[2.0, 3.0]), "Pareto", dict(scale=[0.5, 0.7], alpha=[1.0, 2.5])),
 ]
 
 
