@@ -50,8 +50,8 @@ class Weibull(TransformedDistribution):
                                     - (2 * lgamma(1 + self.concentration_reciprocal)).exp())
 
     def entropy(self):
-        return (euler_constant * (1 - self.concentration_reciprocal) + (self.scale * self.concentration_reciprocal).log()
-                + 1)
+        return (euler_constant * (1 - self.concentration_reciprocal)
+                + (self.scale * self.concentration_reciprocal).log() + 1)
 
 
 class Pareto(TransformedDistribution):
