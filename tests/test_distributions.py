@@ -882,6 +882,19 @@ def test_gamma_family_on_device(torch, device):
                                             torch.distributions.Dirichlet(tt(torch, [[1.0, 1.0, 1.0]]))))
 
 
+@pytest.mark.parametrize("name", ["Bernoulli", "Poisson", "Uniform", "Exponential", "Laplace", "Beta", "Binomial",
+                                  "MultivariateNormal", "OneHotCategorical", "StudentT", "Geometric"])
+def test_sampling_and_densities_on_device(torch, device, name):
+    params, value, _ = CASES[name]
+    dm, _ = _build(D, name, params, device=device)
+    dt, _ = _build(torch.distributions, name, params, torch)
+    s = dm.sample((2,))
+    assert s.device.type == device
+    assert tuple(s.shape) == (2,) + tuple(dt.batch_shape) + tuple(dt.event_shape)
+    assert bool(dm.support.check(s).all())
+    close(dm.log_prob(mt(value, device)), dt.log_prob(tt(torch, value)))
+
+
 @pytest.mark.slow
 def test_cuda_gamma_sample_moments(device):
     if device == "cpu":
