@@ -8,6 +8,7 @@ from . import activation as A, elementwise as E, index as I, matmul as M, method
 from . import composite as CO, contraction as C, linalg as LA, search as SE, sorting as SO
 from . import autocast as _autocast, conv as _conv, opmath as _opmath
 from . import special as SP
+_autocast.install(SP)  # erfinv runs in float32 under autocast, as on PyTorch's list
 
 # composites on 16-bit floats compute in float32 and round once; ops on PyTorch's autocast lists get their cast
 # policy (each wrapper is a flag read while unused), by name, aliases too
