@@ -892,3 +892,16 @@ def gammainc(a, x, upper):
         _k(a).special.gammainc(a._storage[a._offset:a._offset + n], x._storage[x._offset:x._offset + n],
                                out._storage, n, bool(upper))
     return out
+
+
+@half_compute()
+def dirichlet_grad(x, alpha, total):
+    """d x / d alpha for Dirichlet draws x (same-shape x, alpha and total = alpha's sum along the event)."""
+    x, alpha, total = contiguous(x), contiguous(alpha), contiguous(total)
+    out = empty(alpha._shape, alpha._dtype, alpha._device)
+    n = out.numel()
+    if n:
+        _k(alpha).special.dirichlet_grad(x._storage[x._offset:x._offset + n],
+                                         alpha._storage[alpha._offset:alpha._offset + n],
+                                         total._storage[total._offset:total._offset + n], out._storage, n)
+    return out

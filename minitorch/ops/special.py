@@ -10,7 +10,7 @@ from . import elementwise as E, launch, shape as S
 from .common import cast
 
 FUNCTIONS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac", "_standard_gamma", "_standard_gamma_grad",
-             "_sample_dirichlet"]
+             "_sample_dirichlet", "_dirichlet_grad"]
 METHODS = ["lgamma", "digamma", "polygamma", "erfinv", "igamma", "igammac"]
 
 
@@ -203,8 +203,41 @@ def _standard_gamma_grad(self, output):
     return launch.standard_gamma_grad(x.to(a.dtype), a)
 
 
+class Dirichlet(Function):
+    @staticmethod
+    def forward(ctx, alpha, generator):
+        g = launch.standard_gamma(alpha, gen(generator)._rng)
+        x = g / g.sum(-1, keepdim=True)
+        ctx.save_for_backward(alpha, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        alpha, x = ctx.saved_tensors
+        total = alpha.sum(-1, keepdim=True).expand(alpha.shape)
+        grad = _dirichlet_grad(x, alpha, total)
+        return grad * (g - (x * g).sum(-1, keepdim=True)), None
+
+
 def _sample_dirichlet(input, generator=None):
-    """Dirichlet samples along the last dim: normalised gamma draws (differentiable through both)."""
-    g = _standard_gamma(input, generator)
+    """Dirichlet samples along the last dim (normalised gamma draws), differentiable in the concentrations: each
+    coordinate's implicit-reparameterisation gradient through its Beta(alpha_i, sum - alpha_i) marginal, as
+    PyTorch computes it."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"_sample_dirichlet(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"dirichlet\" not implemented for '{input.dtype.legacy}'")
+    if input.numel() and not (input > 0).all().item():
+        raise RuntimeError("dirichlet: the concentration must be positive, got a value <= 0 or NaN")
+    if _state["enabled"] and input._requires_grad:
+        return Dirichlet.apply(input, generator)
+    g = launch.standard_gamma(input, gen(generator)._rng)
     return g / g.sum(-1, keepdim=True)
+
+
+def _dirichlet_grad(x, alpha, total):
+    """d x / d alpha of Beta(alpha, total - alpha) draws x, with total fixed (not differentiable)."""
+    x, alpha, total = S.broadcast_tensors(x.detach(), alpha.detach(), total.detach())
+    return launch.dirichlet_grad(x.to(alpha.dtype), alpha, total.to(alpha.dtype))
 
