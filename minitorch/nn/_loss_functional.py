@@ -39,7 +39,7 @@ def _check_long_target(target):
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.legacy}")
 
 
-def _frames(input, name):
+def _frames(input):
     """(nframe, dim) of a multi-class margin loss input: a vector or a matrix (0-d counts as one class)."""
     if input.dim() > 2 or (input.dim() == 2 and input.shape[1] == 0):
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
@@ -80,7 +80,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     first -1; every (target class j, non-target class i) pair adds max(0, 1 - (x[j] - x[i])) / C."""
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
-    nframe, dim = _frames(input, "multilabel_margin_loss")
+    nframe, dim = _frames(input)
     _check_long_target(target)
     if input.dim() <= 1:
         ok = target.dim() <= 1 and target.numel() == dim
@@ -117,7 +117,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
-    nframe, dim = _frames(input, "multi_margin_loss")
+    nframe, dim = _frames(input)
     if target.dim() > 1 or target.numel() != nframe:
         raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
                            f"samples (batch size). Expected target size [{nframe}], but got {_sizes(target)}. Input "

@@ -784,7 +784,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 # margin, embedding, likelihood and CTC losses (nn/_loss_functional.py)
-from ._loss_functional import (__all__ as _loss_all, cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402
+from ._loss_functional import (__all__ as _loss_all, cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402,F401
                                hinge_embedding_loss, margin_ranking_loss, multi_margin_loss, multilabel_margin_loss,
                                multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, soft_margin_loss,
                                triplet_margin_loss, triplet_margin_with_distance_loss)
