@@ -145,6 +145,33 @@ def test_float32_losses_match_torch(name, torch, device):
     close(outs[1], outs[0], 1e-5)
 
 
+AUTOCAST = {
+    "soft_margin_loss": lambda F_, x, y, t: F_.soft_margin_loss(x, y),
+    "hinge_embedding_loss": lambda F_, x, y, t: F_.hinge_embedding_loss(x, y),
+    "multi_margin_loss": lambda F_, x, y, t: F_.multi_margin_loss(x, t),
+    "multilabel_margin_loss": lambda F_, x, y, t: F_.multilabel_margin_loss(x, t.unsqueeze(1).expand(3, 4)),
+    "poisson_nll_loss": lambda F_, x, y, t: F_.poisson_nll_loss(x, y.abs()),
+    "cosine_embedding_loss": lambda F_, x, y, t: F_.cosine_embedding_loss(x, y, t * 2 - 1),
+    "margin_ranking_loss": lambda F_, x, y, t: F_.margin_ranking_loss(x, y, y),
+    "triplet_margin_loss": lambda F_, x, y, t: F_.triplet_margin_loss(x, y, x * 0.5),
+    "gaussian_nll_loss": lambda F_, x, y, t: F_.gaussian_nll_loss(x, y, y.abs()),  # not on torch's lists
+    "multilabel_soft_margin_loss": lambda F_, x, y, t: F_.multilabel_soft_margin_loss(x, y),  # not on the lists
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOCAST))
+def test_cpu_autocast_dtypes_as_torch(name, torch):
+    x, y = f64(3, 4), signs(3, 4)
+    outs = []
+    for lib, fn_mod in ((torch, torch.nn.functional), (minitorch, F)):
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            out = AUTOCAST[name](fn_mod, lib.tensor(x).to(lib.bfloat16), lib.tensor(y).to(lib.bfloat16),
+                                 lib.tensor([1, 0, 1]))
+        outs.append(out)
+    assert str(outs[1].dtype).split(".")[-1] == str(outs[0].dtype).split(".")[-1]
+    close(outs[1].float(), outs[0].float(), 2e-2)
+
+
 def test_gaussian_nll_float_var(torch):
     x, y = f64(3, 4), f64(3, 4)
     out = [lib.nn.functional.gaussian_nll_loss(lib.tensor(x), lib.tensor(y), 0.3, reduction="none")
@@ -530,6 +557,8 @@ CTC_ERRORS = [
     (lambda lp, t: (lp, t([[1, 2], [3, 3]]), t([5, 4]), (2, 2)), {}, TypeError, r"ctc_loss\(\)"),
     (lambda lp, t: (lp.long(), t([[1, 2], [3, 3]]), t([5, 4]), t([2, 2])), {}, NotImplementedError,
      "not implemented for 'Long'"),
+    (lambda lp, t: (lp.half(), t([[1, 2], [3, 3]]), t([5, 4]), t([2, 2])), {}, NotImplementedError,
+     "\"ctc_loss_cpu\" not implemented for 'Half'"),
 ]
 
 

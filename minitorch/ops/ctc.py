@@ -71,8 +71,9 @@ def ctc_nll(log_probs, targets, input_lengths, target_lengths, blank=0, zero_inf
     if isinstance(input_lengths, Tensor) != isinstance(target_lengths, Tensor):
         raise TypeError("ctc_loss(): input_lengths and target_lengths must both be Tensors or both be tuples of "
                         f"ints, but got {type(input_lengths).__name__} and {type(target_lengths).__name__}")
-    if not log_probs._dtype.is_floating_point:
-        raise NotImplementedError(f"\"ctc_loss\" not implemented for '{log_probs._dtype.legacy}'")
+    if not log_probs._dtype.is_floating_point or log_probs._dtype._half:  # PyTorch's kernels: float32/float64
+        raise NotImplementedError(f"\"ctc_loss_{log_probs._device.type}\" not implemented for "
+                                  f"'{log_probs._dtype.legacy}'")
     if log_probs.dim() != 3:
         raise RuntimeError(f"Expected 3-dimensional tensor, but got {log_probs.dim()}-dimensional tensor for "
                            "argument #1 'log_probs'")
