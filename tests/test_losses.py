@@ -606,3 +606,68 @@ def test_ctc_device_matches_torch(zero_infinity, torch, device):
         assert m_out.device.type == device and m_g.device.type == device
         close(m_out, t_out, 1e-9, equal_nan=True)
         close(m_g, t_g, 1e-9, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# independent oracles: central differences, random shapes, non-contiguous operands
+# ---------------------------------------------------------------------------------------------------------------
+def test_ctc_gradient_through_log_softmax_is_the_true_gradient():
+    """PyTorch's CTC gradient w.r.t. log_probs assumes they come from a log_softmax; through one it is exact."""
+    rng = np.random.default_rng(9)
+    logits = minitorch.tensor(rng.standard_normal((6, 2, 4)), requires_grad=True)
+    targets = minitorch.tensor([[1, 1, 3], [2, 3, 0]])
+
+    def f(x):
+        return F.ctc_loss(x.log_softmax(2), targets, (6, 5), (3, 2), reduction="sum")
+    assert minitorch.autograd.gradcheck(f, (logits,), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
+def test_losses_gradcheck(name):
+    _, arrays, kwargs = next(c for c in CASES if c[0] == name)
+    ops, kw = _operands(minitorch, arrays, kwargs, "cpu", name)
+    diff = [i for i, t in enumerate(ops) if t.requires_grad]
+
+    def f(*xs):
+        full = list(ops)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return getattr(F, name)(*full, reduction="sum", **kw)
+    assert minitorch.autograd.gradcheck(f, tuple(ops[i] for i in diff), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_noncontiguous_operands_match_torch(case, torch):
+    """Every operand of two or more dims (none of size 1) arrives as a transposed view."""
+    name, arrays, kwargs = case
+    outs = []
+    for lib, fn_mod in ((torch, torch.nn.functional), (minitorch, F)):
+        ops, kw = _operands(lib, arrays, kwargs, "cpu", name)
+        views = []
+        for t in ops:
+            if t.dim() >= 2 and min(t.shape) > 1:  # (a transposed view with a size-1 dim is still contiguous)
+                v = lib.tensor(to_np(t).swapaxes(0, -1).copy(), dtype=t.dtype).transpose(0, -1)
+                assert v.is_contiguous() is False
+                t = v
+            views.append(t)
+        outs.append(getattr(fn_mod, name)(*views, reduction="none", **kw))
+    close(outs[1], outs[0], 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ctc_random_shapes_match_torch(seed, torch):
+    rng = np.random.default_rng(100 + seed)
+    T, N, C = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(2, 9))
+    S = int(rng.integers(0, T + 2))  # up to impossible lengths
+    blank = int(rng.integers(0, C))
+    logits = rng.standard_normal((T, N, C))
+    labels = [c for c in range(C) if c != blank]
+    targets = rng.choice(labels, size=(N, max(S, 1)))
+    in_len, tg_len = rng.integers(0, T + 1, N), rng.integers(0, S + 1, N)
+    for red in REDUCTIONS:
+        for zi in (False, True):
+            form = ("padded", "tensor") if seed % 2 else ("concat", "tuple")
+            res = [_ctc_run(lib, logits, targets, in_len, tg_len, "cpu", *form, True, "float64", blank=blank,
+                            reduction=red, zero_infinity=zi) for lib in (torch, minitorch)]
+            close(res[1][0], res[0][0], 1e-9, equal_nan=True)
+            close(res[1][1], res[0][1], 1e-9, equal_nan=True)
