@@ -671,3 +671,28 @@ def test_ctc_random_shapes_match_torch(seed, torch):
                             reduction=red, zero_infinity=zi) for lib in (torch, minitorch)]
             close(res[1][0], res[0][0], 1e-9, equal_nan=True)
             close(res[1][1], res[0][1], 1e-9, equal_nan=True)
+
+
+HALF = {
+    "soft_margin_loss": lambda F_, x, y: F_.soft_margin_loss(x, y, reduction="none"),
+    "hinge_embedding_loss": lambda F_, x, y: F_.hinge_embedding_loss(x, y, reduction="none"),
+    "cosine_embedding_loss": lambda F_, x, y: F_.cosine_embedding_loss(x, y, (y[:, 0] > 0).long() * 2 - 1,
+                                                                       reduction="none"),
+    "poisson_nll_loss": lambda F_, x, y: F_.poisson_nll_loss(x, y.abs(), reduction="none"),
+    "gaussian_nll_loss": lambda F_, x, y: F_.gaussian_nll_loss(x, y, y.abs() + 0.5, reduction="none"),
+    "multilabel_soft_margin_loss": lambda F_, x, y: F_.multilabel_soft_margin_loss(x, (y > 0).to(x.dtype),
+                                                                                   reduction="none"),
+    "triplet_margin_loss": lambda F_, x, y: F_.triplet_margin_loss(x, y, x * 0.5, reduction="none"),
+    "margin_ranking_loss": lambda F_, x, y: F_.margin_ranking_loss(x, y, y, reduction="none"),
+}
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", sorted(HALF))
+def test_half_losses_match_torch_exactly(name, dtype, torch):
+    """The composites run op by op in the 16-bit dtype, as PyTorch's do: the same rounding, the same bits."""
+    x, y = f64(8, 16), signs(8, 16)
+    outs = [HALF[name](fn_mod, lib.tensor(x).to(getattr(lib, dtype)), lib.tensor(y).to(getattr(lib, dtype)))
+            for lib, fn_mod in ((torch, torch.nn.functional), (minitorch, F))]
+    assert str(outs[1].dtype).split(".")[-1] == dtype
+    close(outs[1].float(), outs[0].float(), 0)
