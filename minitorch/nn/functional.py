@@ -1091,6 +1091,14 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
+# margin, embedding, likelihood and CTC losses (nn/_loss_functional.py)
+from ._loss_functional import (__all__ as _loss_all, cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402,F401
+                               hinge_embedding_loss, margin_ranking_loss, multi_margin_loss, multilabel_margin_loss,
+                               multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, soft_margin_loss,
+                               triplet_margin_loss, triplet_margin_with_distance_loss)
+
+__all__ += _loss_all
+
 # composites on 16-bit floats compute in float32 and round once; losses, norms, linear/conv and the other ops on
 # PyTorch's autocast lists get their cast policy
 from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
