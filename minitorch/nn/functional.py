@@ -21,7 +21,7 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "interpolate", "upsample"]
 __all__ += ["hardsigmoid", "hardswish", "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "elu_", "celu",
-            "celu_", "selu", "selu_", "leaky_relu_", "hardtanh_", "threshold_", "gumbel_softmax", "pairwise_distance",
+            "celu_", "selu", "selu_", "leaky_relu_", "hardtanh_", "threshold_", "gumbel_softmax",
             "pdist", "embedding_bag", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
             "upsample_nearest", "upsample_bilinear"]
 
@@ -637,15 +637,6 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """p-norm of x1 - x2 + eps over the last dim (inputs broadcast)."""
-    out_dim = max(x1.dim(), x2.dim())
-    diff = x1 - x2 + eps
-    if out_dim == 0:
-        return diff.abs()
-    return diff.norm(p, -1, keepdim=keepdim)
 
 
 def pdist(input, p=2):
