@@ -9,6 +9,7 @@ from ..ops import launch
 from ..ops.activation import log_softmax, softmax
 from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,  # noqa: F401
                         max_pool1d, max_pool2d)
+from ..ops.conv import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: F401
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
 
@@ -19,6 +20,7 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity", "conv1d", "conv2d",
            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "interpolate", "upsample"]
+__all__ += ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
