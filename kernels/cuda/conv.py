@@ -319,3 +319,39 @@ def conv3d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kd, kh,
     if need_b:
         nb = gb.shape[1]
         _grad_bias[max(1, min(nb, MAX_BLOCKS)), THREADS](g, gb, zero)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2-D transposed convolution on the conv2d kernels with the roles swapped (see kernels/cpu/conv.py)
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _add_channel_bias(out, b, n):
+    C, P = out.shape[1], out.shape[2]
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[e // (C * P), (e // P) % C, e % P] += b[(e // P) % C]
+
+
+def conv_transpose2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, H, W):
+    """out (N, Cout, OH, OW) from x (N, G, Cin/G, H*W) and w (G, Cin/G, Kg) (+ b); ws is unused."""
+    n = out.size
+    if n:
+        _grad_input[blocks(n), THREADS](w, x, out, out.dtype.type(0), kh, kw, sh, sw, ph, pw, dh, dw, H, W, n)
+        if has_b:
+            N, C = out.shape[0], out.shape[1]
+            _add_channel_bias[blocks(n), THREADS](out.reshape(N, C, n // (N * C)), b, n)
+
+
+def conv_transpose2d_backward(g, w, x, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw,
+                              H, W):
+    """g (N, Cout, OH, OW); x and gx (N, G, Cin/G, H*W); gw (T, G, Cin/G, Kg) and gb (T, Cout) get the full sums
+    in index 0 and zeros elsewhere; ws and wt are unused."""
+    zero = g.dtype.type(0)
+    N, Cout, OH, OW = g.shape
+    G = w.shape[0]
+    if need_x and gx.size:
+        _forward[blocks(gx.size), THREADS](g, w, w.reshape(w.size), False, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw, H, W, gx.size)
+    if need_w:
+        nw = gw.size // gw.shape[0]
+        _grad_weight[max(1, min(nw, MAX_BLOCKS)), THREADS](g, x, gw, zero, kh, kw, sh, sw, ph, pw, dh, dw, H, W)
+    if need_b:
+        _grad_bias[max(1, min(Cout, MAX_BLOCKS)), THREADS](g.reshape(N, 1, Cout, OH * OW), gb, zero)

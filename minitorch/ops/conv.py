@@ -7,6 +7,7 @@ import math
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import int64
+from ..tensor import _contiguous_strides
 from . import launch
 from .shape import as_view
 
@@ -325,9 +326,10 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 class ConvTranspose(Function):
     """The adjoint of a convolution, 2-D or 3-D: (N, Cin, *S) with weight (Cin, Cout/groups, *k) -> (N, Cout, *O).
 
-    It runs on the convolution kernels with the roles swapped: for a conv whose input is the (N, Cout, *O) output
-    and whose weight is this one, the forward is that conv's input gradient, the input gradient is that conv's
-    forward (no bias) and the weight gradient is that conv's weight gradient with x as the output gradient."""
+    For the conv whose input is the (N, Cout, *O) output and whose weight is this one, the forward is that conv's
+    input gradient, the input gradient is that conv's forward (no bias) and the weight gradient is that conv's
+    weight gradient with x as the output gradient. 2-D has kernels of its own that do this with one im2col per
+    image for both gradients and fuse the bias; 3-D calls the conv3d kernels with the roles swapped."""
 
     @staticmethod
     @launch.half_compute()
@@ -344,18 +346,24 @@ class ConvTranspose(Function):
         Cout, L, K, Og = Cog * groups, math.prod(S), Cog * math.prod(ks), Cin // groups
         out = launch.empty((N, Cout) + osz, x._dtype, x._device)
         if out.numel():
+            fused = nd == 2 and x.numel()
             if x.numel():
                 k = launch._k(x)
                 T = max(1, min(k.conv.workers(), N))
                 k.matmul.set_blas_threads(1)
                 o = out._storage.reshape(out._shape)
-                getattr(k.conv, f"conv{nd}d_backward")(
-                    o, _flat(w).reshape(groups, Og, K), _flat(x).reshape(N, groups, Og, L), o,
-                    _dummy((1, 1, 1, 1), x), _dummy((1, 1), x), True, False, False, _scratch(T, K, L, x),
-                    _dummy((T, 1, 1), x), *ks, *stride, *padding, *dilation, *S)
+                w3, x4, ws = _flat(w).reshape(groups, Og, K), _flat(x).reshape(N, groups, Og, L), _scratch(T, K, L, x)
+                if fused:
+                    bias = _flat(_contig(b)) if b is not None else _flat(w)
+                    k.conv.conv_transpose2d_forward(x4, w3, bias, b is not None, o, ws, *ks, *stride, *padding,
+                                                    *dilation, *S)
+                else:
+                    getattr(k.conv, f"conv{nd}d_backward")(
+                        o, w3, x4, o, _dummy((1, 1, 1, 1), x), _dummy((1, 1), x), True, False, False, ws,
+                        _dummy((T, 1, 1), x), *ks, *stride, *padding, *dilation, *S)
             else:
                 launch.fill_(out, 0)
-            if b is not None:
+            if b is not None and not fused:
                 bv = as_view(b, (1, Cout) + (1,) * nd, (0, b._stride[0]) + (0,) * nd, b._offset)
                 launch.binary("add", out, bv, out=out)
         ctx.save_for_backward(x, w)
@@ -388,6 +396,22 @@ class ConvTranspose(Function):
             k.matmul.set_blas_threads(1)
         garr = _flat(g).reshape(g._shape) if g.numel() else None
         w3 = _flat(w).reshape(groups, Og, K)
+        if nd == 2 and live:
+            gx = launch.empty(x._shape, g._dtype, g._device) if need_x else None
+            gwp = launch.empty((T, Cin, K), g._dtype, g._device) if need_w else None
+            gbp = launch.empty((T, g._shape[1]), g._dtype, g._device) if need_b else None
+            k.conv.conv_transpose2d_backward(
+                garr, w3, _flat(x).reshape(N, groups, Og, L),
+                gx._storage.reshape(N, groups, Og, L) if need_x else _dummy((1, 1, 1, 1), g),
+                gwp._storage.reshape(T, groups, Og, K) if need_w else _dummy((1, 1, 1, 1), g),
+                gbp._storage.reshape(gbp._shape) if need_b else _dummy((1, 1), g), need_x, need_w, need_b,
+                _scratch(T, K, L, g), _scratch(T, Og, K, g) if need_w else _dummy((T, 1, 1), g), *args)
+            if need_w:
+                gw = launch.reduce("sum", gwp, (0,), False)
+                gw = as_view(gw, w._shape, _contiguous_strides(w._shape), gw._offset)
+            if need_b:
+                gb = launch.reduce("sum", gbp, (0,), False)
+            return gx, gw, gb, None, None, None, None, None
         if need_x:
             gx = launch.empty(x._shape, g._dtype, g._device)
             if live:
@@ -405,10 +429,7 @@ class ConvTranspose(Function):
             else:
                 launch.fill_(gwp, 0)
             gw = launch.reduce("sum", gwp, (0,), False)
-            strides = [1]
-            for n in reversed(w._shape[1:]):
-                strides.insert(0, strides[0] * n)
-            gw = as_view(gw, w._shape, tuple(strides), gw._offset)
+            gw = as_view(gw, w._shape, _contiguous_strides(w._shape), gw._offset)
         if need_b:
             gb = launch.reduce("sum", g, (0,) + tuple(range(2, nd + 2)), False)
         return gx, gw, gb, None, None, None, None, None
