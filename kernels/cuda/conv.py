@@ -347,9 +347,9 @@ def conv_transpose2d_backward(g, w, x, gx, gw, gb, need_x, need_w, need_b, ws, w
     in index 0 and zeros elsewhere; ws and wt are unused."""
     zero = g.dtype.type(0)
     N, Cout, OH, OW = g.shape
-    G = w.shape[0]
     if need_x and gx.size:
-        _forward[blocks(gx.size), THREADS](g, w, w.reshape(w.size), False, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw, H, W, gx.size)
+        _forward[blocks(gx.size), THREADS](g, w, w.reshape(w.size), False, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw,
+                                           H, W, gx.size)
     if need_w:
         nw = gw.size // gw.shape[0]
         _grad_weight[max(1, min(nw, MAX_BLOCKS)), THREADS](g, x, gw, zero, kh, kw, sh, sw, ph, pw, dh, dw, H, W)
