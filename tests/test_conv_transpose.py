@@ -222,6 +222,19 @@ def test_double_backward_is_refused():
         minitorch.autograd.grad(y, x, create_graph=True)
 
 
+def test_operands_on_different_devices_raise(device):
+    if device == "cpu":
+        pytest.skip("needs a second device")
+    x = minitorch.tensor(arr(1, 2, 3, 3), device=device)
+    w = arr(2, 2, 2, 2)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.conv_transpose2d(x, minitorch.tensor(w))
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.conv_transpose2d(x, minitorch.tensor(w, device=device), minitorch.tensor(arr(2)))
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.conv3d(minitorch.tensor(arr(1, 2, 3, 3, 3), device=device), minitorch.tensor(arr(2, 2, 2, 2, 2)))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # modules
 # ---------------------------------------------------------------------------------------------------------------

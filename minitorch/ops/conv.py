@@ -9,6 +9,7 @@ from ..autograd.grad_mode import _state
 from ..dtypes import int64
 from ..tensor import _contiguous_strides
 from . import launch
+from .common import check_device
 from .shape import as_view
 
 
@@ -284,6 +285,12 @@ def _resolve_padding(x, padding, stride, dilation, ks, name):
     return x, tuple(t // 2 for t in totals)
 
 
+def _same_device(input, weight, bias):
+    check_device(input, weight)
+    if bias is not None:
+        check_device(input, bias)
+
+
 def _check_bias(input, weight, bias, out_channels):
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
         raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
@@ -319,6 +326,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            "greater than actual input size".format(" x ".join(map(str, padded)),
                                                                    " x ".join(map(str, eff))))
     _check_bias(input, weight, bias, weight.shape[0])
+    _same_device(input, weight, bias)
     out = Conv3d.apply(x, weight, bias, stride, padding, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
@@ -477,6 +485,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                            f"{list(input.shape)} to have {weight.shape[0]} channels, but got {C} channels instead")
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same")
+    _same_device(input, weight, bias)
     Cout = weight.shape[1] * groups
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != Cout):
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
