@@ -263,7 +263,7 @@ class Conv3d(Function):
         return (gx if need_x else None), gw, gb, None, None, None, None
 
 
-def _resolve_padding(x, padding, stride, dilation, ks, name):
+def _resolve_padding(x, padding, stride, dilation, ks):
     """Numeric padding per spatial dim, and x padded on the far side where 'same' needs an odd total."""
     n = len(ks)
     if not isinstance(padding, str):
@@ -314,7 +314,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             raise RuntimeError(f"expected {what} to be a single integer value or a list of 3 values to match the "
                                f"convolution dimensions, but got {what}={list(_ntuple(v, 3))}")
     ks = tuple(weight.shape[2:])
-    x, padding = _resolve_padding(x, padding, stride, dilation, ks, "conv3d")
+    x, padding = _resolve_padding(x, padding, stride, dilation, ks)
     if min(stride) <= 0:
         raise RuntimeError("non-positive stride is not supported")
     if min(padding) < 0:
