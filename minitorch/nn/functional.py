@@ -10,6 +10,7 @@ from ..ops.activation import log_softmax, softmax
 from ..ops.common import warn
 from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,  # noqa: F401
                         max_pool1d, max_pool2d)
+from ..ops.conv import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: F401
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
 
@@ -24,6 +25,7 @@ __all__ += ["hardsigmoid", "hardswish", "hardshrink", "softshrink", "prelu", "rr
             "celu_", "selu", "selu_", "leaky_relu_", "hardtanh_", "threshold_", "gumbel_softmax",
             "pdist", "embedding_bag", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
             "upsample_nearest", "upsample_bilinear"]
+__all__ += ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

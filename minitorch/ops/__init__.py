@@ -82,6 +82,9 @@ for _n in ("t", "transpose", "squeeze", "unsqueeze", "swapdims", "swapaxes", "as
     METHODS[_n + "_"] = E._inplace_view(FUNCTIONS.get(_n) or METHODS[_n])
 for _n, _f in METHODS.items():
     setattr(Tensor, _n, _f)
+# convolutions are functions only (torch.conv2d, torch.conv_transpose2d ...), not Tensor methods
+for _n in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+    FUNCTIONS[_n] = getattr(_conv, _n)
 # PyTorch also exports these in-place methods as functions (``torch.sin_(x)``); each is the method itself
 _INPLACE_FUNCTIONS = (
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
