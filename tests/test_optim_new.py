@@ -381,3 +381,124 @@ def test_lbfgs_stops_at_an_optimum():
     assert float(opt.step(closure)) == 0.0
     assert len(calls) == 1 and opt.state[p]["func_evals"] == 1
     np.testing.assert_array_equal(to_np(p), np.ones(3, np.float32))
+
+
+# -------------------------------------------------------------------------------------------------------------------
+# swa_utils
+# -------------------------------------------------------------------------------------------------------------------
+def _models(torch):
+    """The same Linear-BatchNorm-Linear model in both libraries (minitorch's weights copied from torch's)."""
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    mm = minitorch.nn.Sequential(minitorch.nn.Linear(3, 4), minitorch.nn.BatchNorm1d(4), minitorch.nn.Tanh(),
+                                 minitorch.nn.Linear(4, 2))
+    mm.load_state_dict({k: minitorch.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    return mm, tm
+
+
+def _train_and_average(lib, model, make_avg, steps=6):
+    rng = np.random.default_rng(4)
+    avg = make_avg(lib, model)
+    opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    for _ in range(steps):
+        x = lib.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+        avg.update_parameters(model)
+    return avg
+
+
+SU = lambda lib: lib.optim.swa_utils  # noqa: E731
+AVERAGES = {
+    "swa": lambda lib, m: SU(lib).AveragedModel(m),
+    "swa-buffers": lambda lib, m: SU(lib).AveragedModel(m, use_buffers=True),
+    "ema-multi": lambda lib, m: SU(lib).AveragedModel(m, multi_avg_fn=SU(lib).get_ema_multi_avg_fn(0.9)),
+    "ema-multi-buffers": lambda lib, m: SU(lib).AveragedModel(m, multi_avg_fn=SU(lib).get_ema_multi_avg_fn(0.8),
+                                                              use_buffers=True),
+    "ema-avg": lambda lib, m: SU(lib).AveragedModel(m, avg_fn=SU(lib).get_ema_avg_fn(0.7)),
+    "swa-multi": lambda lib, m: SU(lib).AveragedModel(m, multi_avg_fn=SU(lib).get_swa_multi_avg_fn()),
+    "swa-avg": lambda lib, m: SU(lib).AveragedModel(m, avg_fn=SU(lib).get_swa_avg_fn()),
+}
+
+
+@pytest.mark.parametrize("kind", list(AVERAGES))
+def test_averaged_model_matches_torch(kind, torch):
+    mm, tm = _models(torch)
+    ma = _train_and_average(minitorch, mm, AVERAGES[kind])
+    ta = _train_and_average(torch, tm, AVERAGES[kind])
+    msd, tsd = ma.state_dict(), ta.state_dict()
+    assert list(msd) == list(tsd)
+    for k, tv in tsd.items():
+        np.testing.assert_allclose(to_np(msd[k]), tv.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+    assert int(ma.n_averaged.item()) == 6 and ma.n_averaged.dtype is minitorch.int64
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    ma.eval(), ta.eval()
+    np.testing.assert_allclose(to_np(ma(minitorch.tensor(x))), ta(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    # the average is a copy: the model's own weights differ from it
+    assert not np.allclose(to_np(mm[0].weight), to_np(ma.module[0].weight))
+
+
+def test_averaged_model_errors(torch):
+    m = minitorch.nn.Linear(2, 2)
+    with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
+        optim.swa_utils.AveragedModel(m, avg_fn=optim.swa_utils.get_swa_avg_fn(),
+                                      multi_avg_fn=optim.swa_utils.get_swa_multi_avg_fn())
+    for fn in ("get_ema_multi_avg_fn", "get_ema_avg_fn"):
+        with pytest.raises(ValueError) as theirs:
+            getattr(torch.optim.swa_utils, fn)(1.5)
+        with pytest.raises(ValueError, match="Invalid decay value 1.5") as mine:
+            getattr(optim.swa_utils, fn)(1.5)
+        assert str(mine.value) == str(theirs.value)
+
+
+def test_update_bn_matches_torch(torch):
+    mm, tm = _models(torch)
+    mm.eval(), tm.eval()
+    rng = np.random.default_rng(6)
+    data = [rng.standard_normal((5, 3)).astype(np.float32) * 2 + 1 for _ in range(4)]
+    optim.swa_utils.update_bn([(minitorch.tensor(d), 0) for d in data], mm)
+    torch.optim.swa_utils.update_bn([(torch.tensor(d), 0) for d in data], tm)
+    assert not mm.training and mm[1].momentum == tm[1].momentum == 0.1
+    for k, tv in tm.state_dict().items():
+        np.testing.assert_allclose(to_np(mm.state_dict()[k]), tv.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+    # no BatchNorm: nothing happens
+    lin = minitorch.nn.Linear(2, 2)
+    optim.swa_utils.update_bn([minitorch.zeros(1, 2)], lin)
+
+
+SWALR_CASES = [{"swa_lr": 0.05}, {"swa_lr": 0.5, "anneal_epochs": 3, "anneal_strategy": "linear"},
+               {"swa_lr": [0.01, 0.02], "anneal_epochs": 0}, {"swa_lr": 0.02, "anneal_epochs": 7}]
+
+
+@pytest.mark.parametrize("split", [None, 4])
+@pytest.mark.parametrize("kwargs", SWALR_CASES, ids=str)
+def test_swalr_matches_torch(kwargs, split, torch):
+    def run(lib, split):
+        def build():
+            ps = [lib.zeros(2, requires_grad=True), lib.zeros(1, requires_grad=True)]
+            o = lib.optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.3}], lr=0.1)
+            return o, lib.optim.swa_utils.SWALR(o, **kwargs)
+        opt, sched = build()
+        out = [list(sched.get_last_lr())]
+        for i in range(15):
+            if i == split:
+                osd, ssd = opt.state_dict(), sched.state_dict()
+                opt, sched = build()
+                opt.load_state_dict(osd)
+                sched.load_state_dict(ssd)
+            opt.step()
+            sched.step()
+            out.append(list(sched.get_last_lr()))
+        return np.array(out)
+    np.testing.assert_allclose(run(minitorch, split), run(torch, None), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs", [{"anneal_strategy": "exp"}, {"anneal_epochs": -1}, {"anneal_epochs": 2.5}])
+def test_swalr_errors_equal_torch(kwargs, torch):
+    with pytest.raises(ValueError) as theirs:
+        torch.optim.swa_utils.SWALR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), 0.05, **kwargs)
+    with pytest.raises(ValueError) as mine:
+        optim.swa_utils.SWALR(optim.SGD([minitorch.zeros(1, requires_grad=True)], lr=0.1), 0.05, **kwargs)
+    assert str(mine.value) == str(theirs.value)
