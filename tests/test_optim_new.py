@@ -74,7 +74,7 @@ def _run(lib, name, kwargs, init, grads, device="cpu", make=None):
     for step in grads:
         for p, g in zip(params, step):
             p.grad = None if g is None else (minitorch.tensor(g, device=device) if lib is minitorch
-                                             else lib.tensor(g))
+                                             else lib.tensor(g)).to(p.dtype)
         opt.step()
     return params, opt
 
@@ -502,3 +502,48 @@ def test_swalr_errors_equal_torch(kwargs, torch):
     with pytest.raises(ValueError) as mine:
         optim.swa_utils.SWALR(optim.SGD([minitorch.zeros(1, requires_grad=True)], lr=0.1), 0.05, **kwargs)
     assert str(mine.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_16_bit_parameters_follow_torch(case, dtype, torch):
+    """16-bit parameters take the tensor-op path. It agrees with PyTorch to a couple of ulps, not bit for bit:
+    minitorch's in-place 16-bit scalar ops (``mul_(0.995)``) round the scalar to the dtype first, where
+    PyTorch's CPU kernels keep it in float32."""
+    name, kwargs = case
+    init, grads = _problem(3, steps=6)
+    mdt, tdt = getattr(minitorch, dtype), getattr(torch, dtype)
+    mp, _ = _run(minitorch, name, kwargs, init, grads, make=lambda a: minitorch.tensor(a).to(mdt).requires_grad_())
+    tp, _ = _run(torch, name, kwargs, init, grads, make=lambda a: torch.tensor(a).to(tdt).requires_grad_())
+    eps = float(torch.finfo(tdt).eps)
+    for m, t in zip(mp, tp):
+        assert m.dtype is mdt
+        ref = t.detach().float().numpy()
+        np.testing.assert_allclose(to_np(m.to(minitorch.float32)), ref, rtol=4 * eps, atol=4 * eps)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_on_device(line_search_fn, device, torch):
+    """LBFGS is tensor ops only: on every device it follows PyTorch (CPU) on a tiny least-squares problem."""
+    r = np.random.default_rng(2)
+    x, y, w0 = (r.standard_normal(s).astype(np.float32) for s in ((6, 3), (6,), (3,)))
+
+    def run(lib, dev):
+        w = (lib.tensor(w0, device=dev) if lib is minitorch else lib.tensor(w0)).requires_grad_()
+        xs = lib.tensor(x, device=dev) if lib is minitorch else lib.tensor(x)
+        ys = lib.tensor(y, device=dev) if lib is minitorch else lib.tensor(y)
+        opt = lib.optim.LBFGS([w], max_iter=5, line_search_fn=line_search_fn)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((xs @ w - ys) ** 2).sum()
+            loss.backward()
+            return loss
+        loss = opt.step(closure)
+        return w, float(loss.item()), opt.state[w]["func_evals"]
+
+    mw, ml, mf = run(minitorch, device)
+    tw, tl, tf = run(torch, None)
+    assert mw.device.type == device and mf == tf
+    np.testing.assert_allclose(to_np(mw), tw.detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert ml == pytest.approx(tl, rel=1e-6)

@@ -508,7 +508,7 @@ def _asgd_tensor(param, grad, ax, mu_t, eta, lambd, weight_decay, average, maxim
         param.mul_(1 - lambd * eta)
         param.add_(grad, alpha=-eta)
         if average:
-            ax.add_(param.sub(ax).mul_(mu_t.to(device=param.device)))
+            ax.add_(param.sub(ax).mul_(float(mu_t.item())))
         else:
             ax.copy_(param)
 
