@@ -547,3 +547,35 @@ def test_lbfgs_on_device(line_search_fn, device, torch):
     assert mw.device.type == device and mf == tf
     np.testing.assert_allclose(to_np(mw), tw.detach().numpy(), rtol=1e-5, atol=1e-5)
     assert ml == pytest.approx(tl, rel=1e-6)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_state_dict_round_trip_continues_like_torch(line_search_fn, torch):
+    """One step, save, load into a fresh LBFGS over fresh parameters, a second step: PyTorch's two steps."""
+    kwargs = {"history_size": 4, "max_iter": 5, "line_search_fn": line_search_fn}
+    tw, tv, tloss, tst = _lbfgs_run(torch, np.float64, "tanh", steps=2, **kwargs)
+    r = np.random.default_rng(1)  # the problem of _lbfgs_run
+    x, y = minitorch.tensor(r.standard_normal((20, 4))), minitorch.tensor(r.standard_normal((20, 1)))
+    w1, v1 = (minitorch.tensor(r.standard_normal(s) * 0.5, requires_grad=True) for s in ((4, 3), (3, 1)))
+    first = minitorch.optim.LBFGS([w1, v1], **kwargs)
+
+    def closure_for(o, w, v):
+        def closure():
+            o.zero_grad()
+            loss = ((minitorch.tanh(x @ w) @ v - y) ** 2).mean()
+            loss.backward()
+            return loss
+        return closure
+
+    first.step(closure_for(first, w1, v1))
+    sd = first.state_dict()
+    w2 = minitorch.tensor(to_np(w1), requires_grad=True)
+    v2 = minitorch.tensor(to_np(v1), requires_grad=True)
+    second = minitorch.optim.LBFGS([w2, v2], lr=0.3)
+    second.load_state_dict(sd)
+    assert second.param_groups[0]["history_size"] == 4
+    loss = second.step(closure_for(second, w2, v2))
+    np.testing.assert_allclose(to_np(w2), tw.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(to_np(v2), tv.detach().numpy(), rtol=1e-10, atol=1e-10)
+    assert float(loss) == pytest.approx(tloss[1], rel=1e-10)
+    assert second.state[w2]["n_iter"] == tst["n_iter"] and second.state[w2]["func_evals"] == tst["func_evals"]
