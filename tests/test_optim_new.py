@@ -130,6 +130,19 @@ def test_tensor_op_path_matches_torch(case, torch, monkeypatch):
 
 
 @pytest.mark.parametrize("name", NEW)
+def test_parallel_kernel_matches_serial_and_torch(name, torch, monkeypatch):
+    """Large parameters use the prange variant of each kernel (two chunks here): same numbers as the serial one."""
+    init, grads = _problem(8, shapes=((200, 100), (3,)), steps=3)
+    serial, _ = _run(minitorch, name, {}, init, grads)
+    monkeypatch.setattr(_functional, "PAR_MIN", 1)
+    par, _ = _run(minitorch, name, {}, init, grads)
+    tp, _ = _run(torch, name, {}, init, grads)
+    for s, p, t in zip(serial, par, tp):
+        np.testing.assert_array_equal(to_np(s), to_np(p))
+        np.testing.assert_allclose(to_np(p), t.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NEW)
 def test_non_contiguous_parameter(name, torch):
     """A transposed view as the parameter: updated in place through the view, as PyTorch does."""
     rng = np.random.default_rng(3)

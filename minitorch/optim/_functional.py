@@ -76,6 +76,24 @@ def _step_up(step_t):
     return float(step_t.item())
 
 
+def _scalar_update(t, value, multiply=False):
+    """Set a 0-d state tensor (``mu_product``, ``eta``, ``mu``) to ``value``, or multiply it by ``value``, rounding
+    in its dtype as PyTorch's in-place op does; returns the new value as a float."""
+    s = t._storage
+    if isinstance(s, np.ndarray):
+        ty = s.dtype.type
+        s[t._offset] = s[t._offset] * ty(value) if multiply else ty(value)
+        t._vc.value += 1
+        return float(s[t._offset])
+    t.mul_(value) if multiply else t.fill_(value)
+    return float(t.item())
+
+
+def _scalar(t):
+    s = t._storage
+    return float(s[t._offset]) if isinstance(s, np.ndarray) else float(t.item())
+
+
 def _bump(*tensors):
     for t in tensors:
         if t is not None:
@@ -386,8 +404,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         bias_correction2 = 1 - beta2 ** step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-        mu_product.mul_(mu)  # rounded in the scalar dtype, as PyTorch's state tensor is
-        prod = float(mu_product.item())
+        prod = _scalar_update(mu_product, mu, multiply=True)  # rounded in the state's dtype, as in PyTorch
         c_grad = -lr * (1.0 - mu) / (1.0 - prod)
         c_avg = (-lr * mu_next) / (1.0 - prod * mu_next)
         f = _fused(p, g, (m, v))
@@ -483,11 +500,10 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
     for i, p in enumerate(params):
         g, ax, mu_t, eta_t = grads[i], axs[i], mus[i], etas[i]
         step = _step_up(state_steps[i])
-        eta = float(eta_t.item())
-        mu = float(mu_t.item())
+        eta, mu = _scalar(eta_t), _scalar(mu_t)
         f = _fused(p, g, (ax,))
         if f is None:
-            _asgd_tensor(p, g, ax, mu_t, eta, lambd, weight_decay, mu != 1, maximize)
+            _asgd_tensor(p, g, ax, mu, eta, lambd, weight_decay, mu != 1, maximize)
         else:
             mod, g = f
             ty = p._dtype.np.type
@@ -496,11 +512,11 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
             kern(p._storage, p._offset, g._storage, g._offset, ax._storage, ax._offset, n,
                  *_cast(ty, 1 - lambd * eta, -eta, mu, weight_decay), bool(mu != 1), bool(maximize))
             _bump(p, ax)
-        eta_t.fill_(lr / ((1 + lambd * lr * step) ** alpha))
-        mu_t.fill_(1 / max(1, step - t0))
+        _scalar_update(eta_t, lr / ((1 + lambd * lr * step) ** alpha))
+        _scalar_update(mu_t, 1 / max(1, step - t0))
 
 
-def _asgd_tensor(param, grad, ax, mu_t, eta, lambd, weight_decay, average, maximize):
+def _asgd_tensor(param, grad, ax, mu, eta, lambd, weight_decay, average, maximize):
     with no_grad():
         grad = _grad(grad, maximize)
         if weight_decay != 0:
@@ -508,7 +524,7 @@ def _asgd_tensor(param, grad, ax, mu_t, eta, lambd, weight_decay, average, maxim
         param.mul_(1 - lambd * eta)
         param.add_(grad, alpha=-eta)
         if average:
-            ax.add_(param.sub(ax).mul_(float(mu_t.item())))
+            ax.add_(param.sub(ax).mul_(mu))
         else:
             ax.copy_(param)
 
