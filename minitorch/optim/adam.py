@@ -34,8 +34,8 @@ class Adam(_StatefulOptimizer):
     State per parameter: ``step`` (0-d float tensor), ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``).
     """
 
-    _checks = (LR, EPS) + BETAS + (WEIGHT_DECAY,
-                                   (lambda d: _same_kind(d["betas"]), "betas must be either both floats or both Tensors"))
+    _checks = (LR, EPS) + BETAS + (
+        WEIGHT_DECAY, ((lambda d: _same_kind(d["betas"])), "betas must be either both floats or both Tensors"))
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,

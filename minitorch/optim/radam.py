@@ -14,7 +14,8 @@ class RAdam(_StatefulOptimizer):
         g = ±grad (+ weight_decay * p, or p *= 1 - lr * weight_decay when decoupled)
         m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
         rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-        rho_t > 5: p -= lr * m / (1 - beta1^t) * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t;  else p -= lr * m / (1 - beta1^t)
+        rho_t > 5: p -= lr * m / (1 - beta1^t) * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t
+        else:      p -= lr * m / (1 - beta1^t)
 
     Args:
         params: parameters or parameter groups.

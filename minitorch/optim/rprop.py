@@ -11,7 +11,8 @@ rprop = F.rprop
 class Rprop(_StatefulOptimizer):
     """Rprop with PyTorch's update rule::
 
-        g = ±grad;  s = sign(g * prev):  step = clamp(step * (etaplus if s > 0, etaminus if s < 0, else 1), *step_sizes)
+        g = ±grad;  s = sign(g * prev)
+        step = clamp(step * (etaplus if s > 0, etaminus if s < 0, else 1), *step_sizes)
         g = 0 where s < 0;  p -= sign(g) * step;  prev = g
 
     Args:
