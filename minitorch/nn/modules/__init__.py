@@ -10,3 +10,7 @@ from .misc import Dropout, Dropout1d, Dropout2d, Embedding, Flatten, Unflatten, 
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parallel import DataParallel
+# PyTorch's submodule paths (torch.nn.modules.batchnorm._BatchNorm ...); nn.modules.utils is left to explicit
+# imports so that `from .modules import *` in nn/__init__ never shadows nn.utils
+from . import (batchnorm, dropout, flatten, padding, pixelshuffle, pooling, rnn, sparse,  # noqa: F401,E402
+               transformer, upsampling)
