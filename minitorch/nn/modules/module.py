@@ -336,7 +336,11 @@ class Module:
             modules = self.__dict__.get("_modules")
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._remove_from(name)
+            # a submodule replaced under the same name keeps its place in _modules (Sequential order)
+            for store in ("_parameters", "_buffers"):
+                self.__dict__[store].pop(name, None)
+            self.__dict__.pop(name, None)
+            self._non_persistent_buffers_set.discard(name)
             for hook in _global_module_registration_hooks.values():
                 out = hook(self, name, value)
                 if out is not None:

@@ -13,15 +13,6 @@ def _as_list(tensors):
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
-def _check_foreach(foreach, tensors):
-    # PyTorch's foreach kernels exist for CUDA tensors only; asking for them elsewhere is an error there too
-    if foreach:
-        for t in tensors:
-            if t.device.type != "cuda":
-                raise RuntimeError(f"foreach=True was passed, but can't use the foreach API on {t.device.type} "
-                                   "tensors")
-
-
 @no_grad()
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The ``norm_type``-norm of all ``tensors`` seen as one vector (a 0-d tensor on the first tensor's device)."""
@@ -30,7 +21,6 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norm_type = float(norm_type)
     if not tensors:
         return creation.tensor(0.0)
-    _check_foreach(foreach, tensors)
     first = tensors[0].device
     norms = stack([t.norm(norm_type).to(first) for t in tensors])
     total = norms.amax() if norm_type == float("inf") else norms.norm(norm_type)
@@ -49,7 +39,6 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     max_norm = float(max_norm)
     if not grads:
         return
-    _check_foreach(foreach, grads)
     coef = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
     for g in grads:
         # multiplying by a coefficient clamped to 1 is a no-op, but keeps the code free of a host sync
@@ -90,6 +79,5 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    _check_foreach(foreach, grads)
     for g in grads:
         g.clamp_(-clip_value, clip_value)
