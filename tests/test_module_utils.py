@@ -694,6 +694,67 @@ def test_weight_norm_parametrization_matches_torch_and_loads_old_keys(torch):
     close(mm.weight, old.weight)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
+@pytest.mark.parametrize("omap", [None, "matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("triv", [True, False])
+def test_orthogonal_parametrization_matches_torch(torch, shape, omap, triv):
+    w = RNG.standard_normal(shape)
+    delta = RNG.standard_normal(shape) * 0.7
+    g = RNG.standard_normal(shape)
+
+    def scenario(lib, state=None):
+        lin = lib.nn.Linear(shape[1], shape[0]).double()
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(w))
+        lib.nn.utils.parametrizations.orthogonal(lin, orthogonal_map=omap, use_trivialization=triv)
+        out = [list(lin.state_dict()), summary(lin.weight)]
+        snapshot = {k: v.clone() for k, v in lin.state_dict().items()}
+        if state is not None:
+            # a wide or tall base is completed with random columns: take torch's, to compare what follows
+            lin.load_state_dict({k: lib.tensor(v.numpy()) for k, v in state.items()})
+        with lib.no_grad():
+            lin.parametrizations.weight.original.add_(lib.tensor(delta))
+        q = lin.weight
+        (q * lib.tensor(g)).sum().backward()
+        out += [summary(q), summary(lin.parametrizations.weight.original.grad)]
+        return out, snapshot
+
+    a, state = scenario(torch)
+    b, _ = scenario(minitorch, state)
+    _assert_summaries_close(a, b)
+    householder = omap == "householder" or (omap is None and shape[0] != shape[1])
+    if not householder:  # householder zeroes columns whose diagonal entry truncates to 0 (as torch)
+        q = np.array(b[2][1])
+        gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+        np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-3)  # summaries are rounded to 4 digits
+
+
+@pytest.mark.torch
+def test_orthogonal_assignment_and_errors(torch):
+    q_np = np.linalg.qr(RNG.standard_normal((3, 3)))[0].astype(np.float32)
+
+    def scenario(lib):
+        P = lib.nn.utils.parametrizations
+        out = []
+        lin = P.orthogonal(lib.nn.Linear(3, 3))
+        q = lib.tensor(q_np)
+        lin.weight = q
+        out.append(summary(lin.weight))
+        for args, kw in [((lib.nn.Linear(3, 3),), {"orthogonal_map": "qr"}), ((lib.nn.BatchNorm1d(3),), {})]:
+            with pytest.raises(ValueError) as e:
+                P.orthogonal(*args, **kw)
+            out.append(str(e.value))
+        lin2 = P.orthogonal(lib.nn.Linear(3, 3), use_trivialization=False)
+        with pytest.raises(NotImplementedError) as e:
+            lin2.weight = q
+        out.append(str(e.value))
+        return out
+
+    a, b = both(torch, scenario)
+    _assert_summaries_close(a, b)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # parametrize
 # ---------------------------------------------------------------------------------------------------------------
