@@ -1059,3 +1059,39 @@ def test_hooks_weight_norm_prune_clip_on_device(torch, device):
     mnn.utils.prune.l1_unstructured(conv, "weight", amount=1)
     assert conv.weight_mask.device.type == device
     np.testing.assert_array_equal(npy(conv.weight_mask).ravel(), [0.0, 1.0])
+
+
+@pytest.mark.torch
+def test_parametrizations_and_fusion_on_device(torch, device):
+    # spectral norm: same buffers as torch, power iteration on the device
+    tm = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2))
+    mm = mnn.utils.parametrizations.spectral_norm(mnn.Linear(3, 2)).to(device)
+    copy_state(tm, mm, device)
+    x = X[:2]
+    close(mm(minitorch.tensor(x, device=device)), tm(torch.tensor(x)), 1e-5)
+    assert mm.parametrizations.weight[0]._u.device.type == device
+    # orthogonal: the base is built on the host (QR) and lands on the weight's device
+    lin = mnn.utils.parametrizations.orthogonal(mnn.Linear(2, 2).to(device))
+    q = npy(lin.weight)
+    np.testing.assert_allclose(q.T @ q, np.eye(2), atol=1e-5)
+    assert lin.parametrizations.weight[0].base.device.type == device
+    # conv + bn fusion
+    conv, bn = mnn.Conv1d(1, 2, 1).eval().to(device), mnn.BatchNorm1d(2).eval().to(device)
+    with minitorch.no_grad():
+        bn.running_var.fill_(4.0)
+        bn.running_mean.fill_(1.0)
+    fused = mnn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+    xi = minitorch.tensor(RNG.standard_normal((1, 1, 3)).astype(np.float32), device=device)
+    close(fused(xi), bn(conv(xi)), 1e-5)
+
+
+def test_forward_and_backward_hooks_on_device(device):
+    seq = mnn.Sequential(mnn.Linear(2, 2), mnn.Tanh()).to(device)
+    seen = []
+    seq[1].register_full_backward_pre_hook(lambda m_, go: (go[0] * 0,))
+    seq[0].register_full_backward_hook(lambda m_, gi, go: seen.append((gi[0].device.type, float(go[0].abs().sum()))))
+    x = minitorch.ones(1, 2, device=device, requires_grad=True)
+    seq(x).sum().backward()
+    # the pre-hook zeroed the gradient flowing into Tanh, so everything upstream is zero
+    assert seen == [(device, 0.0)]
+    assert float(x.grad.abs().sum()) == 0.0 and float(seq[0].weight.grad.abs().sum()) == 0.0
