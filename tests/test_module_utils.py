@@ -1095,3 +1095,26 @@ def test_forward_and_backward_hooks_on_device(device):
     # the pre-hook zeroed the gradient flowing into Tanh, so everything upstream is zero
     assert seen == [(device, 0.0)]
     assert float(x.grad.abs().sum()) == 0.0 and float(seq[0].weight.grad.abs().sum()) == 0.0
+
+
+@pytest.mark.torch
+def test_old_style_backward_hook_on_a_single_op_module_and_mixing_error(torch):
+    def scenario(lib):
+        log = []
+        relu = lib.nn.ReLU()
+        relu.register_backward_hook(lambda m_, gi, go: log.append((summary(gi), summary(go))))
+        relu(lib.tensor(X, requires_grad=True)).sum().backward()
+        with pytest.raises(RuntimeError) as e:
+            relu.register_full_backward_hook(lambda *a: None)
+        log.append(str(e.value))
+        lin = lib.nn.Linear(2, 2)
+        lin.register_full_backward_hook(lambda *a: None)
+        with pytest.raises(RuntimeError) as e:
+            lin.register_backward_hook(lambda *a: None)
+        log.append(str(e.value))
+        return log
+
+    a, b = both(torch, scenario)
+    assert a == b
+    with pytest.warns(UserWarning, match="like full backward hooks"):
+        scenario(minitorch)

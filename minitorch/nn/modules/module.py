@@ -79,8 +79,20 @@ def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
 
 
 def register_module_backward_hook(hook):
-    """Old-style (non-full) global backward hooks are not supported: use ``register_module_full_backward_hook``."""
-    raise RuntimeError("minitorch supports only full backward hooks: use register_module_full_backward_hook")
+    """Old-style global backward hook; minitorch calls it with full-backward-hook arguments (see
+    ``Module.register_backward_hook``)."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is True:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module hook. "
+                           "Please use only one of them.")
+    _global_is_full_backward_hook = False
+    return _add_hook(_global_backward_hooks, hook)
+
+
+_NON_FULL_WARNING = ("minitorch calls hooks from register_backward_hook / register_module_backward_hook like full "
+                     "backward hooks: grad_input holds the gradients w.r.t. the module's tensor inputs (PyTorch gives "
+                     "a non-full hook the gradients of the last autograd node's inputs, which agree only for modules "
+                     "made of one op). Use register_full_backward_hook.")
 
 
 def register_module_full_backward_pre_hook(hook):
@@ -165,9 +177,13 @@ class Module:
     # ----------------------------------------------------------------------------------------------------------
     def _get_backward_hooks(self):
         full, pre = [], []
-        if _global_is_full_backward_hook is True:
+        if _global_backward_hooks:
+            if _global_is_full_backward_hook is False:
+                warnings.warn(_NON_FULL_WARNING, stacklevel=3)
             full += list(_global_backward_hooks.values())
-        if self._is_full_backward_hook is True:
+        if self._backward_hooks:
+            if self._is_full_backward_hook is False:
+                warnings.warn(_NON_FULL_WARNING, stacklevel=3)
             full += list(self._backward_hooks.values())
         pre += list(_global_backward_pre_hooks.values())
         pre += list(self._backward_pre_hooks.values())
@@ -284,8 +300,13 @@ class Module:
         return _add_hook(self._backward_hooks, hook, prepend)
 
     def register_backward_hook(self, hook):
-        """Old-style (non-full) backward hooks are not supported: use ``register_full_backward_hook``."""
-        raise RuntimeError("minitorch supports only full backward hooks: use register_full_backward_hook")
+        """Deprecated old-style backward hook. minitorch calls it like a full backward hook (and warns when it
+        runs): grad_output is what PyTorch gives; grad_input matches PyTorch only for single-op modules."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self._is_full_backward_hook = False
+        return _add_hook(self._backward_hooks, hook)
 
     def register_state_dict_pre_hook(self, hook):
         """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` collects this module."""
