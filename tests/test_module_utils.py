@@ -593,6 +593,7 @@ def test_sparse_and_trunc_normal_and_eye():
 # weight norm / spectral norm
 # ---------------------------------------------------------------------------------------------------------------
 @pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
 @pytest.mark.parametrize("dim", [0, 1, None, -1])
 def test_weight_norm_hook_style_matches_torch(torch, dim):
     tm = torch.nn.Conv2d(2, 3, 2)
@@ -1095,6 +1096,9 @@ def test_forward_and_backward_hooks_on_device(device):
     # the pre-hook zeroed the gradient flowing into Tanh, so everything upstream is zero
     assert seen == [(device, 0.0)]
     assert float(x.grad.abs().sum()) == 0.0 and float(seq[0].weight.grad.abs().sum()) == 0.0
+    bn = mnn.BatchNorm1d(2).to_empty(device=device)
+    assert {t.device.type for t in bn.state_dict().values()} == {device}
+    assert bn.num_batches_tracked.dtype == minitorch.int64 and bn.weight.dtype == minitorch.float32
 
 
 @pytest.mark.torch
