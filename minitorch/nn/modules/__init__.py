@@ -17,3 +17,7 @@ from .parallel import DataParallel
 from .loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss, MarginRankingLoss,  # noqa: E402,F401
                    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss,
                    TripletMarginLoss, TripletMarginWithDistanceLoss)
+# PyTorch's submodule paths (torch.nn.modules.batchnorm._BatchNorm ...); nn.modules.utils is left to explicit
+# imports so that `from .modules import *` in nn/__init__ never shadows nn.utils
+from . import (batchnorm, dropout, flatten, padding, pixelshuffle, pooling, rnn, sparse,  # noqa: F401,E402
+               transformer, upsampling)

@@ -58,6 +58,7 @@ class GroupNorm(Module):
 
 class _BatchNorm(Module):
     _dims = ()
+    _version = 2  # PyTorch's state-dict version for batch norm (the metadata records it)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None):
