@@ -10,3 +10,7 @@ from .misc import Dropout, Dropout1d, Dropout2d, Embedding, Flatten, Unflatten, 
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parallel import DataParallel
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
+from .normalization import BatchNorm3d, LocalResponseNorm, RMSNorm  # noqa: E402
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AvgPool3d, LPPool1d,  # noqa: E402
+                      LPPool2d, LPPool3d, MaxPool3d)

@@ -1,0 +1,123 @@
+"""3-D pooling over contiguous (N*C, D, H, W) volumes: max (with argmax indices) and average, forward and backward.
+
+Indices are flat positions within the input volume ((d * H + h) * W + w), as PyTorch's ``return_indices`` gives
+them. The max backward is a scatter by those flat positions, so it is ``pool.max_pool2d_backward`` with
+HW = D * H * W.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .conv import _span
+
+U = np.uint64
+
+
+def _lowest(dtype):
+    """The start value of a running max: -inf for floats, the smallest integer otherwise."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return dtype.type(-np.inf)
+    if dtype.kind == "b":
+        return dtype.type(False)
+    return dtype.type(np.iinfo(dtype).min)
+
+
+def max_pool3d(x, P, D, H, W, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH, OW):
+    """The first position holding a window's max (in d, h, w order); once a NaN is seen, the last NaN, as PyTorch's
+    CPU kernel. A window with no element in range (possible with dilation) gives the dtype's lowest value and -1."""
+    _max_pool3d(x, P, D, H, W, out, idx, _lowest(x.dtype), kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH,
+                OW)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _max_pool3d(x, P, D, H, W, out, idx, lowest, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH, OW):
+    V = D * H * W
+    L = OD * OH * OW
+    for p in prange(P):
+        xo = p * V
+        for od in range(OD):
+            d0 = od * sd - pd
+            alo, ahi = _span(d0, D, dd, kd)
+            for oh in range(OH):
+                h0 = oh * sh - ph
+                ilo, ihi = _span(h0, H, dh, kh)
+                for ow in range(OW):
+                    w0 = ow * sw - pw
+                    jlo, jhi = _span(w0, W, dw, kw)
+                    best = lowest
+                    arg = -1
+                    for a in range(alo, ahi):
+                        for i in range(ilo, ihi):
+                            r = ((d0 + a * dd) * H + h0 + i * dh) * W + w0
+                            for j in range(jlo, jhi):
+                                v = x[U(xo + r + j * dw)]
+                                if arg < 0 or v > best or v != v:
+                                    best = v
+                                    arg = r + j * dw
+                    e = p * L + (od * OH + oh) * OW + ow
+                    out[U(e)] = best
+                    idx[U(e)] = arg
+
+
+@njit(cache=True, inline="always")
+def _bounds(o, s, p, k, n):
+    """A window's clipped [start, end) and its extent counted with the padding (PyTorch's pool size rule)."""
+    a = o * s - p
+    b = min(a + k, n + p)
+    return max(a, 0), min(b, n), b - a
+
+
+@njit(cache=True, inline="always")
+def _divisor(od, oh, ow, D, H, W, kd, kh, kw, sd, sh, sw, pd, ph, pw, count_include_pad, divisor):
+    ds, de, nd = _bounds(od, sd, pd, kd, D)
+    hs, he, nh = _bounds(oh, sh, ph, kh, H)
+    ws, we, nw = _bounds(ow, sw, pw, kw, W)
+    if divisor > 0:
+        n = divisor
+    elif count_include_pad:
+        n = nd * nh * nw
+    else:
+        n = (de - ds) * (he - hs) * (we - ws)
+    return ds, de, hs, he, ws, we, n
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def avg_pool3d(x, P, D, H, W, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, OD, OH, OW, count_include_pad, divisor):
+    V = D * H * W
+    L = OD * OH * OW
+    for p in prange(P):
+        xo = p * V
+        for od in range(OD):
+            for oh in range(OH):
+                for ow in range(OW):
+                    ds, de, hs, he, ws, we, n = _divisor(od, oh, ow, D, H, W, kd, kh, kw, sd, sh, sw, pd, ph, pw,
+                                                         count_include_pad, divisor)
+                    s = 0.0
+                    for d in range(ds, de):
+                        for h in range(hs, he):
+                            r = xo + (d * H + h) * W
+                            for w in range(ws, we):
+                                s += x[U(r + w)]
+                    out[U(p * L + (od * OH + oh) * OW + ow)] = s / n
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def avg_pool3d_backward(g, P, D, H, W, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, OD, OH, OW, count_include_pad,
+                        divisor):
+    """gx (zero-filled (P, D*H*W)) += each output's gradient spread evenly over its window; volumes are
+    independent, so each thread owns whole volumes."""
+    V = D * H * W
+    L = OD * OH * OW
+    for p in prange(P):
+        xo = p * V
+        for od in range(OD):
+            for oh in range(OH):
+                for ow in range(OW):
+                    ds, de, hs, he, ws, we, n = _divisor(od, oh, ow, D, H, W, kd, kh, kw, sd, sh, sw, pd, ph, pw,
+                                                         count_include_pad, divisor)
+                    v = g[U(p * L + (od * OH + oh) * OW + ow)] / n
+                    for d in range(ds, de):
+                        for h in range(hs, he):
+                            r = xo + (d * H + h) * W
+                            for w in range(ws, we):
+                                gx[U(r + w)] += v
