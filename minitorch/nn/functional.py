@@ -855,7 +855,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     k = len(normalized_shape)
     if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(str(n) for n in normalized_shape)}], but got input of size"
+                           f"[*{', '.join(str(n) for n in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
     if eps is None:
         from ..dtypes import finfo

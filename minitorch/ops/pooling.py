@@ -32,8 +32,10 @@ def _pool3d_args(x, kernel_size, stride, padding, dilation, ceil_mode, name):
     s = k if s is None else s
     p = _triple(padding, name, "padding must either be a single int, or a tuple of three ints")
     d = _triple(dilation, name, "dilation must be either a single int, or a tuple of three ints")
-    if x.dim() not in (4, 5):
-        raise RuntimeError(f"{name}: Expected 4D or 5D (batch mode) tensor for input, but got: {list(x.shape)}")
+    if x.dim() not in (4, 5) or x.numel() == 0 and min(x.shape[-4:]) == 0:
+        raise RuntimeError(f"non-empty 4D or 5D (batch mode) tensor expected for input, but got: {list(x.shape)}")
+    if 0 in s:
+        raise RuntimeError("stride should not be zero")
     if min(k) <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kT: {k[0]} kH: {k[1]} kW: {k[2]}")
     if min(s) <= 0:
@@ -41,9 +43,12 @@ def _pool3d_args(x, kernel_size, stride, padding, dilation, ceil_mode, name):
     if min(d) <= 0:
         raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {d[0]} dilationH: {d[1]} "
                            f"dilationW: {d[2]}")
-    if any(pi < 0 for pi in p) or any(pi * 2 > ki for pi, ki in zip(p, k)):
-        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {k[0]} kW: "
-                           f"{k[2]}, kH: {k[1]}, padT: {p[0]}, padW: {p[2]}, padH: {p[1]}")
+    for pi, ki, di in zip(p, k, d):
+        if pi < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {pi}")
+        if pi * 2 > ki:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                               f"kernel_size={ki} and dilation={di}")
     D, H, W = x.shape[-3:]
     out = tuple(_pool_out(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip((D, H, W), k, s, p, d))
     if min(out) < 1:
@@ -144,18 +149,17 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
     Shape: input (N, C, D, H, W) or (C, D, H, W); output (N, C, OD, OH, OW) or (C, OD, OH, OW).
     """
+    if input.dim() in (4, 5) and input.numel():
+        k = _triple(kernel_size, "avg_pool3d", "kernel_size must either be a single int, or a tuple of three ints")
+        p = _triple(padding, "avg_pool3d", "padding must either be a single int, or a tuple of three ints")
+        T, H, W = input.shape[-3:]
+        if min(k) > 0 and min(p) >= 0 and any(n + 2 * pi < ki for n, pi, ki in zip((T, H, W), p, k)):
+            raise RuntimeError(f"input image (T: {T} H: {H} W: {W}) smaller than kernel size (kT: {k[0]} kH: {k[1]} "
+                               f"kW: {k[2]})")
     k, s, p, _, out_size = _pool3d_args(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f'"avg_pool3d" not implemented for \'{_dtype_name(input.dtype)}\'')
     return AvgPool3d.apply(input, k, s, p, out_size, bool(count_include_pad), int(divisor_override or 0))
-
-
-def _dtype_name(dtype):
-    names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-    short = str(dtype).replace("minitorch.", "").replace("torch.", "")
-    return names.get(short, short)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,6 +195,9 @@ def _sizes(output_size, shape, n, name):
 
 def _check_adaptive_input(input, n, name):
     if input.dim() not in (n + 1, n + 2):
+        if n == 1:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+                               f"'self' (while checking arguments for {name})")
         raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got {list(input.shape)}")
     for i in range(1, input.dim()):
         if input.shape[i] == 0:
@@ -268,6 +275,9 @@ def _lp(pooled, window, norm_type):
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x ** norm_type) ** (1 / norm_type), over the last dim."""
     k = kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+                           "'self' (while checking arguments for avg_pool1d)")
     pooled = avg_pool1d(input.pow(norm_type), k, stride, 0, ceil_mode)
     return _lp(pooled, k, norm_type)
 
