@@ -156,6 +156,23 @@ def test_adaptive_avg_pool3d(size, device, torch):
             lambda t: F.adaptive_avg_pool3d(t, size), x)
 
 
+@pytest.mark.parametrize("size", [(2, 2, 3), 3, (None, 2, 4), (4, 5, 6), 1])
+def test_adaptive_max_pool3d_values_indices_and_gradient(size, device, torch):
+    x = arr(2, 2, 4, 5, 6, ties=True)
+    compare(torch, device, lambda t: torch.nn.functional.adaptive_max_pool3d(t, size, return_indices=True),
+            lambda t: F.adaptive_max_pool3d(t, size, return_indices=True), x, exact=True)
+
+
+def test_adaptive_max_pools_nan_and_inf_match_torch(torch):
+    x = arr(1, 2, 4, 5, 6, ties=True)
+    x[0, 0, 0, 0, 0] = x[0, 0, 1, 1, 1] = np.nan  # the last NaN of a window, as PyTorch's CPU kernel
+    x[0, 1, :2, :3, :3] = -np.inf
+    compare(torch, "cpu", lambda t: torch.nn.functional.adaptive_max_pool3d(t, (3, 3, 4), return_indices=True),
+            lambda t: F.adaptive_max_pool3d(t, (3, 3, 4), return_indices=True), x, exact=True, grad=False)
+    compare(torch, "cpu", lambda t: torch.nn.functional.adaptive_max_pool1d(t, 4, return_indices=True),
+            lambda t: F.adaptive_max_pool1d(t, 4, return_indices=True), x[0, :, 0, 0], exact=True, grad=False)
+
+
 def test_adaptive_avg_pool3d_unbatched(torch):
     compare(torch, "cpu", lambda t: torch.nn.functional.adaptive_avg_pool3d(t, (3, 2, 3)),
             lambda t: F.adaptive_avg_pool3d(t, (3, 2, 3)), arr(2, 5, 4, 7))
@@ -321,7 +338,8 @@ MODULES = [("MaxPool3d", (2,), {}), ("MaxPool3d", ((1, 2, 2),), dict(stride=1, p
            ("AvgPool3d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
            ("AvgPool3d", (2,), dict(divisor_override=3)), ("AdaptiveAvgPool3d", ((2, None, 3),), {}),
            ("AdaptiveAvgPool1d", (3,), {}), ("AdaptiveMaxPool1d", (3,), {}),
-           ("AdaptiveMaxPool1d", (3,), dict(return_indices=True)), ("LocalResponseNorm", (3,), {})]
+           ("AdaptiveMaxPool1d", (3,), dict(return_indices=True)), ("AdaptiveMaxPool3d", ((3, 2, None),), {}),
+           ("AdaptiveMaxPool3d", (2,), dict(return_indices=True)), ("LocalResponseNorm", (3,), {})]
 
 
 @pytest.mark.parametrize("name, args, kw", MODULES)
@@ -359,6 +377,11 @@ ERRORS = [
      "elements of output_size must be greater than or equal to 0"),
     (lambda t, f: f.adaptive_avg_pool3d(t.randn(1, 2, 0, 4, 4), 2), RuntimeError,
      "with dimension 2 being empty"),
+    (lambda t, f: f.adaptive_avg_pool3d(t.randn(1, 2, 4, 4, 4), (2, 2)), RuntimeError, "output_size must be 3"),
+    (lambda t, f: f.adaptive_max_pool3d(t.randn(2, 4, 4), 2), RuntimeError, r"Expected 4D or 5D tensor, but got: \[2"),
+    (lambda t, f: f.adaptive_max_pool3d(t.randn(1, 2, 4, 4, 4), (2, 2)), RuntimeError,
+     r"output_size.size\(\) must be 3"),
+    (lambda t, f: f.adaptive_max_pool3d(t.randn(1, 2, 4, 0, 4), 2), RuntimeError, "with dimension 3 being empty"),
     (lambda t, f: f.adaptive_max_pool1d(t.randn(1, 2, 4, 4), 2), RuntimeError,
      "Expected 2 to 3 dimensions, but got 4-dimensional tensor"),
     (lambda t, f: f.adaptive_max_pool1d(t.randn(1, 2, 0), 2), RuntimeError, "with dimension 2 being empty"),

@@ -1,4 +1,5 @@
-"""3-D pooling over contiguous (N*C, D, H, W) volumes: max (with argmax indices) and average, forward and backward.
+"""3-D pooling over contiguous (N*C, D, H, W) volumes: max and adaptive max (with argmax indices) and average,
+forward and backward.
 
 Indices are flat positions within the input volume ((d * H + h) * W + w), as PyTorch's ``return_indices`` gives
 them. The max backward is a scatter by those flat positions, so it is ``pool.max_pool2d_backward`` with
@@ -121,3 +122,36 @@ def avg_pool3d_backward(g, P, D, H, W, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, O
                             r = xo + (d * H + h) * W
                             for w in range(ws, we):
                                 gx[U(r + w)] += v
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _adaptive_max_pool3d(x, P, D, H, W, out, idx, lowest, OD, OH, OW):
+    V = D * H * W
+    L = OD * OH * OW
+    for p in prange(P):
+        xo = p * V
+        for od in range(OD):
+            d0, d1 = (od * D) // OD, ((od + 1) * D + OD - 1) // OD
+            for oh in range(OH):
+                h0, h1 = (oh * H) // OH, ((oh + 1) * H + OH - 1) // OH
+                for ow in range(OW):
+                    w0, w1 = (ow * W) // OW, ((ow + 1) * W + OW - 1) // OW
+                    best = lowest
+                    arg = -1
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            r = (d * H + h) * W
+                            for w in range(w0, w1):
+                                v = x[U(xo + r + w)]
+                                if arg < 0 or v > best or v != v:
+                                    best = v
+                                    arg = r + w
+                    e = p * L + (od * OH + oh) * OW + ow
+                    out[U(e)] = best
+                    idx[U(e)] = arg
+
+
+def adaptive_max_pool3d(x, P, D, H, W, out, idx, OD, OH, OW):
+    """Max over PyTorch's adaptive windows [floor(i * n / o), ceil((i + 1) * n / o)) of each dim, and the flat
+    in-volume position of the first maximum (of the last NaN once a NaN is seen, as PyTorch's CPU kernel)."""
+    _adaptive_max_pool3d(x, P, D, H, W, out, idx, _lowest(x.dtype), OD, OH, OW)

@@ -1,7 +1,8 @@
 """CUDA 3-D pooling over contiguous (N*C, D, H, W) volumes: max (with argmax indices) and average, forward and
 backward.
 
-Forward kernels run one thread per output element (grid-stride over P*OD*OH*OW), each scanning its window.
+Forward kernels (max, avg, adaptive max) run one thread per output element (grid-stride over P*OD*OH*OW), each
+scanning its window.
 avg_pool3d_backward runs one thread per input element and sums the outputs whose windows cover it, so it needs no
 atomics. The max backward is ``pool.max_pool2d_backward`` with HW = D * H * W. Indices are flat positions within the
 input volume ((d * H + h) * W + w), as on the CPU.
@@ -56,6 +57,39 @@ def max_pool3d(x, P, D, H, W, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, 
     if n:
         _max_pool[blocks(n), THREADS](x, D, H, W, out, idx, _lowest(x.dtype), kd, kh, kw, sd, sh, sw, pd, ph, pw,
                                       dd, dh, dw, OD, OH, OW, n)
+
+
+@cuda.jit
+def _adaptive_max_pool(x, D, H, W, out, idx, lowest, OD, OH, OW, n):
+    L = OD * OH * OW
+    for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+        p = e // L
+        q = e - p * L
+        od = q // (OH * OW)
+        q -= od * OH * OW
+        oh = q // OW
+        ow = q - oh * OW
+        xo = p * D * H * W
+        best = lowest
+        arg = -1
+        for d in range((od * D) // OD, ((od + 1) * D + OD - 1) // OD):
+            for h in range((oh * H) // OH, ((oh + 1) * H + OH - 1) // OH):
+                r = (d * H + h) * W
+                for wi in range((ow * W) // OW, ((ow + 1) * W + OW - 1) // OW):
+                    v = x[xo + r + wi]
+                    if arg < 0 or v > best or v != v:
+                        best = v
+                        arg = r + wi
+        out[e] = best
+        idx[e] = arg
+
+
+def adaptive_max_pool3d(x, P, D, H, W, out, idx, OD, OH, OW):
+    """Max over the adaptive windows [floor(i * n / o), ceil((i + 1) * n / o)) of each dim and the flat in-volume
+    position of the first maximum (of the last NaN once a NaN is seen)."""
+    n = P * OD * OH * OW
+    if n:
+        _adaptive_max_pool[blocks(n), THREADS](x, D, H, W, out, idx, _lowest(x.dtype), OD, OH, OW, n)
 
 
 @cuda.jit(device=True)

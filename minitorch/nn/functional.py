@@ -786,11 +786,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 # ---------------------------------------------------------------------------------------------------------------
 # 3-D, adaptive 1-D/3-D and power-average pooling; instance, local response and RMS normalisation
 # ---------------------------------------------------------------------------------------------------------------
-from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d, avg_pool3d,  # noqa: E402
-                           lp_pool1d, lp_pool2d, lp_pool3d, max_pool3d)
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402
+                           adaptive_max_pool3d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d, max_pool3d)
 
 __all__ += ["max_pool3d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-            "lp_pool1d", "lp_pool2d", "lp_pool3d", "instance_norm", "local_response_norm", "rms_norm"]
+            "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "instance_norm", "local_response_norm",
+            "rms_norm"]
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,

@@ -1,5 +1,5 @@
-"""3-D max/avg pooling (primitives with kernels), adaptive pooling in 1-D and 3-D and power-average pooling
-(composites).
+"""3-D max/avg pooling and adaptive max pooling (primitives with kernels), adaptive average pooling in 1-D and 3-D
+and power-average pooling (composites).
 
 Adaptive average pooling is separable: each dim's windows (PyTorch's floor/ceil bounds) do not depend on the other
 dims, so it runs as one small averaging matrix per dim (a GEMM) unless the sizes divide evenly (a plain avg pool).
@@ -10,7 +10,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import int64
 from . import launch
-from .conv import _contig, _flat, _pool_out, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d
+from .conv import _contig, _flat, _pool_out, avg_pool1d, avg_pool2d
 
 
 def _triple(v, name, what, allow_empty=False):
@@ -64,8 +64,30 @@ def _volumes(x):
     return math.prod(x._shape[:-3]), D, H, W
 
 
-class MaxPool3d(Function):
-    """Values and flat in-volume argmax positions of each window; the gradient goes to the argmax."""
+class _ArgmaxPool(Function):
+    """Pooling whose gradient goes to each window's argmax (flat in-volume positions, returned as indices)."""
+
+    @staticmethod
+    @launch.half_compute()
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        shape = ctx.in_shape
+        lead, V = shape[:-3], math.prod(shape[-3:])
+        if _state["enabled"]:  # create_graph: a differentiable scatter
+            from ..creation import zeros
+            flat = zeros(*lead, V, dtype=g.dtype, device=g.device)
+            return (flat.scatter_add(-1, idx.flatten(-3), g.flatten(-3)).reshape(shape),) + (None,) * ctx.n_args
+        g = _contig(g)
+        gx = launch.empty(shape, g._dtype, g._device)
+        launch.fill_(gx, 0)
+        L = math.prod(g._shape[-3:])
+        if L and gx.numel():
+            launch._k(g).pool.max_pool2d_backward(_flat(g), idx._storage, math.prod(lead), V, L, gx._storage)
+        return (gx,) + (None,) * ctx.n_args
+
+
+class MaxPool3d(_ArgmaxPool):
+    """Values and flat in-volume argmax positions of each window."""
 
     @staticmethod
     @launch.half_compute()
@@ -79,27 +101,28 @@ class MaxPool3d(Function):
             launch._k(x).pool3d.max_pool3d(_flat(x), P, D, H, W, out._storage, idx._storage, *k, *s, *p, *d,
                                            *out_size)
         ctx.save_for_backward(idx)
-        ctx.in_shape = x._shape
+        ctx.in_shape, ctx.n_args = x._shape, 5
         ctx.mark_non_differentiable(idx)
         return out, idx
 
+
+class AdaptiveMaxPool3d(_ArgmaxPool):
+    """Values and flat in-volume argmax positions of PyTorch's adaptive windows over the last three dims."""
+
     @staticmethod
     @launch.half_compute()
-    def backward(ctx, g):
-        (idx,) = ctx.saved_tensors
-        shape = ctx.in_shape
-        lead, V = shape[:-3], math.prod(shape[-3:])
-        if _state["enabled"]:  # create_graph: a differentiable scatter
-            from ..creation import zeros
-            flat = zeros(*lead, V, dtype=g.dtype, device=g.device)
-            return flat.scatter_add(-1, idx.flatten(-3), g.flatten(-3)).reshape(shape), None, None, None, None, None
-        g = _contig(g)
-        gx = launch.empty(shape, g._dtype, g._device)
-        launch.fill_(gx, 0)
-        L = math.prod(g._shape[-3:])
-        if L and gx.numel():
-            launch._k(g).pool.max_pool2d_backward(_flat(g), idx._storage, math.prod(lead), V, L, gx._storage)
-        return gx, None, None, None, None, None
+    def forward(ctx, x, out_size):
+        x = _contig(x)
+        P, D, H, W = _volumes(x)
+        shape = x._shape[:-3] + out_size
+        out = launch.empty(shape, x._dtype, x._device)
+        idx = launch.empty(shape, int64, x._device)
+        if out.numel():
+            launch._k(x).pool3d.adaptive_max_pool3d(_flat(x), P, D, H, W, out._storage, idx._storage, *out_size)
+        ctx.save_for_backward(idx)
+        ctx.in_shape, ctx.n_args = x._shape, 1
+        ctx.mark_non_differentiable(idx)
+        return out, idx
 
 
 class AvgPool3d(Function):
@@ -182,7 +205,8 @@ def _averaging(n, out, like):
 def _sizes(output_size, shape, n, name):
     if isinstance(output_size, (tuple, list)):
         if len(output_size) != n:
-            raise RuntimeError(f"{name}: internal error: output_size.size() must be {n}" if n != 1 else
+            raise RuntimeError((f"{name}(): internal error: output_size.size() must be {n}" if "max" in name else
+                                f"{name}: output_size must be {n}") if n != 1 else
                                f"{name}() argument 'output_size' should contain one int (got {len(output_size)})")
         sizes = tuple(shape[i] if o is None else int(o) for i, o in enumerate(output_size))
     else:
@@ -198,7 +222,8 @@ def _check_adaptive_input(input, n, name):
         if n == 1:
             raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
                                f"'self' (while checking arguments for {name})")
-        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got {list(input.shape)}")
+        sep = ":" if "max" in name else ""
+        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got{sep} {list(input.shape)}")
     for i in range(1, input.dim()):
         if input.shape[i] == 0:
             raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
@@ -211,8 +236,11 @@ def adaptive_avg_pool1d(input, output_size):
     Shape: input (N, C, L) or (C, L); output (N, C, output_size) or (C, output_size).
     """
     _check_adaptive_input(input, 1, "adaptive_avg_pool1d")
-    (o,) = _sizes(output_size, input.shape[-1:], 1, "adaptive_avg_pool1d")
-    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
+    L = input.shape[-1]
+    (o,) = _sizes(output_size, (L,), 1, "adaptive_avg_pool1d")
+    if o and L % o == 0:
+        return avg_pool1d(input, L // o, L // o)
+    return input.matmul(_averaging(L, o, input).t())
 
 
 def adaptive_avg_pool3d(input, output_size):
@@ -247,20 +275,22 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     _check_adaptive_input(input, 1, "adaptive_max_pool1d")
     L = input.shape[-1]
     (o,) = _sizes(output_size, (L,), 1, "adaptive_max_pool1d")
-    if o and L % o == 0:
-        return max_pool1d(input, L // o, L // o, return_indices=return_indices)
-    from ..creation import tensor
-    bounds = _bounds(L, o)
-    kmax = max(hi - lo for lo, hi in bounds)
-    # each window padded to kmax by repeating its last element: the first maximum stays where it was
-    pos = tensor([[min(lo + t, hi - 1) for t in range(kmax)] for lo, hi in bounds], dtype=int64,
-                 device=input.device)
-    win = input.index_select(-1, pos.reshape(-1)).reshape(*input.shape[:-1], o, kmax)
-    values, arg = win.max(-1)
-    if not return_indices:
-        return values
-    starts = tensor([lo for lo, _ in bounds], dtype=int64, device=input.device)
-    return values, arg + starts
+    lead = tuple(input.shape[:-1])
+    out, idx = AdaptiveMaxPool3d.apply(input.reshape(*lead, 1, 1, L), (1, 1, o))
+    out = out.reshape(*lead, o)
+    return (out, idx.reshape(*lead, o)) if return_indices else out
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over the windows that split D, H and W into ``output_size`` parts (an int, or a triple whose None
+    entries keep that dim's size); ``return_indices`` also gives the argmax positions, flat within each volume.
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W); output (N, C, OD, OH, OW) or (C, OD, OH, OW).
+    """
+    _check_adaptive_input(input, 3, "adaptive_max_pool3d")
+    sizes = _sizes(output_size, tuple(input.shape[-3:]), 3, "adaptive_max_pool3d")
+    out, idx = AdaptiveMaxPool3d.apply(input, sizes)
+    return (out, idx) if return_indices else out
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -12,5 +12,5 @@ from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parallel import DataParallel
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
 from .normalization import BatchNorm3d, LocalResponseNorm, RMSNorm  # noqa: E402
-from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AvgPool3d, LPPool1d,  # noqa: E402
-                      LPPool2d, LPPool3d, MaxPool3d)
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool3d,  # noqa: E402
+                      AvgPool3d, LPPool1d, LPPool2d, LPPool3d, MaxPool3d)

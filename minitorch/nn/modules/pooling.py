@@ -61,6 +61,17 @@ class AdaptiveMaxPool1d(_AdaptivePool):
         return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool3d(_AdaptivePool):
+    """Max over the windows that split D, H, W into ``output_size`` parts; ``return_indices`` adds the argmax."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return P.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
 class _LPPoolNd(Module):
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
