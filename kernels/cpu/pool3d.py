@@ -13,6 +13,38 @@ from .conv import _span
 U = np.uint64
 
 
+@njit(cache=True, inline="always")
+def _window_argmax(x, xo, H, W, d0, h0, w0, dd, dh, dw, alo, ahi, ilo, ihi, jlo, jhi, lowest):
+    """Max of the window {(d0 + a*dd, h0 + i*dh, w0 + j*dw)} (NaN wins) and the flat in-volume position of its first
+    occurrence, or of the last NaN (PyTorch's CPU kernel lets every NaN replace the running max); -1 if empty.
+
+    Two branch-free passes (the max, then a backward scan for its earliest position) beat one pass that tracks the
+    position, whose branches mispredict on random data (see pool._window_max)."""
+    best = lowest
+    for a in range(alo, ahi):
+        for i in range(ilo, ihi):
+            r = xo + ((d0 + a * dd) * H + h0 + i * dh) * W + w0
+            for j in range(jlo, jhi):
+                v = x[U(r + j * dw)]
+                best = v if (v > best) | (v != v) else best
+    arg = -1
+    if best != best:
+        for a in range(alo, ahi):
+            for i in range(ilo, ihi):
+                r = ((d0 + a * dd) * H + h0 + i * dh) * W + w0
+                for j in range(jlo, jhi):
+                    v = x[U(xo + r + j * dw)]
+                    arg = r + j * dw if v != v else arg
+        return best, arg
+    for a in range(ahi - 1, alo - 1, -1):
+        for i in range(ihi - 1, ilo - 1, -1):
+            r = ((d0 + a * dd) * H + h0 + i * dh) * W + w0
+            for j in range(jhi - 1, jlo - 1, -1):
+                v = x[U(xo + r + j * dw)]
+                arg = r + j * dw if v == best else arg
+    return best, arg
+
+
 def _lowest(dtype):
     """The start value of a running max: -inf for floats, the smallest integer otherwise."""
     dtype = np.dtype(dtype)
@@ -45,16 +77,8 @@ def _max_pool3d(x, P, D, H, W, out, idx, lowest, kd, kh, kw, sd, sh, sw, pd, ph,
                 for ow in range(OW):
                     w0 = ow * sw - pw
                     jlo, jhi = _span(w0, W, dw, kw)
-                    best = lowest
-                    arg = -1
-                    for a in range(alo, ahi):
-                        for i in range(ilo, ihi):
-                            r = ((d0 + a * dd) * H + h0 + i * dh) * W + w0
-                            for j in range(jlo, jhi):
-                                v = x[U(xo + r + j * dw)]
-                                if arg < 0 or v > best or v != v:
-                                    best = v
-                                    arg = r + j * dw
+                    best, arg = _window_argmax(x, xo, H, W, d0, h0, w0, dd, dh, dw, alo, ahi, ilo, ihi, jlo, jhi,
+                                               lowest)
                     e = p * L + (od * OH + oh) * OW + ow
                     out[U(e)] = best
                     idx[U(e)] = arg
@@ -136,16 +160,8 @@ def _adaptive_max_pool3d(x, P, D, H, W, out, idx, lowest, OD, OH, OW):
                 h0, h1 = (oh * H) // OH, ((oh + 1) * H + OH - 1) // OH
                 for ow in range(OW):
                     w0, w1 = (ow * W) // OW, ((ow + 1) * W + OW - 1) // OW
-                    best = lowest
-                    arg = -1
-                    for d in range(d0, d1):
-                        for h in range(h0, h1):
-                            r = (d * H + h) * W
-                            for w in range(w0, w1):
-                                v = x[U(xo + r + w)]
-                                if arg < 0 or v > best or v != v:
-                                    best = v
-                                    arg = r + w
+                    best, arg = _window_argmax(x, xo, H, W, d0, h0, w0, 1, 1, 1, 0, d1 - d0, 0, h1 - h0, 0, w1 - w0,
+                                               lowest)
                     e = p * L + (od * OH + oh) * OW + ow
                     out[U(e)] = best
                     idx[U(e)] = arg
