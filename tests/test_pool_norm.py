@@ -67,8 +67,8 @@ POOL3D = [
 ]
 
 
-@pytest.mark.parametrize("kw", POOL3D + [dict(kernel_size=2, dilation=2), dict(kernel_size=(2, 2, 3), dilation=(2, 1, 2),
-                                                                               padding=1, ceil_mode=True)])
+@pytest.mark.parametrize("kw", POOL3D + [dict(kernel_size=2, dilation=2),
+                                         dict(kernel_size=(2, 2, 3), dilation=(2, 1, 2), padding=1, ceil_mode=True)])
 def test_max_pool3d_values_indices_and_gradient(kw, device, torch):
     x = arr(2, 2, 4, 5, 6, ties=True)
     compare(torch, device, lambda t: torch.nn.functional.max_pool3d(t, return_indices=True, **kw),
@@ -420,3 +420,18 @@ def test_instance_norm_channel_mismatch_without_affine_warns_like_torch(torch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.InstanceNorm2d(3)(minitorch.randn(2, 3, 4, 4))
+
+
+def test_empty_batches_and_zero_output_sizes_match_torch(torch):
+    TF = torch.nn.functional
+    cases = [("max_pool3d", (0, 2, 4, 4, 4), (2,)), ("avg_pool3d", (0, 2, 4, 4, 4), (2,)),
+             ("adaptive_max_pool3d", (0, 2, 4, 4, 4), (3,)), ("adaptive_avg_pool3d", (2, 3, 5, 4, 4), ((0, 2, 3),)),
+             ("adaptive_max_pool3d", (2, 3, 5, 4, 4), ((0, 2, 3),)), ("adaptive_avg_pool1d", (2, 3, 5), (0,)),
+             ("adaptive_max_pool1d", (2, 3, 5), (0,))]
+    for name, shape, args in cases:
+        t = getattr(TF, name)(torch.zeros(shape, requires_grad=True), *args)
+        x = minitorch.zeros(shape, requires_grad=True)
+        m = getattr(F, name)(x, *args)
+        assert tuple(m.shape) == tuple(t.shape), name
+        m.sum().backward()
+        assert tuple(x.grad.shape) == shape and not x.grad.numpy().any(), name

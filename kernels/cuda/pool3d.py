@@ -139,11 +139,11 @@ def avg_pool3d(x, P, D, H, W, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, OD, OH, O
 
 
 @cuda.jit(device=True)
-def _covering(i, p, k, s, O):
+def _covering(i, p, k, s, n_out):
     """[lo, hi): the outputs o whose window o*s - p + [0, k) covers input position i."""
     t = i + p - k + 1
     lo = 0 if t <= 0 else (t + s - 1) // s
-    return lo, imin(O, (i + p) // s + 1)
+    return lo, imin(n_out, (i + p) // s + 1)
 
 
 @cuda.jit

@@ -195,7 +195,9 @@ def _bounds(n, out):
 
 def _averaging(n, out, like):
     """(out, n) matrix whose row i averages window i of a length-n dim."""
-    from ..creation import tensor
+    from ..creation import tensor, zeros
+    if out == 0:
+        return zeros(0, n, dtype=like.dtype, device=like.device)
     rows = [[0.0] * n for _ in range(out)]
     for i, (lo, hi) in enumerate(_bounds(n, out)):
         rows[i][lo:hi] = [1.0 / (hi - lo)] * (hi - lo)
@@ -252,7 +254,7 @@ def adaptive_avg_pool3d(input, output_size):
     _check_adaptive_input(input, 3, "adaptive_avg_pool3d")
     D, H, W = input.shape[-3:]
     od, oh, ow = _sizes(output_size, (D, H, W), 3, "adaptive_avg_pool3d")
-    if D % od == 0 and H % oh == 0 and W % ow == 0:
+    if od and oh and ow and D % od == 0 and H % oh == 0 and W % ow == 0:
         k = (D // od, H // oh, W // ow)
         return avg_pool3d(input, k, k)
     lead = tuple(input.shape[:-3])
