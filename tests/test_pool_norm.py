@@ -435,3 +435,18 @@ def test_empty_batches_and_zero_output_sizes_match_torch(torch):
         assert tuple(m.shape) == tuple(t.shape), name
         m.sum().backward()
         assert tuple(x.grad.shape) == shape and not x.grad.numpy().any(), name
+
+
+def test_autocast_runs_the_3d_pools_in_float32_like_torch(torch):
+    """PyTorch's CPU autocast list puts max/avg/adaptive 3-D pooling in float32; rms/instance norm keep the dtype."""
+    x = arr(1, 2, 4, 4, 4)
+    tx, mx = torch.tensor(x).bfloat16(), minitorch.tensor(x).to(minitorch.bfloat16)
+    names = [("max_pool3d", (2,)), ("avg_pool3d", (2,)), ("adaptive_avg_pool3d", (3,)),
+             ("adaptive_max_pool3d", (3,)), ("rms_norm", ((4,),)), ("instance_norm", ())]
+    with torch.autocast("cpu", dtype=torch.bfloat16), minitorch.autocast("cpu", dtype=minitorch.bfloat16):
+        for name, args in names:
+            t = getattr(torch.nn.functional, name)(tx, *args)
+            m = getattr(F, name)(mx, *args)
+            assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], name
+            if t.dtype == torch.float32:
+                np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6, atol=1e-7)
