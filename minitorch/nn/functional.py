@@ -1091,6 +1091,90 @@ from ._loss_functional import (__all__ as _loss_all, cosine_embedding_loss, ctc_
                                triplet_margin_loss, triplet_margin_with_distance_loss)
 
 __all__ += _loss_all
+# ---------------------------------------------------------------------------------------------------------------
+# 3-D, adaptive 1-D/3-D and power-average pooling; instance, local response and RMS normalisation
+# ---------------------------------------------------------------------------------------------------------------
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402
+                           adaptive_max_pool3d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d, max_pool3d)
+
+__all__ += ["max_pool3d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+            "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "instance_norm", "local_response_norm",
+            "rms_norm"]
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) plane over its spatial dims (biased variance), then scale and shift per
+    channel. With ``use_input_stats`` the running estimates (if given) move by ``momentum`` towards the batch's
+    mean statistics (the variance unbiased); without, they are used instead of the plane's own."""
+    if input.dim() < 3:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
+    C = input.shape[1]
+    dims = tuple(range(2, input.dim()))
+    shape = (1, C) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        n = math.prod(input.shape[2:])
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                             f"{list(input.shape)}")
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean.detach().reshape(input.shape[0], C).mean(0) * momentum)
+                if running_var is not None:
+                    batch_var = var.detach().reshape(input.shape[0], C).mean(0)
+                    running_var.mul_(1 - momentum).add_(batch_var * (momentum * n / (n - 1)))
+        out = centered * (var + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Divide each element by (k + alpha / size * sum of squares over ``size`` neighbouring channels) ** beta; the
+    channel window runs from c - size // 2 to c + (size - 1) // 2, zero outside.
+
+    Shape: input (N, C, *) with at least one trailing dim; output the same.
+    """
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    N, C = input.shape[0], input.shape[1]
+    sq = (input * input).reshape(N, 1, C, -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x ** 2 over the trailing ``normalized_shape`` dims) + eps) * weight; ``eps`` None means the
+    machine epsilon of the input's dtype."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*{', '.join(str(n) for n in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        from ..dtypes import finfo
+        eps = finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - k, input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out
+
 
 # composites on 16-bit floats compute in float32 and round once; losses, norms, linear/conv and the other ops on
 # PyTorch's autocast lists get their cast policy

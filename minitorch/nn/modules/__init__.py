@@ -21,3 +21,7 @@ from .loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbedding
 # imports so that `from .modules import *` in nn/__init__ never shadows nn.utils
 from . import (batchnorm, dropout, flatten, padding, pixelshuffle, pooling, rnn, sparse,  # noqa: F401,E402
                transformer, upsampling)
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: E402
+from .normalization import BatchNorm3d, LocalResponseNorm, RMSNorm  # noqa: E402
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool3d,  # noqa: E402
+                      AvgPool3d, LPPool1d, LPPool2d, LPPool3d, MaxPool3d)
