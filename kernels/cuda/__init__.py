@@ -17,3 +17,4 @@ if not cuda.is_available():
 
 from . import (activation, conv, elementwise, half, index, linalg, matmul, memory, optim, pool,  # noqa: E402,F401
                random, reduce, search, sort)
+from . import sample  # noqa: F401,E402

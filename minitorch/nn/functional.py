@@ -11,6 +11,9 @@ from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, av
                         max_pool1d, max_pool2d)
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
+from ..ops.sample import affine_grid, grid_sample  # noqa: F401
+from ..ops.spatial import (channel_shuffle, check_pad as _check_pad, fold, native_channel_shuffle,  # noqa: F401
+                           pixel_shuffle, pixel_unshuffle, unfold)
 
 __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
@@ -19,6 +22,8 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity", "conv1d", "conv2d",
            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "interpolate", "upsample"]
+__all__ += ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "fold",
+            "affine_grid", "grid_sample"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -428,7 +433,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return _ConstantPad.apply(input, pairs, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
-        raise RuntimeError(f"Unrecognised padding mode {mode}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    _check_pad(input, pairs, mode, value)
     out = input
     for i, (lo, hi) in enumerate(pairs):
         d = input.dim() - 1 - i

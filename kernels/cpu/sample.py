@@ -1,0 +1,143 @@
+"""grid_sample kernels (4-D input): forward, and backward to the input and the grid.
+
+Arrays are flat and C-contiguous: x (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) pairs, out and g (N, C, Ho, Wo).
+``mode`` 0 bilinear, 1 nearest; ``padding_mode`` 0 zeros, 1 border, 2 reflection (see ``kernels/gridmath.py``,
+which holds the per-point rules both devices compile). The forward runs a thread per output point; the backward a
+thread per image, since the points of one image scatter into the same input gradient.
+"""
+import math
+
+from numba import njit, prange
+
+from .. import gridmath
+
+N_PAR = 1 << 13  # sampled values from which the forward is worth a prange launch
+
+_source = njit(cache=True, inline="always")(gridmath.source_index)
+_nearest = njit(cache=True, inline="always")(gridmath.nearest)
+_nearest_2d = njit(cache=True, inline="always")(gridmath.nearest_2d)
+_bilinear_2d = njit(cache=True, inline="always")(gridmath.bilinear_2d)
+
+
+@njit(cache=True, inline="always")
+def _forward_point(x, grid, out, p, C, H, W, L, mode, padding_mode, align_corners):
+    n = p // L
+    ix, _ = _source(grid[2 * p], W, padding_mode, align_corners)
+    iy, _ = _source(grid[2 * p + 1], H, padding_mode, align_corners)
+    xb = n * C * H * W
+    ob = n * C * L + (p - n * L)
+    if mode == 1:
+        _nearest_2d(x, xb, H, W, C, _nearest(ix), _nearest(iy), out, ob, L)
+    else:
+        _bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L)
+
+
+@njit(cache=True)
+def _forward_serial(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners):
+    for p in range(N * L):
+        _forward_point(x, grid, out, p, C, H, W, L, mode, padding_mode, align_corners)
+
+
+@njit(cache=True, parallel=True)
+def _forward_par(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners):
+    for p in prange(N * L):
+        _forward_point(x, grid, out, p, C, H, W, L, mode, padding_mode, align_corners)
+
+
+def grid_sample_2d(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners):
+    """out (N, C, L) = x (N, C, H, W) sampled at the L points of each image's grid (N, L, 2)."""
+    if N * L * C >= N_PAR:
+        _forward_par(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners)
+    else:
+        _forward_serial(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners)
+
+
+@njit(cache=True, inline="always")
+def _backward_image(x, grid, g, gx, ggrid, n, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid):
+    HW = H * W
+    xb = n * C * HW
+    for l in range(L):
+        p = n * L + l
+        ix, sx = _source(grid[2 * p], W, padding_mode, align_corners)
+        iy, sy = _source(grid[2 * p + 1], H, padding_mode, align_corners)
+        gb = n * C * L + l
+        if mode == 1:
+            # the nearest pixel takes the whole gradient; the grid gets none (the output is piecewise constant)
+            xi = _nearest(ix)
+            yi = _nearest(iy)
+            if need_x and xi >= 0 and xi < W and yi >= 0 and yi < H:
+                q = xb + yi * W + xi
+                for c in range(C):
+                    gx[q + c * HW] += g[gb + c * L]
+            if need_grid:
+                ggrid[2 * p] = 0
+                ggrid[2 * p + 1] = 0
+            continue
+        x0 = int(math.floor(ix))
+        y0 = int(math.floor(iy))
+        x1 = x0 + 1
+        y1 = y0 + 1
+        ax = x1 - ix  # the weights' factors: (x1 - ix) for column x0, (ix - x0) for column x1, likewise rows
+        bx = ix - x0
+        ay = y1 - iy
+        by = iy - y0
+        in_x0 = x0 >= 0 and x0 < W
+        in_x1 = x1 >= 0 and x1 < W
+        in_y0 = y0 >= 0 and y0 < H
+        in_y1 = y1 >= 0 and y1 < H
+        q = xb + y0 * W + x0
+        gix = 0.0
+        giy = 0.0
+        for c in range(C):
+            go = g[gb + c * L]
+            if in_y0 and in_x0:
+                if need_x:
+                    gx[q] += ax * ay * go
+                v = x[q] * go
+                gix -= v * ay
+                giy -= v * ax
+            if in_y0 and in_x1:
+                if need_x:
+                    gx[q + 1] += bx * ay * go
+                v = x[q + 1] * go
+                gix += v * ay
+                giy -= v * bx
+            if in_y1 and in_x0:
+                if need_x:
+                    gx[q + W] += ax * by * go
+                v = x[q + W] * go
+                gix -= v * by
+                giy += v * ax
+            if in_y1 and in_x1:
+                if need_x:
+                    gx[q + W + 1] += bx * by * go
+                v = x[q + W + 1] * go
+                gix += v * by
+                giy += v * bx
+            q += HW
+        if need_grid:
+            ggrid[2 * p] = gix * sx
+            ggrid[2 * p + 1] = giy * sy
+
+
+@njit(cache=True, parallel=True)
+def _backward_par(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid):
+    for n in prange(N):
+        _backward_image(x, grid, g, gx, ggrid, n, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid)
+
+
+@njit(cache=True)
+def _backward_serial(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid):
+    for n in range(N):
+        _backward_image(x, grid, g, gx, ggrid, n, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid)
+
+
+def grid_sample_2d_backward(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x,
+                            need_grid):
+    """gx (N, C, H, W, zeroed by the caller) += the adjoint of sampling applied to g (N, C, L); ggrid (N, L, 2) =
+    d(sum g * out) / d grid. Only the parts asked for (``need_x``, ``need_grid``) are written."""
+    if N > 1 and N * L * C >= N_PAR:
+        _backward_par(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid)
+    else:
+        _backward_serial(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x,
+                         need_grid)

@@ -1,0 +1,111 @@
+"""grid_sample kernels (4-D input) on CUDA: the CPU's arguments and layouts (see ``kernels/cpu/sample.py``).
+
+A thread per output point, forward and backward; in the backward the points of an image scatter into the same
+input gradient, so those adds are atomic (float32/float64: 16-bit floats arrive as float32).
+"""
+import math
+
+from numba import cuda
+
+from .. import gridmath
+from ._grid import THREADS, blocks
+
+_source = cuda.jit(device=True)(gridmath.source_index)
+_nearest = cuda.jit(device=True)(gridmath.nearest)
+_nearest_2d = cuda.jit(device=True)(gridmath.nearest_2d)
+_bilinear_2d = cuda.jit(device=True)(gridmath.bilinear_2d)
+
+
+@cuda.jit
+def _forward(x, grid, out, C, H, W, L, mode, padding_mode, align_corners, n_points):
+    for p in range(cuda.grid(1), n_points, cuda.gridsize(1)):
+        n = p // L
+        ix, _ = _source(grid[2 * p], W, padding_mode, align_corners)
+        iy, _ = _source(grid[2 * p + 1], H, padding_mode, align_corners)
+        xb = n * C * H * W
+        ob = n * C * L + (p - n * L)
+        if mode == 1:
+            _nearest_2d(x, xb, H, W, C, _nearest(ix), _nearest(iy), out, ob, L)
+        else:
+            _bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L)
+
+
+def grid_sample_2d(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners):
+    n = N * L
+    if n:
+        _forward[blocks(n), THREADS](x, grid, out, C, H, W, L, mode, padding_mode, align_corners, n)
+
+
+@cuda.jit
+def _backward(x, grid, g, gx, ggrid, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid, n_points):
+    HW = H * W
+    for p in range(cuda.grid(1), n_points, cuda.gridsize(1)):
+        n = p // L
+        xb = n * C * HW
+        ix, sx = _source(grid[2 * p], W, padding_mode, align_corners)
+        iy, sy = _source(grid[2 * p + 1], H, padding_mode, align_corners)
+        gb = n * C * L + (p - n * L)
+        if mode == 1:
+            xi = _nearest(ix)
+            yi = _nearest(iy)
+            if need_x and xi >= 0 and xi < W and yi >= 0 and yi < H:
+                q = xb + yi * W + xi
+                for c in range(C):
+                    cuda.atomic.add(gx, q + c * HW, g[gb + c * L])
+            if need_grid:
+                ggrid[2 * p] = 0
+                ggrid[2 * p + 1] = 0
+            continue
+        x0 = int(math.floor(ix))
+        y0 = int(math.floor(iy))
+        x1 = x0 + 1
+        y1 = y0 + 1
+        ax = x1 - ix
+        bx = ix - x0
+        ay = y1 - iy
+        by = iy - y0
+        in_x0 = x0 >= 0 and x0 < W
+        in_x1 = x1 >= 0 and x1 < W
+        in_y0 = y0 >= 0 and y0 < H
+        in_y1 = y1 >= 0 and y1 < H
+        q = xb + y0 * W + x0
+        gix = 0.0
+        giy = 0.0
+        for c in range(C):
+            go = g[gb + c * L]
+            if in_y0 and in_x0:
+                if need_x:
+                    cuda.atomic.add(gx, q, ax * ay * go)
+                v = x[q] * go
+                gix -= v * ay
+                giy -= v * ax
+            if in_y0 and in_x1:
+                if need_x:
+                    cuda.atomic.add(gx, q + 1, bx * ay * go)
+                v = x[q + 1] * go
+                gix += v * ay
+                giy -= v * bx
+            if in_y1 and in_x0:
+                if need_x:
+                    cuda.atomic.add(gx, q + W, ax * by * go)
+                v = x[q + W] * go
+                gix -= v * by
+                giy += v * ax
+            if in_y1 and in_x1:
+                if need_x:
+                    cuda.atomic.add(gx, q + W + 1, bx * by * go)
+                v = x[q + W + 1] * go
+                gix += v * by
+                giy += v * bx
+            q += HW
+        if need_grid:
+            ggrid[2 * p] = gix * sx
+            ggrid[2 * p + 1] = giy * sy
+
+
+def grid_sample_2d_backward(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x,
+                            need_grid):
+    n = N * L
+    if n:
+        _backward[blocks(n), THREADS](x, grid, g, gx, ggrid, C, H, W, L, mode, padding_mode, align_corners, need_x,
+                                      need_grid, n)

@@ -1,0 +1,108 @@
+"""grid_sample's per-point rules, compiled for every device: ``kernels/cpu/sample.py`` wraps them with ``njit`` and
+``kernels/cuda/sample.py`` as CUDA device functions, so both devices sample by one definition.
+
+Grid coordinates are normalised: -1 and +1 are the centres of the edge pixels (``align_corners``) or their outer
+edges (otherwise). Padding modes: 0 zeros, 1 border, 2 reflection. Interpolation modes: 0 bilinear, 1 nearest.
+These functions may call nothing but ``math`` (a plain Python helper would not compile on either device).
+"""
+import math
+
+FAR = 1 << 30  # beyond this (or NaN) a position is parked at -100: outside every input, and safe to make an int
+
+
+def source_index(coord, size, padding_mode, align_corners):
+    """(position in pixels along a dim of ``size``, d position / d coord) for one normalised coordinate.
+
+    Border and reflection treat the edges themselves as outside when differentiating, so a position clipped to
+    an edge gets a zero slope."""
+    if align_corners:
+        slope = (size - 1) * 0.5
+        pos = (coord + 1.0) * slope
+    else:
+        slope = size * 0.5
+        pos = ((coord + 1.0) * size - 1.0) * 0.5
+    if padding_mode == 2:
+        # fold the line onto [lo, hi] by mirror images: (-1, 2*size - 1) / 2 is the pixels' outer edges
+        twice_lo = 0 if align_corners else -1
+        twice_hi = 2 * (size - 1) if align_corners else 2 * size - 1
+        if twice_lo == twice_hi:
+            pos = 0.0
+            slope = 0.0
+        else:
+            lo = twice_lo * 0.5
+            span = (twice_hi - twice_lo) * 0.5
+            d = pos - lo
+            if d < 0:
+                d = -d
+                slope = -slope
+            flips = math.floor(d / span)
+            extra = d - flips * span  # d mod span (d >= 0)
+            if flips % 2 == 0:
+                pos = extra + lo
+            else:
+                pos = span - extra + lo
+                slope = -slope
+    if padding_mode != 0:
+        if pos <= 0:
+            pos = 0.0
+            slope = 0.0
+        elif pos >= size - 1:
+            pos = size - 1.0
+            slope = 0.0
+    if not (pos > -FAR and pos < FAR):
+        pos = -100.0
+    return pos, slope
+
+
+def nearest(v):
+    """The integer nearest to v, halves to even (PyTorch's nearbyint)."""
+    r = int(math.floor(v))
+    d = v - r
+    if d > 0.5 or (d == 0.5 and r % 2 != 0):
+        r += 1
+    return r
+
+
+def nearest_2d(x, xb, H, W, C, xi, yi, out, ob, L):
+    """out[ob + c*L] for c < C: pixel (xi, yi) of x's channel planes (H*W apart from xb), 0 outside them."""
+    HW = H * W
+    if xi >= 0 and xi < W and yi >= 0 and yi < H:
+        q = xb + yi * W + xi
+        for c in range(C):
+            out[ob + c * L] = x[q + c * HW]
+    else:
+        for c in range(C):
+            out[ob + c * L] = 0
+
+
+def bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L):
+    """out[ob + c*L] for c < C: x's channel planes (H*W apart from xb) interpolated at pixel position (ix, iy),
+    with zeros outside them."""
+    HW = H * W
+    x0 = int(math.floor(ix))
+    y0 = int(math.floor(iy))
+    x1 = x0 + 1
+    y1 = y0 + 1
+    w00 = (x1 - ix) * (y1 - iy)
+    w01 = (ix - x0) * (y1 - iy)
+    w10 = (x1 - ix) * (iy - y0)
+    w11 = (ix - x0) * (iy - y0)
+    in_x0 = x0 >= 0 and x0 < W
+    in_x1 = x1 >= 0 and x1 < W
+    in_y0 = y0 >= 0 and y0 < H
+    in_y1 = y1 >= 0 and y1 < H
+    q = xb + y0 * W + x0
+    for c in range(C):
+        s = 0.0
+        if in_y0:
+            if in_x0:
+                s += x[q] * w00
+            if in_x1:
+                s += x[q + 1] * w01
+        if in_y1:
+            if in_x0:
+                s += x[q + W] * w10
+            if in_x1:
+                s += x[q + W + 1] * w11
+        out[ob + c * L] = s
+        q += HW
