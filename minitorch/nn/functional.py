@@ -378,7 +378,13 @@ def _pad_index(n, left, right, mode, device):
     if mode == "replicate":
         src = np.clip(pos, 0, n - 1)
     elif mode == "circular":
-        src = np.mod(pos, n)
+        # PyTorch crops by the negative pads first, then wraps around what is left
+        lo_cut, hi_cut = max(-left, 0), max(-right, 0)
+        m = n - lo_cut - hi_cut
+        if m <= 0 and n + left + right > 0:
+            raise RuntimeError(f"Negative padding value is resulting in an empty dimension: padding ({left}, "
+                               f"{right}) of a dimension of size {n} leaves nothing to wrap around")
+        src = lo_cut + np.mod(np.arange(-max(left, 0), m + max(right, 0)), max(m, 1))
     else:  # reflect
         if left >= n or right >= n:
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
