@@ -2,8 +2,6 @@
 pixel_shuffle / pixel_unshuffle / channel_shuffle, unfold (sliding blocks to columns) and fold (its adjoint,
 a scatter-add), and the argument checks of the non-constant padding modes.
 """
-import math
-
 from .. import creation
 from ..dtypes import int64
 from .common import type_label
