@@ -106,3 +106,39 @@ def bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L):
                 s += x[q + W + 1] * w11
         out[ob + c * L] = s
         q += HW
+
+
+def nearest_3d(x, xb, D, H, W, C, xi, yi, zi, out, ob, L):
+    """out[ob + c*L] for c < C: voxel (xi, yi, zi) of x's channel volumes (D*H*W apart from xb), 0 outside them."""
+    DHW = D * H * W
+    if xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D:
+        q = xb + (zi * H + yi) * W + xi
+        for c in range(C):
+            out[ob + c * L] = x[q + c * DHW]
+    else:
+        for c in range(C):
+            out[ob + c * L] = 0
+
+
+def trilinear_3d(x, xb, D, H, W, C, ix, iy, iz, out, ob, L):
+    """out[ob + c*L] for c < C: x's channel volumes (D*H*W apart from xb) interpolated at voxel position
+    (ix, iy, iz), with zeros outside them. Corner k of the cell is (x0 + (k & 1), y0 + (k >> 1 & 1), z0 + (k >> 2))."""
+    DHW = D * H * W
+    x0 = int(math.floor(ix))
+    y0 = int(math.floor(iy))
+    z0 = int(math.floor(iz))
+    for c in range(C):
+        s = 0.0
+        for k in range(8):
+            dx = k & 1
+            dy = (k >> 1) & 1
+            dz = k >> 2
+            xi = x0 + dx
+            yi = y0 + dy
+            zi = z0 + dz
+            if xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D:
+                wx = ix - x0 if dx else x0 + 1 - ix
+                wy = iy - y0 if dy else y0 + 1 - iy
+                wz = iz - z0 if dz else z0 + 1 - iz
+                s += x[xb + c * DHW + (zi * H + yi) * W + xi] * (wx * wy * wz)
+        out[ob + c * L] = s

@@ -231,6 +231,25 @@ def test_grid_sample_degenerate_sizes(torch, device, shape, out_hw, align_corner
               [rand(*shape), grid], device)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_5d(torch, device, mode, padding_mode, align_corners):
+    x = rand(2, 2, 3, 2, 4)
+    grid = RNG.uniform(-1.6, 1.6, (2, 2, 1, 3, 3))
+    check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, padding_mode, align_corners), [x, grid], device,
+          noncontig=padding_mode == "border")
+
+
+def test_grid_sample_5d_of_affine_grid(torch, device):
+    theta = np.array([[[0.9, 0.1, 0.0, 0.05], [-0.1, 1.1, 0.1, 0.0], [0.0, 0.2, 0.8, -0.1]]])
+
+    def stn(m, x, t):
+        grid = F(m).affine_grid(t, (1, 1, 2, 3, 3), align_corners=True)
+        return F(m).grid_sample(x, grid, align_corners=True, padding_mode="zeros")
+    check(torch, stn, [rand(1, 1, 3, 2, 3), theta], device)
+
+
 def test_grid_sample_of_affine_grid_rotates(torch, device):
     """A spatial transformer: sample an image at an affine grid; gradients flow to the image and to theta."""
     c, s = np.cos(0.3), np.sin(0.3)
@@ -399,6 +418,11 @@ ERRORS = [
     (lambda m: F(m).grid_sample(_t(m, 2, 3, 4, 5, dtype="int64"), _t(m, 2, 3, 3, 2, dtype="int64"),
                                 align_corners=False), NotImplementedError,
      "\"grid_sampler_2d_cpu_kernel_impl\" not implemented for 'Long'"),
+    (lambda m: F(m).grid_sample(_t(m, 1, 2, 2, 2, 2, dtype="int64"), _t(m, 1, 1, 1, 1, 3, dtype="int64"),
+                                align_corners=False), NotImplementedError,
+     "\"grid_sampler3d_cpu\" not implemented for 'Long'"),
+    (lambda m: F(m).grid_sample(_t(m, 2, 3, 4, 5, 6), _t(m, 2, 3, 3, 3, 2), align_corners=False), RuntimeError,
+     r"grid_sampler\(\): expected grid to have size 3 in last dimension, but got grid with sizes \[2, 3, 3, 3, 2\]"),
     (lambda m: F(m).grid_sample(_t(m, 2, 3, 4, 5, 6), _t(m, 2, 3, 3, 2, 3), mode="bicubic", align_corners=False),
      RuntimeError, r"grid_sampler\(\): bicubic interpolation only supports 4D input"),
     (lambda m: F(m).affine_grid(_t(m, 2, 2, 3), (2, 3, 4), align_corners=False), NotImplementedError,
@@ -423,14 +447,12 @@ def test_errors_match_torch(torch, case):
             fn(m)
 
 
-def test_unsupported_grid_sample_forms_say_so(torch):
+def test_bicubic_grid_sample_is_a_known_gap(torch):
     x = minitorch.zeros(1, 1, 2, 2)
     g = minitorch.zeros(1, 1, 1, 2)
     with pytest.raises(NotImplementedError, match="bicubic"):
         F(minitorch).grid_sample(x, g, mode="bicubic", align_corners=False)
-    with pytest.raises(NotImplementedError, match="4-D input"):
-        F(minitorch).grid_sample(minitorch.zeros(1, 1, 2, 2, 2), minitorch.zeros(1, 1, 1, 1, 3), align_corners=False)
-    # torch computes both, so these are gaps of minitorch's, not user errors
+    # torch computes it, so this is a gap of minitorch's, not a user error
     F(torch).grid_sample(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 1, 2), mode="bicubic", align_corners=False)
 
 

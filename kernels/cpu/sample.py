@@ -1,6 +1,7 @@
-"""grid_sample kernels (4-D input): forward, and backward to the input and the grid.
+"""grid_sample kernels (4-D and 5-D input): forward, and backward to the input and the grid.
 
-Arrays are flat and C-contiguous: x (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) pairs, out and g (N, C, Ho, Wo).
+Arrays are flat and C-contiguous: x (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) pairs, out and g (N, C, Ho, Wo);
+in 3-D x (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) holding (x, y, z), out and g (N, C, Do, Ho, Wo).
 ``mode`` 0 bilinear, 1 nearest; ``padding_mode`` 0 zeros, 1 border, 2 reflection (see ``kernels/gridmath.py``,
 which holds the per-point rules both devices compile). The forward runs a thread per output point; the backward a
 thread per image, since the points of one image scatter into the same input gradient.
@@ -17,6 +18,8 @@ _source = njit(cache=True, inline="always")(gridmath.source_index)
 _nearest = njit(cache=True, inline="always")(gridmath.nearest)
 _nearest_2d = njit(cache=True, inline="always")(gridmath.nearest_2d)
 _bilinear_2d = njit(cache=True, inline="always")(gridmath.bilinear_2d)
+_nearest_3d = njit(cache=True, inline="always")(gridmath.nearest_3d)
+_trilinear_3d = njit(cache=True, inline="always")(gridmath.trilinear_3d)
 
 
 @njit(cache=True, inline="always")
@@ -141,3 +144,128 @@ def grid_sample_2d_backward(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_
     else:
         _backward_serial(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_mode, align_corners, need_x,
                          need_grid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5-D input: trilinear and nearest
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _forward_point_3d(x, grid, out, p, C, D, H, W, L, mode, padding_mode, align_corners):
+    n = p // L
+    ix, _ = _source(grid[3 * p], W, padding_mode, align_corners)
+    iy, _ = _source(grid[3 * p + 1], H, padding_mode, align_corners)
+    iz, _ = _source(grid[3 * p + 2], D, padding_mode, align_corners)
+    xb = n * C * D * H * W
+    ob = n * C * L + (p - n * L)
+    if mode == 1:
+        _nearest_3d(x, xb, D, H, W, C, _nearest(ix), _nearest(iy), _nearest(iz), out, ob, L)
+    else:
+        _trilinear_3d(x, xb, D, H, W, C, ix, iy, iz, out, ob, L)
+
+
+@njit(cache=True)
+def _forward_3d_serial(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners):
+    for p in range(N * L):
+        _forward_point_3d(x, grid, out, p, C, D, H, W, L, mode, padding_mode, align_corners)
+
+
+@njit(cache=True, parallel=True)
+def _forward_3d_par(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners):
+    for p in prange(N * L):
+        _forward_point_3d(x, grid, out, p, C, D, H, W, L, mode, padding_mode, align_corners)
+
+
+def grid_sample_3d(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners):
+    """out (N, C, L) = x (N, C, D, H, W) sampled at the L points of each volume's grid (N, L, 3)."""
+    if N * L * C >= N_PAR:
+        _forward_3d_par(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners)
+    else:
+        _forward_3d_serial(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners)
+
+
+@njit(cache=True, inline="always")
+def _backward_volume(x, grid, g, gx, ggrid, n, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                     need_grid):
+    DHW = D * H * W
+    xb = n * C * DHW
+    for l in range(L):
+        p = n * L + l
+        ix, sx = _source(grid[3 * p], W, padding_mode, align_corners)
+        iy, sy = _source(grid[3 * p + 1], H, padding_mode, align_corners)
+        iz, sz = _source(grid[3 * p + 2], D, padding_mode, align_corners)
+        gb = n * C * L + l
+        if mode == 1:
+            xi = _nearest(ix)
+            yi = _nearest(iy)
+            zi = _nearest(iz)
+            if need_x and xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D:
+                q = xb + (zi * H + yi) * W + xi
+                for c in range(C):
+                    gx[q + c * DHW] += g[gb + c * L]
+            if need_grid:
+                ggrid[3 * p] = 0
+                ggrid[3 * p + 1] = 0
+                ggrid[3 * p + 2] = 0
+            continue
+        x0 = int(math.floor(ix))
+        y0 = int(math.floor(iy))
+        z0 = int(math.floor(iz))
+        gix = 0.0
+        giy = 0.0
+        giz = 0.0
+        for k in range(8):
+            dx = k & 1
+            dy = (k >> 1) & 1
+            dz = k >> 2
+            xi = x0 + dx
+            yi = y0 + dy
+            zi = z0 + dz
+            if not (xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D):
+                continue
+            wx = ix - x0 if dx else x0 + 1 - ix
+            wy = iy - y0 if dy else y0 + 1 - iy
+            wz = iz - z0 if dz else z0 + 1 - iz
+            ex = 1.0 if dx else -1.0  # d wx / d ix
+            ey = 1.0 if dy else -1.0
+            ez = 1.0 if dz else -1.0
+            q = xb + (zi * H + yi) * W + xi
+            w = wx * wy * wz
+            vs = 0.0
+            for c in range(C):
+                go = g[gb + c * L]
+                if need_x:
+                    gx[q + c * DHW] += w * go
+                vs += x[q + c * DHW] * go
+            gix += ex * wy * wz * vs
+            giy += wx * ey * wz * vs
+            giz += wx * wy * ez * vs
+        if need_grid:
+            ggrid[3 * p] = gix * sx
+            ggrid[3 * p + 1] = giy * sy
+            ggrid[3 * p + 2] = giz * sz
+
+
+@njit(cache=True, parallel=True)
+def _backward_3d_par(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x, need_grid):
+    for n in prange(N):
+        _backward_volume(x, grid, g, gx, ggrid, n, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                         need_grid)
+
+
+@njit(cache=True)
+def _backward_3d_serial(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                        need_grid):
+    for n in range(N):
+        _backward_volume(x, grid, g, gx, ggrid, n, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                         need_grid)
+
+
+def grid_sample_3d_backward(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                            need_grid):
+    """The 5-D form of ``grid_sample_2d_backward``: gx (N, C, D, H, W, zeroed by the caller), ggrid (N, L, 3)."""
+    if N > 1 and N * L * C >= N_PAR:
+        _backward_3d_par(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                         need_grid)
+    else:
+        _backward_3d_serial(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                            need_grid)

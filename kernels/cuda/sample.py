@@ -1,4 +1,4 @@
-"""grid_sample kernels (4-D input) on CUDA: the CPU's arguments and layouts (see ``kernels/cpu/sample.py``).
+"""grid_sample kernels (4-D and 5-D input) on CUDA: the CPU's arguments and layouts (see ``kernels/cpu/sample.py``).
 
 A thread per output point, forward and backward; in the backward the points of an image scatter into the same
 input gradient, so those adds are atomic (float32/float64: 16-bit floats arrive as float32).
@@ -14,6 +14,8 @@ _source = cuda.jit(device=True)(gridmath.source_index)
 _nearest = cuda.jit(device=True)(gridmath.nearest)
 _nearest_2d = cuda.jit(device=True)(gridmath.nearest_2d)
 _bilinear_2d = cuda.jit(device=True)(gridmath.bilinear_2d)
+_nearest_3d = cuda.jit(device=True)(gridmath.nearest_3d)
+_trilinear_3d = cuda.jit(device=True)(gridmath.trilinear_3d)
 
 
 @cuda.jit
@@ -109,3 +111,94 @@ def grid_sample_2d_backward(x, grid, g, gx, ggrid, N, C, H, W, L, mode, padding_
     if n:
         _backward[blocks(n), THREADS](x, grid, g, gx, ggrid, C, H, W, L, mode, padding_mode, align_corners, need_x,
                                       need_grid, n)
+
+
+@cuda.jit
+def _forward_3d(x, grid, out, C, D, H, W, L, mode, padding_mode, align_corners, n_points):
+    for p in range(cuda.grid(1), n_points, cuda.gridsize(1)):
+        n = p // L
+        ix, _ = _source(grid[3 * p], W, padding_mode, align_corners)
+        iy, _ = _source(grid[3 * p + 1], H, padding_mode, align_corners)
+        iz, _ = _source(grid[3 * p + 2], D, padding_mode, align_corners)
+        xb = n * C * D * H * W
+        ob = n * C * L + (p - n * L)
+        if mode == 1:
+            _nearest_3d(x, xb, D, H, W, C, _nearest(ix), _nearest(iy), _nearest(iz), out, ob, L)
+        else:
+            _trilinear_3d(x, xb, D, H, W, C, ix, iy, iz, out, ob, L)
+
+
+def grid_sample_3d(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners):
+    n = N * L
+    if n:
+        _forward_3d[blocks(n), THREADS](x, grid, out, C, D, H, W, L, mode, padding_mode, align_corners, n)
+
+
+@cuda.jit
+def _backward_3d(x, grid, g, gx, ggrid, C, D, H, W, L, mode, padding_mode, align_corners, need_x, need_grid,
+                 n_points):
+    DHW = D * H * W
+    for p in range(cuda.grid(1), n_points, cuda.gridsize(1)):
+        n = p // L
+        xb = n * C * DHW
+        ix, sx = _source(grid[3 * p], W, padding_mode, align_corners)
+        iy, sy = _source(grid[3 * p + 1], H, padding_mode, align_corners)
+        iz, sz = _source(grid[3 * p + 2], D, padding_mode, align_corners)
+        gb = n * C * L + (p - n * L)
+        if mode == 1:
+            xi = _nearest(ix)
+            yi = _nearest(iy)
+            zi = _nearest(iz)
+            if need_x and xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D:
+                q = xb + (zi * H + yi) * W + xi
+                for c in range(C):
+                    cuda.atomic.add(gx, q + c * DHW, g[gb + c * L])
+            if need_grid:
+                ggrid[3 * p] = 0
+                ggrid[3 * p + 1] = 0
+                ggrid[3 * p + 2] = 0
+            continue
+        x0 = int(math.floor(ix))
+        y0 = int(math.floor(iy))
+        z0 = int(math.floor(iz))
+        gix = 0.0
+        giy = 0.0
+        giz = 0.0
+        for k in range(8):
+            dx = k & 1
+            dy = (k >> 1) & 1
+            dz = k >> 2
+            xi = x0 + dx
+            yi = y0 + dy
+            zi = z0 + dz
+            if not (xi >= 0 and xi < W and yi >= 0 and yi < H and zi >= 0 and zi < D):
+                continue
+            wx = ix - x0 if dx else x0 + 1 - ix
+            wy = iy - y0 if dy else y0 + 1 - iy
+            wz = iz - z0 if dz else z0 + 1 - iz
+            ex = 1.0 if dx else -1.0
+            ey = 1.0 if dy else -1.0
+            ez = 1.0 if dz else -1.0
+            q = xb + (zi * H + yi) * W + xi
+            w = wx * wy * wz
+            vs = 0.0
+            for c in range(C):
+                go = g[gb + c * L]
+                if need_x:
+                    cuda.atomic.add(gx, q + c * DHW, w * go)
+                vs += x[q + c * DHW] * go
+            gix += ex * wy * wz * vs
+            giy += wx * ey * wz * vs
+            giz += wx * wy * ez * vs
+        if need_grid:
+            ggrid[3 * p] = gix * sx
+            ggrid[3 * p + 1] = giy * sy
+            ggrid[3 * p + 2] = giz * sz
+
+
+def grid_sample_3d_backward(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
+                            need_grid):
+    n = N * L
+    if n:
+        _backward_3d[blocks(n), THREADS](x, grid, g, gx, ggrid, C, D, H, W, L, mode, padding_mode, align_corners,
+                                         need_x, need_grid, n)

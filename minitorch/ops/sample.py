@@ -3,6 +3,8 @@
 A grid holds, for each output pixel, the normalised (x, y) position in the input it reads: -1 and +1 are the
 centres of the edge pixels with ``align_corners=True`` and their outer edges otherwise.
 """
+import math
+
 from .. import creation
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -25,19 +27,26 @@ def _flat(t):
     return t._storage[t._offset:t._offset + t.numel()]
 
 
-class GridSample2d(Function):
-    """(N, C, H, W) sampled at grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo); gradients to the input and the grid."""
+class GridSample(Function):
+    """(N, C, *in) sampled at grid (N, *out, k) -> (N, C, *out) for k = 2 (4-D input) or 3 (5-D input); gradients
+    to the input and the grid."""
 
     @staticmethod
     @launch.half_compute()
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
         x, grid = _contig(x), _contig(grid)
-        N, C, H, W = x._shape
-        Ho, Wo = grid._shape[1], grid._shape[2]
-        out = launch.empty((N, C, Ho, Wo), x._dtype, x._device)
+        N, C = x._shape[0], x._shape[1]
+        spatial = grid._shape[1:-1]
+        L = math.prod(spatial)
+        out = launch.empty((N, C) + spatial, x._dtype, x._device)
         if out.numel():
-            launch._k(x).sample.grid_sample_2d(_flat(x), _flat(grid), out._storage, N, C, H, W, Ho * Wo, mode,
-                                               padding_mode, align_corners)
+            k = launch._k(x).sample
+            if x.dim() == 4:
+                k.grid_sample_2d(_flat(x), _flat(grid), out._storage, N, C, *x._shape[2:], L, mode, padding_mode,
+                                 align_corners)
+            else:
+                k.grid_sample_3d(_flat(x), _flat(grid), out._storage, N, C, *x._shape[2:], L, mode, padding_mode,
+                                 align_corners)
         ctx.save_for_backward(x, grid)
         ctx.conf = (mode, padding_mode, align_corners)
         return out
@@ -50,25 +59,27 @@ class GridSample2d(Function):
         if _state["enabled"]:
             raise RuntimeError("double backward (create_graph=True) through grid_sample is not supported by minitorch")
         need_x, need_grid = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        N, C, H, W = x._shape
-        Ho, Wo = grid._shape[1], grid._shape[2]
+        N, C = x._shape[0], x._shape[1]
+        L = math.prod(grid._shape[1:-1])
         g = _contig(g)
         gx = launch.empty(x._shape, g._dtype, g._device)
         launch.fill_(gx, 0)
         ggrid = launch.empty(grid._shape, g._dtype, g._device)
         launch.fill_(ggrid, 0)
         if g.numel() and (need_x or need_grid):
-            launch._k(g).sample.grid_sample_2d_backward(_flat(x), _flat(grid), _flat(g), gx._storage, ggrid._storage,
-                                                        N, C, H, W, Ho * Wo, mode, padding_mode, align_corners,
-                                                        need_x, need_grid)
+            k = launch._k(g).sample
+            fn = k.grid_sample_2d_backward if x.dim() == 4 else k.grid_sample_3d_backward
+            fn(_flat(x), _flat(grid), _flat(g), gx._storage, ggrid._storage, N, C, *x._shape[2:], L, mode,
+               padding_mode, align_corners, need_x, need_grid)
         return (gx if need_x else None), (ggrid if need_grid else None), None, None, None
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` at the normalised positions of ``grid``.
 
-    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1]; output (N, C, Ho, Wo).
-    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection'.
+    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1]; output (N, C, Ho, Wo). 5-D:
+    input (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) holding (x, y, z); output (N, C, Do, Ho, Wo).
+    mode: 'bilinear' (trilinear on 5-D input) or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection'.
 
     Example::
 
@@ -104,17 +115,14 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if mode == "bicubic" and input.dim() != 4:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"grid_sampler_2d_cpu_kernel_impl" not implemented for '
-                                  f"'{type_label(input.dtype)}'")
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if input.dim() == 4 else "grid_sampler3d_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_label(input.dtype)}\'')
     if grid.dtype is not input.dtype:
         raise RuntimeError(f"expected scalar type {type_label(input.dtype)} but found {type_label(grid.dtype)}")
     if mode == "bicubic":
         raise NotImplementedError("minitorch's grid_sample does not support mode='bicubic' (bilinear and nearest "
                                   "only)")
-    if input.dim() == 5:
-        raise NotImplementedError("minitorch's grid_sample supports 4-D input (N, C, H, W) only, not 5-D input "
-                                  f"of sizes {list(input.shape)}")
-    return GridSample2d.apply(input, grid, _MODES[mode], _PADDING[padding_mode], bool(align_corners))
+    return GridSample.apply(input, grid, _MODES[mode], _PADDING[padding_mode], bool(align_corners))
 
 
 def _base_line(n, align_corners, like):
