@@ -463,3 +463,60 @@ def test_grid_sample_on_two_devices_is_refused(device):
     g = minitorch.zeros(1, 1, 1, 2, device=device)
     with pytest.raises(RuntimeError, match=re.escape("grid_sampler(): expected input and grid to be on same device")):
         F(minitorch).grid_sample(x, g, align_corners=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# drawn shapes and arguments
+# ---------------------------------------------------------------------------------------------------------------
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def block_args(draw):
+    """An image shape with kernel, dilation, padding and stride that leave at least one block."""
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    hw = [draw(st.integers(max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i]), 6)) for i in range(2)]
+    lead = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+    return lead + tuple(hw), k, d, p, s
+
+
+@given(args=block_args(), noncontig=st.booleans())
+def test_unfold_and_fold_drawn(torch, device, args, noncontig):
+    shape, k, d, p, s = args
+    check(torch, lambda m, x: F(m).unfold(x, k, d, p, s), [rand(*shape)], device, noncontig)
+    cols = F(torch).unfold(torch.zeros(shape, dtype=torch.float64), k, d, p, s).shape
+    check(torch, lambda m, c: F(m).fold(c, shape[-2:], k, d, p, s), [rand(*cols)], device, noncontig)
+
+
+@st.composite
+def pad_args(draw):
+    mode = draw(st.sampled_from(["reflect", "replicate", "circular"]))
+    n = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 2)) for _ in range(draw(st.integers(0, 1)) + 1)) + \
+        tuple(draw(st.integers(2, 4)) for _ in range(n))
+    pad = []
+    for i in range(n):
+        size = shape[-1 - i]
+        # circular: PyTorch crops by the negative pads first and wraps at most once around what is left
+        cut = [draw(st.integers(-((size - 1) // 2), 0)) if draw(st.booleans()) else 0 for _ in range(2)]
+        left = size + sum(cut) if mode == "circular" else size - 1 if mode == "reflect" else size
+        pad += [c if c < 0 else draw(st.integers(0, left)) for c in cut]
+    return mode, shape, tuple(pad)
+
+
+@given(args=pad_args(), noncontig=st.booleans())
+def test_pad_drawn(torch, device, args, noncontig):
+    mode, shape, pad = args
+    check(torch, lambda m, x: F(m).pad(x, pad, mode=mode), [rand(*shape)], device, noncontig)
+
+
+def test_top_level_names(torch):
+    x = rand(1, 8, 2, 2)
+    for name in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"):
+        got = getattr(minitorch, name)(minitorch.tensor(x), 2)
+        want = getattr(torch, name)(torch.tensor(x), 2)
+        np.testing.assert_allclose(to_np(got), want.numpy())
+        assert hasattr(minitorch.nn.functional, name) == hasattr(torch.nn.functional, name)
