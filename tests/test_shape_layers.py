@@ -283,6 +283,20 @@ def test_grid_sample_needs_only_what_is_asked(torch, device):
     np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-7, atol=1e-10)
 
 
+def test_grid_sample_grid_only_and_double_backward(torch, device):
+    x = rand(1, 2, 3, 3)
+    grid = RNG.uniform(-1.2, 1.2, (1, 2, 2, 2))
+    g = minitorch.tensor(grid, device=device, requires_grad=True)
+    F(minitorch).grid_sample(minitorch.tensor(x, device=device), g, align_corners=True).sum().backward()
+    gt = torch.tensor(grid, requires_grad=True)
+    F(torch).grid_sample(torch.tensor(x), gt, align_corners=True).sum().backward()
+    np.testing.assert_allclose(to_np(g.grad), gt.grad.numpy(), rtol=1e-7, atol=1e-10)
+    xm = minitorch.tensor(x, device=device, requires_grad=True)
+    out = F(minitorch).grid_sample(xm, minitorch.tensor(grid, device=device), align_corners=True).sum()
+    with pytest.raises(RuntimeError, match="double backward"):
+        minitorch.autograd.grad(out, xm, create_graph=True)
+
+
 def test_align_corners_default_warns_as_torch(torch):
     x, g = rand(1, 1, 2, 2), RNG.uniform(-1, 1, (1, 1, 1, 2))
     theta = rand(1, 2, 3)

@@ -62,10 +62,12 @@ class GridSample(Function):
         N, C = x._shape[0], x._shape[1]
         L = math.prod(grid._shape[1:-1])
         g = _contig(g)
-        gx = launch.empty(x._shape, g._dtype, g._device)
+        # the kernel adds into gx and writes every element of ggrid; a part not asked for gets a 1-element stand-in
+        gx = launch.empty(x._shape if need_x else (1,), g._dtype, g._device)
         launch.fill_(gx, 0)
-        ggrid = launch.empty(grid._shape, g._dtype, g._device)
-        launch.fill_(ggrid, 0)
+        ggrid = launch.empty(grid._shape if need_grid else (1,), g._dtype, g._device)
+        if not g.numel():
+            launch.fill_(ggrid, 0)
         if g.numel() and (need_x or need_grid):
             k = launch._k(g).sample
             fn = k.grid_sample_2d_backward if x.dim() == 4 else k.grid_sample_3d_backward
