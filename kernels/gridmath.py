@@ -2,25 +2,29 @@
 ``kernels/cuda/sample.py`` as CUDA device functions, so both devices sample by one definition.
 
 Grid coordinates are normalised: -1 and +1 are the centres of the edge pixels (``align_corners``) or their outer
-edges (otherwise). Padding modes: 0 zeros, 1 border, 2 reflection. Interpolation modes: 0 bilinear, 1 nearest.
-These functions may call nothing but ``math`` (a plain Python helper would not compile on either device).
+edges (otherwise). Padding modes: 0 zeros, 1 border, 2 reflection.
+Interpolation modes: 0 bilinear, 1 nearest, 2 bicubic. These functions may call nothing but ``math`` (a plain
+Python helper would not compile on either device); the device modules compose them.
 """
 import math
 
 FAR = 1 << 30  # beyond this (or NaN) a position is parked at -100: outside every input, and safe to make an int
 
 
-def source_index(coord, size, padding_mode, align_corners):
-    """(position in pixels along a dim of ``size``, d position / d coord) for one normalised coordinate.
+def unnormalize(coord, size, align_corners):
+    """(position in pixels along a dim of ``size``, d position / d coord) for one normalised coordinate."""
+    if align_corners:
+        slope = (size - 1) * 0.5
+        return (coord + 1.0) * slope, slope
+    return ((coord + 1.0) * size - 1.0) * 0.5, size * 0.5
+
+
+def fold_position(pos, slope, size, padding_mode, align_corners):
+    """(pos, slope) moved into [0, size - 1] as the padding mode says (zeros: unchanged), the slope d pos / d coord
+    following along.
 
     Border and reflection treat the edges themselves as outside when differentiating, so a position clipped to
     an edge gets a zero slope."""
-    if align_corners:
-        slope = (size - 1) * 0.5
-        pos = (coord + 1.0) * slope
-    else:
-        slope = size * 0.5
-        pos = ((coord + 1.0) * size - 1.0) * 0.5
     if padding_mode == 2:
         # fold the line onto [lo, hi] by mirror images: (-1, 2*size - 1) / 2 is the pixels' outer edges
         twice_lo = 0 if align_corners else -1
@@ -52,6 +56,32 @@ def source_index(coord, size, padding_mode, align_corners):
     if not (pos > -FAR and pos < FAR):
         pos = -100.0
     return pos, slope
+
+
+def cubic_weights(t):
+    """The four weights of taps -1, 0, 1, 2 at fraction t in [0, 1) (Keys' cubic convolution, A = -0.75)."""
+    A = -0.75
+    u = t + 1.0
+    w0 = ((A * u - 5.0 * A) * u + 8.0 * A) * u - 4.0 * A
+    w1 = ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0
+    v = 1.0 - t
+    w2 = ((A + 2.0) * v - (A + 3.0)) * v * v + 1.0
+    u = 2.0 - t
+    w3 = ((A * u - 5.0 * A) * u + 8.0 * A) * u - 4.0 * A
+    return w0, w1, w2, w3
+
+
+def cubic_slopes(t):
+    """d/dt of ``cubic_weights(t)``."""
+    A = -0.75
+    u = t + 1.0
+    d0 = (3.0 * A * u - 10.0 * A) * u + 8.0 * A
+    d1 = (3.0 * (A + 2.0) * t - 2.0 * (A + 3.0)) * t
+    v = 1.0 - t
+    d2 = -(3.0 * (A + 2.0) * v - 2.0 * (A + 3.0)) * v
+    u = 2.0 - t
+    d3 = -((3.0 * A * u - 10.0 * A) * u + 8.0 * A)
+    return d0, d1, d2, d3
 
 
 def nearest(v):

@@ -205,7 +205,7 @@ def test_affine_grid(torch, device, size, align_corners):
         check(torch, lambda m, t: F(m).affine_grid(t, size, align_corners=align_corners), [theta], device)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample(torch, device, mode, padding_mode, align_corners):
@@ -214,11 +214,12 @@ def test_grid_sample(torch, device, mode, padding_mode, align_corners):
     check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, padding_mode, align_corners), [x, grid], device)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-def test_grid_sample_far_outside_and_non_contiguous(torch, device, padding_mode):
+def test_grid_sample_far_outside_and_non_contiguous(torch, device, mode, padding_mode):
     x = rand(1, 2, 3, 4)
     grid = RNG.uniform(-5, 5, (1, 2, 3, 2))  # reflection folds several times
-    check(torch, lambda m, a, g: F(m).grid_sample(a, g, "bilinear", padding_mode, False), [x, grid], device,
+    check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, padding_mode, False), [x, grid], device,
           noncontig=True)
 
 
@@ -226,9 +227,10 @@ def test_grid_sample_far_outside_and_non_contiguous(torch, device, padding_mode)
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample_degenerate_sizes(torch, device, shape, out_hw, align_corners):
     grid = RNG.uniform(-1.2, 1.2, (shape[0],) + out_hw + (2,))
-    for padding_mode in ("zeros", "border", "reflection"):
-        check(torch, lambda m, a, g: F(m).grid_sample(a, g, "bilinear", padding_mode, align_corners),
-              [rand(*shape), grid], device)
+    for mode in ("bilinear", "bicubic"):
+        for padding_mode in ("zeros", "border", "reflection"):
+            check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, padding_mode, align_corners),
+                  [rand(*shape), grid], device)
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "nearest"])
@@ -459,15 +461,6 @@ def test_errors_match_torch(torch, case):
     for m in (minitorch, torch):
         with pytest.raises(exc, match=pattern):
             fn(m)
-
-
-def test_bicubic_grid_sample_is_a_known_gap(torch):
-    x = minitorch.zeros(1, 1, 2, 2)
-    g = minitorch.zeros(1, 1, 1, 2)
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F(minitorch).grid_sample(x, g, mode="bicubic", align_corners=False)
-    # torch computes it, so this is a gap of minitorch's, not a user error
-    F(torch).grid_sample(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 1, 2), mode="bicubic", align_corners=False)
 
 
 def test_grid_sample_on_two_devices_is_refused(device):

@@ -2,7 +2,7 @@
 
 Arrays are flat and C-contiguous: x (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) pairs, out and g (N, C, Ho, Wo);
 in 3-D x (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) holding (x, y, z), out and g (N, C, Do, Ho, Wo).
-``mode`` 0 bilinear, 1 nearest; ``padding_mode`` 0 zeros, 1 border, 2 reflection (see ``kernels/gridmath.py``,
+``mode`` 0 bilinear, 1 nearest, 2 bicubic (4-D only); ``padding_mode`` 0 zeros, 1 border, 2 reflection (see ``kernels/gridmath.py``,
 which holds the per-point rules both devices compile). The forward runs a thread per output point; the backward a
 thread per image, since the points of one image scatter into the same input gradient.
 """
@@ -14,12 +14,47 @@ from .. import gridmath
 
 N_PAR = 1 << 13  # sampled values from which the forward is worth a prange launch
 
-_source = njit(cache=True, inline="always")(gridmath.source_index)
+_unnormalize = njit(cache=True, inline="always")(gridmath.unnormalize)
+_fold = njit(cache=True, inline="always")(gridmath.fold_position)
+_cubic_weights = njit(cache=True, inline="always")(gridmath.cubic_weights)
+_cubic_slopes = njit(cache=True, inline="always")(gridmath.cubic_slopes)
 _nearest = njit(cache=True, inline="always")(gridmath.nearest)
 _nearest_2d = njit(cache=True, inline="always")(gridmath.nearest_2d)
 _bilinear_2d = njit(cache=True, inline="always")(gridmath.bilinear_2d)
 _nearest_3d = njit(cache=True, inline="always")(gridmath.nearest_3d)
 _trilinear_3d = njit(cache=True, inline="always")(gridmath.trilinear_3d)
+
+
+@njit(cache=True, inline="always")
+def _source(coord, size, padding_mode, align_corners):
+    """(pixel position, d position / d coord) of a normalised coordinate, the padding mode applied."""
+    pos, slope = _unnormalize(coord, size, align_corners)
+    return _fold(pos, slope, size, padding_mode, align_corners)
+
+
+@njit(cache=True, inline="always")
+def _tap(i, size, padding_mode, align_corners):
+    """The pixel that integer position i reads under the padding mode, or -1 (a zero) outside the input."""
+    p, _ = _fold(float(i), 0.0, size, padding_mode, align_corners)
+    j = int(p)
+    return j if j >= 0 and j < size else -1
+
+
+@njit(cache=True, inline="always")
+def _bicubic_taps(gx_, gy_, H, W, padding_mode, align_corners):
+    """Bicubic's 4 x 4 taps around a grid point: their columns and rows (-1 outside), the fractions and the
+    d position / d coord of x and y. Positions are unnormalised without padding; each tap is padded on its own."""
+    ix, sx = _unnormalize(gx_, W, align_corners)
+    iy, sy = _unnormalize(gy_, H, align_corners)
+    ix, _ = _fold(ix, 0.0, W, 0, align_corners)  # only parks NaN / far positions
+    iy, _ = _fold(iy, 0.0, H, 0, align_corners)
+    x0 = int(math.floor(ix))
+    y0 = int(math.floor(iy))
+    xs = (_tap(x0 - 1, W, padding_mode, align_corners), _tap(x0, W, padding_mode, align_corners),
+          _tap(x0 + 1, W, padding_mode, align_corners), _tap(x0 + 2, W, padding_mode, align_corners))
+    ys = (_tap(y0 - 1, H, padding_mode, align_corners), _tap(y0, H, padding_mode, align_corners),
+          _tap(y0 + 1, H, padding_mode, align_corners), _tap(y0 + 2, H, padding_mode, align_corners))
+    return xs, ys, ix - x0, iy - y0, sx, sy
 
 
 @njit(cache=True, inline="always")
@@ -31,8 +66,24 @@ def _forward_point(x, grid, out, p, C, H, W, L, mode, padding_mode, align_corner
     ob = n * C * L + (p - n * L)
     if mode == 1:
         _nearest_2d(x, xb, H, W, C, _nearest(ix), _nearest(iy), out, ob, L)
-    else:
+    elif mode == 0:
         _bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L)
+    else:
+        xs, ys, tx, ty, _, _ = _bicubic_taps(grid[2 * p], grid[2 * p + 1], H, W, padding_mode, align_corners)
+        wx = _cubic_weights(tx)
+        wy = _cubic_weights(ty)
+        for c in range(C):
+            s = 0.0
+            for j in range(4):
+                if ys[j] < 0:
+                    continue
+                row = 0.0
+                q = xb + c * H * W + ys[j] * W
+                for i in range(4):
+                    if xs[i] >= 0:
+                        row += x[q + xs[i]] * wx[i]
+                s += row * wy[j]
+            out[ob + c * L] = s
 
 
 @njit(cache=True)
@@ -75,6 +126,32 @@ def _backward_image(x, grid, g, gx, ggrid, n, C, H, W, L, mode, padding_mode, al
             if need_grid:
                 ggrid[2 * p] = 0
                 ggrid[2 * p + 1] = 0
+            continue
+        if mode == 2:
+            xs, ys, tx, ty, sx, sy = _bicubic_taps(grid[2 * p], grid[2 * p + 1], H, W, padding_mode, align_corners)
+            wx = _cubic_weights(tx)
+            wy = _cubic_weights(ty)
+            dwx = _cubic_slopes(tx)
+            dwy = _cubic_slopes(ty)
+            gix = 0.0
+            giy = 0.0
+            for c in range(C):
+                go = g[gb + c * L]
+                for j in range(4):
+                    if ys[j] < 0:
+                        continue
+                    q0 = xb + c * HW + ys[j] * W
+                    for i in range(4):
+                        if xs[i] < 0:
+                            continue
+                        if need_x:
+                            gx[q0 + xs[i]] += wx[i] * wy[j] * go
+                        v = x[q0 + xs[i]] * go
+                        gix += v * dwx[i] * wy[j]
+                        giy += v * wx[i] * dwy[j]
+            if need_grid:
+                ggrid[2 * p] = gix * sx
+                ggrid[2 * p + 1] = giy * sy
             continue
         x0 = int(math.floor(ix))
         y0 = int(math.floor(iy))

@@ -10,12 +10,44 @@ from numba import cuda
 from .. import gridmath
 from ._grid import THREADS, blocks
 
-_source = cuda.jit(device=True)(gridmath.source_index)
+_unnormalize = cuda.jit(device=True)(gridmath.unnormalize)
+_fold = cuda.jit(device=True)(gridmath.fold_position)
+_cubic_weights = cuda.jit(device=True)(gridmath.cubic_weights)
+_cubic_slopes = cuda.jit(device=True)(gridmath.cubic_slopes)
 _nearest = cuda.jit(device=True)(gridmath.nearest)
 _nearest_2d = cuda.jit(device=True)(gridmath.nearest_2d)
 _bilinear_2d = cuda.jit(device=True)(gridmath.bilinear_2d)
 _nearest_3d = cuda.jit(device=True)(gridmath.nearest_3d)
 _trilinear_3d = cuda.jit(device=True)(gridmath.trilinear_3d)
+
+
+@cuda.jit(device=True)
+def _source(coord, size, padding_mode, align_corners):
+    pos, slope = _unnormalize(coord, size, align_corners)
+    return _fold(pos, slope, size, padding_mode, align_corners)
+
+
+@cuda.jit(device=True)
+def _tap(i, size, padding_mode, align_corners):
+    p, _ = _fold(float(i), 0.0, size, padding_mode, align_corners)
+    j = int(p)
+    return j if j >= 0 and j < size else -1
+
+
+@cuda.jit(device=True)
+def _bicubic_taps(gx_, gy_, H, W, padding_mode, align_corners):
+    """As on the CPU: the 4 x 4 taps' columns and rows (-1 outside), the fractions, d position / d coord."""
+    ix, sx = _unnormalize(gx_, W, align_corners)
+    iy, sy = _unnormalize(gy_, H, align_corners)
+    ix, _ = _fold(ix, 0.0, W, 0, align_corners)
+    iy, _ = _fold(iy, 0.0, H, 0, align_corners)
+    x0 = int(math.floor(ix))
+    y0 = int(math.floor(iy))
+    xs = (_tap(x0 - 1, W, padding_mode, align_corners), _tap(x0, W, padding_mode, align_corners),
+          _tap(x0 + 1, W, padding_mode, align_corners), _tap(x0 + 2, W, padding_mode, align_corners))
+    ys = (_tap(y0 - 1, H, padding_mode, align_corners), _tap(y0, H, padding_mode, align_corners),
+          _tap(y0 + 1, H, padding_mode, align_corners), _tap(y0 + 2, H, padding_mode, align_corners))
+    return xs, ys, ix - x0, iy - y0, sx, sy
 
 
 @cuda.jit
@@ -28,8 +60,24 @@ def _forward(x, grid, out, C, H, W, L, mode, padding_mode, align_corners, n_poin
         ob = n * C * L + (p - n * L)
         if mode == 1:
             _nearest_2d(x, xb, H, W, C, _nearest(ix), _nearest(iy), out, ob, L)
-        else:
+        elif mode == 0:
             _bilinear_2d(x, xb, H, W, C, ix, iy, out, ob, L)
+        else:
+            xs, ys, tx, ty, _, _ = _bicubic_taps(grid[2 * p], grid[2 * p + 1], H, W, padding_mode, align_corners)
+            wx = _cubic_weights(tx)
+            wy = _cubic_weights(ty)
+            for c in range(C):
+                s = 0.0
+                for j in range(4):
+                    if ys[j] < 0:
+                        continue
+                    row = 0.0
+                    q = xb + c * H * W + ys[j] * W
+                    for i in range(4):
+                        if xs[i] >= 0:
+                            row += x[q + xs[i]] * wx[i]
+                    s += row * wy[j]
+                out[ob + c * L] = s
 
 
 def grid_sample_2d(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners):
@@ -57,6 +105,32 @@ def _backward(x, grid, g, gx, ggrid, C, H, W, L, mode, padding_mode, align_corne
             if need_grid:
                 ggrid[2 * p] = 0
                 ggrid[2 * p + 1] = 0
+            continue
+        if mode == 2:
+            xs, ys, tx, ty, sx, sy = _bicubic_taps(grid[2 * p], grid[2 * p + 1], H, W, padding_mode, align_corners)
+            wx = _cubic_weights(tx)
+            wy = _cubic_weights(ty)
+            dwx = _cubic_slopes(tx)
+            dwy = _cubic_slopes(ty)
+            gix = 0.0
+            giy = 0.0
+            for c in range(C):
+                go = g[gb + c * L]
+                for j in range(4):
+                    if ys[j] < 0:
+                        continue
+                    q0 = xb + c * HW + ys[j] * W
+                    for i in range(4):
+                        if xs[i] < 0:
+                            continue
+                        if need_x:
+                            cuda.atomic.add(gx, q0 + xs[i], wx[i] * wy[j] * go)
+                        v = x[q0 + xs[i]] * go
+                        gix += v * dwx[i] * wy[j]
+                        giy += v * wx[i] * dwy[j]
+            if need_grid:
+                ggrid[2 * p] = gix * sx
+                ggrid[2 * p + 1] = giy * sy
             continue
         x0 = int(math.floor(ix))
         y0 = int(math.floor(iy))

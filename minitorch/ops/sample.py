@@ -12,7 +12,7 @@ from . import launch
 from .common import type_label, warn
 from .shape import stack
 
-_MODES = {"bilinear": 0, "nearest": 1}
+_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
 _PADDING = {"zeros": 0, "border": 1, "reflection": 2}
 _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
                   "Please specify align_corners=True if the old behavior is desired. See the documentation of "
@@ -81,7 +81,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 
     Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) holding (x, y) in [-1, 1]; output (N, C, Ho, Wo). 5-D:
     input (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) holding (x, y, z); output (N, C, Do, Ho, Wo).
-    mode: 'bilinear' (trilinear on 5-D input) or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection'.
+    mode: 'bilinear' (trilinear on 5-D input), 'nearest' or 'bicubic' (4-D input); padding_mode: 'zeros',
+    'border' or 'reflection'.
 
     Example::
 
@@ -121,9 +122,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise NotImplementedError(f'"{kernel}" not implemented for \'{type_label(input.dtype)}\'')
     if grid.dtype is not input.dtype:
         raise RuntimeError(f"expected scalar type {type_label(input.dtype)} but found {type_label(grid.dtype)}")
-    if mode == "bicubic":
-        raise NotImplementedError("minitorch's grid_sample does not support mode='bicubic' (bilinear and nearest "
-                                  "only)")
     return GridSample.apply(input, grid, _MODES[mode], _PADDING[padding_mode], bool(align_corners))
 
 
