@@ -5,6 +5,9 @@ Grid coordinates are normalised: -1 and +1 are the centres of the edge pixels (`
 edges (otherwise). Padding modes: 0 zeros, 1 border, 2 reflection.
 Interpolation modes: 0 bilinear, 1 nearest, 2 bicubic. These functions may call nothing but ``math`` (a plain
 Python helper would not compile on either device); the device modules compose them.
+
+Numba's on-disk cache keys a kernel on its own file only: after editing this file, delete the ``__pycache__`` of
+``kernels/cpu`` so the CPU kernels that inline these functions recompile.
 """
 import math
 
