@@ -268,11 +268,18 @@ def test_grid_sample_float32_and_half(torch, device):
     grid = RNG.uniform(-1.1, 1.1, (1, 2, 2, 2)).astype(np.float32)
     check(torch, lambda m, a, g: F(m).grid_sample(a, g, align_corners=True), [x, grid], device, rtol=1e-5,
           atol=1e-6)
-    got = F(minitorch).grid_sample(minitorch.tensor(x, device=device).half(),
-                                   minitorch.tensor(grid, device=device).half(), align_corners=True)
-    want = F(torch).grid_sample(torch.tensor(x).half(), torch.tensor(grid).half(), align_corners=True)
+    mx = minitorch.tensor(x, device=device).half().requires_grad_()
+    mg = minitorch.tensor(grid, device=device).half().requires_grad_()
+    tx, tg = torch.tensor(x).half().requires_grad_(), torch.tensor(grid).half().requires_grad_()
+    got = F(minitorch).grid_sample(mx, mg, align_corners=True)
+    want = F(torch).grid_sample(tx, tg, align_corners=True)
     assert got.dtype is minitorch.float16
-    np.testing.assert_allclose(to_np(got.float()), want.float().numpy(), rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(to_np(got.float()), want.detach().float().numpy(), rtol=1e-2, atol=1e-2)
+    got.sum().backward()
+    want.sum().backward()
+    assert mx.grad.dtype is minitorch.float16 and mg.grad.dtype is minitorch.float16
+    np.testing.assert_allclose(to_np(mx.grad.float()), tx.grad.float().numpy(), rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(to_np(mg.grad.float()), tg.grad.float().numpy(), rtol=2e-2, atol=2e-2)
 
 
 def test_grid_sample_needs_only_what_is_asked(torch, device):
