@@ -19,3 +19,4 @@ from . import (activation, conv, elementwise, half, index, linalg, matmul, memor
                random, reduce, search, sort)
 from . import ctc  # noqa: E402,F401
 from . import pool3d  # noqa: F401,E402
+from . import sample  # noqa: F401,E402

@@ -13,6 +13,9 @@ from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, av
 from ..ops.conv import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: F401
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
+from ..ops.sample import affine_grid, grid_sample  # noqa: F401
+from ..ops.spatial import (channel_shuffle, check_pad as _check_pad, fold, native_channel_shuffle,  # noqa: F401
+                           pixel_shuffle, pixel_unshuffle, unfold)
 
 __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
@@ -26,6 +29,8 @@ __all__ += ["hardsigmoid", "hardswish", "hardshrink", "softshrink", "prelu", "rr
             "pdist", "embedding_bag", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
             "upsample_nearest", "upsample_bilinear"]
 __all__ += ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+__all__ += ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "fold",
+            "affine_grid", "grid_sample"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -660,7 +665,13 @@ def _pad_index(n, left, right, mode, device):
     if mode == "replicate":
         src = np.clip(pos, 0, n - 1)
     elif mode == "circular":
-        src = np.mod(pos, n)
+        # PyTorch crops by the negative pads first, then wraps around what is left
+        lo_cut, hi_cut = max(-left, 0), max(-right, 0)
+        m = n - lo_cut - hi_cut
+        if m <= 0 and n + left + right > 0:
+            raise RuntimeError(f"Negative padding value is resulting in an empty dimension: padding ({left}, "
+                               f"{right}) of a dimension of size {n} leaves nothing to wrap around")
+        src = lo_cut + np.mod(np.arange(-max(left, 0), m + max(right, 0)), max(m, 1))
     else:  # reflect
         if left >= n or right >= n:
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
@@ -715,7 +726,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return _ConstantPad.apply(input, pairs, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
-        raise RuntimeError(f"Unrecognised padding mode {mode}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    _check_pad(input, pairs, mode, value)
     out = input
     for i, (lo, hi) in enumerate(pairs):
         d = input.dim() - 1 - i

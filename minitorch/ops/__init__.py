@@ -182,3 +182,6 @@ for _n, _f in (("bitwise_and_", _iand), ("bitwise_or_", _ior), ("bitwise_xor_", 
                ("bitwise_left_shift_", _ilshift), ("bitwise_right_shift_", _irshift)):
     setattr(Tensor, _n, _f)
 Tensor.bitwise_not_ = lambda self: E.assign_(self, E.bitwise_not(self))
+# spatial shuffles (pixel_shuffle, channel_shuffle ...): functions only, as in PyTorch
+from . import spatial as _spatial  # noqa: E402
+FUNCTIONS.update((_n, getattr(_spatial, _n)) for _n in _spatial.FUNCTIONS)
