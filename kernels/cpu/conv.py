@@ -169,3 +169,195 @@ def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw,
                 if need_x:
                     _dot(w[gi].T, gng, buf)
                     _col2im_img(buf, Cg, H, W, gx[n, gi * Cg:(gi + 1) * Cg], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3-D: the same scheme with a depth axis; cols[(c, a, i, j), (od, oh, ow)] = x[c, od*sd - pd + a*dd, ...]
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _im2col3_img(x, C, D, H, W, buf, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH, OW):
+    """x: (C, D, H, W) C-contiguous; buf: (C*kd*kh*kw, OD*OH*OW) C-contiguous."""
+    L = OD * OH * OW
+    xf = x.ravel()
+    bf = buf.ravel()
+    for c in range(C):
+        for a in range(kd):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (((c * kd + a) * kh + i) * kw + j) * L
+                    off = j * dw - pw
+                    lo, hi = _span(off, W, sw, OW)
+                    for od in range(OD):
+                        z = od * sd - pd + a * dd
+                        for oh in range(OH):
+                            h = oh * sh - ph + i * dh
+                            base = row + (od * OH + oh) * OW
+                            if z < 0 or z >= D or h < 0 or h >= H:
+                                for ow in range(OW):
+                                    bf[U(base + ow)] = 0
+                                continue
+                            xrow = ((c * D + z) * H + h) * W + off
+                            for ow in range(lo):
+                                bf[U(base + ow)] = 0
+                            for ow in range(lo, hi):
+                                bf[U(base + ow)] = xf[U(xrow + ow * sw)]
+                            for ow in range(hi, OW):
+                                bf[U(base + ow)] = 0
+
+
+@njit(cache=True, inline="always")
+def _col2im3_img(buf, C, D, H, W, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH, OW):
+    """gx (C, D, H, W) = adjoint of the 3-D im2col applied to buf; gx is overwritten."""
+    L = OD * OH * OW
+    gf = gx.ravel()
+    bf = buf.ravel()
+    for p in range(C * D * H * W):
+        gf[p] = 0
+    for c in range(C):
+        for a in range(kd):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (((c * kd + a) * kh + i) * kw + j) * L
+                    off = j * dw - pw
+                    lo, hi = _span(off, W, sw, OW)
+                    for od in range(OD):
+                        z = od * sd - pd + a * dd
+                        if z < 0 or z >= D:
+                            continue
+                        for oh in range(OH):
+                            h = oh * sh - ph + i * dh
+                            if h < 0 or h >= H:
+                                continue
+                            base = row + (od * OH + oh) * OW
+                            xrow = ((c * D + z) * H + h) * W + off
+                            for ow in range(lo, hi):
+                                gf[U(xrow + ow * sw)] += bf[U(base + ow)]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv3d_forward(x, w, b, has_b, out, ws, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, OD, OH, OW):
+    """out (N, G, Og, L) = w (G, Og, Kg) @ im2col3(x[n], group g) (+ b); x (N, C, D, H, W); ws (T, Kg, L)."""
+    N, C, D, H, W = x.shape
+    G, Og, Kg = w.shape
+    Cg = C // G
+    T = ws.shape[0]
+    L = OD * OH * OW
+    for t in prange(T):
+        buf = ws[t]
+        for n in range(t * N // T, (t + 1) * N // T):
+            for g in range(G):
+                _im2col3_img(x[n, g * Cg:(g + 1) * Cg], Cg, D, H, W, buf, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh,
+                             dw, OD, OH, OW)
+                o = out[n, g]
+                _dot(w[g], buf, o)
+                if has_b:
+                    for r in range(Og):
+                        bv = b[g * Og + r]
+                        for l in range(L):
+                            o[r, l] += bv
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv3d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh,
+                    dw, OD, OH, OW):
+    """As conv2d_backward with x, gx (N, C, D, H, W) and L = OD*OH*OW."""
+    N, C, D, H, W = x.shape
+    G, Og, Kg = w.shape
+    Cg = C // G
+    T = ws.shape[0]
+    L = OD * OH * OW
+    for t in prange(T):
+        buf = ws[t]
+        tmp = wt[t]
+        if need_w:
+            gw[t, :, :, :] = 0
+        if need_b:
+            gb[t, :] = 0
+        for n in range(t * N // T, (t + 1) * N // T):
+            for gi in range(G):
+                gng = g[n, gi]
+                if need_w:
+                    _im2col3_img(x[n, gi * Cg:(gi + 1) * Cg], Cg, D, H, W, buf, kd, kh, kw, sd, sh, sw, pd, ph, pw,
+                                 dd, dh, dw, OD, OH, OW)
+                    _dot(gng, buf.T, tmp)
+                    acc = gw[t, gi]
+                    for r in range(Og):
+                        for k in range(Kg):
+                            acc[r, k] += tmp[r, k]
+                if need_b:
+                    for r in range(Og):
+                        s = 0.0
+                        for l in range(L):
+                            s += gng[r, l]
+                        gb[t, gi * Og + r] += s
+                if need_x:
+                    _dot(w[gi].T, gng, buf)
+                    _col2im3_img(buf, Cg, D, H, W, gx[n, gi * Cg:(gi + 1) * Cg], kd, kh, kw, sd, sh, sw, pd, ph, pw,
+                                 dd, dh, dw, OD, OH, OW)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2-D transposed convolution: the adjoint of conv2d, on the same im2col/col2im with the roles swapped. For the
+# conv that maps the (N, Cout, OH, OW) output to the (N, Cin, H, W) input with this weight (Cin, Cout/G, kh, kw):
+# forward = that conv's input gradient, grad input = its forward, grad weight = its weight gradient.
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv_transpose2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, H, W):
+    """out (N, Cout, OH, OW) = col2im(w[g].T @ x[n, g]) (+ b); x (N, G, Cin/G, H*W); w (G, Cin/G, Kg) with
+    Kg = Cout/G*kh*kw; ws (T, Kg, H*W) scratch, one per thread."""
+    N, Cout, OH, OW = out.shape
+    G = w.shape[0]
+    Cog = Cout // G
+    T = ws.shape[0]
+    P = OH * OW
+    for t in prange(T):
+        buf = ws[t]
+        for n in range(t * N // T, (t + 1) * N // T):
+            for g in range(G):
+                _dot(w[g].T, x[n, g], buf)
+                _col2im_img(buf, Cog, OH, OW, out[n, g * Cog:(g + 1) * Cog], kh, kw, sh, sw, ph, pw, dh, dw, H, W)
+            if has_b:
+                of = out[n].ravel()
+                for c in range(Cout):
+                    bv = b[c]
+                    for p in range(c * P, (c + 1) * P):
+                        of[p] += bv
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def conv_transpose2d_backward(g, w, x, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw,
+                              H, W):
+    """g (N, Cout, OH, OW); x and gx (N, G, Cin/G, H*W), gx overwritten; gw (T, G, Cin/G, Kg) and gb (T, Cout)
+    per-thread partial sums (overwritten); ws (T, Kg, H*W), wt (T, Cin/G, Kg) scratch. One im2col of g per image
+    and group serves both GEMMs."""
+    N, Cout, OH, OW = g.shape
+    G, Og, Kg = w.shape
+    Cog = Cout // G
+    T = ws.shape[0]
+    P = OH * OW
+    for t in prange(T):
+        buf = ws[t]
+        tmp = wt[t]
+        if need_w:
+            gw[t, :, :, :] = 0
+        if need_b:
+            gb[t, :] = 0
+        for n in range(t * N // T, (t + 1) * N // T):
+            if need_x or need_w:
+                for gi in range(G):
+                    _im2col_img(g[n, gi * Cog:(gi + 1) * Cog], Cog, OH, OW, buf, kh, kw, sh, sw, ph, pw, dh, dw, H, W)
+                    if need_x:
+                        _dot(w[gi], buf, gx[n, gi])
+                    if need_w:
+                        _dot(x[n, gi], buf.T, tmp)
+                        acc = gw[t, gi]
+                        for r in range(Og):
+                            for k in range(Kg):
+                                acc[r, k] += tmp[r, k]
+            if need_b:
+                gf = g[n].ravel()
+                for c in range(Cout):
+                    s = 0.0
+                    for p in range(c * P, (c + 1) * P):
+                        s += gf[p]
+                    gb[t, c] += s

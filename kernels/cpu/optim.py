@@ -292,3 +292,228 @@ def amp_unscale_par(g, go, n, inv, io, flag, fo):
         bad[c] = _unscale_run(g, go, c * CHUNK, min(n, (c + 1) * CHUNK), s)
     if bad.any():
         flag[fo] = 1.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adamax
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _adamax_run(p, po, g, go, m, mo, u, uo, lo, hi, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay,
+                maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            d = _fma(weight_decay, x, d)
+        mi = _lerp(m[U(mo + i)], d, w1, one_minus_w1, w1_small)
+        m[U(mo + i)] = mi
+        ui = _maximum(u[U(uo + i)] * beta2, np.abs(d) + eps)
+        u[U(uo + i)] = ui
+        p[U(po + i)] = x + neg_clr * mi / ui
+
+
+@njit(cache=True, error_model="numpy")
+def adamax_step(p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay,
+                maximize):
+    """Adamax on p[po:po+n] with first moment m and infinity norm u.
+
+    d = ±g (+ wd * p); m = lerp(m, d, 1 - beta1); u = max(beta2 * u, |d| + eps); p += -clr * m / u.
+    """
+    _adamax_run(p, po, g, go, m, mo, u, uo, 0, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay,
+                maximize)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def adamax_step_par(p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay,
+                    maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _adamax_run(p, po, g, go, m, mo, u, uo, lo, min(n, lo + CHUNK), w1, one_minus_w1, w1_small, beta2, eps,
+                    neg_clr, weight_decay, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NAdam
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _nadam_run(p, po, g, go, m, mo, v, vo, lo, hi, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps,
+               weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            if decoupled:
+                x = x * decay_factor
+            else:
+                d = _fma(weight_decay, x, d)
+        mi = _lerp(m[U(mo + i)], d, w1, one_minus_w1, w1_small)
+        m[U(mo + i)] = mi
+        vi = _fma(one_minus_beta2 * d, d, v[U(vo + i)] * beta2)
+        v[U(vo + i)] = vi
+        denom = np.sqrt(vi / bc2) + eps
+        x = x + c_grad * d / denom
+        p[U(po + i)] = x + c_avg * mi / denom
+
+
+@njit(cache=True, error_model="numpy")
+def nadam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps,
+               weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize):
+    """NAdam on p[po:po+n] with moments m, v; ``c_grad`` and ``c_avg`` carry the momentum schedule.
+
+    d = ±g (decoupled: p *= 1 - lr * wd, else d += wd * p); m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; denom = sqrt(v / bc2) + eps; p += c_grad * d / denom; p += c_avg * m / denom.
+    """
+    _nadam_run(p, po, g, go, m, mo, v, vo, 0, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps,
+               weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def nadam_step_par(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps,
+                   weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _nadam_run(p, po, g, go, m, mo, v, vo, lo, min(n, lo + CHUNK), w1, one_minus_w1, w1_small, beta2,
+                   one_minus_beta2, bc2, eps, weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RAdam
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _radam_run(p, po, g, go, m, mo, v, vo, lo, hi, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr,
+               one, bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            if decoupled:
+                x = x * decay_factor
+            else:
+                d = _fma(weight_decay, x, d)
+        mi = _lerp(m[U(mo + i)], d, w1, one_minus_w1, w1_small)
+        m[U(mo + i)] = mi
+        vi = _fma(one_minus_beta2 * d, d, v[U(vo + i)] * beta2)
+        v[U(vo + i)] = vi
+        upd = mi / bc1 * lr
+        if rectified:
+            # torch: scalar / tensor is reciprocal(tensor) * scalar
+            upd = upd * (one / (np.sqrt(vi) + eps) * bc2_sqrt) * rect
+        p[U(po + i)] = x - upd
+
+
+@njit(cache=True, error_model="numpy")
+def radam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr, one,
+               bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize):
+    """RAdam on p[po:po+n] with moments m, v.
+
+    d = ±g (decoupled: p *= 1 - lr * wd, else d += wd * p); m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; u = m / bc1 * lr, times (1 / (sqrt(v) + eps) * sqrt(bc2)) * rect when ``rectified``;
+    p -= u.
+    """
+    _radam_run(p, po, g, go, m, mo, v, vo, 0, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr, one,
+               bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def radam_step_par(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr, one,
+                   bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _radam_run(p, po, g, go, m, mo, v, vo, lo, min(n, lo + CHUNK), w1, one_minus_w1, w1_small, beta2,
+                   one_minus_beta2, bc1, lr, one, bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified,
+                   decoupled, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ASGD
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _asgd_run(p, po, g, go, ax, ao, lo, hi, decay, neg_eta, mu, weight_decay, average, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        x = p[U(po + i)]
+        if weight_decay != 0:
+            d = _fma(weight_decay, x, d)
+        x = _fma(neg_eta, d, x * decay)
+        p[U(po + i)] = x
+        if average:
+            a = ax[U(ao + i)]
+            ax[U(ao + i)] = a + (x - a) * mu
+        else:
+            ax[U(ao + i)] = x
+
+
+@njit(cache=True, error_model="numpy")
+def asgd_step(p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize):
+    """ASGD on p[po:po+n] with running average ax.
+
+    d = ±g (+ wd * p); p = p * (1 - lambd * eta) - eta * d; ax += (p - ax) * mu when ``average`` (mu != 1), else
+    ax = p.
+    """
+    _asgd_run(p, po, g, go, ax, ao, 0, n, decay, neg_eta, mu, weight_decay, average, maximize)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def asgd_step_par(p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _asgd_run(p, po, g, go, ax, ao, lo, min(n, lo + CHUNK), decay, neg_eta, mu, weight_decay, average, maximize)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rprop
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _rprop_run(p, po, g, go, prev, pro, ss, so, lo, hi, etaminus, etaplus, one, step_min, step_max, maximize):
+    for i in range(lo, hi):
+        d = g[U(go + i)]
+        if maximize:
+            d = -d
+        s = d * prev[U(pro + i)]
+        f = one  # sign 0 (and NaN, whose sign is 0 in torch) keeps the step size
+        if s > 0:
+            f = etaplus
+        elif s < 0:
+            f = etaminus
+        z = ss[U(so + i)] * f
+        # torch's clamp: NaN passes through
+        if z < step_min:
+            z = step_min
+        if z > step_max:
+            z = step_max
+        ss[U(so + i)] = z
+        if f == etaminus:
+            d = one - one
+        sg = one - one  # torch.sign: 0 for 0 and NaN
+        if d > 0:
+            sg = one
+        elif d < 0:
+            sg = -one
+        p[U(po + i)] = p[U(po + i)] + (-sg) * z
+        prev[U(pro + i)] = d
+
+
+@njit(cache=True, error_model="numpy")
+def rprop_step(p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_min, step_max, maximize):
+    """Rprop on p[po:po+n] with previous gradient prev and per-element step sizes ss.
+
+    d = ±g; f = etaplus, etaminus or 1 by the sign of d * prev; ss = clamp(ss * f, step_min, step_max);
+    d = 0 where f == etaminus; p -= sign(d) * ss; prev = d.
+    """
+    _rprop_run(p, po, g, go, prev, pro, ss, so, 0, n, etaminus, etaplus, one, step_min, step_max, maximize)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def rprop_step_par(p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_min, step_max, maximize):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _rprop_run(p, po, g, go, prev, pro, ss, so, lo, min(n, lo + CHUNK), etaminus, etaplus, one, step_min,
+                   step_max, maximize)

@@ -17,4 +17,7 @@ if not cuda.is_available():
 
 from . import (activation, conv, elementwise, half, index, linalg, matmul, memory, optim, pool,  # noqa: E402,F401
                random, reduce, search, sort)
+from . import ctc  # noqa: E402,F401
+from . import pool3d  # noqa: F401,E402
+from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402

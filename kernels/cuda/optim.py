@@ -216,6 +216,202 @@ adadelta_step_par = adadelta_step
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Adamax
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _adamax(p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, x, d)
+        mi = _lerp(m[mo + i], d, w1, one_minus_w1, w1_small)
+        m[mo + i] = mi
+        ui = _maximum(u[uo + i] * beta2, abs(d) + eps)
+        u[uo + i] = ui
+        p[po + i] = x + neg_clr * mi / ui
+
+
+def adamax_step(p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr, weight_decay,
+                maximize):
+    """Adamax on p[po:po+n] with first moment m and infinity norm u.
+
+    d = ±g (+ wd * p); m = lerp(m, d, 1 - beta1); u = max(beta2 * u, |d| + eps); p += -clr * m / u.
+    """
+    if n > 0:
+        _adamax[blocks(n), THREADS](p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2, eps, neg_clr,
+                                    weight_decay, maximize)
+
+
+adamax_step_par = adamax_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NAdam
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _nadam(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps, weight_decay,
+           decay_factor, c_grad, c_avg, decoupled, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            if decoupled:
+                x = x * decay_factor
+            else:
+                d = cuda.fma(weight_decay, x, d)
+        mi = _lerp(m[mo + i], d, w1, one_minus_w1, w1_small)
+        m[mo + i] = mi
+        vi = cuda.fma(one_minus_beta2 * d, d, v[vo + i] * beta2)
+        v[vo + i] = vi
+        denom = math.sqrt(vi / bc2) + eps
+        x = x + c_grad * d / denom
+        p[po + i] = x + c_avg * mi / denom
+
+
+def nadam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc2, eps,
+               weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize):
+    """NAdam on p[po:po+n] with moments m, v; ``c_grad`` and ``c_avg`` carry the momentum schedule.
+
+    d = ±g (decoupled: p *= 1 - lr * wd, else d += wd * p); m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; denom = sqrt(v / bc2) + eps; p += c_grad * d / denom; p += c_avg * m / denom.
+    """
+    if n > 0:
+        _nadam[blocks(n), THREADS](p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+                                   bc2, eps, weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize)
+
+
+nadam_step_par = nadam_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RAdam
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _radam(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr, one, bc2_sqrt,
+           eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            if decoupled:
+                x = x * decay_factor
+            else:
+                d = cuda.fma(weight_decay, x, d)
+        mi = _lerp(m[mo + i], d, w1, one_minus_w1, w1_small)
+        m[mo + i] = mi
+        vi = cuda.fma(one_minus_beta2 * d, d, v[vo + i] * beta2)
+        v[vo + i] = vi
+        upd = mi / bc1 * lr
+        if rectified:
+            upd = upd * (one / (math.sqrt(vi) + eps) * bc2_sqrt) * rect
+        p[po + i] = x - upd
+
+
+def radam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2, bc1, lr, one,
+               bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified, decoupled, maximize):
+    """RAdam on p[po:po+n] with moments m, v.
+
+    d = ±g (decoupled: p *= 1 - lr * wd, else d += wd * p); m = lerp(m, d, 1 - beta1); v = beta2 * v +
+    (1 - beta2) * d * d; u = m / bc1 * lr, times (1 / (sqrt(v) + eps) * sqrt(bc2)) * rect when ``rectified``;
+    p -= u.
+    """
+    if n > 0:
+        _radam[blocks(n), THREADS](p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2, one_minus_beta2,
+                                   bc1, lr, one, bc2_sqrt, eps, rect, weight_decay, decay_factor, rectified,
+                                   decoupled, maximize)
+
+
+radam_step_par = radam_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ASGD
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _asgd(p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        x = p[po + i]
+        if weight_decay != 0:
+            d = cuda.fma(weight_decay, x, d)
+        x = cuda.fma(neg_eta, d, x * decay)
+        p[po + i] = x
+        if average:
+            a = ax[ao + i]
+            ax[ao + i] = a + (x - a) * mu
+        else:
+            ax[ao + i] = x
+
+
+def asgd_step(p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize):
+    """ASGD on p[po:po+n] with running average ax.
+
+    d = ±g (+ wd * p); p = p * (1 - lambd * eta) - eta * d; ax += (p - ax) * mu when ``average`` (mu != 1), else
+    ax = p.
+    """
+    if n > 0:
+        _asgd[blocks(n), THREADS](p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize)
+
+
+asgd_step_par = asgd_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rprop
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _rprop(p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_min, step_max, maximize):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = g[go + i]
+        if maximize:
+            d = -d
+        s = d * prev[pro + i]
+        f = one  # sign 0 (and NaN, whose sign is 0 in torch) keeps the step size
+        if s > 0:
+            f = etaplus
+        elif s < 0:
+            f = etaminus
+        z = ss[so + i] * f
+        if z < step_min:
+            z = step_min
+        if z > step_max:
+            z = step_max
+        ss[so + i] = z
+        if f == etaminus:
+            d = one - one
+        sg = one - one
+        if d > 0:
+            sg = one
+        elif d < 0:
+            sg = -one
+        p[po + i] = p[po + i] + (-sg) * z
+        prev[pro + i] = d
+
+
+def rprop_step(p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_min, step_max, maximize):
+    """Rprop on p[po:po+n] with previous gradient prev and per-element step sizes ss.
+
+    d = ±g; f = etaplus, etaminus or 1 by the sign of d * prev; ss = clamp(ss * f, step_min, step_max);
+    d = 0 where f == etaminus; p -= sign(d) * ss; prev = d.
+    """
+    if n > 0:
+        _rprop[blocks(n), THREADS](p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_min, step_max,
+                                   maximize)
+
+
+rprop_step_par = rprop_step
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # GradScaler: unscale a gradient in place and flag non-finite values
 # ---------------------------------------------------------------------------------------------------------------
 @cuda.jit

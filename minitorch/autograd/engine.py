@@ -140,7 +140,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                in_grads = type(node).backward(node, g)
+                # a node with several outputs (module backward hooks) gets one gradient slot per output
+                in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else type(node).backward(node, g)
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
                 if len(in_grads) != len(node.next_functions):
@@ -151,12 +152,15 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     node._release()
             else:
                 in_grads = (None,) * len(node.next_functions)
-            for (nxt, _), ig, meta in zip(node.next_functions, in_grads, node._input_meta):
+            for (nxt, nr), ig, meta in zip(node.next_functions, in_grads, node._input_meta):
                 if nxt is None:
                     continue
                 if ig is not None:
                     ig = _conform(ig, meta)
-                    if nxt in pending and pending[nxt] is not None:
+                    if nxt._n_outputs > 1:
+                        slots = pending.setdefault(nxt, [None] * nxt._n_outputs)
+                        slots[nr] = ig if slots[nr] is None else slots[nr] + ig
+                    elif nxt in pending and pending[nxt] is not None:
                         pending[nxt] = pending[nxt] + ig
                     else:
                         pending[nxt] = ig

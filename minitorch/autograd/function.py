@@ -19,6 +19,7 @@ class Node:
     _released = False
     _retained = None
     _pre_hooks = None
+    _n_outputs = 1
     next_functions = ()
 
     def name(self):
@@ -166,3 +167,67 @@ def _record(cls, args, needs):
 def _type_name(t):
     prefix = "torch.cuda." if t._device.type == "cuda" else "torch."
     return prefix + t._dtype.legacy + "Tensor"
+
+
+class _HookNode(Node):
+    """Identity over several tensors as ONE graph node, so one backward call sees all their gradients at once
+    (``nn.Module`` full backward hooks). ``on_grads(grads)`` gets a tuple (None where no gradient arrived) and may
+    return replacements."""
+
+    def __init__(self, tensors, on_grads):
+        self._on_grads = on_grads
+        self._n_outputs = len(tensors)
+        edges, meta = [], []
+        for t in tensors:
+            if t._requires_grad:
+                edges.append((t._grad_fn if t._grad_fn is not None else AccumulateGrad(t), 0))
+                meta.append((t._shape, t._dtype))
+            else:
+                edges.append((None, 0))
+                meta.append(None)
+        self.next_functions = tuple(edges)
+        self._input_meta = meta
+
+    def name(self):
+        return "BackwardHookFunctionBackward"
+
+    def _release(self):
+        pass
+
+    @staticmethod
+    def backward(self, *grads):
+        out = self._on_grads(tuple(grads))
+        return tuple(grads) if out is None else tuple(out)
+
+    @classmethod
+    def wrap(cls, tensors, on_grads):
+        """Aliases of ``tensors`` whose gradients flow through one new node; tensors without grad pass as they are."""
+        node = cls(tensors, on_grads)
+        out = []
+        for i, t in enumerate(tensors):
+            if not t._requires_grad:
+                out.append(t)
+                continue
+            a = t.detach()
+            a._requires_grad = True
+            a._grad_fn = _HookOutput(node, i, t)
+            out.append(a)
+        return out
+
+
+class _HookOutput(Node):
+    """Output ``i`` of a ``_HookNode``: forwards its gradient into that node's slot ``i``."""
+
+    def __init__(self, node, i, t):
+        self.next_functions = ((node, i),)
+        self._input_meta = [(t._shape, t._dtype)]
+
+    def name(self):
+        return "BackwardHookFunctionBackward"
+
+    def _release(self):
+        pass
+
+    @staticmethod
+    def backward(self, g):
+        return (g,)

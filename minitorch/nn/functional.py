@@ -7,10 +7,15 @@ from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, int64
 from ..ops import launch
 from ..ops.activation import log_softmax, softmax
+from ..ops.common import warn
 from ..ops.conv import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,  # noqa: F401
                         max_pool1d, max_pool2d)
+from ..ops.conv import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: F401
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
+from ..ops.sample import affine_grid, grid_sample  # noqa: F401
+from ..ops.spatial import (channel_shuffle, check_pad as _check_pad, fold, native_channel_shuffle,  # noqa: F401
+                           pixel_shuffle, pixel_unshuffle, unfold)
 
 __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "hardtanh", "relu6", "dropout", "one_hot", "embedding", "layer_norm",
@@ -19,6 +24,13 @@ __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigm
            "logsigmoid", "softsign", "tanhshrink", "threshold", "glu", "cosine_similarity", "conv1d", "conv2d",
            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "interpolate", "upsample"]
+__all__ += ["hardsigmoid", "hardswish", "hardshrink", "softshrink", "prelu", "rrelu", "rrelu_", "elu_", "celu",
+            "celu_", "selu", "selu_", "leaky_relu_", "hardtanh_", "threshold_", "gumbel_softmax",
+            "pdist", "embedding_bag", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+            "upsample_nearest", "upsample_bilinear"]
+__all__ += ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+__all__ += ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "fold",
+            "affine_grid", "grid_sample"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -202,13 +214,84 @@ def glu(input, dim=-1):
     return a * _sigmoid(b)
 
 
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    return _maybe_inplace(input, ((input + 3.0).clamp(0.0, 6.0)) * (1.0 / 6.0), inplace)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return _maybe_inplace(input, input * ((input + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0)), inplace)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return input.masked_fill(input.abs() <= lambd, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        from ..dtypes import finfo
+        top = finfo(input.dtype).max if input.dtype.is_floating_point else 0
+        raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype {input.dtype.legacy}, but found "
+                           f"{lambd:g}")
+    return (input - input.clamp(-lambd, lambd)).masked_fill(input.abs() <= lambd, 0.0)
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), with one weight per channel (dim 1) or one shared weight."""
+    c = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != c:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                           f"{weight.numel()} and channel size = {c}.")
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
+    w = weight.reshape((-1,) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight.reshape(())
+    return input.where(input > 0, input * w)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training, (lower+upper)/2 else."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if training:
+        slope = creation.empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+    else:
+        slope = (lower + upper) / 2.0
+    return _maybe_inplace(input, input.where(input >= 0, input * slope), inplace)
+
+
+def _inplace_form(fn):
+    def inplace(input, *args, **kwargs):
+        return fn(input, *args, inplace=True, **kwargs)
+    inplace.__name__ = inplace.__qualname__ = fn.__name__ + "_"
+    inplace.__doc__ = f"In-place ``{fn.__name__}``."
+    return inplace
+
+
+elu_, celu_, selu_, leaky_relu_, hardtanh_, rrelu_, threshold_ = map(
+    _inplace_form, (elu, celu, selu, leaky_relu, hardtanh, rrelu, threshold))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Softmax of (logits + Gumbel noise) / tau; ``hard=True`` returns one-hot samples whose gradient is the soft
+    sample's (straight-through)."""
+    gumbels = -creation.empty(logits.shape, dtype=logits.dtype, device=logits.device).exponential_().log()
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    hard_sample = creation.zeros(logits.shape, dtype=logits.dtype, device=logits.device).scatter(dim, index, 1.0)
+    return hard_sample - soft.detach() + soft
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # dropout, embedding, one_hot, normalisation, padding
 # ---------------------------------------------------------------------------------------------------------------
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (identity when not training)."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_p(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -217,6 +300,102 @@ def dropout(input, p=0.5, training=True, inplace=False):
                          device=input.device) >= p
     scale = keep.to(input.dtype) * (1.0 / (1.0 - p))
     return _maybe_inplace(input, input * scale, inplace)
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _feature_mask(input, p):
+    """A keep mask with one draw per (batch, channel), broadcasting over the dims after them."""
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    return creation.rand(shape, device=input.device) >= p
+
+
+def _feature_dropout(input, p, training, inplace):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return _maybe_inplace(input, input * (_feature_mask(input, p).to(input.dtype) * scale), inplace)
+
+
+def _maybe_batched_dropout(input, p, training, inplace, batched_dim):
+    """Channel dropout of input with or without its batch dim (``batched_dim`` dims when it has one)."""
+    if input.dim() == batched_dim:
+        return _feature_dropout(input, p, training, inplace)
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    out = _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return _maybe_inplace(input, out, inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p``, scaling the rest by 1/(1-p)."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _maybe_batched_dropout(input, p, training, inplace, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) input with probability ``p``; 3-D input is taken as (N, C, L), as in
+    PyTorch (which warns about it)."""
+    if input.dim() not in (3, 4):
+        warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result in an "
+             "error in a future release. To retain the behavior and silence this warning, please use dropout instead. "
+             "Note that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a "
+             "channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).", UserWarning)
+    if input.dim() == 3:
+        warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+             "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+             "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+             "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d "
+             "instead.", UserWarning)
+    return _feature_dropout(input, p, training, inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+    if input.dim() not in (4, 5):
+        warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and will result in an "
+             "error in a future release. To retain the behavior and silence this warning, please use dropout instead. "
+             "Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial dimensions, a "
+             "channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).", UserWarning)
+    return _maybe_batched_dropout(input, p, training, inplace, 5)
+
+
+# SELU's negative saturation value, -scale * alpha: alpha dropout sets dropped units to it
+_SELU_SATURATION = -1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
+
+
+def _alpha_dropout(input, p, training, inplace, per_channel):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _maybe_inplace(input, input * 0.0, inplace)
+    # an affine map a * x + b keeps zero mean and unit variance after units are set to the saturation value
+    a = ((1.0 - p) * (1.0 + p * _SELU_SATURATION ** 2)) ** -0.5
+    b = -a * _SELU_SATURATION * p
+    keep = (_feature_mask(input, p) if per_channel else creation.rand(input.shape, device=input.device) >= p)
+    keep = keep.to(input.dtype)
+    out = (input * keep + (1.0 - keep) * _SELU_SATURATION) * a + b
+    return _maybe_inplace(input, out, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped units take SELU's saturation value, then an affine map restores the
+    input's mean and variance."""
+    return _alpha_dropout(input, p, training, inplace, False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels."""
+    return _alpha_dropout(input, p, training, inplace, True)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -238,8 +417,9 @@ def one_hot(tensor, num_classes=-1):
 
 class Embedding(Function):
     @staticmethod
-    def forward(ctx, idx, weight, padding_idx):
+    def forward(ctx, idx, weight, padding_idx, scale_grad_by_freq=False):
         ctx.idx, ctx.num, ctx.padding_idx = idx, weight._shape[0], padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         flat = idx.reshape(-1)
         lin = launch.binary("mul", flat, launch.scalar(weight._stride[0], int64, weight._device))
         out = launch.take(weight, lin, [1])
@@ -249,10 +429,16 @@ class Embedding(Function):
     def backward(ctx, g):
         flat = ctx.idx.reshape(-1)
         gw = creation.zeros(ctx.num, g._shape[-1], dtype=g.dtype, device=g.device)
-        gw = gw.index_add(0, flat, g.reshape(-1, g._shape[-1]))
+        rows = g.reshape(-1, g._shape[-1])
+        if ctx.scale_grad_by_freq:
+            # each row's gradient is divided by how often its index occurs in the batch
+            counts = creation.zeros(ctx.num, dtype=g.dtype, device=g.device).index_add(
+                0, flat, creation.ones(flat._shape[0], dtype=g.dtype, device=g.device))
+            rows = rows / counts.index_select(0, flat).unsqueeze(1)
+        gw = gw.index_add(0, flat, rows)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0.0
-        return None, gw, None
+        return None, gw, None, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
@@ -280,7 +466,100 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             norms = rows.norm(p=norm_type, dim=1, keepdim=True)
             scale = (max_norm / (norms + 1e-7)).clamp(max=1.0)
             weight[idx.reshape(-1)] = rows * scale
-    return Embedding.apply(idx, weight, padding_idx)
+    return Embedding.apply(idx, weight, padding_idx, scale_grad_by_freq)
+
+
+def _bag_of_each_index(input, offsets, include_last_offset):
+    """(flat indices, the bag each belongs to, number of bags) for embedding_bag's two input layouts."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        bags, length = input.shape
+        bag = creation.arange(bags, device=input.device).repeat_interleave(length)
+        return input.reshape(-1), bag, bags
+    if input.dim() != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.dim() != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    if offsets.dtype.is_floating_point or offsets.dtype is t_bool:
+        raise RuntimeError(f"embedding_bag: expected offsets to be an integer tensor, got {offsets.dtype}")
+    offsets = offsets.to(int64)
+    n = input.shape[0]
+    if offsets.numel():
+        first, last = int(offsets[0].item()), int(offsets[-1].item())
+        if first != 0:
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {first}")
+        if last > n:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+                               f"{last}")
+        if offsets.numel() > 1 and bool((offsets[1:] < offsets[:-1]).any()):
+            raise RuntimeError("embedding_bag: offsets have to be non-decreasing")
+    bags = offsets.numel() - 1 if include_last_offset else offsets.numel()
+    if bags < 0:
+        raise RuntimeError("embedding_bag: include_last_offset=True needs at least one offset")
+    # the bag of element k is the number of bag starts at or before k, minus one
+    starts = offsets[:bags] if include_last_offset else offsets
+    from ..ops.search import searchsorted
+    bag = searchsorted(starts, creation.arange(n, device=input.device), right=True) - 1
+    return input, bag, bags
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embeddings, without materialising the bags' rows per bag.
+
+    ``input`` is either (B, L) (B bags of L indices) or 1-D with ``offsets`` giving each bag's start. Indices equal
+    to ``padding_idx`` are left out of their bag (and of a mean's count); an empty bag gives zeros.
+    """
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for "
+                f"mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, "
+                             f"then it must have the same shape as the input ({tuple(input.shape)})")
+    if input.dtype.is_floating_point or input.dtype is t_bool:
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype} instead")
+    flat, bag, bags = _bag_of_each_index(input, offsets, include_last_offset)
+    num, dim = weight.shape
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("padding_idx must be within the number of embeddings")
+        padding_idx %= num
+    flat = flat.to(int64)
+    if flat.numel():
+        lo, hi = launch.bounds(flat)
+        if lo < 0 or hi >= num:
+            raise IndexError("index out of range in self")
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    keep = None
+    if padding_idx is not None:
+        keep = flat != padding_idx
+        rows = rows * keep.unsqueeze(1).to(rows.dtype)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1).to(rows.dtype)
+    out = creation.zeros(bags, dim, dtype=weight.dtype, device=weight.device)
+    if mode == "max":
+        fill = creation.full((bags, dim), float("-inf"), dtype=weight.dtype, device=weight.device)
+        if keep is not None:
+            rows = rows.masked_fill(~keep.unsqueeze(1), float("-inf"))
+        peak = fill.scatter_reduce(0, bag.unsqueeze(1).expand(-1, dim), rows, "amax", include_self=False)
+        return peak.masked_fill(peak == float("-inf"), 0.0)
+    out = out.index_add(0, bag, rows)
+    if mode == "mean":
+        ones = keep.to(weight.dtype) if keep is not None else creation.ones(flat.shape[0], dtype=weight.dtype,
+                                                                             device=weight.device)
+        count = creation.zeros(bags, dtype=weight.dtype, device=weight.device).index_add(0, bag, ones)
+        out = out / count.clamp(min=1.0).unsqueeze(1)
+    return out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -361,9 +640,22 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    num = (x1 * x2).sum(dim)
-    den = (x1.norm(2, dim) * x2.norm(2, dim)).clamp(min=eps)
-    return num / den
+    """Sum over ``dim`` of x1 / max(||x1||, eps) * x2 / max(||x2||, eps) (inputs broadcast)."""
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pdist(input, p=2):
+    """The p-norm distances between the rows of an (N, M) input: the upper triangle of cdist, row by row."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    from ..ops.contraction import triu_indices
+    n = input.shape[0]
+    i, j = triu_indices(n, n, 1, device=input.device).unbind(0)
+    return (input.index_select(0, i) - input.index_select(0, j)).norm(p, -1)
 
 
 def _pad_index(n, left, right, mode, device):
@@ -373,7 +665,13 @@ def _pad_index(n, left, right, mode, device):
     if mode == "replicate":
         src = np.clip(pos, 0, n - 1)
     elif mode == "circular":
-        src = np.mod(pos, n)
+        # PyTorch crops by the negative pads first, then wraps around what is left
+        lo_cut, hi_cut = max(-left, 0), max(-right, 0)
+        m = n - lo_cut - hi_cut
+        if m <= 0 and n + left + right > 0:
+            raise RuntimeError(f"Negative padding value is resulting in an empty dimension: padding ({left}, "
+                               f"{right}) of a dimension of size {n} leaves nothing to wrap around")
+        src = lo_cut + np.mod(np.arange(-max(left, 0), m + max(right, 0)), max(m, 1))
     else:  # reflect
         if left >= n or right >= n:
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
@@ -428,7 +726,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return _ConstantPad.apply(input, pairs, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
-        raise RuntimeError(f"Unrecognised padding mode {mode}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    _check_pad(input, pairs, mode, value)
     out = input
     for i, (lo, hi) in enumerate(pairs):
         d = input.dim() - 1 - i
@@ -525,7 +824,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate`` (warns, as PyTorch does)."""
+    warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning)
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate(mode='nearest')`` (deprecated, warns)."""
+    warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate(mode='bilinear', align_corners=True)`` (deprecated, warns)."""
+    warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -781,6 +1094,98 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)
+
+
+# margin, embedding, likelihood and CTC losses (nn/_loss_functional.py)
+from ._loss_functional import (__all__ as _loss_all, cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402,F401
+                               hinge_embedding_loss, margin_ranking_loss, multi_margin_loss, multilabel_margin_loss,
+                               multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, soft_margin_loss,
+                               triplet_margin_loss, triplet_margin_with_distance_loss)
+
+__all__ += _loss_all
+# ---------------------------------------------------------------------------------------------------------------
+# 3-D, adaptive 1-D/3-D and power-average pooling; instance, local response and RMS normalisation
+# ---------------------------------------------------------------------------------------------------------------
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402
+                           adaptive_max_pool3d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d, max_pool3d)
+
+__all__ += ["max_pool3d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+            "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "instance_norm", "local_response_norm",
+            "rms_norm"]
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) plane over its spatial dims (biased variance), then scale and shift per
+    channel. With ``use_input_stats`` the running estimates (if given) move by ``momentum`` towards the batch's
+    mean statistics (the variance unbiased); without, they are used instead of the plane's own."""
+    if input.dim() < 3:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
+    C = input.shape[1]
+    dims = tuple(range(2, input.dim()))
+    shape = (1, C) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        n = math.prod(input.shape[2:])
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                             f"{list(input.shape)}")
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean.detach().reshape(input.shape[0], C).mean(0) * momentum)
+                if running_var is not None:
+                    batch_var = var.detach().reshape(input.shape[0], C).mean(0)
+                    running_var.mul_(1 - momentum).add_(batch_var * (momentum * n / (n - 1)))
+        out = centered * (var + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Divide each element by (k + alpha / size * sum of squares over ``size`` neighbouring channels) ** beta; the
+    channel window runs from c - size // 2 to c + (size - 1) // 2, zero outside.
+
+    Shape: input (N, C, *) with at least one trailing dim; output the same.
+    """
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    N, C = input.shape[0], input.shape[1]
+    sq = (input * input).reshape(N, 1, C, -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x ** 2 over the trailing ``normalized_shape`` dims) + eps) * weight; ``eps`` None means the
+    machine epsilon of the input's dtype."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*{', '.join(str(n) for n in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        from ..dtypes import finfo
+        eps = finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - k, input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out
 
 
 # composites on 16-bit floats compute in float32 and round once; losses, norms, linear/conv and the other ops on

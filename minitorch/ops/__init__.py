@@ -84,6 +84,9 @@ for _n in ("t", "transpose", "squeeze", "unsqueeze", "swapdims", "swapaxes", "as
     METHODS[_n + "_"] = E._inplace_view(FUNCTIONS.get(_n) or METHODS[_n])
 for _n, _f in METHODS.items():
     setattr(Tensor, _n, _f)
+# convolutions are functions only (torch.conv2d, torch.conv_transpose2d ...), not Tensor methods
+for _n in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+    FUNCTIONS[_n] = getattr(_conv, _n)
 # PyTorch also exports these in-place methods as functions (``torch.sin_(x)``); each is the method itself
 _INPLACE_FUNCTIONS = (
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
@@ -181,3 +184,6 @@ for _n, _f in (("bitwise_and_", _iand), ("bitwise_or_", _ior), ("bitwise_xor_", 
                ("bitwise_left_shift_", _ilshift), ("bitwise_right_shift_", _irshift)):
     setattr(Tensor, _n, _f)
 Tensor.bitwise_not_ = lambda self: E.assign_(self, E.bitwise_not(self))
+# spatial shuffles (pixel_shuffle, channel_shuffle ...): functions only, as in PyTorch
+from . import spatial as _spatial  # noqa: E402
+FUNCTIONS.update((_n, getattr(_spatial, _n)) for _n in _spatial.FUNCTIONS)

@@ -7,7 +7,9 @@ import math
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import int64
+from ..tensor import _contiguous_strides
 from . import launch
+from .common import check_device
 from .shape import as_view
 
 
@@ -180,6 +182,364 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = conv2d(x, w, bias, (1, _pair(stride)[0]), pad, (1, _pair(dilation)[0]), groups)
     return out.squeeze(-2)
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# conv3d and transposed convolution (1-D/2-D/3-D)
+# ---------------------------------------------------------------------------------------------------------------
+def _ntuple(v, n):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            return (int(v[0]),) * n
+        return tuple(int(e) for e in v)
+    return (int(v),) * n
+
+
+def _dummy(shape, like):
+    """A placeholder array for a kernel argument the call does not use (it only fixes the argument's type)."""
+    return launch.empty(shape, like._dtype, like._device)._storage.reshape(shape)
+
+
+class Conv3d(Function):
+    """(N, C, D, H, W) * (O, C/groups, kd, kh, kw) -> (N, O, OD, OH, OW): conv2d's scheme (per image and group one
+    GEMM with the im2col columns) with a depth axis."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        x = _contig(x)
+        w = _contig(w)
+        N, C = x._shape[:2]
+        O, Cg = w._shape[:2]
+        ks = w._shape[2:]
+        osz = tuple(_conv_out(n, k, s, p, d) for n, k, s, p, d in zip(x._shape[2:], ks, stride, padding, dilation))
+        L, K, Og = math.prod(osz), Cg * math.prod(ks), O // groups
+        out = launch.empty((N, O) + osz, x._dtype, x._device)
+        if out.numel():
+            k = launch._k(x)
+            T = min(k.conv.workers(), N)
+            bias = _flat(_contig(b)) if b is not None else _flat(w)
+            k.matmul.set_blas_threads(1)
+            k.conv.conv3d_forward(_flat(x).reshape(x._shape), _flat(w).reshape(groups, Og, K), bias, b is not None,
+                                  out._storage.reshape(N, groups, Og, L), _scratch(T, K, L, x), *ks, *stride,
+                                  *padding, *dilation, *osz)
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, padding, dilation, groups, osz, b is not None)
+        return out
+
+    @staticmethod
+    @launch.half_compute()
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups, osz, has_b = ctx.conf
+        N, C = x._shape[:2]
+        O, Cg = w._shape[:2]
+        ks = w._shape[2:]
+        L, K, Og = math.prod(osz), Cg * math.prod(ks), O // groups
+        if _state["enabled"]:
+            raise RuntimeError("double backward (create_graph=True) through conv3d is not supported by minitorch")
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_b = has_b and ctx.needs_input_grad[2]
+        g = _contig(g)
+        k = launch._k(g)
+        T = max(1, min(k.conv.workers(), N))
+        gx = launch.empty(x._shape, g._dtype, g._device)
+        gw = launch.empty((T, O, K), g._dtype, g._device)
+        gb = launch.empty((T, O), g._dtype, g._device)
+        if g.numel():
+            k.matmul.set_blas_threads(1)
+            k.conv.conv3d_backward(_flat(x).reshape(x._shape), _flat(w).reshape(groups, Og, K),
+                                   _flat(g).reshape(N, groups, Og, L), gx._storage.reshape(x._shape),
+                                   gw._storage.reshape(T, groups, Og, K), gb._storage.reshape(T, O), need_x, need_w,
+                                   need_b, _scratch(T, K, L, g), _scratch(T, Og, K, g), *ks, *stride, *padding,
+                                   *dilation, *osz)
+        else:
+            launch.fill_(gx, 0)
+            launch.fill_(gw, 0)
+            launch.fill_(gb, 0)
+        gw = launch.reduce("sum", gw, (0,), False) if need_w else None
+        gb = launch.reduce("sum", gb, (0,), False) if need_b else None
+        if gw is not None:
+            gw = as_view(gw, w._shape, (K, ks[1] * ks[2] * ks[0], ks[1] * ks[2], ks[2], 1), gw._offset)
+        return (gx if need_x else None), gw, gb, None, None, None, None
+
+
+def _resolve_padding(x, padding, stride, dilation, ks):
+    """Numeric padding per spatial dim, and x padded on the far side where 'same' needs an odd total."""
+    n = len(ks)
+    if not isinstance(padding, str):
+        return x, _ntuple(padding, n)
+    if padding == "valid":
+        return x, (0,) * n
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for k, d in zip(ks, dilation)]
+    if any(t % 2 for t in totals):
+        # an odd total pads one more on the far side, as PyTorch does
+        from ..nn.functional import pad as _pad
+        flat = []
+        for t in reversed(totals):
+            flat += [t // 2, t - t // 2]
+        return _pad(x, flat), (0,) * n
+    return x, tuple(t // 2 for t in totals)
+
+
+def _same_device(input, weight, bias):
+    check_device(input, weight)
+    if bias is not None:
+        check_device(input, bias)
+
+
+def _check_bias(input, weight, bias, out_channels):
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{out_channels} elements, but got bias of size {list(bias.shape)} instead")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation. padding: int, triple, 'same' or 'valid'.
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W); weight (O, C/groups, kd, kh, kw); bias (O);
+    output (N, O, OD, OH, OW).
+    """
+    _check_conv(input, weight, groups, 3, "conv3d")
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _ntuple(stride, 3), _ntuple(dilation, 3)
+    for what, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if not isinstance(v, str) and len(_ntuple(v, 3)) != 3:
+            raise RuntimeError(f"expected {what} to be a single integer value or a list of 3 values to match the "
+                               f"convolution dimensions, but got {what}={list(_ntuple(v, 3))}")
+    ks = tuple(weight.shape[2:])
+    x, padding = _resolve_padding(x, padding, stride, dilation, ks)
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    padded = [n + 2 * p for n, p in zip(x.shape[2:], padding)]
+    eff = [d * (k - 1) + 1 for k, d in zip(ks, dilation)]
+    if any(e > n for e, n in zip(eff, padded)):
+        raise RuntimeError("Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be "
+                           "greater than actual input size".format(" x ".join(map(str, padded)),
+                                                                   " x ".join(map(str, eff))))
+    _check_bias(input, weight, bias, weight.shape[0])
+    _same_device(input, weight, bias)
+    out = Conv3d.apply(x, weight, bias, stride, padding, dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+class ConvTranspose(Function):
+    """The adjoint of a convolution, 2-D or 3-D: (N, Cin, *S) with weight (Cin, Cout/groups, *k) -> (N, Cout, *O).
+
+    For the conv whose input is the (N, Cout, *O) output and whose weight is this one, the forward is that conv's
+    input gradient, the input gradient is that conv's forward (no bias) and the weight gradient is that conv's
+    weight gradient with x as the output gradient. 2-D has kernels of its own that do this with one im2col per
+    image for both gradients and fuse the bias; 3-D calls the conv3d kernels with the roles swapped."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
+        x = _contig(x)
+        w = _contig(w)
+        nd = len(x._shape) - 2
+        N, Cin = x._shape[:2]
+        Cog = w._shape[1]
+        ks = w._shape[2:]
+        S = x._shape[2:]
+        osz = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                    for n, k, s, p, op, d in zip(S, ks, stride, padding, output_padding, dilation))
+        Cout, L, K, Og = Cog * groups, math.prod(S), Cog * math.prod(ks), Cin // groups
+        out = launch.empty((N, Cout) + osz, x._dtype, x._device)
+        if out.numel():
+            fused = nd == 2 and x.numel()
+            if x.numel():
+                k = launch._k(x)
+                T = max(1, min(k.conv.workers(), N))
+                k.matmul.set_blas_threads(1)
+                o = out._storage.reshape(out._shape)
+                w3, x4, ws = _flat(w).reshape(groups, Og, K), _flat(x).reshape(N, groups, Og, L), _scratch(T, K, L, x)
+                if fused:
+                    bias = _flat(_contig(b)) if b is not None else _flat(w)
+                    k.conv.conv_transpose2d_forward(x4, w3, bias, b is not None, o, ws, *ks, *stride, *padding,
+                                                    *dilation, *S)
+                else:
+                    getattr(k.conv, f"conv{nd}d_backward")(
+                        o, w3, x4, o, _dummy((1, 1, 1, 1), x), _dummy((1, 1), x), True, False, False, ws,
+                        _dummy((T, 1, 1), x), *ks, *stride, *padding, *dilation, *S)
+            else:
+                launch.fill_(out, 0)
+            if b is not None and not fused:
+                bv = as_view(b, (1, Cout) + (1,) * nd, (0, b._stride[0]) + (0,) * nd, b._offset)
+                launch.binary("add", out, bv, out=out)
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, padding, dilation, groups, osz, b is not None)
+        return out
+
+    @staticmethod
+    @launch.half_compute()
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups, osz, has_b = ctx.conf
+        nd = len(x._shape) - 2
+        N, Cin = x._shape[:2]
+        Cog = w._shape[1]
+        ks = w._shape[2:]
+        S = x._shape[2:]
+        L, K, Og = math.prod(S), Cog * math.prod(ks), Cin // groups
+        if _state["enabled"]:
+            raise RuntimeError(f"double backward (create_graph=True) through conv_transpose{nd}d is not supported "
+                               "by minitorch")
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_b = has_b and ctx.needs_input_grad[2]
+        g = _contig(g)
+        k = launch._k(g)
+        T = max(1, min(k.conv.workers(), N))
+        gx = gw = gb = None
+        live = g.numel() and x.numel()
+        args = (*ks, *stride, *padding, *dilation, *S)
+        if live:
+            k.matmul.set_blas_threads(1)
+        garr = _flat(g).reshape(g._shape) if g.numel() else None
+        w3 = _flat(w).reshape(groups, Og, K)
+        if nd == 2 and live:
+            gx = launch.empty(x._shape, g._dtype, g._device) if need_x else None
+            gwp = launch.empty((T, Cin, K), g._dtype, g._device) if need_w else None
+            gbp = launch.empty((T, g._shape[1]), g._dtype, g._device) if need_b else None
+            k.conv.conv_transpose2d_backward(
+                garr, w3, _flat(x).reshape(N, groups, Og, L),
+                gx._storage.reshape(N, groups, Og, L) if need_x else _dummy((1, 1, 1, 1), g),
+                gwp._storage.reshape(T, groups, Og, K) if need_w else _dummy((1, 1, 1, 1), g),
+                gbp._storage.reshape(gbp._shape) if need_b else _dummy((1, 1), g), need_x, need_w, need_b,
+                _scratch(T, K, L, g), _scratch(T, Og, K, g) if need_w else _dummy((T, 1, 1), g), *args)
+            if need_w:
+                gw = launch.reduce("sum", gwp, (0,), False)
+                gw = as_view(gw, w._shape, _contiguous_strides(w._shape), gw._offset)
+            if need_b:
+                gb = launch.reduce("sum", gbp, (0,), False)
+            return gx, gw, gb, None, None, None, None, None
+        if need_x:
+            gx = launch.empty(x._shape, g._dtype, g._device)
+            if live:
+                getattr(k.conv, f"conv{nd}d_forward")(garr, w3, _flat(w), False, gx._storage.reshape(N, groups, Og, L),
+                                                      _scratch(T, K, L, g), *args)
+            else:
+                launch.fill_(gx, 0)
+        if need_w:
+            gwp = launch.empty((T, Cin, K), g._dtype, g._device)
+            if live:
+                getattr(k.conv, f"conv{nd}d_backward")(
+                    garr, w3, _flat(x).reshape(N, groups, Og, L), _dummy((1,) * (nd + 2), g),
+                    gwp._storage.reshape(T, groups, Og, K), _dummy((1, 1), g), False, True, False,
+                    _scratch(T, K, L, g), _scratch(T, Og, K, g), *args)
+            else:
+                launch.fill_(gwp, 0)
+            gw = launch.reduce("sum", gwp, (0,), False)
+            gw = as_view(gw, w._shape, _contiguous_strides(w._shape), gw._offset)
+        if need_b:
+            gb = launch.reduce("sum", g, (0,) + tuple(range(2, nd + 2)), False)
+        return gx, gw, gb, None, None, None, None, None
+
+
+_AXES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
+    """Checks as PyTorch makes them, then the 2-D/3-D Function (1-D runs as 2-D with height 1)."""
+    name = f"conv_transpose{nd}d"
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    stride, padding = _ntuple(stride, nd), _ntuple(padding, nd)
+    output_padding, dilation = _ntuple(output_padding, nd), _ntuple(dilation, nd)
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if weight.dim() != nd + 2:  # PyTorch infers the dimensionality from the weight and finds the stride too long
+        raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.dim() - 2} values to "
+                           f"match the convolution dimensions, but got stride={list(stride)}")
+    for what, v in (("stride", stride), ("padding", padding), ("output_padding", output_padding),
+                    ("dilation", dilation)):
+        if len(v) != nd:
+            raise RuntimeError(f"expected {what} to be a single integer value or a list of {nd} values to match "
+                               f"the convolution dimensions, but got {what}={list(v)}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(output_padding) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size {list(weight.shape)} instead")
+    C = input.shape[-nd - 1]
+    if weight.shape[0] != C:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+                           f"{list(input.shape)} to have {weight.shape[0]} channels, but got {C} channels instead")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same")
+    _same_device(input, weight, bias)
+    Cout = weight.shape[1] * groups
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != Cout):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {Cout} elements, but got bias of size {list(bias.shape)} instead")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same")
+    S = list(input.shape[-nd:])
+    if min(S) == 0:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{list(input.shape)}")
+    ks = weight.shape[2:]
+    # 1-D runs as 2-D: PyTorch's message then names a height of output padding 0, stride 1, dilation 1 too
+    lift = nd == 1
+    stride, padding, output_padding, dilation = ((1,) * lift + stride, (0,) * lift + padding,
+                                                 (0,) * lift + output_padding, (1,) * lift + dilation)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        axes = _AXES[nd + lift]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(
+            f"{what}_{a}: {v}" for what, vals in (("output_padding", output_padding), ("stride", stride),
+                                                  ("dilation", dilation)) for a, v in zip(axes, vals)))
+    osz = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, op, d in
+           zip(S, ks, stride[lift:], padding[lift:], output_padding[lift:], dilation[lift:])]
+    if min(osz) <= 0:
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, S))}). Calculated output size per "
+                           f"channel: ({' x '.join(map(str, osz))}). Output size is too small")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    w = weight
+    if lift:
+        x, w = x.unsqueeze(-2), weight.unsqueeze(-2)
+    out = ConvTranspose.apply(x, w, bias, stride, padding, output_padding, dilation, groups)
+    if lift:
+        out = out.squeeze(-2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution (run as 2-D with height 1): input (N, Cin, L) or (Cin, L), weight
+    (Cin, Cout/groups, k); output length (L - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of conv2d with respect to its input).
+
+    Shape: input (N, Cin, H, W) or (Cin, H, W); weight (Cin, Cout/groups, kh, kw); bias (Cout); output
+    (N, Cout, OH, OW) with OH = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1.
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution: input (N, Cin, D, H, W), weight (Cin, Cout/groups, kd, kh, kw)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 # ---------------------------------------------------------------------------------------------------------------
 # pooling

@@ -19,6 +19,7 @@ NAMES = {
     # nn/functional.py
     "gelu", "silu", "mish", "softplus", "leaky_relu", "celu", "selu", "logsigmoid", "softsign", "tanhshrink",
     "layer_norm", "group_norm", "batch_norm", "softmin", "cosine_similarity", "normalize", "l1_loss",
+    "rms_norm",
     "smooth_l1_loss", "huber_loss", "kl_div", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss",
 }

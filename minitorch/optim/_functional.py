@@ -1,4 +1,5 @@
-"""Functional optimizer updates: ``sgd``, ``adam``, ``adamw``, ``rmsprop``, ``adagrad``, ``adadelta``.
+"""Functional optimizer updates: ``sgd``, ``adam``, ``adamw``, ``rmsprop``, ``adagrad``, ``adadelta``, ``adamax``,
+``nadam``, ``radam``, ``asgd``, ``rprop``.
 
 Same arguments as ``torch.optim._functional``: lists of parameters, gradients and state tensors, updated in place.
 Each parameter is updated by one fused kernel launch (``minitorch.kernels.<device>.optim``) that reads the
@@ -18,7 +19,7 @@ from .. import dispatch
 from ..autograd.grad_mode import no_grad
 from ..ops import launch
 
-__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"]
+__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "asgd", "rprop"]
 
 PAR_MIN = 1 << 18  # elements; memory-bound: measured no gain from prange at 1e5 elements on 2 cores
 _OPTIM = {}
@@ -73,6 +74,24 @@ def _step_up(step_t):
         return float(s[step_t._offset])
     step_t.add_(1)
     return float(step_t.item())
+
+
+def _scalar_update(t, value, multiply=False):
+    """Set a 0-d state tensor (``mu_product``, ``eta``, ``mu``) to ``value``, or multiply it by ``value``, rounding
+    in its dtype as PyTorch's in-place op does; returns the new value as a float."""
+    s = t._storage
+    if isinstance(s, np.ndarray):
+        ty = s.dtype.type
+        s[t._offset] = s[t._offset] * ty(value) if multiply else ty(value)
+        t._vc.value += 1
+        return float(s[t._offset])
+    t.mul_(value) if multiply else t.fill_(value)
+    return float(t.item())
+
+
+def _scalar(t):
+    s = t._storage
+    return float(s[t._offset]) if isinstance(s, np.ndarray) else float(t.item())
 
 
 def _bump(*tensors):
@@ -335,3 +354,211 @@ def _adadelta_tensor(param, grad, square_avg, acc_delta, lr, rho, eps, weight_de
         acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
         param.add_(delta, alpha=-lr)
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adamax
+# ---------------------------------------------------------------------------------------------------------------
+def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximize=False, differentiable=False,
+           capturable=False, has_complex=False, *, eps, beta1, beta2, lr, weight_decay):
+    """Adamax over lists: ``clr = lr / (1 - beta1 ** step)``; ``exp_inf`` is the decayed infinity norm."""
+    lr, beta1, beta2 = _to_float(lr), _to_float(beta1), _to_float(beta2)
+    for i, p in enumerate(params):
+        g, m, u = grads[i], exp_avgs[i], exp_infs[i]
+        step = _step_up(state_steps[i])
+        clr = lr / (1 - beta1 ** step)
+        f = _fused(p, g, (m, u))
+        if f is None:
+            _adamax_tensor(p, g, m, u, clr, beta1, beta2, eps, weight_decay, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        n = p.numel()
+        kern = mod.adamax_step_par if n >= PAR_MIN else mod.adamax_step
+        kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, u._storage, u._offset, n,
+             *_lerp_coeffs(ty, 1 - beta1), *_cast(ty, beta2, eps, -clr, weight_decay), bool(maximize))
+        _bump(p, m, u)
+
+
+def _adamax_tensor(param, grad, exp_avg, exp_inf, clr, beta1, beta2, eps, weight_decay, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_inf.copy_(exp_inf.mul(beta2).maximum(grad.abs().add(eps)))
+        param.addcdiv_(exp_avg, exp_inf, value=-clr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NAdam
+# ---------------------------------------------------------------------------------------------------------------
+def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoupled_weight_decay=False, foreach=None,
+          capturable=False, differentiable=False, has_complex=False, maximize=False, *, beta1, beta2, lr,
+          weight_decay, momentum_decay, eps):
+    """NAdam over lists; ``mu_products`` are 0-d tensors (the running product of the momentum schedule)."""
+    lr, beta1, beta2 = _to_float(lr), _to_float(beta1), _to_float(beta2)
+    for i, p in enumerate(params):
+        g, m, v, mu_product = grads[i], exp_avgs[i], exp_avg_sqs[i], mu_products[i]
+        step = _step_up(state_steps[i])
+        bias_correction2 = 1 - beta2 ** step
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        prod = _scalar_update(mu_product, mu, multiply=True)  # rounded in the state's dtype, as in PyTorch
+        c_grad = -lr * (1.0 - mu) / (1.0 - prod)
+        c_avg = (-lr * mu_next) / (1.0 - prod * mu_next)
+        f = _fused(p, g, (m, v))
+        if f is None:
+            _nadam_tensor(p, g, m, v, bias_correction2, c_grad, c_avg, beta1, beta2, lr, weight_decay, eps,
+                          decoupled_weight_decay, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        n = p.numel()
+        kern = mod.nadam_step_par if n >= PAR_MIN else mod.nadam_step
+        kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset, n,
+             *_lerp_coeffs(ty, 1 - beta1),
+             *_cast(ty, beta2, 1 - beta2, bias_correction2, eps, weight_decay, 1 - lr * weight_decay, c_grad, c_avg),
+             bool(decoupled_weight_decay), bool(maximize))
+        _bump(p, m, v)
+
+
+def _nadam_tensor(param, grad, exp_avg, exp_avg_sq, bias_correction2, c_grad, c_avg, beta1, beta2, lr, weight_decay,
+                  eps, decoupled, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            if decoupled:
+                param.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(param, alpha=weight_decay)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+        param.addcdiv_(grad, denom, value=c_grad)
+        param.addcdiv_(exp_avg, denom, value=c_avg)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# RAdam
+# ---------------------------------------------------------------------------------------------------------------
+def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_decay=False, foreach=None,
+          differentiable=False, capturable=False, has_complex=False, maximize=False, *, beta1, beta2, lr,
+          weight_decay, eps):
+    """RAdam over lists: the adaptive step is used once the SMA length ``rho_t`` exceeds 5, plain momentum before."""
+    lr, beta1, beta2 = _to_float(lr), _to_float(beta1), _to_float(beta2)
+    for i, p in enumerate(params):
+        g, m, v = grads[i], exp_avgs[i], exp_avg_sqs[i]
+        step = _step_up(state_steps[i])
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        rectified = rho_t > 5.0
+        rect = (((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                if rectified else 1.0)
+        f = _fused(p, g, (m, v))
+        if f is None:
+            _radam_tensor(p, g, m, v, bias_correction1, bias_correction2, rect, rectified, beta1, beta2, lr,
+                          weight_decay, eps, decoupled_weight_decay, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        n = p.numel()
+        kern = mod.radam_step_par if n >= PAR_MIN else mod.radam_step
+        kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset, n,
+             *_lerp_coeffs(ty, 1 - beta1),
+             *_cast(ty, beta2, 1 - beta2, bias_correction1, lr, 1.0, bias_correction2 ** 0.5, eps, rect, weight_decay,
+                    1 - lr * weight_decay), bool(rectified), bool(decoupled_weight_decay), bool(maximize))
+        _bump(p, m, v)
+
+
+def _radam_tensor(param, grad, exp_avg, exp_avg_sq, bias_correction1, bias_correction2, rect, rectified, beta1,
+                  beta2, lr, weight_decay, eps, decoupled, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            if decoupled:
+                param.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(param, alpha=weight_decay)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        update = exp_avg / bias_correction1 * lr
+        if rectified:
+            update = update * (exp_avg_sq.sqrt().add_(eps).reciprocal() * bias_correction2 ** 0.5) * rect
+        param.add_(update, alpha=-1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ASGD
+# ---------------------------------------------------------------------------------------------------------------
+def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=False, differentiable=False,
+         capturable=False, has_complex=False, *, lambd, lr, t0, alpha, weight_decay):
+    """ASGD over lists; ``mus`` and ``etas`` are 0-d tensors updated after each parameter's step."""
+    lr = _to_float(lr)
+    for i, p in enumerate(params):
+        g, ax, mu_t, eta_t = grads[i], axs[i], mus[i], etas[i]
+        step = _step_up(state_steps[i])
+        eta, mu = _scalar(eta_t), _scalar(mu_t)
+        f = _fused(p, g, (ax,))
+        if f is None:
+            _asgd_tensor(p, g, ax, mu, eta, lambd, weight_decay, mu != 1, maximize)
+        else:
+            mod, g = f
+            ty = p._dtype.np.type
+            n = p.numel()
+            kern = mod.asgd_step_par if n >= PAR_MIN else mod.asgd_step
+            kern(p._storage, p._offset, g._storage, g._offset, ax._storage, ax._offset, n,
+                 *_cast(ty, 1 - lambd * eta, -eta, mu, weight_decay), bool(mu != 1), bool(maximize))
+            _bump(p, ax)
+        _scalar_update(eta_t, lr / ((1 + lambd * lr * step) ** alpha))
+        _scalar_update(mu_t, 1 / max(1, step - t0))
+
+
+def _asgd_tensor(param, grad, ax, mu, eta, lambd, weight_decay, average, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        param.mul_(1 - lambd * eta)
+        param.add_(grad, alpha=-eta)
+        if average:
+            ax.add_(param.sub(ax).mul_(mu))
+        else:
+            ax.copy_(param)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rprop
+# ---------------------------------------------------------------------------------------------------------------
+def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturable=False, maximize=False,
+          differentiable=False, has_complex=False, *, step_size_min, step_size_max, etaminus, etaplus):
+    """Rprop over lists: per-element step sizes grow by ``etaplus`` while the gradient keeps its sign, shrink by
+    ``etaminus`` when it flips (and that element skips its update)."""
+    for i, p in enumerate(params):
+        g, prev, ss = grads[i], prevs[i], step_sizes[i]
+        _step_up(state_steps[i])
+        f = _fused(p, g, (prev, ss))
+        if f is None:
+            _rprop_tensor(p, g, prev, ss, step_size_min, step_size_max, etaminus, etaplus, maximize)
+            continue
+        mod, g = f
+        ty = p._dtype.np.type
+        n = p.numel()
+        kern = mod.rprop_step_par if n >= PAR_MIN else mod.rprop_step
+        kern(p._storage, p._offset, g._storage, g._offset, prev._storage, prev._offset, ss._storage, ss._offset, n,
+             *_cast(ty, etaminus, etaplus, 1.0, step_size_min, step_size_max), bool(maximize))
+        _bump(p, prev, ss)
+
+
+def _rprop_tensor(param, grad, prev, step_size, step_size_min, step_size_max, etaminus, etaplus, maximize):
+    with no_grad():
+        grad = _grad(grad, maximize)
+        sign = grad.mul(prev).sign()
+        factor = sign.gt(0).to(sign.dtype) * etaplus + sign.lt(0).to(sign.dtype) * etaminus + sign.eq(0).to(
+            sign.dtype)
+        step_size.mul_(factor).clamp_(step_size_min, step_size_max)
+        grad = grad.masked_fill(factor.eq(etaminus), 0)
+        param.addcmul_(grad.sign(), step_size, value=-1)
+        prev.copy_(grad)

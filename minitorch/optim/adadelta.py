@@ -1,16 +1,14 @@
 """Adadelta."""
 from ..creation import zeros_like
-from ..tensor import Tensor
 from . import _functional as F
-from .adam import _new_step
-from .optimizer import Optimizer
+from ._base import EPS, LR, WEIGHT_DECAY, _StatefulOptimizer, new_step
 
 __all__ = ["Adadelta", "adadelta"]
 
 adadelta = F.adadelta
 
 
-class Adadelta(Optimizer):
+class Adadelta(_StatefulOptimizer):
     """Adadelta with PyTorch's update rule::
 
         g = ±grad (+ weight_decay * p);  sq = rho * sq + (1 - rho) * g * g
@@ -25,54 +23,19 @@ class Adadelta(Optimizer):
         maximize: ascend the objective.
     """
 
+    _checks = (LR, ((lambda d: 0.0 <= d["rho"] <= 1.0), "Invalid rho value: {rho}"), EPS, WEIGHT_DECAY)
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise RuntimeError("differentiable=True is not supported by minitorch optimizers")
-        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
-                    "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
-        super().__init__(params, defaults)
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                                  "differentiable": differentiable})
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        self._steps_as_tensors()
+    def _init_state(self, p, group):
+        return {"step": new_step(), "square_avg": zeros_like(p), "acc_delta": zeros_like(p)}
 
-    def step(self, closure=None):
-        """One Adadelta update of every parameter that has a gradient; returns ``closure()`` when given."""
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params, grads, square_avgs, acc_deltas, steps = [], [], [], [], []
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                params.append(p)
-                grads.append(g)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["square_avg"] = zeros_like(p)
-                    state["acc_delta"] = zeros_like(p)
-                square_avgs.append(state["square_avg"])
-                acc_deltas.append(state["acc_delta"])
-                steps.append(state["step"])
-            if not params:
-                continue
-            F.adadelta(params, grads, square_avgs, acc_deltas, steps, lr=group["lr"], rho=group["rho"],
-                       eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
-        return loss
+    def _update(self, group, params, grads):
+        states = self._states(group, params)
+        F.adadelta(params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states],
+                   [s["step"] for s in states], lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                   weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -1,13 +1,14 @@
 """Stochastic gradient descent, optionally with momentum, Nesterov momentum and weight decay."""
 from . import _functional as F
-from .optimizer import Optimizer, required
+from ._base import WEIGHT_DECAY, _StatefulOptimizer
+from .optimizer import required
 
 __all__ = ["SGD", "sgd"]
 
 sgd = F.sgd
 
 
-class SGD(Optimizer):
+class SGD(_StatefulOptimizer):
     """SGD with PyTorch's update rule::
 
         g = -grad if maximize else grad;  g += weight_decay * p
@@ -27,51 +28,27 @@ class SGD(Optimizer):
         >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     """
 
+    _checks = (
+        ((lambda d: d["lr"] is required or d["lr"] >= 0.0), "Invalid learning rate: {lr}"),
+        ((lambda d: d["momentum"] >= 0.0), "Invalid momentum value: {momentum}"),
+        WEIGHT_DECAY,
+        ((lambda d: not d["nesterov"] or (d["momentum"] > 0 and d["dampening"] == 0)),
+         "Nesterov momentum requires a momentum and zero dampening"),
+    )
+    _setstate_defaults = {"fused": False}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
                  foreach=None, differentiable=False, fused=None):
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise RuntimeError("differentiable=True is not supported by minitorch optimizers")
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                    "nesterov": nesterov, "maximize": maximize, "foreach": foreach, "differentiable": differentiable,
-                    "fused": fused}
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, defaults)
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                                  "foreach": foreach, "differentiable": differentiable, "fused": fused})
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
-
-    def step(self, closure=None):
-        """One SGD update of every parameter that has a gradient; returns ``closure()`` when given."""
-        loss = self._closure_loss(closure)
-        state = self.state
-        for group in self.param_groups:
-            params, grads, bufs = [], [], []
-            momentum = group["momentum"]
-            for p in group["params"]:
-                g = p.grad
-                if g is not None:
-                    params.append(p)
-                    grads.append(g)
-                    if momentum != 0:
-                        bufs.append(state[p].get("momentum_buffer"))
-            if not params:
-                continue
-            F.sgd(params, grads, bufs, weight_decay=group["weight_decay"], momentum=momentum, lr=group["lr"],
-                  dampening=group["dampening"], nesterov=group["nesterov"], maximize=group["maximize"])
-            if momentum != 0:
-                for p, buf in zip(params, bufs):
-                    state[p]["momentum_buffer"] = buf
-        return loss
+    def _update(self, group, params, grads):
+        # the momentum buffer is made by the first update (a copy of the gradient); without momentum there is no
+        # state at all, as in PyTorch
+        momentum = group["momentum"]
+        bufs = [self.state[p].get("momentum_buffer") for p in params] if momentum != 0 else []
+        F.sgd(params, grads, bufs, weight_decay=group["weight_decay"], momentum=momentum, lr=group["lr"],
+              dampening=group["dampening"], nesterov=group["nesterov"], maximize=group["maximize"])
+        for p, buf in zip(params, bufs):
+            self.state[p]["momentum_buffer"] = buf

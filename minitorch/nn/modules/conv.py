@@ -14,6 +14,7 @@ def _tuple(v, n):
 
 class _ConvNd(Module):
     _n = 2
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -35,8 +36,10 @@ class _ConvNd(Module):
         self.kernel_size, self.stride = _tuple(kernel_size, n), _tuple(stride, n)
         self.padding = padding if isinstance(padding, str) else _tuple(padding, n)
         self.dilation, self.groups, self.padding_mode = _tuple(dilation, n), groups, padding_mode
-        self.weight = Parameter(creation.empty((out_channels, in_channels // groups) + self.kernel_size,
-                                               device=device, dtype=dtype))
+        self.transposed, self.output_padding = self._transposed, (0,) * n
+        # a transposed conv's weight is (in, out/groups, k...): the layout of the conv it is the adjoint of
+        channels = (in_channels, out_channels // groups) if self._transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(creation.empty(channels + self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, device=device, dtype=dtype))
         else:
@@ -57,6 +60,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -84,6 +89,92 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return C.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) input; PyTorch's default initialisation.
+
+    Example::
+
+        >>> conv = nn.Conv3d(2, 4, 3, padding=1)
+        >>> conv(minitorch.randn(1, 2, 5, 6, 7)).shape
+        minitorch.Size([1, 4, 5, 6, 7])
+    """
+    _n = 3
+
+    def forward(self, input):
+        return C.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype)
+        self.output_padding = _tuple(output_padding, self._n)
+
+    def _output_padding(self, input, output_size):
+        """The output padding that gives ``output_size`` (spatial sizes, or all of the output's sizes)."""
+        n = self._n
+        if output_size is None or input.dim() not in (n + 1, n + 2):
+            return self.output_padding
+        lead = input.dim() - n
+        sizes = [int(v) for v in output_size]
+        if len(sizes) == lead + n:
+            sizes = sizes[lead:]
+        if len(sizes) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or {lead + n} "
+                             f"elements (got {len(output_size)})")
+        pad = _tuple(self.padding, n)
+        smallest = [(input.shape[lead + d] - 1) * self.stride[d] - 2 * pad[d]
+                    + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        largest = [lo + self.stride[d] - 1 for d, lo in enumerate(smallest)]
+        if any(not lo <= v <= hi for v, lo, hi in zip(sizes, smallest, largest)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to "
+                             f"{largest} (for an input of {input.shape[lead:]})")
+        return tuple(v - lo for v, lo in zip(sizes, smallest))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, Cin, L) input; weight (Cin, Cout/groups, k).
+
+    ``forward(input, output_size=None)``: ``output_size`` picks the output length among those the stride allows.
+    """
+    _n = 1
+
+    def forward(self, input, output_size=None):
+        return C.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution ("deconvolution") over (N, Cin, H, W) input; weight (Cin, Cout/groups, kh, kw).
+
+    ``forward(input, output_size=None)``: ``output_size`` picks the output size among those the stride allows.
+
+    Example::
+
+        >>> up = nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1)
+        >>> up(minitorch.randn(2, 16, 7, 7)).shape
+        minitorch.Size([2, 8, 14, 14])
+    """
+
+    def forward(self, input, output_size=None):
+        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, Cin, D, H, W) input; weight (Cin, Cout/groups, kd, kh, kw)."""
+    _n = 3
+
+    def forward(self, input, output_size=None):
+        return C.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
 
 
 class _MaxPoolNd(Module):

@@ -1,0 +1,3 @@
+"""``nn.modules.rnn``: PyTorch's import path; holds the rnn layers this build has (none yet)."""
+
+__all__ = []
