@@ -648,6 +648,11 @@ _ERRORS = [
     ("MVN tril", lambda L, t: L.MultivariateNormal(t([0.0, 0.0]), scale_tril=t([[1.0, 0.5], [0.0, 1.0]]))),
     ("Independent", lambda L, t: L.Independent(L.Normal(t([0.0]), t([1.0])), 2)),
     ("Categorical 0-d", lambda L, t: L.Categorical(t(0.5))),
+    ("Geometric", lambda L, t: L.Geometric(t([0.0, 0.5]))),
+    ("StudentT", lambda L, t: L.StudentT(t([-1.0]))),
+    ("Multinomial", lambda L, t: L.Multinomial(3, t([0.5, -0.5]))),
+    ("Pareto value", lambda L, t: L.Pareto(t([1.0]), t([2.0])).log_prob(t([0.5]))),
+    ("MixtureSameFamily", lambda L, t: L.MixtureSameFamily(L.Categorical(t([0.5, 0.5])), L.Normal(t([0.0]), t([1.0])))),
     # values outside the support, or of the wrong shape
     ("Exponential value", lambda L, t: L.Exponential(t([1.0, 2.0])).log_prob(t([-1.0, 1.0]))),
     ("Categorical value", lambda L, t: L.Categorical(t([0.5, 0.5])).log_prob(t([2.0]))),

@@ -35,8 +35,8 @@ class Geometric(Distribution):
             valid = value > 0
             if not valid.all():
                 raise ValueError(f"Expected parameter probs ({type(value).__name__} of shape {tuple(value.shape)}) "
-                                 f"of distribution {self!r} to satisfy the constraint "
-                                 f"{constraints.interval(0.0, 1.0)!r}, but found invalid values:\n{value[~valid]}")
+                                 f"of distribution {self!r} to be positive but found invalid values:\n"
+                                 f"{value[~valid]}")
 
     def _expand_params(self):
         return [n for n in ("probs", "logits") if n in self.__dict__]
