@@ -1,7 +1,11 @@
 """The backward pass: walk the graph from the outputs in dependency order, accumulate into leaves."""
 from ..tensor import Tensor
-from .function import AccumulateGrad, Function
+from .function import _ANOMALY, AccumulateGrad, Function, grad_accumulator
 from .grad_mode import _state
+
+
+# depth of autograd.grad calls in progress (reentrant checkpoint cannot run inside one)
+_CAPTURING = [0]
 
 
 class _RemovableHandle:
@@ -32,6 +36,56 @@ def _run_hooks(hooks, grad):
         if r is not None:
             grad = r
     return grad
+
+
+def _run_node_prehooks(node, g):
+    for h in list(node._node_prehooks):
+        r = h((g,))
+        if r is not None:
+            g = r[0] if isinstance(r, (tuple, list)) else r
+    return g
+
+
+def _masked(node, grads):
+    """Gradients for the tensor inputs only (next_functions order), as node hooks see them."""
+    if node._edge_mask is None:
+        return tuple(grads)
+    return tuple(gr for gr, keep in zip(grads, node._edge_mask) if keep)
+
+
+def _run_node_hooks(node, in_grads, g):
+    for h in list(node._node_hooks):
+        r = h(_masked(node, in_grads), (g,))
+        if r is not None:
+            r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+            if node._edge_mask is None:
+                in_grads = r
+            else:
+                it = iter(r)
+                in_grads = tuple(next(it) if keep else old for old, keep in zip(in_grads, node._edge_mask))
+    return in_grads
+
+
+def _backward_checked(node, g):
+    """Anomaly mode: run ``node``'s backward, raise on NaN gradients, and on any error warn with the forward trace."""
+    try:
+        in_grads = type(node).backward(node, g)
+        if _ANOMALY["check_nan"]:
+            for i, ig in enumerate(_masked(node, in_grads if isinstance(in_grads, tuple) else (in_grads,))):
+                if isinstance(ig, Tensor) and (ig._dtype.is_floating_point or ig._dtype.is_complex) and \
+                        bool(ig.isnan().any()):
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+        return in_grads
+    except Exception:
+        import warnings
+        if node._trace is not None:
+            trace = "".join(node._trace)
+            warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                          f"{trace}", UserWarning, stacklevel=2)
+        else:
+            warnings.warn(f"Error detected in {node.name()}. No forward pass information available. Enable detect "
+                          "anomaly during forward pass for more information.", UserWarning, stacklevel=2)
+        raise
 
 
 def _make_grads(outputs, grads):
@@ -95,13 +149,13 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     deps = {}
     starts = []
     for t in roots:
-        node = t._grad_fn if t._grad_fn is not None else AccumulateGrad(t)
+        node = t._grad_fn if t._grad_fn is not None else grad_accumulator(t)
         starts.append(node)
     seen = set(starts)
     stack = list(starts)
     while stack:
         node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in node._edges:
             if nxt is None:
                 continue
             deps[nxt] = deps.get(nxt, 0) + 1
@@ -121,6 +175,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
             node = ready.pop()
             g = pending.pop(node, None)
             if isinstance(node, AccumulateGrad):
+                if g is not None and node._node_prehooks:
+                    g = _run_node_prehooks(node, g)
                 if g is not None:
                     var = node.variable
                     if capture is not None:
@@ -130,28 +186,38 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                             capture[id(var)] = g if capture[id(var)] is None else capture[id(var)] + g
                     else:
                         _accumulate(var, g, create_graph, stolen)
+                    if node._node_hooks:
+                        for h in list(node._node_hooks):
+                            h((), (g,))
                 continue
             if g is not None:
                 if node._pre_hooks:
                     g = _run_hooks(node._pre_hooks, g)
+                if node._node_prehooks:
+                    g = _run_node_prehooks(node, g)
                 if node._retained is not None:
                     t = node._retained()
                     if t is not None and capture is None:
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                in_grads = type(node).backward(node, g)
+                if _ANOMALY["enabled"]:
+                    in_grads = _backward_checked(node, g)
+                else:
+                    in_grads = type(node).backward(node, g)
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
-                if len(in_grads) != len(node.next_functions):
+                if len(in_grads) != len(node._edges):
                     raise RuntimeError(
                         f"function {node.name()} returned an incorrect number of gradients (expected "
-                        f"{len(node.next_functions)}, got {len(in_grads)})")
+                        f"{len(node._edges)}, got {len(in_grads)})")
+                if node._node_hooks:
+                    in_grads = _run_node_hooks(node, in_grads, g)
                 if not retain_graph:
                     node._release()
             else:
-                in_grads = (None,) * len(node.next_functions)
-            for (nxt, _), ig, meta in zip(node.next_functions, in_grads, node._input_meta):
+                in_grads = (None,) * len(node._edges)
+            for (nxt, _), ig, meta in zip(node._edges, in_grads, node._input_meta):
                 if nxt is None:
                     continue
                 if ig is not None:
@@ -209,7 +275,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     capture = {}
     for t in inputs:
         capture[id(t) if t._grad_fn is None else id(t._grad_fn)] = None
-    run_backward(outputs, grads, retain_graph, create_graph, capture)
+    _CAPTURING[0] += 1
+    try:
+        run_backward(outputs, grads, retain_graph, create_graph, capture)
+    finally:
+        _CAPTURING[0] -= 1
     result = []
     for t in inputs:
         g = capture[id(t) if t._grad_fn is None else id(t._grad_fn)]

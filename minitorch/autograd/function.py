@@ -3,26 +3,88 @@ from ..tensor import Tensor
 from .grad_mode import _state
 
 
-class _Saved:
-    """A tensor saved for backward, with the version it had then (in-place changes after saving are errors)."""
+# saved-tensor hooks (autograd.graph.saved_tensors_hooks): a stack of (pack, unpack); "disabled" holds the error
+# message of an active disable_saved_tensors_hooks
+_SAVED_HOOKS = {"stack": [], "disabled": None}
+_ANOMALY = {"enabled": False, "check_nan": True}
 
-    __slots__ = ("tensor", "version")
+
+class _Saved:
+    """A tensor saved for backward, with the version it had then (in-place changes after saving are errors).
+    Under saved_tensors_hooks it holds ``pack(tensor)`` and the matching ``unpack`` instead of the tensor."""
+
+    __slots__ = ("tensor", "version", "vc", "shape", "unpack")
 
     def __init__(self, t):
-        self.tensor = t
-        self.version = t._vc.value if t is not None else 0
+        self.unpack = None
+        if t is None:
+            self.tensor, self.version, self.vc, self.shape = None, 0, None, None
+            return
+        self.vc = t._vc
+        self.version = t._vc.value
+        self.shape = t._shape
+        if _SAVED_HOOKS["stack"]:
+            pack, unpack = _SAVED_HOOKS["stack"][-1]
+            self.tensor = pack(t)
+            self.unpack = unpack
+        else:
+            self.tensor = t
+
+    def get(self):
+        if self.unpack is None:
+            return self.tensor
+        from ..tensor import Tensor
+        t = self.unpack(self.tensor)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                            f"{type(t).__name__}")
+        return t
+
+
+class _NodeHandle:
+    """Removable handle returned by Node.register_hook / register_prehook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 class Node:
-    """A node of the backward graph. ``next_functions`` holds one ``(node, 0)`` edge per forward input."""
+    """A node of the backward graph (``torch.autograd.graph.Node``).
+
+    ``next_functions`` holds one ``(node, 0)`` edge per differentiable tensor input of the forward call:
+    ``AccumulateGrad`` for a leaf that requires grad, ``None`` for an input that needs no gradient.
+    """
 
     _released = False
     _retained = None
-    _pre_hooks = None
-    next_functions = ()
+    _pre_hooks = None       # tensor hooks of the output (Tensor.register_hook): grad -> grad
+    _node_prehooks = None   # register_prehook: grad_outputs -> grad_outputs
+    _node_hooks = None      # register_hook: (grad_inputs, grad_outputs) -> grad_inputs
+    _edges = ()
+    _edge_mask = None
+    _trace = None
+    _metadata = None
 
     def name(self):
-        return type(self).__name__ + "Backward0"
+        from ._names import node_name
+        return node_name(self)
+
+    @property
+    def next_functions(self):
+        if self._edge_mask is None:
+            return tuple(self._edges)
+        return tuple(e for e, keep in zip(self._edges, self._edge_mask) if keep)
+
+    @property
+    def metadata(self):
+        """A dict for the user's own annotations of this node."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -32,19 +94,52 @@ class Node:
         self._retained = weakref.ref(tensor)
 
     def register_hook(self, fn):
-        raise RuntimeError("hooks on graph nodes are not supported; use Tensor.register_hook")
+        """``fn(grad_inputs, grad_outputs)`` runs after this node computes its input gradients; a non-None return
+        replaces ``grad_inputs``."""
+        if self._node_hooks is None:
+            self._node_hooks = []
+        self._node_hooks.append(fn)
+        return _NodeHandle(self._node_hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; a non-None return replaces ``grad_outputs``."""
+        if self._node_prehooks is None:
+            self._node_prehooks = []
+        self._node_prehooks.append(fn)
+        return _NodeHandle(self._node_prehooks, fn)
 
 
 class AccumulateGrad(Node):
-    """Leaf sink: adds the incoming gradient into ``variable.grad``."""
-
-    __slots__ = ("variable",)
+    """Leaf sink: adds the incoming gradient into ``variable.grad``. One node per leaf while the graph lives."""
 
     def __init__(self, variable):
         self.variable = variable
+        self._input_meta = ()
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
+
+
+# id(leaf) -> weakref to its AccumulateGrad node: every op using the leaf shares one node, as in PyTorch
+_ACCUMULATORS = {}
+
+
+def grad_accumulator(t):
+    """The AccumulateGrad node of leaf ``t`` (created on first use, alive as long as a graph refers to it)."""
+    import weakref
+    key = id(t)
+    ref = _ACCUMULATORS.get(key)
+    node = ref() if ref is not None else None
+    if node is not None and node.variable is t:
+        return node
+    node = AccumulateGrad(t)
+
+    def drop(_, key=key):
+        if _ACCUMULATORS.get(key) is ref_new:
+            del _ACCUMULATORS[key]
+    ref_new = weakref.ref(node, drop)
+    _ACCUMULATORS[key] = ref_new
+    return node
 
 
 class _NoInputsNeedGrad(tuple):
@@ -98,14 +193,14 @@ class Function(Node):
                 "graph a second time or if you need to access saved tensors after calling backward.")
         out = []
         for s in self._saved:
-            t = s.tensor
-            if t is not None and t._vc.value != s.version:
+            if s.vc is not None and s.vc.value != s.version:
+                t = s.tensor if s.unpack is None else s.get()
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{_type_name(t)} {list(t._shape)}], which is output 0 of {self.name()}, is at "
-                    f"version {t._vc.value}; expected version {s.version} instead. Hint: the backtrace further "
+                    f"operation: [{_type_name(t)} {list(s.shape)}], which is output 0 of {self.name()}, is at "
+                    f"version {s.vc.value}; expected version {s.version} instead. Hint: the backtrace further "
                     "above can show the operation that failed to compute its gradient.")
-            out.append(t)
+            out.append(s.get())
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -131,6 +226,12 @@ class Function(Node):
         return cls.forward(_NO_CTX, *args)
 
 
+# positions of optional tensor arguments that PyTorch lists as (None, 0) edges when absent (conv's bias)
+_OPTIONAL_TENSOR_ARGS = {"Conv2d": (2,)}
+_MASK_ADJUSTED = {"Clamp", "_Inv", "_Det", "_LogAbsDet", "_Cholesky", "_Solve", "_EighValues", "_EighVectors",
+                  "_SvdPart", "_QrPart", "_Pinv"}
+
+
 def _record(cls, args, needs):
     ctx = cls.__new__(cls)
     ctx._saved = ()
@@ -143,16 +244,36 @@ def _record(cls, args, needs):
         _state["enabled"] = True
     edges = []
     meta = []
-    for a, n in zip(args, needs):
+    mask = []
+    argv = []
+    ndim = []
+    builtin = cls.__module__.startswith("minitorch.")
+    optional = _OPTIONAL_TENSOR_ARGS.get(cls.__name__, ()) if builtin else ()
+    for i, (a, n) in enumerate(zip(args, needs)):
+        is_t = isinstance(a, Tensor)
         if n:
             fn = a._grad_fn
-            edges.append((fn if fn is not None else AccumulateGrad(a), 0))
+            edges.append((fn if fn is not None else grad_accumulator(a), 0))
             meta.append((a._shape, a._dtype))
         else:
             edges.append((None, 0))
             meta.append(None)
-    ctx.next_functions = tuple(edges)
+        # torch's next_functions list the differentiable tensor inputs only (custom Functions: every tensor)
+        mask.append((is_t and (not builtin or a._dtype.is_floating_point or a._dtype.is_complex)) or
+                    (a is None and i in optional))
+        argv.append(None if is_t else a)
+        ndim.append(len(a._shape) if is_t else -1)
+    if builtin and (cls.__name__ in _MASK_ADJUSTED or getattr(cls, "op", None) in ("sub", "pow")):
+        from ._names import adjust_edge_mask
+        mask = adjust_edge_mask(cls, args, needs, mask)
+    ctx._edges = tuple(edges)
+    ctx._edge_mask = None if all(mask) else mask
     ctx._input_meta = meta
+    ctx._args = argv
+    ctx._arg_ndim = ndim
+    if _ANOMALY["enabled"]:
+        import traceback
+        ctx._trace = traceback.format_stack()[:-2]
     outs = out if isinstance(out, tuple) else (out,)
     for o in outs:
         if isinstance(o, Tensor) and o._dtype.is_floating_point and \

@@ -1,0 +1,65 @@
+"""The backward graph seen from Python, as ``torch.autograd.graph``: ``Node``, saved-tensor hooks, ``save_on_cpu``.
+
+``saved_tensors_hooks(pack, unpack)`` replaces every tensor a Function saves for backward by ``pack(tensor)``
+and hands ``unpack(packed)`` back to the backward; ``save_on_cpu`` is the pair that parks them in host memory.
+"""
+from .function import Node, _SAVED_HOOKS
+
+__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+           "increment_version"]
+
+
+class saved_tensors_hooks:
+    """Context manager: inside it, tensors saved for backward go through ``pack_hook`` and come back through
+    ``unpack_hook`` when the backward needs them. Nested contexts: the innermost pair wins."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        if _SAVED_HOOKS["disabled"] is not None:
+            raise RuntimeError(_SAVED_HOOKS["disabled"])
+        _SAVED_HOOKS["stack"].append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc):
+        _SAVED_HOOKS["stack"].pop()
+        return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are copied to the CPU in the forward and moved back to their device in the backward."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack(t):
+            return t.device, t.cpu()
+
+        def unpack(packed):
+            device, t = packed
+            return t.to(device)
+
+        super().__init__(pack, unpack)
+
+
+class disable_saved_tensors_hooks:
+    """Inside this context, entering ``saved_tensors_hooks`` raises RuntimeError with ``error_message``."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self._prev = _SAVED_HOOKS["disabled"]
+        _SAVED_HOOKS["disabled"] = self.error_message
+        return self
+
+    def __exit__(self, *exc):
+        _SAVED_HOOKS["disabled"] = self._prev
+        return False
+
+
+def increment_version(tensor):
+    """Mark ``tensor`` (or each tensor of an iterable) as modified in place, as an in-place op would."""
+    from ..tensor import Tensor
+    for t in ((tensor,) if isinstance(tensor, Tensor) else tensor):
+        t._vc.value += 1
