@@ -312,7 +312,8 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
         result = randint(math.ceil(lo), math.ceil(hi), shape, device=device).to(dtype)
     elif dtype.name in _INTEGRAL:
         info = _dt.iinfo(dtype)
-        lo, hi = bounds(-9, 10, info.min, info.max)
+        # randint's bound is exclusive: max + 1, except for int64 where that would overflow
+        lo, hi = bounds(-9, 10, info.min, info.max + (1 if dtype.name != "int64" else 0))
         result = randint(math.ceil(lo), math.ceil(hi), shape, device=device, dtype=dtype)
     elif dtype.is_floating_point:
         info = _dt.finfo(dtype)

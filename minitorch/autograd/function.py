@@ -272,8 +272,7 @@ def _record(cls, args, needs):
     ctx._args = argv
     ctx._arg_ndim = ndim
     if _ANOMALY["enabled"]:
-        import traceback
-        ctx._trace = traceback.format_stack()[:-2]
+        ctx._trace = _forward_trace()
     outs = out if isinstance(out, tuple) else (out,)
     for o in outs:
         if isinstance(o, Tensor) and o._dtype.is_floating_point and \
@@ -282,6 +281,17 @@ def _record(cls, args, needs):
             o._grad_fn = ctx
             ctx._out_meta = (o._shape, o._dtype, o._device)
     return out
+
+
+def _forward_trace():
+    """The caller's stack as traceback lines, without minitorch's own frames (anomaly mode prints it)."""
+    import os
+    import traceback
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_stack()
+    while frames and os.path.abspath(frames[-1].filename).startswith(root + os.sep):
+        frames.pop()
+    return traceback.format_list(frames)
 
 
 def _type_name(t):

@@ -13,7 +13,7 @@ __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
 def _as_tuple(x, arg_name, fn_name):
     """(was_tuple, tuple_of_tensors), with torch's TypeError for anything that is not a Tensor."""
-    is_tuple = isinstance(x, (tuple, list))
+    is_tuple = isinstance(x, tuple)
     items = tuple(x) if is_tuple else (x,)
     for i, el in enumerate(items):
         if not isinstance(el, Tensor):
@@ -182,19 +182,24 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def _check_strategy(strategy, vectorize, create_graph, strict):
+    # PyTorch raises AssertionError for an unknown strategy; the messages below are PyTorch's, word for word
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function has '
-                         'more outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer to '
-                         'use "reverse-mode".')
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+                             'function has more outputs than inputs, "forward-mode" tends to be more performant. '
+                             'Otherwise, prefer to use "reverse-mode".')
     if strategy == "forward-mode":
         if create_graph:
             raise NotImplementedError("torch.autograd.functional.jacobian: `create_graph=True` and `strategy=\"forward"
                                       "-mode\"` are not supported together (yet). Please either set "
-                                      "`create_graph=False` or make `strategy=\"reverse-mode\"`.")
+                                      "`create_graph=False` or `strategy=\"reverse-mode\"`.")
+        if strict:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `strategy=\"forward-mode\"` are "
+                               "not supported together (yet). Please either set `strict=False` or "
+                               "`strategy=\"reverse-mode\"`.")
         if not vectorize:
-            raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is only "
-                                      "implemented for `vectorize=True`.")
-    if vectorize and strict:
+            raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                                      "only implemented for `vectorize=True`.")
+    elif vectorize and strict:
         raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
                            "supported together. Please either set `strict=False` or `vectorize=False`.")
 
@@ -235,6 +240,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                 .reshape(tuple(out.shape) + tuple(inp.shape))
                 for row, inp in zip(rows, inputs)))
         result = _finish(tuple(result), create_graph)
+    if strategy == "forward-mode":
+        result = [list(r) for r in result]  # PyTorch's forward-mode path hands back lists
     return _unpack(result, (out_tuple, in_tuple))
 
 
@@ -242,7 +249,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
     """The Hessian of the scalar function ``func`` at ``inputs`` (a tuple of tuples for tuple inputs)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def scalar_func(*inp):
         out = func(*inp)
@@ -308,6 +315,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         in_tuple, inputs, v, out_tuple, outputs, jac = _second_order_setup(func, inputs, v, create_graph, strict,
                                                                            "hvp")
+        _check_requires_grad(jac, "jacobian", strict)
         dummies = tuple(zeros_like(t).requires_grad_(True) for t in inputs)
         double_back = _autograd_grad(jac, inputs, dummies, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
