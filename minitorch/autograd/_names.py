@@ -54,7 +54,8 @@ def _out_shape(node):
 
 def _is_scalar_operand(node, i):
     """A 0-d operand that needs no grad: how a python number reaches a binary op."""
-    return node._input_meta[i] is None and node._arg_ndim[i] == 0
+    meta = node._input_meta[i]
+    return node._edges[i][0] is None and meta is not None and len(meta[0]) == 0
 
 
 def _binary(node, base):
@@ -162,13 +163,13 @@ def _matmul(node):
 def _linear(node):
     x = _in_shape(node, 0)
     if x is not None and len(x) == 2:
-        return "AddmmBackward0" if node._args[2] is not None else "MmBackward0"
+        return "AddmmBackward0" if node._input_meta[2] is not None else "MmBackward0"
     return "LinearBackward0"
 
 
 def _clamp(node):
-    from ..tensor import Tensor
-    return "ClampBackward0" if any(isinstance(a, Tensor) for a in node._args[1:]) else "ClampBackward1"
+    # python-number bounds arrive as 0-d tensors
+    return "ClampBackward0" if any(m is not None and len(m[0]) for m in node._input_meta[1:]) else "ClampBackward1"
 
 
 def _pointwise(node):
@@ -178,6 +179,9 @@ def _pointwise(node):
         return n[1:-4].capitalize() + "Backward0"
     return "LogitBackward0" if n == "fwd" else "PointwiseBackward0"
 
+
+# Functions whose name depends on non-tensor arguments: their nodes keep those (cheap) arguments
+NAMES_FROM_ARGS = {"Permute", "Sum", "Mean", "Prod", "AMax", "Select", "_Pointwise", "Softmax", "CumExtreme"}
 
 _DYNAMIC = {
     "View": _view,
@@ -203,12 +207,12 @@ def node_name(node):
         return cls.__name__ + "Backward"
     base = cls.__name__
     try:
-        if base in _DYNAMIC and getattr(node, "_args", None) is not None:
+        if base in _DYNAMIC:
             return _DYNAMIC[base](node)
         if base in _FIXED:
             return _FIXED[base]
         op = getattr(cls, "op", None)
-        if op is not None and getattr(node, "_args", None) is not None and len(node._args) == 2:
+        if op is not None and len(node._edges) == 2:
             special = _binary(node, base)
             if special is not None:
                 return special
@@ -222,18 +226,17 @@ _EDGE_POSITIONS = {"_Inv": (0,), "_Det": (0,), "_LogAbsDet": (0,), "_Cholesky": 
                    "_EighValues": (0,), "_EighVectors": (0,), "_SvdPart": (0,), "_QrPart": (0,), "_Pinv": (0,)}
 
 
-def adjust_edge_mask(cls, args, needs, mask):
+def adjust_edge_mask(node, mask):
     """Drop edges PyTorch does not list: python-number operands of rsub/pow/clamp, precomputed results."""
+    cls = type(node)
     name = cls.__name__
     pos = _EDGE_POSITIONS.get(name)
     if pos is not None:
         return [m and i in pos for i, m in enumerate(mask)]
     op = getattr(cls, "op", None)
-    if op in ("sub", "pow") or name == "Clamp":
-        from ..tensor import Tensor
-        scalar = [isinstance(a, Tensor) and not n and not a._shape for a, n in zip(args, needs)]
-        if name == "Clamp":
-            return [m and (i == 0 or not scalar[i]) for i, m in enumerate(mask)]
-        if op == "pow" and (scalar[0] or scalar[1]) or op == "sub" and scalar[0] and not scalar[1]:
-            return [m and not sc for m, sc in zip(mask, scalar)]
+    scalar = [_is_scalar_operand(node, i) for i in range(len(mask))]
+    if name == "Clamp":
+        return [m and (i == 0 or not scalar[i]) for i, m in enumerate(mask)]
+    if op == "pow" and (scalar[0] or scalar[1]) or op == "sub" and scalar[0] and not scalar[1]:
+        return [m and not sc for m, sc in zip(mask, scalar)]
     return mask

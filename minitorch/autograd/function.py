@@ -1,5 +1,6 @@
 """``Function``: a differentiable op with ``forward(ctx, ...)`` and ``backward(ctx, grad)``; its ctx is the graph node."""
 from ..tensor import Tensor
+from ._names import NAMES_FROM_ARGS
 from .grad_mode import _state
 
 
@@ -10,35 +11,43 @@ _ANOMALY = {"enabled": False, "check_nan": True}
 
 
 class _Saved:
-    """A tensor saved for backward, with the version it had then (in-place changes after saving are errors).
-    Under saved_tensors_hooks it holds ``pack(tensor)`` and the matching ``unpack`` instead of the tensor."""
+    """A tensor saved for backward, with the version it had then (in-place changes after saving are errors)."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self, t):
+        self.tensor = t
+        self.version = t._vc.value if t is not None else 0
+
+
+class _PackedSaved:
+    """A tensor saved under saved_tensors_hooks: ``pack(tensor)`` is kept, ``unpack`` gives it back."""
 
     __slots__ = ("tensor", "version", "vc", "shape", "unpack")
 
-    def __init__(self, t):
-        self.unpack = None
-        if t is None:
-            self.tensor, self.version, self.vc, self.shape = None, 0, None, None
-            return
-        self.vc = t._vc
-        self.version = t._vc.value
-        self.shape = t._shape
-        if _SAVED_HOOKS["stack"]:
-            pack, unpack = _SAVED_HOOKS["stack"][-1]
-            self.tensor = pack(t)
-            self.unpack = unpack
-        else:
-            self.tensor = t
+    def __init__(self, t, pack, unpack):
+        self.vc, self.version, self.shape = t._vc, t._vc.value, t._shape
+        self.tensor = pack(t)
+        self.unpack = unpack
 
-    def get(self):
-        if self.unpack is None:
-            return self.tensor
+    def get(self, node):
         from ..tensor import Tensor
+        stale = self.vc.value != self.version
         t = self.unpack(self.tensor)
         if not isinstance(t, Tensor):
             raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
                             f"{type(t).__name__}")
+        if stale:
+            _modified(t, self.vc.value, self.version, self.shape, node.name())
         return t
+
+
+def _modified(t, now, then, shape, name):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[{_type_name(t)} {list(shape)}], which is output 0 of {name}, is at version {now}; expected version "
+        f"{then} instead. Hint: the backtrace further above can show the operation that failed to compute its "
+        "gradient.")
 
 
 class _NodeHandle:
@@ -65,7 +74,9 @@ class Node:
     _node_prehooks = None   # register_prehook: grad_outputs -> grad_outputs
     _node_hooks = None      # register_hook: (grad_inputs, grad_outputs) -> grad_inputs
     _edges = ()
-    _edge_mask = None
+    _mask_cache = False
+    _input_meta = ()
+    _args = None
     _trace = None
     _metadata = None
 
@@ -75,9 +86,17 @@ class Node:
 
     @property
     def next_functions(self):
-        if self._edge_mask is None:
+        mask = self._edge_mask
+        if mask is None:
             return tuple(self._edges)
-        return tuple(e for e, keep in zip(self._edges, self._edge_mask) if keep)
+        return tuple(e for e, keep in zip(self._edges, mask) if keep)
+
+    @property
+    def _edge_mask(self):
+        # computed on demand: recording stays as cheap as before next_functions was shaped like PyTorch's
+        if self._mask_cache is False:
+            self._mask_cache = edge_mask(self)
+        return self._mask_cache
 
     @property
     def metadata(self):
@@ -181,7 +200,12 @@ class Function(Node):
 
     # ctx API -------------------------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
-        self._saved = tuple(_Saved(t) for t in tensors)
+        hooks = _SAVED_HOOKS["stack"]
+        if hooks:
+            pack, unpack = hooks[-1]
+            self._saved = tuple(_Saved(None) if t is None else _PackedSaved(t, pack, unpack) for t in tensors)
+        else:
+            self._saved = tuple(_Saved(t) for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -193,14 +217,13 @@ class Function(Node):
                 "graph a second time or if you need to access saved tensors after calling backward.")
         out = []
         for s in self._saved:
-            if s.vc is not None and s.vc.value != s.version:
-                t = s.tensor if s.unpack is None else s.get()
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{_type_name(t)} {list(s.shape)}], which is output 0 of {self.name()}, is at "
-                    f"version {s.vc.value}; expected version {s.version} instead. Hint: the backtrace further "
-                    "above can show the operation that failed to compute its gradient.")
-            out.append(s.get())
+            if type(s) is _Saved:
+                t = s.tensor
+                if t is not None and t._vc.value != s.version:
+                    _modified(t, t._vc.value, s.version, t._shape, self.name())
+                out.append(t)
+            else:
+                out.append(s.get(self))
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -230,6 +253,25 @@ class Function(Node):
 _OPTIONAL_TENSOR_ARGS = {"Conv2d": (2,)}
 _MASK_ADJUSTED = {"Clamp", "_Inv", "_Det", "_LogAbsDet", "_Cholesky", "_Solve", "_EighValues", "_EighVectors",
                   "_SvdPart", "_QrPart", "_Pinv"}
+_NO_EDGE = (None, 0)
+
+
+def edge_mask(node):
+    """Which recorded edges PyTorch's next_functions show: differentiable tensor inputs (every tensor for custom
+    Functions), plus absent optional tensors; None when that is all of them. Read off the recorded metadata."""
+    cls = type(node)
+    builtin = cls.__module__.startswith("minitorch.")
+    optional = _OPTIONAL_TENSOR_ARGS.get(cls.__name__, ()) if builtin else ()
+    mask = []
+    for i, m in enumerate(node._input_meta):
+        if m is not None:
+            mask.append(not builtin or m[1].is_floating_point or m[1].is_complex)
+        else:
+            mask.append(i in optional)
+    if builtin and (cls.__name__ in _MASK_ADJUSTED or getattr(cls, "op", None) in ("sub", "pow")):
+        from ._names import adjust_edge_mask
+        mask = adjust_edge_mask(node, mask)
+    return None if all(mask) else mask
 
 
 def _record(cls, args, needs):
@@ -244,33 +286,18 @@ def _record(cls, args, needs):
         _state["enabled"] = True
     edges = []
     meta = []
-    mask = []
-    argv = []
-    ndim = []
-    builtin = cls.__module__.startswith("minitorch.")
-    optional = _OPTIONAL_TENSOR_ARGS.get(cls.__name__, ()) if builtin else ()
-    for i, (a, n) in enumerate(zip(args, needs)):
-        is_t = isinstance(a, Tensor)
+    for a, n in zip(args, needs):
         if n:
             fn = a._grad_fn
             edges.append((fn if fn is not None else grad_accumulator(a), 0))
             meta.append((a._shape, a._dtype))
         else:
-            edges.append((None, 0))
-            meta.append(None)
-        # torch's next_functions list the differentiable tensor inputs only (custom Functions: every tensor)
-        mask.append((is_t and (not builtin or a._dtype.is_floating_point or a._dtype.is_complex)) or
-                    (a is None and i in optional))
-        argv.append(None if is_t else a)
-        ndim.append(len(a._shape) if is_t else -1)
-    if builtin and (cls.__name__ in _MASK_ADJUSTED or getattr(cls, "op", None) in ("sub", "pow")):
-        from ._names import adjust_edge_mask
-        mask = adjust_edge_mask(cls, args, needs, mask)
+            edges.append(_NO_EDGE)
+            meta.append((a._shape, a._dtype) if isinstance(a, Tensor) else None)
     ctx._edges = tuple(edges)
-    ctx._edge_mask = None if all(mask) else mask
     ctx._input_meta = meta
-    ctx._args = argv
-    ctx._arg_ndim = ndim
+    if cls.__name__ in NAMES_FROM_ARGS:
+        ctx._args = (None,) + args[1:]  # these Functions take one tensor, first; the rest names the op
     if _ANOMALY["enabled"]:
         ctx._trace = _forward_trace()
     outs = out if isinstance(out, tuple) else (out,)
