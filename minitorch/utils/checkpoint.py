@@ -77,12 +77,13 @@ class _Frame:
 
         def pack(t):
             if not self.keeps(t):
-                got[counter[0]] = t.detach()
+                # kept attached to the recomputed graph: a create_graph backward differentiates through it
+                got[counter[0]] = t
                 counter[0] += 1
-            return None
+            return t
 
-        def unpack(_):
-            raise RuntimeError("torch.utils.checkpoint: a tensor saved during recomputation was unpacked")
+        def unpack(t):
+            return t
 
         with _RngFork(self.rng), enable_grad(), saved_tensors_hooks(pack, unpack):
             self.function(*self.args, **self.kwargs)
@@ -96,12 +97,14 @@ class _Frame:
 
 
 def _unpack(packed):
+    from ..autograd.grad_mode import is_grad_enabled
     frame, v = packed
     if frame is None:
         return v
     if v not in frame.recomputed:
         frame.recompute()
-    return frame.recomputed.pop(v)
+    t = frame.recomputed.pop(v)
+    return t if is_grad_enabled() else t.detach()
 
 
 def _checkpoint_without_reentrant(function, preserve, args, kwargs):
