@@ -717,3 +717,33 @@ def test_make_tensor_requires_grad_and_errors_match_torch():
             k = dict(kw, dtype=getattr(lib, kw["dtype"]))
             return lib.testing.make_tensor(2, device="cpu", **k)
         same_error(make)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# gradgradcheck
+# ---------------------------------------------------------------------------------------------------------------
+def test_gradgradcheck_accepts_exact_and_rejects_lost_second_derivative_like_torch():
+    verdicts = []
+    for lib in (torch, minitorch):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_backward(a)
+                return a * a
+
+            @staticmethod
+            def backward(ctx, g):
+                a, = ctx.saved_tensors
+                return g * 2 * a.detach()  # right first derivative, second derivative lost
+
+        x = lib.tensor([0.3, -0.8, 1.1], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([0.5, 0.2], dtype=lib.float64, requires_grad=True)
+        verdicts.append((
+            lib.autograd.gradgradcheck(lambda a: (a.sin() * a).exp(), (x,)),
+            lib.autograd.gradgradcheck(lambda a, b: (a[:2] * b).tanh().sum(), (x, y),
+                                       grad_outputs=lib.tensor(1.5, dtype=lib.float64)),
+            lib.autograd.gradcheck(Square.apply, (x,)),
+            lib.autograd.gradgradcheck(Square.apply, (x,), raise_exception=False)))
+        with pytest.raises(RuntimeError, match="Jacobian mismatch for output 0 with respect to input 0"):
+            lib.autograd.gradgradcheck(Square.apply, (x,))
+    assert verdicts[1] == verdicts[0] == (True, True, True, False)
