@@ -747,3 +747,82 @@ def test_gradgradcheck_accepts_exact_and_rejects_lost_second_derivative_like_tor
         with pytest.raises(RuntimeError, match="Jacobian mismatch for output 0 with respect to input 0"):
             lib.autograd.gradgradcheck(Square.apply, (x,))
     assert verdicts[1] == verdicts[0] == (True, True, True, False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Function extras: setup_context, once_differentiable; autograd.grad runs only the needed part of the graph
+# ---------------------------------------------------------------------------------------------------------------
+def _function_module(lib):
+    import importlib
+    return importlib.import_module(lib.__name__ + ".autograd.function")
+
+
+def test_setup_context_style_function_matches_torch():
+    res = []
+    for lib in (torch, minitorch):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(a, k):
+                return a ** 3 * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                a, k = inputs
+                ctx.save_for_backward(a)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                a, = ctx.saved_tensors
+                return g * 3 * a ** 2 * ctx.k, None
+
+        x = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+        y = Cube.apply(x, 2.0)
+        g, = lib.autograd.grad(y.sum(), x, create_graph=True)
+        h, = lib.autograd.grad(g.sum(), x)
+        with lib.no_grad():
+            plain = Cube.apply(x, 2.0)
+        res.append((y.tolist(), g.tolist(), h.tolist(), plain.tolist(), plain.requires_grad, y.grad_fn.name()))
+    assert res[1] == res[0]
+
+
+def test_once_differentiable_matches_torch():
+    res = []
+    for lib in (torch, minitorch):
+        class Exp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_backward(a)
+                return a.exp()
+
+            @staticmethod
+            @_function_module(lib).once_differentiable
+            def backward(ctx, g):
+                a, = ctx.saved_tensors
+                return g * a.exp()
+
+        x = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+        first, = lib.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+        g2, = lib.autograd.grad((Exp.apply(x) * x).sum(), x, create_graph=True)
+        other, = lib.autograd.grad(g2.sum(), x)  # the once-differentiable branch is not on this path's needs
+        g3, = lib.autograd.grad((Exp.apply(x) * x).sum(), x, create_graph=True)
+        err = outcome(lambda: g3.sum().backward())  # .backward() runs every node, the error node too
+        res.append((first.tolist(), first.requires_grad, g2.tolist(), other.tolist(), err))
+    assert res[1] == res[0]
+    assert res[0][4] == ("RuntimeError",
+                         "trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def test_autograd_grad_runs_only_nodes_leading_to_the_inputs_like_torch():
+    fired = []
+    for lib in (torch, minitorch):
+        log = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        a = x * 2
+        b = w.exp()
+        a.register_hook(lambda g, log=log: log.append("a"))
+        b.register_hook(lambda g, log=log: log.append("b"))
+        (gx,) = lib.autograd.grad((a * b).sum(), x)
+        fired.append((sorted(log), gx.tolist(), w.grad))
+    assert fired[1] == fired[0] and fired[0][0] == ["a"]

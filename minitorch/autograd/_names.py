@@ -40,6 +40,7 @@ _FIXED = {
     "MedianAll": "MedianBackward0",
     "SliceBackward": "SliceBackwardBackward0",
     "CopySlices": "CopySlices",
+    "_DelayedError": "DelayedError",
 }
 
 def _in_shape(node, i):

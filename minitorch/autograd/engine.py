@@ -143,6 +143,33 @@ def _accumulate(var, g, create_graph, stolen):
         var._grad.add_(g)
 
 
+def _nodes_leading_to(starts, capture):
+    """The nodes from which some captured tensor (a leaf by id, a non-leaf by its grad_fn's id) is reachable."""
+    needed = set()
+    done = set()
+    for start in starts:
+        if start in done:
+            continue
+        stack = [(start, 0)]
+        while stack:
+            node, i = stack[-1]
+            edges = node._edges
+            if i < len(edges):
+                stack[-1] = (node, i + 1)
+                nxt = edges[i][0]
+                if nxt is not None and nxt not in done:
+                    stack.append((nxt, 0))
+                continue
+            stack.pop()
+            if node in done:
+                continue
+            done.add(node)
+            if id(node) in capture or (isinstance(node, AccumulateGrad) and id(node.variable) in capture) or \
+                    any(e[0] in needed for e in edges if e[0] is not None):
+                needed.add(node)
+    return needed
+
+
 def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_grads=()):
     """Propagate ``grads`` from the ``roots`` (tensors). With ``capture`` (a dict id(tensor) -> None), gradients
     reaching those tensors are stored there instead of being accumulated into ``.grad``."""
@@ -162,6 +189,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
+    # autograd.grad runs only the nodes on a path to a requested input, as PyTorch does
+    needed = None if capture is None else _nodes_leading_to(starts, capture)
     pending = {}
     for node, g in zip(starts, grads):
         pending[node] = g if node not in pending else pending[node] + g
@@ -190,7 +219,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                         for h in list(node._node_hooks):
                             h((), (g,))
                 continue
-            if g is not None:
+            if g is not None and (needed is None or node in needed):
                 if node._pre_hooks:
                     g = _run_hooks(node._pre_hooks, g)
                 if node._node_prehooks:

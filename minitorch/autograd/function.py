@@ -246,7 +246,15 @@ class Function(Node):
             needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             if True in needs:
                 return _record(cls, args, needs)
+        if cls.setup_context is not Function.setup_context:
+            return cls.forward(*args)
         return cls.forward(_NO_CTX, *args)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override (with a ``forward(*args)`` that takes no ctx) to fill ``ctx`` after the forward, as in
+        PyTorch 2: ``inputs`` is the tuple of forward arguments, ``output`` what forward returned."""
+        raise NotImplementedError("setup_context is not implemented.")
 
 
 # positions of optional tensor arguments that PyTorch lists as (None, 0) edges when absent (conv's bias)
@@ -281,7 +289,11 @@ def _record(cls, args, needs):
     ctx.needs_input_grad = needs
     _state["enabled"] = False
     try:
-        out = cls.forward(ctx, *args)
+        if cls.setup_context is not Function.setup_context:
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
     finally:
         _state["enabled"] = True
     edges = []
@@ -324,3 +336,39 @@ def _forward_trace():
 def _type_name(t):
     prefix = "torch.cuda." if t._device.type == "cuda" else "torch."
     return prefix + t._dtype.legacy + "Tensor"
+
+
+class _DelayedError(Function):
+    """Stands between a once_differentiable backward's results and the graph: differentiating it raises."""
+
+    @staticmethod
+    def forward(ctx, msg, x):
+        ctx.msg = msg
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(ctx.msg.decode() if isinstance(ctx.msg, bytes) else ctx.msg)
+
+
+def once_differentiable(fn):
+    """Decorate a Function's ``backward`` that is not itself differentiable: it runs without recording, and a
+    double backward through its results raises RuntimeError instead of silently giving wrong gradients."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *grads):
+        from .grad_mode import no_grad
+        with no_grad():
+            outputs = fn(ctx, *grads)
+        if not _state["enabled"]:
+            return outputs
+        if not any(isinstance(g, Tensor) and g._requires_grad for g in grads):
+            return outputs
+        msg = "trying to differentiate twice a function that was marked with @once_differentiable"
+        # the error node hangs off detached stand-ins: a backward that reaches it raises, autograd.grad towards
+        # other inputs never runs it (PyTorch behaves the same)
+        wrap = lambda o: _DelayedError.apply(msg, o.detach().requires_grad_(True)) \
+            if isinstance(o, Tensor) and o.is_floating_point() else o  # noqa: E731
+        return tuple(wrap(o) for o in outputs) if isinstance(outputs, tuple) else wrap(outputs)
+    return wrapper
