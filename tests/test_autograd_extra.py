@@ -826,3 +826,39 @@ def test_autograd_grad_runs_only_nodes_leading_to_the_inputs_like_torch():
         (gx,) = lib.autograd.grad((a * b).sum(), x)
         fired.append((sorted(log), gx.tolist(), w.grad))
     assert fired[1] == fired[0] and fired[0][0] == ["a"]
+
+
+def test_register_multi_grad_hook_matches_torch():
+    res = []
+    for lib in (torch, minitorch):
+        a = lib.rand(2, 3, requires_grad=True)
+        b = lib.rand(2, 3, requires_grad=True)
+        c = a * b
+        d = a * b
+        seen, first = [], []
+        handle = lib.autograd.graph.register_multi_grad_hook(
+            (a, b, c, d), lambda grads, seen=seen: seen.append([g is not None for g in grads]))
+        c.sum().backward(retain_graph=True)
+        c.sum().backward(inputs=(a,), retain_graph=True)
+        (c + d).sum().backward(retain_graph=True)
+        handle.remove()
+        c.sum().backward(retain_graph=True)
+        lib.autograd.graph.register_multi_grad_hook((a, b), lambda g, first=first: first.append(tuple(g.shape)),
+                                                    mode="any")
+        (c * 2).sum().backward(retain_graph=True)
+        (c * 2).sum().backward()
+        res.append((seen, first))
+    assert res[1] == res[0]
+    same_error(lambda lib, F: lib.autograd.graph.register_multi_grad_hook(
+        (lib.ones(1, requires_grad=True),), print, mode="some"))
+
+
+def test_leaf_hook_runs_once_with_backward_inputs():
+    calls = []
+    for lib in (torch, minitorch):
+        log = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g, log=log: log.append(g.tolist()))
+        (x * 3).sum().backward(inputs=(x,))
+        calls.append((log, x.grad.tolist()))
+    assert calls[1] == calls[0] and len(calls[0][0]) == 1

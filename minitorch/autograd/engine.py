@@ -6,6 +6,9 @@ from .grad_mode import _state
 
 # depth of autograd.grad calls in progress (reentrant checkpoint cannot run inside one)
 _CAPTURING = [0]
+# per backward pass in progress (innermost last): (its number, the set of nodes it will run)
+_RUNS = []
+_RUN_COUNTER = [0]
 
 
 class _RemovableHandle:
@@ -123,8 +126,8 @@ def _conform(g, meta):
     return g
 
 
-def _accumulate(var, g, create_graph, stolen):
-    if var._hooks:
+def _accumulate(var, g, create_graph, stolen, hooks=True):
+    if hooks and var._hooks:
         g = _run_hooks(var._hooks, g)
     if not create_graph:
         g = g.detach()
@@ -199,6 +202,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     stolen = {id(g._storage) for g in user_grads}
     prev = _state["enabled"]
     _state["enabled"] = bool(create_graph)
+    _RUN_COUNTER[0] += 1
+    _RUNS.append((_RUN_COUNTER[0], seen if needed is None else needed))
     try:
         while ready:
             node = ready.pop()
@@ -260,6 +265,17 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     ready.append(nxt)
     finally:
         _state["enabled"] = prev
+        _RUNS.pop()
+
+
+def current_run():
+    """An id of the backward pass in progress (-1 outside one), like torch._C._current_graph_task_id()."""
+    return _RUNS[-1][0] if _RUNS else -1
+
+
+def will_execute(node):
+    """Whether the backward pass in progress runs ``node`` (reachable, and needed for autograd.grad's inputs)."""
+    return bool(_RUNS) and node in _RUNS[-1][1]
 
 
 def _as_tuple(x):
@@ -284,7 +300,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         res = grad(tensors, inputs, grads, retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
         for t, g in zip(inputs, res):
             if g is not None:
-                _accumulate(t, g, create_graph, set())
+                _accumulate(t, g, create_graph, set(), hooks=False)  # grad() already ran the leaf's hooks
         return
     run_backward(tensors, grads, retain_graph, create_graph, user_grads=grads)
 

@@ -6,7 +6,7 @@ and hands ``unpack(packed)`` back to the backward; ``save_on_cpu`` is the pair t
 from .function import Node, _SAVED_HOOKS
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "increment_version"]
+           "increment_version", "register_multi_grad_hook"]
 
 
 class saved_tensors_hooks:
@@ -63,3 +63,59 @@ def increment_version(tensor):
     from ..tensor import Tensor
     for t in ((tensor,) if isinstance(tensor, Tensor) else tensor):
         t._vc.value += 1
+
+
+class _MultiHandle:
+    def __init__(self, handles):
+        self._handles = handles
+
+    def remove(self):
+        for h in self._handles:
+            h.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """One hook over several tensors. ``mode="all"``: ``fn(grads)`` once per backward, after the gradient of every
+    tensor that this backward computes is ready (None for the others). ``mode="any"``: ``fn(grad)`` with the first
+    gradient computed. Returns a handle whose ``remove()`` takes the hook off."""
+    from .engine import current_run, will_execute
+    from .function import grad_accumulator
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = tuple(tensors)
+    if mode == "all":
+        count, buffer = {}, {}
+        nodes = [t.grad_fn if t.grad_fn is not None else grad_accumulator(t) for t in tensors]
+        expected = {}
+
+        def make(i):
+            def hook(grad):
+                run = current_run()
+                if run == -1:
+                    raise AssertionError("expected this hook to be called inside a backward call")
+                if run not in count:
+                    count[run] = 0
+                    buffer[run] = [None] * len(tensors)
+                    expected[run] = sum(will_execute(n) for n in nodes)
+                count[run] += 1
+                buffer[run][i] = grad
+                if count[run] == expected[run]:
+                    grads = buffer.pop(run)
+                    del count[run], expected[run]
+                    fn(grads)
+            return hook
+    else:
+        ran = set()
+
+        def make(i):
+            def hook(grad):
+                run = current_run()
+                if run == -1:
+                    raise AssertionError("expected this hook to be called inside a backward call")
+                if run in ran:
+                    return
+                ran.add(run)
+                fn(grad)
+            return hook
+
+    return _MultiHandle(tuple(t.register_hook(make(i)) for i, t in enumerate(tensors)))
