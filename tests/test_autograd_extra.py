@@ -862,3 +862,31 @@ def test_leaf_hook_runs_once_with_backward_inputs():
         (x * 3).sum().backward(inputs=(x,))
         calls.append((log, x.grad.tolist()))
     assert calls[1] == calls[0] and len(calls[0][0]) == 1
+
+
+def test_gradient_edges_dict_inputs_and_grad_argument_errors_match_torch():
+    res = []
+    for lib in (torch, minitorch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x.exp()
+        edge_h = lib.autograd.graph.get_gradient_edge(h)
+        edge_x = lib.autograd.graph.get_gradient_edge(x)
+        y = (h * 3).sum()
+        u = lib.tensor([1.0], requires_grad=True)
+        by_edge = lib.autograd.grad(y, (edge_h, edge_x), retain_graph=True)
+        by_dict = lib.autograd.grad(y, {"x": x, "h": h}, retain_graph=True)
+        materialized = lib.autograd.grad(y, (x, u), materialize_grads=True, retain_graph=True)
+        errors = [outcome(f) for f in (
+            lambda: lib.autograd.graph.get_gradient_edge(lib.ones(1)),
+            lambda: lib.autograd.grad(y, lib.autograd.graph.get_gradient_edge(u), materialize_grads=True,
+                                      retain_graph=True),
+            lambda: lib.autograd.grad(y, (x, u), materialize_grads=True, allow_unused=False, retain_graph=True),
+            lambda: lib.autograd.grad(y, (), retain_graph=True),
+            lambda: lib.autograd.grad(y, (x, u), retain_graph=True))]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib.autograd.grad(y, x, only_inputs=False, retain_graph=True)
+        res.append(([g.tolist() for g in by_edge], {k: v.tolist() for k, v in by_dict.items()},
+                    [g.tolist() for g in materialized], edge_h.node.name(), edge_h.output_nr, edge_x.node.name(),
+                    errors, [(w.category, str(w.message)) for w in caught]))
+    assert res[1] == res[0]

@@ -308,38 +308,80 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``."""
+    import collections.abc
+    from .graph import GradientEdge
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
     outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
+    names = None
+    if isinstance(inputs, GradientEdge):
+        inputs = (inputs,)
+    elif type(inputs) is dict:
+        names, inputs = tuple(inputs.keys()), tuple(inputs.values())
+    elif isinstance(inputs, collections.abc.Mapping):
+        raise TypeError(f"`inputs` argument to `grad()` must be a dict, not {type(inputs).__name__}. Other Mapping "
+                        "types are not supported.")
+    else:
+        inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if not only_inputs:
+        import warnings
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
+                      stacklevel=2)
     grad_outputs = _as_tuple(grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs:
-        if not t._requires_grad:
+        if not isinstance(t, GradientEdge) and not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     grads = _make_grads(outputs, grad_outputs)
-    capture = {}
-    for t in inputs:
-        capture[id(t) if t._grad_fn is None else id(t._grad_fn)] = None
+    keys = [_capture_key(t, GradientEdge) for t in inputs]
+    capture = dict.fromkeys(keys)
     _CAPTURING[0] += 1
     try:
         run_backward(outputs, grads, retain_graph, create_graph, capture)
     finally:
         _CAPTURING[0] -= 1
     result = []
-    for t in inputs:
-        g = capture[id(t) if t._grad_fn is None else id(t._grad_fn)]
+    for i, (t, key) in enumerate(zip(inputs, keys)):
+        g = capture[key]
         if g is None:
             if materialize_grads:
-                from ..creation import zeros_like
-                g = zeros_like(t)
+                if isinstance(t, GradientEdge):
+                    raise RuntimeError("materialize_grads cannot be used when the given input is a GradientEdge")
+                g = _zeros_for(t, GradientEdge)
+                if create_graph:
+                    g.requires_grad_(True)
             elif not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. Set "
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. Set "
                     "allow_unused=True if this is the desired behavior.")
         elif not create_graph:
             g = g.detach()
         result.append(g)
-    return tuple(result)
+    return dict(zip(names, result)) if names is not None else tuple(result)
+
+
+def _capture_key(t, edge_type):
+    """Where grad() collects an input's gradient: a leaf by its id, anything else by its node's id."""
+    if isinstance(t, edge_type):
+        return id(t.node.variable) if isinstance(t.node, AccumulateGrad) else id(t.node)
+    return id(t) if t._grad_fn is None else id(t._grad_fn)
+
+
+def _zeros_for(t, edge_type):
+    from ..creation import zeros, zeros_like
+    if not isinstance(t, edge_type):
+        return zeros_like(t)
+    if isinstance(t.node, AccumulateGrad):
+        return zeros_like(t.node.variable)
+    shape, dtype, device = t.node._out_meta
+    return zeros(shape, dtype=dtype, device=device)
 
 
 __all__ = ["backward", "grad", "Function"]

@@ -3,10 +3,30 @@
 ``saved_tensors_hooks(pack, unpack)`` replaces every tensor a Function saves for backward by ``pack(tensor)``
 and hands ``unpack(packed)`` back to the backward; ``save_on_cpu`` is the pair that parks them in host memory.
 """
+from typing import NamedTuple
+
 from .function import Node, _SAVED_HOOKS
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "increment_version", "register_multi_grad_hook"]
+           "increment_version", "register_multi_grad_hook", "GradientEdge", "get_gradient_edge"]
+
+
+class GradientEdge(NamedTuple):
+    """An edge of the backward graph: the gradient flowing into input ``output_nr`` of ``node``. Usable as an
+    ``inputs`` entry of ``autograd.grad``."""
+
+    node: Node
+    output_nr: int
+
+
+def get_gradient_edge(tensor):
+    """The edge through which ``tensor``'s gradient flows: ``autograd.grad(loss, get_gradient_edge(t))`` equals
+    ``autograd.grad(loss, t)``, even after ``t`` itself is gone."""
+    from .function import grad_accumulator
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does not require gradients")
+    node = tensor.grad_fn if tensor.grad_fn is not None else grad_accumulator(tensor)
+    return GradientEdge(node, 0)
 
 
 class saved_tensors_hooks:
