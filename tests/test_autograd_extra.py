@@ -182,6 +182,7 @@ USER_ERRORS = {
     "hessian tuple output": lambda lib, F: F.hessian(lambda a: (a.sum(), a.sum()), lib.tensor(A3)),
     "hessian bad strategy": lambda lib, F: F.hessian(lambda a: a.sum(), lib.tensor(A3),
                                                      outer_jacobian_strategy="x"),
+    "jacobian of empty output": lambda lib, F: F.jacobian(lambda a: a[:0] * 2, lib.tensor(A3)),
     "vhp non scalar": lambda lib, F: F.vhp(lambda a: a * a, lib.tensor(A3), lib.ones(3)),
     "hvp v none": lambda lib, F: F.hvp(lambda a: (a * a).sum(), lib.tensor(A3)),
 }

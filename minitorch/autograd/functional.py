@@ -235,10 +235,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                             raise RuntimeError(f"Output {i} of the user-provided function is independent of input "
                                                f"{j}. This is not allowed in strict mode.")
                         row.append(zeros_like(inp))
-            result.append(tuple(
-                (stack(row, 0) if row else zeros_like(inp).reshape((0,) + tuple(inp.shape)))
-                .reshape(tuple(out.shape) + tuple(inp.shape))
-                for row, inp in zip(rows, inputs)))
+            result.append(tuple(stack(row, 0).reshape(tuple(out.shape) + tuple(inp.shape))
+                                for row, inp in zip(rows, inputs)))
         result = _finish(tuple(result), create_graph)
     if strategy == "forward-mode":
         result = [list(r) for r in result]  # PyTorch's forward-mode path hands back lists
