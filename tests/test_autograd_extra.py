@@ -891,3 +891,19 @@ def test_gradient_edges_dict_inputs_and_grad_argument_errors_match_torch():
                     [g.tolist() for g in materialized], edge_h.node.name(), edge_h.output_nr, edge_x.node.name(),
                     errors, [(w.category, str(w.message)) for w in caught]))
     assert res[1] == res[0]
+
+
+def test_autograd_grad_skips_accumulators_of_other_leaves_like_torch():
+    logs = []
+    for lib in (torch, minitorch):
+        log = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        y = (x * w).sum()
+        for name, leaf in (("x", x), ("w", w)):
+            acc = y.grad_fn.next_functions[0][0].next_functions[0 if name == "x" else 1][0]
+            acc.register_prehook(lambda go, name=name, log=log: log.append(name))
+        lib.autograd.grad(y, x, retain_graph=True)
+        y.backward()
+        logs.append(log)
+    assert sorted(logs[1]) == sorted(logs[0]) == ["w", "x"]  # grad() ran neither accumulator

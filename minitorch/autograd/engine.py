@@ -209,7 +209,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
             node = ready.pop()
             g = pending.pop(node, None)
             if isinstance(node, AccumulateGrad):
-                if g is not None and node._node_prehooks:
+                if needed is not None and node not in needed:
+                    continue
+                # autograd.grad captures a leaf's gradient on the edge: its AccumulateGrad node (and node hooks)
+                # never runs; the leaf's tensor hooks do
+                if g is not None and node._node_prehooks and capture is None:
                     g = _run_node_prehooks(node, g)
                 if g is not None:
                     var = node.variable
@@ -220,7 +224,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                             capture[id(var)] = g if capture[id(var)] is None else capture[id(var)] + g
                     else:
                         _accumulate(var, g, create_graph, stolen)
-                    if node._node_hooks:
+                    if node._node_hooks and capture is None:
                         for h in list(node._node_hooks):
                             h((), (g,))
                 continue
