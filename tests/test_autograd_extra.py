@@ -907,3 +907,20 @@ def test_autograd_grad_skips_accumulators_of_other_leaves_like_torch():
         y.backward()
         logs.append(log)
     assert sorted(logs[1]) == sorted(logs[0]) == ["w", "x"]  # grad() ran neither accumulator
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_checkpoint_tuple_outputs_and_non_tensor_args_match_torch(use_reentrant):
+    res = []
+    for lib, _, ck in LIBS.values():
+        x, w1, w2 = _mlp(lib)
+
+        def block(h, scale, tag):
+            assert tag == "t"
+            a = (h @ w1).tanh()
+            return a * scale, (a @ w2).exp(), 7
+        p, q, n = ck.checkpoint(block, x, 2.0, "t", use_reentrant=use_reentrant)
+        (p.sum() + q.pow(2).mean()).backward()
+        res.append([np_of(t) for t in (p, q, x.grad, w1.grad, w2.grad)] + [n])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
