@@ -924,3 +924,20 @@ def test_checkpoint_tuple_outputs_and_non_tensor_args_match_torch(use_reentrant)
         res.append([np_of(t) for t in (p, q, x.grad, w1.grad, w2.grad)] + [n])
     for a, b in zip(*res):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_grad_is_grads_batched_matches_torch():
+    res = []
+    for lib in (torch, minitorch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        w = lib.tensor([0.5, 1.5], requires_grad=True)
+        y = x ** 2
+        z = (w * 3).exp()
+        g = lib.autograd.grad((y, z), (x, w), grad_outputs=(lib.eye(3)[:2] * 2, lib.ones(2, 2)),
+                              is_grads_batched=True, retain_graph=True)
+        errors = [outcome(lambda go=go: lib.autograd.grad(y, x, grad_outputs=go, is_grads_batched=True,
+                                                          retain_graph=True))
+                  for go in (lib.ones(3), lib.ones(2, 2), lib.tensor(1.0))]
+        res.append(([t.tolist() for t in g], errors))
+    assert res[1][0] == res[0][0]
+    assert [(t, m.replace("minitorch", "torch")) for t, m in res[1][1]] == res[0][1]

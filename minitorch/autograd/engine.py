@@ -340,6 +340,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grad_outputs = _as_tuple(grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, names, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     for t in inputs:
         if not isinstance(t, GradientEdge) and not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -368,6 +371,39 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif not create_graph:
             g = g.detach()
         result.append(g)
+    return dict(zip(names, result)) if names is not None else tuple(result)
+
+
+def _batched_grad(outputs, inputs, names, grad_outputs, retain_graph, create_graph, allow_unused, materialize):
+    """is_grads_batched: the first dim of every grad_output indexes independent vector-Jacobian products; one
+    backward per index (retaining the graph between them), results stacked along a new first dim."""
+    from ..ops.shape import stack
+    from .graph import GradientEdge
+    if grad_outputs is None or any(g is None for g in grad_outputs):
+        raise RuntimeError("grad_outputs must be given for each output when is_grads_batched=True")
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if isinstance(out, GradientEdge):
+            raise RuntimeError("Batched grads are not supported with GradientEdge")
+        first = g[0]  # a 0-d grad_output raises IndexError here, as in PyTorch
+        if first.shape != out.shape:
+            # PyTorch's message drops one more leading dim of grad_output[i][0]; kept word for word
+            shown = first.shape[1:]
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch "
+                "dimension. The sizes of the remaining dimensions are expected to match the shape of corresponding "
+                f"output, but a mismatch was detected: grad_output[{i}] has a shape of {shown} and output[{i}] "
+                f"has a shape of {out.shape}. If you only want some tensors in `grad_output` to be considered "
+                "batched, consider using vmap.")
+    n = grad_outputs[0].shape[0]
+    per_batch = []
+    for b in range(n):
+        per_batch.append(grad(outputs, inputs, tuple(g[b] for g in grad_outputs),
+                              retain_graph=True if b < n - 1 else retain_graph, create_graph=create_graph,
+                              allow_unused=allow_unused, materialize_grads=materialize))
+    result = []
+    for k in range(len(inputs)):
+        col = [r[k] for r in per_batch]
+        result.append(None if any(c is None for c in col) else stack(col, 0))
     return dict(zip(names, result)) if names is not None else tuple(result)
 
 
