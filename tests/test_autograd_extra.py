@@ -941,3 +941,32 @@ def test_grad_is_grads_batched_matches_torch():
         res.append(([t.tolist() for t in g], errors))
     assert res[1][0] == res[0][0]
     assert [(t, m.replace("minitorch", "torch")) for t, m in res[1][1]] == res[0][1]
+
+
+def test_post_accumulate_grad_hooks_match_torch():
+    res = []
+    for lib in (torch, minitorch):
+        x = lib.ones(2, requires_grad=True)
+        log = []
+        handle = x.register_post_accumulate_grad_hook(lambda t, log=log: log.append(t.grad.tolist()))
+        (x * 2).sum().backward()
+        (x * 3).sum().backward()
+        lib.autograd.grad((x * 3).sum(), x)  # no accumulation, no hook
+        (x * 1).sum().backward(inputs=(x,))
+        handle.remove()
+        (x * 3).sum().backward()
+        errors = [outcome(lambda t=t: t.register_post_accumulate_grad_hook(print)) for t in (x * 2, lib.ones(2))]
+        y = lib.ones(2, requires_grad=True)
+        y.register_post_accumulate_grad_hook(lambda t: t.grad.mul_(0))
+        errors.append(outcome(lambda: (y * 5).sum().backward()))
+        # optimizer step inside the backward, one parameter at a time
+        lin = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(M32.T, dtype=lib.float32))
+            lin.bias.fill_(0.5)
+        opts = {p: lib.optim.SGD([p], lr=0.1) for p in lin.parameters()}
+        for p in lin.parameters():
+            p.register_post_accumulate_grad_hook(lambda t, opts=opts: (opts[t].step(), opts[t].zero_grad()) and None)
+        lin(lib.tensor(M23, dtype=lib.float32)).pow(2).sum().backward()
+        res.append((log, errors, np_of(lin.weight).round(6).tolist(), np_of(lin.bias).round(6).tolist()))
+    assert res[1] == res[0]

@@ -126,6 +126,36 @@ def _conform(g, meta):
     return g
 
 
+# id(leaf) -> its post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook)
+_POST_ACCUMULATE = {}
+
+
+def register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(tensor)`` after a backward has accumulated into this leaf's ``.grad`` (e.g. to step an optimizer
+    per parameter inside the backward). Returns a handle whose ``remove()`` takes the hook off."""
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self._grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    key = id(self)
+    hooks = _POST_ACCUMULATE.get(key)
+    if hooks is None:
+        import weakref
+        hooks = _POST_ACCUMULATE[key] = []
+        weakref.finalize(self, _POST_ACCUMULATE.pop, key, None)
+    hooks.append(hook)
+    return _RemovableHandle(hooks, hook)
+
+
+def _run_post_accumulate(var):
+    for h in list(_POST_ACCUMULATE.get(id(var), ())):
+        if h(var) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
+
+
 def _accumulate(var, g, create_graph, stolen, hooks=True):
     if hooks and var._hooks:
         g = _run_hooks(var._hooks, g)
@@ -144,6 +174,8 @@ def _accumulate(var, g, create_graph, stolen, hooks=True):
         var._grad = var._grad + g
     else:
         var._grad.add_(g)
+    if _POST_ACCUMULATE:
+        _run_post_accumulate(var)
 
 
 def _nodes_leading_to(starts, capture):
