@@ -4,7 +4,6 @@ While it is on, every recorded op keeps the Python stack of its forward call; in
 holds NaN raises ``RuntimeError("Function 'XBackward0' returned nan values in its 0th output.")``, and any error
 inside a node's backward is preceded by a warning that prints that forward stack.
 """
-import functools
 import warnings
 
 from .function import _ANOMALY
@@ -27,13 +26,7 @@ def set_anomaly_enabled(enabled, check_nan=True):
 
 
 class _AnomalyContext:
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__(self.check_nan) if isinstance(self, detect_anomaly) else \
-                    set_detect_anomaly(self.mode, self.check_nan):
-                return fn(*args, **kwargs)
-        return wrapper
+    """Restores the anomaly mode found at construction on exit (context managers only, as in PyTorch)."""
 
     def __exit__(self, *exc):
         set_anomaly_enabled(self.prev, self.prev_check_nan)
@@ -41,7 +34,7 @@ class _AnomalyContext:
 
 
 class detect_anomaly(_AnomalyContext):
-    """Context manager / decorator that turns anomaly detection on (and warns that it slows things down)."""
+    """Context manager that turns anomaly detection on (and warns that it slows things down)."""
 
     def __init__(self, check_nan=True):
         self.prev = is_anomaly_enabled()
