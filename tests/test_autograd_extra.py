@@ -970,3 +970,30 @@ def test_post_accumulate_grad_hooks_match_torch():
         lin(lib.tensor(M23, dtype=lib.float32)).pow(2).sum().backward()
         res.append((log, errors, np_of(lin.weight).round(6).tolist(), np_of(lin.bias).round(6).tolist()))
     assert res[1] == res[0]
+
+
+MORE_ASSERT_CLOSE = [
+    lambda L: ([L.tensor([True, False])], [L.tensor([True, True])]),
+    lambda L: (L.tensor([1, 2], dtype=L.int8), L.tensor([1, -3], dtype=L.int8)),
+    lambda L: (L.tensor([1, 200], dtype=L.uint8), L.tensor([1, 3], dtype=L.uint8)),
+    lambda L: (L.tensor(3), L.tensor(4)),
+    lambda L: (L.tensor([]), L.tensor([])),
+    lambda L: (L.tensor([1.0, 2.0], requires_grad=True), L.tensor([1.0, 2.5])),
+    lambda L: (np.array([1.0, 2.0]), np.array([1.0, 2.5])),
+    lambda L: (np.array([1.0, 2.0]), L.tensor([1.0, 2.0])),
+    lambda L: ((1.0, 2.0), [1.0, 2.5]),
+    lambda L: ("abc", "abd"),
+    lambda L: (L.tensor([1.0, 2.0]), L.tensor([1, 2])),
+    lambda L: (np.float32(1.0), 1.0),
+    lambda L: (1 + 2j, 1 + 2.5j),
+    lambda L: (L.tensor([[1e-9, 1.0]]), L.tensor([[0.0, 1.0]])),
+    lambda L: (L.tensor([1.0, 2.0, 3.0, 4.0]), L.tensor([1.5, 2.0, 3.5, 4.0])),
+    lambda L: (L.tensor([1.0, float("nan")]), L.tensor([1.0, 2.0])),
+    lambda L: (L.tensor([1.0, 2.0]).double(), L.tensor([1.0, 2.0 + 1e-9]).double()),
+]
+
+
+@pytest.mark.parametrize("case", range(len(MORE_ASSERT_CLOSE)))
+def test_assert_close_more_inputs_match_torch(case):
+    res = [outcome(lambda L=L: L.testing.assert_close(*MORE_ASSERT_CLOSE[case](L))) for L in (torch, minitorch)]
+    assert res[1][0] == res[0][0] and str(res[1][1]).replace("minitorch", "torch") == str(res[0][1])
