@@ -236,6 +236,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     _state["enabled"] = bool(create_graph)
     _RUN_COUNTER[0] += 1
     _RUNS.append((_RUN_COUNTER[0], seen if needed is None else needed))
+    anomaly = _ANOMALY["enabled"]
     try:
         while ready:
             node = ready.pop()
@@ -271,7 +272,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                if _ANOMALY["enabled"]:
+                if anomaly:
                     in_grads = _backward_checked(node, g)
                 else:
                     in_grads = type(node).backward(node, g)

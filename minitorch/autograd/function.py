@@ -246,9 +246,15 @@ class Function(Node):
             needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             if True in needs:
                 return _record(cls, args, needs)
-        if cls.setup_context is not Function.setup_context:
+        if cls._new_style:
             return cls.forward(*args)
         return cls.forward(_NO_CTX, *args)
+
+    _new_style = False  # forward takes no ctx; setup_context fills it (set per subclass below)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._new_style = cls.setup_context is not Function.setup_context
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -289,7 +295,7 @@ def _record(cls, args, needs):
     ctx.needs_input_grad = needs
     _state["enabled"] = False
     try:
-        if cls.setup_context is not Function.setup_context:
+        if cls._new_style:
             out = cls.forward(*args)
             cls.setup_context(ctx, args, out)
         else:
