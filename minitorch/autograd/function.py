@@ -1,6 +1,13 @@
 """``Function``: a differentiable op with ``forward(ctx, ...)`` and ``backward(ctx, grad)``; its ctx is the graph node."""
 from ..tensor import Tensor
+from ._names import NAMES_FROM_ARGS
 from .grad_mode import _state
+
+
+# saved-tensor hooks (autograd.graph.saved_tensors_hooks): a stack of (pack, unpack); "disabled" holds the error
+# message of an active disable_saved_tensors_hooks
+_SAVED_HOOKS = {"stack": [], "disabled": None}
+_ANOMALY = {"enabled": False, "check_nan": True}
 
 
 class _Saved:
@@ -13,17 +20,91 @@ class _Saved:
         self.version = t._vc.value if t is not None else 0
 
 
+class _PackedSaved:
+    """A tensor saved under saved_tensors_hooks: ``pack(tensor)`` is kept, ``unpack`` gives it back."""
+
+    __slots__ = ("tensor", "version", "vc", "shape", "unpack")
+
+    def __init__(self, t, pack, unpack):
+        self.vc, self.version, self.shape = t._vc, t._vc.value, t._shape
+        self.tensor = pack(t)
+        self.unpack = unpack
+
+    def get(self, node):
+        from ..tensor import Tensor
+        stale = self.vc.value != self.version
+        t = self.unpack(self.tensor)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                            f"{type(t).__name__}")
+        if stale:
+            _modified(t, self.vc.value, self.version, self.shape, node.name())
+        return t
+
+
+def _modified(t, now, then, shape, name):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[{_type_name(t)} {list(shape)}], which is output 0 of {name}, is at version {now}; expected version "
+        f"{then} instead. Hint: the backtrace further above can show the operation that failed to compute its "
+        "gradient.")
+
+
+class _NodeHandle:
+    """Removable handle returned by Node.register_hook / register_prehook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 class Node:
-    """A node of the backward graph. ``next_functions`` holds one ``(node, 0)`` edge per forward input."""
+    """A node of the backward graph (``torch.autograd.graph.Node``).
+
+    ``next_functions`` holds one ``(node, 0)`` edge per differentiable tensor input of the forward call:
+    ``AccumulateGrad`` for a leaf that requires grad, ``None`` for an input that needs no gradient.
+    """
 
     _released = False
     _retained = None
-    _pre_hooks = None
-    _n_outputs = 1
-    next_functions = ()
+    _n_outputs = 1          # several for module backward-hook nodes: one gradient slot per output
+    _pre_hooks = None       # tensor hooks of the output (Tensor.register_hook): grad -> grad
+    _node_prehooks = None   # register_prehook: grad_outputs -> grad_outputs
+    _node_hooks = None      # register_hook: (grad_inputs, grad_outputs) -> grad_inputs
+    _edges = ()
+    _mask_cache = False
+    _input_meta = ()
+    _args = None
+    _trace = None
+    _metadata = None
 
     def name(self):
-        return type(self).__name__ + "Backward0"
+        from ._names import node_name
+        return node_name(self)
+
+    @property
+    def next_functions(self):
+        mask = self._edge_mask
+        if mask is None:
+            return tuple(self._edges)
+        return tuple(e for e, keep in zip(self._edges, mask) if keep)
+
+    @property
+    def _edge_mask(self):
+        # computed on demand: recording stays as cheap as before next_functions was shaped like PyTorch's
+        if self._mask_cache is False:
+            self._mask_cache = edge_mask(self)
+        return self._mask_cache
+
+    @property
+    def metadata(self):
+        """A dict for the user's own annotations of this node."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -33,19 +114,52 @@ class Node:
         self._retained = weakref.ref(tensor)
 
     def register_hook(self, fn):
-        raise RuntimeError("hooks on graph nodes are not supported; use Tensor.register_hook")
+        """``fn(grad_inputs, grad_outputs)`` runs after this node computes its input gradients; a non-None return
+        replaces ``grad_inputs``."""
+        if self._node_hooks is None:
+            self._node_hooks = []
+        self._node_hooks.append(fn)
+        return _NodeHandle(self._node_hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; a non-None return replaces ``grad_outputs``."""
+        if self._node_prehooks is None:
+            self._node_prehooks = []
+        self._node_prehooks.append(fn)
+        return _NodeHandle(self._node_prehooks, fn)
 
 
 class AccumulateGrad(Node):
-    """Leaf sink: adds the incoming gradient into ``variable.grad``."""
-
-    __slots__ = ("variable",)
+    """Leaf sink: adds the incoming gradient into ``variable.grad``. One node per leaf while the graph lives."""
 
     def __init__(self, variable):
         self.variable = variable
+        self._input_meta = ()
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
+
+
+# id(leaf) -> weakref to its AccumulateGrad node: every op using the leaf shares one node, as in PyTorch
+_ACCUMULATORS = {}
+
+
+def grad_accumulator(t):
+    """The AccumulateGrad node of leaf ``t`` (created on first use, alive as long as a graph refers to it)."""
+    import weakref
+    key = id(t)
+    ref = _ACCUMULATORS.get(key)
+    node = ref() if ref is not None else None
+    if node is not None and node.variable is t:
+        return node
+    node = AccumulateGrad(t)
+
+    def drop(_, key=key):
+        if _ACCUMULATORS.get(key) is ref_new:
+            del _ACCUMULATORS[key]
+    ref_new = weakref.ref(node, drop)
+    _ACCUMULATORS[key] = ref_new
+    return node
 
 
 class _NoInputsNeedGrad(tuple):
@@ -87,7 +201,12 @@ class Function(Node):
 
     # ctx API -------------------------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
-        self._saved = tuple(_Saved(t) for t in tensors)
+        hooks = _SAVED_HOOKS["stack"]
+        if hooks:
+            pack, unpack = hooks[-1]
+            self._saved = tuple(_Saved(None) if t is None else _PackedSaved(t, pack, unpack) for t in tensors)
+        else:
+            self._saved = tuple(_Saved(t) for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -99,14 +218,13 @@ class Function(Node):
                 "graph a second time or if you need to access saved tensors after calling backward.")
         out = []
         for s in self._saved:
-            t = s.tensor
-            if t is not None and t._vc.value != s.version:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{_type_name(t)} {list(t._shape)}], which is output 0 of {self.name()}, is at "
-                    f"version {t._vc.value}; expected version {s.version} instead. Hint: the backtrace further "
-                    "above can show the operation that failed to compute its gradient.")
-            out.append(t)
+            if type(s) is _Saved:
+                t = s.tensor
+                if t is not None and t._vc.value != s.version:
+                    _modified(t, t._vc.value, s.version, t._shape, self.name())
+                out.append(t)
+            else:
+                out.append(s.get(self))
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -129,7 +247,46 @@ class Function(Node):
             needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             if True in needs:
                 return _record(cls, args, needs)
+        if cls._new_style:
+            return cls.forward(*args)
         return cls.forward(_NO_CTX, *args)
+
+    _new_style = False  # forward takes no ctx; setup_context fills it (set per subclass below)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._new_style = cls.setup_context is not Function.setup_context
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override (with a ``forward(*args)`` that takes no ctx) to fill ``ctx`` after the forward, as in
+        PyTorch 2: ``inputs`` is the tuple of forward arguments, ``output`` what forward returned."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+
+# positions of optional tensor arguments that PyTorch lists as (None, 0) edges when absent (conv's bias)
+_OPTIONAL_TENSOR_ARGS = {"Conv2d": (2,)}
+_MASK_ADJUSTED = {"Clamp", "_Inv", "_Det", "_LogAbsDet", "_Cholesky", "_Solve", "_EighValues", "_EighVectors",
+                  "_SvdPart", "_QrPart", "_Pinv"}
+_NO_EDGE = (None, 0)
+
+
+def edge_mask(node):
+    """Which recorded edges PyTorch's next_functions show: differentiable tensor inputs (every tensor for custom
+    Functions), plus absent optional tensors; None when that is all of them. Read off the recorded metadata."""
+    cls = type(node)
+    builtin = cls.__module__.startswith("minitorch.")
+    optional = _OPTIONAL_TENSOR_ARGS.get(cls.__name__, ()) if builtin else ()
+    mask = []
+    for i, m in enumerate(node._input_meta):
+        if m is not None:
+            mask.append(not builtin or m[1].is_floating_point or m[1].is_complex)
+        else:
+            mask.append(i in optional)
+    if builtin and (cls.__name__ in _MASK_ADJUSTED or getattr(cls, "op", None) in ("sub", "pow")):
+        from ._names import adjust_edge_mask
+        mask = adjust_edge_mask(node, mask)
+    return None if all(mask) else mask
 
 
 def _record(cls, args, needs):
@@ -139,7 +296,11 @@ def _record(cls, args, needs):
     ctx.needs_input_grad = needs
     _state["enabled"] = False
     try:
-        out = cls.forward(ctx, *args)
+        if cls._new_style:
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
     finally:
         _state["enabled"] = True
     edges = []
@@ -147,13 +308,17 @@ def _record(cls, args, needs):
     for a, n in zip(args, needs):
         if n:
             fn = a._grad_fn
-            edges.append((fn if fn is not None else AccumulateGrad(a), 0))
+            edges.append((fn if fn is not None else grad_accumulator(a), 0))
             meta.append((a._shape, a._dtype))
         else:
-            edges.append((None, 0))
-            meta.append(None)
-    ctx.next_functions = tuple(edges)
+            edges.append(_NO_EDGE)
+            meta.append((a._shape, a._dtype) if isinstance(a, Tensor) else None)
+    ctx._edges = tuple(edges)
     ctx._input_meta = meta
+    if cls.__name__ in NAMES_FROM_ARGS:
+        ctx._args = (None,) + args[1:]  # these Functions take one tensor, first; the rest names the op
+    if _ANOMALY["enabled"]:
+        ctx._trace = _forward_trace()
     outs = out if isinstance(out, tuple) else (out,)
     for o in outs:
         if isinstance(o, Tensor) and o._dtype.is_floating_point and \
@@ -162,6 +327,17 @@ def _record(cls, args, needs):
             o._grad_fn = ctx
             ctx._out_meta = (o._shape, o._dtype, o._device)
     return out
+
+
+def _forward_trace():
+    """The caller's stack as traceback lines, without minitorch's own frames (anomaly mode prints it)."""
+    import os
+    import traceback
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_stack()
+    while frames and os.path.abspath(frames[-1].filename).startswith(root + os.sep):
+        frames.pop()
+    return traceback.format_list(frames)
 
 
 def _type_name(t):
@@ -185,7 +361,8 @@ class _HookNode(Node):
             else:
                 edges.append((None, 0))
                 meta.append(None)
-        self.next_functions = tuple(edges)
+        self._edges = tuple(edges)
+        self._mask_cache = None  # next_functions shows every edge
         self._input_meta = meta
 
     def name(self):
@@ -219,7 +396,8 @@ class _HookOutput(Node):
     """Output ``i`` of a ``_HookNode``: forwards its gradient into that node's slot ``i``."""
 
     def __init__(self, node, i, t):
-        self.next_functions = ((node, i),)
+        self._edges = ((node, i),)
+        self._mask_cache = None
         self._input_meta = [(t._shape, t._dtype)]
 
     def name(self):
@@ -231,3 +409,39 @@ class _HookOutput(Node):
     @staticmethod
     def backward(self, g):
         return (g,)
+
+
+class _DelayedError(Function):
+    """Stands between a once_differentiable backward's results and the graph: differentiating it raises."""
+
+    @staticmethod
+    def forward(ctx, msg, x):
+        ctx.msg = msg
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(ctx.msg.decode() if isinstance(ctx.msg, bytes) else ctx.msg)
+
+
+def once_differentiable(fn):
+    """Decorate a Function's ``backward`` that is not itself differentiable: it runs without recording, and a
+    double backward through its results raises RuntimeError instead of silently giving wrong gradients."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *grads):
+        from .grad_mode import no_grad
+        with no_grad():
+            outputs = fn(ctx, *grads)
+        if not _state["enabled"]:
+            return outputs
+        if not any(isinstance(g, Tensor) and g._requires_grad for g in grads):
+            return outputs
+        msg = "trying to differentiate twice a function that was marked with @once_differentiable"
+        # the error node hangs off detached stand-ins: a backward that reaches it raises, autograd.grad towards
+        # other inputs never runs it (PyTorch behaves the same)
+        wrap = lambda o: _DelayedError.apply(msg, o.detach().requires_grad_(True)) \
+            if isinstance(o, Tensor) and o.is_floating_point() else o  # noqa: E731
+        return tuple(wrap(o) for o in outputs) if isinstance(outputs, tuple) else wrap(outputs)
+    return wrapper

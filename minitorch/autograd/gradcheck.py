@@ -66,3 +66,30 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                         f"numerical:{numerical}\nanalytical:{analytical[i]}\n")
                 return False
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, nondet_tol=0.0, check_undefined_grad=True,
+                  check_grad_dtypes=False, check_batched_grad=False, check_fwd_over_rev=False,
+                  check_rev_over_rev=True, fast_mode=False, masked=False):
+    """Second derivatives by central differences: gradcheck of ``(inputs, v) -> d(v . func)/d(inputs)``, whose
+    analytical Jacobian is the double backward. ``grad_outputs`` default to random float64 vectors."""
+    from .engine import grad as autograd_grad
+    from ..creation import randn
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        outs = [o for o in _flat_outputs(func(*inputs)) if o.dtype.is_floating_point and o.requires_grad]
+        grad_outputs = tuple(randn(o.shape, dtype=o.dtype, device=o.device).requires_grad_(True) for o in outs)
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n_go = len(grad_outputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+    def first_derivatives(*args):
+        inp, gos = args[:-n_go] if n_go else args, args[len(args) - n_go:]
+        outs = [o for o in _flat_outputs(func(*inp)) if o.dtype.is_floating_point and o.requires_grad]
+        grads = autograd_grad(outs, [inp[i] for i in diff], gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, nondet_tol=nondet_tol)
