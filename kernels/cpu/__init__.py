@@ -3,3 +3,4 @@ from . import activation, conv, elementwise, half, index, linalg, matmul, memory
 from . import ctc  # noqa: F401,E402
 from . import pool3d  # noqa: F401,E402
 from . import sample  # noqa: F401,E402
+from . import attention  # noqa: F401,E402

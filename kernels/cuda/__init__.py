@@ -20,3 +20,4 @@ from . import (activation, conv, elementwise, half, index, linalg, matmul, memor
 from . import ctc  # noqa: E402,F401
 from . import pool3d  # noqa: F401,E402
 from . import sample  # noqa: F401,E402
+from . import attention  # noqa: F401,E402

@@ -1194,3 +1194,4 @@ from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
 
 _opmath.install(globals())
 _autocast.install(globals())
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
