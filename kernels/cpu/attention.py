@@ -7,7 +7,7 @@ to; such a row's output and gradients are 0). The additive float mask, when ``ha
 ``mask[n*mN + h*mH + i*mL + j*mS]`` for batch item n = bh // H, head h = bh % H, so a broadcast mask (stride 0) is
 never expanded. ``causal`` hides key j from query i when j > i (top-left aligned, as PyTorch) without a mask array.
 
-Peak extra memory is one (BQ, BK) score block and one (BQ, Ev) accumulator per worker, plus the O(L) ``lse``; the
+Peak extra memory is one (BQ, BK) score block (see ``_blocks``) and one (BQ, Ev) accumulator per worker, plus the O(L) ``lse``; the
 backward pass recomputes the probabilities block by block from ``lse`` (and needs D = rowsum(dO * O), O(L)).
 """
 import math
@@ -15,9 +15,20 @@ import math
 import numpy as np
 from numba import njit, prange
 
-BQ = 64  # query rows per block
-BK = 128  # keys per block
 NEG_INF = -np.inf
+# OpenBLAS runs a GEMM with m*n*k <= 65536 * 4 on the calling thread and threads larger ones; from inside a prange
+# those threads fight the Numba workers for the cores (measured: 9 s instead of 0.4 s on 2 cores), so every block
+# product here is kept at or under that size.
+_GEMM_SERIAL = 262144
+
+
+@njit(cache=True, inline="always")
+def _blocks(E, Ev):
+    """(query rows, keys) per block for head dims E, Ev: as large as fits a single-threaded BLAS call."""
+    d = max(E, Ev, 1)
+    bq = 64 if d <= 64 else 32
+    bk = max(8, min(128, _GEMM_SERIAL // (bq * d)))
+    return bq, bk
 
 
 @njit(cache=True, inline="always")
@@ -45,6 +56,7 @@ def sdpa_forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L
     v3 = v.reshape((BH, S, Ev))
     o3 = out.reshape((BH, L, Ev))
     lse2 = lse.reshape((BH, L))
+    BQ, BK = _blocks(E, Ev)
     nqb = (L + BQ - 1) // BQ
     for task in prange(BH * nqb):  # (batch*head, query block): the blocks write disjoint rows
         bh = task // nqb
@@ -113,6 +125,7 @@ def sdpa_backward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, 
     dq3 = dq.reshape((BH, L, E))
     dk3 = dk.reshape((BH, S, E))
     dv3 = dv.reshape((BH, S, Ev))
+    BQ, BK = _blocks(E, Ev)
     for bh in prange(BH):  # dk/dv rows gather over every query block, so one worker owns a whole (batch, head)
         n = bh // H
         mbase = n * mN + (bh - n * H) * mH
