@@ -25,8 +25,7 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
     if mask.dtype is not t_bool and not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype != other_type:
-        warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead.",
-             DeprecationWarning)
+        warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead.")
     if mask.dtype is t_bool:
         return creation.zeros(mask.shape, dtype=target_type, device=mask.device).masked_fill(mask, -math.inf)
     return mask

@@ -156,13 +156,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             head dim (-3) of key/value may divide query's, each key/value head serving a group of query heads.
         attn_mask: bool (True: the pair takes part) or float (added to the scores), broadcastable to (..., L, S).
         dropout_p: dropout on the attention weights (a composite, unfused path; pass 0.0 in eval).
-        is_causal: hide key j from query i when j > i (top-left aligned); exclusive with ``attn_mask``.
+        is_causal: hide key j from query i when j > i (top-left aligned); with ``attn_mask`` too, both apply (as
+            PyTorch's math backend does).
         scale: defaults to 1 / sqrt(E).
     Returns: (..., L, Ev). Rows in which every key is masked give 0.
     """
     _check_inputs(query, key, value, attn_mask)
-    if attn_mask is not None and is_causal:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     L, E = query.shape[-2], query.shape[-1]
