@@ -7,8 +7,9 @@ to; such a row's output and gradients are 0). The additive float mask, when ``ha
 ``mask[n*mN + h*mH + i*mL + j*mS]`` for batch item n = bh // H, head h = bh % H, so a broadcast mask (stride 0) is
 never expanded. ``causal`` hides key j from query i when j > i (top-left aligned, as PyTorch) without a mask array.
 
-Peak extra memory is one (BQ, BK) score block (see ``_blocks``) and one (BQ, Ev) accumulator per worker, plus the O(L) ``lse``; the
-backward pass recomputes the probabilities block by block from ``lse`` (and needs D = rowsum(dO * O), O(L)).
+Peak extra memory is one (BQ, BK) score block (see ``_blocks``) and one (BQ, Ev) accumulator per worker, plus the
+O(L) ``lse``; the backward pass recomputes the probabilities block by block from ``lse`` (and needs
+D = rowsum(dO * O), also O(L)).
 """
 import math
 
