@@ -83,7 +83,9 @@ def memory(lengths, dim):
         while type(node).__name__ != "SDPA":
             node = node.next_functions[0][0]
         saved = [s.tensor for s in node._saved]
-        extra = sum(t.numel() * t.element_size() for t in saved if all(t is not x for x in (q, k, v)))
+        # q, k, v reach the node as (N, H, L, E) views of the inputs' storages: only new storages count
+        extra = sum(t.numel() * t.element_size() for t in saved
+                    if all(t._storage is not x._storage for x in (q, k, v)))
         lse = saved[-1].numel() * saved[-1].element_size()
         del out, node, saved
         tracemalloc.start()

@@ -198,6 +198,30 @@ def test_sdpa_errors(torch):
     sdpa_error(torch, RuntimeError, "must divide the number of heads", q, arr(1, 3, 5, 4), arr(1, 3, 5, 4),
                enable_gqa=True)
     sdpa_error(torch, RuntimeError, "attn_mask of shape", q, k, v, attn_mask=np.ones((4, 5), bool))
+    sdpa_error(torch, RuntimeError, "dropout probability has to be between 0 and 1", q, k, v, dropout_p=1.5)
+
+
+def test_sdpa_autocast(torch):
+    a = arr(1, 2, 3, 4).astype(np.float32)
+    with minitorch.autocast("cpu"):
+        y = F.scaled_dot_product_attention(*(minitorch.tensor(a) for _ in range(3)), is_causal=True)
+    with torch.autocast("cpu"):
+        ty = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for _ in range(3)), is_causal=True)
+    assert y.dtype == minitorch.bfloat16 and ty.dtype == torch.bfloat16
+    np.testing.assert_allclose(y.float().numpy(), ty.float().numpy(), atol=1e-2)
+
+
+def test_sdpa_saves_no_score_matrix():
+    """The fused node keeps q, k, v (views of the inputs), the output and one log-sum-exp per row: O(L) new memory,
+    no (L, S) tensor, however long the sequences."""
+    q = minitorch.randn(1, 2, 300, 4, requires_grad=True)
+    kv = minitorch.randn(1, 2, 400, 4, requires_grad=True)
+    out = F.scaled_dot_product_attention(q, kv, kv, is_causal=True)
+    node = out.grad_fn
+    while type(node).__name__ != "SDPA":
+        node = node.next_functions[0][0]
+    shapes = sorted(tuple(s.tensor.shape) for s in node._saved)
+    assert shapes == sorted([(1, 2, 300, 4), (1, 2, 400, 4), (1, 2, 400, 4), (1, 2, 300, 4), (1, 2, 300)])
 
 
 # ---------------------------------------------------------------------------------------------------------------
