@@ -11,7 +11,7 @@ Memory, two measures at growing length (batch 1, 1 head, head dim 64):
   from Python, i.e. every tensor; the kernels' own scratch is one (64, 128) score block and one (64, Ev)
   accumulator per worker by construction).
 
-Run: python benchmarks/bench_attention.py [--batch 8 --heads 8 --length 512 --dim 64 --reps 5 --threads 2]
+Run: python benchmarks/bench_attention.py [--batch 8 --heads 8 --length 512 --dim 64 --reps 5 --threads 2 --no-causal]
 """
 import argparse
 import os
@@ -53,13 +53,13 @@ def timing(args):
     times = {name: [] for name in libs}
     outs = {}
     for name, lib in libs.items():  # warm-up (compiles the kernels on a first run)
-        outs[name] = fwd_bwd(lib, *ins[name], True).detach().numpy()
+        outs[name] = fwd_bwd(lib, *ins[name], args.causal).detach().numpy()
     for _ in range(args.reps):
         for name, lib in libs.items():
             t0 = time.perf_counter()
-            fwd_bwd(lib, *ins[name], True)
+            fwd_bwd(lib, *ins[name], args.causal)
             times[name].append(time.perf_counter() - t0)
-    print(f"SDPA forward+backward, causal, float32, shape {shape}, {args.threads} threads, "
+    print(f"SDPA forward+backward, {'causal' if args.causal else 'not causal'}, float32, shape {shape}, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name in libs:
         print(f"  {name:10s} median {statistics.median(times[name]) * 1e3:8.1f} ms   "
@@ -106,6 +106,7 @@ def main():
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--causal", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--memory-lengths", type=int, nargs="*", default=[512, 1024, 2048, 4096])
     args = p.parse_args()
     import numba
