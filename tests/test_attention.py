@@ -611,3 +611,22 @@ def test_scale_default_is_inverse_sqrt_dim(torch, device):
     b = F.scaled_dot_product_attention(*(minitorch.tensor(x, device=device) for x in (q, k, v)),
                                        scale=1 / math.sqrt(9))
     np.testing.assert_allclose(a.detach().cpu().numpy(), b.cpu().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("attn_dim", [None, 2, 3])
+@pytest.mark.parametrize("with_kpm", [False, True])
+def test_mha_merge_masks(torch, attn_dim, with_kpm):
+    N, H, L, E = 2, 2, 3, 4
+    t_mod, m_mod = torch.nn.MultiheadAttention(E, H, batch_first=True), nn.MultiheadAttention(E, H, batch_first=True)
+    q = arr(N, L, E)
+    attn = {None: None, 2: arr(L, L), 3: arr(N * H, L, L)}[attn_dim]
+    kpm = arr(N, L) if with_kpm else None
+    t_m, t_type = t_mod.merge_masks(None if attn is None else torch.tensor(attn),
+                                    None if kpm is None else torch.tensor(kpm), torch.tensor(q))
+    m_m, m_type = m_mod.merge_masks(None if attn is None else minitorch.tensor(attn),
+                                    None if kpm is None else minitorch.tensor(kpm), minitorch.tensor(q))
+    assert m_type == t_type
+    if t_m is None:
+        assert m_m is None
+    else:
+        close(m_m, t_m)

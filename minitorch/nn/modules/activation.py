@@ -396,3 +396,21 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             out = out.transpose(1, 0)
         return out, weights
+
+    def merge_masks(self, attn_mask, key_padding_mask, query):
+        """One (N, H, L, L) mask from a self-attention ``attn_mask`` (L, L) or (N*H, L, L) and a
+        ``key_padding_mask`` (N, L), both float (additive); returns (mask, mask_type) with mask_type 1 for the
+        padding mask alone, 2 when attn_mask is given, None when neither is."""
+        mask_type, merged = None, None
+        if key_padding_mask is not None:
+            mask_type, merged = 1, key_padding_mask
+        if attn_mask is not None:
+            n, L = query.shape[0], query.shape[1]
+            mask_type = 2
+            if attn_mask.dim() == 3:
+                merged = attn_mask.reshape(n, -1, L, L)
+            else:
+                merged = attn_mask.reshape(1, 1, L, L).expand(n, self.num_heads, L, L)
+            if key_padding_mask is not None:
+                merged = merged + key_padding_mask.reshape(n, 1, 1, L).expand(n, self.num_heads, 1, L)
+        return merged, mask_type
