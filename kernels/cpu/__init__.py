@@ -4,3 +4,4 @@ from . import ctc  # noqa: F401,E402
 from . import pool3d  # noqa: F401,E402
 from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402
+from . import attention  # noqa: F401,E402

@@ -21,3 +21,4 @@ from . import ctc  # noqa: E402,F401
 from . import pool3d  # noqa: F401,E402
 from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402
+from . import attention  # noqa: F401,E402

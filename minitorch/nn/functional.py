@@ -1194,3 +1194,7 @@ from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
 
 _opmath.install(globals())
 _autocast.install(globals())
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+from ._attention_functional import _canonical_mask, _none_or_dtype, multi_head_attention_forward  # noqa: E402,F401,E501
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+scaled_dot_product_attention = _autocast.wrap(scaled_dot_product_attention, "scaled_dot_product_attention")

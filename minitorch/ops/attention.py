@@ -1,0 +1,212 @@
+"""Scaled dot-product attention as one differentiable node over fused (flash-attention style) kernels.
+
+``scaled_dot_product_attention`` validates and canonicalises its inputs (bool masks become additive 0/-inf masks,
+grouped key/value heads are repeated, batch dims broadcast), then runs ``SDPA``: its forward streams over key blocks
+keeping only the per-row log-sum-exp, its backward recomputes the probabilities from it. A broadcast mask is passed
+by strides, never expanded, and ``is_causal`` builds no mask at all.
+
+Two cases take a composite path of existing differentiable ops instead (matmul, softmax, dropout, matmul), which
+holds the (L, S) probabilities: ``dropout_p > 0`` (dropout is not fused into the kernel) and a float ``attn_mask``
+that itself requires grad (the kernels give no mask gradient).
+"""
+import math
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..dtypes import bool as t_bool
+from ..tensor import Tensor
+from . import launch
+
+
+def _flat(t):
+    return t._storage[t._offset:t._offset + t.numel()]
+
+
+class SDPA(Function):
+    """(N, H, L, E), (N, H, S, E), (N, H, S, Ev) contiguous -> (N, H, L, Ev); ``mask`` is None or an additive float
+    (N, H, L, S) view of any strides (0 along broadcast dims)."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, q, k, v, mask, causal, scale):
+        N, H, L, E = q._shape
+        S, Ev = v._shape[2], v._shape[3]
+        out = launch.empty((N, H, L, Ev), q._dtype, q._device)
+        lse = launch.empty((N, H, L), q._dtype, q._device)
+        m, mst = _mask_args(mask, q)
+        launch._k(q).attention.sdpa_forward(_flat(q), _flat(k), _flat(v), m, *mst, mask is not None, bool(causal),
+                                            float(scale), N, H, L, S, E, Ev, out._storage, lse._storage)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            ctx.save_for_backward(q, k, v, out, lse)
+            ctx.args = (mask, causal, scale)
+        return out
+
+    @staticmethod
+    @launch.half_compute()
+    def backward(ctx, g):
+        if _state["enabled"]:
+            raise RuntimeError("double backward (create_graph=True) through the fused scaled_dot_product_attention "
+                               "kernel is not supported")
+        q, k, v, out, lse = ctx.saved_tensors
+        mask, causal, scale = ctx.args
+        N, H, L, E = q._shape
+        S, Ev = v._shape[2], v._shape[3]
+        g = g if g._contig else launch.contiguous(g)
+        dq = launch.empty(q._shape, q._dtype, q._device)
+        dk = launch.empty(k._shape, q._dtype, q._device)
+        dv = launch.empty(v._shape, q._dtype, q._device)
+        m, mst = _mask_args(mask, q)
+        launch._k(q).attention.sdpa_backward(_flat(q), _flat(k), _flat(v), m, *mst, mask is not None, bool(causal),
+                                             float(scale), N, H, L, S, E, Ev, out._storage, lse._storage, _flat(g),
+                                             dq._storage, dk._storage, dv._storage)
+        return dq, dk, dv, None, None, None
+
+
+def _mask_args(mask, q):
+    """The mask's storage from its offset and its four strides; a one-element dummy when there is no mask."""
+    if mask is None:
+        return launch.empty((1,), q._dtype, q._device)._storage, (0, 0, 0, 0)
+    return mask._storage[mask._offset:], tuple(mask._stride)
+
+
+def _check_inputs(query, key, value, attn_mask):
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError("Expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{query.dtype.legacy.lower()} key.dtype: {key.dtype.legacy.lower()} and value.dtype: "
+                           f"{value.dtype.legacy.lower()} instead.")
+    if not query.dtype.is_floating_point:
+        raise RuntimeError(f"scaled_dot_product_attention(): expected floating point inputs, got {query.dtype}")
+    if not (query.device == key.device == value.device):
+        raise RuntimeError("Expected query, key, and value to have the same device type, but got query.device: "
+                           f"{query.device} key.device: {key.device} and value.device: {value.device} instead.")
+    if key.shape[-1] != query.shape[-1]:
+        raise RuntimeError(f"scaled_dot_product_attention(): query and key must have the same embedding size, but "
+                           f"got query {tuple(query.shape)} and key {tuple(key.shape)}")
+    if key.shape[:-1] != value.shape[:-1]:
+        raise RuntimeError(f"scaled_dot_product_attention(): key {tuple(key.shape)} and value "
+                           f"{tuple(value.shape)} must agree in every dim but the last")
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): attn_mask must be a Tensor or None, not "
+                            f"{type(attn_mask).__name__}")
+        if attn_mask.dtype is not t_bool and attn_mask.dtype != query.dtype:
+            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                               f"attn_mask.dtype: {attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
+        if attn_mask.device != query.device:
+            raise RuntimeError(f"Expected attn_mask to be on {query.device}, but got {attn_mask.device}")
+
+
+def _canonical_mask(attn_mask, query):
+    """A bool mask (True: take part) as an additive mask of query's dtype (0 kept, -inf hidden)."""
+    if attn_mask.dtype is t_bool:
+        from ..creation import zeros
+        return zeros(attn_mask.shape, dtype=query.dtype, device=query.device).masked_fill(attn_mask.logical_not(),
+                                                                                          -math.inf)
+    return attn_mask
+
+
+def _collapse(shape, stride):
+    """Strides of the (N, H) view of the batch dims ``shape`` (None when they do not collapse to one stride)."""
+    if not shape:
+        return 0, 0
+    sh = stride[-1]
+    n_stride = None
+    prev = None  # (size, stride) of the inner dim already merged
+    for size, st in zip(reversed(shape[:-1]), reversed(stride[:-1])):
+        if size == 1:
+            continue
+        if prev is not None and st != prev[0] * prev[1]:
+            return None
+        n_stride = st if prev is None else n_stride
+        prev = (size, st)
+    return (0 if n_stride is None else n_stride), sh
+
+
+def _composite(q, k, v, mask, dropout_p, causal, scale):
+    """The unfused reference: softmax(q k^T * scale + mask) with dropout, times v; rows with no visible key give 0."""
+    from .. import creation
+    L, S = q.shape[-2], k.shape[-2]
+    scores = q.matmul(k.transpose(-2, -1)) * scale
+    if causal:
+        keep = creation.ones((L, S), dtype=t_bool, device=q.device).tril()
+        scores = scores.masked_fill(keep.logical_not(), -math.inf)
+    if mask is not None:
+        scores = scores + mask
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    p = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    if dropout_p > 0.0:
+        keep = creation.rand(p.shape, dtype=p.dtype, device=p.device) >= dropout_p
+        p = p * keep.to(p.dtype) * (1.0 / (1.0 - dropout_p)) if dropout_p < 1.0 else p * 0.0
+    return p.matmul(v)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(query key^T * scale + mask) value over the last two dims, computed by a fused kernel.
+
+    Args:
+        query (..., L, E), key (..., S, E), value (..., S, Ev): batch dims broadcast; with ``enable_gqa`` the
+            head dim (-3) of key/value may divide query's, each key/value head serving a group of query heads.
+        attn_mask: bool (True: the pair takes part) or float (added to the scores), broadcastable to (..., L, S).
+        dropout_p: dropout on the attention weights (a composite, unfused path; pass 0.0 in eval).
+        is_causal: hide key j from query i when j > i (top-left aligned); with ``attn_mask`` too, both apply (as
+            PyTorch's math backend does).
+        scale: defaults to 1 / sqrt(E).
+    Returns: (..., L, Ev). Rows in which every key is masked give 0.
+    """
+    _check_inputs(query, key, value, attn_mask)
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    L, E = query.shape[-2], query.shape[-1]
+    S, Ev = key.shape[-2], value.shape[-1]
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk == 0 or hq % hk:
+            raise RuntimeError(f"Number of heads in key and value must divide the number of heads in query, but got "
+                               f"{hk} key/value heads for {hq} query heads")
+        key = key.repeat_interleave(hq // hk, -3)
+        value = value.repeat_interleave(hq // hk, -3)
+    batch = launch.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
+    scale = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    mask = None
+    if attn_mask is not None:
+        try:
+            launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S))
+        except RuntimeError:
+            raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
+                               f"not broadcast to the attention shape {batch + (L, S)}") from None
+        if launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S)) != batch + (L, S):
+            raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
+                               f"not broadcast to the attention shape {batch + (L, S)}")
+        mask = _canonical_mask(attn_mask, query)
+    if dropout_p > 0.0 or (mask is not None and mask.requires_grad and _state["enabled"]):
+        return _composite(query, key, value, mask, dropout_p, is_causal, scale)
+    H = batch[-1] if batch else 1
+    N = math.prod(batch[:-1]) if batch else 1
+
+    def heads(t, last):
+        t = t.expand(batch + (t.shape[-2], last))
+        t = t if t.is_contiguous() else t.contiguous()
+        return t.reshape(N, H, t.shape[-2], last)
+
+    q, k, v = heads(query, E), heads(key, E), heads(value, Ev)
+    m4 = None
+    if mask is not None:
+        full = batch + (L, S)
+        st = launch.expand_strides(mask, full)
+        nh = _collapse(batch, st[:-2])
+        if nh is None:  # batch dims whose broadcast strides do not merge: a contiguous copy of the user's mask
+            mask = mask.expand(full).contiguous()
+            st = list(mask._stride)
+            nh = _collapse(batch, st[:-2])
+        m4 = launch._make(mask._storage, (N, H, L, S), (nh[0], nh[1], st[-2], st[-1]), mask._offset, mask._dtype,
+                          mask._device)
+    out = SDPA.apply(q, k, v, m4, bool(is_causal), scale)
+    return out.reshape(batch + (L, Ev))
