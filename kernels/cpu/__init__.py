@@ -1,3 +1,4 @@
 """CPU kernels: ``@njit(cache=True)`` functions over NumPy arrays."""
 from . import activation, conv, elementwise, half, index, linalg, matmul, memory, optim, pool, random, reduce, search, sort  # noqa: F401,E501
 from . import ctc  # noqa: F401,E402
+from . import rnn  # noqa: F401,E402

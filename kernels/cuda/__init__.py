@@ -18,3 +18,4 @@ if not cuda.is_available():
 from . import (activation, conv, elementwise, half, index, linalg, matmul, memory, optim, pool,  # noqa: E402,F401
                random, reduce, search, sort)
 from . import ctc  # noqa: E402,F401
+from . import rnn  # noqa: E402,F401

@@ -1,0 +1,192 @@
+"""Recurrent layers (RNN tanh/relu, LSTM with optional projection, GRU): one layer and direction's time loop.
+
+Layouts (all C-contiguous 2-D arrays, rows are sequence elements in packed order): step t holds rows
+``offs[t] .. offs[t] + bsz[t]`` (batch sizes never grow with t, so the active sequences are always a prefix of the
+batch). ``xw`` (N, G*H) is the input projection of every step (x @ w_ih.T + b_ih, one GEMM done by the caller),
+``whh`` (G*H, P), ``whr`` (P, H) the LSTM projection (P = H without one), ``bhh`` (G*H,). Gate order is PyTorch's:
+LSTM i, f, g, o; GRU r, z, n with the hidden bias of n inside the reset product.
+
+``h`` (B, P) and ``c`` (B, H) hold the running state: the initial state on entry, each sequence's state at its own
+last step on return (rows past ``bsz[t]`` are left alone at step t). The forward saves per row what the backward
+needs: the previous hidden state (``hprev``, also the operand of the w_hh gradient GEMM), the previous cell, the
+activated gates and tanh(c) (LSTM; GRU keeps r, z, n and the hidden n pre-activation), and the unprojected LSTM
+output (``rr``, operand of the w_hr gradient).
+
+Modes: 0 RNN_TANH, 1 RNN_RELU, 2 LSTM, 3 GRU. Each step is one GEMM of the hidden state and one fused gate pass.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def _sig(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, inline="always")
+def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H):
+    """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T)."""
+    for b in range(nb):
+        row = o + b
+        if mode == LSTM:
+            for j in range(H):
+                gi = _sig(xw[row, j] + hg[b, j] + bhh[j])
+                gf = _sig(xw[row, H + j] + hg[b, H + j] + bhh[H + j])
+                gg = math.tanh(xw[row, 2 * H + j] + hg[b, 2 * H + j] + bhh[2 * H + j])
+                go = _sig(xw[row, 3 * H + j] + hg[b, 3 * H + j] + bhh[3 * H + j])
+                cp = c[b, j]
+                cn = gf * cp + gi * gg
+                th = math.tanh(cn)
+                gates[row, j] = gi
+                gates[row, H + j] = gf
+                gates[row, 2 * H + j] = gg
+                gates[row, 3 * H + j] = go
+                cprev[row, j] = cp
+                tc[row, j] = th
+                c[b, j] = cn
+                if has_proj:
+                    rr[row, j] = go * th
+                else:
+                    v = go * th
+                    h[b, j] = v
+                    out[row, j] = v
+        elif mode == GRU:
+            for j in range(H):
+                gr = _sig(xw[row, j] + hg[b, j] + bhh[j])
+                gz = _sig(xw[row, H + j] + hg[b, H + j] + bhh[H + j])
+                hn = hg[b, 2 * H + j] + bhh[2 * H + j]
+                gn = math.tanh(xw[row, 2 * H + j] + gr * hn)
+                v = (1.0 - gz) * gn + gz * h[b, j]
+                gates[row, j] = gr
+                gates[row, H + j] = gz
+                gates[row, 2 * H + j] = gn
+                gates[row, 3 * H + j] = hn
+                h[b, j] = v
+                out[row, j] = v
+        else:
+            for j in range(H):
+                p = xw[row, j] + hg[b, j] + bhh[j]
+                if mode == RNN_TANH:
+                    v = math.tanh(p)
+                else:
+                    v = p if p > 0.0 else 0.0
+                h[b, j] = v
+                out[row, j] = v
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                hg):
+    """Run one layer and direction over all steps (reverse: from the last step to the first); hg (B, G*H) is
+    scratch."""
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = h.shape[1]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        nb = bsz[t]
+        o = offs[t]
+        if nb == 0:
+            continue
+        for b in range(nb):
+            for p in range(P):
+                hprev[o + b, p] = h[b, p]
+        np.dot(h[:nb], whh.T, hg[:nb])
+        _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H)
+        if has_proj:
+            np.dot(rr[o:o + nb], whr.T, out[o:o + nb])
+            for b in range(nb):
+                for p in range(P):
+                    h[b, p] = out[o + b, p]
+
+
+@njit(cache=True, inline="always")
+def _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H):
+    """The fused pointwise gradient of one step: dr (nb, H) is the gradient of the step's (unprojected) output;
+    writes the gate pre-activation gradients of the input side (dgx) and hidden side (dgh), the cell gradient
+    carried to the previous step (dc) and, for GRU, the direct z * dh part of the hidden gradient (dh)."""
+    for b in range(nb):
+        row = o + b
+        if mode == LSTM:
+            for j in range(H):
+                gi = gates[row, j]
+                gf = gates[row, H + j]
+                gg = gates[row, 2 * H + j]
+                go = gates[row, 3 * H + j]
+                th = tc[row, j]
+                d = dr[b, j]
+                dcv = dc[b, j] + d * go * (1.0 - th * th)
+                dc[b, j] = dcv * gf
+                dgx[row, j] = dcv * gg * gi * (1.0 - gi)
+                dgx[row, H + j] = dcv * cprev[row, j] * gf * (1.0 - gf)
+                dgx[row, 2 * H + j] = dcv * gi * (1.0 - gg * gg)
+                dgx[row, 3 * H + j] = d * th * go * (1.0 - go)
+        elif mode == GRU:
+            for j in range(H):
+                gr = gates[row, j]
+                gz = gates[row, H + j]
+                gn = gates[row, 2 * H + j]
+                hn = gates[row, 3 * H + j]
+                d = dr[b, j]
+                dnp = d * (1.0 - gz) * (1.0 - gn * gn)
+                drp = dnp * hn * gr * (1.0 - gr)
+                dzp = d * (hprev[row, j] - gn) * gz * (1.0 - gz)
+                dgx[row, j] = drp
+                dgx[row, H + j] = dzp
+                dgx[row, 2 * H + j] = dnp
+                dgh[row, j] = drp
+                dgh[row, H + j] = dzp
+                dgh[row, 2 * H + j] = dnp * gr
+                dh[b, j] = d * gz
+        else:
+            for j in range(H):
+                y = out[row, j]
+                d = dr[b, j]
+                if mode == RNN_TANH:
+                    dgx[row, j] = d * (1.0 - y * y)
+                else:
+                    dgx[row, j] = d if y > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                 dgh, dproj, dht, dr, tmp):
+    """Backward through one layer and direction, steps in the reverse of the forward's order.
+
+    dout (N, P): gradient of the outputs; dh (B, P), dc (B, H): gradients of the final state on entry, of the
+    initial state on return. Fills dgx/dgh (N, G*H; the same array unless GRU) and dproj (N, P, the gradient of
+    the projected outputs, for the w_hr GEMM). dht (B, P), dr (B, H), tmp (B, P): scratch.
+    """
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = dh.shape[1]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        nb = bsz[t]
+        o = offs[t]
+        if nb == 0:
+            continue
+        for b in range(nb):
+            for p in range(P):
+                dht[b, p] = dout[o + b, p] + dh[b, p]
+        if has_proj:
+            for b in range(nb):
+                for p in range(P):
+                    dproj[o + b, p] = dht[b, p]
+            np.dot(dht[:nb], whr, dr[:nb])
+            _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        else:
+            _gates_backward(mode, dht, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        np.dot(dgh[o:o + nb], whh, tmp[:nb])
+        if mode == GRU:
+            for b in range(nb):
+                for p in range(P):
+                    dh[b, p] += tmp[b, p]
+        else:
+            for b in range(nb):
+                for p in range(P):
+                    dh[b, p] = tmp[b, p]
