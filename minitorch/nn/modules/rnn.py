@@ -139,8 +139,9 @@ class RNNBase(Module):
     def _check_input(self, data, batch_sizes_given):
         w = self.weight_ih_l0
         if data.dtype != w.dtype:
-            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype ({w.dtype}). Convert "
-                             f"input: input.to({w.dtype}), or convert model: model.to({data.dtype})")
+            a, b = f"torch.{data.dtype.name}", f"torch.{w.dtype.name}"  # PyTorch's words (import ... as torch)
+            raise ValueError(f"RNN input dtype ({a}) does not match weight dtype ({b}). Convert input: "
+                             f"input.to({b}), or convert model: model.to({a})")
         expected = 2 if batch_sizes_given else 3
         if data.dim() != expected:
             raise RuntimeError(f"input must have {expected} dimensions, got {data.dim()}")
