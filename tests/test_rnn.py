@@ -559,3 +559,15 @@ def test_packed_hidden_shape_error(torch):
     pm = U.pack_padded_sequence(minitorch.tensor(x), [3, 1])
     h = _arr(1, 3, 4)
     same_error(lambda: tm(pt, torch.tensor(h)), lambda: mm(pm, minitorch.tensor(h)))
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+def test_saturated_and_nan_inputs(torch, cls):
+    """Gates driven far into saturation (tanh and sigmoid near +-1 and 0) and NaN inputs give torch's values."""
+    tm, mm = pair(torch, cls, {})
+    x = RNG.standard_normal((T, B, I)) * 200.0
+    x[1, 1, 2] = np.nan
+    ot, _ = tm(torch.tensor(x))
+    om, _ = mm(minitorch.tensor(x))
+    np.testing.assert_allclose(to_np(om), to_np(ot), rtol=1e-12, atol=1e-12)
+    assert np.isnan(to_np(om)).sum() == np.isnan(to_np(ot)).sum() > 0

@@ -28,50 +28,69 @@ def _sig(x):
 
 
 @njit(cache=True, inline="always")
+def _tanh(x):
+    # through exp: libm's tanh costs several times an exp and dominated the forward (absolute error ~1 ulp of 1)
+    return 2.0 / (1.0 + math.exp(-2.0 * x)) - 1.0
+
+
+@njit(cache=True, inline="always")
 def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H):
-    """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T)."""
+    """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
+
+    Written as short passes over contiguous runs, each simple enough for LLVM to vectorize (one loop doing all of
+    a unit's work ran at a third of the speed)."""
+    GH = hg.shape[1]
     for b in range(nb):
         row = o + b
+        nx = 2 * H if mode == GRU else GH  # GRU: the n gate's hidden half stays apart (it is gated by r)
+        for k in range(nx):
+            hg[b, k] += xw[row, k] + bhh[k]
+        for k in range(nx, GH):
+            hg[b, k] += bhh[k]
         if mode == LSTM:
+            for k in range(2 * H):
+                hg[b, k] = _sig(hg[b, k])
+            for k in range(2 * H, 3 * H):
+                hg[b, k] = _tanh(hg[b, k])
+            for k in range(3 * H, 4 * H):
+                hg[b, k] = _sig(hg[b, k])
             for j in range(H):
-                gi = _sig(xw[row, j] + hg[b, j] + bhh[j])
-                gf = _sig(xw[row, H + j] + hg[b, H + j] + bhh[H + j])
-                gg = math.tanh(xw[row, 2 * H + j] + hg[b, 2 * H + j] + bhh[2 * H + j])
-                go = _sig(xw[row, 3 * H + j] + hg[b, 3 * H + j] + bhh[3 * H + j])
                 cp = c[b, j]
-                cn = gf * cp + gi * gg
-                th = math.tanh(cn)
-                gates[row, j] = gi
-                gates[row, H + j] = gf
-                gates[row, 2 * H + j] = gg
-                gates[row, 3 * H + j] = go
                 cprev[row, j] = cp
-                tc[row, j] = th
+                cn = hg[b, H + j] * cp + hg[b, j] * hg[b, 2 * H + j]
                 c[b, j] = cn
-                if has_proj:
-                    rr[row, j] = go * th
-                else:
-                    v = go * th
-                    h[b, j] = v
-                    out[row, j] = v
-        elif mode == GRU:
+                tc[row, j] = cn
             for j in range(H):
-                gr = _sig(xw[row, j] + hg[b, j] + bhh[j])
-                gz = _sig(xw[row, H + j] + hg[b, H + j] + bhh[H + j])
-                hn = hg[b, 2 * H + j] + bhh[2 * H + j]
-                gn = math.tanh(xw[row, 2 * H + j] + gr * hn)
-                v = (1.0 - gz) * gn + gz * h[b, j]
-                gates[row, j] = gr
-                gates[row, H + j] = gz
-                gates[row, 2 * H + j] = gn
+                tc[row, j] = _tanh(tc[row, j])
+            for k in range(GH):
+                gates[row, k] = hg[b, k]
+            dst = rr if has_proj else out
+            for j in range(H):
+                dst[row, j] = hg[b, 3 * H + j] * tc[row, j]
+            if not has_proj:
+                for j in range(H):
+                    h[b, j] = out[row, j]
+        elif mode == GRU:
+            for k in range(2 * H):
+                hg[b, k] = _sig(hg[b, k])
+            for j in range(H):
+                hn = hg[b, 2 * H + j]
                 gates[row, 3 * H + j] = hn
+                hg[b, 2 * H + j] = xw[row, 2 * H + j] + hg[b, j] * hn
+            for j in range(H):
+                hg[b, 2 * H + j] = _tanh(hg[b, 2 * H + j])
+            for k in range(3 * H):
+                gates[row, k] = hg[b, k]
+            for j in range(H):
+                gz = hg[b, H + j]
+                v = (1.0 - gz) * hg[b, 2 * H + j] + gz * h[b, j]
                 h[b, j] = v
                 out[row, j] = v
         else:
             for j in range(H):
-                p = xw[row, j] + hg[b, j] + bhh[j]
+                p = hg[b, j]
                 if mode == RNN_TANH:
-                    v = math.tanh(p)
+                    v = _tanh(p)
                 else:
                     v = p if p > 0.0 else 0.0
                 h[b, j] = v
