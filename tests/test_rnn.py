@@ -571,3 +571,19 @@ def test_saturated_and_nan_inputs(torch, cls):
     om, _ = mm(minitorch.tensor(x))
     np.testing.assert_allclose(to_np(om), to_np(ot), rtol=1e-12, atol=1e-12)
     assert np.isnan(to_np(om)).sum() == np.isnan(to_np(ot)).sum() > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_linear_backward_blocked_transpose(threads):
+    """The decoder-sized linear backward (its gradient block is transposed in tiles; sizes not multiples of the
+    tile), serial and split over threads, against numpy."""
+    from minitorch.kernels.cpu import matmul as MM
+    M, O, In = 37, 101, 23
+    g, x, w = (RNG.standard_normal(s) for s in ((M, O), (M, In), (O, In)))
+    gx, gw, gb = np.empty((M, In)), np.empty((O, In)), np.empty(O)
+    gt = np.empty((threads, M * -(-O // threads)))
+    fn = MM.linear_backward_par if threads > 1 else MM.linear_backward
+    fn(g, x, w, False, gx, gw, gb, True, True, True, gt)
+    np.testing.assert_allclose(gx, g @ w, rtol=1e-12)
+    np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12)
+    np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12)
