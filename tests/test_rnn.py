@@ -587,3 +587,35 @@ def test_linear_backward_blocked_transpose(threads):
     np.testing.assert_allclose(gx, g @ w, rtol=1e-12)
     np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12)
     np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_half_layers(torch, dt):
+    """16-bit layers compute in float32 and round once, as PyTorch's CPU kernels do, within rounding of torch."""
+    mm = nn.LSTM(I, H, num_layers=2, dtype=getattr(minitorch, dt))
+    tm = torch.nn.LSTM(I, H, num_layers=2, dtype=getattr(torch, dt))
+    tm.load_state_dict({k: torch.tensor(to_np(v.float())).to(getattr(torch, dt)) for k, v in mm.state_dict().items()})
+    x = RNG.standard_normal((5, B, I))
+    xm = minitorch.tensor(x, dtype=getattr(minitorch, dt), requires_grad=True)
+    xt = torch.tensor(x, dtype=getattr(torch, dt), requires_grad=True)
+    om, _ = mm(xm)
+    ot, _ = tm(xt)
+    assert om.dtype == getattr(minitorch, dt)
+    om.sum().backward()
+    ot.sum().backward()
+    tol = 1e-2 if dt == "bfloat16" else 1e-3
+    np.testing.assert_allclose(to_np(om.float()), ot.float().detach().numpy(), atol=tol)
+    np.testing.assert_allclose(to_np(xm.grad.float()), xt.grad.float().numpy(), atol=tol)
+
+
+def test_bad_weights_and_batch_sizes_raise():
+    """A weight replaced by one of the wrong shape, or a hand-made PackedSequence whose batch sizes do not fit its
+    data, is an error before any kernel runs (the kernels do no bounds checks)."""
+    m = nn.GRU(I, H)
+    m.weight_hh_l0 = nn.Parameter(minitorch.randn(3 * H, H + 1))
+    with pytest.raises(RuntimeError, match=r"weight_hh of shape \[9, 4\] does not fit the layer"):
+        m(minitorch.randn(T, B, I))
+    m = nn.LSTM(I, H)
+    bad = U.PackedSequence(minitorch.randn(5, I), minitorch.tensor([2, 3]))
+    with pytest.raises(RuntimeError, match="do not describe a packed sequence"):
+        m(bad)

@@ -147,8 +147,41 @@ def steps(batch_sizes):
     return bsz, offs
 
 
+def _check_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, bsz):
+    """Everything the kernels would otherwise read out of bounds: shapes, dtypes, devices, the step sizes."""
+    N, In = x._shape
+    B, P = h0._shape
+    GH = w_hh._shape[0] if w_hh.dim() == 2 else -1
+    H = GH // GATES[mode]
+    want = [("weight_ih", w_ih, (GH, In)), ("weight_hh", w_hh, (GATES[mode] * H, P))]
+    want += [("bias_ih", b_ih, (GH,)), ("bias_hh", b_hh, (GH,))]
+    if w_hr is not None:
+        want.append(("weight_hr", w_hr, (P, H)))
+    elif P != H:
+        raise RuntimeError(f"hidden state of size {P} for a layer of hidden size {H} without a projection")
+    if mode == _LSTM:
+        want.append(("cell state", c0, (B, H)))
+    for name, t, shape in want:
+        if t is None:
+            continue
+        if t._shape != shape:
+            raise RuntimeError(f"{name} of shape {list(t._shape)} does not fit the layer: expected {list(shape)} "
+                               f"(input size {In}, hidden size {H}, {GATES[mode]} gates, state size {P})")
+        if t._dtype is not x._dtype:
+            raise RuntimeError(f"expected {name} to have dtype {x._dtype}, but got {t._dtype}")
+        if t._device != x._device:
+            raise RuntimeError(f"expected {name} on {x._device}, but it is on {t._device}")
+    if h0._dtype is not x._dtype or h0._device != x._device:
+        raise RuntimeError(f"hidden state ({h0._dtype}, {h0._device}) does not match the input ({x._dtype}, "
+                           f"{x._device})")
+    if int(bsz.sum()) != N or (bsz.shape[0] and (bsz.min() < 1 or bsz[0] > B or np.any(bsz[1:] > bsz[:-1]))):
+        raise RuntimeError(f"batch_sizes {bsz.tolist()} do not describe a packed sequence of {N} rows and batch {B} "
+                           "(positive, non-increasing, summing to the rows)")
+
+
 def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, bsz, offs, reverse):
     """One layer and direction: (output (N, P), h_n (B, P), c_n (B, H) or None)."""
+    _check_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, bsz)
     N = x._shape[0]
     B, P = h0._shape
     flat = RNNLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, bsz, offs, reverse)
