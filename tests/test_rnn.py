@@ -475,6 +475,8 @@ LAYER_ERRORS = [
     ("RNN", (10, 20), _arr(5, 10), _arr(2, 1, 20)),  # unbatched, 3-D hidden
     ("RNN", (10, 20), _arr(5, 3, 10).astype(np.float64), None),  # dtype
     ("LSTM", (10, 20, 1, True, False, 0.0, False, 5), _arr(5, 3, 10), (_arr(1, 3, 20), _arr(1, 3, 20))),  # proj
+    ("GRU", (10, 20), _arr(5, 3, 10), _arr(1, 3, 20).astype(np.float64)),  # hidden dtype
+    ("LSTM", (10, 20), _arr(0, 3, 10), None),  # no steps
 ]
 
 
@@ -519,6 +521,8 @@ CELL_ERRORS = [
     ("GRUCell", _arr(3, 10), _arr(4, 20)),
     ("RNNCell", _arr(3, 10), _arr(3, 20, 1)),
     ("RNNCell", _arr(10), _arr(3, 20)),
+    ("LSTMCell", _arr(3, 10).astype(np.float64), None),
+    ("GRUCell", _arr(3, 10), _arr(3, 20).astype(np.float64)),
 ]
 
 
@@ -619,3 +623,11 @@ def test_bad_weights_and_batch_sizes_raise():
     bad = U.PackedSequence(minitorch.randn(5, I), minitorch.tensor([2, 3]))
     with pytest.raises(RuntimeError, match="do not describe a packed sequence"):
         m(bad)
+
+
+def test_empty_batch(torch):
+    tm, mm = pair(torch, "LSTM", {"num_layers": 2})
+    ot, (ht, ct) = tm(torch.zeros(T, 0, I, dtype=torch.float64))
+    om, (hm, cm) = mm(minitorch.zeros(T, 0, I, dtype=minitorch.float64))
+    for a, b in ((om, ot), (hm, ht), (cm, ct)):
+        assert tuple(a.shape) == tuple(b.shape)

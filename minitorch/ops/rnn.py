@@ -174,7 +174,7 @@ def _check_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, bsz):
     if h0._dtype is not x._dtype or h0._device != x._device:
         raise RuntimeError(f"hidden state ({h0._dtype}, {h0._device}) does not match the input ({x._dtype}, "
                            f"{x._device})")
-    if int(bsz.sum()) != N or (bsz.shape[0] and (bsz.min() < 1 or bsz[0] > B or np.any(bsz[1:] > bsz[:-1]))):
+    if int(bsz.sum()) != N or (bsz.shape[0] and (bsz.min() < min(B, 1) or bsz[0] > B or np.any(bsz[1:] > bsz[:-1]))):
         raise RuntimeError(f"batch_sizes {bsz.tolist()} do not describe a packed sequence of {N} rows and batch {B} "
                            "(positive, non-increasing, summing to the rows)")
 

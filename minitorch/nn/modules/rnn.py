@@ -183,6 +183,8 @@ class RNNBase(Module):
                 input = input.transpose(0, 1)
             self._check_input(input, False)
             T, B = input.shape[0], input.shape[1]
+            if T == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
             bsz = [B] * T
             data = input.reshape(T * B, self.input_size)
         D = 2 if self.bidirectional else 1
@@ -221,8 +223,8 @@ class RNNBase(Module):
                 self._check_hidden(h0, h_shape)
             for t in (h0, c0) if is_lstm else (h0,):
                 if t.dtype != data.dtype:
-                    raise RuntimeError(f"Input and hidden tensors are not the same dtype, found input tensor with "
-                                       f"{data.dtype} and hidden tensor with {t.dtype}")
+                    raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {t.dtype.legacy} and "
+                                       f"{data.dtype.legacy}")
                 if t.device != data.device:
                     raise RuntimeError(f"Input and hidden tensors are not at the same device, found input tensor at "
                                        f"{data.device} and hidden tensor at {t.device}")
@@ -370,9 +372,11 @@ class RNNCellBase(Module):
             if t.shape[1] != self.hidden_size:
                 raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {t.shape[1]}, expected "
                                    f"{self.hidden_size}")
-        if input.dtype != self.weight_ih.dtype or any(t.dtype != input.dtype for t in hs):
-            raise RuntimeError(f"expected scalar type {self.weight_ih.dtype} but found "
-                               f"{next(t.dtype for t in (input,) + hs if t.dtype != self.weight_ih.dtype)}")
+        w = self.weight_ih
+        for t in (input,) + hs:
+            if t.dtype != w.dtype:
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {t.dtype.legacy} and "
+                                   f"{w.dtype.legacy}")
         bsz, offs = R.steps([B])
         _, h, c = R.rnn_layer(mode, input, hs[0], hs[1] if is_lstm else None, self.weight_ih, self.weight_hh,
                               self.bias_ih, self.bias_hh, None, bsz, offs, False)
