@@ -631,3 +631,28 @@ def test_empty_batch(torch):
     om, (hm, cm) = mm(minitorch.zeros(T, 0, I, dtype=minitorch.float64))
     for a, b in ((om, ot), (hm, ht), (cm, ct)):
         assert tuple(a.shape) == tuple(b.shape)
+
+
+@pytest.mark.parametrize("cls,kw", CONFIGS, ids=IDS)
+def test_inference_without_grad(torch, device, cls, kw):
+    """Under no_grad the layers keep nothing per step (a separate kernel path): same numbers, padded and packed."""
+    tm, mm = pair(torch, cls, kw, device)
+    x = RNG.standard_normal((4, 3, I))
+    hx = _hidden(tm, 3)
+    is_lstm = cls == "LSTM"
+    with torch.no_grad():
+        ht = tuple(torch.tensor(a) for a in hx)
+        ot, st = tm(torch.tensor(x), ht if is_lstm else ht[0])
+        pt, pst = tm(torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), [2, 4, 1], enforce_sorted=False),
+                     ht if is_lstm else ht[0])
+    with minitorch.no_grad():
+        hm = tuple(minitorch.tensor(a, device=device) for a in hx)
+        om, sm = mm(minitorch.tensor(x, device=device), hm if is_lstm else hm[0])
+        pm, psm = mm(U.pack_padded_sequence(minitorch.tensor(x, device=device), [2, 4, 1], enforce_sorted=False),
+                     hm if is_lstm else hm[0])
+    close(om, ot)
+    close(pm.data, pt.data)
+    for a, b in zip(sm if is_lstm else (sm,), st if is_lstm else (st,)):
+        close(a, b)
+    for a, b in zip(psm if is_lstm else (psm,), pst if is_lstm else (pst,)):
+        close(a, b)

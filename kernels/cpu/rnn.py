@@ -34,14 +34,16 @@ def _tanh(x):
 
 
 @njit(cache=True, inline="always")
-def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H):
+def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save):
     """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
+    Without ``save`` (inference) nothing is kept for a backward: tc and rr are (B, H) scratch then.
 
     Written as short passes over contiguous runs, each simple enough for LLVM to vectorize (one loop doing all of
     a unit's work ran at a third of the speed)."""
     GH = hg.shape[1]
     for b in range(nb):
         row = o + b
+        sr = row if save else b
         nx = 2 * H if mode == GRU else GH  # GRU: the n gate's hidden half stays apart (it is gated by r)
         for k in range(nx):
             hg[b, k] += xw[row, k] + bhh[k]
@@ -55,18 +57,22 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
             for k in range(3 * H, 4 * H):
                 hg[b, k] = _sig(hg[b, k])
             for j in range(H):
-                cp = c[b, j]
-                cprev[row, j] = cp
-                cn = hg[b, H + j] * cp + hg[b, j] * hg[b, 2 * H + j]
+                cn = hg[b, H + j] * c[b, j] + hg[b, j] * hg[b, 2 * H + j]
+                if save:
+                    cprev[row, j] = c[b, j]
                 c[b, j] = cn
-                tc[row, j] = cn
+                tc[sr, j] = cn
             for j in range(H):
-                tc[row, j] = _tanh(tc[row, j])
-            for k in range(GH):
-                gates[row, k] = hg[b, k]
-            dst = rr if has_proj else out
-            for j in range(H):
-                dst[row, j] = hg[b, 3 * H + j] * tc[row, j]
+                tc[sr, j] = _tanh(tc[sr, j])
+            if save:
+                for k in range(GH):
+                    gates[row, k] = hg[b, k]
+            if has_proj:
+                for j in range(H):
+                    rr[sr, j] = hg[b, 3 * H + j] * tc[sr, j]
+            else:
+                for j in range(H):
+                    out[row, j] = hg[b, 3 * H + j] * tc[sr, j]
             if not has_proj:
                 for j in range(H):
                     h[b, j] = out[row, j]
@@ -75,12 +81,14 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
                 hg[b, k] = _sig(hg[b, k])
             for j in range(H):
                 hn = hg[b, 2 * H + j]
-                gates[row, 3 * H + j] = hn
+                if save:
+                    gates[row, 3 * H + j] = hn
                 hg[b, 2 * H + j] = xw[row, 2 * H + j] + hg[b, j] * hn
             for j in range(H):
                 hg[b, 2 * H + j] = _tanh(hg[b, 2 * H + j])
-            for k in range(3 * H):
-                gates[row, k] = hg[b, k]
+            if save:
+                for k in range(3 * H):
+                    gates[row, k] = hg[b, k]
             for j in range(H):
                 gz = hg[b, H + j]
                 v = (1.0 - gz) * hg[b, 2 * H + j] + gz * h[b, j]
@@ -99,9 +107,10 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
 
 @njit(cache=True, error_model="numpy")
 def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
-                hg):
+                hg, save):
     """Run one layer and direction over all steps (reverse: from the last step to the first); hg (B, G*H) is
-    scratch."""
+    scratch. ``save``: keep what the backward needs (else hprev, cprev and gates are not touched, and tc and rr
+    are (B, H) scratch)."""
     T = bsz.shape[0]
     H = tc.shape[1]
     P = h.shape[1]
@@ -111,13 +120,15 @@ def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out
         o = offs[t]
         if nb == 0:
             continue
-        for b in range(nb):
-            for p in range(P):
-                hprev[o + b, p] = h[b, p]
+        if save:
+            for b in range(nb):
+                for p in range(P):
+                    hprev[o + b, p] = h[b, p]
         np.dot(h[:nb], whh.T, hg[:nb])
-        _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H)
+        _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save)
         if has_proj:
-            np.dot(rr[o:o + nb], whr.T, out[o:o + nb])
+            ro = o if save else 0
+            np.dot(rr[ro:ro + nb], whr.T, out[o:o + nb])
             for b in range(nb):
                 for p in range(P):
                     h[b, p] = out[o + b, p]

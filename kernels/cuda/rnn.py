@@ -33,13 +33,14 @@ def _add_rows(a, ao, b, out, n):
 
 
 @cuda.jit
-def _gates_fwd(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H):
+def _gates_fwd(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save):
     G4 = 4 * H
     GH = (4 if mode == LSTM else 3 if mode == GRU else 1) * H
     for e in range(cuda.grid(1), nb * H, cuda.gridsize(1)):
         b = e // H
         j = e - b * H
         row = o + b
+        sr = row if save else b  # without save, tc and rr are (B, H) scratch
         x0 = row * GH
         h0 = b * GH
         if mode == LSTM:
@@ -50,15 +51,16 @@ def _gates_fwd(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, 
             cp = c[b * H + j]
             cn = gf * cp + gi * gg
             th = math.tanh(cn)
-            gates[row * G4 + j] = gi
-            gates[row * G4 + H + j] = gf
-            gates[row * G4 + 2 * H + j] = gg
-            gates[row * G4 + 3 * H + j] = go
-            cprev[row * H + j] = cp
-            tc[row * H + j] = th
+            if save:
+                gates[row * G4 + j] = gi
+                gates[row * G4 + H + j] = gf
+                gates[row * G4 + 2 * H + j] = gg
+                gates[row * G4 + 3 * H + j] = go
+                cprev[row * H + j] = cp
+            tc[sr * H + j] = th
             c[b * H + j] = cn
             if has_proj:
-                rr[row * H + j] = go * th
+                rr[sr * H + j] = go * th
             else:
                 h[b * H + j] = go * th
                 out[row * H + j] = go * th
@@ -68,10 +70,11 @@ def _gates_fwd(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, 
             hn = hg[h0 + 2 * H + j] + bhh[2 * H + j]
             gn = math.tanh(xw[x0 + 2 * H + j] + gr * hn)
             v = (1.0 - gz) * gn + gz * h[b * H + j]
-            gates[row * G4 + j] = gr
-            gates[row * G4 + H + j] = gz
-            gates[row * G4 + 2 * H + j] = gn
-            gates[row * G4 + 3 * H + j] = hn
+            if save:
+                gates[row * G4 + j] = gr
+                gates[row * G4 + H + j] = gz
+                gates[row * G4 + 2 * H + j] = gn
+                gates[row * G4 + 3 * H + j] = hn
             h[b * H + j] = v
             out[row * H + j] = v
         else:
@@ -131,7 +134,7 @@ def _gates_bwd(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, 
 
 
 def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
-                hg):
+                hg, save):
     """Run one layer and direction over all steps (see ``kernels/cpu/rnn.py``)."""
     T = bsz.shape[0]
     H = tc.shape[1]
@@ -145,14 +148,16 @@ def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out
         o = int(offs[t])
         if nb == 0:
             continue
-        _copy_rows[blocks(nb * P), THREADS](h_, 0, hprev_, o * P, nb * P)
+        if save:
+            _copy_rows[blocks(nb * P), THREADS](h_, 0, hprev_, o * P, nb * P)
         # hg[:nb] = h[:nb] @ whh.T
         _launch_gemm(h_, 0, 0, P, 1, whh_, 0, 0, 1, P, hg_, 0, 0, GH, 1, 1, nb, GH, P, False)
         _gates_fwd[blocks(nb * H), THREADS](mode, xw_, hg_, bhh_, h_, c_, out_, cprev_, gates_, tc_, rr_, has_proj,
-                                             o, nb, H)
+                                             o, nb, H, save)
         if has_proj:
             # out[o:o+nb] = rr[o:o+nb] @ whr.T, which is also the new h
-            _launch_gemm(rr_, o * H, 0, H, 1, whr_, 0, 0, 1, H, out_, o * P, 0, P, 1, 1, nb, P, H, False)
+            ro = o * H if save else 0
+            _launch_gemm(rr_, ro, 0, H, 1, whr_, 0, 0, 1, H, out_, o * P, 0, P, 1, 1, nb, P, H, False)
             _copy_rows[blocks(nb * P), THREADS](out_, o * P, h_, 0, nb * P)
 
 

@@ -64,20 +64,22 @@ class RNNLayer(Function):
             launch.copy_into(c, c0)
         else:
             c = out  # unused by the kernel
-        hprev = launch.empty((N, P), dt, dev)
-        cprev = launch.empty((N, H), dt, dev) if mode == _LSTM else out
-        gates = launch.empty((N, 4 * H), dt, dev) if mode in (_LSTM, _GRU) else out
-        tc = launch.empty((N, H), dt, dev) if mode == _LSTM else launch.empty((1, H), dt, dev)
+        save = any(ctx.needs_input_grad)  # inference keeps nothing per step: tc and rr shrink to (B, H) scratch
+        R = N if save else B
+        hprev = launch.empty((N, P), dt, dev) if save else out
+        cprev = launch.empty((N, H), dt, dev) if mode == _LSTM and save else out
+        gates = launch.empty((N, 4 * H), dt, dev) if mode in (_LSTM, _GRU) and save else out
+        tc = launch.empty((R, H), dt, dev) if mode == _LSTM else launch.empty((1, H), dt, dev)
         has_proj = w_hr is not None
-        rr = launch.empty((N, H), dt, dev) if has_proj else out
+        rr = launch.empty((R, H), dt, dev) if has_proj else out
         whr = _contig(w_hr) if has_proj else whh
         hg = launch.empty((B, GH), dt, dev)
         k.matmul.set_blas_threads(1)
         if N:
             k.rnn.rnn_forward(mode, _arr(xw), _arr(bhh), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse),
                               _arr(h), _arr(c), _arr(out), _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(rr),
-                              _arr(hg))
-        if any(ctx.needs_input_grad):
+                              _arr(hg), save)
+        if save:
             ctx.save_for_backward(x, w_ih, w_hh, w_hr)
             ctx.state = (hprev, cprev, gates, tc, rr, out, whr)
             ctx.args = (mode, bsz, offs, reverse, B, P, H, b_ih is not None, b_hh is not None)
