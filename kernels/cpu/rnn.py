@@ -211,12 +211,10 @@ def rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hpr
             _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
         else:
             _gates_backward(mode, dht, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
-        np.dot(dgh[o:o + nb], whh, tmp[:nb])
-        if mode == GRU:
+        if mode == GRU:  # the gate pass left the direct z * dh term in dh
+            np.dot(dgh[o:o + nb], whh, tmp[:nb])
             for b in range(nb):
                 for p in range(P):
                     dh[b, p] += tmp[b, p]
         else:
-            for b in range(nb):
-                for p in range(P):
-                    dh[b, p] = tmp[b, p]
+            np.dot(dgh[o:o + nb], whh, dh[:nb])
