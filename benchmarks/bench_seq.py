@@ -3,7 +3,7 @@
 * a training step of a word-level LSTM language model (embedding 200, 2 LSTM layers of 200, 35 steps, batch 20,
   vocabulary 10,000, cross-entropy, SGD) — target within 1.25x of torch;
 * LSTM inference (one layer of 200, no_grad) over a 1000-step sequence of batch 1 — target within 1.5x;
-* the same inference for a GRU.
+* the LM's LSTM layers alone (forward + backward), and the same inference for a GRU.
 
 The two libraries run in alternating rounds and each reports its median round, so a load change on a shared machine
 hits both about equally. Run: python benchmarks/bench_seq.py [--rounds 5] [--steps 5]
@@ -50,6 +50,20 @@ def lm_setup(lib, X, Y):
     return steps
 
 
+def layers_setup(lib, X):
+    """Forward and backward of the LM's two LSTM layers alone (no embedding, decoder or loss)."""
+    lib.manual_seed(0)
+    model = lib.nn.LSTM(EMB, HID, LAYERS)
+    x = lib.from_numpy(X).requires_grad_()
+
+    def steps(n):
+        for _ in range(n):
+            out, _ = model(x)
+            out.sum().backward()
+        return float(x.grad.sum().item())
+    return steps
+
+
 def infer_setup(lib, cls, X):
     lib.manual_seed(0)
     model = getattr(lib.nn, cls)(EMB, HID)
@@ -93,7 +107,9 @@ def main():
     Y = rng.integers(0, VOCAB, (SEQ, BATCH)).astype(np.int64)
     S = rng.standard_normal((args.long, 1, EMB)).astype(np.float32)
     print(f"threads: torch {torch.get_num_threads()}, numba {minitorch.get_num_threads()}")
+    E = rng.standard_normal((SEQ, BATCH, EMB)).astype(np.float32)
     rows = [("LSTM LM train step (35x20, 2x200, V=10k)", 1.25, lm_setup, (X, Y)),
+            ("  its 2 LSTM layers alone, forward+backward", 1.25, layers_setup, (E,)),
             (f"LSTM inference {args.long} steps, batch 1", 1.5, lambda lib, s: infer_setup(lib, "LSTM", s), (S,)),
             (f"GRU inference {args.long} steps, batch 1", 1.5, lambda lib, s: infer_setup(lib, "GRU", s), (S,))]
     print(f"{'':44s} {'minitorch':>11s} {'torch':>11s} {'ratio':>7s} {'target':>7s}")
