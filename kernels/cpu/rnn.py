@@ -54,6 +54,18 @@ def _tanh(x):
 
 
 @njit(cache=True, inline="always")
+def _sig_run(a, lo, hi):
+    for k in range(lo, hi):
+        a[k] = _sig(a[k])
+
+
+@njit(cache=True, inline="always")
+def _tanh_run(a, lo, hi):
+    for k in range(lo, hi):
+        a[k] = _tanh(a[k])
+
+
+@njit(cache=True, inline="always")
 def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save):
     """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
     Without ``save`` (inference) nothing is kept for a backward: tc and rr are (B, H) scratch then.
@@ -64,65 +76,66 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
     for b in range(nb):
         row = o + b
         sr = row if save else b
+        g = hg[b]  # 1-D rows: loops over them vectorize, 2-D indexing in the same loops did not
+        x = xw[row]
+        hb = h[b]
+        orow = out[row]
         nx = 2 * H if mode == GRU else GH  # GRU: the n gate's hidden half stays apart (it is gated by r)
         for k in range(nx):
-            hg[b, k] += xw[row, k] + bhh[k]
+            g[k] += x[k] + bhh[k]
         for k in range(nx, GH):
-            hg[b, k] += bhh[k]
+            g[k] += bhh[k]
         if mode == LSTM:
-            for k in range(2 * H):
-                hg[b, k] = _sig(hg[b, k])
-            for k in range(2 * H, 3 * H):
-                hg[b, k] = _tanh(hg[b, k])
-            for k in range(3 * H, 4 * H):
-                hg[b, k] = _sig(hg[b, k])
-            for j in range(H):
-                cn = hg[b, H + j] * c[b, j] + hg[b, j] * hg[b, 2 * H + j]
-                if save:
-                    cprev[row, j] = c[b, j]
-                c[b, j] = cn
-                tc[sr, j] = cn
-            for j in range(H):
-                tc[sr, j] = _tanh(tc[sr, j])
+            cb = c[b]
+            tr = tc[sr]
+            _sig_run(g, 0, 2 * H)
+            _tanh_run(g, 2 * H, 3 * H)
+            _sig_run(g, 3 * H, 4 * H)
             if save:
+                cp = cprev[row]
+                for j in range(H):
+                    cp[j] = cb[j]
+            for j in range(H):
+                cn = g[H + j] * cb[j] + g[j] * g[2 * H + j]
+                cb[j] = cn
+                tr[j] = cn
+            _tanh_run(tr, 0, H)
+            if save:
+                gr = gates[row]
                 for k in range(GH):
-                    gates[row, k] = hg[b, k]
-            if has_proj:
-                for j in range(H):
-                    rr[sr, j] = hg[b, 3 * H + j] * tc[sr, j]
-            else:
-                for j in range(H):
-                    out[row, j] = hg[b, 3 * H + j] * tc[sr, j]
+                    gr[k] = g[k]
+            dst = rr[sr] if has_proj else orow
+            for j in range(H):
+                dst[j] = g[3 * H + j] * tr[j]
             if not has_proj:
                 for j in range(H):
-                    h[b, j] = out[row, j]
+                    hb[j] = orow[j]
         elif mode == GRU:
-            for k in range(2 * H):
-                hg[b, k] = _sig(hg[b, k])
+            _sig_run(g, 0, 2 * H)
+            if save:
+                gr = gates[row]
+                for j in range(H):
+                    gr[3 * H + j] = g[2 * H + j]
             for j in range(H):
-                hn = hg[b, 2 * H + j]
-                if save:
-                    gates[row, 3 * H + j] = hn
-                hg[b, 2 * H + j] = xw[row, 2 * H + j] + hg[b, j] * hn
-            for j in range(H):
-                hg[b, 2 * H + j] = _tanh(hg[b, 2 * H + j])
+                g[2 * H + j] = x[2 * H + j] + g[j] * g[2 * H + j]
+            _tanh_run(g, 2 * H, 3 * H)
             if save:
                 for k in range(3 * H):
-                    gates[row, k] = hg[b, k]
+                    gr[k] = g[k]
             for j in range(H):
-                gz = hg[b, H + j]
-                v = (1.0 - gz) * hg[b, 2 * H + j] + gz * h[b, j]
-                h[b, j] = v
-                out[row, j] = v
+                gz = g[H + j]
+                v = (1.0 - gz) * g[2 * H + j] + gz * hb[j]
+                hb[j] = v
+                orow[j] = v
         else:
+            if mode == RNN_TANH:
+                _tanh_run(g, 0, H)
+            else:
+                for j in range(H):
+                    g[j] = g[j] if g[j] > 0.0 else 0.0
             for j in range(H):
-                p = hg[b, j]
-                if mode == RNN_TANH:
-                    v = _tanh(p)
-                else:
-                    v = p if p > 0.0 else 0.0
-                h[b, j] = v
-                out[row, j] = v
+                hb[j] = g[j]
+                orow[j] = g[j]
 
 
 @njit(cache=True, error_model="numpy")
