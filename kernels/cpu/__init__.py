@@ -5,3 +5,4 @@ from . import pool3d  # noqa: F401,E402
 from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402
 from . import attention  # noqa: F401,E402
+from . import rnn  # noqa: F401,E402

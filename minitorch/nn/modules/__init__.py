@@ -34,3 +34,4 @@ from .activation import MultiheadAttention  # noqa: E402,F401
 from .linear import NonDynamicallyQuantizableLinear  # noqa: E402,F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402,F401
                           TransformerEncoderLayer)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402,F401

@@ -1,0 +1,253 @@
+"""Recurrent layers (RNN tanh/relu, LSTM with optional projection, GRU): one layer and direction's time loop.
+
+Layouts (all C-contiguous 2-D arrays, rows are sequence elements in packed order): step t holds rows
+``offs[t] .. offs[t] + bsz[t]`` (batch sizes never grow with t, so the active sequences are always a prefix of the
+batch). ``xw`` (N, G*H) is the input projection of every step (x @ w_ih.T + b_ih, one GEMM done by the caller),
+``whh`` (G*H, P), ``whr`` (P, H) the LSTM projection (P = H without one), ``bhh`` (G*H,). Gate order is PyTorch's:
+LSTM i, f, g, o; GRU r, z, n with the hidden bias of n inside the reset product.
+
+``h`` (B, P) and ``c`` (B, H) hold the running state: the initial state on entry, each sequence's state at its own
+last step on return (rows past ``bsz[t]`` are left alone at step t). The forward saves per row what the backward
+needs: the previous hidden state (``hprev``, also the operand of the w_hh gradient GEMM), the previous cell, the
+activated gates and tanh(c) (LSTM; GRU keeps r, z, n and the hidden n pre-activation), and the unprojected LSTM
+output (``rr``, operand of the w_hr gradient).
+
+Modes: 0 RNN_TANH, 1 RNN_RELU, 2 LSTM, 3 GRU. Each step is one GEMM of the hidden state and one fused gate pass.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
+
+
+_POW2 = np.array([2.0 ** k for k in range(-126, 128)])  # 2**n for the exponent of _exp's result
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693145751953125  # ln 2 in two parts: n * _LN2_HI is exact for the n that occur
+_LN2_LO = 1.42860682030941723212e-6
+
+
+@njit(cache=True, inline="always")
+def _exp(x):
+    """exp(x) in float64 arithmetic (relative error < 1e-14) from operations LLVM vectorizes, unlike a call to
+    libm's exp: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor polynomial, 2**n from a table. The argument
+    is clamped to [-87, 88] (a sigmoid or tanh has saturated long before); NaN passes through."""
+    y = min(max(x, -87.0), 88.0)
+    n = math.floor(y * _LOG2E + 0.5)
+    r = y - n * _LN2_HI - n * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800)))))))))))
+    v = p * _POW2[np.uint64(np.int64(n) + 126)]
+    return v if x == x else x
+
+
+@njit(cache=True, inline="always")
+def _sig(x):
+    return 1.0 / (1.0 + _exp(-x))
+
+
+@njit(cache=True, inline="always")
+def _tanh(x):
+    # through exp: libm's tanh costs several times an exp (absolute error a few ulp of 1)
+    return 2.0 / (1.0 + _exp(-2.0 * x)) - 1.0
+
+
+@njit(cache=True, inline="always")
+def _sig_run(a, lo, hi):
+    for k in range(lo, hi):
+        a[k] = _sig(a[k])
+
+
+@njit(cache=True, inline="always")
+def _tanh_run(a, lo, hi):
+    for k in range(lo, hi):
+        a[k] = _tanh(a[k])
+
+
+@njit(cache=True, inline="always")
+def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save):
+    """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
+    Without ``save`` (inference) nothing is kept for a backward: tc and rr are (B, H) scratch then.
+
+    Written as short passes over contiguous runs, each simple enough for LLVM to vectorize (one loop doing all of
+    a unit's work ran at a third of the speed)."""
+    GH = hg.shape[1]
+    for b in range(nb):
+        row = o + b
+        sr = row if save else b
+        g = hg[b]  # 1-D rows: loops over them vectorize, 2-D indexing in the same loops did not
+        x = xw[row]
+        hb = h[b]
+        orow = out[row]
+        nx = 2 * H if mode == GRU else GH  # GRU: the n gate's hidden half stays apart (it is gated by r)
+        for k in range(nx):
+            g[k] += x[k] + bhh[k]
+        for k in range(nx, GH):
+            g[k] += bhh[k]
+        if mode == LSTM:
+            cb = c[b]
+            tr = tc[sr]
+            _sig_run(g, 0, 2 * H)
+            _tanh_run(g, 2 * H, 3 * H)
+            _sig_run(g, 3 * H, 4 * H)
+            if save:
+                cp = cprev[row]
+                for j in range(H):
+                    cp[j] = cb[j]
+            for j in range(H):
+                cn = g[H + j] * cb[j] + g[j] * g[2 * H + j]
+                cb[j] = cn
+                tr[j] = cn
+            _tanh_run(tr, 0, H)
+            if save:
+                gr = gates[row]
+                for k in range(GH):
+                    gr[k] = g[k]
+            dst = rr[sr] if has_proj else orow
+            for j in range(H):
+                dst[j] = g[3 * H + j] * tr[j]
+            if not has_proj:
+                for j in range(H):
+                    hb[j] = orow[j]
+        elif mode == GRU:
+            _sig_run(g, 0, 2 * H)
+            if save:
+                gr = gates[row]
+                for j in range(H):
+                    gr[3 * H + j] = g[2 * H + j]
+            for j in range(H):
+                g[2 * H + j] = x[2 * H + j] + g[j] * g[2 * H + j]
+            _tanh_run(g, 2 * H, 3 * H)
+            if save:
+                for k in range(3 * H):
+                    gr[k] = g[k]
+            for j in range(H):
+                gz = g[H + j]
+                v = (1.0 - gz) * g[2 * H + j] + gz * hb[j]
+                hb[j] = v
+                orow[j] = v
+        else:
+            if mode == RNN_TANH:
+                _tanh_run(g, 0, H)
+            else:
+                for j in range(H):
+                    g[j] = g[j] if g[j] > 0.0 else 0.0
+            for j in range(H):
+                hb[j] = g[j]
+                orow[j] = g[j]
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                hg, save):
+    """Run one layer and direction over all steps (reverse: from the last step to the first); hg (B, G*H) is
+    scratch. ``save``: keep what the backward needs (else hprev, cprev and gates are not touched, and tc and rr
+    are (B, H) scratch)."""
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = h.shape[1]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        nb = bsz[t]
+        o = offs[t]
+        if nb == 0:
+            continue
+        if save:
+            for b in range(nb):
+                for p in range(P):
+                    hprev[o + b, p] = h[b, p]
+        np.dot(h[:nb], whh.T, hg[:nb])
+        _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save)
+        if has_proj:
+            ro = o if save else 0
+            np.dot(rr[ro:ro + nb], whr.T, out[o:o + nb])
+            for b in range(nb):
+                for p in range(P):
+                    h[b, p] = out[o + b, p]
+
+
+@njit(cache=True, inline="always")
+def _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H):
+    """The fused pointwise gradient of one step: dr (nb, H) is the gradient of the step's (unprojected) output;
+    writes the gate pre-activation gradients of the input side (dgx) and hidden side (dgh), the cell gradient
+    carried to the previous step (dc) and, for GRU, the direct z * dh part of the hidden gradient (dh)."""
+    for b in range(nb):
+        row = o + b
+        if mode == LSTM:
+            for j in range(H):
+                gi = gates[row, j]
+                gf = gates[row, H + j]
+                gg = gates[row, 2 * H + j]
+                go = gates[row, 3 * H + j]
+                th = tc[row, j]
+                d = dr[b, j]
+                dcv = dc[b, j] + d * go * (1.0 - th * th)
+                dc[b, j] = dcv * gf
+                dgx[row, j] = dcv * gg * gi * (1.0 - gi)
+                dgx[row, H + j] = dcv * cprev[row, j] * gf * (1.0 - gf)
+                dgx[row, 2 * H + j] = dcv * gi * (1.0 - gg * gg)
+                dgx[row, 3 * H + j] = d * th * go * (1.0 - go)
+        elif mode == GRU:
+            for j in range(H):
+                gr = gates[row, j]
+                gz = gates[row, H + j]
+                gn = gates[row, 2 * H + j]
+                hn = gates[row, 3 * H + j]
+                d = dr[b, j]
+                dnp = d * (1.0 - gz) * (1.0 - gn * gn)
+                drp = dnp * hn * gr * (1.0 - gr)
+                dzp = d * (hprev[row, j] - gn) * gz * (1.0 - gz)
+                dgx[row, j] = drp
+                dgx[row, H + j] = dzp
+                dgx[row, 2 * H + j] = dnp
+                dgh[row, j] = drp
+                dgh[row, H + j] = dzp
+                dgh[row, 2 * H + j] = dnp * gr
+                dh[b, j] = d * gz
+        else:
+            for j in range(H):
+                y = out[row, j]
+                d = dr[b, j]
+                if mode == RNN_TANH:
+                    dgx[row, j] = d * (1.0 - y * y)
+                else:
+                    dgx[row, j] = d if y > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                 dgh, dproj, dht, dr, tmp):
+    """Backward through one layer and direction, steps in the reverse of the forward's order.
+
+    dout (N, P): gradient of the outputs; dh (B, P), dc (B, H): gradients of the final state on entry, of the
+    initial state on return. Fills dgx/dgh (N, G*H; the same array unless GRU) and dproj (N, P, the gradient of
+    the projected outputs, for the w_hr GEMM). dht (B, P), dr (B, H), tmp (B, P): scratch.
+    """
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = dh.shape[1]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        nb = bsz[t]
+        o = offs[t]
+        if nb == 0:
+            continue
+        for b in range(nb):
+            for p in range(P):
+                dht[b, p] = dout[o + b, p] + dh[b, p]
+        if has_proj:
+            for b in range(nb):
+                for p in range(P):
+                    dproj[o + b, p] = dht[b, p]
+            np.dot(dht[:nb], whr, dr[:nb])
+            _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        else:
+            _gates_backward(mode, dht, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        if mode == GRU:  # the gate pass left the direct z * dh term in dh
+            np.dot(dgh[o:o + nb], whh, tmp[:nb])
+            for b in range(nb):
+                for p in range(P):
+                    dh[b, p] += tmp[b, p]
+        else:
+            np.dot(dgh[o:o + nb], whh, dh[:nb])
