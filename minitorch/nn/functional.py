@@ -1194,3 +1194,16 @@ from ..ops import autocast as _autocast, opmath as _opmath  # noqa: E402
 
 _opmath.install(globals())
 _autocast.install(globals())
+
+
+# max unpooling, the *_with_indices pooling forms, fractional max pooling
+from ..ops.pool_extra import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,  # noqa: E402,F401
+                              adaptive_max_pool3d_with_indices, fractional_max_pool2d,
+                              fractional_max_pool2d_with_indices, fractional_max_pool3d,
+                              fractional_max_pool3d_with_indices, max_pool1d_with_indices, max_pool2d_with_indices,
+                              max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
+
+__all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+            "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "adaptive_max_pool3d_with_indices", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+            "fractional_max_pool3d", "fractional_max_pool3d_with_indices"]

@@ -30,3 +30,5 @@ from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d
                       ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
                       ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from .pooling import (FractionalMaxPool2d, FractionalMaxPool3d, MaxUnpool1d, MaxUnpool2d,  # noqa: E402,F401
+                      MaxUnpool3d)
