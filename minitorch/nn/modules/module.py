@@ -6,6 +6,7 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ...utils.hooks import BackwardHook, RemovableHandle
 from ..parameter import Parameter
+from ..parameter import Buffer as _Buffer, _plain, is_lazy as _is_lazy
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
@@ -343,7 +344,13 @@ class Module:
     # ----------------------------------------------------------------------------------------------------------
     def __setattr__(self, name, value):
         params = self.__dict__.get("_parameters")
-        if isinstance(value, Parameter):
+        if isinstance(value, _Buffer):  # self.x = nn.Buffer(t, persistent=...) registers t
+            if self.__dict__.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            if name not in self._buffers:
+                self._remove_from(name)
+            self.register_buffer(name, _plain(value), value.persistent)
+        elif isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             self._remove_from(name)
@@ -750,6 +757,8 @@ class Module:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
+            if _is_lazy(param) or _is_lazy(value):
+                continue  # a lazy module materialises from the checkpoint in its load pre-hook, or stays lazy
             if not isinstance(value, Tensor):
                 error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
                                   f"object from checkpoint but received {type(value)}")
