@@ -344,13 +344,7 @@ class Module:
     # ----------------------------------------------------------------------------------------------------------
     def __setattr__(self, name, value):
         params = self.__dict__.get("_parameters")
-        if isinstance(value, _Buffer):  # self.x = nn.Buffer(t, persistent=...) registers t
-            if self.__dict__.get("_buffers") is None:
-                raise AttributeError("cannot assign buffer before Module.__init__() call")
-            if name not in self._buffers:
-                self._remove_from(name)
-            self.register_buffer(name, _plain(value), value.persistent)
-        elif isinstance(value, Parameter):
+        if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             self._remove_from(name)
@@ -379,6 +373,10 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             self._modules[name] = value
+        elif isinstance(value, _Buffer):  # self.x = nn.Buffer(t, persistent=...) registers t
+            if self.__dict__.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self.register_buffer(name, _plain(value), value.persistent)
         elif self.__dict__.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
