@@ -34,7 +34,7 @@ from .pooling import (FractionalMaxPool2d, FractionalMaxPool3d, MaxUnpool1d, Max
                       MaxUnpool3d)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d,  # noqa: E402,F401
                    LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
-                   LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin)
+                   LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear)
 from . import lazy  # noqa: E402,F401
 from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402,F401
 from .loss import NLLLoss2d  # noqa: E402,F401
