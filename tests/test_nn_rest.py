@@ -534,3 +534,31 @@ def test_names_exported(torch):
     assert hasattr(nn.modules.lazy, "LazyModuleMixin") and hasattr(torch.nn.modules.lazy, "LazyModuleMixin")
     assert not hasattr(nn, "LazyModuleMixin") and not hasattr(torch.nn, "LazyModuleMixin")
     assert hasattr(nn.parameter, "UninitializedTensorMixin")
+
+
+def test_non_contiguous_inputs(torch, device):
+    """Transposed (non-contiguous) inputs give PyTorch's values and gradients."""
+    a = RNG.standard_normal((2, 3, 7, 6))
+    s = RNG.random((2, 3, 2))
+    tl, ml = pair(torch, np.ascontiguousarray(a.swapaxes(-1, -2)), device)
+    tx, mx = tl.transpose(-1, -2), ml.transpose(-1, -2)
+    assert not mx.is_contiguous()
+    tv, ti = torch.nn.functional.fractional_max_pool2d(tx, 2, (4, 3), return_indices=True,
+                                                       _random_samples=torch.tensor(s))
+    mv, mi = F.fractional_max_pool2d(mx, 2, (4, 3), return_indices=True,
+                                     _random_samples=minitorch.tensor(s, device=device))
+    np.testing.assert_array_equal(to_np(mi), ti.numpy())
+    # unpool the transposed pooled values with the matching (transposed) indices
+    tu = torch.nn.functional.max_unpool2d(tv.transpose(-1, -2).contiguous().transpose(-1, -2), ti, 2,
+                                          output_size=(7, 6))
+    mu = F.max_unpool2d(mv.transpose(-1, -2).contiguous().transpose(-1, -2), mi, 2, output_size=(7, 6))
+    close(mu, tu)
+    tc = torch.nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular").double()
+    mc = nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular").double().to(device)
+    copy_params(tc, mc, device)
+    ty, my = tc(tx) + tu.sum(), mc(mx) + mu.sum()
+    close(my, ty)
+    g = RNG.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(g))
+    my.backward(minitorch.tensor(g, device=device))
+    close(ml.grad, tl.grad)
