@@ -378,6 +378,12 @@ def test_uninitialized_tensors(torch):
         assert not mod.parameter.is_lazy(p)
     tp, mp = torch.nn.UninitializedParameter(), nn.UninitializedParameter()
     both_raise(lambda: tp.shape, lambda: mp.shape, RuntimeError)
+    assert tuple(mp.size()) == tuple(tp.size()) and mp.ndim == tp.ndim and mp.is_floating_point()
+    for name in ("numel", "dim", "nelement", "clone", "item", "tolist", "sum", "exp"):
+        with pytest.raises(ValueError, match="Attempted to use an uninitialized parameter in"):
+            getattr(tp, name)()
+        with pytest.raises(ValueError, match=f"Attempted to use an uninitialized parameter in <method '{name}'"):
+            getattr(mp, name)()
     for tf, mf in [(lambda: tp + 1, lambda: mp + 1), (lambda: tp.sum(), lambda: mp.sum())]:
         with pytest.raises(ValueError, match="Attempted to use an uninitialized parameter in"):
             tf()

@@ -93,7 +93,8 @@ _UNINIT_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer
 _UNINIT_ALLOWED = frozenset(("materialize", "requires_grad_", "to", "cuda", "cpu", "half", "float", "double",
                              "bfloat16", "is_floating_point", "is_complex", "get_device", "detach", "type",
                              "is_leaf", "requires_grad", "grad", "grad_fn", "device", "dtype", "data", "is_cuda",
-                             "persistent", "cls_to_become", "register_hook", "retains_grad", "share_memory_"))
+                             "persistent", "cls_to_become", "register_hook", "retains_grad", "share_memory_",
+                             "size", "ndim"))
 
 
 class UninitializedTensorMixin:
@@ -105,10 +106,11 @@ class UninitializedTensorMixin:
 
     def __getattribute__(self, name):
         if name[:1] != "_" and name not in _UNINIT_ALLOWED:
-            if name in ("shape", "size", "dim", "ndim", "numel", "nelement", "ndimension"):
+            if name == "shape":
                 raise RuntimeError(_UNINIT_SHAPE)
             if callable(getattr(Tensor, name, None)):
-                raise ValueError(f"Attempted to use an uninitialized parameter in {name}. This error happens when "
+                raise ValueError(f"Attempted to use an uninitialized parameter in <method '{name}' of 'minitorch."
+                                 "Tensor' objects>. This error happens when "
                                  "you are using a `LazyModule` or explicitly manipulating `torch.nn.parameter."
                                  "UninitializedParameter` objects. When using LazyModules Call `forward` with a "
                                  "dummy batch to initialize the parameters before calling torch functions")
@@ -155,7 +157,8 @@ class UninitializedTensorMixin:
 
 def _refuse(name):
     def op(self, *args, **kwargs):
-        raise ValueError(f"Attempted to use an uninitialized parameter in {name}. This error happens when you are "
+        raise ValueError(f"Attempted to use an uninitialized parameter in <method '{name}' of 'minitorch.Tensor' "
+                         "objects>. This error happens when you are "
                          "using a `LazyModule` or explicitly manipulating `torch.nn.parameter.UninitializedParameter` "
                          "objects. When using LazyModules Call `forward` with a dummy batch to initialize the "
                          "parameters before calling torch functions")
