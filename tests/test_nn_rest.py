@@ -568,3 +568,22 @@ def test_non_contiguous_inputs(torch, device):
     ty.backward(torch.tensor(g))
     my.backward(minitorch.tensor(g, device=device))
     close(ml.grad, tl.grad)
+
+
+def test_lazy_copy_and_pickle(torch):
+    import copy
+    import pickle
+    for mod, m in ((torch.nn, torch), (nn, minitorch)):
+        src = mod.LazyLinear(3).double()
+        for clone in (copy.deepcopy(src), pickle.loads(pickle.dumps(src))):
+            assert type(clone).__name__ == "LazyLinear" and type(clone.weight).__name__ == "UninitializedParameter"
+            clone.double()  # PyTorch's pickle forgets the dtype (float32 comes back); minitorch's keeps it
+            assert str(clone.weight.dtype).split(".")[-1] == "float64"
+            clone(m.randn(2, 4, dtype=m.float64))
+            assert repr(clone) == "Linear(in_features=4, out_features=3, bias=True)"
+        # the original stays lazy
+        assert type(src).__name__ == "LazyLinear" and src.has_uninitialized_params()
+    # PyTorch cannot deepcopy an UninitializedBuffer (ValueError); minitorch copies it like the parameters
+    bn = copy.deepcopy(nn.LazyBatchNorm2d())
+    bn(minitorch.randn(2, 3, 2, 2))
+    assert tuple(bn.running_mean.shape) == (3,) and type(bn.running_mean) is minitorch.Tensor

@@ -151,8 +151,17 @@ class UninitializedTensorMixin:
     def __repr__(self):
         return f"<{type(self).__name__}>"
 
+    def _args(self):
+        args = (self._requires_grad, self.device, self.dtype)
+        return args + (self.persistent,) if "persistent" in self.__dict__ else args
+
     def __reduce_ex__(self, protocol):
-        return (type(self), (self._requires_grad,))
+        return (type(self), self._args())
+
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(*self._args())
+        return memo[id(self)]
 
 
 def _refuse(name):
