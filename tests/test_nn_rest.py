@@ -145,6 +145,17 @@ def test_adaptive_max_pool_with_indices(torch, device, n, shape, out):
     close(mx.grad, tx.grad)
 
 
+def test_adaptive_max_pool2d_indices_errors(torch):
+    TF = torch.nn.functional
+    for shape, out in [((2, 3), 2), ((2, 3, 0, 4), 2), ((2, 3, 5, 4), -1), ((2, 3, 5, 4), (1, 2, 3)),
+                       ((3, 5, 4), (None, -2))]:
+        a = np.zeros(shape, dtype="float32")
+        both_raise(lambda: TF.adaptive_max_pool2d(torch.tensor(a), out, return_indices=True),
+                   lambda: F.adaptive_max_pool2d(minitorch.tensor(a), out, return_indices=True), RuntimeError)
+        both_raise(lambda: TF.adaptive_max_pool2d_with_indices(torch.tensor(a), out),
+                   lambda: F.adaptive_max_pool2d_with_indices(minitorch.tensor(a), out), RuntimeError)
+
+
 def test_with_indices_ignore_return_indices(torch):
     a = RNG.standard_normal((1, 2, 6, 6))
     for n in (2,):

@@ -160,6 +160,13 @@ def adaptive_max_pool2d_indices(input, output_size):
     """(values, flat in-plane argmax) of PyTorch's adaptive windows: the 3-D adaptive max kernel with a depth of 1."""
     from .pooling import AdaptiveMaxPool3d, _check_adaptive_input, _sizes
     _check_adaptive_input(input, 2, "adaptive_max_pool2d")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2 or isinstance(output_size, int):
+        sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+        sizes = tuple(n if o is None else int(o) for n, o in zip(input.shape[-2:], sizes))
+        bad = [o for o in sizes if o < 0]
+        if bad:  # PyTorch's 2-D kernel fails allocating its output
+            raise RuntimeError(f"Trying to create tensor with negative dimension {bad[0]}: "
+                               f"{list(input.shape[:-2]) + list(sizes)}")
     oh, ow = _sizes(output_size, tuple(input.shape[-2:]), 2, "adaptive_max_pool2d")
     out, idx = AdaptiveMaxPool3d.apply(input.unsqueeze(-3), (1, oh, ow))
     return out.squeeze(-3), idx.squeeze(-3)
