@@ -176,6 +176,7 @@ FRACTIONAL_CASES = [
     (2, (1, 2, 6, 9), 2, dict(output_size=(5, 8)), "float32"),
     (3, (2, 2, 5, 7, 6), (2, 3, 2), dict(output_size=(3, 3, 4)), "float64"),
     (3, (2, 4, 6, 5), 2, dict(output_ratio=(0.5, 0.5, 0.5)), "float32"),
+    (3, (1, 2, 6, 4, 5), 2, dict(output_ratio=0.6), "float64"),
 ]
 
 

@@ -208,7 +208,7 @@ def _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 
         raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
     k = _ntuple(kernel_size, n)
     if output_size is None:
-        if len(output_ratio) > n:  # a bare float raises TypeError here, as in PyTorch's functional form
+        if n == 2 and len(output_ratio) > n:  # a bare float raises TypeError here, as in PyTorch's 2-D form
             raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple of Ints.")
         ratio = _ntuple_f(output_ratio, n)
         output_size = [int(input.size(-n + d) * ratio[d]) for d in range(n)]
