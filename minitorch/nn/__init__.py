@@ -5,3 +5,7 @@ from .modules import __dict__ as _mods
 from .parameter import Parameter
 
 __all__ = ["Parameter", "functional", "init", "utils"] + [n for n in _mods if n[:1].isupper()]
+from .parameter import Buffer, UninitializedBuffer, UninitializedParameter  # noqa: E402,F401
+from . import parameter  # noqa: E402,F401
+
+__all__ += ["Buffer", "UninitializedBuffer", "UninitializedParameter", "parameter"]

@@ -1198,3 +1198,16 @@ from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
 from ._attention_functional import _canonical_mask, _none_or_dtype, multi_head_attention_forward  # noqa: E402,F401,E501
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
 scaled_dot_product_attention = _autocast.wrap(scaled_dot_product_attention, "scaled_dot_product_attention")
+
+
+# max unpooling, the *_with_indices pooling forms, fractional max pooling
+from ..ops.pool_extra import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,  # noqa: E402,F401
+                              adaptive_max_pool3d_with_indices, fractional_max_pool2d,
+                              fractional_max_pool2d_with_indices, fractional_max_pool3d,
+                              fractional_max_pool3d_with_indices, max_pool1d_with_indices, max_pool2d_with_indices,
+                              max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
+
+__all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+            "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "adaptive_max_pool3d_with_indices", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+            "fractional_max_pool3d", "fractional_max_pool3d_with_indices"]

@@ -712,7 +712,8 @@ def adaptive_avg_pool2d(input, output_size):
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     if return_indices:
-        raise RuntimeError("adaptive_max_pool2d(return_indices=True) is not supported by minitorch")
+        from .pool_extra import adaptive_max_pool2d_indices
+        return adaptive_max_pool2d_indices(input, output_size)
     out, k, _ = _adaptive(input, output_size, lambda t: t.amax((-2, -1)), "adaptive_max_pool2d")
     return out if out is not None else max_pool2d(input, k, k)
 

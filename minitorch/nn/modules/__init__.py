@@ -35,3 +35,13 @@ from .linear import NonDynamicallyQuantizableLinear  # noqa: E402,F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402,F401
                           TransformerEncoderLayer)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402,F401
+from .pooling import (FractionalMaxPool2d, FractionalMaxPool3d, MaxUnpool1d, MaxUnpool2d,  # noqa: E402,F401
+                      MaxUnpool3d)
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d,  # noqa: E402,F401
+                   LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+                   LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear)
+from . import lazy  # noqa: E402,F401
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402,F401
+from .loss import NLLLoss2d  # noqa: E402,F401
+from .normalization import CrossMapLRN2d  # noqa: E402,F401
+from . import adaptive  # noqa: E402,F401

@@ -12,6 +12,23 @@ def _tuple(v, n):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _reversed_padding(padding, kernel_size, dilation):
+    """F.pad's pad list (last dim first) for a conv's padding; 'same' splits d * (k - 1) with the extra on the
+    right, as PyTorch."""
+    if padding == "valid":
+        return [0, 0] * len(kernel_size)
+    if padding == "same":
+        out = []
+        for k, d in zip(reversed(kernel_size), reversed(dilation)):
+            total = d * (k - 1)
+            out += [total // 2, total - total // 2]
+        return out
+    return tuple(p for p in reversed(padding) for _ in range(2))
+
+
 class _ConvNd(Module):
     _n = 2
     _transposed = False
@@ -26,17 +43,19 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise ValueError(f"padding_mode '{padding_mode}' is not supported by minitorch (only 'zeros')")
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
         if padding == "same" and any(s != 1 for s in _tuple(stride, n)):
             raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got padding_mode="
+                             f"'{padding_mode}'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _tuple(kernel_size, n), _tuple(stride, n)
         self.padding = padding if isinstance(padding, str) else _tuple(padding, n)
         self.dilation, self.groups, self.padding_mode = _tuple(dilation, n), groups, padding_mode
         self.transposed, self.output_padding = self._transposed, (0,) * n
+        self._reversed_padding_repeated_twice = _reversed_padding(self.padding, self.kernel_size, self.dilation)
         # a transposed conv's weight is (in, out/groups, k...): the layout of the conv it is the adjoint of
         channels = (in_channels, out_channels // groups) if self._transposed else (out_channels, in_channels // groups)
         self.weight = Parameter(creation.empty(channels + self.kernel_size, device=device, dtype=dtype))
@@ -66,7 +85,17 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+    def _padded(self, input):
+        """(input, padding) for the conv call: the non-zero padding modes pad with F.pad first and convolve
+        unpadded, as PyTorch does."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        from .. import functional as F
+        return F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
 
 class Conv1d(_ConvNd):
@@ -74,7 +103,8 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def forward(self, input):
-        return C.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return C.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -88,7 +118,8 @@ class Conv2d(_ConvNd):
     """
 
     def forward(self, input):
-        return C.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return C.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv3d(_ConvNd):
@@ -103,7 +134,8 @@ class Conv3d(_ConvNd):
     _n = 3
 
     def forward(self, input):
-        return C.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = self._padded(input)
+        return C.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -6,6 +6,7 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ...utils.hooks import BackwardHook, RemovableHandle
 from ..parameter import Parameter
+from ..parameter import Buffer as _Buffer, _plain, is_lazy as _is_lazy
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
@@ -372,6 +373,10 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             self._modules[name] = value
+        elif isinstance(value, _Buffer):  # self.x = nn.Buffer(t, persistent=...) registers t
+            if self.__dict__.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self.register_buffer(name, _plain(value), value.persistent)
         elif self.__dict__.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
@@ -750,6 +755,8 @@ class Module:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
+            if _is_lazy(param) or _is_lazy(value):
+                continue  # a lazy module materialises from the checkpoint in its load pre-hook, or stays lazy
             if not isinstance(value, Tensor):
                 error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
                                   f"object from checkpoint but received {type(value)}")

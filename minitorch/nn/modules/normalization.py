@@ -185,3 +185,26 @@ class RMSNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class CrossMapLRN2d(Module):
+    """Legacy cross-channel local response normalisation of (N, C, H, W) input:
+    x / (k + alpha / size * sum of x ** 2 over neighbouring channels) ** beta (PyTorch's legacy window).
+
+    Example::
+
+        >>> lrn = nn.CrossMapLRN2d(3)
+        >>> lrn(minitorch.randn(2, 6, 4, 4)).shape
+        minitorch.Size([2, 6, 4, 4])
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        from ...ops.lrn import cross_map_lrn2d
+        return cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

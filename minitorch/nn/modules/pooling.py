@@ -110,3 +110,95 @@ class LPPool3d(_LPPoolNd):
 
     def forward(self, input):
         return P.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# max unpooling and fractional max pooling
+# ---------------------------------------------------------------------------------------------------------------
+from ...ops import pool_extra as PX  # noqa: E402
+
+
+class _MaxUnpoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = PX._ntuple(kernel_size, self._n)
+        self.stride = PX._ntuple(stride if stride is not None else kernel_size, self._n)
+        self.padding = PX._ntuple(padding, self._n)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool1d``: ``forward(input, indices, output_size=None)`` puts each value back at its
+    argmax position, zeros elsewhere."""
+    _n = 1
+
+    def forward(self, input, indices, output_size=None):
+        return PX.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)``.
+
+    Example::
+
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> out, idx = pool(minitorch.randn(1, 1, 4, 4))
+        >>> unpool(out, idx).shape
+        minitorch.Size([1, 1, 4, 4])
+    """
+
+    def forward(self, input, indices, output_size=None):
+        return PX.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool3d``: ``forward(input, indices, output_size=None)``."""
+    _n = 3
+
+    def forward(self, input, indices, output_size=None):
+        return PX.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class _FractionalMaxPoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        n = self._n
+        self.kernel_size = PX._ntuple(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = PX._ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = PX._ntuple_f(output_ratio, n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"FractionalMaxPool{n}d requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        fn = PX.fractional_max_pool2d if self._n == 2 else PX.fractional_max_pool3d
+        return fn(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                  _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max over pseudo-randomly placed windows that shrink H, W to ``output_size`` or ``output_ratio`` of the
+    input (Graham, Fractional Max-Pooling); ``_random_samples`` (N, C, 2) fixes the placement.
+
+    Example::
+
+        >>> pool = nn.FractionalMaxPool2d(3, output_ratio=(0.5, 0.5))
+        >>> pool(minitorch.randn(2, 4, 10, 10)).shape
+        minitorch.Size([2, 4, 5, 5])
+    """
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, T, H, W) input; ``_random_samples`` (N, C, 3) fixes the placement."""
+    _n = 3
