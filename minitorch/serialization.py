@@ -15,16 +15,25 @@ themselves; every JSON object is a tagged node:
 * ``{"tuple": [...]}``, ``{"dict": [[key, value], ...], "kind": "OrderedDict" | "Counter"}`` (keys keep their
   type, so an optimizer state dict's integer keys come back as integers)
 * ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}``, ``{"device": "cpu"}``, ``{"size": [2, 3]}`` (a
-  ``minitorch.Size``)
+  ``minitorch.Size``), ``{"set": [...]}``
+* ``{"global": "module:qualname"}`` a class or function (``TransformerEncoderLayer.activation = F.relu``), and
+  ``{"obj": "module:qualname", "id": n, "state": {...}}`` an object such as a whole ``nn.Module``: its class and its
+  attributes, as PyTorch pickles it; ``{"ref": n}`` is the same object again (shared submodules stay shared).
 
-PyTorch's allow-list for its pickle-based loader (``add_safe_globals``, ``safe_globals``, ``get_safe_globals``,
-``clear_safe_globals``) exists so that programs calling it run; loading here never unpickles, so the list changes
-nothing about what a file may contain.
+Loading an object creates it with ``cls.__new__`` and sets its attributes (``__setstate__`` where the class has one),
+and only for classes it may: minitorch's own, those named in ``add_safe_globals``/``safe_globals`` (as PyTorch's
+``weights_only`` loader asks), or any importable class with ``weights_only=False``. Anything else is refused with
+``pickle.UnpicklingError``, as PyTorch refuses it, before the class's module is even imported.
+
+PyTorch's allow-list (``add_safe_globals``, ``safe_globals``, ``get_safe_globals``, ``clear_safe_globals``) decides
+which of a program's own classes a file may create, as in PyTorch.
 """
 import json
 import math
 import os
+import pickle
 import tempfile
+import types
 from collections import Counter, OrderedDict
 
 import numpy as np
@@ -54,6 +63,7 @@ class _Encoder:
     def __init__(self):
         self.arrays = {}
         self.by_id = {}
+        self.objects = {}  # id -> (index, obj): an object met twice is stored once and referred to after
 
     def _name(self, path):
         base = ".".join(str(p) for p in path) or "tensor"
@@ -125,8 +135,60 @@ class _Encoder:
             return {"dtype": obj.name}
         if isinstance(obj, _device):
             return {"device": str(obj)}
-        raise TypeError(f"minitorch.save stores tensors, numbers, strings, None, bools and lists/tuples/dicts of "
-                        f"them; got {type(obj).__module__}.{type(obj).__qualname__} at {_where(path)}")
+        if isinstance(obj, (set, frozenset)):
+            node = {"set": [self.encode(v, path) for v in obj]}
+            if isinstance(obj, frozenset):
+                node["frozen"] = True
+            return node
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            return {"global": _global_name(obj, path)}
+        return self.instance(obj, path)
+
+    def instance(self, obj, path):
+        """An object (a whole nn.Module, say) as its class's import path and its attributes, as PyTorch pickles
+        it; the same object twice becomes one node and a reference, so shared submodules stay shared."""
+        if id(obj) in self.objects:
+            return {"ref": self.objects[id(obj)][0]}
+        cls = type(obj)
+        state = getattr(obj, "__dict__", None)
+        custom = cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__
+        if state is None or custom or getattr(cls, "__slots__", None):
+            raise TypeError(f"minitorch.save stores tensors, numbers, strings, None, bools, lists/tuples/dicts/sets "
+                            f"of them, modules and objects made of those; got {cls.__module__}.{cls.__qualname__} "
+                            f"at {_where(path)}")
+        index = len(self.objects)
+        self.objects[id(obj)] = (index, obj)  # holding obj keeps its id from being reused during the save
+        getstate = getattr(obj, "__getstate__", None)
+        if getstate is not None and getattr(cls, "__getstate__", None) is not getattr(object, "__getstate__", None):
+            state = getstate()
+        if not isinstance(state, dict):
+            raise TypeError(f"minitorch.save: {cls.__qualname__}.__getstate__ returned a {type(state).__name__}, "
+                            f"not a dict, at {_where(path)}")
+        return {"obj": _global_name(cls, path), "id": index, "state": self.encode(dict(state), path)}
+
+
+def _global_name(obj, path):
+    """'module:qualname' of a class or function that can be imported back by that name."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    found = None
+    if module and qualname and "<locals>" not in qualname and "<lambda>" not in qualname:
+        found = _lookup(module, qualname)
+    if found is not obj:
+        raise TypeError(f"minitorch.save: {obj!r} at {_where(path)} cannot be found again by its name (a lambda, a "
+                        "local function or class?); only importable classes and functions can be saved")
+    return f"{module}:{qualname}"
+
+
+def _lookup(module, qualname):
+    import importlib
+    import sys
+    try:
+        target = sys.modules.get(module) or importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        return target
+    except (ImportError, AttributeError):
+        return None
 
 
 def _where(path):
@@ -168,10 +230,12 @@ def _write_atomic(path, data):
 
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
-    """Save ``obj`` (tensors, numbers, strings, None, bools, and dicts/lists/tuples of them) to ``f``.
+    """Save ``obj`` (tensors, numbers, strings, None, bools, dicts/lists/tuples/sets of them, and modules or other
+    plain objects made of those) to ``f``.
 
     Args:
-        obj: e.g. ``model.state_dict()``, ``optimizer.state_dict()`` or a dict of both plus an epoch number.
+        obj: e.g. ``model.state_dict()``, ``optimizer.state_dict()``, a dict of both plus an epoch number, or a whole
+            model (loading it back needs its class allowed, see ``load``).
         f: a path (written atomically: a temporary file in the same folder, then a rename) or a binary file
             object open for writing.
 
@@ -234,11 +298,55 @@ def _parse_header(data, name):
 
 
 class _Decoder:
-    def __init__(self, arrays, name, map_location):
+    def __init__(self, arrays, name, map_location, weights_only=True):
         self.arrays = arrays
         self.name = name
         self.map_location = map_location
+        self.weights_only = weights_only
         self.made = {}
+        self.objects = {}
+
+    def resolve(self, name):
+        """The class or function saved as 'module:qualname', if it may be loaded: minitorch's own, one in
+        ``add_safe_globals``/``safe_globals``, or any importable one with ``weights_only=False``."""
+        if not isinstance(name, str) or name.count(":") != 1:
+            raise self.corrupt(f"a global {name!r} is not 'module:qualname'")
+        module, qualname = name.split(":")
+        dotted = f"{module}.{qualname}"
+        allowed = [g for g in _SAFE_GLOBALS if not isinstance(g, tuple)]
+        named = {g[1]: g[0] for g in _SAFE_GLOBALS if isinstance(g, tuple)}
+        if dotted in named:
+            return named[dotted]
+        for g in allowed:
+            if getattr(g, "__module__", None) == module and getattr(g, "__qualname__", None) == qualname:
+                return g
+        own = module == "minitorch" or module.startswith("minitorch.")
+        if not (own or self.weights_only is False):
+            raise pickle.UnpicklingError(
+                f"Weights only load failed: {self.name} holds an object of {dotted}, which is not an allowed global. "
+                f"If you trust the file, allow it with minitorch.serialization.add_safe_globals([{qualname}]) (or "
+                f"the safe_globals context manager), or pass weights_only=False to minitorch.load.")
+        found = _lookup(module, qualname)
+        if found is None:
+            raise RuntimeError(f"{self.name} holds an object of {dotted}, which cannot be imported here")
+        return found
+
+    def instance(self, node):
+        cls = self.resolve(node["obj"])
+        if not isinstance(cls, type):
+            raise self.corrupt(f"{node['obj']!r} is not a class")
+        state = node.get("state")
+        obj = cls.__new__(cls)
+        self.objects[node.get("id")] = obj  # before its state: an attribute may refer back to it
+        state = self.decode(state)
+        if not isinstance(state, dict):
+            raise self.corrupt(f"the state of a {node['obj']} is not a dict")
+        if hasattr(obj, "__setstate__") and getattr(cls, "__setstate__", None) is not getattr(object, "__setstate__",
+                                                                                               None):
+            obj.__setstate__(state)
+        else:
+            obj.__dict__.update(state)
+        return obj
 
     def corrupt(self, what):
         return RuntimeError(f"{self.name} is corrupt: {what}")
@@ -313,6 +421,17 @@ class _Decoder:
         if "device" in node:
             from .device import device
             return device(node["device"])
+        if "set" in node and isinstance(node["set"], list):
+            items = [self.decode(v) for v in node["set"]]
+            return frozenset(items) if node.get("frozen") else set(items)
+        if "global" in node:
+            return self.resolve(node["global"])
+        if "obj" in node:
+            return self.instance(node)
+        if "ref" in node:
+            if node["ref"] not in self.objects:
+                raise self.corrupt(f"a reference to object {node['ref']!r} that comes before it")
+            return self.objects[node["ref"]]
         raise self.corrupt(f"unexpected node {node!r} in its structure")
 
 
@@ -362,12 +481,15 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         map_location: where tensors go: a device or device string, a dict mapping saved locations to new ones
             ({"cuda:0": "cpu"}), or a function ``(tensor, location) -> tensor``. By default each tensor goes back to
             the device it was saved from.
-        weights_only, mmap, pickle_module: accepted for compatibility with ``torch.load``; loading never runs code
-            from the file whatever they say.
+        weights_only: as PyTorch's default (None or True), a saved object is created only if its class is
+            minitorch's own or allowed with ``add_safe_globals``/``safe_globals``; False allows any importable class
+            (only for files you trust, as in PyTorch). The file itself is never executed: it holds JSON and arrays.
+        mmap, pickle_module: accepted for compatibility with ``torch.load``.
 
     Raises:
         RuntimeError: the file is not a safetensors file (for example a pickled PyTorch checkpoint), is truncated
             or corrupt, or holds a dtype minitorch has no kernels for.
+        pickle.UnpicklingError: the file holds an object whose class is not allowed (see ``weights_only``).
     """
     data, name = _read(f)
     header = _parse_header(data, name)
@@ -387,7 +509,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         if not arr.flags.writeable or not arr.flags.c_contiguous or not arr.dtype.isnative:
             arrays[key] = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
     meta = header.get("__metadata__") or {}
-    dec = _Decoder(arrays, name, map_location)
+    dec = _Decoder(arrays, name, map_location, weights_only)
     if not isinstance(meta, dict) or _STRUCT_KEY not in meta:
         # a plain safetensors file: its tensors, in file order
         names = sorted((k for k in header if k != "__metadata__"),
@@ -405,15 +527,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# PyTorch's allow-list API for weights_only unpickling: kept as a list, with no effect on this pickle-free loader
+# PyTorch's allow-list API for weights_only loading: the classes (and functions) a file may name
 # ---------------------------------------------------------------------------------------------------------------
 _SAFE_GLOBALS = []
 
 
 def add_safe_globals(safe_globals):
-    """Record classes or functions (or ``(obj, "module.name")`` pairs) as allowed, as PyTorch's call does.
-
-    minitorch.load never unpickles, so the list only answers ``get_safe_globals()``."""
+    """Allow files to create these classes (or name these functions); ``(obj, "module.name")`` pairs allow ``obj``
+    under that saved name, as PyTorch's call does."""
     if not isinstance(safe_globals, list):
         raise TypeError(f"safe_globals must be a list, got {type(safe_globals).__name__}")
     for g in safe_globals:

@@ -273,8 +273,10 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monke
 
 def test_unsaveable_object_writes_nothing(tmp_path):
     path = tmp_path / "x.pt"
-    with pytest.raises(TypeError, match=r"minitorch.save stores tensors.*got builtins.set at obj\['a'\]\[1\]"):
-        save({"a": [1, {2}]}, path)
+    with pytest.raises(TypeError, match=r"minitorch.save stores tensors.*got builtins.generator at obj\['a'\]\[1\]"):
+        save({"a": [1, (x for x in ())]}, path)
+    with pytest.raises(TypeError, match="cannot be found again by its name"):
+        save({"f": lambda x: x}, path)
     with pytest.raises(TypeError, match="dict keys must be strings or numbers, got a key of type tuple"):
         save({(1, 2): 3}, path)
     with pytest.raises(TypeError, match="minitorch.save stores tensors"):
@@ -412,3 +414,70 @@ def test_safe_globals_api_exists_and_scopes():
     assert ser.get_safe_globals() == []
     with pytest.raises(TypeError, match="safe_globals must be a list"):
         ser.add_safe_globals(dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# whole modules (torch.save(model) / torch.load with safe_globals, as PyTorch's example programs do)
+# ---------------------------------------------------------------------------------------------------------------
+class TinyLM(minitorch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = minitorch.nn.Embedding(7, 4)
+        self.rnn = minitorch.nn.LSTM(4, 5, num_layers=2)
+        self.drop = minitorch.nn.Dropout(0.3)
+        self.head = minitorch.nn.Linear(5, 7)
+        self.also_head = self.head  # one module under two names stays one module
+        self.act = minitorch.nn.functional.relu
+        self.kinds = {"lstm", "tied"}
+        self.ntoken = 7
+
+    def forward(self, x):
+        out, _ = self.rnn(self.drop(self.embed(x)))
+        return self.head(self.act(out))
+
+
+def test_whole_module_round_trip_needs_its_class_allowed(tmp_path):
+    minitorch.manual_seed(0)
+    model = TinyLM().eval()
+    x = minitorch.tensor([[1, 2], [3, 4], [5, 6]])
+    want = model(x).detach().numpy()
+    path = tmp_path / "model.pt"
+    save(model, path)
+    with pytest.raises(pickle.UnpicklingError, match="TinyLM, which is not an allowed global"):
+        load(path)
+    with minitorch.serialization.safe_globals([TinyLM]):
+        back = load(path)
+    assert minitorch.serialization.get_safe_globals() == []
+    assert type(back) is TinyLM and back is not model and not back.training
+    np.testing.assert_array_equal(back(x).detach().numpy(), want)
+    assert back.also_head is back.head and back.act is minitorch.nn.functional.relu
+    assert back.kinds == {"lstm", "tied"} and back.ntoken == 7
+    assert [n for n, _ in back.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert all(type(p).__name__ == "Parameter" and p.requires_grad for p in back.parameters())
+    # the LSTM's flat weight list holds the very parameters the module registers
+    assert all(a is b for a, b in zip(back.rnn._flat_weights, back.rnn.parameters()))
+    # it trains on: gradients reach every parameter
+    back.train()
+    back(x).sum().backward()
+    assert all(p.grad is not None for p in back.parameters())
+    assert type(load(path, weights_only=False)) is TinyLM
+
+
+@pytest.mark.parametrize("structure", ['{"obj": "os:system", "id": 0, "state": {"dict": []}}',
+                                       '{"global": "subprocess:call"}'])
+def test_forged_globals_are_refused_before_import(tmp_path, structure):
+    import sys
+    sys.modules.pop("this_module_must_not_be_imported", None)
+    with pytest.raises(pickle.UnpicklingError, match="not an allowed global"):
+        load(_forged(tmp_path, structure))
+    path = _forged(tmp_path, '{"obj": "this_module_must_not_be_imported:X", "id": 0, "state": {"dict": []}}')
+    with pytest.raises(pickle.UnpicklingError):
+        load(path)
+    assert "this_module_must_not_be_imported" not in sys.modules
+
+
+def test_forged_object_references(tmp_path):
+    with pytest.raises(RuntimeError, match="a reference to object 3 that comes before it"):
+        load(_forged(tmp_path, '{"ref": 3}'))
+    with pytest.raises(RuntimeError, match="is not 'module:qualname'"):
+        load(_forged(tmp_path, '{"global": "os.system"}'))
