@@ -32,6 +32,9 @@ def _softmax(input, dim, dtype, log):
         raise RuntimeError(f"\"{'log_' if log else ''}softmax_lastdim_kernel_impl\" not implemented for "
                            f"'{x._dtype.name}'")
     if dim is None:
+        from .common import warn
+        warn(f"Implicit dimension choice for {'log_' if log else ''}softmax has been deprecated. Change the call to "
+             "include dim=X as an argument.", UserWarning)
         dim = 0 if x.dim() in (0, 1, 3) else 1  # PyTorch's legacy implicit-dim rule
     d = wrap_dim(dim, x.dim())
     if x.dim() == 0:
