@@ -162,3 +162,22 @@ def test_layer_norm_bad_shape_raises(torch):
         F.layer_norm(minitorch.ones(2, 4), (5,))
     with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[5\], expected input with shape \[\*, 5\]"):
         torch.nn.functional.layer_norm(torch.ones(2, 4), (5,))
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
+def test_float32_recurrent_gates_match_torch_over_a_long_sequence(torch, device, cls):
+    """The float32 gate exp: 200 steps of a 2-layer float32 net against torch's, outputs and gradients."""
+    tm = getattr(torch.nn, cls)(8, 16, 2)
+    mm = getattr(minitorch.nn, cls)(8, 16, 2).to(device)
+    mm.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = (RNG.standard_normal((200, 3, 8)) * 2).astype(np.float32)
+    mx = minitorch.tensor(x, device=device, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    mo, to = mm(mx)[0], tm(tx)[0]
+    check(mo, to, 1e-5, 1e-5)
+    g = RNG.standard_normal(x.shape[:2] + (16,)).astype(np.float32)
+    mo.backward(minitorch.tensor(g, device=device))
+    to.backward(torch.tensor(g))
+    check(mx.grad, tx.grad, 1e-4, 1e-5)
+    for (name, p) in tm.named_parameters():
+        check(dict(mm.named_parameters())[name].grad, p.grad, 1e-4, 1e-5)
