@@ -181,3 +181,24 @@ def test_float32_recurrent_gates_match_torch_over_a_long_sequence(torch, device,
     check(mx.grad, tx.grad, 1e-4, 1e-5)
     for (name, p) in tm.named_parameters():
         check(dict(mm.named_parameters())[name].grad, p.grad, 1e-4, 1e-5)
+
+
+@pytest.mark.parametrize("M,In,O,wt", [(70, 20, 1000, False), (70, 20, 1000, True), (5, 3, 4, False),
+                                       (0, 3, 4, False)])
+def test_linear_gradients_one_thread_match_torch(torch, device, M, In, O, wt):
+    """The single-thread linear backward (g.T read in place, the bias summed by rows); wt: a transposed weight."""
+    x, w, b, g = (RNG.standard_normal(s).astype(np.float32) for s in ((M, In), (O, In), (O,), (M, O)))
+    res = []
+    old = minitorch.get_num_threads()
+    minitorch.set_num_threads(1)
+    try:
+        for lib, dev in ((minitorch, device), (torch, "cpu")):
+            xx, bb = (lib.tensor(a, device=dev, requires_grad=True) for a in (x, b))
+            wl = lib.tensor(np.ascontiguousarray(w.T) if wt else w, device=dev, requires_grad=True)
+            y = lib.nn.functional.linear(xx, wl.t() if wt else wl, bb)
+            y.backward(lib.tensor(g, device=dev))
+            res.append([y, xx.grad, wl.grad, bb.grad])
+    finally:
+        minitorch.set_num_threads(old)
+    for m, t in zip(*res):
+        check(m, t, 1e-4, 1e-4)  # float32 sums of up to 1000 products in another order
