@@ -7,7 +7,49 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .rnn import _exp
+
 U = np.uint64
+
+F = np.float32
+_POW2F = np.array([2.0 ** k for k in range(-126, 128)], dtype=np.float32)  # 2**n for _exp32's result
+_LOG2EF = F(1.4426950408889634)
+_LN2_HIF = F(0.693359375)  # ln 2 in two parts: n * _LN2_HIF is exact for |n| <= 127 in float32
+_LN2_LOF = F(0.6931471805599453 - 0.693359375)
+_LOF, _HIF, _HALF, _ONE = F(-87.0), F(88.0), F(0.5), F(1.0)
+_P2, _P3, _P4, _P5, _P6, _P7 = F(1 / 2), F(1 / 6), F(1 / 24), F(1 / 120), F(1 / 720), F(1 / 5040)
+
+
+@njit(cache=True, inline="always")
+def _exp32(x):
+    """exp of a float32 in float32 arithmetic (a few ulp) from operations LLVM vectorizes, unlike a call to libm's
+    expf: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor polynomial to r**7, 2**n from a table. The argument
+    is clamped to [-87, 88]: below, the result is 0 (a softmax term under 1.7e-38 of the row maximum's);
+    NaN passes through."""
+    y = min(max(x, _LOF), _HIF)
+    n = np.floor(y * _LOG2EF + _HALF)
+    r = y - n * _LN2_HIF - n * _LN2_LOF
+    p = _ONE + r * (_ONE + r * (_P2 + r * (_P3 + r * (_P4 + r * (_P5 + r * (_P6 + r * _P7))))))
+    v = p * _POW2F[U(np.int64(n) + 126)]
+    v = v if x > _LOF else F(0.0)
+    return v if x == x else x
+
+
+@njit(cache=True, inline="always")
+def _sum4(a, base, C):
+    """Sum of a[base:base + C] in float64 with four running sums (one chain is bound by the add latency)."""
+    s0 = s1 = s2 = s3 = 0.0
+    k = 0
+    while k + 4 <= C:
+        s0 += a[U(base + k)]
+        s1 += a[U(base + k + 1)]
+        s2 += a[U(base + k + 2)]
+        s3 += a[U(base + k + 3)]
+        k += 4
+    while k < C:
+        s0 += a[U(base + k)]
+        k += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, inline="always")
@@ -17,6 +59,20 @@ def _softmax_row(x, out, base, C, log):
         v = x[U(base + k)]
         if v > m or v != v:
             m = v
+    if x.itemsize == 4:
+        # float32: the exps go to ``out`` first (a vectorized pass), then are summed
+        for k in range(C):
+            out[U(base + k)] = _exp32(x[U(base + k)] - m)
+        s = _sum4(out, base, C)
+        if log:
+            lse32 = F(m + math.log(s))
+            for k in range(C):
+                out[U(base + k)] = x[U(base + k)] - lse32
+        else:
+            inv32 = F(1.0 / s)
+            for k in range(C):
+                out[U(base + k)] = out[U(base + k)] * inv32
+        return
     s = 0.0
     for k in range(C):
         s += math.exp(x[U(base + k)] - m)
@@ -46,8 +102,12 @@ def softmax_par(x, out, R, C, log):
 def _softmax_grad_row(g, y, out, base, C, log):
     s = 0.0
     if log:
-        for k in range(C):
-            s += g[U(base + k)]
+        s = _sum4(g, base, C)
+        if y.itemsize == 4:
+            s32 = F(s)
+            for k in range(C):
+                out[U(base + k)] = g[U(base + k)] - _exp32(y[U(base + k)]) * s32
+            return
         for k in range(C):
             out[U(base + k)] = g[U(base + k)] - math.exp(y[U(base + k)]) * s
     else:
@@ -113,6 +173,150 @@ def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, 
                 out[U(base + c)] = 0.0
             continue
         s = (scale[r] if per_row else scale[0]) / div * (weight[t] if has_weight else 1.0)
-        for c in range(C):
-            out[U(base + c)] = s * math.exp(logp[U(base + c)])
+        if logp.itemsize == 4:
+            s32 = F(s)
+            for c in range(C):
+                out[U(base + c)] = s32 * _exp32(logp[U(base + c)])
+        else:
+            for c in range(C):
+                out[U(base + c)] = s * math.exp(logp[U(base + c)])
         out[U(base + t)] -= s
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GELU (exact, x * Phi(x)) forward and backward over contiguous 1-D buffers
+# ---------------------------------------------------------------------------------------------------------------
+_RSQRT2 = 0.7071067811865476
+_RSQRT2PI = 0.3989422804014327
+_GELU_CHUNK = 16384
+
+
+@njit(cache=True, inline="always")
+def _erfc_pos(z):
+    """erfc(z) for z >= 0 (relative error under 1.3e-7, i.e. float32 rounding) from vectorizable operations:
+    t / exp(z**2 + P(t)) with t = 1 / (1 + z / 2) and a degree-9 polynomial P (the Chebyshev fit of Numerical
+    Recipes' erfcc); 0 beyond z = 10, where erfc is below the smallest float32."""
+    t = 1.0 / (1.0 + 0.5 * z)
+    p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (
+        0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+    v = t * _exp(-z * z + p)
+    return v if z < 10.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _phi(x):
+    """The standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, accurate to float32 rounding in both tails."""
+    e = 0.5 * _erfc_pos(abs(x) * _RSQRT2)
+    return 1.0 - e if x >= 0.0 else e
+
+
+@njit(cache=True, inline="always")
+def _gelu_run(x, out, lo, hi):
+    if x.itemsize == 4:
+        for k in range(lo, hi):
+            v = np.float64(x[U(k)])
+            out[U(k)] = v * _phi(v) if v == v else v
+    else:
+        for k in range(lo, hi):
+            v = x[U(k)]
+            out[U(k)] = v * 0.5 * (1.0 + math.erf(v * _RSQRT2))
+
+
+@njit(cache=True, inline="always")
+def _gelu_grad_run(g, x, out, lo, hi):
+    if x.itemsize == 4:
+        for k in range(lo, hi):
+            v = np.float64(x[U(k)])
+            a = -0.5 * v * v
+            d = _phi(v) + v * _RSQRT2PI * (_exp(a) if a > -87.0 else 0.0)
+            out[U(k)] = g[U(k)] * d if v == v else v
+    else:
+        for k in range(lo, hi):
+            v = x[U(k)]
+            out[U(k)] = g[U(k)] * (0.5 * (1.0 + math.erf(v * _RSQRT2)) + v * _RSQRT2PI * math.exp(-0.5 * v * v))
+
+
+@njit(cache=True, error_model="numpy")
+def gelu(x, out, n):
+    """out = x * Phi(x) over n contiguous elements (float32 in float64 arithmetic with a vectorizable erfc)."""
+    _gelu_run(x, out, 0, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def gelu_par(x, out, n):
+    for c in prange((n + _GELU_CHUNK - 1) // _GELU_CHUNK):
+        _gelu_run(x, out, c * _GELU_CHUNK, min(n, (c + 1) * _GELU_CHUNK))
+
+
+@njit(cache=True, error_model="numpy")
+def gelu_backward(g, x, out, n):
+    """out = g * (Phi(x) + x phi(x)), the input gradient of the exact GELU."""
+    _gelu_grad_run(g, x, out, 0, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def gelu_backward_par(g, x, out, n):
+    for c in prange((n + _GELU_CHUNK - 1) // _GELU_CHUNK):
+        _gelu_grad_run(g, x, out, c * _GELU_CHUNK, min(n, (c + 1) * _GELU_CHUNK))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LayerNorm over the rows of a contiguous (R, C) buffer: forward and backward
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def layer_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, R, C):
+    """out[r] = (x[r] - mean_r) * rstd_r * w + b with the biased variance; mean and rstd = 1 / sqrt(var + eps) are
+    kept per row for the backward (sums in float64, the centred second pass as PyTorch's)."""
+    for r in range(R):
+        base = r * C
+        s = _sum4(x, base, C)
+        m = s / C
+        v = 0.0
+        for k in range(C):
+            d = x[U(base + k)] - m
+            v += d * d
+        rs = 1.0 / math.sqrt(v / C + eps)
+        mean[r] = m
+        rstd[r] = rs
+        for k in range(C):
+            y = (x[U(base + k)] - m) * rs
+            if has_w:
+                y = y * w[k]
+            if has_b:
+                y = y + b[k]
+            out[U(base + k)] = y
+
+
+@njit(cache=True, error_model="numpy")
+def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
+    """dx[r] = rstd_r * (gw - mean(gw) - xhat * mean(gw * xhat)) with gw = g * w and xhat the normalised row;
+    dw = sum over rows of g * xhat and db = sum of g (summed in float64, written when they have C elements)."""
+    aw = np.zeros(C)
+    ab = np.zeros(C)
+    for r in range(R):
+        base = r * C
+        m = np.float64(mean[r])
+        rs = np.float64(rstd[r])
+        s1 = 0.0
+        s2 = 0.0
+        for k in range(C):
+            gk = np.float64(g[U(base + k)])
+            xh = (x[U(base + k)] - m) * rs
+            aw[k] += gk * xh
+            ab[k] += gk
+            gw = gk * w[k] if has_w else gk
+            s1 += gw
+            s2 += gw * xh
+        s1 /= C
+        s2 /= C
+        for k in range(C):
+            gk = np.float64(g[U(base + k)])
+            xh = (x[U(base + k)] - m) * rs
+            gw = gk * w[k] if has_w else gk
+            dx[U(base + k)] = rs * (gw - s1 - xh * s2)
+    if dw.shape[0] == C:
+        for k in range(C):
+            dw[k] = aw[k]
+    if db.shape[0] == C:
+        for k in range(C):
+            db[k] = ab[k]

@@ -230,3 +230,115 @@ def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, 
         return
     _nll_softmax_grad[blocks(n), THREADS](logp, target, weight, has_weight, ignore_index, scale, per_row,
                                           float(div), R, C, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GELU (exact, x * Phi(x)) forward and backward over contiguous 1-D buffers, grid-strided
+# ---------------------------------------------------------------------------------------------------------------
+_RSQRT2 = 0.7071067811865476
+_RSQRT2PI = 0.3989422804014327
+
+
+@cuda.jit
+def _gelu(x, out, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = float64(x[k])
+        out[k] = v * 0.5 * (1.0 + math.erf(v * _RSQRT2))
+
+
+@cuda.jit
+def _gelu_grad(g, x, out, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = float64(x[k])
+        out[k] = g[k] * (0.5 * (1.0 + math.erf(v * _RSQRT2)) + v * _RSQRT2PI * math.exp(-0.5 * v * v))
+
+
+def gelu(x, out, n):
+    """out = x * Phi(x) over n contiguous elements."""
+    if n > 0:
+        _gelu[blocks(n), THREADS](x, out, n)
+
+
+def gelu_backward(g, x, out, n):
+    """out = g * (Phi(x) + x phi(x)), the input gradient of the exact GELU."""
+    if n > 0:
+        _gelu_grad[blocks(n), THREADS](g, x, out, n)
+
+
+gelu_par = gelu
+gelu_backward_par = gelu_backward
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LayerNorm over the rows of a contiguous (R, C) buffer: one thread per row (dx), one per column (dw, db)
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _layer_norm_rows(x, w, b, has_w, has_b, eps, out, mean, rstd, R, C):
+    for r in range(cuda.grid(1), R, cuda.gridsize(1)):
+        base = r * C
+        s = 0.0
+        for k in range(C):
+            s += x[base + k]
+        m = s / C
+        v = 0.0
+        for k in range(C):
+            d = x[base + k] - m
+            v += d * d
+        rs = 1.0 / math.sqrt(v / C + eps)
+        mean[r] = m
+        rstd[r] = rs
+        for k in range(C):
+            y = (x[base + k] - m) * rs
+            if has_w:
+                y = y * w[k]
+            if has_b:
+                y = y + b[k]
+            out[base + k] = y
+
+
+@cuda.jit
+def _layer_norm_dx(g, x, w, has_w, mean, rstd, dx, R, C):
+    for r in range(cuda.grid(1), R, cuda.gridsize(1)):
+        base = r * C
+        m = float64(mean[r])
+        rs = float64(rstd[r])
+        s1 = 0.0
+        s2 = 0.0
+        for k in range(C):
+            gw = float64(g[base + k]) * (w[k] if has_w else 1.0)
+            s1 += gw
+            s2 += gw * (x[base + k] - m) * rs
+        s1 /= C
+        s2 /= C
+        for k in range(C):
+            gw = float64(g[base + k]) * (w[k] if has_w else 1.0)
+            dx[base + k] = rs * (gw - s1 - (x[base + k] - m) * rs * s2)
+
+
+@cuda.jit
+def _layer_norm_dwdb(g, x, mean, rstd, dw, db, has_dw, has_db, R, C):
+    for k in range(cuda.grid(1), C, cuda.gridsize(1)):
+        aw = 0.0
+        ab = 0.0
+        for r in range(R):
+            gk = float64(g[r * C + k])
+            aw += gk * (x[r * C + k] - mean[r]) * rstd[r]
+            ab += gk
+        if has_dw:
+            dw[k] = aw
+        if has_db:
+            db[k] = ab
+
+
+def layer_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, R, C):
+    """out[r] = (x[r] - mean_r) * rstd_r * w + b; mean and rstd kept per row."""
+    if R > 0:
+        _layer_norm_rows[blocks(R), THREADS](x, w, b, has_w, has_b, eps, out, mean, rstd, R, C)
+
+
+def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
+    """dx, and dw / db when they have C elements."""
+    if R > 0:
+        _layer_norm_dx[blocks(R), THREADS](g, x, w, has_w, mean, rstd, dx, R, C)
+    if C > 0 and (dw.shape[0] == C or db.shape[0] == C):
+        _layer_norm_dwdb[blocks(C), THREADS](g, x, mean, rstd, dw, db, dw.shape[0] == C, db.shape[0] == C, R, C)

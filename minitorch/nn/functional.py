@@ -164,6 +164,9 @@ def celu(input, alpha=1.0, inplace=False):
 def gelu(input, approximate="none"):
     """x * Phi(x) (``approximate='tanh'``: the tanh approximation)."""
     if approximate == "none":
+        if input.dtype.is_floating_point and not input.dtype.is_complex:
+            from ..ops.activation import Gelu
+            return Gelu.apply(input)
         return input * 0.5 * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
@@ -570,6 +573,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(n) for n in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
+    C = math.prod(normalized_shape)
+    if C and input.dtype.is_floating_point and all(
+            t is None or (t.dtype == input.dtype and t.device == input.device) for t in (weight, bias)):
+        from ..ops.layer_norm import LayerNorm
+        return LayerNorm.apply(input, weight, bias, C, eps)
     dims = tuple(range(input.dim() - k, input.dim()))
     mean = input.mean(dims, keepdim=True)
     centered = input - mean

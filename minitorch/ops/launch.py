@@ -905,3 +905,66 @@ def dirichlet_grad(x, alpha, total):
                                          alpha._storage[alpha._offset:alpha._offset + n],
                                          total._storage[total._offset:total._offset + n], out._storage, n)
     return out
+
+
+@half_compute()
+def gelu(x):
+    """The exact GELU x * Phi(x) of a floating tensor (a fresh contiguous result)."""
+    x = x if x._contig else contiguous(x)
+    out = empty(x._shape, x._dtype, x._device)
+    n = out.numel()
+    if n:
+        act = _k(x).activation
+        (act.gelu_par if n >= N_PAR else act.gelu)(x._storage[x._offset:x._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
+def gelu_backward(g, x):
+    """g * (Phi(x) + x phi(x)) for same-shape g and x."""
+    g = g if g._contig else contiguous(g)
+    x = x if x._contig else contiguous(x)
+    out = empty(x._shape, x._dtype, x._device)
+    n = out.numel()
+    if n:
+        act = _k(x).activation
+        (act.gelu_backward_par if n >= N_PAR else act.gelu_backward)(
+            g._storage[g._offset:g._offset + n], x._storage[x._offset:x._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
+def layer_norm(x, C, weight, bias, eps):
+    """LayerNorm over the last C elements of each row of x: (out, mean, rstd); mean and rstd are float64 (R,)."""
+    x = x if x._contig else contiguous(x)
+    out = empty(x._shape, x._dtype, x._device)
+    R = out.numel() // C
+    mean = empty((R,), float64, x._device)
+    rstd = empty((R,), float64, x._device)
+    if R:
+        xs = x._storage[x._offset:x._offset + R * C]
+        w = weight if weight is None or weight._contig else contiguous(weight)
+        b = bias if bias is None or bias._contig else contiguous(bias)
+        wv = w._storage[w._offset:w._offset + C] if w is not None else xs[:1]
+        bv = b._storage[b._offset:b._offset + C] if b is not None else xs[:1]
+        _k(x).activation.layer_norm(xs, wv, bv, w is not None, b is not None, float(eps), out._storage,
+                                    mean._storage, rstd._storage, R, C)
+    return out, mean, rstd
+
+
+@half_compute()
+def layer_norm_backward(g, x, C, weight, mean, rstd, need_w, need_b):
+    """(dx, dw or None, db or None) of layer_norm from its saved per-row mean and rstd."""
+    g = g if g._contig else contiguous(g)
+    x = x if x._contig else contiguous(x)
+    dx = empty(x._shape, x._dtype, x._device)
+    R = dx.numel() // C
+    dw = empty((C,), x._dtype, x._device) if need_w else None
+    db = empty((C,), x._dtype, x._device) if need_b else None
+    xs = x._storage[x._offset:x._offset + R * C]
+    w = weight if weight is None or weight._contig else contiguous(weight)
+    wv = w._storage[w._offset:w._offset + C] if w is not None else xs[:1]
+    _k(x).activation.layer_norm_backward(g._storage[g._offset:g._offset + R * C], xs, wv, w is not None,
+                                         mean._storage, rstd._storage, dx._storage,
+                                         dw._storage if need_w else xs[:0], db._storage if need_b else xs[:0], R, C)
+    return dx, dw, db
