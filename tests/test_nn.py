@@ -602,3 +602,22 @@ def test_mlp_loss_falls():
                 p -= 0.5 * p.grad
         first = first if first is not None else float(loss)
     assert float(loss) < 0.5 * first
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("size_average, reduce", [(False, None), (None, False), (True, True), (False, True)])
+def test_legacy_reduction_flags_of_the_classic_losses(size_average, reduce, torch):
+    x, y = arr(4, 3), arr(4, 3, lo=0.1, hi=0.9)
+    cls = np.array([0, 2, 1, 2])
+    cases = [("mse_loss", (x, y)), ("l1_loss", (x, y)), ("smooth_l1_loss", (x, y)), ("kl_div", (x, y)),
+             ("binary_cross_entropy", (y, y[::-1].copy())), ("binary_cross_entropy_with_logits", (x, y)),
+             ("nll_loss", (x, cls)), ("cross_entropy", (x, cls))]
+    for name, (a, b) in cases:
+        kw = {"size_average": size_average, "reduce": reduce}
+        with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+            got = getattr(F, name)(minitorch.tensor(a), minitorch.tensor(b), **kw)
+        with pytest.warns(UserWarning):
+            want = getattr(torch.nn.functional, name)(torch.tensor(a), torch.tensor(b), **kw)
+        assert_close(got, want)
+    with pytest.warns(UserWarning, match="please use reduction='sum' instead"):
+        assert nn.MSELoss(size_average=False).reduction == "sum"

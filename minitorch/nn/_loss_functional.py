@@ -8,26 +8,14 @@ import math
 
 from ..autograd.grad_mode import no_grad
 from ..dtypes import int64
-from ..ops.common import warn
 from ..ops.ctc import ctc_nll
 from ..ops.launch import bounds, broadcast_shapes
 from ..tensor import Tensor
-from .functional import _check_reduction, _reduce, logsigmoid
+from .functional import _check_reduction, _legacy_reduction as _legacy, _reduce, logsigmoid
 
 __all__ = ["soft_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "multi_margin_loss",
            "triplet_margin_loss", "triplet_margin_with_distance_loss", "pairwise_distance", "cosine_embedding_loss",
            "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "ctc_loss"]
-
-
-def _legacy(size_average, reduce, reduction):
-    """The reduction the deprecated ``size_average``/``reduce`` flags ask for (each defaults to True)."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = ("mean" if size_average else "sum") if reduce else "none"
-    warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
-    return ret
 
 
 def _sizes(t):
