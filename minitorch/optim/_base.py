@@ -88,11 +88,11 @@ class _StatefulOptimizer(Optimizer):
     # -- what a subclass supplies ----------------------------------------------------------------------------
     def _init_state(self, p, group):
         """The state dict of parameter ``p`` before its first step."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define _init_state()")
 
     def _update(self, group, params, grads):
         """Apply the update rule to ``params`` (the group's parameters that have a gradient)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define _update()")
 
     # -- shared ----------------------------------------------------------------------------------------------
     def _states(self, group, params):
