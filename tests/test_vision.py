@@ -436,7 +436,7 @@ def test_rotation_matches_pil(angle, expand, center):
     ref = np.asarray(Image.fromarray(a).rotate(angle, resample=Image.NEAREST, expand=expand, center=center,
                                                fillcolor=(1, 2, 3)))
     for img, back in _kinds(a)[:2]:
-        out = back(T.rotate(img, angle, expand=expand, center=center, fill=(1, 2, 3)))
+        out = back(T.functional.rotate(img, angle, expand=expand, center=center, fill=(1, 2, 3)))
         assert out.shape == ref.shape
         assert (out != ref).any(axis=-1).mean() < 0.005  # pixels on a rounding boundary may differ
 
@@ -533,9 +533,9 @@ def test_convert_image_dtype():
 
 def test_transforms_reject_device_tensors_and_bad_inputs():
     with pytest.raises(TypeError, match="img should be a PIL Image, a NumPy array or a Tensor. Got <class 'list'>"):
-        T.hflip([[1]])
+        T.functional.hflip([[1]])
     with pytest.raises(ValueError, match=r"a NumPy image should be HxW or HxWxC. Got shape \(1, 2, 3, 4\)"):
-        T.hflip(np.zeros((1, 2, 3, 4)))
+        T.functional.hflip(np.zeros((1, 2, 3, 4)))
 
 
 # ----------------------------------------------------------------------------------------------------------------
