@@ -144,7 +144,7 @@ def test_make_grid_errors(torch):
 def test_make_grid_on_device(device):
     x = minitorch.rand(3, 1, 4, 4)
     out = utils.make_grid(x.to(device), nrow=2, padding=1)
-    assert out.device == minitorch.device(device)
+    assert out.device.type == minitorch.device(device).type
     np.testing.assert_array_equal(out.cpu().numpy(), utils.make_grid(x, nrow=2, padding=1).numpy())
 
 
@@ -300,7 +300,7 @@ def test_draw_bounding_boxes_on_device(device):
     img = minitorch.zeros(3, 8, 8, dtype=minitorch.uint8)
     box = minitorch.tensor([[1, 1, 6, 6]])
     out = utils.draw_bounding_boxes(img.to(device), box.to(device), colors="red")
-    assert out.device == minitorch.device(device)
+    assert out.device.type == minitorch.device(device).type
     np.testing.assert_array_equal(out.cpu().numpy(), utils.draw_bounding_boxes(img, box, colors="red").numpy())
 
 
@@ -372,7 +372,7 @@ def test_draw_segmentation_masks_on_device(device):
     mask = minitorch.zeros(4, 4, dtype=minitorch.bool)
     mask[1, 1] = True
     out = utils.draw_segmentation_masks(img.to(device), mask.to(device), alpha=0.5, colors="white")
-    assert out.device == minitorch.device(device)
+    assert out.device.type == minitorch.device(device).type
     assert out.cpu().numpy()[:, 1, 1].tolist() == [177] * 3 and out.cpu().numpy()[:, 0, 0].tolist() == [100] * 3
 
 

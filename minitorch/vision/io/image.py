@@ -149,7 +149,7 @@ def _pil_to_chw(img, mode, apply_exif_orientation):
             img = img.convert("RGB")
     else:
         img = img.convert(_PIL_MODES[mode])
-    arr = np.asarray(img, dtype=np.uint8)
+    arr = np.array(img, dtype=np.uint8)  # a writable copy
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     return minitorch.from_numpy(np.ascontiguousarray(arr))
 
@@ -262,7 +262,7 @@ def decode_png(input, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False
 def _orient(arr, orientation):
     """Apply an EXIF orientation (1-8) to (H, W, C) pixels."""
     ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-           5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 1)[::-1],
+           5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
            8: lambda a: np.rot90(a, 1)}
     return ops[orientation](arr) if orientation in ops else arr
 
@@ -296,7 +296,7 @@ def decode_gif(input):
     frames = []
     for i in range(getattr(img, "n_frames", 1)):
         img.seek(i)
-        frames.append(np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
+        frames.append(np.array(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
     arr = frames[0] if len(frames) == 1 else np.stack(frames)
     return minitorch.from_numpy(np.ascontiguousarray(arr))
 
