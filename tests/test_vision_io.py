@@ -135,17 +135,27 @@ def _png16(pixels, filters=(0, 1, 2, 3, 4)):
             + chunk(b"IDAT", zlib.compress(b"".join(lines))) + chunk(b"IEND", b""))
 
 
+def _pattern16(c, kind):
+    if kind == "random":
+        return np.random.default_rng(c).integers(0, 65536, (6, 5, c), dtype=np.uint16)
+    # few distinct byte values: many ties between the Paeth predictor's candidates
+    rng = np.random.default_rng(10 + c)
+    return (rng.integers(0, 4, (10, 9, c)) * 256 + rng.integers(0, 4, (10, 9, c))).astype(np.uint16)
+
+
+@pytest.mark.parametrize("kind", ["random", "ties"])
 @pytest.mark.parametrize("c", [1, 2, 3, 4])
-def test_decode_png_16bit(c):
-    pixels = np.random.default_rng(c).integers(0, 65536, (6, 5, c), dtype=np.uint16)
+def test_decode_png_16bit(c, kind):
+    pixels = _pattern16(c, kind)
+    h, w = pixels.shape[:2]
     data = _bytes_t(_png16(pixels))
     out = vio.decode_png(data)
     # full 16-bit values; int32 because minitorch has no uint16 (torchvision < 0.21 also returned int32)
-    assert out.dtype is minitorch.int32 and tuple(out.shape) == (c, 6, 5)
+    assert out.dtype is minitorch.int32 and tuple(out.shape) == (c, h, w)
     np.testing.assert_array_equal(out.numpy(), pixels.transpose(2, 0, 1))
     np.testing.assert_array_equal(vio.decode_image(data).numpy(), pixels.transpose(2, 0, 1))
     rgb = vio.decode_png(data, mode=ImageReadMode.RGB).numpy()
-    assert rgb.shape == (3, 6, 5)
+    assert rgb.shape == (3, h, w)
     if c in (3, 4):
         np.testing.assert_array_equal(rgb, pixels[..., :3].transpose(2, 0, 1))
         gray = vio.decode_png(data, mode=ImageReadMode.GRAY).numpy()
