@@ -436,3 +436,63 @@ def test_no_warnings_on_ordinary_use():
         warnings.simplefilter("error")
         utils.draw_bounding_boxes(minitorch.zeros(3, 8, 8, dtype=minitorch.uint8), minitorch.tensor([[1, 1, 4, 4]]))
         utils.make_grid(minitorch.rand(3, 3, 4, 4), normalize=True)
+
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@pytest.mark.skipif(not __import__("os").path.isfile(DEJAVU), reason="no DejaVu TrueType font here")
+def test_draw_bounding_boxes_truetype_font():
+    img = minitorch.zeros(3, 60, 120, dtype=minitorch.uint8)
+    box = minitorch.tensor([[0, 0, 119, 59]])
+
+    def inked(**kw):
+        out = utils.draw_bounding_boxes(img, box, labels=["Wg"], colors="white", font=DEJAVU, **kw).numpy()
+        return int((out[0, 2:58, 2:118] > 0).sum())
+
+    assert inked(font_size=30) > 2 * inked(font_size=12) > 0
+    assert inked() == inked(font_size=10)  # the default size is 10
+    with pytest.raises(OSError):
+        utils.draw_bounding_boxes(img, box, labels=["x"], font="/no/such/font.ttf")
+
+
+@pytest.mark.slow
+def test_vision_imports_without_pillow_and_explains_what_is_missing():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['PIL'] = None\n"
+            "import minitorch\nfrom minitorch.vision import utils, io\n"
+            "g = utils.make_grid(minitorch.rand(2, 3, 4, 4))\n"
+            "try:\n    utils.save_image(g, 'x.png')\nexcept ImportError as e:\n    print('ERR', e)\n"
+            "try:\n    io.encode_png(minitorch.zeros(3, 2, 2, dtype=minitorch.uint8))\n"
+            "except ImportError as e:\n    print('ERR', e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "ERR minitorch.vision.utils needs Pillow to write and draw images: pip install pillow" in r.stdout
+    assert "ERR minitorch.vision.io needs Pillow to decode and encode images: pip install pillow" in r.stdout
+
+
+SCRIPT = '''
+import torch, torchvision
+from torchvision.utils import save_image, make_grid, draw_bounding_boxes
+from torchvision.io import read_image, ImageReadMode, write_png
+x = torch.rand(6, 1, 8, 8)
+save_image(x, "grid.png", nrow=3)
+img = read_image("grid.png", mode=ImageReadMode.RGB)
+print(tuple(img.shape), img.dtype)
+boxed = draw_bounding_boxes(img, torch.tensor([[1, 1, 10, 10]]), colors="red")
+write_png(boxed, "boxed.png")
+print(tuple(torchvision.io.read_image("boxed.png").shape), torchvision.utils.make_grid(x).shape[0])
+'''
+
+
+@pytest.mark.slow
+def test_torchvision_names_through_minitorch_run(tmp_path):
+    import subprocess
+    import sys
+    (tmp_path / "prog.py").write_text(SCRIPT)
+    r = subprocess.run([sys.executable, "-m", "minitorch.run", "prog.py"], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["(3, 22, 32) minitorch.uint8", "(3, 22, 32) 3"]
+    assert np.asarray(Image.open(tmp_path / "boxed.png"))[1, 5].tolist() == [255, 0, 0]

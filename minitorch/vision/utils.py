@@ -110,7 +110,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
 
     nmaps = arr.shape[0]
     xmaps = min(nrow, nmaps)
-    ymaps = int(math.ceil(nmaps / xmaps))
+    ymaps = math.ceil(nmaps / xmaps)
     cell_h, cell_w = arr.shape[2] + padding, arr.shape[3] + padding
     grid = np.full((arr.shape[1], cell_h * ymaps + padding, cell_w * xmaps + padding), pad_value, dtype=arr.dtype)
     for k in range(nmaps):
