@@ -97,6 +97,16 @@ def test_decode_png_palette_and_1bit():
     out = vio.decode_png(data)
     assert tuple(out.shape) == (3, 4, 4)  # palette images expand to RGB
     np.testing.assert_array_equal(_hwc(out.numpy()), rgb)
+    buf = io.BytesIO()
+    pal = Image.fromarray(rgb).quantize(colors=2)
+    pal.info["transparency"] = 0
+    pal.save(buf, format="PNG", transparency=0)  # a tRNS chunk: palette entry 0 is transparent
+    out = vio.decode_png(_bytes_t(buf.getvalue())).numpy()
+    assert out.shape == (4, 4, 4)  # ... so the image expands to RGBA
+    np.testing.assert_array_equal(out[:3].transpose(1, 2, 0), rgb)
+    assert sorted(np.unique(out[3]).tolist()) == [0, 255]
+    la = np.random.default_rng(2).integers(0, 256, (3, 5, 2), dtype=np.uint8)
+    np.testing.assert_array_equal(vio.decode_png(_bytes_t(_pil_bytes(la))).numpy(), la.transpose(2, 0, 1))
     bits = np.array([[0, 255, 0], [255, 0, 255]], dtype=np.uint8)
     out = vio.decode_png(_bytes_t(_pil_bytes(bits, mode="1")))
     np.testing.assert_array_equal(out.numpy(), bits[None])
@@ -276,6 +286,9 @@ def test_decode_gif_and_webp():
     anim = vio.decode_image(_bytes_t(buf.getvalue()))
     assert tuple(anim.shape) == (3, 3, 5, 6)
     np.testing.assert_array_equal(anim.numpy()[:, :, 0, 0], [[0] * 3, [120] * 3, [250] * 3])
+    gray = vio.decode_image(_bytes_t(buf.getvalue()), mode=ImageReadMode.GRAY)
+    assert tuple(gray.shape) == (3, 1, 5, 6)  # the mode applies to every frame
+    np.testing.assert_array_equal(gray.numpy()[:, 0, 0, 0], [0, 120, 250])
     buf = io.BytesIO()
     frames[1].save(buf, format="GIF")
     assert tuple(vio.decode_gif(_bytes_t(buf.getvalue())).shape) == (3, 5, 6)

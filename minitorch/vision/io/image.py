@@ -289,6 +289,10 @@ def decode_webp(input, mode=ImageReadMode.UNCHANGED):
 
 def decode_gif(input):
     """Decode GIF bytes into RGB uint8 ``(3, H, W)``, or ``(N, 3, H, W)`` for an animation of N frames."""
+    return _decode_gif(input, ImageReadMode.RGB)
+
+
+def _decode_gif(input, mode):
     data = _check_encoded(input)
     if _kind(data) != "gif":
         raise RuntimeError("Content is not gif")
@@ -296,7 +300,7 @@ def decode_gif(input):
     frames = []
     for i in range(getattr(img, "n_frames", 1)):
         img.seek(i)
-        frames.append(np.array(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
+        frames.append(_pil_to_chw(img.convert("RGB"), mode, False).numpy())
     arr = frames[0] if len(frames) == 1 else np.stack(frames)
     return minitorch.from_numpy(np.ascontiguousarray(arr))
 
@@ -315,8 +319,7 @@ def decode_image(input, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=Fal
     if kind == "webp":
         return decode_webp(input, mode)
     if kind == "gif":
-        out = decode_gif(input)
-        return out if mode is ImageReadMode.UNCHANGED else _pil_to_chw(_open(data, "GIF"), mode, False)
+        return _decode_gif(input, ImageReadMode.RGB if mode is ImageReadMode.UNCHANGED else mode)
     raise RuntimeError("Unsupported image file. Only jpeg, png, webp and gif are currently supported. "
                        f"The file starts with {data[:8]!r}")
 
