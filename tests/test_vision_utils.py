@@ -496,3 +496,54 @@ def test_torchvision_names_through_minitorch_run(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:2] == ["(3, 22, 32) minitorch.uint8", "(3, 22, 32) 3"]
     assert np.asarray(Image.open(tmp_path / "boxed.png"))[1, 5].tolist() == [255, 0, 0]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# flow_to_image
+# ----------------------------------------------------------------------------------------------------------------
+def test_flow_to_image_directions_and_magnitudes():
+    # (u, v) per pixel; expected colours worked out by hand from the Middlebury wheel (ramps of 15, 6, 4, 11, 13,
+    # 6 entries from red): right = red, down = between wheel entries 13 and 14, left = entry 27, up = between 40
+    # and 41; zero flow is white and a half-length vector is half saturated.
+    vectors = {(0, 0): (1.0, 0.0), (0, 1): (0.0, 1.0), (0, 2): (-1.0, 0.0), (1, 0): (0.0, -1.0), (1, 1): (0.0, 0.0),
+               (1, 2): (0.5, 0.0)}
+    flow = np.zeros((2, 2, 3), dtype=np.float32)
+    for (y, x), (u, v) in vectors.items():
+        flow[:, y, x] = (u, v)
+    out = utils.flow_to_image(_t(flow))
+    assert out.dtype is minitorch.uint8 and tuple(out.shape) == (3, 2, 3)
+    got = out.numpy().transpose(1, 2, 0).astype(int)
+    expected = {(0, 0): (255, 0, 0), (0, 1): (255, (221 + 238) // 2, 0), (0, 2): (0, 255 - 46, 255),
+                (1, 0): ((78 + 98) // 2, 0, 255), (1, 1): (255, 255, 255), (1, 2): (255, 127, 127)}
+    for pos, colour in expected.items():
+        assert np.abs(got[pos] - colour).max() <= 1, (pos, got[pos], colour)
+
+
+def test_flow_to_image_batches_scale_by_the_largest_vector():
+    flow = np.zeros((2, 2, 1, 2), dtype=np.float32)
+    flow[0, :, 0, 0] = (3.0, 0.0)
+    flow[0, :, 0, 1] = (6.0, 0.0)
+    flow[1, :, 0, 0] = (0.0, 0.0)
+    out = utils.flow_to_image(_t(flow)).numpy()
+    assert out.shape == (2, 3, 1, 2)
+    np.testing.assert_array_equal(out[0, :, 0, 1], [255, 0, 0])
+    np.testing.assert_array_equal(out[0, :, 0, 0], [255, 127, 127])  # half of the largest norm in the batch
+    np.testing.assert_array_equal(out[1, :, 0, 0], [255, 255, 255])
+    scaled = utils.flow_to_image(_t(flow * 10)).numpy()
+    np.testing.assert_array_equal(scaled, out)  # only directions and relative lengths matter
+
+
+def test_flow_to_image_errors():
+    with pytest.raises(ValueError, match="Flow should be of dtype torch.float, got minitorch.float64."):
+        utils.flow_to_image(minitorch.zeros(2, 3, 3, dtype=minitorch.float64))
+    with pytest.raises(ValueError, match=r"Input flow should have shape \(2, H, W\) or \(N, 2, H, W\), got \(3, 3, 3\)"):
+        utils.flow_to_image(minitorch.zeros(3, 3, 3))
+    with pytest.raises(ValueError, match=r"got \(3, 3\)"):
+        utils.flow_to_image(minitorch.zeros(3, 3))
+
+
+def test_flow_to_image_on_device(device):
+    flow = minitorch.randn(2, 3, 4)
+    out = utils.flow_to_image(flow.to(device))
+    assert out.device.type == minitorch.device(device).type
+    np.testing.assert_array_equal(out.cpu().numpy(), utils.flow_to_image(flow).numpy())

@@ -18,7 +18,8 @@ import numpy as np
 import minitorch
 from minitorch.tensor import Tensor
 
-__all__ = ["make_grid", "save_image", "draw_bounding_boxes", "draw_segmentation_masks", "draw_keypoints"]
+__all__ = ["make_grid", "save_image", "draw_bounding_boxes", "draw_segmentation_masks", "draw_keypoints",
+           "flow_to_image"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -357,3 +358,67 @@ def draw_keypoints(image, keypoints, connectivity=None, colors=None, radius=2, w
             if kvis[start] and kvis[end]:
                 draw.line((tuple(kpts[start]), tuple(kpts[end])), width=width)
     return _restore_dtype(np.asarray(canvas).transpose(2, 0, 1), image.dtype, image.device)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# optical flow
+# ----------------------------------------------------------------------------------------------------------------
+# The Middlebury flow colour wheel (Baker et al., "A Database and Evaluation Methodology for Optical Flow"): hue
+# ramps of these lengths from red through yellow, green, cyan, blue and magenta back to red.
+_WHEEL_SEGMENTS = (15, 6, 4, 11, 13, 6)
+
+
+def _colour_wheel():
+    """(55, 3) float32 RGB values of the wheel, each ramp ``floor(255 * i / n)`` up or down in one channel."""
+    rows = []
+    # (channel that ramps, ramp direction, channels held at 255) per segment
+    plan = ((1, +1, (0,)), (0, -1, (1,)), (2, +1, (1,)), (1, -1, (2,)), (0, +1, (2,)), (2, -1, (0,)))
+    for n, (ramp_ch, direction, full) in zip(_WHEEL_SEGMENTS, plan):
+        seg = np.zeros((n, 3), dtype=np.float32)
+        ramp = np.floor(np.float32(255) * np.arange(n, dtype=np.float32) / np.float32(n))
+        seg[:, ramp_ch] = ramp if direction > 0 else np.float32(255) - ramp
+        for ch in full:
+            seg[:, ch] = 255
+        rows.append(seg)
+    return np.concatenate(rows)
+
+
+def flow_to_image(flow):
+    """Colour-code optical flow: direction as hue on the Middlebury colour wheel, magnitude as saturation.
+
+    Args:
+        flow: a float32 ``(2, H, W)`` or ``(N, 2, H, W)`` tensor of (horizontal, vertical) displacements. It is
+            scaled by its largest vector norm first, so the longest vector is fully saturated.
+
+    Returns:
+        a uint8 ``(3, H, W)`` or ``(N, 3, H, W)`` RGB tensor on the flow's device.
+    """
+    if not isinstance(flow, Tensor):
+        raise TypeError(f"flow should be a tensor, got {type(flow)}")
+    if flow.dtype is not minitorch.float32:
+        raise ValueError(f"Flow should be of dtype torch.float, got {flow.dtype}.")
+    orig_shape = tuple(flow.shape)
+    arr = _host(flow)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[1] != 2:
+        raise ValueError(f"Input flow should have shape (2, H, W) or (N, 2, H, W), got {orig_shape}.")
+    max_norm = np.sqrt(np.sum(arr ** 2, axis=1)).max() if arr.size else np.float32(0)
+    arr = arr / (max_norm + np.finfo(np.float32).eps)
+
+    wheel = _colour_wheel()
+    ncols = wheel.shape[0]
+    norm = np.sqrt(np.sum(arr ** 2, axis=1))
+    angle = np.arctan2(-arr[:, 1], -arr[:, 0]) / np.float32(np.pi)  # in [-1, 1]
+    pos = (angle + 1) / 2 * (ncols - 1)
+    k0 = np.floor(pos).astype(np.int64)
+    k1 = np.where(k0 + 1 == ncols, 0, k0 + 1)
+    frac = pos - k0
+    image = np.empty((arr.shape[0], 3, arr.shape[2], arr.shape[3]), dtype=np.uint8)
+    for c in range(3):
+        col = (1 - frac) * (wheel[k0, c] / np.float32(255.0)) + frac * (wheel[k1, c] / np.float32(255.0))
+        col = 1 - norm * (1 - col)  # short vectors fade to white
+        image[:, c] = np.floor(np.float32(255) * col)
+    if len(orig_shape) == 3:
+        image = image[0]
+    return _to_tensor(image, flow.device)
