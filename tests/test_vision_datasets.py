@@ -436,6 +436,11 @@ def test_dataloader_over_image_folder(image_tree):
     assert batches[0][1].tolist() == [0, 0, 0, 1] and batches[1][1].dtype == minitorch.int64
     first = arrays[ds.samples[0][0]]
     np.testing.assert_allclose(batches[0][0].numpy()[0], first.transpose(2, 0, 1) / np.float32(255), rtol=1e-6)
+    # worker processes load the same images (the loader and the dataset pickle)
+    in_workers = list(DataLoader(ds, batch_size=4, shuffle=False, num_workers=2))
+    for (x, y), (xw, yw) in zip(batches, in_workers):
+        np.testing.assert_array_equal(xw.numpy(), x.numpy())
+        assert yw.tolist() == y.tolist()
 
 
 # ----------------------------------------------------------------------------------------------------------------
