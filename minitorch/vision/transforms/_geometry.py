@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 
-import minitorch
 from minitorch.tensor import Tensor
 
 from .functional import (_PIL_FILTERS, Image, InterpolationMode, _cast_like, _check_image, _interp_mode, _is_pil,
@@ -61,11 +60,11 @@ def _nearest_index(in_size, out_size, exact):
     return np.minimum(np.floor(pos * scale).astype(np.int64), in_size - 1)
 
 
-def _interp_matrix(in_size, out_size, mode, antialias):
-    """The (out_size, in_size) matrix whose rows weigh the input samples of each output sample."""
+def _interp_taps(in_size, out_size, mode, antialias):
+    """Per output sample, the input indices it reads and their weights: two (out_size, taps) arrays, weighed the way
+    PyTorch's ``F.interpolate(align_corners=False)`` weighs them (taps outside the image weigh 0)."""
     scale = in_size / out_size
     rows = np.arange(out_size)
-    W = np.zeros((out_size, in_size), dtype=np.float64)
     if antialias:
         # a filter stretched over `scale` input pixels when shrinking, normalised over the taps inside the image
         if mode == "bilinear":
@@ -78,27 +77,36 @@ def _interp_matrix(in_size, out_size, mode, antialias):
         lo = np.maximum(np.trunc(centre - support + 0.5).astype(np.int64), 0)
         hi = np.minimum(np.trunc(centre + support + 0.5).astype(np.int64), in_size)
         taps = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))[None, :]
-        valid = taps < hi[:, None]
-        wts = kernel((taps - centre[:, None] + 0.5) * invscale) * valid
+        wts = kernel((taps - centre[:, None] + 0.5) * invscale) * (taps < hi[:, None])
         total = wts.sum(axis=1, keepdims=True)
         wts = np.divide(wts, total, out=np.zeros_like(wts), where=total != 0)
-        np.add.at(W, (np.broadcast_to(rows[:, None], taps.shape)[valid], taps[valid]), wts[valid])
-        return W
+        return np.minimum(taps, in_size - 1), wts
     if mode == "bilinear":
         x = np.maximum(scale * (rows + 0.5) - 0.5, 0.0)  # PyTorch clamps the linear source index at 0
         x0 = np.minimum(np.floor(x).astype(np.int64), in_size - 1)
-        x1 = np.minimum(x0 + 1, in_size - 1)
         frac = x - x0
-        np.add.at(W, (rows, x0), 1.0 - frac)
-        np.add.at(W, (rows, x1), frac)
-        return W
+        return np.stack([x0, np.minimum(x0 + 1, in_size - 1)], 1), np.stack([1.0 - frac, frac], 1)
     # bicubic: four taps around the (unclamped) source position, indices clamped to the border
     x = scale * (rows + 0.5) - 0.5
     x0 = np.floor(x).astype(np.int64)
     t = x - x0
-    for k in range(-1, 3):
-        np.add.at(W, (rows, np.clip(x0 + k, 0, in_size - 1)), _cubic(t - k, -0.75))
-    return W
+    ks = np.arange(-1, 3)
+    return np.clip(x0[:, None] + ks, 0, in_size - 1), _cubic(t[:, None] - ks, -0.75)
+
+
+def _apply_taps(a, idx, wts, axis):
+    """Weighted sums of taps along ``axis`` (-1 or -2) of ``a``, as one matrix product for all planes with the
+    dense (out, in) interpolation matrix (BLAS beats per-tap gathers even for strong shrinks)."""
+    in_size, n_out = a.shape[axis], idx.shape[0]
+    dense = np.zeros((n_out, in_size), dtype=wts.dtype)
+    np.add.at(dense, (np.broadcast_to(np.arange(n_out)[:, None], idx.shape), idx), wts)
+    if axis == -1:
+        return (a.reshape(-1, in_size) @ dense.T).reshape(a.shape[:-1] + (n_out,))
+    # (out, H) @ (H, planes * W)
+    planes = a.reshape(-1, in_size, a.shape[-1])
+    stacked = planes.transpose(1, 0, 2).reshape(in_size, -1)
+    out = (dense @ stacked).reshape(n_out, planes.shape[0], a.shape[-1]).transpose(1, 0, 2)
+    return out.reshape(a.shape[:-2] + (n_out, a.shape[-1]))
 
 
 def _resize_planes(a, new_h, new_w, mode, antialias):
@@ -111,10 +119,19 @@ def _resize_planes(a, new_h, new_w, mode, antialias):
     if mode not in ("bilinear", "bicubic"):
         raise ValueError(f"Interpolation mode '{mode}' is unsupported with Tensor input: tensors and arrays take "
                          "nearest, nearest-exact, bilinear or bicubic")
-    work = np.float64
-    Wh = _interp_matrix(h, new_h, mode, antialias)
-    Ww = _interp_matrix(w, new_w, mode, antialias)
-    out = np.matmul(np.matmul(Wh, a.astype(work)), Ww.T)
+    # float32 images in float32 (as F.interpolate), everything else in float64
+    work = np.float32 if a.dtype in (np.float32, np.float16, np.uint8, np.int8, np.bool_) else np.float64
+    src = a.astype(work, copy=False)
+    rows = [t.astype(work) if t.dtype.kind == "f" else t for t in _interp_taps(h, new_h, mode, antialias)]
+    cols = [t.astype(work) if t.dtype.kind == "f" else t for t in _interp_taps(w, new_w, mode, antialias)]
+    if h == new_h:
+        out = _apply_taps(src, *cols, -1)
+    elif w == new_w:
+        out = _apply_taps(src, *rows, -2)
+    elif new_h / h <= new_w / w:  # shrink the axis that shrinks most first: fewer samples for the second pass
+        out = _apply_taps(_apply_taps(src, *rows, -2), *cols, -1)
+    else:
+        out = _apply_taps(_apply_taps(src, *cols, -1), *rows, -2)
     if a.dtype.kind == "f":
         return out.astype(a.dtype)
     return _cast_like(out, a.dtype)  # rounded (and clamped, as torchvision clamps bicubic uint8)

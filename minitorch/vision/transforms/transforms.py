@@ -162,8 +162,7 @@ class RandomRotation:
         self.degrees = [float(d) for d in degrees]
         if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
             raise ValueError(f"If center is a sequence, it must be of len 2. Got {center}")
-        self.interpolation = interpolation
-        _interp_mode(interpolation)
+        self.interpolation = InterpolationMode(_interp_mode(interpolation))  # Pillow constants become modes
         self.expand = expand
         self.center = center
         if fill is None:
@@ -256,8 +255,7 @@ class Resize:
         if isinstance(size, (list, tuple)) and len(size) not in (1, 2):
             raise ValueError("If size is a sequence, it should have 1 or 2 values")
         self.size = size
-        self.interpolation = interpolation
-        _interp_mode(interpolation)
+        self.interpolation = InterpolationMode(_interp_mode(interpolation))  # Pillow constants become modes
         self.max_size = max_size
         self.antialias = antialias
 
