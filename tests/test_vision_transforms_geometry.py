@@ -769,3 +769,28 @@ def test_image_size_and_channels():
     if Image is not None:
         img = Image.fromarray(_rgb(5, 7))
         assert F.get_image_size(img) == [7, 5] and F.get_image_num_channels(img) == 3
+
+
+def test_random_resize_draws_the_smaller_edge():
+    from minitorch.vision.transforms._geometry_classes import RandomResize
+    x = minitorch.zeros(1, 20, 30)
+    minitorch.manual_seed(3)
+    sizes = [RandomResize(8, 12)(x).shape[-2] for _ in range(60)]
+    assert set(sizes) == {8, 9, 10, 11}
+    minitorch.manual_seed(3)
+    assert [int(minitorch.randint(8, 12, ())) for _ in range(60)] == sizes
+    assert "RandomResize" not in T.__all__  # torchvision has it in transforms.v2 only
+
+
+def test_numpy_images_follow_the_tensor_path():
+    a = _rgb(9, 11)
+    t = _chw(a)
+    pairs = [(F.affine(a, 20.0, [1, 2], 1.1, 3.0, fill=[4, 5, 6]), F.affine(t, 20.0, [1, 2], 1.1, 3.0, fill=[4, 5, 6])),
+             (F.rotate(a, 33, IM.BILINEAR, True), F.rotate(t, 33, IM.BILINEAR, True)),
+             (F.perspective(a, [[0, 0], [10, 0], [10, 8], [0, 8]], [[1, 1], [9, 0], [10, 8], [0, 7]]),
+              F.perspective(t, [[0, 0], [10, 0], [10, 8], [0, 8]], [[1, 1], [9, 0], [10, 8], [0, 7]])),
+             (F.resize(a, [5, 7], IM.BICUBIC), F.resize(t, [5, 7], IM.BICUBIC)),
+             (F.gaussian_blur(a, 3), F.gaussian_blur(t, 3))]
+    for arr, ten in pairs:
+        assert arr.dtype == np.uint8
+        np.testing.assert_array_equal(arr, _hwc(ten))

@@ -16,7 +16,7 @@ import minitorch
 from minitorch.tensor import Tensor
 
 from .functional import InterpolationMode, _interp_mode, get_dimensions
-from ._geometry import affine, erase, five_crop, gaussian_blur, perspective, resized_crop, ten_crop
+from ._geometry import affine, erase, five_crop, gaussian_blur, perspective, resize, resized_crop, ten_crop
 
 __all__ = ["RandomTransforms", "RandomApply", "RandomChoice", "RandomOrder", "RandomResizedCrop", "FiveCrop",
            "TenCrop", "LinearTransformation", "RandomAffine", "RandomPerspective", "GaussianBlur", "RandomErasing"]
@@ -491,3 +491,26 @@ class RandomErasing:
     def __repr__(self):
         return (f"{self.__class__.__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
                 f"value={self.value}, inplace={self.inplace})")
+
+
+class RandomResize:
+    """Resize so that the smaller edge is an integer drawn uniformly from [min_size, max_size).
+
+    torchvision has it in ``transforms.v2`` only, so ``transforms`` does not export it; ``v2`` re-exports it.
+    """
+
+    def __init__(self, min_size, max_size, interpolation=InterpolationMode.BILINEAR, antialias=True):
+        self.min_size = min_size
+        self.max_size = max_size
+        if isinstance(interpolation, int) and not isinstance(interpolation, bool):
+            interpolation = InterpolationMode(_interp_mode(interpolation))
+        self.interpolation = interpolation
+        self.antialias = antialias
+
+    def __call__(self, img):
+        size = int(minitorch.randint(self.min_size, self.max_size, ()))
+        return resize(img, [size], self.interpolation, antialias=self.antialias)
+
+    def __repr__(self):
+        return (f"{self.__class__.__name__}(min_size={self.min_size}, max_size={self.max_size}, "
+                f"interpolation={_interp_mode(self.interpolation)}, antialias={self.antialias})")
