@@ -500,3 +500,8 @@ def convert_image_dtype(image, dtype=minitorch.float32):
         return minitorch.from_numpy((a // factor).astype(dst))
     factor = int((dst_max + 1) // (src_max + 1))
     return minitorch.from_numpy(a.astype(dst) * dst.type(factor))
+
+# colour transforms (PIL images and tensors), in their own module
+from ._color import (adjust_brightness, adjust_contrast, adjust_gamma, adjust_hue, adjust_saturation,  # noqa: E402,F401
+                     adjust_sharpness, autocontrast, equalize, invert, posterize, rgb_to_grayscale, solarize,
+                     to_grayscale)
