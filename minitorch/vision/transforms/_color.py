@@ -380,7 +380,8 @@ def autocontrast(img):
     low = a.min(axis=(-2, -1), keepdims=True).astype(ct)
     high = a.max(axis=(-2, -1), keepdims=True).astype(ct)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = ct.type(bound) / (high - low)
+        # bound / spread as PyTorch evaluates a number over a tensor: the reciprocal, then the product
+        scale = (ct.type(1.0) / (high - low)) * ct.type(bound)
     flat = ~np.isfinite(scale)
     low[flat] = 0
     scale[flat] = 1
