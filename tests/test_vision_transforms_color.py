@@ -546,3 +546,18 @@ def test_v2_colour_functions_take_float_images():
     with pytest.raises(TypeError, match="Threshold should be less or equal the maximum value of the dtype, but got 2"):
         F2.solarize(x, 2)
     assert "adjust_hue" in F2.__all__ and F2.adjust_hue is F.adjust_hue
+
+
+@pytest.mark.torch
+def test_magnitude_tables_equal_pytorchs_linspace_and_rounding(torch):
+    from minitorch.vision.transforms.autoaugment import _linspace, _posterize_bits
+    ends = [0.3, 0.99, 32.0, 135.0] + [150 / 331 * s for s in range(8, 400, 13)] + [s / 3 for s in range(8, 400, 13)]
+    for end in ends:
+        for steps in (1, 2, 10, 31):
+            np.testing.assert_array_equal(_linspace(0.0, end, steps).numpy(), torch.linspace(0.0, end, steps).numpy())
+    np.testing.assert_array_equal(_linspace(255.0, 0.0, 31).numpy(), torch.linspace(255.0, 0.0, 31).numpy())
+    for n, top, span in ((10, 8, 4), (31, 8, 4), (31, 8, 6), (10, 4, 4)):
+        want = (top - (torch.arange(n) / ((n - 1) / span)).round().int()).numpy()
+        got = _posterize_bits(n, top, span).numpy()
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, want)

@@ -229,11 +229,14 @@ def _hsv_to_rgb(h, s, v):
     p = np.clip(v * (one - s), 0.0, 1.0)
     q = np.clip(v * (one - s * f), 0.0, 1.0)
     t = np.clip(v * (one - s * (one - f)), 0.0, 1.0)
-    conds = [sector == k for k in range(6)]
-    r = np.select(conds, [v, q, p, p, t, v])
-    g = np.select(conds, [t, v, v, q, p, p])
-    b = np.select(conds, [p, p, t, v, v, q])
-    return np.stack((r, g, b), axis=-3)
+    # which of (v, q, p, t) each channel takes in each of the six hue sectors
+    choices = np.stack((v, q, p, t))
+    channels = [np.take_along_axis(choices, table[sector][None], axis=0)[0] for table in _HSV_SECTORS]
+    return np.stack(channels, axis=-3)
+
+
+_HSV_SECTORS = (np.array([0, 1, 2, 2, 3, 0], dtype=np.intp), np.array([3, 0, 0, 1, 2, 2], dtype=np.intp),
+                np.array([2, 2, 3, 0, 0, 1], dtype=np.intp))
 
 
 def adjust_hue(img, hue_factor):

@@ -163,9 +163,28 @@ _POLICIES = {
 }
 
 
+def _linspace(start, end, steps):
+    """``linspace`` in float32 as PyTorch evaluates it (the first half counted up from ``start``, the second half
+    down from ``end``), built in NumPy: the magnitude tables are data-pipeline values, not kernel work."""
+    i = np.arange(steps, dtype=np.float32)
+    if steps == 1:
+        return minitorch.from_numpy(np.array([start], dtype=np.float32))
+    step = np.float64(np.float32(np.float32(np.float32(end) - np.float32(start)) / np.float32(steps - 1)))
+    i = i.astype(np.float64)
+    # a float32 step times an index is exact in float64: one rounding at the end, as PyTorch's fused multiply-add
+    values = np.where(i < steps // 2, np.float64(np.float32(start)) + step * i,
+                      np.float64(np.float32(end)) - step * (steps - 1 - i))
+    return minitorch.from_numpy(values.astype(np.float32))
+
+
+def _scalar(value):
+    return minitorch.from_numpy(np.array(value, dtype=np.float32))
+
+
 def _posterize_bits(num_bins, top, span):
     """``top - round(i / ((num_bins - 1) / span))`` for bins i, as int32 (the bits kept by Posterize)."""
-    return (top - (minitorch.arange(num_bins) / ((num_bins - 1) / span)).round()).int()
+    levels = np.round(np.arange(num_bins, dtype=np.float32) / np.float32((num_bins - 1) / span))
+    return minitorch.from_numpy((top - levels).astype(np.int32))
 
 
 def _fill_for(img, fill):
@@ -179,7 +198,7 @@ def _fill_for(img, fill):
 
 
 def _magnitude_of(magnitudes, index):
-    return float(magnitudes[index].item())
+    return float(magnitudes.numpy()[index])
 
 
 class _Policy:
@@ -213,20 +232,20 @@ class AutoAugment(_Policy):
         height, width = image_size
         return {
             # name: (magnitudes, signed)
-            "ShearX": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "ShearY": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "TranslateX": (minitorch.linspace(0.0, 150.0 / 331.0 * width, num_bins), True),
-            "TranslateY": (minitorch.linspace(0.0, 150.0 / 331.0 * height, num_bins), True),
-            "Rotate": (minitorch.linspace(0.0, 30.0, num_bins), True),
-            "Brightness": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Color": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Contrast": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Sharpness": (minitorch.linspace(0.0, 0.9, num_bins), True),
+            "ShearX": (_linspace(0.0, 0.3, num_bins), True),
+            "ShearY": (_linspace(0.0, 0.3, num_bins), True),
+            "TranslateX": (_linspace(0.0, 150.0 / 331.0 * width, num_bins), True),
+            "TranslateY": (_linspace(0.0, 150.0 / 331.0 * height, num_bins), True),
+            "Rotate": (_linspace(0.0, 30.0, num_bins), True),
+            "Brightness": (_linspace(0.0, 0.9, num_bins), True),
+            "Color": (_linspace(0.0, 0.9, num_bins), True),
+            "Contrast": (_linspace(0.0, 0.9, num_bins), True),
+            "Sharpness": (_linspace(0.0, 0.9, num_bins), True),
             "Posterize": (_posterize_bits(num_bins, 8, 4), False),
-            "Solarize": (minitorch.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (minitorch.tensor(0.0), False),
-            "Equalize": (minitorch.tensor(0.0), False),
-            "Invert": (minitorch.tensor(0.0), False),
+            "Solarize": (_linspace(255.0, 0.0, num_bins), False),
+            "AutoContrast": (_scalar(0.0), False),
+            "Equalize": (_scalar(0.0), False),
+            "Invert": (_scalar(0.0), False),
         }
 
     @staticmethod
@@ -278,20 +297,20 @@ class RandAugment(_Policy):
     def _augmentation_space(num_bins, image_size):
         height, width = image_size
         return {
-            "Identity": (minitorch.tensor(0.0), False),
-            "ShearX": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "ShearY": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "TranslateX": (minitorch.linspace(0.0, 150.0 / 331.0 * width, num_bins), True),
-            "TranslateY": (minitorch.linspace(0.0, 150.0 / 331.0 * height, num_bins), True),
-            "Rotate": (minitorch.linspace(0.0, 30.0, num_bins), True),
-            "Brightness": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Color": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Contrast": (minitorch.linspace(0.0, 0.9, num_bins), True),
-            "Sharpness": (minitorch.linspace(0.0, 0.9, num_bins), True),
+            "Identity": (_scalar(0.0), False),
+            "ShearX": (_linspace(0.0, 0.3, num_bins), True),
+            "ShearY": (_linspace(0.0, 0.3, num_bins), True),
+            "TranslateX": (_linspace(0.0, 150.0 / 331.0 * width, num_bins), True),
+            "TranslateY": (_linspace(0.0, 150.0 / 331.0 * height, num_bins), True),
+            "Rotate": (_linspace(0.0, 30.0, num_bins), True),
+            "Brightness": (_linspace(0.0, 0.9, num_bins), True),
+            "Color": (_linspace(0.0, 0.9, num_bins), True),
+            "Contrast": (_linspace(0.0, 0.9, num_bins), True),
+            "Sharpness": (_linspace(0.0, 0.9, num_bins), True),
             "Posterize": (_posterize_bits(num_bins, 8, 4), False),
-            "Solarize": (minitorch.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (minitorch.tensor(0.0), False),
-            "Equalize": (minitorch.tensor(0.0), False),
+            "Solarize": (_linspace(255.0, 0.0, num_bins), False),
+            "AutoContrast": (_scalar(0.0), False),
+            "Equalize": (_scalar(0.0), False),
         }
 
     def forward(self, img):
@@ -330,20 +349,20 @@ class TrivialAugmentWide(_Policy):
     @staticmethod
     def _augmentation_space(num_bins):
         return {
-            "Identity": (minitorch.tensor(0.0), False),
-            "ShearX": (minitorch.linspace(0.0, 0.99, num_bins), True),
-            "ShearY": (minitorch.linspace(0.0, 0.99, num_bins), True),
-            "TranslateX": (minitorch.linspace(0.0, 32.0, num_bins), True),
-            "TranslateY": (minitorch.linspace(0.0, 32.0, num_bins), True),
-            "Rotate": (minitorch.linspace(0.0, 135.0, num_bins), True),
-            "Brightness": (minitorch.linspace(0.0, 0.99, num_bins), True),
-            "Color": (minitorch.linspace(0.0, 0.99, num_bins), True),
-            "Contrast": (minitorch.linspace(0.0, 0.99, num_bins), True),
-            "Sharpness": (minitorch.linspace(0.0, 0.99, num_bins), True),
+            "Identity": (_scalar(0.0), False),
+            "ShearX": (_linspace(0.0, 0.99, num_bins), True),
+            "ShearY": (_linspace(0.0, 0.99, num_bins), True),
+            "TranslateX": (_linspace(0.0, 32.0, num_bins), True),
+            "TranslateY": (_linspace(0.0, 32.0, num_bins), True),
+            "Rotate": (_linspace(0.0, 135.0, num_bins), True),
+            "Brightness": (_linspace(0.0, 0.99, num_bins), True),
+            "Color": (_linspace(0.0, 0.99, num_bins), True),
+            "Contrast": (_linspace(0.0, 0.99, num_bins), True),
+            "Sharpness": (_linspace(0.0, 0.99, num_bins), True),
             "Posterize": (_posterize_bits(num_bins, 8, 6), False),
-            "Solarize": (minitorch.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (minitorch.tensor(0.0), False),
-            "Equalize": (minitorch.tensor(0.0), False),
+            "Solarize": (_linspace(255.0, 0.0, num_bins), False),
+            "AutoContrast": (_scalar(0.0), False),
+            "Equalize": (_scalar(0.0), False),
         }
 
     def forward(self, img):
@@ -392,22 +411,22 @@ class AugMix(_Policy):
     def _augmentation_space(self, num_bins, image_size):
         height, width = image_size
         space = {
-            "ShearX": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "ShearY": (minitorch.linspace(0.0, 0.3, num_bins), True),
-            "TranslateX": (minitorch.linspace(0.0, width / 3.0, num_bins), True),
-            "TranslateY": (minitorch.linspace(0.0, height / 3.0, num_bins), True),
-            "Rotate": (minitorch.linspace(0.0, 30.0, num_bins), True),
+            "ShearX": (_linspace(0.0, 0.3, num_bins), True),
+            "ShearY": (_linspace(0.0, 0.3, num_bins), True),
+            "TranslateX": (_linspace(0.0, width / 3.0, num_bins), True),
+            "TranslateY": (_linspace(0.0, height / 3.0, num_bins), True),
+            "Rotate": (_linspace(0.0, 30.0, num_bins), True),
             "Posterize": (_posterize_bits(num_bins, 4, 4), False),
-            "Solarize": (minitorch.linspace(255.0, 0.0, num_bins), False),
-            "AutoContrast": (minitorch.tensor(0.0), False),
-            "Equalize": (minitorch.tensor(0.0), False),
+            "Solarize": (_linspace(255.0, 0.0, num_bins), False),
+            "AutoContrast": (_scalar(0.0), False),
+            "Equalize": (_scalar(0.0), False),
         }
         if self.all_ops:
             space.update({
-                "Brightness": (minitorch.linspace(0.0, 0.9, num_bins), True),
-                "Color": (minitorch.linspace(0.0, 0.9, num_bins), True),
-                "Contrast": (minitorch.linspace(0.0, 0.9, num_bins), True),
-                "Sharpness": (minitorch.linspace(0.0, 0.9, num_bins), True),
+                "Brightness": (_linspace(0.0, 0.9, num_bins), True),
+                "Color": (_linspace(0.0, 0.9, num_bins), True),
+                "Contrast": (_linspace(0.0, 0.9, num_bins), True),
+                "Sharpness": (_linspace(0.0, 0.9, num_bins), True),
             })
         return space
 
@@ -427,16 +446,19 @@ class AugMix(_Policy):
         names = list(op_meta)
 
         orig_dims = list(img.shape)
-        batch = img.reshape([1] * max(4 - img.dim(), 0) + orig_dims)
-        n = batch.shape[0]
-        batch_dims = [n] + [1] * (batch.dim() - 1)
+        planes = img.detach().numpy()
+        planes = planes.reshape([1] * max(4 - planes.ndim, 0) + orig_dims)
+        batch = minitorch.from_numpy(np.ascontiguousarray(planes))
+        n = planes.shape[0]
+        batch_dims = [n] + [1] * (planes.ndim - 1)
         # Beta(alpha, alpha) weights of original vs augmented, as a two-parameter Dirichlet per image
-        m = self._sample_dirichlet(minitorch.tensor([self.alpha, self.alpha]).expand(n, -1))
+        m = self._sample_dirichlet(minitorch.tensor([self.alpha, self.alpha]).expand(n, -1)).numpy()
         # the chains' mixing weights, scaled by the augmented share
         combined = self._sample_dirichlet(minitorch.tensor([self.alpha] * self.mixture_width).expand(n, -1))
-        combined = combined * m[:, 1].reshape(n, -1)
+        combined = combined.numpy() * m[:, 1].reshape(n, -1)
 
-        mix = m[:, 0].reshape(batch_dims) * batch
+        # mixed on the host in the weights' precision (float32 for uint8 images), then truncated to the image dtype
+        mix = m[:, 0].reshape(batch_dims) * planes
         for i in range(self.mixture_width):
             aug = batch
             depth = (self.chain_depth if self.chain_depth > 0
@@ -449,8 +471,8 @@ class AugMix(_Policy):
                 if signed and minitorch.randint(2, (1,)).item():
                     magnitude *= -1.0
                 aug = _apply_op(aug, op_name, magnitude, interpolation=self.interpolation, fill=fill)
-            mix = mix + combined[:, i].reshape(batch_dims) * aug
-        mix = mix.reshape(orig_dims).to(dtype=img.dtype)
+            mix += combined[:, i].reshape(batch_dims) * aug.numpy()
+        mix = minitorch.from_numpy(np.ascontiguousarray(mix.reshape(orig_dims).astype(planes.dtype)))
         if not isinstance(orig_img, Tensor):
             return F.to_pil_image(mix)
         return mix
