@@ -561,3 +561,83 @@ def test_magnitude_tables_equal_pytorchs_linspace_and_rounding(torch):
         got = _posterize_bits(n, top, span).numpy()
         assert got.dtype == np.int32
         np.testing.assert_array_equal(got, want)
+
+
+def test_v2_mixup_and_cutmix():
+    from minitorch.distributions import Beta
+    x = rgb_f32((4, 3, 10, 12), seed=21)
+    labels = minitorch.tensor([0, 2, 1, 2])
+    onehot = np.eye(3, dtype=np.float32)[[0, 2, 1, 2]]
+    for seed in range(3):
+        minitorch.manual_seed(seed)
+        lam = float(Beta(minitorch.tensor([0.4]), minitorch.tensor([0.4])).sample(()).item())
+        minitorch.manual_seed(seed)
+        images, mixed = v2.MixUp(alpha=0.4, num_classes=3)(mt(x), labels)
+        np.testing.assert_allclose(images.numpy(), lam * x + (1 - lam) * np.roll(x, 1, axis=0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(mixed.numpy(), lam * onehot + (1 - lam) * np.roll(onehot, 1, axis=0), atol=1e-6)
+
+        minitorch.manual_seed(seed)
+        lam = float(Beta(minitorch.tensor([1.0]), minitorch.tensor([1.0])).sample(()).item())
+        cx, cy = int(minitorch.randint(12, (1,)).item()), int(minitorch.randint(10, (1,)).item())
+        half_w, half_h = int(0.5 * np.sqrt(1 - lam) * 12), int(0.5 * np.sqrt(1 - lam) * 10)
+        x1, x2, y1, y2 = max(cx - half_w, 0), min(cx + half_w, 12), max(cy - half_h, 0), min(cy + half_h, 10)
+        want = x.copy()
+        want[..., y1:y2, x1:x2] = np.roll(x, 1, axis=0)[..., y1:y2, x1:x2]
+        kept = 1 - (x2 - x1) * (y2 - y1) / 120
+        minitorch.manual_seed(seed)
+        out = v2.CutMix(num_classes=3)({"image": mt(x), "labels": labels})
+        np.testing.assert_array_equal(out["image"].numpy(), want)
+        np.testing.assert_allclose(out["labels"].numpy(), kept * onehot + (1 - kept) * np.roll(onehot, 1, 0),
+                                   atol=1e-6)
+    probs = mt(onehot * 0.5 + 0.1)
+    _, soft = v2.MixUp(alpha=1.0)(mt(x), probs)
+    assert tuple(soft.shape) == (4, 3)
+    with pytest.raises(ValueError, match="num_classes must be passed if the labels are index-based"):
+        v2.MixUp()(mt(x), labels)
+    with pytest.raises(ValueError, match="Expected a batched input with 4 dims, but got 3 dimensions instead."):
+        v2.CutMix(num_classes=3)(mt(x[0]), labels)
+    with pytest.raises(ValueError, match="does not match the batch size of the labels: 4 != 2"):
+        v2.MixUp(num_classes=3)(mt(x), labels[:2])
+    with pytest.raises(ValueError, match=r"MixUp\(\) does not support PIL images"):
+        v2.MixUp(num_classes=3)(pil_of(rgb_u8()), labels)
+    with pytest.raises(ValueError, match="The labels must be a tensor, but got <class 'list'> instead."):
+        v2.MixUp(num_classes=3)(mt(x), [0, 1, 2, 1])
+    with pytest.raises(ValueError, match="Could not infer where the labels are in the sample."):
+        v2.MixUp(num_classes=3)(mt(x))
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type"):
+        v2.MixUp(num_classes=3)(mt(rgb_u8((4, 3, 4, 4))), labels)
+
+
+def test_v2_photometric_distort_channel_permutation_rgb():
+    a = rgb_u8((3, 9, 10), seed=13)
+    x = mt(a)
+    distort = v2.RandomPhotometricDistort(p=1.0)
+    for seed in range(3):
+        minitorch.manual_seed(seed)
+        factors = []
+        for bounds in (distort.brightness, distort.contrast, distort.saturation, distort.hue):
+            assert minitorch.rand(1).item() < 1.0
+            factors.append(float(minitorch.empty(1).uniform_(bounds[0], bounds[1]).item()))
+        before = minitorch.rand(()).item() < 0.5
+        minitorch.rand(1)
+        perm = minitorch.randperm(3).tolist()
+        want = F.adjust_brightness(x, factors[0])
+        if before:
+            want = F.adjust_contrast(want, factors[1])
+        want = F.adjust_hue(F.adjust_saturation(want, factors[2]), factors[3])
+        if not before:
+            want = F.adjust_contrast(want, factors[1])
+        minitorch.manual_seed(seed)
+        np.testing.assert_array_equal(distort(x).numpy(), want.numpy()[perm])
+    assert v2.RandomPhotometricDistort(p=0.0)(x).numpy().tolist() == a.tolist()
+    minitorch.manual_seed(1)
+    perm = minitorch.randperm(3).tolist()
+    minitorch.manual_seed(1)
+    np.testing.assert_array_equal(v2.RandomChannelPermutation()(x).numpy(), a[perm])
+    permuted = np.asarray(F2.permute_channels(pil_of(a), [2, 0, 1]))
+    np.testing.assert_array_equal(permuted, a[[2, 0, 1]].transpose(1, 2, 0))
+    np.testing.assert_array_equal(v2.RGB()(mt(a[:1])).numpy(), np.repeat(a[:1], 3, axis=0))
+    assert v2.RGB()(x) is x and v2.RGB()(pil_of(a[:1])).mode == "RGB"
+    with pytest.raises(ValueError, match=r"permutation \[0, 0, 1\] is not a permutation of the 3 channels"):
+        F2.permute_channels(x, [0, 0, 1])
+    assert v2.Identity()(x, "label") == (x, "label")

@@ -15,78 +15,18 @@ Example::
 """
 import warnings
 
-import numpy as np
-
 import minitorch
 from minitorch.tensor import Tensor
 
 import minitorch.vision.transforms as _v1
 
 from .. import __all__ as _v1_names
-from .. import functional as _v1F
 from . import functional
 
 _NOT_CLASSES = {"functional", "InterpolationMode", "AutoAugmentPolicy", "Compose", "Lambda", "ToTensor"}
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# samples: one input or a structure of them
-# ----------------------------------------------------------------------------------------------------------------
-def _flatten(sample):
-    """The leaves of nested tuples, lists and dicts, and a function that rebuilds the structure from new leaves."""
-    if isinstance(sample, (tuple, list)):
-        parts = [_flatten(s) for s in sample]
-
-        def rebuild(leaves, parts=parts, kind=type(sample)):
-            out, at = [], 0
-            for sub, re in parts:
-                out.append(re(leaves[at:at + len(sub)]))
-                at += len(sub)
-            return kind(out)
-        return [leaf for sub, _ in parts for leaf in sub], rebuild
-    if isinstance(sample, dict):
-        keys = list(sample)
-        parts = [_flatten(sample[k]) for k in keys]
-
-        def rebuild(leaves, parts=parts, keys=keys, kind=type(sample)):
-            out, at = kind(), 0
-            for k, (sub, re) in zip(keys, parts):
-                out[k] = re(leaves[at:at + len(sub)])
-                at += len(sub)
-            return out
-        return [leaf for sub, _ in parts for leaf in sub], rebuild
-    return [sample], lambda leaves: leaves[0]
-
-
-def _image_index(leaves):
-    """Which leaf is the image: the PIL image if any, else the first tensor or array (None when there is none)."""
-    pils = [i for i, leaf in enumerate(leaves) if _v1F._is_pil(leaf)]
-    if len(pils) > 1:
-        raise TypeError(f"the sample holds {len(pils)} PIL images; minitorch's v2 transforms take one image per "
-                        "sample (there are no tv_tensors to share random parameters between images)")
-    if pils:
-        return pils[0]
-    for i, leaf in enumerate(leaves):
-        if isinstance(leaf, (Tensor, np.ndarray)):
-            return i
-    return None
-
-
-class Transform:
-    """Base of the v2 transforms: ``__call__(*inputs)`` finds the image and hands it to ``_transform``."""
-
-    def _transform(self, inpt):
-        raise NotImplementedError
-
-    def __call__(self, *inputs):
-        sample = inputs if len(inputs) > 1 else inputs[0]
-        leaves, rebuild = _flatten(sample)
-        index = _image_index(leaves)
-        if index is None:
-            return sample
-        leaves = list(leaves)
-        leaves[index] = self._transform(leaves[index])
-        return rebuild(leaves)
+from ._sample import Transform, _flatten  # noqa: F401
 
 
 def _wrap(cls):
@@ -261,5 +201,19 @@ class RandomEqualize(Transform, _v1.RandomEqualize):
     __call__ = Transform.__call__
 
 
+class Identity(Transform):
+    """Return the inputs unchanged."""
+
+    def _transform(self, inpt):
+        return inpt
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}()"
+
+
+from ._augment import CutMix, MixUp  # noqa: E402,F401
+from ._color import RGB, RandomChannelPermutation, RandomPhotometricDistort  # noqa: E402,F401
+
 __all__ = sorted(set(_wrapped) | {"Transform", "Compose", "Lambda", "ToTensor", "ToImage", "ToPureTensor",
-                                  "ToDtype", "InterpolationMode", "AutoAugmentPolicy", "functional"})
+                                  "ToDtype", "InterpolationMode", "AutoAugmentPolicy", "functional", "Identity",
+                                  "CutMix", "MixUp", "RGB", "RandomChannelPermutation", "RandomPhotometricDistort"})

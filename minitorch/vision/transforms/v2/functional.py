@@ -105,4 +105,7 @@ def equalize(inpt):
     return _color.equalize(inpt)
 
 
-__all__ = sorted(set(_exported) | {"to_image", "to_dtype", "to_pure_tensor", "posterize", "solarize", "equalize"})
+from ._color import grayscale_to_rgb, permute_channels  # noqa: E402,F401
+
+__all__ = sorted(set(_exported) | {"to_image", "to_dtype", "to_pure_tensor", "posterize", "solarize", "equalize",
+                                   "grayscale_to_rgb", "permute_channels"})
