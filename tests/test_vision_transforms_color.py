@@ -641,3 +641,19 @@ def test_v2_photometric_distort_channel_permutation_rgb():
     with pytest.raises(ValueError, match=r"permutation \[0, 0, 1\] is not a permutation of the 3 channels"):
         F2.permute_channels(x, [0, 0, 1])
     assert v2.Identity()(x, "label") == (x, "label")
+
+
+def test_v2_reexports_every_v1_class_with_sample_handling():
+    import minitorch.vision.transforms as v1
+    skipped = {"functional", "InterpolationMode", "AutoAugmentPolicy", "RandomTransforms"}
+    for name in v1.__all__:
+        if name not in skipped:
+            assert name in v2.__all__ and isinstance(getattr(v2, name), type), name
+    x = mt(rgb_u8((3, 20, 20), seed=2))
+    pipeline = v2.Compose([v2.RandomResizedCrop(16), v2.RandomApply([v2.ColorJitter(0.3)], p=0.5),
+                           v2.RandAugment(), v2.ToDtype(minitorch.float32, scale=True)])
+    minitorch.manual_seed(4)
+    img, label = pipeline(x, 5)
+    assert label == 5 and tuple(img.shape) == (3, 16, 16) and img.dtype == minitorch.float32
+    minitorch.manual_seed(4)
+    np.testing.assert_array_equal(pipeline(x).numpy(), img.numpy())

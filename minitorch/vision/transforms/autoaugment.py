@@ -20,51 +20,14 @@ from minitorch.tensor import Tensor
 
 from . import _color
 from . import functional as F
-from .functional import (InterpolationMode, _interp_mode, _is_pil, _like, _PIL_FILTERS, _pil_fill, _planes,
-                         _sample, get_dimensions)
+from .functional import InterpolationMode, get_dimensions
 
 __all__ = ["AutoAugmentPolicy", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix"]
 
 
-def _inverse_affine_matrix(center, angle, translate, scale, shear):
-    """The 2x3 matrix (row-major, 6 numbers) taking an output position to its input position for a rotation by
-    ``angle`` degrees, a shear by ``shear`` degrees (x, y), a scale and a translation, all about ``center``."""
-    rot = math.radians(angle)
-    sx, sy = math.radians(shear[0]), math.radians(shear[1])
-    cx, cy = center
-    tx, ty = translate
-    # forward rotation-shear matrix [[a, b], [c, d]] (no scale); its inverse is [[d, -b], [-c, a]] (det 1)
-    a = math.cos(rot - sy) / math.cos(sy)
-    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
-    c = math.sin(rot - sy) / math.cos(sy)
-    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
-    m = [d / scale, -b / scale, 0.0, -c / scale, a / scale, 0.0]
-    # undo the translation and move the centre to the origin, then back
-    m[2] = m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
-    m[5] = m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
-    return m
-
-
 def _affine(img, angle, translate, scale, shear, interpolation, fill, center=None):
-    """``functional.affine`` where it exists; otherwise the same mapping with Pillow (PIL images) or by sampling
-    (tensors), with ``center`` in pixel coordinates (default: the image centre)."""
-    full = getattr(F, "affine", None)
-    if full is not None:
-        return full(img, angle=angle, translate=translate, scale=scale, shear=shear, interpolation=interpolation,
+    return F.affine(img, angle=angle, translate=translate, scale=scale, shear=shear, interpolation=interpolation,
                     fill=fill, center=center)
-    mode = _interp_mode(interpolation)
-    _, height, width = get_dimensions(img)
-    if center is None:
-        center = [width * 0.5, height * 0.5]
-    m = _inverse_affine_matrix(center, angle, translate, scale, shear)
-    if _is_pil(img):
-        return img.transform((width, height), 0, m, _PIL_FILTERS[mode],  # 0: Image.Transform.AFFINE
-                             fillcolor=_pil_fill(img, fill))
-    a = _planes(img)
-    gx, gy = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    xs = m[0] * gx + m[1] * gy + m[2]
-    ys = m[3] * gx + m[4] * gy + m[5]
-    return _like(img, _sample(a, xs, ys, mode, fill))
 
 
 def _apply_op(img, op_name, magnitude, interpolation, fill):

@@ -11,7 +11,6 @@ Example::
     >>> transform = transforms.Compose([transforms.RandomRotation(10), transforms.ToTensor(),
     ...                                 transforms.Normalize((0.1307,), (0.3081,))])
 """
-import math
 import numbers
 from enum import Enum
 
@@ -320,8 +319,15 @@ def pad(img, padding, fill=0, padding_mode="constant"):
         if img.mode == "P":
             out.putpalette(img.getpalette())
         return out
+    if isinstance(img, Tensor) and not isinstance(fill, (int, float)):
+        raise TypeError(f"Got inappropriate fill arg: tensors take one number, got {fill!r}")
     a = _planes(img)
     h, w = a.shape[-2:]
+    if isinstance(img, Tensor) and padding_mode == "reflect" and (max(left, right) >= w or max(top, bottom) >= h):
+        # torch's reflection padding reflects once: it needs padding < size
+        dim, pads = (img.dim() - 1, (left, right)) if max(left, right) >= w else (img.dim() - 2, (top, bottom))
+        raise RuntimeError("Argument #4: Padding size should be less than the corresponding input dimension, but "
+                           f"got: padding {pads} at dimension {dim} of input {list(img.shape)}")
     # negative padding crops
     a = a[..., max(0, -top):h - max(0, -bottom), max(0, -left):w - max(0, -right)]
     top, bottom, left, right = (max(0, p) for p in (top, bottom, left, right))
@@ -336,144 +342,19 @@ def pad(img, padding, fill=0, padding_mode="constant"):
     return _like(img, out)
 
 
+_PIL_CONSTANTS = {0: "nearest", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming", 1: "lanczos"}
+
+
 def _interp_mode(interpolation):
+    """The mode's name from an InterpolationMode, a Pillow integer constant or a mode name."""
     if isinstance(interpolation, InterpolationMode):
         return interpolation.value
     if isinstance(interpolation, str) and interpolation in _PIL_FILTERS:
         return interpolation
-    raise TypeError(f"interpolation should be an InterpolationMode, got {interpolation!r}")
-
-
-def _rotation_matrix(angle, center, width, height, expand):
-    """PIL's inverse affine matrix for ``Image.rotate`` (output pixel -> input position) and the output size."""
-    if center is None:
-        center_x, center_y = width / 2.0, height / 2.0
-    else:
-        center_x, center_y = center
-    theta = -math.radians(angle)
-    m = [round(math.cos(theta), 15), round(math.sin(theta), 15), 0.0,
-         round(-math.sin(theta), 15), round(math.cos(theta), 15), 0.0]
-
-    def apply(x, y):
-        return m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]
-
-    m[2], m[5] = apply(-center_x, -center_y)
-    m[2] += center_x
-    m[5] += center_y
-    if expand:
-        xs, ys = zip(*(apply(x, y) for x, y in ((0, 0), (width, 0), (width, height), (0, height))))
-        new_w = math.ceil(max(xs)) - math.floor(min(xs))
-        new_h = math.ceil(max(ys)) - math.floor(min(ys))
-        m[2], m[5] = apply(-(new_w - width) / 2.0, -(new_h - height) / 2.0)
-        width, height = new_w, new_h
-    return m, width, height
-
-
-def _sample(a, xs, ys, mode, fill):
-    """Values of planes ``a`` (..., H, W) at input positions (xs, ys) (pixel-corner coordinates, as PIL)."""
-    h, w = a.shape[-2:]
-    if mode in ("nearest", "nearest-exact"):
-        ix, iy = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
-        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        out = a[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)].copy()
-        return _fill_planes(out, ~inside, fill)
-    if mode != "bilinear":
-        raise ValueError(f"{mode} interpolation is supported for PIL images only; arrays and tensors take "
-                         "nearest, nearest-exact or bilinear")
-    # bilinear between pixel centres; positions whose centre lies outside the image get the fill
-    x, y = xs - 0.5, ys - 0.5
-    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-    fx, fy = x - x0, y - y0
-    af = a.astype(np.float64)
-    out = 0.0
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            out = out + af[..., np.clip(y0 + dy, 0, h - 1), np.clip(x0 + dx, 0, w - 1)] * (wy * wx)
-    return _fill_planes(_cast_like(out, a.dtype), ~inside, fill)
-
-
-def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=None):
-    """Rotate by ``angle`` degrees counter-clockwise about ``center`` (default: the image centre)."""
-    _check_image(img, "rotate")
-    mode = _interp_mode(interpolation)
-    if _is_pil(img):
-        return img.rotate(angle, resample=_PIL_FILTERS[mode], expand=expand, center=center,
-                          fillcolor=_pil_fill(img, fill))
-    a = _planes(img)
-    h, w = a.shape[-2:]
-    m, out_w, out_h = _rotation_matrix(angle, center, w, h, expand)
-    gx, gy = np.meshgrid(np.arange(out_w) + 0.5, np.arange(out_h) + 0.5)
-    xs = m[0] * gx + m[1] * gy + m[2]
-    ys = m[3] * gx + m[4] * gy + m[5]
-    return _like(img, _sample(a, xs, ys, mode, fill))
-
-
-def _resize_weights(in_size, out_size, mode, antialias):
-    """An (out_size, in_size) matrix whose rows interpolate one output sample (PyTorch's conventions)."""
-    W = np.zeros((out_size, in_size), dtype=np.float64)
-    rows = np.arange(out_size)
-    if mode in ("nearest", "nearest-exact"):
-        s = np.float32(in_size) / np.float32(out_size)  # float32, as PyTorch computes the source index
-        offset = np.float32(0.5) if mode == "nearest-exact" else np.float32(0)
-        src = np.minimum(np.floor((rows.astype(np.float32) + offset) * s).astype(np.int64), in_size - 1)
-        W[rows, src] = 1.0
-        return W
-    scale = in_size / out_size
-    centers = (rows + 0.5) * scale
-    if antialias and scale > 1.0:
-        # shrinking: a triangle filter stretched over `scale` input pixels, as PIL and antialiased PyTorch
-        for i, c in enumerate(centers):
-            j = np.arange(max(int(math.floor(c - scale)), 0), min(int(math.ceil(c + scale)), in_size))
-            wts = np.maximum(0.0, 1.0 - np.abs((j + 0.5 - c) / scale))
-            W[i, j] = wts / wts.sum()
-        return W
-    # plain bilinear (align_corners=False): the source position is clamped into the image
-    x = np.clip(centers - 0.5, 0.0, in_size - 1)
-    x0 = np.floor(x).astype(np.int64)
-    x1 = np.minimum(x0 + 1, in_size - 1)
-    np.add.at(W, (rows, x0), 1.0 - (x - x0))
-    np.add.at(W, (rows, x1), x - x0)
-    return W
-
-
-def _resized_size(height, width, size, max_size):
-    if isinstance(size, numbers.Number) or (isinstance(size, (list, tuple)) and len(size) == 1):
-        requested = int(size if isinstance(size, numbers.Number) else size[0])
-        short, long = (width, height) if width <= height else (height, width)
-        new_short, new_long = requested, int(requested * long / short)
-        if max_size is not None:
-            if max_size <= requested:
-                raise ValueError(f"max_size = {max_size} must be strictly greater than the requested size for the "
-                                 f"smaller edge size = {size}")
-            if new_long > max_size:
-                new_short, new_long = int(max_size * new_short / new_long), max_size
-        new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
-        return new_h, new_w
-    if max_size is not None:
-        raise ValueError("max_size should only be passed if size specifies the length of the smaller edge, i.e. "
-                         f"size should be an int or a sequence of length 1 in torchscript mode. Got size={size}")
-    return int(size[0]), int(size[1])
-
-
-def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
-    """Resize to ``size`` (h, w), or so that the smaller edge is ``size`` when it is an int."""
-    _check_image(img, "resize")
-    mode = _interp_mode(interpolation)
-    _, h, w = get_dimensions(img)
-    new_h, new_w = _resized_size(h, w, size, max_size)
-    if (new_h, new_w) == (h, w):
-        return img
-    if _is_pil(img):
-        return img.resize((new_w, new_h), _PIL_FILTERS[mode])
-    a = _planes(img)
-    if mode not in ("nearest", "nearest-exact", "bilinear"):
-        raise ValueError(f"{mode} interpolation is supported for PIL images only; arrays and tensors take nearest, "
-                         "nearest-exact or bilinear")
-    Wh = _resize_weights(h, new_h, mode, antialias)
-    Ww = _resize_weights(w, new_w, mode, antialias)
-    out = Wh @ a.astype(np.float64) @ Ww.T
-    return _like(img, _cast_like(out, a.dtype))
+    if isinstance(interpolation, int) and not isinstance(interpolation, bool) and interpolation in _PIL_CONSTANTS:
+        return _PIL_CONSTANTS[interpolation]
+    raise TypeError("Argument interpolation should be a InterpolationMode or a corresponding Pillow integer "
+                    f"constant, got {interpolation!r}")
 
 
 def convert_image_dtype(image, dtype=minitorch.float32):
@@ -500,6 +381,11 @@ def convert_image_dtype(image, dtype=minitorch.float32):
         return minitorch.from_numpy((a // factor).astype(dst))
     factor = int((dst_max + 1) // (src_max + 1))
     return minitorch.from_numpy(a.astype(dst) * dst.type(factor))
+
+
+# geometric transforms (resize, crops, affine, rotate, perspective, blur, erase) live in _geometry.py
+from ._geometry import (affine, erase, five_crop, gaussian_blur, get_image_num_channels,  # noqa: E402,F401
+                        get_image_size, perspective, resize, resized_crop, rotate, ten_crop)
 
 # colour transforms (PIL images and tensors), in their own module
 from ._color import (adjust_brightness, adjust_contrast, adjust_gamma, adjust_hue, adjust_saturation,  # noqa: E402,F401

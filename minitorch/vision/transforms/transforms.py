@@ -10,6 +10,13 @@ from .functional import (_PAD_MODES, InterpolationMode, _interp_mode, _padding4,
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "ConvertImageDtype", "Normalize", "Lambda",
            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomCrop", "CenterCrop", "Resize",
            "Pad"]
+# geometric and structural classes (RandomResizedCrop, RandomAffine, FiveCrop, RandomApply ...) live in
+# _geometry_classes.py
+from ._geometry_classes import *  # noqa: E402,F401,F403
+from ._geometry_classes import __all__ as _geometry_all  # noqa: E402
+from ._geometry_classes import _tensor_fill  # noqa: E402
+
+__all__ += _geometry_all
 
 class Compose:
     """Apply transforms one after another."""
@@ -155,8 +162,7 @@ class RandomRotation:
         self.degrees = [float(d) for d in degrees]
         if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
             raise ValueError(f"If center is a sequence, it must be of len 2. Got {center}")
-        self.interpolation = interpolation
-        _interp_mode(interpolation)
+        self.interpolation = InterpolationMode(_interp_mode(interpolation))  # Pillow constants become modes
         self.expand = expand
         self.center = center
         if fill is None:
@@ -167,11 +173,13 @@ class RandomRotation:
 
     @staticmethod
     def get_params(degrees):
-        return degrees[0] + (degrees[1] - degrees[0]) * minitorch.rand(1, dtype=minitorch.float64).item()
+        """An angle drawn uniformly from [degrees[0], degrees[1]) (one float32 draw, as torchvision)."""
+        return float(minitorch.empty(1).uniform_(float(degrees[0]), float(degrees[1])).item())
 
     def __call__(self, img):
+        fill = _tensor_fill(img, self.fill)
         angle = self.get_params(self.degrees)
-        return rotate(img, angle, self.interpolation, self.expand, self.center, self.fill)
+        return rotate(img, angle, self.interpolation, self.expand, self.center, fill)
 
     def __repr__(self):
         return (f"{self.__class__.__name__}(degrees={self.degrees}, interpolation={self.interpolation.value}, "
@@ -238,15 +246,16 @@ class CenterCrop:
 class Resize:
     """Resize to ``size`` (h, w), or match the smaller edge to ``size`` when it is an int.
 
-    Arrays and tensors use NEAREST, NEAREST_EXACT or BILINEAR (antialiased when shrinking, as torchvision).
+    Arrays and tensors use NEAREST, NEAREST_EXACT, BILINEAR or BICUBIC (``antialias`` as ``F.interpolate``'s).
     """
 
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
-        if not isinstance(size, (int, list, tuple)) or (isinstance(size, (list, tuple)) and len(size) not in (1, 2)):
-            raise TypeError(f"Size should be int or sequence of length 1 or 2. Got {size!r}")
+        if not (isinstance(size, (int, list, tuple)) or (size is None and max_size is not None)):
+            raise TypeError(f"Size should be int or sequence. Got {type(size)}")
+        if isinstance(size, (list, tuple)) and len(size) not in (1, 2):
+            raise ValueError("If size is a sequence, it should have 1 or 2 values")
         self.size = size
-        self.interpolation = interpolation
-        _interp_mode(interpolation)
+        self.interpolation = InterpolationMode(_interp_mode(interpolation))  # Pillow constants become modes
         self.max_size = max_size
         self.antialias = antialias
 

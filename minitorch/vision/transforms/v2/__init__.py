@@ -23,7 +23,8 @@ import minitorch.vision.transforms as _v1
 from .. import __all__ as _v1_names
 from . import functional
 
-_NOT_CLASSES = {"functional", "InterpolationMode", "AutoAugmentPolicy", "Compose", "Lambda", "ToTensor"}
+_NOT_CLASSES = {"functional", "InterpolationMode", "AutoAugmentPolicy", "Compose", "Lambda", "ToTensor",
+                "RandomTransforms"}
 
 
 from ._sample import Transform, _flatten  # noqa: F401
@@ -44,6 +45,13 @@ for _name in _v1_names:
         continue
     globals()[_name] = _wrap(_obj)
     _wrapped.append(_name)
+
+# v2-only classes that the v1 modules define without exporting
+for _name in ("RandomResize",):
+    _cls = getattr(getattr(_v1, "_geometry_classes", None), _name, None)
+    if _cls is not None:
+        globals()[_name] = _wrap(_cls)
+        _wrapped.append(_name)
 
 InterpolationMode = _v1.InterpolationMode
 AutoAugmentPolicy = _v1.AutoAugmentPolicy
