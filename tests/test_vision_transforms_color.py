@@ -657,3 +657,13 @@ def test_v2_reexports_every_v1_class_with_sample_handling():
     assert label == 5 and tuple(img.shape) == (3, 16, 16) and img.dtype == minitorch.float32
     minitorch.manual_seed(4)
     np.testing.assert_array_equal(pipeline(x).numpy(), img.numpy())
+
+
+def test_colour_transforms_take_host_tensors(device):
+    x = minitorch.from_numpy(rgb_u8((3, 4, 5))).to(device)
+    if device == "cpu":
+        assert F.invert(x).dtype == minitorch.uint8
+        return
+    for fn, args in ((F.invert, ()), (F.adjust_brightness, (1.2,)), (F.equalize, ())):
+        with pytest.raises(TypeError, match="transforms run on the host, so they take CPU tensors"):
+            fn(x, *args)
