@@ -667,3 +667,63 @@ def test_colour_transforms_take_host_tensors(device):
     for fn, args in ((F.invert, ()), (F.adjust_brightness, (1.2,)), (F.equalize, ())):
         with pytest.raises(TypeError, match="transforms run on the host, so they take CPU tensors"):
             fn(x, *args)
+
+
+def test_v2_policies_draw_as_v2_and_take_float_images():
+    from minitorch.vision.transforms.autoaugment import _POLICIES, _apply_op
+    a = rgb_u8((3, 12, 12), seed=14)
+    f = mt(a.astype(np.float32) / 255)
+    aug = v2.TrivialAugmentWide()
+    space = aug._space(31, 12, 12)
+    assert space["Identity"][0] is None and space["Solarize"][0].numpy()[0] == 1.0
+    for seed in range(12):
+        minitorch.manual_seed(seed)
+        name = list(space)[int(minitorch.randint(14, ()).item())]
+        mags, signed = space[name]
+        m = 0.0
+        if mags is not None:
+            m = float(mags.numpy()[int(minitorch.randint(31, ()).item())])
+            if signed and minitorch.rand(()).item() <= 0.5:
+                m = -m
+        if name == "Solarize":
+            want = F.solarize(mt(a), 255 * m)
+        else:
+            want = _apply_op(mt(a), name, m, T.InterpolationMode.NEAREST, None)
+        minitorch.manual_seed(seed)
+        np.testing.assert_array_equal(aug(mt(a)).numpy(), want.numpy())
+    policy = v2.AutoAugment(T.AutoAugmentPolicy.SVHN)
+    space = policy._space(10, 12, 12)
+    seen = set()
+    for seed in range(40):
+        minitorch.manual_seed(seed)
+        steps = _POLICIES[T.AutoAugmentPolicy.SVHN][int(minitorch.randint(25, ()).item())]
+        want = f
+        applied = []
+        for name, p, bin_ in steps:
+            if not minitorch.rand(()).item() <= p:
+                continue
+            mags, signed = space[name]
+            m = 0.0
+            if mags is not None:
+                m = float(mags.numpy()[bin_])
+                if signed and minitorch.rand(()).item() <= 0.5:
+                    m = -m
+            if name == "Solarize":  # a fraction of the float maximum 1.0
+                want = F.solarize(want, m)
+            elif name == "Equalize":  # v2 equalizes floats on their uint8 levels
+                want = F2.equalize(want)
+            else:
+                want = _apply_op(want, name, m, T.InterpolationMode.NEAREST, None)
+            applied.append(name)
+        minitorch.manual_seed(seed)
+        got = policy(f)
+        seen.update(applied)
+        assert got.dtype == minitorch.float32
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert {"Solarize", "Equalize", "ShearX", "Invert"} <= seen
+    for cls in (v2.AutoAugment, v2.RandAugment, v2.TrivialAugmentWide, v2.AugMix):
+        for seed in range(10):  # every operation, float images included
+            minitorch.manual_seed(seed)
+            out, label = cls()(mt(rgb_f32((2, 3, 12, 12), seed=seed)), 1)
+            assert out.dtype == minitorch.float32 and tuple(out.shape) == (2, 3, 12, 12) and label == 1
+            assert float(out.numpy().min()) >= 0.0 and float(out.numpy().max()) <= 1.0

@@ -164,9 +164,33 @@ def _magnitude_of(magnitudes, index):
     return float(magnitudes.numpy()[index])
 
 
+def _has_bins(magnitudes):
+    """Whether an operation has a magnitude table (v1 marks the ones without by a 0-d tensor, v2 by None)."""
+    return magnitudes is not None and magnitudes.dim() > 0
+
+
 class _Policy:
+    """Shared draws and operations of the policies; ``transforms.v2`` overrides these hooks with v2's draws."""
+
     def __call__(self, img):
         return self.forward(img)
+
+    @staticmethod
+    def _pick(n):
+        """A uniform index in [0, n): one ``randint`` draw."""
+        return int(minitorch.randint(n, (1,)).item())
+
+    @staticmethod
+    def _negate():
+        """Whether a signed magnitude is negated: one ``randint(2)`` draw."""
+        return bool(minitorch.randint(2, (1,)).item())
+
+    @staticmethod
+    def _apply(img, op_name, magnitude, interpolation, fill):
+        return _apply_op(img, op_name, magnitude, interpolation=interpolation, fill=fill)
+
+    def _space(self, num_bins, height, width):
+        return self._augmentation_space(num_bins, (height, width))
 
 
 class AutoAugment(_Policy):
@@ -224,14 +248,14 @@ class AutoAugment(_Policy):
         _, height, width = get_dimensions(img)
         transform_id, probs, signs = self.get_params(len(self.policies))
         probs, signs = probs.tolist(), signs.tolist()
-        op_meta = self._augmentation_space(10, (height, width))
+        op_meta = self._space(10, height, width)
         for i, (op_name, p, magnitude_id) in enumerate(self.policies[transform_id]):
             if probs[i] <= p:
                 magnitudes, signed = op_meta[op_name]
                 magnitude = _magnitude_of(magnitudes, magnitude_id) if magnitude_id is not None else 0.0
                 if signed and signs[i] == 0:
                     magnitude *= -1.0
-                img = _apply_op(img, op_name, magnitude, interpolation=self.interpolation, fill=fill)
+                img = self._apply(img, op_name, magnitude, self.interpolation, fill)
         return img
 
     def __repr__(self):
@@ -279,15 +303,15 @@ class RandAugment(_Policy):
     def forward(self, img):
         fill = _fill_for(img, self.fill)
         _, height, width = get_dimensions(img)
-        op_meta = self._augmentation_space(self.num_magnitude_bins, (height, width))
+        op_meta = self._space(self.num_magnitude_bins, height, width)
         names = list(op_meta)
         for _ in range(self.num_ops):
-            op_name = names[int(minitorch.randint(len(op_meta), (1,)).item())]
+            op_name = names[self._pick(len(op_meta))]
             magnitudes, signed = op_meta[op_name]
-            magnitude = _magnitude_of(magnitudes, self.magnitude) if magnitudes.dim() > 0 else 0.0
-            if signed and minitorch.randint(2, (1,)).item():
+            magnitude = _magnitude_of(magnitudes, self.magnitude) if _has_bins(magnitudes) else 0.0
+            if signed and self._negate():
                 magnitude *= -1.0
-            img = _apply_op(img, op_name, magnitude, interpolation=self.interpolation, fill=fill)
+            img = self._apply(img, op_name, magnitude, self.interpolation, fill)
         return img
 
     def __repr__(self):
@@ -330,14 +354,18 @@ class TrivialAugmentWide(_Policy):
 
     def forward(self, img):
         fill = _fill_for(img, self.fill)
-        op_meta = self._augmentation_space(self.num_magnitude_bins)
-        op_name = list(op_meta)[int(minitorch.randint(len(op_meta), (1,)).item())]
+        _, height, width = get_dimensions(img)
+        op_meta = self._space(self.num_magnitude_bins, height, width)
+        op_name = list(op_meta)[self._pick(len(op_meta))]
         magnitudes, signed = op_meta[op_name]
-        magnitude = (_magnitude_of(magnitudes, int(minitorch.randint(len(magnitudes), (1,)).item()))
-                     if magnitudes.dim() > 0 else 0.0)
-        if signed and minitorch.randint(2, (1,)).item():
+        magnitude = (_magnitude_of(magnitudes, self._pick(self.num_magnitude_bins))
+                     if _has_bins(magnitudes) else 0.0)
+        if signed and self._negate():
             magnitude *= -1.0
-        return _apply_op(img, op_name, magnitude, interpolation=self.interpolation, fill=fill)
+        return self._apply(img, op_name, magnitude, self.interpolation, fill)
+
+    def _space(self, num_bins, height, width):
+        return self._augmentation_space(num_bins)
 
     def __repr__(self):
         return (f"{self.__class__.__name__}(num_magnitude_bins={self.num_magnitude_bins}, "
@@ -405,7 +433,7 @@ class AugMix(_Policy):
             fill = _fill_for(img, fill)
         else:
             img = F.pil_to_tensor(orig_img)
-        op_meta = self._augmentation_space(self._PARAMETER_MAX, (height, width))
+        op_meta = self._space(self._PARAMETER_MAX, height, width)
         names = list(op_meta)
 
         orig_dims = list(img.shape)
@@ -427,13 +455,12 @@ class AugMix(_Policy):
             depth = (self.chain_depth if self.chain_depth > 0
                      else int(minitorch.randint(low=1, high=4, size=(1,)).item()))
             for _ in range(depth):
-                op_name = names[int(minitorch.randint(len(op_meta), (1,)).item())]
+                op_name = names[self._pick(len(op_meta))]
                 magnitudes, signed = op_meta[op_name]
-                magnitude = (_magnitude_of(magnitudes, int(minitorch.randint(self.severity, (1,)).item()))
-                             if magnitudes.dim() > 0 else 0.0)
-                if signed and minitorch.randint(2, (1,)).item():
+                magnitude = _magnitude_of(magnitudes, self._pick(self.severity)) if _has_bins(magnitudes) else 0.0
+                if signed and self._negate():
                     magnitude *= -1.0
-                aug = _apply_op(aug, op_name, magnitude, interpolation=self.interpolation, fill=fill)
+                aug = self._apply(aug, op_name, magnitude, self.interpolation, fill)
             mix += combined[:, i].reshape(batch_dims) * aug.numpy()
         mix = minitorch.from_numpy(np.ascontiguousarray(mix.reshape(orig_dims).astype(planes.dtype)))
         if not isinstance(orig_img, Tensor):

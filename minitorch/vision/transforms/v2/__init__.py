@@ -220,6 +220,7 @@ class Identity(Transform):
 
 
 from ._augment import CutMix, MixUp  # noqa: E402,F401
+from ._auto_augment import AugMix, AutoAugment, RandAugment, TrivialAugmentWide  # noqa: E402,F401
 from ._color import RGB, RandomChannelPermutation, RandomPhotometricDistort  # noqa: E402,F401
 
 __all__ = sorted(set(_wrapped) | {"Transform", "Compose", "Lambda", "ToTensor", "ToImage", "ToPureTensor",
