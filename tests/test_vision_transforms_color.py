@@ -727,3 +727,22 @@ def test_v2_policies_draw_as_v2_and_take_float_images():
             out, label = cls()(mt(rgb_f32((2, 3, 12, 12), seed=seed)), 1)
             assert out.dtype == minitorch.float32 and tuple(out.shape) == (2, 3, 12, 12) and label == 1
             assert float(out.numpy().min()) >= 0.0 and float(out.numpy().max()) <= 1.0
+
+
+def test_v2_custom_transform_protocol():
+    class AddNoise(v2.Transform):
+        def make_params(self, flat_inputs):
+            return {"shift": float(minitorch.rand(()).item()), "n": len(flat_inputs)}
+
+        def transform(self, inpt, params):
+            return inpt + params["shift"] * params["n"]
+
+    x = mt(rgb_f32((3, 4, 4)))
+    minitorch.manual_seed(3)
+    shift = float(minitorch.rand(()).item())
+    minitorch.manual_seed(3)
+    out, label = AddNoise()(x, 2)
+    assert label == 2
+    np.testing.assert_allclose(out.numpy(), x.numpy() + shift, rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="Bare should override transform"):
+        type("Bare", (v2.Transform,), {})()(x)

@@ -32,9 +32,9 @@ from ._sample import Transform, _flatten  # noqa: F401
 
 def _wrap(cls):
     """The v2 form of a v1 transform class: same arguments and parameter draws, several inputs accepted."""
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return cls.__call__(self, inpt)
-    return type(cls.__name__, (Transform, cls), {"_transform": _transform, "__module__": __name__,
+    return type(cls.__name__, (Transform, cls), {"_one": _one, "__module__": __name__,
                                                    "__doc__": cls.__doc__, "__call__": Transform.__call__})
 
 
@@ -105,7 +105,7 @@ class ToTensor(Transform, _v1.ToTensor):
                       "please use `v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`.Output is "
                       "equivalent up to float precision.")
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return _v1.ToTensor.__call__(self, inpt)
 
     __call__ = Transform.__call__
@@ -114,7 +114,7 @@ class ToTensor(Transform, _v1.ToTensor):
 class ToImage(Transform):
     """PIL image, NumPy ``HxW[xC]`` array or tensor -> an image tensor ``(C, H, W)`` (values unchanged)."""
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return functional.to_image(inpt)
 
     def __repr__(self):
@@ -124,7 +124,7 @@ class ToImage(Transform):
 class ToPureTensor(Transform):
     """Plain tensors out of tv_tensors (minitorch has none, so tensors pass unchanged; PIL images too)."""
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return inpt
 
     def __repr__(self):
@@ -146,7 +146,7 @@ class ToDtype(Transform):
         self.dtype = dtype
         self.scale = scale
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         if not isinstance(inpt, Tensor):
             return inpt
         if isinstance(self.dtype, dict):
@@ -179,7 +179,7 @@ class RandomPosterize(Transform, _v1.RandomPosterize):
     def _apply(self, img):
         return functional.posterize(img, self.bits)
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return _v1.RandomPosterize.forward(self, inpt)
 
     __call__ = Transform.__call__
@@ -191,7 +191,7 @@ class RandomSolarize(Transform, _v1.RandomSolarize):
     def _apply(self, img):
         return functional.solarize(img, self.threshold)
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return _v1.RandomSolarize.forward(self, inpt)
 
     __call__ = Transform.__call__
@@ -203,7 +203,7 @@ class RandomEqualize(Transform, _v1.RandomEqualize):
     def _apply(self, img):
         return functional.equalize(img)
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return _v1.RandomEqualize.forward(self, inpt)
 
     __call__ = Transform.__call__
@@ -212,7 +212,7 @@ class RandomEqualize(Transform, _v1.RandomEqualize):
 class Identity(Transform):
     """Return the inputs unchanged."""
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return inpt
 
     def __repr__(self):

@@ -47,7 +47,7 @@ class _V2Policy(Transform):
             space["Solarize"] = (_v1._linspace(1.0, 0.0, num_bins), False)
         return space
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return self.forward(inpt)
 
 

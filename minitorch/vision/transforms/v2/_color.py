@@ -38,7 +38,7 @@ def grayscale_to_rgb(inpt):
 class RGB(_sample.Transform):
     """Convert a grayscale image to RGB (RGB images pass unchanged)."""
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         return grayscale_to_rgb(inpt)
 
     def __repr__(self):
@@ -48,7 +48,7 @@ class RGB(_sample.Transform):
 class RandomChannelPermutation(_sample.Transform):
     """Shuffle the image's channels at random (one ``randperm`` draw)."""
 
-    def _transform(self, inpt):
+    def _one(self, inpt):
         permutation = minitorch.randperm(get_dimensions(inpt)[0])
         return permute_channels(inpt, permutation)
 
@@ -78,7 +78,7 @@ class RandomPhotometricDistort(_sample.Transform):
         self.saturation = saturation
         self.p = p
 
-    def make_params(self, inpt):
+    def make_params(self, flat_inputs):
         """The draws, in torchvision's order: four jitter coins (each followed by its factor), the contrast
         position, the permutation coin (and the permutation)."""
         params = {}
@@ -86,13 +86,12 @@ class RandomPhotometricDistort(_sample.Transform):
                             ("saturation_factor", self.saturation), ("hue_factor", self.hue)):
             params[key] = _uniform(bounds) if minitorch.rand(1).item() < self.p else None
         params["contrast_before"] = bool(minitorch.rand(()).item() < 0.5)
-        num_channels = get_dimensions(inpt)[0]
+        num_channels = get_dimensions(flat_inputs[0])[0]
         params["channel_permutation"] = (minitorch.randperm(num_channels) if minitorch.rand(1).item() < self.p
                                          else None)
         return params
 
-    def _transform(self, inpt):
-        params = self.make_params(inpt)
+    def transform(self, inpt, params):
         if params["brightness_factor"] is not None:
             inpt = _F.adjust_brightness(inpt, params["brightness_factor"])
         if params["contrast_factor"] is not None and params["contrast_before"]:

@@ -48,10 +48,19 @@ def _image_index(leaves):
 
 
 class Transform:
-    """Base of the v2 transforms: ``__call__(*inputs)`` finds the image and hands it to ``_transform``."""
+    """Base of the v2 transforms. ``__call__(*inputs)`` finds the image of the sample, draws
+    ``params = self.make_params([image])`` and replaces the image by ``self.transform(image, params)``; everything
+    else in the sample passes through. A custom transform overrides ``make_params`` and ``transform`` as in
+    torchvision (the built-in ones implement ``_one(image)``)."""
 
-    def _transform(self, inpt):
-        raise NotImplementedError
+    def make_params(self, flat_inputs):
+        return {}
+
+    def transform(self, inpt, params):
+        return self._one(inpt)
+
+    def _one(self, inpt):
+        raise NotImplementedError(f"{type(self).__name__} should override transform(inpt, params)")
 
     def __call__(self, *inputs):
         sample = inputs if len(inputs) > 1 else inputs[0]
@@ -60,5 +69,6 @@ class Transform:
         if index is None:
             return sample
         leaves = list(leaves)
-        leaves[index] = self._transform(leaves[index])
+        params = self.make_params([leaves[index]])
+        leaves[index] = self.transform(leaves[index], params)
         return rebuild(leaves)
