@@ -687,6 +687,8 @@ def test_v2_policies_draw_as_v2_and_take_float_images():
                 m = -m
         if name == "Solarize":
             want = F.solarize(mt(a), 255 * m)
+        elif name == "AutoContrast":
+            want = F2.autocontrast(mt(a))
         else:
             want = _apply_op(mt(a), name, m, T.InterpolationMode.NEAREST, None)
         minitorch.manual_seed(seed)
@@ -712,6 +714,8 @@ def test_v2_policies_draw_as_v2_and_take_float_images():
                 want = F.solarize(want, m)
             elif name == "Equalize":  # v2 equalizes floats on their uint8 levels
                 want = F2.equalize(want)
+            elif name == "AutoContrast":
+                want = F2.autocontrast(want)
             else:
                 want = _apply_op(want, name, m, T.InterpolationMode.NEAREST, None)
             applied.append(name)
@@ -746,3 +750,37 @@ def test_v2_custom_transform_protocol():
     np.testing.assert_allclose(out.numpy(), x.numpy() + shift, rtol=1e-6)
     with pytest.raises(NotImplementedError, match="Bare should override transform"):
         type("Bare", (v2.Transform,), {})()(x)
+
+
+@pytest.mark.torch
+def test_v2_autocontrast_and_to_grayscale(torch):
+    a = rgb_u8((2, 3, 9, 11), seed=17)
+    a[1, 0] = 40
+    tx = torch.from_numpy(a).float()
+    lo, hi = tx.amin(dim=(-2, -1), keepdim=True), tx.amax(dim=(-2, -1), keepdim=True)
+    flat = hi == lo
+    inv_scale = (hi - lo).mul_(1.0 / 255)
+    lo[flat], inv_scale[flat] = 0.0, 1.0
+    want = (tx - lo).div_(inv_scale).clamp_(0, 255).to(torch.uint8).numpy()
+    np.testing.assert_array_equal(F2.autocontrast(mt(a)).numpy(), want)
+    np.testing.assert_array_equal(v2.RandomAutocontrast(p=1.0)(mt(a)).numpy(), want)
+    f = rgb_f32((3, 5, 5))
+    np.testing.assert_allclose(F2.autocontrast(mt(f)).numpy(),
+                               (f - f.min((1, 2), keepdims=True)) / np.ptp(f, axis=(1, 2), keepdims=True), atol=1e-6)
+    np.testing.assert_array_equal(F2.to_grayscale(mt(a)).numpy(), F.rgb_to_grayscale(mt(a)).numpy())
+    with pytest.raises(TypeError, match=r"permitted channel values are \[1, 3\], but found 2"):
+        F2.autocontrast(mt(rgb_u8((2, 4, 4))))
+
+
+def test_transforms_pickle_for_worker_processes():
+    import pickle
+    x = mt(rgb_u8((3, 8, 8), seed=1))
+    for t in (T.ColorJitter(0.3, 0.3, 0.3, 0.1), T.AugMix(), v2.RandAugment(), v2.MixUp(num_classes=3),
+              v2.Compose([v2.ToImage(), v2.RandomPhotometricDistort(), v2.ToDtype(minitorch.float32, scale=True)])):
+        clone = pickle.loads(pickle.dumps(t))
+        assert type(clone) is type(t) and repr(clone) == repr(t)
+        if not isinstance(t, v2.MixUp):
+            minitorch.manual_seed(2)
+            want = t(x)
+            minitorch.manual_seed(2)
+            np.testing.assert_array_equal(clone(x).numpy(), want.numpy())

@@ -209,6 +209,18 @@ class RandomEqualize(Transform, _v1.RandomEqualize):
     __call__ = Transform.__call__
 
 
+class RandomAutocontrast(Transform, _v1.RandomAutocontrast):
+    __doc__ = _v1.RandomAutocontrast.__doc__ + " With v2's arithmetic."
+
+    def _apply(self, img):
+        return functional.autocontrast(img)
+
+    def _one(self, inpt):
+        return _v1.RandomAutocontrast.forward(self, inpt)
+
+    __call__ = Transform.__call__
+
+
 class Identity(Transform):
     """Return the inputs unchanged."""
 

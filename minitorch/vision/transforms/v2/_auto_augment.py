@@ -23,6 +23,8 @@ def _apply_op(img, op_name, magnitude, interpolation, fill):
         return F2.solarize(img, bound * magnitude)
     if op_name == "Equalize":
         return F2.equalize(img)
+    if op_name == "AutoContrast":
+        return F2.autocontrast(img)
     return _v1._apply_op(img, op_name, magnitude, interpolation=interpolation, fill=fill)
 
 

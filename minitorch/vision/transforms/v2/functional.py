@@ -2,7 +2,8 @@
 
 Every function of ``transforms.functional`` is available here under the same name, plus ``to_image``,
 ``to_dtype`` and ``to_pure_tensor``. ``posterize``, ``solarize`` and ``equalize`` also take float tensors here, as
-v2's do. minitorch has no ``tv_tensors`` (Image, BoundingBoxes, Mask, Video): images are plain tensors or PIL images.
+v2's do, ``autocontrast`` follows v2's arithmetic and ``to_grayscale`` takes tensors. minitorch has no
+``tv_tensors`` (Image, BoundingBoxes, Mask, Video): images are plain tensors or PIL images.
 """
 import inspect
 
@@ -105,7 +106,32 @@ def equalize(inpt):
     return _color.equalize(inpt)
 
 
+def autocontrast(inpt):
+    """Stretch each channel to the full range; v2 divides by ``(max - min) / bound`` (v1 multiplies by its
+    reciprocal), which can move a uint8 result by one."""
+    if not isinstance(inpt, Tensor):
+        return _color.autocontrast(inpt)
+    a = _color._chw(inpt, min_dims=3)
+    _color._assert_channels(a, [1, 3])
+    bound = _color._max_value(a.dtype)
+    ct = _color._compute_type(a.dtype)
+    af = a.astype(ct, copy=False)
+    low = af.min(axis=(-2, -1), keepdims=True)
+    high = af.max(axis=(-2, -1), keepdims=True)
+    flat = high == low
+    inv_scale = (high - low) * ct.type(1.0 / bound)
+    low = np.where(flat, ct.type(0), low)
+    inv_scale = np.where(flat, ct.type(1), inv_scale)
+    out = np.clip((af - low) / inv_scale, 0, bound).astype(a.dtype)
+    return _color._back(inpt, out)
+
+
+def to_grayscale(inpt, num_output_channels=1):
+    """v2's ``to_grayscale`` takes tensors too (as ``rgb_to_grayscale``)."""
+    return _color.rgb_to_grayscale(inpt, num_output_channels=num_output_channels)
+
+
 from ._color import grayscale_to_rgb, permute_channels  # noqa: E402,F401
 
 __all__ = sorted(set(_exported) | {"to_image", "to_dtype", "to_pure_tensor", "posterize", "solarize", "equalize",
-                                   "grayscale_to_rgb", "permute_channels"})
+                                   "autocontrast", "to_grayscale", "grayscale_to_rgb", "permute_channels"})
