@@ -757,8 +757,8 @@ def test_linear_transformation_matches_torch(torch):
     with pytest.raises(ValueError, match="Input tensors should have the same dtype. Got minitorch.float32 and "
                                          "minitorch.float64"):
         T.LinearTransformation(minitorch.zeros(2, 2), minitorch.zeros(2, dtype=minitorch.float64))
-    with pytest.raises(ValueError, match=r"Input tensor and transformation matrix have incompatible shape.\[1 x 2 x 2\] "
-                                         r"!= 12"):
+    with pytest.raises(ValueError, match=r"Input tensor and transformation matrix have incompatible "
+                                         r"shape.\[1 x 2 x 2\] != 12"):
         lt(minitorch.zeros(1, 2, 2))
 
 

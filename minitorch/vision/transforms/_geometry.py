@@ -417,7 +417,8 @@ def affine(img, angle, translate, scale, shear, interpolation=InterpolationMode.
         if center is None:
             center = [width * 0.5, height * 0.5]
         matrix = _inverse_affine_matrix(center, angle, translate, scale, shear)
-        return img.transform(img.size, Image.AFFINE, matrix, _PIL_FILTERS[mode], fillcolor=_pil_fillcolor(img, fill))
+        return img.transform(img.size, Image.Transform.AFFINE, matrix, _PIL_FILTERS[mode],
+                             fillcolor=_pil_fillcolor(img, fill))
     # tensors: centred coordinates, the image centre at (0, 0)
     center_f = [0.0, 0.0] if center is None else [c - s * 0.5 for c, s in zip(center, (width, height))]
     matrix = _inverse_affine_matrix(center_f, angle, [float(t) for t in translate], scale, shear)
@@ -469,7 +470,7 @@ def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BIL
     mode = _check_interpolation(interpolation)
     _check_image(img, "perspective")
     if _is_pil(img):
-        return img.transform(img.size, Image.PERSPECTIVE, coeffs, _PIL_FILTERS[mode],
+        return img.transform(img.size, Image.Transform.PERSPECTIVE, coeffs, _PIL_FILTERS[mode],
                              fillcolor=_pil_fillcolor(img, fill))
 
     def coordinates(w, h, ow, oh):

@@ -344,7 +344,8 @@ class RandomAffine:
         s += f", translate={self.translate}" if self.translate is not None else ""
         s += f", scale={self.scale}" if self.scale is not None else ""
         s += f", shear={self.shear}" if self.shear is not None else ""
-        s += f", interpolation={_interp_mode(self.interpolation)}" if self.interpolation != InterpolationMode.NEAREST else ""
+        mode = _interp_mode(self.interpolation)
+        s += f", interpolation={mode}" if mode != "nearest" else ""
         s += f", fill={self.fill}" if self.fill != 0 else ""
         s += f", center={self.center}" if self.center is not None else ""
         return s + ")"
