@@ -386,3 +386,8 @@ def convert_image_dtype(image, dtype=minitorch.float32):
 # geometric transforms (resize, crops, affine, rotate, perspective, blur, erase) live in _geometry.py
 from ._geometry import (affine, erase, five_crop, gaussian_blur, get_image_num_channels,  # noqa: E402,F401
                         get_image_size, perspective, resize, resized_crop, rotate, ten_crop)
+
+# colour transforms (PIL images and tensors), in their own module
+from ._color import (adjust_brightness, adjust_contrast, adjust_gamma, adjust_hue, adjust_saturation,  # noqa: E402,F401
+                     adjust_sharpness, autocontrast, equalize, invert, posterize, rgb_to_grayscale, solarize,
+                     to_grayscale)
