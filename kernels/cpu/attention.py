@@ -1,8 +1,12 @@
 """Fused scaled dot-product attention (flash-attention style): scores, a streaming softmax and the output product in
 one pass over key blocks, so no (L, S) score matrix is ever held.
 
-Layouts (flat, contiguous): ``q`` is (N*H, L, E), ``k`` (N*H, S, E), ``v`` (N*H, S, Ev), ``out`` (N*H, L, Ev) and
-``lse`` (N*H, L) holds each query row's log-sum-exp of its scaled, masked scores (-inf for a row no key may attend
+Layouts: ``q``, ``k``, ``v``, ``out`` (and in the backward ``dout``, ``dq``, ``dk``, ``dv``) are flat storages
+read from their tensor's offset, with the strides (sN, sH, sL) of their (N, H, rows, width) view and unit stride
+along the last dim: element (n, h, i, e) is ``x[n*sN + h*sH + i*sL + e]``. So heads sliced out of a packed (N, L,
+3*E) in-projection are read in place, and the output can be written straight into an (N, L, H, Ev) layout. Rows
+that are not packed (sL != width) are gathered into per-worker scratch before the BLAS calls. ``lse`` is contiguous
+(N*H, L) and holds each query row's log-sum-exp of its scaled, masked scores (-inf for a row no key may attend
 to; such a row's output and gradients are 0). The additive float mask, when ``has_mask``, is read at
 ``mask[n*mN + h*mH + i*mL + j*mS]`` for batch item n = bh // H, head h = bh % H, so a broadcast mask (stride 0) is
 never expanded. ``causal`` hides key j from query i when j > i (top-left aligned, as PyTorch) without a mask array.
@@ -15,6 +19,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from .rnn import _exp, _exp32
 
 NEG_INF = -np.inf
 # OpenBLAS runs a GEMM with m*n*k <= 65536 * 4 on the calling thread and threads larger ones; from inside a prange
@@ -48,14 +54,60 @@ def _scores(s, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal):
             s[r, c] = x
 
 
+@njit(cache=True, inline="always")
+def _exp_row(s, r, n, mx):
+    """s[r, :n] = exp(s[r, :n] - mx) (0 where the score is -inf) and their sum, from operations LLVM vectorizes
+    (libm's exp is a scalar call per score); float32 scores in float32 arithmetic."""
+    tot = 0.0
+    if s.itemsize == 4:
+        m32 = np.float32(mx)
+        lo = np.float32(-87.0)
+        z = np.float32(0.0)
+        for c in range(n):
+            x = s[r, c] - m32
+            p = _exp32(x) if x > lo else z
+            s[r, c] = p
+            tot += p
+    else:
+        for c in range(n):
+            x = s[r, c] - mx
+            p = _exp(x) if x > -87.0 else 0.0
+            s[r, c] = p
+            tot += p
+    return tot
+
+
+@njit(cache=True, inline="always")
+def _rows(x, base, n, width, rs, buf):
+    """The (n, width) matrix x[base + i*rs + e]: a view when its rows are packed (rs == width), else a copy in buf."""
+    if rs == width:
+        return x[base:base + n * width].reshape((n, width))
+    b = buf[:n]
+    for i in range(n):
+        for e in range(width):
+            b[i, e] = x[base + i * rs + e]
+    return b
+
+
+@njit(cache=True, inline="always")
+def _scatter(x, base, n, width, rs, b):
+    """Write back what ``_rows`` gathered (a no-op when it was a view)."""
+    if rs != width:
+        for i in range(n):
+            for e in range(width):
+                x[base + i * rs + e] = b[i, e]
+
+
+@njit(cache=True, inline="always")
+def _scratch(dtype, n, width, rs):
+    return np.empty((n if rs != width else 0, width), dtype=dtype)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def sdpa_forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, lse):
+def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os,
+                 lse):
     """out = softmax(q k^T * scale + mask) v per (batch, head), and the per-row log-sum-exp for the backward."""
     BH = N * H
-    q3 = q.reshape((BH, L, E))
-    k3 = k.reshape((BH, S, E))
-    v3 = v.reshape((BH, S, Ev))
-    o3 = out.reshape((BH, L, Ev))
     lse2 = lse.reshape((BH, L))
     BQ, BK = _blocks(E, Ev)
     nqb = (L + BQ - 1) // BQ
@@ -65,14 +117,15 @@ def sdpa_forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L
         i1 = min(i0 + BQ, L)
         nq = i1 - i0
         n = bh // H
-        mbase = n * mN + (bh - n * H) * mH
-        Qb = q3[bh, i0:i1]
-        K = k3[bh]
-        V = v3[bh]
+        h = bh - n * H
+        mbase = n * mN + h * mH
+        jend = min(S, i1) if causal else S  # under the causal cut no row of the block sees a key >= i1
+        Qb = _rows(q, n * qs[0] + h * qs[1] + i0 * qs[2], nq, E, qs[2], _scratch(q.dtype, nq, E, qs[2]))
+        K = _rows(k, n * ks[0] + h * ks[1], jend, E, ks[2], _scratch(q.dtype, jend, E, ks[2]))
+        V = _rows(v, n * vs[0] + h * vs[1], jend, Ev, vs[2], _scratch(q.dtype, jend, Ev, vs[2]))
         m = np.full(nq, NEG_INF, dtype=q.dtype)
         l = np.zeros(nq, dtype=q.dtype)
         acc = np.zeros((nq, Ev), dtype=q.dtype)
-        jend = min(S, i1) if causal else S  # under the causal cut no row of the block sees a key >= i1
         for j0 in range(0, jend, BK):
             j1 = min(j0 + BK, jend)
             s = np.dot(Qb, K[j0:j1].T)
@@ -89,61 +142,56 @@ def sdpa_forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L
                         s[r, c] = 0.0
                     continue
                 alpha = math.exp(mold - mnew)
-                rs = 0.0
-                for c in range(j1 - j0):
-                    p = math.exp(s[r, c] - mnew)
-                    s[r, c] = p
-                    rs += p
+                rs = _exp_row(s, r, j1 - j0, mnew)
                 l[r] = l[r] * alpha + rs
                 m[r] = mnew
                 if alpha != 1.0:
                     for e in range(Ev):
                         acc[r, e] *= alpha
             acc += np.dot(s, V[j0:j1])
+        obase = n * os[0] + h * os[1]
         for r in range(nq):
+            o = obase + (i0 + r) * os[2]
             if l[r] > 0.0:
                 inv = 1.0 / l[r]
                 for e in range(Ev):
-                    o3[bh, i0 + r, e] = acc[r, e] * inv
+                    out[o + e] = acc[r, e] * inv
                 lse2[bh, i0 + r] = m[r] + math.log(l[r])
             else:
                 for e in range(Ev):
-                    o3[bh, i0 + r, e] = 0.0
+                    out[o + e] = 0.0
                 lse2[bh, i0 + r] = NEG_INF
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def sdpa_backward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, lse, dout,
-                  dq, dk, dv):
+def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os,
+                  lse, dout, gs, dq, dqs, dk, dks, dv, dvs):
     """Gradients of q, k, v (written to dq, dk, dv) from dout, recomputing the probabilities block by block."""
     BH = N * H
-    q3 = q.reshape((BH, L, E))
-    k3 = k.reshape((BH, S, E))
-    v3 = v.reshape((BH, S, Ev))
-    o3 = out.reshape((BH, L, Ev))
-    do3 = dout.reshape((BH, L, Ev))
     lse2 = lse.reshape((BH, L))
-    dq3 = dq.reshape((BH, L, E))
-    dk3 = dk.reshape((BH, S, E))
-    dv3 = dv.reshape((BH, S, Ev))
     BQ, BK = _blocks(E, Ev)
     for bh in prange(BH):  # dk/dv rows gather over every query block, so one worker owns a whole (batch, head)
         n = bh // H
-        mbase = n * mN + (bh - n * H) * mH
-        K = k3[bh]
-        V = v3[bh]
-        dQ = dq3[bh]
-        dK = dk3[bh]
-        dV = dv3[bh]
+        h = bh - n * H
+        mbase = n * mN + h * mH
+        Q = _rows(q, n * qs[0] + h * qs[1], L, E, qs[2], _scratch(q.dtype, L, E, qs[2]))
+        K = _rows(k, n * ks[0] + h * ks[1], S, E, ks[2], _scratch(q.dtype, S, E, ks[2]))
+        V = _rows(v, n * vs[0] + h * vs[1], S, Ev, vs[2], _scratch(q.dtype, S, Ev, vs[2]))
+        Ou = _rows(out, n * os[0] + h * os[1], L, Ev, os[2], _scratch(q.dtype, L, Ev, os[2]))
+        dO = _rows(dout, n * gs[0] + h * gs[1], L, Ev, gs[2], _scratch(q.dtype, L, Ev, gs[2]))
+        qb, kb, vb = n * dqs[0] + h * dqs[1], n * dks[0] + h * dks[1], n * dvs[0] + h * dvs[1]
+        dQ = _rows(dq, qb, L, E, dqs[2], _scratch(q.dtype, L, E, dqs[2]))
+        dK = _rows(dk, kb, S, E, dks[2], _scratch(q.dtype, S, E, dks[2]))
+        dV = _rows(dv, vb, S, Ev, dvs[2], _scratch(q.dtype, S, Ev, dvs[2]))
         dQ[:] = 0.0
         dK[:] = 0.0
         dV[:] = 0.0
         for i0 in range(0, L, BQ):
             i1 = min(i0 + BQ, L)
             nq = i1 - i0
-            Qb = q3[bh, i0:i1]
-            dOb = do3[bh, i0:i1]
-            Ob = o3[bh, i0:i1]
+            Qb = Q[i0:i1]
+            dOb = dO[i0:i1]
+            Ob = Ou[i0:i1]
             D = np.empty(nq, dtype=q.dtype)
             for r in range(nq):
                 acc = 0.0
@@ -157,8 +205,10 @@ def sdpa_backward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, 
                 _scores(p, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal)
                 for r in range(nq):
                     z = lse2[bh, i0 + r]
-                    for c in range(j1 - j0):
-                        p[r, c] = 0.0 if z == NEG_INF else math.exp(p[r, c] - z)
+                    if z == NEG_INF:
+                        p[r, :j1 - j0] = 0.0
+                    else:
+                        _exp_row(p, r, j1 - j0, z)
                 dV[j0:j1] += np.dot(p.T, dOb)
                 ds = np.dot(dOb, V[j0:j1].T)
                 for r in range(nq):
@@ -166,3 +216,6 @@ def sdpa_backward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, 
                         ds[r, c] = p[r, c] * (ds[r, c] - D[r]) * scale
                 dQ[i0:i1] += np.dot(ds, K[j0:j1])
                 dK[j0:j1] += np.dot(ds.T, Qb)
+        _scatter(dq, qb, L, E, dqs[2], dQ)
+        _scatter(dk, kb, S, E, dks[2], dK)
+        _scatter(dv, vb, S, Ev, dvs[2], dV)

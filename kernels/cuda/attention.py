@@ -1,7 +1,8 @@
 """CUDA scaled dot-product attention: the CPU kernels' math (streaming softmax, log-sum-exp saved, probabilities
 recomputed in the backward) with one thread per query row, and one thread per key row for dk/dv.
 
-Layouts and the mask/causal conventions are those of ``kernels/cpu/attention.py``. The forward keeps its running
+Layouts (strided (N, H, rows, width) views with unit last stride), the mask and the causal conventions are those of
+``kernels/cpu/attention.py``. The forward keeps its running
 output in ``out`` itself (rescaled when the row maximum grows), so a thread needs no local array of size Ev.
 """
 import math
@@ -14,11 +15,11 @@ NEG_INF = -math.inf
 
 
 @cuda.jit(device=True, inline=True)
-def _score(q, k, mask, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, L, S, E):
+def _score(q, qs, k, ks, mask, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, E):
     if causal and j > i:
         return NEG_INF
-    qa = (bh * L + i) * E
-    ka = (bh * S + j) * E
+    qa = n * qs[0] + h * qs[1] + i * qs[2]
+    ka = n * ks[0] + h * ks[1] + j * ks[2]
     acc = 0.0
     for e in range(E):
         acc += q[qa + e] * k[ka + e]
@@ -29,7 +30,7 @@ def _score(q, k, mask, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, 
 
 
 @cuda.jit
-def _forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, lse):
+def _forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os, lse):
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for row in range(start, N * H * L, step):
@@ -37,13 +38,13 @@ def _forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
         i = row - bh * L
         n = bh // H
         h = bh - n * H
-        oa = row * Ev
+        oa = n * os[0] + h * os[1] + i * os[2]
         for e in range(Ev):
             out[oa + e] = 0.0
         m = NEG_INF
         lsum = 0.0
         for j in range(S):
-            x = _score(q, k, mask, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, L, S, E)
+            x = _score(q, qs, k, ks, mask, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, E)
             if x == NEG_INF:
                 continue
             if x > m:
@@ -54,7 +55,7 @@ def _forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
                 m = x
             p = math.exp(x - m)
             lsum += p
-            va = (bh * S + j) * Ev
+            va = n * vs[0] + h * vs[1] + j * vs[2]
             for e in range(Ev):
                 out[oa + e] += p * v[va + e]
         if lsum > 0.0:
@@ -66,28 +67,35 @@ def _forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
 
 
 @cuda.jit
-def _rowdot(out, dout, D, R, Ev):
+def _rowdot(out, os, dout, gs, D, H, L, R, Ev):
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for row in range(start, R, step):
+        bh = row // L
+        i = row - bh * L
+        n = bh // H
+        h = bh - n * H
+        oa = n * os[0] + h * os[1] + i * os[2]
+        da = n * gs[0] + h * gs[1] + i * gs[2]
         acc = 0.0
         for e in range(Ev):
-            acc += out[row * Ev + e] * dout[row * Ev + e]
+            acc += out[oa + e] * dout[da + e]
         D[row] = acc
 
 
 @cuda.jit(device=True, inline=True)
-def _dscore(q, k, v, mask, dout, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, L, S, E, Ev):
+def _dscore(q, qs, k, ks, v, vs, mask, dout, gs, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale,
+            L, E, Ev):
     """(p_ij, dS_ij * scale) for one query/key pair."""
     z = lse[bh * L + i]
     if z == NEG_INF:
         return 0.0, 0.0
-    x = _score(q, k, mask, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, L, S, E)
+    x = _score(q, qs, k, ks, mask, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale, E)
     if x == NEG_INF:
         return 0.0, 0.0
     p = math.exp(x - z)
-    da = (bh * L + i) * Ev
-    va = (bh * S + j) * Ev
+    da = n * gs[0] + h * gs[1] + i * gs[2]
+    va = n * vs[0] + h * vs[1] + j * vs[2]
     dp = 0.0
     for e in range(Ev):
         dp += dout[da + e] * v[va + e]
@@ -95,7 +103,8 @@ def _dscore(q, k, v, mask, dout, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mas
 
 
 @cuda.jit
-def _grad_q(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, lse, dout, D, dq):
+def _grad_q(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, lse, dout, gs, D,
+            dq, dqs):
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for row in range(start, N * H * L, step):
@@ -103,20 +112,21 @@ def _grad_q(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, 
         i = row - bh * L
         n = bh // H
         h = bh - n * H
-        qa = row * E
+        qa = n * dqs[0] + h * dqs[1] + i * dqs[2]
         for e in range(E):
             dq[qa + e] = 0.0
         for j in range(S):
-            p, ds = _dscore(q, k, v, mask, dout, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale,
-                            L, S, E, Ev)
+            p, ds = _dscore(q, qs, k, ks, v, vs, mask, dout, gs, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask,
+                            causal, scale, L, E, Ev)
             if ds != 0.0:
-                ka = (bh * S + j) * E
+                ka = n * ks[0] + h * ks[1] + j * ks[2]
                 for e in range(E):
                     dq[qa + e] += ds * k[ka + e]
 
 
 @cuda.jit
-def _grad_kv(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, lse, dout, D, dk, dv):
+def _grad_kv(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, lse, dout, gs, D,
+             dk, dks, dv, dvs):
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for col in range(start, N * H * S, step):
@@ -124,43 +134,44 @@ def _grad_kv(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
         j = col - bh * S
         n = bh // H
         h = bh - n * H
-        ka = col * E
-        va = col * Ev
+        ka = n * dks[0] + h * dks[1] + j * dks[2]
+        va = n * dvs[0] + h * dvs[1] + j * dvs[2]
         for e in range(E):
             dk[ka + e] = 0.0
         for e in range(Ev):
             dv[va + e] = 0.0
         for i in range(L):
-            p, ds = _dscore(q, k, v, mask, dout, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask, causal, scale,
-                            L, S, E, Ev)
+            p, ds = _dscore(q, qs, k, ks, v, vs, mask, dout, gs, lse, D, bh, n, h, i, j, mN, mH, mL, mS, has_mask,
+                            causal, scale, L, E, Ev)
             if p != 0.0:
-                da = (bh * L + i) * Ev
+                da = n * gs[0] + h * gs[1] + i * gs[2]
                 for e in range(Ev):
                     dv[va + e] += p * dout[da + e]
             if ds != 0.0:
-                qa = (bh * L + i) * E
+                qa = n * qs[0] + h * qs[1] + i * qs[2]
                 for e in range(E):
                     dk[ka + e] += ds * q[qa + e]
 
 
-def sdpa_forward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, lse):
+def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os,
+                 lse):
     R = N * H * L
     if R:
-        _forward[blocks(R), THREADS](q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev,
-                                     out, lse)
+        _forward[blocks(R), THREADS](q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
+                                     E, Ev, out, os, lse)
 
 
-def sdpa_backward(q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, lse, dout,
-                  dq, dk, dv):
+def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os,
+                  lse, dout, gs, dq, dqs, dk, dks, dv, dvs):
     R = N * H * L
     C = N * H * S
     if R:
         D = cuda.device_array(R, dtype=out.dtype)
-        _rowdot[blocks(R), THREADS](out, dout, D, R, Ev)
-        _grad_q[blocks(R), THREADS](q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, lse,
-                                    dout, D, dq)
+        _rowdot[blocks(R), THREADS](out, os, dout, gs, D, H, L, R, Ev)
+        _grad_q[blocks(R), THREADS](q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S,
+                                    E, Ev, lse, dout, gs, D, dq, dqs)
     else:
         D = cuda.device_array(1, dtype=out.dtype)
     if C:  # with L == 0 this only zeroes dk and dv
-        _grad_kv[blocks(C), THREADS](q, k, v, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev,
-                                     lse, dout, D, dk, dv)
+        _grad_kv[blocks(C), THREADS](q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L,
+                                     S, E, Ev, lse, dout, gs, D, dk, dks, dv, dvs)

@@ -74,8 +74,12 @@ def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
 
 
 def _linear(x, w, b):
-    out = x.matmul(w.t())
-    return out if b is None else out + b
+    """F.linear over the last dim. A (L, N, E) input that is the transpose of a contiguous (N, L, E) one (what a
+    batch_first module hands over) is projected in its storage order, so neither it nor the result is copied."""
+    from .functional import linear
+    if x.dim() == 3 and not x.is_contiguous() and x.transpose(0, 1).is_contiguous():
+        return linear(x.transpose(0, 1), w, b).transpose(0, 1)
+    return linear(x, w, b)
 
 
 def _pad_last(mask):
@@ -154,6 +158,28 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                    f"{(bsz * num_heads, tgt_len, src_len)}.")
         else:
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+
+    if not need_weights and bias_k is None and bias_v is None and not add_zero_attn and static_k is None \
+            and static_v is None:
+        # heads as (N, H, L, head_dim) views of the projections, read in place by the fused kernel; its output is
+        # stored in the projections' (L, N) or (N, L) order, so the out projection needs no copy either
+        src_len = key.shape[0]
+        mask = None
+        if attn_mask is not None:
+            mask = attn_mask.reshape(bsz, num_heads, tgt_len, src_len) if attn_mask.shape[0] != 1 \
+                else attn_mask.reshape(1, 1, tgt_len, src_len)
+        if key_padding_mask is not None:
+            if tuple(key_padding_mask.shape) != (bsz, src_len):
+                raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
+                                     f"{tuple(key_padding_mask.shape)}")
+            kpm = key_padding_mask.reshape(bsz, 1, 1, src_len)
+            mask = kpm if mask is None else mask + kpm
+        qh = q.reshape(tgt_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+        kh = k.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+        vh = v.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+        out = scaled_dot_product_attention(qh, kh, vh, mask, dropout_p if training else 0.0, is_causal)
+        out = _linear(out.permute(2, 0, 1, 3).reshape(tgt_len, bsz, embed_dim), out_proj_weight, out_proj_bias)
+        return (out if is_batched else out.squeeze(1)), None
 
     if bias_k is not None and bias_v is not None:
         if static_k is not None:

@@ -3,7 +3,8 @@
 ``scaled_dot_product_attention`` validates and canonicalises its inputs (bool masks become additive 0/-inf masks,
 grouped key/value heads are repeated, batch dims broadcast), then runs ``SDPA``: its forward streams over key blocks
 keeping only the per-row log-sum-exp, its backward recomputes the probabilities from it. A broadcast mask is passed
-by strides, never expanded, and ``is_causal`` builds no mask at all.
+by strides, never expanded, and ``is_causal`` builds no mask at all. Query, key and value are read in place
+through their strides (heads sliced out of a packed projection are not copied).
 
 Two cases take a composite path of existing differentiable ops instead (matmul, softmax, dropout, matmul), which
 holds the (L, S) probabilities: ``dropout_p > 0`` (dropout is not fused into the kernel) and a float ``attn_mask``
@@ -23,19 +24,20 @@ def _flat(t):
 
 
 class SDPA(Function):
-    """(N, H, L, E), (N, H, S, E), (N, H, S, Ev) contiguous -> (N, H, L, Ev); ``mask`` is None or an additive float
-    (N, H, L, S) view of any strides (0 along broadcast dims)."""
+    """(N, H, L, E), (N, H, S, E), (N, H, S, Ev) views with unit last stride -> (N, H, L, Ev), laid out in memory in
+    q's dim order (heads read from an (N, L, H, E) projection give an (N, L, H, Ev) output, ready for the out
+    projection); ``mask`` is None or an additive float (N, H, L, S) view of any strides (0 along broadcast dims)."""
 
     @staticmethod
     @launch.half_compute()
     def forward(ctx, q, k, v, mask, causal, scale):
         N, H, L, E = q._shape
         S, Ev = v._shape[2], v._shape[3]
-        out = launch.empty((N, H, L, Ev), q._dtype, q._device)
+        out = _dense_like(q, Ev)
         lse = launch.empty((N, H, L), q._dtype, q._device)
         m, mst = _mask_args(mask, q)
-        launch._k(q).attention.sdpa_forward(_flat(q), _flat(k), _flat(v), m, *mst, mask is not None, bool(causal),
-                                            float(scale), N, H, L, S, E, Ev, out._storage, lse._storage)
+        launch._k(q).attention.sdpa_forward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
+                                            float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             ctx.save_for_backward(q, k, v, out, lse)
             ctx.args = (mask, causal, scale)
@@ -51,15 +53,35 @@ class SDPA(Function):
         mask, causal, scale = ctx.args
         N, H, L, E = q._shape
         S, Ev = v._shape[2], v._shape[3]
-        g = g if g._contig else launch.contiguous(g)
-        dq = launch.empty(q._shape, q._dtype, q._device)
-        dk = launch.empty(k._shape, q._dtype, q._device)
-        dv = launch.empty(v._shape, q._dtype, q._device)
+        g = g if _unit_last(g) else launch.contiguous(g)
+        dq, dk, dv = _dense_like(q, E), _dense_like(k, E), _dense_like(v, Ev)
         m, mst = _mask_args(mask, q)
-        launch._k(q).attention.sdpa_backward(_flat(q), _flat(k), _flat(v), m, *mst, mask is not None, bool(causal),
-                                             float(scale), N, H, L, S, E, Ev, out._storage, lse._storage, _flat(g),
-                                             dq._storage, dk._storage, dv._storage)
+        launch._k(q).attention.sdpa_backward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
+                                             float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage, *_sv(g),
+                                             *_sv(dq), *_sv(dk), *_sv(dv))
         return dq, dk, dv, None, None, None
+
+
+def _unit_last(t):
+    return t._shape[-1] <= 1 or t._stride[-1] == 1
+
+
+def _sv(t):
+    """A 4-D view's storage from its offset and its (N, H, rows) strides, as the kernels take them."""
+    return t._storage[t._offset:], (int(t._stride[0]), int(t._stride[1]), int(t._stride[2]))
+
+
+def _dense_like(t, width):
+    """A fresh (N, H, rows, width) tensor stored densely with its first three dims in t's stride order."""
+    N, H, R = t._shape[:3]
+    order = sorted(range(3), key=lambda d: -t._stride[d])
+    stride = [0, 0, 0, 1]
+    step = width
+    for d in reversed(order):
+        stride[d] = step
+        step *= (N, H, R)[d]
+    buf = launch.empty((N * H * R * width,), t._dtype, t._device)
+    return launch._make(buf._storage, (N, H, R, width), tuple(stride), 0, t._dtype, t._device)
 
 
 def _mask_args(mask, q):
@@ -192,8 +214,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     N = math.prod(batch[:-1]) if batch else 1
 
     def heads(t, last):
+        """t as an (N, H, rows, last) view when its batch dims merge and its last stride is 1 (else a copy)."""
         t = t.expand(batch + (t.shape[-2], last))
-        t = t if t.is_contiguous() else t.contiguous()
+        if not _unit_last(t) or _collapse(batch, list(t._stride[:-2])) is None:
+            t = t.contiguous()
         return t.reshape(N, H, t.shape[-2], last)
 
     q, k, v = heads(query, E), heads(key, E), heads(value, Ev)
