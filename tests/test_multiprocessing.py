@@ -368,3 +368,109 @@ def test_data_parallel_on_cuda():
 
     out = nn.parallel.data_parallel(Scale(), (minitorch.ones(2),), module_kwargs={"scale": 3.0})
     assert out.device.type == "cuda" and out.tolist() == [3.0, 3.0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the data pipeline's batched path gives the same batches as the per-image path
+# ---------------------------------------------------------------------------------------------------------------
+def _mnist(tmp_path, n=300, transform=None, target_transform=None, cls=None):
+    from minitorch.vision import datasets
+    g = np.random.default_rng(4)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(np.array([0x803, n, 28, 28], ">u4").tobytes()
+                                                   + g.integers(0, 256, (n, 28, 28), dtype=np.uint8).tobytes())
+    (raw / "train-labels-idx1-ubyte").write_bytes(np.array([0x801, n], ">u4").tobytes()
+                                                   + g.integers(0, 10, n, dtype=np.uint8).tobytes())
+    return (cls or datasets.MNIST)(str(tmp_path), train=True, transform=transform, target_transform=target_transform)
+
+
+@pytest.mark.parametrize("case", ["to_tensor", "normalize", "two_normalize", "target_transform", "other"])
+def test_batched_getitems_matches_per_item(tmp_path, case, torch):
+    from minitorch.utils.data import DataLoader, default_collate
+    from minitorch.vision import transforms as T
+    tf = {"to_tensor": T.ToTensor(),
+          "normalize": T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]),
+          "two_normalize": T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,)), T.Normalize(0.1, 2.0, True)]),
+          "target_transform": T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]),
+          "other": T.Compose([T.ToTensor(), T.Lambda(lambda x: x * 2)])}[case]
+    tt = (lambda y: y + 100) if case == "target_transform" else None
+    ds = _mnist(tmp_path, transform=tf, target_transform=tt)
+    idx = [5, 3, 299, -1, 0, 7, 7]
+    x, y = default_collate(ds.__getitems__(idx))
+    x_ref, y_ref = default_collate([ds[i] for i in idx])
+    assert x.dtype is x_ref.dtype and x.shape == x_ref.shape == (7, 1, 28, 28)
+    np.testing.assert_array_equal(x.numpy(), x_ref.numpy())  # bit for bit
+    assert y.tolist() == y_ref.tolist() and y.dtype is y_ref.dtype
+    # the per-image reference itself against PyTorch's ops on the same pixels
+    img = torch.from_numpy(ds.data.numpy()[idx]).float().div(255).unsqueeze(1)
+    if case in ("normalize", "target_transform"):
+        np.testing.assert_allclose(x.numpy(), ((img - 0.1307) / 0.3081).numpy(), rtol=1e-6, atol=1e-6)
+    perm = np.random.default_rng(5).permutation(len(ds)).tolist()
+    batches = list(DataLoader(ds, batch_size=64, sampler=perm))
+    for k in (0, len(batches) - 1):
+        ref = default_collate([ds[i] for i in perm[64 * k:64 * (k + 1)]])
+        np.testing.assert_array_equal(batches[k][0].numpy(), ref[0].numpy())
+        assert batches[k][1].tolist() == ref[1].tolist()
+    with pytest.raises(IndexError):
+        ds.__getitems__([0, 300])
+    with pytest.raises(TypeError):
+        ds.__getitems__([0, 1.5])
+
+
+def test_batched_getitems_respects_overrides(tmp_path):
+    from minitorch.vision import datasets, transforms as T
+
+    class Flipped(datasets.MNIST):
+        raw_folder = property(lambda self: os.path.join(self.root, "MNIST", "raw"))
+
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x.flip(-1), y
+
+    ds = _mnist(tmp_path, transform=T.ToTensor(), cls=Flipped)
+    got = ds.__getitems__([1, 2])
+    np.testing.assert_array_equal(got[0][0].numpy(), ds[1][0].numpy())
+
+
+def test_collate_copies_consecutive_views():
+    from minitorch.utils.data import DataLoader, TensorDataset, default_collate
+    data = minitorch.arange(24.0).reshape(6, 4)
+    batch = default_collate([data[i] for i in range(3)])
+    np.testing.assert_array_equal(batch.numpy(), data.numpy()[:3])
+    batch.fill_(-1)  # a new tensor, never a view of the samples
+    assert data.min().item() == 0.0
+    (xb,) = next(iter(DataLoader(TensorDataset(data), batch_size=4)))
+    xb.zero_()
+    assert data.sum().item() == sum(range(24))
+    w = minitorch.ones(2, 3, requires_grad=True)
+    s = default_collate([w[0], w[1]])
+    assert s.requires_grad  # not the copying fast path: stacking tracks the graph
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# minitorch.run: processes spawned by a PyTorch script also see minitorch under the torch name
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_run_spawned_children_use_the_hook(tmp_path):
+    import subprocess
+    script = tmp_path / "prog.py"
+    script.write_text(
+        "import torch\n"
+        "import torch.multiprocessing as mp\n"
+        "\n"
+        "class Box:\n"
+        "    def __init__(self, t):\n"
+        "        self.t = t\n"
+        "\n"
+        "def work(rank, box):\n"
+        "    box.t[rank] = float(torch.__name__ == 'minitorch') + rank\n"
+        "\n"
+        "if __name__ == '__main__':\n"
+        "    box = Box(torch.zeros(2).share_memory_())\n"
+        "    mp.spawn(work, args=(box,), nprocs=2)\n"
+        "    print('RESULT', box.t.tolist(), torch.__name__)\n")
+    out = subprocess.run([sys.executable, "-m", "minitorch.run", str(script)], capture_output=True, text=True,
+                         timeout=TIMEOUT * 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "RESULT [1.0, 2.0] minitorch" in out.stdout
