@@ -260,12 +260,14 @@ def test_no_leaked_shm_segments(strategy):
 # ---------------------------------------------------------------------------------------------------------------
 # spawn / start_processes
 # ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_spawn_runs_every_rank_and_shares():
-    t = minitorch.zeros(3).share_memory_()
-    assert mp.spawn(_write_rank, args=(t,), nprocs=3) is None
-    assert t.tolist() == [1.0, 2.0, 3.0]
+    t = minitorch.zeros(2).share_memory_()
+    assert mp.spawn(_write_rank, args=(t,), nprocs=2) is None
+    assert t.tolist() == [1.0, 2.0]
 
 
+@pytest.mark.slow
 def test_spawn_error_propagation():
     with pytest.raises(mp.ProcessRaisedException) as info:
         mp.spawn(_raise_on_rank, args=(1,), nprocs=2)
