@@ -476,3 +476,16 @@ def test_run_spawned_children_use_the_hook(tmp_path):
                          timeout=TIMEOUT * 2, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "RESULT [1.0, 2.0] minitorch" in out.stdout
+
+
+def test_worker_batches_arrive_in_shared_memory(torch):
+    # as in PyTorch: a batch a DataLoader worker sends crosses the queue as shared memory, not as a pickled copy
+    from minitorch.utils.data import DataLoader, TensorDataset
+    data = np.arange(40, dtype=np.float32).reshape(10, 4)
+    ours = list(DataLoader(TensorDataset(minitorch.tensor(data)), batch_size=4, num_workers=1,
+                           multiprocessing_context="fork"))
+    ref = list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(data)), batch_size=4,
+                                           num_workers=1, multiprocessing_context="fork"))
+    assert [b[0].is_shared() for b in ours] == [b[0].is_shared() for b in ref] == [True, True, True]
+    for a, b in zip(ours, ref):
+        np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())

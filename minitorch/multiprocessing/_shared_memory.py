@@ -21,6 +21,7 @@ import mmap
 import os
 import secrets
 import struct
+import sys
 import threading
 import weakref
 from multiprocessing import util
@@ -217,19 +218,38 @@ def new_shared(storage):
 def share_tensors_(tensors):
     """Move the storages of the given CPU tensors into shared memory, in place, for every tensor viewing them."""
     from ..tensor import Tensor
-    old = {}
+    old = {}      # id(storage) -> storage
+    holders = {}  # id(storage) -> {id(tensor): tensor} among the given tensors
     for t in tensors:
         st = t._storage
-        if isinstance(st, np.ndarray) and id(st) not in old and not is_shared(st):
+        if isinstance(st, np.ndarray) and not is_shared(st):
             old[id(st)] = st
+            holders.setdefault(id(st), {})[id(t)] = t
+    st = None  # the loop variable must not count as a reference below
     if not old:
         return
     new = {k: new_shared(st) for k, st in old.items()}
-    for obj in gc.get_referrers(*old.values()):
+    scan = []
+    for k in old:
+        if _only_held_by(old, k, len(holders[k])):
+            for t in holders[k].values():  # nothing else refers to the storage: no search needed
+                t._storage = new[k]
+        else:
+            scan.append(old[k])
+    if not scan:
+        return
+    for obj in gc.get_referrers(*scan):
         if isinstance(obj, Tensor):
             st = obj._storage
             if old.get(id(st)) is st:
                 obj._storage = new[id(st)]
+
+
+def _only_held_by(old, key, n):
+    """True when the storage ``old[key]`` has no references beyond the ``n`` given tensors and ``old`` itself (a fresh
+    tensor, e.g. a batch put on a queue, skips the search through every object)."""
+    # getrefcount counts: the n tensors, the ``old`` dict, and its own argument
+    return sys.getrefcount(old[key]) <= n + 2
 
 
 # ---------------------------------------------------------------------------------------------------------------
