@@ -214,7 +214,8 @@ class _ImageClassification(Dataset):
         cached = self.__dict__.get("_table")
         if cached is not None and cached[0] == key:
             return cached[1]
-        probe = (np.arange(self._images[0].size) % 256).astype(np.uint8).reshape(self._images.shape[1:])
+        shape = self._images.shape[1:]
+        probe = (np.arange(shape[0] * shape[1]) % 256).astype(np.uint8).reshape(shape)
         out = self.transform(Image.fromarray(probe) if Image is not None else probe.copy())
         flat = out.numpy().reshape(-1)
         values = flat[:256].copy()
