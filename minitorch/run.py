@@ -125,6 +125,7 @@ def main(argv=None):
     import minitorch  # noqa: F401  (imported before the hook so its own imports are untouched)
     saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
     install()
+    restore_spawn = _spawn_children_through_hook(target if as_module else os.path.abspath(target), as_module)
     try:
         if as_module:
             sys.argv = [target] + args
@@ -143,12 +144,58 @@ def main(argv=None):
         print(code, file=sys.stderr)
         return 1
     finally:
+        restore_spawn()
         uninstall()
         sys.argv = saved_argv
         if sys.path and saved_path0 is not None and sys.path[0] != saved_path0:
             sys.path.pop(0)
     return 0
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# processes that multiprocessing spawns from the script (``set_start_method("spawn")``, DataLoader workers with a
+# spawn context) start a fresh interpreter that re-imports the script as ``__mp_main__``: they must do so through the
+# hook too. While the script runs, the spawn preparation names this module as the child's main module, and the
+# child's copy of it (``__name__ == "__mp_main__"``) installs the hook and runs the script, whose definitions then
+# make up the child's ``__main__`` as usual.
+# ---------------------------------------------------------------------------------------------------------------
+_CHILD_ENV = "MINITORCH_RUN_MAIN"  # "path:<script>" or "module:<name>", inherited by spawned children
+
+
+def _spawn_children_through_hook(target, as_module):
+    """Route the main module of processes spawned from now on through this module; returns the undo function."""
+    from multiprocessing import spawn
+    original = spawn.get_preparation_data
+    saved_env = os.environ.get(_CHILD_ENV)
+
+    def get_preparation_data(name):
+        data = original(name)
+        if "init_main_from_path" in data or "init_main_from_name" in data:
+            data.pop("init_main_from_path", None)
+            data["init_main_from_name"] = "minitorch.run"
+        return data
+
+    spawn.get_preparation_data = get_preparation_data
+    os.environ[_CHILD_ENV] = ("module:" if as_module else "path:") + target
+
+    def restore():
+        spawn.get_preparation_data = original
+        if saved_env is None:
+            os.environ.pop(_CHILD_ENV, None)
+        else:
+            os.environ[_CHILD_ENV] = saved_env
+    return restore
+
+
+if __name__ == "__mp_main__" and os.environ.get(_CHILD_ENV):
+    import minitorch  # noqa: F401
+    install()
+    _kind, _, _main_target = os.environ[_CHILD_ENV].partition(":")
+    _spawn_children_through_hook(_main_target, _kind == "module")  # for the processes this child spawns in turn
+    if _kind == "module":
+        globals().update(runpy.run_module(_main_target, run_name="__mp_main__"))
+    else:
+        globals().update(runpy.run_path(_main_target, run_name="__mp_main__"))
 
 if __name__ == "__main__":
     sys.exit(main())

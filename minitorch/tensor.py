@@ -176,6 +176,21 @@ class Tensor:
     def untyped_storage_id(self):
         return id(self._storage)
 
+    def share_memory_(self):
+        """Move a CPU tensor's storage into shared memory, in place (a no-op for CUDA tensors and for storages
+        already shared): every view of it, in this process and in children it is sent to, sees the same memory."""
+        if self._device.type == "cpu":
+            from .multiprocessing._shared_memory import share_tensors_
+            share_tensors_([self])
+        return self
+
+    def is_shared(self):
+        """True when the storage lives in shared memory (always for CUDA tensors, as in PyTorch)."""
+        if self._device.type != "cpu":
+            return True
+        from .multiprocessing._shared_memory import is_shared
+        return is_shared(self._storage)
+
     @property
     def _version(self):
         return self._vc.value

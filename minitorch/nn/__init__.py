@@ -9,3 +9,5 @@ from .parameter import Buffer, UninitializedBuffer, UninitializedParameter  # no
 from . import parameter  # noqa: E402,F401
 
 __all__ += ["Buffer", "UninitializedBuffer", "UninitializedParameter", "parameter"]
+# the nn.parallel package (not the nn.modules.parallel module that `from .modules import *` brought in)
+parallel = __import__("importlib").import_module(".parallel", __name__)

@@ -40,7 +40,10 @@ class Adagrad(_StatefulOptimizer):
         return {"step": new_step(), "sum": full_like(p, group["initial_accumulator_value"])}
 
     def share_memory(self):
-        """No-op: minitorch tensors live in one process."""
+        """Move the accumulated squared gradients into shared memory (for Hogwild training across processes)."""
+        for group in self.param_groups:
+            for st in self._states(group, group["params"]):
+                st["sum"].share_memory_()
 
     def _update(self, group, params, grads):
         states = self._states(group, params)

@@ -644,6 +644,20 @@ class Module:
                     m._buffers[k] = fn(b)
         return self
 
+    def share_memory(self):
+        """Move every parameter, gradient and buffer into shared memory, in place (see ``Tensor.share_memory_``)."""
+        from ...multiprocessing._shared_memory import share_tensors_
+        tensors = []
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None:
+                    tensors.append(p)
+                    if p._grad is not None:
+                        tensors.append(p._grad)
+            tensors.extend(b for b in m._buffers.values() if b is not None)
+        share_tensors_([t for t in tensors if t._device.type == "cpu"])
+        return self
+
     def to(self, *args, **kwargs):
         """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``."""
         from ...ops.methods import _parse_to
