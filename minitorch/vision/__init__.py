@@ -1,2 +1,3 @@
 """Vision datasets and image transforms, as ``torchvision``: ``from minitorch.vision import datasets, transforms``."""
 from . import datasets, transforms  # noqa: F401
+from . import models  # noqa: F401,E402
