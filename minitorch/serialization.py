@@ -492,6 +492,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         pickle.UnpicklingError: the file holds an object whose class is not allowed (see ``weights_only``).
     """
     data, name = _read(f)
+    from . import _torch_zip  # PyTorch's own checkpoint formats, read without unpickling arbitrary globals
+    if _torch_zip.is_torch_zip(data):
+        return _torch_zip.load_torch_zip(data, name, map_location)
+    if _torch_zip.is_torch_legacy(data):
+        return _torch_zip.load_torch_legacy(data, name, map_location)
     header = _parse_header(data, name)
     try:
         arrays = _load_arrays(data, header)
