@@ -11,3 +11,7 @@ from .resnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .alexnet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
+from .mobilenet import *  # noqa: F401,F403
+from .densenet import *  # noqa: F401,F403
+from .efficientnet import *  # noqa: F401,F403
+from .googlenet import *  # noqa: F401,F403
