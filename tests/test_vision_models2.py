@@ -627,3 +627,36 @@ def test_weights_transforms_follow_torchvision():
     assert (t.crop_size, t.resize_size) == ([240], [255]) and t.interpolation.value == "bilinear"
     assert models.GoogLeNet_Weights.DEFAULT.meta["min_size"] == (15, 15)
     assert models.EfficientNet_B0_Weights.DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 77.692
+
+
+# ------------------------------------------------------------------------------------------ devices
+def _tiny(name):
+    if name == "efficientnet":
+        return meff.EfficientNet([meff.MBConvConfig(1, 3, 1, 8, 8, 1), meff.MBConvConfig(2, 3, 2, 8, 8, 2)], 0.0,
+                                 stochastic_depth_prob=0.0, num_classes=3)
+    if name == "mobilenet_v3":
+        cfg = partial(mmv3.InvertedResidualConfig, width_mult=1.0)
+        return mmv3.MobileNetV3([cfg(8, 3, 8, 8, True, "RE", 2, 1), cfg(8, 3, 24, 8, True, "HS", 1, 1)], 16,
+                                num_classes=3, dropout=0.0)
+    return mdense.DenseNet(growth_rate=2, block_config=(1, 1), num_init_features=4, bn_size=2, num_classes=3)
+
+
+@pytest.mark.parametrize("name", ["efficientnet", "mobilenet_v3", "densenet"])
+def test_tiny_models_agree_across_devices(device, name):
+    """Forward and parameter gradients on the device equal the CPU's (training mode: batch statistics). MobileNetV2
+    has the same layers and a fixed 1280-wide head, too slow for the CUDA simulator."""
+    minitorch.manual_seed(0)
+    model = _tiny(name)
+    x = minitorch.randn(2, 3, 8, 8)
+    results = []
+    for dev in ("cpu", device):
+        m = _tiny(name)
+        m.load_state_dict(model.state_dict())
+        m.to(dev).train()
+        y = m(x.to(dev))
+        y.square().sum().backward()
+        results.append((y.detach().cpu().numpy(), [p.grad.cpu().numpy() for p in m.parameters()]))
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-4, atol=1e-5)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
