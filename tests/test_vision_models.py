@@ -4,6 +4,7 @@ built below from ``torch.nn`` with torchvision's module and parameter names, its
 statistics must match. Also: the PyTorch checkpoint reader (zip and legacy formats, no code execution), the hub cache
 and downloads (file:// URLs and a patched urlopen, never the network), the registry and the weights enums."""
 import collections
+import functools
 import hashlib
 import io
 import os
@@ -19,7 +20,11 @@ import minitorch
 from minitorch import hub
 from minitorch.vision import models
 from minitorch.vision.models import _api
-from minitorch.vision.models._utils import _make_divisible, _ovewrite_named_param, handle_legacy_interface
+from minitorch.vision.models._utils import (
+    _make_divisible,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+)
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -205,13 +210,13 @@ RESNETS = {
 _VGG_CFG = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
 TORCH_BUILDERS = dict(RESNETS)
 for _name, _cfg in _VGG_CFG.items():
-    TORCH_BUILDERS[_name] = (lambda c: lambda **kw: t_vgg(models.vgg.cfgs[c], False, **kw))(_cfg)
-    TORCH_BUILDERS[_name + "_bn"] = (lambda c: lambda **kw: t_vgg(models.vgg.cfgs[c], True, **kw))(_cfg)
+    TORCH_BUILDERS[_name] = functools.partial(t_vgg, models.vgg.cfgs[_cfg], False)
+    TORCH_BUILDERS[_name + "_bn"] = functools.partial(t_vgg, models.vgg.cfgs[_cfg], True)
 TORCH_BUILDERS["alexnet"] = lambda **kw: t_alexnet()
 TORCH_BUILDERS["squeezenet1_0"] = lambda **kw: t_squeezenet("1_0", **kw)
 TORCH_BUILDERS["squeezenet1_1"] = lambda **kw: t_squeezenet("1_1", **kw)
 
-CHEAP = ["resnet18", "resnet50", "resnext50_32x4d", "squeezenet1_0", "squeezenet1_1"]
+CHEAP = ["resnet18", "squeezenet1_0", "squeezenet1_1"]  # Bottleneck/groups/dilation: test_resnet_options_match_pytorch
 BIG = [n for n in TORCH_BUILDERS if n not in CHEAP]
 
 
@@ -272,13 +277,16 @@ def test_resnet18_matches_pytorch_with_gradients(tmp_path):
 
 @pytest.mark.parametrize("name", [n for n in CHEAP if n != "resnet18"])
 def test_small_models_match_pytorch(name, tmp_path):
-    _compare_model(name, tmp_path, size=32 if "squeeze" not in name else 48, batch=2)
+    _compare_model(name, tmp_path, size=48, batch=2)  # layer4 keeps 2x2 pixels: BatchNorm over 8 values
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BIG)
 def test_big_models_match_pytorch(name, tmp_path):
-    _compare_model(name, tmp_path, size=64 if name != "alexnet" else 80, batch=1, train="vgg" not in name)
+    if name.startswith(("resnet", "resnext", "wide")):
+        _compare_model(name, tmp_path, size=48, batch=2)  # layer4 keeps 2x2 pixels: BatchNorm over 8 values
+    else:
+        _compare_model(name, tmp_path, size=64 if name != "alexnet" else 80, batch=1, train="vgg" not in name)
 
 
 def test_resnet_options_match_pytorch(tmp_path):
@@ -453,10 +461,9 @@ def test_legacy_pretrained_keyword_with_a_callable_default():
     with pytest.warns(UserWarning, match="deprecated"):
         builder(pretrained=True, quantize=True)
     assert seen[-1] is models.ResNet18_Weights.IMAGENET1K_V1
-    with pytest.raises(ValueError, match="No weights available for model builder"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            builder(pretrained=True)
+    with pytest.raises(ValueError, match="No weights available for model builder"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        builder(pretrained=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -742,7 +749,7 @@ def test_image_classification_preset_matches_pytorch_ops():
     out = to_np(preset(minitorch.tensor(x)))
     ref = torch.nn.functional.interpolate(torch.from_numpy(x), size=(128, 170), mode="bilinear", align_corners=False,
                                           antialias=True)
-    top, left = int(round((128 - 96) / 2)), int(round((170 - 96) / 2))
+    top, left = round((128 - 96) / 2), round((170 - 96) / 2)
     ref = ref[..., top:top + 96, left:left + 96]
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
