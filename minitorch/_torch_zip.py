@@ -21,7 +21,7 @@ import numpy as np
 
 from . import dtypes as _dt
 
-__all__ = ["is_torch_zip", "is_torch_legacy", "load_torch_zip", "load_torch_legacy"]
+__all__ = ["is_torch_legacy", "is_torch_zip", "load_torch_legacy", "load_torch_zip"]
 
 # torch.save's legacy format starts with pickle protocol 2 of this long integer
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -205,7 +205,7 @@ def load_torch_legacy(data, name, map_location=None):
         magic = _HeaderUnpickler(f).load()
         protocol = _HeaderUnpickler(f).load()
         sys_info = _HeaderUnpickler(f).load()
-    except Exception as e:
+    except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as e:
         raise RuntimeError(f"{name} is corrupt: its legacy torch.save header could not be read ({e})") from None
     if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL:
         raise RuntimeError(f"{name} is not a legacy PyTorch checkpoint of a known version (protocol {protocol!r})")
@@ -220,7 +220,7 @@ def load_torch_legacy(data, name, map_location=None):
     obj = _unpickle(f, name, loader, "cpu")  # filled in place below, then moved where map_location says
     try:
         keys = _HeaderUnpickler(f).load()
-    except Exception as e:
+    except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as e:
         raise RuntimeError(f"{name} is corrupt or truncated: its storage list could not be read ({e})") from None
     for key in keys:
         head = f.read(8)

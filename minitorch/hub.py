@@ -15,7 +15,7 @@ import warnings
 from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
-__all__ = ["get_dir", "set_dir", "download_url_to_file", "load_state_dict_from_url"]
+__all__ = ["download_url_to_file", "get_dir", "load_state_dict_from_url", "set_dir"]
 
 # the "-<hex>." part of a checkpoint's file name (resnet18-f37072fd.pth) is a prefix of its sha256
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
@@ -73,18 +73,17 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True):
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(dst) + ".", suffix=".partial", dir=folder)
     try:
         sha256 = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            with urlopen(Request(url, headers={"User-Agent": "torch.hub"})) as response:
-                headers = getattr(response, "headers", None)
-                length = headers.get("Content-Length") if headers is not None else None
-                with _progress_bar(int(length) if length else None, progress) as bar:
-                    while True:
-                        chunk = response.read(_CHUNK)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        sha256.update(chunk)
-                        bar.update(len(chunk))
+        with os.fdopen(fd, "wb") as out, urlopen(Request(url, headers={"User-Agent": "torch.hub"})) as response:
+            headers = getattr(response, "headers", None)
+            length = headers.get("Content-Length") if headers is not None else None
+            with _progress_bar(int(length) if length else None, progress) as bar:
+                while True:
+                    chunk = response.read(_CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    sha256.update(chunk)
+                    bar.update(len(chunk))
         if hash_prefix is not None:
             digest = sha256.hexdigest()
             if digest[:len(hash_prefix)] != hash_prefix:

@@ -5,18 +5,28 @@ Every builder (``resnet18`` ...) is registered under its name with ``@register_m
 a ``WeightsEnum`` whose members hold a ``Weights`` (the file's URL, the matching input transforms, and metadata such
 as the class names and parameter count); ``DEFAULT`` is an alias of the recommended member.
 """
+import contextlib
 import fnmatch
 import importlib
 import pkgutil
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from inspect import signature
-from typing import Any, Callable, Dict
+from typing import Any
 
-__all__ = ["Weights", "WeightsEnum", "register_model", "get_model", "get_model_builder", "get_model_weights",
-           "get_weight", "list_models"]
+__all__ = [
+    "Weights",
+    "WeightsEnum",
+    "get_model",
+    "get_model_builder",
+    "get_model_weights",
+    "get_weight",
+    "list_models",
+    "register_model",
+]
 
 
 @dataclass
@@ -31,7 +41,7 @@ class Weights:
 
     url: str
     transforms: Callable
-    meta: Dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class WeightsEnum(Enum):
@@ -125,10 +135,8 @@ def _weights_enum_of(fn):
         raise ValueError("The method is missing the 'weights' argument.")
     ann = sig.parameters["weights"].annotation
     if isinstance(ann, str):
-        try:
+        with contextlib.suppress(NameError, TypeError):  # a forward reference that does not resolve
             ann = typing.get_type_hints(fn).get("weights", ann)
-        except Exception:
-            pass
     candidates = [ann] + list(typing.get_args(ann))
     for t in candidates:
         if isinstance(t, type) and issubclass(t, WeightsEnum):

@@ -50,7 +50,9 @@ def _kwonly_to_pos_or_kw(fn):
         args, extra = args[:first], args[first:]
         if extra:
             names = kwonly[:len(extra)]
-            warnings.warn(f"Using {', '.join(repr(n) for n in names)} as positional parameter(s) is deprecated since "
+            quoted = [repr(n) for n in names]
+            listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+            warnings.warn(f"Using {listed} as positional parameter(s) is deprecated since "
                           "0.13 and may be removed in the future. Please use keyword parameter(s) instead.")
             kwargs.update(zip(names, extra))
         return fn(*args, **kwargs)

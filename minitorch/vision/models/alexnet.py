@@ -1,6 +1,5 @@
 """AlexNet (Krizhevsky et al. 2012; torchvision's one-weird-trick variant), as torchvision's ``models.alexnet``."""
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -48,7 +47,7 @@ class AlexNet_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", AlexNet_Weights.IMAGENET1K_V1))
-def alexnet(*, weights: Optional[AlexNet_Weights] = None, progress: bool = True, **kwargs) -> AlexNet:
+def alexnet(*, weights: AlexNet_Weights | None = None, progress: bool = True, **kwargs) -> AlexNet:
     """AlexNet. ``weights``: an ``AlexNet_Weights`` member, its name, "DEFAULT" or None; ``progress``: show the
     download's progress bar; other keywords go to ``AlexNet``."""
     weights = AlexNet_Weights.verify(weights)

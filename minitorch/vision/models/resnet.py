@@ -1,7 +1,6 @@
 """ResNet, ResNeXt and Wide ResNet (He et al. 2015, "Deep Residual Learning for Image Recognition"), as torchvision's
 ``models.resnet``: the same modules and parameter names, so torchvision's checkpoints load."""
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -10,11 +9,31 @@ from ._api import Weights, WeightsEnum, register_model
 from ._meta import _IMAGENET_CATEGORIES
 from ._utils import _ovewrite_named_param, handle_legacy_interface
 
-__all__ = ["ResNet", "BasicBlock", "Bottleneck", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
-           "ResNet101_Weights", "ResNet152_Weights", "ResNeXt50_32X4D_Weights", "ResNeXt101_32X8D_Weights",
-           "ResNeXt101_64X4D_Weights", "Wide_ResNet50_2_Weights", "Wide_ResNet101_2_Weights", "resnet18", "resnet34",
-           "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
-           "wide_resnet50_2", "wide_resnet101_2"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNeXt50_32X4D_Weights",
+    "ResNeXt101_32X8D_Weights",
+    "ResNeXt101_64X4D_Weights",
+    "ResNet",
+    "ResNet18_Weights",
+    "ResNet34_Weights",
+    "ResNet50_Weights",
+    "ResNet101_Weights",
+    "ResNet152_Weights",
+    "Wide_ResNet50_2_Weights",
+    "Wide_ResNet101_2_Weights",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
+]
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -251,7 +270,7 @@ class Wide_ResNet101_2_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNet18_Weights.IMAGENET1K_V1))
-def resnet18(*, weights: Optional[ResNet18_Weights] = None, progress: bool = True, **kwargs) -> ResNet:
+def resnet18(*, weights: ResNet18_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-18. ``weights``: a ``ResNet18_Weights`` member, its name, "DEFAULT" or None (random initialisation);
     ``progress``: show the download's progress bar; other keywords go to ``ResNet``."""
     weights = ResNet18_Weights.verify(weights)
@@ -260,7 +279,7 @@ def resnet18(*, weights: Optional[ResNet18_Weights] = None, progress: bool = Tru
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNet34_Weights.IMAGENET1K_V1))
-def resnet34(*, weights: Optional[ResNet34_Weights] = None, progress: bool = True, **kwargs) -> ResNet:
+def resnet34(*, weights: ResNet34_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-34 (see ``resnet18`` for the arguments)."""
     weights = ResNet34_Weights.verify(weights)
     return _resnet(BasicBlock, [3, 4, 6, 3], weights, progress, **kwargs)
@@ -268,7 +287,7 @@ def resnet34(*, weights: Optional[ResNet34_Weights] = None, progress: bool = Tru
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNet50_Weights.IMAGENET1K_V1))
-def resnet50(*, weights: Optional[ResNet50_Weights] = None, progress: bool = True, **kwargs) -> ResNet:
+def resnet50(*, weights: ResNet50_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-50 (see ``resnet18`` for the arguments)."""
     weights = ResNet50_Weights.verify(weights)
     return _resnet(Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
@@ -276,7 +295,7 @@ def resnet50(*, weights: Optional[ResNet50_Weights] = None, progress: bool = Tru
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNet101_Weights.IMAGENET1K_V1))
-def resnet101(*, weights: Optional[ResNet101_Weights] = None, progress: bool = True, **kwargs) -> ResNet:
+def resnet101(*, weights: ResNet101_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-101 (see ``resnet18`` for the arguments)."""
     weights = ResNet101_Weights.verify(weights)
     return _resnet(Bottleneck, [3, 4, 23, 3], weights, progress, **kwargs)
@@ -284,7 +303,7 @@ def resnet101(*, weights: Optional[ResNet101_Weights] = None, progress: bool = T
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNet152_Weights.IMAGENET1K_V1))
-def resnet152(*, weights: Optional[ResNet152_Weights] = None, progress: bool = True, **kwargs) -> ResNet:
+def resnet152(*, weights: ResNet152_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-152 (see ``resnet18`` for the arguments)."""
     weights = ResNet152_Weights.verify(weights)
     return _resnet(Bottleneck, [3, 8, 36, 3], weights, progress, **kwargs)
@@ -292,7 +311,7 @@ def resnet152(*, weights: Optional[ResNet152_Weights] = None, progress: bool = T
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNeXt50_32X4D_Weights.IMAGENET1K_V1))
-def resnext50_32x4d(*, weights: Optional[ResNeXt50_32X4D_Weights] = None, progress: bool = True,
+def resnext50_32x4d(*, weights: ResNeXt50_32X4D_Weights | None = None, progress: bool = True,
                     **kwargs) -> ResNet:
     """ResNeXt-50 32x4d: 32 groups of width 4 (see ``resnet18`` for the arguments)."""
     weights = ResNeXt50_32X4D_Weights.verify(weights)
@@ -303,7 +322,7 @@ def resnext50_32x4d(*, weights: Optional[ResNeXt50_32X4D_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNeXt101_32X8D_Weights.IMAGENET1K_V1))
-def resnext101_32x8d(*, weights: Optional[ResNeXt101_32X8D_Weights] = None, progress: bool = True,
+def resnext101_32x8d(*, weights: ResNeXt101_32X8D_Weights | None = None, progress: bool = True,
                      **kwargs) -> ResNet:
     """ResNeXt-101 32x8d (see ``resnet18`` for the arguments)."""
     weights = ResNeXt101_32X8D_Weights.verify(weights)
@@ -314,7 +333,7 @@ def resnext101_32x8d(*, weights: Optional[ResNeXt101_32X8D_Weights] = None, prog
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", ResNeXt101_64X4D_Weights.IMAGENET1K_V1))
-def resnext101_64x4d(*, weights: Optional[ResNeXt101_64X4D_Weights] = None, progress: bool = True,
+def resnext101_64x4d(*, weights: ResNeXt101_64X4D_Weights | None = None, progress: bool = True,
                      **kwargs) -> ResNet:
     """ResNeXt-101 64x4d (see ``resnet18`` for the arguments)."""
     weights = ResNeXt101_64X4D_Weights.verify(weights)
@@ -325,7 +344,7 @@ def resnext101_64x4d(*, weights: Optional[ResNeXt101_64X4D_Weights] = None, prog
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", Wide_ResNet50_2_Weights.IMAGENET1K_V1))
-def wide_resnet50_2(*, weights: Optional[Wide_ResNet50_2_Weights] = None, progress: bool = True,
+def wide_resnet50_2(*, weights: Wide_ResNet50_2_Weights | None = None, progress: bool = True,
                     **kwargs) -> ResNet:
     """Wide ResNet-50-2: bottlenecks twice as wide (see ``resnet18`` for the arguments)."""
     weights = Wide_ResNet50_2_Weights.verify(weights)
@@ -335,7 +354,7 @@ def wide_resnet50_2(*, weights: Optional[Wide_ResNet50_2_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", Wide_ResNet101_2_Weights.IMAGENET1K_V1))
-def wide_resnet101_2(*, weights: Optional[Wide_ResNet101_2_Weights] = None, progress: bool = True,
+def wide_resnet101_2(*, weights: Wide_ResNet101_2_Weights | None = None, progress: bool = True,
                      **kwargs) -> ResNet:
     """Wide ResNet-101-2 (see ``resnet18`` for the arguments)."""
     weights = Wide_ResNet101_2_Weights.verify(weights)

@@ -1,6 +1,5 @@
 """SqueezeNet 1.0 and 1.1 (Iandola et al. 2016), as torchvision's ``models.squeezenet``."""
 from functools import partial
-from typing import Optional
 
 import minitorch
 from minitorch import nn
@@ -100,7 +99,7 @@ class SqueezeNet1_1_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", SqueezeNet1_0_Weights.IMAGENET1K_V1))
-def squeezenet1_0(*, weights: Optional[SqueezeNet1_0_Weights] = None, progress: bool = True,
+def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress: bool = True,
                   **kwargs) -> SqueezeNet:
     """SqueezeNet 1.0. ``weights``: a ``SqueezeNet1_0_Weights`` member, its name, "DEFAULT" or None; ``progress``:
     show the download's progress bar; other keywords go to ``SqueezeNet``."""
@@ -110,7 +109,7 @@ def squeezenet1_0(*, weights: Optional[SqueezeNet1_0_Weights] = None, progress: 
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", SqueezeNet1_1_Weights.IMAGENET1K_V1))
-def squeezenet1_1(*, weights: Optional[SqueezeNet1_1_Weights] = None, progress: bool = True,
+def squeezenet1_1(*, weights: SqueezeNet1_1_Weights | None = None, progress: bool = True,
                   **kwargs) -> SqueezeNet:
     """SqueezeNet 1.1: 2.4x less computation than 1.0 at the same accuracy (see ``squeezenet1_0``)."""
     weights = SqueezeNet1_1_Weights.verify(weights)

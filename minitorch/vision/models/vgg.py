@@ -1,7 +1,6 @@
 """VGG (Simonyan and Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition"), as
 torchvision's ``models.vgg``: the same modules and parameter names, so torchvision's checkpoints load."""
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -10,9 +9,25 @@ from ._api import Weights, WeightsEnum, register_model
 from ._meta import _IMAGENET_CATEGORIES
 from ._utils import _ovewrite_named_param, handle_legacy_interface
 
-__all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights", "VGG16_Weights",
-           "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-           "vgg16_bn", "vgg19", "vgg19_bn"]
+__all__ = [
+    "VGG",
+    "VGG11_BN_Weights",
+    "VGG11_Weights",
+    "VGG13_BN_Weights",
+    "VGG13_Weights",
+    "VGG16_BN_Weights",
+    "VGG16_Weights",
+    "VGG19_BN_Weights",
+    "VGG19_Weights",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]
 
 
 class VGG(nn.Module):
@@ -142,7 +157,7 @@ class VGG19_BN_Weights(WeightsEnum):
 
 
 def _builder(name, cfg, batch_norm, weights_enum):
-    def builder(*, weights: Optional[weights_enum] = None, progress: bool = True, **kwargs) -> VGG:
+    def builder(*, weights: weights_enum | None = None, progress: bool = True, **kwargs) -> VGG:
         weights = weights_enum.verify(weights)
         return _vgg(cfg, batch_norm, weights, progress, **kwargs)
     builder.__name__ = builder.__qualname__ = name
