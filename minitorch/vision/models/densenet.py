@@ -4,7 +4,6 @@ of the published files)."""
 import re
 from collections import OrderedDict
 from functools import partial
-from typing import Optional
 
 import minitorch
 from minitorch import nn
@@ -192,7 +191,7 @@ class DenseNet201_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", DenseNet121_Weights.IMAGENET1K_V1))
-def densenet121(*, weights: Optional[DenseNet121_Weights] = None, progress: bool = True, **kwargs) -> DenseNet:
+def densenet121(*, weights: DenseNet121_Weights | None = None, progress: bool = True, **kwargs) -> DenseNet:
     """DenseNet-121. ``weights``: a ``DenseNet121_Weights`` member, its name, "DEFAULT" or None (random
     initialisation); ``progress``: show the download's progress bar; other keywords go to ``DenseNet``."""
     weights = DenseNet121_Weights.verify(weights)
@@ -201,7 +200,7 @@ def densenet121(*, weights: Optional[DenseNet121_Weights] = None, progress: bool
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", DenseNet161_Weights.IMAGENET1K_V1))
-def densenet161(*, weights: Optional[DenseNet161_Weights] = None, progress: bool = True, **kwargs) -> DenseNet:
+def densenet161(*, weights: DenseNet161_Weights | None = None, progress: bool = True, **kwargs) -> DenseNet:
     """DenseNet-161 (growth rate 48); arguments as :func:`densenet121`."""
     weights = DenseNet161_Weights.verify(weights)
     return _densenet(48, (6, 12, 36, 24), 96, weights, progress, **kwargs)
@@ -209,7 +208,7 @@ def densenet161(*, weights: Optional[DenseNet161_Weights] = None, progress: bool
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", DenseNet169_Weights.IMAGENET1K_V1))
-def densenet169(*, weights: Optional[DenseNet169_Weights] = None, progress: bool = True, **kwargs) -> DenseNet:
+def densenet169(*, weights: DenseNet169_Weights | None = None, progress: bool = True, **kwargs) -> DenseNet:
     """DenseNet-169; arguments as :func:`densenet121`."""
     weights = DenseNet169_Weights.verify(weights)
     return _densenet(32, (6, 12, 32, 32), 64, weights, progress, **kwargs)
@@ -217,7 +216,7 @@ def densenet169(*, weights: Optional[DenseNet169_Weights] = None, progress: bool
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", DenseNet201_Weights.IMAGENET1K_V1))
-def densenet201(*, weights: Optional[DenseNet201_Weights] = None, progress: bool = True, **kwargs) -> DenseNet:
+def densenet201(*, weights: DenseNet201_Weights | None = None, progress: bool = True, **kwargs) -> DenseNet:
     """DenseNet-201; arguments as :func:`densenet121`."""
     weights = DenseNet201_Weights.verify(weights)
     return _densenet(32, (6, 12, 48, 32), 64, weights, progress, **kwargs)

@@ -4,7 +4,6 @@ import copy
 import math
 from collections.abc import Sequence
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -267,7 +266,7 @@ def _build(variant, weights, progress, kwargs):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B0_Weights.IMAGENET1K_V1))
-def efficientnet_b0(*, weights: Optional[EfficientNet_B0_Weights] = None, progress: bool = True,
+def efficientnet_b0(*, weights: EfficientNet_B0_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B0. ``weights``: an ``EfficientNet_B0_Weights`` member, its name, "DEFAULT" or None (random
     initialisation); ``progress``: show the download's progress bar; other keywords (``num_classes``, ``dropout``,
@@ -277,7 +276,7 @@ def efficientnet_b0(*, weights: Optional[EfficientNet_B0_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B1_Weights.IMAGENET1K_V1))
-def efficientnet_b1(*, weights: Optional[EfficientNet_B1_Weights] = None, progress: bool = True,
+def efficientnet_b1(*, weights: EfficientNet_B1_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B1; arguments as :func:`efficientnet_b0`."""
     return _build("b1", EfficientNet_B1_Weights.verify(weights), progress, kwargs)
@@ -285,7 +284,7 @@ def efficientnet_b1(*, weights: Optional[EfficientNet_B1_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B2_Weights.IMAGENET1K_V1))
-def efficientnet_b2(*, weights: Optional[EfficientNet_B2_Weights] = None, progress: bool = True,
+def efficientnet_b2(*, weights: EfficientNet_B2_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B2; arguments as :func:`efficientnet_b0`."""
     return _build("b2", EfficientNet_B2_Weights.verify(weights), progress, kwargs)
@@ -293,7 +292,7 @@ def efficientnet_b2(*, weights: Optional[EfficientNet_B2_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B3_Weights.IMAGENET1K_V1))
-def efficientnet_b3(*, weights: Optional[EfficientNet_B3_Weights] = None, progress: bool = True,
+def efficientnet_b3(*, weights: EfficientNet_B3_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B3; arguments as :func:`efficientnet_b0`."""
     return _build("b3", EfficientNet_B3_Weights.verify(weights), progress, kwargs)
@@ -301,7 +300,7 @@ def efficientnet_b3(*, weights: Optional[EfficientNet_B3_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B4_Weights.IMAGENET1K_V1))
-def efficientnet_b4(*, weights: Optional[EfficientNet_B4_Weights] = None, progress: bool = True,
+def efficientnet_b4(*, weights: EfficientNet_B4_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B4; arguments as :func:`efficientnet_b0`."""
     return _build("b4", EfficientNet_B4_Weights.verify(weights), progress, kwargs)
@@ -309,7 +308,7 @@ def efficientnet_b4(*, weights: Optional[EfficientNet_B4_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B5_Weights.IMAGENET1K_V1))
-def efficientnet_b5(*, weights: Optional[EfficientNet_B5_Weights] = None, progress: bool = True,
+def efficientnet_b5(*, weights: EfficientNet_B5_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B5 (BatchNorm eps 0.001, momentum 0.01); arguments as :func:`efficientnet_b0`."""
     return _build("b5", EfficientNet_B5_Weights.verify(weights), progress, kwargs)
@@ -317,7 +316,7 @@ def efficientnet_b5(*, weights: Optional[EfficientNet_B5_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B6_Weights.IMAGENET1K_V1))
-def efficientnet_b6(*, weights: Optional[EfficientNet_B6_Weights] = None, progress: bool = True,
+def efficientnet_b6(*, weights: EfficientNet_B6_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B6 (BatchNorm eps 0.001, momentum 0.01); arguments as :func:`efficientnet_b0`."""
     return _build("b6", EfficientNet_B6_Weights.verify(weights), progress, kwargs)
@@ -325,7 +324,7 @@ def efficientnet_b6(*, weights: Optional[EfficientNet_B6_Weights] = None, progre
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", EfficientNet_B7_Weights.IMAGENET1K_V1))
-def efficientnet_b7(*, weights: Optional[EfficientNet_B7_Weights] = None, progress: bool = True,
+def efficientnet_b7(*, weights: EfficientNet_B7_Weights | None = None, progress: bool = True,
                     **kwargs) -> EfficientNet:
     """EfficientNet-B7 (BatchNorm eps 0.001, momentum 0.01); arguments as :func:`efficientnet_b0`."""
     return _build("b7", EfficientNet_B7_Weights.verify(weights), progress, kwargs)

@@ -3,7 +3,6 @@
 import warnings
 from collections import namedtuple
 from functools import partial
-from typing import Optional
 
 import minitorch
 from minitorch import nn
@@ -17,8 +16,8 @@ from ._utils import _ovewrite_named_param, handle_legacy_interface
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "_GoogLeNetOutputs", "GoogLeNet_Weights", "googlenet"]
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
-GoogLeNetOutputs.__annotations__ = {"logits": minitorch.Tensor, "aux_logits2": Optional[minitorch.Tensor],
-                                    "aux_logits1": Optional[minitorch.Tensor]}
+GoogLeNetOutputs.__annotations__ = {"logits": minitorch.Tensor, "aux_logits2": minitorch.Tensor | None,
+                                    "aux_logits1": minitorch.Tensor | None}
 _GoogLeNetOutputs = GoogLeNetOutputs
 
 
@@ -196,7 +195,7 @@ class GoogLeNet_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", GoogLeNet_Weights.IMAGENET1K_V1))
-def googlenet(*, weights: Optional[GoogLeNet_Weights] = None, progress: bool = True, **kwargs) -> GoogLeNet:
+def googlenet(*, weights: GoogLeNet_Weights | None = None, progress: bool = True, **kwargs) -> GoogLeNet:
     """GoogLeNet. ``weights``: a ``GoogLeNet_Weights`` member, its name, "DEFAULT" or None (random initialisation);
     ``progress``: show the download's progress bar; other keywords go to ``GoogLeNet``.
 

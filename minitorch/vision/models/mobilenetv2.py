@@ -1,7 +1,6 @@
 """MobileNetV2 (Sandler et al. 2018, "MobileNetV2: Inverted Residuals and Linear Bottlenecks"), as torchvision's
 ``models.mobilenetv2``: the same modules and parameter names, so torchvision's checkpoints load."""
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -140,7 +139,7 @@ class MobileNet_V2_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", MobileNet_V2_Weights.IMAGENET1K_V1))
-def mobilenet_v2(*, weights: Optional[MobileNet_V2_Weights] = None, progress: bool = True,
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress: bool = True,
                  **kwargs) -> MobileNetV2:
     """MobileNetV2. ``weights``: a ``MobileNet_V2_Weights`` member, its name, "DEFAULT" or None (random
     initialisation); ``progress``: show the download's progress bar; other keywords go to ``MobileNetV2``."""

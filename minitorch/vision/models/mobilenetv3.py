@@ -2,7 +2,6 @@
 modules and parameter names, so torchvision's checkpoints load."""
 from collections.abc import Sequence
 from functools import partial
-from typing import Optional
 
 from minitorch import nn
 
@@ -219,7 +218,7 @@ class MobileNet_V3_Small_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", MobileNet_V3_Large_Weights.IMAGENET1K_V1))
-def mobilenet_v3_large(*, weights: Optional[MobileNet_V3_Large_Weights] = None, progress: bool = True,
+def mobilenet_v3_large(*, weights: MobileNet_V3_Large_Weights | None = None, progress: bool = True,
                        **kwargs) -> MobileNetV3:
     """MobileNetV3-Large. ``weights``: a ``MobileNet_V3_Large_Weights`` member, its name, "DEFAULT" or None;
     ``progress``: show the download's progress bar; other keywords (``width_mult``, ``reduced_tail``, ``dilated``,
@@ -231,7 +230,7 @@ def mobilenet_v3_large(*, weights: Optional[MobileNet_V3_Large_Weights] = None, 
 
 @register_model()
 @handle_legacy_interface(weights=("pretrained", MobileNet_V3_Small_Weights.IMAGENET1K_V1))
-def mobilenet_v3_small(*, weights: Optional[MobileNet_V3_Small_Weights] = None, progress: bool = True,
+def mobilenet_v3_small(*, weights: MobileNet_V3_Small_Weights | None = None, progress: bool = True,
                        **kwargs) -> MobileNetV3:
     """MobileNetV3-Small; arguments as :func:`mobilenet_v3_large`."""
     weights = MobileNet_V3_Small_Weights.verify(weights)
