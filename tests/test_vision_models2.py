@@ -155,7 +155,7 @@ def _mirrors(torch):
         feats.append(cna(cin, 1280, 1, act=r6))
         return Net(tnn.Sequential(*feats), tnn.Sequential(tnn.Dropout(0.2), tnn.Linear(1280, num_classes)))
 
-    def mobilenet_v3(table, last_channel, num_classes=1000):
+    def mobilenet_v3(table, last_channel, num_classes=1000, dropout=0.2):
         bn = partial(tnn.BatchNorm2d, eps=0.001, momentum=0.01)
         feats = [cna(3, table[0].input_channels, 3, 2, act=tnn.Hardswish, norm=bn)]
         for c in table:
@@ -170,11 +170,11 @@ def _mirrors(torch):
             feats.append(Block("block", layers, c.stride == 1 and cin == out))
         last = 6 * table[-1].out_channels
         feats.append(cna(table[-1].out_channels, last, 1, act=tnn.Hardswish, norm=bn))
-        head = tnn.Sequential(tnn.Linear(last, last_channel), tnn.Hardswish(inplace=True), tnn.Dropout(0.2),
+        head = tnn.Sequential(tnn.Linear(last, last_channel), tnn.Hardswish(inplace=True), tnn.Dropout(dropout),
                               tnn.Linear(last_channel, num_classes))
         return Net(tnn.Sequential(*feats), head)
 
-    def efficientnet(stages, num_classes=1000, norm=tnn.BatchNorm2d):
+    def efficientnet(stages, num_classes=1000, norm=tnn.BatchNorm2d, dropout=0.2):
         feats = [cna(3, stages[0].input_channels, 3, 2, act=tnn.SiLU, norm=norm)]
         for st in stages:
             blocks = []
@@ -189,7 +189,7 @@ def _mirrors(torch):
             feats.append(tnn.Sequential(*blocks))
         last = 4 * stages[-1].out_channels
         feats.append(cna(stages[-1].out_channels, last, 1, act=tnn.SiLU, norm=norm))
-        return Net(tnn.Sequential(*feats), tnn.Sequential(tnn.Dropout(0.2), tnn.Linear(last, num_classes)))
+        return Net(tnn.Sequential(*feats), tnn.Sequential(tnn.Dropout(dropout), tnn.Linear(last, num_classes)))
 
     class DenseLayer(tnn.Module):
         def __init__(self, cin, growth, bn_size):
@@ -660,3 +660,44 @@ def test_tiny_models_agree_across_devices(device, name):
     np.testing.assert_allclose(y1, y0, rtol=1e-4, atol=1e-5)
     for a, b in zip(g1, g0):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def _tiny_mirror(mirrors, name):
+    if name == "efficientnet":
+        return mirrors["efficientnet"]([meff.MBConvConfig(1, 3, 1, 8, 8, 1), meff.MBConvConfig(2, 3, 2, 8, 8, 2)],
+                                       num_classes=3, dropout=0.0)
+    if name == "mobilenet_v3":
+        cfg = partial(mmv3.InvertedResidualConfig, width_mult=1.0)
+        return mirrors["mobilenet_v3"]([cfg(8, 3, 8, 8, True, "RE", 2, 1), cfg(8, 3, 24, 8, True, "HS", 1, 1)], 16,
+                                       num_classes=3, dropout=0.0)
+    return mirrors["densenet"](2, (1, 1), 4, bn_size=2, num_classes=3)
+
+
+@pytest.mark.parametrize("name", ["efficientnet", "mobilenet_v3", "densenet"])
+def test_tiny_models_train_as_torch(torch, mirrors, name):
+    """Eight SGD steps on one batch, from the same weights, in training mode (in-place activations, batch
+    statistics, the backward of every layer): the losses follow PyTorch's and fall."""
+    minitorch.manual_seed(0)
+    model = _tiny(name).train()
+    tm = _tiny_mirror(mirrors, name).train()
+    tm.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+    xn = np.random.default_rng(0).standard_normal((8, 3, 16, 16)).astype(np.float32)
+    labels = [0, 1, 2, 0, 1, 2, 0, 1]
+    x, target = minitorch.from_numpy(xn), minitorch.tensor(labels)
+    tx, ttarget = torch.from_numpy(xn), torch.tensor(labels)
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.2, momentum=0.9)
+    losses, tlosses = [], []
+    for _ in range(8):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), target)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+        topt.zero_grad()
+        tloss = torch.nn.functional.cross_entropy(tm(tx), ttarget)
+        tloss.backward()
+        topt.step()
+        tlosses.append(float(tloss))
+    np.testing.assert_allclose(losses, tlosses, rtol=1e-3, atol=1e-4)
+    assert losses[-1] < losses[0], losses
