@@ -474,7 +474,9 @@ def _load_arrays(data, header):
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
-    """Load an object saved by ``minitorch.save`` (or a plain safetensors file, as a dict of tensors).
+    """Load an object saved by ``minitorch.save`` (or a plain safetensors file, as a dict of tensors), or a
+    PyTorch ``torch.save`` checkpoint of a state dict (zip or legacy format; see ``minitorch._torch_zip``: its
+    pickle is read with an unpickler that knows only the globals a state dict needs, whatever ``weights_only`` says).
 
     Args:
         f: a path or a binary file object.
@@ -487,11 +489,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         mmap, pickle_module: accepted for compatibility with ``torch.load``.
 
     Raises:
-        RuntimeError: the file is not a safetensors file (for example a pickled PyTorch checkpoint), is truncated
+        RuntimeError: the file is not a safetensors file or a PyTorch checkpoint, is truncated
             or corrupt, or holds a dtype minitorch has no kernels for.
         pickle.UnpicklingError: the file holds an object whose class is not allowed (see ``weights_only``).
     """
     data, name = _read(f)
+    from . import _torch_zip  # PyTorch's own checkpoint formats, read without unpickling arbitrary globals
+    if _torch_zip.is_torch_zip(data):
+        return _torch_zip.load_torch_zip(data, name, map_location)
+    if _torch_zip.is_torch_legacy(data):
+        return _torch_zip.load_torch_legacy(data, name, map_location)
     header = _parse_header(data, name)
     try:
         arrays = _load_arrays(data, header)

@@ -115,11 +115,17 @@ def bilinear(input1, input2, weight, bias=None):
 # activations
 # ---------------------------------------------------------------------------------------------------------------
 def _maybe_inplace(input, result, inplace):
-    if inplace:
-        from ..ops.elementwise import assign_
-        check_inplace(input)
-        return assign_(input, result)
-    return result
+    """``result`` (a tensor, or a function of ``input`` giving it), written into ``input`` when ``inplace``. Pass a
+    function when result's backward keeps ``input``: it then runs on a snapshot that the write cannot clobber."""
+    if not inplace:
+        return result(input) if callable(result) else result
+    from ..ops.elementwise import assign_, inplace_record
+    check_inplace(input)
+    if callable(result):
+        if input.requires_grad and _state["enabled"]:
+            return inplace_record(input, result)
+        result = result(input)
+    return assign_(input, result)
 
 
 def relu(input, inplace=False):
@@ -137,7 +143,7 @@ def relu6(input, inplace=False):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _maybe_inplace(input, input.clamp(min_val, max_val), inplace)
+    return _maybe_inplace(input, lambda x: x.clamp(min_val, max_val), inplace)
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -149,16 +155,16 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, input.where(input > 0, input.expm1() * alpha), inplace)
+    return _maybe_inplace(input, lambda x: x.where(x > 0, x.expm1() * alpha), inplace)
 
 
 def selu(input, inplace=False):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return _maybe_inplace(input, input.where(input > 0, input.expm1() * alpha) * scale, inplace)
+    return _maybe_inplace(input, lambda x: x.where(x > 0, x.expm1() * alpha) * scale, inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, input.where(input > 0, (input / alpha).expm1() * alpha), inplace)
+    return _maybe_inplace(input, lambda x: x.where(x > 0, (x / alpha).expm1() * alpha), inplace)
 
 
 def gelu(input, approximate="none"):
@@ -175,11 +181,11 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    return _maybe_inplace(input, input * _sigmoid(input), inplace)
+    return _maybe_inplace(input, lambda x: x * _sigmoid(x), inplace)
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, input * _tanh(softplus(input)), inplace)
+    return _maybe_inplace(input, lambda x: x * _tanh(softplus(x)), inplace)
 
 
 def sigmoid(input):
@@ -224,7 +230,7 @@ def hardsigmoid(input, inplace=False):
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
-    return _maybe_inplace(input, input * ((input + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0)), inplace)
+    return _maybe_inplace(input, lambda x: x * ((x + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0)), inplace)
 
 
 def hardshrink(input, lambd=0.5):
