@@ -202,3 +202,46 @@ def test_linear_gradients_one_thread_match_torch(torch, device, M, In, O, wt):
         minitorch.set_num_threads(old)
     for m, t in zip(*res):
         check(m, t, 1e-4, 1e-4)  # float32 sums of up to 1000 products in another order
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("mask", ["none", "float", "causal"])
+def test_sdpa_reads_heads_of_a_packed_projection_in_place(torch, device, batch_first, mask):
+    """q, k, v sliced out of one (N, L, 3E) (or (L, N, 3E)) buffer and split into heads are strided views: the
+    kernels read them through their strides; values and gradients as PyTorch's."""
+    N, L, H, hd = 3, 13, 2, 8
+    E = H * hd
+    x = RNG.standard_normal((N, L, 3 * E) if batch_first else (L, N, 3 * E)).astype(np.float32)
+    m = np.where(RNG.random((L, L)) < 0.3, -np.inf, RNG.standard_normal((L, L))).astype(np.float32)
+    np.fill_diagonal(m, 0.0)
+    outs, grads = [], []
+    for lib, dev in ((minitorch, device), (torch, "cpu")):
+        t = lib.tensor(x, device=dev, requires_grad=True)
+        parts = t.chunk(3, -1)
+        if batch_first:
+            q, k, v = (p.reshape(N, L, H, hd).transpose(1, 2) for p in parts)
+        else:
+            q, k, v = (p.reshape(L, N, H, hd).permute(1, 2, 0, 3) for p in parts)
+        kw = {"attn_mask": lib.tensor(m, device=dev)} if mask == "float" else {"is_causal": mask == "causal"}
+        o = lib.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
+        g = lib.tensor(RNG.standard_normal(tuple(o.shape)).astype(np.float32), device=dev) if lib is minitorch \
+            else lib.tensor(grads_seed)
+        if lib is minitorch:
+            grads_seed = g.cpu().numpy()
+        o.backward(g)
+        outs.append(o)
+        grads.append(t.grad)
+    check(outs[0], outs[1], 2e-5, 2e-6)
+    check(grads[0], grads[1], 2e-5, 2e-6)
+
+
+def test_sdpa_nan_in_a_query_row_gives_nan_in_that_row(torch, device):
+    q = RNG.standard_normal((1, 2, 5, 4)).astype(np.float32)
+    q[0, 1, 3, 2] = np.nan
+    k = RNG.standard_normal((1, 2, 6, 4)).astype(np.float32)
+    v = RNG.standard_normal((1, 2, 6, 3)).astype(np.float32)
+    mo = F.scaled_dot_product_attention(*(minitorch.tensor(a, device=device) for a in (q, k, v)))
+    to = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)))
+    assert np.isnan(to.numpy()[0, 1, 3]).all()
+    np.testing.assert_array_equal(np.isnan(mo.cpu().numpy()), np.isnan(to.numpy()))
+    check(mo, to, 1e-5, 1e-6)

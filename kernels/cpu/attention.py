@@ -20,7 +20,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rnn import _exp, _exp32
+from .activation import _exp_f32
+from .rnn import _exp
 
 NEG_INF = -np.inf
 # OpenBLAS runs a GEMM with m*n*k <= 65536 * 4 on the calling thread and threads larger ones; from inside a prange
@@ -40,41 +41,98 @@ def _blocks(E, Ev):
 
 @njit(cache=True, inline="always")
 def _scores(s, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal):
-    """Scale the raw block q.k^T in place and apply the additive mask and the causal cut."""
+    """Scale the raw block q.k^T in place and apply the additive mask and the causal cut (one simple loop per
+    case over each row, unsigned indices: each vectorizes)."""
     nq, nk = s.shape
+    sc = s.dtype.type(scale)
     for r in range(nq):
         i = i0 + r
-        for c in range(nk):
-            j = j0 + c
-            x = s[r, c] * scale
-            if has_mask:
-                x += mask[mbase + i * mL + j * mS]
-            if causal and j > i:
-                x = NEG_INF
-            s[r, c] = x
+        row = s[r]
+        if has_mask:
+            mrow = mbase + i * mL + j0 * mS
+            if mS == 1:
+                for c in range(nk):
+                    row[c] = row[c] * sc + mask[np.uint64(mrow + c)]
+            else:
+                for c in range(nk):
+                    row[c] = row[c] * sc + mask[np.uint64(mrow + c * mS)]
+        else:
+            for c in range(nk):
+                row[c] = row[c] * sc
+        if causal:
+            for c in range(max(0, i + 1 - j0), nk):  # keys j = j0 + c > i
+                row[c] = NEG_INF
+
+
+@njit(cache=True, inline="always")
+def _row_sum(row, n):
+    """sum(row[:n]) with eight partial sums (one float sum chain cannot be vectorized without reassociation)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = row.dtype.type(0)
+    c = 0
+    while c + 8 <= n:
+        a0 += row[c]
+        a1 += row[c + 1]
+        a2 += row[c + 2]
+        a3 += row[c + 3]
+        a4 += row[c + 4]
+        a5 += row[c + 5]
+        a6 += row[c + 6]
+        a7 += row[c + 7]
+        c += 8
+    t = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    while c < n:
+        t += row[c]
+        c += 1
+    return t
+
+
+@njit(cache=True, inline="always")
+def _row_max(row, n):
+    """max(row[:n]) ignoring NaN (-inf for none), eight running maxima so that the selects vectorize."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row.dtype.type(NEG_INF)
+    c = 0
+    while c + 8 <= n:
+        x = row[c]
+        m0 = x if x > m0 else m0
+        x = row[c + 1]
+        m1 = x if x > m1 else m1
+        x = row[c + 2]
+        m2 = x if x > m2 else m2
+        x = row[c + 3]
+        m3 = x if x > m3 else m3
+        x = row[c + 4]
+        m4 = x if x > m4 else m4
+        x = row[c + 5]
+        m5 = x if x > m5 else m5
+        x = row[c + 6]
+        m6 = x if x > m6 else m6
+        x = row[c + 7]
+        m7 = x if x > m7 else m7
+        c += 8
+    while c < n:
+        x = row[c]
+        m0 = x if x > m0 else m0
+        c += 1
+    return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
 
 
 @njit(cache=True, inline="always")
 def _exp_row(s, r, n, mx):
-    """s[r, :n] = exp(s[r, :n] - mx) (0 where the score is -inf) and their sum, from operations LLVM vectorizes
-    (libm's exp is a scalar call per score); float32 scores in float32 arithmetic."""
-    tot = 0.0
+    """s[r, :n] = exp(s[r, :n] - mx) (0 where the score is -inf, NaN stays NaN) and their sum, from operations LLVM
+    vectorizes (libm's exp is a scalar call per score); float32 scores in float32 arithmetic."""
+    row = s[r]
     if s.itemsize == 4:
         m32 = np.float32(mx)
         lo = np.float32(-87.0)
         z = np.float32(0.0)
         for c in range(n):
-            x = s[r, c] - m32
-            p = _exp32(x) if x > lo else z
-            s[r, c] = p
-            tot += p
+            x = np.float32(row[c]) - m32  # (a no-op cast: the branch must also type for float64 rows)
+            row[c] = z if x <= lo else _exp_f32(x)
     else:
         for c in range(n):
-            x = s[r, c] - mx
-            p = _exp(x) if x > -87.0 else 0.0
-            s[r, c] = p
-            tot += p
-    return tot
+            x = row[c] - mx
+            row[c] = 0.0 if x <= -87.0 else _exp(x)
+    return _row_sum(row, n)
 
 
 @njit(cache=True, inline="always")
@@ -131,14 +189,13 @@ def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, sc
             s = np.dot(Qb, K[j0:j1].T)
             _scores(s, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal)
             for r in range(nq):
-                bmax = NEG_INF
-                for c in range(j1 - j0):
-                    if s[r, c] > bmax:
-                        bmax = s[r, c]
+                bmax = _row_max(s[r], j1 - j0)
                 mold = m[r]
                 mnew = mold if mold > bmax else bmax
-                if mnew == NEG_INF:  # every key so far is masked for this row
+                if mnew == NEG_INF:  # every key so far is masked for this row (or its scores are NaN)
                     for c in range(j1 - j0):
+                        if s[r, c] != s[r, c]:
+                            l[r] = np.nan  # a NaN score makes the row NaN, as in PyTorch
                         s[r, c] = 0.0
                     continue
                 alpha = math.exp(mold - mnew)
@@ -152,7 +209,7 @@ def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, sc
         obase = n * os[0] + h * os[1]
         for r in range(nq):
             o = obase + (i0 + r) * os[2]
-            if l[r] > 0.0:
+            if not l[r] <= 0.0:  # a NaN score makes its row NaN, as in PyTorch
                 inv = 1.0 / l[r]
                 for e in range(Ev):
                     out[o + e] = acc[r, e] * inv
@@ -193,11 +250,12 @@ def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, s
             dOb = dO[i0:i1]
             Ob = Ou[i0:i1]
             D = np.empty(nq, dtype=q.dtype)
+            prod = np.empty(Ev, dtype=q.dtype)
             for r in range(nq):
-                acc = 0.0
+                a, b = dOb[r], Ob[r]
                 for e in range(Ev):
-                    acc += dOb[r, e] * Ob[r, e]
-                D[r] = acc
+                    prod[e] = a[e] * b[e]
+                D[r] = _row_sum(prod, Ev)
             jend = min(S, i1) if causal else S
             for j0 in range(0, jend, BK):
                 j1 = min(j0 + BK, jend)
@@ -211,9 +269,11 @@ def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, s
                         _exp_row(p, r, j1 - j0, z)
                 dV[j0:j1] += np.dot(p.T, dOb)
                 ds = np.dot(dOb, V[j0:j1].T)
+                sc = q.dtype.type(scale)
                 for r in range(nq):
+                    dr, pr, d = ds[r], p[r], D[r]
                     for c in range(j1 - j0):
-                        ds[r, c] = p[r, c] * (ds[r, c] - D[r]) * scale
+                        dr[c] = pr[c] * (dr[c] - d) * sc
                 dQ[i0:i1] += np.dot(ds, K[j0:j1])
                 dK[j0:j1] += np.dot(ds.T, Qb)
         _scatter(dq, qb, L, E, dqs[2], dQ)
