@@ -245,3 +245,26 @@ def test_sdpa_nan_in_a_query_row_gives_nan_in_that_row(torch, device):
     assert np.isnan(to.numpy()[0, 1, 3]).all()
     np.testing.assert_array_equal(np.isnan(mo.cpu().numpy()), np.isnan(to.numpy()))
     check(mo, to, 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("kind", ["none", "float", "causal"])
+def test_sdpa_double_backward_matches_torch(torch, device, kind):
+    """create_graph=True through the fused kernel: the gradients are built from differentiable ops, so a second
+    backward (a gradient penalty) gives the numbers of PyTorch's math backend (its CPU flash kernel has no double
+    backward)."""
+    import contextlib
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    q, k, v = (RNG.standard_normal((2, 2, 5, 3)) for _ in range(3))
+    m = np.where(RNG.random((5, 5)) < 0.3, -np.inf, RNG.standard_normal((5, 5)))
+    np.fill_diagonal(m, 0.0)
+    res = []
+    for lib, dev in ((minitorch, device), (torch, "cpu")):
+        ts = [lib.tensor(a, device=dev, requires_grad=True) for a in (q, k, v)]
+        kw = {"attn_mask": lib.tensor(m, device=dev)} if kind == "float" else {"is_causal": kind == "causal"}
+        with sdpa_kernel(SDPBackend.MATH) if lib is torch else contextlib.nullcontext():
+            out = lib.nn.functional.scaled_dot_product_attention(*ts, **kw)
+            gs = lib.autograd.grad((out * out.detach().sin()).sum(), ts, create_graph=True)
+            sum((gi * gi).sum() for gi in gs).backward()
+        res.append((gs, [t.grad for t in ts]))
+    for a, b in zip(res[0][0] + tuple(res[0][1]), res[1][0] + tuple(res[1][1])):
+        check(a, b, 1e-9, 1e-10)

@@ -46,11 +46,10 @@ class SDPA(Function):
     @staticmethod
     @launch.half_compute()
     def backward(ctx, g):
-        if _state["enabled"]:
-            raise RuntimeError("double backward (create_graph=True) through the fused scaled_dot_product_attention "
-                               "kernel is not supported")
         q, k, v, out, lse = ctx.saved_tensors
         mask, causal, scale = ctx.args
+        if _state["enabled"]:  # create_graph: the gradients themselves must be differentiable
+            return _composite_backward(q, k, v, mask, causal, scale, g) + (None, None, None)
         N, H, L, E = q._shape
         S, Ev = v._shape[2], v._shape[3]
         g = g if _unit_last(g) else launch.contiguous(g)
@@ -167,6 +166,25 @@ def _composite(q, k, v, mask, dropout_p, causal, scale):
         keep = creation.rand(p.shape, dtype=p.dtype, device=p.device) >= dropout_p
         p = p * keep.to(p.dtype) * (1.0 / (1.0 - dropout_p)) if dropout_p < 1.0 else p * 0.0
     return p.matmul(v)
+
+
+def _composite_backward(q, k, v, mask, causal, scale, g):
+    """The SDPA gradients as differentiable ops (used under create_graph, for double backward): the probabilities P
+    are recomputed; dV = P^T g, dS = P * (g V^T - rowsum(g V^T * P)), dQ = dS K * scale, dK = dS^T Q * scale."""
+    from .. import creation
+    L, S = q.shape[-2], k.shape[-2]
+    scores = q.matmul(k.transpose(-2, -1)) * scale
+    if causal:
+        keep = creation.ones((L, S), dtype=t_bool, device=q.device).tril()
+        scores = scores.masked_fill(keep.logical_not(), -math.inf)
+    if mask is not None:
+        scores = scores + mask
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    p = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    dv = p.transpose(-2, -1).matmul(g)
+    dp = g.matmul(v.transpose(-2, -1))
+    ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+    return ds.matmul(k) * scale, ds.transpose(-2, -1).matmul(q) * scale, dv
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
