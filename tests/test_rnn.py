@@ -668,3 +668,33 @@ def test_kernel_exp_accuracy():
     assert 0 < K._exp(-1000.0) < 1e-37 and np.isfinite(K._exp(1000.0)) and K._exp(1000.0) > 1e38
     assert np.isnan(K._exp(float("nan")))
     assert K._sig(float("inf")) == 1.0 and K._sig(-float("inf")) < 1e-38 and K._tanh(-float("inf")) == -1.0
+
+
+@pytest.mark.parametrize("cls,kw", [("LSTM", {"num_layers": 2}), ("LSTM", {"proj_size": 2, "bidirectional": True}),
+                                    ("GRU", {"bidirectional": True}), ("RNN", {"nonlinearity": "relu"}),
+                                    ("RNN", {})])
+@pytest.mark.parametrize("packed", [False, True])
+def test_double_backward_matches_torch(torch, device, cls, kw, packed):
+    """create_graph=True through the fused layers (a gradient penalty on the input gradient), as PyTorch's CPU
+    layers allow: the first gradients come from a differentiable recomputation of each layer."""
+    tm, mm = pair(torch, cls, kw, device)
+    x = RNG.standard_normal((4, 3, I))
+    lengths = [4, 2, 3]
+    res = []
+    for lib, mod, dev in ((torch, tm, "cpu"), (minitorch, mm, device)):
+        xt = lib.tensor(x, requires_grad=True, device=dev) if lib is minitorch else lib.tensor(x, requires_grad=True)
+        inp = lib.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=False) if packed else xt
+        out = mod(inp)[0]
+        out = lib.nn.utils.rnn.pad_packed_sequence(out)[0] if packed else out
+        (gx,) = lib.autograd.grad((out * out.detach().cos()).sum(), xt, create_graph=True)
+        (gx * gx).sum().backward()
+        res.append((out, gx, xt.grad, [p.grad for p in mod.parameters()]))
+    (to, tg, tgg, tp), (mo, mg, mgg, mp) = res
+    close(mo, to)
+    close(mg, tg)
+    for a, b in zip([mgg] + mp, [tgg] + tp):  # None (no second-order path, e.g. through relu) counts as zeros
+        if a is None or b is None:
+            other = a if b is None else b
+            assert other is None or not to_np(other).any()
+        else:
+            close(a, b)

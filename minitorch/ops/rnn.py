@@ -83,13 +83,14 @@ class RNNLayer(Function):
             ctx.save_for_backward(x, w_ih, w_hh, w_hr)
             ctx.state = (hprev, cprev, gates, tc, rr, out, whr)
             ctx.args = (mode, bsz, offs, reverse, B, P, H, b_ih is not None, b_hh is not None)
+            ctx.inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)  # for a double backward's recomputation
         return flat
 
     @staticmethod
     @launch.half_compute()
     def backward(ctx, g):
-        if _state["enabled"]:
-            raise RuntimeError("double backward (create_graph=True) through a recurrent layer is not supported")
+        if _state["enabled"]:  # create_graph: gradients through a differentiable recomputation of the layer
+            return _composite_backward(ctx, g)
         x, w_ih, w_hh, w_hr = ctx.saved_tensors
         hprev, cprev, gates, tc, rr, out, whr = ctx.state
         mode, bsz, offs, reverse, B, P, H, has_bih, has_bhh = ctx.args
@@ -131,6 +132,57 @@ class RNNLayer(Function):
             _, gwhr, _ = launch.linear_backward(dproj, rr, None, H, False, True, False)
         return (gx, dh if need[1] else None, dc if mode == _LSTM and need[2] else None, gwih, gwhh, gbih, gbhh, gwhr,
                 None, None, None, None)
+
+
+def _composite_backward(ctx, g):
+    """The layer's gradients as differentiable ops (create_graph=True, for double backward): the time loop is run
+    again from ops with their own backward (``_composite_layer``) and differentiated with the engine."""
+    from ..autograd.engine import grad
+    from ..autograd.grad_mode import enable_grad
+    mode, bsz, offs, reverse = ctx.args[:4]
+    inputs = ctx.inputs
+    need = ctx.needs_input_grad
+    wrt = [t for t, n in zip(inputs, need) if n]
+    with enable_grad():
+        flat = _composite_layer(mode, *inputs, bsz, offs, reverse)
+        got = iter(grad(flat, wrt, g, create_graph=True, allow_unused=True))
+    return tuple(next(got) if n else None for n in need[:8]) + (None, None, None, None)
+
+
+def _composite_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, bsz, offs, reverse):
+    """The RNNLayer forward (same flat result) from differentiable ops, step by step: PyTorch's gate order (LSTM
+    i, f, g, o; GRU r, z, n), rows of step t the first bsz[t] sequences (rows not yet or no longer active keep their
+    state, which makes the reverse direction start each sequence from h0 at its last step)."""
+    from ..nn.functional import linear
+    B = h0._shape[0]
+    xw = linear(x, w_ih, b_ih)
+    h, c = h0, c0
+    outs = [None] * len(bsz)
+    order = range(len(bsz) - 1, -1, -1) if reverse else range(len(bsz))
+    for t in order:
+        n, o = int(bsz[t]), int(offs[t])
+        gx = xw.narrow(0, o, n)
+        hp = h.narrow(0, 0, n)
+        gh = linear(hp, w_hh, b_hh)
+        if mode == _LSTM:
+            i, f, gg, og = (gx + gh).chunk(4, 1)
+            cn = f.sigmoid() * c.narrow(0, 0, n) + i.sigmoid() * gg.tanh()
+            hn = og.sigmoid() * cn.tanh()
+            if w_hr is not None:
+                hn = linear(hn, w_hr)
+            c = cat([cn, c.narrow(0, n, B - n)], 0) if n < B else cn
+        elif mode == _GRU:
+            xr, xz, xn = gx.chunk(3, 1)
+            hr, hz, hn_ = gh.chunk(3, 1)
+            r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+            hn = (1 - z) * (xn + r * hn_).tanh() + z * hp
+        else:
+            a = gx + gh
+            hn = a.tanh() if mode == 0 else a.relu()
+        h = cat([hn, h.narrow(0, n, B - n)], 0) if n < B else hn
+        outs[t] = hn
+    parts = ([cat(outs, 0)] if outs else []) + [h] + ([c] if mode == _LSTM else [])
+    return cat([p.reshape(-1) for p in parts], 0)
 
 
 def _copy(t):
