@@ -668,6 +668,13 @@ def test_reads_nested_objects_parameters_and_map_location(tmp_path):
     seen = []
     out = minitorch.load(path, map_location=lambda t, loc: seen.append(loc) or t)
     assert seen and set(seen) == {"cpu"}
+    # dtypes, sizes, and a storage saved on its own (a 1-D tensor of its elements)
+    storage = torch.arange(5, dtype=torch.int64).untyped_storage()
+    torch.save({"dtype": torch.float16, "size": torch.Size([2, 3]), "storage": storage, "int_type": torch.int64}, path)
+    out = minitorch.load(path)
+    assert out["dtype"] is minitorch.float16 and out["int_type"] is minitorch.int64
+    assert isinstance(out["size"], minitorch.Size) and out["size"] == (2, 3)
+    np.testing.assert_array_equal(to_np(out["storage"]), np.arange(5, dtype=np.int64).view(np.uint8))
 
 
 def test_refuses_code_in_a_pickle(tmp_path):
