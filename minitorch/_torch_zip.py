@@ -87,6 +87,9 @@ class _Unpickler(pickle.Unpickler):
             return _StorageType(name, _STORAGE_DTYPES[name])
         if module == "torch" and name in _DTYPE_NAMES:
             return _DTYPE_NAMES[name]
+        if module == "torch" and name == "Size":
+            from .tensor import Size
+            return Size
         raise pickle.UnpicklingError(
             f"{self.name}: refusing to load the global {module}.{name}. minitorch reads PyTorch checkpoints that hold "
             "state dicts (tensors, OrderedDicts, numbers, strings) and never runs code from a file; save "
@@ -157,11 +160,28 @@ def _unpickle(stream, name, loader, map_location):
     up = _Unpickler(stream, name, loader)
     up.place = lambda t, location: _place(t, location, map_location)
     try:
-        return up.load()
+        return _storages_as_tensors(up.load())
     except pickle.UnpicklingError:
         raise
     except (EOFError, ValueError, struct.error, IndexError, KeyError) as e:
         raise RuntimeError(f"{name} is corrupt: its pickle could not be read ({type(e).__name__}: {e})") from None
+
+
+def _storages_as_tensors(obj):
+    """A storage saved on its own (not through a tensor) comes back as a 1-D tensor of its elements."""
+    if isinstance(obj, _Storage):
+        from .creation import from_numpy
+        return from_numpy(obj.array)
+    if isinstance(obj, dict):
+        for k in list(obj):
+            obj[k] = _storages_as_tensors(obj[k])
+        return obj
+    if isinstance(obj, list):
+        obj[:] = [_storages_as_tensors(v) for v in obj]
+        return obj
+    if type(obj) is tuple:  # not minitorch.Size (its items are ints)
+        return tuple(_storages_as_tensors(v) for v in obj)
+    return obj
 
 
 def load_torch_zip(data, name, map_location=None):

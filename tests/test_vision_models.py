@@ -4,6 +4,7 @@ built below from ``torch.nn`` with torchvision's module and parameter names, its
 statistics must match. Also: the PyTorch checkpoint reader (zip and legacy formats, no code execution), the hub cache
 and downloads (file:// URLs and a patched urlopen, never the network), the registry and the weights enums."""
 import collections
+import copy
 import functools
 import hashlib
 import io
@@ -129,6 +130,17 @@ class TResNet(tnn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class TClassifierNet(tnn.Module):
+    """features -> (avgpool) -> flatten -> classifier (VGG, AlexNet), or features -> classifier -> flatten
+    (SqueezeNet, which has no avgpool attribute)."""
+
+    def forward(self, x):
+        x = self.features(x)
+        if hasattr(self, "avgpool"):
+            return self.classifier(torch.flatten(self.avgpool(x), 1))
+        return torch.flatten(self.classifier(x), 1)
+
+
 def t_vgg(cfg, bn, num_classes=1000):
     layers, c = [], 3
     for v in cfg:
@@ -137,17 +149,16 @@ def t_vgg(cfg, bn, num_classes=1000):
         else:
             layers += [tnn.Conv2d(c, v, 3, padding=1)] + ([tnn.BatchNorm2d(v)] if bn else []) + [tnn.ReLU(True)]
             c = v
-    m = tnn.Module()
+    m = TClassifierNet()
     m.features = tnn.Sequential(*layers)
     m.avgpool = tnn.AdaptiveAvgPool2d((7, 7))
     m.classifier = tnn.Sequential(tnn.Linear(25088, 4096), tnn.ReLU(True), tnn.Dropout(), tnn.Linear(4096, 4096),
                                   tnn.ReLU(True), tnn.Dropout(), tnn.Linear(4096, num_classes))
-    m.forward = lambda x: m.classifier(torch.flatten(m.avgpool(m.features(x)), 1))
     return m
 
 
 def t_alexnet():
-    m = tnn.Module()
+    m = TClassifierNet()
     m.features = tnn.Sequential(
         tnn.Conv2d(3, 64, 11, 4, 2), tnn.ReLU(True), tnn.MaxPool2d(3, 2), tnn.Conv2d(64, 192, 5, padding=2),
         tnn.ReLU(True), tnn.MaxPool2d(3, 2), tnn.Conv2d(192, 384, 3, padding=1), tnn.ReLU(True),
@@ -156,7 +167,6 @@ def t_alexnet():
     m.avgpool = tnn.AdaptiveAvgPool2d((6, 6))
     m.classifier = tnn.Sequential(tnn.Dropout(), tnn.Linear(9216, 4096), tnn.ReLU(True), tnn.Dropout(),
                                   tnn.Linear(4096, 4096), tnn.ReLU(True), tnn.Linear(4096, 1000))
-    m.forward = lambda x: m.classifier(torch.flatten(m.avgpool(m.features(x)), 1))
     return m
 
 
@@ -187,11 +197,10 @@ def t_squeezenet(version, num_classes=1000):
         feats = [tnn.Conv2d(3, 64, 3, 2), tnn.ReLU(True), pool(), TFire(64, 16, 64, 64), TFire(128, 16, 64, 64),
                  pool(), TFire(128, 32, 128, 128), TFire(256, 32, 128, 128), pool(), TFire(256, 48, 192, 192),
                  TFire(384, 48, 192, 192), TFire(384, 64, 256, 256), TFire(512, 64, 256, 256)]
-    m = tnn.Module()
+    m = TClassifierNet()
     m.features = tnn.Sequential(*feats)
     m.classifier = tnn.Sequential(tnn.Dropout(), tnn.Conv2d(512, num_classes, 1), tnn.ReLU(True),
                                   tnn.AdaptiveAvgPool2d((1, 1)))
-    m.forward = lambda x: torch.flatten(m.classifier(m.features(x)), 1)
     return m
 
 
@@ -245,12 +254,17 @@ def _compare_model(name, tmp_path, size=64, batch=2, train=True, grads=False, se
         for mod in list(tmodel.modules()) + list(mmodel.modules()):  # dropout draws differ between the libraries
             if type(mod).__name__ == "Dropout":
                 mod.eval()
+        with torch.no_grad():  # a float64 copy: the exact answer, to judge float32 rounding by
+            exact = copy.deepcopy(tmodel).double()(torch.from_numpy(x).double()).numpy()
         tx = torch.from_numpy(x).requires_grad_(grads)
         mx = minitorch.tensor(x, requires_grad=grads)
         t_out = tmodel(tx)
         m_out = mmodel(mx)
-        np.testing.assert_allclose(to_np(m_out), t_out.detach().numpy(), rtol=1e-4,
-                                   atol=1e-4 * max(1.0, np.abs(t_out.detach().numpy()).max()))
+        # train-mode BatchNorm over few values amplifies float32 rounding through deep nets (1e-3 after ResNet-101's
+        # 33 bottlenecks, in PyTorch as in minitorch): minitorch must be about as close to the exact answer as PyTorch
+        t_err = np.abs(t_out.detach().numpy() - exact).max()
+        m_err = np.abs(to_np(m_out) - exact).max()
+        assert m_err <= max(3 * t_err, 1e-4 * max(1.0, np.abs(exact).max())), (m_err, t_err)
         if grads:
             (t_out ** 2).mean().backward()
             (m_out ** 2).mean().backward()
@@ -264,8 +278,9 @@ def _compare_model(name, tmp_path, size=64, batch=2, train=True, grads=False, se
         t_sd, m_sd = tmodel.state_dict(), mmodel.state_dict()
         for k in t_sd:
             if "running" in k or "num_batches" in k:
-                np.testing.assert_allclose(to_np(m_sd[k]).astype(np.float64), t_sd[k].numpy().astype(np.float64),
-                                           rtol=1e-4, atol=1e-5, err_msg=k)
+                ref = t_sd[k].numpy().astype(np.float64)  # tolerances: see the float32 note above
+                np.testing.assert_allclose(to_np(m_sd[k]).astype(np.float64), ref, rtol=1e-3,
+                                           atol=1e-3 * max(np.abs(ref).max(), 1e-2), err_msg=k)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -653,6 +668,13 @@ def test_reads_nested_objects_parameters_and_map_location(tmp_path):
     seen = []
     out = minitorch.load(path, map_location=lambda t, loc: seen.append(loc) or t)
     assert seen and set(seen) == {"cpu"}
+    # dtypes, sizes, and a storage saved on its own (a 1-D tensor of its elements)
+    storage = torch.arange(5, dtype=torch.int64).untyped_storage()
+    torch.save({"dtype": torch.float16, "size": torch.Size([2, 3]), "storage": storage, "int_type": torch.int64}, path)
+    out = minitorch.load(path)
+    assert out["dtype"] is minitorch.float16 and out["int_type"] is minitorch.int64
+    assert isinstance(out["size"], minitorch.Size) and out["size"] == (2, 3)
+    np.testing.assert_array_equal(to_np(out["storage"]), np.arange(5, dtype=np.int64).view(np.uint8))
 
 
 def test_refuses_code_in_a_pickle(tmp_path):
