@@ -439,3 +439,27 @@ def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW
 def batch_norm_backward_par(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
     for c in prange(C):
         _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ReLU backward from the saved output, one pass: PyTorch's threshold_backward (0 where y <= 0, else g)
+# ---------------------------------------------------------------------------------------------------------------
+_RELU_CHUNK = 1 << 14
+
+
+@njit(cache=True, inline="always")
+def _relu_grad_run(g, y, out, lo, hi):
+    for k in range(lo, hi):
+        out[U(k)] = 0 if y[U(k)] <= 0 else g[U(k)]
+
+
+@njit(cache=True, error_model="numpy")
+def relu_backward(g, y, out, n):
+    """out = 0 where y <= 0, else g (y the relu output; a NaN output passes g, as PyTorch's)."""
+    _relu_grad_run(g, y, out, 0, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def relu_backward_par(g, y, out, n):
+    for c in prange((n + _RELU_CHUNK - 1) // _RELU_CHUNK):
+        _relu_grad_run(g, y, out, c * _RELU_CHUNK, min(n, (c + 1) * _RELU_CHUNK))

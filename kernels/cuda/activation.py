@@ -451,3 +451,18 @@ def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW
 
 
 batch_norm_backward_par = batch_norm_backward
+
+
+@cuda.jit
+def _relu_grad(g, y, out, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[k] = 0 if y[k] <= 0 else g[k]
+
+
+def relu_backward(g, y, out, n):
+    """out = 0 where y <= 0, else g (y the relu output)."""
+    if n > 0:
+        _relu_grad[blocks(n), THREADS](g, y, out, n)
+
+
+relu_backward_par = relu_backward
