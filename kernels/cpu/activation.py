@@ -373,7 +373,7 @@ def _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C
             out[U(base + k)] = (x[U(base + k)] - m) * a + bb
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def batch_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW):
     """Training batch norm of x (N, C, HW): per channel the mean and biased variance over N*HW values (float64
     sums, a centred second pass), rstd = 1/sqrt(var + eps), out = (x - mean) * rstd * w + b. mean and rstd
@@ -382,7 +382,7 @@ def batch_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C,
         _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW, c)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def batch_norm_par(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW):
     for c in prange(C):
         _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW, c)
@@ -426,7 +426,7 @@ def _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c
                 dx[U(base + k)] = (g[U(base + k)] - gm - (x[U(base + k)] - m) * kx) * a
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
     """Gradients of training batch norm from the saved per-channel mean and rstd: with xhat = (x - mean) * rstd,
     dx = rstd * w * (g - mean(g) - xhat * mean(g * xhat)) (when need_x), dw = sum(g * xhat), db = sum(g) (written
@@ -435,7 +435,7 @@ def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW
         _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
 def batch_norm_backward_par(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
     for c in prange(C):
         _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c)
