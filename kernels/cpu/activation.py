@@ -349,3 +349,146 @@ def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
     if db.shape[0] == C:
         for k in range(C):
             db[k] = ab[k]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BatchNorm (training) over a contiguous (N, C, HW) buffer: per channel statistics, forward and backward.
+# Each channel's N strips of HW values are read while they are hot in cache (the statistics, then the output),
+# and channels are independent, so the parallel variants split the channels over the threads.
+# ---------------------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _sqdev4(a, base, n, m):
+    """Sum of (a[base:base + n] - m)**2 in float64 with four running sums."""
+    s0 = s1 = s2 = s3 = 0.0
+    k = 0
+    while k + 4 <= n:
+        d0 = a[U(base + k)] - m
+        d1 = a[U(base + k + 1)] - m
+        d2 = a[U(base + k + 2)] - m
+        d3 = a[U(base + k + 3)] - m
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        k += 4
+    while k < n:
+        d0 = a[U(base + k)] - m
+        s0 += d0 * d0
+        k += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, inline="always")
+def _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW, c):
+    M = N * HW
+    s = 0.0
+    for n in range(N):
+        s += _sum4(x, (n * C + c) * HW, HW)
+    m = s / M
+    v = 0.0
+    for n in range(N):
+        v += _sqdev4(x, (n * C + c) * HW, HW, m)
+    v /= M
+    rs = 1.0 / math.sqrt(v + eps)
+    mean[c] = m
+    rstd[c] = rs
+    mean_o[c] = m
+    var_o[c] = v
+    a = rs * w[c] if has_w else rs
+    bb = np.float64(b[c]) if has_b else 0.0
+    for n in range(N):
+        base = (n * C + c) * HW
+        for k in range(HW):
+            out[U(base + k)] = (x[U(base + k)] - m) * a + bb
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def batch_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW):
+    """Training batch norm of x (N, C, HW): per channel the mean and biased variance over N*HW values (float64
+    sums, a centred second pass), rstd = 1/sqrt(var + eps), out = (x - mean) * rstd * w + b. mean and rstd
+    (float64) are kept for the backward; mean_o and var_o get the same statistics in x's dtype."""
+    for c in range(C):
+        _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW, c)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def batch_norm_par(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW):
+    for c in prange(C):
+        _bn_channel(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW, c)
+
+
+@njit(cache=True, inline="always")
+def _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c):
+    M = N * HW
+    m = np.float64(mean[c])
+    rs = np.float64(rstd[c])
+    sg0 = sg1 = 0.0
+    sx0 = sx1 = 0.0
+    for n in range(N):
+        base = (n * C + c) * HW
+        k = 0
+        while k + 2 <= HW:
+            g0 = np.float64(g[U(base + k)])
+            g1 = np.float64(g[U(base + k + 1)])
+            sg0 += g0
+            sg1 += g1
+            sx0 += g0 * (x[U(base + k)] - m)
+            sx1 += g1 * (x[U(base + k + 1)] - m)
+            k += 2
+        if k < HW:
+            g0 = np.float64(g[U(base + k)])
+            sg0 += g0
+            sx0 += g0 * (x[U(base + k)] - m)
+    sg = sg0 + sg1
+    sgx = sx0 + sx1
+    if dw.shape[0] == C:
+        dw[c] = sgx * rs
+    if db.shape[0] == C:
+        db[c] = sg
+    if need_x:
+        a = rs * w[c] if has_w else rs
+        gm = sg / M
+        kx = sgx * rs * rs / M
+        for n in range(N):
+            base = (n * C + c) * HW
+            for k in range(HW):
+                dx[U(base + k)] = (g[U(base + k)] - gm - (x[U(base + k)] - m) * kx) * a
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
+    """Gradients of training batch norm from the saved per-channel mean and rstd: with xhat = (x - mean) * rstd,
+    dx = rstd * w * (g - mean(g) - xhat * mean(g * xhat)) (when need_x), dw = sum(g * xhat), db = sum(g) (written
+    when they have C elements); sums over N*HW in float64."""
+    for c in range(C):
+        _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def batch_norm_backward_par(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
+    for c in prange(C):
+        _bn_grad_channel(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW, c)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ReLU backward from the saved output, one pass: PyTorch's threshold_backward (0 where y <= 0, else g)
+# ---------------------------------------------------------------------------------------------------------------
+_RELU_CHUNK = 1 << 14
+
+
+@njit(cache=True, inline="always")
+def _relu_grad_run(g, y, out, lo, hi):
+    for k in range(lo, hi):
+        out[U(k)] = 0 if y[U(k)] <= 0 else g[U(k)]
+
+
+@njit(cache=True, error_model="numpy")
+def relu_backward(g, y, out, n):
+    """out = 0 where y <= 0, else g (y the relu output; a NaN output passes g, as PyTorch's)."""
+    _relu_grad_run(g, y, out, 0, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def relu_backward_par(g, y, out, n):
+    for c in prange((n + _RELU_CHUNK - 1) // _RELU_CHUNK):
+        _relu_grad_run(g, y, out, c * _RELU_CHUNK, min(n, (c + 1) * _RELU_CHUNK))

@@ -61,15 +61,14 @@ def _span(off, n, s, out_n):
 
 
 @njit(cache=True, inline="always")
-def _im2col_img(x, C, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """x: (C, H, W) C-contiguous; buf: (C*kh*kw, OH*OW) C-contiguous."""
-    L = OH * OW
+def _im2col_ld(x, C, H, W, bf, ld, col0, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """x: (C, H, W) C-contiguous; bf: flat buffer of rows of ``ld`` values; the image's (C*kh*kw, OH*OW) columns go
+    to columns [col0, col0 + OH*OW) of its first C*kh*kw rows."""
     xf = x.ravel()
-    bf = buf.ravel()
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = ((c * kh + i) * kw + j) * L
+                row = ((c * kh + i) * kw + j) * ld + col0
                 off = j * dw - pw
                 lo, hi = _span(off, W, sw, OW)
                 for oh in range(OH):
@@ -82,24 +81,33 @@ def _im2col_img(x, C, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                     xrow = (c * H + h) * W + off
                     for ow in range(lo):
                         bf[U(base + ow)] = 0
-                    for ow in range(lo, hi):
-                        bf[U(base + ow)] = xf[U(xrow + ow * sw)]
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            bf[U(base + ow)] = xf[U(xrow + ow)]
+                    else:
+                        for ow in range(lo, hi):
+                            bf[U(base + ow)] = xf[U(xrow + ow * sw)]
                     for ow in range(hi, OW):
                         bf[U(base + ow)] = 0
 
 
 @njit(cache=True, inline="always")
-def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """gx (C, H, W) = adjoint of im2col applied to buf (C*kh*kw, OH*OW); gx is overwritten."""
-    L = OH * OW
+def _im2col_img(x, C, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """x: (C, H, W) C-contiguous; buf: (C*kh*kw, OH*OW) C-contiguous."""
+    _im2col_ld(x, C, H, W, buf.ravel(), OH * OW, 0, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(cache=True, inline="always")
+def _col2im_ld(bf, ld, col0, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """gx (C, H, W) = adjoint of im2col applied to columns [col0, col0 + OH*OW) of the rows of ``ld`` values in the
+    flat buffer bf; gx is overwritten."""
     gf = gx.ravel()
-    bf = buf.ravel()
     for p in range(C * H * W):
         gf[p] = 0
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = ((c * kh + i) * kw + j) * L
+                row = ((c * kh + i) * kw + j) * ld + col0
                 off = j * dw - pw
                 lo, hi = _span(off, W, sw, OW)
                 for oh in range(OH):
@@ -108,67 +116,142 @@ def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                         continue
                     base = row + oh * OW
                     xrow = (c * H + h) * W + off
-                    for ow in range(lo, hi):
-                        gf[U(xrow + ow * sw)] += bf[U(base + ow)]
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            gf[U(xrow + ow)] += bf[U(base + ow)]
+                    else:
+                        for ow in range(lo, hi):
+                            gf[U(xrow + ow * sw)] += bf[U(base + ow)]
+
+
+@njit(cache=True, inline="always")
+def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """gx (C, H, W) = adjoint of im2col applied to buf (C*kh*kw, OH*OW); gx is overwritten."""
+    _col2im_ld(buf.ravel(), OH * OW, 0, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """out (N, G, Og, L) = w (G, Og, Kg) @ im2col(x[n], group g) (+ b); ws (T, Kg, L) scratch, one per thread."""
+    """out (N, G, Og, L) = w (G, Og, Kg) @ im2col(x[n], group g) (+ b); ws (T, R, S/R) scratch, one per thread.
+
+    S = Kg*L: one image at a time, the GEMM writing straight into out. S = (Kg + Og)*nb*L with nb > 1: small
+    images in chunks of nb, their columns side by side so that one GEMM with nb*L columns serves the chunk (a GEMM
+    with few columns repacks the whole weight for little work), its (Og, nb*L) result then copied out per image.
+    """
     N, C, H, W = x.shape
     G, Og, Kg = w.shape
     Cg = C // G
     T = ws.shape[0]
     L = OH * OW
+    S = ws.shape[1] * ws.shape[2]
+    nb = S // ((Kg + Og) * L) if S > Kg * L else 1
     for t in prange(T):
-        buf = ws[t]
-        for n in range(t * N // T, (t + 1) * N // T):
+        flat = ws[t].ravel()
+        n0 = t * N // T
+        n1 = (t + 1) * N // T
+        while n0 < n1:
+            m = min(nb, n1 - n0)
             for g in range(G):
-                _im2col_img(x[n, g * Cg:(g + 1) * Cg], Cg, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
-                o = out[n, g]
-                _dot(w[g], buf, o)
-                if has_b:
-                    for r in range(Og):
-                        bv = b[g * Og + r]
-                        for l in range(L):
-                            o[r, l] += bv
+                buf = flat[:Kg * m * L].reshape(Kg, m * L)
+                for j in range(m):
+                    _im2col_ld(x[n0 + j, g * Cg:(g + 1) * Cg], Cg, H, W, flat, m * L, j * L, kh, kw, sh, sw, ph, pw,
+                               dh, dw, OH, OW)
+                if nb == 1:
+                    o = out[n0, g]
+                    _dot(w[g], buf, o)
+                    if has_b:
+                        for r in range(Og):
+                            bv = b[g * Og + r]
+                            for l in range(L):
+                                o[r, l] += bv
+                else:
+                    res = flat[Kg * m * L:(Kg + Og) * m * L].reshape(Og, m * L)
+                    _dot(w[g], buf, res)
+                    for j in range(m):
+                        o = out[n0 + j, g]
+                        for r in range(Og):
+                            bv = b[g * Og + r] if has_b else 0
+                            for l in range(L):
+                                o[r, l] = res[r, j * L + l] + bv
+            n0 += m
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) per-thread partial sums
-    (overwritten); ws (T, Kg, L), wt (T, Og, Kg) scratch."""
+    """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in index
+    0 and zeros elsewhere (the other rows hold the threads' partial sums until the end); ws (T, R, S/R) and
+    wt (T, Og, Kg) scratch.
+
+    S = Kg*L: one image at a time. S = (Kg + Og)*nb*L: chunks of nb images, the chunk's output gradient gathered
+    to (Og, nb*L) so that the weight-gradient and input-gradient GEMMs each run once per chunk."""
     N, C, H, W = x.shape
     G, Og, Kg = w.shape
     Cg = C // G
     T = ws.shape[0]
     L = OH * OW
+    S = ws.shape[1] * ws.shape[2]
+    nb = S // ((Kg + Og) * L) if S > Kg * L else 1
     for t in prange(T):
-        buf = ws[t]
+        flat = ws[t].ravel()
         tmp = wt[t]
-        if need_w:
+        n0 = t * N // T
+        n1 = (t + 1) * N // T
+        start = n0
+        if need_w and n0 == n1:
             gw[t, :, :, :] = 0
         if need_b:
             gb[t, :] = 0
-        for n in range(t * N // T, (t + 1) * N // T):
+        while n0 < n1:
+            m = min(nb, n1 - n0)
             for gi in range(G):
-                gng = g[n, gi]
+                buf = flat[:Kg * m * L].reshape(Kg, m * L)
+                if nb == 1:
+                    gng = g[n0, gi]
+                else:
+                    gng = flat[Kg * m * L:(Kg + Og) * m * L].reshape(Og, m * L)
+                    for j in range(m):
+                        src = g[n0 + j, gi]
+                        for r in range(Og):
+                            for l in range(L):
+                                gng[r, j * L + l] = src[r, l]
                 if need_w:
-                    _im2col_img(x[n, gi * Cg:(gi + 1) * Cg], Cg, H, W, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
-                    _dot(gng, buf.T, tmp)
-                    acc = gw[t, gi]
-                    for r in range(Og):
-                        for k in range(Kg):
-                            acc[r, k] += tmp[r, k]
+                    for j in range(m):
+                        _im2col_ld(x[n0 + j, gi * Cg:(gi + 1) * Cg], Cg, H, W, flat, m * L, j * L, kh, kw, sh, sw, ph,
+                                   pw, dh, dw, OH, OW)
+                    if n0 == start:  # the thread's first chunk: straight into its partial sum
+                        _dot(gng, buf.T, gw[t, gi])
+                    else:
+                        _dot(gng, buf.T, tmp)
+                        acc = gw[t, gi]
+                        for r in range(Og):
+                            for k in range(Kg):
+                                acc[r, k] += tmp[r, k]
                 if need_b:
                     for r in range(Og):
                         s = 0.0
-                        for l in range(L):
+                        for l in range(m * L):
                             s += gng[r, l]
                         gb[t, gi * Og + r] += s
                 if need_x:
                     _dot(w[gi].T, gng, buf)
-                    _col2im_img(buf, Cg, H, W, gx[n, gi * Cg:(gi + 1) * Cg], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+                    for j in range(m):
+                        _col2im_ld(flat, m * L, j * L, Cg, H, W, gx[n0 + j, gi * Cg:(gi + 1) * Cg], kh, kw, sh, sw,
+                                   ph, pw, dh, dw, OH, OW)
+            n0 += m
+    # the threads' partial sums into row 0 (the other rows end as zeros, as the CUDA kernel leaves them)
+    if need_w and T > 1:
+        for r in prange(G * Og):
+            gi = r // Og
+            o = r - gi * Og
+            for t in range(1, T):
+                for k in range(Kg):
+                    gw[0, gi, o, k] += gw[t, gi, o, k]
+                    gw[t, gi, o, k] = 0
+    if need_b and T > 1:
+        for e in range(G * Og):
+            for t in range(1, T):
+                gb[0, e] += gb[t, e]
+                gb[t, e] = 0
 
 
 # ---------------------------------------------------------------------------------------------------------------

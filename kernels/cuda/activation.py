@@ -342,3 +342,127 @@ def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
         _layer_norm_dx[blocks(R), THREADS](g, x, w, has_w, mean, rstd, dx, R, C)
     if C > 0 and (dw.shape[0] == C or db.shape[0] == C):
         _layer_norm_dwdb[blocks(C), THREADS](g, x, mean, rstd, dw, db, dw.shape[0] == C, db.shape[0] == C, R, C)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BatchNorm (training) over a contiguous (N, C, HW) buffer: one block per channel for the statistics and the
+# gradient sums (the block's threads stride over the channel's N*HW values), then one thread per element.
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _bn_stats(x, eps, mean, rstd, mean_o, var_o, N, C, HW):
+    sm = cuda.shared.array(THREADS, dtype=float64)
+    t = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    M = N * HW
+    for c in range(cuda.blockIdx.x, C, cuda.gridDim.x):
+        s = 0.0
+        for i in range(t, M, nt):
+            n = i // HW
+            s += x[(n * C + c) * HW + i - n * HW]
+        m = _block_sum(sm, s) / M
+        v = 0.0
+        for i in range(t, M, nt):
+            n = i // HW
+            d = x[(n * C + c) * HW + i - n * HW] - m
+            v += d * d
+        v = _block_sum(sm, v) / M
+        if t == 0:
+            mean[c] = m
+            rstd[c] = 1.0 / math.sqrt(v + eps)
+            mean_o[c] = m
+            var_o[c] = v
+
+
+@cuda.jit
+def _bn_apply(x, w, b, has_w, has_b, mean, rstd, out, n_all, C, HW):
+    for i in range(cuda.grid(1), n_all, cuda.gridsize(1)):
+        c = (i // HW) % C
+        a = rstd[c] * w[c] if has_w else rstd[c]
+        bb = float64(b[c]) if has_b else 0.0
+        out[i] = (x[i] - mean[c]) * a + bb
+
+
+def batch_norm(x, w, b, has_w, has_b, eps, out, mean, rstd, mean_o, var_o, N, C, HW):
+    """Training batch norm: per-channel mean, biased variance and rstd, out = (x - mean) * rstd * w + b."""
+    if C == 0:
+        return
+    _bn_stats[blocks(C, 1), _row_threads(N * HW)](x, eps, mean, rstd, mean_o, var_o, N, C, HW)
+    n_all = N * C * HW
+    if n_all:
+        _bn_apply[blocks(n_all), THREADS](x, w, b, has_w, has_b, mean, rstd, out, n_all, C, HW)
+
+
+batch_norm_par = batch_norm
+
+
+@cuda.jit
+def _bn_grad_sums(g, x, mean, rstd, sums, N, C, HW):
+    sm = cuda.shared.array(THREADS, dtype=float64)
+    t = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    M = N * HW
+    for c in range(cuda.blockIdx.x, C, cuda.gridDim.x):
+        m = mean[c]
+        sg = 0.0
+        sx = 0.0
+        for i in range(t, M, nt):
+            n = i // HW
+            j = (n * C + c) * HW + i - n * HW
+            gv = float64(g[j])
+            sg += gv
+            sx += gv * (x[j] - m)
+        sg = _block_sum(sm, sg)
+        sx = _block_sum(sm, sx)
+        if t == 0:
+            sums[c, 0] = sg
+            sums[c, 1] = sx
+
+
+@cuda.jit
+def _bn_dx(g, x, w, has_w, mean, rstd, sums, dx, n_all, M, C, HW):
+    for i in range(cuda.grid(1), n_all, cuda.gridsize(1)):
+        c = (i // HW) % C
+        rs = rstd[c]
+        a = rs * w[c] if has_w else rs
+        kx = sums[c, 1] * rs * rs / M
+        dx[i] = (g[i] - sums[c, 0] / M - (x[i] - mean[c]) * kx) * a
+
+
+@cuda.jit
+def _bn_dwdb(sums, rstd, dw, db, has_dw, has_db, C):
+    for c in range(cuda.grid(1), C, cuda.gridsize(1)):
+        if has_dw:
+            dw[c] = sums[c, 1] * rstd[c]
+        if has_db:
+            db[c] = sums[c, 0]
+
+
+def batch_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, need_x, N, C, HW):
+    """dx (when need_x), dw = sum(g * xhat) and db = sum(g) (when they have C elements) of training batch norm."""
+    if C == 0:
+        return
+    sums = cuda.device_array((C, 2), dtype=np.float64)
+    _bn_grad_sums[blocks(C, 1), _row_threads(N * HW)](g, x, mean, rstd, sums, N, C, HW)
+    n_all = N * C * HW
+    if need_x and n_all:
+        _bn_dx[blocks(n_all), THREADS](g, x, w, has_w, mean, rstd, sums, dx, n_all, N * HW, C, HW)
+    if dw.shape[0] == C or db.shape[0] == C:
+        _bn_dwdb[blocks(C), THREADS](sums, rstd, dw, db, dw.shape[0] == C, db.shape[0] == C, C)
+
+
+batch_norm_backward_par = batch_norm_backward
+
+
+@cuda.jit
+def _relu_grad(g, y, out, n):
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[k] = 0 if y[k] <= 0 else g[k]
+
+
+def relu_backward(g, y, out, n):
+    """out = 0 where y <= 0, else g (y the relu output)."""
+    if n > 0:
+        _relu_grad[blocks(n), THREADS](g, y, out, n)
+
+
+relu_backward_par = relu_backward

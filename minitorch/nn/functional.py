@@ -626,15 +626,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{list(input.shape)}")
-        mean = input.mean(dims)
-        centered = input - mean.reshape(shape)
-        var = (centered * centered).mean(dims)
+        from ..ops.batch_norm import BatchNormTrain, fused_ok
+        fused = fused_ok(input, weight, bias)
+        if fused:
+            out, mean, var = BatchNormTrain.apply(input, weight, bias, eps)
+        else:
+            mean = input.mean(dims)
+            centered = input - mean.reshape(shape)
+            var = (centered * centered).mean(dims)
         if running_mean is not None:
             from ..autograd.grad_mode import no_grad
             with no_grad():
                 m = momentum
                 running_mean.mul_(1 - m).add_(mean.detach() * m)
                 running_var.mul_(1 - m).add_(var.detach() * (m * n / (n - 1)))
+        if fused:
+            return out
         out = centered * (var.reshape(shape) + eps).rsqrt()
     else:
         if running_mean is None or running_var is None:

@@ -7,7 +7,7 @@ import math
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import int64
-from ..tensor import _contiguous_strides
+from ..tensor import _contiguous_strides, _make
 from . import launch
 from .common import check_device
 from .shape import as_view
@@ -37,6 +37,17 @@ def _scratch(T, rows, cols, like):
     return launch.empty((T, rows, cols), like._dtype, like._device)._storage.reshape(T, rows, cols)
 
 
+_CHUNK_COLS = 1024  # images with fewer output positions run in chunks of up to this many GEMM columns
+
+
+def _conv2d_scratch(N, T, K, Og, L, like):
+    """conv2d's per-thread scratch (T, 1, S): one image's columns (S = K*L) when the image has enough output
+    positions for an efficient GEMM, else a chunk of nb images' columns plus their (Og, nb*L) GEMM result."""
+    nb = min(-(-N // T), _CHUNK_COLS // L) if L < 256 else 1
+    S = K * L if nb <= 1 else (K + Og) * nb * L
+    return _scratch(T, 1, S, like)
+
+
 class Conv2d(Function):
     """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW): per image (and group) one GEMM of the weights with
     the image's im2col columns, which only ever live in a per-thread scratch buffer."""
@@ -58,8 +69,8 @@ class Conv2d(Function):
             k = launch._k(x)
             k.matmul.set_blas_threads(1)
             k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
-                                  out._storage.reshape(N, groups, Og, L), _scratch(T, K, L, x), kh, kw, stride[0],
-                                  stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
+                                  out._storage.reshape(N, groups, Og, L), _conv2d_scratch(N, T, K, Og, L, x), kh, kw,
+                                  stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups, OH, OW, b is not None)
         return out
@@ -87,16 +98,16 @@ class Conv2d(Function):
             k.conv.conv2d_backward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K),
                                    _flat(g).reshape(N, groups, Og, L), gx._storage.reshape(N, C, H, W),
                                    gw._storage.reshape(T, groups, Og, K), gb._storage.reshape(T, O), need_x, need_w,
-                                   need_b, _scratch(T, K, L, g), _scratch(T, Og, K, g), kh, kw, stride[0], stride[1],
-                                   padding[0], padding[1], dilation[0], dilation[1], OH, OW)
+                                   need_b, _conv2d_scratch(N, T, K, Og, L, g), _scratch(T, Og, K, g), kh, kw,
+                                   stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
         else:
             launch.fill_(gx, 0)
             launch.fill_(gw, 0)
             launch.fill_(gb, 0)
-        gw = launch.reduce("sum", gw, (0,), False) if need_w else None
-        gb = launch.reduce("sum", gb, (0,), False) if need_b else None
-        if gw is not None:
-            gw = as_view(gw, (O, Cg, kh, kw), (K, kh * kw, kw, 1), gw._offset)
+        # the kernels leave the sums over the batch in row 0 of the per-thread partials
+        gw = _make(gw._storage[:O * K], (O, Cg, kh, kw), (K, kh * kw, kw, 1), 0, gw._dtype, gw._device, None,
+                   True) if need_w else None
+        gb = _make(gb._storage[:O], (O,), (1,), 0, gb._dtype, gb._device, None, True) if need_b else None
         return (gx if need_x else None), gw, gb, None, None, None, None
 
 

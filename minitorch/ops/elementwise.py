@@ -76,6 +76,41 @@ _UNARY_FN = {name: type(name.capitalize(), (_Unary,), {"op": name, "grad": stati
              for name, (gr, _) in _UNARY.items()}
 
 
+@launch.half_compute()
+def _relu_backward(g, y):
+    """0 where the relu output y <= 0, else g: one kernel pass (PyTorch's threshold_backward)."""
+    g = g if g._contig and g._shape == y._shape else launch.contiguous(g.expand(y._shape))
+    y = y if y._contig else launch.contiguous(y)
+    out = launch.empty(y._shape, y._dtype, y._device)
+    n = out.numel()
+    if n:
+        act = launch._k(y).activation
+        (act.relu_backward_par if n >= launch.N_PAR else act.relu_backward)(
+            g._storage[g._offset:g._offset + n], y._storage[y._offset:y._offset + n], out._storage, n)
+    return out
+
+
+class Relu(_UNARY_FN["relu"]):
+    """relu saves only its output: the gradient needs y > 0 alone, so an in-place relu_ needs no snapshot of its
+    input, and the backward is one kernel pass."""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = launch.unary("relu", x)
+        ctx.save_for_backward(out.detach())
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (y,) = ctx.saved_tensors
+        if _state["enabled"] or g._dtype is not y._dtype:
+            return g * (y > 0)
+        return _relu_backward(g, y)
+
+
+_UNARY_FN["relu"] = Relu
+
+
 def _unary(name, x):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
@@ -121,6 +156,7 @@ tan = _make_unary("tan")
 tanh = _make_unary("tanh")
 sigmoid = _make_unary("sigmoid")
 relu = _make_unary("relu")
+relu.saves_output_only = True
 reciprocal = _make_unary("reciprocal")
 floor = _make_unary("floor")
 ceil = _make_unary("ceil")
@@ -720,6 +756,8 @@ def _inplace_unary(fn):
     def method(self, *args, **kwargs):
         check_inplace(self)
         if recording(self, *args):
+            if getattr(fn, "saves_output_only", False):  # its node never reads self again: no snapshot
+                return assign_(self, fn(self, *args, **kwargs))
             return inplace_record(self, lambda snap: fn(snap, *args, **kwargs))
         return assign_(self, fn(self, *args, **kwargs))
     method.__name__ = fn.__name__ + "_"
