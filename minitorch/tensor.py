@@ -158,6 +158,10 @@ class Tensor:
     def is_cpu(self):
         return self._device.type == "cpu"
 
+    # device kinds and layouts minitorch has none of: always False, as PyTorch answers for a CPU/CUDA dense tensor
+    is_xpu = is_mps = is_meta = is_mtia = is_ipu = is_hpu = is_xla = is_vulkan = is_maia = property(lambda self: False)
+    is_sparse = is_sparse_csr = is_mkldnn = is_quantized = is_nested = property(lambda self: False)
+
     def is_floating_point(self):
         return self._dtype.is_floating_point
 

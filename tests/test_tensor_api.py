@@ -508,3 +508,11 @@ def test_op_warnings_name_the_callers_line():
         minitorch.range(0, 2)  # cross's warning would serve too, but it is given once per process
         minitorch.nn.functional.mse_loss(minitorch.ones(2, 1), minitorch.ones(2))
     assert len(caught) == 2 and all(w.filename == __file__ for w in caught), [w.filename for w in caught]
+
+
+def test_device_and_layout_predicates_match_torch():
+    torch = pytest.importorskip("torch")
+    names = ["is_cpu", "is_cuda", "is_xpu", "is_mps", "is_meta", "is_sparse", "is_sparse_csr", "is_mkldnn",
+             "is_quantized", "is_nested"]
+    m, t = minitorch.ones(2, 3), torch.ones(2, 3)
+    assert [getattr(m, n) for n in names] == [getattr(t, n) for n in names]
