@@ -11,7 +11,6 @@ import time
 import numpy as np
 
 import minitorch
-import minitorch.nn.functional as F
 
 try:
     import torch

@@ -1,6 +1,5 @@
 """Composite ops (minitorch/ops/composite.py) beyond the op table: errors, dtypes, warnings, named tuples, in-place
 forms and the argument forms the table does not cover, against PyTorch where it is installed."""
-import math
 import warnings
 
 import numpy as np
