@@ -153,7 +153,7 @@ def test_share_memory_keeps_values_views_grad(torch, strategy):
 def test_module_share_memory(torch):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     opt = minitorch.optim.SGD(model.parameters(), lr=0.1)
-    model(minitorch.randn(5, 3)).sum().backward()
+    model(minitorch.randn(5, 3)).pow(2).sum().backward()  # (a plain sum through batch norm has zero gradient)
     ref = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
     assert ref.share_memory() is ref and model.share_memory() is model
     tensors = list(model.parameters()) + [p.grad for p in model.parameters()] + list(model.buffers())
@@ -322,6 +322,25 @@ p.join(120)
 assert p.exitcode == 0 and total == 4_000_000.0 and threads == minitorch.get_num_threads(), (p.exitcode, total)
 print("ok")
 """
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.uname().machine == "x86_64"),
+                    reason="the tbb dependency is for Linux x86_64")
+def test_forked_child_runs_parallel_kernels_by_default():
+    """With the tbb dependency minitorch's kernels run on Numba's TBB layer, which survives fork."""
+    import numba
+    if os.environ.get("NUMBA_THREADING_LAYER") or os.environ.get("MINITORCH_TBB") == "0":
+        pytest.skip("the threading layer was chosen by the environment")
+    x = minitorch.ones(2_000_000)
+    assert (x * 2).sum().item() == 4_000_000.0  # the parent runs parallel kernels first
+    assert numba.threading_layer() == "tbb"
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_numba_child, args=(q,))
+    p.start()
+    total, threads = q.get(timeout=TIMEOUT)
+    _join(p)
+    assert total == 4_000_000.0 and threads == minitorch.get_num_threads()
 
 
 def test_numba_parallel_kernel_in_forked_child_with_workqueue_layer():

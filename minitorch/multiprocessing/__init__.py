@@ -7,10 +7,12 @@ on a queue or passed to a spawned process arrives sharing its storage with the s
 Hogwild training needs. ``spawn`` / ``start_processes`` run a function in several processes and re-raise a child's
 failure in the parent.
 
-Numba and fork: Numba's default GNU OpenMP threading layer (the fastest to launch here: ~2 us against ~20 us for
-the workqueue layer) kills a forked child that launches a parallel kernel after its parent did. Processes started
-with ``spawn`` or ``forkserver`` (as PyTorch's Hogwild example does) are unaffected; to run large ops in *forked*
-children, set ``NUMBA_THREADING_LAYER=workqueue`` (or ``tbb``) before importing minitorch.
+Numba and fork: GNU OpenMP's thread pool cannot be used in a process forked after its parent used it (the child
+dies at its first parallel kernel). minitorch therefore runs its kernels on Numba's TBB layer where the ``tbb``
+package is installed (a dependency on Linux x86_64; see ``kernels/cpu/_threads.py``), so forked children (``Process``
+with the fork start method, DataLoader workers) can run any op. Elsewhere, or with ``MINITORCH_TBB=0``, start such
+processes with ``spawn``/``forkserver`` (as PyTorch's Hogwild example does) or set
+``NUMBA_THREADING_LAYER=workqueue`` before importing minitorch (its launches cost ~20 us instead of ~7 us).
 """
 import multiprocessing
 

@@ -4,9 +4,10 @@ With ``num_workers > 0`` each worker is a process that receives lists of indices
 them and sends the batch back; the main process hands out index lists round robin and yields batches in order.
 
 Start method and Numba. Workers start with the platform's default multiprocessing method, as PyTorch's do (fork
-on Linux), so lambdas, notebook-defined datasets and scripts without a ``__main__`` guard work unchanged. Numba's
-GNU OpenMP thread pool cannot be used in a process forked after its parent used it: a parallel kernel there makes
-Numba kill the worker with SIGTERM. The pipeline minitorch provides therefore never launches a kernel in a worker:
+on Linux), so lambdas, notebook-defined datasets and scripts without a ``__main__`` guard work unchanged. Forked
+workers can run kernels on Numba's TBB layer (minitorch's default where ``tbb`` is installed: Linux x86_64); on
+GNU OpenMP's, a parallel kernel in a process forked after its parent used the pool makes Numba kill the worker
+with SIGTERM. The pipeline minitorch provides never launches a kernel in a worker either way:
 indexing a ``TensorDataset`` is a view, ``vision.transforms`` compute on the host with NumPy, ``default_collate``
 stacks CPU tensors with ``np.stack``, and batches travel back as NumPy buffers. A dataset that runs large
 minitorch ops in ``__getitem__`` should pass ``multiprocessing_context="forkserver"`` (or ``"spawn"``); the
