@@ -577,15 +577,16 @@ def test_saturated_and_nan_inputs(torch, cls):
     assert np.isnan(to_np(om)).sum() == np.isnan(to_np(ot)).sum() > 0
 
 
+@pytest.mark.parametrize("M", [37, 11])  # split by rows (M > In) and by output features
 @pytest.mark.parametrize("threads", [1, 2])
-def test_linear_backward_blocked_transpose(threads):
-    """The decoder-sized linear backward (its gradient block is transposed in tiles; sizes not multiples of the
-    tile), serial and split over threads, against numpy."""
+def test_linear_backward_serial_and_split(threads, M):
+    """The linear backward kernels, serial and split over threads by rows (per-thread partial weight and bias
+    gradients added afterwards), at sizes that do not split evenly, against numpy."""
     from minitorch.kernels.cpu import matmul as MM
-    M, O, In = 37, 101, 23
+    O, In = 101, 23
     g, x, w = (RNG.standard_normal(s) for s in ((M, O), (M, In), (O, In)))
     gx, gw, gb = np.empty((M, In)), np.empty((O, In)), np.empty(O)
-    gt = np.empty((threads, M * -(-O // threads)))
+    gt = np.empty((threads, MM.linear_scratch(M, In, O, threads)))
     fn = MM.linear_backward_par if threads > 1 else MM.linear_backward
     fn(g, x, w, False, gx, gw, gb, True, True, True, gt)
     np.testing.assert_allclose(gx, g @ w, rtol=1e-12)

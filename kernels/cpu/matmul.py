@@ -83,7 +83,7 @@ def linear_forward_par(x, w, tw, b, has_b, out, T):
 
 
 @njit(cache=True, inline="always")
-def _grad_rows(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, t, T):
+def _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, t, T):
     """Thread t's share of the gradients: rows of gx (batch rows) and of gw and gb (output features).
 
     gw[o0:o1] = g[:, o0:o1].T @ x: the (M, o1-o0) column block of g is copied into gt as its transpose, so the
@@ -151,12 +151,74 @@ def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
             gb[o] = acc[o]
 
 
+@njit(cache=True)
+def linear_split_rows(M, In):
+    """Whether linear_backward_par splits the batch rows (else the output features) over the threads."""
+    return M > In
+
+
+@njit(cache=True)
+def linear_scratch(M, In, O, T):
+    """Elements per thread of linear_backward_par's scratch ``gt``."""
+    return O * In + O if linear_split_rows(M, In) else M * ((O + T - 1) // T)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
-    """linear_backward split over gt.shape[0] threads; gt: (T, M*ceil(O/T)) scratch."""
+    """linear_backward split over gt.shape[0] threads; ``linear_split_rows(M, In)`` picks how (the launcher sizes gt
+    with ``linear_scratch``).
+
+    By rows (M > In): thread t takes rows r0:r1: gx[r0:r1] = g[r0:r1] @ op(w), and its partial
+    gw_t = g[r0:r1].T @ x[r0:r1] (BLAS reads the transposed row block in place) and column sums gb_t into gt[t]; a
+    second pass adds the partials (O*In*T reads). By output features otherwise (``_grad_cols``: a transposed copy of
+    each thread's column block of g, M*O elements). Rows were 20-25% faster at the GPT's 768 x 128 x 384 and the LM
+    decoder's 700 x 200 x 10000; features at the MLP's 64 x 784 x 128 (rows: 0.78 instead of 0.68 ms a step)."""
     T = gt.shape[0]
+    M, O = g.shape
+    In = x.shape[1]
+    if not linear_split_rows(M, In):
+        for t in prange(T):
+            _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[t], t, T)
+        return
     for t in prange(T):
-        _grad_rows(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[t], t, T)
+        r0 = t * M // T
+        r1 = (t + 1) * M // T
+        if need_x and r1 > r0:
+            if tw:
+                np.dot(g[r0:r1], w.T, gx[r0:r1])
+            else:
+                np.dot(g[r0:r1], w, gx[r0:r1])
+        if need_w:
+            pw = gt[t, :O * In].reshape(O, In)
+            if r1 > r0:
+                np.dot(g[r0:r1].T, x[r0:r1], pw)
+            else:
+                pw[:] = 0
+        if need_b:
+            pb = gt[t, O * In:O * In + O]
+            pb[:] = 0
+            for r in range(r0, r1):
+                gr = g[r]
+                for o in range(O):
+                    pb[o] += gr[o]
+    if need_w or need_b:
+        nch = max(1, min(T * 8, O))
+        for c in prange(nch):
+            o0 = c * O // nch
+            o1 = (c + 1) * O // nch
+            if need_w:
+                for o in range(o0, o1):
+                    for i in range(In):
+                        acc = gt[0, o * In + i]
+                        for t in range(1, T):
+                            acc += gt[t, o * In + i]
+                        gw[o, i] = acc
+            if need_b:
+                for o in range(o0, o1):
+                    acc = gt[0, O * In + o]
+                    for t in range(1, T):
+                        acc += gt[t, O * In + o]
+                    gb[o] = acc
 
 
 @njit(cache=True, inline="always")

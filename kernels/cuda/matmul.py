@@ -161,6 +161,16 @@ def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
 
 
 linear_backward_par = linear_backward
+
+
+def linear_split_rows(M, In):
+    """The CPU kernel's split rule (one launch covers every row here)."""
+    return M > In
+
+
+def linear_scratch(M, In, O, T):
+    """Elements per thread of the scratch linear_backward_par takes: it needs none on the device."""
+    return 1
 bmm_blas_par = bmm_blas  # a launch covers the whole batch already
 
 
