@@ -150,8 +150,8 @@ def _collapse(shape, stride):
     return (0 if n_stride is None else n_stride), sh
 
 
-def _composite(q, k, v, mask, dropout_p, causal, scale):
-    """The unfused reference: softmax(q k^T * scale + mask) with dropout, times v; rows with no visible key give 0."""
+def _probs(q, k, mask, causal, scale):
+    """softmax(q k^T * scale + mask) from differentiable ops, with the causal cut; rows with no visible key give 0."""
     from .. import creation
     L, S = q.shape[-2], k.shape[-2]
     scores = q.matmul(k.transpose(-2, -1)) * scale
@@ -161,7 +161,13 @@ def _composite(q, k, v, mask, dropout_p, causal, scale):
     if mask is not None:
         scores = scores + mask
     dead = (scores == -math.inf).all(-1, keepdim=True)
-    p = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+
+
+def _composite(q, k, v, mask, dropout_p, causal, scale):
+    """The unfused reference: softmax(q k^T * scale + mask) with dropout, times v; rows with no visible key give 0."""
+    from .. import creation
+    p = _probs(q, k, mask, causal, scale)
     if dropout_p > 0.0:
         keep = creation.rand(p.shape, dtype=p.dtype, device=p.device) >= dropout_p
         p = p * keep.to(p.dtype) * (1.0 / (1.0 - dropout_p)) if dropout_p < 1.0 else p * 0.0
@@ -171,16 +177,7 @@ def _composite(q, k, v, mask, dropout_p, causal, scale):
 def _composite_backward(q, k, v, mask, causal, scale, g):
     """The SDPA gradients as differentiable ops (used under create_graph, for double backward): the probabilities P
     are recomputed; dV = P^T g, dS = P * (g V^T - rowsum(g V^T * P)), dQ = dS K * scale, dK = dS^T Q * scale."""
-    from .. import creation
-    L, S = q.shape[-2], k.shape[-2]
-    scores = q.matmul(k.transpose(-2, -1)) * scale
-    if causal:
-        keep = creation.ones((L, S), dtype=t_bool, device=q.device).tril()
-        scores = scores.masked_fill(keep.logical_not(), -math.inf)
-    if mask is not None:
-        scores = scores + mask
-    dead = (scores == -math.inf).all(-1, keepdim=True)
-    p = scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    p = _probs(q, k, mask, causal, scale)
     dv = p.transpose(-2, -1).matmul(g)
     dp = g.matmul(v.transpose(-2, -1))
     ds = p * (dp - (dp * p).sum(-1, keepdim=True))
