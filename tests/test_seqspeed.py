@@ -183,6 +183,37 @@ def test_float32_recurrent_gates_match_torch_over_a_long_sequence(torch, device,
         check(dict(mm.named_parameters())[name].grad, p.grad, 1e-4, 1e-5)
 
 
+@pytest.mark.parametrize("cls,kw", [("LSTM", {}), ("LSTM", {"proj_size": 3}), ("GRU", {}),
+                                    ("RNN", {"nonlinearity": "relu"})])
+@pytest.mark.parametrize("grad", [True, False])
+def test_recurrent_batch_rows_split_over_threads_match_torch(torch, monkeypatch, cls, kw, grad):
+    """The time loop with the batch rows in 3 ranges, one thread each (packed sequences of unequal lengths, so
+    ranges run out at different steps; both directions), against torch."""
+    import minitorch.ops.rnn as rnn_ops
+    monkeypatch.setattr(rnn_ops, "_row_parts", lambda B, GH: min(3, B))
+    tm = getattr(torch.nn, cls)(4, 6, 2, bidirectional=True, **kw)
+    mm = getattr(minitorch.nn, cls)(4, 6, 2, bidirectional=True, **kw)
+    mm.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    lengths = [9, 3, 7, 7, 1, 5, 9]
+    x = RNG.standard_normal((9, 7, 4)).astype(np.float32)
+    outs = []
+    for lib, net in ((minitorch, mm), (torch, tm)):
+        xx = lib.tensor(x, requires_grad=grad)
+        packed = lib.nn.utils.rnn.pack_padded_sequence(xx, lengths, enforce_sorted=False)
+        with lib.set_grad_enabled(grad):
+            out, state = net(packed)
+        y = lib.nn.utils.rnn.pad_packed_sequence(out)[0]
+        h = state[0] if cls == "LSTM" else state
+        res = [y, h] + ([state[1]] if cls == "LSTM" else [])
+        if grad:
+            (y.square().sum() + h.sum()).backward()
+            res += [xx.grad] + [p.grad for _, p in sorted(net.named_parameters())]
+        outs.append(res)
+    assert len(outs[0]) == len(outs[1])
+    for m, t in zip(*outs):
+        check(m, t, 1e-5, 1e-5)
+
+
 @pytest.mark.parametrize("M,In,O,wt", [(70, 20, 1000, False), (70, 20, 1000, True), (5, 3, 4, False),
                                        (0, 3, 4, False)])
 def test_linear_gradients_one_thread_match_torch(torch, device, M, In, O, wt):

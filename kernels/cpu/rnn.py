@@ -17,7 +17,7 @@ Modes: 0 RNN_TANH, 1 RNN_RELU, 2 LSTM, 3 GRU. Each step is one GEMM of the hidde
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 
@@ -73,22 +73,26 @@ def _exp32(x):
 
 @njit(cache=True, inline="always")
 def _sig_run(a, lo, hi):
+    # on a view from 0: an index that LLVM can prove non-negative needs no wraparound select, so the loop vectorizes
+    # (a[k] for k in range(lo, hi) ran 6x slower)
+    v = a[lo:hi]
     if a.itemsize == 4:
-        for k in range(lo, hi):
-            a[k] = _ONEF / (_ONEF + _exp32(-a[k]))
+        for k in range(v.shape[0]):
+            v[k] = _ONEF / (_ONEF + _exp32(-v[k]))
         return
-    for k in range(lo, hi):
-        a[k] = _sig(a[k])
+    for k in range(v.shape[0]):
+        v[k] = _sig(v[k])
 
 
 @njit(cache=True, inline="always")
 def _tanh_run(a, lo, hi):
+    v = a[lo:hi]
     if a.itemsize == 4:
-        for k in range(lo, hi):
-            a[k] = _TWOF / (_ONEF + _exp32(-_TWOF * a[k])) - _ONEF
+        for k in range(v.shape[0]):
+            v[k] = _TWOF / (_ONEF + _exp32(-_TWOF * v[k])) - _ONEF
         return
-    for k in range(lo, hi):
-        a[k] = _tanh(a[k])
+    for k in range(v.shape[0]):
+        v[k] = _tanh(v[k])
 
 
 @njit(cache=True, inline="always")
@@ -96,33 +100,36 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
     """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
     Without ``save`` (inference) nothing is kept for a backward: tc and rr are (B, H) scratch then.
 
-    Written as short passes over contiguous runs, each simple enough for LLVM to vectorize (one loop doing all of
-    a unit's work ran at a third of the speed)."""
+    Written as short passes over contiguous 1-D views indexed from 0, each simple enough for LLVM to vectorize (one
+    loop doing all of a unit's work ran at a third of the speed, and an index such as ``H + j`` that LLVM cannot
+    prove non-negative keeps a wraparound select in the loop, which also stops it)."""
     GH = hg.shape[1]
     for b in range(nb):
         row = o + b
         sr = row if save else b
-        g = hg[b]  # 1-D rows: loops over them vectorize, 2-D indexing in the same loops did not
+        g = hg[b]
         x = xw[row]
         hb = h[b]
         orow = out[row]
         nx = 2 * H if mode == GRU else GH  # GRU: the n gate's hidden half stays apart (it is gated by r)
         for k in range(nx):
             g[k] += x[k] + bhh[k]
-        for k in range(nx, GH):
-            g[k] += bhh[k]
+        gt, bt = g[nx:], bhh[nx:]
+        for k in range(GH - nx):
+            gt[k] += bt[k]
         if mode == LSTM:
             cb = c[b]
             tr = tc[sr]
             _sig_run(g, 0, 2 * H)
             _tanh_run(g, 2 * H, 3 * H)
             _sig_run(g, 3 * H, 4 * H)
+            gi, gf, gg, go = g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:4 * H]
             if save:
                 cp = cprev[row]
                 for j in range(H):
                     cp[j] = cb[j]
             for j in range(H):
-                cn = g[H + j] * cb[j] + g[j] * g[2 * H + j]
+                cn = gf[j] * cb[j] + gi[j] * gg[j]
                 cb[j] = cn
                 tr[j] = cn
             _tanh_run(tr, 0, H)
@@ -132,25 +139,27 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
                     gr[k] = g[k]
             dst = rr[sr] if has_proj else orow
             for j in range(H):
-                dst[j] = g[3 * H + j] * tr[j]
+                dst[j] = go[j] * tr[j]
             if not has_proj:
                 for j in range(H):
                     hb[j] = orow[j]
         elif mode == GRU:
             _sig_run(g, 0, 2 * H)
+            gz, gn, xn = g[H:2 * H], g[2 * H:3 * H], x[2 * H:3 * H]
             if save:
                 gr = gates[row]
+                ghn = gr[3 * H:4 * H]
                 for j in range(H):
-                    gr[3 * H + j] = g[2 * H + j]
+                    ghn[j] = gn[j]
             for j in range(H):
-                g[2 * H + j] = x[2 * H + j] + g[j] * g[2 * H + j]
+                gn[j] = xn[j] + g[j] * gn[j]
             _tanh_run(g, 2 * H, 3 * H)
             if save:
                 for k in range(3 * H):
                     gr[k] = g[k]
             for j in range(H):
-                gz = g[H + j]
-                v = (1.0 - gz) * g[2 * H + j] + gz * hb[j]
+                z = gz[j]
+                v = (1.0 - z) * gn[j] + z * hb[j]
                 hb[j] = v
                 orow[j] = v
         else:
@@ -165,80 +174,141 @@ def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj,
 
 
 @njit(cache=True, error_model="numpy")
+def _forward_rows(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                  hg, save, r0, r1):
+    """The whole time loop for the batch rows r0 .. r1 (sequences never interact, so row ranges run apart)."""
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = h.shape[1]
+    hv, cv, hgv = h[r0:], c[r0:], hg[r0:]
+    tcv = tc if save else tc[r0:]
+    rrv = rr if save else rr[r0:]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        nb = min(bsz[t], r1) - r0
+        if nb <= 0:
+            continue
+        o = offs[t] + r0
+        if save:
+            for b in range(nb):
+                for p in range(P):
+                    hprev[o + b, p] = hv[b, p]
+        np.dot(hv[:nb], whh.T, hgv[:nb])
+        _gates_forward(mode, xw, hgv, bhh, hv, cv, out, cprev, gates, tcv, rrv, has_proj, o, nb, H, save)
+        if has_proj:
+            ro = o if save else 0
+            np.dot(rrv[ro:ro + nb], whr.T, out[o:o + nb])
+            for b in range(nb):
+                for p in range(P):
+                    hv[b, p] = out[o + b, p]
+
+
+@njit(cache=True, error_model="numpy")
 def rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
                 hg, save):
     """Run one layer and direction over all steps (reverse: from the last step to the first); hg (B, G*H) is
     scratch. ``save``: keep what the backward needs (else hprev, cprev and gates are not touched, and tc and rr
     are (B, H) scratch)."""
-    T = bsz.shape[0]
-    H = tc.shape[1]
-    P = h.shape[1]
-    for s in range(T):
-        t = T - 1 - s if reverse else s
-        nb = bsz[t]
-        o = offs[t]
-        if nb == 0:
-            continue
-        if save:
-            for b in range(nb):
-                for p in range(P):
-                    hprev[o + b, p] = h[b, p]
-        np.dot(h[:nb], whh.T, hg[:nb])
-        _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save)
-        if has_proj:
-            ro = o if save else 0
-            np.dot(rr[ro:ro + nb], whr.T, out[o:o + nb])
-            for b in range(nb):
-                for p in range(P):
-                    h[b, p] = out[o + b, p]
+    _forward_rows(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr, hg,
+                  save, 0, h.shape[0])
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def rnn_forward_par(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                    hg, save, parts):
+    """rnn_forward with the batch rows split into ``parts`` ranges, each range's whole time loop on its own
+    thread (no synchronisation between steps: a sequence's state depends on its own rows only)."""
+    B = h.shape[0]
+    for q in prange(parts):
+        _forward_rows(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                      hg, save, q * B // parts, (q + 1) * B // parts)
 
 
 @njit(cache=True, inline="always")
 def _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H):
     """The fused pointwise gradient of one step: dr (nb, H) is the gradient of the step's (unprojected) output;
     writes the gate pre-activation gradients of the input side (dgx) and hidden side (dgh), the cell gradient
-    carried to the previous step (dc) and, for GRU, the direct z * dh part of the hidden gradient (dh)."""
+    carried to the previous step (dc) and, for GRU, the direct z * dh part of the hidden gradient (dh). Loops run
+    over 1-D views from 0 (see _gates_forward)."""
     for b in range(nb):
         row = o + b
+        d = dr[b]
+        gr = gates[row]
+        dx = dgx[row]
         if mode == LSTM:
+            gi, gf, gg, go = gr[:H], gr[H:2 * H], gr[2 * H:3 * H], gr[3 * H:4 * H]
+            di, df, dg, do = dx[:H], dx[H:2 * H], dx[2 * H:3 * H], dx[3 * H:4 * H]
+            th = tc[row]
+            cp = cprev[row]
+            dcb = dc[b]
             for j in range(H):
-                gi = gates[row, j]
-                gf = gates[row, H + j]
-                gg = gates[row, 2 * H + j]
-                go = gates[row, 3 * H + j]
-                th = tc[row, j]
-                d = dr[b, j]
-                dcv = dc[b, j] + d * go * (1.0 - th * th)
-                dc[b, j] = dcv * gf
-                dgx[row, j] = dcv * gg * gi * (1.0 - gi)
-                dgx[row, H + j] = dcv * cprev[row, j] * gf * (1.0 - gf)
-                dgx[row, 2 * H + j] = dcv * gi * (1.0 - gg * gg)
-                dgx[row, 3 * H + j] = d * th * go * (1.0 - go)
+                i, f, gv, ov, t = gi[j], gf[j], gg[j], go[j], th[j]
+                dcv = dcb[j] + d[j] * ov * (1.0 - t * t)
+                dcb[j] = dcv * f
+                di[j] = dcv * gv * i * (1.0 - i)
+                df[j] = dcv * cp[j] * f * (1.0 - f)
+                dg[j] = dcv * i * (1.0 - gv * gv)
+                do[j] = d[j] * t * ov * (1.0 - ov)
         elif mode == GRU:
+            gz, gn, ghn = gr[H:2 * H], gr[2 * H:3 * H], gr[3 * H:4 * H]
+            dxz, dxn = dx[H:2 * H], dx[2 * H:3 * H]
+            dhh = dgh[row]
+            dhz, dhn = dhh[H:2 * H], dhh[2 * H:3 * H]
+            hp = hprev[row]
+            dhb = dh[b]
             for j in range(H):
-                gr = gates[row, j]
-                gz = gates[row, H + j]
-                gn = gates[row, 2 * H + j]
-                hn = gates[row, 3 * H + j]
-                d = dr[b, j]
-                dnp = d * (1.0 - gz) * (1.0 - gn * gn)
-                drp = dnp * hn * gr * (1.0 - gr)
-                dzp = d * (hprev[row, j] - gn) * gz * (1.0 - gz)
-                dgx[row, j] = drp
-                dgx[row, H + j] = dzp
-                dgx[row, 2 * H + j] = dnp
-                dgh[row, j] = drp
-                dgh[row, H + j] = dzp
-                dgh[row, 2 * H + j] = dnp * gr
-                dh[b, j] = d * gz
+                r, z, n = gr[j], gz[j], gn[j]
+                dnp = d[j] * (1.0 - z) * (1.0 - n * n)
+                drp = dnp * ghn[j] * r * (1.0 - r)
+                dzp = d[j] * (hp[j] - n) * z * (1.0 - z)
+                dx[j] = drp
+                dxz[j] = dzp
+                dxn[j] = dnp
+                dhh[j] = drp
+                dhz[j] = dzp
+                dhn[j] = dnp * r
+                dhb[j] = d[j] * z
         else:
+            y = out[row]
             for j in range(H):
-                y = out[row, j]
-                d = dr[b, j]
                 if mode == RNN_TANH:
-                    dgx[row, j] = d * (1.0 - y * y)
+                    dx[j] = d[j] * (1.0 - y[j] * y[j])
                 else:
-                    dgx[row, j] = d if y > 0.0 else 0.0
+                    dx[j] = d[j] if y[j] > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_rows(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                   dgh, dproj, dht, dr, tmp, r0, r1):
+    """The backward time loop for the batch rows r0 .. r1."""
+    T = bsz.shape[0]
+    H = tc.shape[1]
+    P = dh.shape[1]
+    dhv, dcv, dhtv, drv, tmpv = dh[r0:], dc[r0:], dht[r0:], dr[r0:], tmp[r0:]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        nb = min(bsz[t], r1) - r0
+        if nb <= 0:
+            continue
+        o = offs[t] + r0
+        for b in range(nb):
+            for p in range(P):
+                dhtv[b, p] = dout[o + b, p] + dhv[b, p]
+        if has_proj:
+            for b in range(nb):
+                for p in range(P):
+                    dproj[o + b, p] = dhtv[b, p]
+            np.dot(dhtv[:nb], whr, drv[:nb])
+            _gates_backward(mode, drv, dhv, dcv, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        else:
+            _gates_backward(mode, dhtv, dhv, dcv, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
+        if mode == GRU:  # the gate pass left the direct z * dh term in dh
+            np.dot(dgh[o:o + nb], whh, tmpv[:nb])
+            for b in range(nb):
+                for p in range(P):
+                    dhv[b, p] += tmpv[b, p]
+        else:
+            np.dot(dgh[o:o + nb], whh, dhv[:nb])
 
 
 @njit(cache=True, error_model="numpy")
@@ -250,30 +320,15 @@ def rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hpr
     initial state on return. Fills dgx/dgh (N, G*H; the same array unless GRU) and dproj (N, P, the gradient of
     the projected outputs, for the w_hr GEMM). dht (B, P), dr (B, H), tmp (B, P): scratch.
     """
-    T = bsz.shape[0]
-    H = tc.shape[1]
-    P = dh.shape[1]
-    for s in range(T):
-        t = s if reverse else T - 1 - s
-        nb = bsz[t]
-        o = offs[t]
-        if nb == 0:
-            continue
-        for b in range(nb):
-            for p in range(P):
-                dht[b, p] = dout[o + b, p] + dh[b, p]
-        if has_proj:
-            for b in range(nb):
-                for p in range(P):
-                    dproj[o + b, p] = dht[b, p]
-            np.dot(dht[:nb], whr, dr[:nb])
-            _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
-        else:
-            _gates_backward(mode, dht, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H)
-        if mode == GRU:  # the gate pass left the direct z * dh term in dh
-            np.dot(dgh[o:o + nb], whh, tmp[:nb])
-            for b in range(nb):
-                for p in range(P):
-                    dh[b, p] += tmp[b, p]
-        else:
-            np.dot(dgh[o:o + nb], whh, dh[:nb])
+    _backward_rows(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx, dgh,
+                   dproj, dht, dr, tmp, 0, dh.shape[0])
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def rnn_backward_par(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                     dgh, dproj, dht, dr, tmp, parts):
+    """rnn_backward with the batch rows split into ``parts`` ranges, one thread each (see rnn_forward_par)."""
+    B = dh.shape[0]
+    for q in prange(parts):
+        _backward_rows(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                       dgh, dproj, dht, dr, tmp, q * B // parts, (q + 1) * B // parts)

@@ -189,3 +189,17 @@ def rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hpr
                                              nb, H)
         # dh[:nb] (+)= dgh[o:o+nb] @ whh (GRU's gate kernel left its direct z * dh term there)
         _launch_gemm(dgh_, o * GH, 0, GH, 1, whh_, 0, 0, P, 1, dh_, 0, 0, P, 1, 1, nb, P, GH, mode == GRU)
+
+
+def rnn_forward_par(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr,
+                    hg, save, parts):
+    """rnn_forward: on the GPU every step's kernels already run the batch rows in parallel (``parts`` unused)."""
+    rnn_forward(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c, out, hprev, cprev, gates, tc, rr, hg,
+                save)
+
+
+def rnn_backward_par(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx,
+                     dgh, dproj, dht, dr, tmp, parts):
+    """rnn_backward: the GPU's step kernels are parallel over the rows already (``parts`` unused)."""
+    rnn_backward(mode, dout, dh, dc, whh, whr, has_proj, bsz, offs, reverse, hprev, cprev, gates, tc, out, dgx, dgh,
+                 dproj, dht, dr, tmp)

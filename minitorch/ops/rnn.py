@@ -38,6 +38,18 @@ def _view(flat, start, shape):
                  flat._device)
 
 
+ROWS_PER_PART = 4  # fewer batch rows per thread than this run serially (a parallel launch costs ~5 µs a call)
+PAR_WORK = 1 << 14  # nor when a step's hidden GEMM (rows x G*H) is this small
+
+
+def _row_parts(B, GH):
+    """How many row ranges (threads) a layer's time loop splits its batch into: independent sequences need no
+    synchronisation, so each range runs its whole loop on its own thread."""
+    if B * GH < PAR_WORK:
+        return 1
+    return max(1, min(launch._threads(), B // ROWS_PER_PART))
+
+
 class RNNLayer(Function):
     """One layer and direction over a packed sequence: (x (N, I), h0 (B, P), c0 (B, H) or None, w_ih, w_hh, b_ih,
     b_hh, w_hr (or None)) -> flat [output (N, P) | h_n (B, P) | c_n (B, H) for LSTM]."""
@@ -76,9 +88,13 @@ class RNNLayer(Function):
         hg = launch.empty((B, GH), dt, dev)
         k.matmul.set_blas_threads(1)
         if N:
-            k.rnn.rnn_forward(mode, _arr(xw), _arr(bhh), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse),
-                              _arr(h), _arr(c), _arr(out), _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(rr),
-                              _arr(hg), save)
+            args = (mode, _arr(xw), _arr(bhh), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse), _arr(h),
+                    _arr(c), _arr(out), _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(rr), _arr(hg), save)
+            parts = _row_parts(B, GH)
+            if parts > 1:
+                k.rnn.rnn_forward_par(*args, parts)
+            else:
+                k.rnn.rnn_forward(*args)
         if save:
             ctx.save_for_backward(x, w_ih, w_hh, w_hr)
             ctx.state = (hprev, cprev, gates, tc, rr, out, whr)
@@ -116,9 +132,14 @@ class RNNLayer(Function):
         whh = _contig(w_hh)
         k.matmul.set_blas_threads(1)
         if N:
-            k.rnn.rnn_backward(mode, _arr(dout), _arr(dh), _arr(dc), _arr(whh), _arr(whr), has_proj, bsz, offs,
-                               bool(reverse), _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(out), _arr(dgx),
-                               _arr(dgh), _arr(dproj), _arr(dht), _arr(dr), _arr(tmp))
+            args = (mode, _arr(dout), _arr(dh), _arr(dc), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse),
+                    _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(out), _arr(dgx), _arr(dgh), _arr(dproj),
+                    _arr(dht), _arr(dr), _arr(tmp))
+            parts = _row_parts(B, GH)
+            if parts > 1:
+                k.rnn.rnn_backward_par(*args, parts)
+            else:
+                k.rnn.rnn_backward(*args)
         else:
             launch.fill_(dgx, 0)
             launch.fill_(dgh, 0)
