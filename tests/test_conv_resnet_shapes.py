@@ -34,6 +34,8 @@ def _run(lib, x, w, b, gy, stride, pad, groups, need, device):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("need", [(True, True, True), (False, True, True), (True, False, False)])
 def test_conv2d_chunked_matches_torch(device, case, threads, need):
+    if device != "cpu" and (threads > 1 or need != (True, True, True)):
+        pytest.skip("threads and the partial-gradient chunking are the CPU kernel's; one case each on the GPU")
     xs, (O, k), stride, pad, groups, bias = case
     rng = np.random.default_rng(sum(xs) + O)
     x = rng.standard_normal(xs).astype(np.float32)

@@ -24,6 +24,8 @@ def _grads(lib, x, gy, device, inplace, transpose):
 @pytest.mark.parametrize("transpose", [False, True])
 @pytest.mark.parametrize("n", [7, 40000])  # serial and parallel kernels
 def test_relu_grad_matches_torch(device, inplace, transpose, n):
+    if device != "cpu" and n > 7:
+        pytest.skip("the parallel split is the CPU's; the simulator runs one Python thread per element")
     rng = np.random.default_rng(n)
     x = rng.standard_normal((2, n)).astype(np.float32)
     x[0, :3] = [0.0, np.nan, -np.inf]

@@ -165,8 +165,10 @@ def test_layer_norm_bad_shape_raises(torch):
 
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])
-def test_float32_recurrent_gates_match_torch_over_a_long_sequence(torch, device, cls):
-    """The float32 gate exp: 200 steps of a 2-layer float32 net against torch's, outputs and gradients."""
+def test_float32_recurrent_gates_match_torch_over_a_long_sequence(torch, cls):
+    """The CPU's float32 gate exp: 200 steps of a 2-layer float32 net against torch's, outputs and gradients (the
+    GPU's gates use math.exp; its layers are checked at small sizes in test_rnn.py)."""
+    device = "cpu"
     tm = getattr(torch.nn, cls)(8, 16, 2)
     mm = getattr(minitorch.nn, cls)(8, 16, 2).to(device)
     mm.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
@@ -216,8 +218,10 @@ def test_recurrent_batch_rows_split_over_threads_match_torch(torch, monkeypatch,
 
 @pytest.mark.parametrize("M,In,O,wt", [(70, 20, 1000, False), (70, 20, 1000, True), (5, 3, 4, False),
                                        (0, 3, 4, False)])
-def test_linear_gradients_one_thread_match_torch(torch, device, M, In, O, wt):
-    """The single-thread linear backward (g.T read in place, the bias summed by rows); wt: a transposed weight."""
+def test_linear_gradients_one_thread_match_torch(torch, M, In, O, wt):
+    """The CPU's single-thread linear backward (g.T read in place, the bias summed by rows); wt: a transposed
+    weight."""
+    device = "cpu"
     x, w, b, g = (RNG.standard_normal(s).astype(np.float32) for s in ((M, In), (O, In), (O,), (M, O)))
     res = []
     old = minitorch.get_num_threads()
