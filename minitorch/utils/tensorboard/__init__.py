@@ -16,7 +16,7 @@ def _too_old(version):
 if not hasattr(tensorboard, "__version__") or _too_old(tensorboard.__version__):
     raise ImportError("TensorBoard logging requires TensorBoard version 1.15 or above")
 
-del tensorboard, re
+del tensorboard, _too_old
 
 from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
 
