@@ -220,6 +220,71 @@ def test_figure_and_text(tmp_path):
     assert acc.SummaryMetadata("notes/text_summary").plugin_data.plugin_name == "text"
 
 
+def test_boxes_audio_and_video(tmp_path):
+    import wave
+    from PIL import Image
+    img = np.zeros((3, 20, 30), np.float32)
+    boxes = minitorch.tensor([[2.0, 3.0, 12.0, 15.0]])
+    sound = np.sin(np.linspace(0, 20, 800)).astype(np.float32)
+    clips = np.random.default_rng(6).random((3, 4, 1, 5, 6)).astype(np.float32)  # 3 clips padded to 4, in one row
+    with SummaryWriter(tmp_path) as w:
+        w.add_image_with_boxes("boxes", minitorch.tensor(img), boxes, 1, labels=["cat", "extra"])  # count differs
+        w.add_audio("sound", minitorch.tensor(sound), 2, sample_rate=8000)
+        w.add_video("clip", minitorch.tensor(clips), 3, fps=5)
+    acc = read(tmp_path)
+    px = png_pixels(acc.Images("boxes")[0])
+    assert px.shape == (20, 30, 3)
+    assert (px[3, 2:13] == [255, 0, 0]).all() and (px[3:16, 12] == [255, 0, 0]).all()  # the box outline, red
+    assert not px[6:12, 5:10].any()  # inside stays black
+    clip = acc.Audio("sound")[0]
+    assert (clip.step, clip.sample_rate, clip.length_frames, clip.content_type) == (2, 8000, 800, "audio/wav")
+    with wave.open(io.BytesIO(clip.encoded_audio_string)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        pcm = np.frombuffer(wav.readframes(800), "<i2")
+    np.testing.assert_array_equal(pcm, (sound * 32767).astype(np.int16))
+    gif_event = acc.Images("clip")[0]
+    assert (gif_event.height, gif_event.width) == (5, 24)  # PyTorch's grid for 3 clips: 1 row of 4
+    gif = Image.open(io.BytesIO(gif_event.encoded_image_string))
+    assert gif.n_frames == 4 and gif.info["duration"] == 200
+    first = np.asarray(gif.convert("RGB"))
+    np.testing.assert_array_equal(first[:, 6:12, 0], (clips[1, 0, 0] * 255).astype(np.uint8))
+    assert not first[:, 18:].any()  # the padding clip
+
+
+@pytest.mark.torch
+def test_boxes_and_audio_match_torch(tmp_path, torch_writer):
+    import torch
+    img = np.random.default_rng(7).random((3, 24, 40)).astype(np.float32)
+    boxes = np.array([[1, 2, 20, 18], [5, 6, 30, 22]], np.float32)
+    sound = np.random.default_rng(8).random(300).astype(np.float32) * 2.4 - 1.2
+    for i, W, conv in ((0, SummaryWriter, minitorch.tensor), (1, torch_writer, torch.tensor)):
+        with W(str(tmp_path / str(i))) as w:
+            w.add_image_with_boxes("b", conv(img), conv(boxes), 0, labels=["a", "bb"])
+            w.add_audio("s", conv(sound), 0, sample_rate=1000)
+    ours, theirs = read(tmp_path / "0"), read(tmp_path / "1")
+    np.testing.assert_array_equal(png_pixels(ours.Images("b")[0]), png_pixels(theirs.Images("b")[0]))
+    assert ours.Audio("s")[0].encoded_audio_string == theirs.Audio("s")[0].encoded_audio_string
+
+
+def test_signatures_match_torch():
+    import inspect
+    pytest.importorskip("torch")
+    from torch.utils.tensorboard import FileWriter as TorchFileWriter
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+    checked = 0
+    for ours, theirs in ((SummaryWriter, TorchWriter), (FileWriter, TorchFileWriter)):
+        for name, fn in vars(theirs).items():
+            if not callable(fn) or (name.startswith("_") and name != "__init__"):
+                continue
+            if name in ("add_onnx_graph", "add_mesh") and ours is SummaryWriter:
+                continue  # not provided (README)
+            params = [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+            assert [(p.name, p.default) for p in inspect.signature(getattr(ours, name)).parameters.values()] \
+                == params, name
+            checked += 1
+    assert checked > 25
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # graph
 # --------------------------------------------------------------------------------------------------------------------

@@ -293,3 +293,75 @@ def hparams(hparam_dict=None, metric_dict=None, hparam_domain_discrete=None):
             wrap(metadata.SESSION_START_INFO_TAG, session_start_info=start),
             wrap(metadata.SESSION_END_INFO_TAG,
                  session_end_info=SessionEndInfo(status=Status.Value("STATUS_SUCCESS"))))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# boxes, audio, video
+# ----------------------------------------------------------------------------------------------------------------
+def image_boxes(tag, tensor_image, tensor_boxes, rescale=1, dataformats="CHW", labels=None):
+    """An image with red rectangles (rows ``xmin, ymin, xmax, ymax`` in pixels) and optional labels drawn on it."""
+    from PIL import Image, ImageDraw, ImageFont
+    hwc = _to_uint8(convert_to_HWC(make_np(tensor_image), dataformats))
+    boxes = make_np(tensor_boxes).reshape(-1, 4)
+    picture = Image.fromarray(hwc)
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default()
+    for i, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
+        draw.line([(x0, y0), (x0, y1), (x1, y1), (x1, y0), (x0, y0)], width=2, fill="Red")
+        if labels is not None and labels[i]:
+            left, top, right, bottom = font.getbbox(labels[i])
+            margin = np.ceil(0.05 * (bottom - top))
+            draw.rectangle([(x0, y1 - (bottom - top) - 2 * margin), (x0 + right - left, y1)], fill="Red")
+            draw.text((x0 + margin, y1 - (bottom - top) - margin), labels[i], fill="black", font=font)
+    if rescale != 1:
+        picture = picture.resize((int(picture.width * rescale), int(picture.height * rescale)),
+                                 Image.Resampling.LANCZOS)
+    return Summary(value=[Summary.Value(tag=tag, image=_png(np.asarray(picture)))])
+
+
+def audio(tag, tensor, sample_rate=44100):
+    """A mono 16-bit WAV clip of samples in [-1, 1] (louder samples are clipped, with a warning)."""
+    import wave
+    samples = make_np(tensor).squeeze()
+    if abs(samples).max() > 1:
+        print("warning: audio amplitude out of range, auto clipped.")
+        samples = samples.clip(-1, 1)
+    if samples.ndim != 1:
+        raise AssertionError("input tensor should be 1 dimensional.")
+    pcm = (samples * np.iinfo(np.int16).max).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    clip = Summary.Audio(sample_rate=sample_rate, num_channels=1, length_frames=pcm.shape[-1],
+                         encoded_audio_string=buf.getvalue(), content_type="audio/wav")
+    return Summary(value=[Summary.Value(tag=tag, audio=clip)])
+
+
+def video(tag, tensor, fps=4):
+    """An animated GIF of an ``N x T x C x H x W`` batch of clips: each frame tiles the N clips in a grid of
+    power-of-two rows (N padded with black clips to a power of two), as PyTorch lays them out."""
+    from PIL import Image
+    v = make_np(tensor)
+    if v.ndim != 5:
+        raise AssertionError(f"video tensor should be 5D (N, T, C, H, W), got shape {v.shape}")
+    if v.dtype == np.uint8:
+        v = v.astype(np.float32) / 255.0
+    n, t, c, h, w = v.shape
+    total = n if n & (n - 1) == 0 else 1 << n.bit_length()
+    if total != n:
+        v = np.concatenate([v, np.zeros((total - n, t, c, h, w), v.dtype)])
+    rows = 2 ** ((n.bit_length() - 1) // 2)
+    cols = total // rows
+    frames = v.reshape(rows, cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3).reshape(t, rows * h, cols * w, c)
+    frames = (frames.astype(np.float32) * 255).clip(0, 255).astype(np.uint8)
+    if c == 1:
+        frames = np.repeat(frames, 3, axis=3)
+    pictures = [Image.fromarray(f) for f in frames]
+    buf = io.BytesIO()
+    pictures[0].save(buf, format="GIF", save_all=True, append_images=pictures[1:], duration=int(1000 / fps),
+                     loop=0)
+    gif = Summary.Image(height=rows * h, width=cols * w, colorspace=c, encoded_image_string=buf.getvalue())
+    return Summary(value=[Summary.Value(tag=tag, image=gif)])

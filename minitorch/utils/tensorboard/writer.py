@@ -179,6 +179,29 @@ class SummaryWriter:
         self._get_file_writer().add_summary(_summary.image(tag, img_tensor, dataformats=dataformats),
                                             global_step, walltime)
 
+    def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None, walltime=None, rescale=1,
+                             dataformats="CHW", labels=None):
+        """Log an image with boxes drawn on it: ``box_tensor`` is N x 4 (xmin, ymin, xmax, ymax in pixels),
+        ``labels`` one string per box (ignored when the count differs)."""
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != make_np(box_tensor).reshape(-1, 4).shape[0]:
+                labels = None
+        self._get_file_writer().add_summary(
+            _summary.image_boxes(tag, img_tensor, box_tensor, rescale=rescale, dataformats=dataformats,
+                                 labels=labels), global_step, walltime)
+
+    def add_video(self, tag, vid_tensor, global_step=None, fps=4, walltime=None):
+        """Log ``vid_tensor`` (N x T x C x H x W; float in [0, 1] or uint8) as an animated GIF, clips tiled in a
+        grid. PyTorch encodes the GIF with moviepy; minitorch with Pillow."""
+        self._get_file_writer().add_summary(_summary.video(tag, vid_tensor, fps), global_step, walltime)
+
+    def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100, walltime=None):
+        """Log a mono clip (samples in [-1, 1]) as 16-bit WAV."""
+        self._get_file_writer().add_summary(_summary.audio(tag, snd_tensor, sample_rate=sample_rate),
+                                            global_step, walltime)
+
     def add_figure(self, tag, figure, global_step=None, close=True, walltime=None):
         """Log a matplotlib figure (or a list of figures, as a grid) rendered with the Agg canvas; ``close``
         closes it afterwards."""
