@@ -342,8 +342,21 @@ def test_graph_of_a_conv_model_with_tuple_inputs(tmp_path):
         def forward(self, a, b):
             return self.conv(a).flatten(1) + b
 
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.two = Two()
+
+        def forward(self, a, b):
+            return self.two(a.exp(), b=b * 3)  # b by keyword: its mul stays in Outer's scope
+
     with SummaryWriter(tmp_path) as w:
         w.add_graph(Two(), (minitorch.randn(1, 1, 4, 4), minitorch.randn(1, 8)))
+    with SummaryWriter(tmp_path / "outer") as w:
+        w.add_graph(Outer(), [minitorch.randn(1, 1, 4, 4), minitorch.randn(1, 8)])
+    outer = {n.name: n for n in read(tmp_path / "outer").Graph().node}
+    assert set(outer["Outer/Two[two]/add_0"].input) == {"Outer/Two[two]/view_0", "Outer/mul_0"}
+    assert outer["Outer/Two[two]/Conv2d[conv]/convolution_0"].input[0] == "Outer/exp_0"
     nodes = {n.name: n for n in read(tmp_path).Graph().node}
     assert nodes["Two/Conv2d[conv]/convolution_0"].op == "aten::convolution"
     assert "input/input.0" in nodes["Two/Conv2d[conv]/convolution_0"].input

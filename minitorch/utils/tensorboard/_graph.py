@@ -98,11 +98,11 @@ def graph(model, args, verbose=False):
     node_scope = {}   # id(node) -> scope of the innermost module that produced it
     keep = []         # the nodes stay alive (and their ids unique) until the graph is written
 
-    def label(module, mod_args, output):
+    def label(module, mod_args, mod_kwargs, output):
         scope = scopes.get(id(module))
         if scope is None:
             return
-        stop = {id(t.grad_fn) for t in _flatten(mod_args) if t.grad_fn is not None}
+        stop = {id(t.grad_fn) for t in _flatten([mod_args, mod_kwargs]) if t.grad_fn is not None}
         todo = [t.grad_fn for t in _flatten(output) if t.grad_fn is not None]
         while todo:
             node = todo.pop()
@@ -112,7 +112,7 @@ def graph(model, args, verbose=False):
             keep.append(node)
             todo.extend(nxt for nxt, _ in node.next_functions)
 
-    handle = register_module_forward_hook(label)
+    handle = register_module_forward_hook(label, with_kwargs=True)
     try:
         with enable_grad():
             out = model(*args)

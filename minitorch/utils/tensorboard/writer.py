@@ -82,7 +82,8 @@ class SummaryWriter:
         flush_secs: how often the pending events are written to disk.
         filename_suffix: added to every event file name.
 
-    Every ``add_*`` accepts minitorch tensors (any device), numpy arrays and python numbers.
+    Every ``add_*`` accepts minitorch tensors (any device: values on a GPU are copied to the host to be encoded),
+    numpy arrays and python numbers.
 
     Example::
 
