@@ -266,6 +266,7 @@ def test_boxes_and_audio_match_torch(tmp_path, torch_writer):
     assert ours.Audio("s")[0].encoded_audio_string == theirs.Audio("s")[0].encoded_audio_string
 
 
+@pytest.mark.torch
 def test_signatures_match_torch():
     import inspect
     pytest.importorskip("torch")
