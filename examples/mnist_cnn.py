@@ -3,7 +3,7 @@ with minitorch. Same data handling and offline fallback as mnist_mlp.py.
 
 Run:  python examples/mnist_cnn.py [--dataset mnist|fashion-mnist] [--epochs 2] [--batch-size 64] [--lr 1.0]
                                    [--gamma 0.7] [--device cpu] [--data-root data] [--out runs/mnist_cnn] [--limit N]
-                                   [--channels 32 64] [--hidden 128]
+                                   [--channels 32 64] [--hidden 128] [--tensorboard [DIR]]
 """
 import os
 import sys
@@ -16,7 +16,7 @@ import minitorch.optim as optim
 from minitorch.optim.lr_scheduler import StepLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_mlp import parse_args, save_plot, setup, tqdm  # noqa: E402  (shared flags, data and plots)
+from mnist_mlp import log_epoch, open_writer, parse_args, save_plot, setup, tqdm  # noqa: E402  (shared parts)
 
 
 class Net(nn.Module):
@@ -109,14 +109,19 @@ def main(argv=None):
     scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
     log_every = 10
     losses = []
+    writer = open_writer(args)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        losses += train_epoch(model, device, train_loader, optimizer, epoch, log_every)
+        epoch_losses = train_epoch(model, device, train_loader, optimizer, epoch, log_every)
+        losses += epoch_losses
         t_train = time.perf_counter() - t0
         test_loss, acc, wrong = evaluate(model, device, test_loader)
         print(f"epoch {epoch}: train {t_train:.1f}s, test loss {test_loss:.4f}, test accuracy {100 * acc:.2f}%")
         sys.stdout.flush()
+        log_epoch(writer, epoch, epoch_losses, test_loss, acc, optimizer)  # the rate this epoch trained with
         scheduler.step()
+    if writer is not None:
+        writer.close()
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "mnist_cnn.safetensors")

