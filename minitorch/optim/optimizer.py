@@ -5,6 +5,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from itertools import chain
 
+from ..autograd.function import _PROFILE
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 
@@ -65,7 +66,10 @@ def _with_hooks(step):
         prev = _grad_state["enabled"]
         _grad_state["enabled"] = False
         try:
-            out = step(self, *args, **kwargs)
+            if _PROFILE[0] is None:
+                out = step(self, *args, **kwargs)
+            else:
+                out = _PROFILE[0].optimizer_step(self, step, args, kwargs)
         finally:
             _grad_state["enabled"] = prev
         for post_hook in list(self._optimizer_step_post_hooks.values()):
