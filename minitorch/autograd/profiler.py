@@ -333,13 +333,14 @@ def _trace_dict(events, meta):
             args["Sequence number"] = e.sequence_nr
         if e.args:
             args.update(e.args)
-        out.append({"ph": "X", "cat": e.cat, "name": e.name, "pid": pid, "tid": e.thread,
+        out.append({"ph": "X", "cat": e.cat, "name": e.trace_name, "pid": pid, "tid": e.thread,
                     "ts": round(e.time_range.start, 3), "dur": round(e.cpu_time_total, 3), "args": args})
         if e.device_time > 0 and e.device_start is not None:
             out.append({"ph": "X", "cat": "kernel", "name": e.name, "pid": "CUDA", "tid": "stream 0",
                         "ts": round(e.device_start, 3), "dur": round(e.device_time, 3),
                         "args": {"External id": e.id}})
-    d = {"schemaVersion": 1, "deviceProperties": [], "displayTimeUnit": "ms", "traceName": meta.get("name", ""),
+    import socket
+    d = {"schemaVersion": 1, "deviceProperties": [], "host_name": socket.gethostname(), "displayTimeUnit": "ms", "traceName": meta.get("name", ""),
          "baseTimeNanoseconds": meta.get("base_ns", 0), "traceEvents": out}
     return d
 

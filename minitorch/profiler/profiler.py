@@ -225,7 +225,9 @@ class profile(_KinetoProfile):
     def _open_step(self):
         rec = _PROFILE[0]
         if self._recording and rec is not None:
-            self._step_ev = rec.begin(f"ProfilerStep#{self.step_num}", cat="user_annotation")
+            # events() and key_averages() group the steps as "ProfilerStep*"; the trace names each step
+            self._step_ev = rec.begin("ProfilerStep*", cat="user_annotation")
+            self._step_ev.trace_name = f"ProfilerStep#{self.step_num}"
 
     def _close_step(self):
         if self._step_ev is not None:
