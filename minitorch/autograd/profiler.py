@@ -480,7 +480,7 @@ class _Recorder:
         stack.append(ev)
         if self.use_cuda and args is not None and _cuda_args(args):
             from numba import cuda
-            ev._cuda = (cuda.event(timing=True), cuda.event(timing=True))
+            ev._cuda = (cuda.event(), cuda.event())
             ev._cuda[0].record()
         else:
             ev._cuda = None
@@ -503,15 +503,18 @@ class _Recorder:
     def finish(self):
         """Read the device times back (one synchronize) once recording has stopped."""
         if self._cuda_pending:
+            import warnings
             from numba import cuda
             cuda.synchronize()
             first = None
-            for ev in self._cuda_pending:
-                start, stop = ev._cuda
-                ev.device_time = cuda.event_elapsed_time(start, stop) * 1e3
-                if first is None:
-                    first = (start, ev.time_range.start)
-                ev.device_start = first[1] + cuda.event_elapsed_time(first[0], start) * 1e3
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the simulator's events warn that their timings are zeros
+                for ev in self._cuda_pending:
+                    start, stop = ev._cuda
+                    ev.device_time = start.elapsed_time(stop) * 1e3
+                    if first is None:
+                        first = (start, ev.time_range.start)
+                    ev.device_start = first[1] + first[0].elapsed_time(start) * 1e3
             self._cuda_pending = []
         for ev in self.events:
             ev._cuda = None
