@@ -443,6 +443,14 @@ def _user_stack():
     return [f"{f.filename}({f.lineno}): {f.name}" for f in reversed(frames)]
 
 
+class _ThreadStack(list):
+    """The open events of one thread (innermost last), with the thread's id as traces show it."""
+
+    def __init__(self):
+        super().__init__()
+        self.tid = threading.get_native_id()  # a system call: once per thread, not per event
+
+
 class _Recorder:
     """Collects events between ``start`` and ``stop``; installed as ``function._PROFILE[0]``."""
 
@@ -462,13 +470,13 @@ class _Recorder:
         tid = threading.get_ident()
         st = self._stacks.get(tid)
         if st is None:
-            st = self._stacks[tid] = []
+            st = self._stacks[tid] = _ThreadStack()
         return st
 
     def begin(self, name, args=None, cat="cpu_op", stack=None):
         if stack is None:
             stack = self._stack()
-        ev = FunctionEvent(len(self.events), name, threading.get_native_id(), 0.0, 0.0, cat=cat)
+        ev = FunctionEvent(len(self.events), name, stack.tid, 0.0, 0.0, cat=cat)
         if self.record_shapes and args is not None:
             ev.input_shapes = _shapes(args)
         if self.with_stack:
