@@ -49,6 +49,7 @@ def test_mlp_step_table_names_ops_backward_nodes_and_times():
                         ("AddmmBackward0", 2), ("ReluBackward0", 1), ("NllLoss2DBackward0", 1),
                         ("autograd::engine::evaluate_function: AddmmBackward0", 2),
                         ("torch::autograd::AccumulateGrad", 4), ("Optimizer.step#SGD.step", 1),
+                        ("Optimizer.zero_grad#SGD.zero_grad", 1),
                         ("train_step", 1)]:
         assert name in avg, (name, sorted(avg))
         assert avg[name].count == calls, (name, avg[name].count)
@@ -100,7 +101,8 @@ def test_table_layout_matches_pytorch(torch):
     # both report the same forward ops with the same call counts
     ta, oa = {e.key: e.count for e in tprof.key_averages()}, {e.key: e.count for e in prof.key_averages()}
     for name in ["aten::linear", "aten::addmm", "aten::relu", "aten::cross_entropy_loss", "AddmmBackward0",
-                 "ReluBackward0", "torch::autograd::AccumulateGrad", "Optimizer.step#SGD.step"]:
+                 "ReluBackward0", "torch::autograd::AccumulateGrad", "Optimizer.step#SGD.step",
+                 "Optimizer.zero_grad#SGD.zero_grad"]:
         assert oa[name] == ta[name], name
     # memory: the forward outputs of the two linears (8x16 and 8x5 float32)
     mem = {e.key: e for e in prof.key_averages()}
@@ -336,3 +338,26 @@ def test_cuda_device_time(device):
         assert "Self CUDA" in prof.key_averages().table()
     table = prof.key_averages().table(sort_by="cuda_time_total")
     assert "Self CPU time total" in table
+
+
+def test_tensorboard_profile_plugin_reads_the_files(tmp_path):
+    """TensorBoard's PyTorch profiler plugin (torch-tb-profiler, not in the test extra: skipped without it) turns
+    the handler's file into its Overview/Operator/Trace views with the recorded steps."""
+    consts = pytest.importorskip("torch_tb_profiler.consts")
+    from torch_tb_profiler.profiler.data import RunProfileData
+    from torch_tb_profiler.profiler.run_generator import RunGenerator
+    step = _mlp_step(minitorch)
+    with profile(schedule=schedule(wait=1, warmup=1, active=3, repeat=1),
+                 on_trace_ready=tensorboard_trace_handler(str(tmp_path))) as prof:
+        for _ in range(6):
+            step()
+            prof.step()
+    (name,) = os.listdir(tmp_path)
+    match = consts.WORKER_PATTERN.match(name)
+    worker, span = match.group(1), match.group(2)[1:]
+    data = RunProfileData.from_json(worker, span, json.loads((tmp_path / name).read_text()))
+    run = RunGenerator(worker, span, data).generate_run_profile()
+    assert [v.display_name for v in run.views] == ["Overview", "Operator", "Trace"]
+    assert [r[0] for r in run.overview["steps"]["rows"]] == ["2", "3", "4"]
+    ops = {r["name"]: r["calls"] for r in run.operation_table_by_name["data"]}
+    assert ops["aten::linear"] == 6 and ops["AddmmBackward0"] == 6 and ops["aten::relu"] == 3

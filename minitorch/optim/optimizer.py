@@ -199,6 +199,15 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's ``.grad``: to None (default) or, with ``set_to_none=False``, to zeros."""
+        if _PROFILE[0] is not None:
+            ev = _PROFILE[0].begin(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad", cat="user_annotation")
+            try:
+                return self._zero_grad(set_to_none)
+            finally:
+                _PROFILE[0].end(ev)
+        return self._zero_grad(set_to_none)
+
+    def _zero_grad(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
