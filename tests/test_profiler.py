@@ -361,3 +361,25 @@ def test_tensorboard_profile_plugin_reads_the_files(tmp_path):
     assert [r[0] for r in run.overview["steps"]["rows"]] == ["2", "3", "4"]
     ops = {r["name"]: r["calls"] for r in run.operation_table_by_name["data"]}
     assert ops["aten::linear"] == 6 and ops["AddmmBackward0"] == 6 and ops["aten::relu"] == 3
+
+
+def test_numba_cache_load_appears_as_event():
+    """A kernel signature loaded from Numba's disk cache (the first call in a fresh process) shows as
+    numba::cache_load; a fresh dispatcher of a cached kernel stands for that fresh process."""
+    import numba
+    import numpy as np
+    from minitorch.kernels.cpu import elementwise as ew
+    a = minitorch.ones(4)
+    a + a  # the float32 signature is in the disk cache now
+    sig = next(s for s in ew.binary_flat.signatures if s[1].dtype == numba.float32)
+    args = [np.ones(4, dtype=t.dtype.name) if isinstance(t, numba.types.Array) else 0 for t in sig]
+    fresh = numba.njit(cache=True)(ew.binary_flat.py_func)
+    with profile() as prof:
+        with record_function("first_call"):
+            fresh(*args)
+        with record_function("second_call"):
+            fresh(*args)
+    first, second = (e for e in prof.events() if e.cpu_parent is None)
+    assert [c.name for c in first.cpu_children] == ["numba::cache_load elementwise.binary_flat".replace(
+        "elementwise", "cpu.elementwise")]
+    assert not second.cpu_children

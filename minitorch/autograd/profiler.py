@@ -10,8 +10,10 @@ Where events come from while a profiler records (and nothing else is recorded):
   directly inside an op event of the same name adds no second event;
 - every node the backward engine runs: ``autograd::engine::evaluate_function: <node>`` around ``<node>``, named as
   ``grad_fn.name()`` names it (``AddmmBackward0``, ``torch::autograd::AccumulateGrad``);
-- Numba compilation: each ``numba:compile`` event of Numba's event API (a kernel signature compiled, not loaded
-  from the on-disk cache) becomes ``numba::compile <kernel>``; its time counts inside the op that triggered it;
+- Numba compilation: each ``numba:compile`` event of Numba's event API (a kernel signature compiled) becomes
+  ``numba::compile <kernel>``, and each signature loaded from Numba's on-disk cache (the first call of a kernel in a
+  fresh process: ``Cache.load_overload`` timed while recording) ``numba::cache_load <kernel>``; their time counts
+  inside the op that triggered them;
 - ``record_function`` ranges, ``Optimizer.step#<Class>.step`` and ``ProfilerStep#<n>``.
 
 With ``profile_memory`` the bytes of every output allocated by ``launch.empty`` count for the innermost open event
@@ -22,6 +24,7 @@ is the op's device time.
 Cost when no profiler is active: one ``is not None`` test per ``Function.apply`` and per backward run; launchers
 are wrapped only while a profiler records.
 """
+import itertools
 import json
 import os
 import threading
@@ -460,6 +463,7 @@ class _Recorder:
         self.with_stack = with_stack
         self.use_cuda = use_cuda
         self.events = []
+        self._ids = itertools.count()
         self._stacks = {}
         self._t0 = _now()
         self.base_ns = time.time_ns()
@@ -476,7 +480,7 @@ class _Recorder:
     def begin(self, name, args=None, cat="cpu_op", stack=None):
         if stack is None:
             stack = self._stack()
-        ev = FunctionEvent(len(self.events), name, stack.tid, 0.0, 0.0, cat=cat)
+        ev = FunctionEvent(next(self._ids), name, stack.tid, 0.0, 0.0, cat=cat)
         if self.record_shapes and args is not None:
             ev.input_shapes = _shapes(args)
         if self.with_stack:
@@ -572,6 +576,15 @@ class _Recorder:
         finally:
             self.end(ev)
 
+    def discard(self, ev):
+        """Forget a finished event that turned out not to matter (it has no children)."""
+        if ev.cpu_parent is not None and ev in ev.cpu_parent.cpu_children:
+            ev.cpu_parent.cpu_children.remove(ev)
+        if self.events and self.events[-1] is ev:
+            self.events.pop()
+        elif ev in self.events:
+            self.events.remove(ev)
+
     def allocated(self, nbytes):
         stack = self._stack()
         if stack:
@@ -648,13 +661,50 @@ def _patch_launchers():
         setattr(launch, name, _launcher_wrapper(fn, namer))
     _PATCHED["empty"] = launch.empty
     launch.empty = _empty_wrapper(launch.empty)
+    from numba.core import caching
+    _PATCHED["numba_cache_load"] = caching.Cache.load_overload
+    caching.Cache.load_overload = _cache_load_wrapper(caching.Cache.load_overload)
 
 
 def _unpatch_launchers():
+    from numba.core import caching
+
     from ..ops import launch
+    load = _PATCHED.pop("numba_cache_load", None)
+    if load is not None:
+        caching.Cache.load_overload = load
     for name, fn in _PATCHED.items():
         setattr(launch, name, fn)
     _PATCHED.clear()
+
+
+def _kernel_label(fn, fallback):
+    label = getattr(fn, "__qualname__", None) or str(fallback)
+    mod = getattr(fn, "__module__", "") or ""
+    if mod.startswith("minitorch.kernels."):
+        label = mod[len("minitorch.kernels."):] + "." + label
+    return label
+
+
+def _cache_load_wrapper(load):
+    import functools
+
+    @functools.wraps(load)
+    def load_overload(self, sig, target_context):
+        rec = _PROFILE[0]
+        if rec is None:
+            return load(self, sig, target_context)
+        ev = rec.begin("numba::cache_load " + _kernel_label(getattr(self, "_py_func", None), self))
+        try:
+            out = load(self, sig, target_context)
+        finally:
+            rec.end(ev)
+        if out is None:  # a miss: the compile event that follows tells the story
+            rec.discard(ev)
+        else:
+            ev.args = {"signature": str(sig)}
+        return out
+    return load_overload
 
 
 class _CompileListener(_nev.Listener):
@@ -674,12 +724,7 @@ class _CompileListener(_nev.Listener):
         if event.is_start:
             data = event.data or {}
             disp = data.get("dispatcher")
-            fn = getattr(disp, "py_func", None)
-            label = getattr(fn, "__qualname__", None) or str(disp)
-            mod = getattr(fn, "__module__", "") or ""
-            if mod.startswith("minitorch.kernels."):
-                label = mod[len("minitorch.kernels."):] + "." + label
-            ev = self.rec.begin("numba::compile " + label, cat="cpu_op")
+            ev = self.rec.begin("numba::compile " + _kernel_label(getattr(disp, "py_func", None), disp))
             ev.args = {"signature": str(tuple(str(a) for a in data.get("args", ())))}
             self.open.append(ev)
         elif event.is_end and self.open:
