@@ -29,6 +29,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections import defaultdict
 
 from numba.core import event as _nev
@@ -787,6 +788,11 @@ class record_function:
         return wrapped
 
 
+def _cuda_is_available():
+    from .. import cuda
+    return cuda.is_available()
+
+
 class profile:
     """The legacy autograd profiler (``torch.autograd.profiler.profile``): a context manager that records the
     events described in this module's docstring; ``function_events`` / ``key_averages()`` / ``table()`` /
@@ -798,6 +804,12 @@ class profile:
         self.enabled = enabled
         if use_cuda:
             use_device = "cuda"
+        if use_device is not None and use_device != "cuda":
+            warnings.warn(f"The {use_device} is not a valid device option.", stacklevel=2)
+            use_device = None
+        if use_device == "cuda" and not _cuda_is_available():
+            warnings.warn("CUDA is not available, disabling CUDA profiling", stacklevel=2)
+            use_device = None
         self.use_device = use_device
         self.use_cuda = use_device == "cuda"
         self.record_shapes = record_shapes
@@ -812,13 +824,7 @@ class profile:
         self._rec = None
 
     def _cuda_available(self):
-        if not self.use_cuda:
-            return False
-        try:
-            from numba import cuda
-            return cuda.is_available()
-        except Exception:  # pragma: no cover
-            return False
+        return self.use_cuda
 
     def __enter__(self):
         if not self.enabled:

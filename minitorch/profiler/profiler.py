@@ -42,12 +42,8 @@ class ProfilerAction(enum.Enum):
 def supported_activities():
     """``{CPU}``, plus ``CUDA`` when a CUDA device is present."""
     acts = {ProfilerActivity.CPU}
-    try:
-        from numba import cuda
-        if cuda.is_available():
-            acts.add(ProfilerActivity.CUDA)
-    except Exception:  # pragma: no cover
-        pass
+    if _prof._cuda_is_available():
+        acts.add(ProfilerActivity.CUDA)
     return acts
 
 
@@ -121,7 +117,7 @@ class _KinetoProfile:
         self._recording = False
 
     def _new_profiler(self):
-        use_device = "cuda" if ProfilerActivity.CUDA in self.activities else None
+        use_device = "cuda" if ProfilerActivity.CUDA in self.activities and _prof._cuda_is_available() else None
         return _prof.profile(use_device=use_device, record_shapes=self.record_shapes,
                              profile_memory=self.profile_memory, with_stack=self.with_stack,
                              with_flops=self.with_flops, with_modules=self.with_modules, acc_events=self.acc_events)
