@@ -5,16 +5,19 @@ Where events come from while a profiler records (and nothing else is recorded):
 - every ``Function.apply`` (the differentiable ops): one event named after PyTorch's ATen op where one maps
   (``aten::linear``, ``aten::relu``, ``aten::cross_entropy_loss``; see ``_FUNCTION_NAMES``), ``aten::<op>`` for the
   elementwise families, the snake-cased class name otherwise; Functions defined outside minitorch by class name;
+- every public function of ``nn.functional`` (``aten::<name>``, ``aten::cross_entropy_loss``), so that composites
+  (``nll_loss``, ``dropout``, ``mse_loss``) show as one op around the ops they are built from;
 - every kernel launcher of ``minitorch.ops.launch`` (the choke point that also serves the no-grad paths and the
-  optimizers' in-place updates): ``aten::addmm``, ``aten::add_``, ``aten::_log_softmax`` ...; a launcher called
-  directly inside an op event of the same name adds no second event;
+  optimizers' in-place updates): ``aten::addmm``, ``aten::add_``, ``aten::_log_softmax`` ...; an event directly
+  inside an open event of the same name (``F.relu`` -> ``_Unary`` relu -> the ``unary`` launcher) is not repeated;
 - every node the backward engine runs: ``autograd::engine::evaluate_function: <node>`` around ``<node>``, named as
   ``grad_fn.name()`` names it (``AddmmBackward0``, ``torch::autograd::AccumulateGrad``);
 - Numba compilation: each ``numba:compile`` event of Numba's event API (a kernel signature compiled) becomes
   ``numba::compile <kernel>``, and each signature loaded from Numba's on-disk cache (the first call of a kernel in a
   fresh process: ``Cache.load_overload`` timed while recording) ``numba::cache_load <kernel>``; their time counts
   inside the op that triggered them;
-- ``record_function`` ranges, ``Optimizer.step#<Class>.step`` and ``ProfilerStep#<n>``.
+- ``record_function`` ranges, ``Optimizer.step#<Class>.step``, ``Optimizer.zero_grad#<Class>.zero_grad`` and the
+  profiler's steps (``ProfilerStep*`` in tables, ``ProfilerStep#<n>`` in traces).
 
 With ``profile_memory`` the bytes of every output allocated by ``launch.empty`` count for the innermost open event
 (allocations only: frees are not tracked, so memory columns never go negative as PyTorch's can). On CUDA tensors
@@ -22,7 +25,7 @@ With ``profile_memory`` the bytes of every output allocated by ``launch.empty`` 
 is the op's device time.
 
 Cost when no profiler is active: one ``is not None`` test per ``Function.apply`` and per backward run; launchers
-are wrapped only while a profiler records.
+and ``nn.functional`` functions are wrapped only while a profiler records.
 """
 import itertools
 import json
@@ -534,7 +537,11 @@ class _Recorder:
 
     # hooks -----------------------------------------------------------------------------------------------------
     def function(self, cls, args, apply):
-        ev = self.begin(function_name(cls, args), args)
+        name = function_name(cls, args)
+        stack = self._stack()
+        if stack and stack[-1].name == name:  # the functional call of the same op is already open
+            return apply(cls, args)
+        ev = self.begin(name, args, stack=stack)
         try:
             return apply(cls, args)
         finally:
@@ -647,12 +654,31 @@ def _empty_wrapper(fn):
     return empty
 
 
+_FUNCTIONAL_NAMES = {"cross_entropy": "aten::cross_entropy_loss"}
+
+
+def _patch_functional():
+    """Wrap the public functions of ``nn.functional`` (``aten::<name>``): composites such as ``nll_loss`` and
+    ``dropout`` get their own event around the ops they are built from."""
+    import inspect
+    from ..nn import functional as F
+    for name in F.__all__:
+        fn = getattr(F, name, None)
+        if inspect.isfunction(fn):
+            _PATCHED_F[name] = fn
+            setattr(F, name, _launcher_wrapper(fn, _FUNCTIONAL_NAMES.get(name, "aten::" + name)))
+
+
+_PATCHED_F = {}
+
+
 def _patch_launchers():
     """Wrap every kernel launcher of ``ops.launch`` (module attributes: callers look them up at call time)."""
     import inspect
     from ..ops import launch
     if _PATCHED:
         return
+    _patch_functional()
     for name, fn in list(vars(launch).items()):
         if name.startswith("_") or name in _NOT_LAUNCHERS or not inspect.isfunction(fn) or \
                 fn.__module__ != launch.__name__:
@@ -677,6 +703,10 @@ def _unpatch_launchers():
     for name, fn in _PATCHED.items():
         setattr(launch, name, fn)
     _PATCHED.clear()
+    from ..nn import functional as F
+    for name, fn in _PATCHED_F.items():
+        setattr(F, name, fn)
+    _PATCHED_F.clear()
 
 
 def _kernel_label(fn, fallback):
