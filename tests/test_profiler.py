@@ -386,3 +386,45 @@ def test_numba_cache_load_appears_as_event():
     assert [c.name for c in first.cpu_children] == ["numba::cache_load elementwise.binary_flat".replace(
         "elementwise", "cpu.elementwise")]
     assert not second.cpu_children
+
+
+def test_functional_composites_are_one_event_with_parts(torch):
+    x = minitorch.randn(6, 4, requires_grad=True)
+    y = minitorch.tensor([0, 1, 2, 3, 0, 1])
+    F.nll_loss(F.log_softmax(x, 1), y)
+    nll_loss = F.nll_loss
+    with profile() as prof:
+        assert F.nll_loss is not nll_loss
+        loss = F.nll_loss(F.dropout(F.log_softmax(x, 1), 0.5), y)
+    top = [e.name for e in prof.events() if e.cpu_parent is None]
+    assert top == ["aten::log_softmax", "aten::dropout", "aten::nll_loss"]
+    for e in prof.events():
+        if e.cpu_parent is None and e.name != "aten::log_softmax":
+            assert e.cpu_children and e.self_cpu_time_total < e.cpu_time_total
+    # the same top-level ops as PyTorch reports for this program
+    tx = torch.randn(6, 4, requires_grad=True)
+    with torch.profiler.profile() as tprof:
+        torch.nn.functional.nll_loss(torch.nn.functional.dropout(torch.nn.functional.log_softmax(tx, 1), 0.5),
+                                     torch.tensor([0, 1, 2, 3, 0, 1]))
+    tnames = {e.key for e in tprof.key_averages()}
+    assert set(top) <= tnames
+    # the functions are themselves again after the profile
+    assert F.nll_loss is nll_loss
+    assert float(loss) == float(loss)
+
+
+def test_group_by_stack_n(tmp_path):
+    x = minitorch.randn(3, 3)
+
+    def first():
+        return x.relu()
+
+    def second():
+        return x.relu()
+    with profile(with_stack=True) as prof:
+        first()
+        second()
+    flat = [e for e in prof.key_averages() if e.key == "aten::relu"]
+    by_stack = [e for e in prof.key_averages(group_by_stack_n=1) if e.key == "aten::relu"]
+    assert len(flat) == 1 and flat[0].count == 2
+    assert len(by_stack) == 2 and sorted(e.stack[0].split(": ")[1] for e in by_stack) == ["first", "second"]
