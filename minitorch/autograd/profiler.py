@@ -343,9 +343,10 @@ def _trace_dict(events, meta):
         out.append({"ph": "X", "cat": e.cat, "name": e.trace_name, "pid": pid, "tid": e.thread,
                     "ts": round(e.time_range.start, 3), "dur": round(e.cpu_time_total, 3), "args": args})
         if e.device_time > 0 and e.device_start is not None:
-            out.append({"ph": "X", "cat": "kernel", "name": e.name, "pid": "CUDA", "tid": "stream 0",
+            # device rows as Kineto lays them out: pid = device index, tid = stream
+            out.append({"ph": "X", "cat": "kernel", "name": e.name, "pid": 0, "tid": 7,
                         "ts": round(e.device_start, 3), "dur": round(e.device_time, 3),
-                        "args": {"External id": e.id}})
+                        "args": {"External id": e.id, "device": 0, "stream": 7}})
     import socket
     d = {"schemaVersion": 1, "deviceProperties": [], "host_name": socket.gethostname(), "displayTimeUnit": "ms", "traceName": meta.get("name", ""),
          "baseTimeNanoseconds": meta.get("base_ns", 0), "traceEvents": out}
