@@ -1,6 +1,6 @@
 """The backward pass: walk the graph from the outputs in dependency order, accumulate into leaves."""
 from ..tensor import Tensor
-from .function import _ANOMALY, AccumulateGrad, Function, grad_accumulator
+from .function import _ANOMALY, _PROFILE, AccumulateGrad, Function, grad_accumulator
 from .grad_mode import _state
 
 
@@ -242,6 +242,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     _RUN_COUNTER[0] += 1
     _RUNS.append((_RUN_COUNTER[0], seen if needed is None else needed))
     anomaly = _ANOMALY["enabled"]
+    prof = _PROFILE[0]
     try:
         while ready:
             node = ready.pop()
@@ -260,8 +261,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                             if var._hooks:
                                 g = _run_hooks(var._hooks, g)
                             capture[id(var)] = g if capture[id(var)] is None else capture[id(var)] + g
-                    else:
+                    elif prof is None:
                         _accumulate(var, g, create_graph, stolen)
+                    else:
+                        prof.accumulate(node, _accumulate, var, g, create_graph, stolen)
                     if node._node_hooks and capture is None:
                         for h in list(node._node_hooks):
                             h((), (g,))
@@ -279,6 +282,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
                 if anomaly:
                     in_grads = _backward_checked(node, g)
+                elif prof is not None:
+                    in_grads = prof.backward(node, g, _call_backward)
                 else:
                     in_grads = _call_backward(node, g)
                 if not isinstance(in_grads, tuple):

@@ -8,6 +8,8 @@ from .grad_mode import _state
 # message of an active disable_saved_tensors_hooks
 _SAVED_HOOKS = {"stack": [], "disabled": None}
 _ANOMALY = {"enabled": False, "check_nan": True}
+# the recording profiler (autograd.profiler._Recorder) or None: the one check an op pays when none records
+_PROFILE = [None]
 
 
 class _Saved:
@@ -243,6 +245,8 @@ class Function(Node):
     # apply ---------------------------------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args):
+        if _PROFILE[0] is not None:
+            return _PROFILE[0].function(cls, args, _apply)
         if _state["enabled"]:
             needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             if True in needs:
@@ -262,6 +266,17 @@ class Function(Node):
         """Override (with a ``forward(*args)`` that takes no ctx) to fill ``ctx`` after the forward, as in
         PyTorch 2: ``inputs`` is the tuple of forward arguments, ``output`` what forward returned."""
         raise NotImplementedError("setup_context is not implemented.")
+
+
+def _apply(cls, args):
+    """``Function.apply`` without the profiler check (the profiler wraps this in an event)."""
+    if _state["enabled"]:
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        if True in needs:
+            return _record(cls, args, needs)
+    if cls._new_style:
+        return cls.forward(*args)
+    return cls.forward(_NO_CTX, *args)
 
 
 # positions of optional tensor arguments that PyTorch lists as (None, 0) edges when absent (conv's bias)

@@ -5,6 +5,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from itertools import chain
 
+from ..autograd.function import _PROFILE
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 
@@ -65,7 +66,10 @@ def _with_hooks(step):
         prev = _grad_state["enabled"]
         _grad_state["enabled"] = False
         try:
-            out = step(self, *args, **kwargs)
+            if _PROFILE[0] is None:
+                out = step(self, *args, **kwargs)
+            else:
+                out = _PROFILE[0].optimizer_step(self, step, args, kwargs)
         finally:
             _grad_state["enabled"] = prev
         for post_hook in list(self._optimizer_step_post_hooks.values()):
@@ -195,6 +199,15 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's ``.grad``: to None (default) or, with ``set_to_none=False``, to zeros."""
+        if _PROFILE[0] is not None:
+            ev = _PROFILE[0].begin(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad", cat="user_annotation")
+            try:
+                return self._zero_grad(set_to_none)
+            finally:
+                _PROFILE[0].end(ev)
+        return self._zero_grad(set_to_none)
+
+    def _zero_grad(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
