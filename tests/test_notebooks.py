@@ -3,8 +3,9 @@
 The kernel is ipykernel on this test's own interpreter (a kernelspec written for the test, so a `python3`
 kernelspec elsewhere on the machine cannot swap in another Python). Cells are found by their tags:
 ``plot-*`` cells must render a PNG, an ``accuracy`` cell prints ``test accuracy: X%`` above the bar the
-notebook's text states ("more than **N%**"), a ``reload`` cell prints the same accuracy again, a
-``module-repr`` cell shows the module as PyTorch prints the same code, and a ``train`` cell draws a tqdm bar.
+notebook's text states ("more than **N%**"), a ``reload`` cell prints the same accuracy again, an ``lm-loss``
+cell prints a validation loss as far below the unigram entropy as the text promises, a ``module-repr`` cell
+shows the module as PyTorch prints the same code, and a ``train`` cell draws a tqdm bar.
 CPU only: the notebooks train on the CPU (no ``device`` fixture, so no cuda marker).
 """
 import base64
@@ -118,6 +119,14 @@ def test_notebook_runs_and_keeps_its_promises(path, executed):
         assert float(acc.group(1)) > float(bar.group(1)), f"{name}: {acc.group(0)}, promised > {bar.group(1)}%"
         for again in _tagged(nb, "reload"):
             assert f"reloaded test accuracy: {acc.group(1)}%" in _text(again), _text(again)
+
+    for cell in _tagged(nb, "lm-loss"):
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        margin = re.search(r"at least \*\*(\d+(?:\.\d+)?) nats/char\*\* below the unigram entropy", prose)
+        assert margin, f"{name}: the text does not state the margin (as 'at least **N nats/char** below ...')"
+        got = re.search(r"validation loss (\d+\.\d+) nats/char, (-?\d+\.\d+) below the unigram entropy", _text(cell))
+        assert got, f"{name}: no validation-loss line in\n{_text(cell)}"
+        assert float(got.group(2)) > float(margin.group(1)), f"{name}: {got.group(0)}, promised > {margin.group(1)}"
 
     for cell in _tagged(nb, "train"):
         bar_shown = "100%|" in _text(cell) or any(
