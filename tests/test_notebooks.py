@@ -10,6 +10,7 @@ CPU only: the notebooks train on the CPU (no ``device`` fixture, so no cuda mark
 """
 import base64
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -77,24 +78,10 @@ def _run(path, tmp_path, monkeypatch):
     return nb
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Each notebook runs once per module; the tests below read its outputs."""
-    done = {}
-    mp = pytest.MonkeyPatch()
-
-    def run(path):
-        if path not in done:
-            done[path] = _run(path, tmp_path_factory.mktemp("nb"), mp)
-        return done[path]
-
-    yield run
-    mp.undo()
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
-def test_notebook_runs_and_keeps_its_promises(path, executed):
-    nb = executed(path)
+def test_notebook_runs_and_keeps_its_promises(path, tmp_path, monkeypatch):
+    """One test per notebook (under pytest-xdist a second test could run it again in another worker)."""
+    nb = _run(path, tmp_path, monkeypatch)
     name = os.path.basename(path)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in code), f"{name}: a cell did not run"
@@ -133,19 +120,18 @@ def test_notebook_runs_and_keeps_its_promises(path, executed):
             "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)
         assert bar_shown, f"{name}: the training cell drew no finished tqdm bar:\n{_text(cell)[-2000:]}"
 
+    for cell in _tagged(nb, "module-repr"):
+        _check_repr_as_pytorch(name, cell)
 
-@pytest.mark.torch
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
-def test_module_repr_cells_print_as_pytorch(path, executed):
-    """The cell's own code run with PyTorch's nn prints exactly what the notebook showed."""
-    torch = pytest.importorskip("torch")
-    cells = _tagged(executed(path), "module-repr")
-    if not cells:
-        pytest.skip("no module-repr cell")
-    for cell in cells:
-        *body, last = cell.source.rstrip().splitlines()
-        scope = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
-        exec("\n".join(body), scope)
-        expected = repr(eval(last, scope))
-        shown = [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"]
-        assert shown == [expected]
+
+def _check_repr_as_pytorch(name, cell):
+    """The cell's own code run with PyTorch's nn prints exactly what the notebook showed (when torch is here)."""
+    if importlib.util.find_spec("torch") is None:
+        return
+    import torch
+    *body, last = cell.source.rstrip().splitlines()
+    scope = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
+    exec("\n".join(body), scope)
+    expected = repr(eval(last, scope))
+    shown = [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"]
+    assert shown == [expected], f"{name}: the module-repr cell differs from PyTorch's print of the same code"
