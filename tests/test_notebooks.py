@@ -29,8 +29,14 @@ CELL_TIMEOUT = 600
 PROBE = "import sys; print('kernel python:', sys.executable)"
 
 
-def test_examples_has_notebooks():
+def test_notebooks_are_stored_without_outputs():
+    """The repository keeps the notebooks as sources: outputs (figures are large PNGs) are cleared."""
     assert any(os.path.basename(p) == "quickstart.ipynb" for p in NOTEBOOKS), NOTEBOOKS
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        kept = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+        assert not kept, f"{os.path.basename(path)}: cells {kept} have outputs; clear them before committing"
 
 
 def _kernel_manager(tmp_path):
