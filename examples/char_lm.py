@@ -23,10 +23,11 @@ import minitorch.nn.functional as F
 import minitorch.optim as optim
 
 try:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 except ImportError:  # progress bars are optional
     def tqdm(iterable, **kwargs):
         return iterable
+    tqdm.write = print
 
 
 def stdlib_text(max_chars):
@@ -223,8 +224,8 @@ def main(argv=None):
             bar.set_postfix(loss=f"{train_curve[-1][1]:.3f}")
         if step % args.eval_interval == 0 or step == args.steps:
             val_curve.append((step, estimate_loss(model, val_data, args, device)))
-            print(f"step {step}: train loss {train_curve[-1][1]:.4f}, validation loss {val_curve[-1][1]:.4f} "
-                  f"({time.perf_counter() - t0:.0f}s)")
+            tqdm.write(f"step {step}: train loss {train_curve[-1][1]:.4f}, validation loss {val_curve[-1][1]:.4f} "
+                       f"({time.perf_counter() - t0:.0f}s)")
             sys.stdout.flush()
     train_time = time.perf_counter() - t0
     val_loss = val_curve[-1][1] if val_curve else float("nan")

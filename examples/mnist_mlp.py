@@ -23,7 +23,7 @@ from minitorch.utils.data import DataLoader, Subset
 from minitorch.vision import datasets, transforms
 
 try:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 except ImportError:  # progress bars are optional
     def tqdm(iterable, **kwargs):
         return iterable

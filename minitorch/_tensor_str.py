@@ -19,7 +19,10 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 class _Formatter:
-    """Chooses one format for all elements (as PyTorch does) and pads them to a common width."""
+    """Chooses one format for all elements (as PyTorch does) and pads them to a common width.
+
+    As in PyTorch, a float tensor's width comes from its nonzero finite values only: zeros, nan and inf are printed
+    unpadded when they are wider (``tensor([nan, 2.])``, ``tensor([-0., 0.])``)."""
 
     def __init__(self, values):
         self.floating = values.dtype.kind == "f"
@@ -31,25 +34,18 @@ class _Formatter:
         if not self.floating:
             self.width = max(len(self._plain(v)) for v in values.reshape(-1))
             return
-        finite = values[np.isfinite(values)].astype(np.float64)
-        if finite.size == 0:
-            self.width = max(len(str(v).replace("inf", "inf")) for v in values.reshape(-1))
-            self.int_mode = True
-            self.width = max(len(self.format(v)) for v in values.reshape(-1))
-            return
-        nonzero = np.abs(finite[finite != 0])
-        self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if self.int_mode:
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8):
-                self.sci_mode = True
-                self.int_mode = False
-        else:
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or
-                                 nonzero.min() < 1e-4):
-                self.sci_mode = True
-        if PRINT_OPTS["sci_mode"] is not None:
-            self.sci_mode = PRINT_OPTS["sci_mode"]
-        self.width = max(len(self.format(v)) for v in values.reshape(-1))
+        flat = values.reshape(-1).astype(np.float64)
+        nonzero = flat[np.isfinite(flat) & (flat != 0)]
+        if nonzero.size:
+            big, small = np.abs(nonzero).max(), np.abs(nonzero).min()
+            self.int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
+            if self.int_mode:
+                self.sci_mode = bool(big / small > 1000.0 or big > 1e8)
+            else:
+                self.sci_mode = bool(big / small > 1000.0 or big > 1e8 or small < 1e-4)
+            if PRINT_OPTS["sci_mode"] is not None:
+                self.sci_mode = PRINT_OPTS["sci_mode"]  # int_mode stays: sci_mode=False prints whole floats as "3."
+            self.width = max(len(self.format(v)) for v in nonzero)
 
     @staticmethod
     def _plain(v):
@@ -76,6 +72,7 @@ class _Formatter:
 
 
 def _summarize(arr, edge):
+    """The elements a summarized print shows: the first and last ``edge`` along every dimension."""
     if arr.ndim == 0:
         return arr
     if arr.shape[0] > 2 * edge:
@@ -84,22 +81,23 @@ def _summarize(arr, edge):
     return np.stack([_summarize(a, edge) for a in arr]) if arr.ndim > 1 else arr
 
 
-def _fmt(arr, fmt, indent, summarize, orig_len=None):
+def _fmt(arr, fmt, indent, summarize):
+    """``arr`` is the whole array; with ``summarize``, dimensions longer than 2 * edgeitems show "..." between
+    their first and last edgeitems entries."""
     edge = PRINT_OPTS["edgeitems"]
     if arr.ndim == 0:
         return fmt.pad(arr.item() if arr.dtype.kind != "b" else bool(arr))
     n = arr.shape[0]
+    cut = summarize and n > 2 * edge
+    picked = list(range(edge)) + [None] + list(range(n - edge, n)) if cut else range(n)
     if arr.ndim == 1:
-        items = [fmt.pad(v) for v in arr]
-        if summarize and n > 2 * edge:
-            items = items[:edge] + ["..."] + items[-edge:]
+        # the gap of a row is " ...", so it stands two spaces after the comma, as in PyTorch
+        items = [" ..." if i is None else fmt.pad(arr[i]) for i in picked]
         # wrap lines at the line width like PyTorch
         per_line = max(1, (PRINT_OPTS["linewidth"] - indent) // (fmt.width + 2))
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    rows = [_fmt(a, fmt, indent + 1, summarize) for a in arr]
-    if summarize and n > 2 * edge:
-        rows = rows[:edge] + ["..."] + rows[-edge:]
+    rows = ["..." if i is None else _fmt(arr[i], fmt, indent + 1, summarize) for i in picked]
     sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
     return "[" + sep.join(rows) + "]"
 
@@ -114,14 +112,14 @@ def tensor_repr(t):
     fmt = _Formatter(shown)
     prefix = "tensor("
     suffixes = []
+    if t.device.type != "cpu":  # first, as in PyTorch: tensor([], device='cuda:0', size=(2, 0))
+        suffixes.append(f"device='{t.device}'")
     if arr.size == 0:
         body = "[]"
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
     else:
-        body = _fmt(shown, fmt, len(prefix), summarize)
-    if t.device.type != "cpu":
-        suffixes.append(f"device='{t.device}'")
+        body = _fmt(arr, fmt, len(prefix), summarize)
     if t.dtype not in (get_default_dtype(), int64, t_bool) or (arr.size == 0 and t.dtype is not get_default_dtype()):
         suffixes.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:

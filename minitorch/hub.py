@@ -53,7 +53,7 @@ def _progress_bar(total, enabled):
     if not enabled:
         return contextlib.nullcontext(_NoBar())
     try:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in Jupyter, text elsewhere
     except ImportError:
         return contextlib.nullcontext(_NoBar())
     return tqdm(total=total, disable=False, unit="B", unit_scale=True, unit_divisor=1024)

@@ -158,6 +158,23 @@ class ModuleList(Module):
     def forward(self, *args, **kwargs):
         raise RuntimeError("ModuleList is a container and has no forward; iterate over it instead")
 
+    def __repr__(self):
+        """Runs of modules that print alike are shown once, as PyTorch does: ``(0-5): 6 x Block(...)``."""
+        runs = []  # [first index, last index, text]
+        for i, m in enumerate(self):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return self._get_name() + "()"
+        lines = []
+        for first, last, text in runs:
+            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            lines.append((f"{head}: " if first == last else f"{head} ") + text.replace("\n", "\n  "))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules, registered so their parameters are seen by the parent."""
@@ -238,6 +255,18 @@ class ParameterList(Module):
             self.append(v)
         return self
 
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_entry_repr(p, str(p.dtype))}" for k, p in enumerate(self))
+
+
+def _entry_repr(p, type_name):
+    """One line per entry of ParameterList/ParameterDict, in PyTorch's words: kind, type and sizes, no values."""
+    if p is None or not hasattr(p, "dtype"):
+        return f"Object of type: {type(p).__name__}"
+    device = f" ({p.device})" if p.device.type != "cpu" else ""
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    return f"{kind} containing: [{type_name} of size {'x'.join(str(n) for n in p.shape)}{device}]"
+
 
 class ParameterDict(Module):
     def __init__(self, parameters=None):
@@ -273,6 +302,9 @@ class ParameterDict(Module):
         items = parameters.items() if hasattr(parameters, "items") else parameters
         for k, v in items:
             self[k] = v
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_entry_repr(p, p.type() if hasattr(p, 'type') else '')}" for k, p in self.items())
 
 
 def _as_param(value):

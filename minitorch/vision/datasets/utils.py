@@ -96,7 +96,7 @@ class _NoBar:
 def _progress_bar(total, desc):
     """A tqdm byte counter, or a silent stand-in when tqdm is not installed."""
     try:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in Jupyter, text elsewhere
     except ImportError:
         return contextlib.nullcontext(_NoBar())
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
