@@ -17,6 +17,7 @@ collective is undefined behaviour, as in MPI. Once everyone has arrived the data
 Point-to-point ``send``/``recv``/``isend``/``irecv`` start MPI's non-blocking calls at once, outside the queue (so a
 send never waits behind a collective the receiver has not reached).
 """
+import atexit
 import datetime
 import enum
 import io
@@ -557,6 +558,18 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     _STATE.world = ProcessGroup(comm.Dup(), range(mpi_size), name, timeout)
     _STATE.groups = [_STATE.world]
     _mpi.install_excepthook()
+    global _EXIT_HOOKED
+    if not _EXIT_HOOKED:  # runs before MPI_Finalize (registered earlier): queued collectives finish first
+        atexit.register(_drain_at_exit)
+        _EXIT_HOOKED = True
+
+
+_EXIT_HOOKED = False
+
+
+def _drain_at_exit():
+    if _STATE.executor is not None:
+        _STATE.executor.drain()
 
 
 def destroy_process_group(group=None):
