@@ -225,10 +225,14 @@ def _seconds(timeout):
     return float(timeout)
 
 
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
 def _poll(test, deadline, on_timeout):
-    """Call ``test()`` until it is true; raise ``on_timeout()`` past ``deadline``. It spins for the first
-    millisecond (a peer that is already there answers within microseconds), then sleeps between tests for a
-    hundredth of the time waited so far (at most 1 ms), which keeps an idle wait cheap."""
+    """Call ``test()`` until it is true; raise ``on_timeout()`` past ``deadline``. For the first millisecond it
+    yields the core between tests (a peer that is already there answers within microseconds, and one that waits
+    for a core on a busy machine gets it at once), then sleeps between tests for a hundredth of the time waited so
+    far (at most 1 ms), which keeps a long wait cheap."""
     start = time.monotonic()
     while not test():
         now = time.monotonic()
@@ -237,6 +241,8 @@ def _poll(test, deadline, on_timeout):
         waited = now - start
         if waited > 1e-3:
             time.sleep(min(1e-3, waited / 100))
+        else:
+            _yield()
 
 
 # -------------------------------------------------------------------------------------------------------------
