@@ -42,7 +42,8 @@ __all__ = [
     "get_global_rank", "get_group_rank", "new_group", "barrier", "monitored_barrier", "all_reduce", "reduce",
     "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter", "reduce_scatter_tensor", "gather",
     "scatter", "all_to_all", "all_to_all_single", "send", "recv", "isend", "irecv", "all_gather_object",
-    "broadcast_object_list", "gather_object", "scatter_object_list",
+    "broadcast_object_list", "gather_object", "scatter_object_list", "P2POp", "batch_isend_irecv",
+    "send_object_list", "recv_object_list", "get_node_local_rank", "is_backend_available",
 ]
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -1181,6 +1182,78 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     work = irecv(tensor, src, group, tag, group_src)
     work.wait()
     return work.source_rank()
+
+
+class P2POp:
+    """One send or receive for ``batch_isend_irecv``: ``op`` is ``isend`` or ``irecv``."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                             "``torch.distributed.irecv``.")
+        _check_tensor(tensor, "P2POp")
+        self.op, self.tensor, self.peer, self.group, self.tag, self.group_peer = op, tensor, peer, group, tag, \
+            group_peer
+
+    def __repr__(self):
+        return f"P2POp(op={self.op.__name__}, peer={self.peer}, tag={self.tag})"
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every send and receive of the list at once; returns their Works."""
+    if not isinstance(p2p_op_list, (list, tuple)) or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type ``torch.distributed.P2POp``.")
+    return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
+
+
+_OBJ_TAG = 9  # object messages travel on the fingerprint communicator: no clash with a user's tags
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None, use_batch=False):
+    """Send the objects of ``object_list`` (minitorch.save's format, no pickle) to rank ``dst``."""
+    pg = _resolve(group)
+    peer = _peer(pg, "send_object_list", dst, group_dst, "dst")
+    MPI = _mpi.load()
+    data = _dumps(list(object_list))
+    pg._ctl.Send([np.array([data.size], dtype=np.int64), MPI.INT64_T], dest=peer, tag=_OBJ_TAG)
+    req = pg._ctl.Isend([data, MPI.BYTE], dest=peer, tag=_OBJ_TAG)
+    _P2PWork(f"send_object_list to rank {pg._ranks[peer]}", req, pg, keep=(data,), peer=pg._ranks[peer]).wait()
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None, use_batch=False):
+    """Receive into ``object_list`` the objects rank ``src`` (any rank when None) sent; returns the sender."""
+    pg = _resolve(group)
+    peer = _peer(pg, "recv_object_list", src, group_src, "src")
+    MPI = _mpi.load()
+    size = np.empty(1, dtype=np.int64)
+    src_rank = MPI.ANY_SOURCE if peer is None else peer
+    work = _P2PWork(f"recv_object_list from rank {src_rank}", pg._ctl.Irecv([size, MPI.INT64_T], source=src_rank,
+                                                                            tag=_OBJ_TAG), pg,
+                    on_done=lambda st: st.Get_source(), peer=None if peer is None else pg._ranks[peer])
+    work.wait()
+    sender = work.source_rank()
+    data = np.empty(int(size[0]), dtype=np.uint8)
+    _P2PWork("recv_object_list", pg._ctl.Irecv([data, MPI.BYTE], source=sender, tag=_OBJ_TAG), pg,
+             peer=pg._ranks[sender]).wait()
+    got = _loads(data)
+    object_list[:len(got)] = got
+    return pg._ranks[sender]
+
+
+def get_node_local_rank(fallback_rank=None):
+    """``LOCAL_RANK`` from the environment (the launcher and init_process_group set it), else ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context and "
+                       "want the code to run locally instead.")
+
+
+def is_backend_available(backend):
+    """Whether ``backend`` ("mpi", "gloo", "nccl") can run here: all three are MPI."""
+    return backend.lower() in (Backend.MPI, Backend.GLOO, Backend.NCCL) and _mpi.is_available()
 
 
 # -------------------------------------------------------------------------------------------------------------
