@@ -163,6 +163,10 @@ def test_world_of_one_in_process(device):
             dist.gather(minitorch.ones(1), None, dst=0)
         with pytest.raises(ValueError, match="not part of the group"):
             dist.broadcast(minitorch.ones(1), src=3)
+        with pytest.raises(ValueError, match="Must specify global_rank or group_rank"):
+            dist.broadcast(minitorch.ones(1))
+        with pytest.raises(ValueError, match="Can't specify both group_rank and global_rank"):
+            dist.reduce(minitorch.ones(1), dst=0, group_dst=0)
         with pytest.raises(RuntimeError, match="BXOR"):
             dist.all_reduce(minitorch.ones(2), op=dist.ReduceOp.BXOR)
         with pytest.raises(ValueError, match="output tensor size must be equal to world_size"):

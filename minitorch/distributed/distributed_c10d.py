@@ -798,13 +798,15 @@ def _check_list(ts, name, what):
         _check_tensor(t, name, what)
 
 
-def _root(pg, name, rank, group_rank, what):
+def _root(pg, name, rank, group_rank, what, required=False):
     """The group rank of a collective's root, given as a global rank or (``group_src``/``group_dst``) a group
-    rank."""
+    rank; rank 0 when neither is given, unless ``required`` (as PyTorch's broadcast, reduce and send)."""
+    if rank is None and group_rank is None and required:
+        raise ValueError("Must specify global_rank or group_rank")
     if isinstance(pg, _NonMember):
         return -1
     if rank is not None and group_rank is not None:
-        raise ValueError(f"{name}: give either {what} or group_{what}, not both")
+        raise ValueError("Can't specify both group_rank and global_rank")
     if group_rank is not None:
         if not 0 <= group_rank < pg.size():
             raise ValueError(f"{name}: group_{what}={group_rank} is not a rank of a group of size {pg.size()}")
@@ -875,7 +877,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     """Reduce ``tensor`` over the group into rank ``dst``'s tensor (the others' tensors are left as they are)."""
     _check_tensor(tensor, "reduce")
     pg = _resolve(group)
-    root = _root(pg, "reduce", dst, group_dst, "dst")
+    root = _root(pg, "reduce", dst, group_dst, "dst", required=True)
     opn = _op_name(op)
     MPI = _mpi.load()
     mop = _buffers.mpi_op(MPI, opn, tensor.dtype)
@@ -898,7 +900,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     """Copy rank ``src``'s ``tensor`` into every other rank's ``tensor``."""
     _check_tensor(tensor, "broadcast")
     pg = _resolve(group)
-    root = _root(pg, "broadcast", src, group_src, "src")
+    root = _root(pg, "broadcast", src, group_src, "src", required=True)
 
     def body(pg, MPI):
         is_root = pg.rank() == root
@@ -1137,7 +1139,7 @@ def _peer(pg, name, rank, group_rank, what):
         raise ValueError(f"{name}: this rank is not part of the given group")
     if rank is None and group_rank is None and what == "src":
         return None  # recv from any source
-    r = _root(pg, name, rank, group_rank, what)
+    r = _root(pg, name, rank, group_rank, what, required=True)
     if r == pg.rank():
         raise ValueError(f"Invalid {what} rank: {what} must not be the same as rank of the current process.")
     return r
