@@ -104,6 +104,9 @@ def check_plain():
         raise AssertionError("no buckets")
     ddp, _ = train_pair(None, bucket_cap_mb=0.0001)
     assert len(ddp.reducer.buckets) > 2, len(ddp.reducer.buckets)
+    # overlap: the first buckets' all-reduces started while later gradients were still to come
+    n = len(list(ddp.parameters()))
+    assert ddp.reducer.launched_after[0] < n and ddp.reducer.launched_after[-1] == n, ddp.reducer.launched_after
     ok("2 ranks on B/2 == 1 process on B (default, many small buckets, gradient_as_bucket_view)")
 
 

@@ -185,6 +185,8 @@ class _Reducer:
         for b in self.buckets:
             b.reset()
         self.ready = [False] * len(self.params)
+        self.n_ready = 0
+        self.launched_after = []  # per bucket: how many gradients were ready when its all-reduce started
         self.unused = unused
         self.next_bucket = 0
         self.armed = True
@@ -209,6 +211,7 @@ class _Reducer:
                 "as ready twice in this backward pass: it is used in several forward passes of the model before one "
                 "backward, or reused in a reentrant backward. DistributedDataParallel cannot average its gradient.")
         self.ready[i] = True
+        self.n_ready += 1
         b, slot = self.where[i]
         view = b.views[slot]
         p = self.params[i]
@@ -237,6 +240,7 @@ class _Reducer:
             with no_grad():
                 b.buffer.mul_(1.0 / self._factor())
             b.work = dist.all_reduce(b.buffer, group=ddp.process_group, async_op=True)
+            self.launched_after.append(self.n_ready)
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets) and ddp.find_unused_parameters and self.used_map_work is None:
             self._launch_used_map()
