@@ -1,10 +1,15 @@
 """DistributedSampler against PyTorch's (one process), and DistributedDataParallel / SyncBatchNorm with two MPI
 processes against one process on the whole batch (tests/ddp_worker.py runs in each rank)."""
 import itertools
+import os
+import subprocess
+import sys
 
 import pytest
 
 import minitorch
+import minitorch.distributed as dist
+from minitorch.distributed import run as launcher
 from minitorch.utils.data import DistributedSampler
 from minitorch.utils.data.distributed import DistributedSampler as DistributedSamplerAtPath
 
@@ -95,3 +100,86 @@ def test_sampler_errors_and_paths(torch):
         with pytest.raises(ValueError, match=r"Invalid rank .*interval \[0, 1\]") as ours:
             DistributedSampler(range(4), num_replicas=2, rank=rank)
         assert str(ours.value) == str(ref.value)
+
+
+# --- DistributedDataParallel and SyncBatchNorm on 2 MPI processes --------------------------------------------------
+
+WORKER = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
+needs_mpi = pytest.mark.skipif(not dist.is_available(), reason="mpi4py / an MPI library is not installed")
+CHECKS = ["construction broadcast", "2 ranks on B/2 == 1 process on B", "SyncBatchNorm: parameters and running",
+          "BatchNorm: parameters and buffers", "no_sync:", "find_unused_parameters:", "join():", "errors"]
+
+
+def _run(cmd):
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        env.pop(k, None)
+    # a hang fails the test instead of blocking the suite
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env,
+                          cwd=os.path.dirname(os.path.dirname(WORKER)))
+
+
+@needs_mpi
+def test_ddp_two_ranks_equal_one_process_on_the_whole_batch():
+    """Launched as torchrun would be: every check of tests/ddp_worker.py passes in both ranks (parameters after
+    several SGD steps, BatchNorm buffers, SyncBatchNorm, no_sync, find_unused_parameters, join, errors)."""
+    r = _run([sys.executable, "-m", "minitorch.distributed.run", "--nproc-per-node", "2", WORKER])
+    assert r.returncode == 0, r.stdout + r.stderr
+    for rank in (0, 1):
+        lines = [ln for ln in r.stdout.splitlines() if f"rank {rank} ok:" in ln]
+        for check in CHECKS:
+            assert any(check in ln for ln in lines), (rank, check, r.stdout)
+        assert f"rank {rank} all ok" in r.stdout
+
+
+@needs_mpi
+def test_ddp_rank_raising_mid_training_ends_the_job():
+    """Under plain mpiexec: rank 1 raises at step 2 while rank 0 waits in a gradient all-reduce; the job ends with
+    rank 1's traceback and a non-zero exit instead of hanging."""
+    exe = launcher.find_mpiexec()
+    if exe is None:
+        pytest.skip("no mpiexec")
+    r = _run([exe, "-n", "2", sys.executable, WORKER, "crash"])
+    assert r.returncode != 0
+    assert "ValueError: boom in rank 1 at step 2" in r.stderr, r.stderr
+    assert 'ddp_worker.py", line' in r.stderr
+
+
+def test_ddp_before_init_process_group_errors_as_torch(torch):
+    from minitorch.nn.parallel import DistributedDataParallel
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError) as ref:
+        torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="Default process group has not been initialized") as ours:
+        DistributedDataParallel(minitorch.nn.Linear(2, 2))
+    assert str(ours.value) == str(ref.value)
+
+
+def test_sync_batchnorm_without_process_group_is_batchnorm(torch):
+    """No process group (and eval mode): SyncBatchNorm computes what BatchNorm does, forward, backward and running
+    statistics, as PyTorch's SyncBatchNorm falls back to batch_norm then; convert_sync_batchnorm keeps the
+    parameters and buffers."""
+    import numpy as np
+    nn, tnn = minitorch.nn, torch.nn
+    x = np.random.default_rng(0).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, momentum=None))
+    conv = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert isinstance(conv[1], nn.SyncBatchNorm) and conv[1].weight is model[1].weight
+    assert conv[1].running_mean is model[1].running_mean
+    ref = tnn.SyncBatchNorm(3, momentum=None)
+    ours = nn.SyncBatchNorm(3, momentum=None)
+    xt, xm = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    for _ in range(2):
+        (ref(xt) ** 2).sum().backward()
+        (ours(xm) ** 2).sum().backward()
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.running_var.numpy(), ref.running_var.numpy(), rtol=1e-5)
+    assert int(ours.num_batches_tracked) == int(ref.num_batches_tracked) == 2
+    ours.eval(), ref.eval()
+    np.testing.assert_allclose(ours(xm).detach().numpy(), ref(xt).detach().numpy(), rtol=1e-4, atol=1e-5)
+    for bad, match in ((minitorch.ones(3), "expected at least 2D input"),
+                       (minitorch.ones(2, 0), "number of input channels should be non-zero")):
+        with pytest.raises(ValueError, match=match):
+            nn.SyncBatchNorm(0 if bad.shape[-1] == 0 else 3)(bad)
+    assert repr(nn.SyncBatchNorm(3)) == repr(tnn.SyncBatchNorm(3))
