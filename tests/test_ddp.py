@@ -203,3 +203,29 @@ def test_mnist_ddp_example_trains_on_two_ranks_and_saves(tmp_path):
     state = minitorch.load(str(out / "mnist_cnn.safetensors"))
     assert sorted(state) == ["conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight", "fc1.bias", "fc1.weight",
                              "fc2.bias", "fc2.weight"]
+
+
+def _numbers(text):
+    import re
+    lines = sorted(ln for ln in text.splitlines() if ln.startswith(("epoch ", "rank ")))
+    return lines, [float(v) for ln in lines for v in re.findall(r"-?\d+\.\d+", ln)]
+
+
+@needs_mpi
+@pytest.mark.slow
+@pytest.mark.torch
+def test_pytorch_ddp_program_runs_unchanged_as_torch(torch):
+    """tests/ddp_torch_program.py (init_process_group, DistributedSampler, DDP with BatchNorm, no_sync, all_reduce
+    of a metric) under torchrun with PyTorch and under our launcher with --as-torch: the same losses, accuracies
+    and final parameters on both ranks (to float32 rounding)."""
+    prog = os.path.join(os.path.dirname(WORKER), "ddp_torch_program.py")
+    ref = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", prog])
+    if ref.returncode != 0:
+        pytest.skip(f"torchrun does not run here: {ref.stderr[-500:]}")
+    ours = _run([sys.executable, "-m", "minitorch.distributed.run", "--as-torch", "--nproc-per-node", "2", prog])
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    ref_lines, ref_nums = _numbers(ref.stdout)
+    our_lines, our_nums = _numbers(ours.stdout)
+    assert len(ref_lines) == len(our_lines) == 5, (ref.stdout, ours.stdout)
+    assert [ln.split()[:2] for ln in our_lines] == [ln.split()[:2] for ln in ref_lines]
+    assert our_nums == pytest.approx(ref_nums, rel=1e-4, abs=1e-4), (ref.stdout, ours.stdout)
