@@ -97,7 +97,8 @@ def check_construction():
 
 
 def check_plain():
-    for kw in ({}, {"bucket_cap_mb": 0.0001}, {"gradient_as_bucket_view": True}):
+    group = dist.new_group([0, 1])
+    for kw in ({}, {"bucket_cap_mb": 0.0001}, {"gradient_as_bucket_view": True}, {"process_group": group}):
         ddp, ref = train_pair(None, **kw)
         same_params(ddp, ref, f"no batch norm {kw}")
     if len(ddp.reducer.buckets) < 1:
@@ -107,7 +108,7 @@ def check_plain():
     # overlap: the first buckets' all-reduces started while later gradients were still to come
     n = len(list(ddp.parameters()))
     assert ddp.reducer.launched_after[0] < n and ddp.reducer.launched_after[-1] == n, ddp.reducer.launched_after
-    ok("2 ranks on B/2 == 1 process on B (default, many small buckets, gradient_as_bucket_view)")
+    ok("2 ranks on B/2 == 1 process on B (default, many small buckets, gradient_as_bucket_view, new_group)")
 
 
 def check_sync_batchnorm():

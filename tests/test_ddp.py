@@ -229,3 +229,27 @@ def test_pytorch_ddp_program_runs_unchanged_as_torch(torch):
     assert len(ref_lines) == len(our_lines) == 5, (ref.stdout, ours.stdout)
     assert [ln.split()[:2] for ln in our_lines] == [ln.split()[:2] for ln in ref_lines]
     assert our_nums == pytest.approx(ref_nums, rel=1e-4, abs=1e-4), (ref.stdout, ours.stdout)
+
+
+@pytest.mark.torch
+def test_queue_callback_runs_after_the_graph_as_torch(torch):
+    """Variable._execution_engine.queue_callback (DDP's end-of-backward wait): queued from a leaf's
+    post-accumulate-grad hook, it runs once after every leaf has its gradient; outside backward it raises."""
+    def record(lib):
+        a, b = lib.ones(2, requires_grad=True), lib.ones(3, requires_grad=True)
+        events = []
+
+        def hook(p):
+            events.append(("grad", p.shape[0]))
+            if len(events) == 1:
+                lib.autograd.Variable._execution_engine.queue_callback(
+                    lambda: events.append(("callback", a.grad is not None and b.grad is not None)))
+
+        for t in (a, b):
+            t.register_post_accumulate_grad_hook(hook)
+        ((a * 2).sum() + (b * 3).sum()).backward()
+        with pytest.raises(RuntimeError) as err:
+            lib.autograd.Variable._execution_engine.queue_callback(lambda: None)
+        return sorted(events[:2]) + events[2:], str(err.value)
+
+    assert record(minitorch) == record(torch)

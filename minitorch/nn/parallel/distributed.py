@@ -33,14 +33,8 @@ def _dist():
 
 
 def _src_rank(group, local):
-    """The global rank of ``local`` in ``group`` (collectives take global ranks, as in PyTorch)."""
-    dist = _dist()
-    if group is None:
-        return local
-    try:
-        return dist.get_global_rank(group, local)
-    except (AttributeError, ValueError, RuntimeError):
-        return local
+    """The global rank of rank ``local`` of ``group`` (collectives take global ranks, as in PyTorch)."""
+    return local if group is None else _dist().get_global_rank(group, local)
 
 
 def _flatten(tensors):
@@ -353,6 +347,7 @@ class DistributedDataParallel(Module):
             raise RuntimeError("Cannot specify both process_group and device_mesh arguments.")
         if process_group is None:
             dist.get_world_size()  # raises PyTorch's error when init_process_group has not run
+            process_group = dist.group.WORLD
         self.process_group = process_group
         ignore = set(getattr(module, "_ddp_params_and_buffers_to_ignore", ()))
         self.parameters_to_ignore = ignore
@@ -465,7 +460,8 @@ class DistributedDataParallel(Module):
     def _sync_buffers(self, joined=False):
         """Broadcast the buffers from rank 0 (under join(), from the highest rank still training)."""
         if self._join_enabled:
-            src = self._find_common_rank(_dist().get_rank(self.process_group), not joined)
+            src = _src_rank(self.process_group,
+                            self._find_common_rank(_dist().get_rank(self.process_group), not joined))
         else:
             src = _src_rank(self.process_group, 0)
         _broadcast_coalesced(self.modules_buffers, src, self.process_group)
@@ -579,7 +575,8 @@ class DistributedDataParallel(Module):
             dist.all_reduce(used, group=self.process_group)
 
     def _sync_final_model(self, is_last_joiner):
-        src = self._find_common_rank(_dist().get_rank(self.process_group), is_last_joiner)
+        src = _src_rank(self.process_group,
+                        self._find_common_rank(_dist().get_rank(self.process_group), is_last_joiner))
         named = [p for n, p in self.module.named_parameters() if n not in self.parameters_to_ignore]
         _broadcast_coalesced(named + (self.modules_buffers if self.forward_sync_buffers else []), src,
                              self.process_group)
