@@ -273,9 +273,10 @@ def _read(f):
 def _parse_header(data, name):
     """The safetensors header as a dict, or a RuntimeError that says what the file looks like instead."""
     kind = None
+    plausible = len(data) >= 9 and int.from_bytes(data[:8], "little") <= len(data) - 8 and data[8:9] == b"{"
     if data[:4] == b"PK\x03\x04":
         kind = "a zip archive (a PyTorch torch.save checkpoint?)"
-    elif data[:1] == b"\x80":
+    elif data[:1] == b"\x80" and not plausible:  # a header of 128 (mod 256) bytes also starts with 0x80
         kind = "a pickle file"
     if kind is not None:
         raise RuntimeError(f"{name} is {kind}, not a safetensors file. minitorch.load reads only safetensors files "

@@ -3,8 +3,8 @@
 A contiguous CPU tensor is handed to MPI as a NumPy view of its own storage (offset and length of the view, no
 copy). A non-contiguous tensor is copied into a contiguous buffer first and the result copied back into the view.
 A tensor on another device (CUDA) is staged through host memory: copied to a host array, communicated, copied
-back (MPI libraries that read device memory directly, "CUDA-aware MPI", are used only when mpi4py reports one and
-``MINITORCH_MPI_CUDA_AWARE=1`` is set; the mpich wheel is not one).
+back. (A CUDA-aware MPI could read device memory directly; the mpich wheel is not one, and minitorch always stages,
+so the same code runs with any MPI. On a GPU the staging costs two PCIe copies per collective.)
 
 Element types: float32/float64/int8/16/32/64/uint8 map to MPI's types; bool travels as uint8 (SUM and MAX are a
 logical or, PRODUCT and MIN a logical and, as on 0/1 values); float16 and bfloat16 (stored as uint16 bit patterns)

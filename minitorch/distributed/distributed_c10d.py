@@ -13,10 +13,14 @@ between collectives on ranks ..."), and a rank that has not arrived when the gro
 naming the collective and the ranks missing. ``MINITORCH_DISTRIBUTED_CHECK=0`` turns the fingerprint off: the ranks
 then meet at a non-blocking barrier (the timeout still names the collective, not the missing ranks) and a mismatched
 collective is undefined behaviour, as in MPI. Once everyone has arrived the data moves with MPI's blocking calls.
+A rank whose process ends (its program finished or called ``sys.exit``) tells the others at exit; one waiting for
+it in a collective or a receive then raises ``DistBackendError`` at once ("rank(s) [1] exited without joining it"),
+as gloo reports a closed connection. An uncaught exception aborts the whole MPI job (see ``_mpi``).
 
 Point-to-point ``send``/``recv``/``isend``/``irecv`` start MPI's non-blocking calls at once, outside the queue (so a
 send never waits behind a collective the receiver has not reached).
 """
+import atexit
 import datetime
 import enum
 import io
@@ -186,8 +190,9 @@ class _Future:
 class _P2PWork(Work):
     """A send or receive: an MPI request started at once; ``wait`` polls it until done or the group's timeout."""
 
-    def __init__(self, name, request, pg, on_done=None, keep=()):
+    def __init__(self, name, request, pg, on_done=None, keep=(), peer=None):
         super().__init__(name)
+        self._peer = peer  # the other side's global rank (None: any)
         self._request = request
         self._pg = pg
         self._on_done = on_done
@@ -210,9 +215,16 @@ class _P2PWork(Work):
 
     def wait(self, timeout=None):
         seconds = _seconds(timeout) if timeout is not None else self._pg._timeout_s
+        def test():
+            if self._request.Test(self._status):
+                return True
+            if self._peer is not None and _STATE.departures is not None and \
+                    self._peer in _STATE.departures.poll():
+                raise DistBackendError(f"{self._name}: rank {self._peer} exited before it completed")
+            return False
         with self._lock:
             if not self._done.is_set():
-                _poll(lambda: self._request.Test(self._status), time.monotonic() + seconds,
+                _poll(test, time.monotonic() + seconds,
                       lambda: DistBackendError(f"{self._name} timed out after {seconds:g} s"))
                 self._complete()
         return super().wait()
@@ -224,10 +236,14 @@ def _seconds(timeout):
     return float(timeout)
 
 
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
 def _poll(test, deadline, on_timeout):
-    """Call ``test()`` until it is true; raise ``on_timeout()`` past ``deadline``. It spins for the first
-    millisecond (a peer that is already there answers within microseconds), then sleeps between tests for a
-    hundredth of the time waited so far (at most 1 ms), which keeps an idle wait cheap."""
+    """Call ``test()`` until it is true; raise ``on_timeout()`` past ``deadline``. For the first millisecond it
+    yields the core between tests (a peer that is already there answers within microseconds, and one that waits
+    for a core on a busy machine gets it at once), then sleeps between tests for a hundredth of the time waited so
+    far (at most 1 ms), which keeps a long wait cheap."""
     start = time.monotonic()
     while not test():
         now = time.monotonic()
@@ -236,6 +252,8 @@ def _poll(test, deadline, on_timeout):
         waited = now - start
         if waited > 1e-3:
             time.sleep(min(1e-3, waited / 100))
+        else:
+            _yield()
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -318,6 +336,40 @@ _OPCODES = ["barrier", "all_reduce", "reduce", "broadcast", "all_gather", "all_g
 _MAXDIM = 8
 _FP_LEN = 8 + _MAXDIM  # seq, opcode, dtype, root, reduce op, count, ndim, extra, dims...
 _FP_TAG = 7
+_BYE_TAG = 8
+
+
+class _Departures:
+    """Notices that peers' processes ended (as gloo notices a closed connection): at exit every rank sends each
+    peer a message on its own communicator, for which every rank keeps a receive posted; a rank waiting in a
+    collective for a peer that has left raises instead of waiting for the timeout."""
+
+    def __init__(self, MPI):
+        self._MPI = MPI
+        self._comm = MPI.COMM_WORLD.Dup()
+        me, size = self._comm.Get_rank(), self._comm.Get_size()
+        self._peers = [r for r in range(size) if r != me]
+        self._bufs = np.zeros((size, 1), dtype=np.int64)
+        self._reqs = [self._comm.Irecv([self._bufs[r], MPI.INT64_T], source=r, tag=_BYE_TAG) for r in self._peers]
+        self.gone = set()
+
+    def poll(self):
+        for r, q in zip(self._peers, self._reqs):
+            if r not in self.gone and q.Test():
+                self.gone.add(r)
+        return self.gone
+
+    def announce(self):
+        """Tell every peer that this process is ending (at exit, before MPI_Finalize)."""
+        MPI = self._MPI
+        if not MPI.Is_initialized() or MPI.Is_finalized():
+            return
+        note = np.ones(1, dtype=np.int64)
+        sends = [self._comm.Isend([note, MPI.INT64_T], dest=r, tag=_BYE_TAG) for r in self._peers]
+        try:
+            _poll(lambda: MPI.Request.Testall(sends), time.monotonic() + 5.0, lambda: TimeoutError())
+        except TimeoutError:
+            pass
 
 
 class ProcessGroup:
@@ -358,7 +410,17 @@ class ProcessGroup:
         MPI = _mpi.load()
         if not self._check:
             req = self._ctl.Ibarrier()
-            _poll(req.Test, deadline, lambda: DistBackendError(
+
+            def met():
+                if req.Test():
+                    return True
+                gone = _STATE.departures.poll() if _STATE.departures is not None else ()
+                left = sorted(r for r in self._ranks if r in gone)
+                if left:
+                    raise DistBackendError(f"{name} (collective #{seq} of this group): rank(s) {left} exited without "
+                                           "joining it")
+                return False
+            _poll(met, deadline, lambda: DistBackendError(
                 f"Timed out after {seconds:g} s in {name} (collective #{seq} of this group): some ranks of "
                 f"{self._ranks} did not arrive (set MINITORCH_DISTRIBUTED_CHECK=1 to learn which)"))
             return
@@ -378,7 +440,18 @@ class ProcessGroup:
             return DistBackendError(
                 f"Timed out after {seconds:g} s in {name} (collective #{seq} of this group) on rank "
                 f"{self._ranks[me]}: rank(s) {missing} did not arrive")
-        _poll(lambda: MPI.Request.Testall(reqs), deadline, timed_out)
+        def arrived():
+            if MPI.Request.Testall(reqs):
+                return True
+            gone = _STATE.departures.poll() if _STATE.departures is not None else ()
+            if gone:
+                left = [self._ranks[r] for r, q in zip(peers, recvs) if self._ranks[r] in gone and not q.Test()]
+                if left:
+                    raise DistBackendError(
+                        f"{name} (collective #{seq} of this group) on rank {self._ranks[me]}: rank(s) {left} exited "
+                        "without joining it (its process ended: the program finished or called sys.exit)")
+            return False
+        _poll(arrived, deadline, timed_out)
         diff = [r for r in range(size) if not np.array_equal(got[r], fp)]
         if diff:
             r = diff[0]
@@ -447,6 +520,7 @@ class _State:
     world = None
     executor = None
     groups = []
+    departures = None
 
 
 _STATE = _State()
@@ -557,6 +631,22 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     _STATE.world = ProcessGroup(comm.Dup(), range(mpi_size), name, timeout)
     _STATE.groups = [_STATE.world]
     _mpi.install_excepthook()
+    if _STATE.departures is None and mpi_size > 1:
+        _STATE.departures = _Departures(MPI)
+    global _EXIT_HOOKED
+    if not _EXIT_HOOKED:  # runs before MPI_Finalize (registered earlier): queued collectives finish first
+        atexit.register(_drain_at_exit)
+        _EXIT_HOOKED = True
+
+
+_EXIT_HOOKED = False
+
+
+def _drain_at_exit():
+    if _STATE.executor is not None:
+        _STATE.executor.drain()
+    if _STATE.departures is not None:
+        _STATE.departures.announce()
 
 
 def destroy_process_group(group=None):
@@ -1060,7 +1150,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     MPI = _mpi.load()
     arr = _buffers.mpi_view(_buffers.HostBuffer(tensor).arr)
     req = pg._comm.Isend([arr, _buffers.mpi_type(MPI, tensor.dtype)], dest=peer, tag=tag)
-    return _P2PWork(f"send to rank {pg._ranks[peer]} (tag {tag})", req, pg, keep=(arr,))
+    return _P2PWork(f"send to rank {pg._ranks[peer]} (tag {tag})", req, pg, keep=(arr,), peer=pg._ranks[peer])
 
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
@@ -1077,7 +1167,8 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
         buf.finish()
         return pg._ranks[status.Get_source()]
     who = "any rank" if peer is None else f"rank {pg._ranks[peer]}"
-    return _P2PWork(f"recv from {who} (tag {tag})", req, pg, on_done=done, keep=(buf,))
+    return _P2PWork(f"recv from {who} (tag {tag})", req, pg, on_done=done, keep=(buf,),
+                    peer=None if peer is None else pg._ranks[peer])
 
 
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):

@@ -89,6 +89,15 @@ for i, (w, t) in enumerate(zip(works, ts)):
     assert w.wait() is True and w.is_completed() and w.is_success()
     check(t, np.full(1000, sum(r + i for r in range(world)), np.float32), f"async all_reduce {i}")
 assert works[0].result()[0] is ts[0]
+# async_op returns at once, before the peers have arrived: rank 0 is free while rank 1 still sleeps
+if rank != 0:
+    time.sleep(0.5)
+t = torch.ones(10) * (rank + 1)
+w = dist.all_reduce(t, async_op=True)
+if rank == 0:
+    assert not w.is_completed()
+w.wait()
+check(t, np.full(10, world * (world + 1) / 2, np.float32), "async all_reduce with a late peer")
 
 # ---- broadcast, reduce ------------------------------------------------------------------------------------------
 for name in ("float32", "bfloat16", "int64", "bool"):

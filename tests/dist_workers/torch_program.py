@@ -1,5 +1,6 @@
 """A program written for PyTorch (run by tests/test_distributed.py with --as-torch or minitorch.run): checks the
-launcher's environment, all-reduces, and with --fail raises on rank 1 while rank 0 waits in a barrier."""
+launcher's environment, all-reduces, and with --fail raises on rank 1 (--exit: calls sys.exit) while rank 0 waits in
+a barrier."""
 import os
 import sys
 
@@ -18,5 +19,7 @@ dist.all_reduce(t, op=dist.ReduceOp.SUM)
 print(f"rank {rank} of {world}: sum {t.tolist()}", flush=True)
 if rank == 1 and "--fail" in sys.argv:
     raise ValueError("deliberate failure on rank 1")
+if rank == 1 and "--exit" in sys.argv:
+    sys.exit(3)  # leaves without an error: rank 0 must notice instead of waiting for the timeout
 dist.barrier()  # without the abort, rank 0 would wait here forever
 print(f"finished {rank}", flush=True)
