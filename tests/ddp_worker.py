@@ -111,6 +111,41 @@ def check_plain():
     ok("2 ranks on B/2 == 1 process on B (default, many small buckets, gradient_as_bucket_view, new_group)")
 
 
+def check_comm_hook():
+    calls = []
+
+    def average(state, bucket):
+        calls.append((bucket.index(), bucket.is_last(), len(bucket.parameters()), len(bucket.gradients())))
+        state["seen"] += 1
+        return dist.all_reduce(bucket.buffer().div_(WORLD), async_op=True).get_future()
+
+    torch.manual_seed(1)
+    ref = Net()
+    ddp = DDP(copy.deepcopy(ref), bucket_cap_mb=0.0001)
+    state = {"seen": 0}
+    ddp.register_comm_hook(state, average)
+    try:
+        ddp.register_comm_hook(state, average)
+    except RuntimeError as e:
+        assert "can only be called once" in str(e)
+    else:
+        raise AssertionError("a second comm hook was accepted")
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    for x, y in data(2, 8):
+        opt.zero_grad()
+        F.cross_entropy(ddp(mine(x)), mine(y)).backward()
+        opt.step()
+        ref_opt.zero_grad()
+        F.cross_entropy(ref(x), y).backward()
+        ref_opt.step()
+    same_params(ddp, ref, "comm hook")
+    n = len(ddp.reducer.buckets)
+    assert state["seen"] == 2 * n and [c[:2] for c in calls[:n]] == [(k, k == n - 1) for k in range(n)], calls
+    assert sum(c[2] for c in calls[:n]) == len(list(ddp.parameters())) and all(c[2] == c[3] for c in calls)
+    ok("register_comm_hook: the hook reduces each bucket (GradBucket index/is_last/parameters/gradients)")
+
+
 def check_sync_batchnorm():
     ddp, ref = train_pair(nn.BatchNorm2d, sync_norm=True)
     same_params(ddp, ref, "SyncBatchNorm")
@@ -208,10 +243,23 @@ def check_find_unused():
     ok("find_unused_parameters: locally unused params count zeros, globally unused keep grad None")
 
 
+def average_hook(state, bucket):
+    return dist.all_reduce(bucket.buffer().div_(WORLD), async_op=True).get_future()
+
+
 def check_join():
+    for hook in (None, average_hook):
+        join_once(hook)
+    ok("join(): uneven inputs, joined rank shadows with zeros, final model from the last joiner (also with a "
+       "comm hook)")
+
+
+def join_once(hook):
     torch.manual_seed(4)
     ref = Net()
     ddp = DDP(copy.deepcopy(ref))
+    if hook is not None:
+        ddp.register_comm_hook(None, hook)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
     batches = data(3, 8, seed=9)
@@ -227,8 +275,7 @@ def check_join():
         for r in range(WORLD if k < 2 else 1):
             (F.cross_entropy(ref(x[r * h:(r + 1) * h]), y[r * h:(r + 1) * h]) / WORLD).backward()
         ref_opt.step()
-    same_params(ddp, ref, "join with uneven inputs")
-    ok("join(): uneven inputs, joined rank shadows with zeros, final model from the last joiner")
+    same_params(ddp, ref, f"join with uneven inputs (hook {hook})")
 
 
 def check_errors():
@@ -271,7 +318,7 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["crash"]:
         crash()
     else:
-        for check in (check_construction, check_plain, check_sync_batchnorm, check_batchnorm_buffers, check_no_sync,
+        for check in (check_construction, check_plain, check_comm_hook, check_sync_batchnorm, check_batchnorm_buffers, check_no_sync,
                       check_find_unused, check_join, check_errors):
             check()
         print(f"rank {RANK} all ok", flush=True)

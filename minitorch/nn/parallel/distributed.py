@@ -21,7 +21,7 @@ from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...tensor import Tensor
 from ..modules.module import Module
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel", "GradBucket"]
 
 _MB = 1024 * 1024
 _FIRST_BUCKET_BYTES = 1 * _MB  # a small first bucket starts communication early, as PyTorch's default
@@ -117,6 +117,39 @@ class _Bucket:
         self.work = None
 
 
+class GradBucket:
+    """What a communication hook gets (``torch.distributed.GradBucket``): one bucket's flat gradient buffer."""
+
+    def __init__(self, bucket, last):
+        self._bucket, self._last = bucket, last
+
+    def index(self):
+        return self._bucket.index
+
+    def buffer(self):
+        return self._bucket.buffer
+
+    def gradients(self):
+        return list(self._bucket.views)
+
+    def parameters(self):
+        return [p for _, p in self._bucket.params]
+
+    def is_last(self):
+        return self._last
+
+    def set_buffer(self, buffer):
+        self._bucket.buffer.copy_(buffer)
+
+
+class _ZeroBucket:
+    """A bucket of zeros shaped as ``like`` (what a joined rank contributes)."""
+
+    def __init__(self, index, buffer, like):
+        self.index, self.buffer, self.params = index, buffer, like.params
+        self.views = [buffer[o:o + p.numel()].view(p.shape) for o, (_, p) in zip(like.offsets, like.params)]
+
+
 class _Reducer:
     """Bucketed gradient averaging driven by the parameters' post-accumulate-grad hooks."""
 
@@ -155,6 +188,7 @@ class _Reducer:
         self.used_map_work = None
         self.used_map = None
         self.finalized = True
+        self.iterations = 0       # completed synchronised backward passes
         self.handles = []
         ref = weakref.ref(self)
 
@@ -231,9 +265,13 @@ class _Reducer:
         ddp = self.ddp()
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].pending == 0:
             b = self.buckets[self.next_bucket]
-            with no_grad():
-                b.buffer.mul_(1.0 / self._factor())
-            b.work = dist.all_reduce(b.buffer, group=ddp.process_group, async_op=True)
+            if ddp._comm_hook is not None:
+                state, hook = ddp._comm_hook
+                b.work = hook(state, GradBucket(b, b.index == len(self.buckets) - 1))
+            else:
+                with no_grad():
+                    b.buffer.mul_(1.0 / self._factor())
+                b.work = dist.all_reduce(b.buffer, group=ddp.process_group, async_op=True)
             self.launched_after.append(self.n_ready)
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets) and ddp.find_unused_parameters and self.used_map_work is None:
@@ -260,8 +298,17 @@ class _Reducer:
             globally_used = self.used_map.tolist()
             self.used_map_work = None
         for b in self.buckets:
-            b.work.wait()
+            result = b.work.wait()
             b.work = None
+            if ddp._comm_hook is not None:
+                # a hook's future gives the reduced bucket (a tensor, or a list holding one)
+                out = result[0] if isinstance(result, (list, tuple)) else result
+                if not isinstance(out, Tensor) or out.shape != b.buffer.shape:
+                    raise RuntimeError("Communication hook: the future must give a tensor of the bucket's shape "
+                                       f"{tuple(b.buffer.shape)}, got {type(out).__name__}")
+                if out._storage is not b.buffer._storage:
+                    with no_grad():
+                        b.buffer.copy_(out)
             for (i, p), view in zip(b.params, b.views):
                 if globally_used is not None and not globally_used[i]:
                     continue  # no rank used it: leave .grad untouched, as PyTorch does
@@ -275,6 +322,7 @@ class _Reducer:
                         p.grad.copy_(view)
         self.armed = False
         self.finalized = True
+        self.iterations += 1
 
     def check_finished(self):
         if not self.finalized and self.started:
@@ -407,6 +455,7 @@ class DistributedDataParallel(Module):
         self.require_forward_param_sync = True
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * _MB)
         self.broadcast_bucket_size = 250 * _MB
+        self._comm_hook = None
         self._join_enabled = False
         self._join_throw = False
         self._divide_by_initial_world_size = True
@@ -423,6 +472,19 @@ class DistributedDataParallel(Module):
         first = _FIRST_BUCKET_BYTES if bucket_cap_mb is None else self.bucket_bytes_cap
         self.reducer = _Reducer(self, self._params, self._param_names, self.bucket_bytes_cap, first)
         self.reducer.div_factor = dist.get_world_size(self.process_group)
+
+    def register_comm_hook(self, state, hook):
+        """Replace the bucket all-reduce by ``hook(state, bucket) -> future`` (a ``GradBucket``; the future's
+        ``wait()`` gives the reduced buffer: e.g. ``dist.all_reduce(bucket.buffer().div_(world), async_op=True)
+        .get_future()``). Without a hook, buckets are divided by the world size and all-reduced. Register once,
+        before the first forward."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if self.reducer.iterations:
+            raise RuntimeError("register_comm_hook must be called before the first backward pass.")
+        self._comm_hook = (state, hook)
 
     # torch 2.13 keeps broadcast_buffers as a property over forward_sync_buffers
     @property
@@ -566,7 +628,13 @@ class DistributedDataParallel(Module):
         if not should_sync:
             return
         zeros_buckets = self.reducer.zeros_like_buckets()  # alive until the all-reduces are done
-        works = [dist.all_reduce(z, group=self.process_group, async_op=True) for z in zeros_buckets]
+        if self._comm_hook is not None:  # the ranks still training run the hook on each bucket: so does this one
+            state, hook = self._comm_hook
+            n = len(zeros_buckets)
+            works = [hook(state, GradBucket(_ZeroBucket(k, z, b), k == n - 1))
+                     for k, (z, b) in enumerate(zip(zeros_buckets, self.reducer.buckets))]
+        else:
+            works = [dist.all_reduce(z, group=self.process_group, async_op=True) for z in zeros_buckets]
         for w in works:
             w.wait()
         if self.find_unused_parameters:
