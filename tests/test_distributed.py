@@ -3,6 +3,7 @@ tests/dist_workers/, which check every collective and dtype against a NumPy refe
 mismatches, a rank that raises, timeouts); and the single-process API in this process."""
 import datetime
 import os
+import re
 import subprocess
 import sys
 
@@ -40,9 +41,9 @@ def _run(cmd):
 def test_every_collective_and_dtype_on_two_ranks_under_mpiexec():
     r = _run([_mpiexec(), "-n", "2", sys.executable, os.path.join(WORKERS, "collectives.py"), "gloo"])
     assert r.returncode == 0, r.stdout + r.stderr
-    lines = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("CHECKS OK")]
-    assert sorted(int(ln[2]) for ln in lines) == [0, 1], r.stdout
-    assert all(int(ln[3]) > 100 for ln in lines), r.stdout  # the worker really ran its checks
+    found = re.findall(r"CHECKS OK (\d+) (\d+)", r.stdout)  # the two ranks' lines may interleave
+    assert sorted(int(rank) for rank, _ in found) == [0, 1], r.stdout
+    assert all(int(n) > 100 for _, n in found), r.stdout  # the worker really ran its checks
 
 
 @needs_mpi
@@ -65,37 +66,36 @@ def test_plain_mpiexec_a_rank_that_exits_early_ends_the_job():
     r = _run([_mpiexec(), "-n", "2", sys.executable, "-m", "minitorch.run", os.path.join(WORKERS, "torch_program.py"),
               "--exit", "--plain"])
     assert r.returncode != 0
-    assert "[rank 0] uncaught exception, aborting the job" in r.stderr, r.stderr
-    assert "DistBackendError: barrier (collective #1 of this group) on rank 0: rank(s) [1] exited without joining" \
-        in r.stderr, r.stderr
     assert "finished" not in r.stdout
+    noticed = "[rank 0] uncaught exception, aborting the job" in r.stderr and \
+        "DistBackendError: barrier (collective #1 of this group) on rank 0: rank(s) [1] exited without joining" \
+        in r.stderr
+    # or mpiexec saw rank 1's exit status first and ended rank 0 itself: the job stops either way
+    ended_by_mpiexec = "EXIT CODE: 3" in r.stdout + r.stderr
+    assert noticed or ended_by_mpiexec, r.stdout + r.stderr
 
 
-def _oracle_lines(r):
+def _oracle_results(r, folder):
     import json
     assert r.returncode == 0, r.stdout + r.stderr
-    found = {}
-    for line in r.stdout.splitlines():
-        if line.startswith("ORACLE "):
-            d = json.loads(line[len("ORACLE "):])
-            found[d["rank"]] = d["out"]
-    assert sorted(found) == [0, 1], r.stdout
-    return found
+    return {rank: json.loads((folder / f"oracle_{rank}.json").read_text()) for rank in (0, 1)}
 
 
 @needs_mpi
 @pytest.mark.torch
 @pytest.mark.slow
-def test_same_program_same_results_as_pytorch_gloo():
+def test_same_program_same_results_as_pytorch_gloo(tmp_path):
     """tests/dist_workers/oracle.py (a PyTorch program: every dtype and op of all_reduce, broadcast, reduce, the
-    gathers and scatters, all_to_all_single, object collectives) under torchrun with gloo and under minitorch's
-    launcher with --as-torch: every result on every rank is the same, errors included."""
+    gathers and scatters, all_to_all_single, p2p batches, object collectives) under torchrun with gloo and under
+    minitorch's launcher with --as-torch: every result on every rank is the same, errors included."""
     pytest.importorskip("torch.distributed")
     script = os.path.join(WORKERS, "oracle.py")
-    want = _oracle_lines(_run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-                               "--standalone", script]))
-    got = _oracle_lines(_run([sys.executable, "-m", "minitorch.distributed.run", "--nproc-per-node", "2",
-                              "--standalone", "--as-torch", script]))
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "mini").mkdir()
+    want = _oracle_results(_run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                                 "--standalone", script, str(tmp_path / "torch")]), tmp_path / "torch")
+    got = _oracle_results(_run([sys.executable, "-m", "minitorch.distributed.run", "--nproc-per-node", "2",
+                                "--standalone", "--as-torch", script, str(tmp_path / "mini")]), tmp_path / "mini")
     for rank in (0, 1):
         assert len(want[rank]) > 70
         for key, value in want[rank].items():
@@ -163,6 +163,10 @@ def test_world_of_one_in_process(device):
             dist.gather(minitorch.ones(1), None, dst=0)
         with pytest.raises(ValueError, match="not part of the group"):
             dist.broadcast(minitorch.ones(1), src=3)
+        with pytest.raises(ValueError, match="Must specify global_rank or group_rank"):
+            dist.broadcast(minitorch.ones(1))
+        with pytest.raises(ValueError, match="Can't specify both group_rank and global_rank"):
+            dist.reduce(minitorch.ones(1), dst=0, group_dst=0)
         with pytest.raises(RuntimeError, match="BXOR"):
             dist.all_reduce(minitorch.ones(2), op=dist.ReduceOp.BXOR)
         with pytest.raises(ValueError, match="output tensor size must be equal to world_size"):

@@ -18,4 +18,7 @@ from .distributed_c10d import (  # noqa: F401
     is_torchelastic_launched, isend, monitored_barrier, new_group, recv, reduce, reduce_scatter, reduce_scatter_tensor,
     scatter, scatter_object_list, send,
 )
+from .distributed_c10d import (  # noqa: F401
+    P2POp, batch_isend_irecv, get_node_local_rank, is_backend_available, recv_object_list, send_object_list,
+)
 from .distributed_c10d import __all__  # noqa: F401

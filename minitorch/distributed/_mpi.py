@@ -10,6 +10,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 
 _MPI = None
 _AVAILABLE = None
@@ -66,6 +67,15 @@ def _finalize(MPI):
         MPI.Finalize()
 
 
+def abort(code):
+    """End every rank of the job (MPI_Abort) after this rank's output has had time to leave: mpiexec forwards
+    each rank's stdout/stderr through pipes, and the abort would otherwise cut the traceback short."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(0.25)
+    _MPI.COMM_WORLD.Abort(code)
+
+
 def install_excepthook():
     """Make an uncaught exception in this rank (main thread or any other) end the whole MPI job, after printing
     the traceback with the rank in front, so that no other rank hangs waiting for this one."""
@@ -82,9 +92,7 @@ def install_excepthook():
         rank = MPI.COMM_WORLD.Get_rank()
         sys.stderr.write(f"[rank {rank}] uncaught exception, aborting the job (all ranks):\n")
         previous(exc_type, exc, tb)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        MPI.COMM_WORLD.Abort(1)
+        abort(1)
 
     def thread_hook(args):
         hook(args.exc_type, args.exc_value, args.exc_traceback)

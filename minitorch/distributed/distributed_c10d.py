@@ -7,8 +7,9 @@ else queues and waits. Program order on one thread keeps every rank issuing the 
 
 Before its data moves, each collective checks that every rank of the group has arrived at the same collective with
 matching tensors: the ranks exchange a small fingerprint (sequence number, collective, dtype, shape, root, reduce
-op) point to point on a separate communicator. A mismatch raises RuntimeError on every rank ("Detected mismatch
-between collectives on ranks ..."), and a rank that has not arrived when the group's timeout runs out (the
+op; 16 int64s) point to point on a separate communicator (each rank sends N-1 such messages: tens of
+microseconds on one machine, a few network latencies across machines). A mismatch raises RuntimeError on every
+rank ("Detected mismatch between collectives on ranks ..."), and a rank that has not arrived when the group's timeout runs out (the
 ``timeout`` of ``init_process_group``/``new_group``, 30 minutes by default, as PyTorch's) raises ``DistBackendError``
 naming the collective and the ranks missing. ``MINITORCH_DISTRIBUTED_CHECK=0`` turns the fingerprint off: the ranks
 then meet at a non-blocking barrier (the timeout still names the collective, not the missing ranks) and a mismatched
@@ -42,7 +43,8 @@ __all__ = [
     "get_global_rank", "get_group_rank", "new_group", "barrier", "monitored_barrier", "all_reduce", "reduce",
     "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter", "reduce_scatter_tensor", "gather",
     "scatter", "all_to_all", "all_to_all_single", "send", "recv", "isend", "irecv", "all_gather_object",
-    "broadcast_object_list", "gather_object", "scatter_object_list",
+    "broadcast_object_list", "gather_object", "scatter_object_list", "P2POp", "batch_isend_irecv",
+    "send_object_list", "recv_object_list", "get_node_local_rank", "is_backend_available",
 ]
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -215,6 +217,7 @@ class _P2PWork(Work):
 
     def wait(self, timeout=None):
         seconds = _seconds(timeout) if timeout is not None else self._pg._timeout_s
+
         def test():
             if self._request.Test(self._status):
                 return True
@@ -797,13 +800,15 @@ def _check_list(ts, name, what):
         _check_tensor(t, name, what)
 
 
-def _root(pg, name, rank, group_rank, what):
+def _root(pg, name, rank, group_rank, what, required=False):
     """The group rank of a collective's root, given as a global rank or (``group_src``/``group_dst``) a group
-    rank."""
+    rank; rank 0 when neither is given, unless ``required`` (as PyTorch's broadcast, reduce and send)."""
+    if rank is None and group_rank is None and required:
+        raise ValueError("Must specify global_rank or group_rank")
     if isinstance(pg, _NonMember):
         return -1
     if rank is not None and group_rank is not None:
-        raise ValueError(f"{name}: give either {what} or group_{what}, not both")
+        raise ValueError("Can't specify both group_rank and global_rank")
     if group_rank is not None:
         if not 0 <= group_rank < pg.size():
             raise ValueError(f"{name}: group_{what}={group_rank} is not a rank of a group of size {pg.size()}")
@@ -874,7 +879,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     """Reduce ``tensor`` over the group into rank ``dst``'s tensor (the others' tensors are left as they are)."""
     _check_tensor(tensor, "reduce")
     pg = _resolve(group)
-    root = _root(pg, "reduce", dst, group_dst, "dst")
+    root = _root(pg, "reduce", dst, group_dst, "dst", required=True)
     opn = _op_name(op)
     MPI = _mpi.load()
     mop = _buffers.mpi_op(MPI, opn, tensor.dtype)
@@ -897,7 +902,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     """Copy rank ``src``'s ``tensor`` into every other rank's ``tensor``."""
     _check_tensor(tensor, "broadcast")
     pg = _resolve(group)
-    root = _root(pg, "broadcast", src, group_src, "src")
+    root = _root(pg, "broadcast", src, group_src, "src", required=True)
 
     def body(pg, MPI):
         is_root = pg.rank() == root
@@ -1136,7 +1141,7 @@ def _peer(pg, name, rank, group_rank, what):
         raise ValueError(f"{name}: this rank is not part of the given group")
     if rank is None and group_rank is None and what == "src":
         return None  # recv from any source
-    r = _root(pg, name, rank, group_rank, what)
+    r = _root(pg, name, rank, group_rank, what, required=True)
     if r == pg.rank():
         raise ValueError(f"Invalid {what} rank: {what} must not be the same as rank of the current process.")
     return r
@@ -1181,6 +1186,78 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     work = irecv(tensor, src, group, tag, group_src)
     work.wait()
     return work.source_rank()
+
+
+class P2POp:
+    """One send or receive for ``batch_isend_irecv``: ``op`` is ``isend`` or ``irecv``."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                             "``torch.distributed.irecv``.")
+        _check_tensor(tensor, "P2POp")
+        self.op, self.tensor, self.peer, self.group, self.tag, self.group_peer = op, tensor, peer, group, tag, \
+            group_peer
+
+    def __repr__(self):
+        return f"P2POp(op={self.op.__name__}, peer={self.peer}, tag={self.tag})"
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every send and receive of the list at once; returns their Works."""
+    if not isinstance(p2p_op_list, (list, tuple)) or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type ``torch.distributed.P2POp``.")
+    return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
+
+
+_OBJ_TAG = 9  # object messages travel on the fingerprint communicator: no clash with a user's tags
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None, use_batch=False):
+    """Send the objects of ``object_list`` (minitorch.save's format, no pickle) to rank ``dst``."""
+    pg = _resolve(group)
+    peer = _peer(pg, "send_object_list", dst, group_dst, "dst")
+    MPI = _mpi.load()
+    data = _dumps(list(object_list))
+    pg._ctl.Send([np.array([data.size], dtype=np.int64), MPI.INT64_T], dest=peer, tag=_OBJ_TAG)
+    req = pg._ctl.Isend([data, MPI.BYTE], dest=peer, tag=_OBJ_TAG)
+    _P2PWork(f"send_object_list to rank {pg._ranks[peer]}", req, pg, keep=(data,), peer=pg._ranks[peer]).wait()
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None, use_batch=False):
+    """Receive into ``object_list`` the objects rank ``src`` (any rank when None) sent; returns the sender."""
+    pg = _resolve(group)
+    peer = _peer(pg, "recv_object_list", src, group_src, "src")
+    MPI = _mpi.load()
+    size = np.empty(1, dtype=np.int64)
+    src_rank = MPI.ANY_SOURCE if peer is None else peer
+    work = _P2PWork(f"recv_object_list from rank {src_rank}", pg._ctl.Irecv([size, MPI.INT64_T], source=src_rank,
+                                                                            tag=_OBJ_TAG), pg,
+                    on_done=lambda st: st.Get_source(), peer=None if peer is None else pg._ranks[peer])
+    work.wait()
+    sender = work.source_rank()
+    data = np.empty(int(size[0]), dtype=np.uint8)
+    _P2PWork("recv_object_list", pg._ctl.Irecv([data, MPI.BYTE], source=sender, tag=_OBJ_TAG), pg,
+             peer=pg._ranks[sender]).wait()
+    got = _loads(data)
+    object_list[:len(got)] = got
+    return pg._ranks[sender]
+
+
+def get_node_local_rank(fallback_rank=None):
+    """``LOCAL_RANK`` from the environment (the launcher and init_process_group set it), else ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context and "
+                       "want the code to run locally instead.")
+
+
+def is_backend_available(backend):
+    """Whether ``backend`` ("mpi", "gloo", "nccl") can run here: all three are MPI."""
+    return backend.lower() in (Backend.MPI, Backend.GLOO, Backend.NCCL) and _mpi.is_available()
 
 
 # -------------------------------------------------------------------------------------------------------------

@@ -324,9 +324,9 @@ def _abort_others(code):
     """End every rank when this one stops with an error (an MPI job otherwise waits for it in a collective)."""
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        mpi.COMM_WORLD.Abort(code if isinstance(code, int) and 0 < code < 256 else 1)
+        from . import _mpi
+        _mpi.load()
+        _mpi.abort(code if isinstance(code, int) and 0 < code < 256 else 1)
 
 
 def main(argv=None):

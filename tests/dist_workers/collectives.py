@@ -179,6 +179,21 @@ elif rank == 1:
     w.wait()
     assert w.is_completed()
 
+# a ring exchange in one batch: every rank sends to the next and receives from the previous
+right, left = (rank + 1) % world, (rank - 1) % world
+got = torch.zeros(3, dtype=torch.int64)
+works = dist.batch_isend_irecv([dist.P2POp(dist.isend, torch.arange(3) + 10 * rank, right),
+                                dist.P2POp(dist.irecv, got, left)])
+for w in works:
+    w.wait()
+check(got, np.arange(3) + 10 * left, "batch_isend_irecv ring")
+if rank == 0:
+    dist.send_object_list([{"from": 0}, "two", 3], dst=1)
+elif rank == 1:
+    objs = [None, None, None]
+    assert dist.recv_object_list(objs) == 0 and objs == [{"from": 0}, "two", 3], objs
+    checks[0] += 1
+
 # ---- subgroups ---------------------------------------------------------------------------------------------------
 g = dist.new_group([0, 1])
 if rank in (0, 1):

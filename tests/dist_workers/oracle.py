@@ -1,6 +1,8 @@
-"""Run under torchrun (PyTorch, gloo) and under minitorch's launcher with --as-torch: prints one JSON line per rank
+"""Run under torchrun (PyTorch, gloo) and under minitorch's launcher with --as-torch: writes OUT_DIR/oracle_<rank>.json
 with the results of a fixed program of collectives, which tests/test_distributed.py compares."""
 import json
+import os
+import sys
 
 import torch
 import torch.distributed as dist
@@ -70,5 +72,18 @@ out["all_gather_object"] = objs
 lst = [rank, "x", {"k": rank}]
 dist.broadcast_object_list(lst, src=1)
 out["broadcast_object_list"] = lst
-print("ORACLE " + json.dumps({"rank": rank, "out": out}, sort_keys=True), flush=True)
+right, left = (rank + 1) % world, (rank - 1) % world
+got = torch.zeros(3, dtype=torch.int64)
+for w in dist.batch_isend_irecv([dist.P2POp(dist.isend, torch.arange(3) + 10 * rank, right),
+                                 dist.P2POp(dist.irecv, got, left)]):
+    w.wait()
+out["batch_isend_irecv"] = val(got)
+objs = [None, None]
+if rank == 0:
+    dist.send_object_list([{"a": 1}, "b"], dst=1)
+elif rank == 1:
+    out["recv_object_list sender"] = dist.recv_object_list(objs, src=0)
+out["recv_object_list"] = objs
+with open(os.path.join(sys.argv[1], f"oracle_{rank}.json"), "w") as fh:  # whole lines of two ranks interleave
+    json.dump(out, fh, sort_keys=True)
 dist.destroy_process_group()
