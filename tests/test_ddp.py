@@ -186,7 +186,6 @@ def test_sync_batchnorm_without_process_group_is_batchnorm(torch):
 
 
 @needs_mpi
-@pytest.mark.slow
 def test_mnist_ddp_example_trains_on_two_ranks_and_saves(tmp_path):
     """examples/mnist_ddp.py under the launcher, on 256 of the offline digits with a narrow CNN: the loss is
     reported once (rank 0) and falls, the checkpoint appears without its temporary file and loads into the plain Net."""
