@@ -1,7 +1,7 @@
 """Run in every rank of a 2-process job by tests/test_ddp.py: DistributedDataParallel and SyncBatchNorm against
 one process that trains on the whole batch (every rank recomputes that reference itself, from the same seed).
 
-Usage: python -m minitorch.distributed.run --nproc-per-node 2 tests/ddp_worker.py [checks|crash]
+Usage: python -m minitorch.distributed.run --nproc-per-node 2 tests/ddp_worker.py [checks|crash|cuda]
 Prints "rank R ok: <check>" per passed check; any mismatch raises (the job exits non-zero).
 """
 import copy
@@ -300,6 +300,23 @@ def check_errors():
     ok("errors")
 
 
+def check_cuda():
+    """A CUDA module (device_ids=[0]: inputs moved there) with SyncBatchNorm: gradients and running statistics of
+    one process on the whole batch; the buckets live on the GPU (collectives stage them through the host)."""
+    torch.manual_seed(0)
+    ref = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2)).cuda()
+    ddp = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(ref)), device_ids=[0])
+    x = torch.randn(8, 4)
+    F.mse_loss(ddp(mine(x)), torch.zeros(4, 2, device="cuda")).backward()
+    F.mse_loss(ref(x.cuda()), torch.zeros(8, 2, device="cuda")).backward()
+    assert all(b.buffer.device.type == "cuda" for b in ddp.reducer.buckets)
+    for p, q in zip(ddp.module.parameters(), ref.parameters()):
+        assert p.grad.device.type == "cuda"
+        close(p.grad.cpu(), q.grad.cpu(), "CUDA gradient")
+    close(ddp.module[1].running_var.cpu(), ref[1].running_var.cpu(), "CUDA running_var")
+    ok("CUDA module with SyncBatchNorm")
+
+
 def crash():
     torch.manual_seed(0)
     ddp = DDP(Net())
@@ -317,6 +334,8 @@ if __name__ == "__main__":
     RANK, WORLD = dist.get_rank(), dist.get_world_size()
     if sys.argv[1:] == ["crash"]:
         crash()
+    elif sys.argv[1:] == ["cuda"]:
+        check_cuda()
     else:
         for check in (check_construction, check_plain, check_comm_hook, check_sync_batchnorm, check_batchnorm_buffers, check_no_sync,
                       check_find_unused, check_join, check_errors):

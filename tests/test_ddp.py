@@ -145,6 +145,19 @@ def test_ddp_rank_raising_mid_training_ends_the_job():
     assert 'ddp_worker.py", line' in r.stderr
 
 
+@needs_mpi
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_ddp_cuda_module_with_sync_batchnorm_on_two_ranks():
+    """On the GPU (or the simulator, NUMBA_ENABLE_CUDASIM=1, inherited by the ranks): DDP buckets and
+    SyncBatchNorm statistics on CUDA tensors give one process's gradients and running statistics."""
+    if not minitorch.cuda.is_available():
+        pytest.skip("no CUDA device (or simulator)")
+    r = _run([sys.executable, "-m", "minitorch.distributed.run", "--nproc-per-node", "2", WORKER, "cuda"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("ok: CUDA module with SyncBatchNorm") == 2, r.stdout
+
+
 def test_ddp_before_init_process_group_errors_as_torch(torch):
     from minitorch.nn.parallel import DistributedDataParallel
     assert not dist.is_initialized()
