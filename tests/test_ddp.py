@@ -100,6 +100,13 @@ def test_sampler_errors_and_paths(torch):
         with pytest.raises(ValueError, match=r"Invalid rank .*interval \[0, 1\]") as ours:
             DistributedSampler(range(4), num_replicas=2, rank=rank)
         assert str(ours.value) == str(ref.value)
+    # num_replicas / rank from the process group: PyTorch's error without init_process_group
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError) as ref:
+        TorchSampler(range(4))
+    with pytest.raises(ValueError, match="Default process group has not been initialized") as ours:
+        DistributedSampler(range(4))
+    assert str(ours.value) == str(ref.value)
 
 
 # --- DistributedDataParallel and SyncBatchNorm on 2 MPI processes --------------------------------------------------
