@@ -254,6 +254,21 @@ def check_join():
        "comm hook)")
 
 
+def check_join_throw():
+    torch.manual_seed(4)
+    ddp = DDP(Net())
+    batches = data(3, 8, seed=9)
+    try:
+        with ddp.join(throw_on_early_termination=True):
+            for x, y in (batches if RANK == 0 else batches[:2]):
+                F.cross_entropy(ddp(mine(x)), mine(y)).backward()
+    except RuntimeError as e:
+        assert "Detected at least one rank that exhausted inputs" in str(e), e
+    else:
+        raise AssertionError("no error with throw_on_early_termination")
+    ok("join(throw_on_early_termination=True): every rank raises when one runs out")
+
+
 def join_once(hook):
     torch.manual_seed(4)
     ref = Net()
@@ -338,7 +353,7 @@ if __name__ == "__main__":
         check_cuda()
     else:
         for check in (check_construction, check_plain, check_comm_hook, check_sync_batchnorm, check_batchnorm_buffers, check_no_sync,
-                      check_find_unused, check_join, check_errors):
+                      check_find_unused, check_join, check_join_throw, check_errors):
             check()
         print(f"rank {RANK} all ok", flush=True)
     dist.destroy_process_group()

@@ -114,7 +114,8 @@ def test_sampler_errors_and_paths(torch):
 WORKER = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
 needs_mpi = pytest.mark.skipif(not dist.is_available(), reason="mpi4py / an MPI library is not installed")
 CHECKS = ["construction broadcast", "2 ranks on B/2 == 1 process on B", "register_comm_hook", "SyncBatchNorm: parameters and running",
-          "BatchNorm: parameters and buffers", "no_sync:", "find_unused_parameters:", "join():", "errors"]
+          "BatchNorm: parameters and buffers", "no_sync:", "find_unused_parameters:", "join():", "join(throw_on_early_termination=True)",
+          "errors"]
 
 
 def _run(cmd):
