@@ -312,6 +312,15 @@ def check_errors():
         assert "DDP expects same model across all ranks" in str(e), e
     else:
         raise AssertionError("no error for different models")
+    import warnings
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ddp = DDP(nn.Linear(2, 2), broadcast_buffers=False, check_reduction=True)
+    messages = [str(w.message) for w in seen if w.category is FutureWarning]
+    assert any("`broadcast_buffers` is deprecated" in m for m in messages), messages
+    assert any("`check_reduction` argument in `DistributedDataParallel` module is deprecated" in m
+               for m in messages), messages
+    assert ddp.broadcast_buffers is False and ddp.forward_sync_buffers is False
     ok("errors")
 
 
