@@ -312,6 +312,15 @@ def check_errors():
         assert "DDP expects same model across all ranks" in str(e), e
     else:
         raise AssertionError("no error for different models")
+    ddp = DDP(Branchy())  # `never` gets no gradient and find_unused_parameters is off
+    x = torch.randn(2, 4)
+    ddp(x, use_b=True).sum().backward()
+    try:
+        ddp(x, use_b=True)
+    except RuntimeError as e:
+        assert "Expected to have finished reduction in the prior iteration" in str(e) and "never.weight" in str(e)
+    else:
+        raise AssertionError("no error for a parameter without gradient")
     import warnings
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
