@@ -358,7 +358,8 @@ def test_numba_parallel_kernel_in_forked_child_with_workqueue_layer():
 def test_nn_parallel_namespace(torch):
     from minitorch.nn.modules.parallel import DataParallel as Old
     assert nn.parallel.DataParallel is nn.DataParallel is Old
-    assert not hasattr(nn.parallel, "DistributedDataParallel")  # comes with minitorch.distributed
+    from minitorch.nn.parallel.distributed import DistributedDataParallel
+    assert nn.parallel.DistributedDataParallel is DistributedDataParallel  # torch.nn.parallel.distributed path
     g = np.random.default_rng(2)
     w, b = g.standard_normal((3, 4)).astype(np.float32), g.standard_normal(3).astype(np.float32)
     x = g.standard_normal((5, 4)).astype(np.float32)

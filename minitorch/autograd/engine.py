@@ -9,6 +9,8 @@ _CAPTURING = [0]
 # per backward pass in progress (innermost last): (its number, the set of nodes it will run)
 _RUNS = []
 _RUN_COUNTER = [0]
+# run number -> callbacks queued during that backward pass (queue_callback), run when its graph is done
+_FINAL_CALLBACKS = {}
 
 
 class _RemovableHandle:
@@ -313,9 +315,20 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
+        callbacks = _FINAL_CALLBACKS.get(_RUNS[-1][0])
+        while callbacks:  # a callback may queue another one
+            callbacks.pop(0)()
     finally:
         _state["enabled"] = prev
-        _RUNS.pop()
+        _FINAL_CALLBACKS.pop(_RUNS.pop()[0], None)
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass in progress has run its whole graph (PyTorch's
+    ``Variable._execution_engine.queue_callback``; DistributedDataParallel waits for its gradient all-reduces here)."""
+    if not _RUNS:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _FINAL_CALLBACKS.setdefault(_RUNS[-1][0], []).append(callback)
 
 
 def current_run():

@@ -30,3 +30,15 @@ class _VariableMeta(type):
 class Variable(metaclass=_VariableMeta):
     """``minitorch.autograd.Variable(tensor, requires_grad=False)``; ``isinstance(x, Variable)`` holds for every
     Tensor, as in PyTorch."""
+
+
+class _ExecutionEngine:
+    """``Variable._execution_engine``: PyTorch's handle on the autograd engine (only ``queue_callback`` here)."""
+
+    @staticmethod
+    def queue_callback(callback):
+        from .engine import queue_callback
+        queue_callback(callback)
+
+
+Variable._execution_engine = _ExecutionEngine()

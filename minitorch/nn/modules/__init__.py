@@ -45,3 +45,4 @@ from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402,F401
 from .loss import NLLLoss2d  # noqa: E402,F401
 from .normalization import CrossMapLRN2d  # noqa: E402,F401
 from . import adaptive  # noqa: E402,F401
+from .batchnorm import SyncBatchNorm  # noqa: E402,F401

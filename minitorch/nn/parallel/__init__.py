@@ -1,5 +1,6 @@
-"""``minitorch.nn.parallel``: ``DataParallel`` and ``data_parallel`` (``DistributedDataParallel`` belongs to
-``minitorch.distributed``, which minitorch does not have yet)."""
+"""``minitorch.nn.parallel``: ``DataParallel``, ``data_parallel`` and ``DistributedDataParallel`` (which needs
+``minitorch.distributed.init_process_group``)."""
 from .data_parallel import DataParallel, data_parallel
+from .distributed import DistributedDataParallel
 
-__all__ = ["DataParallel", "data_parallel"]
+__all__ = ["DataParallel", "data_parallel", "DistributedDataParallel"]
