@@ -192,7 +192,7 @@ def test_recurrent_batch_rows_split_over_threads_match_torch(torch, monkeypatch,
     """The time loop with the batch rows in 3 ranges, one thread each (packed sequences of unequal lengths, so
     ranges run out at different steps; both directions), against torch."""
     import minitorch.ops.rnn as rnn_ops
-    monkeypatch.setattr(rnn_ops, "_row_parts", lambda B, GH: min(3, B))
+    monkeypatch.setattr(rnn_ops, "_row_parts", lambda B, N, GH, P: min(3, B))
     tm = getattr(torch.nn, cls)(4, 6, 2, bidirectional=True, **kw)
     mm = getattr(minitorch.nn, cls)(4, 6, 2, bidirectional=True, **kw)
     mm.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})

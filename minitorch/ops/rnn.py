@@ -38,14 +38,15 @@ def _view(flat, start, shape):
                  flat._device)
 
 
-ROWS_PER_PART = 4  # fewer batch rows per thread than this run serially (a parallel launch costs ~5 µs a call)
-PAR_WORK = 1 << 14  # nor when a step's hidden GEMM (rows x G*H) is this small
+ROWS_PER_PART = 4  # fewer batch rows per thread than this run serially
+PAR_WORK = 1 << 18  # nor when all steps' hidden GEMMs (N rows x G*H x P) are this few multiply-adds (~10 us):
+# a parallel launch costs ~5 us, once for the whole time loop
 
 
-def _row_parts(B, GH):
-    """How many row ranges (threads) a layer's time loop splits its batch into: independent sequences need no
-    synchronisation, so each range runs its whole loop on its own thread."""
-    if B * GH < PAR_WORK:
+def _row_parts(B, N, GH, P):
+    """How many row ranges (threads) a layer's time loop splits its batch of B into (N rows over all steps):
+    independent sequences need no synchronisation, so each range runs its whole loop on its own thread."""
+    if N * GH * P < PAR_WORK:
         return 1
     return max(1, min(launch._threads(), B // ROWS_PER_PART))
 
@@ -90,7 +91,7 @@ class RNNLayer(Function):
         if N:
             args = (mode, _arr(xw), _arr(bhh), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse), _arr(h),
                     _arr(c), _arr(out), _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(rr), _arr(hg), save)
-            parts = _row_parts(B, GH)
+            parts = _row_parts(B, N, GH, P)
             if parts > 1:
                 k.rnn.rnn_forward_par(*args, parts)
             else:
@@ -135,7 +136,7 @@ class RNNLayer(Function):
             args = (mode, _arr(dout), _arr(dh), _arr(dc), _arr(whh), _arr(whr), has_proj, bsz, offs, bool(reverse),
                     _arr(hprev), _arr(cprev), _arr(gates), _arr(tc), _arr(out), _arr(dgx), _arr(dgh), _arr(dproj),
                     _arr(dht), _arr(dr), _arr(tmp))
-            parts = _row_parts(B, GH)
+            parts = _row_parts(B, N, GH, P)
             if parts > 1:
                 k.rnn.rnn_backward_par(*args, parts)
             else:
