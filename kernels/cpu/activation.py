@@ -55,26 +55,79 @@ def _sum4(a, base, C):
 
 
 @njit(cache=True, inline="always")
+def _row_max(row, n):
+    """max(row[:n]) ignoring NaN (-inf for none), eight running maxima so that the selects vectorize."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row.dtype.type(-np.inf)
+    c = 0
+    while c + 8 <= n:
+        x = row[c]
+        m0 = x if x > m0 else m0
+        x = row[c + 1]
+        m1 = x if x > m1 else m1
+        x = row[c + 2]
+        m2 = x if x > m2 else m2
+        x = row[c + 3]
+        m3 = x if x > m3 else m3
+        x = row[c + 4]
+        m4 = x if x > m4 else m4
+        x = row[c + 5]
+        m5 = x if x > m5 else m5
+        x = row[c + 6]
+        m6 = x if x > m6 else m6
+        x = row[c + 7]
+        m7 = x if x > m7 else m7
+        c += 8
+    while c < n:
+        x = row[c]
+        m0 = x if x > m0 else m0
+        c += 1
+    return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _vsum(a):
+    """sum(a) of a contiguous 1-D array in float64, reassociated so that LLVM vectorizes it (NaN and inf keep their
+    meaning: only the order of the additions is free). Not inlined: its fastmath flag is its own."""
+    s = 0.0
+    for k in range(a.shape[0]):
+        s += a[k]
+    return s
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _vsum_exp(a, m):
+    """sum(exp(a - m)) of a float32 row in float64 without storing the exps (see _vsum for the flag)."""
+    s = 0.0
+    for k in range(a.shape[0]):
+        d = F(a[k] - m)  # (a no-op: typed so that the caller also compiles for float64 rows)
+        v = _exp_f32(d) if d > _LOF else F(0.0)
+        s += v if d == d else d
+    return s
+
+
+@njit(cache=True, inline="always")
 def _softmax_row(x, out, base, C, log):
+    if x.itemsize == 4:
+        # float32: vectorized passes: the row maximum (NaN skipped: a NaN's exp is NaN and so is the row's sum), the
+        # exps into ``out``, their sum
+        row, o = x[base:base + C], out[base:base + C]
+        m32 = _row_max(row, C)
+        if log:  # the exps are only summed: no pass writes them
+            lse32 = F(m32 + math.log(_vsum_exp(row, m32)))
+            for k in range(C):
+                o[k] = row[k] - lse32
+        else:
+            for k in range(C):
+                o[k] = _exp32(row[k] - m32)
+            inv32 = F(1.0 / _vsum(o))
+            for k in range(C):
+                o[k] = o[k] * inv32
+        return
     m = x[U(base)]
     for k in range(1, C):
         v = x[U(base + k)]
         if v > m or v != v:
             m = v
-    if x.itemsize == 4:
-        # float32: the exps go to ``out`` first (a vectorized pass), then are summed
-        for k in range(C):
-            out[U(base + k)] = _exp32(x[U(base + k)] - m)
-        s = _sum4(out, base, C)
-        if log:
-            lse32 = F(m + math.log(s))
-            for k in range(C):
-                out[U(base + k)] = x[U(base + k)] - lse32
-        else:
-            inv32 = F(1.0 / s)
-            for k in range(C):
-                out[U(base + k)] = out[U(base + k)] * inv32
-        return
     s = 0.0
     for k in range(C):
         s += math.exp(x[U(base + k)] - m)
@@ -104,7 +157,7 @@ def softmax_par(x, out, R, C, log):
 def _softmax_grad_row(g, y, out, base, C, log):
     s = 0.0
     if log:
-        s = _sum4(g, base, C)
+        s = _vsum(g[base:base + C])
         if y.itemsize == 4:
             s32 = F(s)
             for k in range(C):
@@ -162,27 +215,40 @@ def cross_entropy_rows(x, logp, do_softmax, target, weight, has_weight, ignore_i
     return 0, False, total
 
 
+@njit(cache=True, inline="always")
+def _nll_grad_row(logp, target, weight, has_weight, ignore_index, scale, per_row, div, C, out, r):
+    t = target[r]
+    base = r * C
+    if t == ignore_index:
+        for c in range(C):
+            out[U(base + c)] = 0.0
+        return
+    s = (scale[r] if per_row else scale[0]) / div * (weight[t] if has_weight else 1.0)
+    if logp.itemsize == 4:
+        s32 = F(s)
+        lp, o = logp[base:base + C], out[base:base + C]
+        for c in range(C):
+            o[c] = s32 * _exp32(lp[c])
+    else:
+        for c in range(C):
+            out[U(base + c)] = s * math.exp(logp[U(base + c)])
+    out[U(base + t)] -= s
+
+
 @njit(cache=True, error_model="numpy")
 def nll_softmax_backward(logp, target, weight, has_weight, ignore_index, scale, per_row, div, R, C, out):
     """out[r, c] = scale[r] / div * w[t_r] * (softmax[r, c] - [c == t_r]): the gradient of cross-entropy w.r.t.
     logits (targets were validated by ``cross_entropy_rows``); ``scale`` is one value, or one per row when
     ``per_row``; ``div`` is the total weight for reduction='mean', else 1."""
     for r in range(R):
-        t = target[r]
-        base = r * C
-        if t == ignore_index:
-            for c in range(C):
-                out[U(base + c)] = 0.0
-            continue
-        s = (scale[r] if per_row else scale[0]) / div * (weight[t] if has_weight else 1.0)
-        if logp.itemsize == 4:
-            s32 = F(s)
-            for c in range(C):
-                out[U(base + c)] = s32 * _exp32(logp[U(base + c)])
-        else:
-            for c in range(C):
-                out[U(base + c)] = s * math.exp(logp[U(base + c)])
-        out[U(base + t)] -= s
+        _nll_grad_row(logp, target, weight, has_weight, ignore_index, scale, per_row, div, C, out, r)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def nll_softmax_backward_par(logp, target, weight, has_weight, ignore_index, scale, per_row, div, R, C, out):
+    """nll_softmax_backward with the rows split over the threads."""
+    for r in prange(R):
+        _nll_grad_row(logp, target, weight, has_weight, ignore_index, scale, per_row, div, C, out, r)
 
 
 # ---------------------------------------------------------------------------------------------------------------

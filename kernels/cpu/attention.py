@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .activation import _exp_f32
+from .activation import _exp_f32, _row_max
 from .rnn import _exp
 
 NEG_INF = -np.inf
@@ -84,36 +84,6 @@ def _row_sum(row, n):
         t += row[c]
         c += 1
     return t
-
-
-@njit(cache=True, inline="always")
-def _row_max(row, n):
-    """max(row[:n]) ignoring NaN (-inf for none), eight running maxima so that the selects vectorize."""
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row.dtype.type(NEG_INF)
-    c = 0
-    while c + 8 <= n:
-        x = row[c]
-        m0 = x if x > m0 else m0
-        x = row[c + 1]
-        m1 = x if x > m1 else m1
-        x = row[c + 2]
-        m2 = x if x > m2 else m2
-        x = row[c + 3]
-        m3 = x if x > m3 else m3
-        x = row[c + 4]
-        m4 = x if x > m4 else m4
-        x = row[c + 5]
-        m5 = x if x > m5 else m5
-        x = row[c + 6]
-        m6 = x if x > m6 else m6
-        x = row[c + 7]
-        m7 = x if x > m7 else m7
-        c += 8
-    while c < n:
-        x = row[c]
-        m0 = x if x > m0 else m0
-        c += 1
-    return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
 
 
 @njit(cache=True, inline="always")

@@ -1051,9 +1051,10 @@ class _CrossEntropy2d(Function):
         scale = g if g._contig else launch.contiguous(g)
         sv = scale._storage[scale._offset:scale._offset + scale.numel()]
         out = launch.empty((N, C), x._dtype, x._device)
-        launch._k(x).activation.nll_softmax_backward(logp._storage, tv, wv, has_w, ignore_index, sv,
-                                                     reduction == "none", total if reduction == "mean" else 1.0,
-                                                     N, C, out._storage)
+        act = launch._k(x).activation
+        (act.nll_softmax_backward_par if N * C >= launch.N_PAR and N > 1 else act.nll_softmax_backward)(
+            logp._storage, tv, wv, has_w, ignore_index, sv, reduction == "none",
+            total if reduction == "mean" else 1.0, N, C, out._storage)
         return out, None, None, None, None
 
 
