@@ -95,17 +95,31 @@ def _tanh_run(a, lo, hi):
         v[k] = _tanh(v[k])
 
 
-SMALL_GEMM = 1_000_000  # OpenBLAS multiplies M x K by K x N without packing when M * N * K is at most this
+def _small_gemm_limit():
+    """M * N * K up to which OpenBLAS multiplies M x K by K x N without packing, or 0 where it has no such path: its
+    small-matrix kernels exist for the AVX-512 cores (SkylakeX and later) only. On a 2-core AMD EPYC (AVX2, OpenBLAS's
+    Haswell kernels) splitting a step's rows into such blocks packed the weight once per block: the LM's LSTM
+    layers ran 72.9 ms with blocks, 51.4 ms with one call per step."""
+    import os
+    from llvmlite import binding
+    core = os.environ.get("OPENBLAS_CORETYPE", "").upper()
+    if core:
+        return 1_000_000 if core in ("SKYLAKEX", "COOPERLAKE", "SAPPHIRERAPIDS") else 0
+    return 1_000_000 if binding.get_host_cpu_features().get("avx512f", False) else 0
+
+
+SMALL_GEMM = _small_gemm_limit()
 
 
 @njit(cache=True, inline="always")
 def _mm(a, b, out):
     """out = a @ b for a few rows a (M, K) and a C-contiguous b (K, N), in row blocks small enough for OpenBLAS's
-    unpacked small-matrix path: a recurrent step's GEMM is a handful of rows against a weight reused every step, and
-    the packing of b in one general call cost more than the arithmetic (measured at K=200, N=800: 10 rows in one call
-    58 us, in two blocks of 5 rows 2 x 11 us; 1 row as a GEMV against the transposed weight 7.5 us, here 4.7 us)."""
+    unpacked small-matrix path where it has one (one call where not: SMALL_GEMM 0). A recurrent step's GEMM is a
+    handful of rows against a weight reused every step, and on an AVX-512 machine the packing of b in one general
+    call cost more than the arithmetic (K=200, N=800: 10 rows in one call 58 us, in two blocks of 5 rows 2 x 11 us;
+    1 row as a GEMV against the transposed weight 7.5 us, here 4.7 us)."""
     M = a.shape[0]
-    step = max(1, SMALL_GEMM // max(1, b.shape[0] * b.shape[1]))
+    step = M if SMALL_GEMM == 0 else max(1, SMALL_GEMM // max(1, b.shape[0] * b.shape[1]))
     for r in range(0, M, step):
         e = min(r + step, M)
         np.dot(a[r:e], b, out[r:e])
