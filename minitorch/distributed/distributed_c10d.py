@@ -1017,19 +1017,25 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
                                                              reduce_op=opn), body, async_op, [output])
 
 
+def _root_list(pg, root, op, tensors, tensor, side):
+    """Whether this rank is the root of a gather/scatter; the root's list is checked, other ranks must pass none."""
+    is_root = not isinstance(pg, _NonMember) and pg.rank() == root
+    if is_root:
+        if tensors is None:
+            raise ValueError(f"Argument ``{op}_list`` must be specified on {side} rank.")
+        _check_list(tensors, op, f"{op}_list")
+        _gather_list_shapes(op, tensors, tensor, pg.size())
+    elif tensors:
+        raise ValueError(f"Argument ``{op}_list`` must NOT be specified on non-{side} ranks.")
+    return is_root
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """Rank ``dst``'s ``gather_list[i]`` = rank i's ``tensor`` (``gather_list`` only on ``dst``)."""
     _check_tensor(tensor, "gather")
     pg = _resolve(group)
     root = _root(pg, "gather", dst, group_dst, "dst")
-    is_root = not isinstance(pg, _NonMember) and pg.rank() == root
-    if is_root:
-        if gather_list is None:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _check_list(gather_list, "gather", "gather_list")
-        _gather_list_shapes("gather", gather_list, tensor, pg.size())
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    is_root = _root_list(pg, root, "gather", gather_list, tensor, "destination")
 
     def body(pg, MPI):
         n = tensor.numel()
@@ -1049,14 +1055,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     _check_tensor(tensor, "scatter")
     pg = _resolve(group)
     root = _root(pg, "scatter", src, group_src, "src")
-    is_root = not isinstance(pg, _NonMember) and pg.rank() == root
-    if is_root:
-        if scatter_list is None:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _check_list(scatter_list, "scatter", "scatter_list")
-        _gather_list_shapes("scatter", scatter_list, tensor, pg.size())
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    is_root = _root_list(pg, root, "scatter", scatter_list, tensor, "source")
 
     def body(pg, MPI):
         t = _buffers.mpi_type(MPI, tensor.dtype)
