@@ -135,12 +135,13 @@ def test_einsum_spaces_are_ignored():
 
 def test_einsum_contracts_each_pair_with_one_gemm(monkeypatch):
     calls = []
-    real = launch.bmm
+    for name in ("bmm", "mm"):  # the two GEMM launchers (batched, and plain 2-D)
+        real = getattr(launch, name)
 
-    def counting(a, b):
-        calls.append((a.shape, b.shape))
-        return real(a, b)
-    monkeypatch.setattr(launch, "bmm", counting)
+        def counting(a, b, real=real):
+            calls.append((a.shape, b.shape))
+            return real(a, b)
+        monkeypatch.setattr(launch, name, counting)
     q = minitorch.randn(2, 3, 8, 4)
     k = minitorch.randn(2, 3, 6, 4)
     minitorch.einsum("bhqd,bhkd->bhqk", q, k)
@@ -153,13 +154,14 @@ def test_einsum_contracts_each_pair_with_one_gemm(monkeypatch):
 def test_einsum_contracts_the_smallest_pair_first(monkeypatch):
     """'ij,kl,jl->ik' left to right would build the (i, j, k, l) outer product; the smallest result comes first."""
     sizes = []
-    real = launch.bmm
+    for name in ("bmm", "mm"):
+        real = getattr(launch, name)
 
-    def recording(a, b):
-        out = real(a, b)
-        sizes.append(out.numel())
-        return out
-    monkeypatch.setattr(launch, "bmm", recording)
+        def recording(a, b, real=real):
+            out = real(a, b)
+            sizes.append(out.numel())
+            return out
+        monkeypatch.setattr(launch, name, recording)
     compare(lambda m, a, b, c: m.einsum("ij,kl,jl->ik", a, b, c), [(2, 30), (3, 40), (30, 40)], grad=False)
     assert len(sizes) == 2 and max(sizes) <= 2 * 40
 

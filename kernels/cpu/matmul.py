@@ -41,6 +41,20 @@ def bmm_blas(a, ta, b, tb, out):
         _gemm_one(a, ta, b, tb, out, i)
 
 
+@njit(cache=True)
+def gemm(a, ta, b, tb, out):
+    """out = op(a) @ op(b) for C-ordered 2-D arrays, op transposing when the flag is set (``bmm_blas`` without the
+    batch dim: a plain matrix product skips the three reshapes to and from a batch of one)."""
+    if ta and tb:
+        np.dot(a.T, b.T, out)
+    elif ta:
+        np.dot(a.T, b, out)
+    elif tb:
+        np.dot(a, b.T, out)
+    else:
+        np.dot(a, b, out)
+
+
 @njit(cache=True, parallel=True)
 def bmm_blas_par(a, ta, b, tb, out):
     """bmm_blas with the batch split over the Numba threads, each calling a single-threaded GEMM (for batches of

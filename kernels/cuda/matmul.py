@@ -105,6 +105,11 @@ def bmm_blas(a, ta, b, tb, out):
                  False)
 
 
+def gemm(a, ta, b, tb, out):
+    """out = op(a) @ op(b) for C-contiguous 2-D arrays (``bmm_blas`` on a batch of one)."""
+    bmm_blas(a.reshape((1,) + a.shape), ta, b.reshape((1,) + b.shape), tb, out.reshape((1,) + out.shape))
+
+
 def bmm_tiled(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, B, M, N, K):
     """out (B*M*N, zero-filled by the launcher) += a[B, M, K] @ b[B, K, N] over element strides, any dtype."""
     _launch_gemm(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, 0, M * N, N, 1, B, M, N, K, True)

@@ -536,6 +536,40 @@ def _stack_form(t):
     return None
 
 
+def mm(a, b):
+    """(M, K) @ (K, N) for same-dtype 2-D tensors: one GEMM launch for float32/float64 (C- or F-ordered operands
+    go to BLAS as they are), else the batched launcher on a batch of one."""
+    M, K = a._shape
+    N = b._shape[1]
+    if a._dtype is not float32 and a._dtype is not float64:
+        return bmm(a.reshape(1, M, K), b.reshape(1, K, N)).reshape(M, N)
+    out = empty((M, N), a._dtype, a._device)
+    if M == 0 or N == 0:
+        return out
+    if K == 0:
+        return fill_(out, 0)
+    fa, ta = _matrix_form(a)
+    fb, tb = _matrix_form(b)
+    k = _k(a).matmul
+    oa = out._storage.reshape(M, N)
+    mnk = M * N * K
+    if mnk < LINEAR_PAR:
+        k.set_blas_threads(1)
+        k.gemm(fa, ta, fb, tb, oa)
+        return out
+    T = _threads()
+    if mnk < BLAS_PAR and T > 1 and M > 1:
+        # mid-size: the rows split over the Numba threads, single-threaded GEMMs (as linear layers do)
+        k.set_blas_threads(1)
+        if ta:
+            fa = contiguous(a)._storage.reshape(M, K)
+        k.linear_forward_par(fa, fb, not tb, fa[0], False, oa, min(T, M))
+        return out
+    k.set_blas_threads(1 if mnk < BLAS_PAR else T)
+    k.gemm(fa, ta, fb, tb, oa)
+    return out
+
+
 @half_compute()
 def bmm(a, b):
     """(B, M, K) @ (B, K, N) for same-dtype 3-D tensors whose batch sizes match or are 1."""
