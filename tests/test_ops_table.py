@@ -382,6 +382,8 @@ TABLE = [
         ("max_dim_special", lambda m, x: x.max(dim=-1), lambda x: (x.max(-1), x.argmax(-1)), 1, one(1)),
         ("min_dim_special", lambda m, x: m.min(x, 0), lambda x: (x.min(0), x.argmin(0)), 1, one(1)),
         ("amax_special", lambda m, x: x.amax(0), lambda x: x.max(0), 1, one(1)),
+        ("amax_last_special", lambda m, x: x.amax(-1), lambda x: x.max(-1), 1, one(1)),
+        ("amin_last_special", lambda m, x: x.amin(-1), lambda x: x.min(-1), 1, one(1)),
         ("argmax_special", lambda m, x: x.argmax(), np.argmax, 1, one(1)),
         ("argmin_dim_special", lambda m, x: x.argmin(-1), lambda x: x.argmin(-1), 1, one(1)),
         ("maximum_special", lambda m, a, b: m.maximum(a, b), np.maximum, 2, bcast(2)),

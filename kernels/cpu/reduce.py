@@ -30,14 +30,25 @@ def _run(op, a, i0, s, n):
     elif op == 1:
         for k in range(1, n):
             acc = acc * a[U(i0 + k * s)]
-    elif op == 2:
-        for k in range(1, n):
-            x = a[U(i0 + k * s)]
-            acc = x if (x > acc or x != x) else acc
-    elif op == 3:
-        for k in range(1, n):
-            x = a[U(i0 + k * s)]
-            acc = x if (x < acc or x != x) else acc
+    elif op == 2 or op == 3:
+        # a plain compare-and-select (which LLVM vectorises) with NaN noted on the side: 2x faster than testing
+        # for NaN inside the select; a NaN found is looked up again so that it is returned with its own type
+        nan = acc != acc
+        if op == 2:
+            for k in range(1, n):
+                x = a[U(i0 + k * s)]
+                acc = x if x > acc else acc
+                nan |= x != x
+        else:
+            for k in range(1, n):
+                x = a[U(i0 + k * s)]
+                acc = x if x < acc else acc
+                nan |= x != x
+        if nan:
+            for k in range(n):
+                x = a[U(i0 + k * s)]
+                if x != x:
+                    return x
     elif op == 4:
         for k in range(1, n):
             acc = acc and a[U(i0 + k * s)]
@@ -60,12 +71,12 @@ def _fold(op, a, ia, si, out, io, n):
         for k in range(n):
             x = a[U(ia + k * si)]
             y = out[U(io + k)]
-            out[U(io + k)] = x if (x > y or x != x) else y
+            out[U(io + k)] = x if (x > y) | (x != x) else y  # `|`, not `or`: no branch, so it vectorises
     elif op == 3:
         for k in range(n):
             x = a[U(ia + k * si)]
             y = out[U(io + k)]
-            out[U(io + k)] = x if (x < y or x != x) else y
+            out[U(io + k)] = x if (x < y) | (x != x) else y
     elif op == 4:
         for k in range(n):
             out[U(io + k)] = out[U(io + k)] and a[U(ia + k * si)]
