@@ -301,12 +301,32 @@ def unary(name, x, out_dtype=None, family="unary", out=None):
     return out
 
 
+_CODES = {"binary": opcodes.BINARY, "compare": opcodes.COMPARE, "bitwise": opcodes.BITWISE}
+
+
+def binary_same(name, a, b):
+    """``binary(name, a, b)`` for two contiguous tensors of one shape, dtype (not 16-bit) and device: the common
+    case of eager arithmetic, on the shortest Python path (tiny tensors spend most of their time here)."""
+    shape = a._shape
+    n = shape[0] if len(shape) == 1 else math.prod(shape)
+    dt, dev = a._dtype, a._device
+    pkg = _PKG.get(dev.type)
+    if pkg is None:
+        pkg = _PKG[dev.type] = dispatch.kernels(dev.type)
+    out = _make(pkg.memory.empty(n, dt.storage_np), shape, _strides_for(shape), 0, dt, dev, None, True)
+    if n:
+        ew = pkg.elementwise
+        (ew.binary_flat_par if n >= N_PAR else ew.binary_flat)(opcodes.BINARY[name], a._storage, a._offset, 1,
+                                                               b._storage, b._offset, 1, out._storage, n)
+    return out
+
+
 @half_compute(inplace=("out",))
 def binary(name, a, b, family="binary", out=None):
     """Apply a broadcasting binary op to same-dtype tensors ("binary" and, for integers, "bitwise": dtype out;
     "compare": bool out)."""
     ew = _k(a).elementwise
-    code = {"binary": opcodes.BINARY, "compare": opcodes.COMPARE, "bitwise": opcodes.BITWISE}[family][name]
+    code = _CODES[family][name]
     same = a._shape == b._shape
     shape = a._shape if same else broadcast_shapes(a._shape, b._shape)
     if out is None:
