@@ -99,7 +99,7 @@ def _backward_checked(node, g):
 
 
 def _make_grads(outputs, grads):
-    from ..creation import ones_like
+    from ..ops import launch
     out = []
     for i, t in enumerate(outputs):
         g = None if grads is None else grads[i]
@@ -108,7 +108,7 @@ def _make_grads(outputs, grads):
                 raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = ones_like(t)
+            g = launch.fill_(launch.empty(t._shape, t._dtype, t._device), 1)  # ones_like(t), on the short path
         else:
             if not isinstance(g, Tensor):
                 from ..creation import tensor

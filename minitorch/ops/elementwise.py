@@ -249,7 +249,10 @@ class _Binary(Function):
 
     @classmethod
     def forward(cls, ctx, a, b):
-        out = launch.binary(cls.op, a, b)
+        if a._shape == b._shape and a._contig and b._contig:
+            out = launch.binary_same(cls.op, a, b)
+        else:
+            out = launch.binary(cls.op, a, b)
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if cls.op in ("add", "sub"):
             ctx.save_for_backward()
@@ -278,7 +281,7 @@ _ARITH_BOOL = {"add": "logical_or", "mul": "logical_and", "maximum": "logical_or
 def _binary(name, a, b, float_op=False):
     if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and a._device is b._device \
             and not (a._requires_grad or b._requires_grad or float_op) and a._dtype is not t_bool:
-        if a._shape == b._shape and a._contig and b._contig and not a._dtype._half:
+        if a._shape == b._shape and a._contig and b._contig:
             return launch.binary_same(name, a, b)
         return launch.binary(name, a, b)
     a, b = operands(a, b, float_op)

@@ -304,9 +304,10 @@ def unary(name, x, out_dtype=None, family="unary", out=None):
 _CODES = {"binary": opcodes.BINARY, "compare": opcodes.COMPARE, "bitwise": opcodes.BITWISE}
 
 
+@half_compute()
 def binary_same(name, a, b):
-    """``binary(name, a, b)`` for two contiguous tensors of one shape, dtype (not 16-bit) and device: the common
-    case of eager arithmetic, on the shortest Python path (tiny tensors spend most of their time here)."""
+    """``binary(name, a, b)`` for two contiguous tensors of one shape, dtype and device: the common case of eager
+    arithmetic, on the shortest Python path (tiny tensors spend most of their time here)."""
     shape = a._shape
     n = shape[0] if len(shape) == 1 else math.prod(shape)
     dt, dev = a._dtype, a._device
@@ -462,7 +463,14 @@ def reduce(name, x, dims, keepdim, out_dtype=None):
     out = empty(out_shape, out_dtype or x._dtype, x._device)
     if out.numel() == 0:
         return out
-    y, O, R, I, so, sr, si = _reduce_form(x, dims) if nd else (x, 1, 1, 1, 0, 0, 0)
+    if not nd:
+        y, O, R, I, so, sr, si = x, 1, 1, 1, 0, 0, 0
+    elif x._contig and (len(dims) == nd or dims == (nd - 1,)):
+        # the common cases of a dense tensor (everything, or the last dim) need no stride analysis
+        R = x._shape[-1] if len(dims) < nd else x.numel()
+        y, O, I, so, sr, si = x, out.numel(), 1, R, 1, 0
+    else:
+        y, O, R, I, so, sr, si = _reduce_form(x, dims)
     if R == 0:
         fill_(out, {"sum": 0, "prod": 1, "all": True, "any": False}[name])
         return out
@@ -556,6 +564,7 @@ def _stack_form(t):
     return None
 
 
+@half_compute()
 def mm(a, b):
     """(M, K) @ (K, N) for same-dtype 2-D tensors: one GEMM launch for float32/float64 (C- or F-ordered operands
     go to BLAS as they are), else the batched launcher on a batch of one."""
