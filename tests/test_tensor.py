@@ -709,3 +709,22 @@ def test_std_and_var_of_a_single_element_are_nan(device):
     x = minitorch.tensor([1.5], device=device)
     assert math.isnan(x.std().item()) and math.isnan(x.var().item())
     assert x.var(unbiased=False).item() == 0.0
+
+
+@pytest.mark.parametrize("shape, dim", [((300, 257), 0), ((7, 300, 40), 1), ((5, 9), 0), ((4, 6, 3), 1)])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_arg_reductions_over_leading_dims_fold_rows(shape, dim, dtype):
+    """argmax/argmin/max/min over a dim whose kept elements are contiguous fold whole rows (serial below and in
+    column blocks above the parallel threshold): first occurrence wins among ties, and the first NaN wins."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(-3, 4, size=shape).astype(dtype)
+    if dtype == "float32":
+        flat = a.reshape(-1)
+        flat[rng.choice(flat.size, size=max(1, flat.size // 50), replace=False)] = np.nan
+        a.reshape(-1, shape[-1])[0, 1] = np.nan  # a NaN in the first row of some column
+    x = minitorch.tensor(a)
+    for name, ref_i, ref_v in (("max", np.argmax, np.max), ("min", np.argmin, np.min)):
+        v, i = getattr(x, name)(dim)
+        np.testing.assert_array_equal(to_np(i), ref_i(a, axis=dim))
+        np.testing.assert_array_equal(to_np(v), ref_v(a, axis=dim))
+        np.testing.assert_array_equal(to_np(getattr(x, "arg" + name)(dim)), ref_i(a, axis=dim))

@@ -173,6 +173,44 @@ def argreduce_par(op, a, ao, so, sr, si, O, R, I, values, indices):
         indices[j] = k
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _arg_outer_block(op, a, ao, so, sr, si, R, I, values, indices, o, lo, hi):
+    """argreduce for outputs [lo, hi) of block o, folding one row of the reduced dim at a time into them (the kept
+    elements are the close ones: a column-wise walk per output would stride through memory). A later element is
+    taken when strictly better, or NaN over a number, so the first occurrence and the first NaN win."""
+    base = ao + o * so
+    j0 = o * I
+    for i in range(lo, hi):
+        values[j0 + i] = a[U(base + i * si)]
+        indices[j0 + i] = 0
+    for r in range(1, R):
+        row = base + r * sr
+        for i in range(lo, hi):
+            x = a[U(row + i * si)]
+            v = values[j0 + i]
+            better = (x > v) if op == 0 else (x < v)
+            take = better | ((x != x) & (v == v))
+            values[j0 + i] = x if take else v
+            indices[j0 + i] = r if take else indices[j0 + i]
+
+
+@njit(cache=True, error_model="numpy")
+def argreduce_outer(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """argreduce when the kept elements are close together (argmax over dim 0 of a matrix)."""
+    for o in range(O):
+        _arg_outer_block(op, a, ao, so, sr, si, R, I, values, indices, o, 0, I)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def argreduce_outer_par(op, a, ao, so, sr, si, O, R, I, values, indices, block):
+    """argreduce_outer with the outputs split into column blocks of ``block`` over the threads."""
+    nb = (I + block - 1) // block
+    for j in prange(O * nb):
+        o = j // nb
+        lo = (j - o * nb) * block
+        _arg_outer_block(op, a, ao, so, sr, si, R, I, values, indices, o, lo, min(I, lo + block))
+
+
 @njit(cache=True, error_model="numpy")
 def scan(op, a, ao, so, sr, si, O, R, I, out):
     """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I)."""

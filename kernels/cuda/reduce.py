@@ -282,6 +282,16 @@ def argreduce(op, a, ao, so, sr, si, O, R, I, values, indices):
         _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, None, values, indices)
 
 
+def argreduce_outer(op, a, ao, so, sr, si, O, R, I, values, indices):
+    """The CPU's row-folding variant; on the GPU one thread per output already reads neighbouring columns together."""
+    argreduce(op, a, ao, so, sr, si, O, R, I, values, indices)
+
+
+def argreduce_outer_par(op, a, ao, so, sr, si, O, R, I, values, indices, block):
+    """``block`` (the CPU's column block) is ignored."""
+    argreduce(op, a, ao, so, sr, si, O, R, I, values, indices)
+
+
 def _argreduce_blocks(op, a, ao, so, sr, si, O, R, I, ix, values, indices):
     """Block per output (and chunk); ``ix``: the indices of a's elements, or None for their positions."""
     n = O * I
