@@ -4,6 +4,7 @@ MNIST-shaped samples: minitorch vs torch (when installed), the same program with
 Run: python benchmarks/bench_mlp.py [--samples 60000] [--profile]
 """
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -43,17 +44,25 @@ def main():
     p.add_argument("--samples", type=int, default=60000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--profile", action="store_true", help="print where minitorch's time goes")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="epochs of each library in turn; with more than one, the min/median of the per-round ratio")
     args = p.parse_args()
     rng = np.random.default_rng(0)
     X = rng.random((args.samples, 784), dtype=np.float32)
     Y = rng.integers(0, 10, args.samples).astype(np.int64)
     import minitorch
-    t_mt, l_mt = epoch_time(minitorch, X, Y, args.batch)
     try:
         import torch
-        t_t, l_t = epoch_time(torch, X, Y, args.batch)
     except ImportError:
-        t_t = l_t = float("nan")
+        torch = None
+    ratios = []
+    for _ in range(args.rounds):
+        t_mt, l_mt = epoch_time(minitorch, X, Y, args.batch)
+        t_t, l_t = epoch_time(torch, X, Y, args.batch) if torch else (float("nan"), float("nan"))
+        ratios.append(t_mt / t_t)
+    if args.rounds > 1:
+        print(f"per-round ratios: {' '.join(f'{r:.2f}' for r in ratios)}; min {min(ratios):.2f}, "
+              f"median {statistics.median(ratios):.2f}")
     steps = -(-args.samples // args.batch)
     print(f"{'':12s} {'epoch':>9s} {'per step':>10s} {'final loss':>11s}")
     print(f"{'minitorch':12s} {t_mt:8.2f}s {t_mt / steps * 1e3:8.3f}ms {l_mt:11.4f}")
