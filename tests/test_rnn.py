@@ -594,6 +594,37 @@ def test_linear_backward_serial_and_split(threads, M):
     np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("has_b", [True, False])
+def test_linear_forward_split_by_features(threads, has_b):
+    """The linear forward kernel that splits the output features over threads (scratch blocks copied into their
+    columns, bias added there), at a feature count that does not split evenly, against numpy."""
+    from minitorch.kernels.cpu import matmul as MM
+    M, O, In = 37, 101, 23
+    x, w, b = RNG.standard_normal((M, In)), RNG.standard_normal((O, In)), RNG.standard_normal(O)
+    out = np.full((M, O), np.nan)
+    tmp = np.empty((threads, M * -(-O // threads)))
+    MM.linear_forward_cols_par(x, w, b, has_b, out, tmp, threads)
+    np.testing.assert_allclose(out, x @ w.T + (b if has_b else 0), rtol=1e-12)
+
+
+def test_linear_layer_takes_the_feature_split(monkeypatch):
+    """A batch of few rows through a large layer splits the output features, to float32 rounding of the product
+    (BLAS blocks a narrower GEMM differently, so the last bit may differ from one whole GEMM)."""
+    from minitorch.kernels.cpu import matmul as MM
+    if minitorch.get_num_threads() < 2:
+        pytest.skip("needs two Numba threads")
+    calls = []
+    real = MM.linear_forward_cols_par
+    monkeypatch.setattr(MM, "linear_forward_cols_par", lambda *a: (calls.append(a[0].shape), real(*a)))
+    lin = nn.Linear(784, 128)
+    x = minitorch.randn(64, 784)
+    y = lin(x)
+    assert calls == [(64, 784)]
+    want = to_np(x).astype(np.float64) @ to_np(lin.weight).astype(np.float64).T + to_np(lin.bias)
+    np.testing.assert_allclose(to_np(y), want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("dt", ["float16", "bfloat16"])
 def test_half_layers(torch, dt):
     """16-bit layers compute in float32 and round once, as PyTorch's CPU kernels do, within rounding of torch."""

@@ -96,6 +96,26 @@ def linear_forward_par(x, w, tw, b, has_b, out, T):
             _rows_xwt(x, w, tw, b, has_b, out, r0, r1)
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_forward_cols_par(x, w, b, has_b, out, tmp, T):
+    """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
+    multiplies all rows of x by its own block of w's rows into its scratch row of ``tmp`` (T, M * ceil(O/T)) and
+    copies that into its columns of out. For few rows this beats splitting the rows, where every thread would pack
+    the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
+    M = x.shape[0]
+    O = w.shape[0]
+    for t in prange(T):
+        o0 = t * O // T
+        o1 = (t + 1) * O // T
+        n = o1 - o0
+        if n > 0:
+            blk = tmp[t, :M * n].reshape(M, n)
+            np.dot(x, w[o0:o1].T, blk)
+            for r in range(M):
+                for c in range(n):
+                    out[r, o0 + c] = blk[r, c] + b[o0 + c] if has_b else blk[r, c]
+
+
 @njit(cache=True, inline="always")
 def _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, t, T):
     """Thread t's share of the gradients: rows of gx (batch rows) and of gw and gb (output features).

@@ -654,6 +654,7 @@ def bmm(a, b):
 
 
 LINEAR_PAR = 1 << 21  # multiply-adds from which a linear layer's GEMMs are split over the threads
+LINEAR_COLS_M = 256  # up to this many rows, the forward splits the output features (not the rows) over the threads
 
 
 def _matrix_form(t):
@@ -693,7 +694,10 @@ def linear(x, w, b):
             binary("add", out, b, out=out)
         return out
     T = _threads()
-    if M * O * In >= LINEAR_PAR and T > 1 and M > 1:
+    if M * O * In >= LINEAR_PAR and T > 1 and M <= LINEAR_COLS_M and not tw and O >= 2 * T:
+        tmp = empty((T, M * -(-O // T)), x._dtype, x._device)._storage.reshape(T, -1)
+        mm.linear_forward_cols_par(xa, wa, ba, b is not None, oa, tmp, T)
+    elif M * O * In >= LINEAR_PAR and T > 1 and M > 1:
         mm.linear_forward_par(xa, wa, tw, ba, b is not None, oa, min(T, M))
     else:
         mm.linear_forward(xa, wa, tw, ba, b is not None, oa)
