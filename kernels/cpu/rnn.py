@@ -43,6 +43,19 @@ def _exp(x):
 
 
 @njit(cache=True, inline="always")
+def tanh_f64(x):
+    """tanh in float64 arithmetic (relative error ~1e-15) from operations LLVM vectorizes, unlike libm's tanh
+    (4x slower here): its Taylor polynomial for |x| < 0.05, else (1 - e) / (1 + e) with e = exp(-2|x|), whose
+    numerator then loses nothing. Signed zeros, infinities and NaN come out as tanh's."""
+    ax = abs(x)
+    x2 = x * x
+    small = x * (1.0 + x2 * (-1 / 3 + x2 * (2 / 15 + x2 * (-17 / 315 + x2 * (62 / 2835)))))
+    e = _exp(-2.0 * ax)
+    big = math.copysign((1.0 - e) / (1.0 + e), x)
+    return small if ax < 0.05 else big
+
+
+@njit(cache=True, inline="always")
 def _sig(x):
     return 1.0 / (1.0 + _exp(-x))
 

@@ -192,6 +192,9 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
+        compiled = d.get("_compiled_call_impl")
+        if compiled is not None:
+            return compiled(*args, **kwargs)
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]
                 or _global_forward_hooks or _global_forward_pre_hooks or _global_backward_hooks
                 or _global_backward_pre_hooks):
@@ -199,6 +202,23 @@ class Module:
         return self._call_with_hooks(args, kwargs)
 
     _call_impl = __call__
+
+    def _call_impl(self, *args, **kwargs):
+        """The module call itself (hooks and forward), without a compiled version ``compile()`` installed."""
+        d = self.__dict__
+        if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]
+                or _global_forward_hooks or _global_forward_pre_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def compile(self, *args, **kwargs):
+        """Compile this module's calls in place with ``minitorch.compile(..., *args, **kwargs)``: the module stays
+        itself (same type, same ``state_dict`` keys)."""
+        from ...compiler.api import CompiledFunction, _check
+        kwargs.pop("disable", None)
+        _check(kwargs.get("mode"), kwargs.get("options"), kwargs.get("backend", "inductor"))
+        self.__dict__["_compiled_call_impl"] = CompiledFunction(self._call_impl, self, *args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
         result = None

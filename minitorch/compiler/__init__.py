@@ -1,0 +1,13 @@
+"""``minitorch.compiler`` (``torch.compiler``): graph capture, passes and code generation behind
+``minitorch.compile``.
+
+Layout: ``ir.py`` (the graph), ``capture.py`` (recording a call), ``passes.py`` (dead code, elementwise fusion),
+``codegen.py`` (generated Numba kernels and their disk cache), ``runtime.py`` (replaying a graph), ``api.py``
+(``compile``, guards), ``module.py`` (``OptimizedModule``), ``explain.py``.
+"""
+from .api import CompiledFunction, compile, disable, is_compiling, list_backends, reset  # noqa: A004
+from .capture import CompileError, GraphBreak
+from .explain import ExplainOutput, explain
+
+__all__ = ["compile", "reset", "explain", "ExplainOutput", "list_backends", "is_compiling", "disable",
+           "CompiledFunction", "CompileError", "GraphBreak"]

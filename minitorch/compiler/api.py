@@ -1,0 +1,210 @@
+"""``minitorch.compile``: capture a call into a graph, optimize it, and replay it on later calls that pass its guards.
+
+A compiled callable keeps one entry per guard key: the call's signature (each tensor argument's shape, strides,
+dtype, device and requires_grad; every other argument's value), the grad mode, the default dtype, autocast, and for
+a module the identity of its parameters and buffers and every submodule's ``training`` flag. The first call with a
+new key captures (and returns the captured run's result); later calls with that key replay the optimized graph. A
+call whose capture broke runs eagerly from then on under that key.
+"""
+import functools
+import os
+import sys
+
+from ..autograd.function import _PROFILE
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor
+from . import capture as _capture
+from .capture import CompileError, GraphBreak
+from .passes import optimize
+from .runtime import Program, flat_tensors
+
+_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+_BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
+_ALL = []  # every compiled callable (reset() clears their entries)
+
+
+def _debug():
+    return os.environ.get("MINITORCH_COMPILE_DEBUG", "") not in ("", "0")
+
+
+class _Entry:
+    __slots__ = ("graph", "program", "brk", "kernels", "calls")
+
+    def __init__(self, graph=None, program=None, brk=None, kernels=()):
+        self.graph, self.program, self.brk, self.kernels, self.calls = graph, program, brk, list(kernels), 0
+
+
+def _arg_key(a):
+    if isinstance(a, Tensor):
+        return ("T", a._shape, a._stride, a._dtype, a._device, a._requires_grad)
+    if isinstance(a, (tuple, list)):
+        return (type(a).__name__,) + tuple(_arg_key(x) for x in a)
+    if isinstance(a, dict):
+        return ("dict",) + tuple((k, _arg_key(v)) for k, v in a.items())
+    if a is None or isinstance(a, (bool, int, float, str, complex)):
+        return a
+    return ("id", type(a).__name__, id(a))
+
+
+class CompiledFunction:
+    """What ``minitorch.compile(fn)`` returns: call it like ``fn``; ``.code`` shows the generated kernels."""
+
+    def __init__(self, fn, module=None, fullgraph=False, backend="inductor", dynamic=None, mode=None, options=None):
+        self._fn = fn
+        self._module = module
+        self._fullgraph = fullgraph
+        self._fuse = backend in ("inductor", "minitorch")
+        self._dynamic = dynamic
+        self._mode = mode
+        self._options = dict(options or {})
+        self._entries = {}
+        _ALL.append(self)
+        functools.update_wrapper(self, fn, updated=())
+
+    # guards --------------------------------------------------------------------------------------------------
+    def _key(self, args, kwargs):
+        from ..dtypes import get_default_dtype
+        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _state["enabled"], get_default_dtype(),
+               _autocast_key())
+        m = self._module
+        if m is not None:
+            key += (tuple(mod.training for mod in m.modules()),
+                    tuple((id(t), t._requires_grad) for t in m.parameters()), tuple(id(t) for t in m.buffers()))
+        return key
+
+    def _names(self):
+        m = self._module
+        if m is None:
+            return {}
+        names = {id(p): n for n, p in m.named_parameters()}
+        names.update((id(b), n) for n, b in m.named_buffers())
+        return names
+
+    # calls ---------------------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if _PROFILE[0] is not None or _capture.is_capturing() or _DISABLED[0]:
+            return self._fn(*args, **kwargs)
+        try:
+            key = self._key(args, kwargs)
+            entry = self._entries.get(key)
+        except TypeError:  # an unhashable argument: no guard can be built, so the call runs eagerly
+            return self._fn(*args, **kwargs)
+        if entry is None:
+            return self._capture(key, args, kwargs)
+        entry.calls += 1
+        if entry.program is None:
+            return self._fn(*args, **kwargs)
+        return entry.program(flat_tensors(args, kwargs))
+
+    def _capture(self, key, args, kwargs):
+        graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
+        if isinstance(graph, GraphBreak):
+            self._entries[key] = _Entry(brk=graph)
+            if _debug():
+                print(f"[minitorch.compile] graph break in {self.__name__}: {graph}", file=sys.stderr)
+            return result
+        kernels = []
+        if _debug():
+            print(f"[minitorch.compile] captured graph of {self.__name__}:\n{graph}", file=sys.stderr)
+        graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
+        self._entries[key] = _Entry(graph, Program(graph), kernels=kernels)
+        return result
+
+    # inspection ----------------------------------------------------------------------------------------------
+    @property
+    def graphs(self):
+        return [e.graph for e in self._entries.values() if e.graph is not None]
+
+    @property
+    def code(self):
+        """The generated source of every fused kernel of every graph captured so far."""
+        parts = []
+        for e in self._entries.values():
+            for k in e.kernels:
+                parts.append(k.source)
+        return "\n\n".join(parts)
+
+    def _reset(self):
+        self._entries.clear()
+
+    def __get__(self, obj, objtype=None):
+        # a compiled function stored on a class binds like a method
+        return self if obj is None else functools.partial(self, obj)
+
+
+def _autocast_key():
+    from ..ops import autocast
+    return (tuple(autocast._entry("cpu")), tuple(autocast._entry("cuda")))
+
+
+_DISABLED = [False]
+
+
+def _check(mode, options, backend):
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if callable(backend) and not isinstance(backend, str):
+        raise RuntimeError("minitorch.compile takes a backend by name: one of " + ", ".join(map(repr, _BACKENDS)))
+    if backend not in _BACKENDS:
+        raise RuntimeError(f"Invalid backend: {backend!r}, see `minitorch.compiler.list_backends()` for available "
+                           "backends.")
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,  # noqa: A001
+            disable=False):
+    """Compile a function or module: capture its ops into a graph on the first call, fuse elementwise chains into
+    generated Numba kernels, and replay the graph on later calls (``torch.compile``).
+
+    Usable as ``compile(fn)``, ``@compile`` and ``@compile(fullgraph=True)``. A module gives an
+    ``OptimizedModule`` whose ``_orig_mod`` is the module (its ``state_dict`` keys start with ``_orig_mod.``).
+    ``backend="eager"`` (or ``"aot_eager"``) replays the captured graph without fusing; ``disable=True`` returns
+    ``model`` unchanged.
+    """
+    _check(mode, options, backend)
+    if model is None:
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable:
+        return model
+    from ..nn.modules.module import Module
+    if isinstance(model, Module):
+        from .module import OptimizedModule
+        return OptimizedModule(model, CompiledFunction(model._call_impl, model, fullgraph, backend, dynamic, mode,
+                                                       options))
+    if not callable(model):
+        raise RuntimeError("torch.compile() expects a callable: got " + type(model).__name__)
+    return CompiledFunction(model, None, fullgraph, backend, dynamic, mode, options)
+
+
+def reset():
+    """Forget every captured graph (``torch.compiler.reset``); the next calls capture again."""
+    for c in _ALL:
+        c._reset()
+
+
+def list_backends(exclude_tags=()):
+    return sorted(_BACKENDS)
+
+
+def is_compiling():
+    """True while minitorch.compile is capturing a call."""
+    return _capture.is_capturing()
+
+
+def disable(fn=None, recursive=True):
+    """Run ``fn`` eagerly even inside a compiled call (as ``torch.compiler.disable``): a graph break at the call."""
+    if fn is None:
+        return lambda f: disable(f, recursive)
+
+    @functools.wraps(fn)
+    def run_eagerly(*args, **kwargs):
+        rec = _capture._ACTIVE[0]
+        if rec is not None and rec.depth == 0:
+            rec.stop(f"{getattr(fn, '__qualname__', fn)} is marked minitorch.compiler.disable")
+        return fn(*args, **kwargs)
+    return run_eagerly
+
+
+__all__ = ["compile", "CompiledFunction", "CompileError", "reset", "list_backends", "is_compiling", "disable"]

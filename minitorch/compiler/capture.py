@@ -1,0 +1,320 @@
+"""Graph capture: run a call once with every op recorded into a ``Graph``.
+
+The capture runs the call for real (its results are the first call's results) with a recorder in the dispatch
+hook that the profiler uses. At the outermost level (an op called from the user's code, not from inside another
+op) it records:
+
+- every differentiable primitive (``Function.apply``): floating inputs the caller passed without ``requires_grad``
+  are replaced by aliases that require grad for the capture, so each op takes its autograd path and shows up as one
+  primitive with all its arguments;
+- every public ``nn.functional`` function, as one node (dropout, batch_norm, cross_entropy replay whole: fresh
+  random draws and running-statistics updates on every call);
+- every kernel launcher (comparisons, fills, random draws, in-place updates of buffers, ``empty``): each replays,
+  so tensors made inside the call are fresh on every call;
+- views made without autograd of a tensor of the graph.
+
+Anything it cannot replay faithfully ends the graph (a ``GraphBreak`` naming the user's line): reading a value
+to the host (``.item()``, ``bool(t)``, ``.tolist()``, printing, ``.numpy()``), a kernel started outside the
+recorded layers, an in-place op on a tensor that takes part in autograd.
+"""
+import gc
+import os
+import sys
+
+from ..autograd.function import _PROFILE
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor, _make
+from .ir import Graph, Node, Value, map_tree
+
+_LAUNCH = "minitorch.ops.launch"
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class GraphBreak(Exception):
+    """The capture met something it cannot put in a graph; ``reason`` says what and ``line`` where."""
+
+    def __init__(self, reason, line=None):
+        super().__init__(f"{reason}" + (f" (at {line})" if line else ""))
+        self.reason = reason
+        self.line = line
+
+
+def user_line():
+    """``file:line`` of the innermost frame outside minitorch (the user's code that called the op)."""
+    f = sys._getframe(1)
+    while f is not None:
+        path = os.path.abspath(f.f_code.co_filename)
+        if not path.startswith(_PKG):
+            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    return None
+
+
+class CompileError(RuntimeError):
+    """A call that ``fullgraph=True`` requires to be one graph is not (``torch._dynamo.exc.Unsupported``)."""
+
+
+class _Event:
+    """What the numba cache-load hook of the profiler expects back from ``begin``."""
+    args = None
+
+
+class _Recorder:
+    """Installed as the dispatch hook (``autograd.function._PROFILE[0]``) while a call is captured."""
+
+    profile_memory = False
+
+    def __init__(self, names, fullgraph=False):
+        self.fullgraph = fullgraph
+        self.broken = None
+        self.graph = Graph()
+        self.vals = {}       # id(tensor) -> Value
+        self.storages = {}   # id(storage) -> (Value, tensor): tensors computed in the graph, for untracked views
+        self.keep = []       # tensors whose ids are keys above (an id must not be reused while capturing)
+        self.names = names   # id(parameter or buffer) -> its dotted name
+        self.depth = 0
+        self.call_grad = False
+        # tensors (and storages) alive before the call: read by reference (closures, globals); any other tensor the
+        # recorded ops did not make was made by the call itself
+        self.pre, self.pre_storages = set(), set()
+        for o in gc.get_objects():
+            if isinstance(o, Tensor):
+                self.pre.add(id(o))
+                self.pre_storages.add(id(o._storage))
+
+    # values --------------------------------------------------------------------------------------------------
+    def bind(self, t, v, computed=True):
+        self.vals[id(t)] = v
+        self.keep.append(t)
+        if computed:
+            self.storages.setdefault(id(t._storage), (v, t))
+
+    def add_input(self, t):
+        v = Value("input", t, label=f"x{len(self.graph.inputs)}")
+        v.rg = self.call_grad and t._requires_grad
+        self.graph.inputs.append(v)
+        self.bind(t, v)
+        return v
+
+    def stop(self, reason):
+        """A graph break: with fullgraph an error; else the recording stops and the call goes on eagerly."""
+        line = user_line()
+        if self.fullgraph:
+            raise CompileError(f"minitorch.compile(fullgraph=True): graph break: {reason}"
+                               + (f" at {line}" if line else ""))
+        self.broken = GraphBreak(reason, line)
+        self.depth = 1 << 30   # every hook passes straight through from now on
+
+    def value(self, t):
+        v = self.vals.get(id(t))
+        if v is not None:
+            return v
+        base = self.storages.get(id(t._storage))
+        if base is not None:
+            return self._view(base, t)
+        label = self.names.get(id(t))
+        if label is None and id(t) not in self.pre and id(t._storage) not in self.pre_storages \
+                and not _scalar_constant(t):
+            return self._made_here(t)
+        v = Value("const", t, label=label)
+        v.rg = t._requires_grad
+        self.graph.consts.append(v)
+        self.bind(t, v, computed=False)
+        return v
+
+    def _made_here(self, t):
+        """A tensor the call made outside the recorded ops (``zeros``, ``tensor([...])``): its value then depends
+        on nothing but the code, so each replay starts from a fresh copy of it (later writes stay per call)."""
+        from ..ops import launch
+        whole = _make(t._storage, (int(t._storage.shape[0]),), (1,), 0, t._dtype, t._device)
+        self.depth += 1
+        try:
+            snap = launch.contiguous(whole)
+        finally:
+            self.depth -= 1
+        c = Value("const", snap)
+        self.graph.consts.append(c)
+        node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
+        v = Value("node", whole, node)
+        node.outputs = [v]
+        node.out_tree = v
+        self.graph.nodes.append(node)
+        self.bind(whole, v)
+        return self.value(t)   # a view of the copy
+
+    def _view(self, base, t):
+        """A view of a graph tensor made without autograd (``detach``, views of integer tensors, no_grad views)."""
+        bv, bt = base
+        node = Node("view", "as_strided", _view_of, (bv, t._shape, t._stride, t._offset - bt._offset), {},
+                    line=user_line())
+        v = Value("node", t, node)
+        node.outputs = [v]
+        node.out_tree = v
+        self.graph.nodes.append(node)
+        self.bind(t, v)
+        return v
+
+    def args_tree(self, tree):
+        return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else a, tree)
+
+    # recording ----------------------------------------------------------------------------------------------
+    def record(self, kind, name, target, args, kwargs, run, differentiable):
+        vargs = self.args_tree(args)
+        vkw = self.args_tree(kwargs) if kwargs else {}
+        grad_mode = _state["enabled"]
+        node = Node(kind, name, target, vargs, vkw, grad_mode=grad_mode, line=user_line())
+        self.depth += 1
+        try:
+            out = run()
+        finally:
+            self.depth -= 1
+        rg = differentiable and grad_mode and any(v.rg for v in node.inputs())
+
+        def out_value(t):
+            if not isinstance(t, Tensor):
+                return t
+            v = Value("node", t, node)
+            v.rg = rg and (t._dtype.is_floating_point or t._dtype.is_complex)
+            node.outputs.append(v)
+            self.bind(t, v)
+            return v
+        node.out_tree = map_tree(out_value, out)
+        self.graph.nodes.append(node)
+        return out
+
+    # the dispatch hook's interface ---------------------------------------------------------------------------
+    def function(self, cls, args, apply):
+        if self.depth:
+            return apply(cls, args)
+        return self.record("function", cls.__name__, cls.apply, args, None, lambda: apply(cls, args), True)
+
+    def launcher(self, name, fn, args, kw):
+        if self.depth:
+            return fn(*args, **kw)
+        short = fn.__name__
+        if fn.__module__ != _LAUNCH:
+            return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
+        if short == "to_numpy":
+            self.stop("a tensor's value is read on the host (.item(), bool(), .tolist(), .numpy() or printing)")
+            return fn(*args, **kw)
+        return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
+
+    def empty(self, fn, shape, dtype, device):
+        if self.depth:
+            return fn(shape, dtype, device)
+        return self.record("launcher", "empty", fn, (tuple(shape), dtype, device), None,
+                           lambda: fn(shape, dtype, device), False)
+
+    def kernels_for(self, fn, t):
+        if self.depth == 0 and isinstance(t, Tensor) and (id(t) in self.vals or id(t._storage) in self.storages):
+            self.stop("a kernel is started outside minitorch's ops on a traced tensor")
+        return fn(t)
+
+    def assign(self, fn, target, result):
+        if self.depth == 0 and result._grad_fn is not None:
+            self.stop("an in-place op on a tensor that takes part in autograd")
+        return fn(target, result)
+
+    # profiler interface parts that other code calls while the hook is installed
+    def begin(self, *a, **k):
+        return _Event()
+
+    def end(self, ev):
+        pass
+
+    def discard(self, ev):
+        pass
+
+    def allocated(self, nbytes):
+        pass
+
+    def backward(self, node, g, call):
+        return call(node, g)
+
+    def accumulate(self, node, acc, *args):
+        return acc(*args)
+
+    def optimizer_step(self, opt, step, args, kwargs):
+        if self.depth == 0:
+            self.stop("an optimizer step")
+        return step(opt, *args, **kwargs)
+
+
+def _fresh_copy(t):
+    from ..ops import launch
+    return launch.contiguous(t)
+
+
+def _scalar_constant(t):
+    from ..ops.common import _SCALARS
+    return not t._shape and any(c is t for c in _SCALARS.values())
+
+
+def _view_of(base, shape, stride, delta):
+    return _make(base._storage, shape, stride, base._offset + delta, base._dtype, base._device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# installing the recorder
+# ---------------------------------------------------------------------------------------------------------------
+_ACTIVE = [None]
+
+
+def _install(rec):
+    from ..autograd.profiler import _patch_launchers
+    from ..ops import launch
+    _patch_launchers()
+    saved = {"empty": launch.empty, "_k": launch._k}
+    empty, kfor = saved["empty"], saved["_k"]
+    launch.empty = lambda shape, dtype, device: rec.empty(empty, shape, dtype, device)
+    launch._k = lambda t: rec.kernels_for(kfor, t)
+    for mod in _assign_holders():
+        fn = saved[mod] = mod.assign_
+        mod.assign_ = (lambda f: lambda target, result: rec.assign(f, target, result))(fn)
+    _PROFILE[0] = rec
+    _ACTIVE[0] = rec
+    return saved
+
+
+def _assign_holders():
+    from ..ops import contraction, elementwise, index
+    return (elementwise, index, contraction)
+
+
+def _uninstall(saved):
+    from ..autograd.profiler import _unpatch_launchers
+    from ..ops import launch
+    _PROFILE[0] = None
+    _ACTIVE[0] = None
+    for mod in _assign_holders():
+        mod.assign_ = saved[mod]
+    launch._k = saved["_k"]
+    _unpatch_launchers()   # puts back launch.empty too
+
+
+def is_capturing():
+    return _ACTIVE[0] is not None
+
+
+def capture(fn, args, kwargs, names, fullgraph=False):
+    """Run ``fn(*args, **kwargs)`` once, recording it. Returns ``(graph, result)``. The run is the eager run:
+    ops are only observed. At a graph break the recording stops and the call finishes eagerly; then ``graph`` is
+    the ``GraphBreak`` (with ``fullgraph=True`` the break is raised as an error instead)."""
+    from .ir import leaves
+    rec = _Recorder(names, fullgraph)
+    rec.call_grad = _state["enabled"]
+    seen = set()
+    for t in leaves((args, kwargs)):
+        if isinstance(t, Tensor) and id(t) not in seen:
+            seen.add(id(t))
+            rec.add_input(t)
+    saved = _install(rec)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        _uninstall(saved)
+    if rec.broken is not None:
+        return rec.broken, result
+    graph = rec.graph
+    graph.output_tree = map_tree(lambda a: rec.value(a) if isinstance(a, Tensor) else a, result)
+    return graph, result

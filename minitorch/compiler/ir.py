@@ -1,0 +1,155 @@
+"""The compiler's IR: a straight-line graph of minitorch ops over tensor values, printable one node per line.
+
+A ``Value`` is one tensor of the graph: a graph input (an argument of the captured call), a constant (a tensor the
+call read but did not compute: parameters, buffers, cached scalars, tensors built from Python values), or the
+output of a node. A ``Node`` is one call the capture saw: a differentiable primitive (``Function.apply``), a kernel
+launcher called outside any primitive (comparisons, random fills, in-place updates), a public ``nn.functional``
+composite kept whole, a view made without autograd, or (after the passes) a fused group of elementwise ops. Its
+arguments are the call's own, with every tensor replaced by its ``Value``.
+"""
+import itertools
+
+_IDS = itertools.count()
+
+
+class Value:
+    """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
+
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg")
+
+    def __init__(self, kind, t, node=None, label=None):
+        self.id = next(_IDS)
+        self.kind = kind            # "input", "const" or "node"
+        self.shape = tuple(t._shape)
+        self.dtype = t._dtype
+        self.device = t._device
+        self.node = node
+        self.tensor = t if kind == "const" else None  # constants are held by reference (parameters stay live)
+        self.label = label
+        self.users = 0
+        self.rg = False             # whether eager would have made this tensor require grad on the capture call
+
+    def name(self):
+        if self.kind == "const" and self.label:
+            return self.label
+        return f"%{self.label}" if self.label else f"%v{self.id}"
+
+    def type_str(self):
+        dims = ", ".join(str(d) for d in self.shape)
+        dev = "" if self.device.type == "cpu" else f", {self.device}"
+        return f"{_dtype_name(self.dtype)}[{dims}]{dev}"
+
+
+def _dtype_name(dt):
+    return str(dt).replace("minitorch.", "")
+
+
+class Node:
+    """One op of the graph: ``outputs = target(*args, **kwargs)`` with values in place of tensors."""
+
+    __slots__ = ("kind", "name", "target", "args", "kwargs", "outputs", "out_tree", "grad_mode", "line", "group")
+
+    def __init__(self, kind, name, target, args, kwargs, grad_mode=None, line=None):
+        self.kind = kind            # "function", "launcher", "functional", "view" or "fused"
+        self.name = name
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = []           # Values, in the order they appear in the result
+        self.out_tree = None        # the result's structure with Values at the tensors' places
+        self.grad_mode = grad_mode  # False: recorded inside a no_grad region (replayed there too)
+        self.line = line            # "file:line" of the user's code that called it
+        self.group = None           # a fused node's member nodes
+
+    def inputs(self):
+        return [v for v in leaves((self.args, self.kwargs)) if isinstance(v, Value)]
+
+    def format(self):
+        outs = ", ".join(f"{v.name()}: {v.type_str()}" for v in self.outputs) or "()"
+        args = ", ".join(_fmt(a) for a in self.args)
+        if self.kwargs:
+            args += (", " if args else "") + ", ".join(f"{k}={_fmt(v)}" for k, v in self.kwargs.items())
+        tail = "" if self.grad_mode is not False else "  # no_grad"
+        text = f"{outs} = {self.kind}.{self.name}({args}){tail}"
+        if self.group:
+            text += "".join(f"\n        | {m.format()}" for m in self.group)
+        return text
+
+
+def _fmt(a):
+    if isinstance(a, Value):
+        return a.name()
+    if isinstance(a, tuple):
+        return "(" + ", ".join(_fmt(x) for x in a) + ("," if len(a) == 1 else "") + ")"
+    if isinstance(a, list):
+        return "[" + ", ".join(_fmt(x) for x in a) + "]"
+    if isinstance(a, dict):
+        return "{" + ", ".join(f"{k!r}: {_fmt(v)}" for k, v in a.items()) + "}"
+    if isinstance(a, type):
+        return a.__name__
+    if callable(a) and hasattr(a, "__name__"):
+        return a.__name__
+    text = repr(a)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def leaves(tree):
+    """Every non-container item of nested tuples, lists and dicts."""
+    if isinstance(tree, (tuple, list)):
+        for x in tree:
+            yield from leaves(x)
+    elif isinstance(tree, dict):
+        for x in tree.values():
+            yield from leaves(x)
+    else:
+        yield tree
+
+
+def map_tree(fn, tree):
+    """The same nesting of tuples (named tuples too), lists and dicts with ``fn`` applied to every leaf."""
+    if isinstance(tree, tuple):
+        items = [map_tree(fn, x) for x in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, list):
+        return [map_tree(fn, x) for x in tree]
+    if isinstance(tree, dict):
+        return {k: map_tree(fn, v) for k, v in tree.items()}
+    return fn(tree)
+
+
+class Graph:
+    """A captured call: its inputs, nodes in execution order, constants and the output structure."""
+
+    def __init__(self):
+        self.inputs = []            # Values, in the order the call's tensor arguments are flattened
+        self.nodes = []
+        self.consts = []
+        self.output_tree = None     # the call's result with Values at the tensors' places
+
+    def outputs(self):
+        return [v for v in leaves(self.output_tree) if isinstance(v, Value)]
+
+    def count_users(self):
+        for v in self.inputs + self.consts:
+            v.users = 0
+        for n in self.nodes:
+            for v in n.outputs:
+                v.users = 0
+        for n in self.nodes:
+            for v in n.inputs():
+                v.users += 1
+        for v in self.outputs():
+            v.users += 1
+
+    def __str__(self):
+        lines = ["graph(" + ", ".join(f"{v.name()}: {v.type_str()}" for v in self.inputs) + "):"]
+        for c in self.consts:
+            value = ""
+            if not c.label and len(c.shape) == 0 and c.device.type == "cpu":
+                t = c.tensor
+                value = f"({t._storage[t._offset].item()!r})"
+            lines.append(f"    {c.name()}: {c.type_str()} = constant{value}")
+        for n in self.nodes:
+            lines.append("    " + n.format())
+        lines.append("    return " + _fmt(self.output_tree))
+        return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""Graph passes: dead-code elimination and fusion of elementwise chains into generated kernels.
+
+Each pass takes a graph and returns it changed in place; ``optimize`` runs them in order and, with
+``MINITORCH_COMPILE_DEBUG=1``, prints the graph after each.
+"""
+import sys
+
+from .ir import Node, Value
+
+# nodes that may be dropped when nothing uses their outputs: pure ops of minitorch itself. Launchers (fills,
+# random draws, in-place updates), nn.functional composites (running statistics) and user Functions stay.
+_PURE_KINDS = ("view", "fused")
+
+
+def _pure(node):
+    if node.kind in _PURE_KINDS:
+        return True
+    if node.kind == "function":
+        cls = getattr(node.target, "__self__", None)
+        return cls is not None and cls.__module__.startswith("minitorch.ops.")
+    if node.kind == "launcher":
+        return node.name in ("empty", "unary", "binary", "binary_same", "contiguous", "reduce") and \
+            not node.kwargs.get("out")
+    return False
+
+
+def dead_code(graph):
+    """Drop pure nodes whose outputs nothing reads (the graph's outputs count as reads)."""
+    live = {id(v) for v in graph.outputs()}
+    kept = []
+    for n in reversed(graph.nodes):
+        if _pure(n) and not any(id(v) in live for v in n.outputs):
+            continue
+        kept.append(n)
+        live.update(id(v) for v in n.inputs())
+    kept.reverse()
+    graph.nodes = kept
+    graph.consts = [c for c in graph.consts if id(c) in live]
+    return graph
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# elementwise fusion
+# ---------------------------------------------------------------------------------------------------------------
+def elementwise_op(node):
+    """The elementwise op name of a node the code generator can fuse, or None."""
+    from .codegen import BINARY, UNARY
+    if node.kind == "function":
+        cls = getattr(node.target, "__self__", None)
+        op = getattr(cls, "op", None)
+        if op is None or not cls.__module__.startswith("minitorch.ops.elementwise"):
+            return None
+    elif node.kind == "launcher" and node.name in ("unary", "binary", "binary_same"):
+        if node.kwargs or len(node.args) != (2 if node.name == "unary" else 3):
+            return None
+        op = node.args[0]
+    else:
+        return None
+    ins = [a for a in node.args if isinstance(a, Value)]
+    if len(ins) == 1 and op in UNARY or len(ins) == 2 and op in BINARY:
+        out = node.outputs[0] if len(node.outputs) == 1 else None
+        if out is None or out.device.type != "cpu" or out.dtype.name not in ("float32", "float64"):
+            return None
+        if any(v.dtype is not out.dtype or v.device != out.device for v in ins):
+            return None
+        return op
+    return None
+
+
+def fuse_elementwise(graph, kernels):
+    """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
+    and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward)."""
+    from .codegen import FusedKernel
+    graph.count_users()
+    pos = {id(n): i for i, n in enumerate(graph.nodes)}
+    group_of = {}          # id(value) -> the group (list of nodes) whose last node computes it
+    groups = {}            # id(group) -> group, in creation order
+    for n in graph.nodes:
+        if elementwise_op(n) is None:
+            continue
+        members = [n]
+        out = n.outputs[0]
+        for v in n.inputs():
+            g = group_of.get(id(v))
+            if g is None or id(g) not in groups or v.users != 1:
+                continue
+            last = g[-1]
+            if last.grad_mode != n.grad_mode or last.outputs[0].dtype is not out.dtype:
+                continue
+            del groups[id(g)]
+            members = g + members
+        members.sort(key=lambda m: pos[id(m)])
+        groups[id(members)] = members
+        group_of[id(out)] = members
+    new_nodes = {}
+    for g in groups.values():
+        if len(g) < 2:
+            continue
+        kernel = FusedKernel(g)
+        kernels.append(kernel)
+        last = g[-1]
+        node = Node("fused", kernel.name, kernel, tuple(kernel.inputs), {}, grad_mode=last.grad_mode, line=last.line)
+        node.outputs = [last.outputs[0]]
+        node.out_tree = last.outputs[0]
+        node.group = g
+        last.outputs[0].node = node
+        for m in g[:-1]:
+            new_nodes[id(m)] = None
+        new_nodes[id(last)] = node
+    graph.nodes = [new_nodes.get(id(n), n) for n in graph.nodes if new_nodes.get(id(n), n) is not None]
+    return graph
+
+
+def optimize(graph, fuse=True, kernels=None, debug=False):
+    passes = [("dead code", dead_code)]
+    if fuse:
+        passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
+    for name, fn in passes:
+        graph = fn(graph)
+        if debug:
+            print(f"[minitorch.compile] after {name}:\n{graph}", file=sys.stderr)
+    return graph

@@ -1,0 +1,135 @@
+"""Running a graph: each node's target is called with the tensors the earlier nodes made, in capture order.
+
+A ``Program`` is a graph prepared for replay: every argument position is resolved ahead of time to a slot of a flat
+environment list, and each slot is cleared after its last use so intermediate tensors are freed as early as eager
+mode frees them. Differentiable nodes replay through ``Function.apply``, so autograd records them exactly as in
+eager mode; nodes captured inside a ``no_grad`` region replay under ``no_grad``.
+"""
+from ..autograd.grad_mode import _state
+from .ir import Value, leaves
+
+
+class _Ref:
+    """An argument position that takes a slot of the environment."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot):
+        self.slot = slot
+
+
+def _plan(tree, slots):
+    """The argument structure with each Value as a _Ref; ``flat`` says whether it is a flat tuple/dict of leaves."""
+    if isinstance(tree, Value):
+        return _Ref(slots[tree])
+    if isinstance(tree, tuple):
+        items = [_plan(x, slots) for x in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, list):
+        return [_plan(x, slots) for x in tree]
+    if isinstance(tree, dict):
+        return {k: _plan(v, slots) for k, v in tree.items()}
+    return tree
+
+
+def _fill(tree, env):
+    if type(tree) is _Ref:
+        return env[tree.slot]
+    if isinstance(tree, tuple):
+        items = [_fill(x, env) for x in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, list):
+        return [_fill(x, env) for x in tree]
+    if isinstance(tree, dict):
+        return {k: _fill(v, env) for k, v in tree.items()}
+    return tree
+
+
+def _is_flat(tree):
+    return all(not isinstance(x, (tuple, list, dict)) for x in tree)
+
+
+def _bind(tree, obj, env):
+    if type(tree) is _Ref:
+        env[tree.slot] = obj
+    elif isinstance(tree, (tuple, list)):
+        for t, o in zip(tree, obj):
+            _bind(t, o, env)
+    elif isinstance(tree, dict):
+        for k, t in tree.items():
+            _bind(t, obj[k], env)
+
+
+class Program:
+    """A graph ready to run: ``program(flat_input_tensors)`` gives the call's result."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        slots = {}
+        for v in graph.inputs:
+            slots[v] = len(slots)
+        for v in graph.consts:
+            slots[v] = len(slots)
+        for n in graph.nodes:
+            for v in n.outputs:
+                slots[v] = len(slots)
+        self.n_slots = len(slots)
+        self.n_inputs = len(graph.inputs)
+        self.consts = [(slots[v], v.tensor) for v in graph.consts]
+        keep = {slots[v] for v in graph.outputs()} | {slots[v] for v in graph.consts}
+        last = {}
+        for i, n in enumerate(graph.nodes):
+            for v in n.inputs():
+                last[slots[v]] = i
+        frees = [[] for _ in graph.nodes]
+        for s, i in last.items():
+            if s not in keep:
+                frees[i].append(s)
+        self.steps = []
+        for i, n in enumerate(graph.nodes):
+            args = _plan(n.args, slots)
+            kwargs = _plan(n.kwargs, slots)
+            flat_args = [a.slot if type(a) is _Ref else None for a in args] if _is_flat(args) else None
+            simple_out = isinstance(n.out_tree, Value)
+            out = slots[n.out_tree] if simple_out else _plan(n.out_tree, slots)
+            self.steps.append((n.target, args, flat_args, kwargs or None, simple_out, out, n.grad_mode,
+                               tuple(frees[i])))
+        self.output = _plan(graph.output_tree, slots)
+
+    def __call__(self, inputs):
+        env = [None] * self.n_slots
+        env[:self.n_inputs] = inputs
+        for s, t in self.consts:
+            env[s] = t
+        grad = _state["enabled"]
+        for target, args, flat, kwargs, simple_out, out, grad_mode, frees in self.steps:
+            if flat is not None:
+                a = [env[s] if s is not None else x for s, x in zip(flat, args)]
+            else:
+                a = _fill(args, env)
+            if grad_mode is not None and grad_mode != grad:
+                _state["enabled"] = grad_mode
+                try:
+                    r = target(*a, **_fill(kwargs, env)) if kwargs else target(*a)
+                finally:
+                    _state["enabled"] = grad
+            else:
+                r = target(*a, **_fill(kwargs, env)) if kwargs else target(*a)
+            if simple_out:
+                env[out] = r
+            else:
+                _bind(out, r, env)
+            for s in frees:
+                env[s] = None
+        return _fill(self.output, env)
+
+
+def flat_tensors(args, kwargs):
+    """The call's tensor arguments in capture order (each tensor once)."""
+    from ..tensor import Tensor
+    out, seen = [], set()
+    for t in leaves((args, kwargs)):
+        if isinstance(t, Tensor) and id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out

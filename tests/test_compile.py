@@ -1,0 +1,360 @@
+"""minitorch.compile: capture, guards, graph breaks, fusion into generated kernels, the disk cache, and the op table
+run compiled against eager."""
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.compiler import CompileError, explain
+
+from test_ops_table import F64, FWD, TABLE, arrays_for, cases, leaves_and_views, outputs, to_np
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + minitorch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * minitorch.pow(x, 3.0))))
+
+
+def fused_nodes(compiled):
+    return [n for g in compiled.graphs for n in g.nodes if n.kind == "fused"]
+
+
+def test_gelu_fuses_into_one_kernel_with_eager_values_and_gradients():
+    x = minitorch.randn(33, 65, dtype=minitorch.float64, requires_grad=True)
+    c = minitorch.compile(gelu)
+    first = c(x)            # the capture run
+    got = c(x)              # a replay
+    want = gelu(x)
+    np.testing.assert_allclose(to_np(first), to_np(want), rtol=0, atol=0)
+    np.testing.assert_allclose(to_np(got), to_np(want), rtol=1e-13, atol=1e-13)
+    (gx_c,) = minitorch.autograd.grad(got.sum(), [x])
+    (gx_e,) = minitorch.autograd.grad(want.sum(), [x])
+    np.testing.assert_allclose(to_np(gx_c), to_np(gx_e), rtol=1e-12, atol=1e-12)
+    nodes = fused_nodes(c)
+    assert len(nodes) == 1 and len(c.graphs[0].nodes) == 1
+    assert len(nodes[0].group) == 8
+    assert "tanh_f64" in c.code and "@njit(cache=True" in c.code
+
+
+def test_fused_group_broadcasts_bias_and_scalar_inputs_and_reduces_their_gradients():
+    x = minitorch.randn(6, 5, requires_grad=True)
+    b = minitorch.randn(5, requires_grad=True)
+    s = minitorch.randn(1, 1, requires_grad=True)
+
+    def f(x, b, s):
+        return minitorch.sigmoid((x + b) * s).exp() - x / 3
+
+    c = minitorch.compile(f)
+    c(x, b, s)
+    got = c(x, b, s)
+    want = f(x, b, s)
+    np.testing.assert_allclose(to_np(got), to_np(want), rtol=1e-5, atol=1e-6)
+    w = minitorch.randn(6, 5)
+    g_c = minitorch.autograd.grad((got * w).sum(), [x, b, s])
+    g_e = minitorch.autograd.grad((want * w).sum(), [x, b, s])
+    for a, e in zip(g_c, g_e):
+        assert a.shape == e.shape
+        np.testing.assert_allclose(to_np(a), to_np(e), rtol=1e-4, atol=1e-5)
+    assert len(fused_nodes(c)) == 1
+
+
+def test_intermediate_used_twice_or_returned_is_not_fused_away():
+    def f(x):
+        y = x.exp()
+        return y * y + 1, y
+
+    x = minitorch.randn(4, 3)
+    c = minitorch.compile(f)
+    c(x)
+    a, y = c(x)
+    ea, ey = f(x)
+    np.testing.assert_allclose(to_np(a), to_np(ea), rtol=1e-6)
+    np.testing.assert_allclose(to_np(y), to_np(ey), rtol=1e-6)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 16)
+        self.fc2 = nn.Linear(16, 4)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc2(self.drop(F.relu(self.fc1(x)))), dim=1)
+
+
+def _train(model, steps, seed):
+    minitorch.manual_seed(seed)
+    x = minitorch.randn(8, 20)
+    y = minitorch.randint(0, 4, (8,))
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.nll_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_compiled_module_trains_like_eager_with_dropout_drawn_fresh_each_call():
+    minitorch.manual_seed(0)
+    eager = Net()
+    minitorch.manual_seed(0)
+    base = Net()
+    compiled = minitorch.compile(base)
+    want = _train(eager, 6, seed=1)
+    got = _train(compiled, 6, seed=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert want[-1] < want[0]
+    assert len(compiled._compiled.graphs) == 1  # one capture, five replays
+    for p, q in zip(base.parameters(), eager.parameters()):
+        np.testing.assert_allclose(to_np(p), to_np(q), rtol=1e-5, atol=1e-6)
+
+
+def test_optimized_module_state_dict_attributes_and_module_compile():
+    m = Net()
+    c = minitorch.compile(m)
+    assert c._orig_mod is m
+    assert list(c.state_dict()) == ["_orig_mod." + k for k in m.state_dict()]
+    assert c.fc1 is m.fc1
+    c.eval()
+    assert not m.training and not m.fc1.training
+    m2 = Net()
+    keys = list(m2.state_dict())
+    m2.compile()
+    assert list(m2.state_dict()) == keys and type(m2) is Net
+    x = minitorch.randn(3, 20)
+    m2.eval()
+    np.testing.assert_allclose(to_np(m2(x)), to_np(m2(x)), rtol=0)
+    with minitorch.no_grad():
+        np.testing.assert_allclose(to_np(m2(x)), to_np(m2._call_impl(x)), rtol=1e-6)
+
+
+def test_guards_recapture_on_new_shape_dtype_grad_mode_and_training_flag():
+    m = Net()
+    c = minitorch.compile(m)
+    x = minitorch.randn(5, 20)
+    c(x)
+    c(x)
+    c(minitorch.randn(7, 20))
+    with minitorch.no_grad():
+        c(x)
+    m.eval()
+    out = c(x)
+    assert len(c._compiled._entries) == 4
+    np.testing.assert_allclose(to_np(out), to_np(m(x)), rtol=1e-6)
+    assert out.requires_grad and out.grad_fn is not None
+    with minitorch.no_grad():
+        assert not c(x).requires_grad
+
+
+def test_dtype_change_recaptures():
+    c = minitorch.compile(lambda x: (x * 2).exp())
+    a = c(minitorch.ones(3))
+    b = c(minitorch.ones(3, dtype=minitorch.float64))
+    assert a.dtype == minitorch.float32 and b.dtype == minitorch.float64
+    assert len(c._entries) == 2
+
+
+def test_data_dependent_branch_breaks_the_graph_and_gives_eager_answers():
+    def f(x):
+        if x.sum() > 0:
+            return x * 2
+        return x * 3
+
+    c = minitorch.compile(f)
+    pos, neg = minitorch.ones(3), -minitorch.ones(3)
+    assert c(pos).tolist() == [2.0, 2.0, 2.0]
+    assert c(neg).tolist() == [-3.0, -3.0, -3.0]
+    assert c(pos).tolist() == [2.0, 2.0, 2.0]
+    report = explain(f, pos)
+    assert report.graph_break_count == 1
+    assert "host" in report.break_reasons[0].reason
+    assert "test_compile.py" in report.break_reasons[0].line
+
+
+def test_fullgraph_turns_a_break_into_an_error_naming_the_line():
+    def f(x):
+        return x * x.max().item()
+
+    with pytest.raises(CompileError, match=r"graph break: .*host.*test_compile\.py:\d+"):
+        minitorch.compile(f, fullgraph=True)(minitorch.ones(2))
+    assert minitorch.compile(f)(minitorch.ones(2) * 2).tolist() == [4.0, 4.0]
+
+
+def test_in_place_update_of_an_input_is_replayed():
+    def f(x):
+        x.add_(1)
+        return x * 2
+
+    c = minitorch.compile(f)
+    a, b = minitorch.zeros(3), minitorch.zeros(3)
+    for _ in range(3):
+        got = c(a)
+        want = f(b)
+    assert a.tolist() == b.tolist() == [3.0, 3.0, 3.0]
+    assert got.tolist() == want.tolist()
+
+
+def test_random_draws_inside_the_graph_are_fresh_and_follow_the_seed():
+    def f(x):
+        return x + minitorch.rand(4)
+
+    c = minitorch.compile(f)
+    x = minitorch.zeros(4)
+    minitorch.manual_seed(3)
+    got = [c(x).tolist() for _ in range(3)]
+    minitorch.manual_seed(3)
+    want = [f(x).tolist() for _ in range(3)]
+    assert got == want
+    assert got[1] != got[2]
+
+
+def test_tensors_made_inside_the_call_are_fresh_per_call():
+    def f(x):
+        buf = minitorch.zeros(2, 3)
+        buf[0] = x
+        return buf
+
+    c = minitorch.compile(f)
+    a = c(minitorch.ones(3))
+    b = c(minitorch.full((3,), 5.0))
+    assert a.tolist() == [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    assert b.tolist() == [[5.0, 5.0, 5.0], [0.0, 0.0, 0.0]]
+
+
+def test_no_grad_region_inside_the_call_is_replayed_without_grad():
+    w = minitorch.randn(3, requires_grad=True)
+
+    def f(x):
+        with minitorch.no_grad():
+            scale = w * 2
+        return x * w + scale
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(3)
+    c(x)
+    out = c(x)
+    (g,) = minitorch.autograd.grad(out.sum(), [w])
+    np.testing.assert_allclose(to_np(g), to_np(x), rtol=1e-6)
+
+
+def test_explain_reports_graph_ops_and_generated_source():
+    report = explain(gelu, minitorch.randn(10))
+    assert report.graph_count == 1 and report.graph_break_count == 0
+    assert report.ops_per_graph[0][0].startswith("fused_")
+    assert len(report.kernels) == 1
+    text = str(report)
+    assert "Graph Count: 1" in text and "def forward(out, n" in text and "constant(" in text
+
+
+def test_backend_eager_replays_without_fusing():
+    c = minitorch.compile(gelu, backend="eager")
+    x = minitorch.randn(5)
+    c(x)
+    np.testing.assert_allclose(to_np(c(x)), to_np(gelu(x)), rtol=1e-6)
+    assert not fused_nodes(c) and c.code == ""
+
+
+def test_compile_arguments_are_checked_like_pytorch():
+    with pytest.raises(RuntimeError, match="Either mode or options"):
+        minitorch.compile(gelu, mode="max-autotune", options={})
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fast"):
+        minitorch.compile(gelu, mode="fast")
+    with pytest.raises(RuntimeError, match="Invalid backend: 'nope'"):
+        minitorch.compile(gelu, backend="nope")
+    assert minitorch.compile(gelu, disable=True) is gelu
+
+    @minitorch.compile(mode="reduce-overhead")
+    def double(x):
+        return x * 2
+    assert double(minitorch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_debug_env_prints_the_graph_before_and_after_passes(monkeypatch, capsys):
+    monkeypatch.setenv("MINITORCH_COMPILE_DEBUG", "1")
+    minitorch.compile(gelu)(minitorch.randn(4))
+    err = capsys.readouterr().err
+    assert "captured graph" in err and "after elementwise fusion" in err and "fused." in err
+
+
+def test_second_process_loads_fused_kernels_from_the_disk_cache(tmp_path):
+    script = textwrap.dedent("""
+        import math, minitorch
+        def f(x):
+            return (x * 0.5 + 1.0).tanh() * x
+        c = minitorch.compile(f)
+        x = minitorch.randn(100, requires_grad=True)
+        c(x)
+        c(x).sum().backward()
+        (fused,) = [n for n in c.graphs[0].nodes if n.kind == "fused"]
+        k = fused.target
+        st = [k._fwd.forward.stats] + [m.backward.stats for m in k._bwd.values()]
+        print(sum(len(s.cache_misses) for s in st), sum(len(s.cache_hits) for s in st))
+    """)
+    env = dict(os.environ, MINITORCH_COMPILE_CACHE=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    misses1, _ = map(int, runs[0].stdout.split())
+    misses2, hits2 = map(int, runs[1].stdout.split())
+    assert misses1 == 2 and misses2 == 0 and hits2 == 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the op table, compiled
+# ---------------------------------------------------------------------------------------------------------------
+_COMPILED_OPS = [pytest.param(op, id=op.name) for op in TABLE if F64 in op.dtypes]
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("op", _COMPILED_OPS)
+@settings(max_examples=1)
+@given(data=st.data())
+def test_op_table_compiled_matches_eager(op, data):
+    """Each row's function, compiled: the replayed graph gives eager's outputs and gradients."""
+    shapes, seed, layouts = data.draw(cases(op, FWD), label="shapes, seed, layouts")
+    arrays = arrays_for(op, shapes, seed, F64)
+    diff = op.grads()
+    leaves_e, views = leaves_and_views(minitorch, arrays, layouts, F64, "cpu", diff)
+    leaves_c, _ = leaves_and_views(minitorch, arrays, layouts, F64, "cpu", diff)
+
+    def f(*ts):
+        return op.fn(minitorch, *[v(t) for v, t in zip(views, ts)])
+
+    c = minitorch.compile(f)
+    c(*leaves_c)
+    got = outputs(c(*leaves_c))
+    want = outputs(f(*leaves_e))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(to_np(g), to_np(w), rtol=1e-10, atol=1e-12, err_msg=op.name)
+    if not any(diff):
+        return
+    loss_c = sum((o * (i + 1.5)).sum() for i, o in enumerate(got) if o.dtype.is_floating_point)
+    loss_e = sum((o * (i + 1.5)).sum() for i, o in enumerate(want) if o.dtype.is_floating_point)
+    if not isinstance(loss_c, minitorch.Tensor) or not loss_c.requires_grad:
+        return
+    loss_c.backward()
+    loss_e.backward()
+    for i, (a, b) in enumerate(zip(leaves_c, leaves_e)):
+        if i < len(diff) and diff[i] and b.grad is not None:
+            np.testing.assert_allclose(to_np(a.grad), to_np(b.grad), rtol=1e-9, atol=1e-11,
+                                       err_msg=f"{op.name}: grad {i}")
