@@ -10,7 +10,9 @@ import functools
 import os
 import sys
 
+from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
+from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import capture as _capture
@@ -58,19 +60,38 @@ class CompiledFunction:
         self._mode = mode
         self._options = dict(options or {})
         self._entries = {}
+        self._mods = None
         _ALL.append(self)
         functools.update_wrapper(self, fn, updated=())
 
     # guards --------------------------------------------------------------------------------------------------
     def _key(self, args, kwargs):
-        from ..dtypes import get_default_dtype
-        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _state["enabled"], get_default_dtype(),
+        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _state["enabled"], _dtypes.get_default_dtype(),
                _autocast_key())
-        m = self._module
-        if m is not None:
-            key += (tuple(mod.training for mod in m.modules()),
-                    tuple((id(t), t._requires_grad) for t in m.parameters()), tuple(id(t) for t in m.buffers()))
+        if self._module is not None:
+            key += (self._module_key(),)
         return key
+
+    def _module_key(self):
+        """Every submodule's training flag and the identity of each parameter (with requires_grad), buffer and
+        child: a replaced layer or parameter, or train()/eval(), makes a new key. The submodule list is the one
+        of the last capture; a changed child shows up in its parent's entry."""
+        mods = self._mods
+        if mods is None:
+            mods = self._mods = list(self._module.modules())
+        parts = []
+        add = parts.append
+        for mod in mods:
+            d = mod.__dict__
+            add(mod.training)
+            for p in d["_parameters"].values():
+                add(id(p))
+                add(p is not None and p._requires_grad)
+            for b in d["_buffers"].values():
+                add(id(b))
+            for c in d["_modules"].values():
+                add(id(c))
+        return tuple(parts)
 
     def _names(self):
         m = self._module
@@ -97,6 +118,9 @@ class CompiledFunction:
         return entry.program(flat_tensors(args, kwargs))
 
     def _capture(self, key, args, kwargs):
+        if self._module is not None:
+            self._mods = list(self._module.modules())
+            key = self._key(args, kwargs)
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
             self._entries[key] = _Entry(brk=graph)
@@ -133,8 +157,7 @@ class CompiledFunction:
 
 
 def _autocast_key():
-    from ..ops import autocast
-    return (tuple(autocast._entry("cpu")), tuple(autocast._entry("cuda")))
+    return tuple(tuple(v) for v in _autocast._STATE.values())
 
 
 _DISABLED = [False]

@@ -78,7 +78,7 @@ class _Recorder:
         # recorded ops did not make was made by the call itself
         self.pre, self.pre_storages = set(), set()
         for o in gc.get_objects():
-            if isinstance(o, Tensor):
+            if issubclass(type(o), Tensor):  # not isinstance: proxies answer __class__ by running code
                 self.pre.add(id(o))
                 self.pre_storages.add(id(o._storage))
 
@@ -87,7 +87,11 @@ class _Recorder:
         self.vals[id(t)] = v
         self.keep.append(t)
         if computed:
-            self.storages.setdefault(id(t._storage), (v, t))
+            old = self.storages.get(id(t._storage))
+            # the first tensor computed on a storage is the base of later untracked views of it; an in-place op
+            # that writes that tensor (and hands the same tensor back) makes its new version the base
+            if old is None or old[1] is t:
+                self.storages[id(t._storage)] = (v, t)
 
     def add_input(self, t):
         v = Value("input", t, label=f"x{len(self.graph.inputs)}")

@@ -15,12 +15,13 @@ _IDS = itertools.count()
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
-    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg")
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig")
 
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
         self.kind = kind            # "input", "const" or "node"
         self.shape = tuple(t._shape)
+        self.contig = t._contig
         self.dtype = t._dtype
         self.device = t._device
         self.node = node

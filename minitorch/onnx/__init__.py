@@ -1,17 +1,87 @@
-"""``minitorch.onnx`` (``torch.onnx``): the namespace programs import. Exporting to ONNX needs the graph capture of
-the compiler, which minitorch does not have yet, so ``export`` raises a RuntimeError that says so; importing the
-module and everything that does not export works."""
+"""``minitorch.onnx`` (``torch.onnx``): export a model to an ONNX file from the graph ``minitorch.compile``
+captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
+import inspect
 
-__all__ = ["export", "is_in_onnx_export"]
+__all__ = ["export", "is_in_onnx_export", "TrainingMode"]
+
+_EXPORTING = [False]
+
+
+class TrainingMode:
+    """``torch.onnx.TrainingMode``: the mode the model is exported in (EVAL by default)."""
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
 
 
 def is_in_onnx_export():
-    """Always False: minitorch never runs a model inside an ONNX export."""
-    return False
+    """True while ``export`` runs the model."""
+    return _EXPORTING[0]
 
 
-def export(model, args=(), f=None, *pos, **kwargs):
-    """Not available yet: raises RuntimeError (ONNX export comes with minitorch's graph compiler)."""
-    raise RuntimeError("minitorch.onnx.export is not available yet: exporting a model to ONNX needs graph capture, "
-                       "which minitorch does not have. Save the weights with minitorch.save(model.state_dict(), path) "
-                       "instead.")
+def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=False, training=TrainingMode.EVAL,
+           input_names=None, output_names=None, operator_export_type=None, opset_version=None,
+           do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None, custom_opsets=None,
+           export_modules_as_functions=False, autograd_inlining=True, dynamo=False, **unused):
+    """Export ``model`` called with ``args`` to the ONNX file ``f`` (a path or a binary file object).
+
+    The model runs once, in eval mode (``training=TrainingMode.EVAL``, restored afterwards) and without autograd,
+    with ``minitorch.compile``'s recorder; every recorded op becomes ONNX operators of ``opset_version``
+    (default 17). Parameters and buffers are stored as initializers under their ``state_dict`` names
+    (``export_params=False`` makes them graph inputs instead). ``dynamic_axes`` ({name: [axes]} or
+    {name: {axis: label}}) marks dimensions symbolic. The model is checked with ``onnx.checker``. An op without an
+    ONNX mapping raises RuntimeError naming it and the line that called it.
+
+    Returns None (the file is the result).
+    """
+    from ..autograd.grad_mode import no_grad
+    from ..compiler.capture import capture
+    from ..nn.modules.module import Module
+    from ..tensor import Tensor
+    from ._exporter import _onnx, export_graph
+    _onnx()
+    if f is None:
+        raise TypeError("export() missing required argument: 'f' (the file to write)")
+    if isinstance(args, Tensor):
+        args = (args,)
+    args = tuple(args)
+    kw = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        kw.update(args[-1])
+        args = args[:-1]
+    opset = 17 if opset_version is None else int(opset_version)
+    if opset < 13:
+        raise ValueError(f"minitorch.onnx.export writes opset 13 and newer: opset_version={opset_version}")
+    names = {}
+    is_module = isinstance(model, Module)
+    if is_module:
+        names = {id(p): n for n, p in model.named_parameters()}
+        names.update((id(b), n) for n, b in model.named_buffers())
+        was_training = model.training
+        if training == TrainingMode.EVAL:
+            model.eval()
+        elif training == TrainingMode.TRAINING:
+            model.train()
+    fn = model._call_impl if is_module else model
+    if input_names is None:
+        try:
+            target = model.forward if is_module else model
+            input_names = [p for p in inspect.signature(target).parameters
+                           if p not in ("self",)][:len(args)]
+        except (TypeError, ValueError):
+            input_names = []
+    _EXPORTING[0] = True
+    try:
+        with no_grad():
+            graph, _ = capture(fn, args, kw, names, fullgraph=True)
+    finally:
+        _EXPORTING[0] = False
+        if is_module:
+            model.train(was_training)
+    from ..compiler.passes import dead_code
+    graph = dead_code(graph)
+    export_graph(graph, names, list(input_names or []), list(output_names or []), dict(dynamic_axes or {}), opset,
+                 export_params, f, type(model).__name__ if is_module else getattr(model, "__name__", "graph"))
+    if verbose:
+        print(graph)
+    return None

@@ -1,0 +1,161 @@
+"""minitorch.compile against minitorch eager and PyTorch (eager, and torch.compile where it runs here).
+
+Cases: a hand-written tanh-GELU on 16M float32 elements (forward), the MNIST MLP training step (784-128-64-10,
+batch 64, SGD momentum 0.9, cross-entropy) with the model compiled, and the first-call time of the compiled MLP
+step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the table shows
+the median time of each and ratios against PyTorch eager.
+
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mlp,first]
+"""
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+
+
+def gelu_of(lib):
+    def gelu(x):
+        return 0.5 * x * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))))
+    return gelu
+
+
+def timed(fn, reps):
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def mlp_step_of(lib, compiled):
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    run = lib.compile(model) if compiled else model
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(0)
+    xs = [lib.from_numpy(rng.random((64, 784), dtype=np.float32)) for _ in range(8)]
+    ys = [lib.from_numpy(rng.integers(0, 10, 64)) for _ in range(8)]
+
+    def steps():
+        for x, y in zip(xs, ys):
+            opt.zero_grad()
+            loss = F.cross_entropy(run(x), y)
+            loss.backward()
+            opt.step()
+        return loss
+    return steps
+
+
+def row(name, times, base):
+    cells = [f"{name:<34}"]
+    for label, t in times.items():
+        if t is None:
+            cells.append(f"{label} n/a")
+            continue
+        r = f" ({t / base:.2f}x)" if base else ""
+        cells.append(f"{label} {t * 1e3:9.3f} ms{r}")
+    print("  ".join(cells))
+
+
+def bench_gelu(rounds, torch):
+    import minitorch
+    x = minitorch.randn(1 << 24)
+    fns = {"minitorch eager": (lambda f: lambda: f(x))(gelu_of(minitorch)),
+           "minitorch compiled": (lambda f: lambda: f(x))(minitorch.compile(gelu_of(minitorch)))}
+    if torch is not None:
+        tx = torch.randn(1 << 24)
+        fns["torch eager"] = (lambda f: lambda: f(tx))(gelu_of(torch))
+        try:
+            tc = torch.compile(gelu_of(torch))
+            tc(tx)
+            fns["torch.compile"] = lambda: tc(tx)
+        except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
+            print(f"  (torch.compile does not run here: {type(e).__name__})")
+    return run_rounds("tanh-GELU 16M float32 forward", fns, rounds, reps=3)
+
+
+def run_rounds(name, fns, rounds, reps):
+    for f in fns.values():
+        f()
+        f()
+    samples = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            samples[k].append(timed(f, reps))
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    base = med.get("torch eager")
+    row(name, med, base)
+    if "minitorch eager" in med and "minitorch compiled" in med:
+        print(f"{'':<34}  compiled vs minitorch eager: {med['minitorch eager'] / med['minitorch compiled']:.2f}x "
+              "faster")
+    return med
+
+
+def bench_mlp(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": mlp_step_of(minitorch, False), "minitorch compiled": mlp_step_of(minitorch, True)}
+    if torch is not None:
+        fns["torch eager"] = mlp_step_of(torch, False)
+    med = run_rounds("MLP train step x8 (batch 64)", fns, rounds, reps=5)
+    return med
+
+
+_FIRST = textwrap.dedent("""
+    import time, numpy as np
+    t0 = time.perf_counter()
+    import minitorch
+    import minitorch.nn as nn, minitorch.nn.functional as F
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    c = minitorch.compile(model)
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = minitorch.rand(64, 784), minitorch.randint(0, 10, (64,))
+    t1 = time.perf_counter()
+    for _ in range(2):   # the capture, then the first replay
+        opt.zero_grad(); F.cross_entropy(c(x), y).backward(); opt.step()
+    print(time.perf_counter() - t1)
+""")
+
+
+def bench_first():
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, MINITORCH_COMPILE_CACHE=d)
+        out = []
+        for label in ("cold compile cache", "warm compile cache"):
+            r = subprocess.run([sys.executable, "-c", _FIRST], env=env, capture_output=True, text=True, check=True)
+            out.append(float(r.stdout.split()[-1]))
+            print(f"{'MLP step, first two calls':<34}  {label}: {out[-1]:.2f} s (new process)")
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--only", default="gelu,mlp,first")
+    args = p.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+    import platform
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; rounds {args.rounds}")
+    only = args.only.split(",")
+    if "gelu" in only:
+        bench_gelu(args.rounds, torch)
+    if "mlp" in only:
+        bench_mlp(args.rounds, torch)
+    if "first" in only:
+        bench_first()
+
+
+if __name__ == "__main__":
+    main()

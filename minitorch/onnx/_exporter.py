@@ -1,0 +1,288 @@
+"""ONNX export from a captured graph: each node of ``minitorch.compiler``'s IR maps to ONNX operators.
+
+The model is captured once (in eval mode, without autograd) with the compiler's recorder; parameters and buffers
+become initializers under their ``state_dict`` names, other constants initializers named ``const_<n>``. A node with
+no mapping stops the export with a RuntimeError naming the op and the line that called it.
+"""
+import inspect
+
+import numpy as np
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError as e:
+        raise ModuleNotFoundError("minitorch.onnx.export needs the onnx package: pip install 'minitorch[onnx]' "
+                                  "(or pip install onnx)") from e
+    return onnx, helper, numpy_helper
+
+
+_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7, "bool": 9, "float16": 10,
+           "float64": 11, "bfloat16": 16}
+_UNARY = {"exp": "Exp", "log": "Log", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "neg": "Neg",
+          "sqrt": "Sqrt", "abs": "Abs", "sin": "Sin", "cos": "Cos", "erf": "Erf", "reciprocal": "Reciprocal",
+          "floor": "Floor", "ceil": "Ceil", "sign": "Sign"}
+_BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min"}
+_IDENTITY_FUNCTIONAL = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
+
+
+def _np(t):
+    return t.detach().cpu().numpy()
+
+
+class _Builder:
+    """The ONNX graph under construction: names of values, nodes, initializers."""
+
+    def __init__(self, helper, numpy_helper, opset):
+        self.helper, self.numpy_helper, self.opset = helper, numpy_helper, opset
+        self.names = {}
+        self.nodes = []
+        self.initializers = []
+        self.count = 0
+
+    def fresh(self, hint):
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def name(self, v):
+        return self.names[id(v)]
+
+    def const(self, array, hint="const"):
+        name = self.fresh(hint)
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, outputs=None, **attrs):
+        outputs = outputs or [self.fresh(op_type.lower())]
+        self.nodes.append(self.helper.make_node(op_type, inputs, outputs, name=self.fresh("n_" + op_type),
+                                                **attrs))
+        return outputs[0]
+
+
+def _bound(node):
+    """A functional node's arguments by parameter name, with defaults filled in."""
+    sig = inspect.signature(node.target)
+    b = sig.bind(*node.args, **node.kwargs)
+    b.apply_defaults()
+    return b.arguments
+
+
+def _pair(v, n=2):
+    return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+
+def _convert(b, node):
+    """Emit ONNX nodes for one IR node; returns the ONNX name of each output Value (in order)."""
+    from ..compiler.ir import Value
+    kind, name = node.kind, node.name
+    ins = [b.name(a) if isinstance(a, Value) else a for a in node.args]
+    out = node.outputs[0]
+    if kind == "functional":
+        a = _bound(node)
+        x = b.name(node.args[0]) if isinstance(node.args[0], Value) else None
+        if name in _IDENTITY_FUNCTIONAL and not a.get("training", True):
+            return [b.op("Identity", [x])]
+        if name == "linear":
+            w, bias = b.name(a["weight"]), a.get("bias")
+            if len(a["input"].shape) == 2:
+                return [b.op("Gemm", [x, w] + ([b.name(bias)] if bias is not None else []), transB=1)]
+            y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
+            return [b.op("Add", [y, b.name(bias)]) if bias is not None else y]
+        if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh"):
+            return [_activation(b, name, x, a)]
+        if name in ("log_softmax", "softmax"):
+            dim = a.get("dim")
+            rank = len(node.args[0].shape)
+            return [b.op("LogSoftmax" if name == "log_softmax" else "Softmax", [x],
+                         axis=int(dim if dim is not None else (0 if rank in (0, 1, 3) else 1)))]
+        if name in ("max_pool2d", "avg_pool2d") and not a.get("return_indices"):
+            k = _pair(a["kernel_size"])
+            s = _pair(a["stride"]) if a.get("stride") not in (None, [], ()) else k
+            p = _pair(a["padding"])
+            attrs = dict(kernel_shape=k, strides=s, pads=p + p, ceil_mode=int(bool(a.get("ceil_mode", False))))
+            if name == "max_pool2d":
+                attrs["dilations"] = _pair(a.get("dilation", 1))
+                return [b.op("MaxPool", [x], **attrs)]
+            if a.get("divisor_override"):
+                raise _unsupported(node, "avg_pool2d with divisor_override")
+            return [b.op("AveragePool", [x], count_include_pad=int(bool(a.get("count_include_pad", True))),
+                         **attrs)]
+        if name == "batch_norm" and not a.get("training"):
+            c = node.args[0].shape[1]
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, np.float32), "bn_ones")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, np.float32),
+                                                                               "bn_zeros")
+            return [b.op("BatchNormalization", [x, w, bias, b.name(a["running_mean"]), b.name(a["running_var"])],
+                         epsilon=float(a["eps"]))]
+        if name == "embedding" and a.get("max_norm") is None:
+            return [b.op("Gather", [b.name(a["weight"]), b.name(a["input"])], axis=0)]
+        if name == "flatten":
+            return [_reshape(b, x, out.shape, node.args[0].shape)]
+        raise _unsupported(node)
+    if kind == "function":
+        cls = node.target.__self__
+        op = getattr(cls, "op", None)
+        if op in _UNARY and len(ins) == 1:
+            return [b.op(_UNARY[op], ins)]
+        if op in _BINARY:
+            return [b.op(_BINARY[op], ins[:2])]
+        cname = cls.__name__
+        if cname == "Conv2d":
+            x, w, bias, stride, padding, dilation, groups = node.args[:7]
+            if isinstance(padding, str):
+                raise _unsupported(node, f"padding={padding!r}")
+            p = _pair(padding)
+            return [b.op("Conv", [b.name(x), b.name(w)] + ([b.name(bias)] if bias is not None else []),
+                         strides=_pair(stride), pads=p + p, dilations=_pair(dilation), group=int(groups),
+                         kernel_shape=list(w.shape[2:]))]
+        if cname == "MaxPool2d":
+            x, k, s, p, d, ceil = node.args[:6]
+            if len(node.outputs) > 1 and node.outputs[1].users:
+                raise _unsupported(node, "max_pool2d indices")
+            y = b.op("MaxPool", [b.name(x)], kernel_shape=_pair(k), strides=_pair(s), pads=_pair(p) + _pair(p),
+                     dilations=_pair(d), ceil_mode=int(bool(ceil)))
+            return [y] + [None] * (len(node.outputs) - 1)
+        if cname == "AvgPool2d":
+            x, k, s, p, ceil, include_pad, divisor = node.args[:7]
+            if divisor:
+                raise _unsupported(node, "divisor_override")
+            if list(x.shape[2:]) == _pair(k) and _pair(p) == [0, 0]:
+                return [b.op("GlobalAveragePool", [b.name(x)])]
+            return [b.op("AveragePool", [b.name(x)], kernel_shape=_pair(k), strides=_pair(s),
+                         pads=_pair(p) + _pair(p), ceil_mode=int(bool(ceil)), count_include_pad=int(bool(include_pad)))]
+        if cname == "MatMul":
+            return [b.op("MatMul", ins[:2])]
+        if cname == "Permute":
+            return [b.op("Transpose", [ins[0]], perm=[int(d) for d in node.args[1]])]
+        if cname in ("View", "Reshape", "Flatten", "Unsqueeze", "Squeeze", "Unflatten"):
+            return [_reshape(b, ins[0], out.shape, node.args[0].shape)]
+        if cname == "Softmax":
+            x, dim, log = node.args[:3]
+            return [b.op("LogSoftmax" if log else "Softmax", [b.name(x)], axis=int(dim))]
+        if cname in ("Sum", "Mean"):
+            x, dims, keep = node.args[:3]
+            return [_reduce(b, "ReduceSum" if cname == "Sum" else "ReduceMean", b.name(x), dims, keep)]
+        raise _unsupported(node)
+    if kind == "launcher":
+        if name in ("unary",) and node.args[0] in _UNARY and not node.kwargs:
+            return [b.op(_UNARY[node.args[0]], [ins[1]])]
+        if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
+            return [b.op(_BINARY[node.args[0]], ins[1:3])]
+        raise _unsupported(node)
+    if kind == "view":
+        base, shape, stride, delta = node.args
+        from ..tensor import _is_contig
+        if delta == 0 and _is_contig(tuple(shape), tuple(stride)) and \
+                int(np.prod(shape)) == int(np.prod(base.shape)) and _base_contiguous(base):
+            return [_reshape(b, b.name(base), tuple(shape), base.shape)]
+        raise _unsupported(node, "a strided view (slicing)")
+    raise _unsupported(node)
+
+
+def _base_contiguous(v):
+    return v.contig
+
+
+def _activation(b, name, x, a):
+    if name == "relu":
+        return b.op("Relu", [x])
+    if name == "sigmoid":
+        return b.op("Sigmoid", [x])
+    if name == "tanh":
+        return b.op("Tanh", [x])
+    if name == "elu":
+        return b.op("Elu", [x], alpha=float(a.get("alpha", 1.0)))
+    if name == "leaky_relu":
+        return b.op("LeakyRelu", [x], alpha=float(a.get("negative_slope", 0.01)))
+    if name == "silu":
+        return b.op("Mul", [x, b.op("Sigmoid", [x])])
+    if name in ("relu6", "hardtanh"):
+        lo, hi = (0.0, 6.0) if name == "relu6" else (float(a.get("min_val", -1.0)), float(a.get("max_val", 1.0)))
+        return b.op("Clip", [x, b.const(np.float32(lo), "lo"), b.const(np.float32(hi), "hi")])
+    # gelu: exact (erf) or tanh approximation, from primitive ops (Gelu is opset 20)
+    half, one = b.const(np.float32(0.5), "half"), b.const(np.float32(1.0), "one")
+    if a.get("approximate", "none") == "tanh":
+        inner = b.op("Mul", [x, b.op("Mul", [x, x])])
+        inner = b.op("Add", [x, b.op("Mul", [inner, b.const(np.float32(0.044715), "c")])])
+        t = b.op("Tanh", [b.op("Mul", [inner, b.const(np.float32(np.sqrt(2 / np.pi)), "k")])])
+    else:
+        t = b.op("Erf", [b.op("Div", [x, b.const(np.float32(np.sqrt(2.0)), "sqrt2")])])
+    return b.op("Mul", [b.op("Mul", [x, half]), b.op("Add", [t, one])])
+
+
+def _reshape(b, x, shape, in_shape):
+    # a leading dimension kept from the input is written 0 (copy it), so a dynamic batch size stays dynamic
+    dims = [0 if i == 0 and len(in_shape) and d == in_shape[0] else int(d) for i, d in enumerate(shape)]
+    return b.op("Reshape", [x, b.const(np.array(dims, np.int64), "shape")])
+
+
+def _reduce(b, op, x, dims, keep):
+    dims = [int(d) for d in (dims if isinstance(dims, (tuple, list)) else [dims])]
+    if op == "ReduceSum" or b.opset >= 18:
+        return b.op(op, [x, b.const(np.array(dims, np.int64), "axes")], keepdims=int(bool(keep)))
+    return b.op(op, [x], axes=dims, keepdims=int(bool(keep)))
+
+
+def _unsupported(node, what=None):
+    label = f"{node.kind}.{node.name}" + (f" ({what})" if what else "")
+    where = f" called at {node.line}" if node.line else ""
+    return RuntimeError(f"minitorch.onnx.export: no ONNX mapping for {label}{where}")
+
+
+def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, export_params, f, model_name):
+    """Write ``graph`` as an ONNX model to ``f`` (a path or a binary file object)."""
+    onnx, helper, numpy_helper = _onnx()
+    from ..compiler.ir import Value, leaves
+    b = _Builder(helper, numpy_helper, opset)
+    graph.count_users()
+    inputs, initializers = [], []
+    for i, v in enumerate(graph.inputs):
+        n = input_names[i] if i < len(input_names) else f"input_{i}"
+        b.names[id(v)] = n
+        inputs.append((n, v))
+    for v in graph.consts:
+        label = v.label or b.fresh("const")
+        b.names[id(v)] = label
+        arr = _np(v.tensor)
+        if v.label and not export_params:
+            inputs.append((label, v))
+        else:
+            initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), label))
+    outs = [v for v in leaves(graph.output_tree) if isinstance(v, Value)]
+    out_names = {}
+    for i, v in enumerate(outs):
+        if id(v) not in out_names:
+            out_names[id(v)] = output_names[i] if i < len(output_names) else f"output_{i}"
+    for node in graph.nodes:
+        names = _convert(b, node)
+        for v, n in zip(node.outputs, names):
+            if n is None:
+                continue
+            want = out_names.get(id(v))
+            if want is not None and n != want:
+                b.op("Identity", [n], [want])
+                n = want
+            b.names[id(v)] = n
+    for v in outs:  # an input or constant returned as is
+        if b.names[id(v)] != out_names[id(v)]:
+            b.op("Identity", [b.names[id(v)]], [out_names[id(v)]])
+            b.names[id(v)] = out_names[id(v)]
+
+    def info(name, v):
+        axes = dynamic_axes.get(name, {})
+        if isinstance(axes, (list, tuple)):
+            axes = {int(a): f"{name}_dynamic_axes_{k + 1}" for k, a in enumerate(axes)}
+        dims = [axes.get(i, d) for i, d in enumerate(v.shape)]
+        return helper.make_tensor_value_info(name, _DTYPES[v.dtype.name], dims)
+
+    g = helper.make_graph(b.nodes, model_name, [info(n, v) for n, v in inputs],
+                          [info(out_names[id(v)], v) for v in outs], initializer=initializers + b.initializers)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="minitorch")
+    onnx.checker.check_model(model)
+    if hasattr(f, "write"):
+        f.write(model.SerializeToString())
+    else:
+        onnx.save(model, f)
+    return model
