@@ -358,3 +358,42 @@ def test_op_table_compiled_matches_eager(op, data):
         if i < len(diff) and diff[i] and b.grad is not None:
             np.testing.assert_allclose(to_np(a.grad), to_np(b.grad), rtol=1e-9, atol=1e-11,
                                        err_msg=f"{op.name}: grad {i}")
+
+
+def test_recurrent_model_is_one_module_node_and_trains_like_eager():
+    class Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(20, 6)
+            self.rnn = nn.LSTM(6, 8, num_layers=2)
+            self.dec = nn.Linear(8, 20)
+
+        def forward(self, idx, hidden):
+            out, hidden = self.rnn(self.emb(idx), hidden)
+            return F.log_softmax(self.dec(out), dim=-1).view(-1, 20), hidden
+
+    def run(model, steps):
+        minitorch.manual_seed(5)
+        idx, tgt = minitorch.randint(0, 20, (5, 3)), minitorch.randint(0, 20, (15,))
+        opt = minitorch.optim.SGD(model.parameters(), lr=0.5)
+        hidden = (minitorch.zeros(2, 3, 8), minitorch.zeros(2, 3, 8))
+        losses = []
+        for _ in range(steps):
+            opt.zero_grad()
+            out, hidden = model(idx, hidden)
+            hidden = tuple(h.detach() for h in hidden)
+            loss = F.nll_loss(out, tgt)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    minitorch.manual_seed(0)
+    eager = Seq()
+    minitorch.manual_seed(0)
+    compiled = minitorch.compile(Seq())
+    want, got = run(eager, 4), run(compiled, 4)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert want[-1] < want[0]
+    (graph,) = compiled._compiled.graphs
+    assert [n.kind + "." + n.name for n in graph.nodes if n.kind == "module"] == ["module.LSTM"]

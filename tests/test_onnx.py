@@ -139,3 +139,53 @@ def test_data_dependent_control_flow_cannot_be_exported(tmp_path):
 
     with pytest.raises(CompileError, match="graph break"):
         minitorch.onnx.export(Branchy(), (minitorch.ones(3),), str(tmp_path / "b.onnx"))
+
+
+class Seq(nn.Module):
+    """Embedding, a recurrent layer and a decoder: the word_language_model shape of network."""
+
+    def __init__(self, kind, **kw):
+        super().__init__()
+        self.emb = nn.Embedding(30, 8)
+        self.rnn = getattr(nn, kind)(8, 12, **kw)
+        self.dec = nn.Linear(12 * (2 if kw.get("bidirectional") else 1), 30)
+
+    def forward(self, idx, hidden=None):
+        out, hidden = self.rnn(self.emb(idx), hidden)
+        return F.log_softmax(self.dec(out), dim=-1), hidden
+
+
+@pytest.mark.parametrize("kind, kw", [
+    ("LSTM", dict(num_layers=2)),
+    ("LSTM", dict(bidirectional=True, batch_first=True)),
+    ("GRU", dict(num_layers=2, batch_first=True)),
+    ("RNN", dict(nonlinearity="relu", bidirectional=True)),
+    ("RNN", dict(num_layers=3)),
+], ids=["lstm2", "lstm_bi_bf", "gru2_bf", "rnn_relu_bi", "rnn_tanh3"])
+def test_recurrent_layers_round_trip_with_and_without_initial_state(kind, kw, tmp_path):
+    minitorch.manual_seed(0)
+    m = Seq(kind, **kw).eval()
+    idx = minitorch.randint(0, 30, (4, 3))
+    layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    h = minitorch.randn(layers, 4 if kw.get("batch_first") else 3, 12)
+    hidden = (h, minitorch.randn(*h.shape)) if kind == "LSTM" else h
+    for args in ((idx, hidden), (idx,)):
+        path = tmp_path / f"{kind}{len(args)}.onnx"
+        minitorch.onnx.export(m, args, str(path))
+        with minitorch.no_grad():
+            out, hn = m(*args)
+        want = [out] + (list(hn) if kind == "LSTM" else [hn])
+        feeds = [idx] + ([] if len(args) == 1 else (list(hidden) if kind == "LSTM" else [hidden]))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {i.name: t.numpy() for i, t in zip(sess.get_inputs(), feeds)})
+        assert [i.name for i in sess.get_inputs()] == (["idx"] if len(args) == 1 else
+                                                        ["idx", "hidden_0", "hidden_1"] if kind == "LSTM" else
+                                                        ["idx", "hidden"])
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_projection_is_refused_by_name(tmp_path):
+    m = nn.LSTM(4, 6, proj_size=3)
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for module\.LSTM \(proj_size\)"):
+        minitorch.onnx.export(m, (minitorch.randn(2, 1, 4),), str(tmp_path / "p.onnx"))

@@ -209,6 +209,14 @@ class _Recorder:
         return self.record("launcher", "empty", fn, (tuple(shape), dtype, device), None,
                            lambda: fn(shape, dtype, device), False)
 
+    def module_call(self, mod, args, kwargs):
+        """Recurrent layers are kept whole (one node; ONNX has an operator for each); other modules run inside."""
+        from ..nn.modules.rnn import RNNBase
+        if self.depth or not isinstance(mod, RNNBase):
+            return mod._call_impl(*args, **kwargs)
+        return self.record("module", type(mod).__name__, call_module, (mod,) + tuple(args), kwargs,
+                           lambda: mod._call_impl(*args, **kwargs), True)
+
     def kernels_for(self, fn, t):
         if self.depth == 0 and isinstance(t, Tensor) and (id(t) in self.vals or id(t._storage) in self.storages):
             self.stop("a kernel is started outside minitorch's ops on a traced tensor")
@@ -244,6 +252,10 @@ class _Recorder:
         return step(opt, *args, **kwargs)
 
 
+def call_module(mod, *args, **kwargs):
+    return mod(*args, **kwargs)
+
+
 def _fresh_copy(t):
     from ..ops import launch
     return launch.contiguous(t)
@@ -275,6 +287,8 @@ def _install(rec):
     for mod in _assign_holders():
         fn = saved[mod] = mod.assign_
         mod.assign_ = (lambda f: lambda target, result: rec.assign(f, target, result))(fn)
+    from ..nn.modules import module
+    module._MODULE_HOOK[0] = rec.module_call
     _PROFILE[0] = rec
     _ACTIVE[0] = rec
     return saved
@@ -288,6 +302,8 @@ def _assign_holders():
 def _uninstall(saved):
     from ..autograd.profiler import _unpatch_launchers
     from ..ops import launch
+    from ..nn.modules import module
+    module._MODULE_HOOK[0] = None
     _PROFILE[0] = None
     _ACTIVE[0] = None
     for mod in _assign_holders():

@@ -19,6 +19,26 @@ def is_in_onnx_export():
     return _EXPORTING[0]
 
 
+def _default_input_names(fn, args, kwargs):
+    """The forward's parameter names; an argument holding several tensors (an LSTM's (h, c)) gives name_0, ..."""
+    from ..compiler.ir import leaves
+    from ..tensor import Tensor
+    try:
+        params = [p for p in inspect.signature(fn).parameters if p != "self"]
+    except (TypeError, ValueError):
+        params = []
+    names, seen = [], set()
+    pairs = [(params[i] if i < len(params) else f"input_{i}", a) for i, a in enumerate(args)]
+    pairs += list(kwargs.items())
+    for pname, a in pairs:
+        ts = [t for t in leaves(a) if isinstance(t, Tensor)]
+        for k, t in enumerate(ts):
+            if id(t) not in seen:
+                seen.add(id(t))
+                names.append(pname if len(ts) == 1 else f"{pname}_{k}")
+    return names
+
+
 def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=False, training=TrainingMode.EVAL,
            input_names=None, output_names=None, operator_export_type=None, opset_version=None,
            do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None, custom_opsets=None,
@@ -62,14 +82,9 @@ def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=Fals
             model.eval()
         elif training == TrainingMode.TRAINING:
             model.train()
-    fn = model._call_impl if is_module else model
+    fn = model  # a module is called through __call__, so a top-level recurrent layer is kept whole
     if input_names is None:
-        try:
-            target = model.forward if is_module else model
-            input_names = [p for p in inspect.signature(target).parameters
-                           if p not in ("self",)][:len(args)]
-        except (TypeError, ValueError):
-            input_names = []
+        input_names = _default_input_names(model.forward if is_module else model, args, kw)
     _EXPORTING[0] = True
     try:
         with no_grad():

@@ -171,6 +171,8 @@ def _convert(b, node):
         if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
             return [b.op(_BINARY[node.args[0]], ins[1:3])]
         raise _unsupported(node)
+    if kind == "module" and name in ("RNN", "LSTM", "GRU"):
+        return _rnn(b, node)
     if kind == "view":
         base, shape, stride, delta = node.args
         from ..tensor import _is_contig
@@ -179,6 +181,94 @@ def _convert(b, node):
             return [_reshape(b, b.name(base), tuple(shape), base.shape)]
         raise _unsupported(node, "a strided view (slicing)")
     raise _unsupported(node)
+
+
+_GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}  # PyTorch -> ONNX
+
+
+def _rnn(b, node):
+    """nn.RNN/LSTM/GRU as one ONNX RNN/LSTM/GRU operator per layer (gates reordered to ONNX's i,o,f,c / z,r,h)."""
+    from ..compiler.ir import Value
+    mod, x = node.args[0], node.args[1]
+    hx = node.args[2] if len(node.args) > 2 else node.kwargs.get("hx")
+    if not isinstance(x, Value):
+        raise _unsupported(node, "a PackedSequence input")
+    if mod.proj_size:
+        raise _unsupported(node, "proj_size")
+    mode, H, L = mod.mode, mod.hidden_size, mod.num_layers
+    D = 2 if mod.bidirectional else 1
+    order = _GATE_ORDER[mode]
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    lstm = op == "LSTM"
+    h0 = c0 = None
+    if hx is not None:
+        h0, c0 = (hx if lstm else (hx, None))
+    unbatched = len(x.shape) == 2
+    xs = b.name(x)
+    if unbatched:
+        xs = b.op("Unsqueeze", [xs, b.const(np.array([1], np.int64), "axes")])
+    elif mod.batch_first:
+        xs = b.op("Transpose", [xs], perm=[1, 0, 2])
+
+    def state(v):
+        s = b.name(v)
+        return b.op("Unsqueeze", [s, b.const(np.array([1], np.int64), "axes")]) if unbatched else s
+
+    def gates(w):
+        a = _np(w)
+        chunks = np.split(a, len(order), axis=0)
+        return np.concatenate([chunks[i] for i in order], axis=0)
+
+    h_states, c_states = [], []
+    h_all = state(h0) if h0 is not None else None
+    c_all = state(c0) if c0 is not None else None
+    for layer in range(L):
+        Ws, Rs, Bs = [], [], []
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            Ws.append(gates(getattr(mod, "weight_ih" + sfx)))
+            Rs.append(gates(getattr(mod, "weight_hh" + sfx)))
+            if mod.bias:
+                Bs.append(np.concatenate([gates(getattr(mod, "bias_ih" + sfx)), gates(getattr(mod, "bias_hh" + sfx))]))
+            else:
+                Bs.append(np.zeros(2 * len(order) * H, Ws[-1].dtype))
+        ins = [xs, b.const(np.stack(Ws), f"rnn_W_l{layer}"), b.const(np.stack(Rs), f"rnn_R_l{layer}"),
+               b.const(np.stack(Bs), f"rnn_B_l{layer}"), ""]
+
+        def piece(all_states):
+            if all_states is None:
+                return ""
+            return b.op("Slice", [all_states, b.const(np.array([layer * D], np.int64), "starts"),
+                                  b.const(np.array([(layer + 1) * D], np.int64), "ends"),
+                                  b.const(np.array([0], np.int64), "axes")])
+        ins.append(piece(h_all))
+        if lstm:
+            ins.append(piece(c_all))
+        while ins and ins[-1] == "":
+            ins.pop()
+        outs = [b.fresh("rnn_y"), b.fresh("rnn_h")] + ([b.fresh("rnn_c")] if lstm else [])
+        attrs = dict(hidden_size=H, direction="bidirectional" if D == 2 else "forward")
+        if op == "RNN":
+            attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * D
+        if op == "GRU":
+            attrs["linear_before_reset"] = 1
+        b.op(op, ins, outs, **attrs)
+        y = b.op("Transpose", [outs[0]], perm=[0, 2, 1, 3])          # (T, B, D, H)
+        xs = b.op("Reshape", [y, b.const(np.array([0, 0, -1], np.int64), "shape")])
+        h_states.append(outs[1])
+        if lstm:
+            c_states.append(outs[2])
+    out = xs
+    h_n = h_states[0] if L == 1 else b.op("Concat", h_states, axis=0)
+    c_n = (c_states[0] if L == 1 else b.op("Concat", c_states, axis=0)) if lstm else None
+    if unbatched:
+        squeeze = b.const(np.array([1], np.int64), "axes")
+        out = b.op("Squeeze", [out, squeeze])
+        h_n = b.op("Squeeze", [h_n, squeeze])
+        c_n = b.op("Squeeze", [c_n, squeeze]) if lstm else None
+    elif mod.batch_first:
+        out = b.op("Transpose", [out], perm=[1, 0, 2])
+    return [out, h_n] + ([c_n] if lstm else [])
 
 
 def _base_contiguous(v):
