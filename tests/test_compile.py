@@ -85,6 +85,28 @@ def test_intermediate_used_twice_or_returned_is_not_fused_away():
     np.testing.assert_allclose(to_np(y), to_np(ey), rtol=1e-6)
 
 
+def test_fused_kernels_run_on_every_device(device):
+    """The generated kernels: @njit on the CPU, a grid-stride @cuda.jit on CUDA (tiny sizes for the simulator)."""
+    def f(x, b):
+        return (minitorch.sigmoid(x + b) * x).abs().sqrt() - minitorch.tanh(x).exp() / 3
+
+    x0, b0 = minitorch.randn(3, 5, dtype=minitorch.float64), minitorch.randn(5, dtype=minitorch.float64)
+    xs = [t.to(device).requires_grad_() for t in (x0, b0)]
+    es = [t.clone().requires_grad_() for t in (x0, b0)]
+    c = minitorch.compile(f)
+    c(*xs)
+    got = c(*xs)
+    want = f(*es)
+    assert got.device.type == device and [n.kind for n in c.graphs[0].nodes] == ["fused"]
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = minitorch.randn(3, 5, dtype=minitorch.float64)
+    g_c = minitorch.autograd.grad((got * w.to(device)).sum(), xs)
+    g_e = minitorch.autograd.grad((want * w).sum(), es)
+    for a, e in zip(g_c, g_e):
+        np.testing.assert_allclose(a.cpu().numpy(), e.numpy(), rtol=1e-11, atol=1e-12)
+    assert ("@cuda.jit" if device == "cuda" else "@njit(cache=True") in c.code
+
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()

@@ -59,7 +59,7 @@ def elementwise_op(node):
     ins = [a for a in node.args if isinstance(a, Value)]
     if len(ins) == 1 and op in UNARY or len(ins) == 2 and op in BINARY:
         out = node.outputs[0] if len(node.outputs) == 1 else None
-        if out is None or out.device.type != "cpu" or out.dtype.name not in ("float32", "float64"):
+        if out is None or out.device.type not in ("cpu", "cuda") or out.dtype.name not in ("float32", "float64"):
             return None
         if any(v.dtype is not out.dtype or v.device != out.device for v in ins):
             return None
