@@ -9,6 +9,7 @@ continuation (temperature + top-k).
 
 Run:  python examples/char_lm.py [--model gpt|lstm] [--steps 600] [--batch-size 32] [--context 64] [--lr 3e-3]
                                  [--device cpu] [--seed 1] [--eval-interval 100] [--text PATH] [--out runs/char_lm]
+                                 [--compile]
 """
 import argparse
 import math
@@ -169,6 +170,7 @@ def parse_args(argv):
     p.add_argument("--heads", type=int, default=4, help="attention heads (gpt)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--compile", action="store_true", help="train through minitorch.compile (graph capture + fusion)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--eval-interval", type=int, default=100)
     p.add_argument("--eval-iters", type=int, default=10, help="validation batches per evaluation")
@@ -207,6 +209,9 @@ def main(argv=None):
     model = model.to(device)
     print(f"model: {args.model}, {sum(p.numel() for p in model.parameters()):,} parameters")
     optimizer = optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    raw_model = model  # saved and sampled from; the compiled wrapper's state_dict keys carry "_orig_mod."
+    if args.compile:
+        model = torch.compile(model)
 
     train_curve, val_curve = [], []
     t0 = time.perf_counter()
@@ -232,14 +237,14 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, f"char_lm_{args.model}.safetensors")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "vocab": "".join(chars),
+    torch.save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(), "vocab": "".join(chars),
                 "args": vars(args)}, ckpt)
     plot = os.path.join(args.out, f"loss_{args.model}.png")
     save_plot(train_curve, val_curve, entropy, plot, f"character LM: {args.model} (minitorch)")
 
     prompt = "".join(c for c in args.prompt if c in stoi) or chars[0]
     start = torch.tensor([[stoi[c] for c in prompt]], dtype=torch.long, device=device)
-    out = sample(model, start, args.sample_len, args.context, args.temperature, args.top_k)
+    out = sample(raw_model, start, args.sample_len, args.context, args.temperature, args.top_k)
     print(f"--- sample (temperature {args.temperature}, top-k {args.top_k}):")
     print("".join(chars[i] for i in out[0].tolist()))
     print("---")

@@ -419,3 +419,35 @@ def test_recurrent_model_is_one_module_node_and_trains_like_eager():
     assert want[-1] < want[0]
     (graph,) = compiled._compiled.graphs
     assert [n.kind + "." + n.name for n in graph.nodes if n.kind == "module"] == ["module.LSTM"]
+
+
+def test_python_values_the_call_reads_are_guarded():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = 2.0
+
+        def forward(self, x):
+            return x * self.scale
+
+    m = Scaled()
+    c = minitorch.compile(m)
+    x = minitorch.ones(2)
+    assert c(x).tolist() == [2.0, 2.0]
+    m.scale = 3.0
+    assert c(x).tolist() == [3.0, 3.0]
+
+    offset = 1.0
+
+    def shifted(x):
+        return x + offset + SHIFT
+
+    cf = minitorch.compile(shifted)
+    assert cf(x).tolist() == [12.0, 12.0]
+    offset = 5.0
+    assert cf(x).tolist() == [16.0, 16.0]
+    globals()["SHIFT"] = 0.0
+    assert cf(x).tolist() == [6.0, 6.0]
+
+
+SHIFT = 10.0

@@ -61,6 +61,8 @@ class CompiledFunction:
         self._options = dict(options or {})
         self._entries = {}
         self._mods = None
+        code = getattr(fn, "__code__", None)
+        self._names_read = code.co_names if code is not None and module is None else None
         _ALL.append(self)
         functools.update_wrapper(self, fn, updated=())
 
@@ -70,7 +72,30 @@ class CompiledFunction:
                _autocast_key())
         if self._module is not None:
             key += (self._module_key(),)
+        elif self._names_read is not None:
+            key += (self._python_values(),)
         return key
+
+    def _python_values(self):
+        """The function's closure variables and the globals its code names, where they hold plain Python values:
+        the graph has them baked in (``x * scale``), so a new value captures again."""
+        fn = self._fn
+        out = []
+        cells = getattr(fn, "__closure__", None) or ()
+        for c in cells:
+            try:
+                v = c.cell_contents
+            except ValueError:
+                continue
+            if type(v) in _SCALAR_TYPES:
+                out.append(v)
+        g = getattr(fn, "__globals__", None)
+        if g is not None:
+            for name in self._names_read:
+                v = g.get(name)
+                if type(v) in _SCALAR_TYPES:
+                    out.append((name, v))
+        return tuple(out)
 
     def _module_key(self):
         """Every submodule's training flag and the identity of each parameter (with requires_grad), buffer and
@@ -84,6 +109,10 @@ class CompiledFunction:
         for mod in mods:
             d = mod.__dict__
             add(mod.training)
+            for k, v in d.items():  # plain Python attributes the forward may read (a scale, a step count)
+                if type(v) in _SCALAR_TYPES:
+                    add(k)
+                    add(v)
             for p in d["_parameters"].values():
                 add(id(p))
                 add(p is not None and p._requires_grad)
@@ -103,7 +132,7 @@ class CompiledFunction:
 
     # calls ---------------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if _PROFILE[0] is not None or _capture.is_capturing() or _DISABLED[0]:
+        if _PROFILE[0] is not None or _capture.is_capturing():
             return self._fn(*args, **kwargs)
         try:
             key = self._key(args, kwargs)
@@ -160,7 +189,7 @@ def _autocast_key():
     return tuple(tuple(v) for v in _autocast._STATE.values())
 
 
-_DISABLED = [False]
+_SCALAR_TYPES = (bool, int, float, str, complex, type(None))
 
 
 def _check(mode, options, backend):

@@ -1,21 +1,22 @@
-"""Graph capture: run a call once with every op recorded into a ``Graph``.
+"""Graph capture: run a call once with every op it makes from the user's code recorded into a ``Graph``.
 
-The capture runs the call for real (its results are the first call's results) with a recorder in the dispatch
-hook that the profiler uses. At the outermost level (an op called from the user's code, not from inside another
-op) it records:
+The capture is the eager run of the call (its results are the first call's results): a recorder sits in the
+dispatch hook the profiler uses and, at the outermost level only (an op called from the user's code, not from
+inside another op), records
 
-- every differentiable primitive (``Function.apply``): floating inputs the caller passed without ``requires_grad``
-  are replaced by aliases that require grad for the capture, so each op takes its autograd path and shows up as one
-  primitive with all its arguments;
+- every differentiable primitive (``Function.apply``) with all its arguments;
 - every public ``nn.functional`` function, as one node (dropout, batch_norm, cross_entropy replay whole: fresh
   random draws and running-statistics updates on every call);
-- every kernel launcher (comparisons, fills, random draws, in-place updates of buffers, ``empty``): each replays,
-  so tensors made inside the call are fresh on every call;
-- views made without autograd of a tensor of the graph.
+- every kernel launcher called outside a primitive (comparisons, fills, random draws, in-place updates of buffers,
+  ``empty``), so tensors made inside the call are fresh on every replay;
+- recurrent layers (``nn.RNN/LSTM/GRU``) as one module node;
+- views made without autograd of a tensor of the graph, and tensors the call made outside the recorded layers
+  (``zeros``, ``tensor([...])``), which replay as fresh copies of their captured value.
 
-Anything it cannot replay faithfully ends the graph (a ``GraphBreak`` naming the user's line): reading a value
-to the host (``.item()``, ``bool(t)``, ``.tolist()``, printing, ``.numpy()``), a kernel started outside the
-recorded layers, an in-place op on a tensor that takes part in autograd.
+Parameters, buffers and tensors that existed before the call are read by reference. Anything the graph could not
+replay faithfully is a graph break: reading a value on the host (``.item()``, ``bool(t)``, ``.tolist()``,
+printing, ``.numpy()``), a kernel started outside the recorded layers on a traced tensor, an in-place op on a
+tensor that takes part in autograd. At a break the recording stops and the call finishes eagerly.
 """
 import gc
 import os
