@@ -189,3 +189,38 @@ def test_lstm_projection_is_refused_by_name(tmp_path):
     m = nn.LSTM(4, 6, proj_size=3)
     with pytest.raises(RuntimeError, match=r"no ONNX mapping for module\.LSTM \(proj_size\)"):
         minitorch.onnx.export(m, (minitorch.randn(2, 1, 4),), str(tmp_path / "p.onnx"))
+
+
+class TinyTransformerLM(nn.Module):
+    """word_language_model's TransformerModel shape: embedding, sinusoid-free position buffer, a causal-masked
+    nn.TransformerEncoder, a decoder."""
+
+    def __init__(self, ntoken=40, d=16, nhead=2, layers=2):
+        super().__init__()
+        self.emb = nn.Embedding(ntoken, d)
+        self.register_buffer("pos", minitorch.randn(64, 1, d) * 0.1)
+        layer = nn.TransformerEncoderLayer(d, nhead, 32, dropout=0.1)
+        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.dec = nn.Linear(d, ntoken)
+
+    def forward(self, src):
+        mask = nn.Transformer.generate_square_subsequent_mask(src.shape[0])
+        h = self.emb(src) * 4.0 + self.pos[:src.shape[0]]
+        return F.log_softmax(self.dec(self.encoder(h, mask=mask)), dim=-1)
+
+
+def test_causal_transformer_encoder_round_trips_with_its_mask_folded(tmp_path):
+    minitorch.manual_seed(0)
+    m = TinyTransformerLM().eval()
+    src = minitorch.randint(0, 40, (9, 2))
+    path = tmp_path / "tf.onnx"
+    minitorch.onnx.export(m, (src,), str(path))
+    proto = onnx.load(str(path))
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"LayerNormalization", "Softmax", "MatMul", "Gather"} <= ops
+    with minitorch.no_grad():
+        want = m(src).numpy()
+    (got,) = _run(path, {"src": src.numpy()})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    used = {i for n in proto.graph.node for i in n.input}
+    assert all(i.name in used for i in proto.graph.initializer)  # no dead initializers

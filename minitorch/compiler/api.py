@@ -144,6 +144,9 @@ class CompiledFunction:
         entry.calls += 1
         if entry.program is None:
             return self._fn(*args, **kwargs)
+        checks = entry.graph.checks
+        if checks and not all(t._vc.value == v for t, v in checks):
+            return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
 
     def _capture(self, key, args, kwargs):

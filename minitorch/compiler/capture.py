@@ -141,6 +141,8 @@ class _Recorder:
         self.graph.consts.append(c)
         node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
         v = Value("node", whole, node)
+        v.static = True
+        v.tensor = whole
         node.outputs = [v]
         node.out_tree = v
         self.graph.nodes.append(node)
@@ -153,6 +155,9 @@ class _Recorder:
         node = Node("view", "as_strided", _view_of, (bv, t._shape, t._stride, t._offset - bt._offset), {},
                     line=user_line())
         v = Value("node", t, node)
+        v.static = bv.static
+        if v.static:
+            v.tensor = t
         node.outputs = [v]
         node.out_tree = v
         self.graph.nodes.append(node)
@@ -174,12 +179,16 @@ class _Recorder:
         finally:
             self.depth -= 1
         rg = differentiable and grad_mode and any(v.rg for v in node.inputs())
+        static = all(v.static for v in node.inputs()) and _deterministic(kind, name)
 
         def out_value(t):
             if not isinstance(t, Tensor):
                 return t
             v = Value("node", t, node)
             v.rg = rg and (t._dtype.is_floating_point or t._dtype.is_complex)
+            v.static = static
+            if static:
+                v.tensor = t  # its value, for constant folding (valid while t keeps v.version)
             node.outputs.append(v)
             self.bind(t, v)
             return v
@@ -200,6 +209,19 @@ class _Recorder:
         if fn.__module__ != _LAUNCH:
             return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
         if short == "to_numpy":
+            t = args[0]
+            v = self.vals.get(id(t)) if isinstance(t, Tensor) else None
+            if v is None and isinstance(t, Tensor):
+                v = self.value(t)
+            if v is not None and v.static:
+                # a value computed from constants alone (a mask compared with the causal mask): the graph holds
+                # for as long as those constants keep their versions
+                self.graph.checks += [(c.tensor, c.tensor._vc.value) for c in _constants_under(v)]
+                self.depth += 1
+                try:
+                    return fn(*args, **kw)
+                finally:
+                    self.depth -= 1
             self.stop("a tensor's value is read on the host (.item(), bool(), .tolist(), .numpy() or printing)")
             return fn(*args, **kw)
         return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
@@ -251,6 +273,32 @@ class _Recorder:
         if self.depth == 0:
             self.stop("an optimizer step")
         return step(opt, *args, **kwargs)
+
+
+_RANDOM_LAUNCHERS = ("random_fill", "poisson", "standard_gamma", "dirichlet_grad")
+
+
+def _deterministic(kind, name):
+    if kind == "launcher":
+        return name not in _RANDOM_LAUNCHERS
+    if kind == "functional":
+        return "dropout" not in name and name not in ("rrelu", "gumbel_softmax")
+    return kind != "module"
+
+
+def _constants_under(v):
+    """The constants a static value was computed from."""
+    out, seen, todo = [], set(), [v]
+    while todo:
+        x = todo.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if x.kind == "const":
+            out.append(x)
+        elif x.node is not None:
+            todo += x.node.inputs()
+    return out
 
 
 def call_module(mod, *args, **kwargs):

@@ -15,13 +15,15 @@ _IDS = itertools.count()
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
-    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig")
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version")
 
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
         self.kind = kind            # "input", "const" or "node"
         self.shape = tuple(t._shape)
         self.contig = t._contig
+        self.static = kind == "const"  # computed from constants alone by deterministic ops
+        self.version = t._vc.value
         self.dtype = t._dtype
         self.device = t._device
         self.node = node
@@ -126,6 +128,7 @@ class Graph:
         self.nodes = []
         self.consts = []
         self.output_tree = None     # the call's result with Values at the tensors' places
+        self.checks = []            # (tensor, version): constants whose values the call read on the host
 
     def outputs(self):
         return [v for v in leaves(self.output_tree) if isinstance(v, Value)]

@@ -41,13 +41,32 @@ class _Builder:
         self.nodes = []
         self.initializers = []
         self.count = 0
+        self.export_params = True
+        self.param_inputs = []
 
     def fresh(self, hint):
         self.count += 1
         return f"{hint}_{self.count}"
 
     def name(self, v):
-        return self.names[id(v)]
+        n = self.names.get(id(v))
+        if n is None:
+            n = self.names[id(v)] = self.fold(v)
+        return n
+
+    def fold(self, v):
+        if v.kind == "const":   # written when first read, so unused constants stay out of the file
+            label = v.label or self.fresh("const")
+            if v.label and not self.export_params:
+                self.param_inputs.append((label, v))
+            else:
+                self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(_np(v.tensor)), label))
+            return label
+        """A value computed from constants alone (a causal mask, a slice of a buffer) as an initializer."""
+        t = v.tensor
+        if not v.static or t is None or t._vc.value != v.version:
+            raise RuntimeError(f"minitorch.onnx.export: the value {v.name()} has no ONNX producer")
+        return self.const(np.ascontiguousarray(_np(t)), "folded")
 
     def const(self, array, hint="const"):
         name = self.fresh(hint)
@@ -77,7 +96,8 @@ def _convert(b, node):
     """Emit ONNX nodes for one IR node; returns the ONNX name of each output Value (in order)."""
     from ..compiler.ir import Value
     kind, name = node.kind, node.name
-    ins = [b.name(a) if isinstance(a, Value) else a for a in node.args]
+    def ins():  # named on use: a constant no operator reads stays out of the file
+        return [b.name(a) if isinstance(a, Value) else a for a in node.args]
     out = node.outputs[0]
     if kind == "functional":
         a = _bound(node)
@@ -118,16 +138,25 @@ def _convert(b, node):
                          epsilon=float(a["eps"]))]
         if name == "embedding" and a.get("max_norm") is None:
             return [b.op("Gather", [b.name(a["weight"]), b.name(a["input"])], axis=0)]
+        if name == "layer_norm":
+            shape = list(a["normalized_shape"]) if isinstance(a["normalized_shape"], (tuple, list)) else \
+                [a["normalized_shape"]]
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, np.float32), "ln1")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(shape, np.float32),
+                                                                               "ln0")
+            return [b.op("LayerNormalization", [x, w, bias], axis=-len(shape), epsilon=float(a["eps"]))]
+        if name == "multi_head_attention_forward":
+            return _mha(b, node, a)
         if name == "flatten":
             return [_reshape(b, x, out.shape, node.args[0].shape)]
         raise _unsupported(node)
     if kind == "function":
         cls = node.target.__self__
         op = getattr(cls, "op", None)
-        if op in _UNARY and len(ins) == 1:
-            return [b.op(_UNARY[op], ins)]
+        if op in _UNARY and len(ins()) == 1:
+            return [b.op(_UNARY[op], ins())]
         if op in _BINARY:
-            return [b.op(_BINARY[op], ins[:2])]
+            return [b.op(_BINARY[op], ins()[:2])]
         cname = cls.__name__
         if cname == "Conv2d":
             x, w, bias, stride, padding, dilation, groups = node.args[:7]
@@ -153,11 +182,11 @@ def _convert(b, node):
             return [b.op("AveragePool", [b.name(x)], kernel_shape=_pair(k), strides=_pair(s),
                          pads=_pair(p) + _pair(p), ceil_mode=int(bool(ceil)), count_include_pad=int(bool(include_pad)))]
         if cname == "MatMul":
-            return [b.op("MatMul", ins[:2])]
+            return [b.op("MatMul", ins()[:2])]
         if cname == "Permute":
-            return [b.op("Transpose", [ins[0]], perm=[int(d) for d in node.args[1]])]
+            return [b.op("Transpose", [ins()[0]], perm=[int(d) for d in node.args[1]])]
         if cname in ("View", "Reshape", "Flatten", "Unsqueeze", "Squeeze", "Unflatten"):
-            return [_reshape(b, ins[0], out.shape, node.args[0].shape)]
+            return [_reshape(b, ins()[0], out.shape, node.args[0].shape)]
         if cname == "Softmax":
             x, dim, log = node.args[:3]
             return [b.op("LogSoftmax" if log else "Softmax", [b.name(x)], axis=int(dim))]
@@ -167,9 +196,9 @@ def _convert(b, node):
         raise _unsupported(node)
     if kind == "launcher":
         if name in ("unary",) and node.args[0] in _UNARY and not node.kwargs:
-            return [b.op(_UNARY[node.args[0]], [ins[1]])]
+            return [b.op(_UNARY[node.args[0]], [ins()[1]])]
         if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
-            return [b.op(_BINARY[node.args[0]], ins[1:3])]
+            return [b.op(_BINARY[node.args[0]], ins()[1:3])]
         raise _unsupported(node)
     if kind == "module" and name in ("RNN", "LSTM", "GRU"):
         return _rnn(b, node)
@@ -271,6 +300,61 @@ def _rnn(b, node):
     return [out, h_n] + ([c_n] if lstm else [])
 
 
+def _mha(b, node, a):
+    """nn.MultiheadAttention's functional form (batched, packed or separate projections, optional float/bool
+    attention mask, need_weights off or unused) from MatMul/Softmax."""
+    from ..compiler.ir import Value
+    if len(a["query"].shape) != 3 or a.get("bias_k") is not None or a.get("add_zero_attn") or \
+            a.get("static_k") is not None or a.get("key_padding_mask") is not None:
+        raise _unsupported(node, "this attention configuration")
+    if len(node.outputs) > 1 and any(v.users for v in node.outputs[1:]):
+        raise _unsupported(node, "attention weights output")
+    L, N, E = a["query"].shape
+    S = a["key"].shape[0]
+    H = int(a["num_heads"])
+    hd = E // H
+
+    def val(v):
+        return np.asarray(_np(v.tensor if v.kind == "const" or v.static else None))
+
+    def weights():
+        if a.get("use_separate_proj_weight"):
+            return [val(a[k]) for k in ("q_proj_weight", "k_proj_weight", "v_proj_weight")]
+        return np.split(val(a["in_proj_weight"]), 3)
+    ws = weights()
+    bs = np.split(val(a["in_proj_bias"]), 3) if a.get("in_proj_bias") is not None else [None] * 3
+
+    def proj(x, w, bias, rows):
+        y = b.op("MatMul", [b.name(x), b.const(np.ascontiguousarray(w.T), "w")])
+        if bias is not None:
+            y = b.op("Add", [y, b.const(bias, "b")])
+        y = b.op("Reshape", [y, b.const(np.array([rows, N * H, hd], np.int64), "shape")])
+        return b.op("Transpose", [y], perm=[1, 0, 2])          # (N*H, rows, hd)
+    q = proj(a["query"], ws[0], bs[0], L)
+    k = proj(a["key"], ws[1], bs[1], S)
+    v = proj(a["value"], ws[2], bs[2], S)
+    scores = b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 2, 1])])
+    scores = b.op("Mul", [scores, b.const(np.float32(1.0 / np.sqrt(hd)), "scale")])
+    mask = a.get("attn_mask")
+    if isinstance(mask, Value):
+        if mask.dtype.name == "bool":
+            m = b.op("Where", [b.name(mask), b.const(np.float32(-np.inf), "ninf"), b.const(np.float32(0), "zero")])
+        else:
+            m = b.name(mask)
+        if len(mask.shape) == 3:
+            m = b.op("Reshape", [m, b.const(np.array([N * H, L, S], np.int64), "shape")])
+        scores = b.op("Add", [scores, m])
+    elif a.get("is_causal"):
+        scores = b.op("Add", [scores, b.const(np.triu(np.full((L, S), -np.inf, np.float32), 1), "causal")])
+    att = b.op("Softmax", [scores], axis=-1)
+    out = b.op("Transpose", [b.op("MatMul", [att, v])], perm=[1, 0, 2])   # (L, N*H, hd)
+    out = b.op("Reshape", [out, b.const(np.array([L, N, E], np.int64), "shape")])
+    out = b.op("MatMul", [out, b.const(np.ascontiguousarray(val(a["out_proj_weight"]).T), "w")])
+    if a.get("out_proj_bias") is not None:
+        out = b.op("Add", [out, b.name(a["out_proj_bias"])])
+    return [out] + [None] * (len(node.outputs) - 1)
+
+
 def _base_contiguous(v):
     return v.contig
 
@@ -332,20 +416,16 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
         n = input_names[i] if i < len(input_names) else f"input_{i}"
         b.names[id(v)] = n
         inputs.append((n, v))
-    for v in graph.consts:
-        label = v.label or b.fresh("const")
-        b.names[id(v)] = label
-        arr = _np(v.tensor)
-        if v.label and not export_params:
-            inputs.append((label, v))
-        else:
-            initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), label))
+    b.export_params = export_params
     outs = [v for v in leaves(graph.output_tree) if isinstance(v, Value)]
     out_names = {}
     for i, v in enumerate(outs):
         if id(v) not in out_names:
             out_names[id(v)] = output_names[i] if i < len(output_names) else f"output_{i}"
     for node in graph.nodes:
+        if node.outputs and all(v.static and v.tensor is not None for v in node.outputs) and \
+                not any(id(v) in out_names for v in node.outputs):
+            continue  # folded into an initializer where a later node reads it
         names = _convert(b, node)
         for v, n in zip(node.outputs, names):
             if n is None:
@@ -367,6 +447,7 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
         dims = [axes.get(i, d) for i, d in enumerate(v.shape)]
         return helper.make_tensor_value_info(name, _DTYPES[v.dtype.name], dims)
 
+    inputs += b.param_inputs
     g = helper.make_graph(b.nodes, model_name, [info(n, v) for n, v in inputs],
                           [info(out_names[id(v)], v) for v in outs], initializer=initializers + b.initializers)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="minitorch")
