@@ -473,3 +473,32 @@ def test_causal_transformer_compiles_without_breaks_and_matches_eager():
     (g1,) = minitorch.autograd.grad(got.sum(), [m.dec.weight])
     (g2,) = minitorch.autograd.grad(want.sum(), [m.dec.weight])
     np.testing.assert_allclose(to_np(g1), to_np(g2), rtol=1e-4, atol=1e-6)
+
+
+def test_common_subexpressions_and_constant_folding():
+    def f(x):
+        mask = minitorch.full((4, 4), float("-inf")).triu(1)
+        return x.exp() * 2 + x.exp() + mask
+
+    c = minitorch.compile(f, backend="eager")
+    x = minitorch.randn(4, 4)
+    c(x)
+    np.testing.assert_allclose(to_np(c(x)), to_np(f(x)), rtol=1e-6)
+    names = [n.name for n in c.graphs[0].nodes]
+    assert names.count("unary") == 1                     # x.exp() once
+    assert "fill_" not in names and "empty" not in names  # the mask is a constant of the graph
+    assert len(c.graphs[0].consts) >= 1
+
+
+def test_folding_keeps_tensors_the_call_writes_or_returns_fresh():
+    def f(x):
+        base = minitorch.arange(3.0)
+        out = base * 1
+        out += x
+        return out, base
+
+    c = minitorch.compile(f)
+    a, base_a = c(minitorch.ones(3))
+    b, base_b = c(minitorch.full((3,), 2.0))
+    assert a.tolist() == [1.0, 2.0, 3.0] and b.tolist() == [2.0, 3.0, 4.0]
+    assert base_a.tolist() == base_b.tolist() == [0.0, 1.0, 2.0] and base_a is not base_b

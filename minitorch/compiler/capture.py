@@ -77,11 +77,10 @@ class _Recorder:
         self.call_grad = False
         # tensors (and storages) alive before the call: read by reference (closures, globals); any other tensor the
         # recorded ops did not make was made by the call itself
-        self.pre, self.pre_storages = set(), set()
-        for o in gc.get_objects():
-            if issubclass(type(o), Tensor):  # not isinstance: proxies answer __class__ by running code
-                self.pre.add(id(o))
-                self.pre_storages.add(id(o._storage))
+        # (held for the capture, so that no id of theirs is reused by a tensor the call makes)
+        self.pre_tensors = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # not isinstance: proxies
+        self.pre = {id(o) for o in self.pre_tensors}                                      # run code for __class__
+        self.pre_storages = {id(o._storage) for o in self.pre_tensors}
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -124,6 +123,8 @@ class _Recorder:
         v = Value("const", t, label=label)
         v.rg = t._requires_grad
         self.graph.consts.append(v)
+        if label is None and _scalar_constant(t):
+            self.graph.private.add(id(v))
         self.bind(t, v, computed=False)
         return v
 
@@ -139,6 +140,7 @@ class _Recorder:
             self.depth -= 1
         c = Value("const", snap)
         self.graph.consts.append(c)
+        self.graph.private.add(id(c))
         node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
         v = Value("node", whole, node)
         v.static = True
@@ -382,6 +384,7 @@ def capture(fn, args, kwargs, names, fullgraph=False):
         result = fn(*args, **kwargs)
     finally:
         _uninstall(saved)
+        rec.pre_tensors = None
     if rec.broken is not None:
         return rec.broken, result
     graph = rec.graph

@@ -129,6 +129,7 @@ class Graph:
         self.consts = []
         self.output_tree = None     # the call's result with Values at the tensors' places
         self.checks = []            # (tensor, version): constants whose values the call read on the host
+        self.private = set()        # ids of constants only the graph holds (copies of tensors the call made, scalars)
 
     def outputs(self):
         return [v for v in leaves(self.output_tree) if isinstance(v, Value)]

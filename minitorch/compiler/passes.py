@@ -17,7 +17,8 @@ def _pure(node):
         return True
     if node.kind == "function":
         cls = getattr(node.target, "__self__", None)
-        return cls is not None and cls.__module__.startswith("minitorch.ops.")
+        # CopySlices and the like write into their first argument
+        return cls is not None and cls.__module__.startswith("minitorch.ops.") and "Copy" not in cls.__name__
     if node.kind == "launcher":
         return node.name in ("empty", "unary", "binary", "binary_same", "contiguous", "reduce") and \
             not node.kwargs.get("out")
@@ -37,6 +38,112 @@ def dead_code(graph):
     graph.nodes = kept
     graph.consts = [c for c in graph.consts if id(c) in live]
     return graph
+
+
+def _substitute(graph, mapping):
+    """Make every reader of a Value in ``mapping`` read its replacement instead."""
+    if not mapping:
+        return
+    from .ir import map_tree
+
+    def sub(a):
+        return mapping.get(id(a), a) if isinstance(a, Value) else a
+    for n in graph.nodes:
+        n.args = map_tree(sub, n.args)
+        n.kwargs = map_tree(sub, n.kwargs)
+    graph.output_tree = map_tree(sub, graph.output_tree)
+
+
+def _hashable(tree):
+    from .ir import leaves
+    try:
+        for x in leaves(tree):
+            hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def common_subexpressions(graph):
+    """A pure node whose op and arguments repeat an earlier node's is dropped; its readers read the earlier one's
+    outputs (``x.exp()`` twice is one kernel)."""
+    seen = {}
+    mapping = {}
+    kept = []
+    for n in graph.nodes:
+        if mapping:
+            from .ir import map_tree
+            n.args = map_tree(lambda a: mapping.get(id(a), a) if isinstance(a, Value) else a, n.args)
+            n.kwargs = map_tree(lambda a: mapping.get(id(a), a) if isinstance(a, Value) else a, n.kwargs)
+        if not _pure(n) or n.name == "empty" or not _hashable((n.args, n.kwargs)):
+            kept.append(n)
+            continue
+        key = (id(n.target), n.kind, n.name, _key_of(n.args), _key_of(n.kwargs), n.grad_mode)
+        first = seen.get(key)
+        if first is None or len(first.outputs) != len(n.outputs):
+            seen[key] = n
+            kept.append(n)
+            continue
+        for old, new in zip(n.outputs, first.outputs):
+            mapping[id(old)] = new
+    graph.nodes = kept
+    _substitute(graph, mapping)
+    return graph
+
+
+def _key_of(tree):
+    from .ir import map_tree
+    return repr(map_tree(lambda a: ("value", a.id) if isinstance(a, Value) else (type(a).__name__, a), tree))
+
+
+def fold_constants(graph):
+    """Nodes computed from graph-private constants alone (a causal mask built from ``full`` and ``triu`` in the
+    forward) are computed once: their values become constants and the nodes leave the graph. Parameters, buffers
+    and tensors from outside the call never fold (they change between calls), nor does a value that is returned,
+    written in place or read by anything but pure ops (each call must get its own)."""
+    private = graph.private
+    candidate = set()
+    for n in graph.nodes:
+        ins = n.inputs()
+        if n.outputs and all((id(v) in private) if v.kind == "const" else (id(v) in candidate) for v in ins) \
+                and all(v.static and v.tensor is not None and v.tensor._vc.value == v.version for v in n.outputs):
+            candidate.update(id(v) for v in n.outputs)
+    if not candidate:
+        return graph
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    outputs = {id(v) for v in graph.outputs()}
+    final = set()
+    for n in reversed(graph.nodes):
+        for v in n.outputs:
+            if id(v) not in candidate or id(v) in outputs:
+                continue
+            if all(_pure(r) and (r.kind != "view" or all(id(o) in final for o in r.outputs))
+                   for r in readers.get(id(v), ())):
+                final.add(id(v))
+    mapping = {}
+    kept = []
+    for n in graph.nodes:
+        if n.outputs and all(id(v) in final for v in n.outputs):
+            for v in n.outputs:
+                c = Value("const", _snapshot(v.tensor))
+                graph.consts.append(c)
+                private.add(id(c))
+                mapping[id(v)] = c
+            continue
+        kept.append(n)
+    if not mapping:
+        return graph
+    graph.nodes = kept
+    _substitute(graph, mapping)
+    return dead_code(graph)
+
+
+def _snapshot(t):
+    from ..ops import launch
+    return launch.contiguous(t.detach()) if not t._contig else t.detach()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,7 +219,8 @@ def fuse_elementwise(graph, kernels):
 
 
 def optimize(graph, fuse=True, kernels=None, debug=False):
-    passes = [("dead code", dead_code)]
+    passes = [("dead code", dead_code), ("constant folding", fold_constants),
+              ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
     if fuse:
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
