@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from .rnn import tanh_f64  # libm's tanh is 4x slower than this vectorizable one
+from .rnn import _tanh_f64  # libm's tanh is 4x slower than this vectorizable one
 
 U = np.uint64
 CHUNK = 16384
@@ -119,7 +119,7 @@ def _unary_row(op, a, ia, sa, out, io, n):
             out[U(io + k)] = np.cos(a[U(ia + k * sa)])
     elif op == 11:
         for k in range(n):
-            out[U(io + k)] = tanh_f64(a[U(ia + k * sa)])
+            out[U(io + k)] = _tanh_f64(a[U(ia + k * sa)])
     elif op == 12:
         for k in range(n):
             out[U(io + k)] = _sigmoid(a[U(ia + k * sa)])
@@ -184,7 +184,7 @@ def _unary_row(op, a, ia, sa, out, io, n):
     elif op == 31:
         for k in range(n):
             x = a[U(ia + k * sa)]
-            out[U(io + k)] = 0.5 * x * (1.0 + tanh_f64(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+            out[U(io + k)] = 0.5 * x * (1.0 + _tanh_f64(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 
 
 @njit(cache=True, inline="always")

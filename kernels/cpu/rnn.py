@@ -43,7 +43,7 @@ def _exp(x):
 
 
 @njit(cache=True, inline="always")
-def tanh_f64(x):
+def _tanh_f64(x):
     """tanh in float64 arithmetic (relative error ~1e-15) from operations LLVM vectorizes, unlike libm's tanh
     (4x slower here): its Taylor polynomial for |x| < 0.05, else (1 - e) / (1 + e) with e = exp(-2|x|), whose
     numerator then loses nothing. Signed zeros, infinities and NaN come out as tanh's."""

@@ -9,7 +9,7 @@ from .ir import Node, Value
 
 # nodes that may be dropped when nothing uses their outputs: pure ops of minitorch itself. Launchers (fills,
 # random draws, in-place updates), nn.functional composites (running statistics) and user Functions stay.
-_PURE_KINDS = ("view", "fused")
+_PURE_KINDS = ("view", "fused", "op")
 
 
 def _pure(node):
