@@ -1,11 +1,11 @@
 """minitorch.compile against minitorch eager and PyTorch (eager, and torch.compile where it runs here).
 
 Cases: a hand-written tanh-GELU on 16M float32 elements (forward), the MNIST MLP training step (784-128-64-10,
-batch 64, SGD momentum 0.9, cross-entropy) with the model compiled, and the first-call time of the compiled MLP
-step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the table shows
+batch 64, SGD momentum 0.9, cross-entropy) and bench_seq.py's GPT training step (AdamW) with the model compiled,
+and the first-call time of the compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the table shows
 the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mlp,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mlp,gpt,first]
 """
 import argparse
 import math
@@ -109,6 +109,38 @@ def bench_mlp(rounds, torch):
     return med
 
 
+def gpt_steps_of(lib, compiled):
+    """The GPT training step of bench_seq.py (4 pre-norm layers of width 128, 4 heads, context 64, batch 12,
+    AdamW), with the model compiled or not."""
+    from bench_seq import GPT_BATCH, GPT_CTX, GPT_VOCAB, gpt_build
+    model = gpt_build(lib)
+    run = lib.compile(model) if compiled else model
+    opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.integers(0, GPT_VOCAB, (GPT_BATCH, GPT_CTX)))
+    y = lib.from_numpy(rng.integers(0, GPT_VOCAB, (GPT_BATCH, GPT_CTX)))
+    mask = lib.triu(lib.ones(GPT_CTX, GPT_CTX, dtype=lib.bool), diagonal=1)
+    pos = lib.arange(GPT_CTX)
+
+    def steps():
+        for _ in range(2):
+            opt.zero_grad()
+            logits = run(x, mask, pos)
+            loss = lib.nn.functional.cross_entropy(logits.reshape(-1, GPT_VOCAB), y.reshape(-1))
+            loss.backward()
+            opt.step()
+        return loss
+    return steps
+
+
+def bench_gpt(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": gpt_steps_of(minitorch, False), "minitorch compiled": gpt_steps_of(minitorch, True)}
+    if torch is not None:
+        fns["torch eager"] = gpt_steps_of(torch, False)
+    return run_rounds("GPT train step x2 (4x128, AdamW)", fns, rounds, reps=2)
+
+
 _FIRST = textwrap.dedent("""
     import time, numpy as np
     t0 = time.perf_counter()
@@ -139,7 +171,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mlp,first")
+    p.add_argument("--only", default="gelu,mlp,gpt,first")
     args = p.parse_args()
     try:
         import torch
@@ -153,6 +185,8 @@ def main():
         bench_gelu(args.rounds, torch)
     if "mlp" in only:
         bench_mlp(args.rounds, torch)
+    if "gpt" in only:
+        bench_gpt(args.rounds, torch)
     if "first" in only:
         bench_first()
 
