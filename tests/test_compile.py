@@ -526,3 +526,13 @@ def test_sorting_and_linalg_calls_are_recorded_whole():
         return minitorch.unique(x)   # its output shape depends on the data: the graph breaks
 
     assert explain(g, minitorch.tensor([1, 2, 2])).graph_break_count == 1
+
+
+def test_signatures_past_the_cache_limit_run_eagerly_with_a_warning():
+    from minitorch.compiler.api import CACHE_SIZE_LIMIT
+    c = minitorch.compile(lambda x: x * 2)
+    for n in range(1, CACHE_SIZE_LIMIT + 1):
+        c(minitorch.ones(n))
+    with pytest.warns(UserWarning, match="cache_size_limit=8"):
+        out = c(minitorch.ones(20))
+    assert out.tolist() == [2.0] * 20 and len(c.graphs) == CACHE_SIZE_LIMIT

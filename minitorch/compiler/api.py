@@ -23,6 +23,7 @@ from .runtime import Program, flat_tensors
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
 _ALL = []  # every compiled callable (reset() clears their entries)
+CACHE_SIZE_LIMIT = 8  # signatures captured per compiled callable, as torch._dynamo.config.cache_size_limit
 
 
 def _debug():
@@ -140,6 +141,8 @@ class CompiledFunction:
         except TypeError:  # an unhashable argument: no guard can be built, so the call runs eagerly
             return self._fn(*args, **kwargs)
         if entry is None:
+            if len(self._entries) >= CACHE_SIZE_LIMIT:
+                return self._too_many(key, args, kwargs)
             return self._capture(key, args, kwargs)
         entry.calls += 1
         if entry.program is None:
@@ -148,6 +151,14 @@ class CompiledFunction:
         if checks and not all(t._vc.value == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
+
+    def _too_many(self, key, args, kwargs):
+        """Past ``CACHE_SIZE_LIMIT`` signatures (PyTorch's cache_size_limit) a new one runs eagerly for good."""
+        import warnings
+        warnings.warn(f"minitorch.compile: {self.__name__} has been captured for {len(self._entries)} signatures "
+                      f"(cache_size_limit={CACHE_SIZE_LIMIT}); new signatures run eagerly", stacklevel=3)
+        self._entries[key] = _Entry(brk=GraphBreak("cache_size_limit reached"))
+        return self._fn(*args, **kwargs)
 
     def _capture(self, key, args, kwargs):
         if self._module is not None:
