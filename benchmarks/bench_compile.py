@@ -19,20 +19,13 @@ import time
 
 import numpy as np
 
+from bench_conv import best  # min over repeats, after one untimed call
+
 
 def gelu_of(lib):
     def gelu(x):
         return 0.5 * x * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))))
     return gelu
-
-
-def timed(fn, reps):
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def mlp_step_of(lib, compiled):
@@ -90,7 +83,7 @@ def run_rounds(name, fns, rounds, reps):
     samples = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
-            samples[k].append(timed(f, reps))
+            samples[k].append(best(f, reps))
     med = {k: statistics.median(v) for k, v in samples.items()}
     base = med.get("torch eager")
     row(name, med, base)

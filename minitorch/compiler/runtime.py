@@ -6,7 +6,7 @@ mode frees them. Differentiable nodes replay through ``Function.apply``, so auto
 eager mode; nodes captured inside a ``no_grad`` region replay under ``no_grad``.
 """
 from ..autograd.grad_mode import _state
-from .ir import Value, leaves
+from .ir import Value, leaves, map_tree
 
 
 class _Ref:
@@ -19,30 +19,12 @@ class _Ref:
 
 
 def _plan(tree, slots):
-    """The argument structure with each Value as a _Ref; ``flat`` says whether it is a flat tuple/dict of leaves."""
-    if isinstance(tree, Value):
-        return _Ref(slots[tree])
-    if isinstance(tree, tuple):
-        items = [_plan(x, slots) for x in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
-    if isinstance(tree, list):
-        return [_plan(x, slots) for x in tree]
-    if isinstance(tree, dict):
-        return {k: _plan(v, slots) for k, v in tree.items()}
-    return tree
+    """The argument structure with each Value as a _Ref to its slot."""
+    return map_tree(lambda a: _Ref(slots[a]) if isinstance(a, Value) else a, tree)
 
 
 def _fill(tree, env):
-    if type(tree) is _Ref:
-        return env[tree.slot]
-    if isinstance(tree, tuple):
-        items = [_fill(x, env) for x in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
-    if isinstance(tree, list):
-        return [_fill(x, env) for x in tree]
-    if isinstance(tree, dict):
-        return {k: _fill(v, env) for k, v in tree.items()}
-    return tree
+    return map_tree(lambda a: env[a.slot] if type(a) is _Ref else a, tree)
 
 
 def _is_flat(tree):
