@@ -536,3 +536,47 @@ def test_signatures_past_the_cache_limit_run_eagerly_with_a_warning():
     with pytest.warns(UserWarning, match="cache_size_limit=8"):
         out = c(minitorch.ones(20))
     assert out.tolist() == [2.0] * 20 and len(c.graphs) == CACHE_SIZE_LIMIT
+
+
+def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():
+    m = nn.Linear(3, 3)
+    c = minitorch.compile(m)
+    x = minitorch.randn(2, 3)
+    with minitorch.no_grad():
+        base = c(x)
+        h = m.register_forward_hook(lambda mod, inp, out: out * 0)
+        assert c(x).abs().sum().item() == 0
+        h.remove()
+        np.testing.assert_allclose(to_np(c(x)), to_np(base))
+
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mask = minitorch.ones(3)
+
+        def forward(self, x):
+            return x * self.mask
+
+    mm = Masked()
+    cm = minitorch.compile(mm)
+    assert cm(minitorch.ones(3)).tolist() == [1.0, 1.0, 1.0]
+    mm.mask = minitorch.zeros(3)           # a new tensor object: the graph must not keep the old one
+    assert cm(minitorch.ones(3)).tolist() == [0.0, 0.0, 0.0]
+
+    w = minitorch.ones(3)
+
+    def f(x):
+        return x * w
+
+    cf = minitorch.compile(f)
+    cf(minitorch.ones(3))
+    w.requires_grad_(True)                 # now the product must be recorded for autograd
+    out = cf(minitorch.ones(3))
+    assert out.requires_grad
+    (g,) = minitorch.autograd.grad(out.sum(), [w])
+    assert g.tolist() == [1.0, 1.0, 1.0]
+
+    cg = minitorch.compile(lambda a, b: a * 2 + b)
+    a = minitorch.ones(2)
+    assert cg(a, a).tolist() == [3.0, 3.0]
+    assert cg(a, minitorch.zeros(2)).tolist() == [2.0, 2.0]

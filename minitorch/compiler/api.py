@@ -69,10 +69,10 @@ class CompiledFunction:
 
     # guards --------------------------------------------------------------------------------------------------
     def _key(self, args, kwargs):
-        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _state["enabled"], _dtypes.get_default_dtype(),
-               _autocast_key())
+        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _aliasing(args, kwargs), _state["enabled"],
+               _dtypes.get_default_dtype(), _autocast_key())
         if self._module is not None:
-            key += (self._module_key(),)
+            key += (self._module_key(), _global_hooks_key())
         elif self._names_read is not None:
             key += (self._python_values(),)
         return key
@@ -88,14 +88,11 @@ class CompiledFunction:
                 v = c.cell_contents
             except ValueError:
                 continue
-            if type(v) in _SCALAR_TYPES:
-                out.append(v)
+            out.append(_value_key(v))
         g = getattr(fn, "__globals__", None)
         if g is not None:
             for name in self._names_read:
-                v = g.get(name)
-                if type(v) in _SCALAR_TYPES:
-                    out.append((name, v))
+                out.append(_value_key(g.get(name)))
         return tuple(out)
 
     def _module_key(self):
@@ -110,10 +107,19 @@ class CompiledFunction:
         for mod in mods:
             d = mod.__dict__
             add(mod.training)
-            for k, v in d.items():  # plain Python attributes the forward may read (a scale, a step count)
-                if type(v) in _SCALAR_TYPES:
+            for k, v in d.items():  # plain attributes the forward may read (a scale, a step count, a mask)
+                t = type(v)
+                if t in _SCALAR_TYPES:
                     add(k)
                     add(v)
+                elif t is Tensor:
+                    add(k)
+                    add(id(v))
+                    add(v._requires_grad)
+            for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
+                          d["_backward_pre_hooks"]):
+                if hooks:
+                    add(tuple(hooks))
             for p in d["_parameters"].values():
                 add(id(p))
                 add(p is not None and p._requires_grad)
@@ -197,6 +203,32 @@ class CompiledFunction:
     def __get__(self, obj, objtype=None):
         # a compiled function stored on a class binds like a method
         return self if obj is None else functools.partial(self, obj)
+
+
+def _value_key(v):
+    """A plain value as itself; a tensor as its identity and requires_grad (the graph reads it by reference, and
+    took the autograd or the plain path by its flag); anything else not at all."""
+    if type(v) in _SCALAR_TYPES:
+        return v
+    if isinstance(v, Tensor):
+        return (id(v), v._requires_grad)
+    return None
+
+
+def _aliasing(args, kwargs):
+    """Which tensor arguments are the same tensor: the graph has one input per distinct tensor."""
+    from .ir import leaves
+    ids = [id(t) for t in leaves((args, kwargs)) if isinstance(t, Tensor)]
+    if len(ids) < 2 or len(set(ids)) == len(ids):
+        return None
+    first = {}
+    return tuple(first.setdefault(i, k) for k, i in enumerate(ids))
+
+
+def _global_hooks_key():
+    from ..nn.modules import module as M
+    return (tuple(M._global_forward_hooks), tuple(M._global_forward_pre_hooks), tuple(M._global_backward_hooks),
+            tuple(M._global_backward_pre_hooks))
 
 
 def _autocast_key():
