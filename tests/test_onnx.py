@@ -224,3 +224,27 @@ def test_causal_transformer_encoder_round_trips_with_its_mask_folded(tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     used = {i for n in proto.graph.node for i in n.input}
     assert all(i.name in used for i in proto.graph.initializer)  # no dead initializers
+
+
+def test_slicing_views_become_slice_operators(tmp_path):
+    class Slicer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 6)
+
+        def forward(self, x):
+            h = self.fc(x)                                   # (B, T, 6)
+            last = h[:, -1]                                  # select
+            every = h[:, ::2, 1:5]                           # stepped slices
+            return last * 2, every.sum(-1), x[0, 1:3].tanh()  # an untracked view of the input too
+
+    m = Slicer()
+    x = minitorch.randn(2, 5, 6)
+    path = tmp_path / "slice.onnx"
+    minitorch.onnx.export(m, (x,), str(path))
+    assert "Slice" in {n.op_type for n in onnx.load(str(path)).graph.node}
+    with minitorch.no_grad():
+        want = [t.numpy() for t in m(x)]
+    got = _run(path, {"x": x.numpy()})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)

@@ -15,13 +15,14 @@ _IDS = itertools.count()
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
-    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version")
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version", "geom")
 
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
         self.kind = kind            # "input", "const" or "node"
         self.shape = tuple(t._shape)
         self.contig = t._contig
+        self.geom = (tuple(t._stride), t._offset, id(t._storage))  # layout at capture (ONNX reads views by it)
         self.static = kind == "const"  # computed from constants alone by deterministic ops
         self.version = t._vc.value
         self.dtype = t._dtype

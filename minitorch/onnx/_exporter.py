@@ -193,6 +193,12 @@ def _convert(b, node):
         if cname in ("Sum", "Mean"):
             x, dims, keep = node.args[:3]
             return [_reduce(b, "ReduceSum" if cname == "Sum" else "ReduceMean", b.name(x), dims, keep)]
+        x = node.args[0] if node.args else None
+        if isinstance(x, Value) and len(node.outputs) == 1 and out.geom[2] == x.geom[2] and x.contig:
+            # a view primitive (select, narrow, slicing, squeeze ...): read off the output's layout
+            y = _slice_view(b, b.name(x), x.shape, out.shape, out.geom[0], out.geom[1] - x.geom[1])
+            if y is not None:
+                return [y]
         raise _unsupported(node)
     if kind == "launcher":
         if name in ("unary",) and node.args[0] in _UNARY and not node.kwargs:
@@ -208,6 +214,10 @@ def _convert(b, node):
         if delta == 0 and _is_contig(tuple(shape), tuple(stride)) and \
                 int(np.prod(shape)) == int(np.prod(base.shape)) and _base_contiguous(base):
             return [_reshape(b, b.name(base), tuple(shape), base.shape)]
+        if _base_contiguous(base):
+            y = _slice_view(b, b.name(base), base.shape, tuple(shape), tuple(stride), delta)
+            if y is not None:
+                return [y]
         raise _unsupported(node, "a strided view (slicing)")
     raise _unsupported(node)
 
@@ -353,6 +363,47 @@ def _mha(b, node, a):
     if a.get("out_proj_bias") is not None:
         out = b.op("Add", [out, b.name(a["out_proj_bias"])])
     return [out] + [None] * (len(node.outputs) - 1)
+
+
+def _slice_view(b, x, bshape, shape, stride, offset):
+    """A view of a contiguous (bshape) tensor at ``offset`` with ``stride`` as Slice (start/end/step per base
+    dimension) then Reshape; None when the view is not such a slice (a permutation, an overlapping as_strided)."""
+    from ..tensor import _contiguous_strides
+    bstr = _contiguous_strides(tuple(bshape))
+    starts, rem = [], offset
+    for d, st in zip(bshape, bstr):
+        k = rem // st if st else 0
+        if k >= d:
+            return None
+        starts.append(k)
+        rem -= k * st
+    if rem:
+        return None
+    ends = [s + 1 for s in starts]
+    steps = [1] * len(bshape)
+    j = 0
+    for size, st in zip(shape, stride):
+        if size == 1:
+            continue
+        while j < len(bshape) and not (bshape[j] > 1 and st >= bstr[j] and st % bstr[j] == 0):
+            j += 1
+        if j == len(bshape):
+            return None
+        step = st // bstr[j]
+        ends[j] = starts[j] + step * (size - 1) + 1
+        steps[j] = step
+        if ends[j] > bshape[j]:
+            return None
+        j += 1
+    sliced = [len(range(s, e, st)) for s, e, st in zip(starts, ends, steps)]
+    if int(np.prod(sliced)) != int(np.prod(shape)):
+        return None
+    y = b.op("Slice", [x, b.const(np.array(starts, np.int64), "starts"), b.const(np.array(ends, np.int64), "ends"),
+                       b.const(np.arange(len(bshape), dtype=np.int64), "axes"),
+                       b.const(np.array(steps, np.int64), "steps")])
+    if tuple(sliced) != tuple(shape):
+        y = b.op("Reshape", [y, b.const(np.array(shape, np.int64), "shape")])
+    return y
 
 
 def _base_contiguous(v):
