@@ -23,7 +23,9 @@ class Generator:
         if not 0 <= seed < (1 << 64):
             raise RuntimeError(f"Overflow when unpacking long")
         self._seed = seed
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        # reseeded in place: the numpy Generator object stays the same, so anything holding it (a compiled graph's
+        # random draws) follows the new seed
+        self._rng.bit_generator.state = np.random.PCG64(seed).state
         return self
 
     def seed(self):

@@ -144,6 +144,8 @@ def test_compiled_module_trains_like_eager_with_dropout_drawn_fresh_each_call():
     np.testing.assert_allclose(got, want, rtol=1e-5)
     assert want[-1] < want[0]
     assert len(compiled._compiled.graphs) == 1  # one capture, five replays
+    (entry,) = compiled._compiled._entries.values()
+    assert entry.backward is not None          # the backward was captured and compiled too
     for p, q in zip(base.parameters(), eager.parameters()):
         np.testing.assert_allclose(to_np(p), to_np(q), rtol=1e-5, atol=1e-6)
 
@@ -580,3 +582,74 @@ def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():
     a = minitorch.ones(2)
     assert cg(a, a).tolist() == [3.0, 3.0]
     assert cg(a, minitorch.zeros(2)).tolist() == [2.0, 2.0]
+
+
+def test_reseeding_after_capture_is_followed_by_the_graph():
+    def f(x):
+        return F.dropout(x, 0.5, training=True)
+
+    c = minitorch.compile(f)
+    x = minitorch.ones(8)
+    c(x)                       # captured before the seed below
+    minitorch.manual_seed(11)
+    got = c(x).tolist()
+    minitorch.manual_seed(11)
+    assert got == f(x).tolist()
+
+
+def test_compiled_backward_gives_eager_gradients_for_inputs_params_and_unused_outputs():
+    lin = nn.Linear(5, 3)
+
+    def f(x):
+        h = lin(x).relu()
+        return h.sum(1), F.log_softmax(h, dim=1)
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(4, 5, requires_grad=True)
+    c(x)
+    (entry,) = c._entries.values()
+    assert entry.backward is not None
+    for loss in (lambda a, b: (a * 2).sum(), lambda a, b: b[:, 0].sum() + a.sum()):
+        loss_c, loss_e = loss(*c(x)), loss(*f(x))
+        g_c = minitorch.autograd.grad(loss_c, [x, lin.weight, lin.bias])
+        g_e = minitorch.autograd.grad(loss_e, [x, lin.weight, lin.bias])
+        for u, v in zip(g_c, g_e):
+            np.testing.assert_allclose(to_np(u), to_np(v), rtol=1e-5, atol=1e-6)
+    a, _ = c(x)
+    with pytest.raises(RuntimeError, match="second derivative"):
+        minitorch.autograd.grad(a.sum(), [x], create_graph=True)
+    a, _ = c(x)
+    a.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        a.sum().backward()
+
+
+def test_backward_that_reads_tensors_kept_inside_an_op_is_not_compiled():
+    m = nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 2))
+    c = minitorch.compile(m)
+    x = minitorch.randn(3, 4)
+    c(x)
+    out = c(x)
+    (entry,) = c._compiled._entries.values()
+    assert entry.backward is None              # layer_norm keeps its mean and rstd inside its context
+    g_c = minitorch.autograd.grad(out.sum(), list(m.parameters()))
+    g_e = minitorch.autograd.grad(m(x).sum(), list(m.parameters()))
+    for u, v in zip(g_c, g_e):
+        np.testing.assert_allclose(to_np(u), to_np(v), rtol=1e-5, atol=1e-6)
+
+
+def test_reads_after_an_in_place_write_through_another_view_see_the_new_values():
+    def f(x):
+        buf = minitorch.zeros(4)
+        head = buf[:2]
+        a = head.exp()
+        buf[0:2] = x            # written through another view of the same storage
+        b = head.exp()          # the same expression as a, on the written memory
+        return a, b
+
+    c = minitorch.compile(f)
+    x = minitorch.tensor([1.0, 2.0])
+    c(x)
+    a, b = c(x)
+    assert a.tolist() == [1.0, 1.0]
+    np.testing.assert_allclose(to_np(b), np.exp([1.0, 2.0]), rtol=1e-6)

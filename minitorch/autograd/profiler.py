@@ -623,7 +623,7 @@ _LAUNCHER_NAMES = {
     "copy_into": "aten::copy_", "contiguous": "aten::clone", "fill_": "aten::fill_", "take": "aten::index",
     "put_": "aten::index_put_", "layer_norm": "aten::native_layer_norm",
     "layer_norm_backward": "aten::native_layer_norm_backward", "amp_unscale_": "aten::_amp_foreach_non_finite_check_and_unscale_",
-    "to_numpy": "aten::_local_scalar_dense",
+    "to_numpy": "aten::_local_scalar_dense", "relu_backward": "aten::threshold_backward",
 }
 _NOT_LAUNCHERS = {"empty", "broadcast_shapes", "expand_strides", "collapse", "half_compute", "bounds", "scalar",
                   "to_float32", "round_to"}

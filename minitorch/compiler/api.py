@@ -17,7 +17,8 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import capture as _capture
 from .capture import CompileError, GraphBreak
-from .passes import optimize
+from .joint import capture_backward, optimize_plan
+from .passes import fusable_nodes, optimize
 from .runtime import Program, flat_tensors
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -31,10 +32,11 @@ def _debug():
 
 
 class _Entry:
-    __slots__ = ("graph", "program", "brk", "kernels", "calls")
+    __slots__ = ("graph", "program", "brk", "kernels", "calls", "backward")
 
     def __init__(self, graph=None, program=None, brk=None, kernels=()):
         self.graph, self.program, self.brk, self.kernels, self.calls = graph, program, brk, list(kernels), 0
+        self.backward = None  # the compiled backward graph, when there is one
 
 
 def _arg_key(a):
@@ -179,6 +181,21 @@ class CompiledFunction:
         kernels = []
         if _debug():
             print(f"[minitorch.compile] captured graph of {self.__name__}:\n{graph}", file=sys.stderr)
+        plan = None
+        if self._fuse and 2 * fusable_nodes(graph) < len(graph.nodes):
+            # a graph made mostly of elementwise chains is better fused with each chain's own recomputing
+            # backward than split to save the intermediates a captured backward reads; otherwise the whole
+            # backward is compiled
+            plan = capture_backward(graph, result, flat_tensors(args, kwargs))
+        graph.recorder = None
+        if plan is not None:
+            if _debug():
+                print(f"[minitorch.compile] captured backward of {self.__name__}:\n{plan.bgraph}", file=sys.stderr)
+            plan = optimize_plan(plan, optimize, self._fuse, kernels, _debug())
+            entry = _Entry(plan.graph, plan, kernels=kernels)
+            entry.backward = plan.bgraph
+            self._entries[key] = entry
+            return result
         graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
         self._entries[key] = _Entry(graph, Program(graph), kernels=kernels)
         return result

@@ -28,6 +28,9 @@ from ..tensor import Tensor, _make
 from .ir import Graph, Node, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
+# nn.functional composites recorded op by op rather than whole (their pieces are all recordable, and the backward
+# then reads values of the graph rather than tensors hidden inside one node)
+_TRANSPARENT = {"dropout", "dropout1d", "dropout2d", "dropout3d"}
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -75,6 +78,8 @@ class _Recorder:
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.depth = 0
         self.call_grad = False
+        self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
+        self.writes = 0       # in-place writes recorded so far
         # tensors (and storages) alive before the call: read by reference (closures, globals); any other tensor the
         # recorded ops did not make was made by the call itself
         # (held for the capture, so that no id of theirs is reused by a tensor the call makes)
@@ -86,6 +91,7 @@ class _Recorder:
     def bind(self, t, v, computed=True):
         self.vals[id(t)] = v
         self.keep.append(t)
+        self.on_storage.setdefault(id(t._storage), []).append((v, t))
         if computed:
             old = self.storages.get(id(t._storage))
             # the first tensor computed on a storage is the base of later untracked views of it; an in-place op
@@ -156,8 +162,9 @@ class _Recorder:
         bv, bt = base
         node = Node("view", "as_strided", _view_of, (bv, t._shape, t._stride, t._offset - bt._offset), {},
                     line=user_line())
+        node.epoch = self.writes
         v = Value("node", t, node)
-        v.static = bv.static
+        v.static = bv.static and not bv.stale
         if v.static:
             v.tensor = t
         node.outputs = [v]
@@ -182,6 +189,16 @@ class _Recorder:
             self.depth -= 1
         rg = differentiable and grad_mode and any(v.rg for v in node.inputs())
         static = all(v.static for v in node.inputs()) and _deterministic(kind, name)
+        written = _written(kind, name, args, kwargs)
+        if written is not None:
+            self.writes += 1
+            # the op writes into this storage: the tensors read from it before no longer hold their values
+            for v, t in self.on_storage.get(id(written._storage), ()):
+                v.stale = True
+                if self.vals.get(id(t)) is v and v.kind == "node":
+                    # a later read of this tensor is a new value of the graph (a view read after the write), so
+                    # no pass takes it for the earlier one
+                    del self.vals[id(t)]
 
         def out_value(t):
             if not isinstance(t, Tensor):
@@ -189,8 +206,8 @@ class _Recorder:
             v = Value("node", t, node)
             v.rg = rg and (t._dtype.is_floating_point or t._dtype.is_complex)
             v.static = static
-            if static:
-                v.tensor = t  # its value, for constant folding (valid while t keeps v.version)
+            if v.static:
+                v.tensor = t  # its value, for constant folding (valid while nothing writes its storage)
             node.outputs.append(v)
             self.bind(t, v)
             return v
@@ -209,13 +226,15 @@ class _Recorder:
             return fn(*args, **kw)
         short = fn.__name__
         if fn.__module__ != _LAUNCH:
+            if short in _TRANSPARENT:  # recorded op by op: its random mask becomes a value of the graph
+                return fn(*args, **kw)
             return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
         if short == "to_numpy":
             t = args[0]
             v = self.vals.get(id(t)) if isinstance(t, Tensor) else None
             if v is None and isinstance(t, Tensor):
                 v = self.value(t)
-            if v is not None and v.static:
+            if v is not None and v.static and not v.stale:
                 # a value computed from constants alone (a mask compared with the causal mask): the graph holds
                 # for as long as those constants keep their versions
                 self.graph.checks += [(c.tensor, c.tensor._vc.value) for c in _constants_under(v)]
@@ -275,6 +294,25 @@ class _Recorder:
         if self.depth == 0:
             self.stop("an optimizer step")
         return step(opt, *args, **kwargs)
+
+
+# launchers that write into a tensor argument (position), besides any ``out=``
+_WRITES = {"fill_": 0, "copy_into": 0, "put_": 0, "scatter_": 0, "scatter_reduce_": 0, "random_fill": 1,
+           "amp_unscale_": 0}
+
+
+def _written(kind, name, args, kwargs):
+    """The tensor a node writes into in place, if any."""
+    if kind == "launcher":
+        out = kwargs.get("out") if kwargs else None
+        if isinstance(out, Tensor):
+            return out
+        pos = _WRITES.get(name)
+        if pos is not None and len(args) > pos and isinstance(args[pos], Tensor):
+            return args[pos]
+    elif kind == "function" and "Copy" in name and name != "ToCopy" and args and isinstance(args[0], Tensor):
+        return args[0]
+    return None
 
 
 _RANDOM_LAUNCHERS = ("random_fill", "poisson", "standard_gamma", "dirichlet_grad")
@@ -430,4 +468,5 @@ def capture(fn, args, kwargs, names, fullgraph=False):
         return rec.broken, result
     graph = rec.graph
     graph.output_tree = map_tree(lambda a: rec.value(a) if isinstance(a, Tensor) else a, result)
+    graph.recorder = rec  # for capturing the backward right after (compiler/joint.py); dropped then
     return graph, result

@@ -15,7 +15,8 @@ _IDS = itertools.count()
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
-    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version", "geom")
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version", "geom",
+                 "stale")
 
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
@@ -25,6 +26,7 @@ class Value:
         self.geom = (tuple(t._stride), t._offset, id(t._storage))  # layout at capture (ONNX reads views by it)
         self.static = kind == "const"  # computed from constants alone by deterministic ops
         self.version = t._vc.value
+        self.stale = False  # an op wrote into its memory later in the capture: the tensor no longer holds it
         self.dtype = t._dtype
         self.device = t._device
         self.node = node
@@ -51,7 +53,8 @@ def _dtype_name(dt):
 class Node:
     """One op of the graph: ``outputs = target(*args, **kwargs)`` with values in place of tensors."""
 
-    __slots__ = ("kind", "name", "target", "args", "kwargs", "outputs", "out_tree", "grad_mode", "line", "group")
+    __slots__ = ("kind", "name", "target", "args", "kwargs", "outputs", "out_tree", "grad_mode", "line", "group",
+                 "epoch")
 
     def __init__(self, kind, name, target, args, kwargs, grad_mode=None, line=None):
         self.kind = kind            # "function", "launcher", "functional", "view" or "fused"
@@ -64,6 +67,7 @@ class Node:
         self.grad_mode = grad_mode  # False: recorded inside a no_grad region (replayed there too)
         self.line = line            # "file:line" of the user's code that called it
         self.group = None           # a fused node's member nodes
+        self.epoch = 0              # in-place writes recorded before this node (views read memory as of then)
 
     def inputs(self):
         return [v for v in leaves((self.args, self.kwargs)) if isinstance(v, Value)]
@@ -131,6 +135,7 @@ class Graph:
         self.output_tree = None     # the call's result with Values at the tensors' places
         self.checks = []            # (tensor, version): constants whose values the call read on the host
         self.private = set()        # ids of constants only the graph holds (copies of tensors the call made, scalars)
+        self.recorder = None        # the capture's recorder, until the backward has been captured
 
     def outputs(self):
         return [v for v in leaves(self.output_tree) if isinstance(v, Value)]

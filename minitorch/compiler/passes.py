@@ -78,7 +78,7 @@ def common_subexpressions(graph):
         if not _pure(n) or n.name == "empty" or not _hashable((n.args, n.kwargs)):
             kept.append(n)
             continue
-        key = (id(n.target), n.kind, n.name, _key_of(n.args), _key_of(n.kwargs), n.grad_mode)
+        key = (id(n.target), n.kind, n.name, _key_of(n.args), _key_of(n.kwargs), n.grad_mode, n.epoch)
         first = seen.get(key)
         if first is None or len(first.outputs) != len(n.outputs):
             seen[key] = n
@@ -106,7 +106,7 @@ def fold_constants(graph):
     for n in graph.nodes:
         ins = n.inputs()
         if n.outputs and all((id(v) in private) if v.kind == "const" else (id(v) in candidate) for v in ins) \
-                and all(v.static and v.tensor is not None and v.tensor._vc.value == v.version for v in n.outputs):
+                and all(v.static for v in n.outputs):
             candidate.update(id(v) for v in n.outputs)
     if not candidate:
         return graph
@@ -118,8 +118,9 @@ def fold_constants(graph):
     final = set()
     for n in reversed(graph.nodes):
         for v in n.outputs:
-            if id(v) not in candidate or id(v) in outputs:
-                continue
+            if id(v) not in candidate or id(v) in outputs or v.stale or v.tensor is None or \
+                    v.tensor._vc.value != v.version:
+                continue  # (a stale value: its tensor was overwritten later, so its captured value is gone)
             if all(_pure(r) and (r.kind != "view" or all(id(o) in final for o in r.outputs))
                    for r in readers.get(id(v), ())):
                 final.add(id(v))
@@ -174,10 +175,36 @@ def elementwise_op(node):
     return None
 
 
+def fusable_nodes(graph):
+    """How many nodes ``fuse_elementwise`` would merge into chains of two or more."""
+    return sum(len(g) for g in _groups(graph) if len(g) > 1)
+
+
 def fuse_elementwise(graph, kernels):
     """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
     and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward)."""
     from .codegen import FusedKernel
+    groups = _groups(graph)
+    new_nodes = {}
+    for g in groups:
+        if len(g) < 2:
+            continue
+        kernel = FusedKernel(g)
+        kernels.append(kernel)
+        last = g[-1]
+        node = Node("fused", kernel.name, kernel, tuple(kernel.inputs), {}, grad_mode=last.grad_mode, line=last.line)
+        node.outputs = [last.outputs[0]]
+        node.out_tree = last.outputs[0]
+        node.group = g
+        last.outputs[0].node = node
+        for m in g[:-1]:
+            new_nodes[id(m)] = None
+        new_nodes[id(last)] = node
+    graph.nodes = [new_nodes.get(id(n), n) for n in graph.nodes if new_nodes.get(id(n), n) is not None]
+    return graph
+
+
+def _groups(graph):
     graph.count_users()
     pos = {id(n): i for i, n in enumerate(graph.nodes)}
     group_of = {}          # id(value) -> the group (list of nodes) whose last node computes it
@@ -199,23 +226,7 @@ def fuse_elementwise(graph, kernels):
         members.sort(key=lambda m: pos[id(m)])
         groups[id(members)] = members
         group_of[id(out)] = members
-    new_nodes = {}
-    for g in groups.values():
-        if len(g) < 2:
-            continue
-        kernel = FusedKernel(g)
-        kernels.append(kernel)
-        last = g[-1]
-        node = Node("fused", kernel.name, kernel, tuple(kernel.inputs), {}, grad_mode=last.grad_mode, line=last.line)
-        node.outputs = [last.outputs[0]]
-        node.out_tree = last.outputs[0]
-        node.group = g
-        last.outputs[0].node = node
-        for m in g[:-1]:
-            new_nodes[id(m)] = None
-        new_nodes[id(last)] = node
-    graph.nodes = [new_nodes.get(id(n), n) for n in graph.nodes if new_nodes.get(id(n), n) is not None]
-    return graph
+    return list(groups.values())
 
 
 def optimize(graph, fuse=True, kernels=None, debug=False):

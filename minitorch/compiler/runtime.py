@@ -78,18 +78,29 @@ class Program:
                                tuple(frees[i])))
         self.output = _plan(graph.output_tree, slots)
 
-    def __call__(self, inputs):
+    def __call__(self, inputs, no_grad=False):
+        """Run the graph on ``inputs`` (flat tensors in graph-input order). ``no_grad`` runs every node without
+        autograd (the forward of a graph whose backward is compiled too)."""
         env = [None] * self.n_slots
         env[:self.n_inputs] = inputs
         for s, t in self.consts:
             env[s] = t
         grad = _state["enabled"]
+        if no_grad:
+            _state["enabled"] = False
+            try:
+                return self._run(env, False, True)
+            finally:
+                _state["enabled"] = grad
+        return self._run(env, grad, False)
+
+    def _run(self, env, grad, fixed):
         for target, args, flat, kwargs, simple_out, out, grad_mode, frees in self.steps:
             if flat is not None:
                 a = [env[s] if s is not None else x for s, x in zip(flat, args)]
             else:
                 a = _fill(args, env)
-            if grad_mode is not None and grad_mode != grad:
+            if not fixed and grad_mode is not None and grad_mode != grad:
                 _state["enabled"] = grad_mode
                 try:
                     r = target(*a, **_fill(kwargs, env)) if kwargs else target(*a)

@@ -64,7 +64,7 @@ class _Builder:
             return label
         """A value computed from constants alone (a causal mask, a slice of a buffer) as an initializer."""
         t = v.tensor
-        if not v.static or t is None or t._vc.value != v.version:
+        if not v.static or v.stale or t is None or t._vc.value != v.version:
             raise RuntimeError(f"minitorch.onnx.export: the value {v.name()} has no ONNX producer")
         return self.const(np.ascontiguousarray(_np(t)), "folded")
 
@@ -474,7 +474,7 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
         if id(v) not in out_names:
             out_names[id(v)] = output_names[i] if i < len(output_names) else f"output_{i}"
     for node in graph.nodes:
-        if node.outputs and all(v.static and v.tensor is not None for v in node.outputs) and \
+        if node.outputs and all(v.static for v in node.outputs) and \
                 not any(id(v) in out_names for v in node.outputs):
             continue  # folded into an initializer where a later node reads it
         names = _convert(b, node)

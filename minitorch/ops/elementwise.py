@@ -76,20 +76,6 @@ _UNARY_FN = {name: type(name.capitalize(), (_Unary,), {"op": name, "grad": stati
              for name, (gr, _) in _UNARY.items()}
 
 
-@launch.half_compute()
-def _relu_backward(g, y):
-    """0 where the relu output y <= 0, else g: one kernel pass (PyTorch's threshold_backward)."""
-    g = g if g._contig and g._shape == y._shape else launch.contiguous(g.expand(y._shape))
-    y = y if y._contig else launch.contiguous(y)
-    out = launch.empty(y._shape, y._dtype, y._device)
-    n = out.numel()
-    if n:
-        act = launch._k(y).activation
-        (act.relu_backward_par if n >= launch.N_PAR else act.relu_backward)(
-            g._storage[g._offset:g._offset + n], y._storage[y._offset:y._offset + n], out._storage, n)
-    return out
-
-
 class Relu(_UNARY_FN["relu"]):
     """relu saves only its output: the gradient needs y > 0 alone, so an in-place relu_ needs no snapshot of its
     input, and the backward is one kernel pass."""
@@ -105,7 +91,7 @@ class Relu(_UNARY_FN["relu"]):
         (y,) = ctx.saved_tensors
         if _state["enabled"] or g._dtype is not y._dtype:
             return g * (y > 0)
-        return _relu_backward(g, y)
+        return launch.relu_backward(g, y)
 
 
 _UNARY_FN["relu"] = Relu

@@ -408,6 +408,20 @@ def random_fill(kind, t, rng, *bounds):
 
 
 @half_compute()
+def relu_backward(g, y):
+    """0 where the relu output y <= 0, else g: one kernel pass (PyTorch's threshold_backward)."""
+    g = g if g._contig and g._shape == y._shape else contiguous(g.expand(y._shape))
+    y = y if y._contig else contiguous(y)
+    out = empty(y._shape, y._dtype, y._device)
+    n = out.numel()
+    if n:
+        act = _k(y).activation
+        (act.relu_backward_par if n >= N_PAR else act.relu_backward)(
+            g._storage[g._offset:g._offset + n], y._storage[y._offset:y._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
 def poisson(rates, rng):
     """Poisson samples with the given (validated, non-negative) rates, in their dtype."""
     rates = contiguous(rates)

@@ -1,0 +1,262 @@
+"""Compiled backward: the backward of a captured forward, recorded once and replayed without the autograd engine.
+
+Right after a capture whose outputs carry autograd history, ``capture_backward`` runs ``autograd.grad`` of those
+outputs (seeded with ones) with respect to every input and parameter that requires grad, under the same recorder:
+the ops the backward formulas run become a second graph whose inputs are the seeds and the forward values the
+formulas read. Later calls then run as one autograd ``Function``: its forward replays the forward graph without
+building a tape and keeps the values the backward graph reads; its backward replays the backward graph and hands
+the gradients to the engine, which accumulates them into ``.grad`` as usual.
+
+The backward graph is only used when it is complete and checked: no graph break while recording it, no tensor the
+backward read that is neither a value of the forward graph, a parameter or buffer, nor made during the backward
+(a statistic an op kept inside its own context, such as layer norm's mean, would be stale on the next call), and
+replaying it on the capture's own tensors reproduces ``autograd.grad``'s gradients exactly. Otherwise the forward
+replays through autograd as before.
+"""
+from ..autograd.function import Node, grad_accumulator
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor
+from .capture import _install, _Recorder, _scalar_constant, _uninstall
+from .ir import Value, leaves, map_tree
+from .runtime import Program
+
+
+class JointPlan:
+    """A forward program that also returns the values the backward needs, and the backward program."""
+
+    def __init__(self, graph, outs, diff_outs, sources, saved, bgraph, user_tree):
+        self.graph = graph
+        self.user_tree = user_tree        # the call's result structure, with Values of ``outs``
+        self.outs = outs                  # unique output Values, in the order the Function returns them
+        self.out_rg = [v.rg for v in outs]
+        self.diff = diff_outs             # positions in outs of the differentiable outputs (the seeds' order)
+        self.sources = sources            # (position among the call's tensors, or None, Value) per gradient
+        self.params = [v for pos, v in sources if pos is None]
+        self.saved = saved                # forward Values the backward graph reads
+        self.forward = Program(_FwdGraph(graph, outs, saved))
+        self.backward = Program(bgraph)
+        self.bgraph = bgraph
+        self.shapes = [v.shape for v in outs]
+        self.n_out = len(outs)
+
+    def __call__(self, inputs):
+        res = _run_joint(self, inputs)
+        values = dict(zip((id(v) for v in self.outs), res))
+        return map_tree(lambda a: values[id(a)] if isinstance(a, Value) else a, self.user_tree)
+
+
+class _FwdGraph:
+    """The forward graph with the saved values as extra outputs (what ``Program`` needs of a graph)."""
+
+    def __init__(self, graph, outs, saved):
+        self.inputs, self.consts, self.nodes = graph.inputs, graph.consts, graph.nodes
+        self.output_tree = (list(outs), list(saved))
+
+    def outputs(self):
+        return [v for v in leaves(self.output_tree) if isinstance(v, Value)]
+
+
+class _JointNode(Node):
+    """The backward-graph node of one compiled call: one gradient slot per output (each output's grad_fn is a
+    ``_JointOutput`` routing into its slot), one edge per tensor that receives a gradient."""
+
+    def __init__(self, plan, saved, sources):
+        self.plan, self.saved = plan, saved
+        self._n_outputs = plan.n_out
+        edges, meta = [], []
+        for t in sources:
+            if t._requires_grad:
+                edges.append((t._grad_fn if t._grad_fn is not None else grad_accumulator(t), 0))
+                meta.append((t._shape, t._dtype))
+            else:
+                edges.append((None, 0))
+                meta.append(None)
+        self._edges = tuple(edges)
+        self._mask_cache = None
+        self._input_meta = meta
+
+    def name(self):
+        return "CompiledFunctionBackward"
+
+    def _release(self):
+        self.saved = None
+
+    @staticmethod
+    def backward(self, *grads):
+        if _state["enabled"]:
+            raise RuntimeError("minitorch.compile: a second derivative (create_graph=True) through a compiled "
+                               "backward is not supported; compile with backend='eager' for higher-order gradients")
+        if self.saved is None:
+            raise RuntimeError("Trying to backward through the graph a second time (or directly access saved tensors "
+                               "after they have already been freed). Specify retain_graph=True if you need to "
+                               "backward through the graph a second time or if you need to access saved tensors "
+                               "after calling backward.")
+        plan = self.plan
+        from ..ops import launch
+        seeds = []
+        for i in plan.diff:
+            g = grads[i] if i < len(grads) else None
+            if g is None:
+                v = plan.outs[i]
+                g = launch.fill_(launch.empty(v.shape, v.dtype, v.device), 0)
+            elif not g._contig or g._offset:
+                g = launch.contiguous(g)  # the graph's views of a seed assume the dense layout it was recorded with
+            seeds.append(g)
+        return tuple(plan.backward(seeds + list(self.saved)))
+
+
+class _JointOutput(Node):
+    """Output ``i`` of a compiled call: forwards its gradient into slot ``i`` of the call's ``_JointNode``."""
+
+    def __init__(self, node, i, t):
+        self._edges = ((node, i),)
+        self._mask_cache = None
+        self._input_meta = [(t._shape, t._dtype)]
+
+    def name(self):
+        return "CompiledFunctionBackward"
+
+    def _release(self):
+        pass
+
+    @staticmethod
+    def backward(self, g):
+        return (g,)
+
+
+def _run_joint(plan, inputs):
+    """Forward graph without a tape, outputs wired to one backward node (when grad is on and something needs it)."""
+    outs, saved = plan.forward(list(inputs), no_grad=True)
+    params = [v.tensor for v in plan.params]
+    sources = [inputs[p] if p is not None else params.pop(0) for p, _ in plan.sources]
+    if _state["enabled"] and any(t._requires_grad for t in sources):
+        node = _JointNode(plan, saved, sources)
+        for i in plan.diff:
+            o = outs[i]
+            o._requires_grad = True
+            o._grad_fn = _JointOutput(node, i, o)
+    return outs
+
+
+def capture_backward(graph, result, inputs):
+    """The ``JointPlan`` of a fresh capture (``result`` its eager result, ``inputs`` the call's flat tensors), or
+    None when its backward cannot be compiled."""
+    rec = graph.recorder
+    graph.recorder = None
+    if rec is None or not _state["enabled"]:
+        return None
+    pairs = []
+    _pair_leaves(graph.output_tree, result, pairs)
+    outs, seen = [], set()
+    for v, t in pairs:
+        if id(v) not in seen:
+            seen.add(id(v))
+            outs.append((v, t))
+    if not outs or any(v.kind != "node" for v, _ in outs):
+        return None
+    diff = [i for i, (v, t) in enumerate(outs) if v.rg and t._grad_fn is not None]
+    if not diff:
+        return None
+    sources = [(i, v, t) for i, (v, t) in enumerate(zip(graph.inputs, inputs)) if v.rg]
+    sources += [(None, v, v.tensor) for v in graph.consts if v.rg and v.tensor._requires_grad]
+    if not sources:
+        return None
+    from ..autograd.engine import grad as autograd_grad
+    from ..ops import launch
+    seeds = [launch.fill_(launch.empty(outs[i][1]._shape, outs[i][1]._dtype, outs[i][1]._device), 1) for i in diff]
+    brec = _Recorder({})
+    brec.vals.update(rec.vals)
+    brec.storages.update(rec.storages)
+    brec.keep = list(rec.keep)
+    seed_values = [brec.add_input(s) for s in seeds]
+    for k, v in enumerate(seed_values):
+        v.label = f"grad{k}"
+    saved_hooks = _install(brec)
+    try:
+        grads = autograd_grad([outs[i][1] for i in diff], [t for _, _, t in sources], grad_outputs=seeds,
+                              retain_graph=True, allow_unused=True)
+    finally:
+        _uninstall(saved_hooks)
+        brec.pre_tensors = None
+    if brec.broken is not None or any(g is None for g in grads):
+        return None
+    bgraph = brec.graph
+    bgraph.output_tree = [brec.value(g) for g in grads]
+    # what the backward read: forward values (saved), forward constants (parameters: by reference), its own work
+    produced = {id(v) for n in bgraph.nodes for v in n.outputs} | {id(v) for v in seed_values}
+    fwd_consts = {id(v): v for v in graph.consts}
+    own_consts = {id(v) for v in bgraph.consts}
+    saved, seen = [], set()
+    for v in _read_values(bgraph):
+        if id(v) in produced or id(v) in seen:
+            continue
+        seen.add(id(v))
+        if v.kind == "const":
+            if id(v) in own_consts:
+                if not (id(v) in bgraph.private or _scalar_constant(v.tensor)):
+                    return None   # a tensor kept inside an op's context: its value would be stale next call
+                continue
+            if id(v) in fwd_consts:
+                bgraph.consts.append(v)
+                continue
+            return None
+        saved.append(v)
+    bgraph.inputs = seed_values + saved
+    plan = JointPlan(graph, [v for v, _ in outs], diff, [(p, v) for p, v, _ in sources], saved, bgraph,
+                     graph.output_tree)
+    # check: the backward graph on the capture's own tensors gives autograd's gradients
+    tensor_of = {}
+    for t in rec.keep:
+        v = rec.vals.get(id(t))
+        if v is not None:
+            tensor_of[id(v)] = t
+    if any(id(v) not in tensor_of for v in saved):
+        return None
+    # with other seeds than the recorded ones (a seed's value baked in anywhere would show), against autograd
+    from ..random import Generator
+    gen = Generator().manual_seed(len(saved))
+    other = [launch.random_fill("uniform", launch.empty(s._shape, s._dtype, s._device), gen._rng) for s in seeds]
+    want = autograd_grad([outs[i][1] for i in diff], [t for _, _, t in sources], grad_outputs=other,
+                         retain_graph=True, allow_unused=True)
+    try:
+        got = plan.backward(other + [tensor_of[id(v)] for v in saved])
+    except Exception:  # noqa: BLE001 - a backward graph that cannot replay is not used
+        return None
+    for a, b in zip(got, want):
+        if not isinstance(a, Tensor) or b is None or a._shape != b._shape or not bool((a == b).all().item()):
+            return None
+    return plan
+
+
+def _read_values(graph):
+    for n in graph.nodes:
+        yield from n.inputs()
+    for v in leaves(graph.output_tree):
+        if isinstance(v, Value):
+            yield v
+
+
+def _pair_leaves(tree, obj, out):
+    if isinstance(tree, Value):
+        out.append((tree, obj))
+    elif isinstance(tree, (tuple, list)):
+        for t, o in zip(tree, obj):
+            _pair_leaves(t, o, out)
+    elif isinstance(tree, dict):
+        for k, t in tree.items():
+            _pair_leaves(t, obj[k], out)
+
+
+def optimize_plan(plan, optimize, fuse, kernels, debug):
+    """Run the passes over the forward graph (its outputs and saved values kept) and the backward graph, then
+    rebuild the programs."""
+    g = plan.graph
+    g.output_tree = (list(plan.outs), list(plan.saved), plan.user_tree)
+    g = optimize(g, fuse=fuse, kernels=kernels, debug=debug)
+    outs, saved, user_tree = g.output_tree
+    plan.graph, plan.outs, plan.saved, plan.user_tree = g, list(outs), list(saved), user_tree
+    b = plan.bgraph
+    plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug)
+    plan.forward = Program(_FwdGraph(plan.graph, plan.outs, plan.saved))
+    plan.backward = Program(plan.bgraph)
+    return plan
