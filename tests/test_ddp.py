@@ -120,7 +120,7 @@ CHECKS = ["construction broadcast", "2 ranks on B/2 == 1 process on B", "registe
 
 def _run(cmd):
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+    for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
         env.pop(k, None)
     # a hang fails the test instead of blocking the suite
     return subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env,

@@ -28,8 +28,10 @@ def _mpiexec():
 
 def _run(cmd):
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    env.pop("WORLD_SIZE", None)
-    env.pop("RANK", None)
+    # an in-process init_process_group earlier in this worker leaves torchrun's variables in os.environ; the
+    # launched ranks must get their own
+    for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        env.pop(k, None)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT, env=env,
                           cwd=os.path.dirname(WORKERS))
 
