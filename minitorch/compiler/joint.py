@@ -252,11 +252,11 @@ def optimize_plan(plan, optimize, fuse, kernels, debug):
     rebuild the programs."""
     g = plan.graph
     g.output_tree = (list(plan.outs), list(plan.saved), plan.user_tree)
-    g = optimize(g, fuse=fuse, kernels=kernels, debug=debug)
+    g = optimize(g, fuse=fuse, kernels=kernels, debug=debug, autograd=False)
     outs, saved, user_tree = g.output_tree
     plan.graph, plan.outs, plan.saved, plan.user_tree = g, list(outs), list(saved), user_tree
     b = plan.bgraph
-    plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug)
+    plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug, autograd=False)
     plan.forward = Program(_FwdGraph(plan.graph, plan.outs, plan.saved))
     plan.backward = Program(plan.bgraph)
     return plan

@@ -1,4 +1,5 @@
-"""Graph passes: dead-code elimination and fusion of elementwise chains into generated kernels.
+"""Graph passes: dead-code elimination, identity views, constant folding, common subexpressions and fusion of
+elementwise chains into generated kernels.
 
 Each pass takes a graph and returns it changed in place; ``optimize`` runs them in order and, with
 ``MINITORCH_COMPILE_DEBUG=1``, prints the graph after each.
@@ -52,6 +53,28 @@ def _substitute(graph, mapping):
         n.args = map_tree(sub, n.args)
         n.kwargs = map_tree(sub, n.kwargs)
     graph.output_tree = map_tree(sub, graph.output_tree)
+
+
+def identity_views(graph, autograd=True):
+    """Drop views that change nothing: same shape, strides, offset and dtype as their base (the backward's
+    ``as_strided(g, g.shape, g.stride(), 0)`` around each gradient); readers read the base. Where the graph replays
+    through autograd, only views of bases that take no part in it (the view has no autograd history)."""
+    mapping = {}
+    kept = []
+    for n in graph.nodes:
+        if n.kind == "view" and mapping:
+            n.args = (mapping.get(id(n.args[0]), n.args[0]),) + tuple(n.args[1:])
+        if n.kind == "view" and n.name == "as_strided":
+            base, shape, stride, delta = n.args
+            out = n.outputs[0]
+            if isinstance(base, Value) and not (autograd and (base.rg or out.rg)) and delta == 0 \
+                    and tuple(shape) == base.shape and tuple(stride) == base.geom[0] and out.dtype == base.dtype:
+                mapping[id(out)] = base
+                continue
+        kept.append(n)
+    graph.nodes = kept
+    _substitute(graph, mapping)
+    return graph
 
 
 def _hashable(tree):
@@ -229,8 +252,10 @@ def _groups(graph):
     return list(groups.values())
 
 
-def optimize(graph, fuse=True, kernels=None, debug=False):
-    passes = [("dead code", dead_code), ("constant folding", fold_constants),
+def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
+    """The passes in order; ``autograd=False`` for graphs that replay without autograd (a compiled forward and
+    backward pair)."""
+    passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)), ("constant folding", fold_constants),
               ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
     if fuse:
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))

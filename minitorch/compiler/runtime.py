@@ -18,6 +18,15 @@ class _Ref:
         self.slot = slot
 
 
+class _Const:
+    """Keyword arguments without graph values: passed as they are."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _plan(tree, slots):
     """The argument structure with each Value as a _Ref to its slot."""
     return map_tree(lambda a: _Ref(slots[a]) if isinstance(a, Value) else a, tree)
@@ -27,8 +36,20 @@ def _fill(tree, env):
     return map_tree(lambda a: env[a.slot] if type(a) is _Ref else a, tree)
 
 
+def _has_ref(tree):
+    if type(tree) is _Ref:
+        return True
+    if isinstance(tree, (tuple, list)):
+        return any(_has_ref(x) for x in tree)
+    if isinstance(tree, dict):
+        return any(_has_ref(x) for x in tree.values())
+    return False
+
+
 def _is_flat(tree):
-    return all(not isinstance(x, (tuple, list, dict)) for x in tree)
+    """Whether every graph value among the arguments is a whole argument (a nested argument without one, such as a
+    shape, is passed as it is)."""
+    return all(type(x) is _Ref or not _has_ref(x) for x in tree)
 
 
 def _bind(tree, obj, env):
@@ -71,6 +92,8 @@ class Program:
         for i, n in enumerate(graph.nodes):
             args = _plan(n.args, slots)
             kwargs = _plan(n.kwargs, slots)
+            if kwargs and not _has_ref(kwargs):
+                kwargs = _Const(kwargs)
             flat_args = [a.slot if type(a) is _Ref else None for a in args] if _is_flat(args) else None
             simple_out = isinstance(n.out_tree, Value)
             out = slots[n.out_tree] if simple_out else _plan(n.out_tree, slots)
@@ -100,14 +123,16 @@ class Program:
                 a = [env[s] if s is not None else x for s, x in zip(flat, args)]
             else:
                 a = _fill(args, env)
+            if kwargs is not None:
+                kw = kwargs.value if type(kwargs) is _Const else _fill(kwargs, env)
             if not fixed and grad_mode is not None and grad_mode != grad:
                 _state["enabled"] = grad_mode
                 try:
-                    r = target(*a, **_fill(kwargs, env)) if kwargs else target(*a)
+                    r = target(*a, **kw) if kwargs is not None else target(*a)
                 finally:
                     _state["enabled"] = grad
             else:
-                r = target(*a, **_fill(kwargs, env)) if kwargs else target(*a)
+                r = target(*a, **kw) if kwargs is not None else target(*a)
             if simple_out:
                 env[out] = r
             else:
