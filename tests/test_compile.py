@@ -212,6 +212,98 @@ def test_data_dependent_branch_breaks_the_graph_and_gives_eager_answers():
     assert "test_compile.py" in report.break_reasons[0].line
 
 
+class _BranchyNet(nn.Module):
+    """A branch on a value between two layers: the call breaks, its layers compile on their own."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 8))
+        self.b = nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = self.a(x)
+        if h.sum() > 0:
+            h = h * 2
+        return self.b(h)
+
+
+def test_graphs_resume_after_a_break_at_the_modules_the_call_makes():
+    minitorch.manual_seed(0)
+    model = _BranchyNet()
+    c = minitorch.compile(model)
+    xs = [minitorch.randn(5, 4), -minitorch.randn(5, 4) * 3, minitorch.randn(5, 4)]
+    got = []
+    for x in xs * 2:
+        model.zero_grad()
+        y = c(x)
+        y.pow(2).sum().backward()
+        got.append((y.detach().numpy(), [p.grad.numpy().copy() for p in model.parameters()]))
+    children = c._compiled._children
+    assert {type(ch._module).__name__ for ch in children.values()} == {"Sequential", "Linear"}
+    for ch in children.values():   # each layer is one graph with its backward compiled
+        (entry,) = ch._entries.values()
+        assert entry.graph is not None and entry.brk is None
+    for x, (y, grads) in zip(xs * 2, got):
+        model.zero_grad()
+        want = model(x)
+        want.pow(2).sum().backward()
+        np.testing.assert_allclose(y, want.detach().numpy(), rtol=1e-6, atol=1e-6)
+        for g, p in zip(grads, model.parameters()):
+            np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_step_function_with_item_compiles_the_model_it_calls():
+    def run(compiled):
+        minitorch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        losses = []
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            return loss
+        fn = minitorch.compile(step) if compiled else step
+        x, y = minitorch.randn(6, 4, generator=minitorch.Generator().manual_seed(1)), minitorch.tensor([0, 1, 2] * 2)
+        for _ in range(4):
+            fn(x, y)
+        return losses, fn
+    want, _ = run(False)
+    got, fn = run(True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert len(set(got)) == 4  # the model trained
+    (model_fn,) = fn._children.values()
+    (entry,) = model_fn._entries.values()
+    assert entry.backward is not None  # the model's forward and backward both replay compiled
+
+
+def test_a_layer_that_breaks_splits_again_at_its_own_layers():
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = _BranchyNet()
+            self.head = nn.Linear(3, 2)
+
+        def forward(self, x):
+            h = self.inner(x)
+            print(end="")  # not a break: no tensor is read
+            return self.head(h).relu() if bool(h.mean() > -100) else h
+
+    minitorch.manual_seed(0)
+    model = Outer()
+    c = minitorch.compile(model)
+    x = minitorch.randn(5, 4)
+    for _ in range(3):
+        y = c(x)
+    np.testing.assert_allclose(y.detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+    inner = c._compiled._children[id(model.inner)]
+    assert next(iter(inner._entries.values())).split
+    assert {type(ch._module).__name__ for ch in inner._children.values()} == {"Sequential", "Linear"}
+
+
 def test_fullgraph_turns_a_break_into_an_error_naming_the_line():
     def f(x):
         return x * x.max().item()

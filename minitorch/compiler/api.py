@@ -3,8 +3,12 @@
 A compiled callable keeps one entry per guard key: the call's signature (each tensor argument's shape, strides,
 dtype, device and requires_grad; every other argument's value), the grad mode, the default dtype, autocast, and for
 a module the identity of its parameters and buffers and every submodule's ``training`` flag. The first call with a
-new key captures (and returns the captured run's result); later calls with that key replay the optimized graph. A
-call whose capture broke runs eagerly from then on under that key.
+new key captures (and returns the captured run's result); later calls with that key replay the optimized graph.
+
+A call whose capture broke (``.item()``, a data-dependent branch, a print) runs eagerly from then on under that key,
+but the graphs resume at module boundaries: every module it calls directly (a model's layers, the model inside a
+training-step function) is compiled on its own, so only the code around the break stays eager. A layer that breaks
+in turn splits the same way.
 """
 import functools
 import os
@@ -32,11 +36,36 @@ def _debug():
 
 
 class _Entry:
-    __slots__ = ("graph", "program", "brk", "kernels", "calls", "backward")
+    __slots__ = ("graph", "program", "brk", "kernels", "calls", "backward", "split")
 
-    def __init__(self, graph=None, program=None, brk=None, kernels=()):
+    def __init__(self, graph=None, program=None, brk=None, kernels=(), split=False):
         self.graph, self.program, self.brk, self.kernels, self.calls = graph, program, brk, list(kernels), 0
         self.backward = None  # the compiled backward graph, when there is one
+        self.split = split    # a graph break: the call runs eagerly with the modules it calls compiled
+
+
+class _Router:
+    """Installed as the module-call hook while a broken call runs eagerly: modules called at its own level run
+    through their own compiled callables (kept by the parent, one per module); calls nested inside them (made
+    eagerly, when such a module runs eagerly itself) pass through."""
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.depth = 0
+
+    def __call__(self, mod, args, kwargs):
+        if self.depth:
+            return mod._call_impl(*args, **kwargs)
+        p = self.parent
+        cf = p._children.get(id(mod))
+        if cf is None:
+            cf = p._children[id(mod)] = CompiledFunction(mod._call_impl, mod, False, p._backend, p._dynamic,
+                                                         p._mode, p._options)
+        self.depth += 1
+        try:
+            return cf(*args, **kwargs)
+        finally:
+            self.depth -= 1
 
 
 def _arg_key(a):
@@ -59,6 +88,8 @@ class CompiledFunction:
         self._module = module
         self._fullgraph = fullgraph
         self._fuse = backend in ("inductor", "minitorch")
+        self._backend = backend
+        self._children = {}  # id(module) -> compiled callable, for calls whose graph broke
         self._dynamic = dynamic
         self._mode = mode
         self._options = dict(options or {})
@@ -154,11 +185,22 @@ class CompiledFunction:
             return self._capture(key, args, kwargs)
         entry.calls += 1
         if entry.program is None:
+            if entry.split:
+                return self._run_split(args, kwargs)
             return self._fn(*args, **kwargs)
         checks = entry.graph.checks
         if checks and not all(t._vc.value == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
+
+    def _run_split(self, args, kwargs):
+        from ..nn.modules import module
+        prev = module._MODULE_HOOK[0]
+        module._MODULE_HOOK[0] = _Router(self)
+        try:
+            return self._fn(*args, **kwargs)
+        finally:
+            module._MODULE_HOOK[0] = prev
 
     def _too_many(self, key, args, kwargs):
         """Past ``CACHE_SIZE_LIMIT`` signatures (PyTorch's cache_size_limit) a new one runs eagerly for good."""
@@ -174,7 +216,7 @@ class CompiledFunction:
             key = self._key(args, kwargs)
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
-            self._entries[key] = _Entry(brk=graph)
+            self._entries[key] = _Entry(brk=graph, split=True)
             if _debug():
                 print(f"[minitorch.compile] graph break in {self.__name__}: {graph}", file=sys.stderr)
             return result
@@ -212,10 +254,12 @@ class CompiledFunction:
         for e in self._entries.values():
             for k in e.kernels:
                 parts.append(k.source)
+        parts += [c.code for c in self._children.values() if c.code]
         return "\n\n".join(parts)
 
     def _reset(self):
         self._entries.clear()
+        self._children.clear()
 
     def __get__(self, obj, objtype=None):
         # a compiled function stored on a class binds like a method

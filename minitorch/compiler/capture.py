@@ -377,6 +377,7 @@ def _install(rec):
         fn = saved[mod] = mod.assign_
         mod.assign_ = (lambda f: lambda target, result: rec.assign(f, target, result))(fn)
     from ..nn.modules import module
+    saved["module_hook"] = module._MODULE_HOOK[0]  # a broken graph's router (compiler/api.py) comes back after
     module._MODULE_HOOK[0] = rec.module_call
     saved["opaque"] = _patch_opaque(rec)
     _PROFILE[0] = rec
@@ -431,7 +432,7 @@ def _uninstall(saved):
     from ..autograd.profiler import _unpatch_launchers
     from ..ops import launch
     from ..nn.modules import module
-    module._MODULE_HOOK[0] = None
+    module._MODULE_HOOK[0] = saved.get("module_hook")
     for ns, name, val in saved.get("opaque", ()):
         setattr(ns, name, val)
     _PROFILE[0] = None
