@@ -624,12 +624,33 @@ def test_sorting_and_linalg_calls_are_recorded_whole():
 
 def test_signatures_past_the_cache_limit_run_eagerly_with_a_warning():
     from minitorch.compiler.api import CACHE_SIZE_LIMIT
-    c = minitorch.compile(lambda x: x * 2)
+    c = minitorch.compile(lambda x: x * 2, dynamic=False)  # static sizes: each size is a signature
     for n in range(1, CACHE_SIZE_LIMIT + 1):
         c(minitorch.ones(n))
     with pytest.warns(UserWarning, match="cache_size_limit=8"):
         out = c(minitorch.ones(20))
     assert out.tolist() == [2.0] * 20 and len(c.graphs) == CACHE_SIZE_LIMIT
+    k = minitorch.compile(lambda x, s: x * s)   # other values of a Python argument are signatures by default too
+    for n in range(CACHE_SIZE_LIMIT):
+        k(minitorch.ones(2), n)
+    with pytest.warns(UserWarning, match="cache_size_limit=8"):
+        assert k(minitorch.ones(2), 9).tolist() == [9.0, 9.0]
+
+
+def test_new_sizes_past_the_cache_limit_replace_old_ones_and_reuse_the_fused_kernels():
+    from minitorch.compiler.api import CACHE_SIZE_LIMIT
+    c = minitorch.compile(gelu)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in range(1, 3 * CACHE_SIZE_LIMIT):
+            x = minitorch.randn(n, 3)
+            np.testing.assert_allclose(c(x).numpy(), gelu(x).numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(c(x).numpy(), gelu(x).numpy(), rtol=1e-6, atol=1e-7)  # a replay
+    assert len(c.graphs) == CACHE_SIZE_LIMIT
+    sizes = sorted(g.inputs[0].shape[0] for g in c.graphs)
+    assert sizes == list(range(2 * CACHE_SIZE_LIMIT, 3 * CACHE_SIZE_LIMIT))  # the newest sizes are kept
+    assert len({k.hash for g in c.graphs for n in g.nodes if n.kind == "fused" for k in [n.target]}) == 1
 
 
 def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():

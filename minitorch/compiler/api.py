@@ -80,6 +80,15 @@ def _arg_key(a):
     return ("id", type(a).__name__, id(a))
 
 
+def _sizeless(k):
+    """An argument key with each tensor's sizes and strides left out (only its number of dimensions kept)."""
+    if isinstance(k, tuple):
+        if k and k[0] == "T" and len(k) == 6 and isinstance(k[1], tuple):
+            return ("T", len(k[1])) + k[3:]
+        return tuple(_sizeless(x) for x in k)
+    return k
+
+
 class CompiledFunction:
     """What ``minitorch.compile(fn)`` returns: call it like ``fn``; ``.code`` shows the generated kernels."""
 
@@ -180,7 +189,7 @@ class CompiledFunction:
         except TypeError:  # an unhashable argument: no guard can be built, so the call runs eagerly
             return self._fn(*args, **kwargs)
         if entry is None:
-            if len(self._entries) >= CACHE_SIZE_LIMIT:
+            if len(self._entries) >= CACHE_SIZE_LIMIT and not self._evict_other_sizes(key):
                 return self._too_many(key, args, kwargs)
             return self._capture(key, args, kwargs)
         entry.calls += 1
@@ -192,6 +201,20 @@ class CompiledFunction:
         if checks and not all(t._vc.value == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
+
+    def _evict_other_sizes(self, key):
+        """Unless ``dynamic=False``, sizes are dynamic: a call that differs from captured ones only in its tensors'
+        sizes (a last smaller batch, another sequence length) replaces the oldest of them instead of counting
+        against the cache limit. Fused kernels take any size, so a new size only records the graph again (the
+        recording run is the call itself) and loads the same kernels."""
+        if self._dynamic is False:
+            return False
+        want = (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
+        for k in self._entries:
+            if (_sizeless(k[0]), _sizeless(k[1])) + k[2:] == want:
+                del self._entries[k]
+                return True
+        return False
 
     def _run_split(self, args, kwargs):
         from ..nn.modules import module
