@@ -513,6 +513,8 @@ def test_recurrent_model_is_one_module_node_and_trains_like_eager():
     assert want[-1] < want[0]
     (graph,) = compiled._compiled.graphs
     assert [n.kind + "." + n.name for n in graph.nodes if n.kind == "module"] == ["module.LSTM"]
+    (entry,) = compiled._compiled._entries.values()
+    assert entry.backward is not None  # the LSTM's weights (read inside the layer) get their gradients from it
 
 
 def test_python_values_the_call_reads_are_guarded():
@@ -737,18 +739,43 @@ def test_compiled_backward_gives_eager_gradients_for_inputs_params_and_unused_ou
         a.sum().backward()
 
 
-def test_backward_that_reads_tensors_kept_inside_an_op_is_not_compiled():
-    m = nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 2))
+def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole():
+    # layer norm keeps its per-row mean and rstd in its context, cross-entropy its log-softmax, attention its
+    # softmax statistics: the nodes hand them out, so the backward compiles and gives eager's gradients every call
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 8)
+            self.norm = nn.LayerNorm(8)
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.out = nn.Linear(8, 5)
+
+        def forward(self, x, y):
+            h = self.norm(self.lin(x)).tanh()
+            h = h + self.attn(h, h, h, need_weights=False)[0]
+            return F.cross_entropy(self.out(h).reshape(-1, 5), y.reshape(-1))
+
+    minitorch.manual_seed(0)
+    m = Net()
     c = minitorch.compile(m)
-    x = minitorch.randn(3, 4)
-    c(x)
-    out = c(x)
+    gen = minitorch.Generator().manual_seed(3)
+    for step in range(3):
+        x = minitorch.randn(2, 3, 4, generator=gen)
+        y = minitorch.randint(0, 5, (2, 3), generator=gen)
+        m.zero_grad()
+        loss_c = c(x, y)
+        loss_c.backward()
+        g_c = [p.grad.numpy().copy() for p in m.parameters()]
+        m.zero_grad()
+        loss_e = m(x, y)
+        loss_e.backward()
+        assert abs(loss_c.item() - loss_e.item()) < 1e-6
+        for u, p in zip(g_c, m.parameters()):
+            np.testing.assert_allclose(u, p.grad.numpy(), rtol=1e-5, atol=1e-6)
     (entry,) = c._compiled._entries.values()
-    assert entry.backward is None              # layer_norm keeps its mean and rstd inside its context
-    g_c = minitorch.autograd.grad(out.sum(), list(m.parameters()))
-    g_e = minitorch.autograd.grad(m(x).sum(), list(m.parameters()))
-    for u, v in zip(g_c, g_e):
-        np.testing.assert_allclose(to_np(u), to_np(v), rtol=1e-5, atol=1e-6)
+    assert entry.backward is not None
+    extras = [n for n in entry.graph.nodes if n.extras]
+    assert {n.name for n in extras} >= {"layer_norm", "cross_entropy"}
 
 
 def test_reads_after_an_in_place_write_through_another_view_see_the_new_values():

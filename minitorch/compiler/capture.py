@@ -25,7 +25,7 @@ import sys
 from ..autograd.function import _PROFILE
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make
-from .ir import Graph, Node, Value, map_tree
+from .ir import CtxValue, Graph, Node, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
 # nn.functional composites recorded op by op rather than whole (their pieces are all recordable, and the backward
@@ -177,8 +177,8 @@ class _Recorder:
         return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else a, tree)
 
     # recording ----------------------------------------------------------------------------------------------
-    def record(self, kind, name, target, args, kwargs, run, differentiable):
-        vargs = self.args_tree(args)
+    def record(self, kind, name, target, args, kwargs, run, differentiable, vargs=None):
+        vargs = self.args_tree(args) if vargs is None else vargs
         vkw = self.args_tree(kwargs) if kwargs else {}
         grad_mode = _state["enabled"]
         node = Node(kind, name, target, vargs, vkw, grad_mode=grad_mode, line=user_line())
@@ -212,8 +212,29 @@ class _Recorder:
             self.bind(t, v)
             return v
         node.out_tree = map_tree(out_value, out)
+        if rg and kind in ("functional", "module", "op"):
+            self._contexts(node, out, args, kwargs)
         self.graph.nodes.append(node)
         return out
+
+    def _contexts(self, node, out, args, kwargs):
+        """The autograd nodes this node's op made (between its outputs and its inputs' history) become extra
+        outputs of the node: a compiled backward calls their backward whole, so what they keep (layer norm's
+        statistics, cross-entropy's log-softmax and count, a convolution's workspaces) is the current call's.
+        compiler/joint.py replays such a node so that it hands its contexts out."""
+        ins = [a for a in _leaves((args, kwargs)) if isinstance(a, Tensor)]
+        stop = {id(a._grad_fn) for a in ins if a._grad_fn is not None}
+        ctxs = _contexts([t for t in _leaves(out) if isinstance(t, Tensor)], stop)
+        if not ctxs:
+            return
+        vals = []
+        for c in ctxs:
+            v = CtxValue(c, node)
+            node.outputs.append(v)
+            self.vals[id(c)] = v
+            self.keep.append(c)
+            vals.append(v)
+        node.extras = (vals, [a._requires_grad for a in ins])
 
     # the dispatch hook's interface ---------------------------------------------------------------------------
     def function(self, cls, args, apply):
@@ -285,7 +306,13 @@ class _Recorder:
         pass
 
     def backward(self, node, g, call):
-        return call(node, g)
+        """The engine calls an autograd node's backward: the backward of a context an op made in the forward is
+        recorded whole (a ``backward`` node reading its ``CtxValue``); other nodes' ops are recorded one by one."""
+        v = self.vals.get(id(node)) if self.depth == 0 else None
+        if type(v) is not CtxValue:
+            return call(node, g)
+        return self.record("backward", f"{v.cls}.backward", call, None, None, lambda: call(node, g), False,
+                           vargs=(v, self.args_tree(g)))
 
     def accumulate(self, node, acc, *args):
         return acc(*args)
@@ -357,6 +384,29 @@ def _scalar_constant(t):
 
 def _view_of(base, shape, stride, delta):
     return _make(base._storage, shape, stride, base._offset + delta, base._dtype, base._device)
+
+
+def _leaves(tree):
+    from .ir import leaves
+    return leaves(tree)
+
+
+def _contexts(outs, stop):
+    """The autograd nodes between the tensors ``outs`` and the nodes in ``stop`` (or leaves), depth first from the
+    outputs: the same op on inputs with the same requires_grad makes them in the same order."""
+    from ..autograd.function import AccumulateGrad
+    found, seen = [], set()
+    stack = [t._grad_fn for t in reversed(outs) if t._grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or id(n) in stop or isinstance(n, AccumulateGrad):
+            continue
+        seen.add(id(n))
+        found.append(n)
+        for fn, _ in reversed(getattr(n, "_edges", ())):
+            if fn is not None:
+                stack.append(fn)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -50,11 +50,30 @@ def _dtype_name(dt):
     return str(dt).replace("minitorch.", "")
 
 
+class CtxValue(Value):
+    """An autograd node (a ``Function`` context) that an op made during the forward: a compiled backward calls its
+    backward whole, so whatever it keeps (statistics, masks, host values) is the current call's."""
+
+    def __init__(self, ctx, node):
+        self.id = next(_IDS)
+        self.kind = "node"
+        self.shape, self.contig, self.geom = (), True, ((), 0, None)
+        self.static, self.version, self.stale, self.rg = False, 0, False, False
+        self.dtype = self.device = self.tensor = None
+        self.node = node
+        self.label = None
+        self.users = 0
+        self.cls = type(ctx).__name__
+
+    def type_str(self):
+        return f"ctx[{self.cls}]"
+
+
 class Node:
     """One op of the graph: ``outputs = target(*args, **kwargs)`` with values in place of tensors."""
 
     __slots__ = ("kind", "name", "target", "args", "kwargs", "outputs", "out_tree", "grad_mode", "line", "group",
-                 "epoch")
+                 "epoch", "extras")
 
     def __init__(self, kind, name, target, args, kwargs, grad_mode=None, line=None):
         self.kind = kind            # "function", "launcher", "functional", "view" or "fused"
@@ -68,6 +87,8 @@ class Node:
         self.line = line            # "file:line" of the user's code that called it
         self.group = None           # a fused node's member nodes
         self.epoch = 0              # in-place writes recorded before this node (views read memory as of then)
+        self.extras = None          # (CtxValues, requires_grad of its tensor arguments): the autograd nodes its
+        #                             op made, handed out for a compiled backward (compiler/capture.py)
 
     def inputs(self):
         return [v for v in leaves((self.args, self.kwargs)) if isinstance(v, Value)]

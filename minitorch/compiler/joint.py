@@ -1,17 +1,21 @@
 """Compiled backward: the backward of a captured forward, recorded once and replayed without the autograd engine.
 
 Right after a capture whose outputs carry autograd history, ``capture_backward`` runs ``autograd.grad`` of those
-outputs (seeded with ones) with respect to every input and parameter that requires grad, under the same recorder:
-the ops the backward formulas run become a second graph whose inputs are the seeds and the forward values the
-formulas read. Later calls then run as one autograd ``Function``: its forward replays the forward graph without
-building a tape and keeps the values the backward graph reads; its backward replays the backward graph and hands
-the gradients to the engine, which accumulates them into ``.grad`` as usual.
+outputs (seeded with ones) with respect to every input, parameter and other leaf that requires grad, under the same
+recorder: what the backward formulas run becomes a second graph whose inputs are the seeds and the forward values
+they read. The backward of an autograd node that a whole recorded op made (``nn.functional`` calls, recurrent
+layers: layer norm, cross-entropy, attention, convolution) is one ``backward`` node that calls it on the
+current call's context (a ``CtxValue``, which the forward replay hands out), so what such contexts keep inside
+(statistics, host values) is always the current call's; other nodes' ops are recorded one by one. Later calls then
+run as one autograd node: the forward replays the forward graph without building a tape (only the ops whose
+contexts the backward needs run with autograd on, inputs detached) and keeps the values the backward graph reads;
+the backward replays the backward graph and hands the gradients to the engine, which accumulates them into
+``.grad`` as usual.
 
 The backward graph is only used when it is complete and checked: no graph break while recording it, no tensor the
-backward read that is neither a value of the forward graph, a parameter or buffer, nor made during the backward
-(a statistic an op kept inside its own context, such as layer norm's mean, would be stale on the next call), and
-replaying it on the capture's own tensors reproduces ``autograd.grad``'s gradients exactly. Otherwise the forward
-replays through autograd as before.
+backward read that is neither a value of the forward graph, a parameter or buffer, nor made during the backward,
+and replaying it on the capture's own tensors with other seeds reproduces ``autograd.grad``'s gradients exactly.
+Otherwise the forward replays through autograd as before.
 """
 from ..autograd.function import Node, grad_accumulator
 from ..autograd.grad_mode import _state
@@ -46,14 +50,60 @@ class JointPlan:
 
 
 class _FwdGraph:
-    """The forward graph with the saved values as extra outputs (what ``Program`` needs of a graph)."""
+    """The forward graph with the saved values as extra outputs (what ``Program`` needs of a graph); nodes whose
+    autograd contexts the backward calls replay so that they hand those out too."""
 
     def __init__(self, graph, outs, saved):
-        self.inputs, self.consts, self.nodes = graph.inputs, graph.consts, graph.nodes
+        self.inputs, self.consts = graph.inputs, graph.consts
+        self.nodes = [_handing_out_contexts(n) if n.extras else n for n in graph.nodes]
         self.output_tree = (list(outs), list(saved))
 
     def outputs(self):
         return [v for v in leaves(self.output_tree) if isinstance(v, Value)]
+
+
+def _handing_out_contexts(node):
+    import copy
+    vals, rg = node.extras
+    n = copy.copy(node)
+    n.target = _WithContexts(node.target, len(vals), rg)
+    n.out_tree = (node.out_tree, list(vals))
+    return n
+
+
+class _WithContexts:
+    """Runs a node's op with autograd on (its tensor arguments detached, requiring grad as at the capture) and
+    hands out the autograd nodes it made, in the captured order, with the result (stripped of its history)."""
+
+    def __init__(self, target, count, rg):
+        self.target, self.count, self.rg = target, count, rg
+
+    def __call__(self, *args, **kwargs):
+        from .capture import _contexts
+        flags = iter(self.rg)
+
+        def leaf(a):
+            if isinstance(a, Tensor) and next(flags):
+                t = a.detach()
+                t._requires_grad = True
+                return t
+            return a
+        args, kwargs = map_tree(leaf, (list(args), kwargs))
+        grad = _state["enabled"]
+        _state["enabled"] = True
+        try:
+            out = self.target(*args, **kwargs)
+        finally:
+            _state["enabled"] = grad
+        outs = [t for t in leaves(out) if isinstance(t, Tensor)]
+        ctxs = _contexts(outs, ())
+        if len(ctxs) != self.count:
+            raise RuntimeError("minitorch.compile: an op made other autograd nodes than at its capture; compile "
+                               "with backend='eager' to replay without a compiled backward")
+        for t in outs:
+            t._grad_fn = None
+            t._requires_grad = False
+        return out, ctxs
 
 
 class _JointNode(Node):
@@ -159,6 +209,13 @@ def capture_backward(graph, result, inputs):
         return None
     sources = [(i, v, t) for i, (v, t) in enumerate(zip(graph.inputs, inputs)) if v.rg]
     sources += [(None, v, v.tensor) for v in graph.consts if v.rg and v.tensor._requires_grad]
+    # leaves that ops read inside themselves (a recurrent layer's weights) receive gradients too
+    known = {id(t) for _, _, t in sources}
+    stop = {id(t._grad_fn) for t in inputs if t._grad_fn is not None}
+    for leaf in _reached_leaves([outs[i][1] for i in diff], stop):
+        if id(leaf) not in known:
+            known.add(id(leaf))
+            sources.append((None, rec.value(leaf), leaf))
     if not sources:
         return None
     from ..autograd.engine import grad as autograd_grad
@@ -226,6 +283,23 @@ def capture_backward(graph, result, inputs):
         if not isinstance(a, Tensor) or b is None or a._shape != b._shape or not bool((a == b).all().item()):
             return None
     return plan
+
+
+def _reached_leaves(outs, stop):
+    """The leaf tensors whose gradient accumulators the autograd graph of ``outs`` reaches (not past ``stop``)."""
+    from ..autograd.function import AccumulateGrad
+    found, seen = [], set()
+    stack = [t._grad_fn for t in outs if t._grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or id(n) in stop:
+            continue
+        seen.add(id(n))
+        if isinstance(n, AccumulateGrad):
+            found.append(n.variable)
+            continue
+        stack += [fn for fn, _ in getattr(n, "_edges", ()) if fn is not None]
+    return found
 
 
 def _read_values(graph):
