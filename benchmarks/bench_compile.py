@@ -1,11 +1,12 @@
 """minitorch.compile against minitorch eager and PyTorch (eager, and torch.compile where it runs here).
 
-Cases: a hand-written tanh-GELU on 16M float32 elements (forward), the MNIST MLP training step (784-128-64-10,
+Cases: a hand-written tanh-GELU on 16M float32 elements (forward), a hand-written mean squared error over 16M
+pairs (an elementwise chain with a reduction epilogue), the MNIST MLP training step (784-128-64-10,
 batch 64, SGD momentum 0.9, cross-entropy) and bench_seq.py's GPT training step (AdamW) with the model compiled,
 and the first-call time of the compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the table shows
 the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mlp,gpt,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,first]
 """
 import argparse
 import math
@@ -74,6 +75,31 @@ def bench_gelu(rounds, torch):
         except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
             print(f"  (torch.compile does not run here: {type(e).__name__})")
     return run_rounds("tanh-GELU 16M float32 forward", fns, rounds, reps=3)
+
+
+def mse_of(lib):
+    def mse(a, b):
+        return ((a - b) ** 2).mean()
+    return mse
+
+
+def bench_mse(rounds, torch):
+    """A hand-written mean squared error over 16M float32 pairs: an elementwise chain with a reduction epilogue."""
+    import minitorch
+    gen = minitorch.Generator().manual_seed(0)
+    a, b = minitorch.randn(1 << 24, generator=gen), minitorch.randn(1 << 24, generator=gen)
+    fns = {"minitorch eager": (lambda f: lambda: f(a, b))(mse_of(minitorch)),
+           "minitorch compiled": (lambda f: lambda: f(a, b))(minitorch.compile(mse_of(minitorch)))}
+    if torch is not None:
+        ta, tb = torch.from_numpy(a.numpy()), torch.from_numpy(b.numpy())
+        fns["torch eager"] = (lambda f: lambda: f(ta, tb))(mse_of(torch))
+        try:
+            tc = torch.compile(mse_of(torch))
+            tc(ta, tb)
+            fns["torch.compile"] = lambda: tc(ta, tb)
+        except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
+            print(f"  (torch.compile does not run here: {type(e).__name__})")
+    return run_rounds("((a - b) ** 2).mean() 16M float32", fns, rounds, reps=3)
 
 
 def run_rounds(name, fns, rounds, reps):
@@ -164,7 +190,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mlp,gpt,first")
+    p.add_argument("--only", default="gelu,mse,mlp,gpt,first")
     args = p.parse_args()
     try:
         import torch
@@ -176,6 +202,8 @@ def main():
     only = args.only.split(",")
     if "gelu" in only:
         bench_gelu(args.rounds, torch)
+    if "mse" in only:
+        bench_mse(args.rounds, torch)
     if "mlp" in only:
         bench_mlp(args.rounds, torch)
     if "gpt" in only:

@@ -71,6 +71,51 @@ def test_fused_group_broadcasts_bias_and_scalar_inputs_and_reduces_their_gradien
     assert len(fused_nodes(c)) == 1
 
 
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+@pytest.mark.parametrize("case", ["mean_all", "sum_rows", "sum_last_two_keepdim", "mean_rows_bias"])
+def test_sum_or_mean_after_a_chain_is_fused_as_its_epilogue(case, dtype):
+    fns = {
+        "mean_all": lambda a, b, c: ((a - b) ** 2).mean(),
+        "sum_rows": lambda a, b, c: (a * b).sum(-1),
+        "sum_last_two_keepdim": lambda a, b, c: (a.tanh() * b).sum((1, 2), keepdim=True),
+        "mean_rows_bias": lambda a, b, c: (a * b + c).exp().mean(2),
+    }
+    fn = fns[case]
+    gen = minitorch.Generator().manual_seed(7)
+    a, b = (minitorch.randn(6, 50, 70, dtype=dtype, generator=gen, requires_grad=True) for _ in range(2))
+    c = minitorch.randn(70, dtype=dtype, generator=gen, requires_grad=True)
+    compiled = minitorch.compile(fn)
+    compiled(a, b, c)
+    got, want = compiled(a, b, c), fn(a, b, c)
+    (node,) = compiled.graphs[0].nodes
+    assert node.kind == "fused" and node.name.endswith("_sum" if "sum" in case else "_mean")
+    assert got.shape == want.shape and got.dtype == want.dtype
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    seed = minitorch.randn(*want.shape, dtype=dtype, generator=gen)
+    for u, v in zip(minitorch.autograd.grad(got, [a, b, c], seed, allow_unused=True),
+                    minitorch.autograd.grad(want, [a, b, c], seed, allow_unused=True)):
+        assert (u is None) == (v is None)
+        if u is not None:
+            np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=tol, atol=tol)
+
+
+def test_reduction_epilogue_keeps_nan_and_leaves_a_chain_read_elsewhere_unfused():
+    f = minitorch.compile(lambda a: (a * 2).sum())
+    x = minitorch.tensor([1.0, float("nan"), 3.0])
+    f(x)
+    assert math.isnan(f(x).item())
+
+    def g(a):
+        y = a * 2 + 1
+        return y.sum(), y   # the chain's result is returned too: no epilogue
+    cg = minitorch.compile(g)
+    cg(minitorch.ones(4))
+    s, y = cg(minitorch.ones(4))
+    assert s.item() == 12.0 and y.tolist() == [3.0] * 4
+    assert [n.name for n in cg.graphs[0].nodes] == ["fused_mul_add", "Sum"]
+
+
 def test_intermediate_used_twice_or_returned_is_not_fused_away():
     def f(x):
         y = x.exp()

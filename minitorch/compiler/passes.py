@@ -4,6 +4,7 @@ elementwise chains into generated kernels.
 Each pass takes a graph and returns it changed in place; ``optimize`` runs them in order and, with
 ``MINITORCH_COMPILE_DEBUG=1``, prints the graph after each.
 """
+import math
 import sys
 
 from .ir import Node, Value
@@ -205,26 +206,60 @@ def fusable_nodes(graph):
 
 def fuse_elementwise(graph, kernels):
     """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
-    and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward)."""
+    and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward). A sum or
+    mean over trailing dimensions that is the only reader of a chain's result (on the CPU) joins the chain as its
+    epilogue: the kernel accumulates instead of writing the elementwise result."""
     from .codegen import FusedKernel
     groups = _groups(graph)
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
     new_nodes = {}
     for g in groups:
-        if len(g) < 2:
+        red = _reduction_after(g, readers)
+        if len(g) < 2 and red is None:
             continue
-        kernel = FusedKernel(g)
+        if red is not None:
+            cls = red.target.__self__
+            kernel = FusedKernel(g, reduce=("sum" if cls.__name__ == "Sum" else "mean", red.outputs[0].shape))
+            g = g + [red]
+        else:
+            kernel = FusedKernel(g)
         kernels.append(kernel)
         last = g[-1]
         node = Node("fused", kernel.name, kernel, tuple(kernel.inputs), {}, grad_mode=last.grad_mode, line=last.line)
         node.outputs = [last.outputs[0]]
         node.out_tree = last.outputs[0]
         node.group = g
+        node.epoch = last.epoch
         last.outputs[0].node = node
         for m in g[:-1]:
             new_nodes[id(m)] = None
         new_nodes[id(last)] = node
     graph.nodes = [new_nodes.get(id(n), n) for n in graph.nodes if new_nodes.get(id(n), n) is not None]
     return graph
+
+
+def _reduction_after(group, readers):
+    """The node summing or averaging the chain's result over its trailing dimensions, when it is that result's
+    only reader, on the CPU, with nothing written in between; else None."""
+    last = group[-1]
+    v = last.outputs[0]
+    rs = readers.get(id(v), ())
+    if v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or not math.prod(v.shape):
+        return None
+    r = rs[0]
+    cls = getattr(r.target, "__self__", None) if r.kind == "function" else None
+    if cls is None or cls.__module__ != "minitorch.ops.reduce" or cls.__name__ not in ("Sum", "Mean"):
+        return None
+    if len(r.args) != 3 or r.args[0] is not v or r.grad_mode != last.grad_mode or r.epoch != last.epoch:
+        return None
+    dims = tuple(sorted(r.args[1]))
+    nd = len(v.shape)
+    if dims != tuple(range(nd - len(dims), nd)) or r.outputs[0].dtype is not v.dtype:
+        return None
+    return r
 
 
 def _groups(graph):
@@ -242,7 +277,7 @@ def _groups(graph):
             if g is None or id(g) not in groups or v.users != 1:
                 continue
             last = g[-1]
-            if last.grad_mode != n.grad_mode or last.outputs[0].dtype is not out.dtype:
+            if last.grad_mode != n.grad_mode or last.outputs[0].dtype is not out.dtype or last.epoch != n.epoch:
                 continue
             del groups[id(g)]
             members = g + members
