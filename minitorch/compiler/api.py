@@ -261,6 +261,10 @@ class CompiledFunction:
             entry.backward = plan.bgraph
             self._entries[key] = entry
             return result
+        for n in graph.nodes:  # replayed through autograd: no context is handed out
+            if n.extras:
+                n.outputs = n.outputs[:len(n.outputs) - len(n.extras[0])]
+                n.extras = None
         graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
         self._entries[key] = _Entry(graph, Program(graph), kernels=kernels)
         return result

@@ -182,6 +182,8 @@ class _Recorder:
         vkw = self.args_tree(kwargs) if kwargs else {}
         grad_mode = _state["enabled"]
         node = Node(kind, name, target, vargs, vkw, grad_mode=grad_mode, line=user_line())
+        # the inputs' autograd history as it was before the op (an in-place op gives its input a new one)
+        before = [a._grad_fn for a in _leaves((args, kwargs)) if isinstance(a, Tensor)] if differentiable else ()
         self.depth += 1
         try:
             out = run()
@@ -212,18 +214,18 @@ class _Recorder:
             self.bind(t, v)
             return v
         node.out_tree = map_tree(out_value, out)
-        if rg and kind in ("functional", "module", "op"):
-            self._contexts(node, out, args, kwargs)
+        if rg and (kind in ("functional", "module", "op") or kind == "function" and not _fusable(node)):
+            self._contexts(node, out, args, kwargs, before)
         self.graph.nodes.append(node)
         return out
 
-    def _contexts(self, node, out, args, kwargs):
+    def _contexts(self, node, out, args, kwargs, before):
         """The autograd nodes this node's op made (between its outputs and its inputs' history) become extra
         outputs of the node: a compiled backward calls their backward whole, so what they keep (layer norm's
         statistics, cross-entropy's log-softmax and count, a convolution's workspaces) is the current call's.
         compiler/joint.py replays such a node so that it hands its contexts out."""
         ins = [a for a in _leaves((args, kwargs)) if isinstance(a, Tensor)]
-        stop = {id(a._grad_fn) for a in ins if a._grad_fn is not None}
+        stop = {id(fn) for fn in before if fn is not None}
         ctxs = _contexts([t for t in _leaves(out) if isinstance(t, Tensor)], stop)
         if not ctxs:
             return
@@ -389,6 +391,12 @@ def _view_of(base, shape, stride, delta):
 def _leaves(tree):
     from .ir import leaves
     return leaves(tree)
+
+
+def _fusable(node):
+    # elementwise primitives keep their backward recorded op by op (the fusion pass fuses them, both ways)
+    from .passes import elementwise_op
+    return elementwise_op(node) is not None
 
 
 def _contexts(outs, stop):

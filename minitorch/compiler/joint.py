@@ -62,6 +62,18 @@ class _FwdGraph:
         return [v for v in leaves(self.output_tree) if isinstance(v, Value)]
 
 
+class _Source(Node):
+    """Stands for the history of the tensors a replayed op reads (never run: the op's contexts are only read)."""
+
+    _edges = ()
+
+    def name(self):
+        return "CompiledForwardInput"
+
+
+_SOURCE = _Source()
+
+
 def _handing_out_contexts(node):
     import copy
     vals, rg = node.extras
@@ -86,6 +98,7 @@ class _WithContexts:
             if isinstance(a, Tensor) and next(flags):
                 t = a.detach()
                 t._requires_grad = True
+                t._grad_fn = _SOURCE  # not a leaf: an in-place op (relu_) may write it, as in the forward
                 return t
             return a
         args, kwargs = map_tree(leaf, (list(args), kwargs))
@@ -96,7 +109,7 @@ class _WithContexts:
         finally:
             _state["enabled"] = grad
         outs = [t for t in leaves(out) if isinstance(t, Tensor)]
-        ctxs = _contexts(outs, ())
+        ctxs = _contexts(outs, {id(_SOURCE)})
         if len(ctxs) != self.count:
             raise RuntimeError("minitorch.compile: an op made other autograd nodes than at its capture; compile "
                                "with backend='eager' to replay without a compiled backward")
