@@ -823,6 +823,33 @@ def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole():
     assert {n.name for n in extras} >= {"layer_norm", "cross_entropy"}
 
 
+def test_compiled_optimizer_step_is_one_node_with_hooks_schedules_and_state_like_eager():
+    def run(compiled):
+        minitorch.manual_seed(0)
+        model = nn.Linear(4, 3)
+        opt = minitorch.optim.AdamW(model.parameters(), lr=0.1)
+        sched = minitorch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+        calls = []
+        opt.register_step_post_hook(lambda o, a, k: calls.append(o.param_groups[0]["lr"]))
+        step = minitorch.compile(opt.step, fullgraph=True) if compiled else opt.step
+        for i in range(4):
+            opt.zero_grad()
+            model(minitorch.ones(2, 4) * (i + 1)).pow(2).sum().backward()
+            step()
+            sched.step()
+        return model.weight.detach().numpy(), calls, step
+    want, calls_e, _ = run(False)
+    got, calls_c, step = run(True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert calls_c == calls_e == [0.1, 0.05, 0.025, 0.0125]
+    (graph,) = step.graphs
+    assert [n.kind + "." + n.name for n in graph.nodes] == ["optimizer.AdamW.step"]
+    with pytest.raises(CompileError, match="closure"):
+        m = nn.Linear(2, 1)
+        o = minitorch.optim.SGD(m.parameters(), lr=0.1)
+        minitorch.compile(lambda: o.step(lambda: m(minitorch.ones(1, 2)).sum()), fullgraph=True)()
+
+
 def test_resnet18_trains_compiled_like_eager_with_its_backward_compiled():
     # convolutions, batch norm (running statistics), in-place ReLU and adaptive pooling: every context the
     # backward calls is the current call's; losses, gradients and buffers match eager exactly

@@ -320,9 +320,24 @@ class _Recorder:
         return acc(*args)
 
     def optimizer_step(self, opt, step, args, kwargs):
-        if self.depth == 0:
-            self.stop("an optimizer step")
-        return step(opt, *args, **kwargs)
+        """An optimizer step is one node (replayed through the optimizer's ``step``, hooks included: it reads the
+        current gradients, hyperparameters and state by reference). It writes every parameter in place, so
+        nothing read before it is reused after it. A step with a closure re-evaluates the model: a break."""
+        if self.depth:
+            return step(opt, *args, **kwargs)
+        if args or kwargs:
+            self.stop("an optimizer step with a closure")
+            return step(opt, *args, **kwargs)
+        out = self.record("optimizer", f"{type(opt).__name__}.step", type(opt).step, (opt,), None, lambda: step(opt),
+                          False)
+        self.writes += 1
+        for group in opt.param_groups:
+            for p in group["params"]:
+                for v, t in self.on_storage.get(id(p._storage), ()):
+                    v.stale = True
+                    if self.vals.get(id(t)) is v and v.kind == "node":
+                        del self.vals[id(t)]
+        return out
 
 
 # launchers that write into a tensor argument (position), besides any ``out=``

@@ -76,7 +76,8 @@ class Node:
                  "epoch", "extras")
 
     def __init__(self, kind, name, target, args, kwargs, grad_mode=None, line=None):
-        self.kind = kind            # "function", "launcher", "functional", "view" or "fused"
+        self.kind = kind            # "function", "launcher", "functional", "module", "op", "view", "backward",
+        #                             "optimizer" or "fused"
         self.name = name
         self.target = target
         self.args = args
@@ -118,7 +119,7 @@ def _fmt(a):
         return a.__name__
     if callable(a) and hasattr(a, "__name__"):
         return a.__name__
-    text = repr(a)
+    text = " ".join(repr(a).split())
     return text if len(text) <= 40 else text[:37] + "..."
 
 
