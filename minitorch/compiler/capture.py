@@ -11,7 +11,11 @@ inside another op), records
   ``empty``), so tensors made inside the call are fresh on every replay;
 - recurrent layers (``nn.RNN/LSTM/GRU``) as one module node;
 - views made without autograd of a tensor of the graph, and tensors the call made outside the recorded layers
-  (``zeros``, ``tensor([...])``), which replay as fresh copies of their captured value.
+  (``zeros``, ``tensor([...])``), which replay as fresh copies of their captured value;
+- optimizer steps (one node each, replayed through the optimizer's ``step``).
+
+Ops recorded whole that take part in autograd also list the autograd contexts they made as extra outputs
+(``CtxValue``), for a compiled backward that calls those contexts' backwards (compiler/joint.py).
 
 Parameters, buffers and tensors that existed before the call are read by reference. Anything the graph could not
 replay faithfully is a graph break: reading a value on the host (``.item()``, ``bool(t)``, ``.tolist()``,
