@@ -79,6 +79,7 @@ class _Recorder:
         self.vals = {}       # id(tensor) -> Value
         self.storages = {}   # id(storage) -> (Value, tensor): tensors computed in the graph, for untracked views
         self.keep = []       # tensors whose ids are keys above (an id must not be reused while capturing)
+        self.contexts = True  # recording a backward: the backward of a context made by a recorded op is one node
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.depth = 0
         self.call_grad = False
@@ -314,7 +315,7 @@ class _Recorder:
     def backward(self, node, g, call):
         """The engine calls an autograd node's backward: the backward of a context an op made in the forward is
         recorded whole (a ``backward`` node reading its ``CtxValue``); other nodes' ops are recorded one by one."""
-        v = self.vals.get(id(node)) if self.depth == 0 else None
+        v = self.vals.get(id(node)) if self.depth == 0 and self.contexts else None
         if type(v) is not CtxValue:
             return call(node, g)
         return self.record("backward", f"{v.cls}.backward", call, None, None, lambda: call(node, g), False,

@@ -55,7 +55,9 @@ class _FwdGraph:
 
     def __init__(self, graph, outs, saved):
         self.inputs, self.consts = graph.inputs, graph.consts
-        self.nodes = [_handing_out_contexts(n) if n.extras else n for n in graph.nodes]
+        read = {id(v) for v in saved}
+        self.nodes = [_handing_out_contexts(n) if n.extras and any(id(v) in read for v in n.extras[0]) else n
+                      for n in graph.nodes]
         self.output_tree = (list(outs), list(saved))
 
     def outputs(self):
@@ -231,10 +233,18 @@ def capture_backward(graph, result, inputs):
             sources.append((None, rec.value(leaf), leaf))
     if not sources:
         return None
+    # backward formulas recorded op by op where that is complete (their elementwise parts fuse, and the forward
+    # replays without autograd); else every context an op recorded whole made is called whole
+    return _record_backward(graph, rec, outs, diff, sources, False) or \
+        _record_backward(graph, rec, outs, diff, sources, True)
+
+
+def _record_backward(graph, rec, outs, diff, sources, contexts):
     from ..autograd.engine import grad as autograd_grad
     from ..ops import launch
     seeds = [launch.fill_(launch.empty(outs[i][1]._shape, outs[i][1]._dtype, outs[i][1]._device), 1) for i in diff]
     brec = _Recorder({})
+    brec.contexts = contexts
     brec.vals.update(rec.vals)
     brec.storages.update(rec.storages)
     brec.keep = list(rec.keep)
