@@ -784,7 +784,7 @@ def test_compiled_backward_gives_eager_gradients_for_inputs_params_and_unused_ou
         a.sum().backward()
 
 
-def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole():
+def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole(device):
     # layer norm keeps its per-row mean and rstd in its context, cross-entropy its log-softmax, attention its
     # softmax statistics: the nodes hand them out, so the backward compiles and gives eager's gradients every call
     class Net(nn.Module):
@@ -801,26 +801,27 @@ def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole():
             return F.cross_entropy(self.out(h).reshape(-1, 5), y.reshape(-1))
 
     minitorch.manual_seed(0)
-    m = Net()
+    m = Net().to(device)
     c = minitorch.compile(m)
     gen = minitorch.Generator().manual_seed(3)
     for step in range(3):
-        x = minitorch.randn(2, 3, 4, generator=gen)
-        y = minitorch.randint(0, 5, (2, 3), generator=gen)
+        x = minitorch.randn(2, 3, 4, generator=gen).to(device)
+        y = minitorch.randint(0, 5, (2, 3), generator=gen).to(device)
         m.zero_grad()
         loss_c = c(x, y)
         loss_c.backward()
-        g_c = [p.grad.numpy().copy() for p in m.parameters()]
+        g_c = [p.grad.cpu().numpy().copy() for p in m.parameters()]
         m.zero_grad()
         loss_e = m(x, y)
         loss_e.backward()
         assert abs(loss_c.item() - loss_e.item()) < 1e-6
         for u, p in zip(g_c, m.parameters()):
-            np.testing.assert_allclose(u, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(u, p.grad.cpu().numpy(), rtol=1e-5, atol=1e-6)
     (entry,) = c._compiled._entries.values()
     assert entry.backward is not None
     extras = [n for n in entry.graph.nodes if n.extras]
     assert {n.name for n in extras} >= {"layer_norm", "cross_entropy"}
+    assert {"LayerNorm.backward", "_CrossEntropy2d.backward"} <= {n.name for n in entry.backward.nodes}
 
 
 def test_compiled_optimizer_step_is_one_node_with_hooks_schedules_and_state_like_eager():
