@@ -100,6 +100,30 @@ def test_sum_or_mean_after_a_chain_is_fused_as_its_epilogue(case, dtype):
             np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("rows", [3, 300])  # one launch, and the GEMM split over the threads
+def test_relu_after_linear_is_the_gemm_epilogue_in_a_compiled_training_step(rows):
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    c = minitorch.compile(model)
+    gen = minitorch.Generator().manual_seed(2)
+    x = minitorch.randn(rows, 784, generator=gen)
+    x[0, :] = float("nan")  # NaN passes relu, as eager
+    for _ in range(2):
+        model.zero_grad()
+        got = c(x)
+        got.nan_to_num().sum().backward()
+        g_c = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    want = model(x)
+    want.nan_to_num().sum().backward()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert np.isnan(got[0].detach().numpy()).all()
+    for u, p in zip(g_c, model.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=1e-5, atol=1e-5)
+    (entry,) = c._compiled._entries.values()
+    assert [n.name for n in entry.graph.nodes][:1] == ["linear_relu"]
+
+
 def test_reduction_epilogue_keeps_nan_and_leaves_a_chain_read_elsewhere_unfused():
     f = minitorch.compile(lambda a: (a * 2).sum())
     x = minitorch.tensor([1.0, float("nan"), 3.0])

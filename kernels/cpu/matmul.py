@@ -67,37 +67,46 @@ def bmm_blas_par(a, ta, b, tb, out):
 # linear layers: y = x @ w.T + b and its three gradients, one launch each way
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _rows_xwt(x, w, tw, b, has_b, out, r0, r1):
-    """out[r0:r1] = x[r0:r1] @ op(w).T (+ b); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
+def _epilogue(v, act):
+    """The activation fused after a GEMM: 0 none, 1 relu (NaN passes, as torch.relu)."""
+    if act == 1:
+        return v if not v <= 0 else v * 0
+    return v
+
+
+@njit(cache=True, inline="always")
+def _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act):
+    """out[r0:r1] = act(x[r0:r1] @ op(w).T (+ b)); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
     if tw:
         np.dot(x[r0:r1], w, out[r0:r1])
     else:
         np.dot(x[r0:r1], w.T, out[r0:r1])
-    if has_b:
+    if has_b or act:
         for r in range(r0, r1):
             for c in range(out.shape[1]):
-                out[r, c] += b[c]
+                out[r, c] = _epilogue(out[r, c] + b[c] if has_b else out[r, c], act)
 
 
 @njit(cache=True, error_model="numpy")
-def linear_forward(x, w, tw, b, has_b, out):
-    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O))."""
-    _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0])
+def linear_forward(x, w, tw, b, has_b, out, act=0):
+    """out (M, O) = act(x (M, I) @ w.T + b) with w (O, I) (or, when ``tw``, its transpose stored as (I, O)); ``act``
+    an activation applied while the rows are in cache (``_epilogue``; minitorch.compile fuses linear -> relu)."""
+    _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0], act)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_par(x, w, tw, b, has_b, out, T):
+def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
     """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
     M = x.shape[0]
     for t in prange(T):
         r0 = t * M // T
         r1 = (t + 1) * M // T
         if r1 > r0:
-            _rows_xwt(x, w, tw, b, has_b, out, r0, r1)
+            _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_cols_par(x, w, b, has_b, out, tmp, T):
+def linear_forward_cols_par(x, w, b, has_b, out, tmp, T, act=0):
     """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
     multiplies all rows of x by its own block of w's rows into its scratch row of ``tmp`` (T, M * ceil(O/T)) and
     copies that into its columns of out. For few rows this beats splitting the rows, where every thread would pack
@@ -113,7 +122,7 @@ def linear_forward_cols_par(x, w, b, has_b, out, tmp, T):
             np.dot(x, w[o0:o1].T, blk)
             for r in range(M):
                 for c in range(n):
-                    out[r, o0 + c] = blk[r, c] + b[o0 + c] if has_b else blk[r, c]
+                    out[r, o0 + c] = _epilogue(blk[r, c] + b[o0 + c] if has_b else blk[r, c], act)
 
 
 @njit(cache=True, inline="always")

@@ -22,7 +22,7 @@ from ..tensor import Tensor
 from . import capture as _capture
 from .capture import CompileError, GraphBreak
 from .joint import capture_backward, optimize_plan
-from .passes import fusable_nodes, optimize
+from .passes import drop_contexts, fusable_nodes, optimize
 from .runtime import Program, flat_tensors
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -261,10 +261,7 @@ class CompiledFunction:
             entry.backward = plan.bgraph
             self._entries[key] = entry
             return result
-        for n in graph.nodes:  # replayed through autograd: no context is handed out
-            if n.extras:
-                n.outputs = n.outputs[:len(n.outputs) - len(n.extras[0])]
-                n.extras = None
+        drop_contexts(graph)  # replayed through autograd: no context is handed out
         graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
         self._entries[key] = _Entry(graph, Program(graph), kernels=kernels)
         return result

@@ -55,9 +55,7 @@ class _FwdGraph:
 
     def __init__(self, graph, outs, saved):
         self.inputs, self.consts = graph.inputs, graph.consts
-        read = {id(v) for v in saved}
-        self.nodes = [_handing_out_contexts(n) if n.extras and any(id(v) in read for v in n.extras[0]) else n
-                      for n in graph.nodes]
+        self.nodes = [_handing_out_contexts(n) if n.extras else n for n in graph.nodes]
         self.output_tree = (list(outs), list(saved))
 
     def outputs(self):
@@ -303,7 +301,8 @@ def _record_backward(graph, rec, outs, diff, sources, contexts):
     except Exception:  # noqa: BLE001 - a backward graph that cannot replay is not used
         return None
     for a, b in zip(got, want):
-        if not isinstance(a, Tensor) or b is None or a._shape != b._shape or not bool((a == b).all().item()):
+        if not isinstance(a, Tensor) or b is None or a._shape != b._shape or \
+                not bool(((a == b) | (a != a) & (b != b)).all().item()):  # NaN where autograd has NaN
             return None
     return plan
 
@@ -347,7 +346,8 @@ def _pair_leaves(tree, obj, out):
 def optimize_plan(plan, optimize, fuse, kernels, debug):
     """Run the passes over the forward graph (its outputs and saved values kept) and the backward graph, then
     rebuild the programs."""
-    g = plan.graph
+    from .passes import drop_contexts
+    g = drop_contexts(plan.graph, plan.saved)
     g.output_tree = (list(plan.outs), list(plan.saved), plan.user_tree)
     g = optimize(g, fuse=fuse, kernels=kernels, debug=debug, autograd=False)
     outs, saved, user_tree = g.output_tree

@@ -78,6 +78,59 @@ def identity_views(graph, autograd=True):
     return graph
 
 
+def drop_contexts(graph, read=()):
+    """Forget the autograd contexts nodes hand out (``Node.extras``) unless one of them is in ``read`` (the values
+    a compiled backward reads); a node that hands out none replays as recorded and may fuse."""
+    read = {id(v) for v in read}
+    for n in graph.nodes:
+        if n.extras and not any(id(v) in read for v in n.extras[0]):
+            n.outputs = n.outputs[:len(n.outputs) - len(n.extras[0])]
+            n.extras = None
+    return graph
+
+
+def _linear_relu(x, w, b):
+    from ..ops import launch
+    return launch.linear(x, w, b, act=1)
+
+
+def gemm_epilogues(graph):
+    """In a graph replayed without autograd: ``F.linear`` whose result only ``F.relu`` reads becomes one launch
+    applying relu while each block of the GEMM's result is in cache (CPU, 2-D float input, one dtype)."""
+    from ..nn import functional as F
+    graph.count_users()
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    drop = {}
+    for n in graph.nodes:
+        if n.kind != "functional" or n.target is not F.linear or n.kwargs or len(n.args) != 3 or n.extras:
+            continue
+        x, w, b = n.args
+        v = n.outputs[0]
+        rs = readers.get(id(v), ())
+        if len(n.outputs) != 1 or v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or len(v.shape) != 2 \
+                or v.dtype.name not in ("float32", "float64") or not isinstance(x, Value) or len(x.shape) != 2 \
+                or not isinstance(w, Value) or any(isinstance(a, Value) and a.dtype is not v.dtype for a in (x, w, b)):
+            continue
+        r = rs[0]
+        if r.kind != "functional" or r.target is not F.relu or r.args != (v,) or r.kwargs.get("inplace") \
+                or r.extras or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or r.epoch != n.epoch:
+            continue
+        fused = Node("launcher", "linear_relu", _linear_relu, (x, w, b), {}, grad_mode=n.grad_mode, line=r.line)
+        fused.outputs = list(r.outputs)
+        fused.out_tree = r.out_tree
+        fused.epoch = r.epoch
+        fused.group = [n, r]
+        r.outputs[0].node = fused
+        drop[id(n)] = None
+        drop[id(r)] = fused
+    if drop:
+        graph.nodes = [drop.get(id(n), n) for n in graph.nodes if drop.get(id(n), n) is not None]
+    return graph
+
+
 def _hashable(tree):
     from .ir import leaves
     try:
@@ -294,6 +347,8 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
     passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)), ("constant folding", fold_constants),
               ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
     if fuse:
+        if not autograd:
+            passes.append(("GEMM epilogues", gemm_epilogues))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
         graph = fn(graph)

@@ -694,9 +694,10 @@ def _matrix_form(t):
 
 
 @half_compute()
-def linear(x, w, b):
+def linear(x, w, b, act=0):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
-    split over the threads when the GEMM is large."""
+    split over the threads when the GEMM is large. ``act=1`` applies relu in the same pass (CPU only: the fusion
+    minitorch.compile makes of linear -> relu)."""
     M, In = x._shape
     O = w._shape[0]
     out = empty((M, O), x._dtype, x._device)
@@ -716,15 +717,16 @@ def linear(x, w, b):
         fill_(out, 0)
         if b is not None:
             binary("add", out, b, out=out)
-        return out
+        return unary("relu", out, out=out) if act else out
     T = _threads()
+    extra = (act,) if act else ()  # the CUDA module's launchers take no activation
     if M * O * In >= LINEAR_PAR and T > 1 and M <= LINEAR_COLS_M and not tw and O >= 2 * T:
         tmp = empty((T, M * -(-O // T)), x._dtype, x._device)._storage.reshape(T, -1)
-        mm.linear_forward_cols_par(xa, wa, ba, b is not None, oa, tmp, T)
+        mm.linear_forward_cols_par(xa, wa, ba, b is not None, oa, tmp, T, *extra)
     elif M * O * In >= LINEAR_PAR and T > 1 and M > 1:
-        mm.linear_forward_par(xa, wa, tw, ba, b is not None, oa, min(T, M))
+        mm.linear_forward_par(xa, wa, tw, ba, b is not None, oa, min(T, M), *extra)
     else:
-        mm.linear_forward(xa, wa, tw, ba, b is not None, oa)
+        mm.linear_forward(xa, wa, tw, ba, b is not None, oa, *extra)
     return out
 
 
