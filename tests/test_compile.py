@@ -446,6 +446,12 @@ def test_explain_reports_graph_ops_and_generated_source():
     assert len(report.kernels) == 1
     text = str(report)
     assert "Graph Count: 1" in text and "def forward(out, n" in text and "constant(" in text
+    assert report.backward_graphs == []   # no input requires grad
+    mlp = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    report = explain(mlp, minitorch.randn(4, 6))
+    (bwd,) = report.backward_graphs
+    assert [n.name for n in bwd.nodes] == ["linear_backward", "relu_backward", "linear_backward"]
+    assert "Backward Graph 1:" in str(report) and "linear_relu" in str(report)
 
 
 def test_backend_eager_replays_without_fusing():

@@ -3,10 +3,12 @@
 
 class ExplainOutput:
     """The result of ``explain``: ``graphs``, ``graph_count``, ``graph_break_count``, ``break_reasons``,
-    ``ops_per_graph``, ``kernels`` (the fused groups) and ``code`` (their generated source); ``str()`` shows all."""
+    ``ops_per_graph``, ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups) and ``code`` (their
+    generated source); ``str()`` shows all."""
 
-    def __init__(self, graphs, breaks, kernels):
+    def __init__(self, graphs, breaks, kernels, backward_graphs=()):
         self.graphs = graphs
+        self.backward_graphs = list(backward_graphs)  # the compiled backward of each graph that has one
         self.graph_count = len(graphs)
         self.break_reasons = breaks
         self.graph_break_count = len(breaks)
@@ -23,6 +25,8 @@ class ExplainOutput:
                     for i, b in enumerate(self.break_reasons)]
         for i, g in enumerate(self.graphs):
             out += [f"Graph {i + 1}:", str(g)]
+        for i, g in enumerate(self.backward_graphs):
+            out += [f"Backward Graph {i + 1}:", str(g)]
         if self.kernels:
             out.append(f"Fused Kernels: {len(self.kernels)}")
             for k in self.kernels:
@@ -45,4 +49,4 @@ def explain(fn, *args, **kwargs):
     graphs = [e.graph for e in entries if e.graph is not None]
     breaks = [e.brk for e in entries if e.brk is not None]
     kernels = [k for e in entries for k in e.kernels]
-    return ExplainOutput(graphs, breaks, kernels)
+    return ExplainOutput(graphs, breaks, kernels, [e.backward for e in entries if e.backward is not None])
