@@ -16,6 +16,7 @@ import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch.compiler import CompileError, explain
 
+from test_nn import LAYERS
 from test_ops_table import F64, FWD, TABLE, arrays_for, cases, leaves_and_views, outputs, to_np
 
 
@@ -549,6 +550,31 @@ def test_op_table_compiled_matches_eager(op, data):
         if i < len(diff) and diff[i] and b.grad is not None:
             np.testing.assert_allclose(to_np(a.grad), to_np(b.grad), rtol=1e-9, atol=1e-11,
                                        err_msg=f"{op.name}: grad {i}")
+
+
+@pytest.mark.compiled
+@pytest.mark.parametrize("name, make, shape", LAYERS, ids=[x[0] for x in LAYERS])
+def test_layer_table_compiled_matches_eager(name, make, shape):
+    # each layer of the nn table, compiled, over three training calls: outputs, input and parameter gradients
+    # and buffers (running statistics) as eager, whichever backward the compiler chose
+    minitorch.manual_seed(0)
+    eager = make(nn)
+    layer = make(nn)
+    layer.load_state_dict(eager.state_dict())
+    c = minitorch.compile(layer)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.uniform(-2, 2, shape).astype(np.float32)
+        got = []
+        for module, fn in ((eager, eager), (layer, c)):
+            xt = minitorch.tensor(x, requires_grad=True)
+            module.zero_grad()
+            y = fn(xt)
+            w = minitorch.tensor(np.linspace(-1, 1, y.numel(), dtype=np.float32).reshape(y.shape))
+            (y * w).sum().backward()
+            got.append([y, xt.grad] + [p.grad for p in module.parameters()] + list(module.buffers()))
+        for a, b in zip(*got):
+            np.testing.assert_allclose(to_np(a), to_np(b), rtol=1e-5, atol=1e-6)
 
 
 def test_recurrent_model_is_one_module_node_and_trains_like_eager():
