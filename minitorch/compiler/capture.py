@@ -199,13 +199,16 @@ class _Recorder:
         written = _written(kind, name, args, kwargs)
         if written is not None:
             self.writes += 1
-            # what the graph writes changes from call to call (a buffer's step count): nothing computed from it is
-            # static, so reading it on the host is a break
-            static = False
+            on = self.on_storage.get(id(written._storage), ())
+            if any(v.kind == "const" and id(v) not in self.graph.private for v, _ in on):
+                # a tensor from outside the call that the graph writes changes from call to call (a buffer's step
+                # count): nothing computed from it is static, so reading it on the host is a break
+                static = False
+                for v, _ in on:
+                    v.static = False
             # the op writes into this storage: the tensors read from it before no longer hold their values
-            for v, t in self.on_storage.get(id(written._storage), ()):
+            for v, t in on:
                 v.stale = True
-                v.static = False
                 if self.vals.get(id(t)) is v and v.kind == "node":
                     # a later read of this tensor is a new value of the graph (a view read after the write), so
                     # no pass takes it for the earlier one
