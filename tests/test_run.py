@@ -82,3 +82,37 @@ def test_a_real_torch_is_left_alone_after_uninstall():
         mrun.uninstall()
     import torch as real
     assert real is not minitorch and hasattr(real, "_C")
+
+
+def test_pytorch_script_calling_torch_compile_runs_and_matches_eager(tmp_path):
+    # a nanoGPT-style loop: torch.compile(model), AdamW, a logging .item() each step, the compiled module's
+    # _orig_mod for checkpointing
+    body = """
+        import sys
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Embedding(32, 16), nn.LayerNorm(16), nn.Linear(16, 64), nn.GELU(),
+                              nn.Linear(64, 32))
+        if sys.argv[1] == "compile":
+            model = torch.compile(model)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        g = torch.Generator().manual_seed(1)
+        for step in range(5):
+            x = torch.randint(0, 32, (4, 8), generator=g)
+            logits = model(x)
+            loss = F.cross_entropy(logits.view(-1, 32), x.view(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            print(f"{loss.item():.6f}")
+        sd = getattr(model, "_orig_mod", model).state_dict()
+        print(sorted(sd)[0], type(model).__name__)
+    """
+    eager = run_script(tmp_path, body, "eager")
+    compiled = run_script(tmp_path, body, "compile")
+    assert eager.returncode == 0 and compiled.returncode == 0, eager.stderr + compiled.stderr
+    e, c = eager.stdout.splitlines(), compiled.stdout.splitlines()
+    assert c[:5] == e[:5] and len(set(e[:5])) == 5
+    assert e[5] == "0.weight Sequential" and c[5] == "0.weight OptimizedModule"
