@@ -11,7 +11,7 @@ gradient, a column sum, is a small kernel of its own.
 """
 from numba import cuda, float64
 
-from ._grid import SIM, TILE
+from ._grid import SIM, THREADS, TILE, blocks
 
 KT = 4 * TILE  # the K extent of a shared tile: each thread stages 4 elements of each operand per step
 _PAD = TILE + 1  # row lengths of the shared tiles (compile-time constants); the padding column keeps transposed
@@ -115,23 +115,37 @@ def bmm_tiled(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, B, M, N, K):
     _launch_gemm(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, 0, M * N, N, 1, B, M, N, K, True)
 
 
-def linear_forward(x, w, tw, b, has_b, out):
-    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O))."""
+@cuda.jit
+def _relu_in_place(v, n):
+    i = cuda.grid(1)
+    step = cuda.gridsize(1)
+    while i < n:
+        x = v[i]
+        if x <= 0:
+            v[i] = x * 0  # NaN passes, as torch.relu
+        i += step
+
+
+def linear_forward(x, w, tw, b, has_b, out, act=0):
+    """out (M, O) = act(x (M, I) @ w.T + b) with w (O, I) (or, when ``tw``, its transpose stored as (I, O)); ``act``
+    1 applies relu to the result (a second launch here; the CPU's kernel does it in the GEMM's pass)."""
     M, In = x.shape
     O = out.shape[1]
     sbk, sbn = (O, 1) if tw else (1, In)
     _launch_gemm(_flat(x), 0, 0, In, 1, _flat(w), 0, 0, sbk, sbn, _flat(out), 0, 0, O, 1, 1, M, O, In, False,
                  b if has_b else None)
+    if act == 1 and M * O:
+        _relu_in_place[blocks(M * O), THREADS](_flat(out), M * O)
 
 
-def linear_forward_par(x, w, tw, b, has_b, out, T):
+def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
     """linear_forward; ``T`` (the CPU's thread count) is ignored."""
-    linear_forward(x, w, tw, b, has_b, out)
+    linear_forward(x, w, tw, b, has_b, out, act)
 
 
-def linear_forward_cols_par(x, w, b, has_b, out, tmp, T):
+def linear_forward_cols_par(x, w, b, has_b, out, tmp, T, act=0):
     """linear_forward; the CPU's split of the output features (``tmp``, ``T``) does not apply to one GPU launch."""
-    linear_forward(x, w, False, b, has_b, out)
+    linear_forward(x, w, False, b, has_b, out, act)
 
 
 @cuda.jit

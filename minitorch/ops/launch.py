@@ -696,8 +696,8 @@ def _matrix_form(t):
 @half_compute()
 def linear(x, w, b, act=0):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
-    split over the threads when the GEMM is large. ``act=1`` applies relu in the same pass (CPU only: the fusion
-    minitorch.compile makes of linear -> relu)."""
+    split over the threads when the GEMM is large. ``act=1`` applies relu in the same pass on the CPU (the fusion
+    minitorch.compile makes of linear -> relu; a second launch on CUDA)."""
     M, In = x._shape
     O = w._shape[0]
     out = empty((M, O), x._dtype, x._device)
@@ -719,7 +719,7 @@ def linear(x, w, b, act=0):
             binary("add", out, b, out=out)
         return unary("relu", out, out=out) if act else out
     T = _threads()
-    extra = (act,) if act else ()  # the CUDA module's launchers take no activation
+    extra = (act,) if act else ()
     if M * O * In >= LINEAR_PAR and T > 1 and M <= LINEAR_COLS_M and not tw and O >= 2 * T:
         tmp = empty((T, M * -(-O // T)), x._dtype, x._device)._storage.reshape(T, -1)
         mm.linear_forward_cols_par(xa, wa, ba, b is not None, oa, tmp, T, *extra)
