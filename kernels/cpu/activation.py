@@ -6,10 +6,10 @@ allow floating-point contraction (``fastmath={"contract"}``: a*b+c as one FMA, w
 import math
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-from .optim import _fma
+from ._intrinsics import f32_from_bits as _bits_to_f32
+from ._intrinsics import fma as _fma
 
 U = np.uint64
 
@@ -257,17 +257,6 @@ def nll_softmax_backward_par(logp, target, weight, has_weight, ignore_index, sca
 _RSQRT2 = 0.7071067811865476
 _RSQRT2PI = 0.3989422804014327
 _GELU_CHUNK = 16384
-
-
-@intrinsic
-def _bits_to_f32(typingctx, i):
-    """The float32 whose bit pattern is the int32 i (2**n is ((n + 127) << 23))."""
-    if not isinstance(i, types.Integer) or i.bitwidth != 32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float32))
-    return types.float32(i), codegen
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})

@@ -17,6 +17,8 @@ the index each was taken from) and ``scan_logaddexp`` (logcumsumexp, carried in 
 import numpy as np
 from numba import njit, prange
 
+from ._intrinsics import maximum, minimum
+
 U = np.uint64
 FAST = {"reassoc"}  # no nnan/ninf: max/min must keep propagating NaN
 
@@ -31,23 +33,19 @@ def _run(op, a, i0, s, n):
         for k in range(1, n):
             acc = acc * a[U(i0 + k * s)]
     elif op == 2 or op == 3:
-        # a plain compare-and-select (which LLVM vectorises) with NaN noted on the side: 2x faster than testing
-        # for NaN inside the select; a NaN found is looked up again so that it is returned with its own type
-        nan = acc != acc
+        # llvm.maximum/minimum (NaN-propagating), which LLVM vectorizes as a reduction; a NaN found is looked up
+        # again so that the first one is returned with its own bits, and so is a zero (they order -0.0 below
+        # +0.0, where PyTorch keeps the first zero it meets)
         if op == 2:
             for k in range(1, n):
-                x = a[U(i0 + k * s)]
-                acc = x if x > acc else acc
-                nan |= x != x
+                acc = maximum(acc, a[U(i0 + k * s)])
         else:
             for k in range(1, n):
-                x = a[U(i0 + k * s)]
-                acc = x if x < acc else acc
-                nan |= x != x
-        if nan:
+                acc = minimum(acc, a[U(i0 + k * s)])
+        if acc != acc or acc == 0:
             for k in range(n):
                 x = a[U(i0 + k * s)]
-                if x != x:
+                if x != x or (x == 0 and acc == 0):
                     return x
     elif op == 4:
         for k in range(1, n):

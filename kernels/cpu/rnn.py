@@ -17,9 +17,9 @@ Modes: 0 RNN_TANH, 1 RNN_RELU, 2 LSTM, 3 GRU. Each step is one GEMM of the hidde
 import math
 
 import numpy as np
-from llvmlite import ir as llvm_ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from ._intrinsics import f32_from_bits as _f32_bits
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 
@@ -73,15 +73,6 @@ _POW2F = _POW2.astype(np.float32)
 _LOG2EF, _LN2_HIF, _LN2_LOF = _F(_LOG2E), _F(0.693359375), _F(0.6931471805599453 - 0.693359375)
 _LOF, _HIF, _HALFF, _ONEF, _TWOF = _F(-87.0), _F(88.0), _F(0.5), _F(1.0), _F(2.0)
 _Q2, _Q3, _Q4, _Q5, _Q6, _Q7 = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720), _F(1 / 5040)
-
-
-@intrinsic
-def _f32_bits(typingctx, bits):
-    """The float32 whose bit pattern is the int32 ``bits`` (a register move that vectorizes, unlike a table load:
-    _exp32 built 2**n from a table ran 2x slower)."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.FloatType())
-    return types.float32(types.int32), codegen
 
 
 @njit(cache=True, inline="always")

@@ -30,7 +30,8 @@ def _deps_digest():
     from ..kernels.cpu import rnn
     here = os.path.dirname(rnn.__file__)
     h = hashlib.sha1()
-    for path in (rnn.__file__, os.path.join(here, os.pardir, "cuda", "elementwise.py")):
+    for path in (rnn.__file__, os.path.join(here, "_intrinsics.py"),
+                 os.path.join(here, os.pardir, "cuda", "elementwise.py")):
         with open(path, "rb") as f:
             h.update(f.read())
     return h.hexdigest()[:12]

@@ -1,0 +1,68 @@
+"""LLVM instructions the CPU kernels call directly, where Numba's Python semantics would give slower code.
+
+* ``fma(a, b, c)``: a * b + c rounded once (``llvm.fma``).
+* ``f32_from_bits(i)``: the float32 whose bit pattern is the int32 ``i`` (a register move; ``2**n`` is
+  ``(n + 127) << 23``), which vectorizes where a table lookup does not.
+* ``maximum(a, b)`` / ``minimum(a, b)``: for floats ``llvm.maximum`` / ``llvm.minimum``, which propagate NaN and
+  order -0.0 below +0.0; for integers ``llvm.smax``/``umax`` (``smin``/``umin``); for bools or/and. LLVM
+  recognises a loop folding either of them as a reduction and vectorizes it, which it does not do for Numba's
+  ``x if x > m else m`` (its select carries no fast-math flags): amax over the rows of a 4096^2 float32 matrix went
+  from 1.76 to 0.76 ms on one thread.
+"""
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a * b + c with one rounding (``llvm.fma``: one instruction on FMA hardware, exact in software elsewhere)."""
+    if not (isinstance(a, types.Float) and a == b and b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def f32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the int32 ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+def _extremum(largest):
+    def typer(typingctx, a, b):
+        if a != b:
+            return None
+        if isinstance(a, types.Float):
+            name = "llvm.maximum" if largest else "llvm.minimum"
+        elif isinstance(a, types.Boolean):
+            name = None
+        elif isinstance(a, types.Integer):
+            name = "llvm." + ("s" if a.signed else "u") + ("max" if largest else "min")
+        else:
+            return None
+
+        def codegen(context, builder, signature, args):
+            x, y = args
+            if name is None:
+                return builder.or_(x, y) if largest else builder.and_(x, y)
+            lt = x.type
+            suffix = {"float": "f32", "double": "f64"}.get(str(lt), str(lt))
+            fn = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(lt, [lt, lt]),
+                                                f"{name}.{suffix}")
+            return builder.call(fn, [x, y])
+        return a(a, b), codegen
+    typer.__name__ = typer.__qualname__ = "maximum" if largest else "minimum"
+    return typer
+
+
+maximum = intrinsic(_extremum(True))
+minimum = intrinsic(_extremum(False))
