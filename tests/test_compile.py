@@ -781,6 +781,26 @@ def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():
     mm.mask = minitorch.zeros(3)           # a new tensor object: the graph must not keep the old one
     assert cm(minitorch.ones(3)).tolist() == [0.0, 0.0, 0.0]
 
+    class Scaled(nn.Module):
+        def forward(self, x):
+            s = getattr(self, "scale", None)
+            if s is None:
+                s = getattr(self, "factor", 1.0)
+            return x * s
+
+    sm = Scaled()
+    cs = minitorch.compile(sm)
+    assert cs(minitorch.ones(2)).tolist() == [1.0, 1.0]
+    sm.scale = 3.0                         # an attribute added after the capture
+    assert cs(minitorch.ones(2)).tolist() == [3.0, 3.0]
+    sm.scale = 4.0                         # ... and changed
+    assert cs(minitorch.ones(2)).tolist() == [4.0, 4.0]
+    del sm.scale
+    sm.factor = 5.0                        # one gone and another added: as many attributes as before
+    assert cs(minitorch.ones(2)).tolist() == [5.0, 5.0]
+    sm.factor = minitorch.full((2,), 6.0)  # a scalar turned tensor
+    assert cs(minitorch.ones(2)).tolist() == [6.0, 6.0]
+
     w = minitorch.ones(3)
 
     def f(x):
@@ -798,6 +818,17 @@ def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():
     a = minitorch.ones(2)
     assert cg(a, a).tolist() == [3.0, 3.0]
     assert cg(a, minitorch.zeros(2)).tolist() == [2.0, 2.0]
+
+
+def test_autocast_regions_and_their_dtype_are_guarded():
+    a, b = minitorch.randn(4, 4), minitorch.randn(4, 4)
+    cf = minitorch.compile(lambda x, y: x @ y)
+    assert cf(a, b).dtype == minitorch.float32
+    with minitorch.autocast("cpu"):
+        assert cf(a, b).dtype == minitorch.bfloat16
+    with minitorch.autocast("cpu", dtype=minitorch.float16):
+        assert cf(a, b).dtype == minitorch.float16
+    assert cf(a, b).dtype == minitorch.float32
 
 
 def test_reseeding_after_capture_is_followed_by_the_graph():

@@ -140,24 +140,28 @@ class CompiledFunction:
     def _module_key(self):
         """Every submodule's training flag and the identity of each parameter (with requires_grad), buffer and
         child: a replaced layer or parameter, or train()/eval(), makes a new key. The submodule list is the one
-        of the last capture; a changed child shows up in its parent's entry."""
+        of the last capture; a changed child shows up in its parent's entry. Plain attributes the forward may read
+        (a scale, a step count, a mask) count by the names the module had at the last capture, plus how many
+        attributes it has, so that one added since captures again (the Module's own bookkeeping entries are not
+        walked on every call: that made the key 2x slower)."""
         mods = self._mods
         if mods is None:
-            mods = self._mods = list(self._module.modules())
+            mods = self._watch()
         parts = []
         add = parts.append
-        for mod in mods:
-            d = mod.__dict__
-            add(mod.training)
-            for k, v in d.items():  # plain attributes the forward may read (a scale, a step count, a mask)
+        for d, names in mods:
+            add(d["training"])
+            add(len(d))
+            for k in names:
+                v = d.get(k, _ABSENT)
                 t = type(v)
                 if t in _SCALAR_TYPES:
-                    add(k)
                     add(v)
                 elif t is Tensor:
-                    add(k)
                     add(id(v))
                     add(v._requires_grad)
+                else:
+                    add(_ABSENT if v is _ABSENT else _OTHER)
             for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
                           d["_backward_pre_hooks"]):
                 if hooks:
@@ -170,6 +174,12 @@ class CompiledFunction:
             for c in d["_modules"].values():
                 add(id(c))
         return tuple(parts)
+
+    def _watch(self):
+        """(``__dict__``, names of its plain attributes) of every submodule, for ``_module_key``."""
+        internal = _module_internals()
+        self._mods = [(m.__dict__, tuple(k for k in m.__dict__ if k not in internal)) for m in self._module.modules()]
+        return self._mods
 
     def _names(self):
         m = self._module
@@ -235,7 +245,7 @@ class CompiledFunction:
 
     def _capture(self, key, args, kwargs):
         if self._module is not None:
-            self._mods = list(self._module.modules())
+            self._watch()
             key = self._key(args, kwargs)
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
@@ -302,8 +312,13 @@ def _value_key(v):
 
 def _aliasing(args, kwargs):
     """Which tensor arguments are the same tensor: the graph has one input per distinct tensor."""
-    from .ir import leaves
-    ids = [id(t) for t in leaves((args, kwargs)) if isinstance(t, Tensor)]
+    if not kwargs and not any(isinstance(a, (tuple, list, dict)) for a in args):  # flat arguments: no walk
+        if len(args) < 2:
+            return None
+        ids = [id(t) for t in args if isinstance(t, Tensor)]
+    else:
+        from .ir import leaves
+        ids = [id(t) for t in leaves((args, kwargs)) if isinstance(t, Tensor)]
     if len(ids) < 2 or len(set(ids)) == len(ids):
         return None
     first = {}
@@ -312,15 +327,30 @@ def _aliasing(args, kwargs):
 
 def _global_hooks_key():
     from ..nn.modules import module as M
+    if not (M._global_forward_hooks or M._global_forward_pre_hooks or M._global_backward_hooks
+            or M._global_backward_pre_hooks):
+        return None
     return (tuple(M._global_forward_hooks), tuple(M._global_forward_pre_hooks), tuple(M._global_backward_hooks),
             tuple(M._global_backward_pre_hooks))
 
 
 def _autocast_key():
+    if not any(st[0] for st in _autocast._STATE.values()):  # no region is on: the target dtypes do not matter
+        return None
     return tuple(tuple(v) for v in _autocast._STATE.values())
 
 
 _SCALAR_TYPES = (bool, int, float, str, complex, type(None))
+_ABSENT, _OTHER = object(), object()  # in module keys: an attribute gone; one of a type not keyed by value
+_INTERNALS = []
+
+
+def _module_internals():
+    """The attribute names every Module has from ``Module.__init__`` (its stores and hook tables)."""
+    if not _INTERNALS:
+        from ..nn.modules.module import Module
+        _INTERNALS.append(frozenset(Module().__dict__))
+    return _INTERNALS[0]
 
 
 def _check(mode, options, backend):
