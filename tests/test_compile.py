@@ -125,6 +125,28 @@ def test_relu_after_linear_is_the_gemm_epilogue_in_a_compiled_training_step(rows
     assert [n.name for n in entry.graph.nodes][:1] == ["linear_relu"]
 
 
+@pytest.mark.parametrize("batch", [1, 5])  # one image per GEMM, and small images chunked into one GEMM
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_relu_after_conv2d_is_its_epilogue_in_a_no_grad_graph(batch, dtype):
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 4, 3, bias=False), nn.ReLU(),
+                          nn.Conv2d(4, 3, 1), nn.ReLU(inplace=True)).to(dtype)
+    c = minitorch.compile(model)
+    x = minitorch.randn(batch, 2, 9, 9, dtype=dtype)
+    x[0, :, 4, 4] = float("nan")  # NaN passes relu, as eager
+    with minitorch.no_grad():
+        want = model(x)
+        got = c(x)
+        got = c(x)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert np.isnan(got.numpy()).any()
+    (entry,) = c._compiled._entries.values()
+    assert [n.name for n in entry.graph.nodes] == ["conv2d_relu", "conv2d_relu", "Conv2d", "relu"]
+    out = c(x)  # with autograd the conv must keep its own output for the backward: nothing fused
+    out.sum().backward()
+    assert model[0].weight.grad is not None
+
+
 def test_reduction_epilogue_keeps_nan_and_leaves_a_chain_read_elsewhere_unfused():
     f = minitorch.compile(lambda a: (a * 2).sum())
     x = minitorch.tensor([1.0, float("nan"), 3.0])

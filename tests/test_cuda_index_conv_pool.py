@@ -295,6 +295,22 @@ def test_conv2d_forward(case, has_b, dtype):
     _check(got.copy_to_host(), expect, dtype)
 
 
+@pytest.mark.parametrize("has_b", [True, False])
+def test_conv2d_forward_relu_epilogue(has_b):
+    x, w, b, conf, (N, C, H, W, O, G, Og, Kg, L) = _conv_case(CONVS[0], np.float32, 12)
+    bias = b if has_b else w.reshape(-1)
+    plain = np.zeros((N, G, Og, L), np.float32)
+    cpu_conv.conv2d_forward(x, w, bias, has_b, plain, np.zeros((1, Kg, L), np.float32), *conf)
+    fused = np.zeros((N, G, Og, L), np.float32)
+    cpu_conv.conv2d_forward(x, w, bias, has_b, fused, np.zeros((1, Kg, L), np.float32), *conf, 1)
+    assert (plain < 0).any()
+    np.testing.assert_array_equal(fused, np.maximum(plain, 0))
+    got = cuda.device_array((N, G, Og, L), np.float32)
+    gpu_conv.conv2d_forward(dev(x), dev(w), dev(bias), has_b, got, cuda.device_array((1, Kg, L), np.float32), *conf,
+                            1)
+    _check(got.copy_to_host(), fused, np.float32)
+
+
 @pytest.mark.parametrize("dtype", FLOATS + [np.int64])
 @pytest.mark.parametrize("case", CONVS)
 def test_conv2d_backward(case, dtype):

@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from .matmul import _epilogue
+
 U = np.uint64
 
 
@@ -131,8 +133,10 @@ def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """out (N, G, Og, L) = w (G, Og, Kg) @ im2col(x[n], group g) (+ b); ws (T, R, S/R) scratch, one per thread.
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0):
+    """out (N, G, Og, L) = act(w (G, Og, Kg) @ im2col(x[n], group g) (+ b)); ws (T, R, S/R) scratch, one per thread;
+    ``act`` as in the linear kernels' ``_epilogue`` (minitorch.compile fuses conv2d -> relu), applied where the
+    bias is added, while the block is in cache.
 
     S = Kg*L: one image at a time, the GEMM writing straight into out. S = (Kg + Og)*nb*L with nb > 1: small
     images in chunks of nb, their columns side by side so that one GEMM with nb*L columns serves the chunk (a GEMM
@@ -163,7 +167,11 @@ def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, 
                         for r in range(Og):
                             bv = b[g * Og + r]
                             for l in range(L):
-                                o[r, l] += bv
+                                o[r, l] = _epilogue(o[r, l] + bv, act)
+                    elif act:
+                        for r in range(Og):
+                            for l in range(L):
+                                o[r, l] = _epilogue(o[r, l], act)
                 else:
                     res = flat[Kg * m * L:(Kg + Og) * m * L].reshape(Og, m * L)
                     _dot(w[g], buf, res)
@@ -172,7 +180,7 @@ def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, 
                         for r in range(Og):
                             bv = b[g * Og + r] if has_b else 0
                             for l in range(L):
-                                o[r, l] = res[r, j * L + l] + bv
+                                o[r, l] = _epilogue(res[r, j * L + l] + bv, act)
             n0 += m
 
 

@@ -14,6 +14,7 @@ axis 0; here index 0 holds the full sums and the rest zeros. The scratch buffers
 from numba import cuda
 
 from ._grid import MAX_BLOCKS, THREADS, blocks
+from .matmul import _relu_in_place
 
 assert THREADS & (THREADS - 1) == 0, "the shared-memory tree reductions halve a power-of-two block"
 
@@ -55,11 +56,14 @@ def _forward(x, w, b, has_b, out, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, 
         out[ni, g, o, l] = acc
 
 
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """out (N, G, Og, L) = w (G, Og, Kg) applied to x's windows of each group (+ b); ws is unused."""
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0):
+    """out (N, G, Og, L) = w (G, Og, Kg) applied to x's windows of each group (+ b); ws is unused; ``act`` 1
+    applies relu to the result (a second launch)."""
     n = out.size
     if n:
         _forward[blocks(n), THREADS](x, w, b, has_b, out, out.dtype.type(0), kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n)
+        if act == 1:
+            _relu_in_place[blocks(n), THREADS](out.reshape(n), n)
 
 
 @cuda.jit

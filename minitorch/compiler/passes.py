@@ -94,10 +94,27 @@ def _linear_relu(x, w, b):
     return launch.linear(x, w, b, act=1)
 
 
-def gemm_epilogues(graph):
-    """In a graph replayed without autograd: ``F.linear`` whose result only ``F.relu`` reads becomes one launch
-    applying relu while each block of the GEMM's result is in cache (CPU, 2-D float input, one dtype)."""
+def _epilogue_target(n):
+    """(name, launcher) of the fused op when ``n`` is a GEMM/conv node that can take relu as its epilogue: F.linear
+    with a 2-D input, x and weight (and bias) passed positionally, or the Conv2d autograd function."""
     from ..nn import functional as F
+    from ..ops import conv
+    if n.extras or len(n.outputs) != 1 or not n.args or not isinstance(n.args[0], Value) or n.kwargs:
+        return None
+    if n.kind == "functional" and n.target is F.linear and len(n.args) == 3 and len(n.args[0].shape) == 2 \
+            and len(n.outputs[0].shape) == 2:
+        return "linear_relu", _linear_relu
+    if n.kind == "function" and getattr(n.target, "__self__", None) is conv.Conv2d and len(n.args) == 7:
+        return "conv2d_relu", conv._conv2d_relu
+    return None
+
+
+def gemm_epilogues(graph, autograd=False):
+    """``F.linear`` or a 2-D convolution whose result only ``F.relu`` reads becomes one launch applying relu while
+    each block of the GEMM's result is in cache (CPU, float inputs of one dtype): in a graph replayed without
+    autograd, or (``autograd``) where both were recorded under no_grad."""
+    from ..nn import functional as F
+    from .ir import leaves
     graph.count_users()
     readers = {}
     for n in graph.nodes:
@@ -105,20 +122,20 @@ def gemm_epilogues(graph):
             readers.setdefault(id(v), []).append(n)
     drop = {}
     for n in graph.nodes:
-        if n.kind != "functional" or n.target is not F.linear or n.kwargs or len(n.args) != 3 or n.extras:
+        target = _epilogue_target(n)
+        if target is None or autograd and n.grad_mode is not False:
             continue
-        x, w, b = n.args
         v = n.outputs[0]
         rs = readers.get(id(v), ())
-        if len(n.outputs) != 1 or v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or len(v.shape) != 2 \
-                or v.dtype.name not in ("float32", "float64") or not isinstance(x, Value) or len(x.shape) != 2 \
-                or not isinstance(w, Value) or any(isinstance(a, Value) and a.dtype is not v.dtype for a in (x, w, b)):
+        tensors = [a for a in leaves((n.args, n.kwargs)) if isinstance(a, Value)]
+        if v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or v.dtype.name not in ("float32", "float64") \
+                or any(a.dtype is not v.dtype for a in tensors):
             continue
         r = rs[0]
         if r.kind != "functional" or r.target is not F.relu or r.args != (v,) or r.kwargs.get("inplace") \
                 or r.extras or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or r.epoch != n.epoch:
             continue
-        fused = Node("launcher", "linear_relu", _linear_relu, (x, w, b), {}, grad_mode=n.grad_mode, line=r.line)
+        fused = Node("launcher", target[0], target[1], n.args, {}, grad_mode=n.grad_mode, line=r.line)
         fused.outputs = list(r.outputs)
         fused.out_tree = r.out_tree
         fused.epoch = r.epoch
@@ -347,8 +364,7 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
     passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)), ("constant folding", fold_constants),
               ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
     if fuse:
-        if not autograd:
-            passes.append(("GEMM epilogues", gemm_epilogues))
+        passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
         graph = fn(graph)

@@ -48,6 +48,32 @@ def _conv2d_scratch(N, T, K, Og, L, like):
     return _scratch(T, 1, S, like)
 
 
+def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0):
+    """The forward kernel's launch for contiguous x and w (``act``: an activation applied as the output is
+    written, see kernels/cpu/matmul.py's ``_epilogue``)."""
+    N, C, H, W = x._shape
+    O, Cg, kh, kw = w._shape
+    OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
+    OW = _conv_out(W, kw, stride[1], padding[1], dilation[1])
+    L, K, Og = OH * OW, Cg * kh * kw, O // groups
+    out = launch.empty((N, O, OH, OW), x._dtype, x._device)
+    if out.numel():
+        T = min(launch._k(x).conv.workers(), N)
+        bias = _flat(_contig(b)) if b is not None else _flat(w)
+        k = launch._k(x)
+        k.matmul.set_blas_threads(1)
+        k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
+                              out._storage.reshape(N, groups, Og, L), _conv2d_scratch(N, T, K, Og, L, x), kh, kw,
+                              stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW, act)
+    return out
+
+
+def _conv2d_relu(x, w, b, stride, padding, dilation, groups):
+    """relu(Conv2d.apply(...)) in one pass over the output and without autograd: minitorch.compile's fusion of
+    conv2d -> relu in graphs that replay without it (float32/float64; the arguments as Conv2d receives them)."""
+    return _conv2d_launch(_contig(x), _contig(w), b, stride, padding, dilation, groups, act=1)
+
+
 class Conv2d(Function):
     """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW): per image (and group) one GEMM of the weights with
     the image's im2col columns, which only ever live in a per-thread scratch buffer."""
@@ -57,22 +83,9 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         x = _contig(x)
         w = _contig(w)
-        N, C, H, W = x._shape
-        O, Cg, kh, kw = w._shape
-        OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
-        OW = _conv_out(W, kw, stride[1], padding[1], dilation[1])
-        L, K, Og = OH * OW, Cg * kh * kw, O // groups
-        out = launch.empty((N, O, OH, OW), x._dtype, x._device)
-        if out.numel():
-            T = min(launch._k(x).conv.workers(), N)
-            bias = _flat(_contig(b)) if b is not None else _flat(w)
-            k = launch._k(x)
-            k.matmul.set_blas_threads(1)
-            k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
-                                  out._storage.reshape(N, groups, Og, L), _conv2d_scratch(N, T, K, Og, L, x), kh, kw,
-                                  stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
+        out = _conv2d_launch(x, w, b, stride, padding, dilation, groups)
         ctx.save_for_backward(x, w)
-        ctx.conf = (stride, padding, dilation, groups, OH, OW, b is not None)
+        ctx.conf = (stride, padding, dilation, groups, out._shape[2], out._shape[3], b is not None)
         return out
 
     @staticmethod
