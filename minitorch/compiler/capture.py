@@ -227,11 +227,11 @@ class _Recorder:
             return v
         node.out_tree = map_tree(out_value, out)
         if rg and (kind in ("functional", "module", "op") or kind == "function" and not _fusable(node)):
-            self._contexts(node, out, args, kwargs, before)
+            self._register_contexts(node, out, args, kwargs, before)
         self.graph.nodes.append(node)
         return out
 
-    def _contexts(self, node, out, args, kwargs, before):
+    def _register_contexts(self, node, out, args, kwargs, before):
         """The autograd nodes this node's op made (between its outputs and its inputs' history) become extra
         outputs of the node: a compiled backward calls their backward whole, so what they keep (layer norm's
         statistics, cross-entropy's log-softmax and count, a convolution's workspaces) is the current call's.
@@ -426,15 +426,15 @@ def _fusable(node):
     return elementwise_op(node) is not None
 
 
-def _contexts(outs, stop):
-    """The autograd nodes between the tensors ``outs`` and the nodes in ``stop`` (or leaves), depth first from the
-    outputs: the same op on inputs with the same requires_grad makes them in the same order."""
-    from ..autograd.function import AccumulateGrad
+def autograd_nodes(outs, stop):
+    """The autograd nodes between the tensors ``outs`` and the nodes in ``stop`` (ids), leaves' gradient
+    accumulators included but not walked past, depth first from the outputs: the same op on inputs with the same
+    requires_grad gives them in the same order."""
     found, seen = [], set()
     stack = [t._grad_fn for t in reversed(outs) if t._grad_fn is not None]
     while stack:
         n = stack.pop()
-        if id(n) in seen or id(n) in stop or isinstance(n, AccumulateGrad):
+        if id(n) in seen or id(n) in stop:
             continue
         seen.add(id(n))
         found.append(n)
@@ -442,6 +442,12 @@ def _contexts(outs, stop):
             if fn is not None:
                 stack.append(fn)
     return found
+
+
+def _contexts(outs, stop):
+    """The autograd nodes (not gradient accumulators) between ``outs`` and ``stop``."""
+    from ..autograd.function import AccumulateGrad
+    return [n for n in autograd_nodes(outs, stop) if not isinstance(n, AccumulateGrad)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -310,18 +310,8 @@ def _record_backward(graph, rec, outs, diff, sources, contexts):
 def _reached_leaves(outs, stop):
     """The leaf tensors whose gradient accumulators the autograd graph of ``outs`` reaches (not past ``stop``)."""
     from ..autograd.function import AccumulateGrad
-    found, seen = [], set()
-    stack = [t._grad_fn for t in outs if t._grad_fn is not None]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen or id(n) in stop:
-            continue
-        seen.add(id(n))
-        if isinstance(n, AccumulateGrad):
-            found.append(n.variable)
-            continue
-        stack += [fn for fn, _ in getattr(n, "_edges", ()) if fn is not None]
-    return found
+    from .capture import autograd_nodes
+    return [n.variable for n in autograd_nodes(outs, stop) if isinstance(n, AccumulateGrad)]
 
 
 def _read_values(graph):
