@@ -340,6 +340,12 @@ def binary(name, a, b, family="binary", out=None):
         fn = _FLAT[family, n >= N_PAR]
         getattr(ew, fn)(code, a._storage, a._offset, 1, b._storage, b._offset, 1, ov, n)
         return out
+    if len(shape) == 1 and len(a._shape) <= 1 and len(b._shape) <= 1:
+        # one run each (stride 0 for a broadcast scalar or a size-1 dim): no collapse to compute
+        sa = a._stride[0] if a._shape and a._shape[0] != 1 else 0
+        sb = b._stride[0] if b._shape and b._shape[0] != 1 else 0
+        getattr(ew, _FLAT[family, n >= N_PAR])(code, a._storage, a._offset, sa, b._storage, b._offset, sb, ov, n)
+        return out
     cshape, (sa, sb) = collapse(shape, [expand_strides(a, shape), expand_strides(b, shape)])
     if len(cshape) == 1:
         fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))

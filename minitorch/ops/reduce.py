@@ -8,12 +8,29 @@ from ..dtypes import bool as t_bool, float32, int64
 from ..tensor import Tensor
 from . import launch
 from .common import cast, dims_arg, return_type, type_label, wrap_dim
+from .shape import as_view
 
 RETURN_TYPES = {"argmax": return_type("max"), "argmin": return_type("min")}
 
 
 def _restore(g, x_shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
+    if not (_state["enabled"] and g._requires_grad):
+        # the view reshape + expand would give, built in one step (every backward of a sum or mean runs this)
+        red = () if keepdim else dims
+        if len(g._shape) + len(red) == len(x_shape):
+            pairs = iter(zip(g._shape, g._stride))
+            stride = []
+            for d, n in enumerate(x_shape):
+                if d in red:
+                    stride.append(0)
+                    continue
+                m, s = next(pairs)
+                if m != n and m != 1:
+                    break
+                stride.append(s if m == n else 0)
+            else:
+                return as_view(g, x_shape, stride, g._offset)
     if not keepdim and dims:
         shape = list(g._shape)
         for d in dims:
