@@ -13,6 +13,9 @@ from .device import CPU
 
 __all__ = ["Tensor", "Size"]
 
+# autograd.engine.backward, bound on the first Tensor.backward (the engine imports this module)
+_ENGINE_BACKWARD = [None]
+
 
 class Size(tuple):
     """A tensor's shape: a tuple that prints as ``minitorch.Size([2, 3])``."""
@@ -299,7 +302,10 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``minitorch.autograd.backward``."""
-        from .autograd.engine import backward
+        backward = _ENGINE_BACKWARD[0]
+        if backward is None:
+            from .autograd.engine import backward
+            _ENGINE_BACKWARD[0] = backward
         backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     # ----------------------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from .grad_mode import _state
 
 # depth of autograd.grad calls in progress (reentrant checkpoint cannot run inside one)
 _CAPTURING = [0]
+# minitorch.ops.launch, bound on first use (ops imports the autograd package)
+_LAUNCH = [None]
 # per backward pass in progress (innermost last): (its number, the set of nodes it will run)
 _RUNS = []
 _RUN_COUNTER = [0]
@@ -99,7 +101,10 @@ def _backward_checked(node, g):
 
 
 def _make_grads(outputs, grads):
-    from ..ops import launch
+    launch = _LAUNCH[0]
+    if launch is None:
+        from ..ops import launch
+        _LAUNCH[0] = launch
     out = []
     for i, t in enumerate(outputs):
         g = None if grads is None else grads[i]
@@ -237,12 +242,16 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                 stack.append(nxt)
     # autograd.grad runs only the nodes on a path to a requested input, as PyTorch does
     needed = None if capture is None else _nodes_leading_to(starts, capture)
-    pending = {}
-    for node, g in zip(starts, grads):
-        pending[node] = g if node not in pending else pending[node] + g
-    ready = [n for n in dict.fromkeys(starts) if deps.get(n, 0) == 0]
+    if len(starts) == 1:  # one root (the usual loss.backward()): nothing leads to it in an acyclic graph
+        pending = {starts[0]: grads[0]}
+        ready = [starts[0]]
+    else:
+        pending = {}
+        for node, g in zip(starts, grads):
+            pending[node] = g if node not in pending else pending[node] + g
+        ready = [n for n in dict.fromkeys(starts) if deps.get(n, 0) == 0]
     # storages that a leaf's .grad must not alias: the caller's gradient tensors (later accumulation writes in place)
-    stolen = {id(g._storage) for g in user_grads}
+    stolen = {id(g._storage) for g in user_grads} if user_grads else set()
     prev = _state["enabled"]
     _state["enabled"] = bool(create_graph)
     _RUN_COUNTER[0] += 1
@@ -290,8 +299,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     in_grads = _backward_checked(node, g)
                 elif prof is not None:
                     in_grads = prof.backward(node, g, _call_backward)
-                else:
-                    in_grads = _call_backward(node, g)
+                else:  # _call_backward, written out
+                    in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else type(node).backward(node, g)
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
                 if len(in_grads) != len(node._edges):
@@ -308,7 +317,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                 if nxt is None:
                     continue
                 if ig is not None:
-                    ig = _conform(ig, meta)
+                    if ig._shape != meta[0] or ig._dtype is not meta[1]:
+                        ig = _conform(ig, meta)
                     if nxt._n_outputs > 1:
                         slots = pending.setdefault(nxt, [None] * nxt._n_outputs)
                         slots[nr] = ig if slots[nr] is None else slots[nr] + ig

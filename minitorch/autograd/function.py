@@ -1,4 +1,6 @@
 """``Function``: a differentiable op with ``forward(ctx, ...)`` and ``backward(ctx, grad)``; its ctx is the graph node."""
+import weakref
+
 from ..tensor import Tensor
 from ._names import NAMES_FROM_ARGS
 from .grad_mode import _state
@@ -20,6 +22,9 @@ class _Saved:
     def __init__(self, t):
         self.tensor = t
         self.version = t._vc.value if t is not None else 0
+
+
+_SAVED_NONE = _Saved(None)  # every absent saved tensor (nothing writes a _Saved after it is made)
 
 
 class _PackedSaved:
@@ -148,7 +153,6 @@ _ACCUMULATORS = {}
 
 def grad_accumulator(t):
     """The AccumulateGrad node of leaf ``t`` (created on first use, alive as long as a graph refers to it)."""
-    import weakref
     key = id(t)
     ref = _ACCUMULATORS.get(key)
     node = ref() if ref is not None else None
@@ -208,7 +212,7 @@ class Function(Node):
             pack, unpack = hooks[-1]
             self._saved = tuple(_Saved(None) if t is None else _PackedSaved(t, pack, unpack) for t in tensors)
         else:
-            self._saved = tuple(_Saved(t) for t in tensors)
+            self._saved = tuple([_SAVED_NONE if t is None else _Saved(t) for t in tensors])
 
     @property
     def saved_tensors(self):
@@ -249,9 +253,9 @@ class Function(Node):
             return _PROFILE[0].function(cls, args, _apply)
         # the body of _apply, written out: one Python call less on every op's path
         if _state["enabled"]:
-            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            if True in needs:
-                return _record(cls, args, needs)
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    return _record(cls, args, tuple([isinstance(a, Tensor) and a._requires_grad for a in args]))
         if cls._new_style:
             return cls.forward(*args)
         return cls.forward(_NO_CTX, *args)
