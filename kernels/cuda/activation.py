@@ -344,6 +344,10 @@ def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
         _layer_norm_dwdb[blocks(C), THREADS](g, x, mean, rstd, dw, db, dw.shape[0] == C, db.shape[0] == C, R, C)
 
 
+layer_norm_par = layer_norm  # the GPU kernels are parallel over the rows already
+layer_norm_backward_par = layer_norm_backward
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # BatchNorm (training) over a contiguous (N, C, HW) buffer: one block per channel for the statistics and the
 # gradient sums (the block's threads stride over the channel's N*HW values), then one thread per element.

@@ -1057,8 +1057,9 @@ def layer_norm(x, C, weight, bias, eps):
         b = bias if bias is None or bias._contig else contiguous(bias)
         wv = w._storage[w._offset:w._offset + C] if w is not None else xs[:1]
         bv = b._storage[b._offset:b._offset + C] if b is not None else xs[:1]
-        _k(x).activation.layer_norm(xs, wv, bv, w is not None, b is not None, float(eps), out._storage,
-                                    mean._storage, rstd._storage, R, C)
+        act = _k(x).activation
+        fn = act.layer_norm_par if R > 1 and R * C >= N_PAR else act.layer_norm
+        fn(xs, wv, bv, w is not None, b is not None, float(eps), out._storage, mean._storage, rstd._storage, R, C)
     return out, mean, rstd
 
 
@@ -1074,7 +1075,8 @@ def layer_norm_backward(g, x, C, weight, mean, rstd, need_w, need_b):
     xs = x._storage[x._offset:x._offset + R * C]
     w = weight if weight is None or weight._contig else contiguous(weight)
     wv = w._storage[w._offset:w._offset + C] if w is not None else xs[:1]
-    _k(x).activation.layer_norm_backward(g._storage[g._offset:g._offset + R * C], xs, wv, w is not None,
-                                         mean._storage, rstd._storage, dx._storage,
-                                         dw._storage if need_w else xs[:0], db._storage if need_b else xs[:0], R, C)
+    act = _k(x).activation
+    fn = act.layer_norm_backward_par if R > 1 and R * C >= N_PAR else act.layer_norm_backward
+    fn(g._storage[g._offset:g._offset + R * C], xs, wv, w is not None, mean._storage, rstd._storage, dx._storage,
+       dw._storage if need_w else xs[:0], db._storage if need_b else xs[:0], R, C)
     return dx, dw, db
