@@ -8,7 +8,7 @@ import math
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
-from ..tensor import Size, Tensor, _contiguous_strides, _make
+from ..tensor import Size, Tensor, _contiguous_strides, _is_contig, _make
 from . import launch
 from .common import cast, promote_types, wrap_dim
 
@@ -20,6 +20,8 @@ def as_view(x, shape, stride, offset):
 
 
 def _infer_shape(shape, numel):
+    if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
+        return tuple(shape)
     shape = list(shape)
     neg = [i for i, n in enumerate(shape) if n == -1]
     if len(neg) > 1:
@@ -39,7 +41,7 @@ def _infer_shape(shape, numel):
 
 def _view_strides(old_shape, old_stride, new_shape):
     """Strides giving ``new_shape`` over the same memory, or None when a copy is needed."""
-    if math.prod(old_shape) == 0:
+    if _is_contig(old_shape, old_stride) or math.prod(old_shape) == 0:
         return _contiguous_strides(new_shape)
     # group old dims into contiguous chunks, then carve new dims out of each chunk
     old = [(n, s) for n, s in zip(old_shape, old_stride) if n != 1]
@@ -78,7 +80,21 @@ def _view_strides(old_shape, old_stride, new_shape):
 def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    for n in shape:
+        if type(n) is not int:
+            return tuple([int(n) for n in shape])
+    return shape
+
+
+def _plain_dims(dims, nd):
+    """The dims of a permutation, wrapped, when all are Python ints in range and distinct (the common call);
+    None sends the caller down its checking path."""
+    out = []
+    for d in dims:
+        if type(d) is not int or d >= nd or d < -nd:
+            return None
+        out.append(d + nd if d < 0 else d)
+    return tuple(out) if len(set(out)) == nd else None
 
 
 class View(Function):
@@ -160,8 +176,11 @@ class Permute(Function):
 
 
 def permute(input, *dims):
+    nd = len(input._shape)
+    plain = _plain_dims(dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims, nd)
+    if plain is not None:
+        return Permute.apply(input, plain)
     dims = _shape_args(dims)
-    nd = input.dim()
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
                            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal to "
@@ -177,7 +196,10 @@ def transpose(input, dim0, dim1):
     if nd == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
         return input
-    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    if type(dim0) is int and type(dim1) is int and -nd <= dim0 < nd and -nd <= dim1 < nd:
+        d0, d1 = dim0 % nd, dim1 % nd
+    else:
+        d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply(input, tuple(dims))
