@@ -261,10 +261,14 @@ class Function(Node):
         return cls.forward(_NO_CTX, *args)
 
     _new_style = False  # forward takes no ctx; setup_context fills it (set per subclass below)
+    _names_from_args = False  # the node's name reads its forward arguments (set per subclass below)
+    _saved = ()
+    _non_diff = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._new_style = cls.setup_context is not Function.setup_context
+        cls._names_from_args = cls.__name__ in NAMES_FROM_ARGS
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -310,9 +314,7 @@ def edge_mask(node):
 
 
 def _record(cls, args, needs):
-    ctx = cls.__new__(cls)
-    ctx._saved = ()
-    ctx._non_diff = None
+    ctx = cls.__new__(cls)  # _saved and _non_diff start as the class defaults
     ctx.needs_input_grad = needs
     _state["enabled"] = False
     try:
@@ -335,7 +337,7 @@ def _record(cls, args, needs):
             meta.append((a._shape, a._dtype) if isinstance(a, Tensor) else None)
     ctx._edges = tuple(edges)
     ctx._input_meta = meta
-    if cls.__name__ in NAMES_FROM_ARGS:
+    if cls._names_from_args:
         ctx._args = (None,) + args[1:]  # these Functions take one tensor, first; the rest names the op
     if _ANOMALY["enabled"]:
         ctx._trace = _forward_trace()

@@ -485,9 +485,13 @@ def _column_block(O, I):
 def reduce(name, x, dims, keepdim, out_dtype=None):
     """sum/prod/amax/amin/all/any over ``dims`` (a tuple of normalised dims; empty means all dims)."""
     nd = len(x._shape)
-    dims = tuple(sorted(dims)) if dims else tuple(range(nd))
-    out_shape = tuple((1 if d in dims else n) for d, n in enumerate(x._shape)) if keepdim else \
-        tuple(n for d, n in enumerate(x._shape) if d not in dims)
+    if not dims or len(dims) == nd:  # every dim (the usual loss.sum() / mean())
+        dims = tuple(range(nd))
+        out_shape = (1,) * nd if keepdim else ()
+    else:
+        dims = tuple(sorted(dims))
+        out_shape = tuple((1 if d in dims else n) for d, n in enumerate(x._shape)) if keepdim else \
+            tuple(n for d, n in enumerate(x._shape) if d not in dims)
     out = empty(out_shape, out_dtype or x._dtype, x._device)
     if out.numel() == 0:
         return out
