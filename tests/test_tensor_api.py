@@ -516,3 +516,27 @@ def test_device_and_layout_predicates_match_torch():
              "is_quantized", "is_nested"]
     m, t = minitorch.ones(2, 3), torch.ones(2, 3)
     assert [getattr(m, n) for n in names] == [getattr(t, n) for n in names]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "bool"])
+def test_arg_extremes_along_rows_match_torch_with_ties_nan_and_signed_zeros(dtype, torch):
+    """argmax/argmin/max(dim)/min(dim) over either dim of contiguous and transposed matrices: the first extreme
+    wins, NaN wins, and of -0.0 and +0.0 the first met is returned with its sign."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a = rng.integers(-3, 3, (int(rng.integers(1, 9)), int(rng.integers(1, 70)))).astype(np.float64)
+        if dtype.startswith("float"):
+            for value, p in ((np.nan, 0.05), (0.0, 0.1), (-0.0, 0.1), (np.inf, 0.05), (-np.inf, 0.05)):
+                a[rng.random(a.shape) < p] = value
+        a = a.astype(dtype)
+        mt, tt = minitorch.from_numpy(a.copy()), torch.from_numpy(a.copy())
+        for x, y in ((mt, tt), (mt.t(), tt.t())):
+            for dim in (0, 1, -1):
+                for f in ("max", "min") + (("argmax", "argmin") if dtype != "bool" else ()):
+                    got, want = getattr(x, f)(dim), getattr(y, f)(dim)
+                    if f.startswith("arg"):
+                        np.testing.assert_array_equal(got.numpy(), want.numpy())
+                        continue
+                    np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+                    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+                    np.testing.assert_array_equal(np.signbit(got.values.numpy()), np.signbit(want.values.numpy()))
