@@ -432,19 +432,28 @@ def _ln_grad_rows(g, x, w, has_w, mean, rstd, dx, aw, ab, r0, r1, C):
             dx[U(base + k)] = rs * (gw - t1 - xh * t2)
 
 
+@njit(cache=True, inline="always")
+def _fold_partials(parts, out):
+    """out[k] = sum over the rows of parts (P, C) of parts[:, k], summed in float64; nothing when out is not a
+    full row (a gradient that is not wanted)."""
+    C = parts.shape[1]
+    if out.shape[0] == C:
+        for k in range(C):
+            t = 0.0
+            for p in range(parts.shape[0]):
+                t += parts[p, k]
+            out[k] = t
+
+
 @njit(cache=True, error_model="numpy")
 def layer_norm_backward(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
     """dx[r] = rstd_r * (gw - mean(gw) - xhat * mean(gw * xhat)) with gw = g * w and xhat the normalised row;
     dw = sum over rows of g * xhat and db = sum of g (summed in float64, written when they have C elements)."""
-    aw = np.zeros(C)
-    ab = np.zeros(C)
-    _ln_grad_rows(g, x, w, has_w, mean, rstd, dx, aw, ab, 0, R, C)
-    if dw.shape[0] == C:
-        for k in range(C):
-            dw[k] = aw[k]
-    if db.shape[0] == C:
-        for k in range(C):
-            db[k] = ab[k]
+    aw = np.zeros((1, C))
+    ab = np.zeros((1, C))
+    _ln_grad_rows(g, x, w, has_w, mean, rstd, dx, aw[0], ab[0], 0, R, C)
+    _fold_partials(aw, dw)
+    _fold_partials(ab, db)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -457,18 +466,8 @@ def layer_norm_backward_par(g, x, w, has_w, mean, rstd, dx, dw, db, R, C):
     ab = np.zeros((P, C))
     for p in prange(P):
         _ln_grad_rows(g, x, w, has_w, mean, rstd, dx, aw[p], ab[p], p * per, min(R, (p + 1) * per), C)
-    if dw.shape[0] == C:
-        for k in range(C):
-            t = 0.0
-            for p in range(P):
-                t += aw[p, k]
-            dw[k] = t
-    if db.shape[0] == C:
-        for k in range(C):
-            t = 0.0
-            for p in range(P):
-                t += ab[p, k]
-            db[k] = t
+    _fold_partials(aw, dw)
+    _fold_partials(ab, db)
 
 
 # ---------------------------------------------------------------------------------------------------------------
