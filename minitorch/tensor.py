@@ -89,7 +89,7 @@ class Tensor:
     """A multi-dimensional array with autograd, on a device (``minitorch.Tensor(data)`` makes a float32 tensor)."""
 
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_vc", "_contig",
-                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "__weakref__")
+                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "_acc", "__weakref__")
 
     __array_priority__ = 1000  # numpy scalars and arrays defer to Tensor's reflected operators
 
@@ -103,7 +103,7 @@ class Tensor:
             t = empty(*sizes, dtype=_dt.get_default_dtype(), device=device)
         if cls is not Tensor:
             out = object.__new__(cls)
-            for name in Tensor.__slots__[:-1]:
+            for name in _STATE_SLOTS:
                 setattr(out, name, getattr(t, name))
             return out
         return t
@@ -392,7 +392,7 @@ class Tensor:
             new._grad = self._grad.clone()
         if type(self) is not Tensor:
             out = object.__new__(type(self))
-            for name in Tensor.__slots__[:-1]:
+            for name in _STATE_SLOTS:
                 setattr(out, name, getattr(new, name))
             if hasattr(self, "__dict__"):
                 import copy
@@ -407,6 +407,11 @@ def _rebuild(array, dtype_name, device, requires_grad):
     t = tensor(array, dtype=_dt._by_name(dtype_name), device=device)
     t._requires_grad = requires_grad
     return t
+
+
+# the slots that make up a tensor's state, copied when a Tensor subclass instance is made from a tensor (not the weak
+# reference to its AccumulateGrad node, which belongs to the one leaf, nor __weakref__)
+_STATE_SLOTS = tuple(n for n in Tensor.__slots__ if n not in ("_acc", "__weakref__"))
 
 
 def _wrap_dim(dim, ndim):

@@ -147,24 +147,16 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"
 
 
-# id(leaf) -> weakref to its AccumulateGrad node: every op using the leaf shares one node, as in PyTorch
-_ACCUMULATORS = {}
-
-
 def grad_accumulator(t):
-    """The AccumulateGrad node of leaf ``t`` (created on first use, alive as long as a graph refers to it)."""
-    key = id(t)
-    ref = _ACCUMULATORS.get(key)
-    node = ref() if ref is not None else None
-    if node is not None and node.variable is t:
-        return node
-    node = AccumulateGrad(t)
-
-    def drop(_, key=key):
-        if _ACCUMULATORS.get(key) is ref_new:
-            del _ACCUMULATORS[key]
-    ref_new = weakref.ref(node, drop)
-    _ACCUMULATORS[key] = ref_new
+    """The AccumulateGrad node of leaf ``t`` (created on first use, alive as long as a graph refers to it): every
+    op using the leaf shares one node, as in PyTorch. The leaf keeps a weak reference to it in ``_acc``."""
+    try:
+        node = t._acc()
+    except AttributeError:  # never asked for (the slot is unset)
+        node = None
+    if node is None or node.variable is not t:
+        node = AccumulateGrad(t)
+        t._acc = weakref.ref(node)
     return node
 
 

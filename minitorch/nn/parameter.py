@@ -1,5 +1,5 @@
 """``nn.Parameter``: a Tensor that a Module registers as a learnable parameter."""
-from ..tensor import Tensor
+from ..tensor import _STATE_SLOTS, Tensor
 
 
 class Parameter(Tensor):
@@ -20,7 +20,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
         p = object.__new__(cls)
         src = data.detach()
-        for name in Tensor.__slots__[:-1]:
+        for name in _STATE_SLOTS:
             setattr(p, name, getattr(src, name))
         p._requires_grad = False
         p._grad = None
@@ -46,7 +46,7 @@ def _rebuild_parameter(data, requires_grad):
 # nn.Buffer and the uninitialised parameters/buffers of lazy modules
 # ---------------------------------------------------------------------------------------------------------------
 def _copy_slots(dst, src):
-    for name in Tensor.__slots__[:-1]:
+    for name in _STATE_SLOTS:
         setattr(dst, name, getattr(src, name))
     return dst
 
