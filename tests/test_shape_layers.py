@@ -264,8 +264,11 @@ def test_grid_sample_of_affine_grid_rotates(torch, device):
 
 
 def test_grid_sample_float32_and_half(torch, device):
-    x = rand(1, 2, 3, 4).astype(np.float32)
-    grid = RNG.uniform(-1.1, 1.1, (1, 2, 2, 2)).astype(np.float32)
+    # data of its own (not the module's generator, whose state depends on which tests ran before in this worker):
+    # in half precision a sample point near a pixel edge can round to the other side of it in one library only
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    grid = rng.uniform(-1.1, 1.1, (1, 2, 2, 2)).astype(np.float32)
     check(torch, lambda m, a, g: F(m).grid_sample(a, g, align_corners=True), [x, grid], device, rtol=1e-5,
           atol=1e-6)
     mx = minitorch.tensor(x, device=device).half().requires_grad_()
