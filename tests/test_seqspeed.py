@@ -130,12 +130,21 @@ def test_gelu_integer_input_and_bad_approximate_raise(torch):
 def test_layer_norm_forward_backward_matches_torch(torch, device, dtype, shape, ns, affine):
     if device != "cpu" and np.prod(shape) > 1000:
         pytest.skip("the threaded CPU kernels' shapes: too big for the CUDA simulator")
-    x = RNG.standard_normal(shape) * 3 + 1
-    g = RNG.standard_normal(shape)
-    w, b = RNG.standard_normal(ns), RNG.standard_normal(ns)
+    rng = np.random.default_rng(sum(shape) * 10 + len(affine))  # its own data, whatever ran before in the worker
+    x = rng.standard_normal(shape) * 3 + 1
+    g = rng.standard_normal(shape)
+    w, b = rng.standard_normal(ns), rng.standard_normal(ns)
+    if dtype == "float32":  # every library sees the same float32 values
+        x, g, w, b = (a.astype(np.float32).astype(np.float64) for a in (x, g, w, b))
     outs = []
-    for lib, dev in ((minitorch, device), (torch, "cpu")):
-        dt = getattr(lib, dtype)
+    # the weight and bias gradients sum over every row: ours are summed in float64, PyTorch's float32 sums carry an
+    # error that grows with the row count (2.3e-5 on a 1030-row sum here), so the float32 case also runs PyTorch in
+    # float64 and takes those two gradients from it
+    runs = [(minitorch, device, dtype), (torch, "cpu", dtype)]
+    if dtype == "float32":
+        runs.append((torch, "cpu", "float64"))
+    for lib, dev, dname in runs:
+        dt = getattr(lib, dname)
         mk = (lambda a: lib.tensor(a, dtype=dt, device=dev, requires_grad=True))
         leaf = mk(np.ascontiguousarray(np.swapaxes(x, 0, -1)))
         ww = mk(w) if "w" in affine else None
@@ -143,8 +152,10 @@ def test_layer_norm_forward_backward_matches_torch(torch, device, dtype, shape, 
         y = lib.nn.functional.layer_norm(leaf.transpose(0, -1), ns, ww, bb, eps=1e-4)  # a non-contiguous input
         y.backward(lib.tensor(g, dtype=dt, device=dev))
         outs.append([y, leaf.grad] + [t.grad for t in (ww, bb) if t is not None])
+    if dtype == "float32":
+        outs[1][2:] = [t.float() for t in outs[2][2:]]
     tol = 2e-5 if dtype == "float32" else 1e-11
-    for m, t in zip(*outs):
+    for m, t in zip(outs[0], outs[1]):
         check(m, t, tol, tol)
 
 
