@@ -202,7 +202,7 @@ class Function(Node):
         hooks = _SAVED_HOOKS["stack"]
         if hooks:
             pack, unpack = hooks[-1]
-            self._saved = tuple(_Saved(None) if t is None else _PackedSaved(t, pack, unpack) for t in tensors)
+            self._saved = tuple(_SAVED_NONE if t is None else _PackedSaved(t, pack, unpack) for t in tensors)
         else:
             self._saved = tuple([_SAVED_NONE if t is None else _Saved(t) for t in tensors])
 

@@ -196,10 +196,7 @@ def transpose(input, dim0, dim1):
     if nd == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
         return input
-    if type(dim0) is int and type(dim1) is int and -nd <= dim0 < nd and -nd <= dim1 < nd:
-        d0, d1 = dim0 % nd, dim1 % nd
-    else:
-        d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply(input, tuple(dims))
