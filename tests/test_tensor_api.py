@@ -540,3 +540,44 @@ def test_arg_extremes_along_rows_match_torch_with_ties_nan_and_signed_zeros(dtyp
                     np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
                     np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
                     np.testing.assert_array_equal(np.signbit(got.values.numpy()), np.signbit(want.values.numpy()))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+@pytest.mark.parametrize("n", [37, 70001])
+def test_arithmetic_with_a_broadcast_scalar_on_either_side_matches_torch(dtype, n, torch):
+    """+, -, *, / with a 0-d tensor, a Python number or a size-1 tensor on the left or the right, over contiguous
+    and strided operands, out of place and in place (serial and threaded kernel sizes)."""
+    rng = np.random.default_rng(n)
+    a = (rng.standard_normal(2 * n) * 50).astype(dtype)
+    s = np.array(rng.integers(2, 9) * (1 if dtype.startswith("int") else 0.37), dtype=dtype)
+    names = ["add", "sub", "mul"] + (["div"] if dtype.startswith("float") else [])
+    views = (lambda t: t[:n], lambda t: t[::2], lambda t: t.reshape(2, n)[:, :7].t())
+    scalars = {"0d": lambda lib: lib.from_numpy(s.copy()), "number": lambda lib: s.item(),
+               "size1": lambda lib: lib.from_numpy(s.reshape(1).copy())}
+
+    def check(got, want):
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=0)
+
+    for op in names:
+        for view in views:
+            for make in scalars.values():
+                x, y = view(minitorch.from_numpy(a.copy())), view(torch.from_numpy(a.copy()))
+                check(getattr(minitorch, op)(x, make(minitorch)), getattr(torch, op)(y, make(torch)))
+                if not isinstance(make(torch), (int, float)):
+                    check(getattr(minitorch, op)(make(minitorch), x), getattr(torch, op)(make(torch), y))
+            m, t = minitorch.from_numpy(a.copy()), torch.from_numpy(a.copy())
+            getattr(view(m), op + "_")(scalars["0d"](minitorch))
+            getattr(view(t), op + "_")(scalars["0d"](torch))
+            check(m, t)
+        x, y = minitorch.from_numpy(a.copy()), torch.from_numpy(a.copy())
+        rop = {"add": "__radd__", "sub": "__rsub__", "mul": "__rmul__", "div": "__rtruediv__"}[op]
+        check(getattr(x, rop)(s.item()), getattr(y, rop)(s.item()))
+
+
+def test_in_place_arithmetic_on_a_leading_slice_leaves_the_rest_of_the_storage():
+    x = minitorch.arange(10.0)
+    x[:5].add_(1)
+    x[:3].mul_(minitorch.tensor(2.0))
+    minitorch.add(x[:2], 1, out=x[:2])
+    assert x.tolist() == [3.0, 5.0, 6.0, 4.0, 5.0, 5.0, 6.0, 7.0, 8.0, 9.0]

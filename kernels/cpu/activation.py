@@ -96,10 +96,22 @@ def _vsum(a):
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def _vsum_exp(a, m):
-    """sum(exp(a - m)) of a float32 row in float64 without storing the exps (see _vsum for the flag)."""
+    """sum(exp(a - m)) of a float32 row without storing the exps (see _vsum for the flag): blocks of 64 terms are
+    summed in float32 (vector lanes of a few terms each: within the exps' own few-ulp error) and the block sums in
+    float64. Accumulating every term in float64 halves the vector width: 8.4 -> 4.4 us for 10,000 terms."""
+    n = a.shape[0]
     s = 0.0
-    for k in range(a.shape[0]):
-        d = F(a[k] - m)  # (a no-op: typed so that the caller also compiles for float64 rows)
+    k0 = 0
+    while k0 + 64 <= n:
+        b = F(0.0)
+        for k in range(k0, k0 + 64):
+            d = F(a[k] - m)  # (a no-op: typed so that the caller also compiles for float64 rows)
+            v = _exp_f32(d) if d > _LOF else F(0.0)
+            b += v if d == d else d
+        s += b
+        k0 += 64
+    for k in range(k0, n):
+        d = F(a[k] - m)
         v = _exp_f32(d) if d > _LOF else F(0.0)
         s += v if d == d else d
     return s

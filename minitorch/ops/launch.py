@@ -332,7 +332,7 @@ def binary(name, a, b, family="binary", out=None):
     shape = a._shape if same else broadcast_shapes(a._shape, b._shape)
     if out is None:
         out = empty(shape, t_bool if family == "compare" else a._dtype, a._device)
-    n = out._storage.shape[0] if out._offset == 0 and len(shape) == 1 else out.numel()
+    n = shape[0] if len(shape) == 1 else out.numel()
     if n == 0:
         return out
     ov = _out_view(out, n)
