@@ -132,6 +132,27 @@ def test_sdpa_many_blocks_float32(torch, causal):
               dtype="float32", is_causal=causal)
 
 
+@pytest.mark.parametrize("dtype,causal", [("float64", False), ("float64", True), ("float32", True)])
+def test_sdpa_heads_of_a_packed_projection_over_many_blocks(torch, dtype, causal):
+    """q, k, v as head views of one (N, L, 3, H, E) projection (rows 3*H*E apart, read in place by the CPU
+    kernel's strided block products), lengths over several query and key blocks, head dim 40 (key blocks of 102
+    rows), a padding mask; gradients land in the packed layout."""
+    N, L, H, E = 2, 150, 3, 40
+    x = arr(N, L, 3, H, E)
+    mask = arr(N, 1, 1, L) > -1.5
+    w = arr(N, H, L, E)
+    out = {}
+    for lib in (torch, minitorch):
+        t = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        q, k, v = (t[:, :, i].transpose(1, 2) for i in range(3))
+        y = lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=lib.tensor(mask), is_causal=causal)
+        (y * lib.tensor(w, dtype=y.dtype)).sum().backward()
+        out[lib] = (y, t.grad)
+    tol = 1e-9 if dtype == "float64" else 2e-4
+    for m, t in zip(out[minitorch], out[torch]):
+        close(m, t, tol)
+
+
 def test_sdpa_gradcheck():
     q, k, v = (minitorch.tensor(arr(1, 2, 3, 4), requires_grad=True) for _ in range(3))
     mask = minitorch.tensor(RNG.random((3, 3)) < 0.7)
@@ -630,3 +651,33 @@ def test_mha_merge_masks(torch, attn_dim, with_kpm):
         assert m_m is None
     else:
         close(m_m, t_m)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cpu_strided_gemm_matches_numpy(dtype):
+    """kernels/cpu/_blas.gemm (the SDPA kernels' block products) from compiled code: every transpose combination,
+    row strides larger than the rows, an offset start, alpha, and beta 0 (old NaN ignored) or 1 (accumulate)."""
+    from numba import njit
+
+    from minitorch.kernels.cpu._blas import gemm
+
+    @njit
+    def call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+    rng = np.random.default_rng(3)
+    m, n, k = 5, 7, 4
+    for ta in (False, True):
+        for tb in (False, True):
+            for beta in (0.0, 1.0):
+                a = rng.standard_normal(200).astype(dtype)
+                b = rng.standard_normal(200).astype(dtype)
+                lda, ldb, ldc = 11, 9, 10
+                A = np.lib.stride_tricks.as_strided(a[3:], (k, m) if ta else (m, k), (lda * a.itemsize, a.itemsize))
+                B = np.lib.stride_tricks.as_strided(b[1:], (n, k) if tb else (k, n), (ldb * b.itemsize, b.itemsize))
+                c = rng.standard_normal(m * ldc).astype(dtype)
+                if beta == 0.0:
+                    c[0] = np.nan
+                want = 0.5 * ((A.T if ta else A) @ (B.T if tb else B)) + (c.reshape(m, ldc)[:, :n] if beta else 0.0)
+                call(ta, tb, m, n, k, 0.5, a[3:], lda, b[1:], ldb, beta, c, ldc)
+                np.testing.assert_allclose(c.reshape(m, ldc)[:, :n], want, rtol=1e-5, atol=1e-5)

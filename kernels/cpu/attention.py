@@ -4,22 +4,24 @@ one pass over key blocks, so no (L, S) score matrix is ever held.
 Layouts: ``q``, ``k``, ``v``, ``out`` (and in the backward ``dout``, ``dq``, ``dk``, ``dv``) are flat storages
 read from their tensor's offset, with the strides (sN, sH, sL) of their (N, H, rows, width) view and unit stride
 along the last dim: element (n, h, i, e) is ``x[n*sN + h*sH + i*sL + e]``. So heads sliced out of a packed (N, L,
-3*E) in-projection are read in place, and the output can be written straight into an (N, L, H, Ev) layout. Rows
-that are not packed (sL != width) are gathered into per-worker scratch before the BLAS calls. ``lse`` is contiguous
+3*E) in-projection are read in place, and the output can be written straight into an (N, L, H, Ev) layout: the
+block products are BLAS calls given each operand's row stride (``_blas.gemm``), so no rows are gathered into scratch
+and the gradients accumulate in place. ``lse`` is contiguous
 (N*H, L) and holds each query row's log-sum-exp of its scaled, masked scores (-inf for a row no key may attend
 to; such a row's output and gradients are 0). The additive float mask, when ``has_mask``, is read at
 ``mask[n*mN + h*mH + i*mL + j*mS]`` for batch item n = bh // H, head h = bh % H, so a broadcast mask (stride 0) is
 never expanded. ``causal`` hides key j from query i when j > i (top-left aligned, as PyTorch) without a mask array.
 
 Peak extra memory is one (BQ, BK) score block (see ``_blocks``) and one (BQ, Ev) accumulator per worker, plus the
-O(L) ``lse``; the backward pass recomputes the probabilities block by block from ``lse`` (and needs
-D = rowsum(dO * O), also O(L)).
+O(L) ``lse``; the backward pass recomputes the probabilities block by block from ``lse`` (two (BQ, BK) blocks per
+worker, and D = rowsum(dO * O) per query block).
 """
 import math
 
 import numpy as np
 from numba import njit, prange
 
+from ._blas import gemm
 from .activation import _exp_f32, _row_max
 from .rnn import _exp
 
@@ -106,29 +108,11 @@ def _exp_row(s, r, n, mx):
 
 
 @njit(cache=True, inline="always")
-def _rows(x, base, n, width, rs, buf):
-    """The (n, width) matrix x[base + i*rs + e]: a view when its rows are packed (rs == width), else a copy in buf."""
-    if rs == width:
-        return x[base:base + n * width].reshape((n, width))
-    b = buf[:n]
+def _zero_rows(x, base, n, width, rs):
     for i in range(n):
+        o = base + i * rs
         for e in range(width):
-            b[i, e] = x[base + i * rs + e]
-    return b
-
-
-@njit(cache=True, inline="always")
-def _scatter(x, base, n, width, rs, b):
-    """Write back what ``_rows`` gathered (a no-op when it was a view)."""
-    if rs != width:
-        for i in range(n):
-            for e in range(width):
-                x[base + i * rs + e] = b[i, e]
-
-
-@njit(cache=True, inline="always")
-def _scratch(dtype, n, width, rs):
-    return np.empty((n if rs != width else 0, width), dtype=dtype)
+            x[o + e] = 0.0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -148,34 +132,37 @@ def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, sc
         h = bh - n * H
         mbase = n * mN + h * mH
         jend = min(S, i1) if causal else S  # under the causal cut no row of the block sees a key >= i1
-        Qb = _rows(q, n * qs[0] + h * qs[1] + i0 * qs[2], nq, E, qs[2], _scratch(q.dtype, nq, E, qs[2]))
-        K = _rows(k, n * ks[0] + h * ks[1], jend, E, ks[2], _scratch(q.dtype, jend, E, ks[2]))
-        V = _rows(v, n * vs[0] + h * vs[1], jend, Ev, vs[2], _scratch(q.dtype, jend, Ev, vs[2]))
+        qb = n * qs[0] + h * qs[1] + i0 * qs[2]
+        kb = n * ks[0] + h * ks[1]
+        vb = n * vs[0] + h * vs[1]
+        sbuf = np.empty(nq * BK, dtype=q.dtype)
         m = np.full(nq, NEG_INF, dtype=q.dtype)
         l = np.zeros(nq, dtype=q.dtype)
         acc = np.zeros((nq, Ev), dtype=q.dtype)
         for j0 in range(0, jend, BK):
             j1 = min(j0 + BK, jend)
-            s = np.dot(Qb, K[j0:j1].T)
+            nk = j1 - j0
+            s = sbuf[:nq * nk].reshape((nq, nk))
+            gemm(False, True, nq, nk, E, 1.0, q[qb:], qs[2], k[kb + j0 * ks[2]:], ks[2], 0.0, sbuf, nk)
             _scores(s, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal)
             for r in range(nq):
-                bmax = _row_max(s[r], j1 - j0)
+                bmax = _row_max(s[r], nk)
                 mold = m[r]
                 mnew = mold if mold > bmax else bmax
                 if mnew == NEG_INF:  # every key so far is masked for this row (or its scores are NaN)
-                    for c in range(j1 - j0):
+                    for c in range(nk):
                         if s[r, c] != s[r, c]:
                             l[r] = np.nan  # a NaN score makes the row NaN, as in PyTorch
                         s[r, c] = 0.0
                     continue
                 alpha = math.exp(mold - mnew)
-                rs = _exp_row(s, r, j1 - j0, mnew)
+                rs = _exp_row(s, r, nk, mnew)
                 l[r] = l[r] * alpha + rs
                 m[r] = mnew
                 if alpha != 1.0:
                     for e in range(Ev):
                         acc[r, e] *= alpha
-            acc += np.dot(s, V[j0:j1])
+            gemm(False, False, nq, Ev, nk, 1.0, sbuf, nk, v[vb + j0 * vs[2]:], vs[2], 1.0, acc.reshape(nq * Ev), Ev)
         obase = n * os[0] + h * os[1]
         for r in range(nq):
             o = obase + (i0 + r) * os[2]
@@ -193,7 +180,9 @@ def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, sc
 @njit(cache=True, parallel=True, error_model="numpy")
 def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, scale, N, H, L, S, E, Ev, out, os,
                   lse, dout, gs, dq, dqs, dk, dks, dv, dvs):
-    """Gradients of q, k, v (written to dq, dk, dv) from dout, recomputing the probabilities block by block."""
+    """Gradients of q, k, v (written to dq, dk, dv) from dout, recomputing the probabilities block by block:
+    per (query block, key block), P from lse, dV += P^T dO, dS = P * (dO V^T - D) with D = rowsum(dO * O),
+    dQ += scale dS K, dK += scale dS^T Q; every operand is read and every gradient accumulated in place."""
     BH = N * H
     lse2 = lse.reshape((BH, L))
     BQ, BK = _blocks(E, Ev)
@@ -201,51 +190,46 @@ def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, s
         n = bh // H
         h = bh - n * H
         mbase = n * mN + h * mH
-        Q = _rows(q, n * qs[0] + h * qs[1], L, E, qs[2], _scratch(q.dtype, L, E, qs[2]))
-        K = _rows(k, n * ks[0] + h * ks[1], S, E, ks[2], _scratch(q.dtype, S, E, ks[2]))
-        V = _rows(v, n * vs[0] + h * vs[1], S, Ev, vs[2], _scratch(q.dtype, S, Ev, vs[2]))
-        Ou = _rows(out, n * os[0] + h * os[1], L, Ev, os[2], _scratch(q.dtype, L, Ev, os[2]))
-        dO = _rows(dout, n * gs[0] + h * gs[1], L, Ev, gs[2], _scratch(q.dtype, L, Ev, gs[2]))
-        qb, kb, vb = n * dqs[0] + h * dqs[1], n * dks[0] + h * dks[1], n * dvs[0] + h * dvs[1]
-        dQ = _rows(dq, qb, L, E, dqs[2], _scratch(q.dtype, L, E, dqs[2]))
-        dK = _rows(dk, kb, S, E, dks[2], _scratch(q.dtype, S, E, dks[2]))
-        dV = _rows(dv, vb, S, Ev, dvs[2], _scratch(q.dtype, S, Ev, dvs[2]))
-        dQ[:] = 0.0
-        dK[:] = 0.0
-        dV[:] = 0.0
+        qb, kb, vb = n * qs[0] + h * qs[1], n * ks[0] + h * ks[1], n * vs[0] + h * vs[1]
+        ob, gb = n * os[0] + h * os[1], n * gs[0] + h * gs[1]
+        dqb, dkb, dvb = n * dqs[0] + h * dqs[1], n * dks[0] + h * dks[1], n * dvs[0] + h * dvs[1]
+        _zero_rows(dq, dqb, L, E, dqs[2])
+        _zero_rows(dk, dkb, S, E, dks[2])
+        _zero_rows(dv, dvb, S, Ev, dvs[2])
+        pbuf = np.empty(BQ * BK, dtype=q.dtype)
+        dsbuf = np.empty(BQ * BK, dtype=q.dtype)
+        D = np.empty(BQ, dtype=q.dtype)
+        prod = np.empty(Ev, dtype=q.dtype)
         for i0 in range(0, L, BQ):
             i1 = min(i0 + BQ, L)
             nq = i1 - i0
-            Qb = Q[i0:i1]
-            dOb = dO[i0:i1]
-            Ob = Ou[i0:i1]
-            D = np.empty(nq, dtype=q.dtype)
-            prod = np.empty(Ev, dtype=q.dtype)
             for r in range(nq):
-                a, b = dOb[r], Ob[r]
+                a = gb + (i0 + r) * gs[2]
+                b = ob + (i0 + r) * os[2]
                 for e in range(Ev):
-                    prod[e] = a[e] * b[e]
+                    prod[e] = dout[a + e] * out[b + e]
                 D[r] = _row_sum(prod, Ev)
+            qi, gi = q[qb + i0 * qs[2]:], dout[gb + i0 * gs[2]:]
             jend = min(S, i1) if causal else S
             for j0 in range(0, jend, BK):
                 j1 = min(j0 + BK, jend)
-                p = np.dot(Qb, K[j0:j1].T)
+                nk = j1 - j0
+                kj, vj = k[kb + j0 * ks[2]:], v[vb + j0 * vs[2]:]
+                p = pbuf[:nq * nk].reshape((nq, nk))
+                ds = dsbuf[:nq * nk].reshape((nq, nk))
+                gemm(False, True, nq, nk, E, 1.0, qi, qs[2], kj, ks[2], 0.0, pbuf, nk)
                 _scores(p, i0, j0, scale, mask, mbase, mL, mS, has_mask, causal)
                 for r in range(nq):
                     z = lse2[bh, i0 + r]
                     if z == NEG_INF:
-                        p[r, :j1 - j0] = 0.0
+                        p[r, :] = 0.0
                     else:
-                        _exp_row(p, r, j1 - j0, z)
-                dV[j0:j1] += np.dot(p.T, dOb)
-                ds = np.dot(dOb, V[j0:j1].T)
-                sc = q.dtype.type(scale)
+                        _exp_row(p, r, nk, z)
+                gemm(True, False, nk, Ev, nq, 1.0, pbuf, nk, gi, gs[2], 1.0, dv[dvb + j0 * dvs[2]:], dvs[2])
+                gemm(False, True, nq, nk, Ev, 1.0, gi, gs[2], vj, vs[2], 0.0, dsbuf, nk)
                 for r in range(nq):
                     dr, pr, d = ds[r], p[r], D[r]
-                    for c in range(j1 - j0):
-                        dr[c] = pr[c] * (dr[c] - d) * sc
-                dQ[i0:i1] += np.dot(ds, K[j0:j1])
-                dK[j0:j1] += np.dot(ds.T, Qb)
-        _scatter(dq, qb, L, E, dqs[2], dQ)
-        _scatter(dk, kb, S, E, dks[2], dK)
-        _scatter(dv, vb, S, Ev, dvs[2], dV)
+                    for c in range(nk):
+                        dr[c] = pr[c] * (dr[c] - d)
+                gemm(False, False, nq, E, nk, scale, dsbuf, nk, kj, ks[2], 1.0, dq[dqb + i0 * dqs[2]:], dqs[2])
+                gemm(True, False, nk, E, nq, scale, dsbuf, nk, qi, qs[2], 1.0, dk[dkb + j0 * dks[2]:], dks[2])
