@@ -596,6 +596,35 @@ def test_linear_backward_serial_and_split(threads, M):
     np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(300, 100, 80), (40, 400, 150), (120, 200, 100)])  # (M, In, O): rows, columns;
+# the last splits by rows when only the bias gradient is needed (then the kernel knows no In) and by columns otherwise
+@pytest.mark.parametrize("need", [(True, True, True), (False, True, True), (True, False, False),
+                                  (False, False, True), (True, False, True)])
+@pytest.mark.parametrize("tw", [False, True])
+def test_linear_layer_gradients_for_every_subset_of_needs(shape, need, tw):
+    """F.linear's backward at sizes that take the threaded kernels (both splits), for every combination of input,
+    weight and bias gradients (frozen weights with a trainable bias among them: the kernel then sees stand-ins for
+    the arrays it does not need), with the weight stored as given or transposed, against numpy in float64."""
+    M, In, O = shape
+    rng = np.random.default_rng(M + 7 * sum(need) + tw)
+    x, b, g = rng.standard_normal((M, In)), rng.standard_normal(O), rng.standard_normal((M, O))
+    w = rng.standard_normal((In, O)).T if tw else rng.standard_normal((O, In))
+    xm = minitorch.tensor(x, requires_grad=need[0])
+    base = minitorch.tensor(np.ascontiguousarray(w.T) if tw else w, requires_grad=need[1])
+    wm = base.t() if tw else base
+    bm = minitorch.tensor(b, requires_grad=need[2])
+    y = nn.functional.linear(xm, wm, bm)
+    np.testing.assert_allclose(to_np(y), x @ w.T + b, rtol=1e-10, atol=1e-10)
+    y.backward(minitorch.tensor(g))
+    grads = (xm.grad, base.grad, bm.grad)
+    wants = (g @ w, (g.T @ x).T if tw else g.T @ x, g.sum(0))
+    for flag, got, want in zip(need, grads, wants):
+        if flag:
+            np.testing.assert_allclose(to_np(got), want, rtol=1e-10, atol=1e-10)
+        else:
+            assert got is None
+
+
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("has_b", [True, False])
 def test_linear_forward_split_by_features(threads, has_b):

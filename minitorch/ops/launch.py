@@ -759,7 +759,8 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b):
     mm.set_blas_threads(1)
     T = _threads()
     if M * O * In >= LINEAR_PAR and T > 1:
-        gt = empty((T, mm.linear_scratch(M, In, O, T)), dt, dev)._storage.reshape(T, -1)
+        # the kernel reads In from gx or x, which are stand-ins of width O when only the bias gradient is needed
+        gt = empty((T, mm.linear_scratch(M, In if need_x or need_w else O, O, T)), dt, dev)._storage.reshape(T, -1)
         mm.linear_backward_par(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
     else:
         gt = empty((1, M * O), dt, dev)._storage.reshape(1, -1)
