@@ -581,3 +581,23 @@ def test_in_place_arithmetic_on_a_leading_slice_leaves_the_rest_of_the_storage()
     x[:3].mul_(minitorch.tensor(2.0))
     minitorch.add(x[:2], 1, out=x[:2])
     assert x.tolist() == [3.0, 5.0, 6.0, 4.0, 5.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+@pytest.mark.parametrize("n", [37, 70001])
+def test_comparisons_with_a_broadcast_scalar_on_either_side_match_torch(dtype, n, torch):
+    """==, !=, <, <=, >, >= against a 0-d tensor or a number on the left or the right (the left side compares by the
+    mirrored op), with NaN and ties in the data, contiguous and strided, serial and threaded kernel sizes."""
+    rng = np.random.default_rng(n + 1)
+    a = rng.integers(-3, 4, 2 * n).astype(dtype)
+    if dtype == "float32":
+        a[rng.random(2 * n) < 0.1] = np.nan
+    ops = ("eq", "ne", "lt", "le", "gt", "ge")
+    for view in (lambda t: t[:n], lambda t: t[1::2]):
+        x, y = view(minitorch.from_numpy(a.copy())), view(torch.from_numpy(a.copy()))
+        for op in ops:
+            for s in (1, 0):
+                got, want = getattr(minitorch, op)(x, s), getattr(torch, op)(y, s)
+                np.testing.assert_array_equal(got.numpy(), want.numpy())
+                sm, st = minitorch.tensor(s, dtype=x.dtype), torch.tensor(s, dtype=y.dtype)
+                np.testing.assert_array_equal(getattr(minitorch, op)(sm, x).numpy(), getattr(torch, op)(st, y).numpy())

@@ -319,8 +319,39 @@ def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
             out[U(io + k)] = np.copysign(a[U(ia + k * sa)], b[U(ib + k * sb)])
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _compare_row_scalar(op, a, ia, sa, y, out, io, n):
+    """out[io + k] = a[ia + k*sa] <op> y for the six comparisons."""
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] == y
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] != y
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] < y
+    elif op == 3:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] <= y
+    elif op == 4:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] > y
+    else:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] >= y
+
+
 @njit(cache=True, inline="always")
 def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
+    if op <= 5 and (sb == 0 or sa == 0):
+        # one side broadcast (x > 0, rand >= p): read it once, so the loop over the other side vectorizes; a
+        # broadcast left side compares the right side with the mirrored op (a < b is b > a, NaN false both ways)
+        if sb == 0:
+            _compare_row_scalar(op, a, ia, sa, b[U(ib)], out, io, n)
+        else:
+            _compare_row_scalar((0, 1, 4, 5, 2, 3)[op], b, ib, sb, a[U(ia)], out, io, n)
+        return
     if op == 0:
         for k in range(n):
             out[U(io + k)] = a[U(ia + k * sa)] == b[U(ib + k * sb)]
