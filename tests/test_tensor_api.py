@@ -581,6 +581,8 @@ def test_in_place_arithmetic_on_a_leading_slice_leaves_the_rest_of_the_storage()
     x[:3].mul_(minitorch.tensor(2.0))
     minitorch.add(x[:2], 1, out=x[:2])
     assert x.tolist() == [3.0, 5.0, 6.0, 4.0, 5.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    x[:4].normal_(mean=-1.0, std=0.0)  # a random fill's scale and shift are in-place ops on the slice too
+    assert x.tolist() == [-1.0, -1.0, -1.0, -1.0, 5.0, 5.0, 6.0, 7.0, 8.0, 9.0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int64"])
