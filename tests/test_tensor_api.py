@@ -603,3 +603,6 @@ def test_comparisons_with_a_broadcast_scalar_on_either_side_match_torch(dtype, n
                 np.testing.assert_array_equal(got.numpy(), want.numpy())
                 sm, st = minitorch.tensor(s, dtype=x.dtype), torch.tensor(s, dtype=y.dtype)
                 np.testing.assert_array_equal(getattr(minitorch, op)(sm, x).numpy(), getattr(torch, op)(st, y).numpy())
+        for op in ("logical_and", "logical_or", "logical_xor"):  # the same kernels, both operands whole
+            np.testing.assert_array_equal(getattr(minitorch, op)(x, x.flip(0)).numpy(),
+                                          getattr(torch, op)(y, y.flip(0)).numpy())

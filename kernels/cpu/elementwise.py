@@ -349,8 +349,13 @@ def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
         # broadcast left side compares the right side with the mirrored op (a < b is b > a, NaN false both ways)
         if sb == 0:
             _compare_row_scalar(op, a, ia, sa, b[U(ib)], out, io, n)
-        else:
-            _compare_row_scalar((0, 1, 4, 5, 2, 3)[op], b, ib, sb, a[U(ia)], out, io, n)
+        else:  # (no tuple lookup for the mirror: inside a prange its failure path fired for ops it never took)
+            m = op
+            if op == 2 or op == 3:
+                m = op + 2
+            elif op == 4 or op == 5:
+                m = op - 2
+            _compare_row_scalar(m, b, ib, sb, a[U(ia)], out, io, n)
         return
     if op == 0:
         for k in range(n):
