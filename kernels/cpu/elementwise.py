@@ -217,50 +217,39 @@ def _predicate_row(op, a, ia, sa, out, io, n):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _binary_row_scalar(op, a, ia, sa, b, ib, sb, out, io, n):
-    """+, -, *, / and reversed - with one operand broadcast (stride 0): its value is read once, so the loop over
-    the other operand vectorizes (a stride-0 load inside the loop defeats LLVM's stride-1 loop versioning: 2x
-    slower on 2M float32)."""
-    if sb == 0:
-        y = b[U(ib)]
-        if op == 0:
-            for k in range(n):
-                out[U(io + k)] = a[U(ia + k * sa)] + y
-        elif op == 1:
-            for k in range(n):
-                out[U(io + k)] = a[U(ia + k * sa)] - y
-        elif op == 2:
-            for k in range(n):
-                out[U(io + k)] = a[U(ia + k * sa)] * y
-        elif op == 3:
-            for k in range(n):
-                out[U(io + k)] = a[U(ia + k * sa)] / y
-        else:
-            for k in range(n):
-                out[U(io + k)] = y - a[U(ia + k * sa)]
+def _binary_row_scalar(op, a, ia, sa, y, out, io, n):
+    """out[io + k] = a[ia + k*sa] <op> y for +, -, *, / and reversed - (op 11: y - a)."""
+    if op == 0:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] + y
+    elif op == 1:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] - y
+    elif op == 2:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] * y
+    elif op == 3:
+        for k in range(n):
+            out[U(io + k)] = a[U(ia + k * sa)] / y
     else:
-        x = a[U(ia)]
-        if op == 0:
-            for k in range(n):
-                out[U(io + k)] = x + b[U(ib + k * sb)]
-        elif op == 1:
-            for k in range(n):
-                out[U(io + k)] = x - b[U(ib + k * sb)]
-        elif op == 2:
-            for k in range(n):
-                out[U(io + k)] = x * b[U(ib + k * sb)]
-        elif op == 3:
-            for k in range(n):
-                out[U(io + k)] = x / b[U(ib + k * sb)]
-        else:
-            for k in range(n):
-                out[U(io + k)] = b[U(ib + k * sb)] - x
+        for k in range(n):
+            out[U(io + k)] = y - a[U(ia + k * sa)]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
     if (sb == 0 or sa == 0) and (op <= 3 or op == 11):
-        _binary_row_scalar(op, a, ia, sa, b, ib, sb, out, io, n)
+        # one operand broadcast (x * 0.5, 1 - x): read it once, so the loop over the other operand vectorizes (a
+        # stride-0 load inside the loop defeats LLVM's stride-1 loop versioning: 2x slower on 2M float32). A
+        # broadcast left operand swaps sides: + and * commute, - and reversed - trade places; / has its own loop
+        if sb == 0:
+            _binary_row_scalar(op, a, ia, sa, b[U(ib)], out, io, n)
+        elif op == 3:
+            x = a[U(ia)]
+            for k in range(n):
+                out[U(io + k)] = x / b[U(ib + k * sb)]
+        else:
+            _binary_row_scalar(11 if op == 1 else 1 if op == 11 else op, b, ib, sb, a[U(ia)], out, io, n)
         return
     if op == 0:
         for k in range(n):

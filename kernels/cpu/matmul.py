@@ -171,7 +171,7 @@ def _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, t, T):
 
 @njit(cache=True, error_model="numpy")
 def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
-    """gx = g @ op(w), gw = g.T @ x, gb = g.sum(0) for g (M, O), x (M, I); gt: scratch of M*O elements.
+    """gx = g @ op(w), gw = g.T @ x, gb = g.sum(0) for g (M, O), x (M, I); ``gt`` is unused (the threaded form's).
 
     On one thread the GEMM takes g.T as it is (BLAS reads the transposed operand in place) and the bias gradient
     is summed row by row, so g is never copied (the transpose of a 700 x 10000 gradient cost more than 15 ms)."""

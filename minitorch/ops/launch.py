@@ -763,7 +763,7 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b):
         gt = empty((T, mm.linear_scratch(M, In if need_x or need_w else O, O, T)), dt, dev)._storage.reshape(T, -1)
         mm.linear_backward_par(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
     else:
-        gt = empty((1, M * O), dt, dev)._storage.reshape(1, -1)
+        gt = empty((1, 1), dt, dev)._storage.reshape(1, 1)  # the serial kernel takes no scratch
         mm.linear_backward(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
     return gx, gw, gb
 
