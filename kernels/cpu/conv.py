@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from ._blas import dot as _blas_dot
 from .matmul import _epilogue
 
 U = np.uint64
@@ -35,7 +36,7 @@ def _dot(a, b, out):
 def _dot_impl(a, b, out):
     if isinstance(a.dtype, types.Float):
         def impl(a, b, out):
-            np.dot(a, b, out)
+            _blas_dot(a, b, out)
     else:
         def impl(a, b, out):
             M, K = a.shape

@@ -1,23 +1,17 @@
 """Matrix-multiply kernels.
 
-* ``bmm_blas``: float32/float64 through ``np.dot`` inside ``@njit`` (Numba calls the BLAS that SciPy ships).
+* ``bmm_blas``: float32/float64 through ``_blas.dot`` (Intel MKL, or SciPy's OpenBLAS: see ``_blas``).
   Operands are C-contiguous 3-D stacks; a flag says that a stack holds the transposes, so a transposed operand
   (an F-ordered matrix) reaches BLAS without a copy.
 * ``bmm_tiled``: a hand-written, cache-tiled GEMM over arbitrary strides for every other dtype (integers), and the
   independent reference that the tests compare the BLAS path against.
 """
-import os
-
 import numpy as np
 from numba import njit, prange
 
+from ._blas import SEQUENTIAL as BLAS_SEQUENTIAL  # noqa: F401  (launchers split large products themselves)
+from ._blas import dot as _dot
 from ._blas import gemm as _strided_gemm
-
-# OpenBLAS worker threads busy-wait for about 2**28 cycles after each call before they sleep, so after a threaded
-# GEMM they keep both cores away from the Numba kernels that follow (measured: a CNN training step took 88 ms
-# instead of 32 ms). 2**4 cycles makes them sleep at once. OpenBLAS reads this when SciPy's copy (the one np.dot
-# in @njit calls) loads, which is after this import unless the program imported scipy.linalg first.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 TILE = 64
 
@@ -27,13 +21,13 @@ def _gemm_one(a, ta, b, tb, out, i):
     x = a[i if a.shape[0] > 1 else np.int64(0)]
     y = b[i if b.shape[0] > 1 else np.int64(0)]
     if ta and tb:
-        np.dot(x.T, y.T, out[i])
+        _dot(x.T, y.T, out[i])
     elif ta:
-        np.dot(x.T, y, out[i])
+        _dot(x.T, y, out[i])
     elif tb:
-        np.dot(x, y.T, out[i])
+        _dot(x, y.T, out[i])
     else:
-        np.dot(x, y, out[i])
+        _dot(x, y, out[i])
 
 
 @njit(cache=True)
@@ -48,13 +42,42 @@ def gemm(a, ta, b, tb, out):
     """out = op(a) @ op(b) for C-ordered 2-D arrays, op transposing when the flag is set (``bmm_blas`` without the
     batch dim: a plain matrix product skips the three reshapes to and from a batch of one)."""
     if ta and tb:
-        np.dot(a.T, b.T, out)
+        _dot(a.T, b.T, out)
     elif ta:
-        np.dot(a.T, b, out)
+        _dot(a.T, b, out)
     elif tb:
-        np.dot(a, b.T, out)
+        _dot(a, b.T, out)
     else:
-        np.dot(a, b, out)
+        _dot(a, b, out)
+
+
+@njit(cache=True, inline="always")
+def _gemm_block(a, ta, b, tb, out, r0, r1, c0, c1):
+    """out[r0:r1, c0:c1] = (op(a) @ op(b))[r0:r1, c0:c1] (a stored (K, M) when ta, b stored (N, K) when tb)."""
+    o = out[r0:r1, c0:c1]
+    if ta and tb:
+        _dot(a[:, r0:r1].T, b[c0:c1].T, o)
+    elif ta:
+        _dot(a[:, r0:r1].T, b[:, c0:c1], o)
+    elif tb:
+        _dot(a[r0:r1], b[c0:c1].T, o)
+    else:
+        _dot(a[r0:r1], b[:, c0:c1], o)
+
+
+@njit(cache=True, parallel=True)
+def gemm_par(a, ta, b, tb, out, T):
+    """``gemm`` split over T Numba threads, one single-threaded GEMM each (large products on a sequential BLAS,
+    ``BLAS_SEQUENTIAL``): out's rows are split when it has at least as many rows as columns, else its columns."""
+    M, N = out.shape
+    by_rows = M >= N
+    for t in prange(T):
+        if by_rows:
+            r0, r1, c0, c1 = t * M // T, (t + 1) * M // T, 0, N
+        else:
+            r0, r1, c0, c1 = 0, M, t * N // T, (t + 1) * N // T
+        if r1 > r0 and c1 > c0:
+            _gemm_block(a, ta, b, tb, out, r0, r1, c0, c1)
 
 
 @njit(cache=True, parallel=True)
@@ -80,9 +103,9 @@ def _epilogue(v, act):
 def _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act):
     """out[r0:r1] = act(x[r0:r1] @ op(w).T (+ b)); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
     if tw:
-        np.dot(x[r0:r1], w, out[r0:r1])
+        _dot(x[r0:r1], w, out[r0:r1])
     else:
-        np.dot(x[r0:r1], w.T, out[r0:r1])
+        _dot(x[r0:r1], w.T, out[r0:r1])
     if has_b or act:
         for r in range(r0, r1):
             for c in range(out.shape[1]):
@@ -108,23 +131,23 @@ def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_cols_par(x, w, b, has_b, out, tmp, T, act=0):
+def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
     """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
-    multiplies all rows of x by its own block of w's rows into its scratch row of ``tmp`` (T, M * ceil(O/T)) and
-    copies that into its columns of out. For few rows this beats splitting the rows, where every thread would pack
-    the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
+    multiplies all rows of x by its own block of w's rows straight into its columns of out (BLAS writes a block
+    with out's row stride), then adds the bias there. For few rows this beats splitting the rows, where every thread
+    would pack the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
     M = x.shape[0]
     O = w.shape[0]
     for t in prange(T):
         o0 = t * O // T
         o1 = (t + 1) * O // T
-        n = o1 - o0
-        if n > 0:
-            blk = tmp[t, :M * n].reshape(M, n)
-            np.dot(x, w[o0:o1].T, blk)
-            for r in range(M):
-                for c in range(n):
-                    out[r, o0 + c] = _epilogue(blk[r, c] + b[o0 + c] if has_b else blk[r, c], act)
+        if o1 > o0:
+            blk = out[:, o0:o1]
+            _dot(x, w[o0:o1].T, blk)
+            if has_b or act:
+                for r in range(M):
+                    for c in range(o1 - o0):
+                        blk[r, c] = _epilogue(blk[r, c] + b[o0 + c] if has_b else blk[r, c], act)
 
 
 @njit(cache=True, inline="always")
@@ -178,12 +201,12 @@ def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     M, O = g.shape
     if need_x and M > 0:
         if tw:
-            np.dot(g, w.T, gx)
+            _dot(g, w.T, gx)
         else:
-            np.dot(g, w, gx)
+            _dot(g, w, gx)
     if need_w:
         if M > 0:
-            np.dot(g.T, x, gw)
+            _dot(g.T, x, gw)
         else:
             gw[:] = 0
     if need_b:
@@ -231,13 +254,13 @@ def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
         r1 = (t + 1) * M // T
         if need_x and r1 > r0:
             if tw:
-                np.dot(g[r0:r1], w.T, gx[r0:r1])
+                _dot(g[r0:r1], w.T, gx[r0:r1])
             else:
-                np.dot(g[r0:r1], w, gx[r0:r1])
+                _dot(g[r0:r1], w, gx[r0:r1])
         if need_w:
             pw = gt[t, :O * In].reshape(O, In)
             if r1 > r0:
-                np.dot(g[r0:r1].T, x[r0:r1], pw)
+                _dot(g[r0:r1].T, x[r0:r1], pw)
             else:
                 pw[:] = 0
         if need_b:
@@ -299,7 +322,8 @@ _blas = {"controller": None, "threads": None}
 
 
 def set_blas_threads(n):
-    """Set the thread count of the BLAS that ``np.dot`` inside ``@njit`` calls (SciPy's OpenBLAS).
+    """Set the thread count of SciPy's OpenBLAS (what ``_blas.dot`` calls when MKL is not in use; MKL runs
+    sequentially and the launchers split its large products themselves).
 
     Small GEMMs run single-threaded: OpenBLAS worker threads spin after each call and would take the cores
     from the Numba kernels that follow. Large GEMMs use every core. A no-op when threadpoolctl is missing.

@@ -143,8 +143,8 @@ def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
     linear_forward(x, w, tw, b, has_b, out, act)
 
 
-def linear_forward_cols_par(x, w, b, has_b, out, tmp, T, act=0):
-    """linear_forward; the CPU's split of the output features (``tmp``, ``T``) does not apply to one GPU launch."""
+def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
+    """linear_forward; the CPU's split of the output features over ``T`` threads does not apply to one GPU launch."""
     linear_forward(x, w, False, b, has_b, out, act)
 
 
@@ -196,6 +196,7 @@ def linear_scratch(M, In, O, T):
     """Elements per thread of the scratch linear_backward_par takes: it needs none on the device."""
     return 1
 bmm_blas_par = bmm_blas  # a launch covers the whole batch already
+BLAS_SEQUENTIAL = False  # one launch uses the whole device: launchers never split a product for it
 
 
 def set_blas_threads(n):

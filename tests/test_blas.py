@@ -1,0 +1,140 @@
+"""The CPU kernels' BLAS (kernels/cpu/_blas.py): ``dot`` and ``gemm`` from compiled code against NumPy for every
+layout, the big-product split, and the choice of library (MKL when installed, SciPy's OpenBLAS otherwise or with
+MINITORCH_BLAS=openblas), each library in its own process over the same on-disk kernel cache."""
+import importlib.util
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numba import njit
+
+from minitorch.kernels.cpu import _blas
+from minitorch.kernels.cpu import matmul as MM
+
+RNG = np.random.default_rng(7)
+HAS_MKL = any(True for _ in _blas._mkl_candidates())
+
+
+# any-layout arrays: one compilation per dtype, the layout decided at run time from the strides (as it is in the
+# kernels, whose C- and F-typed calls the layer tests cover); not cached, as the cache would miss edits of _blas.py
+@njit(["void(f4[:, :], f4[:, :], f4[:, :])", "void(f8[:, :], f8[:, :], f8[:, :])"])
+def _call_dot(a, b, out):
+    _blas.dot(a, b, out)
+
+
+def _layout(x, how):
+    """The same values as x in another memory layout: C order, F order, a strided window, negative strides."""
+    if how == "C":
+        return np.ascontiguousarray(x)
+    if how == "F":
+        return np.asfortranarray(x)
+    if how == "strided":
+        big = np.full((2 * x.shape[0] + 1, 3 * x.shape[1] + 1), np.nan, x.dtype)
+        view = big[1::2, 1::3]
+        view[...] = x
+        return view
+    return np.ascontiguousarray(x[::-1, ::-1])[::-1, ::-1]
+
+
+SHAPES = [(5, 7, 3), (1, 4, 6), (6, 1, 2), (3, 5, 1), (1, 1, 1), (0, 3, 2), (4, 0, 3), (33, 65, 17)]
+LAYOUTS = ["C", "F", "strided", "reversed"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_dot_every_layout(dtype, m, k, n):
+    """out = a @ b for every combination of operand and output layouts (C, F, strided, negative strides), empty and
+    single-element dims, written only inside out (a strided out's neighbours keep their NaN)."""
+    a0 = RNG.standard_normal((m, k)).astype(dtype)
+    b0 = RNG.standard_normal((k, n)).astype(dtype)
+    want = a0.astype(np.float64) @ b0.astype(np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for la, lb, lo in itertools.product(LAYOUTS, repeat=3):
+        out = _layout(np.full((m, n), np.nan, dtype), lo)
+        _call_dot(_layout(a0, la), _layout(b0, lb), out)
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{la} {lb} {lo}")
+        if lo == "strided":
+            base = out.base
+            mask = np.ones(base.shape, bool)
+            mask[1::2, 1::3][:m, :n] = False
+            assert np.isnan(base[mask]).all()
+
+
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("m,k,n", [(40, 9, 7), (7, 9, 40), (3, 2, 1), (1, 5, 9)])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_gemm_par_splits(ta, tb, m, k, n, threads):
+    """The threaded product of a sequential BLAS (rows split when out is tall, columns when wide), transposed
+    operands read in place, against NumPy."""
+    a = RNG.standard_normal((k, m) if ta else (m, k))
+    b = RNG.standard_normal((n, k) if tb else (k, n))
+    out = np.full((m, n), np.nan)
+    MM.gemm_par(a, ta, b, tb, out, threads)
+    np.testing.assert_allclose(out, (a.T if ta else a) @ (b.T if tb else b), rtol=1e-12, atol=1e-12)
+
+
+def test_backend_is_named():
+    assert _blas.BACKEND.startswith("mkl") or _blas.BACKEND == "scipy openblas"
+    assert _blas.SEQUENTIAL == _blas.BACKEND.startswith("mkl")
+    import minitorch
+    assert minitorch.backends.mkl.is_available() == _blas.BACKEND.startswith("mkl")
+
+
+def _run(env_value, code):
+    env = dict(os.environ, MINITORCH_BLAS=env_value)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+
+
+# A second process on the given library: the kernels the suite compiled (and cached) under one library load and
+# run under the other, and the layers that call BLAS match NumPy.
+_CHECK = r"""
+import numpy as np, minitorch
+from minitorch.kernels.cpu import _blas
+print(_blas.BACKEND)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((70, 33)).astype(np.float32)
+lin = minitorch.nn.Linear(33, 21)
+X = minitorch.from_numpy(x).requires_grad_()
+y = lin(X)
+w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+np.testing.assert_allclose(y.detach().numpy(), x @ w.T + b, rtol=1e-4, atol=1e-4)
+y.sum().backward()
+np.testing.assert_allclose(X.grad.numpy(), np.ones((70, 21), np.float32) @ w, rtol=1e-4, atol=1e-4)
+a = rng.standard_normal((300, 200)); c = rng.standard_normal((200, 300))
+np.testing.assert_allclose((minitorch.from_numpy(a) @ minitorch.from_numpy(c)).numpy(), a @ c, rtol=1e-10)
+img = rng.standard_normal((2, 3, 6, 6)).astype(np.float32); k = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+got = minitorch.nn.functional.conv2d(minitorch.from_numpy(img), minitorch.from_numpy(k)).numpy()
+cols = np.lib.stride_tricks.sliding_window_view(img, (3, 3), axis=(2, 3))  # (2, 3, 4, 4, 3, 3)
+want = np.einsum("nchwij,ocij->nohw", cols, k)
+np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+print("ok")
+"""
+
+
+def test_openblas_fallback_in_a_new_process():
+    r = _run("openblas", _CHECK)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["scipy", "openblas", "ok"]
+
+
+@pytest.mark.skipif(not HAS_MKL, reason="the mkl wheel is not installed")
+def test_mkl_is_chosen_when_installed():
+    r = _run("auto", _CHECK)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[0].startswith("mkl") and lines[1] == "ok"
+
+
+def test_bad_choice_is_an_error():
+    r = _run("atlas", "import minitorch.kernels.cpu._blas")
+    assert r.returncode != 0
+    assert "ValueError: MINITORCH_BLAS must be 'auto', 'mkl' or 'openblas', not 'atlas'" in r.stderr
+
+
+@pytest.mark.skipif(HAS_MKL or importlib.util.find_spec("mkl") is not None, reason="MKL is installed here")
+def test_asking_for_missing_mkl_is_an_error():
+    r = _run("mkl", "import minitorch.kernels.cpu._blas")
+    assert r.returncode != 0 and "ImportError: MINITORCH_BLAS=mkl but no MKL library" in r.stderr
