@@ -30,3 +30,24 @@ def _preload_tbb():
 
 
 TBB = _preload_tbb()
+
+
+_GETTER = []
+
+
+def num_threads():
+    """``numba.get_num_threads()`` for launchers, without its two lock acquisitions per call (~560 ns -> ~90 ns
+    here, paid by every launch that sizes a split): the first call starts the pool through Numba, later calls read
+    the threading layer's own count directly (per thread, so ``numba.set_num_threads`` is followed as before)."""
+    if _GETTER:
+        return _GETTER[0]()
+    import numba
+    n = numba.get_num_threads()
+    try:
+        from numba.np.ufunc import parallel
+        getter = parallel._get_num_threads
+        if getter() == n:
+            _GETTER.append(getter)
+    except (ImportError, AttributeError, TypeError):  # another Numba: keep its public function
+        _GETTER.append(numba.get_num_threads)
+    return n

@@ -18,6 +18,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from ._blas import dot as _blas_dot
+from ._threads import num_threads
 from .matmul import _epilogue
 
 U = np.uint64
@@ -25,7 +26,7 @@ U = np.uint64
 
 def workers():
     """How many per-thread scratch buffers and partial sums the conv kernels take: one per Numba thread."""
-    return numba.get_num_threads()
+    return num_threads()
 
 
 def _dot(a, b, out):

@@ -100,16 +100,35 @@ def _epilogue(v, act):
 
 
 @njit(cache=True, inline="always")
+def _bias_act(out, r0, r1, c0, c1, b, has_b, act):
+    """out[r0:r1, c0:c1] = act(out[...] + b[c0:c1]) (without b when not ``has_b``), a contiguous row segment at a
+    time with the flags decided outside the loop, so it vectorizes (one loop over out[r, c] with the bias lookup
+    and the flags inside cost 7.7 us of a 54 us 64x784x128 layer)."""
+    if not has_b and not act:
+        return
+    n = c1 - c0
+    bb = b[c0:c1]
+    for r in range(r0, r1):
+        row = out[r, c0:c1]
+        if has_b and act:
+            for c in range(n):
+                row[c] = _epilogue(row[c] + bb[c], act)
+        elif has_b:
+            for c in range(n):
+                row[c] += bb[c]
+        else:
+            for c in range(n):
+                row[c] = _epilogue(row[c], act)
+
+
+@njit(cache=True, inline="always")
 def _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act):
     """out[r0:r1] = act(x[r0:r1] @ op(w).T (+ b)); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
     if tw:
         _dot(x[r0:r1], w, out[r0:r1])
     else:
         _dot(x[r0:r1], w.T, out[r0:r1])
-    if has_b or act:
-        for r in range(r0, r1):
-            for c in range(out.shape[1]):
-                out[r, c] = _epilogue(out[r, c] + b[c] if has_b else out[r, c], act)
+    _bias_act(out, r0, r1, 0, out.shape[1], b, has_b, act)
 
 
 @njit(cache=True, error_model="numpy")
@@ -142,12 +161,8 @@ def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
         o0 = t * O // T
         o1 = (t + 1) * O // T
         if o1 > o0:
-            blk = out[:, o0:o1]
-            _dot(x, w[o0:o1].T, blk)
-            if has_b or act:
-                for r in range(M):
-                    for c in range(o1 - o0):
-                        blk[r, c] = _epilogue(blk[r, c] + b[o0 + c] if has_b else blk[r, c], act)
+            _dot(x, w[o0:o1].T, out[:, o0:o1])
+            _bias_act(out, 0, M, o0, o1, b, has_b, act)
 
 
 @njit(cache=True, inline="always")

@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..sortkeys import key_view as _key_view
+from ._threads import num_threads
 
 U64 = np.uint64
 SMALL = 16  # rows up to this length: insertion sort (no histograms to clear)
@@ -326,9 +327,8 @@ def sort_rows(a, R, n, descending, vals, idx):
         idx = np.empty(0, np.int64)
     proto = np.empty(0, _key_dtype(a))
     if R > 1 and R * n >= PAR:
-        import numba
-        _sort_rows_par(a, bits, kind, bool(descending), with_idx, R, n, vals, vbits, idx, proto,
-                       min(R, 4 * numba.get_num_threads()))
+                _sort_rows_par(a, bits, kind, bool(descending), with_idx, R, n, vals, vbits, idx, proto,
+                       min(R, 4 * num_threads()))
     else:
         _sort_rows(a, bits, kind, bool(descending), with_idx, R, n, vals, vbits, idx, proto)
 
@@ -427,8 +427,7 @@ def topk_rows(a, R, n, k, largest, vals, idx):
         sort_rows(a, R, n, largest, sv, si)
         _take_first(sv, si, R, n, k, vals, idx)
     elif R > 1 and R * n >= PAR:
-        import numba
-        _topk_rows_par(a, R, n, k, bool(largest), vals, idx, min(R, 4 * numba.get_num_threads()))
+                _topk_rows_par(a, R, n, k, bool(largest), vals, idx, min(R, 4 * num_threads()))
     else:
         _topk_rows(a, R, n, k, bool(largest), vals, idx)
 
@@ -524,8 +523,7 @@ def kth_rows(a, R, n, k, rule, vals, idx):
     bits, kind = _key_view(a)
     proto = np.empty(0, _key_dtype(a))
     if R > 1 and R * n >= PAR:
-        import numba
-        _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, min(R, 4 * numba.get_num_threads()))
+                _kth_rows_par(a, bits, kind, R, n, k, rule, vals, idx, proto, min(R, 4 * num_threads()))
     else:
         _kth_rows(a, bits, kind, R, n, k, rule, vals, idx, proto)
 
