@@ -55,6 +55,40 @@ def test_conv2d_matches_torch(case, torch):
         np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
+# stride 1 with the output as wide as the input: im2col/col2im copy whole shifted runs (kernels/cpu/conv.py
+# _im2col_runs) and zero what fell in the padding; images narrower than the kernel's reach, width-only dilation,
+# rows without any valid input, and batches small enough (one image per thread) and large enough (chunks of images
+# side by side in one GEMM) for both layouts of the column buffer
+RUN_CASES = [
+    # N, C, H, W, O, (kh, kw), (ph, pw), (dh, dw)
+    (2, 3, 7, 7, 4, (3, 3), (1, 1), (1, 1)),
+    (9, 2, 5, 4, 3, (5, 5), (2, 2), (1, 1)),
+    (3, 2, 2, 1, 3, (5, 5), (2, 2), (1, 1)),   # kernel reaches past every side
+    (2, 2, 6, 5, 2, (3, 3), (1, 2), (1, 2)),   # width dilated: shifts of -2, 0, 2
+    (2, 2, 3, 4, 2, (7, 1), (3, 0), (1, 1)),   # tall kernel: some kernel rows see no input row
+    (5, 1, 4, 6, 2, (1, 3), (0, 1), (1, 1)),
+    (2, 2, 8, 8, 3, (3, 3), (2, 1), (1, 1)),   # taller output than input, same width
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", RUN_CASES)
+def test_conv2d_same_width_runs(case, torch):
+    N, C, H, W, O, k, p, d = case
+    x, w, b = (RNG.standard_normal(s) for s in ((N, C, H, W), (O, C) + k, (O,)))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    mx, mw, mb = (minitorch.tensor(v, requires_grad=True) for v in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, 1, p, d)
+    my = F.conv2d(mx, mw, mb, 1, p, d)
+    assert my.shape[-1] == W
+    np.testing.assert_allclose(my.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    gy = RNG.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(gy))
+    my.backward(minitorch.tensor(gy))
+    for m, t in ((mx, tx), (mw, tw), (mb, tb)):
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def _conv2d_numpy(x, w, b, stride, padding, dilation, groups):
     """Direct-loop reference: out[n, o, i, j] = b[o] + sum over the window of the padded input."""
     N, C, H, W = x.shape

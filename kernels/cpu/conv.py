@@ -65,10 +65,82 @@ def _span(off, n, s, out_n):
 
 
 @njit(cache=True, inline="always")
+def _valid_rows(i, ph, dh, H, OH):
+    """[lo, hi): the output rows oh whose input row oh - ph + i*dh lies inside the image (stride 1)."""
+    lo = min(max(0, ph - i * dh), OH)
+    hi = max(min(OH, H + ph - i * dh), lo)
+    return lo, hi
+
+
+@njit(cache=True, inline="always")
+def _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH):
+    """_im2col_ld for stride 1 when the output is as wide as the input (``same`` padding: 3x3 pad 1, 5x5 pad 2,
+    1x1): the valid rows of a (c, i, j) row of columns are one run of the input shifted by ``off``, copied in one
+    loop, after which the few positions that fell in the padding are zeroed (one loop per image row was mostly
+    loop overhead on 7x7 and 14x14 images)."""
+    L = OH * W
+    for c in range(C):
+        for i in range(kh):
+            lo, hi = _valid_rows(i, ph, 1, H, OH)
+            for j in range(kw):
+                off = j * dw - pw
+                row = ((c * kh + i) * kw + j) * ld + col0
+                for q in range(lo * W):
+                    bf[U(row + q)] = 0
+                for q in range(hi * W, L):
+                    bf[U(row + q)] = 0
+                if hi == lo:
+                    continue
+                # dest q in [lo*W, hi*W) reads xf[src + q]; the first -off (off < 0) or last off (off > 0)
+                # positions would read outside the rows (they are padding, zeroed below), so they are skipped
+                src = (c * H - ph + i) * W + off
+                q0 = lo * W + max(0, -off)
+                q1 = hi * W - max(0, off)
+                for q in range(q0, q1):
+                    bf[U(row + q)] = xf[U(src + q)]
+                a = min(W, max(0, -off))  # columns ow < a and ow >= b fall outside the input
+                b = max(0, min(W, W - off))
+                for oh in range(lo, hi):
+                    for ow in range(a):
+                        bf[U(row + oh * W + ow)] = 0
+                    for ow in range(b, W):
+                        bf[U(row + oh * W + ow)] = 0
+
+
+@njit(cache=True, inline="always")
+def _col2im_runs(bf, ld, col0, C, H, W, gf, kh, kw, ph, pw, dw, OH):
+    """_col2im_ld's accumulation for the case _im2col_runs handles: the positions that fell in the padding are
+    zeroed in the (scratch) columns first, so each valid run adds back in one loop."""
+    for c in range(C):
+        for i in range(kh):
+            lo, hi = _valid_rows(i, ph, 1, H, OH)
+            if hi == lo:
+                continue
+            for j in range(kw):
+                off = j * dw - pw
+                row = ((c * kh + i) * kw + j) * ld + col0
+                a = min(W, max(0, -off))
+                b = max(0, min(W, W - off))
+                for oh in range(lo, hi):
+                    for ow in range(a):
+                        bf[U(row + oh * W + ow)] = 0
+                    for ow in range(b, W):
+                        bf[U(row + oh * W + ow)] = 0
+                src = (c * H - ph + i) * W + off
+                q0 = lo * W + max(0, -off)
+                q1 = hi * W - max(0, off)
+                for q in range(q0, q1):
+                    gf[U(src + q)] += bf[U(row + q)]
+
+
+@njit(cache=True, inline="always")
 def _im2col_ld(x, C, H, W, bf, ld, col0, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     """x: (C, H, W) C-contiguous; bf: flat buffer of rows of ``ld`` values; the image's (C*kh*kw, OH*OW) columns go
     to columns [col0, col0 + OH*OW) of its first C*kh*kw rows."""
     xf = x.ravel()
+    if sh == 1 and sw == 1 and dh == 1 and OW == W:
+        _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH)
+        return
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
@@ -108,6 +180,9 @@ def _col2im_ld(bf, ld, col0, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW
     gf = gx.ravel()
     for p in range(C * H * W):
         gf[p] = 0
+    if sh == 1 and sw == 1 and dh == 1 and OW == W:
+        _col2im_runs(bf, ld, col0, C, H, W, gf, kh, kw, ph, pw, dw, OH)
+        return
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
