@@ -12,7 +12,6 @@ cols[(c, i, j), (oh, ow)] = x[c, oh*sh - ph + i*dh, ow*sw - pw + j*dw], 0 outsid
 ever allocated, the output comes out in (N, O, OH*OW) order, and the BLAS runs single-threaded inside each Numba
 thread, so the two thread pools never fight over the cores.
 """
-import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
