@@ -11,10 +11,11 @@ Which library runs it is chosen once per process, when this module is imported:
 * **SciPy's OpenBLAS** otherwise (the library Numba's own ``np.dot`` calls, reached through
   ``scipy.linalg.cython_blas``): it threads large products itself (``matmul.set_blas_threads`` sets how far).
 
-``MINITORCH_BLAS=openblas`` (or ``scipy``) keeps SciPy's even where MKL is installed; ``MINITORCH_BLAS=mkl`` makes a
-missing MKL an ImportError instead of a silent fallback. ``BACKEND`` names the choice; ``SEQUENTIAL`` says that
-the library runs each product on one thread (large products are then split over the Numba threads by the
-launchers, see ``matmul.gemm_par``).
+The sequential layer is a setting of the loaded ``libmkl_rt``: where NumPy runs on the same MKL (conda builds), its
+own products become single-threaded as well. ``MINITORCH_BLAS=openblas`` (or ``scipy``) keeps SciPy's OpenBLAS and
+leaves MKL alone even where it is installed; ``MINITORCH_BLAS=mkl`` makes a missing MKL an ImportError instead of a
+silent fallback. ``BACKEND`` names the choice; ``SEQUENTIAL`` says that the library runs each product on one thread
+(large products are then split over the Numba threads by the launchers, see ``matmul.gemm_par``).
 
 Both libraries are reached through the Fortran interface (``sgemm``/``dgemm``, 32-bit integers, arguments by
 pointer) under one process-wide symbol per type, ``minitorch_sgemm``/``minitorch_dgemm``, registered with LLVM
