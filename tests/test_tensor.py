@@ -728,3 +728,39 @@ def test_arg_reductions_over_leading_dims_fold_rows(shape, dim, dtype):
         np.testing.assert_array_equal(to_np(i), ref_i(a, axis=dim))
         np.testing.assert_array_equal(to_np(v), ref_v(a, axis=dim))
         np.testing.assert_array_equal(to_np(getattr(x, "arg" + name)(dim)), ref_i(a, axis=dim))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows, cols", [(6, 9), (300, 257)])
+def test_extremes_along_the_last_dim_keep_nan_inf_and_zero_rules(dtype, rows, cols):
+    """amax/amin/max/min/argmax/argmin over contiguous runs (the fast vmaxps pass with a separate NaN check, and the
+    exact pass it falls back to) against PyTorch: a NaN anywhere in a row (first, last, middle) wins, +inf with -inf in one row (whose check sum is NaN though no element is), rows of zeros of both signs
+    (the first zero met is kept), all -inf, ties (the first index), serial and threaded sizes."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    a = rng.integers(-4, 5, size=(rows, cols)).astype(dtype)
+    a[1, 0] = np.nan
+    a[2, cols - 1] = -np.nan
+    a[3, cols // 2] = np.inf
+    a[3, 1] = -np.inf
+    a[4, :] = 0.0
+    a[4, 2] = -0.0
+    a[4, 0] = -0.0
+    a[5, :] = -np.inf
+    if rows > 6:
+        a[rng.choice(rows, 20, replace=False), rng.choice(cols, 20)] = np.nan
+    x, t = minitorch.tensor(a), torch.tensor(a)
+    for name in ("amax", "amin"):
+        got, want = to_np(getattr(x, name)(1)), getattr(t, name)(1).numpy()
+        np.testing.assert_array_equal(got, want)
+        if rows == 6:  # which zero amax keeps: PyTorch's serial rule (the first met); its vector path differs
+            num = ~np.isnan(want)  # a NaN's sign bit is not compared
+            np.testing.assert_array_equal(np.signbit(got[num]), np.signbit(want[num]))
+    for name in ("max", "min"):
+        v, i = getattr(x, name)(1)
+        tv, ti = getattr(t, name)(1)
+        np.testing.assert_array_equal(to_np(v), tv.numpy())
+        num = ~np.isnan(tv.numpy())
+        np.testing.assert_array_equal(np.signbit(to_np(v)[num]), np.signbit(tv.numpy()[num]))
+        np.testing.assert_array_equal(to_np(i), ti.numpy())
+        np.testing.assert_array_equal(to_np(getattr(x, "arg" + name)(1)), getattr(t, "arg" + name)(1).numpy())

@@ -199,5 +199,10 @@ bmm_blas_par = bmm_blas  # a launch covers the whole batch already
 BLAS_SEQUENTIAL = False  # one launch uses the whole device: launchers never split a product for it
 
 
+def gemm_par(a, ta, b, tb, out, T):
+    """gemm: one launch already spreads a product over the device (``T``, the CPU's thread split, is unused)."""
+    gemm(a, ta, b, tb, out)
+
+
 def set_blas_threads(n):
     """No BLAS on the GPU: a no-op, so launchers can call it for every device."""
