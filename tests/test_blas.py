@@ -63,6 +63,22 @@ def test_dot_every_layout(dtype, m, k, n):
             assert np.isnan(base[mask]).all()
 
 
+@njit  # typed by its arguments: C- and F-typed operands take the statically specialised path
+def _call_dot_typed(a, b, out):
+    _blas.dot(a, b, out)
+
+
+@pytest.mark.parametrize("m,k,n", [(5, 7, 3), (1, 4, 6), (6, 1, 1), (4, 0, 3)])
+def test_dot_c_and_f_typed_operands(m, k, n):
+    """The kernels' case (every operand C- or F-typed at compile time, transposes fixed then), each combination
+    including an F-ordered output, single rows and columns, and an empty inner dim."""
+    a0, b0 = RNG.standard_normal((m, k)), RNG.standard_normal((k, n))
+    for la, lb, lo in itertools.product("CF", repeat=3):
+        out = _layout(np.full((m, n), np.nan), lo)
+        _call_dot_typed(_layout(a0, la), _layout(b0, lb), out)
+        np.testing.assert_allclose(out, a0 @ b0, rtol=1e-12, atol=1e-12, err_msg=f"{la} {lb} {lo}")
+
+
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
 @pytest.mark.parametrize("m,k,n", [(40, 9, 7), (7, 9, 40), (3, 2, 1), (1, 5, 9)])
 @pytest.mark.parametrize("threads", [2, 3])

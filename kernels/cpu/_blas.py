@@ -205,7 +205,7 @@ def _gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
 # ---------------------------------------------------------------------------------------------------------------
 # dot: np.dot(a, b, out) for 2-D float arrays of any strides
 # ---------------------------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _form(s0, s1, r, c):
     """How BLAS reads a 2-D array of shape (r, c) and element strides (s0, s1): (0, ld) row-major with row stride
     ld, (1, ld) the transpose of a row-major (c, r) array, (-1, 0) neither (copied first)."""
@@ -216,9 +216,21 @@ def _form(s0, s1, r, c):
     return -1, 0
 
 
-@njit(cache=True, inline="always")
-def _dot_c(a, ta, lda, b, tb, ldb, out, m, n, k):
-    sz = out.itemsize
+@njit(cache=True)
+def _dot_any(a, b, out):
+    """dot for operands of any layout (Numba's 'A' arrays): the BLAS form of each is read off its strides at run
+    time, and an operand that has none (or an output) goes through a contiguous copy."""
+    m, k = a.shape
+    n = b.shape[1]
+    sz = a.itemsize
+    ta, lda = _form(a.strides[0] // sz, a.strides[1] // sz, m, k)
+    if ta < 0:
+        a = np.ascontiguousarray(a)
+        ta, lda = 0, k
+    tb, ldb = _form(b.strides[0] // sz, b.strides[1] // sz, k, n)
+    if tb < 0:
+        b = np.ascontiguousarray(b)
+        tb, ldb = 0, n
     fc, ldc = _form(out.strides[0] // sz, out.strides[1] // sz, m, n)
     if fc == 0:
         gemm(ta == 1, tb == 1, m, n, k, 1.0, a, lda, b, ldb, 0.0, out, ldc)
@@ -228,16 +240,6 @@ def _dot_c(a, ta, lda, b, tb, ldb, out, m, n, k):
         tmp = np.empty((m, n), out.dtype)
         gemm(ta == 1, tb == 1, m, n, k, 1.0, a, lda, b, ldb, 0.0, tmp, n)
         out[:, :] = tmp
-
-
-@njit(cache=True, inline="always")
-def _dot_b(a, ta, lda, b, out, m, n, k):
-    sz = b.itemsize
-    tb, ldb = _form(b.strides[0] // sz, b.strides[1] // sz, k, n)
-    if tb >= 0:
-        _dot_c(a, ta, lda, b, tb, ldb, out, m, n, k)
-    else:
-        _dot_c(a, ta, lda, np.ascontiguousarray(b), 0, n, out, m, n, k)
 
 
 def dot(a, b, out):
@@ -252,6 +254,17 @@ def _dot_impl(a, b, out):
         return None
     if not isinstance(out.dtype, types.Float) or a.dtype != out.dtype or b.dtype != out.dtype:
         return None
+    if a.layout not in "CF" or b.layout not in "CF" or out.layout not in "CF" or len(out.layout) != 1:
+        def impl_any(a, b, out):
+            if a.shape[0] == 0 or b.shape[1] == 0:
+                return
+            if a.shape[1] == 0:
+                out[:, :] = 0
+                return
+            _dot_any(a, b, out)
+        return impl_any
+    # C- and F-typed operands (what the kernels pass): the transposes are known now, one GEMM call is compiled
+    ta, tb, out_f = a.layout == "F", b.layout == "F", out.layout == "F"
 
     def impl(a, b, out):
         m, k = a.shape
@@ -262,9 +275,12 @@ def _dot_impl(a, b, out):
             out[:, :] = 0
             return
         sz = a.itemsize
-        ta, lda = _form(a.strides[0] // sz, a.strides[1] // sz, m, k)
-        if ta >= 0:
-            _dot_b(a, ta, lda, b, out, m, n, k)
+        # leading dimensions: the stride between rows of the stored (row-major) matrix; a single row may carry any
+        # stride, so it gets its length (BLAS checks ld >= that length)
+        lda = (a.strides[1] // sz if k > 1 else m) if ta else (a.strides[0] // sz if m > 1 else k)
+        ldb = (b.strides[1] // sz if n > 1 else k) if tb else (b.strides[0] // sz if k > 1 else n)
+        if out_f:  # out^T (n, m) row-major = op(B)^T op(A)^T
+            gemm(not tb, not ta, n, m, k, 1.0, b, ldb, a, lda, 0.0, out, out.strides[1] // sz if n > 1 else m)
         else:
-            _dot_b(np.ascontiguousarray(a), 0, k, b, out, m, n, k)
+            gemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, out, out.strides[0] // sz if m > 1 else n)
     return impl

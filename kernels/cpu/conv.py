@@ -71,7 +71,7 @@ def _valid_rows(i, ph, dh, H, OH):
     return lo, hi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH):
     """_im2col_ld for stride 1 when the output is as wide as the input (``same`` padding: 3x3 pad 1, 5x5 pad 2,
     1x1): the valid rows of a (c, i, j) row of columns are one run of the input shifted by ``off``, copied in one
@@ -106,7 +106,7 @@ def _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH):
                         bf[U(row + oh * W + ow)] = 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _col2im_runs(bf, ld, col0, C, H, W, gf, kh, kw, ph, pw, dw, OH):
     """_col2im_ld's accumulation for the case _im2col_runs handles: the positions that fell in the padding are
     zeroed in the (scratch) columns first, so each valid run adds back in one loop."""
