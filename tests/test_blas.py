@@ -92,6 +92,77 @@ def test_gemm_par_splits(ta, tb, m, k, n, threads):
     np.testing.assert_allclose(out, (a.T if ta else a) @ (b.T if tb else b), rtol=1e-12, atol=1e-12)
 
 
+def _in_storage(rng, shape, pad=5):
+    """A random matrix stored at an offset inside a longer 1-D storage (NaN around it): (storage, offset, matrix)."""
+    n = int(np.prod(shape))
+    s = np.full(n + 2 * pad, np.nan)
+    s[pad:pad + n] = rng.standard_normal(n)
+    return s, pad, s[pad:pad + n].reshape(shape)
+
+
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("m,k,n", [(40, 9, 7), (7, 9, 40), (1, 5, 9)])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_gemm_flat(ta, tb, m, k, n, threads):
+    """The launchers' flat GEMM entry: operands read at an offset of a longer storage (its NaN padding must not
+    leak in), stored transposed or not, on one thread or split, against NumPy."""
+    rng = np.random.default_rng(m * 100 + k * 10 + n + threads)
+    sa, ao, a = _in_storage(rng, (k, m) if ta else (m, k))
+    sb, bo, b = _in_storage(rng, (n, k) if tb else (k, n))
+    out = np.full(m * n, np.nan)
+    MM.gemm_flat(sa, ao, ta, sb, bo, tb, out, m, n, k, threads)
+    np.testing.assert_allclose(out.reshape(m, n), (a.T if ta else a) @ (b.T if tb else b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("split,threads", [(0, 1), (1, 2), (1, 3), (2, 2), (2, 3)])
+@pytest.mark.parametrize("tw", [False, True])
+@pytest.mark.parametrize("has_b", [False, True])
+@pytest.mark.parametrize("act", [0, 1])
+def test_linear_forward_flat(split, threads, tw, has_b, act):
+    """The flat linear entry: one thread, rows split, output features split (w as stored only), relu fused or not,
+    operands at offsets of longer storages, against NumPy."""
+    if split == 2 and tw:
+        pytest.skip("the feature split takes w as stored")
+    rng = np.random.default_rng(split * 10 + threads + 2 * tw + 4 * has_b + 8 * act)
+    M, In, O = 37, 23, 11
+    sx, xo, x = _in_storage(rng, (M, In))
+    sw, wo, w = _in_storage(rng, (In, O) if tw else (O, In))
+    sb, bo, b = _in_storage(rng, (O,))
+    out = np.full(M * O, np.nan)
+    MM.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, has_b, out, M, In, O, split, threads, act)
+    want = x @ (w if tw else w.T) + (b if has_b else 0)
+    np.testing.assert_allclose(out.reshape(M, O), np.maximum(want, 0) if act else want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("M", [37, 11])  # split by rows (M > In) and by columns
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("need", [(True, True, True), (True, False, False), (False, True, False),
+                                  (False, False, True)])
+@pytest.mark.parametrize("tw", [False, True])
+def test_linear_backward_flat(M, threads, need, tw):
+    """The flat linear backward entry, serial and split, for subsets of the gradients (stand-ins where one is not
+    needed, which stay untouched), operands at offsets of longer storages, against NumPy."""
+    rng = np.random.default_rng(M + 3 * threads + 5 * sum(need) + tw)
+    O, In = 13, 23
+    need_x, need_w, need_b = need
+    sg, go, g = _in_storage(rng, (M, O))
+    sx, xo, x = _in_storage(rng, (M, In))
+    sw, wo, w = _in_storage(rng, (In, O) if tw else (O, In))
+    gx, gw, gb = np.full(M * In, np.nan), np.full(O * In, np.nan), np.full(O, np.nan)
+    width = In if need_x or need_w else O
+    gt = np.empty(threads * MM.linear_scratch(M, width, O, threads))
+    keep = sg.copy()
+    MM.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, gx if need_x else sg, gw if need_w else sg,
+                            gb if need_b else sg, M, In, O, need_x, need_w, need_b, gt, threads)
+    np.testing.assert_array_equal(sg, keep)  # the stand-ins are never written
+    wants = (g @ (w.T if tw else w), g.T @ x, g.sum(0))
+    for flag, got, want in zip(need, (gx, gw, gb), wants):
+        if flag:
+            np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-12, atol=1e-12)
+        else:
+            assert np.isnan(got).all()
+
+
 def test_backend_is_named():
     assert _blas.BACKEND.startswith("mkl") or _blas.BACKEND == "scipy openblas"
     assert _blas.SEQUENTIAL == _blas.BACKEND.startswith("mkl")

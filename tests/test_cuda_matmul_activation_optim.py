@@ -166,6 +166,56 @@ def test_linear_backward(dtype, tw, need, par):
             assert (d.copy_to_host() == 7).all()  # not needed: left alone
 
 
+def _stored(rng, shape, dtype, pad=3):
+    n = int(np.prod(shape))
+    s = np.full(n + 2 * pad, 7, dtype)
+    s[pad:pad + n] = _rand(rng, n, dtype)
+    return s, pad, s[pad:pad + n].reshape(shape)
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_gemm_flat(ta, tb):
+    rng = np.random.default_rng(4)
+    M, K, N = 5, 4, 6
+    sa, ao, a = _stored(rng, (K, M) if ta else (M, K), np.float32)
+    sb, bo, b = _stored(rng, (N, K) if tb else (K, N), np.float32)
+    want = np.empty(M * N, np.float32)
+    c_mm.gemm_flat(sa, ao, ta, sb, bo, tb, want, M, N, K, 1)
+    out = cuda.device_array(M * N, np.float32)
+    g_mm.gemm_flat(_d(sa), ao, ta, _d(sb), bo, tb, out, M, N, K, 2)
+    np.testing.assert_allclose(out.copy_to_host(), want, **TOL[np.float32])
+
+
+@pytest.mark.parametrize("tw,act", [(False, 1), (True, 0)])
+def test_linear_forward_flat(tw, act):
+    rng = np.random.default_rng(5)
+    M, In, O = 6, 5, 7
+    sx, xo, _ = _stored(rng, (M, In), np.float32)
+    sw, wo, _ = _stored(rng, (In, O) if tw else (O, In), np.float32)
+    sb, bo, _ = _stored(rng, (O,), np.float32)
+    want = np.empty(M * O, np.float32)
+    c_mm.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, True, want, M, In, O, 0, 1, act)
+    out = cuda.device_array(M * O, np.float32)
+    g_mm.linear_forward_flat(_d(sx), xo, _d(sw), wo, tw, _d(sb), bo, True, out, M, In, O, 1, 2, act)
+    np.testing.assert_allclose(out.copy_to_host(), want, **TOL[np.float32])
+
+
+@pytest.mark.parametrize("tw,need", [(False, (True, True, True)), (True, (True, False, True)),
+                                     (False, (False, True, False))])
+def test_linear_backward_flat(tw, need):
+    rng = np.random.default_rng(6)
+    M, In, O = 7, 5, 6
+    sg, go, _ = _stored(rng, (M, O), np.float32)
+    sx, xo, _ = _stored(rng, (M, In), np.float32)
+    sw, wo, _ = _stored(rng, (In, O) if tw else (O, In), np.float32)
+    want = [np.full(M * In, 7, np.float32), np.full(O * In, 7, np.float32), np.full(O, 7, np.float32)]
+    c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, *want, M, In, O, *need, np.empty(1, np.float32), 1)
+    dev = [_d(v) for v in [np.full(M * In, 7, np.float32), np.full(O * In, 7, np.float32), np.full(O, 7, np.float32)]]
+    g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, tw, *dev, M, In, O, *need, None, 2)
+    for d, c in zip(dev, want):
+        np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])  # 7s stay 7s where not needed
+
+
 def test_linear_backward_no_rows_gives_zero_weight_and_bias_gradients():
     O, In = 3, 2
     g = _d(np.zeros((1, O)))[:0]

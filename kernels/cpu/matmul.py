@@ -65,10 +65,8 @@ def _gemm_block(a, ta, b, tb, out, r0, r1, c0, c1):
         _dot(a[r0:r1], b[:, c0:c1], o)
 
 
-@njit(cache=True, parallel=True)
-def gemm_par(a, ta, b, tb, out, T):
-    """``gemm`` split over T Numba threads, one single-threaded GEMM each (large products on a sequential BLAS,
-    ``BLAS_SEQUENTIAL``): out's rows are split when it has at least as many rows as columns, else its columns."""
+@njit(cache=True, inline="always")
+def _gemm_split(a, ta, b, tb, out, T):
     M, N = out.shape
     by_rows = M >= N
     for t in prange(T):
@@ -78,6 +76,35 @@ def gemm_par(a, ta, b, tb, out, T):
             r0, r1, c0, c1 = 0, M, t * N // T, (t + 1) * N // T
         if r1 > r0 and c1 > c0:
             _gemm_block(a, ta, b, tb, out, r0, r1, c0, c1)
+
+
+@njit(cache=True, parallel=True)
+def gemm_par(a, ta, b, tb, out, T):
+    """``gemm`` split over T Numba threads, one single-threaded GEMM each (large products on a sequential BLAS,
+    ``BLAS_SEQUENTIAL``): out's rows are split when it has at least as many rows as columns, else its columns."""
+    _gemm_split(a, ta, b, tb, out, T)
+
+
+@njit(cache=True, inline="always")
+def _mat(s, o, r, c):
+    """The C-ordered (r, c) matrix at element offset o of the 1-D storage s."""
+    return s[o:o + r * c].reshape(r, c)
+
+
+@njit(cache=True, parallel=True)
+def gemm_flat(a, ao, ta, b, bo, tb, out, M, N, K, T):
+    """out (a fresh 1-D storage of M*N) = op(a) @ op(b), a stored (M, K) (or (K, M) when ``ta``) at offset ao of
+    its 1-D storage, b (K, N) (or (N, K) when ``tb``) at bo: ``gemm`` when T is 1, else ``gemm_par``.
+
+    The launchers' entry point: 1-D storages and scalars unbox in a fraction of the time Numba takes for fresh 2-D
+    views, which cost ~0.5-1 us each per call (more than a 64x128x10 GEMM)."""
+    am = _mat(a, ao, K, M) if ta else _mat(a, ao, M, K)
+    bm = _mat(b, bo, N, K) if tb else _mat(b, bo, K, N)
+    om = out.reshape(M, N)
+    if T <= 1:  # a call, as in linear_backward_flat
+        gemm(am, ta, bm, tb, om)
+    else:
+        _gemm_split(am, ta, bm, tb, om, T)
 
 
 @njit(cache=True, parallel=True)
@@ -138,9 +165,8 @@ def linear_forward(x, w, tw, b, has_b, out, act=0):
     _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0], act)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
-    """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
+@njit(cache=True, inline="always")
+def _rows_split(x, w, tw, b, has_b, out, T, act):
     M = x.shape[0]
     for t in prange(T):
         r0 = t * M // T
@@ -149,12 +175,8 @@ def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
             _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
-    """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
-    multiplies all rows of x by its own block of w's rows straight into its columns of out (BLAS writes a block
-    with out's row stride), then adds the bias there. For few rows this beats splitting the rows, where every thread
-    would pack the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
+@njit(cache=True, inline="always")
+def _features_split(x, w, b, has_b, out, T, act):
     M = x.shape[0]
     O = w.shape[0]
     for t in prange(T):
@@ -163,6 +185,39 @@ def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
         if o1 > o0:
             _dot(x, w[o0:o1].T, out[:, o0:o1])
             _bias_act(out, 0, M, o0, o1, b, has_b, act)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
+    """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
+    _rows_split(x, w, tw, b, has_b, out, T, act)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
+    """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
+    multiplies all rows of x by its own block of w's rows straight into its columns of out (BLAS writes a block
+    with out's row stride), then adds the bias there. For few rows this beats splitting the rows, where every thread
+    would pack the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
+    _features_split(x, w, b, has_b, out, T, act)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act):
+    """The launchers' entry point for linear_forward*, from 1-D storages (``gemm_flat`` says why): x (M, In) at
+    offset xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out a fresh
+    M*O storage. ``split`` 0 runs on this thread, 1 splits the rows of x over T threads (linear_forward_par), 2 the
+    output features (linear_forward_cols_par; w not transposed)."""
+    xm = _mat(x, xo, M, In)
+    wm = _mat(w, wo, In, O) if tw else _mat(w, wo, O, In)
+    bv = b[bo:bo + O]
+    om = out.reshape(M, O)
+    if split == 0:  # a call, as in linear_backward_flat
+        linear_forward(xm, wm, tw, bv, has_b, om, act)
+    elif split == 1:
+        _rows_split(xm, wm, tw, bv, has_b, om, T, act)
+    else:
+        _features_split(xm, wm, bv, has_b, om, T, act)
 
 
 @njit(cache=True, inline="always")
@@ -255,6 +310,11 @@ def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     gw_t = g[r0:r1].T @ x[r0:r1] (BLAS reads the transposed row block in place) and column sums gb_t into gt[t]; a
     second pass adds the partials (O*In*T reads). By columns otherwise (``_grad_cols``). Rows were 20-25% faster at
     the GPT's 768 x 128 x 384 and the LM decoder's 700 x 200 x 10000; columns at the MLP's 64 x 784 x 128."""
+    _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt)
+
+
+@njit(cache=True, inline="always")
+def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     T = gt.shape[0]
     M, O = g.shape
     # the arrays not needed are stand-ins (g itself): In is read from one that is needed, and is O when only the
@@ -303,6 +363,25 @@ def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
                     for t in range(1, T):
                         acc += gt[t, O * In + o]
                     gb[o] = acc
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T):
+    """The launchers' entry point for linear_backward*, from 1-D storages (``gemm_flat`` says why): g (M, O) at
+    offset go, x (M, In) at xo (read when ``need_w``), w (O, In) (or (In, O) when ``tw``) at wo (read when
+    ``need_x``); gx (M*In), gw (O*In) and gb (O) fresh storages where needed, any storage where not. T 1 runs
+    linear_backward on this thread, else linear_backward_par over T threads with gt (T*S, S from
+    ``linear_scratch``) as scratch."""
+    gm = _mat(g, go, M, O)
+    xm = _mat(x, xo, M, In) if need_w else gm
+    wm = (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else gm
+    gxm = gx.reshape(M, In) if need_x else gm
+    gwm = gw.reshape(O, In) if need_w else gm
+    gbv = gb if need_b else g
+    if T <= 1:  # a call, not inlined: parallel=True would turn its zeroing and sums into thread launches
+        linear_backward(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gm)
+    else:
+        _backward_split(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gt.reshape(T, gt.size // T))
 
 
 @njit(cache=True, inline="always")

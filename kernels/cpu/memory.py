@@ -33,8 +33,8 @@ def _keep_freed_memory():
 MALLOC_CACHE = _keep_freed_memory()
 
 
-def empty(n, np_dtype):
-    return np.empty(n, dtype=np_dtype)
+# empty(n, np_dtype): numpy's own function, bound directly (a Python wrapper around it cost ~100 ns per tensor)
+empty = np.empty
 
 
 def zeros(n, np_dtype):

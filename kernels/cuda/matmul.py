@@ -204,5 +204,30 @@ def gemm_par(a, ta, b, tb, out, T):
     gemm(a, ta, b, tb, out)
 
 
+def _mat(s, o, r, c):
+    """The C-ordered (r, c) matrix at element offset o of the 1-D device storage s."""
+    return s[o:o + r * c].reshape(r, c)
+
+
+def gemm_flat(a, ao, ta, b, bo, tb, out, M, N, K, T):
+    """The CPU's flat entry point of ``gemm`` (operands as 1-D storages and offsets; ``T`` unused)."""
+    gemm(_mat(a, ao, K, M) if ta else _mat(a, ao, M, K), ta, _mat(b, bo, N, K) if tb else _mat(b, bo, K, N), tb,
+         out.reshape(M, N))
+
+
+def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act):
+    """The CPU's flat entry point of ``linear_forward`` (``split`` and ``T``, the CPU's thread split, unused)."""
+    linear_forward(_mat(x, xo, M, In), _mat(w, wo, In, O) if tw else _mat(w, wo, O, In), tw, b[bo:bo + O], has_b,
+                   out.reshape(M, O), act)
+
+
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T):
+    """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused)."""
+    linear_backward(_mat(g, go, M, O), _mat(x, xo, M, In) if need_w else None,
+                    (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else None, tw,
+                    gx.reshape(M, In) if need_x else None, gw.reshape(O, In) if need_w else None,
+                    gb if need_b else None, need_x, need_w, need_b, None)
+
+
 def set_blas_threads(n):
     """No BLAS on the GPU: a no-op, so launchers can call it for every device."""

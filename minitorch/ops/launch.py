@@ -624,21 +624,21 @@ def mm(a, b):
         return out
     if K == 0:
         return fill_(out, 0)
+    k = _k(a).matmul
+    mnk = M * N * K
+    if mnk < LINEAR_PAR or k.BLAS_SEQUENTIAL:
+        # one single-threaded GEMM, or on a one-thread BLAS (MKL) large products split over the Numba threads: the
+        # rows or the columns of out, each block written in place (64x784 @ 784x128: 77 -> 53 us on 2 threads;
+        # 768x128 @ 128x384 383 -> 196 us)
+        k.set_blas_threads(1)
+        sa, ao, ta = _flat_form(a)
+        sb, bo, tb = _flat_form(b)
+        k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1 if mnk < LINEAR_PAR else _threads())
+        return out
     fa, ta = _matrix_form(a)
     fb, tb = _matrix_form(b)
-    k = _k(a).matmul
     oa = out._storage.reshape(M, N)
-    mnk = M * N * K
-    if mnk < LINEAR_PAR:
-        k.set_blas_threads(1)
-        k.gemm(fa, ta, fb, tb, oa)
-        return out
     T = _threads()
-    if k.BLAS_SEQUENTIAL and T > 1:
-        # a one-thread BLAS (MKL): the rows or the columns of out split over the Numba threads, each block written
-        # in place (64x784 @ 784x128: 77 -> 53 us on 2 threads; 768x128 @ 128x384 383 -> 196 us)
-        k.gemm_par(fa, ta, fb, tb, oa, T)
-        return out
     if mnk < BLAS_PAR and T > 1 and M > 1 and (M > LINEAR_COLS_M or tb and N >= 2 * T):
         # mid-size, split over the Numba threads with single-threaded GEMMs as linear layers do: few rows times a
         # transposed operand (x @ w.T) by output columns, else by rows (few rows times a row-major operand run as
@@ -723,6 +723,19 @@ def _matrix_form(t):
     return t._storage.reshape(r, c), False
 
 
+def _flat_form(t):
+    """(1-D storage, element offset, transposed?) of a 2-D tensor for the kernels' flat entry points
+    (``gemm_flat``): its own storage when it is C- or F-ordered, else a contiguous copy's."""
+    r, c = t._shape
+    s0, s1 = t._stride
+    if (s1 == 1 or c == 1) and (s0 == c or r == 1):
+        return t._storage, t._offset, False
+    if (s0 == 1 or r == 1) and (s1 == r or c == 1):
+        return t._storage, t._offset, True
+    t = contiguous(t)
+    return t._storage, 0, False
+
+
 @half_compute()
 def linear(x, w, b, act=0):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
@@ -731,31 +744,33 @@ def linear(x, w, b, act=0):
     M, In = x._shape
     O = w._shape[0]
     out = empty((M, O), x._dtype, x._device)
-    if out.numel() == 0:
+    if M == 0 or O == 0:
         return out
-    xa, _ = _matrix_form(contiguous(x) if not x._is_contiguous() else x)
-    wa, tw = _matrix_form(w)
-    if b is not None:
-        b = b if b._contig else contiguous(b)
-        ba = b._storage[b._offset:b._offset + O]
-    else:
-        ba = xa[0]  # unused
-    mm = _k(x).matmul
-    mm.set_blas_threads(1)
-    oa = out._storage.reshape(M, O)
     if In == 0:
         fill_(out, 0)
         if b is not None:
             binary("add", out, b, out=out)
         return unary("relu", out, out=out) if act else out
-    T = _threads()
-    extra = (act,) if act else ()
-    if M * O * In >= LINEAR_PAR and T > 1 and M <= LINEAR_COLS_M and not tw and O >= 2 * T:
-        mm.linear_forward_cols_par(xa, wa, ba, b is not None, oa, T, *extra)
-    elif M * O * In >= LINEAR_PAR and T > 1 and M > 1:
-        mm.linear_forward_par(xa, wa, tw, ba, b is not None, oa, min(T, M), *extra)
+    if not x._contig:
+        x = contiguous(x)
+    ws, wo, tw = _flat_form(w)
+    if b is not None:
+        if not b._contig:
+            b = contiguous(b)
+        bs, bo = b._storage, b._offset
     else:
-        mm.linear_forward(xa, wa, tw, ba, b is not None, oa, *extra)
+        bs, bo = ws, 0  # unused
+    mm = _k(x).matmul
+    mm.set_blas_threads(1)
+    T = _threads()
+    split = 0
+    if M * O * In >= LINEAR_PAR and T > 1:
+        if M <= LINEAR_COLS_M and not tw and O >= 2 * T:
+            split = 2  # the output features over the threads
+        elif M > 1:
+            split, T = 1, min(T, M)  # the rows
+    mm.linear_forward_flat(x._storage, x._offset, ws, wo, tw, bs, bo, b is not None, out._storage, M, In, O, split,
+                           T, act)
     return out
 
 
@@ -768,22 +783,27 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b):
     gx = empty((M, In), dt, dev) if need_x else None
     gw = empty((O, In), dt, dev) if need_w else None
     gb = empty((O,), dt, dev) if need_b else None
-    ga, _ = _matrix_form(contiguous(g) if not g._is_contiguous() else g)
-    xa = _matrix_form(contiguous(x) if not x._is_contiguous() else x)[0] if need_w else ga
-    wa, tw = _matrix_form(w) if need_x else (ga, False)
-    gxa = gx._storage.reshape(M, In) if need_x else ga  # ga stands in for what is not computed
-    gwa = gw._storage.reshape(O, In) if need_w else ga
-    gba = gb._storage if need_b else ga.reshape(-1)
+    if not g._contig:
+        g = contiguous(g)
+    gs = g._storage
+    if need_w:
+        if not x._contig:
+            x = contiguous(x)
+        xs, xo = x._storage, x._offset
+    else:
+        xs, xo = gs, 0
+    ws, wo, tw = _flat_form(w) if need_x else (gs, 0, False)
     mm = _k(g).matmul
     mm.set_blas_threads(1)
     T = _threads()
     if M * O * In >= LINEAR_PAR and T > 1:
         # the kernel reads In from gx or x, which are stand-ins of width O when only the bias gradient is needed
-        gt = empty((T, mm.linear_scratch(M, In if need_x or need_w else O, O, T)), dt, dev)._storage.reshape(T, -1)
-        mm.linear_backward_par(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
+        gt = empty((T * mm.linear_scratch(M, In if need_x or need_w else O, O, T),), dt, dev)._storage
     else:
-        gt = empty((1, 1), dt, dev)._storage.reshape(1, 1)  # the serial kernel takes no scratch
-        mm.linear_backward(ga, xa, wa, tw, gxa, gwa, gba, need_x, need_w, need_b, gt)
+        T, gt = 1, gs  # the serial kernel takes no scratch
+    mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage if need_x else gs,
+                            gw._storage if need_w else gs, gb._storage if need_b else gs, M, In, O, need_x, need_w,
+                            need_b, gt, T)
     return gx, gw, gb
 
 
