@@ -266,7 +266,8 @@ _ARITH_BOOL = {"add": "logical_or", "mul": "logical_and", "maximum": "logical_or
 
 def _binary(name, a, b, float_op=False):
     if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and a._device is b._device \
-            and not (a._requires_grad or b._requires_grad or float_op) and a._dtype is not t_bool:
+            and not float_op and a._dtype is not t_bool \
+            and not ((a._requires_grad or b._requires_grad) and _state["enabled"]):
         if a._shape == b._shape and a._contig and b._contig:
             return launch.binary_same(name, a, b)
         return launch.binary(name, a, b)
