@@ -46,7 +46,7 @@ def main():
     print(f"{'':12s} {'60k epoch':>10s} {'per step':>10s} {'final loss':>11s}")
     print(f"{'minitorch':12s} {t_mt * scale:9.2f}s {t_mt / steps * 1e3:8.2f}ms {l_mt:11.4f}")
     print(f"{'torch':12s} {t_t * scale:9.2f}s {t_t / steps * 1e3:8.2f}ms {l_t:11.4f}")
-    print(f"ratio minitorch/torch: {t_mt / t_t:.2f}x  (target <= 1.5x)")
+    print(f"ratio minitorch/torch: {t_mt / t_t:.2f}x  (target <= 0.9x, the eager-speed issue)")
     if args.profile:
         import cProfile
         import pstats

@@ -67,7 +67,7 @@ def main():
     print(f"{'':12s} {'epoch':>9s} {'per step':>10s} {'final loss':>11s}")
     print(f"{'minitorch':12s} {t_mt:8.2f}s {t_mt / steps * 1e3:8.3f}ms {l_mt:11.4f}")
     print(f"{'torch':12s} {t_t:8.2f}s {t_t / steps * 1e3:8.3f}ms {l_t:11.4f}")
-    print(f"ratio minitorch/torch: {t_mt / t_t:.2f}x  (target <= 1.25x)")
+    print(f"ratio minitorch/torch: {t_mt / t_t:.2f}x  (target <= 0.9x, the eager-speed issue)")
     if args.profile:
         import cProfile
         import pstats

@@ -21,7 +21,11 @@ from ..ops import launch
 
 __all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "asgd", "rprop"]
 
-PAR_MIN = 1 << 18  # elements; memory-bound: measured no gain from prange at 1e5 elements on 2 cores
+# elements from which a step is split over the threads (at least two of the kernels' CHUNKs). Memory-bound, but in
+# a training loop a weight and its gradient were last touched by the threads of the layer's split GEMMs, so each
+# core finds its half in its own cache: the MNIST MLP's SGD step (fc1.weight, 100K elements) took 115 -> 72 us
+# inside the training loop and 43 -> 32 us on a hot cache when this went from 2^18 to 2^15
+PAR_MIN = 1 << 15
 _OPTIM = {}
 
 
