@@ -391,7 +391,9 @@ def _run_opt(name, dtype, k, args, steps=2, seed=8, per_step=None):
         for mod, arrs in ((c_opt, cpu), (g_opt, dev)):
             pos = [v for j, a in enumerate(arrs) for v in (a, OFF[j])]
             for par in (False,) if step == 0 else (True,):  # the _par name on the second step
-                getattr(mod, name + ("_step_par" if par else "_step"))(*pos, N_OPT, *args, *extra)
+                # the _par form takes the thread count last (the CPU splits over it; the GPU ignores it)
+                threads = (3,) if par else ()
+                getattr(mod, name + ("_step_par" if par else "_step"))(*pos, N_OPT, *args, *extra, *threads)
     for c, d in zip(cpu, dev):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[dtype])
 
@@ -448,7 +450,7 @@ def _run_centered(dtype, args):
     for mod, arrs in ((c_opt, cpu), (g_opt, dev)):
         pos = [v for j, a in enumerate(arrs) for v in (a, OFF[j])]
         mod.rmsprop_step(*pos, N_OPT, *args)
-        mod.rmsprop_step_par(*pos, N_OPT, *args)
+        mod.rmsprop_step_par(*pos, N_OPT, *args, 3)
     for c, d in zip(cpu, dev):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[dtype])
 

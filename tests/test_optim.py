@@ -204,7 +204,7 @@ def test_kernels_come_from_the_dispatch_registry(device):
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"])
 def test_parallel_kernel_matches_serial(name, monkeypatch):
-    init, grads = _problem(seed=5, shapes=[(200, 100), (3,)])  # two prange chunks
+    init, grads = _problem(seed=5, shapes=[(200, 100), (3,)])  # split over the threads
     kwargs = {"lr": 0.01, "momentum": 0.9} if name == "SGD" else {}
     serial, _ = _run_mini(name, kwargs, init, grads)
     monkeypatch.setattr(_functional, "PAR_MIN", 1)

@@ -4,13 +4,28 @@ One launch per parameter: a grid-stride loop with one thread per element, readin
 its state once. The update is the CPU kernels' formula op for op, in the parameter's dtype (the launcher passes the
 coefficients already rounded to it); where the CPU kernel rounds once (``_fma``: torch's ``add(alpha=)``,
 ``addcmul``, ``lerp``) this uses ``cuda.fma``. The GPU compiler may also fuse a separate multiply and add, so
-results agree with the CPU to an ulp or so, not bit for bit. The ``*_par`` names are aliases.
+results agree with the CPU to an ulp or so, not bit for bit. The ``*_step_par`` names run the same launch (the
+CPU's take the thread count last, which one launch over the device has no use for).
 """
+import inspect
 import math
 
 from numba import cuda
 
 from ._grid import THREADS, blocks
+
+
+def _par(step):
+    """``step`` taking (and ignoring) the CPU ``_step_par`` kernels' trailing thread count ``T`` (its signature says
+    so, as the CPU twin's does)."""
+    def par(*args):
+        step(*args[:-1])
+    sig = inspect.signature(step)
+    par.__signature__ = sig.replace(parameters=[*sig.parameters.values(),
+                                                inspect.Parameter("T", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+    par.__name__ = step.__name__ + "_par"
+    par.__doc__ = step.__doc__
+    return par
 
 
 @cuda.jit(device=True, inline=True)
@@ -65,7 +80,7 @@ def sgd_step(p, po, g, go, buf, bo, n, neg_lr, momentum, one_minus_dampening, we
                                  nesterov, maximize, first)
 
 
-sgd_step_par = sgd_step
+sgd_step_par = _par(sgd_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,7 +123,7 @@ def adam_step(p, po, g, go, m, mo, v, vo, vmax, vmo, n, w1, one_minus_w1, w1_sma
                                   decoupled, amsgrad, maximize)
 
 
-adam_step_par = adam_step
+adam_step_par = _par(adam_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -153,7 +168,7 @@ def rmsprop_step(p, po, g, go, sq, so, ga, gao, buf, bo, n, alpha, one_minus_alp
                                      w_small, neg_lr, eps, weight_decay, momentum, centered, maximize)
 
 
-rmsprop_step_par = rmsprop_step
+rmsprop_step_par = _par(rmsprop_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +194,7 @@ def adagrad_step(p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize):
         _adagrad[blocks(n), THREADS](p, po, g, go, s, so, n, neg_clr, eps, weight_decay, maximize)
 
 
-adagrad_step_par = adagrad_step
+adagrad_step_par = _par(adagrad_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,7 +227,7 @@ def adadelta_step(p, po, g, go, sq, so, acc, ao, n, rho, one_minus_rho, neg_lr, 
                                       weight_decay, maximize)
 
 
-adadelta_step_par = adadelta_step
+adadelta_step_par = _par(adadelta_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -245,7 +260,7 @@ def adamax_step(p, po, g, go, m, mo, u, uo, n, w1, one_minus_w1, w1_small, beta2
                                     weight_decay, maximize)
 
 
-adamax_step_par = adamax_step
+adamax_step_par = _par(adamax_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -285,7 +300,7 @@ def nadam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2,
                                    bc2, eps, weight_decay, decay_factor, c_grad, c_avg, decoupled, maximize)
 
 
-nadam_step_par = nadam_step
+nadam_step_par = _par(nadam_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -328,7 +343,7 @@ def radam_step(p, po, g, go, m, mo, v, vo, n, w1, one_minus_w1, w1_small, beta2,
                                    decoupled, maximize)
 
 
-radam_step_par = radam_step
+radam_step_par = _par(radam_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -362,7 +377,7 @@ def asgd_step(p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average
         _asgd[blocks(n), THREADS](p, po, g, go, ax, ao, n, decay, neg_eta, mu, weight_decay, average, maximize)
 
 
-asgd_step_par = asgd_step
+asgd_step_par = _par(asgd_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,7 +423,7 @@ def rprop_step(p, po, g, go, prev, pro, ss, so, n, etaminus, etaplus, one, step_
                                    maximize)
 
 
-rprop_step_par = rprop_step
+rprop_step_par = _par(rprop_step)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,14 @@ __all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "
 # core finds its half in its own cache: the MNIST MLP's SGD step (fc1.weight, 100K elements) took 115 -> 72 us
 # inside the training loop and 43 -> 32 us on a hot cache when this went from 2^18 to 2^15
 PAR_MIN = 1 << 15
+
+
+def _kernel(par, serial, n):
+    """(kernel, extra arguments): the ``_step_par`` form with the thread count for parameters of PAR_MIN elements
+    or more, else the serial step."""
+    if n >= PAR_MIN:
+        return par, (launch._threads(),)
+    return serial, ()
 _OPTIM = {}
 
 
@@ -143,9 +151,9 @@ def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=N
             first = True
         n = p.numel()
         b = buf if buf is not None else p
-        kern = mod.sgd_step_par if n >= PAR_MIN else mod.sgd_step
+        kern, T = _kernel(mod.sgd_step_par, mod.sgd_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, b._storage, b._offset, n, c[0], c[1], c[2], c[3],
-             bool(nesterov), bool(maximize), first)
+             bool(nesterov), bool(maximize), first, *T)
         _bump(p, buf)
 
 
@@ -194,10 +202,10 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
                                                                          1 - lr * weight_decay)
         vm = vmax if vmax is not None else p
         n = p.numel()
-        kern = mod.adam_step_par if n >= PAR_MIN else mod.adam_step
+        kern, T = _kernel(mod.adam_step_par, mod.adam_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset,
              vm._storage, vm._offset, n, c[0], c[1], c[2], c[3], c[4], ty(-step_size), ty(bias_correction2_sqrt),
-             c[5], c[6], c[7], bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
+             c[5], c[6], c[7], bool(decoupled_weight_decay), bool(amsgrad), bool(maximize), *T)
         _bump(p, m, v, vmax)
 
 
@@ -255,9 +263,10 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
         a = ga if ga is not None else p
         b = buf if buf is not None else p
         n = p.numel()
-        kern = mod.rmsprop_step_par if n >= PAR_MIN else mod.rmsprop_step
+        kern, T = _kernel(mod.rmsprop_step_par, mod.rmsprop_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, sq._storage, sq._offset, a._storage, a._offset,
-             b._storage, b._offset, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], bool(centered), bool(maximize))
+             b._storage, b._offset, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], bool(centered), bool(maximize),
+             *T)
         _bump(p, sq, ga, buf)
 
 
@@ -304,9 +313,9 @@ def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None,
         if c is None:
             c = coeffs[p._dtype] = _cast(ty, eps, weight_decay)
         n = p.numel()
-        kern = mod.adagrad_step_par if n >= PAR_MIN else mod.adagrad_step
+        kern, T = _kernel(mod.adagrad_step_par, mod.adagrad_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, s._storage, s._offset, n, ty(-clr), c[0], c[1],
-             bool(maximize))
+             bool(maximize), *T)
         _bump(p, s)
 
 
@@ -340,9 +349,9 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=Fal
         if c is None:
             c = coeffs[p._dtype] = _cast(p._dtype.np.type, rho, 1 - rho, -lr, eps, weight_decay)
         n = p.numel()
-        kern = mod.adadelta_step_par if n >= PAR_MIN else mod.adadelta_step
+        kern, T = _kernel(mod.adadelta_step_par, mod.adadelta_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, sq._storage, sq._offset, acc._storage, acc._offset, n,
-             c[0], c[1], c[2], c[3], c[4], bool(maximize))
+             c[0], c[1], c[2], c[3], c[4], bool(maximize), *T)
         _bump(p, sq, acc)
 
 
@@ -378,9 +387,9 @@ def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximiz
         mod, g = f
         ty = p._dtype.np.type
         n = p.numel()
-        kern = mod.adamax_step_par if n >= PAR_MIN else mod.adamax_step
+        kern, T = _kernel(mod.adamax_step_par, mod.adamax_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, u._storage, u._offset, n,
-             *_lerp_coeffs(ty, 1 - beta1), *_cast(ty, beta2, eps, -clr, weight_decay), bool(maximize))
+             *_lerp_coeffs(ty, 1 - beta1), *_cast(ty, beta2, eps, -clr, weight_decay), bool(maximize), *T)
         _bump(p, m, u)
 
 
@@ -419,11 +428,11 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, decoup
         mod, g = f
         ty = p._dtype.np.type
         n = p.numel()
-        kern = mod.nadam_step_par if n >= PAR_MIN else mod.nadam_step
+        kern, T = _kernel(mod.nadam_step_par, mod.nadam_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset, n,
              *_lerp_coeffs(ty, 1 - beta1),
              *_cast(ty, beta2, 1 - beta2, bias_correction2, eps, weight_decay, 1 - lr * weight_decay, c_grad, c_avg),
-             bool(decoupled_weight_decay), bool(maximize))
+             bool(decoupled_weight_decay), bool(maximize), *T)
         _bump(p, m, v)
 
 
@@ -469,11 +478,11 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_de
         mod, g = f
         ty = p._dtype.np.type
         n = p.numel()
-        kern = mod.radam_step_par if n >= PAR_MIN else mod.radam_step
+        kern, T = _kernel(mod.radam_step_par, mod.radam_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, m._storage, m._offset, v._storage, v._offset, n,
              *_lerp_coeffs(ty, 1 - beta1),
              *_cast(ty, beta2, 1 - beta2, bias_correction1, lr, 1.0, bias_correction2 ** 0.5, eps, rect, weight_decay,
-                    1 - lr * weight_decay), bool(rectified), bool(decoupled_weight_decay), bool(maximize))
+                    1 - lr * weight_decay), bool(rectified), bool(decoupled_weight_decay), bool(maximize), *T)
         _bump(p, m, v)
 
 
@@ -512,9 +521,9 @@ def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=Fals
             mod, g = f
             ty = p._dtype.np.type
             n = p.numel()
-            kern = mod.asgd_step_par if n >= PAR_MIN else mod.asgd_step
+            kern, T = _kernel(mod.asgd_step_par, mod.asgd_step, n)
             kern(p._storage, p._offset, g._storage, g._offset, ax._storage, ax._offset, n,
-                 *_cast(ty, 1 - lambd * eta, -eta, mu, weight_decay), bool(mu != 1), bool(maximize))
+                 *_cast(ty, 1 - lambd * eta, -eta, mu, weight_decay), bool(mu != 1), bool(maximize), *T)
             _bump(p, ax)
         _scalar_update(eta_t, lr / ((1 + lambd * lr * step) ** alpha))
         _scalar_update(mu_t, 1 / max(1, step - t0))
@@ -550,9 +559,9 @@ def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturabl
         mod, g = f
         ty = p._dtype.np.type
         n = p.numel()
-        kern = mod.rprop_step_par if n >= PAR_MIN else mod.rprop_step
+        kern, T = _kernel(mod.rprop_step_par, mod.rprop_step, n)
         kern(p._storage, p._offset, g._storage, g._offset, prev._storage, prev._offset, ss._storage, ss._offset, n,
-             *_cast(ty, etaminus, etaplus, 1.0, step_size_min, step_size_max), bool(maximize))
+             *_cast(ty, etaminus, etaplus, 1.0, step_size_min, step_size_max), bool(maximize), *T)
         _bump(p, prev, ss)
 
 
