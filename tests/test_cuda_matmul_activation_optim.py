@@ -146,8 +146,7 @@ def test_linear_forward(dtype, tw, has_b, par):
 @pytest.mark.parametrize("tw", [False, True])
 @pytest.mark.parametrize("need", [(True, True, True), (True, False, False), (False, True, False),
                                   (False, False, True)])
-@pytest.mark.parametrize("par", [False, True])
-def test_linear_backward(dtype, tw, need, par):
+def test_linear_backward(dtype, tw, need):
     rng = np.random.default_rng(3)
     M, In, O = 7, 5, 6
     need_x, need_w, need_b = need
@@ -157,8 +156,7 @@ def test_linear_backward(dtype, tw, need, par):
     want = [np.full((M, In), 7, dtype), np.full((O, In), 7, dtype), np.full(O, 7, dtype)]
     c_mm.linear_backward(g, x, w, tw, *want, need_x, need_w, need_b, np.empty((1, M * O), dtype))
     dev = [_d(v) for v in [np.full((M, In), 7, dtype), np.full((O, In), 7, dtype), np.full(O, 7, dtype)]]
-    f = g_mm.linear_backward_par if par else g_mm.linear_backward
-    f(_d(g), _d(x), _d(w), tw, *dev, need_x, need_w, need_b, cuda.device_array((1, M * O), dtype))
+    g_mm.linear_backward(_d(g), _d(x), _d(w), tw, *dev, need_x, need_w, need_b, cuda.device_array((1, M * O), dtype))
     for flag, d, c in zip(need, dev, want):
         if flag:
             np.testing.assert_allclose(d.copy_to_host(), c, **TOL[dtype])

@@ -587,9 +587,9 @@ def test_linear_backward_serial_and_split(threads, M):
     rng = np.random.default_rng(M * 10 + threads)  # its own data, whatever ran before it in this worker
     g, x, w = (rng.standard_normal(s) for s in ((M, O), (M, In), (O, In)))
     gx, gw, gb = np.empty((M, In)), np.empty((O, In)), np.empty(O)
-    gt = np.empty((threads, MM.linear_scratch(M, In, O, threads)))
-    fn = MM.linear_backward_par if threads > 1 else MM.linear_backward
-    fn(g, x, w, False, gx, gw, gb, True, True, True, gt)
+    gt = np.empty(threads * MM.linear_scratch(M, In, O, threads))
+    MM.linear_backward_flat(g.ravel(), 0, x.ravel(), 0, w.ravel(), 0, False, gx.ravel(), gw.ravel(), gb, M, In, O,
+                            True, True, True, gt, threads)
     # partial sums add in another order than numpy's: relative to the terms' size, not to a sum that may cancel
     np.testing.assert_allclose(gx, g @ w, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12, atol=1e-12)

@@ -291,18 +291,18 @@ def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
 
 @njit(cache=True)
 def linear_split_rows(M, In):
-    """Whether linear_backward_par splits the batch rows (else the columns of each gradient) over the threads."""
+    """Whether linear_backward_flat's split takes the batch rows (else the columns of each gradient) per thread."""
     return M > In
 
 
 @njit(cache=True)
 def linear_scratch(M, In, O, T):
-    """Elements per thread of linear_backward_par's scratch ``gt``."""
+    """Elements per thread of the scratch ``gt`` that linear_backward_flat takes when split."""
     return O * In + O if linear_split_rows(M, In) else 1
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
+@njit(cache=True, inline="always")
+def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     """linear_backward split over gt.shape[0] threads; ``linear_split_rows(M, In)`` picks how (the launcher sizes gt
     with ``linear_scratch``).
 
@@ -310,11 +310,6 @@ def linear_backward_par(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     gw_t = g[r0:r1].T @ x[r0:r1] (BLAS reads the transposed row block in place) and column sums gb_t into gt[t]; a
     second pass adds the partials (O*In*T reads). By columns otherwise (``_grad_cols``). Rows were 20-25% faster at
     the GPT's 768 x 128 x 384 and the LM decoder's 700 x 200 x 10000; columns at the MLP's 64 x 784 x 128."""
-    _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt)
-
-
-@njit(cache=True, inline="always")
-def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     T = gt.shape[0]
     M, O = g.shape
     # the arrays not needed are stand-ins (g itself): In is read from one that is needed, and is O when only the
@@ -370,7 +365,7 @@ def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, 
     """The launchers' entry point for linear_backward*, from 1-D storages (``gemm_flat`` says why): g (M, O) at
     offset go, x (M, In) at xo (read when ``need_w``), w (O, In) (or (In, O) when ``tw``) at wo (read when
     ``need_x``); gx (M*In), gw (O*In) and gb (O) fresh storages where needed, any storage where not. T 1 runs
-    linear_backward on this thread, else linear_backward_par over T threads with gt (T*S, S from
+    linear_backward on this thread, else ``_backward_split`` over T threads with gt (T*S, S from
     ``linear_scratch``) as scratch."""
     gm = _mat(g, go, M, O)
     xm = _mat(x, xo, M, In) if need_w else gm

@@ -184,7 +184,6 @@ def linear_backward(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
         _col_sum[min(_GRID_CAP, -(-O // TILE)), (TILE, TILE)](gf, M, O, gb)
 
 
-linear_backward_par = linear_backward
 
 
 def linear_split_rows(M, In):
@@ -193,7 +192,7 @@ def linear_split_rows(M, In):
 
 
 def linear_scratch(M, In, O, T):
-    """Elements per thread of the scratch linear_backward_par takes: it needs none on the device."""
+    """Elements per thread of the scratch linear_backward_flat takes when split: none on the device."""
     return 1
 bmm_blas_par = bmm_blas  # a launch covers the whole batch already
 BLAS_SEQUENTIAL = False  # one launch uses the whole device: launchers never split a product for it
