@@ -125,8 +125,7 @@ def test_bmm_tiled_int64_is_exact_beyond_float_precision():
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("tw", [False, True])
 @pytest.mark.parametrize("has_b", [False, True])
-@pytest.mark.parametrize("par", [False, True])
-def test_linear_forward(dtype, tw, has_b, par):
+def test_linear_forward(dtype, tw, has_b):
     rng = np.random.default_rng(2)
     M, In, O = 6, 5, 7
     x = _rand(rng, (M, In), dtype)
@@ -135,10 +134,7 @@ def test_linear_forward(dtype, tw, has_b, par):
     want = np.empty((M, O), dtype)
     c_mm.linear_forward(x, w, tw, b, has_b, want)
     out = cuda.device_array((M, O), dtype)
-    if par:
-        g_mm.linear_forward_par(_d(x), _d(w), tw, _d(b), has_b, out, 3)
-    else:
-        g_mm.linear_forward(_d(x), _d(w), tw, _d(b), has_b, out)
+    g_mm.linear_forward(_d(x), _d(w), tw, _d(b), has_b, out)
     np.testing.assert_allclose(out.copy_to_host(), want, **TOL[dtype])
 
 

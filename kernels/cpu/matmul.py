@@ -167,6 +167,7 @@ def linear_forward(x, w, tw, b, has_b, out, act=0):
 
 @njit(cache=True, inline="always")
 def _rows_split(x, w, tw, b, has_b, out, T, act):
+    """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
     M = x.shape[0]
     for t in prange(T):
         r0 = t * M // T
@@ -177,6 +178,10 @@ def _rows_split(x, w, tw, b, has_b, out, T, act):
 
 @njit(cache=True, inline="always")
 def _features_split(x, w, b, has_b, out, T, act):
+    """The output features split over T threads (w (O, I) as stored, not transposed): each multiplies all rows of x
+    by its own block of w's rows straight into its columns of out (BLAS writes a block with out's row stride), then
+    adds the bias there. For few rows this beats splitting the rows, where every thread would pack the whole weight
+    (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
     M = x.shape[0]
     O = w.shape[0]
     for t in prange(T):
@@ -188,26 +193,11 @@ def _features_split(x, w, b, has_b, out, T, act):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
-    """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
-    _rows_split(x, w, tw, b, has_b, out, T, act)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
-    """linear_forward (w (O, I) as stored, not transposed) with the output features split over T threads: each
-    multiplies all rows of x by its own block of w's rows straight into its columns of out (BLAS writes a block
-    with out's row stride), then adds the bias there. For few rows this beats splitting the rows, where every thread
-    would pack the whole weight (measured on a 2-core AMD EPYC: 64x9216 @ 9216x128 1.91 ms -> 1.49 ms)."""
-    _features_split(x, w, b, has_b, out, T, act)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
 def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act):
-    """The launchers' entry point for linear_forward*, from 1-D storages (``gemm_flat`` says why): x (M, In) at
-    offset xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out a fresh
-    M*O storage. ``split`` 0 runs on this thread, 1 splits the rows of x over T threads (linear_forward_par), 2 the
-    output features (linear_forward_cols_par; w not transposed)."""
+    """The launchers' entry point for linear layers, from 1-D storages (``gemm_flat`` says why): x (M, In) at offset
+    xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out a fresh M*O
+    storage. ``split`` 0 runs linear_forward on this thread, 1 splits the rows of x over T threads, 2 the output
+    features (``_features_split``; w not transposed)."""
     xm = _mat(x, xo, M, In)
     wm = _mat(w, wo, In, O) if tw else _mat(w, wo, O, In)
     bv = b[bo:bo + O]

@@ -138,16 +138,6 @@ def linear_forward(x, w, tw, b, has_b, out, act=0):
         _relu_in_place[blocks(M * O), THREADS](_flat(out), M * O)
 
 
-def linear_forward_par(x, w, tw, b, has_b, out, T, act=0):
-    """linear_forward; ``T`` (the CPU's thread count) is ignored."""
-    linear_forward(x, w, tw, b, has_b, out, act)
-
-
-def linear_forward_cols_par(x, w, b, has_b, out, T, act=0):
-    """linear_forward; the CPU's split of the output features over ``T`` threads does not apply to one GPU launch."""
-    linear_forward(x, w, False, b, has_b, out, act)
-
-
 @cuda.jit
 def _col_sum(g, M, N, out):
     """out[j] = sum over the M rows of g (M, N) flat: TILE columns per block, the rows split over threadIdx.y."""

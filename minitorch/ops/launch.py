@@ -626,34 +626,30 @@ def mm(a, b):
         return fill_(out, 0)
     k = _k(a).matmul
     mnk = M * N * K
+    sa, ao, ta = _flat_form(a)
+    sb, bo, tb = _flat_form(b)
+    k.set_blas_threads(1)
     if mnk < LINEAR_PAR or k.BLAS_SEQUENTIAL:
         # one single-threaded GEMM, or on a one-thread BLAS (MKL) large products split over the Numba threads: the
         # rows or the columns of out, each block written in place (64x784 @ 784x128: 77 -> 53 us on 2 threads;
         # 768x128 @ 128x384 383 -> 196 us)
-        k.set_blas_threads(1)
-        sa, ao, ta = _flat_form(a)
-        sb, bo, tb = _flat_form(b)
         k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1 if mnk < LINEAR_PAR else _threads())
         return out
-    fa, ta = _matrix_form(a)
-    fb, tb = _matrix_form(b)
-    oa = out._storage.reshape(M, N)
     T = _threads()
     if mnk < BLAS_PAR and T > 1 and M > 1 and (M > LINEAR_COLS_M or tb and N >= 2 * T):
         # mid-size, split over the Numba threads with single-threaded GEMMs as linear layers do: few rows times a
         # transposed operand (x @ w.T) by output columns, else by rows (few rows times a row-major operand run as
         # one single-threaded GEMM below: on the 2-core AMD EPYC 64x784 @ 784x128 took 256 us split by rows,
-        # 191 us as one GEMM, and 171-290 us on the threaded BLAS, whose threads fight the Numba ones)
-        k.set_blas_threads(1)
+        # 191 us as one GEMM, and 171-290 us on the threaded BLAS, whose threads fight the Numba ones); b is the
+        # layer's weight, stored (N, K) when transposed, else its transpose stored (K, N)
         if ta:
-            fa = contiguous(a)._storage.reshape(M, K)
-        if M <= LINEAR_COLS_M:
-            k.linear_forward_cols_par(fa, fb, fa[0], False, oa, T)
-        else:
-            k.linear_forward_par(fa, fb, not tb, fa[0], False, oa, min(T, M))
+            a = contiguous(a)
+            sa, ao = a._storage, a._offset
+        split, T = (2, T) if M <= LINEAR_COLS_M else (1, min(T, M))
+        k.linear_forward_flat(sa, ao, sb, bo, not tb, sa, 0, False, out._storage, M, K, N, split, T, 0)
         return out
     k.set_blas_threads(T if mnk >= BLAS_PAR else 1)
-    k.gemm(fa, ta, fb, tb, oa)
+    k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1)
     return out
 
 
@@ -709,18 +705,6 @@ def bmm(a, b):
 
 LINEAR_PAR = 1 << 21  # multiply-adds from which a linear layer's GEMMs are split over the threads
 LINEAR_COLS_M = 256  # up to this many rows, the forward splits the output features (not the rows) over the threads
-
-
-def _matrix_form(t):
-    """(C-ordered 2-D array, transposed?) for a 2-D tensor, copying only when it is neither C- nor F-ordered."""
-    r, c = t._shape
-    s0, s1 = t._stride
-    if (s1 == 1 or c == 1) and (s0 == c or r == 1):
-        return t._storage[t._offset:t._offset + r * c].reshape(r, c), False
-    if (s0 == 1 or r == 1) and (s1 == r or c == 1):
-        return t._storage[t._offset:t._offset + r * c].reshape(c, r), True
-    t = contiguous(t)
-    return t._storage.reshape(r, c), False
 
 
 def _flat_form(t):
