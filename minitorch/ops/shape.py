@@ -6,7 +6,7 @@ shape (a reshape, an inverse permutation, or a scatter into zeros for slices).
 """
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import _PROFILE, Function
 from ..autograd.grad_mode import _state
 from ..tensor import Size, Tensor, _contiguous_strides, _is_contig, _make
 from . import launch
@@ -192,11 +192,18 @@ def permute(input, *dims):
 
 
 def transpose(input, dim0, dim1):
-    nd = input.dim()
+    nd = len(input._shape)
     if nd == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
         return input
-    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    d0 = dim0 % nd if type(dim0) is int and -nd <= dim0 < nd else wrap_dim(dim0, nd)
+    d1 = dim1 % nd if type(dim1) is int and -nd <= dim1 < nd else wrap_dim(dim1, nd)
+    if _PROFILE[0] is None and not (input._requires_grad and _state["enabled"]):
+        # nothing to record: the view itself, without a Function (x.t() 2.1 -> 0.9 us)
+        shape, stride = list(input._shape), list(input._stride)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        stride[d0], stride[d1] = stride[d1], stride[d0]
+        return as_view(input, shape, stride, input._offset)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply(input, tuple(dims))
@@ -206,9 +213,10 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    if input.dim() > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
-    return transpose(input, 0, 1) if input.dim() == 2 else input
+    nd = len(input._shape)
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return transpose(input, 0, 1) if nd == 2 else input
 
 
 def movedim(input, source, destination):
