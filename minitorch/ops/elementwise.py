@@ -1,7 +1,7 @@
 """Elementwise ops: unary math, binary arithmetic, comparisons, logical ops, where, clamp, in-place forms."""
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import _PROFILE, Function
 from ..autograd.grad_mode import _state
 from ..dtypes import bool as t_bool, get_default_dtype, uint8
 from ..tensor import Tensor
@@ -264,11 +264,18 @@ _BINARY_FN = {name: type("".join(p.capitalize() for p in name.split("_")), (_Bin
 _ARITH_BOOL = {"add": "logical_or", "mul": "logical_and", "maximum": "logical_or", "minimum": "logical_and"}
 
 
+_BINARY_SAME = launch.binary_same.__wrapped__  # what half_compute wraps; launchers are patched only while recording
+
+
 def _binary(name, a, b, float_op=False):
     if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and a._device is b._device \
             and not float_op and a._dtype is not t_bool \
             and not ((a._requires_grad or b._requires_grad) and _state["enabled"]):
         if a._shape == b._shape and a._contig and b._contig:
+            if _PROFILE[0] is None and not a._dtype._half:
+                # nothing records launches and no half to widen: the launcher's body, without its wrapper (140 ns
+                # of the 1.3 us of a 10-element add)
+                return _BINARY_SAME(name, a, b)
             return launch.binary_same(name, a, b)
         return launch.binary(name, a, b)
     a, b = operands(a, b, float_op)
