@@ -71,6 +71,19 @@ def _valid_rows(i, ph, dh, H, OH):
     return lo, hi
 
 
+@njit(cache=True, inline="always")
+def _zero_padding_columns(bf, row, lo, hi, W, off):
+    """Zero, in output rows lo..hi-1 of the run at ``row`` (rows of W), the columns whose input column ow + off
+    falls outside the image: ow < -off on the left, ow >= W - off on the right."""
+    a = min(W, max(0, -off))
+    b = max(0, min(W, W - off))
+    for oh in range(lo, hi):
+        for ow in range(a):
+            bf[U(row + oh * W + ow)] = 0
+        for ow in range(b, W):
+            bf[U(row + oh * W + ow)] = 0
+
+
 @njit(cache=True)
 def _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH):
     """_im2col_ld for stride 1 when the output is as wide as the input (``same`` padding: 3x3 pad 1, 5x5 pad 2,
@@ -97,13 +110,7 @@ def _im2col_runs(xf, C, H, W, bf, ld, col0, kh, kw, ph, pw, dw, OH):
                 q1 = hi * W - max(0, off)
                 for q in range(q0, q1):
                     bf[U(row + q)] = xf[U(src + q)]
-                a = min(W, max(0, -off))  # columns ow < a and ow >= b fall outside the input
-                b = max(0, min(W, W - off))
-                for oh in range(lo, hi):
-                    for ow in range(a):
-                        bf[U(row + oh * W + ow)] = 0
-                    for ow in range(b, W):
-                        bf[U(row + oh * W + ow)] = 0
+                _zero_padding_columns(bf, row, lo, hi, W, off)
 
 
 @njit(cache=True)
@@ -118,13 +125,7 @@ def _col2im_runs(bf, ld, col0, C, H, W, gf, kh, kw, ph, pw, dw, OH):
             for j in range(kw):
                 off = j * dw - pw
                 row = ((c * kh + i) * kw + j) * ld + col0
-                a = min(W, max(0, -off))
-                b = max(0, min(W, W - off))
-                for oh in range(lo, hi):
-                    for ow in range(a):
-                        bf[U(row + oh * W + ow)] = 0
-                    for ow in range(b, W):
-                        bf[U(row + oh * W + ow)] = 0
+                _zero_padding_columns(bf, row, lo, hi, W, off)
                 src = (c * H - ph + i) * W + off
                 q0 = lo * W + max(0, -off)
                 q1 = hi * W - max(0, off)
