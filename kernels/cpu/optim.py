@@ -24,7 +24,7 @@ from numba import njit, prange
 from ._intrinsics import fma as _fma
 
 U = np.uint64
-CHUNK = 16384
+CHUNK = 16384  # elements per task of amp_unscale_par (the _step_par kernels split into T runs)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

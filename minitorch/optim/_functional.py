@@ -34,6 +34,8 @@ def _kernel(par, serial, n):
     if n >= PAR_MIN:
         return par, (launch._threads(),)
     return serial, ()
+
+
 _OPTIM = {}
 
 
