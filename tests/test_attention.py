@@ -355,6 +355,110 @@ def test_mha_masks(torch, case, need_weights):
     run_module(torch, m_mod, t_mod, (x, x, x), m_kw=m_kw, t_kw=t_kw, pick=lambda o: o[0])
 
 
+def graph_names(t):
+    seen, stack, names = set(), [t.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.add(type(node).__name__)
+        stack.extend(f for f, _ in node.next_functions)
+    return names
+
+
+def self_attention_pair(torch, batch_first=False, device="cpu", **kw):
+    E, H = 6, 3
+    torch.manual_seed(0)
+    t_mod = torch.nn.MultiheadAttention(E, H, batch_first=batch_first, **kw).double()
+    m_mod = nn.MultiheadAttention(E, H, batch_first=batch_first, **kw).double()
+    load_from(torch, m_mod, t_mod, device)
+    return t_mod, m_mod
+
+
+@pytest.mark.parametrize("case", sorted(MASK_CASES))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_self_attention_packed(torch, device, case, batch_first):
+    """Self-attention (query, key and value one tensor) projects once with the packed in_proj_weight and the fused
+    kernels read the heads from that projection in place (one PackedSDPA node, no per-head slices): outputs, the
+    input gradient and every parameter gradient match PyTorch's."""
+    L, N = 4, 2
+    t_mod, m_mod = self_attention_pair(torch, batch_first, device)
+    masks = MASK_CASES[case](L, L, N, 3)
+    if "key_padding_mask" in masks:
+        kpm = masks["key_padding_mask"]
+        kpm[:, 0] = False if kpm.dtype == bool else 0.0
+    m_kw, t_kw = masks_both(torch, device, need_weights=False, **masks)
+    x = arr(N, L, 6) if batch_first else arr(L, N, 6)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, device=device, requires_grad=True)
+    ty, my = t_mod(tx, tx, tx, **t_kw)[0], m_mod(mx, mx, mx, **m_kw)[0]
+    close(my, ty)
+    names = graph_names(my)
+    assert "PackedSDPA" in names and "Slice" not in names and "SDPA" not in names
+    w = arr(*ty.shape)
+    (ty * torch.tensor(w)).sum().backward()
+    (my * minitorch.tensor(w, device=device)).sum().backward()
+    close(mx.grad, tx.grad)
+    compare_params(m_mod, t_mod)
+
+
+def test_mha_self_attention_packed_double_backward(torch):
+    """create_graph through the packed node: the gradient of the input gradient matches PyTorch's math backend."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    t_mod, m_mod = self_attention_pair(torch)
+    x, w = arr(4, 2, 6), arr(4, 2, 6)
+    mask = np.triu(np.ones((4, 4), bool), 1)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    with sdpa_kernel(SDPBackend.MATH):
+        ty = t_mod(tx, tx, tx, attn_mask=torch.tensor(mask), need_weights=False)[0]
+        tg, = torch.autograd.grad((ty * torch.tensor(w)).sum(), tx, create_graph=True)
+        (tg ** 2).sum().backward()
+    my = m_mod(mx, mx, mx, attn_mask=minitorch.tensor(mask), need_weights=False)[0]
+    mg, = minitorch.autograd.grad((my * minitorch.tensor(w)).sum(), mx, create_graph=True)
+    (mg ** 2).sum().backward()
+    close(mg, tg)
+    close(mx.grad, tx.grad)
+    tp, mp = dict(t_mod.named_parameters()), dict(m_mod.named_parameters())
+    for name, p in tp.items():  # out_proj.bias does not reach the input gradient: no grad in either library
+        assert (p.grad is None) == (mp[name].grad is None), name
+        if p.grad is not None:
+            close(mp[name].grad, p.grad)
+
+
+def test_mha_self_attention_full_dropout(torch):
+    """Dropout on the packed path takes the composite route; with p = 1 every weight drops, so the output is the
+    out-projection's bias in both libraries, and the gradients agree."""
+    t_mod, m_mod = self_attention_pair(torch, dropout=1.0)
+    t_mod.train()
+    m_mod.train()
+    x = arr(3, 2, 6)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    ty, my = t_mod(tx, tx, tx, need_weights=False)[0], m_mod(mx, mx, mx, need_weights=False)[0]
+    close(my, ty)
+    close(my, t_mod.out_proj.bias.expand(3, 2, 6))
+    ty.sum().backward()
+    my.sum().backward()
+    compare_params(m_mod, t_mod)
+
+
+def test_mha_self_attention_packed_bfloat16(torch):
+    """Under autocast the packed projection is bfloat16; the packed node computes in float32 and rounds back."""
+    t_mod, m_mod = self_attention_pair(torch)
+    t_mod.float()
+    m_mod.float()
+    x = arr(5, 2, 6).astype(np.float32)
+    tx, mx = torch.tensor(x, requires_grad=True), minitorch.tensor(x, requires_grad=True)
+    with torch.autocast("cpu"):
+        ty = t_mod(tx, tx, tx, need_weights=False)[0]
+    with minitorch.autocast("cpu"):
+        my = m_mod(mx, mx, mx, need_weights=False)[0]
+    assert my.dtype == minitorch.bfloat16 and ty.dtype == torch.bfloat16
+    np.testing.assert_allclose(my.float().detach().numpy(), ty.float().detach().numpy(), atol=2e-2)
+    ty.float().sum().backward()
+    my.float().sum().backward()
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), atol=5e-2)
+
+
 @pytest.mark.parametrize("need_weights", [True, False])
 def test_mha_unbatched(torch, need_weights):
     E, H, L, S = 4, 2, 3, 5

@@ -37,6 +37,8 @@ _FIXED = {
     "_Poisson": "PoissonBackward0",
     "_CrossEntropy2d": "NllLoss2DBackward0",
     "CDist": "CdistBackward0",
+    "SDPA": "ScaledDotProductFlashAttentionForCpuBackward0",
+    "PackedSDPA": "ScaledDotProductFlashAttentionForCpuBackward0",
     "MedianAll": "MedianBackward0",
     "SliceBackward": "SliceBackwardBackward0",
     "CopySlices": "CopySlices",

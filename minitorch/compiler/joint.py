@@ -93,12 +93,15 @@ class _WithContexts:
     def __call__(self, *args, **kwargs):
         from .capture import _contexts
         flags = iter(self.rg)
+        seen = {}  # one stand-in per tensor: an op may test its arguments' identity (self-attention's q is k is v)
 
         def leaf(a):
             if isinstance(a, Tensor) and next(flags):
-                t = a.detach()
-                t._requires_grad = True
-                t._grad_fn = _SOURCE  # not a leaf: an in-place op (relu_) may write it, as in the forward
+                t = seen.get(id(a))
+                if t is None:
+                    t = seen[id(a)] = a.detach()
+                    t._requires_grad = True
+                    t._grad_fn = _SOURCE  # not a leaf: an in-place op (relu_) may write it, as in the forward
                 return t
             return a
         args, kwargs = map_tree(leaf, (list(args), kwargs))

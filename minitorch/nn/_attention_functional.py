@@ -10,7 +10,7 @@ import math
 
 from .. import creation
 from ..dtypes import bool as t_bool
-from ..ops.attention import scaled_dot_product_attention
+from ..ops.attention import packed_self_attention, scaled_dot_product_attention
 from ..ops.common import warn
 from ..ops.shape import cat
 from ..tensor import Tensor
@@ -100,6 +100,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     ``average_attn_weights=False``), or None when ``need_weights`` is False.
     """
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    self_attention = query is key and key is value
     if not is_batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
@@ -129,22 +130,30 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     elif tuple(key.shape) != tuple(value.shape):
         raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
 
-    # in-projections
+    fused = not need_weights and bias_k is None and bias_v is None and not add_zero_attn and static_k is None \
+        and static_v is None
+    # in-projections: self-attention without separate weights projects once with the packed weight, and the
+    # fused path reads the heads from that (L, N, 3E) projection in place
+    packed = None
     if not use_separate_proj_weight:
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        w_q, w_k, w_v = in_proj_weight.chunk(3)
+        if self_attention and fused:
+            packed = _linear(query, in_proj_weight, in_proj_bias)
+        else:
+            w_q, w_k, w_v = in_proj_weight.chunk(3)
     else:
         if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
                                  "v_proj_weight is None")
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
-    b_q = b_k = b_v = None
-    if in_proj_bias is not None:
-        b_q, b_k, b_v = in_proj_bias.chunk(3)
-    q = _linear(query, w_q, b_q)
-    k = _linear(key, w_k, b_k)
-    v = _linear(value, w_v, b_v)
+    if packed is None:
+        b_q = b_k = b_v = None
+        if in_proj_bias is not None:
+            b_q, b_k, b_v = in_proj_bias.chunk(3)
+        q = _linear(query, w_q, b_q)
+        k = _linear(key, w_k, b_k)
+        v = _linear(value, w_v, b_v)
 
     if attn_mask is not None:
         if attn_mask.dim() == 2:
@@ -159,8 +168,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         else:
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
 
-    if not need_weights and bias_k is None and bias_v is None and not add_zero_attn and static_k is None \
-            and static_v is None:
+    if fused:
         # heads as (N, H, L, head_dim) views of the projections, read in place by the fused kernel; its output is
         # stored in the projections' (L, N) or (N, L) order, so the out projection needs no copy either
         src_len = key.shape[0]
@@ -174,10 +182,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                                      f"{tuple(key_padding_mask.shape)}")
             kpm = key_padding_mask.reshape(bsz, 1, 1, src_len)
             mask = kpm if mask is None else mask + kpm
-        qh = q.reshape(tgt_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
-        kh = k.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
-        vh = v.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
-        out = scaled_dot_product_attention(qh, kh, vh, mask, dropout_p if training else 0.0, is_causal)
+        p = dropout_p if training else 0.0
+        if packed is not None:
+            out = packed_self_attention(packed, num_heads, mask, p, is_causal)
+        else:
+            qh = q.reshape(tgt_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+            kh = k.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+            vh = v.reshape(src_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+            out = scaled_dot_product_attention(qh, kh, vh, mask, p, is_causal)
         out = _linear(out.permute(2, 0, 1, 3).reshape(tgt_len, bsz, embed_dim), out_proj_weight, out_proj_bias)
         return (out if is_batched else out.squeeze(1)), None
 

@@ -31,13 +31,7 @@ class SDPA(Function):
     @staticmethod
     @launch.half_compute()
     def forward(ctx, q, k, v, mask, causal, scale):
-        N, H, L, E = q._shape
-        S, Ev = v._shape[2], v._shape[3]
-        out = _dense_like(q, Ev)
-        lse = launch.empty((N, H, L), q._dtype, q._device)
-        m, mst = _mask_args(mask, q)
-        launch._k(q).attention.sdpa_forward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
-                                            float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage)
+        out, lse = _forward(q, k, v, mask, causal, scale)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             ctx.save_for_backward(q, k, v, out, lse)
             ctx.args = (mask, causal, scale)
@@ -50,15 +44,32 @@ class SDPA(Function):
         mask, causal, scale = ctx.args
         if _state["enabled"]:  # create_graph: the gradients themselves must be differentiable
             return _composite_backward(q, k, v, mask, causal, scale, g) + (None, None, None)
-        N, H, L, E = q._shape
-        S, Ev = v._shape[2], v._shape[3]
-        g = g if _unit_last(g) else launch.contiguous(g)
-        dq, dk, dv = _dense_like(q, E), _dense_like(k, E), _dense_like(v, Ev)
-        m, mst = _mask_args(mask, q)
-        launch._k(q).attention.sdpa_backward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
-                                             float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage, *_sv(g),
-                                             *_sv(dq), *_sv(dk), *_sv(dv))
+        dq, dk, dv = _dense_like(q, q._shape[3]), _dense_like(k, k._shape[3]), _dense_like(v, v._shape[3])
+        _backward(q, k, v, mask, causal, scale, out, lse, g, dq, dk, dv)
         return dq, dk, dv, None, None, None
+
+
+def _forward(q, k, v, mask, causal, scale):
+    """The fused forward kernel on (N, H, rows, width) views: the output (laid out in q's dim order) and lse."""
+    N, H, L, E = q._shape
+    S, Ev = v._shape[2], v._shape[3]
+    out = _dense_like(q, Ev)
+    lse = launch.empty((N, H, L), q._dtype, q._device)
+    m, mst = _mask_args(mask, q)
+    launch._k(q).attention.sdpa_forward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
+                                        float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage)
+    return out, lse
+
+
+def _backward(q, k, v, mask, causal, scale, out, lse, g, dq, dk, dv):
+    """The fused backward kernel: writes every element of the views dq, dk, dv (no zeroing needed before)."""
+    N, H, L, E = q._shape
+    S, Ev = v._shape[2], v._shape[3]
+    g = g if _unit_last(g) else launch.contiguous(g)
+    m, mst = _mask_args(mask, q)
+    launch._k(q).attention.sdpa_backward(*_sv(q), *_sv(k), *_sv(v), m, *mst, mask is not None, bool(causal),
+                                         float(scale), N, H, L, S, E, Ev, *_sv(out), lse._storage, *_sv(g),
+                                         *_sv(dq), *_sv(dk), *_sv(dv))
 
 
 def _unit_last(t):
@@ -212,18 +223,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = value.repeat_interleave(hq // hk, -3)
     batch = launch.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
     scale = 1.0 / math.sqrt(E) if scale is None else float(scale)
-    mask = None
-    if attn_mask is not None:
-        try:
-            launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S))
-        except RuntimeError:
-            raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
-                               f"not broadcast to the attention shape {batch + (L, S)}") from None
-        if launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S)) != batch + (L, S):
-            raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
-                               f"not broadcast to the attention shape {batch + (L, S)}")
-        mask = _canonical_mask(attn_mask, query)
-    if dropout_p > 0.0 or (mask is not None and mask.requires_grad and _state["enabled"]):
+    mask = _checked_mask(attn_mask, query, batch, L, S)
+    if _composite_needed(mask, dropout_p):
         return _composite(query, key, value, mask, dropout_p, is_causal, scale)
     H = batch[-1] if batch else 1
     N = math.prod(batch[:-1]) if batch else 1
@@ -236,16 +237,116 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         return t.reshape(N, H, t.shape[-2], last)
 
     q, k, v = heads(query, E), heads(key, E), heads(value, Ev)
-    m4 = None
-    if mask is not None:
-        full = batch + (L, S)
-        st = launch.expand_strides(mask, full)
-        nh = _collapse(batch, st[:-2])
-        if nh is None:  # batch dims whose broadcast strides do not merge: a contiguous copy of the user's mask
-            mask = mask.expand(full).contiguous()
-            st = list(mask._stride)
-            nh = _collapse(batch, st[:-2])
-        m4 = launch._make(mask._storage, (N, H, L, S), (nh[0], nh[1], st[-2], st[-1]), mask._offset, mask._dtype,
-                          mask._device)
-    out = SDPA.apply(q, k, v, m4, bool(is_causal), scale)
+    out = SDPA.apply(q, k, v, _mask_heads(mask, batch, L, S), bool(is_causal), scale)
     return out.reshape(batch + (L, Ev))
+
+
+def _checked_mask(attn_mask, query, batch, L, S):
+    """attn_mask (None, bool or float) checked to broadcast to batch + (L, S), as an additive float mask."""
+    if attn_mask is None:
+        return None
+    try:
+        launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S))
+    except RuntimeError:
+        raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
+                           f"not broadcast to the attention shape {batch + (L, S)}") from None
+    if launch.broadcast_shapes(tuple(attn_mask.shape), batch + (L, S)) != batch + (L, S):
+        raise RuntimeError(f"scaled_dot_product_attention(): attn_mask of shape {tuple(attn_mask.shape)} does "
+                           f"not broadcast to the attention shape {batch + (L, S)}")
+    return _canonical_mask(attn_mask, query)
+
+
+def _composite_needed(mask, dropout_p):
+    """Dropout, or a mask that needs a gradient: the fused kernels do neither."""
+    return dropout_p > 0.0 or (mask is not None and mask.requires_grad and _state["enabled"])
+
+
+def _mask_heads(mask, batch, L, S):
+    """The additive mask as the (N, H, L, S) view the kernels read (stride 0 along broadcast dims); None stays."""
+    if mask is None:
+        return None
+    N, H = (math.prod(batch[:-1]), batch[-1]) if batch else (1, 1)
+    full = batch + (L, S)
+    st = launch.expand_strides(mask, full)
+    nh = _collapse(batch, st[:-2])
+    if nh is None:  # batch dims whose broadcast strides do not merge: a contiguous copy of the user's mask
+        mask = mask.expand(full).contiguous()
+        st = list(mask._stride)
+        nh = _collapse(batch, st[:-2])
+    return launch._make(mask._storage, (N, H, L, S), (nh[0], nh[1], st[-2], st[-1]), mask._offset, mask._dtype,
+                        mask._device)
+
+
+class PackedSDPA(Function):
+    """Self-attention whose query, key and value are the three E-wide blocks of the last dim of one (L, N, 3E)
+    in-projection (unit last stride), with H heads of width D = E / H: the kernels read the heads in place, and the
+    backward writes dq, dk and dv straight into one gradient laid out as the projection, so neither direction
+    copies a head or sums per-block gradients. Output (N, H, L, D), stored in the projection's (L, N) order."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, qkv, heads, mask, causal, scale):
+        out, lse = _forward(*_packed_heads(qkv, heads), mask, causal, scale)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(qkv, out, lse)
+            ctx.args = (heads, mask, causal, scale)
+        return out
+
+    @staticmethod
+    @launch.half_compute()
+    def backward(ctx, g):
+        qkv, out, lse = ctx.saved_tensors
+        heads, mask, causal, scale = ctx.args
+        if _state["enabled"]:  # create_graph: differentiable views and gradient formulas, packed by a cat
+            from .shape import cat
+            L, N, E3 = qkv.shape
+            parts = [qkv.narrow(-1, b * (E3 // 3), E3 // 3).reshape(L, N, heads, -1).permute(1, 2, 0, 3)
+                     for b in range(3)]
+            grads = _composite_backward(*parts, mask, causal, scale, g)
+            return cat([d.permute(2, 0, 1, 3).reshape(L, N, E3 // 3) for d in grads], -1), None, None, None, None
+        dqkv = _dense_same_order(qkv)
+        _backward(*_packed_heads(qkv, heads), mask, causal, scale, out, lse, g, *_packed_heads(dqkv, heads))
+        return dqkv, None, None, None, None
+
+
+def _packed_heads(t, heads):
+    """The (N, H, L, D) query, key and value views of a packed (L, N, 3E) tensor with unit last stride."""
+    L, N, E3 = t._shape
+    E = E3 // 3
+    sL, sN = t._stride[0], t._stride[1]
+    shape, stride = (N, heads, L, E // heads), (sN, E // heads, sL, 1)
+    return tuple(launch._make(t._storage, shape, stride, t._offset + b * E, t._dtype, t._device) for b in range(3))
+
+
+def _dense_same_order(t):
+    """A fresh tensor of t's shape stored densely with its dims in t's stride order."""
+    order = sorted(range(t.dim()), key=lambda d: -t._stride[d])
+    stride = [0] * t.dim()
+    step = 1
+    for d in reversed(order):
+        stride[d] = step
+        step *= t._shape[d]
+    buf = launch.empty((t.numel(),), t._dtype, t._device)
+    return launch._make(buf._storage, tuple(t._shape), tuple(stride), 0, t._dtype, t._device)
+
+
+def packed_self_attention(qkv, num_heads, attn_mask=None, dropout_p=0.0, is_causal=False):
+    """Scaled dot-product self-attention over the heads of one packed (L, N, 3E) in-projection, as
+    ``nn.MultiheadAttention`` runs it when query, key and value are one tensor: returns (N, H, L, E / H), equal
+    to ``scaled_dot_product_attention`` on the three (N, H, L, E / H) head views of its E-wide blocks.
+    ``attn_mask`` broadcasts to (N, H, L, L)."""
+    L, N, E3 = qkv.shape
+    E = E3 // 3
+    if E3 != 3 * E or E % num_heads:
+        raise RuntimeError(f"packed_self_attention(): the last dim {E3} is not 3 * num_heads * head_dim for "
+                           f"num_heads={num_heads}")
+    batch = (N, num_heads)
+    mask = _checked_mask(attn_mask, qkv, batch, L, L)
+    if _composite_needed(mask, dropout_p) or not qkv.dtype.is_floating_point:
+        q, k, v = (qkv.narrow(-1, b * E, E).reshape(L, N, num_heads, E // num_heads).permute(1, 2, 0, 3)
+                   for b in range(3))
+        return scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    if not _unit_last(qkv):
+        qkv = qkv.contiguous()
+    scale = 1.0 / math.sqrt(E // num_heads) if E else 1.0
+    return PackedSDPA.apply(qkv, num_heads, _mask_heads(mask, batch, L, L), bool(is_causal), scale)
