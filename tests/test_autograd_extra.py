@@ -417,6 +417,8 @@ NAMED_EXPRESSIONS = [
     "torch.atan2(x, y)", "x.cummax(1)[0]", "F.pad(x, (1, 1))", "F.embedding(torch.tensor([0, 1]), x)",
     "torch.linalg.inv(x[:, :2])", "torch.linalg.det(x[:, :2])", "x.unfold(1, 2, 1)", "torch.xlogy(x.abs(), y.abs())",
     "F.conv2d(x.view(1, 1, 2, 3), w.view(1, 1, 3, 2)[..., :1, :])",
+    "x.split(1)[1]", "x.split([2, 1], 1)[0]", "x.chunk(3, 1)[2]", "x.unbind(1)[0]", "x.tensor_split(2, 1)[1]",
+    "x.split(2)[0]",
 ]
 
 
@@ -443,6 +445,80 @@ def _graph(fn, seen=None):
 def test_whole_graph_of_an_expression_matches_torch():
     expr = "((x @ w).relu() * 3 - (x.t() @ y).sum()).exp().mean() + x.sum(1).sigmoid().sum()"
     assert _graph(eval(expr, _leaves(minitorch)).grad_fn) == _graph(eval(expr, _leaves(torch)).grad_fn)  # noqa: S307
+
+
+SPLIT_CASES = {
+    # each: a leaf -> a scalar loss, not linear in it, built from some pieces of a split
+    "some pieces unused": lambda x, t: (x.split([1, 2], 1)[1] ** 2 * 3).sum(),
+    "pieces reused": lambda x, t: (lambda a, b, c: (a * b + c * a).sum())(*x.chunk(3, 1)),
+    "unbind rows": lambda x, t: (lambda r0, r1: (r0.exp() - r1 * r0).sum())(*x.unbind(0)),
+    "through a view chain": lambda x, t: sum((p.t().reshape(-1) ** 2 * (i + 1)).sum()
+                                             for i, p in enumerate((x * 2).split(1, 1))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLIT_CASES))
+def test_split_chunk_unbind_gradients_match_torch(case):
+    """split, chunk and unbind of a tensor that needs a gradient record one node for all pieces (PyTorch's
+    SplitBackward0 / UnbindBackward0): gradients match PyTorch whichever pieces the loss uses, and twice
+    differentiated as well."""
+    grads = []
+    for lib in (torch, minitorch):
+        x = lib.tensor(M23, requires_grad=True)
+        loss = SPLIT_CASES[case](x, lib)
+        g, = lib.autograd.grad(loss, x, create_graph=True)
+        (g ** 2).sum().backward()
+        grads.append((np_of(loss), np_of(g), None if x.grad is None else np_of(x.grad)))
+    for want, got in zip(*grads):
+        if want is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", ["x.split(1)[1]", "x.split([1, 1])[0]", "x.chunk(2)[1]", "x.unbind()[1]"])
+def test_split_pieces_written_in_place_error_like_torch(make):
+    """Pieces of one multi-output node cannot be written in place while grad is recorded (PyTorch's error); under
+    no_grad, or for a tensor that needs no gradient, they can."""
+    msgs = []
+    for lib in (torch, minitorch):
+        x = lib.tensor(M23, requires_grad=True) * 1
+        with pytest.raises(RuntimeError) as err:
+            eval(make, {"x": x}).mul_(2)  # noqa: S307 - fixed test expressions
+        msgs.append(str(err.value))
+        piece = eval(make, {"x": x})  # noqa: S307
+        with lib.no_grad():
+            piece.mul_(2)
+        plain = lib.tensor(M23)
+        eval(make, {"x": plain}).mul_(2)  # noqa: S307
+        np.testing.assert_allclose(np_of(plain)[1], M23[1] * (2 if "split(1)" in make or "chunk" in make or
+                                                              "unbind" in make else 1))
+    assert msgs[1] == msgs[0]
+
+
+def test_split_gradients_on_device(device):
+    x = minitorch.tensor(M23, requires_grad=True, device=device)
+    tx = torch.tensor(M23, requires_grad=True)
+    for lib, t in ((minitorch, x), (torch, tx)):
+        a, b = t.split([2, 1], 1)
+        (a.exp().sum(1) * b.squeeze(1)).sum().backward()  # both pieces; the gradient is assembled on the device
+        c, _ = t.chunk(2, 0)
+        (c ** 2).sum().backward()  # one piece: the other's region is zero-filled
+    np.testing.assert_allclose(np_of(x.grad), np_of(tx.grad), rtol=1e-6)
+
+
+def test_split_piece_hooks_and_retain_grad_match_torch():
+    seen = {}
+    for lib in (torch, minitorch):
+        x = lib.tensor(M23, requires_grad=True)
+        a, b, c = x.chunk(3, 1)
+        b.retain_grad()
+        a.register_hook(lambda g, lib=lib: seen.__setitem__(lib.__name__, np_of(g)))
+        (a * 2 + b * c).sum().backward()
+        seen[lib.__name__ + ".b"] = np_of(b.grad)
+        seen[lib.__name__ + ".x"] = np_of(x.grad)
+    for key in ("", ".b", ".x"):
+        np.testing.assert_allclose(seen["minitorch" + key], seen["torch" + key])
 
 
 def test_accumulate_grad_nodes_and_none_edges():

@@ -109,10 +109,10 @@ def _exp_row(s, r, n, mx):
 
 @njit(cache=True, inline="always")
 def _zero_rows(x, base, n, width, rs):
-    for i in range(n):
-        o = base + i * rs
+    for i in range(n):  # each row through a view from 0, so the stores vectorize (x[o + e] stored one by one)
+        row = x[base + i * rs:base + i * rs + width]
         for e in range(width):
-            x[o + e] = 0.0
+            row[e] = 0.0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -155,25 +155,30 @@ def sdpa_forward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, sc
                             l[r] = np.nan  # a NaN score makes the row NaN, as in PyTorch
                         s[r, c] = 0.0
                     continue
-                alpha = math.exp(mold - mnew)
                 rs = _exp_row(s, r, nk, mnew)
-                l[r] = l[r] * alpha + rs
+                if mold == NEG_INF:  # the row's first visible keys: acc and l are still 0 (or l NaN, kept)
+                    l[r] = l[r] + rs
+                else:
+                    alpha = math.exp(mold - mnew)
+                    l[r] = l[r] * alpha + rs
+                    if alpha != 1.0:
+                        ar = acc[r]
+                        for e in range(Ev):
+                            ar[e] *= alpha
                 m[r] = mnew
-                if alpha != 1.0:
-                    for e in range(Ev):
-                        acc[r, e] *= alpha
             gemm(False, False, nq, Ev, nk, 1.0, sbuf, nk, v[vb + j0 * vs[2]:], vs[2], 1.0, acc.reshape(nq * Ev), Ev)
         obase = n * os[0] + h * os[1]
         for r in range(nq):
             o = obase + (i0 + r) * os[2]
+            orow, ar = out[o:o + Ev], acc[r]
             if not l[r] <= 0.0:  # a NaN score makes its row NaN, as in PyTorch
                 inv = 1.0 / l[r]
                 for e in range(Ev):
-                    out[o + e] = acc[r, e] * inv
+                    orow[e] = ar[e] * inv
                 lse2[bh, i0 + r] = m[r] + math.log(l[r])
             else:
                 for e in range(Ev):
-                    out[o + e] = 0.0
+                    orow[e] = 0.0
                 lse2[bh, i0 + r] = NEG_INF
 
 
@@ -206,8 +211,9 @@ def sdpa_backward(q, qs, k, ks, v, vs, mask, mN, mH, mL, mS, has_mask, causal, s
             for r in range(nq):
                 a = gb + (i0 + r) * gs[2]
                 b = ob + (i0 + r) * os[2]
+                grow, orow = dout[a:a + Ev], out[b:b + Ev]
                 for e in range(Ev):
-                    prod[e] = dout[a + e] * out[b + e]
+                    prod[e] = grow[e] * orow[e]
                 D[r] = _row_sum(prod, Ev)
             qi, gi = q[qb + i0 * qs[2]:], dout[gb + i0 * gs[2]:]
             jend = min(S, i1) if causal else S

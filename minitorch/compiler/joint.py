@@ -19,6 +19,7 @@ Otherwise the forward replays through autograd as before.
 """
 from ..autograd.function import Node, grad_accumulator
 from ..autograd.grad_mode import _state
+from ..ops.shape import SPLIT_NODE
 from ..tensor import Tensor
 from .capture import _install, _Recorder, _scalar_constant, _uninstall
 from .ir import Value, leaves, map_tree
@@ -107,10 +108,12 @@ class _WithContexts:
         args, kwargs = map_tree(leaf, (list(args), kwargs))
         grad = _state["enabled"]
         _state["enabled"] = True
+        split_node, SPLIT_NODE[0] = SPLIT_NODE[0], False  # split as at the capture: one Slice node per view
         try:
             out = self.target(*args, **kwargs)
         finally:
             _state["enabled"] = grad
+            SPLIT_NODE[0] = split_node
         outs = [t for t in leaves(out) if isinstance(t, Tensor)]
         ctxs = _contexts(outs, {id(_SOURCE)})
         if len(ctxs) != self.count:

@@ -622,6 +622,13 @@ def check_inplace(t):
         base = t._base
         if base is not None and base._requires_grad and base._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        fn = t._grad_fn
+        if fn is not None and type(fn).__name__ == "_SplitOutput":
+            op = fn.name()[:-len("Backward0")]
+            raise RuntimeError(f"Output {fn._edges[0][1]} of {op} is a view and is being modified inplace. This view "
+                               "is the output of a function that returns multiple views. Such functions do not allow "
+                               "the output views to be modified inplace. You should replace the inplace operation by "
+                               "an out-of-place one.")
 
 
 def _snapshot(t):
