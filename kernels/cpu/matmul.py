@@ -197,14 +197,14 @@ def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T,
     """The launchers' entry point for linear layers, from 1-D storages (``gemm_flat`` says why): x (M, In) at offset
     xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out a fresh M*O
     storage. ``split`` 0 runs linear_forward on this thread, 1 splits the rows of x over T threads, 2 the output
-    features (``_features_split``; w not transposed)."""
+    features (``_features_split``, which takes w as stored: with ``tw`` the rows are split instead)."""
     xm = _mat(x, xo, M, In)
     wm = _mat(w, wo, In, O) if tw else _mat(w, wo, O, In)
     bv = b[bo:bo + O]
     om = out.reshape(M, O)
     if split == 0:  # a call, as in linear_backward_flat
         linear_forward(xm, wm, tw, bv, has_b, om, act)
-    elif split == 1:
+    elif split == 1 or tw:
         _rows_split(xm, wm, tw, bv, has_b, om, T, act)
     else:
         _features_split(xm, wm, bv, has_b, om, T, act)
