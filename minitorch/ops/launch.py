@@ -814,7 +814,12 @@ def fill_(t, value):
 
 
 def bounds(t):
-    """(min, max) of a non-empty integer tensor as Python ints, read back from its device in one copy."""
+    """(min, max) of a non-empty integer tensor as Python ints, read back from its device in one copy (a
+    contiguous CPU tensor: NumPy's min and max of its storage, 2 us instead of 6 for two launches and a copy)."""
+    from ..autograd.function import _PROFILE  # (launch loads before autograd)
+    if t._device.type == "cpu" and t._contig and _PROFILE[0] is None:  # the profiler and the compiler see launches
+        a = t._storage[t._offset:t._offset + t.numel()]
+        return int(a.min()), int(a.max())
     k = _k(t)
     pair = empty((2,), t._dtype, t._device)
     for j, name in enumerate(("amin", "amax")):
