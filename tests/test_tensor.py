@@ -764,3 +764,17 @@ def test_extremes_along_the_last_dim_keep_nan_inf_and_zero_rules(dtype, rows, co
         np.testing.assert_array_equal(np.signbit(to_np(v)[num]), np.signbit(tv.numpy()[num]))
         np.testing.assert_array_equal(to_np(i), ti.numpy())
         np.testing.assert_array_equal(to_np(getattr(x, "arg" + name)(1)), getattr(t, "arg" + name)(1).numpy())
+
+
+def test_large_storages_start_on_a_page_boundary():
+    """Outputs of 2**16 elements or more get page-aligned storages (a fixed distance, modulo 4 KiB, between large
+    inputs and outputs, which streaming kernels are sensitive to); smaller ones come from the allocator as they are."""
+    from minitorch.kernels.cpu import memory
+    big = minitorch.ones(1 << 16) * 2
+    assert big._storage.ctypes.data % memory.PAGE == 0 and big._storage.shape == (1 << 16,)
+    assert float(big.sum()) == 2.0 * (1 << 16)
+    for dt in (np.float32, np.float64, np.uint8, np.int64, np.complex64, np.bool_):
+        s = memory.empty_large(1001, dt)
+        assert s.ctypes.data % memory.PAGE == 0 and s.dtype == np.dtype(dt) and s.shape == (1001,)
+        s[:] = 1
+        assert s.sum() == 1001

@@ -44,6 +44,11 @@ def empty(n, np_dtype):
     return _track(cuda.device_array(n, dtype=np_dtype))
 
 
+def empty_large(n, np_dtype):
+    """``empty`` for large storages (device allocations are already aligned to at least 256 bytes)."""
+    return empty(n, np_dtype)
+
+
 def zeros(n, np_dtype):
     out = empty(n, np_dtype)
     if n:

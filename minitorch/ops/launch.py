@@ -70,8 +70,14 @@ def empty(shape, dtype, device):
     pkg = _PKG.get(device.type)
     if pkg is None:
         pkg = _PKG[device.type] = dispatch.kernels(device.type)
-    storage = pkg.memory.empty(n, dtype.storage_np)
+    if n < _LARGE_ELEMENTS:
+        storage = pkg.memory.empty(n, dtype.storage_np)
+    else:  # page-aligned: a fixed layout between large inputs and outputs (kernels/cpu/memory.py says why)
+        storage = pkg.memory.empty_large(n, dtype.storage_np)
     return _make(storage, shape, _strides_for(shape), 0, dtype, device, None, True)
+
+
+_LARGE_ELEMENTS = 1 << 16  # 256 KiB of float32
 
 
 def broadcast_shapes(*shapes):
