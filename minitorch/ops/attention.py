@@ -300,9 +300,7 @@ class PackedSDPA(Function):
         if _state["enabled"]:  # create_graph: differentiable views and gradient formulas, packed by a cat
             from .shape import cat
             L, N, E3 = qkv.shape
-            parts = [qkv.narrow(-1, b * (E3 // 3), E3 // 3).reshape(L, N, heads, -1).permute(1, 2, 0, 3)
-                     for b in range(3)]
-            grads = _composite_backward(*parts, mask, causal, scale, g)
+            grads = _composite_backward(*_head_views(qkv, heads), mask, causal, scale, g)
             return cat([d.permute(2, 0, 1, 3).reshape(L, N, E3 // 3) for d in grads], -1), None, None, None, None
         dqkv = _dense_same_order(qkv)
         _backward(*_packed_heads(qkv, heads), mask, causal, scale, out, lse, g, *_packed_heads(dqkv, heads))
@@ -316,6 +314,13 @@ def _packed_heads(t, heads):
     sL, sN = t._stride[0], t._stride[1]
     shape, stride = (N, heads, L, E // heads), (sN, E // heads, sL, 1)
     return tuple(launch._make(t._storage, shape, stride, t._offset + b * E, t._dtype, t._device) for b in range(3))
+
+
+def _head_views(qkv, heads):
+    """``_packed_heads`` as differentiable views (narrow, reshape, permute) of a packed (L, N, 3E) tensor."""
+    L, N, E3 = qkv.shape
+    E = E3 // 3
+    return tuple(qkv.narrow(-1, b * E, E).reshape(L, N, heads, E // heads).permute(1, 2, 0, 3) for b in range(3))
 
 
 def _dense_same_order(t):
@@ -343,9 +348,7 @@ def packed_self_attention(qkv, num_heads, attn_mask=None, dropout_p=0.0, is_caus
     batch = (N, num_heads)
     mask = _checked_mask(attn_mask, qkv, batch, L, L)
     if _composite_needed(mask, dropout_p) or not qkv.dtype.is_floating_point:
-        q, k, v = (qkv.narrow(-1, b * E, E).reshape(L, N, num_heads, E // num_heads).permute(1, 2, 0, 3)
-                   for b in range(3))
-        return scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+        return scaled_dot_product_attention(*_head_views(qkv, num_heads), attn_mask, dropout_p, is_causal)
     if not _unit_last(qkv):
         qkv = qkv.contiguous()
     scale = 1.0 / math.sqrt(E // num_heads) if E else 1.0

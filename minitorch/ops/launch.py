@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import dispatch
+from ..autograd.function import _PROFILE
 from ..dtypes import HALF_SEEN, bool as t_bool, dtype as _dtype_cls, float32, float64, int64
 from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
@@ -822,7 +823,6 @@ def fill_(t, value):
 def bounds(t):
     """(min, max) of a non-empty integer tensor as Python ints, read back from its device in one copy (a
     contiguous CPU tensor: NumPy's min and max of its storage, 2 us instead of 6 for two launches and a copy)."""
-    from ..autograd.function import _PROFILE  # (launch loads before autograd)
     if t._device.type == "cpu" and t._contig and _PROFILE[0] is None:  # the profiler and the compiler see launches
         a = t._storage[t._offset:t._offset + t.numel()]
         return int(a.min()), int(a.max())
