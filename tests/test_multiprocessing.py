@@ -150,6 +150,29 @@ def test_share_memory_keeps_values_views_grad(torch, strategy):
     np.testing.assert_allclose(t.grad.numpy(), 2 * np.random.default_rng(1).standard_normal((4, 5)) + 3, rtol=1e-6)
 
 
+def test_freeing_a_shared_storage_under_the_cache_lock_does_not_deadlock(strategy):
+    """A shared storage's weakref callback can run on a thread that holds the storage cache's lock (a garbage
+    collection that an allocation under the lock started frees another shared storage; a DataLoader test hung there
+    for good). Freeing one while the lock is held must return."""
+    import threading
+    from minitorch.multiprocessing import _shared_memory as shm
+    t = minitorch.randn(64).share_memory_()
+    assert any(r() is t._storage for r in list(shm._cache.values()))
+
+    def free_under_lock():
+        nonlocal t
+        with shm._lock:
+            del t  # the storage's last reference: its cache callback runs here, on this thread
+        done.set()
+
+    done = threading.Event()
+    worker = threading.Thread(target=free_under_lock, daemon=True)
+    worker.start()
+    assert done.wait(30), "freeing a shared storage while its cache lock was held deadlocked"
+    gc.collect()
+    assert all(r() is not None for r in shm._cache.values())  # the dead storage's entry was dropped
+
+
 def test_module_share_memory(torch):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     opt = minitorch.optim.SGD(model.parameters(), lr=0.1)

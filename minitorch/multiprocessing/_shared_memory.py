@@ -33,7 +33,9 @@ ALL_STRATEGIES = frozenset(("file_descriptor", "file_system"))
 _SHM_DIR = "/dev/shm"
 _COUNT = struct.Struct("q")
 _names = itertools.count()
-_lock = threading.Lock()
+# re-entrant: a weakref callback (_forget) can run on a thread that holds it, when an allocation made under the
+# lock starts a garbage collection that frees another cached storage (a plain Lock deadlocked there)
+_lock = threading.RLock()
 # receiver side: segment key -> weakref to the storage array already mapped here, so that a segment that arrives
 # twice (or comes back to the process that made it) maps to the same storage object
 _cache = {}
@@ -69,8 +71,9 @@ def _array(seg, dtype, count, offset=0):
     arr = np.frombuffer(seg, dtype=dtype, count=count, offset=offset)
     if offset == 0 and count * arr.itemsize == seg.nbytes:
         key = seg.key
+        ref = weakref.ref(arr, lambda _r, key=key: _forget(key, _r))
         with _lock:
-            _cache[key] = weakref.ref(arr, lambda _r, key=key: _forget(key, _r))
+            _cache[key] = ref
     return arr
 
 
