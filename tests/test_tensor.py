@@ -778,3 +778,25 @@ def test_large_storages_start_on_a_page_boundary():
         assert s.ctypes.data % memory.PAGE == 0 and s.dtype == np.dtype(dt) and s.shape == (1001,)
         s[:] = 1
         assert s.sum() == 1001
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_extremes_over_the_outer_dim_propagate_nan_from_any_row(dtype, name):
+    """Reducing dim 0 folds whole rows (fast max/min while rows hold no NaN, the exact fold after one that does):
+    a NaN in the first row, in a later row only, +inf with -inf in one column, and plain values all match
+    PyTorch, on a block small enough for one thread and one split over threads."""
+    torch = pytest.importorskip("torch")
+    g = np.random.default_rng(3)
+    for rows, cols in ((7, 33), (64, 4099)):
+        x = g.standard_normal((rows, cols)).astype(dtype)
+        x[0, 1] = np.nan           # first row
+        x[rows - 1, 5] = np.nan    # last row only
+        x[2, 7], x[4, 7] = np.inf, -np.inf
+        x[3, 9] = np.nan
+        x[5, 9] = np.inf if name == "amax" else -np.inf  # after the NaN: must not replace it
+        for t in (x, x[:, ::-1].copy(), np.ascontiguousarray(x.T).T):
+            got = getattr(minitorch.tensor(t), name)(0).numpy()
+            ref = getattr(torch.tensor(t), name)(0).numpy()
+            np.testing.assert_array_equal(got, ref)
+            assert np.isnan(got).sum() == 3

@@ -99,9 +99,47 @@ def _run(op, a, i0, s, n):
     return acc
 
 
+def _fold_extreme_fast(is_max, a, ia, si, out, io, n):
+    """The max/min fold of ``_fold`` through llvm.maxnum/minnum; False when the run needs the exact fold."""
+
+
+@overload(_fold_extreme_fast, jit_options={"fastmath": FAST})
+def _fold_extreme_fast_impl(is_max, a, ia, si, out, io, n):
+    if not isinstance(a.dtype, types.Float):
+        def impl(is_max, a, ia, si, out, io, n):
+            return False
+        return impl
+
+    def impl(is_max, a, ia, si, out, io, n):
+        # vmaxps/vminps with the run's own NaN check (a running sum, NaN when the run holds one; +inf with -inf
+        # sends it the exact way too). The exact select, `out = x if x > y else y`, is vectorised with masked
+        # stores (only changed elements are written back), which AMD cores run slowly: amax over dim 0 of
+        # 4096^2 float32 took 10.0 ms serial against 4.5 for the sum (EPYC Zen 3), about 6 so.
+        # maxnum_nonan(x, y) keeps y on ties: the first of equal zeros stays, as in the exact fold.
+        chk = a[U(ia)] - a[U(ia)]
+        if is_max:
+            for k in range(n):
+                x = a[U(ia + k * si)]
+                out[U(io + k)] = maxnum_nonan(x, out[U(io + k)])
+                chk += x
+        else:
+            for k in range(n):
+                x = a[U(ia + k * si)]
+                out[U(io + k)] = minnum_nonan(x, out[U(io + k)])
+                chk += x
+        return chk == chk
+    return impl
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def _fold(op, a, ia, si, out, io, n):
-    """out[io + k] = op(out[io + k], a[ia + k*si]) for k < n."""
+def _fold(op, a, ia, si, out, io, n, exact):
+    """out[io + k] = op(out[io + k], a[ia + k*si]) for k < n. For max/min (op 2, 3) the fast fold runs until a run
+    holds NaN (or the dtype is not float); returns whether the rest of the block needs the exact, NaN-propagating
+    fold (``exact``)."""
+    if (op == 2 or op == 3) and not exact:
+        if _fold_extreme_fast(op == 2, a, ia, si, out, io, n):
+            return False
+        exact = True  # the run is folded again exactly (folding a run twice changes nothing else)
     if op == 0:
         for k in range(n):
             out[U(io + k)] = out[U(io + k)] + a[U(ia + k * si)]
@@ -124,6 +162,7 @@ def _fold(op, a, ia, si, out, io, n):
     elif op == 5:
         for k in range(n):
             out[U(io + k)] = out[U(io + k)] or a[U(ia + k * si)]
+    return exact
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
@@ -159,8 +198,12 @@ def _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, hi):
     base = ao + o * so
     for i in range(lo, hi):
         out[o * I + i] = a[U(base + i * si)]
+    exact = False
+    for i in range(lo, hi):  # a NaN in the first row: max/min fold exactly from the start
+        v = out[o * I + i]
+        exact = exact or v != v
     for r in range(1, R):
-        _fold(op, a, base + r * sr + lo * si, si, out, o * I + lo, hi - lo)
+        exact = _fold(op, a, base + r * sr + lo * si, si, out, o * I + lo, hi - lo, exact)
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")
