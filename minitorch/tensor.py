@@ -55,16 +55,11 @@ def _is_contig(shape, stride):
     return True
 
 
-class _Version:
-    """A version counter shared by all views of one storage (bumped by in-place ops)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
-
-
 def _make(storage, shape, stride, offset, dtype, device, version=None, contig=None, base=None):
+    """A tensor over ``storage``: on the CPU a 1-D C-contiguous numpy array of ``dtype.storage_np`` (launchers call
+    compiled kernels for exactly that type, see ops/launch.py ``_entry``). ``version``: the version counter it shares with the other views of the storage, a
+    one-element list (``t._vc[0]``, bumped by in-place ops; a list because making one costs a third of making a
+    slotted object, and every op result makes one); a new counter when None."""
     t = object.__new__(Tensor)
     t._base = base
     t._storage = storage
@@ -75,7 +70,7 @@ def _make(storage, shape, stride, offset, dtype, device, version=None, contig=No
     if dtype._half:
         _dt.HALF_SEEN[0] = True
     t._device = device
-    t._vc = version if version is not None else _Version()
+    t._vc = version if version is not None else [0]
     t._contig = _is_contig(shape, stride) if contig is None else contig
     t._requires_grad = False
     t._grad = None
@@ -200,10 +195,10 @@ class Tensor:
 
     @property
     def _version(self):
-        return self._vc.value
+        return self._vc[0]
 
     def _bump_version(self):
-        self._vc.value += 1
+        self._vc[0] += 1
 
     # ----------------------------------------------------------------------------------------------------------
     # autograd state

@@ -231,6 +231,27 @@ def test_as_tensor_and_from_numpy_share_memory():
     np.testing.assert_array_equal(to_np(minitorch.as_tensor([1, 2])), [1, 2])
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64, np.int32, np.int16, np.uint8])
+def test_arithmetic_on_borrowed_unaligned_read_only_and_strided_numpy_memory(dt):
+    # same-shape contiguous operands take a kernel entry point compiled for aligned, writable storages: borrowed
+    # memory that is neither must still give numpy's results (and strided arrays the broadcasting path's)
+    item = np.dtype(dt).itemsize
+    unaligned = np.frombuffer(bytearray(item * 24 + 1), dtype=dt, offset=1, count=24)
+    unaligned[:] = np.arange(1, 25)
+    assert unaligned.flags.aligned == (item == 1)
+    read_only = np.arange(24, 48).astype(dt)
+    read_only.setflags(write=False)
+    strided = np.arange(48).astype(dt)[::2]
+    with pytest.warns(UserWarning, match="not writable"):
+        r = minitorch.from_numpy(read_only)
+    u, s = minitorch.from_numpy(unaligned), minitorch.from_numpy(strided)
+    for x, y, nx, ny in [(u, r, unaligned, read_only), (r, u, read_only, unaligned), (s, u, strided, unaligned)]:
+        np.testing.assert_array_equal(to_np(x + y), nx + ny)
+        np.testing.assert_array_equal(to_np(x * y), nx * ny)
+        np.testing.assert_array_equal(to_np(x - y), nx - ny)
+    np.testing.assert_array_equal(to_np(u.reshape(4, 6) + r.reshape(4, 6)), (unaligned + read_only).reshape(4, 6))
+
+
 def test_from_numpy_rejects_unsupported_dtype():
     with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.complex128"):
         minitorch.from_numpy(np.zeros(2, dtype=np.complex128))

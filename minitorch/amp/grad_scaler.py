@@ -128,7 +128,7 @@ class GradScaler:
                         invs[dev] = inv_scale.to(dev)
                     # one fused launch per gradient (scale and check) on its device; nothing is read back here
                     launch.amp_unscale_(g, invs[dev], per_device[dev])
-                    g._vc.value += 1
+                    g._vc[0] += 1
         return per_device
 
     def unscale_(self, optimizer):

@@ -21,7 +21,7 @@ class _Saved:
 
     def __init__(self, t):
         self.tensor = t
-        self.version = t._vc.value if t is not None else 0
+        self.version = t._vc[0] if t is not None else 0
 
 
 _SAVED_NONE = _Saved(None)  # every absent saved tensor (nothing writes a _Saved after it is made)
@@ -33,19 +33,19 @@ class _PackedSaved:
     __slots__ = ("tensor", "version", "vc", "shape", "unpack")
 
     def __init__(self, t, pack, unpack):
-        self.vc, self.version, self.shape = t._vc, t._vc.value, t._shape
+        self.vc, self.version, self.shape = t._vc, t._vc[0], t._shape
         self.tensor = pack(t)
         self.unpack = unpack
 
     def get(self, node):
         from ..tensor import Tensor
-        stale = self.vc.value != self.version
+        stale = self.vc[0] != self.version
         t = self.unpack(self.tensor)
         if not isinstance(t, Tensor):
             raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
                             f"{type(t).__name__}")
         if stale:
-            _modified(t, self.vc.value, self.version, self.shape, node.name())
+            _modified(t, self.vc[0], self.version, self.shape, node.name())
         return t
 
 
@@ -218,8 +218,8 @@ class Function(Node):
         for s in self._saved:
             if type(s) is _Saved:
                 t = s.tensor
-                if t is not None and t._vc.value != s.version:
-                    _modified(t, t._vc.value, s.version, t._shape, self.name())
+                if t is not None and t._vc[0] != s.version:
+                    _modified(t, t._vc[0], s.version, t._shape, self.name())
                 out.append(t)
             else:
                 out.append(s.get(self))

@@ -82,7 +82,7 @@ def increment_version(tensor):
     """Mark ``tensor`` (or each tensor of an iterable) as modified in place, as an in-place op would."""
     from ..tensor import Tensor
     for t in ((tensor,) if isinstance(tensor, Tensor) else tensor):
-        t._vc.value += 1
+        t._vc[0] += 1
 
 
 class _MultiHandle:

@@ -208,7 +208,7 @@ class CompiledFunction:
                 return self._run_split(args, kwargs)
             return self._fn(*args, **kwargs)
         checks = entry.graph.checks
-        if checks and not all(t._vc.value == v for t, v in checks):
+        if checks and not all(t._vc[0] == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
 

@@ -272,7 +272,7 @@ class _Recorder:
             if v is not None and v.static and not v.stale:
                 # a value computed from constants alone (a mask compared with the causal mask): the graph holds
                 # for as long as those constants keep their versions
-                self.graph.checks += [(c.tensor, c.tensor._vc.value) for c in _constants_under(v)]
+                self.graph.checks += [(c.tensor, c.tensor._vc[0]) for c in _constants_under(v)]
                 self.depth += 1
                 try:
                     return fn(*args, **kw)

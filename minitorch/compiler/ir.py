@@ -25,7 +25,7 @@ class Value:
         self.contig = t._contig
         self.geom = (tuple(t._stride), t._offset, id(t._storage))  # layout at capture (ONNX reads views by it)
         self.static = kind == "const"  # computed from constants alone by deterministic ops
-        self.version = t._vc.value
+        self.version = t._vc[0]
         self.stale = False  # an op wrote into its memory later in the capture: the tensor no longer holds it
         self.dtype = t._dtype
         self.device = t._device

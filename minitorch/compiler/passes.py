@@ -213,7 +213,7 @@ def fold_constants(graph):
     for n in reversed(graph.nodes):
         for v in n.outputs:
             if id(v) not in candidate or id(v) in outputs or v.stale or v.tensor is None or \
-                    v.tensor._vc.value != v.version:
+                    v.tensor._vc[0] != v.version:
                 continue  # (a stale value: its tensor was overwritten later, so its captured value is gone)
             if all(_pure(r) and (r.kind != "view" or all(id(o) in final for o in r.outputs))
                    for r in readers.get(id(v), ())):

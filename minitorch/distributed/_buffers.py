@@ -43,7 +43,7 @@ class HostBuffer:
             storage = dispatch.kernels(t._device.type).memory.from_host(self.arr)
             src = _make(storage, t._shape, _contiguous_strides(t._shape), 0, t._dtype, t._device)
             launch.copy_into(t, src)
-        t._vc.value += 1
+        t._vc[0] += 1
 
 
 def mpi_type(MPI, dtype):

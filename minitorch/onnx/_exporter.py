@@ -64,7 +64,7 @@ class _Builder:
             return label
         """A value computed from constants alone (a causal mask, a slice of a buffer) as an initializer."""
         t = v.tensor
-        if not v.static or v.stale or t is None or t._vc.value != v.version:
+        if not v.static or v.stale or t is None or t._vc[0] != v.version:
             raise RuntimeError(f"minitorch.onnx.export: the value {v.name()} has no ONNX producer")
         return self.const(np.ascontiguousarray(_np(t)), "folded")
 

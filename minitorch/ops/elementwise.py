@@ -309,7 +309,7 @@ def _write_out(out, result):
         raise RuntimeError(f"result type {type_label(result._dtype)} can't be cast to the desired output type "
                            f"{type_label(out._dtype)}")
     launch.copy_into(out, result)
-    out._vc.value += 1
+    out._vc[0] += 1
     return out
 
 
@@ -675,7 +675,7 @@ def assign_(self, result):
         raise RuntimeError(f"result type {type_label(result._dtype)} can't be cast to the desired output type "
                            f"{type_label(self._dtype)}")
     launch.copy_into(self, result.detach())
-    self._vc.value += 1
+    self._vc[0] += 1
     if result._grad_fn is not None and self._dtype.is_floating_point:
         base = self._base
         if base is not None and _state["enabled"]:
@@ -724,7 +724,7 @@ def _binary_inplace(name, self, other):
             if not self._dtype.is_floating_point and name in ("floor_divide", "remainder") and bool((other == 0).any()):
                 raise RuntimeError("ZeroDivisionError")
             launch.binary(name, self, other, out=self)
-            self._vc.value += 1
+            self._vc[0] += 1
             return self
     if recording(self, other):
         return inplace_record(self, lambda snap: _binary(name, snap, other))
@@ -800,7 +800,7 @@ def fill_(self, value):
             return assign_(self, value.expand(self._shape) + self * 0)
         value = value.item()
     launch.fill_(self, value)
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 
@@ -819,7 +819,7 @@ def copy_(self, src, non_blocking=False):
                                               src._offset == self._offset):
         src = launch.contiguous(src)
     launch.copy_into(self, src)
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 

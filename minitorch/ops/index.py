@@ -265,7 +265,7 @@ def setitem(self, key, value):
     else:
         adv = _Advanced(v, advanced)
         launch.put_(v, adv.lin, adv.rest, adv.values_for_put(value), False)
-    self._vc.value += 1
+    self._vc[0] += 1
 
 
 class IndexPut(Function):

@@ -165,7 +165,7 @@ def _fill_random(self, kind, generator, scale=1.0, shift=0.0, exponential=False)
         launch.binary("add", t, launch.scalar(shift, dt, t._device), out=t)
     if t is not self:
         launch.copy_into(self, t)
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 
@@ -197,7 +197,7 @@ def random_(self, from_=0, to=None, *, generator=None):
     launch.random_fill("integers", t, gen(generator)._rng, from_, to)
     if t is not self:
         launch.copy_into(self, t)
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 
@@ -213,7 +213,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     else:
         probs = launch.scalar(p, dt, self._device)
     launch.copy_into(self, launch.binary("lt", u, probs, family="compare"))
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 
@@ -232,7 +232,7 @@ def _set_samples(self, draw):
     with no_grad():
         u = launch.random_fill("uniform", launch.empty(self._shape, dt, self._device), gen(draw.generator)._rng)
         launch.copy_into(self, draw(u))
-    self._vc.value += 1
+    self._vc[0] += 1
     return self
 
 

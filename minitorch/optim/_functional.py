@@ -84,7 +84,7 @@ def _step_up(step_t):
     s = step_t._storage
     if isinstance(s, np.ndarray):
         s[step_t._offset] += 1
-        step_t._vc.value += 1
+        step_t._vc[0] += 1
         return float(s[step_t._offset])
     step_t.add_(1)
     return float(step_t.item())
@@ -97,7 +97,7 @@ def _scalar_update(t, value, multiply=False):
     if isinstance(s, np.ndarray):
         ty = s.dtype.type
         s[t._offset] = s[t._offset] * ty(value) if multiply else ty(value)
-        t._vc.value += 1
+        t._vc[0] += 1
         return float(s[t._offset])
     t.mul_(value) if multiply else t.fill_(value)
     return float(t.item())
@@ -111,7 +111,7 @@ def _scalar(t):
 def _bump(*tensors):
     for t in tensors:
         if t is not None:
-            t._vc.value += 1
+            t._vc[0] += 1
 
 
 def _cast(ty, *values):
