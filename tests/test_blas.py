@@ -92,6 +92,42 @@ def test_gemm_par_splits(ta, tb, m, k, n, threads):
     np.testing.assert_allclose(out, (a.T if ta else a) @ (b.T if tb else b), rtol=1e-12, atol=1e-12)
 
 
+@njit(["void(b1, b1, i8, i8, i8, f8, f4[:], i8, f4[:], i8, f8, f4[:], i8)",
+       "void(b1, b1, i8, i8, i8, f8, f8[:], i8, f8[:], i8, f8, f8[:], i8)"])
+def _call_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    _blas.gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+def _window(rng, rows, cols, ld, dtype, fill=np.nan):
+    """A (rows, cols) random matrix stored row-major with rows ld apart in a flat array (fill in the gaps)."""
+    flat = np.full(rows * ld, fill, dtype)
+    view = flat.reshape(rows, ld)[:, :cols]
+    view[...] = rng.standard_normal((rows, cols))
+    return flat, view
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("m,k,n", [(40, 9, 7), (64, 128, 10), (16, 5, 15), (16, 3, 1), (20, 1, 2), (64, 33, 16)])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_gemm_narrow_outputs_with_leading_dimensions(dtype, ta, tb, m, k, n, beta):
+    """Products with few output columns (which MKL runs transposed, see _blas.NARROW) into a window of a wider C,
+    operands with padded rows, alpha and beta, against NumPy: beta 0 ignores C's NaN, the gaps stay untouched."""
+    rng = np.random.default_rng(m + 7 * n + 31 * k + int(ta) + 2 * int(tb))
+    a_flat, a = _window(rng, *((k, m) if ta else (m, k)), ld=(m if ta else k) + 3, dtype=dtype)
+    b_flat, b = _window(rng, *((n, k) if tb else (k, n)), ld=(k if tb else n) + 2, dtype=dtype)
+    c_flat, c = _window(rng, m, n, ld=n + 4, dtype=dtype)
+    if beta == 0:
+        c[...] = np.nan
+    want = 1.5 * ((a.T if ta else a) @ (b.T if tb else b)) + (beta * c if beta else 0)
+    gaps = c_flat.reshape(m, n + 4)[:, n:].copy()
+    _call_gemm(ta, tb, m, n, k, 1.5, a_flat, a_flat.size // a.shape[0], b_flat, b_flat.size // b.shape[0], beta,
+               c_flat, n + 4)
+    tol = 1e-5 * k if dtype == np.float32 else 1e-12  # float32 sums of k products of unit normals
+    np.testing.assert_allclose(c, want, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(c_flat.reshape(m, n + 4)[:, n:], gaps)
+
+
 def _in_storage(rng, shape, pad=5):
     """A random matrix stored at an offset inside a longer 1-D storage (NaN around it): (storage, offset, matrix)."""
     n = int(np.prod(shape))
@@ -188,6 +224,12 @@ w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
 np.testing.assert_allclose(y.detach().numpy(), x @ w.T + b, rtol=1e-4, atol=1e-4)
 y.sum().backward()
 np.testing.assert_allclose(X.grad.numpy(), np.ones((70, 21), np.float32) @ w, rtol=1e-4, atol=1e-4)
+# few output columns (computed transposed on MKL, see _blas.NARROW)
+lin10 = minitorch.nn.Linear(33, 10)
+np.testing.assert_allclose(lin10(X).detach().numpy(), x @ lin10.weight.detach().numpy().T + lin10.bias.detach().numpy(),
+                           rtol=1e-4, atol=1e-4)
+v = rng.standard_normal((33, 6)).astype(np.float32)
+np.testing.assert_allclose((minitorch.from_numpy(x) @ minitorch.from_numpy(v)).numpy(), x @ v, rtol=1e-4, atol=1e-4)
 a = rng.standard_normal((300, 200)); c = rng.standard_normal((200, 300))
 np.testing.assert_allclose((minitorch.from_numpy(a) @ minitorch.from_numpy(c)).numpy(), a @ c, rtol=1e-10)
 # mid-size products (OpenBLAS splits them as linear layers: by rows, and by columns of a transposed operand)
