@@ -57,9 +57,10 @@ def _is_contig(shape, stride):
 
 def _make(storage, shape, stride, offset, dtype, device, version=None, contig=None, base=None):
     """A tensor over ``storage``: on the CPU a 1-D C-contiguous numpy array of ``dtype.storage_np`` (launchers call
-    compiled kernels for exactly that type, see ops/launch.py ``_entry``). ``version``: the version counter it shares with the other views of the storage, a
-    one-element list (``t._vc[0]``, bumped by in-place ops; a list because making one costs a third of making a
-    slotted object, and every op result makes one); a new counter when None."""
+    compiled kernels for exactly that type, see ops/launch.py ``_entry``). ``version``: the version counter it
+    shares with the other views of the storage, a one-element list (``t._vc[0]``, bumped by in-place ops; a list
+    because making one costs a third of making a slotted object, and every op result makes one); a new counter when
+    None."""
     t = object.__new__(Tensor)
     t._base = base
     t._storage = storage

@@ -108,7 +108,8 @@ def _window(rng, rows, cols, ld, dtype, fill=np.nan):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
-@pytest.mark.parametrize("m,k,n", [(40, 9, 7), (64, 128, 10), (16, 5, 15), (16, 3, 1), (20, 1, 2), (64, 33, 16)])
+@pytest.mark.parametrize("m,k,n", [(40, 9, 7), (64, 128, 10), (16, 5, 15), (16, 3, 1), (20, 1, 2), (64, 33, 16),
+                                   (48, 20, 23), (64, 5, 47), (30, 6, 31)])
 @pytest.mark.parametrize("beta", [0.0, 0.5])
 def test_gemm_narrow_outputs_with_leading_dimensions(dtype, ta, tb, m, k, n, beta):
     """Products with few output columns (which MKL runs transposed, see _blas.NARROW) into a window of a wider C,

@@ -122,10 +122,12 @@ BACKEND, _ADDRESSES, SEQUENTIAL = _select()
 for _kind, _addr in _ADDRESSES.items():
     llvm_binding.add_symbol(_SYMBOLS[_kind], _addr)
 
-# Row-major products with fewer than NARROW output columns (and at least as many rows) are computed transposed. MKL
-# is slow when BLAS's column-major m (our row-major n) is under 16, at least on AMD's Zen 3 (2-vCPU EPYC, one
-# thread, float32 64x128 @ 128x10: 12.1 us, where the same product computed as its transpose took 3.0 us and
-# OpenBLAS 3.8 us; 64x784 @ (10x784)^T: 232 vs 35 us on OpenBLAS); OpenBLAS has no such gap (it is the other way
+# Row-major products (m, n) with n < NARROW output columns, or n < 4 * NARROW not a multiple of NARROW, and at least
+# as many rows as columns are computed transposed. MKL is slow when BLAS's column-major m (our row-major n) is under
+# 16, at least on AMD's Zen 3 (2-vCPU EPYC, one thread, float32 64x128 @ 128x10: 12.1 us, where the same product
+# computed as its transpose took 3.0 us and OpenBLAS 3.8 us; 64x784 @ (10x784)^T: 232 vs 35 us on OpenBLAS), and
+# slower below 64 when it is not a multiple of 16 (64x256 @ 256xn, GFLOP/s as is / transposed: n = 19 35/55, 23
+# 33/58, 31 35/64, 47 45/68; but 16 73/61, 32 80/70, 48 84/77). OpenBLAS has no such gap (it is the other way
 # round: its m = 10 runs faster than n = 10), so it keeps 0. A process-wide symbol, read at run time, so that kernels
 # cached under one library keep the right choice under the other.
 _NARROW = ctypes.c_int64(16 if BACKEND.startswith("mkl") else 0)
@@ -248,7 +250,7 @@ def _gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
         if m <= 0 or n <= 0:
             return
         narrow = _narrow()
-        if n < narrow and m >= narrow and k > 0:
+        if m >= narrow > 0 and m >= n and k > 0 and (n < narrow or (n < 4 * narrow and n % narrow != 0)):
             # few output columns: BLAS computes C itself as a column-major (m, n) block (its m is our m, not n), which
             # is then written into C's rows (see NARROW)
             tmp = np.empty(m * n, c.dtype)
