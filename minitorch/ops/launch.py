@@ -65,7 +65,7 @@ _THREADS = [_first_threads]
 
 def _entry(fn, dtype, kinds):
     """``fn``'s compiled entry point for arguments of the kinds in ``kinds`` ("a": a 1-D C-contiguous array of the
-    numpy ``dtype``, "i": an int64) when ``fn`` is a Numba CPU kernel, else ``fn``. Calling it skips the
+    numpy ``dtype``, "i": an int64, "b": a bool) when ``fn`` is a Numba CPU kernel, else ``fn``. Calling it skips the
     dispatcher's matching of the argument types against its compiled versions (measured 450 -> 275 ns for a
     9-argument elementwise launch), so the caller must pass exactly those kinds: tensor storages on the CPU are
     1-D C-contiguous arrays of their dtype's ``storage_np`` (``tensor._make``); read-only or unaligned ones are only
@@ -73,7 +73,8 @@ def _entry(fn, dtype, kinds):
     if not isinstance(fn, CPUDispatcher):
         return fn
     arr = numba_types.Array(numba_from_dtype(np.dtype(dtype)), 1, "C")
-    return fn.compile(tuple(arr if k == "a" else numba_types.int64 for k in kinds))
+    kind = {"a": arr, "i": numba_types.int64, "b": numba_types.boolean}
+    return fn.compile(tuple(kind[k] for k in kinds))
 
 
 def _arr(values):
@@ -358,6 +359,7 @@ def binary_same(name, a, b):
 
 
 _SAME = {}  # (device type, dtype) -> binary_same's serial kernel (its entry point on the CPU, see _entry)
+_MM = {}  # (device type, dtype) -> mm's single-threaded GEMM (the same)
 
 
 @half_compute(inplace=("out",))
@@ -646,9 +648,10 @@ def mm(a, b):
     go to BLAS as they are), else the batched launcher on a batch of one."""
     M, K = a._shape
     N = b._shape[1]
-    if a._dtype is not float32 and a._dtype is not float64:
+    dt = a._dtype
+    if dt is not float32 and dt is not float64:
         return bmm(a.reshape(1, M, K), b.reshape(1, K, N)).reshape(M, N)
-    out = empty((M, N), a._dtype, a._device)
+    out = empty((M, N), dt, a._device)
     if M == 0 or N == 0:
         return out
     if K == 0:
@@ -658,11 +661,17 @@ def mm(a, b):
     sa, ao, ta = _flat_form(a)
     sb, bo, tb = _flat_form(b)
     k.set_blas_threads(1)
-    if mnk < LINEAR_PAR or k.BLAS_SEQUENTIAL:
-        # one single-threaded GEMM, or on a one-thread BLAS (MKL) large products split over the Numba threads: the
-        # rows or the columns of out, each block written in place (64x784 @ 784x128: 77 -> 53 us on 2 threads;
-        # 768x128 @ 128x384 383 -> 196 us)
-        k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1 if mnk < LINEAR_PAR else _threads())
+    if mnk < LINEAR_PAR:
+        # one single-threaded GEMM (through its entry point on the CPU, see _entry)
+        fn = _MM.get((a._device.type, dt))
+        if fn is None:
+            fn = _MM[a._device.type, dt] = _entry(k.gemm_flat, dt.storage_np, "aibaibaiiii")
+        fn(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1)
+        return out
+    if k.BLAS_SEQUENTIAL:
+        # on a one-thread BLAS (MKL) large products split over the Numba threads: the rows or the columns of out,
+        # each block written in place (64x784 @ 784x128: 77 -> 53 us on 2 threads; 768x128 @ 128x384 383 -> 196 us)
+        k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, _threads())
         return out
     T = _threads()
     if mnk < BLAS_PAR and T > 1 and M > 1 and (M > LINEAR_COLS_M or tb and N >= 2 * T):

@@ -78,7 +78,7 @@ def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules for 1-D (dot/mv), 2-D and batched (broadcast) operands."""
     a, b = input, other
     _check(a, b, "matmul")
-    da, db = a.dim(), b.dim()
+    da, db = len(a._shape), len(b._shape)
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
     if da == 1 and db == 1:
