@@ -233,8 +233,8 @@ def test_as_tensor_and_from_numpy_share_memory():
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64, np.int32, np.int16, np.uint8])
 def test_arithmetic_on_borrowed_unaligned_read_only_and_strided_numpy_memory(dt):
-    # same-shape contiguous operands take a kernel entry point compiled for aligned, writable storages: borrowed
-    # memory that is neither must still give numpy's results (and strided arrays the broadcasting path's)
+    # same-shape contiguous operands (and unary ops) take a kernel entry point compiled for aligned, writable
+    # storages: borrowed memory that is neither must still give numpy's results (strided arrays: the general path)
     item = np.dtype(dt).itemsize
     unaligned = np.frombuffer(bytearray(item * 24 + 1), dtype=dt, offset=1, count=24)
     unaligned[:] = np.arange(1, 25)
@@ -249,6 +249,8 @@ def test_arithmetic_on_borrowed_unaligned_read_only_and_strided_numpy_memory(dt)
         np.testing.assert_array_equal(to_np(x + y), nx + ny)
         np.testing.assert_array_equal(to_np(x * y), nx * ny)
         np.testing.assert_array_equal(to_np(x - y), nx - ny)
+        np.testing.assert_array_equal(to_np(-x), -nx)  # a unary kernel's entry point too
+        np.testing.assert_array_equal(to_np(x.abs()), np.abs(nx))
     np.testing.assert_array_equal(to_np(u.reshape(4, 6) + r.reshape(4, 6)), (unaligned + read_only).reshape(4, 6))
 
 

@@ -25,16 +25,11 @@ _VERSION = "5"  # part of every hash: bump when the generated code changes shape
 
 
 def _deps_digest():
-    """A digest of the library modules whose functions generated kernels inline: Numba's cache of a kernel does not
-    notice when they change, so their text is part of each kernel's hash (a changed library compiles anew)."""
-    from ..kernels.cpu import rnn
-    here = os.path.dirname(rnn.__file__)
-    h = hashlib.sha1()
-    for path in (rnn.__file__, os.path.join(here, "_intrinsics.py"),
-                 os.path.join(here, os.pardir, "cuda", "elementwise.py")):
-        with open(path, "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()[:12]
+    """A digest of the kernel sources that generated kernels inline (rnn's tanh, the intrinsics, the CUDA
+    elementwise helpers, and whatever those call): Numba's cache of a kernel does not notice when they change, so
+    the kernel tree's stamp is part of each kernel's hash (a changed library compiles anew)."""
+    from ..kernels import source_stamp
+    return source_stamp()[:12]
 
 
 _DEPS = _deps_digest()

@@ -320,7 +320,12 @@ def unary(name, x, out_dtype=None, family="unary", out=None):
         return out
     ov = _out_view(out, n)
     if x._is_contiguous():
-        fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
+        if n < N_PAR and family == "unary" and out._dtype is x._dtype:
+            fn = _UNARY.get((x._device.type, x._dtype))
+            if fn is None:  # the serial kernel's entry point on the CPU (see _entry)
+                fn = _UNARY[x._device.type, x._dtype] = _entry(ew.unary_flat, x._dtype.storage_np, "iaiiai")
+        else:
+            fn = getattr(ew, family + ("_flat_par" if n >= N_PAR else "_flat"))
         fn(code, x._storage, x._offset, 1, ov, n)
         return out
     shape, (st,) = collapse(x._shape, [list(x._stride)])
@@ -360,6 +365,7 @@ def binary_same(name, a, b):
 
 _SAME = {}  # (device type, dtype) -> binary_same's serial kernel (its entry point on the CPU, see _entry)
 _MM = {}  # (device type, dtype) -> mm's single-threaded GEMM (the same)
+_UNARY = {}  # (device type, dtype) -> unary's serial kernel for same-dtype results (the same)
 
 
 @half_compute(inplace=("out",))
