@@ -254,6 +254,33 @@ def test_arithmetic_on_borrowed_unaligned_read_only_and_strided_numpy_memory(dt)
     np.testing.assert_array_equal(to_np(u.reshape(4, 6) + r.reshape(4, 6)), (unaligned + read_only).reshape(4, 6))
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.uint8, np.int8, np.int16, np.int32, np.int64])
+def test_unary_ops_keep_or_promote_dtype_on_every_layout(dt):
+    # contiguous tensors outside autograd take launch.unary_same (result in the input's dtype), other layouts and
+    # integer math that promotes take the general path: both must give numpy's values and PyTorch's dtypes
+    base = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]).astype(dt)
+    if np.issubdtype(dt, np.signedinteger) or np.issubdtype(dt, np.floating):
+        base = base - np.array(5, dtype=dt)
+    keep = {"neg": np.negative, "abs": np.abs, "square": np.square, "sign": np.sign,
+            "relu": lambda a: np.maximum(a, np.zeros((), a.dtype))}
+    floats = {"exp": np.exp, "sqrt": lambda a: np.sqrt(np.abs(a)), "tanh": np.tanh, "sin": np.sin}
+    x = minitorch.from_numpy(base.copy())
+    for layout, t, a in [("contiguous", x, base), ("transposed", x.t(), base.T), ("scalar", x[1, 2], base[1, 2])]:
+        for name, ref in {**keep, **floats}.items():
+            arg = t.abs() if name == "sqrt" else t
+            r = getattr(arg, name)()
+            want = ref(a) if name in keep else ref(a.astype(np.float64 if dt == np.float64 else np.float32))
+            want_dt = dt if name in keep or dt in (np.float32, np.float64) else np.float32
+            assert r.numpy().dtype == want_dt, (name, layout)
+            assert tuple(r.shape) == np.shape(a), (name, layout)
+            np.testing.assert_allclose(r.numpy().astype(np.float64), np.asarray(want, np.float64), rtol=1e-6,
+                                       err_msg=f"{name} {layout}")
+    out = minitorch.empty(0, dtype=x.dtype)
+    assert minitorch.neg(x, out=out) is out
+    np.testing.assert_array_equal(out.numpy(), np.negative(base))
+    assert np.all(x.numpy() == base)  # the input is untouched
+
+
 def test_from_numpy_rejects_unsupported_dtype():
     with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.complex128"):
         minitorch.from_numpy(np.zeros(2, dtype=np.complex128))

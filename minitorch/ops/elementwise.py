@@ -3,7 +3,8 @@ import math
 
 from ..autograd.function import _PROFILE, Function
 from ..autograd.grad_mode import _state
-from ..dtypes import bool as t_bool, get_default_dtype, uint8
+from ..dtypes import (bool as t_bool, float32, float64, get_default_dtype, int8, int16, int32, int64,
+                      uint8)
 from ..tensor import Tensor
 from . import launch
 from .common import can_cast, cast, is_scalar, operands, recording, scalar_tensor, type_label
@@ -97,7 +98,18 @@ class Relu(_UNARY_FN["relu"]):
 _UNARY_FN["relu"] = Relu
 
 
+# name -> the dtypes whose result keeps the dtype with no conversion on the way (float math; neg/abs/sign/relu/
+# square of integers too): for them a contiguous tensor outside autograd and the profiler takes launch.unary_same
+_UNARY_SAME_DTYPES = {name: frozenset((float32, float64) if promote or name in _INT_IDENTITY
+                                      else (float32, float64, uint8, int8, int16, int32, int64))
+                      for name, (_, promote) in _UNARY.items()}
+_UNARY_SAME = launch.unary_same.__wrapped__  # what half_compute wraps (no half dtype takes this path)
+
+
 def _unary(name, x):
+    if type(x) is Tensor and x._contig and x._dtype in _UNARY_SAME_DTYPES[name] and _PROFILE[0] is None \
+            and not (x._requires_grad and _state["enabled"]):
+        return _UNARY_SAME(name, x)
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dt = x._dtype
@@ -119,7 +131,7 @@ def _unary(name, x):
 def _make_unary(name):
     def fn(input, *, out=None):
         r = _unary(name, input)
-        return _write_out(out, r)
+        return r if out is None else _write_out(out, r)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name}."
     return fn

@@ -363,6 +363,27 @@ def binary_same(name, a, b):
     return out
 
 
+@half_compute()
+def unary_same(name, x):
+    """``unary(name, x)`` for a contiguous tensor whose result keeps its dtype (float math, neg/abs/relu/square of
+    any number): the shortest Python path, as ``binary_same`` is for arithmetic."""
+    shape = x._shape
+    n = shape[0] if len(shape) == 1 else math.prod(shape)
+    dt, dev = x._dtype, x._device
+    pkg = _PKG.get(dev.type)
+    if pkg is None:
+        pkg = _PKG[dev.type] = dispatch.kernels(dev.type)
+    out = _make(pkg.memory.empty(n, dt.storage_np), shape, _strides_for(shape), 0, dt, dev, None, True)
+    if n >= N_PAR:
+        pkg.elementwise.unary_flat_par(opcodes.UNARY[name], x._storage, x._offset, 1, out._storage, n)
+    elif n:
+        fn = _UNARY.get((dev.type, dt))
+        if fn is None:
+            fn = _UNARY[dev.type, dt] = _entry(pkg.elementwise.unary_flat, dt.storage_np, "iaiiai")
+        fn(opcodes.UNARY[name], x._storage, x._offset, 1, out._storage, n)
+    return out
+
+
 _SAME = {}  # (device type, dtype) -> binary_same's serial kernel (its entry point on the CPU, see _entry)
 _MM = {}  # (device type, dtype) -> mm's single-threaded GEMM (the same)
 _UNARY = {}  # (device type, dtype) -> unary's serial kernel for same-dtype results (the same)
