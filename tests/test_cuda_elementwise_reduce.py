@@ -1,6 +1,10 @@
 """CUDA elementwise and reduce kernels against the CPU kernels of the same name, on the same tiny inputs:
 contiguous, strided, broadcast (stride 0) and offset operands, every dtype the launchers send, and edge values
-(NaN, inf, signed zeros, ties, integer signs). Runs where CUDA is available (CI: NUMBA_ENABLE_CUDASIM=1)."""
+(NaN, inf, signed zeros, ties, integer signs). Runs where CUDA is available (CI: NUMBA_ENABLE_CUDASIM=1).
+
+A CUDA elementwise ``*_par`` kernel is compared with the CPU's serial kernel of its name: the CPU ``*_par`` twin runs
+the same per-element body over chunks (one chunk at these sizes), and compiling it for every integer dtype here only
+for the comparison cost this suite minutes (the CPU suite tests it through the ops)."""
 import numpy as np
 import pytest
 
@@ -28,6 +32,11 @@ class S:
 
     def __init__(self, arr):
         self.arr = np.ascontiguousarray(arr)
+
+
+def serial(fn):
+    """The CPU elementwise kernel that a CUDA kernel named ``fn`` is compared with (see the module docstring)."""
+    return getattr(cpu_ew, fn.removesuffix("_par"))
 
 
 def both(cpu_fn, gpu_fn, *args, outs):
@@ -89,7 +98,7 @@ def test_unary_flat(dt):
         op = opcodes.UNARY[name]
         for ao, sa in FLAT_VIEWS:
             for fn in ("unary_flat", "unary_flat_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), ao, sa,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), ao, sa,
                                   S(np.zeros(n, dt)), n, outs=[4])
                 check(e, g, exact=name in ("neg", "abs", "sign", "relu", "floor", "ceil", "round", "trunc"))
 
@@ -113,7 +122,7 @@ def test_unary_nd(dt):
         for ao, st, shape in views:
             n = int(np.prod(shape))
             for fn in ("unary_nd", "unary_nd_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), opcodes.UNARY[name], S(base), ao,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), opcodes.UNARY[name], S(base), ao,
                                   np.array(st), S(np.zeros(n, dt)), np.array(shape), outs=[4])
                 check(e, g)
 
@@ -130,11 +139,11 @@ def test_predicate_flat_and_nd(dt):
     for name, op in opcodes.PREDICATE.items():
         for ao, sa in FLAT_VIEWS:
             for fn in ("predicate_flat", "predicate_flat_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), ao, sa,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), ao, sa,
                                   S(np.zeros(n, np.bool_)), n, outs=[4])
                 check(e, g)
         for fn in ("predicate_nd", "predicate_nd_par"):
-            (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), 1, np.array([1, 4, 0]),
+            (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), 1, np.array([1, 4, 0]),
                               S(np.zeros(24, np.bool_)), np.array([4, 3, 2]), outs=[4])
             check(e, g)
 
@@ -169,7 +178,7 @@ def test_binary_flat(dt):
         a, b = binary_operands(dt, name, n)
         for (ao, sa), (bo, sb) in zip(FLAT_VIEWS, FLAT_VIEWS[1:] + FLAT_VIEWS[:1]):
             for fn in ("binary_flat", "binary_flat_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), ao, sa, S(b), bo, sb,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), ao, sa, S(b), bo, sb,
                                   S(np.zeros(n, dt)), n, outs=[7])
                 check(e, g, exact=name in ("floor_divide", "remainder", "maximum", "minimum", "fmod", "copysign"))
 
@@ -210,7 +219,7 @@ def test_binary_nd_broadcast(dt):
         for shape, ao, ast, bo, bst in cases:
             n = int(np.prod(shape))
             for fn in ("binary_nd", "binary_nd_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), opcodes.BINARY[name], S(a), ao,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), opcodes.BINARY[name], S(a), ao,
                                   np.array(ast), S(b), bo, np.array(bst), S(np.zeros(n, dt)), np.array(shape),
                                   outs=[7])
                 check(e, g)
@@ -230,11 +239,11 @@ def test_compare_flat_and_nd(dt):
     for name, op in opcodes.COMPARE.items():
         for (ao, sa), (bo, sb) in zip(FLAT_VIEWS, FLAT_VIEWS[::-1]):
             for fn in ("compare_flat", "compare_flat_par"):
-                (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), ao, sa, S(b), bo, sb,
+                (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), ao, sa, S(b), bo, sb,
                                   S(np.zeros(n, np.bool_)), n, outs=[7])
                 check(e, g)
         for fn in ("compare_nd", "compare_nd_par"):
-            (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), op, S(a), 0, np.array([1, 3]), S(b), 4,
+            (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), op, S(a), 0, np.array([1, 3]), S(b), 4,
                               np.array([0, 1]), S(np.zeros(12, np.bool_)), np.array([4, 3]), outs=[7])
             check(e, g)
 
@@ -251,7 +260,7 @@ def test_where_nd(dt):
     for shape, co, cst, ao, ast, bo, bst in cases:
         n = int(np.prod(shape))
         for fn in ("where_nd", "where_nd_par"):
-            (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), S(c), co, np.array(cst), S(a), ao,
+            (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), S(c), co, np.array(cst), S(a), ao,
                               np.array(ast), S(b), bo, np.array(bst), S(np.zeros(n, dt)), np.array(shape), outs=[9])
             check(e, g, exact=True)
 
@@ -276,7 +285,7 @@ def test_copy_flat_casts_into_strided_views(src_dt, dst_dt):
     dst = cast_source(dst_dt, 40)  # untouched elements must survive
     for (so, ss), (do, ds) in [((0, 1), (0, 1)), ((3, 2), (1, 3)), ((4, 0), (2, 1)), ((1, 3), (5, 2))]:
         for fn in ("copy_flat", "copy_flat_par"):
-            (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), S(src), so, ss, S(dst), do, ds, n, outs=[3])
+            (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), S(src), so, ss, S(dst), do, ds, n, outs=[3])
             check(e, g, exact=True)
 
 
@@ -288,7 +297,7 @@ def test_copy_nd(src_dt, dst_dt):
     cases = [(0, [1, 4], 2, [3, 1], [4, 3]), (1, [0, 1, 0], 3, [12, 2, 6], [2, 3, 2])]
     for so, sst, do, dst_st, shape in cases:
         for fn in ("copy_nd", "copy_nd_par"):
-            (e,), (g,) = both(getattr(cpu_ew, fn), getattr(gpu_ew, fn), S(src), so, np.array(sst), S(dst), do,
+            (e,), (g,) = both(serial(fn), getattr(gpu_ew, fn), S(src), so, np.array(sst), S(dst), do,
                               np.array(dst_st), np.array(shape), outs=[3])
             check(e, g, exact=True)
 
