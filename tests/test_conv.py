@@ -108,6 +108,80 @@ def _conv2d_numpy(x, w, b, stride, padding, dilation, groups):
     return out
 
 
+# 3x3 stride-1 convolutions with at least 16 input and output channels run as Winograd F(2x2, 3x3) on the CPU
+# (kernels/cpu/conv.py): odd output sizes (tiles past the edge), padding 0-2, a 1x1 image, a batch that is not a
+# whole number of the kernel's image chunks, one big image per chunk, float64
+WINOGRAD_CASES = [
+    # N, C, H, W, O, padding, dtype
+    (2, 16, 5, 5, 16, 1, np.float32),
+    (3, 16, 6, 7, 17, 0, np.float32),
+    (1, 20, 1, 1, 16, 1, np.float32),
+    (13, 16, 7, 7, 24, 1, np.float32),
+    (2, 16, 9, 4, 32, 2, np.float32),
+    (1, 16, 30, 29, 16, 1, np.float32),
+    (2, 16, 8, 6, 16, 1, np.float32),  # even width: the tile rows' last input column is inside the image
+    (3, 16, 6, 8, 16, 1, np.float64),
+]
+
+
+def conv_kernels():
+    from minitorch.kernels.cpu import conv
+    return conv
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", WINOGRAD_CASES)
+def test_conv2d_winograd_matches_torch(case, torch):
+    N, C, H, W, O, p, dt = case
+    x = RNG.standard_normal((N, C, H, W)).astype(dt)
+    w = RNG.standard_normal((O, C, 3, 3)).astype(dt)
+    b = RNG.standard_normal(O).astype(dt)
+    assert conv_kernels()._winograd_plan_for(x, w.reshape(1, O, C * 9), 3, 3, 1, 1, p, p, 1, 1, H + 2 * p - 2,
+                                             W + 2 * p - 2) is not None
+    ref = torch.nn.functional.conv2d(torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64),
+                                     torch.tensor(b, dtype=torch.float64), padding=p).numpy()
+    got = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), padding=p)
+    assert got.dtype == (minitorch.float64 if dt == np.float64 else minitorch.float32)
+    tol = 1e-12 if dt == np.float64 else 1e-6
+    np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=tol * 10 * np.abs(ref).max())
+    # the fused conv2d -> relu of minitorch.compile
+    from minitorch.ops.conv import _conv2d_relu
+    fused = _conv2d_relu(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), (1, 1), (p, p), (1, 1), 1)
+    np.testing.assert_allclose(fused.numpy(), np.maximum(ref, 0), rtol=0, atol=tol * 10 * np.abs(ref).max())
+
+
+def test_conv2d_winograd_is_only_taken_where_it_applies():
+    conv = conv_kernels()
+    x = np.zeros((2, 16, 8, 8), np.float32)
+    w = np.zeros((1, 16, 16 * 9), np.float32)
+    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is not None
+    assert conv._winograd_plan_for(x, w, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4) is None  # stride 2
+    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8) is None  # dilation 2
+    assert conv._winograd_plan_for(x, np.zeros((2, 8, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
+    assert conv._winograd_plan_for(x[:, :8], np.zeros((1, 16, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8,
+                                   8) is None  # 8 input channels
+    assert conv._winograd_plan_for(x.astype(np.int32), w.astype(np.int32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
+    big = np.zeros((1, 16, 40, 40), np.float32)  # 400 tiles per image: im2col
+    assert conv._winograd_plan_for(big, w, 3, 3, 1, 1, 1, 1, 1, 1, 40, 40) is None
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("val", [np.inf, -np.inf, np.nan])
+def test_conv2d_winograd_non_finite_inputs_match_torch(val, torch):
+    """The transforms would turn an infinite input into NaN where the direct sum gives an infinity: such calls are
+    computed directly, so NaN and infinities land where PyTorch puts them."""
+    x, w, b = arr(2, 16, 6, 6), arr(16, 16, 3, 3), arr(16)
+    x[1, 3, 2, 4] = val
+    ref = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
+    got = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), padding=1).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref))
+    assert np.isinf(ref).any() or val != val
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(got[fin], ref[fin], rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("case", [(5, 4, 7, 6, 6, 3, 1, 1, 1, 2), (3, 3, 9, 8, 2, 2, 2, 0, 2, 1),
                                   (2, 4, 6, 6, 4, 3, 1, 1, 1, 4)])
 def test_conv2d_forward_matches_numpy_reference(case):
