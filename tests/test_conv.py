@@ -138,12 +138,23 @@ def test_conv2d_winograd_matches_torch(case, torch):
     b = RNG.standard_normal(O).astype(dt)
     assert conv_kernels()._winograd_plan_for(x, w.reshape(1, O, C * 9), 3, 3, 1, 1, p, p, 1, 1, H + 2 * p - 2,
                                              W + 2 * p - 2) is not None
-    ref = torch.nn.functional.conv2d(torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64),
-                                     torch.tensor(b, dtype=torch.float64), padding=p).numpy()
-    got = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), padding=p)
+    tx, tw, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, b))
+    mx, mw, mb = (minitorch.tensor(v, requires_grad=True) for v in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, padding=p)
+    got = F.conv2d(mx, mw, mb, padding=p)
+    ref = ty.detach().numpy()
     assert got.dtype == (minitorch.float64 if dt == np.float64 else minitorch.float32)
     tol = 1e-12 if dt == np.float64 else 1e-6
-    np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=tol * 10 * np.abs(ref).max())
+
+    def close(a, r):  # to the precision's rounding, relative to the largest value
+        np.testing.assert_allclose(a, r, rtol=0, atol=tol * 10 * np.abs(r).max())
+    close(got.detach().numpy(), ref)
+    gy = RNG.standard_normal(ref.shape).astype(dt)
+    (ty * torch.tensor(gy, dtype=torch.float64)).sum().backward()
+    (got * minitorch.tensor(gy)).sum().backward()
+    close(mx.grad.numpy(), tx.grad.numpy())
+    close(mw.grad.numpy(), tw.grad.numpy())
+    close(mb.grad.numpy(), tb.grad.numpy())
     # the fused conv2d -> relu of minitorch.compile
     from minitorch.ops.conv import _conv2d_relu
     fused = _conv2d_relu(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), (1, 1), (p, p), (1, 1), 1)
@@ -163,6 +174,43 @@ def test_conv2d_winograd_is_only_taken_where_it_applies():
     assert conv._winograd_plan_for(x.astype(np.int32), w.astype(np.int32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
     big = np.zeros((1, 16, 40, 40), np.float32)  # 400 tiles per image: im2col
     assert conv._winograd_plan_for(big, w, 3, 3, 1, 1, 1, 1, 1, 1, 40, 40) is None
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("needs", [(True, False), (False, True)])
+def test_conv2d_winograd_partial_grads_match_torch(needs, torch):
+    x, w, b = arr(3, 16, 8, 6), arr(16, 16, 3, 3), arr(16)
+    tx, tw = (torch.tensor(v, requires_grad=r) for v, r in zip((x, w), needs))
+    mx, mw = (minitorch.tensor(v, requires_grad=r) for v, r in zip((x, w), needs))
+    gy = arr(3, 16, 8, 6)
+    (torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=1) * torch.tensor(gy)).sum().backward()
+    (F.conv2d(mx, mw, minitorch.tensor(b), padding=1) * minitorch.tensor(gy)).sum().backward()
+    for m_, t_ in ((mx, tx), (mw, tw)):
+        assert (m_.grad is None) == (t_.grad is None)
+        if t_.grad is not None:
+            np.testing.assert_allclose(m_.grad.numpy(), t_.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("where", ["grad", "weight"])
+def test_conv2d_winograd_backward_non_finite_matches_torch(where, torch):
+    """An infinite output gradient or weight: the gradients are computed directly (see the forward's test)."""
+    x, w, b, gy = arr(2, 16, 6, 6), arr(16, 16, 3, 3), arr(16), arr(2, 16, 6, 6)
+    if where == "grad":
+        gy[1, 2, 3, 3] = np.inf
+    else:
+        w[4, 5, 1, 1] = -np.inf
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    mx, mw = minitorch.tensor(x, requires_grad=True), minitorch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=1).backward(torch.tensor(gy))
+    F.conv2d(mx, mw, minitorch.tensor(b), padding=1).backward(minitorch.tensor(gy))
+    for m_, t_ in ((mx.grad.numpy(), tx.grad.numpy()), (mw.grad.numpy(), tw.grad.numpy())):
+        np.testing.assert_array_equal(np.isnan(m_), np.isnan(t_))
+        np.testing.assert_array_equal(np.isposinf(m_), np.isposinf(t_))
+        np.testing.assert_array_equal(np.isneginf(m_), np.isneginf(t_))
+        fin = np.isfinite(t_)
+        np.testing.assert_allclose(m_[fin], t_[fin], rtol=1e-4, atol=1e-4)
+    assert not np.isfinite(tx.grad.numpy()).all()
 
 
 @pytest.mark.torch

@@ -226,7 +226,7 @@ def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, 
         N, C = x.shape[0], x.shape[1]
         O = w.shape[1]
         T = max(1, min(num_threads(), N))
-        ni, sv, sm, S, gmap, emap, omap = plan
+        ni, sv, sm, S, _, gmap, emap, omap, _, _ = plan
         su = O * C + WINOGRAD_PAD
         buf = _take(16 * su + T * S, x.dtype)
         try:
@@ -292,9 +292,37 @@ def _conv2d_forward_cols(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw
             n0 += m
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
 def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in index
+    0 (the other rows are scratch); ws (T, R, S/R) and wt (T, Og, Kg) scratch. Where the forward runs as Winograd,
+    so does this (the adjoint transforms; ws and wt are then unused)."""
+    plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    if plan is not None and g.dtype == x.dtype and g.flags.c_contiguous:
+        N, C = x.shape[0], x.shape[1]
+        O = w.shape[1]
+        T = gb.shape[0]
+        ni, sv, sm, _, Sb, gmap, emap, omap, k1, k2 = plan
+        su = O * C + WINOGRAD_PAD
+        buf = _take(16 * su + T * Sb, x.dtype)
+        try:
+            u = buf[:16 * su]
+            if need_x:
+                _winograd_weights(w.reshape(O, C, 9), u, su)
+            bad = np.zeros(T, np.bool_)
+            _winograd_backward(x, u, su, g.reshape(N, O, OH, OW), gx, gw, gb, need_x, need_w, need_b,
+                               buf[16 * su:16 * su + T * Sb].reshape(T, Sb), ni, sv, sm, gmap, emap, omap, k1, k2,
+                               bad)
+        finally:
+            _give(buf)
+        if not bad.any():
+            return
+    _conv2d_backward_cols(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _conv2d_backward_cols(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH,
+                          OW):
+    """conv2d_backward by im2col. g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in index
     0 and zeros elsewhere (the other rows hold the threads' partial sums until the end); ws (T, R, S/R) and
     wt (T, Og, Kg) scratch.
 
@@ -386,18 +414,24 @@ WINOGRAD_PAD = 48  # elements between the 16 planes: planes a power-of-two apart
 def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
     """The layout of a 3x3 stride-1 conv as Winograd work, or None where it does not pay (more than 256 tiles per
     image: the im2col GEMM is efficient there). A chunk is ni whole images (about 192 tiles, the GEMMs' column
-    count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, gmap, emap, omap): V and M plane
-    strides, scratch elements per thread, and the per-image maps (element offsets within a channel plane, -1 for
-    padding) of the padded input rows, their last two columns, and the outputs in the transformed row blocks."""
+    count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, Sb, gmap, emap, omap, k1, k2):
+    the V and M plane strides; scratch elements per thread forward (V, M, the padded input rows (4, C, pitch), their
+    last two columns (4, C, pitch), the output row blocks (2, O, 2*tiles)) and backward (also the input-gradient
+    planes, a zero row block (C, pitch) and the weight-gradient partial sums (16, O, C)); the per-image maps
+    (element offsets within a channel plane, -1 for padding) of the padded input rows and their last two columns,
+    where each output lies in the row blocks, and the (up to two) places in the row blocks, rows of the (9, C,
+    pitch) scratch less the channel offset, whose sum is an input's gradient."""
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     P1 = TH * TW
     if P1 > 256:
         return None
     ni = max(1, min(N, 192 // P1))
     cnt = ni * P1
+    pitch = 2 * cnt + 2
     sv = C * cnt + WINOGRAD_PAD
     sm = O * cnt + WINOGRAD_PAD
-    S = 16 * (sv + sm) + 4 * C * (2 * cnt + 2) + 4 * C * 2 * ni * TH + 4 * O * cnt
+    S = 16 * (sv + sm) + 8 * C * pitch + 4 * O * cnt
+    Sb = S + 16 * sv + C * pitch + 16 * O * C
     i = np.arange(4)[:, None, None]
     ty = np.arange(TH)[None, :, None]
     rows = 2 * ty - ph + i                                    # (4, TH, 1) input row of slab row i, tile row ty
@@ -408,7 +442,16 @@ def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
     oy = np.arange(OH)[:, None]
     ox = np.arange(OW)[None, :]
     omap = ((oy % 2) * (O * 2 * cnt) + 2 * ((oy // 2) * TW + ox // 2) + ox % 2).reshape(-1)
-    return ni, sv, sm, S, gmap, emap, omap
+    k = np.full((2, H * W), 8 * C * pitch, np.int64)          # default: the zero row block
+    used = np.zeros(H * W, np.int64)
+    for r, m, place in ((gmap, 0, lambda i, p: i * C * pitch + p), (emap, 4, lambda i, p: (4 + i) * C * pitch + p)):
+        for ii in range(4):
+            for pp in range(r.shape[1]):
+                o = r[ii, pp]
+                if o >= 0:
+                    k[used[o], o] = place(ii, pp)
+                    used[o] += 1
+    return ni, sv, sm, S, Sb, gmap, emap, omap, k[0].copy(), k[1].copy()
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -505,10 +548,9 @@ def _wg_output_block(m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13,
 @njit(cache=True, error_model="numpy")
 def _wg_gather(xf, n0, m, C, HW, gmap, emap, slab, ext):
     """The zero-padded input rows of images n0 .. n0+m for the input transform: slab[i, c, j*2P1 + p] = x[n0+j, c]
-    at plane offset gmap[i, p] (0 where it is -1), ext the same for the rows' last two columns; two zero columns
-    close each slab row. One call per chunk: the loops are long enough to vectorize."""
+    at plane offset gmap[i, p] (0 where it is -1), ext[i, c, j*2P1 + e] the same for the rows' last two columns
+    (emap); two zero columns close each slab row. One call per chunk: the loops are long enough to vectorize."""
     P2 = gmap.shape[1]
-    E2 = emap.shape[1]
     z = xf[0] * 0
     for i in range(4):
         for c in range(C):
@@ -518,10 +560,9 @@ def _wg_gather(xf, n0, m, C, HW, gmap, emap, slab, ext):
                 for p in range(P2):
                     g = gmap[i, p]
                     slab[i, c, d0 + p] = xf[base + g] if g >= 0 else z
-                e0 = j * E2
-                for p in range(E2):
+                for p in range(emap.shape[1]):
                     g = emap[i, p]
-                    ext[i, c, e0 + p] = xf[base + g] if g >= 0 else z
+                    ext[i, c, d0 + p] = xf[base + g] if g >= 0 else z
             slab[i, c, m * P2] = z
             slab[i, c, m * P2 + 1] = z
 
@@ -535,6 +576,38 @@ def _wg_scatter(yf, ystride, P2, omap, of, n0, m, O, L):
             src = o * ystride + j * P2
             for l in range(L):
                 of[dst + l] = yf[src + omap[l]]
+
+
+@njit(cache=True, inline="always")
+def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
+    """V for images n0 .. n0+m into v (16 planes of (C, m*TH*TW), sv apart); returns the planes as 2-D views."""
+    P1 = TH * TW
+    cnt = m * P1
+    _wg_gather(xf, n0, m, C, HW, gmap, emap, slab, ext)
+    vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
+    _wg_input_block(slab[0], slab[1], slab[2], slab[3], cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5], vp[6], vp[7],
+                    vp[8], vp[9], vp[10], vp[11], vp[12], vp[13], vp[14], vp[15])
+    # each tile row's last tile: its last two input columns are in ext, not in the next tile row's first two
+    p0, p1, p2, p3 = slab[0], slab[1], slab[2], slab[3]
+    for c in range(C):
+        for j in range(m):
+            for ty in range(TH):
+                q = j * P1 + ty * TW + TW - 1
+                a = 2 * q
+                e = j * 2 * P1 + 2 * ty
+                a0, a1, a2, a3 = p0[c, a], p1[c, a], p2[c, a], p3[c, a]
+                b0, b1, b2, b3 = p0[c, a + 1], p1[c, a + 1], p2[c, a + 1], p3[c, a + 1]
+                c0, c1, c2, c3 = ext[0, c, e], ext[1, c, e], ext[2, c, e], ext[3, c, e]
+                d0, d1, d2, d3 = ext[0, c, e + 1], ext[1, c, e + 1], ext[2, c, e + 1], ext[3, c, e + 1]
+                sa, sb, sc, sd = a0 - a2, b0 - b2, c0 - c2, d0 - d2
+                vp[0][c, q], vp[1][c, q], vp[2][c, q], vp[3][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                sa, sb, sc, sd = a1 + a2, b1 + b2, c1 + c2, d1 + d2
+                vp[4][c, q], vp[5][c, q], vp[6][c, q], vp[7][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                sa, sb, sc, sd = a2 - a1, b2 - b1, c2 - c1, d2 - d1
+                vp[8][c, q], vp[9][c, q], vp[10][c, q], vp[11][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                sa, sb, sc, sd = a1 - a3, b1 - b3, c1 - c3, d1 - d3
+                vp[12][c, q], vp[13][c, q], vp[14][c, q], vp[15][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+    return vp
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -561,48 +634,225 @@ def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap,
         mb = buf[16 * sv:16 * (sv + sm)]
         o1 = 16 * (sv + sm)
         slab = buf[o1:o1 + 4 * C * pitch].reshape(4, C, pitch)
-        o2 = o1 + 4 * C * pitch
-        ext = buf[o2:o2 + 8 * C * ni * TH].reshape(4, C, 2 * ni * TH)
-        o3 = o2 + 8 * C * ni * TH
-        yb = buf[o3:o3 + 4 * O * cmax]
+        ext = buf[o1 + 4 * C * pitch:o1 + 8 * C * pitch].reshape(4, C, pitch)
+        yb = buf[o1 + 8 * C * pitch:o1 + 8 * C * pitch + 4 * O * cmax]
         n0 = t * N // T
         n1 = (t + 1) * N // T
         while n0 < n1:
             m = min(ni, n1 - n0)
             cnt = m * P1
-            _wg_gather(xf, n0, m, C, H * W, gmap, emap, slab, ext)
-            vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
-            _wg_input_block(slab[0], slab[1], slab[2], slab[3], cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5],
-                            vp[6], vp[7], vp[8], vp[9], vp[10], vp[11], vp[12], vp[13], vp[14], vp[15])
-            # each tile row's last tile: its last two input columns are in ext, not in the next tile row's first two
-            p0, p1, p2, p3 = slab[0], slab[1], slab[2], slab[3]
-            for c in range(C):
-                for j in range(m):
-                    for ty in range(TH):
-                        q = j * P1 + ty * TW + TW - 1
-                        a = 2 * q
-                        e = 2 * (j * TH + ty)
-                        a0, a1, a2, a3 = p0[c, a], p1[c, a], p2[c, a], p3[c, a]
-                        b0, b1, b2, b3 = p0[c, a + 1], p1[c, a + 1], p2[c, a + 1], p3[c, a + 1]
-                        c0, c1, c2, c3 = ext[0, c, e], ext[1, c, e], ext[2, c, e], ext[3, c, e]
-                        d0, d1, d2, d3 = ext[0, c, e + 1], ext[1, c, e + 1], ext[2, c, e + 1], ext[3, c, e + 1]
-                        sa, sb, sc, sd = a0 - a2, b0 - b2, c0 - c2, d0 - d2
-                        vp[0][c, q], vp[1][c, q], vp[2][c, q], vp[3][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
-                        sa, sb, sc, sd = a1 + a2, b1 + b2, c1 + c2, d1 + d2
-                        vp[4][c, q], vp[5][c, q], vp[6][c, q], vp[7][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
-                        sa, sb, sc, sd = a2 - a1, b2 - b1, c2 - c1, d2 - d1
-                        vp[8][c, q], vp[9][c, q], vp[10][c, q], vp[11][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
-                        sa, sb, sc, sd = a1 - a3, b1 - b3, c1 - c3, d1 - d3
-                        vp[12][c, q], vp[13][c, q], vp[14][c, q], vp[15][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+            _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
             for e in range(16):
                 _blas_gemm(False, False, O, cnt, C, 1.0, u[e * su:], C, v[e * sv:], cnt, 0.0, mb[e * sm:], cnt)
             mp = [mb[e * sm:e * sm + O * cnt].reshape(O, cnt) for e in range(16)]
             if _wg_output_block(mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7], mp[8], mp[9], mp[10], mp[11],
-                             mp[12], mp[13], mp[14], mp[15], cnt, b, has_b, act, yb[:2 * O * cmax].reshape(O, 2 * cmax),
-                             yb[2 * O * cmax:].reshape(O, 2 * cmax)):
+                                mp[12], mp[13], mp[14], mp[15], cnt, b, has_b, act,
+                                yb[:2 * O * cmax].reshape(O, 2 * cmax), yb[2 * O * cmax:].reshape(O, 2 * cmax)):
                 bad[t] = True
             _wg_scatter(yb, 2 * cmax, 2 * P1, omap, of, n0, m, O, L)
             n0 += m
+
+
+# backward: the adjoints of the same linear maps. gM = A gY A^T per tile; grad weight: gU[e] = sum gM[e] @ V[e]^T,
+# gw = G^T gU G; grad input: gV[e] = U[e]^T @ gM[e], gd = B gV B^T per tile, summed where the 4x4 tiles overlap.
+@njit(cache=True, error_model="numpy")
+def _wg_grad_rows(gf, n0, m, O, L, omap, ystride, P2, yb, gb, need_b):
+    """The adjoint of _wg_scatter: the output gradient of images n0 .. n0+m into the row blocks yb (zero where a
+    tile reaches past the output), and its sums per channel added to gb when need_b."""
+    for i in range(yb.shape[0]):
+        yb[i] = 0
+    for o in range(O):
+        s = gf[0] * 0
+        for j in range(m):
+            src = ((n0 + j) * O + o) * L
+            dst = o * ystride + j * P2
+            for l in range(L):
+                yb[dst + omap[l]] = gf[src + l]
+            if need_b:
+                for l in range(L):
+                    s += gf[src + l]
+        gb[o] += s
+
+
+@njit(cache=True, error_model="numpy")
+def _wg_grad_output_block(y0, y1, cnt, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15):
+    """gM = A gY A^T for cnt tiles of every output channel (the adjoint of _wg_output_block): gY's top row in
+    y0[o, 2q:2q+2], its bottom row in y1."""
+    for o in range(y0.shape[0]):
+        for q in range(cnt):
+            g00, g01, g10, g11 = y0[o, 2 * q], y0[o, 2 * q + 1], y1[o, 2 * q], y1[o, 2 * q + 1]
+            t0, t1 = g00 + g10, g01 + g11
+            u0, u1 = g00 - g10, g01 - g11
+            m0[o, q], m1[o, q], m2[o, q], m3[o, q] = g00, g00 + g01, g00 - g01, -g01
+            m4[o, q], m5[o, q], m6[o, q], m7[o, q] = t0, t0 + t1, t0 - t1, -t1
+            m8[o, q], m9[o, q], m10[o, q], m11[o, q] = u0, u0 + u1, u0 - u1, -u1
+            m12[o, q], m13[o, q], m14[o, q], m15[o, q] = -g10, -g10 - g11, g11 - g10, g11
+
+
+@njit(cache=True, error_model="numpy")
+def _wg_grad_input_block(cnt, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, d0, d1, d2, d3,
+                         d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15):
+    """gd = B gV B^T per tile (the adjoint of _wg_input_block): d_{4i+j}[c, q] the gradient of the tile's input
+    (i, j)."""
+    for c in range(v0.shape[0]):
+        for q in range(cnt):
+            # r_i = sum_a B^T[a, i] gV[a, :], a 4-vector each
+            r00, r01, r02, r03 = v0[c, q], v1[c, q], v2[c, q], v3[c, q]
+            r10 = v4[c, q] - v8[c, q] + v12[c, q]
+            r11 = v5[c, q] - v9[c, q] + v13[c, q]
+            r12 = v6[c, q] - v10[c, q] + v14[c, q]
+            r13 = v7[c, q] - v11[c, q] + v15[c, q]
+            r20 = v4[c, q] + v8[c, q] - v0[c, q]
+            r21 = v5[c, q] + v9[c, q] - v1[c, q]
+            r22 = v6[c, q] + v10[c, q] - v2[c, q]
+            r23 = v7[c, q] + v11[c, q] - v3[c, q]
+            r30, r31, r32, r33 = -v12[c, q], -v13[c, q], -v14[c, q], -v15[c, q]
+            d0[c, q], d1[c, q], d2[c, q], d3[c, q] = r00, r01 - r02 + r03, r01 + r02 - r00, -r03
+            d4[c, q], d5[c, q], d6[c, q], d7[c, q] = r10, r11 - r12 + r13, r11 + r12 - r10, -r13
+            d8[c, q], d9[c, q], d10[c, q], d11[c, q] = r20, r21 - r22 + r23, r21 + r22 - r20, -r23
+            d12[c, q], d13[c, q], d14[c, q], d15[c, q] = r30, r31 - r32 + r33, r31 + r32 - r30, -r33
+
+
+@njit(cache=True, error_model="numpy")
+def _wg_grad_cols(a0, a1, a2, a3, cnt, m, TH, TW, s, e):
+    """One padded input row of the chunk's tiles back from the tiles' columns a0..a3 (C, cnt): s[c, 2q] and
+    s[c, 2q+1] get columns 0 and 1 of tile q plus columns 2 and 3 of the tile before it in its tile row; columns 2
+    and 3 of a tile row's last tile go to e[c, j*2P1 + 2ty ...] (the adjoint of _wg_gather's slab and ext)."""
+    P1 = TH * TW
+    for c in range(a0.shape[0]):
+        s[c, 0] = a0[c, 0]
+        s[c, 1] = a1[c, 0]
+        for q in range(1, cnt):
+            s[c, 2 * q] = a0[c, q] + a2[c, q - 1]
+            s[c, 2 * q + 1] = a1[c, q] + a3[c, q - 1]
+        for j in range(m):
+            for ty in range(TH):
+                q = j * P1 + ty * TW
+                s[c, 2 * q] = a0[c, q]
+                s[c, 2 * q + 1] = a1[c, q]
+                q += TW - 1
+                e[c, j * 2 * P1 + 2 * ty] = a2[c, q]
+                e[c, j * 2 * P1 + 2 * ty + 1] = a3[c, q]
+
+
+@njit(cache=True, error_model="numpy")
+def _wg_grad_gather(rb, C, pitch, P2, k1, k2, gxf, n0, m, HW):
+    """gx of images n0 .. n0+m: each input's gradient is the sum of its (up to two) places in the row blocks rb
+    ((9, C, pitch) flat; k1/k2 from winograd_plan, pointing at the zero block where an input has fewer). Returns
+    whether a result is not finite."""
+    bad = False
+    for c in range(C):
+        for j in range(m):
+            base = c * pitch + j * P2
+            dst = ((n0 + j) * C + c) * HW
+            for l in range(HW):
+                val = rb[base + k1[l]] + rb[base + k2[l]]
+                z = val - val
+                bad |= z != z
+                gxf[dst + l] = val
+    return bad
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, sv, sm, gmap, emap, omap, k1, k2,
+                       bad):
+    """Gradients of the Winograd conv3x3 (stride 1): gx (N, C, H, W) overwritten when need_x; gw (T, 1, O, C*9) and
+    gb (T, O) get the sums over the batch in row 0 (gb's other rows end as zeros); ws (T, Sb) scratch per thread,
+    the rest as winograd_plan gives them. bad[t] is set where thread t met a result that is not finite."""
+    N, C, H, W = x.shape
+    O, OH, OW = g.shape[1], g.shape[2], g.shape[3]
+    TH = (OH + 1) // 2
+    TW = (OW + 1) // 2
+    P1 = TH * TW
+    T = ws.shape[0]
+    xf = x.ravel()
+    gf = g.ravel()
+    gxf = gx.ravel()
+    L = OH * OW
+    cmax = ni * P1
+    pitch = 2 * cmax + 2
+    OC = O * C
+    o1 = 16 * (sv + sm)              # per thread: V | M | row blocks (9, C, pitch) | yb | D | gU
+    o2 = o1 + 9 * C * pitch
+    o3 = o2 + 4 * O * cmax
+    o4 = o3 + 16 * sv
+    for t in prange(T):
+        buf = ws[t]
+        v = buf[:16 * sv]
+        mb = buf[16 * sv:o1]
+        rb = buf[o1:o2]  # slab rows 0-3, ext rows 4-7, zeros in 8
+        slab = rb[:4 * C * pitch].reshape(4, C, pitch)
+        ext = rb[4 * C * pitch:8 * C * pitch].reshape(4, C, pitch)
+        for k in range(8 * C * pitch, 9 * C * pitch):
+            rb[k] = 0
+        yb = buf[o2:o3]
+        dv = buf[o3:o4]
+        gu = buf[o4:o4 + 16 * OC]
+        for k in range(O):
+            gb[t, k] = 0
+        n0 = t * N // T
+        n1 = (t + 1) * N // T
+        first = True
+        if n0 == n1:
+            for k in range(16 * OC):
+                gu[k] = 0
+        while n0 < n1:
+            m = min(ni, n1 - n0)
+            cnt = m * P1
+            _wg_grad_rows(gf, n0, m, O, L, omap, 2 * cmax, 2 * P1, yb, gb[t], need_b)
+            mp = [mb[e * sm:e * sm + O * cnt].reshape(O, cnt) for e in range(16)]
+            _wg_grad_output_block(yb[:2 * O * cmax].reshape(O, 2 * cmax), yb[2 * O * cmax:].reshape(O, 2 * cmax),
+                                  cnt, mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7], mp[8], mp[9], mp[10],
+                                  mp[11], mp[12], mp[13], mp[14], mp[15])
+            if need_w:
+                _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
+                for e in range(16):
+                    _blas_gemm(False, True, O, C, cnt, 1.0, mb[e * sm:], cnt, v[e * sv:], cnt, 0.0 if first else 1.0,
+                               gu[e * OC:], C)
+            if need_x:
+                for e in range(16):
+                    _blas_gemm(True, False, C, cnt, O, 1.0, u[e * su:], C, mb[e * sm:], cnt, 0.0, v[e * sv:], cnt)
+                vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
+                dp = [dv[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
+                _wg_grad_input_block(cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5], vp[6], vp[7], vp[8], vp[9], vp[10],
+                                     vp[11], vp[12], vp[13], vp[14], vp[15], dp[0], dp[1], dp[2], dp[3], dp[4], dp[5],
+                                     dp[6], dp[7], dp[8], dp[9], dp[10], dp[11], dp[12], dp[13], dp[14], dp[15])
+                for i in range(4):
+                    _wg_grad_cols(dp[4 * i], dp[4 * i + 1], dp[4 * i + 2], dp[4 * i + 3], cnt, m, TH, TW, slab[i],
+                                  ext[i])
+                if _wg_grad_gather(rb, C, pitch, 2 * P1, k1, k2, gxf, n0, m, H * W):
+                    bad[t] = True
+            first = False
+            n0 += m
+    if need_w:
+        # the threads' partial sums, then gw = G^T gU G per (o, c)
+        for o in prange(O):
+            for c in range(C):
+                k = o * C + c
+                a = np.empty(16, gw.dtype)
+                for e in range(16):
+                    s = ws[0, o4 + e * OC + k]
+                    for t in range(1, T):
+                        s += ws[t, o4 + e * OC + k]
+                    a[e] = s
+                for col in range(4):  # h_r = sum_i G[i, r] gU[i, :]
+                    a0, a1, a2, a3 = a[col], a[4 + col], a[8 + col], a[12 + col]
+                    a[col], a[4 + col], a[8 + col] = a0 + 0.5 * (a1 + a2), 0.5 * (a1 - a2), 0.5 * (a1 + a2) + a3
+                dst = gw[0, 0, o, 9 * c:9 * c + 9]
+                for r in range(3):
+                    h0, h1, h2, h3 = a[4 * r], a[4 * r + 1], a[4 * r + 2], a[4 * r + 3]
+                    dst[3 * r] = h0 + 0.5 * (h1 + h2)
+                    dst[3 * r + 1] = 0.5 * (h1 - h2)
+                    dst[3 * r + 2] = 0.5 * (h1 + h2) + h3
+                    for q in range(3):
+                        z = dst[3 * r + q] - dst[3 * r + q]
+                        if z != z:
+                            bad[0] = True
+    if need_b and T > 1:
+        for o in range(O):
+            for t in range(1, T):
+                gb[0, o] += gb[t, o]
+                gb[t, o] = 0
 
 
 _PLANS = {}
