@@ -13,8 +13,8 @@ ever allocated, the output comes out in (N, O, OH*OW) order, and the BLAS runs s
 thread, so the two thread pools never fight over the cores.
 
 3x3 stride-1 convolutions with at least 16 input and output channels and up to 256 2x2 output tiles per image run
-forward as Winograd F(2x2, 3x3) instead: 16 GEMMs of the transformed weights with the transformed input tiles, 2.25x
-fewer multiply-adds than the im2col GEMM (see the section below).
+as Winograd F(2x2, 3x3) instead, forward and backward: 16 GEMMs of the transformed weights with the transformed
+input tiles, 2.25x fewer multiply-adds than the im2col GEMM (see the section below).
 """
 import threading
 
@@ -226,7 +226,7 @@ def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, 
         N, C = x.shape[0], x.shape[1]
         O = w.shape[1]
         T = max(1, min(num_threads(), N))
-        ni, sv, sm, S, _, gmap, emap, omap, _, _ = plan
+        ni, sv, sm, S, _, gmap, emap, omap, _, _, _ = plan
         su = O * C + WINOGRAD_PAD
         buf = _take(16 * su + T * S, x.dtype)
         try:
@@ -301,7 +301,7 @@ def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw,
         N, C = x.shape[0], x.shape[1]
         O = w.shape[1]
         T = gb.shape[0]
-        ni, sv, sm, _, Sb, gmap, emap, omap, k1, k2 = plan
+        ni, sv, sm, _, Sb, gmap, emap, _, tmap, k1, k2 = plan
         su = O * C + WINOGRAD_PAD
         buf = _take(16 * su + T * Sb, x.dtype)
         try:
@@ -310,7 +310,7 @@ def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw,
                 _winograd_weights(w.reshape(O, C, 9), u, su)
             bad = np.zeros(T, np.bool_)
             _winograd_backward(x, u, su, g.reshape(N, O, OH, OW), gx, gw, gb, need_x, need_w, need_b,
-                               buf[16 * su:16 * su + T * Sb].reshape(T, Sb), ni, sv, sm, gmap, emap, omap, k1, k2,
+                               buf[16 * su:16 * su + T * Sb].reshape(T, Sb), ni, sv, sm, gmap, emap, tmap, k1, k2,
                                bad)
         finally:
             _give(buf)
@@ -409,29 +409,31 @@ def _conv2d_backward_cols(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, k
 # Every factor is exact in binary floating point; the measured error against float64 is that of the im2col GEMM.
 # ---------------------------------------------------------------------------------------------------------------
 WINOGRAD_PAD = 48  # elements between the 16 planes: planes a power-of-two apart alias in L1 (measured 5.4 -> 3.7 ms)
+WINOGRAD_TILES = 128  # tiles per chunk (the GEMMs' column count), as whole images
 
 
 def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
     """The layout of a 3x3 stride-1 conv as Winograd work, or None where it does not pay (more than 256 tiles per
     image: the im2col GEMM is efficient there). A chunk is ni whole images (about 192 tiles, the GEMMs' column
-    count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, Sb, gmap, emap, omap, k1, k2):
-    the V and M plane strides; scratch elements per thread forward (V, M, the padded input rows (4, C, pitch), their
-    last two columns (4, C, pitch), the output row blocks (2, O, 2*tiles)) and backward (also the input-gradient
-    planes, a zero row block (C, pitch) and the weight-gradient partial sums (16, O, C)); the per-image maps
-    (element offsets within a channel plane, -1 for padding) of the padded input rows and their last two columns,
-    where each output lies in the row blocks, and the (up to two) places in the row blocks, rows of the (9, C,
-    pitch) scratch less the channel offset, whose sum is an input's gradient."""
+    count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, Sb, gmap, emap, omap, tmap, k1,
+    k2): the V and M plane strides; scratch elements per thread forward (V, M, the padded input rows (4, C, pitch),
+    their last two columns (4, C, pitch), the output row blocks (2, O, 2*tiles)) and backward (V, M, those rows
+    with a zero block (9, C, pitch), the input-gradient planes, the weight-gradient partial sums (16, O, C)); the
+    per-image maps (element offsets within a channel plane, -1 for padding) of the padded input rows and their last
+    two columns, where each output lies in the row blocks, each tile's four outputs (-1 past the edge), and the (up
+    to two) places in the row blocks, rows of the (9, C, pitch) scratch less the channel offset, whose sum is an
+    input's gradient."""
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     P1 = TH * TW
     if P1 > 256:
         return None
-    ni = max(1, min(N, 192 // P1))
+    ni = max(1, min(N, WINOGRAD_TILES // P1))
     cnt = ni * P1
     pitch = 2 * cnt + 2
     sv = C * cnt + WINOGRAD_PAD
     sm = O * cnt + WINOGRAD_PAD
     S = 16 * (sv + sm) + 8 * C * pitch + 4 * O * cnt
-    Sb = S + 16 * sv + C * pitch + 16 * O * C
+    Sb = 16 * (2 * sv + sm) + 9 * C * pitch + 16 * O * C
     i = np.arange(4)[:, None, None]
     ty = np.arange(TH)[None, :, None]
     rows = 2 * ty - ph + i                                    # (4, TH, 1) input row of slab row i, tile row ty
@@ -442,6 +444,11 @@ def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
     oy = np.arange(OH)[:, None]
     ox = np.arange(OW)[None, :]
     omap = ((oy % 2) * (O * 2 * cnt) + 2 * ((oy // 2) * TW + ox // 2) + ox % 2).reshape(-1)
+    ty, tx = np.divmod(np.arange(P1), TW)
+    tmap = np.empty((4, P1), np.int64)
+    for c, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        y, x = 2 * ty + dy, 2 * tx + dx
+        tmap[c] = np.where((y < OH) & (x < OW), y * OW + x, -1)
     k = np.full((2, H * W), 8 * C * pitch, np.int64)          # default: the zero row block
     used = np.zeros(H * W, np.int64)
     for r, m, place in ((gmap, 0, lambda i, p: i * C * pitch + p), (emap, 4, lambda i, p: (4 + i) * C * pitch + p)):
@@ -451,7 +458,7 @@ def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
                 if o >= 0:
                     k[used[o], o] = place(ii, pp)
                     used[o] += 1
-    return ni, sv, sm, S, Sb, gmap, emap, omap, k[0].copy(), k[1].copy()
+    return ni, sv, sm, S, Sb, gmap, emap, omap, tmap, k[0].copy(), k[1].copy()
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -656,37 +663,36 @@ def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap,
 # backward: the adjoints of the same linear maps. gM = A gY A^T per tile; grad weight: gU[e] = sum gM[e] @ V[e]^T,
 # gw = G^T gU G; grad input: gV[e] = U[e]^T @ gM[e], gd = B gV B^T per tile, summed where the 4x4 tiles overlap.
 @njit(cache=True, error_model="numpy")
-def _wg_grad_rows(gf, n0, m, O, L, omap, ystride, P2, yb, gb, need_b):
-    """The adjoint of _wg_scatter: the output gradient of images n0 .. n0+m into the row blocks yb (zero where a
-    tile reaches past the output), and its sums per channel added to gb when need_b."""
-    for i in range(yb.shape[0]):
-        yb[i] = 0
+def _wg_grad_output_block(gf, n0, m, L, tmap, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15,
+                          gb, need_b):
+    """gM = A gY A^T for the tiles of images n0 .. n0+m and every output channel (the adjoint of _wg_output_block
+    and _wg_scatter): gY read from the output gradient at tmap[0..3, tile] (its top-left, top-right, bottom-left,
+    bottom-right; -1, read as 0, past the output's edge). The sums per channel are added to gb when need_b."""
+    O = m0.shape[0]
+    P1 = tmap.shape[1]
+    z = gf[0] * 0
     for o in range(O):
-        s = gf[0] * 0
         for j in range(m):
-            src = ((n0 + j) * O + o) * L
-            dst = o * ystride + j * P2
-            for l in range(L):
-                yb[dst + omap[l]] = gf[src + l]
+            base = ((n0 + j) * O + o) * L
+            q0 = j * P1
+            for p in range(P1):
+                i0, i1, i2, i3 = tmap[0, p], tmap[1, p], tmap[2, p], tmap[3, p]
+                g00 = gf[base + i0] if i0 >= 0 else z
+                g01 = gf[base + i1] if i1 >= 0 else z
+                g10 = gf[base + i2] if i2 >= 0 else z
+                g11 = gf[base + i3] if i3 >= 0 else z
+                q = q0 + p
+                t0, t1 = g00 + g10, g01 + g11
+                u0, u1 = g00 - g10, g01 - g11
+                m0[o, q], m1[o, q], m2[o, q], m3[o, q] = g00, g00 + g01, g00 - g01, -g01
+                m4[o, q], m5[o, q], m6[o, q], m7[o, q] = t0, t0 + t1, t0 - t1, -t1
+                m8[o, q], m9[o, q], m10[o, q], m11[o, q] = u0, u0 + u1, u0 - u1, -u1
+                m12[o, q], m13[o, q], m14[o, q], m15[o, q] = -g10, -g10 - g11, g11 - g10, g11
             if need_b:
+                s = z
                 for l in range(L):
-                    s += gf[src + l]
-        gb[o] += s
-
-
-@njit(cache=True, error_model="numpy")
-def _wg_grad_output_block(y0, y1, cnt, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15):
-    """gM = A gY A^T for cnt tiles of every output channel (the adjoint of _wg_output_block): gY's top row in
-    y0[o, 2q:2q+2], its bottom row in y1."""
-    for o in range(y0.shape[0]):
-        for q in range(cnt):
-            g00, g01, g10, g11 = y0[o, 2 * q], y0[o, 2 * q + 1], y1[o, 2 * q], y1[o, 2 * q + 1]
-            t0, t1 = g00 + g10, g01 + g11
-            u0, u1 = g00 - g10, g01 - g11
-            m0[o, q], m1[o, q], m2[o, q], m3[o, q] = g00, g00 + g01, g00 - g01, -g01
-            m4[o, q], m5[o, q], m6[o, q], m7[o, q] = t0, t0 + t1, t0 - t1, -t1
-            m8[o, q], m9[o, q], m10[o, q], m11[o, q] = u0, u0 + u1, u0 - u1, -u1
-            m12[o, q], m13[o, q], m14[o, q], m15[o, q] = -g10, -g10 - g11, g11 - g10, g11
+                    s += gf[base + l]
+                gb[o] += s
 
 
 @njit(cache=True, error_model="numpy")
@@ -754,7 +760,7 @@ def _wg_grad_gather(rb, C, pitch, P2, k1, k2, gxf, n0, m, HW):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, sv, sm, gmap, emap, omap, k1, k2,
+def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, sv, sm, gmap, emap, tmap, k1, k2,
                        bad):
     """Gradients of the Winograd conv3x3 (stride 1): gx (N, C, H, W) overwritten when need_x; gw (T, 1, O, C*9) and
     gb (T, O) get the sums over the batch in row 0 (gb's other rows end as zeros); ws (T, Sb) scratch per thread,
@@ -772,20 +778,18 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
     cmax = ni * P1
     pitch = 2 * cmax + 2
     OC = O * C
-    o1 = 16 * (sv + sm)              # per thread: V | M | row blocks (9, C, pitch) | yb | D | gU
-    o2 = o1 + 9 * C * pitch
-    o3 = o2 + 4 * O * cmax
+    o1 = 16 * (sv + sm)              # per thread: V | M | row blocks (9, C, pitch) | D | gU
+    o3 = o1 + 9 * C * pitch
     o4 = o3 + 16 * sv
     for t in prange(T):
         buf = ws[t]
         v = buf[:16 * sv]
         mb = buf[16 * sv:o1]
-        rb = buf[o1:o2]  # slab rows 0-3, ext rows 4-7, zeros in 8
+        rb = buf[o1:o3]  # slab rows 0-3, ext rows 4-7, zeros in 8
         slab = rb[:4 * C * pitch].reshape(4, C, pitch)
         ext = rb[4 * C * pitch:8 * C * pitch].reshape(4, C, pitch)
         for k in range(8 * C * pitch, 9 * C * pitch):
             rb[k] = 0
-        yb = buf[o2:o3]
         dv = buf[o3:o4]
         gu = buf[o4:o4 + 16 * OC]
         for k in range(O):
@@ -799,11 +803,9 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
         while n0 < n1:
             m = min(ni, n1 - n0)
             cnt = m * P1
-            _wg_grad_rows(gf, n0, m, O, L, omap, 2 * cmax, 2 * P1, yb, gb[t], need_b)
             mp = [mb[e * sm:e * sm + O * cnt].reshape(O, cnt) for e in range(16)]
-            _wg_grad_output_block(yb[:2 * O * cmax].reshape(O, 2 * cmax), yb[2 * O * cmax:].reshape(O, 2 * cmax),
-                                  cnt, mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7], mp[8], mp[9], mp[10],
-                                  mp[11], mp[12], mp[13], mp[14], mp[15])
+            _wg_grad_output_block(gf, n0, m, L, tmap, mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7], mp[8],
+                                  mp[9], mp[10], mp[11], mp[12], mp[13], mp[14], mp[15], gb[t], need_b)
             if need_w:
                 _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
                 for e in range(16):
@@ -827,20 +829,21 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
     if need_w:
         # the threads' partial sums, then gw = G^T gU G per (o, c)
         for o in prange(O):
+            a = np.empty((16, C), gw.dtype)
+            for e in range(16):
+                src = o4 + e * OC + o * C
+                for c in range(C):
+                    a[e, c] = ws[0, src + c]
+                for t in range(1, T):
+                    for c in range(C):
+                        a[e, c] += ws[t, src + c]
             for c in range(C):
-                k = o * C + c
-                a = np.empty(16, gw.dtype)
-                for e in range(16):
-                    s = ws[0, o4 + e * OC + k]
-                    for t in range(1, T):
-                        s += ws[t, o4 + e * OC + k]
-                    a[e] = s
                 for col in range(4):  # h_r = sum_i G[i, r] gU[i, :]
-                    a0, a1, a2, a3 = a[col], a[4 + col], a[8 + col], a[12 + col]
-                    a[col], a[4 + col], a[8 + col] = a0 + 0.5 * (a1 + a2), 0.5 * (a1 - a2), 0.5 * (a1 + a2) + a3
+                    a0, a1, a2, a3 = a[col, c], a[4 + col, c], a[8 + col, c], a[12 + col, c]
+                    a[col, c], a[4 + col, c], a[8 + col, c] = a0 + 0.5 * (a1 + a2), 0.5 * (a1 - a2), 0.5 * (a1 + a2) + a3
                 dst = gw[0, 0, o, 9 * c:9 * c + 9]
                 for r in range(3):
-                    h0, h1, h2, h3 = a[4 * r], a[4 * r + 1], a[4 * r + 2], a[4 * r + 3]
+                    h0, h1, h2, h3 = a[4 * r, c], a[4 * r + 1, c], a[4 * r + 2, c], a[4 * r + 3, c]
                     dst[3 * r] = h0 + 0.5 * (h1 + h2)
                     dst[3 * r + 1] = 0.5 * (h1 - h2)
                     dst[3 * r + 2] = 0.5 * (h1 + h2) + h3
