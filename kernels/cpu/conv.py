@@ -322,9 +322,9 @@ def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw,
 @njit(cache=True, parallel=True, error_model="numpy")
 def _conv2d_backward_cols(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH,
                           OW):
-    """conv2d_backward by im2col. g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in index
-    0 and zeros elsewhere (the other rows hold the threads' partial sums until the end); ws (T, R, S/R) and
-    wt (T, Og, Kg) scratch.
+    """conv2d_backward by im2col. g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og)
+    get the full sums in index 0 and zeros elsewhere (the other rows hold the threads' partial sums until the end);
+    ws (T, R, S/R) and wt (T, Og, Kg) scratch.
 
     S = Kg*L: one image at a time. S = (Kg + Og)*nb*L: chunks of nb images, the chunk's output gradient gathered
     to (Og, nb*L) so that the weight-gradient and input-gradient GEMMs each run once per chunk."""
@@ -412,7 +412,7 @@ WINOGRAD_PAD = 48  # elements between the 16 planes: planes a power-of-two apart
 WINOGRAD_TILES = 128  # tiles per chunk (the GEMMs' column count), as whole images
 
 
-def winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
+def _winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
     """The layout of a 3x3 stride-1 conv as Winograd work, or None where it does not pay (more than 256 tiles per
     image: the im2col GEMM is efficient there). A chunk is ni whole images (about 192 tiles, the GEMMs' column
     count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, Sb, gmap, emap, omap, tmap, k1,
@@ -620,7 +620,7 @@ def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
 @njit(cache=True, parallel=True, error_model="numpy")
 def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap, act, bad):
     """out (N, O, OH, OW) = act(conv3x3(x (N, C, H, W)) (+ b)) from the transformed weights u (16 planes of (O, C),
-    su apart); ws (T, S) scratch per thread and the rest as winograd_plan gives them. Thread t takes a contiguous
+    su apart); ws (T, S) scratch per thread and the rest as _winograd_plan gives them. Thread t takes a contiguous
     range of images, in chunks of ni: padded input rows, input transform, 16 GEMMs M[e] = U[e] @ V[e], output
     transform A^T M A (+ bias, activation) into row blocks, scattered to out. bad[t] is set where thread t met a
     result that is not finite (see _wg_output_block)."""
@@ -744,7 +744,7 @@ def _wg_grad_cols(a0, a1, a2, a3, cnt, m, TH, TW, s, e):
 @njit(cache=True, error_model="numpy")
 def _wg_grad_gather(rb, C, pitch, P2, k1, k2, gxf, n0, m, HW):
     """gx of images n0 .. n0+m: each input's gradient is the sum of its (up to two) places in the row blocks rb
-    ((9, C, pitch) flat; k1/k2 from winograd_plan, pointing at the zero block where an input has fewer). Returns
+    ((9, C, pitch) flat; k1/k2 from _winograd_plan, pointing at the zero block where an input has fewer). Returns
     whether a result is not finite."""
     bad = False
     for c in range(C):
@@ -764,7 +764,7 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
                        bad):
     """Gradients of the Winograd conv3x3 (stride 1): gx (N, C, H, W) overwritten when need_x; gw (T, 1, O, C*9) and
     gb (T, O) get the sums over the batch in row 0 (gb's other rows end as zeros); ws (T, Sb) scratch per thread,
-    the rest as winograd_plan gives them. bad[t] is set where thread t met a result that is not finite."""
+    the rest as _winograd_plan gives them. bad[t] is set where thread t met a result that is not finite."""
     N, C, H, W = x.shape
     O, OH, OW = g.shape[1], g.shape[2], g.shape[3]
     TH = (OH + 1) // 2
@@ -840,7 +840,9 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
             for c in range(C):
                 for col in range(4):  # h_r = sum_i G[i, r] gU[i, :]
                     a0, a1, a2, a3 = a[col, c], a[4 + col, c], a[8 + col, c], a[12 + col, c]
-                    a[col, c], a[4 + col, c], a[8 + col, c] = a0 + 0.5 * (a1 + a2), 0.5 * (a1 - a2), 0.5 * (a1 + a2) + a3
+                    a[col, c] = a0 + 0.5 * (a1 + a2)
+                    a[4 + col, c] = 0.5 * (a1 - a2)
+                    a[8 + col, c] = 0.5 * (a1 + a2) + a3
                 dst = gw[0, 0, o, 9 * c:9 * c + 9]
                 for r in range(3):
                     h0, h1, h2, h3 = a[4 * r, c], a[4 * r + 1, c], a[4 * r + 2, c], a[4 * r + 3, c]
@@ -862,7 +864,7 @@ _PLANS = {}
 
 
 def _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """winograd_plan for this call (cached by shape), or None where conv2d runs by im2col: Winograd needs float, one
+    """_winograd_plan for this call (cached by shape), or None where conv2d runs by im2col: Winograd needs float, one
     group, 3x3, stride 1, no dilation, and pays from 16 input and output channels on (below that the transforms
     cost more than the multiply-adds they save)."""
     if not (kh == 3 and kw == 3 and sh == 1 and sw == 1 and dh == 1 and dw == 1 and w.shape[0] == 1
@@ -875,7 +877,7 @@ def _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     if plan is False:
         if len(_PLANS) > 64:
             _PLANS.clear()
-        plan = _PLANS[key] = winograd_plan(N, C, w.shape[1], H, W, ph, pw, OH, OW)
+        plan = _PLANS[key] = _winograd_plan(N, C, w.shape[1], H, W, ph, pw, OH, OW)
     return plan
 
 
