@@ -108,19 +108,20 @@ def _conv2d_numpy(x, w, b, stride, padding, dilation, groups):
     return out
 
 
-# 3x3 stride-1 convolutions with at least 16 input and output channels run as Winograd F(2x2, 3x3) on the CPU
+# 3x3 stride-1 convolutions with at least 16 input and 16 output channels and 512 channel pairs run as Winograd
+# F(2x2, 3x3) on the CPU
 # (kernels/cpu/conv.py): odd output sizes (tiles past the edge), padding 0-2, a 1x1 image, a batch that is not a
 # whole number of the kernel's image chunks, one big image per chunk, float64
 WINOGRAD_CASES = [
     # N, C, H, W, O, padding, dtype
-    (2, 16, 5, 5, 16, 1, np.float32),
-    (3, 16, 6, 7, 17, 0, np.float32),
-    (1, 20, 1, 1, 16, 1, np.float32),
-    (13, 16, 7, 7, 24, 1, np.float32),
+    (2, 16, 5, 5, 32, 1, np.float32),
+    (3, 16, 6, 7, 33, 0, np.float32),
+    (1, 20, 1, 1, 32, 1, np.float32),
+    (13, 16, 7, 7, 40, 1, np.float32),
     (2, 16, 9, 4, 32, 2, np.float32),
-    (1, 16, 30, 29, 16, 1, np.float32),
-    (2, 16, 8, 6, 16, 1, np.float32),  # even width: the tile rows' last input column is inside the image
-    (3, 16, 6, 8, 16, 1, np.float64),
+    (1, 16, 30, 29, 32, 1, np.float32),
+    (2, 16, 8, 6, 32, 1, np.float32),  # even width: the tile rows' last input column is inside the image
+    (3, 32, 6, 8, 16, 1, np.float64),
 ]
 
 
@@ -164,12 +165,13 @@ def test_conv2d_winograd_matches_torch(case, torch):
 def test_conv2d_winograd_is_only_taken_where_it_applies():
     conv = conv_kernels()
     x = np.zeros((2, 16, 8, 8), np.float32)
-    w = np.zeros((1, 16, 16 * 9), np.float32)
+    w = np.zeros((1, 32, 16 * 9), np.float32)
     assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is not None
+    assert conv._winograd_plan_for(x, w[:, :16], 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None  # 16 x 16 channel pairs
     assert conv._winograd_plan_for(x, w, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4) is None  # stride 2
     assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8) is None  # dilation 2
     assert conv._winograd_plan_for(x, np.zeros((2, 8, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
-    assert conv._winograd_plan_for(x[:, :8], np.zeros((1, 16, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8,
+    assert conv._winograd_plan_for(x[:, :8], np.zeros((1, 64, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8,
                                    8) is None  # 8 input channels
     assert conv._winograd_plan_for(x.astype(np.int32), w.astype(np.int32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
     big = np.zeros((1, 16, 40, 40), np.float32)  # 400 tiles per image: im2col
@@ -179,10 +181,10 @@ def test_conv2d_winograd_is_only_taken_where_it_applies():
 @pytest.mark.torch
 @pytest.mark.parametrize("needs", [(True, False), (False, True)])
 def test_conv2d_winograd_partial_grads_match_torch(needs, torch):
-    x, w, b = arr(3, 16, 8, 6), arr(16, 16, 3, 3), arr(16)
+    x, w, b = arr(3, 16, 8, 6), arr(32, 16, 3, 3), arr(32)
     tx, tw = (torch.tensor(v, requires_grad=r) for v, r in zip((x, w), needs))
     mx, mw = (minitorch.tensor(v, requires_grad=r) for v, r in zip((x, w), needs))
-    gy = arr(3, 16, 8, 6)
+    gy = arr(3, 32, 8, 6)
     (torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=1) * torch.tensor(gy)).sum().backward()
     (F.conv2d(mx, mw, minitorch.tensor(b), padding=1) * minitorch.tensor(gy)).sum().backward()
     for m_, t_ in ((mx, tx), (mw, tw)):
@@ -195,7 +197,7 @@ def test_conv2d_winograd_partial_grads_match_torch(needs, torch):
 @pytest.mark.parametrize("where", ["grad", "weight"])
 def test_conv2d_winograd_backward_non_finite_matches_torch(where, torch):
     """An infinite output gradient or weight: the gradients are computed directly (see the forward's test)."""
-    x, w, b, gy = arr(2, 16, 6, 6), arr(16, 16, 3, 3), arr(16), arr(2, 16, 6, 6)
+    x, w, b, gy = arr(2, 16, 6, 6), arr(32, 16, 3, 3), arr(32), arr(2, 32, 6, 6)
     if where == "grad":
         gy[1, 2, 3, 3] = np.inf
     else:
@@ -218,7 +220,7 @@ def test_conv2d_winograd_backward_non_finite_matches_torch(where, torch):
 def test_conv2d_winograd_non_finite_inputs_match_torch(val, torch):
     """The transforms would turn an infinite input into NaN where the direct sum gives an infinity: such calls are
     computed directly, so NaN and infinities land where PyTorch puts them."""
-    x, w, b = arr(2, 16, 6, 6), arr(16, 16, 3, 3), arr(16)
+    x, w, b = arr(2, 16, 6, 6), arr(32, 16, 3, 3), arr(32)
     x[1, 3, 2, 4] = val
     ref = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
     got = F.conv2d(minitorch.tensor(x), minitorch.tensor(w), minitorch.tensor(b), padding=1).numpy()
