@@ -138,7 +138,7 @@ def test_conv2d_winograd_matches_torch(case, torch):
     w = RNG.standard_normal((O, C, 3, 3)).astype(dt)
     b = RNG.standard_normal(O).astype(dt)
     assert conv_kernels()._winograd_plan_for(x, w.reshape(1, O, C * 9), 3, 3, 1, 1, p, p, 1, 1, H + 2 * p - 2,
-                                             W + 2 * p - 2) is not None
+                                             W + 2 * p - 2, 2) is not None
     tx, tw, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, b))
     mx, mw, mb = (minitorch.tensor(v, requires_grad=True) for v in (x, w, b))
     ty = torch.nn.functional.conv2d(tx, tw, tb, padding=p)
@@ -166,16 +166,16 @@ def test_conv2d_winograd_is_only_taken_where_it_applies():
     conv = conv_kernels()
     x = np.zeros((2, 16, 8, 8), np.float32)
     w = np.zeros((1, 32, 16 * 9), np.float32)
-    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is not None
-    assert conv._winograd_plan_for(x, w[:, :16], 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None  # 16 x 16 channel pairs
-    assert conv._winograd_plan_for(x, w, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4) is None  # stride 2
-    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8) is None  # dilation 2
-    assert conv._winograd_plan_for(x, np.zeros((2, 8, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
+    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 2) is not None
+    assert conv._winograd_plan_for(x, w[:, :16], 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 2) is None  # 16 x 16 channel pairs
+    assert conv._winograd_plan_for(x, w, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4, 2) is None  # stride 2
+    assert conv._winograd_plan_for(x, w, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8, 2) is None  # dilation 2
+    assert conv._winograd_plan_for(x, np.zeros((2, 8, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 2) is None
     assert conv._winograd_plan_for(x[:, :8], np.zeros((1, 64, 8 * 9), np.float32), 3, 3, 1, 1, 1, 1, 1, 1, 8,
-                                   8) is None  # 8 input channels
-    assert conv._winograd_plan_for(x.astype(np.int32), w.astype(np.int32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8) is None
+                                   8, 2) is None  # 8 input channels
+    assert conv._winograd_plan_for(x.astype(np.int32), w.astype(np.int32), 3, 3, 1, 1, 1, 1, 1, 1, 8, 8, 2) is None
     big = np.zeros((1, 16, 40, 40), np.float32)  # 400 tiles per image: im2col
-    assert conv._winograd_plan_for(big, w, 3, 3, 1, 1, 1, 1, 1, 1, 40, 40) is None
+    assert conv._winograd_plan_for(big, w, 3, 3, 1, 1, 1, 1, 1, 1, 40, 40, 2) is None
 
 
 @pytest.mark.torch
@@ -191,6 +191,72 @@ def test_conv2d_winograd_partial_grads_match_torch(needs, torch):
         assert (m_.grad is None) == (t_.grad is None)
         if t_.grad is not None:
             np.testing.assert_allclose(m_.grad.numpy(), t_.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _winograd_grads(x, w, b, gy, before_backward=None, retain=False):
+    """Input and weight gradients of F.conv2d(x, w, b, padding=1) against gy, the graph node's kept input transform
+    (minitorch.ops.conv.Conv2d.kept) before the backward, and the output."""
+    mx, mw = minitorch.tensor(x, requires_grad=True), minitorch.tensor(w, requires_grad=True)
+    y = F.conv2d(mx, mw, minitorch.tensor(b), padding=1)
+    kept = y.grad_fn.kept
+    if before_backward is not None:
+        before_backward()
+    y.backward(minitorch.tensor(gy), retain_graph=retain)
+    return mx, mw, kept, y
+
+
+@pytest.mark.torch
+def test_conv2d_winograd_keeps_its_input_transform_for_the_weight_gradient(torch):
+    """The forward keeps the transformed input when the weight needs a gradient and the backward uses it (a
+    retained graph uses it twice); the graph's release frees it; 13 images are several chunks per thread."""
+    x, w, b, gy = arr(13, 16, 7, 7), arr(32, 16, 3, 3), arr(32), arr(13, 32, 7, 7)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=1).backward(torch.tensor(gy))
+    mx, mw, kept, y = _winograd_grads(x, w, b, gy, retain=True)
+    assert kept is not None and kept[1].size >= 16 * 16 * 13 * 16  # 16 planes of (channels, 16 tiles per image)
+    gx, gw = mx.grad.numpy().copy(), mw.grad.numpy().copy()
+    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    # the kept transform is what the weight gradient reads: spoil it and that gradient changes, the input's not
+    kept[1][:] = 0
+    mx.grad = mw.grad = None
+    y.backward(minitorch.tensor(gy))
+    assert not np.allclose(mw.grad.numpy(), gw, atol=1e-2)
+    np.testing.assert_allclose(mx.grad.numpy(), gx, rtol=1e-5, atol=1e-5)
+    assert y.grad_fn.kept is None  # released with the graph's saved tensors
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", ["no weight grad", "over the size limit", "threads changed", "saved tensor hooks"])
+def test_conv2d_winograd_recomputes_what_it_did_not_keep(case, torch, monkeypatch):
+    x, w, b, gy = arr(4, 16, 6, 6), arr(32, 16, 3, 3), arr(32), arr(4, 32, 6, 6)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=1).backward(torch.tensor(gy))
+    if case == "no weight grad":
+        mx = minitorch.tensor(x, requires_grad=True)
+        y = F.conv2d(mx, minitorch.tensor(w), minitorch.tensor(b), padding=1)
+        assert y.grad_fn.kept is None
+        y.backward(minitorch.tensor(gy))
+        np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+        return
+    before, expect_kept, n = None, False, minitorch.get_num_threads()
+    if case == "over the size limit":
+        monkeypatch.setattr(conv_kernels(), "WINOGRAD_KEEP_BYTES", 1024)
+    elif case == "threads changed":  # kept in 2 threads' chunks, the backward runs on 1: laid out differently
+        if n < 2:
+            pytest.skip("needs 2 threads")
+        before, expect_kept = (lambda: minitorch.set_num_threads(1)), True
+    try:
+        if case == "saved tensor hooks":
+            with minitorch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+                mx, mw, kept, _ = _winograd_grads(x, w, b, gy)
+        else:
+            mx, mw, kept, _ = _winograd_grads(x, w, b, gy, before)
+    finally:
+        minitorch.set_num_threads(n)
+    assert (kept is not None) == expect_kept
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.torch

@@ -27,6 +27,7 @@ from ._blas import dot as _blas_dot
 from ._blas import gemm as _blas_gemm
 from ._threads import num_threads
 from .matmul import _epilogue
+from .memory import empty_large as _empty_aligned
 
 U = np.uint64
 
@@ -217,28 +218,34 @@ def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     _col2im_ld(buf.ravel(), OH * OW, 0, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0):
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None):
     """out (N, G, Og, L) = act(w (G, Og, Kg) @ im2col(x[n], group g) (+ b)); ws (T, R, S/R) scratch, one per thread;
     ``act`` as in the linear kernels' ``_epilogue`` (minitorch.compile fuses conv2d -> relu), applied where the
     bias is added, while the block is in cache. 3x3 stride-1 convolutions with enough channels run as Winograd
-    F(2x2, 3x3) instead (see below; ws is then unused)."""
-    plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    F(2x2, 3x3) instead (see below; ws is then unused). ``keep``: a list, when the weight gradient will be wanted;
+    a Winograd forward appends its transformed input to it (up to WINOGRAD_KEEP_BYTES), for conv2d_backward's
+    ``kept``, which then need not recompute it."""
+    T = max(1, min(num_threads(), x.shape[0]))
+    plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, T)
     if plan is not None:
         N, C = x.shape[0], x.shape[1]
         O = w.shape[1]
-        T = max(1, min(num_threads(), N))
-        ni, sv, sm, S, _, gmap, emap, omap, _, _, _ = plan
+        ni, sv, sm, S, _, gmap, emap, omap, _, _, _, key = plan
         su = O * C + WINOGRAD_PAD
+        nk = 16 * sv * -(-N // ni)
+        vk = _empty_aligned(nk if keep is not None and nk * x.itemsize <= WINOGRAD_KEEP_BYTES else 0, x.dtype)
         buf = _take(16 * su + T * S, x.dtype)
         try:
             u = buf[:16 * su]
             _winograd_weights(w.reshape(O, C, 9), u, su)
             bad = np.zeros(T, np.bool_)
             _winograd_forward(x, u, su, b, has_b, out.reshape(N, O, OH, OW), buf[16 * su:16 * su + T * S].reshape(T, S),
-                              ni, sv, sm, gmap, emap, omap, act, bad)
+                              ni, sv, sm, gmap, emap, omap, act, vk, vk.size > 0, bad)
         finally:
             _give(buf)
         if not bad.any():
+            if vk.size:
+                keep.append((key, vk))
             return
     _conv2d_forward_cols(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act)
 
@@ -293,16 +300,20 @@ def _conv2d_forward_cols(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw
             n0 += m
 
 
-def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW,
+                    kept=None):
     """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in index
     0 (the other rows are scratch); ws (T, R, S/R) and wt (T, Og, Kg) scratch. Where the forward runs as Winograd,
-    so does this (the adjoint transforms; ws and wt are then unused)."""
-    plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    so does this (the adjoint transforms; ws and wt are then unused); ``kept`` is what conv2d_forward put in its
+    ``keep`` list for this call, if anything: the transformed input, used when it was laid out for the same plan
+    (shape and thread count)."""
+    T = gb.shape[0]
+    plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, T)
     if plan is not None and g.dtype == x.dtype and g.flags.c_contiguous:
         N, C = x.shape[0], x.shape[1]
         O = w.shape[1]
-        T = gb.shape[0]
-        ni, sv, sm, _, Sb, gmap, emap, _, tmap, k1, k2 = plan
+        ni, sv, sm, _, Sb, gmap, emap, _, tmap, k1, k2, key = plan
+        vk = kept[1] if kept is not None and kept[0] == key and need_w else np.empty(0, x.dtype)
         su = O * C + WINOGRAD_PAD
         buf = _take(16 * su + T * Sb, x.dtype)
         try:
@@ -312,7 +323,7 @@ def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw,
             bad = np.zeros(T, np.bool_)
             _winograd_backward(x, u, su, g.reshape(N, O, OH, OW), gx, gw, gb, need_x, need_w, need_b,
                                buf[16 * su:16 * su + T * Sb].reshape(T, Sb), ni, sv, sm, gmap, emap, tmap, k1, k2,
-                               bad)
+                               vk, vk.size > 0, bad)
         finally:
             _give(buf)
         if not bad.any():
@@ -411,24 +422,28 @@ def _conv2d_backward_cols(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, k
 # ---------------------------------------------------------------------------------------------------------------
 WINOGRAD_PAD = 48  # elements between the 16 planes: planes a power-of-two apart alias in L1 (measured 5.4 -> 3.7 ms)
 WINOGRAD_TILES = 128  # tiles per chunk (the GEMMs' column count), as whole images
+# The forward keeps its transformed input for the weight gradient up to this size (it is about 4x the input; larger
+# ones are recomputed by the backward, as the transform of a 26x26 batch of 64 x 32 channels, 22 MB, costs 1.6 ms)
+WINOGRAD_KEEP_BYTES = 32 << 20
 
 
-def _winograd_plan(N, C, O, H, W, ph, pw, OH, OW):
-    """The layout of a 3x3 stride-1 conv as Winograd work, or None where it does not pay (more than 256 tiles per
-    image: the im2col GEMM is efficient there). A chunk is ni whole images (about 192 tiles, the GEMMs' column
-    count, so that a thread's blocks stay in its L2 cache). Returns (ni, sv, sm, S, Sb, gmap, emap, omap, tmap, k1,
-    k2): the V and M plane strides; scratch elements per thread forward (V, M, the padded input rows (4, C, pitch),
-    their last two columns (4, C, pitch), the output row blocks (2, O, 2*tiles)) and backward (V, M, those rows
-    with a zero block (9, C, pitch), the input-gradient planes, the weight-gradient partial sums (16, O, C)); the
-    per-image maps (element offsets within a channel plane, -1 for padding) of the padded input rows and their last
-    two columns, where each output lies in the row blocks, each tile's four outputs (-1 past the edge), and the (up
-    to two) places in the row blocks, rows of the (9, C, pitch) scratch less the channel offset, whose sum is an
+def _winograd_plan(N, C, O, H, W, ph, pw, OH, OW, T):
+    """The layout of a 3x3 stride-1 conv as Winograd work on T threads, or None where it does not pay (more than 256
+    tiles per image: the im2col GEMM is efficient there). A chunk is ni whole images (about 128 tiles, the GEMMs' column
+    count, so that a thread's blocks stay in its L2 cache; at most N/T images, so that every thread gets one); chunk k
+    holds images k*ni .. k*ni+ni and thread t takes chunks t*K//T .. (t+1)*K//T of the K. Returns (ni, sv, sm, S, Sb,
+    gmap, emap, omap, tmap, k1, k2): the V and M plane strides; scratch elements per thread forward (V, M, the padded
+    input rows (4, C, pitch), their last two columns (4, C, pitch), the output row blocks (2, O, 2*tiles)) and backward
+    (V, M, those rows with a zero block (9, C, pitch), the input-gradient planes, the weight-gradient partial sums (16,
+    O, C)); the per-image maps (element offsets within a channel plane, -1 for padding) of the padded input rows and
+    their last two columns, where each output lies in the row blocks, each tile's four outputs (-1 past the edge), and
+    the (up to two) places in the row blocks, rows of the (9, C, pitch) scratch less the channel offset, whose sum is an
     input's gradient."""
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     P1 = TH * TW
     if P1 > 256:
         return None
-    ni = max(1, min(N, WINOGRAD_TILES // P1))
+    ni = max(1, min(N, WINOGRAD_TILES // P1, -(-N // T)))
     cnt = ni * P1
     pitch = 2 * cnt + 2
     sv = C * cnt + WINOGRAD_PAD
@@ -619,12 +634,13 @@ def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap, act, bad):
+def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap, act, vk, keep, bad):
     """out (N, O, OH, OW) = act(conv3x3(x (N, C, H, W)) (+ b)) from the transformed weights u (16 planes of (O, C),
     su apart); ws (T, S) scratch per thread and the rest as _winograd_plan gives them. Thread t takes a contiguous
-    range of images, in chunks of ni: padded input rows, input transform, 16 GEMMs M[e] = U[e] @ V[e], output
-    transform A^T M A (+ bias, activation) into row blocks, scattered to out. bad[t] is set where thread t met a
-    result that is not finite (see _wg_output_block)."""
+    range of chunks of ni images: padded input rows, input transform, 16 GEMMs M[e] = U[e] @ V[e], output transform
+    A^T M A (+ bias, activation) into row blocks, scattered to out. With ``keep`` the input transform of chunk k
+    goes to vk[k*16*sv:(k+1)*16*sv] (for the backward) instead of the thread's scratch. bad[t] is set where thread
+    t met a result that is not finite (see _wg_output_block)."""
     N, C, H, W = x.shape
     O, OH, OW = out.shape[1], out.shape[2], out.shape[3]
     TH = (OH + 1) // 2
@@ -644,11 +660,13 @@ def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap,
         slab = buf[o1:o1 + 4 * C * pitch].reshape(4, C, pitch)
         ext = buf[o1 + 4 * C * pitch:o1 + 8 * C * pitch].reshape(4, C, pitch)
         yb = buf[o1 + 8 * C * pitch:o1 + 8 * C * pitch + 4 * O * cmax]
-        n0 = t * N // T
-        n1 = (t + 1) * N // T
-        while n0 < n1:
-            m = min(ni, n1 - n0)
+        K = (N + ni - 1) // ni
+        for k in range(t * K // T, (t + 1) * K // T):
+            n0 = k * ni
+            m = min(ni, N - n0)
             cnt = m * P1
+            if keep:
+                v = vk[k * 16 * sv:(k + 1) * 16 * sv]
             _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
             for e in range(16):
                 _blas_gemm(False, False, O, cnt, C, 1.0, u[e * su:], C, v[e * sv:], cnt, 0.0, mb[e * sm:], cnt)
@@ -658,18 +676,16 @@ def _winograd_forward(x, u, su, b, has_b, out, ws, ni, sv, sm, gmap, emap, omap,
                                 yb[:2 * O * cmax].reshape(O, 2 * cmax), yb[2 * O * cmax:].reshape(O, 2 * cmax)):
                 bad[t] = True
             _wg_scatter(yb, 2 * cmax, 2 * P1, omap, of, n0, m, O, L)
-            n0 += m
 
 
 # backward: the adjoints of the same linear maps. gM = A gY A^T per tile; grad weight: gU[e] = sum gM[e] @ V[e]^T,
 # gw = G^T gU G; grad input: gV[e] = U[e]^T @ gM[e], gd = B gV B^T per tile, summed where the 4x4 tiles overlap.
 @njit(cache=True, error_model="numpy")
-def _wg_grad_output_block(gf, n0, m, L, tmap, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15,
-                          gb, need_b):
-    """gM = A gY A^T for the tiles of images n0 .. n0+m and every output channel (the adjoint of _wg_output_block
-    and _wg_scatter): gY read from the output gradient at tmap[0..3, tile] (its top-left, top-right, bottom-left,
-    bottom-right; -1, read as 0, past the output's edge). The sums per channel are added to gb when need_b."""
-    O = m0.shape[0]
+def _wg_grad_split(gf, n0, m, L, tmap, g0, g1, g2, g3, gb, need_b):
+    """The output gradient of images n0 .. n0+m as four (O, tiles) planes, each tile's top-left, top-right,
+    bottom-left and bottom-right value (tmap[0..3, tile]; 0 past the output's edge): the adjoint of _wg_scatter.
+    The sums per channel are added to gb when need_b."""
+    O = g0.shape[0]
     P1 = tmap.shape[1]
     z = gf[0] * 0
     for o in range(O):
@@ -678,22 +694,28 @@ def _wg_grad_output_block(gf, n0, m, L, tmap, m0, m1, m2, m3, m4, m5, m6, m7, m8
             q0 = j * P1
             for p in range(P1):
                 i0, i1, i2, i3 = tmap[0, p], tmap[1, p], tmap[2, p], tmap[3, p]
-                g00 = gf[base + i0] if i0 >= 0 else z
-                g01 = gf[base + i1] if i1 >= 0 else z
-                g10 = gf[base + i2] if i2 >= 0 else z
-                g11 = gf[base + i3] if i3 >= 0 else z
-                q = q0 + p
-                t0, t1 = g00 + g10, g01 + g11
-                u0, u1 = g00 - g10, g01 - g11
-                m0[o, q], m1[o, q], m2[o, q], m3[o, q] = g00, g00 + g01, g00 - g01, -g01
-                m4[o, q], m5[o, q], m6[o, q], m7[o, q] = t0, t0 + t1, t0 - t1, -t1
-                m8[o, q], m9[o, q], m10[o, q], m11[o, q] = u0, u0 + u1, u0 - u1, -u1
-                m12[o, q], m13[o, q], m14[o, q], m15[o, q] = -g10, -g10 - g11, g11 - g10, g11
+                g0[o, q0 + p] = gf[base + i0] if i0 >= 0 else z
+                g1[o, q0 + p] = gf[base + i1] if i1 >= 0 else z
+                g2[o, q0 + p] = gf[base + i2] if i2 >= 0 else z
+                g3[o, q0 + p] = gf[base + i3] if i3 >= 0 else z
             if need_b:
                 s = z
                 for l in range(L):
                     s += gf[base + l]
                 gb[o] += s
+
+
+@njit(cache=True, error_model="numpy")
+def _wg_add(a, b, sub, out):
+    """out = a - b if sub else a + b, for (O, tiles) planes (not inlined: the loop vectorizes)."""
+    if sub:
+        for o in range(out.shape[0]):
+            for q in range(out.shape[1]):
+                out[o, q] = a[o, q] - b[o, q]
+    else:
+        for o in range(out.shape[0]):
+            for q in range(out.shape[1]):
+                out[o, q] = a[o, q] + b[o, q]
 
 
 @njit(cache=True, error_model="numpy")
@@ -762,10 +784,11 @@ def _wg_grad_gather(rb, C, pitch, P2, k1, k2, gxf, n0, m, HW):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, sv, sm, gmap, emap, tmap, k1, k2,
-                       bad):
+                       vk, kept, bad):
     """Gradients of the Winograd conv3x3 (stride 1): gx (N, C, H, W) overwritten when need_x; gw (T, 1, O, C*9) and
     gb (T, O) get the sums over the batch in row 0 (gb's other rows end as zeros); ws (T, Sb) scratch per thread,
-    the rest as _winograd_plan gives them. bad[t] is set where thread t met a result that is not finite."""
+    the rest as _winograd_plan gives them. With ``kept``, vk holds the forward's input transform (chunk k at
+    k*16*sv), else it is recomputed. bad[t] is set where thread t met a result that is not finite."""
     N, C, H, W = x.shape
     O, OH, OW = g.shape[1], g.shape[2], g.shape[3]
     TH = (OH + 1) // 2
@@ -795,26 +818,56 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
         gu = buf[o4:o4 + 16 * OC]
         for k in range(O):
             gb[t, k] = 0
-        n0 = t * N // T
-        n1 = (t + 1) * N // T
+        K = (N + ni - 1) // ni
+        k0 = t * K // T
+        k1c = (t + 1) * K // T
         first = True
-        if n0 == n1:
+        if k0 == k1c:
             for k in range(16 * OC):
                 gu[k] = 0
-        while n0 < n1:
-            m = min(ni, n1 - n0)
+        for kc in range(k0, k1c):
+            n0 = kc * ni
+            m = min(ni, N - n0)
             cnt = m * P1
-            mp = [mb[e * sm:e * sm + O * cnt].reshape(O, cnt) for e in range(16)]
-            _wg_grad_output_block(gf, n0, m, L, tmap, mp[0], mp[1], mp[2], mp[3], mp[4], mp[5], mp[6], mp[7], mp[8],
-                                  mp[9], mp[10], mp[11], mp[12], mp[13], mp[14], mp[15], gb[t], need_b)
+            # gM = A gY A^T one plane at a time, each used by its two GEMMs while in cache: gY's four tile
+            # positions as planes 0-3, rows a of A gY (a 2-vector per tile) in planes 4-5, one gM plane in 6; a
+            # plane that is a negated one is read with alpha = -1
+            mp = [mb[e * sm:e * sm + O * cnt].reshape(O, cnt) for e in range(7)]
+            _wg_grad_split(gf, n0, m, L, tmap, mp[0], mp[1], mp[2], mp[3], gb[t], need_b)
+            vin = v
             if need_w:
-                _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
-                for e in range(16):
-                    _blas_gemm(False, True, O, C, cnt, 1.0, mb[e * sm:], cnt, v[e * sv:], cnt, 0.0 if first else 1.0,
-                               gu[e * OC:], C)
+                if kept:
+                    vin = vk[kc * 16 * sv:(kc + 1) * 16 * sv]
+                else:
+                    _wg_transform_input(xf, n0, m, C, H * W, gmap, emap, slab, ext, v, sv, TH, TW)
+            for phase in range(2):  # the weight's products, then the input's (whose results are read next)
+                if (phase == 0 and not need_w) or (phase == 1 and not need_x):
+                    continue
+                for a in range(4):
+                    r0, r1, sa = 4, 5, 1.0
+                    if a == 0:
+                        r0, r1 = 0, 1
+                    elif a == 3:
+                        r0, r1, sa = 2, 3, -1.0
+                    else:
+                        _wg_add(mp[0], mp[2], a == 2, mp[4])
+                        _wg_add(mp[1], mp[3], a == 2, mp[5])
+                    for bb in range(4):
+                        e = 4 * a + bb
+                        src, alpha = 6, sa
+                        if bb == 0:
+                            src = r0
+                        elif bb == 3:
+                            src, alpha = r1, -sa
+                        else:
+                            _wg_add(mp[r0], mp[r1], bb == 2, mp[6])
+                        if phase == 0:  # gU[e] (+)= gM[e] @ V[e]^T
+                            _blas_gemm(False, True, O, C, cnt, alpha, mb[src * sm:], cnt, vin[e * sv:], cnt,
+                                       0.0 if first else 1.0, gu[e * OC:], C)
+                        else:  # gV[e] = U[e]^T @ gM[e], over V in v
+                            _blas_gemm(True, False, C, cnt, O, alpha, u[e * su:], C, mb[src * sm:], cnt, 0.0,
+                                       v[e * sv:], cnt)
             if need_x:
-                for e in range(16):
-                    _blas_gemm(True, False, C, cnt, O, 1.0, u[e * su:], C, mb[e * sm:], cnt, 0.0, v[e * sv:], cnt)
                 vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
                 dp = [dv[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
                 _wg_grad_input_block(cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5], vp[6], vp[7], vp[8], vp[9], vp[10],
@@ -826,34 +879,48 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
                 if _wg_grad_gather(rb, C, pitch, 2 * P1, k1, k2, gxf, n0, m, H * W):
                     bad[t] = True
             first = False
-            n0 += m
     if need_w:
-        # the threads' partial sums, then gw = G^T gU G per (o, c)
+        # the threads' partial sums, then gw = G^T gU G per (o, c). No array views or allocations in this loop:
+        # each would update the parent's reference count, one cache line that both threads write (measured 0.3-0.6
+        # ms at 64 -> 128 channels, for 0.05 ms of arithmetic)
+        gwf = gw.ravel()
+        bad_w = np.zeros(O, np.bool_)
         for o in prange(O):
-            a = np.empty((16, C), gw.dtype)
-            for e in range(16):
-                src = o4 + e * OC + o * C
-                for c in range(C):
-                    a[e, c] = ws[0, src + c]
-                for t in range(1, T):
+            for t in range(1, T):
+                for k in range(16):
+                    src = o4 + k * OC + o * C
                     for c in range(C):
-                        a[e, c] += ws[t, src + c]
+                        ws[0, src + c] += ws[t, src + c]
             for c in range(C):
-                for col in range(4):  # h_r = sum_i G[i, r] gU[i, :]
-                    a0, a1, a2, a3 = a[col, c], a[4 + col, c], a[8 + col, c], a[12 + col, c]
-                    a[col, c] = a0 + 0.5 * (a1 + a2)
-                    a[4 + col, c] = 0.5 * (a1 - a2)
-                    a[8 + col, c] = 0.5 * (a1 + a2) + a3
-                dst = gw[0, 0, o, 9 * c:9 * c + 9]
-                for r in range(3):
-                    h0, h1, h2, h3 = a[4 * r, c], a[4 * r + 1, c], a[4 * r + 2, c], a[4 * r + 3, c]
-                    dst[3 * r] = h0 + 0.5 * (h1 + h2)
-                    dst[3 * r + 1] = 0.5 * (h1 - h2)
-                    dst[3 * r + 2] = 0.5 * (h1 + h2) + h3
-                    for q in range(3):
-                        z = dst[3 * r + q] - dst[3 * r + q]
-                        if z != z:
-                            bad[0] = True
+                base = o4 + o * C + c
+                for r in range(3):  # row r of G^T gU: h_col = sum_i G[i, r] gU[i, col]
+                    if r == 0:
+                        h0 = ws[0, base] + 0.5 * (ws[0, base + 4 * OC] + ws[0, base + 8 * OC])
+                        h1 = ws[0, base + OC] + 0.5 * (ws[0, base + 5 * OC] + ws[0, base + 9 * OC])
+                        h2 = ws[0, base + 2 * OC] + 0.5 * (ws[0, base + 6 * OC] + ws[0, base + 10 * OC])
+                        h3 = ws[0, base + 3 * OC] + 0.5 * (ws[0, base + 7 * OC] + ws[0, base + 11 * OC])
+                    elif r == 1:
+                        h0 = 0.5 * (ws[0, base + 4 * OC] - ws[0, base + 8 * OC])
+                        h1 = 0.5 * (ws[0, base + 5 * OC] - ws[0, base + 9 * OC])
+                        h2 = 0.5 * (ws[0, base + 6 * OC] - ws[0, base + 10 * OC])
+                        h3 = 0.5 * (ws[0, base + 7 * OC] - ws[0, base + 11 * OC])
+                    else:
+                        h0 = 0.5 * (ws[0, base + 4 * OC] + ws[0, base + 8 * OC]) + ws[0, base + 12 * OC]
+                        h1 = 0.5 * (ws[0, base + 5 * OC] + ws[0, base + 9 * OC]) + ws[0, base + 13 * OC]
+                        h2 = 0.5 * (ws[0, base + 6 * OC] + ws[0, base + 10 * OC]) + ws[0, base + 14 * OC]
+                        h3 = 0.5 * (ws[0, base + 7 * OC] + ws[0, base + 11 * OC]) + ws[0, base + 15 * OC]
+                    d0 = h0 + 0.5 * (h1 + h2)
+                    d1 = 0.5 * (h1 - h2)
+                    d2 = 0.5 * (h1 + h2) + h3
+                    dst = (o * C + c) * 9 + 3 * r
+                    gwf[dst] = d0
+                    gwf[dst + 1] = d1
+                    gwf[dst + 2] = d2
+                    z = (d0 - d0) + (d1 - d1) + (d2 - d2)
+                    if z != z:
+                        bad_w[o] = True
+        if bad_w.any():
+            bad[0] = True
     if need_b and T > 1:
         for o in range(O):
             for t in range(1, T):
@@ -864,23 +931,24 @@ def _winograd_backward(x, u, su, g, gx, gw, gb, need_x, need_w, need_b, ws, ni, 
 _PLANS = {}
 
 
-def _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """_winograd_plan for this call (cached by shape), or None where conv2d runs by im2col: Winograd needs float, one
-    group, 3x3, stride 1, no dilation, and pays from 16 input and 16 output channels and 512 channel pairs on
-    (measured, forward+backward against im2col: 16->16 1.04-1.08x, 16->32 0.90x, 64->64 0.70x, 128->128 0.52x;
-    below that the transforms cost more than the multiply-adds they save)."""
+def _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, T):
+    """_winograd_plan for this call on T threads (cached by shape, with its key last), or None where conv2d runs by
+    im2col: Winograd needs float, one group, 3x3, stride 1, no dilation, and pays from 16 input and 16 output channels
+    and 512 channel pairs on (measured, forward+backward against im2col: 16->16 1.04-1.08x, 16->32 0.90x, 64->64 0.70x,
+    128->128 0.52x; below that the transforms cost more than the multiply-adds they save)."""
     if not (kh == 3 and kw == 3 and sh == 1 and sw == 1 and dh == 1 and dw == 1 and w.shape[0] == 1
             and x.dtype in (np.float32, np.float64) and w.dtype == x.dtype and x.shape[1] >= 16
             and w.shape[1] >= 16 and x.shape[1] * w.shape[1] >= 512 and OH > 0 and OW > 0 and x.flags.c_contiguous
             and w.flags.c_contiguous):
         return None
     N, C, H, W = x.shape
-    key = (N, C, w.shape[1], H, W, ph, pw)
+    key = (N, C, w.shape[1], H, W, ph, pw, T, x.dtype.char)
     plan = _PLANS.get(key, False)
     if plan is False:
         if len(_PLANS) > 64:
             _PLANS.clear()
-        plan = _PLANS[key] = _winograd_plan(N, C, w.shape[1], H, W, ph, pw, OH, OW)
+        plan = _winograd_plan(N, C, w.shape[1], H, W, ph, pw, OH, OW, T)
+        plan = _PLANS[key] = None if plan is None else plan + (key,)
     return plan
 
 

@@ -56,9 +56,10 @@ def _forward(x, w, b, has_b, out, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, 
         out[ni, g, o, l] = acc
 
 
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0):
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None):
     """out (N, G, Og, L) = w (G, Og, Kg) applied to x's windows of each group (+ b); ws is unused; ``act`` 1
-    applies relu to the result (a second launch)."""
+    applies relu to the result (a second launch). ``keep`` is unused: nothing here is worth keeping for the
+    backward (the CPU kernels' Winograd path keeps its input transform there)."""
     n = out.size
     if n:
         _forward[blocks(n), THREADS](x, w, b, has_b, out, out.dtype.type(0), kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n)
@@ -165,9 +166,10 @@ def _grad_bias(g, gb, zero):
         cuda.syncthreads()
 
 
-def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+def conv2d_backward(x, w, g, gx, gw, gb, need_x, need_w, need_b, ws, wt, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW,
+                    kept=None):
     """g (N, G, Og, L). gx (N, C, H, W) overwritten; gw (T, G, Og, Kg) and gb (T, G*Og) get the full sums in
-    index 0 and zeros elsewhere; ws and wt are unused."""
+    index 0 and zeros elsewhere; ws, wt and kept are unused."""
     zero = g.dtype.type(0)
     if need_x and gx.size:
         _grad_input[blocks(gx.size), THREADS](w, g, gx, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, gx.size)

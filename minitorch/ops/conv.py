@@ -4,7 +4,7 @@
 """
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import _SAVED_HOOKS, Function
 from ..autograd.grad_mode import _state
 from ..dtypes import int64
 from ..tensor import _contiguous_strides, _make
@@ -48,9 +48,10 @@ def _conv2d_scratch(N, T, K, Og, L, like):
     return _scratch(T, 1, S, like)
 
 
-def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0):
+def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0, keep=None):
     """The forward kernel's launch for contiguous x and w (``act``: an activation applied as the output is
-    written, see kernels/cpu/matmul.py's ``_epilogue``)."""
+    written, see kernels/cpu/matmul.py's ``_epilogue``; ``keep``: a list for what the kernel keeps for the
+    backward, see the kernels' conv2d_forward)."""
     N, C, H, W = x._shape
     O, Cg, kh, kw = w._shape
     OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
@@ -64,7 +65,8 @@ def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0):
         k.matmul.set_blas_threads(1)
         k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
                               out._storage.reshape(N, groups, Og, L), _conv2d_scratch(N, T, K, Og, L, x), kh, kw,
-                              stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW, act)
+                              stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW, act,
+                              keep)
     return out
 
 
@@ -78,12 +80,19 @@ class Conv2d(Function):
     """(N, C, H, W) * (O, C/groups, kh, kw) -> (N, O, OH, OW): per image (and group) one GEMM of the weights with
     the image's im2col columns, which only ever live in a per-thread scratch buffer."""
 
+    kept = None  # what the forward kernel kept for the backward (see _conv2d_launch)
+
     @staticmethod
     @launch.half_compute()
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         x = _contig(x)
         w = _contig(w)
-        out = _conv2d_launch(x, w, b, stride, padding, dilation, groups)
+        # what the kernel can keep for the weight gradient (the CPU's Winograd input transform); not under saved-
+        # tensor hooks, which decide where saved values live
+        keep = [] if ctx.needs_input_grad[1] and not _SAVED_HOOKS["stack"] else None
+        out = _conv2d_launch(x, w, b, stride, padding, dilation, groups, keep=keep)
+        if keep:
+            ctx.kept = keep[0]
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups, out._shape[2], out._shape[3], b is not None)
         return out
@@ -112,7 +121,8 @@ class Conv2d(Function):
                                    _flat(g).reshape(N, groups, Og, L), gx._storage.reshape(N, C, H, W),
                                    gw._storage.reshape(T, groups, Og, K), gb._storage.reshape(T, O), need_x, need_w,
                                    need_b, _conv2d_scratch(N, T, K, Og, L, g), _scratch(T, Og, K, g), kh, kw,
-                                   stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW)
+                                   stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW,
+                                   ctx.kept)
         else:
             launch.fill_(gx, 0)
             launch.fill_(gw, 0)
@@ -122,6 +132,10 @@ class Conv2d(Function):
                    True) if need_w else None
         gb = _make(gb._storage[:O], (O,), (1,), 0, gb._dtype, gb._device, None, True) if need_b else None
         return (gx if need_x else None), gw, gb, None, None, None, None
+
+    def _release(self):
+        self.kept = None
+        super()._release()
 
 
 def _check_conv(x, w, groups, ndim, name):
