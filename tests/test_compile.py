@@ -933,6 +933,48 @@ def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole(dev
     assert {"LayerNorm.backward", "_CrossEntropy2d.backward"} <= {n.name for n in entry.backward.nodes}
 
 
+def test_contexts_keeping_only_graph_values_are_recorded_op_by_op_and_the_others_whole(device):
+    # a pre-norm transformer block: the linears, GELU and permutes keep only tensors of the graph (their inputs), so
+    # their backward is recorded op by op and their forward replays without autograd; layer norm (statistics) and
+    # attention (softmax statistics, kernels started by its own backward) are still called whole
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(11, 8)
+            self.layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", batch_first=True,
+                                                    norm_first=True)
+            self.head = nn.Linear(8, 11)
+
+        def forward(self, idx, mask):
+            return self.head(self.layer(self.emb(idx), src_mask=mask))
+
+    minitorch.manual_seed(0)
+    m = Block().to(device)
+    c = minitorch.compile(m)
+    mask = minitorch.triu(minitorch.ones(3, 3, dtype=minitorch.bool), diagonal=1).to(device)
+    gen = minitorch.Generator().manual_seed(5)
+    for step in range(3):
+        idx = minitorch.randint(0, 11, (2, 3), generator=gen).to(device)
+        y = minitorch.randint(0, 11, (6,), generator=gen).to(device)
+        grads = []
+        for fn in (c, m):
+            m.zero_grad()
+            loss = F.cross_entropy(fn(idx, mask).reshape(-1, 11), y)
+            loss.backward()
+            grads.append([p.grad.cpu().numpy().copy() for p in m.parameters()])
+        for name, u, v in zip([n for n, _ in m.named_parameters()], *grads):
+            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6, err_msg=name)
+    (entry,) = c._compiled._entries.values()
+    whole = {n.name for n in entry.backward.nodes if n.kind == "backward"}
+    assert {"LayerNorm.backward", "PackedSDPA.backward"} <= whole
+    assert not whole & {"Gelu.backward", "Permute.backward", "Embedding.backward"}
+    assert "linear_backward" in {n.name for n in entry.backward.nodes if n.kind == "launcher"}
+    with_contexts = {n.name for n in entry.graph.nodes if n.extras}
+    assert with_contexts == {"layer_norm", "multi_head_attention_forward"}
+    # the head and the feed-forward linears replay without autograd
+    assert sum(n.name == "linear" and not n.extras for n in entry.graph.nodes) == 3
+
+
 def test_compiled_optimizer_step_is_one_node_with_hooks_schedules_and_state_like_eager():
     def run(compiled):
         minitorch.manual_seed(0)

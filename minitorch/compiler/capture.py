@@ -26,7 +26,7 @@ import gc
 import os
 import sys
 
-from ..autograd.function import _PROFILE
+from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make
 from .ir import CtxValue, Graph, Node, Value, map_tree
@@ -79,7 +79,12 @@ class _Recorder:
         self.vals = {}       # id(tensor) -> Value
         self.storages = {}   # id(storage) -> (Value, tensor): tensors computed in the graph, for untracked views
         self.keep = []       # tensors whose ids are keys above (an id must not be reused while capturing)
-        self.contexts = True  # recording a backward: the backward of a context made by a recorded op is one node
+        # recording a backward: the backward of a context made by a recorded op is one node (True), recorded op by
+        # op (False), or one node for the contexts whose ids are in a set and op by op for the others
+        self.contexts = True
+        self.in_ctx = None    # the context whose backward is being recorded op by op
+        self.blame = {}       # id(constant made while recording a context's backward) -> that CtxValue
+        self.raw = set()      # ids of the CtxValues whose backward started kernels outside the recorded ops
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.depth = 0
         self.call_grad = False
@@ -134,6 +139,8 @@ class _Recorder:
         v = Value("const", t, label=label)
         v.rg = t._requires_grad
         self.graph.consts.append(v)
+        if self.in_ctx is not None:
+            self.blame[id(v)] = self.in_ctx
         if label is None and _scalar_constant(t):
             self.graph.private.add(id(v))
         self.bind(t, v, computed=False)
@@ -297,7 +304,10 @@ class _Recorder:
                            lambda: mod._call_impl(*args, **kwargs), True)
 
     def kernels_for(self, fn, t):
-        if self.depth == 0 and isinstance(t, Tensor) and (id(t) in self.vals or id(t._storage) in self.storages):
+        if self.depth == 0 and self.in_ctx is not None:
+            # a context's backward that starts kernels itself: recorded op by op, its graph would miss them
+            self.raw.add(id(self.in_ctx))
+        elif self.depth == 0 and isinstance(t, Tensor) and (id(t) in self.vals or id(t._storage) in self.storages):
             self.stop("a kernel is started outside minitorch's ops on a traced tensor")
         return fn(t)
 
@@ -321,10 +331,17 @@ class _Recorder:
 
     def backward(self, node, g, call):
         """The engine calls an autograd node's backward: the backward of a context an op made in the forward is
-        recorded whole (a ``backward`` node reading its ``CtxValue``); other nodes' ops are recorded one by one."""
-        v = self.vals.get(id(node)) if self.depth == 0 and self.contexts else None
+        recorded whole (a ``backward`` node reading its ``CtxValue``) where ``contexts`` says so; other nodes' ops
+        are recorded one by one."""
+        v = self.vals.get(id(node)) if self.depth == 0 and self.contexts is not False else None
         if type(v) is not CtxValue:
             return call(node, g)
+        if self.contexts is not True and id(v) not in self.contexts:
+            self.in_ctx = v  # recorded op by op; a tensor it reads that the graph does not make is blamed on it
+            try:
+                return call(node, g)
+            finally:
+                self.in_ctx = None
         return self.record("backward", f"{v.cls}.backward", call, None, None, lambda: call(node, g), False,
                            vargs=(v, self.args_tree(g)))
 
@@ -446,7 +463,6 @@ def autograd_nodes(outs, stop):
 
 def _contexts(outs, stop):
     """The autograd nodes (not gradient accumulators) between ``outs`` and ``stop``."""
-    from ..autograd.function import AccumulateGrad
     return [n for n in autograd_nodes(outs, stop) if not isinstance(n, AccumulateGrad)]
 
 

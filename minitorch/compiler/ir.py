@@ -137,14 +137,21 @@ def leaves(tree):
 
 def map_tree(fn, tree):
     """The same nesting of tuples (named tuples too), lists and dicts with ``fn`` applied to every leaf."""
+    t = type(tree)  # exact types first: this runs for every argument of every replayed node
+    if t is tuple:
+        return tuple([map_tree(fn, x) for x in tree])
+    if t is list:
+        return [map_tree(fn, x) for x in tree]
+    if t is dict:
+        return {k: map_tree(fn, v) for k, v in tree.items()}
+    if not isinstance(tree, (tuple, list, dict)):
+        return fn(tree)
     if isinstance(tree, tuple):
         items = [map_tree(fn, x) for x in tree]
         return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
     if isinstance(tree, list):
         return [map_tree(fn, x) for x in tree]
-    if isinstance(tree, dict):
-        return {k: map_tree(fn, v) for k, v in tree.items()}
-    return fn(tree)
+    return {k: map_tree(fn, v) for k, v in tree.items()}
 
 
 class Graph:

@@ -4,9 +4,11 @@ Right after a capture whose outputs carry autograd history, ``capture_backward``
 outputs (seeded with ones) with respect to every input, parameter and other leaf that requires grad, under the same
 recorder: what the backward formulas run becomes a second graph whose inputs are the seeds and the forward values
 they read. The backward of an autograd node that a whole recorded op made (``nn.functional`` calls, recurrent
-layers: layer norm, cross-entropy, attention, convolution) is one ``backward`` node that calls it on the
-current call's context (a ``CtxValue``, which the forward replay hands out), so what such contexts keep inside
-(statistics, host values) is always the current call's; other nodes' ops are recorded one by one. Later calls then
+layers) is recorded op by op when all it reads are values of the graph (a linear's input and weight); where it
+reads a tensor kept inside its op or starts kernels itself (layer norm's statistics, attention's softmax
+statistics: the first recording blames such contexts) it is one ``backward`` node that calls it on the current
+call's context (a ``CtxValue``, which the forward replay hands out), so what such contexts keep inside is always
+the current call's; other nodes' ops are recorded one by one. Later calls then
 run as one autograd node: the forward replays the forward graph without building a tape (only the ops whose
 contexts the backward needs run with autograd on, inputs detached) and keeps the values the backward graph reads;
 the backward replays the backward graph and hands the gradients to the engine, which accumulates them into
@@ -21,7 +23,7 @@ from ..autograd.function import Node, grad_accumulator
 from ..autograd.grad_mode import _state
 from ..ops.shape import SPLIT_NODE
 from ..tensor import Tensor
-from .capture import _install, _Recorder, _scalar_constant, _uninstall
+from .capture import _contexts, _install, _Recorder, _scalar_constant, _uninstall
 from .ir import Value, leaves, map_tree
 from .runtime import Program
 
@@ -73,39 +75,62 @@ class _Source(Node):
 
 
 _SOURCE = _Source()
+_SOURCE_STOP = {id(_SOURCE)}
 
 
 def _handing_out_contexts(node):
     import copy
     vals, rg = node.extras
     n = copy.copy(node)
-    n.target = _WithContexts(node.target, len(vals), rg)
+    n.target = _WithContexts(node.target, len(vals), rg, _flat_positions(node.args, node.kwargs))
     n.out_tree = (node.out_tree, list(vals))
     return n
+
+
+def _flat_positions(args, kwargs):
+    """Where the node's tensor arguments are, in leaf order (positions and keyword names), when each is a whole
+    argument; None when one sits inside a container (the general path then walks the arguments)."""
+    out = []
+    for where, a in list(enumerate(args)) + list(kwargs.items()):
+        if isinstance(a, Value):
+            out.append(where)
+        elif any(isinstance(x, Value) for x in leaves(a)):
+            return None
+    return out
 
 
 class _WithContexts:
     """Runs a node's op with autograd on (its tensor arguments detached, requiring grad as at the capture) and
     hands out the autograd nodes it made, in the captured order, with the result (stripped of its history)."""
 
-    def __init__(self, target, count, rg):
+    def __init__(self, target, count, rg, flat=None):
         self.target, self.count, self.rg = target, count, rg
+        # (position or keyword, requires grad) of each tensor argument that is a whole argument
+        self.flat = None if flat is None or len(flat) != len(rg) else [(w, f) for w, f in zip(flat, rg) if f]
 
-    def __call__(self, *args, **kwargs):
-        from .capture import _contexts
-        flags = iter(self.rg)
+    def _detached(self, args, kwargs):
         seen = {}  # one stand-in per tensor: an op may test its arguments' identity (self-attention's q is k is v)
 
-        def leaf(a):
-            if isinstance(a, Tensor) and next(flags):
-                t = seen.get(id(a))
-                if t is None:
-                    t = seen[id(a)] = a.detach()
-                    t._requires_grad = True
-                    t._grad_fn = _SOURCE  # not a leaf: an in-place op (relu_) may write it, as in the forward
-                return t
-            return a
-        args, kwargs = map_tree(leaf, (list(args), kwargs))
+        def stand_in(a):
+            t = seen.get(id(a))
+            if t is None:
+                t = seen[id(a)] = a.detach()
+                t._requires_grad = True
+                t._grad_fn = _SOURCE  # not a leaf: an in-place op (relu_) may write it, as in the forward
+            return t
+        if self.flat is not None:
+            args = list(args)
+            for where, _ in self.flat:
+                if type(where) is int:
+                    args[where] = stand_in(args[where])
+                else:
+                    kwargs[where] = stand_in(kwargs[where])
+            return args, kwargs
+        flags = iter(self.rg)
+        return map_tree(lambda a: stand_in(a) if isinstance(a, Tensor) and next(flags) else a, (list(args), kwargs))
+
+    def __call__(self, *args, **kwargs):
+        args, kwargs = self._detached(args, kwargs)
         grad = _state["enabled"]
         _state["enabled"] = True
         split_node, SPLIT_NODE[0] = SPLIT_NODE[0], False  # split as at the capture: one Slice node per view
@@ -115,7 +140,7 @@ class _WithContexts:
             _state["enabled"] = grad
             SPLIT_NODE[0] = split_node
         outs = [t for t in leaves(out) if isinstance(t, Tensor)]
-        ctxs = _contexts(outs, {id(_SOURCE)})
+        ctxs = _contexts(outs, _SOURCE_STOP)
         if len(ctxs) != self.count:
             raise RuntimeError("minitorch.compile: an op made other autograd nodes than at its capture; compile "
                                "with backend='eager' to replay without a compiled backward")
@@ -238,12 +263,19 @@ def capture_backward(graph, result, inputs):
     if not sources:
         return None
     # backward formulas recorded op by op where that is complete (their elementwise parts fuse, and the forward
-    # replays without autograd); else every context an op recorded whole made is called whole
-    return _record_backward(graph, rec, outs, diff, sources, False) or \
-        _record_backward(graph, rec, outs, diff, sources, True)
+    # replays those ops without autograd); the contexts whose backward read a tensor kept inside their op (layer
+    # norm's statistics, attention's softmax) are then called whole, the others recorded op by op; and if that
+    # fails too, every context an op recorded whole made is called whole
+    blamed = set()
+    plan = _record_backward(graph, rec, outs, diff, sources, set(), blamed)
+    if plan is None and blamed:
+        plan = _record_backward(graph, rec, outs, diff, sources, blamed, None)
+    return plan or _record_backward(graph, rec, outs, diff, sources, True, None)
 
 
-def _record_backward(graph, rec, outs, diff, sources, contexts):
+def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
+    """The JointPlan with the backward recorded as ``contexts`` says (see ``_Recorder.contexts``), or None; the ids
+    of the contexts whose backward read a tensor the graphs do not make are added to ``blamed`` (a set, or None)."""
     from ..autograd.engine import grad as autograd_grad
     from ..ops import launch
     seeds = [launch.fill_(launch.empty(outs[i][1]._shape, outs[i][1]._dtype, outs[i][1]._device), 1) for i in diff]
@@ -262,6 +294,8 @@ def _record_backward(graph, rec, outs, diff, sources, contexts):
     finally:
         _uninstall(saved_hooks)
         brec.pre_tensors = None
+    if brec.raw and blamed is not None:
+        blamed.update(brec.raw)
     if brec.broken is not None or any(g is None for g in grads):
         return None
     bgraph = brec.graph
@@ -270,7 +304,7 @@ def _record_backward(graph, rec, outs, diff, sources, contexts):
     produced = {id(v) for n in bgraph.nodes for v in n.outputs} | {id(v) for v in seed_values}
     fwd_consts = {id(v): v for v in graph.consts}
     own_consts = {id(v) for v in bgraph.consts}
-    saved, seen = [], set()
+    saved, seen, stale = [], set(), False
     for v in _read_values(bgraph):
         if id(v) in produced or id(v) in seen:
             continue
@@ -278,13 +312,20 @@ def _record_backward(graph, rec, outs, diff, sources, contexts):
         if v.kind == "const":
             if id(v) in own_consts:
                 if not (id(v) in bgraph.private or _scalar_constant(v.tensor)):
-                    return None   # a tensor kept inside an op's context: its value would be stale next call
+                    # a tensor kept inside an op's context: its value would be stale next call
+                    stale = True
+                    ctx = brec.blame.get(id(v))
+                    if ctx is None or blamed is None:
+                        return None
+                    blamed.add(id(ctx))
                 continue
             if id(v) in fwd_consts:
                 bgraph.consts.append(v)
                 continue
             return None
         saved.append(v)
+    if stale or brec.raw:
+        return None
     bgraph.inputs = seed_values + saved
     plan = JointPlan(graph, [v for v, _ in outs], diff, [(p, v) for p, v, _ in sources], saved, bgraph,
                      graph.output_tree)
