@@ -478,12 +478,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     p = input.detach()
     p = p if p.dim() == 2 else p.unsqueeze(0)
     rows = p.shape[0]
-    from .ops.shape import stack
-    bad_value, bad_sum = stack([(~(p.isfinite() & (p >= 0))).any(), (p.sum(-1) <= 0).any()]).tolist()
-    if bad_value:
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if bad_sum:
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    launch.check_distribution(p)
     if replacement:
         cdf = p.cumsum(-1)
         u = rand(rows, num_samples, generator=generator, dtype=p.dtype, device=p.device) * cdf[:, -1:]

@@ -304,6 +304,39 @@ def test_data_dependent_branch_breaks_the_graph_and_gives_eager_answers():
     assert "test_compile.py" in report.break_reasons[0].line
 
 
+def test_index_checks_and_sampling_stay_in_the_graph_and_check_every_replay():
+    # gather, index_select, advanced indexing and quantile check their indices, multinomial its weights, on the
+    # host: those checks are nodes of the graph (no break), replayed before the unchecked kernels on every call
+    y = minitorch.tensor([0, 4, -1, 2])
+    cases = [lambda x: x.log_softmax(1).gather(1, y.unsqueeze(1)).mean(),
+             lambda x: x[minitorch.arange(4), y].sum(),
+             lambda x: x.index_select(1, y).sum(),
+             lambda x: minitorch.quantile(x, 0.25, dim=1),
+             lambda x: minitorch.multinomial(x.softmax(-1), 3)]
+    x = minitorch.randn(4, 5, generator=minitorch.Generator().manual_seed(0))
+    for f in cases:
+        assert explain(f, x).graph_break_count == 0
+        c = minitorch.compile(f)
+        for _ in range(3):
+            minitorch.manual_seed(1)
+            got = c(x).tolist()
+            minitorch.manual_seed(1)
+            assert got == f(x).tolist()
+        assert len(c.graphs) == 1
+    c = minitorch.compile(lambda x, i: x.gather(1, i))
+    i = minitorch.tensor([[0], [1], [-2], [3]])
+    assert c(x, i).tolist() == c(x, i).tolist() == x.gather(1, i).tolist()
+    with pytest.raises(IndexError, match="index 9 is out of bounds for dimension 1 with size 5"):
+        c(x, minitorch.tensor([[0], [1], [9], [3]]))
+    c = minitorch.compile(lambda p: minitorch.multinomial(p, 2))
+    p = minitorch.rand(3, 4)
+    c(p), c(p)
+    with pytest.raises(RuntimeError, match="element < 0"):
+        c(p - 2)
+    with pytest.raises(RuntimeError, match="sum of probabilities <= 0"):
+        c(p * 0)
+
+
 class _BranchyNet(nn.Module):
     """A branch on a value between two layers: the call breaks, its layers compile on their own."""
 

@@ -570,6 +570,8 @@ class _Recorder:
             self.end(outer)
 
     def launcher(self, name, fn, args, kw):
+        if name is None:
+            return fn(*args, **kw)
         stack = self._stack()
         if stack and stack[-1].name == name:
             return fn(*args, **kw)
@@ -625,6 +627,8 @@ _LAUNCHER_NAMES = {
     "put_": "aten::index_put_", "layer_norm": "aten::native_layer_norm",
     "layer_norm_backward": "aten::native_layer_norm_backward", "amp_unscale_": "aten::_amp_foreach_non_finite_check_and_unscale_",
     "to_numpy": "aten::_local_scalar_dense", "relu_backward": "aten::threshold_backward",
+    # checks inside an op's own event (the op's validation, as PyTorch's kernels do it): recorded by the compiler
+    "index_range": None, "check_distribution": None,
 }
 _NOT_LAUNCHERS = {"empty", "broadcast_shapes", "expand_strides", "collapse", "half_compute", "bounds", "scalar",
                   "to_float32", "round_to"}

@@ -131,15 +131,7 @@ class _Advanced:
         shape = launch.broadcast_shapes(*(t._shape for t in tensors))
         self.index = []
         for d, t in zip(idx_dims, tensors):
-            n = v._shape[d]
-            if t.numel():
-                lo, hi = launch.bounds(t)
-                if lo < -n or hi >= n:
-                    bad = lo if lo < -n else hi
-                    raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
-                if lo < 0:
-                    t = _wrapped(t, n)
-            self.index.append((d, t))
+            self.index.append((d, launch.index_range(t, v._shape[d], d)))
         self.idx_shape = shape
         self.lin = self.offsets(v)
         self.rest = [d for d in range(v.dim()) if d not in idx_dims]
@@ -309,21 +301,6 @@ def _check_index(index, name, input):
     return index
 
 
-def _check_range(index, n, dim, name):
-    if index.numel():
-        lo, hi = launch.bounds(index)
-        if lo < -n or hi >= n:
-            bad = lo if lo < -n else hi
-            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
-        return lo < 0
-    return False
-
-
-def _wrapped(index, n):
-    lt0 = launch.binary("lt", index, launch.scalar(0, int64, index._device), family="compare")
-    return launch.where(lt0, launch.binary("add", index, launch.scalar(n, int64, index._device)), index)
-
-
 class IndexSelect(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
@@ -349,8 +326,7 @@ def index_select(input, dim, index):
     d = wrap_dim(dim, input.dim())
     n = input._shape[d] if input.dim() else 1
     index = index.reshape(-1)
-    if _check_range(index, n, d, "index_select"):
-        index = _wrapped(index, n)
+    index = launch.index_range(index, n, d)
     return IndexSelect.apply(input, d, index)
 
 
@@ -374,8 +350,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     index = _check_index(index, "index_add", input)
     d = wrap_dim(dim, input.dim())
     n = input._shape[d]
-    if _check_range(index, n, d, "index_add"):
-        index = _wrapped(index, n)
+    index = launch.index_range(index, n, d)
     exp = list(input._shape)
     exp[d] = index.numel()
     if list(source._shape) != exp and source.numel() != 1:
@@ -417,8 +392,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     d = wrap_dim(dim, input.dim())
     _check_gather_shapes(input, d, index, "gather")
     n = input._shape[d] if input.dim() else 1
-    if _check_range(index, n, d, "gather"):
-        index = _wrapped(index, n)
+    index = launch.index_range(index, n, d)
     return Gather.apply(input, d, index)
 
 
@@ -453,8 +427,7 @@ def _scatter(input, dim, index, src, value, accumulate, name):
     if index.dim() != input.dim() and not (index.dim() <= 1 and input.dim() <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     n = input._shape[d] if input.dim() else 1
-    if _check_range(index, n, d, name):
-        index = _wrapped(index, n)
+    index = launch.index_range(index, n, d)
     if src._shape != index._shape:
         src = sliced(src, tuple(("s", k, 0, 1, index._shape[k]) for k in range(index.dim()))) \
             if src.dim() == index.dim() and src._shape != index._shape and all(

@@ -892,6 +892,32 @@ def bounds(t):
     return int(lo), int(hi)
 
 
+def index_range(index, n, dim):
+    """``index`` (an int64 tensor) checked against a dim of size ``n``: IndexError naming the first bad bound when an
+    entry lies outside [-n, n), and negative entries wrapped (n added). A launcher of its own, so that a compiled
+    graph replays the check before the unchecked kernel that reads the index."""
+    if index.numel():
+        lo, hi = bounds(index)
+        if lo < -n or hi >= n:
+            raise IndexError(f"index {lo if lo < -n else hi} is out of bounds for dimension {dim} with size {n}")
+        if lo < 0:
+            lt0 = binary("lt", index, scalar(0, int64, index._device), family="compare")
+            return where(lt0, binary("add", index, scalar(n, int64, index._device)), index)
+    return index
+
+
+def check_distribution(p):
+    """RuntimeError unless every weight in the rows of ``p`` is finite and non-negative and every row sums above
+    zero (what ``multinomial`` draws from), in one read-back; a launcher of its own, so that a compiled graph
+    replays the check."""
+    from .shape import stack
+    bad_value, bad_sum = stack([(~(p.isfinite() & (p >= 0))).any(), (p.sum(-1) <= 0).any()]).tolist()
+    if bad_value:
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if bad_sum:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
 def _check_span(x, lin, rest_dims):
     """Last resort before an unchecked kernel: every offset must land inside x's storage."""
     if lin.numel() == 0:
