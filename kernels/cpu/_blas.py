@@ -31,6 +31,7 @@ from llvmlite import binding as llvm_binding
 from llvmlite import ir as llvm_ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
 
 _SYMBOLS = {"s": "minitorch_sgemm", "d": "minitorch_dgemm"}
@@ -271,6 +272,19 @@ def _gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
 # ---------------------------------------------------------------------------------------------------------------
 # dot: np.dot(a, b, out) for 2-D float arrays of any strides
 # ---------------------------------------------------------------------------------------------------------------
+@intrinsic
+def _as_any(typingctx, a):
+    """``a`` itself, typed as an array of any layout (every layout has the same data model): callees then compile
+    once per dtype instead of once per combination of their arguments' layouts."""
+    if not isinstance(a, types.Array):
+        return None
+    ty = types.Array(a.dtype, a.ndim, "A", readonly=not a.mutable, aligned=a.aligned)
+
+    def codegen(context, builder, signature, args):
+        return impl_ret_borrowed(context, builder, signature.return_type, args[0])
+    return ty(a), codegen
+
+
 @njit(cache=True)
 def _form(s0, s1, r, c):
     """How BLAS reads a 2-D array of shape (r, c) and element strides (s0, s1): (0, ld) row-major with row stride
@@ -283,11 +297,24 @@ def _form(s0, s1, r, c):
 
 
 @njit(cache=True)
+def _zero_any(out):
+    """out[:, :] = 0 as a loop: a slice assignment compiles Numba's shape-error formatting into every caller."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = 0
+
+
+@njit(cache=True)
 def _dot_any(a, b, out):
     """dot for operands of any layout (Numba's 'A' arrays): the BLAS form of each is read off its strides at run
     time, and an operand that has none (or an output) goes through a contiguous copy."""
     m, k = a.shape
     n = b.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        _zero_any(out)
+        return
     sz = a.itemsize
     ta, lda = _form(a.strides[0] // sz, a.strides[1] // sz, m, k)
     if ta < 0:
@@ -305,7 +332,9 @@ def _dot_any(a, b, out):
     else:
         tmp = np.empty((m, n), out.dtype)
         gemm(ta == 1, tb == 1, m, n, k, 1.0, a, lda, b, ldb, 0.0, tmp, n)
-        out[:, :] = tmp
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = tmp[i, j]
 
 
 def dot(a, b, out):
@@ -322,12 +351,7 @@ def _dot_impl(a, b, out):
         return None
     if a.layout not in "CF" or b.layout not in "CF" or out.layout not in "CF" or len(out.layout) != 1:
         def impl_any(a, b, out):
-            if a.shape[0] == 0 or b.shape[1] == 0:
-                return
-            if a.shape[1] == 0:
-                out[:, :] = 0
-                return
-            _dot_any(a, b, out)
+            _dot_any(_as_any(a), _as_any(b), _as_any(out))
         return impl_any
     # C- and F-typed operands (what the kernels pass): the transposes are known now, one GEMM call is compiled
     ta, tb, out_f = a.layout == "F", b.layout == "F", out.layout == "F"
@@ -338,7 +362,7 @@ def _dot_impl(a, b, out):
         if m == 0 or n == 0:
             return
         if k == 0:
-            out[:, :] = 0
+            _zero_any(_as_any(out))
             return
         sz = a.itemsize
         # leading dimensions: the stride between rows of the stored (row-major) matrix; a single row may carry any
