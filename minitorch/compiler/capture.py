@@ -79,8 +79,8 @@ class _Recorder:
         self.vals = {}       # id(tensor) -> Value
         self.storages = {}   # id(storage) -> (Value, tensor): tensors computed in the graph, for untracked views
         self.keep = []       # tensors whose ids are keys above (an id must not be reused while capturing)
-        # recording a backward: the backward of a context made by a recorded op is one node (True), recorded op by
-        # op (False), or one node for the contexts whose ids are in a set and op by op for the others
+        # recording a backward: the backward of a context made by a recorded op is one node (True), or one node for
+        # the contexts whose ids are in a set and recorded op by op for the others (an empty set: all op by op)
         self.contexts = True
         self.in_ctx = None    # the context whose backward is being recorded op by op
         self.blame = {}       # id(constant made while recording a context's backward) -> that CtxValue
@@ -333,7 +333,7 @@ class _Recorder:
         """The engine calls an autograd node's backward: the backward of a context an op made in the forward is
         recorded whole (a ``backward`` node reading its ``CtxValue``) where ``contexts`` says so; other nodes' ops
         are recorded one by one."""
-        v = self.vals.get(id(node)) if self.depth == 0 and self.contexts is not False else None
+        v = self.vals.get(id(node)) if self.depth == 0 else None
         if type(v) is not CtxValue:
             return call(node, g)
         if self.contexts is not True and id(v) not in self.contexts:

@@ -105,8 +105,8 @@ class _WithContexts:
 
     def __init__(self, target, count, rg, flat=None):
         self.target, self.count, self.rg = target, count, rg
-        # (position or keyword, requires grad) of each tensor argument that is a whole argument
-        self.flat = None if flat is None or len(flat) != len(rg) else [(w, f) for w, f in zip(flat, rg) if f]
+        # the position or keyword of each tensor argument that requires grad, when every one is a whole argument
+        self.flat = None if flat is None or len(flat) != len(rg) else [w for w, f in zip(flat, rg) if f]
 
     def _detached(self, args, kwargs):
         seen = {}  # one stand-in per tensor: an op may test its arguments' identity (self-attention's q is k is v)
@@ -120,7 +120,7 @@ class _WithContexts:
             return t
         if self.flat is not None:
             args = list(args)
-            for where, _ in self.flat:
+            for where in self.flat:
                 if type(where) is int:
                     args[where] = stand_in(args[where])
                 else:
