@@ -243,6 +243,19 @@ def test_grid_sample_5d(torch, device, mode, padding_mode, align_corners):
           noncontig=padding_mode == "border")
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_grid_sample_large_enough_for_the_threaded_kernels(torch, mode):
+    """N * C * points past the kernels' threading threshold (8192), as a spatial transformer on an MNIST batch is:
+    the threaded forward once failed to compile (Numba's array analysis of the bicubic taps inlined in its loop)."""
+    x = rand(3, 2, 24, 28)
+    grid = RNG.uniform(-1.2, 1.2, (3, 40, 36, 2))
+    check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, "reflection", False), [x, grid], "cpu")
+    x5 = rand(2, 2, 5, 6, 7)
+    grid5 = RNG.uniform(-1.2, 1.2, (2, 8, 16, 20, 3))
+    if mode != "bicubic":
+        check(torch, lambda m, a, g: F(m).grid_sample(a, g, mode, "zeros", True), [x5, grid5], "cpu")
+
+
 def test_grid_sample_5d_of_affine_grid(torch, device):
     theta = np.array([[[0.9, 0.1, 0.0, 0.05], [-0.1, 1.1, 0.1, 0.0], [0.0, 0.2, 0.8, -0.1]]])
 

@@ -10,9 +10,12 @@ family:
   by stride. The ``_par`` forms split the rows into ranges of about CHUNK elements (``_row_chunks``).
 
 Each family has a serial and a ``_par`` variant: a ``prange`` launch costs ~2 us, so small tensors stay serial.
-The per-op loops live in one inlined ``_*_row`` function so that every op gets its own tight, vectorisable loop
-(a switch inside the loop body would cost 2-4x). Indices are cast to unsigned so that Numba drops its
-negative-index wraparound check, which otherwise blocks vectorisation.
+The per-op loops live in one ``_*_row`` function so that every op gets its own tight, vectorisable loop (a switch
+inside the loop body would cost 2-4x). The flat kernels call it: compiled once per dtype, it serves the serial and
+the threaded kernel. Only the binary and compare ``*_rows`` loops inline it at Numba's IR level, where a call per
+row cost 15-25% on broadcasts with short rows; that inlining deep-copies the function's IR for every call site and
+was most of these kernels' compile time (a cold ``unary_nd`` 7.7 s inlined, 3.7 s calling). Indices are cast to
+unsigned so that Numba drops its negative-index wraparound check, which otherwise blocks vectorisation.
 """
 import math
 
@@ -81,7 +84,7 @@ def _sigmoid(x):
     return z / (1.0 + z)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _unary_row(op, a, ia, sa, out, io, n):
     if op == 0:
         for k in range(n):
@@ -191,7 +194,7 @@ def _unary_row(op, a, ia, sa, out, io, n):
             out[U(io + k)] = 0.5 * x * (1.0 + _tanh_f64(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _predicate_row(op, a, ia, sa, out, io, n):
     if op == 0:
         for k in range(n):
@@ -236,8 +239,7 @@ def _binary_row_scalar(op, a, ia, sa, y, out, io, n):
             out[U(io + k)] = y - a[U(ia + k * sa)]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
+def _binary_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
     if (sb == 0 or sa == 0) and (op <= 3 or op == 11):
         # one operand broadcast (x * 0.5, 1 - x): read it once, so the loop over the other operand vectorizes (a
         # stride-0 load inside the loop defeats LLVM's stride-1 loop versioning: 2x slower on 2M float32). A
@@ -308,6 +310,10 @@ def _binary_row(op, a, ia, sa, b, ib, sb, out, io, n):
             out[U(io + k)] = np.copysign(a[U(ia + k * sa)], b[U(ib + k * sb)])
 
 
+_binary_row = njit(cache=True, error_model="numpy")(_binary_row_py)
+_binary_row_inlined = njit(cache=True, inline="always", error_model="numpy")(_binary_row_py)
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _compare_row_scalar(op, a, ia, sa, y, out, io, n):
     """out[io + k] = a[ia + k*sa] <op> y for the six comparisons."""
@@ -331,8 +337,7 @@ def _compare_row_scalar(op, a, ia, sa, y, out, io, n):
             out[U(io + k)] = a[U(ia + k * sa)] >= y
 
 
-@njit(cache=True, inline="always")
-def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
+def _compare_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
     if op <= 5 and (sb == 0 or sa == 0):
         # one side broadcast (x > 0, rand >= p): read it once, so the loop over the other side vectorizes; a
         # broadcast left side compares the right side with the mirrored op (a < b is b > a, NaN false both ways)
@@ -373,6 +378,10 @@ def _compare_row(op, a, ia, sa, b, ib, sb, out, io, n):
     elif op == 8:
         for k in range(n):
             out[U(io + k)] = (a[U(ia + k * sa)] != 0) != (b[U(ib + k * sb)] != 0)
+
+
+_compare_row = njit(cache=True, error_model="numpy")(_compare_row_py)
+_compare_row_inlined = njit(cache=True, inline="always", error_model="numpy")(_compare_row_py)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -486,7 +495,7 @@ def _binary_rows(op, a, ao, ast, b, bo, bst, out, shape, r0, r1):
     o0 = _row_start(r0, shape, ast, ao)
     o1 = _row_start(r0, shape, bst, bo)
     for r in range(r0, r1):
-        _binary_row(op, a, o0, ast[last], b, o1, bst[last], out, r * inner, inner)
+        _binary_row_inlined(op, a, o0, ast[last], b, o1, bst[last], out, r * inner, inner)
         k += 1
         if d >= 0 and k < shape[d]:
             o0 += ast[d]
@@ -510,7 +519,7 @@ def binary_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
         _binary_rows(op, a, ao, ast, b, bo, bst, out, shape, ch * rows // nch, (ch + 1) * rows // nch)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _bitwise_row(op, a, ia, sa, b, ib, sb, out, io, n):
     # integer dtypes only; shifts by the dtype's width or more give 0 (or -1 for a negative >>), as PyTorch
     if op == 0:
@@ -601,7 +610,7 @@ def _compare_rows(op, a, ao, ast, b, bo, bst, out, shape, r0, r1):
     o0 = _row_start(r0, shape, ast, ao)
     o1 = _row_start(r0, shape, bst, bo)
     for r in range(r0, r1):
-        _compare_row(op, a, o0, ast[last], b, o1, bst[last], out, r * inner, inner)
+        _compare_row_inlined(op, a, o0, ast[last], b, o1, bst[last], out, r * inner, inner)
         k += 1
         if d >= 0 and k < shape[d]:
             o0 += ast[d]

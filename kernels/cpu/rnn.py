@@ -166,7 +166,7 @@ def _mm(a, b, out):
         _dot(a[r:e], b, out[r:e])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _gates_forward(mode, xw, hg, bhh, h, c, out, cprev, gates, tc, rr, has_proj, o, nb, H, save):
     """The fused pointwise part of one step for rows o .. o + nb (hg: this step's h @ whh.T, overwritten).
     Without ``save`` (inference) nothing is kept for a backward: tc and rr are (B, H) scratch then.
@@ -300,7 +300,7 @@ def rnn_forward_par(mode, xw, bhh, whh, whr, has_proj, bsz, offs, reverse, h, c,
                       hg, save, q * B // parts, (q + 1) * B // parts)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _gates_backward(mode, dr, dh, dc, hprev, cprev, gates, tc, out, dgx, dgh, o, nb, H):
     """The fused pointwise gradient of one step: dr (nb, H) is the gradient of the step's (unprojected) output;
     writes the gate pre-activation gradients of the input side (dgx) and hidden side (dgh), the cell gradient

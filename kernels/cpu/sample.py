@@ -5,6 +5,10 @@ in 3-D x (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) holding (x, y, z), out and g (
 ``mode`` 0 bilinear, 1 nearest, 2 bicubic (4-D only); ``padding_mode`` 0 zeros, 1 border, 2 reflection (see ``kernels/gridmath.py``,
 which holds the per-point rules both devices compile). The forward runs a thread per output point; the backward a
 thread per image, since the points of one image scatter into the same input gradient.
+
+The small per-point rules are inlined at Numba's IR level; the bicubic taps and the per-image backwards are called
+instead: inlining copies a function's IR once per call site (the bicubic taps, padded one by one, were most of a
+cold compile), and the taps inlined into the threaded forward's loop broke Numba's array analysis of it.
 """
 import math
 
@@ -32,7 +36,7 @@ def _source(coord, size, padding_mode, align_corners):
     return _fold(pos, slope, size, padding_mode, align_corners)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tap(i, size, padding_mode, align_corners):
     """The pixel that integer position i reads under the padding mode, or -1 (a zero) outside the input."""
     p, _ = _fold(float(i), 0.0, size, padding_mode, align_corners)
@@ -40,7 +44,7 @@ def _tap(i, size, padding_mode, align_corners):
     return j if j >= 0 and j < size else -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _bicubic_taps(gx_, gy_, H, W, padding_mode, align_corners):
     """Bicubic's 4 x 4 taps around a grid point: their columns and rows (-1 outside), the fractions and the
     d position / d coord of x and y. Positions are unnormalised without padding; each tap is padded on its own."""
@@ -106,7 +110,7 @@ def grid_sample_2d(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corner
         _forward_serial(x, grid, out, N, C, H, W, L, mode, padding_mode, align_corners)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _backward_image(x, grid, g, gx, ggrid, n, C, H, W, L, mode, padding_mode, align_corners, need_x, need_grid):
     HW = H * W
     xb = n * C * HW
@@ -260,7 +264,7 @@ def grid_sample_3d(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_cor
         _forward_3d_serial(x, grid, out, N, C, D, H, W, L, mode, padding_mode, align_corners)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _backward_volume(x, grid, g, gx, ggrid, n, C, D, H, W, L, mode, padding_mode, align_corners, need_x,
                      need_grid):
     DHW = D * H * W
