@@ -545,3 +545,45 @@ def test_worker_batches_arrive_in_shared_memory(torch):
     assert [b[0].is_shared() for b in ours] == [b[0].is_shared() for b in ref] == [True, True, True]
     for a, b in zip(ours, ref):
         np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())
+
+
+def _share_in_child(q):
+    t = minitorch.arange(3.0).share_memory_()  # registers the new segment under the storage lock
+    q.put(t.tolist())
+
+
+@pytest.mark.parametrize("strategy", ["file_descriptor", "file_system"])
+def test_a_child_forked_while_another_thread_holds_the_storage_lock_can_share(strategy):
+    """Another thread of the parent (a queue's feeder, or a garbage collection running a storage's weakref callback)
+    may hold the shared-storage lock at the moment of a fork; the child must not inherit it locked."""
+    import threading
+
+    from minitorch.multiprocessing import _shared_memory as shm
+    old = mp.get_sharing_strategy()
+    mp.set_sharing_strategy(strategy)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with shm._lock:
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        ctx = mp.get_context("fork")
+        q = ctx.SimpleQueue()
+        p = ctx.Process(target=_share_in_child, args=(q,))
+        p.start()
+        p.join(20)
+        hung = p.is_alive()
+        if hung:
+            p.kill()
+            p.join()
+        assert not hung, "the forked child blocked on the storage lock it inherited"
+        assert p.exitcode == 0 and q.get() == [0.0, 1.0, 2.0]
+    finally:
+        release.set()
+        holder.join()
+        mp.set_sharing_strategy(old)

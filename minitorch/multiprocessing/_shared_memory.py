@@ -36,6 +36,18 @@ _names = itertools.count()
 # re-entrant: a weakref callback (_forget) can run on a thread that holds it, when an allocation made under the
 # lock starts a garbage collection that frees another cached storage (a plain Lock deadlocked there)
 _lock = threading.RLock()
+
+
+def _new_lock_after_fork():
+    """A forked child has only the forking thread, but inherits the lock in whatever state another thread of the
+    parent left it (a queue's feeder pickling a storage, a garbage collection running ``_forget``): held, it would
+    block the child's first shared storage forever. The child starts with a free lock of its own."""
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 # receiver side: segment key -> weakref to the storage array already mapped here, so that a segment that arrives
 # twice (or comes back to the process that made it) maps to the same storage object
 _cache = {}
