@@ -1,12 +1,14 @@
 """minitorch.compile against minitorch eager and PyTorch (eager, and torch.compile where it runs here).
 
 Cases: a hand-written tanh-GELU on 16M float32 elements (forward), a hand-written mean squared error over 16M
-pairs (an elementwise chain with a reduction epilogue), the MNIST MLP training step (784-128-64-10,
-batch 64, SGD momentum 0.9, cross-entropy) and bench_seq.py's GPT training step (AdamW) with the model compiled,
-and the first-call time of the compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the table shows
-the median time of each and ratios against PyTorch eager.
+pairs (an elementwise chain with a reduction epilogue), the MNIST MLP training step (784-128-64-10, batch 64, SGD
+momentum 0.9, cross-entropy), bench_seq.py's GPT training step (AdamW) with the model compiled, causal
+self-attention written out as nanoGPT's fallback path writes it (scores scaled, masked_fill with a causal buffer,
+softmax: the scale and mask fuse into the softmax kernel, forward and backward), and the first-call time of the
+compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
+table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,attn,first]
 """
 import argparse
 import math
@@ -160,6 +162,53 @@ def bench_gpt(rounds, torch):
     return run_rounds("GPT train step x2 (4x128, AdamW)", fns, rounds, reps=2)
 
 
+def attention_steps_of(lib, compiled, batch=12, ctx=128, width=128, heads=4):
+    """Forward and backward of one causal self-attention layer written out (width 128, 4 heads, batch 12), its
+    module compiled or not."""
+    F = lib.nn.functional
+
+    class Attention(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = lib.nn.Linear(width, 3 * width)
+            self.proj = lib.nn.Linear(width, width)
+            self.register_buffer("bias", lib.tril(lib.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = self.qkv(x).split(C, dim=2)
+            q, k, v = (t.view(B, T, heads, C // heads).transpose(1, 2) for t in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            return self.proj((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+
+    lib.manual_seed(0)
+    model = Attention()
+    run = lib.compile(model) if compiled else model
+    x = lib.from_numpy(np.random.default_rng(0).standard_normal((batch, ctx, width)).astype(np.float32))
+
+    def steps():
+        for _ in range(2):
+            model.zero_grad()
+            y = run(x)
+            (y * y).mean().backward()
+        return y
+    return steps
+
+
+def bench_attention(rounds, torch):
+    import minitorch
+    out = {}
+    for ctx in (128, 256):
+        fns = {"minitorch eager": attention_steps_of(minitorch, False, ctx=ctx),
+               "minitorch compiled": attention_steps_of(minitorch, True, ctx=ctx)}
+        if torch is not None:
+            fns["torch eager"] = attention_steps_of(torch, False, ctx=ctx)
+        out[ctx] = run_rounds(f"causal attn fwd+bwd x2 (T {ctx})", fns, rounds, reps=3)
+    return out
+
+
 _FIRST = textwrap.dedent("""
     import time, numpy as np
     t0 = time.perf_counter()
@@ -190,7 +239,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,mlp,gpt,first")
+    p.add_argument("--only", default="gelu,mse,mlp,gpt,attn,first")
     args = p.parse_args()
     try:
         import torch
@@ -208,6 +257,8 @@ def main():
         bench_mlp(args.rounds, torch)
     if "gpt" in only:
         bench_gpt(args.rounds, torch)
+    if "attn" in only:
+        bench_attention(args.rounds, torch)
     if "first" in only:
         bench_first()
 

@@ -73,13 +73,15 @@ def test_fused_group_broadcasts_bias_and_scalar_inputs_and_reduces_their_gradien
 
 
 @pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
-@pytest.mark.parametrize("case", ["mean_all", "sum_rows", "sum_last_two_keepdim", "mean_rows_bias"])
+@pytest.mark.parametrize("case", ["mean_all", "sum_rows", "sum_last_two_keepdim", "mean_rows_bias",
+                                  "sum_last_two_bias"])
 def test_sum_or_mean_after_a_chain_is_fused_as_its_epilogue(case, dtype):
     fns = {
         "mean_all": lambda a, b, c: ((a - b) ** 2).mean(),
         "sum_rows": lambda a, b, c: (a * b).sum(-1),
         "sum_last_two_keepdim": lambda a, b, c: (a.tanh() * b).sum((1, 2), keepdim=True),
         "mean_rows_bias": lambda a, b, c: (a * b + c).exp().mean(2),
+        "sum_last_two_bias": lambda a, b, c: (a * b - c).sum((1, 2)),  # each row holds 50 repeats of c
     }
     fn = fns[case]
     gen = minitorch.Generator().manual_seed(7)
@@ -145,6 +147,135 @@ def test_relu_after_conv2d_is_its_epilogue_in_a_no_grad_graph(batch, dtype):
     out = c(x)  # with autograd the conv must keep its own output for the backward: nothing fused
     out.sum().backward()
     assert model[0].weight.grad is not None
+
+
+@pytest.mark.parametrize("n", [1, 700])  # the serial and the threaded kernel
+def test_a_chain_with_inputs_broadcast_over_leading_dimensions_walks_rows(n):
+    gen = minitorch.Generator().manual_seed(5)
+    x = minitorch.randn(n, 6, 5, dtype=minitorch.float64, generator=gen, requires_grad=True)
+    b = minitorch.randn(5, dtype=minitorch.float64, generator=gen, requires_grad=True)
+    s = minitorch.randn(1, 6, 5, dtype=minitorch.float64, generator=gen, requires_grad=True)
+
+    def f(x, b, s):
+        return ((x + b) * s).tanh() - b
+
+    c = minitorch.compile(f)
+    c(x, b, s)
+    got, want = c(x, b, s), f(x, b, s)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-13, atol=1e-13)
+    seed = minitorch.randn(n, 6, 5, dtype=minitorch.float64, generator=gen)
+    for u, v in zip(minitorch.autograd.grad(got, [x, b, s], seed), minitorch.autograd.grad(want, [x, b, s], seed)):
+        assert u.shape == v.shape
+        np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-12, atol=1e-12)
+    inner = c.code.split("def forward(")[1].split("for k in range(C):")[1].split("\n\n")[0]
+    assert "for r in prange(n // C):" in c.code and "b1 = base % m1" in c.code and "%" not in inner
+
+
+def test_an_infinite_scalar_in_a_chain_is_a_literal_of_the_generated_code():
+    f = minitorch.compile(lambda x: (x - 1).relu() * float("inf") - float("-inf"))
+    x = minitorch.tensor([0.5, 2.0, 3.0])
+    f(x)
+    got = f(x).tolist()  # 0 * inf is NaN, as eager
+    assert math.isnan(got[0]) and got[1:] == [math.inf, math.inf]
+    assert "float('inf')" in f.code and "float('-inf')" in f.code
+
+
+SOFTMAX_CHAINS = {
+    # attention scores: a scale, a causal mask broadcast over batch and heads, a -inf fill (a fully masked row gives
+    # NaN, as eager)
+    "scale_mask": lambda a, w, m: F.softmax((a * 0.125).masked_fill(m, float("-inf")), dim=-1),
+    "bias_tanh_log": lambda a, w, m: F.log_softmax((a + w).tanh() * 3.0, -1),
+    "where_tensor_log": lambda a, w, m: F.log_softmax(minitorch.where(m, a.exp(), a * w), dim=3),
+}
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+@pytest.mark.parametrize("case", sorted(SOFTMAX_CHAINS))
+def test_softmax_after_a_chain_is_fused_with_it_forward_and_backward(case, dtype):
+    fn = SOFTMAX_CHAINS[case]
+    gen = minitorch.Generator().manual_seed(3)
+    a = minitorch.randn(3, 4, 33, 40, dtype=dtype, generator=gen, requires_grad=True)
+    w = minitorch.randn(40, dtype=dtype, generator=gen, requires_grad=True)
+    m = minitorch.ones(33, 40, dtype=minitorch.bool).triu(1)
+    m[5, :] = True
+    compiled = minitorch.compile(fn)
+    compiled(a, w, m)
+    got, want = compiled(a, w, m), fn(a, w, m)
+    (node,) = [n for n in compiled.graphs[0].nodes if n.kind != "launcher"]
+    assert node.kind == "fused" and node.name.endswith("_log_softmax" if "log" in case else "_softmax")
+    assert got.shape == want.shape and got.dtype == want.dtype
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    if case == "scale_mask":
+        assert np.isnan(got[:, :, 5].detach().numpy()).all()
+        got, want = got.nan_to_num(), want.nan_to_num()
+    seed = minitorch.randn(*want.shape, dtype=dtype, generator=gen)
+    for u, v in zip(minitorch.autograd.grad(got, [a, w], seed, allow_unused=True),
+                    minitorch.autograd.grad(want, [a, w], seed, allow_unused=True)):
+        assert (u is None) == (v is None)
+        if u is not None:
+            assert u.shape == v.shape
+            np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=tol * 10, atol=tol * 10)
+
+
+def test_softmax_over_another_dimension_or_of_a_chain_read_elsewhere_is_not_fused():
+    x = minitorch.randn(5, 7)
+    c0 = minitorch.compile(lambda a: F.softmax(a * 2, dim=0))
+    c0(x)
+    np.testing.assert_allclose(c0(x).numpy(), F.softmax(x * 2, dim=0).numpy(), rtol=1e-6)
+    assert [n.name for n in c0.graphs[0].nodes] == ["binary", "softmax"]
+
+    def g(a):
+        s = a * 2
+        return F.softmax(s, dim=-1), s
+    c1 = minitorch.compile(g)
+    c1(x)
+    y, s = c1(x)
+    np.testing.assert_allclose(y.numpy(), F.softmax(x * 2, dim=-1).numpy(), rtol=1e-6)
+    assert [n.name for n in c1.graphs[0].nodes] == ["binary", "softmax"]
+
+
+class _HandAttention(nn.Module):
+    """Causal self-attention written out (the scores scaled, masked with a buffer, softmaxed)."""
+
+    def __init__(self, width=32, heads=4, block=16):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.register_buffer("bias", minitorch.tril(minitorch.ones(block, block)).view(1, 1, block, block))
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        return (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_attention_scores_fuse_into_the_softmax_and_its_gradient_in_a_compiled_training_step(dtype):
+    minitorch.manual_seed(0)
+    model = _HandAttention().to(dtype)
+    c = minitorch.compile(model)
+    x = minitorch.randn(3, 16, 32, dtype=dtype)
+    for _ in range(2):
+        model.zero_grad()
+        got = c(x)
+        (got * got).sum().backward()
+        g_c = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    want = model(x)
+    (want * want).sum().backward()
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    for u, p in zip(g_c, model.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    (entry,) = c._compiled._entries.values()
+    assert "fused_mul_where_softmax" in [n.name for n in entry.graph.nodes]
+    names = [n.name for n in entry.backward.nodes]
+    assert "fused_softmax_grad_where_mul" in names and "softmax_backward" not in names
 
 
 def test_reduction_epilogue_keeps_nan_and_leaves_a_chain_read_elsewhere_unfused():

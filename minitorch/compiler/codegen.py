@@ -21,7 +21,7 @@ from ..autograd.grad_mode import _state
 from ..ops import launch
 from .ir import Value
 
-_VERSION = "5"  # part of every hash: bump when the generated code changes shape
+_VERSION = "6"  # part of every hash: bump when the generated code changes shape
 
 
 def _deps_digest():
@@ -63,6 +63,8 @@ BINARY = {
     "pow": ("{a} ** {b}", "(0.0 if {b} == 0 else {g} * {b} * {a} ** ({b} - 1.0))",
             "(0.0 if {a} == 0 and {b} >= 0 else {g} * {y} * log_({a}))"),
 }
+# where(c, a, b) (``masked_fill``): the bool condition ``{c}`` gets no gradient; the gradients of a and of b
+WHERE = ("({a} if {c} else {b})", "({g} if {c} else 0.0)", "(0.0 if {c} else {g})")
 
 
 def _literal(v):
@@ -72,6 +74,8 @@ def _literal(v):
     if v.kind != "const" or v.shape or v.label or not any(c is t for c in _SCALARS.values()):
         return None
     x = t._storage[t._offset].item()
+    if not math.isfinite(x):  # masked_fill's -inf: ``inf`` and ``nan`` are not names in the generated module
+        return f"np.{v.dtype.name}(float({str(x)!r}))"
     return f"np.{v.dtype.name}({x!r})"
 
 
@@ -139,9 +143,11 @@ _HEADERS = {
 }
 
 
-def _kernels(device, dtype, what, name, params, body):
+def _kernels(device, dtype, what, name, params, body, row_starts=None):
     """Source of the kernels of one loop body: serial and parallel @njit on the CPU, a grid-stride @cuda.jit.
-    float32 kernels on the CPU take tanh in float32 arithmetic (the library's eager tanh does too)."""
+    float32 kernels on the CPU take tanh in float32 arithmetic (the library's eager tanh does too).
+    ``row_starts`` (CPU): the loop runs over rows of ``C`` elements, each beginning with these lines (where each
+    input broadcast over leading dimensions starts: no division per element)."""
     tanh = "_tanh_f32" if dtype.name == "float32" else "_tanh_f64"
     src = [_HEADERS[device].format(what=what, tanh=tanh), ""]
     if device == "cuda":
@@ -151,19 +157,30 @@ def _kernels(device, dtype, what, name, params, body):
         return "\n".join(src)
     for suffix, deco, rng in (("", "@njit(cache=True, error_model='numpy')", "range"),
                               ("_par", "@njit(cache=True, error_model='numpy', parallel=True)", "prange")):
-        src += ["", deco, f"def {name}{suffix}({params}):", f"    for i in {rng}(n):"]
-        src += ["        " + b for b in body]
+        if row_starts is not None:
+            src += ["", deco, f"def {name}{suffix}({params}):", f"    for r in {rng}(n // C):", "        base = r * C"]
+            src += ["    " + b for b in row_starts]
+            src += ["        for k in range(C):", "            i = np.uint64(base + k)"]
+            src += ["            " + b for b in body]
+        else:
+            src += ["", deco, f"def {name}{suffix}({params}):", f"    for i in {rng}(n):"]
+            src += ["        " + b for b in body]
         src.append("")
     return "\n".join(src)
 
 
-def _reduction_kernels(dtype, what, name, params, body):
-    """Serial and parallel @njit kernels of a reduction body (lines with ``{rng}`` for the outer loop)."""
+def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False):
+    """Serial and parallel @njit kernels of a reduction body (lines with ``{rng}`` for the outer loop);
+    ``softmax``: the body calls the library's softmax row kernel."""
     tanh = "_tanh_f32" if dtype.name == "float32" else "_tanh_f64"
-    src = [_HEADERS["cpu"].format(what=what, tanh=tanh), ""]
+    src = [_HEADERS["cpu"].format(what=what, tanh=tanh)]
+    if softmax:
+        src.append("from minitorch.kernels.cpu.activation import _exp32, _row_max, _vsum, _vsum_exp  # noqa: F401")
+    src.append("")
     # reassociation (only) lets LLVM keep partial sums in vector lanes (a mean of squared differences over 16M
     # float32: 10.0 -> 4.8 ms); NaN and infinities follow the same rules
-    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if name == "forward" else "")
+    reassoc = name == "forward" if reassoc is None else reassoc
+    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if reassoc else "")
     for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
                               ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         src += ["", deco, f"def {name}{suffix}({params}):"]
@@ -176,13 +193,24 @@ class FusedKernel:
     """One fused group: its inputs (graph values), the generated forward source, and backward sources per
     combination of inputs that need a gradient. Calling it runs the group (through autograd when needed)."""
 
-    def __init__(self, nodes, reduce=None):
+    def __init__(self, nodes, reduce=None, softmax=None, softmax_grad=None):
         """``nodes``: the chain, in order. ``reduce``: None, or ``(op, red_shape)`` with op "sum" or "mean" over the
-        trailing dimensions of the chain's result (all of them: a full reduction), written as ``red_shape``."""
+        trailing dimensions of the chain's result (all of them: a full reduction), written as ``red_shape``.
+        ``softmax``: None, or whether the chain's result goes through log_softmax (True) or softmax (False) over
+        its last dimension: the kernel computes each row of the chain and then that row's (log-)softmax.
+        ``softmax_grad``: None, or the ``launch.softmax_backward(g, y, last dim, log)`` node whose result the chain
+        reads (a compiled backward, no autograd): the kernel computes that gradient per row (``sg``) as it goes."""
         from .passes import elementwise_op
         self.inputs = []
         index = {}
         local = {}
+        self.sgrad = None
+        if softmax_grad is not None:  # its g and y are the first two inputs
+            g_v, y_v, _, log = softmax_grad.args
+            self.inputs += [g_v, y_v]
+            index.update({id(g_v): 0, id(y_v): 1})
+            local[id(softmax_grad.outputs[0])] = "sg"
+            self.sgrad = bool(log)
         lines = []
         ops = []
         for k, n in enumerate(nodes):
@@ -209,35 +237,72 @@ class FusedKernel:
         self.device = out_v.device
         self.modes = [_mode(v.shape, self.out_shape) for v in self.inputs]
         self.ops = ops
+        # an elementwise kernel on the CPU with inputs broadcast over leading dimensions (a bias) walks rows as long
+        # as the smallest of them: a division per element to find the broadcast index made it slower than eager
+        self._flat_rows = reduce is None and softmax is None and softmax_grad is None and \
+            self.device.type == "cpu" and "tail" in self.modes
+        self._row = min((math.prod(v.shape) for v, m in zip(self.inputs, self.modes) if m == "tail"), default=1)
         self.reduce = None
         if reduce is not None:
             op, red_shape = reduce
             R = math.prod(red_shape)
             # (op, rows, row length, shape of the result); rows == 0: one sum over everything
             self.reduce = (op, 0 if R == 1 else R, math.prod(self.out_shape) // R, tuple(red_shape))
+        self.softmax = softmax is not None
+        if self.softmax:
+            C = self.out_shape[-1]
+            self.reduce = ("log_softmax" if softmax else "softmax", math.prod(self.out_shape) // C, C,
+                           tuple(self.out_shape))
         red = None if self.reduce is None else (self.reduce[0], "rows" if self.reduce[1] else "all")
+        if self.sgrad is not None:
+            C = self.out_shape[-1]
+            self.reduce = ("log_softmax_grad" if self.sgrad else "softmax_grad", math.prod(self.out_shape) // C, C,
+                           tuple(self.out_shape))
+            red = ("grad", self.sgrad)
         sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red))
         self.hash = hashlib.sha1(sig.encode()).hexdigest()[:16]
-        tail = f"_{self.reduce[0]}" if self.reduce else ""
-        self.name = f"fused_{'_'.join(o[0] for o in ops[:4])}{'_etc' if len(ops) > 4 else ''}{tail}"
+        tail = f"_{self.reduce[0]}" if self.reduce and self.sgrad is None else ""  # (softmax kernels: "_softmax")
+        head = "" if self.sgrad is None else self.reduce[0] + "_"
+        self.name = f"fused_{head}{'_'.join(o[0] for o in ops[:4])}{'_etc' if len(ops) > 4 else ''}{tail}"
         self.source = self._forward_source()
         self._fwd = None
         self._bwd = {}
         del lines
 
     # sources -------------------------------------------------------------------------------------------------
+    def _rowwise(self):
+        """Whether the kernel walks rows of the last dimension (softmax, its gradient) or of its smallest broadcast
+        input: then an input broadcast over leading dimensions starts each row at ``base % m`` (a multiple of the
+        row length), computed once per row rather than a division per element."""
+        return self.softmax or self.sgrad is not None or self._flat_rows
+
     def _loads(self):
+        """In row loops ``i`` is unsigned (``np.uint64``): a signed index computed from the row's start is checked
+        for wrap-around on every load, which keeps LLVM from vectorizing the loop (mask-and-scale rows 14x slower)."""
         out = []
+        rows = bool(self.reduce and self.reduce[1])
         for j, m in enumerate(self.modes):
-            idx = {"full": "i", "expand": "i", "one": "0", "tail": f"i % m{j}"}[m]
+            # a sum's rows (below) either hold whole repeats of the broadcast input (its index is k % m) or lie
+            # inside one repeat (b + k): the choice is the same for every row, so LLVM takes it out of the loop
+            tail = f"np.uint64(b{j} + k)" if self._rowwise() else \
+                f"np.uint64(b{j} + k if w{j} else k % m{j})" if rows else f"i % m{j}"
+            idx = {"full": "i", "expand": "i", "one": "0", "tail": tail}[m]
             out.append(f"a{j} = x{j}[{idx}]")
         return out
+
+    def _row_starts(self, wrap=False):
+        """Where each broadcast (tail) input's values for the row start; ``wrap``: also whether the row lies
+        inside one repeat of the input (``w``)."""
+        out = [f"    b{j} = base % m{j}" for j, m in enumerate(self.modes) if m == "tail"]
+        return out + [f"    w{j} = m{j} % C == 0" for j, m in enumerate(self.modes) if m == "tail" and wrap]
 
     def _chain(self):
         out = []
         for op, names, t in self.ops:
             if op in UNARY:
                 out.append(f"{t} = {UNARY[op][0].format(a=names[0])}")
+            elif op == "where":
+                out.append(f"{t} = {WHERE[0].format(c=names[0], a=names[1], b=names[2])}")
             elif op == "pow" and _POW.get(names[1]):
                 out.append(f"{t} = {_POW[names[1]][0].format(a=names[0])}")
             else:
@@ -249,12 +314,37 @@ class FusedKernel:
 
     def _what(self, direction):
         what = f"{direction} of " + " -> ".join(o[0] for o in self.ops)
+        if self.sgrad is not None:
+            return f"{direction} of {self.reduce[0]} (last dimension) -> " + " -> ".join(o[0] for o in self.ops)
         if self.reduce:
             what += f" -> {self.reduce[0]}" + (" over every element" if not self.reduce[1] else " of each row")
+            what += " (last dimension)" if self.softmax else ""
         return what
 
     def _forward_source(self):
         last = self.ops[-1][2]
+        if self.sgrad is not None:  # the softmax's input gradient from g (x0) and y (x1): a row sum, then per element
+            dt = f"np.{self.dtype.name}"
+            if self.sgrad:
+                acc, sg = "x0[np.uint64(base + k)]", "a0 - exp_(a1) * s"
+            else:
+                acc, sg = "x0[np.uint64(base + k)] * x1[np.uint64(base + k)]", "a1 * (a0 - s)"
+            body = ["for r in {rng}(n):", "    base = r * C", "    s = 0.0", "    for k in range(C):",
+                    f"        s += {acc}"] + self._row_starts()
+            if self.sgrad and self.dtype.name == "float32":
+                body.append(f"    s = {dt}(s)")
+            body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
+            body += ["        " + b for b in self._loads() + [f"sg = {dt}({sg})"] + self._chain()]
+            body.append(f"        out[i] = {last}")
+            return _reduction_kernels(self.dtype, self._what("forward"), "forward", f"out, n, C, {self._params()}",
+                                      body, reassoc=False)
+        if self.softmax:  # the row of the chain is written to ``out``, then the softmax row kernel runs in place
+            body = ["for r in {rng}(n):", "    base = r * C"] + self._row_starts()
+            body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
+            body += ["        " + b for b in self._loads() + self._chain()]
+            body += [f"        out[i] = {last}"] + ["    " + b for b in self._softmax_row()]
+            return _reduction_kernels(self.dtype, self._what("forward"), "forward", f"out, n, C, {self._params()}",
+                                      body, reassoc=False, softmax=True)
         if self.reduce:
             op, rows = self.reduce[:2]
             if not rows:  # Numba turns ``acc +=`` in a prange loop into a parallel reduction
@@ -262,23 +352,52 @@ class FusedKernel:
                 body += [f"    acc += {last}", "out[0] = acc" + (" / n" if op == "mean" else "")]
                 return _reduction_kernels(self.dtype, self._what("forward"), "forward",
                                           f"out, n, C, {self._params()}", body)
-            body = ["for r in {rng}(n):", "    acc = 0.0", "    for k in range(C):", "        i = r * C + k"]
+            body = ["for r in {rng}(n):", "    acc = 0.0", "    base = r * C", *self._row_starts(True),
+                    "    for k in range(C):", "        i = np.uint64(base + k)"]
             body += ["        " + b for b in self._loads() + self._chain()]
             body += [f"        acc += {last}", "    out[r] = acc" + (" / C" if op == "mean" else "")]
             return _reduction_kernels(self.dtype, self._what("forward"), "forward", f"out, n, C, {self._params()}",
                                       body)
         body = self._loads() + self._chain() + [f"out[i] = {last}"]
         return _kernels(self.device.type, self.dtype, self._what("forward"), "forward",
-                        f"out, n, {self._params()}", body)
+                        f"out, n, {'C, ' if self._flat_rows else ''}{self._params()}", body,
+                        self._row_starts() if self._flat_rows else None)
+
+    def _softmax_row(self):
+        """(log-)softmax of the row ``out[base:base + C]`` in place, as the library's row kernel computes it (float32:
+        its vectorized maximum, float32 exps and sums; float64: plain loops). One array is read and written: two
+        views of the same memory would keep LLVM from vectorizing."""
+        log = self.reduce[0] == "log_softmax"
+        if self.dtype.name == "float32":
+            src = ["o = out[base:base + C]", "m_ = _row_max(o, C)"]
+            if log:
+                return src + ["lse = np.float32(m_ + log_(_vsum_exp(o, m_)))", "for k in range(C):",
+                              "    o[k] = o[k] - lse"]
+            return src + ["for k in range(C):", "    o[k] = _exp32(o[k] - m_)", "inv = np.float32(1.0 / _vsum(o))",
+                          "for k in range(C):", "    o[k] = o[k] * inv"]
+        src = ["o = out[base:base + C]", "m_ = o[0]", "for k in range(1, C):", "    v = o[k]",
+               "    if v > m_ or v != v:", "        m_ = v", "s_ = 0.0", "for k in range(C):",
+               "    s_ += exp_(o[k] - m_)"]
+        if log:
+            return src + ["lse = m_ + log_(s_)", "for k in range(C):", "    o[k] = o[k] - lse"]
+        return src + ["inv = 1.0 / s_", "for k in range(C):", "    o[k] = exp_(o[k] - m_) * inv"]
 
     def _backward_source(self, need):
         body = self._loads() + self._chain()
+        log = self.reduce is not None and self.reduce[0] == "log_softmax"
+        if self.softmax:  # the softmax's input gradient from its output y and the row's s (below)
+            body.append("gr = g[i] - exp_(y[i]) * s" if log else "gr = y[i] * (g[i] - s)")
         adj = {t: f"d_{t}" for _, _, t in self.ops}
         adj.update({f"a{j}": f"d_a{j}" for j in range(len(self.inputs))})
         body += [f"{d} = 0.0" for d in adj.values() if d != adj[self.ops[-1][2]]]
         body.append(f"{adj[self.ops[-1][2]]} = " + ("gr" if self.reduce else "g[i]"))
         for op, names, t in reversed(self.ops):
             if op in UNARY and names[0] not in adj:
+                continue
+            if op == "where":
+                for which, expr in zip(names[1:], WHERE[1:]):
+                    if which in adj:
+                        body.append(f"{adj[which]} += {expr.format(g=adj[t], c=names[0])}")
                 continue
             if op in UNARY:
                 body.append(f"{adj[names[0]]} += {UNARY[op][1].format(g=adj[t], a=names[0], y=t)}")
@@ -293,18 +412,26 @@ class FusedKernel:
         grads = [j for j in range(len(self.inputs)) if need[j]]
         body += [f"gx{j}[i] = d_a{j}" for j in grads]
         gparams = "".join(f", gx{j}" for j in grads)
+        if self.softmax:
+            acc = "g[np.uint64(base + k)]" if log else "g[np.uint64(base + k)] * y[np.uint64(base + k)]"
+            body = ["for r in {rng}(n):", "    base = r * C", "    s = 0.0", "    for k in range(C):",
+                    f"        s += {acc}", *self._row_starts(), "    for k in range(C):",
+                    "        i = np.uint64(base + k)"] + ["        " + b for b in body]
+            return _reduction_kernels(self.dtype, self._what("backward"), "backward",
+                                      f"g, y, n, C, {self._params()}{gparams}", body)
         if self.reduce:
             op, rows = self.reduce[:2]
             scale = " / C" if op == "mean" else ""
             if not rows:
                 body = [f"gr = g[0]{scale}", "for i in {rng}(n):"] + ["    " + b for b in body]
             else:
-                body = ["for r in {rng}(n):", f"    gr = g[r]{scale}", "    for k in range(C):",
-                        "        i = r * C + k"] + ["        " + b for b in body]
+                body = ["for r in {rng}(n):", f"    gr = g[r]{scale}", "    base = r * C", *self._row_starts(True),
+                        "    for k in range(C):", "        i = np.uint64(base + k)"] + ["        " + b for b in body]
             return _reduction_kernels(self.dtype, self._what("backward"), "backward",
                                       f"g, n, C, {self._params()}{gparams}", body)
         return _kernels(self.device.type, self.dtype, self._what("backward"), "backward",
-                        f"g, n, {self._params()}{gparams}", body)
+                        f"g, n, {'C, ' if self._flat_rows else ''}{self._params()}{gparams}", body,
+                        self._row_starts() if self._flat_rows else None)
 
     def backward_source(self, need):
         return self._backward_source(need)
@@ -322,6 +449,9 @@ class FusedKernel:
             out += [x._storage[x._offset:x._offset + k], k]
         return out
 
+    def _row_arg(self):
+        return (self._row,) if self._flat_rows else ()
+
     def forward(self, xs):
         if self._fwd is None:
             self._fwd = _load(f"minitorch_fused_{self.hash}", self.source)
@@ -334,10 +464,11 @@ class FusedKernel:
         out = launch.empty(self.out_shape, self.dtype, self.device)
         n = out.numel()
         if n:
-            _launch(self._fwd, "forward", n, (out._storage, n, *self._args(xs)))
+            _launch(self._fwd, "forward", n, (out._storage, n, *self._row_arg(), *self._args(xs)))
         return out
 
-    def backward(self, g, xs, need):
+    def backward(self, g, xs, need, y=None):
+        """The inputs' gradients from the output's ``g``; a softmax kernel also reads its output ``y``."""
         key = tuple(need)
         mod = self._bwd.get(key)
         if mod is None:
@@ -346,7 +477,15 @@ class FusedKernel:
         n = math.prod(self.out_shape)
         grads = [launch.empty(self.out_shape, self.dtype, self.device) if need[j] else None
                  for j in range(len(xs))]
-        if self.reduce:
+        if self.softmax:
+            op, rows, C, shape = self.reduce
+            g = launch.contiguous(g.expand(self.out_shape)) if not g._contig or g._shape != self.out_shape else g
+            y = y if y._contig else launch.contiguous(y)
+            if n:
+                _launch(mod, "backward", n, (g._storage[g._offset:g._offset + n],
+                                             y._storage[y._offset:y._offset + n], rows, C, *self._args(xs),
+                                             *(gr._storage for gr in grads if gr is not None)))
+        elif self.reduce:
             op, rows, C, shape = self.reduce
             g = g if g._contig else launch.contiguous(g)
             if n:
@@ -355,7 +494,7 @@ class FusedKernel:
         else:
             g = launch.contiguous(g.expand(self.out_shape)) if not g._contig or g._shape != self.out_shape else g
             if n:
-                _launch(mod, "backward", n, (g._storage[g._offset:g._offset + n], n, *self._args(xs),
+                _launch(mod, "backward", n, (g._storage[g._offset:g._offset + n], n, *self._row_arg(), *self._args(xs),
                                              *(gr._storage for gr in grads if gr is not None)))
         out = []
         for gr, x in zip(grads, xs):
@@ -365,7 +504,7 @@ class FusedKernel:
         return out
 
     def __call__(self, *xs):
-        if _state["enabled"] and any(x._requires_grad for x in xs):
+        if self.sgrad is None and _state["enabled"] and any(x._requires_grad for x in xs):
             return _Fused.apply(self, *xs)
         return self.forward(xs)
 
@@ -385,8 +524,9 @@ class _Fused(Function):
     @staticmethod
     def forward(ctx, kernel, *xs):
         ctx.kernel = kernel
-        ctx.save_for_backward(*xs)
-        return kernel.forward(xs)
+        y = kernel.forward(xs)
+        ctx.save_for_backward(*xs, *((y.detach(),) if kernel.softmax else ()))
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -395,4 +535,6 @@ class _Fused(Function):
                                "not supported; compile with backend='eager' for higher-order gradients")
         xs = ctx.saved_tensors
         need = ctx.needs_input_grad[1:]
+        if ctx.kernel.softmax:
+            return (None, *ctx.kernel.backward(g, xs[:-1], need, xs[-1]))
         return (None, *ctx.kernel.backward(g, xs, need))

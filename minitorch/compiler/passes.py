@@ -249,7 +249,7 @@ def elementwise_op(node):
     from .codegen import BINARY, UNARY
     if node.kind == "function":
         cls = getattr(node.target, "__self__", None)
-        op = getattr(cls, "op", None)
+        op = "where" if cls is not None and cls.__name__ == "Where" else getattr(cls, "op", None)
         if op is None or not cls.__module__.startswith("minitorch.ops.elementwise"):
             return None
     elif node.kind == "launcher" and node.name in ("unary", "binary", "binary_same"):
@@ -259,7 +259,11 @@ def elementwise_op(node):
     else:
         return None
     ins = [a for a in node.args if isinstance(a, Value)]
-    if len(ins) == 1 and op in UNARY or len(ins) == 2 and op in BINARY:
+    if op == "where":  # (masked_fill): a bool condition; the two values are of the result's dtype
+        if len(ins) != 3 or len(node.args) != 3 or ins[0].dtype.name != "bool" or ins[0].device != ins[1].device:
+            return None
+        ins = ins[1:]
+    if len(ins) == 1 and op in UNARY or len(ins) == 2 and op in BINARY or op == "where":
         out = node.outputs[0] if len(node.outputs) == 1 else None
         if out is None or out.device.type not in ("cpu", "cuda") or out.dtype.name not in ("float32", "float64"):
             return None
@@ -278,7 +282,9 @@ def fuse_elementwise(graph, kernels):
     """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
     and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward). A sum or
     mean over trailing dimensions that is the only reader of a chain's result (on the CPU) joins the chain as its
-    epilogue: the kernel accumulates instead of writing the elementwise result."""
+    epilogue: the kernel accumulates instead of writing the elementwise result. A softmax or log_softmax over the
+    last dimension that is the only reader of a chain's result (on the CPU) joins it the same way: the kernel
+    computes each row of the chain and then the row's softmax (the scale and causal mask of attention scores)."""
     from .codegen import FusedKernel
     groups = _groups(graph)
     readers = {}
@@ -286,14 +292,23 @@ def fuse_elementwise(graph, kernels):
         for v in n.inputs():
             readers.setdefault(id(v), []).append(n)
     new_nodes = {}
+    producer = {id(v): n for n in graph.nodes for v in n.outputs}
     for g in groups:
         red = _reduction_after(g, readers)
-        if len(g) < 2 and red is None:
+        sm = _softmax_after(g, readers) if red is None else None
+        sg = _softmax_grad_before(g, producer, readers) if red is None and sm is None else None
+        if len(g) < 2 and red is None and sm is None and sg is None:
             continue
-        if red is not None:
+        if sg is not None:
+            kernel = FusedKernel(g, softmax_grad=sg)
+            g = [sg] + g
+        elif red is not None:
             cls = red.target.__self__
             kernel = FusedKernel(g, reduce=("sum" if cls.__name__ == "Sum" else "mean", red.outputs[0].shape))
             g = g + [red]
+        elif sm is not None:
+            kernel = FusedKernel(g, softmax=sm.target.__name__ == "log_softmax")
+            g = g + [sm]
         else:
             kernel = FusedKernel(g)
         kernels.append(kernel)
@@ -331,6 +346,52 @@ def _reduction_after(group, readers):
     if dims != tuple(range(nd - len(dims), nd)) or r.outputs[0].dtype is not v.dtype:
         return None
     return r
+
+
+def _softmax_after(group, readers):
+    """The ``F.softmax``/``F.log_softmax`` node over the last dimension of the chain's result (in its dtype), when it
+    is that result's only reader, on the CPU; else None."""
+    from ..ops import activation
+    last = group[-1]
+    v = last.outputs[0]
+    rs = readers.get(id(v), ())
+    if v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or not v.shape or not math.prod(v.shape):
+        return None
+    r = rs[0]
+    if r.kind != "functional" or r.target not in (activation.softmax, activation.log_softmax) or r.extras \
+            or not r.args or r.args[0] is not v or len(r.args) > 2 or set(r.kwargs) - {"dim", "dtype"} \
+            or r.kwargs.get("dtype") is not None or len(r.outputs) != 1 or r.grad_mode != last.grad_mode \
+            or r.epoch != last.epoch or r.outputs[0].dtype is not v.dtype:
+        return None
+    dim = r.args[1] if len(r.args) == 2 else r.kwargs.get("dim")
+    nd = len(v.shape)
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim not in (-1, nd - 1):
+        return None
+    return r
+
+
+def _softmax_grad_before(group, producer, readers):
+    """The ``launch.softmax_backward`` node (a compiled backward's, under no_grad, over the last dimension, CPU)
+    whose result only the chain reads, of the chain's shape and dtype; else None."""
+    inside = {id(m.outputs[0]) for m in group}
+    last = group[-1]
+    out = last.outputs[0]
+    if out.device.type != "cpu" or not out.shape or not math.prod(out.shape) or any(m.grad_mode is not False
+                                                                                     for m in group):
+        return None
+    for m in group:
+        for v in m.inputs():
+            p = producer.get(id(v))
+            if id(v) in inside or p is None or p.kind != "launcher" or p.name != "softmax_backward":
+                continue
+            if len(p.args) != 4 or p.kwargs or p.grad_mode is not False or p.epoch != last.epoch or v.users != 1 \
+                    or len(readers.get(id(v), ())) != 1 or v.shape != out.shape or v.dtype is not out.dtype \
+                    or p.args[2] != len(out.shape) - 1 \
+                    or any(not isinstance(a, Value) or a.shape != out.shape or a.dtype is not out.dtype
+                           for a in p.args[:2]):
+                continue
+            return p
+    return None
 
 
 def _groups(graph):
