@@ -109,6 +109,33 @@ def test_where_with_python_scalar_branches(device):
     np.testing.assert_array_equal(to_np(r), [1, 7])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("rows", [3, 900])  # the serial and the threaded kernel
+def test_where_every_layout_of_condition_and_values(rows, dtype):
+    # contiguous rows with one side a scalar (masked_fill and its gradient), all three contiguous, and strided
+    rng = np.random.default_rng(rows)
+    c = rng.random((rows, 37)) < 0.4
+    a = rng.standard_normal((rows, 37)) * 4
+    b = rng.standard_normal((rows, 37)) * 4
+    if dtype.startswith("float"):
+        a[0, :5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    a, b = a.astype(dtype), b.astype(dtype)
+    ct, at, bt = (minitorch.from_numpy(v.copy()) for v in (c, a, b))
+    s0 = minitorch.from_numpy(a[:1, :1].copy())
+    mask = minitorch.from_numpy(c[:1].copy())  # broadcast over rows, as a causal mask over batch and heads
+    cases = [
+        (minitorch.where(ct, s0, bt), np.where(c, a[0, 0], b)),
+        (minitorch.where(ct, at, s0), np.where(c, a, a[0, 0])),
+        (minitorch.where(ct, at, bt), np.where(c, a, b)),
+        (minitorch.where(mask, s0, bt), np.where(c[:1], a[0, 0], b)),
+        (minitorch.where(ct.t(), at.t(), bt.t()), np.where(c.T, a.T, b.T)),
+        (minitorch.where(ct[:, ::2], at[:, ::2], s0), np.where(c[:, ::2], a[:, ::2], a[0, 0])),
+    ]
+    for got, want in cases:
+        assert got.dtype is getattr(minitorch, dtype) and got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
 @pytest.mark.parametrize("method, dtype", [("float", "float32"), ("double", "float64"), ("long", "int64"),
                                            ("int", "int32"), ("bool", "bool")])
 def test_conversion_methods(method, dtype, device):

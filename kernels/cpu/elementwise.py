@@ -639,6 +639,26 @@ def compare_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _where_row(c, ic, sc, a, ia, sa, b, ib, sb, out, io, n):
+    if sc == 1 and sa + sb == 1 and sa * sb == 0:
+        # a contiguous condition and value with a scalar other (masked_fill, its gradient): both values are
+        # loaded before the select, so that the loop vectorizes (3-4x faster than the strided form)
+        if sa == 0:
+            av = a[U(ia)]
+            for k in range(n):
+                bv = b[U(ib + k)]
+                out[U(io + k)] = av if c[U(ic + k)] else bv
+        else:
+            bv = b[U(ib)]
+            for k in range(n):
+                av = a[U(ia + k)]
+                out[U(io + k)] = av if c[U(ic + k)] else bv
+        return
+    if sc == 1 and sa == 1 and sb == 1:
+        for k in range(n):
+            av = a[U(ia + k)]
+            bv = b[U(ib + k)]
+            out[U(io + k)] = av if c[U(ic + k)] else bv
+        return
     for k in range(n):
         out[U(io + k)] = a[U(ia + k * sa)] if c[U(ic + k * sc)] else b[U(ib + k * sb)]
 
