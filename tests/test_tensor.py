@@ -136,6 +136,49 @@ def test_where_every_layout_of_condition_and_values(rows, dtype):
         np.testing.assert_array_equal(got.numpy(), want)
 
 
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _ulps(got, want):
+    return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+
+
+@pytest.mark.parametrize("n", [1001, 300_001])  # the serial and the threaded kernel
+def test_float32_exp_and_sigmoid_are_within_one_ulp_over_their_whole_range(n):
+    x = np.linspace(-110.0, 95.0, n, dtype=np.float32)
+    x[:12] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 88.72283, 88.7229, -87.33655, -103.9, -104.5, 1e-30, -1e-30]
+    xt = minitorch.from_numpy(x)
+    xd = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        refs = {"exp": np.exp(xd).astype(np.float32), "sigmoid": (1.0 / (1.0 + np.exp(-xd))).astype(np.float32)}
+    for name, want in refs.items():
+        got = getattr(minitorch, name)(xt).numpy()
+        assert got.dtype == np.float32
+        normal = np.isfinite(want) & (np.abs(want) >= np.finfo(np.float32).tiny)
+        assert _ulps(got[normal], want[normal]).max() <= 1, name
+        tiny = np.isfinite(want) & ~normal  # subnormal results and zeros: within one subnormal step
+        np.testing.assert_allclose(got[tiny], want[tiny], rtol=0, atol=2e-45)
+        np.testing.assert_array_equal(got[~np.isfinite(want)], want[~np.isfinite(want)])  # inf, NaN
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_maximum_and_minimum_with_a_scalar_side_keep_nan_and_signed_zeros(op, torch):
+    a = np.array([1.5, -2.0, np.nan, 0.0, -0.0, np.inf, -np.inf, 3.0] * 5000, dtype=np.float32)
+    for s in (0.0, -0.0, np.nan, 2.0):
+        sc = np.array(s, dtype=np.float32)
+        for args in ((a, sc), (sc, a)):
+            got = getattr(minitorch, op)(*(minitorch.from_numpy(v) for v in args)).numpy()
+            want = getattr(torch, op)(*(torch.from_numpy(v) for v in args)).numpy()
+            np.testing.assert_array_equal(got, want)
+            real = ~np.isnan(want)  # (a NaN's sign bit carries no meaning)
+            np.testing.assert_array_equal(np.signbit(got[real]), np.signbit(want[real]))
+    x = minitorch.from_numpy(a)
+    want = torch.from_numpy(a).clamp(-1.0, 1.0).numpy()
+    np.testing.assert_array_equal(x.clamp(-1.0, 1.0).numpy(), want)
+
+
 @pytest.mark.parametrize("method, dtype", [("float", "float32"), ("double", "float64"), ("long", "int64"),
                                            ("int", "int32"), ("bool", "bool")])
 def test_conversion_methods(method, dtype, device):

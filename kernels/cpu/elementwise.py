@@ -84,6 +84,29 @@ def _sigmoid(x):
     return z / (1.0 + z)
 
 
+_POW2D = np.array([2.0 ** k for k in range(-152, 131)])  # 2**n for _exp_f32 (n + 152 indexes it)
+_LOG2E = 1.4426950408889634
+_LN2 = 0.6931471805599453
+
+
+@njit(cache=True, inline="always")
+def _exp_f32(x):
+    """exp of a float32 (or of an integer, for a float32 result), computed in float64 from operations LLVM
+    vectorizes, unlike a call to libm's expf (2.5-3x faster over a large tensor): x = n ln2 + r with |r| <= ln2 / 2,
+    e^r by its Taylor polynomial to r**7 (relative error under 6e-9, far below float32's half ulp of 6e-8), 2**n
+    from a table. Returned in float64, to be rounded once to float32 by the store: results below 2**-126 become
+    float32's subnormals and those above its maximum inf (beyond [-104, 89] float32's exp is 0 or inf: the
+    argument is clamped to that range, and above it the result is inf). NaN passes through."""
+    xd = np.float64(x)
+    y = min(max(xd, -104.0), 89.0)
+    n = math.floor(y * _LOG2E + 0.5)
+    r = y - n * _LN2
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040)))))))
+    v = p * _POW2D[U(np.int64(n) + 152)]
+    v = v if xd <= 89.0 else np.inf  # (so that a sigmoid's 1 / (1 + e^-x) reaches 0)
+    return v if xd == xd else xd
+
+
 @njit(cache=True, error_model="numpy")
 def _unary_row(op, a, ia, sa, out, io, n):
     if op == 0:
@@ -97,8 +120,12 @@ def _unary_row(op, a, ia, sa, out, io, n):
             x = a[U(ia + k * sa)]
             out[U(io + k)] = (x > 0) - (x < 0)  # 0 for NaN, as torch.sign
     elif op == 3:
-        for k in range(n):
-            out[U(io + k)] = np.exp(a[U(ia + k * sa)])
+        if out.itemsize == 4:  # float32: a vectorized exp
+            for k in range(n):
+                out[U(io + k)] = _exp_f32(a[U(ia + k * sa)])
+        else:
+            for k in range(n):
+                out[U(io + k)] = np.exp(a[U(ia + k * sa)])
     elif op == 4:
         for k in range(n):
             out[U(io + k)] = np.log(a[U(ia + k * sa)])
@@ -128,8 +155,17 @@ def _unary_row(op, a, ia, sa, out, io, n):
             for k in range(n):
                 out[U(io + k)] = _tanh_f64(a[U(ia + k * sa)])
     elif op == 12:
-        for k in range(n):
-            out[U(io + k)] = _sigmoid(a[U(ia + k * sa)])
+        if out.itemsize == 4:
+            # float32: e = e^-|x| in float64 with the vectorized exp, then 1 / (1 + e) or e / (1 + e) by a select
+            # (no branch per element; subnormal results for x down to -104 as the branchy form gives them)
+            for k in range(n):
+                x = a[U(ia + k * sa)]
+                e = _exp_f32(-abs(x))
+                r = 1.0 / (1.0 + e)
+                out[U(io + k)] = r if x >= 0 else e * r
+        else:
+            for k in range(n):
+                out[U(io + k)] = _sigmoid(a[U(ia + k * sa)])
     elif op == 13:
         for k in range(n):
             x = a[U(ia + k * sa)]
@@ -240,6 +276,30 @@ def _binary_row_scalar(op, a, ia, sa, y, out, io, n):
 
 
 def _binary_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
+    if (sb == 0 or sa == 0) and (op == 7 or op == 8):
+        # maximum / minimum with one side a scalar (clamp, relu6, hardtanh): as below, read it once. Each side keeps
+        # its place: which of two equal values (0.0 and -0.0) comes out depends on it
+        if sb == 0:
+            y = b[U(ib)]
+            if op == 7:
+                for k in range(n):
+                    x = a[U(ia + k * sa)]
+                    out[U(io + k)] = x if (x > y or x != x) else y
+            else:
+                for k in range(n):
+                    x = a[U(ia + k * sa)]
+                    out[U(io + k)] = x if (x < y or x != x) else y
+        else:
+            x = a[U(ia)]
+            if op == 7:
+                for k in range(n):
+                    y = b[U(ib + k * sb)]
+                    out[U(io + k)] = x if (x > y or x != x) else y
+            else:
+                for k in range(n):
+                    y = b[U(ib + k * sb)]
+                    out[U(io + k)] = x if (x < y or x != x) else y
+        return
     if (sb == 0 or sa == 0) and (op <= 3 or op == 11):
         # one operand broadcast (x * 0.5, 1 - x): read it once, so the loop over the other operand vectorizes (a
         # stride-0 load inside the loop defeats LLVM's stride-1 loop versioning: 2x slower on 2M float32). A

@@ -26,6 +26,8 @@ import gc
 import os
 import sys
 
+import numpy as np
+
 from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make
@@ -156,10 +158,16 @@ class _Recorder:
             snap = launch.contiguous(whole)
         finally:
             self.depth -= 1
-        c = Value("const", snap)
-        self.graph.consts.append(c)
-        self.graph.private.add(id(c))
-        node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
+        if t._device.type == "cpu" and not snap._storage.view(np.uint8).any():
+            # all zero bits (a slice's gradient starts as zeros): each replay fills a fresh buffer, writing it
+            # once instead of reading a snapshot too
+            node = Node("launcher", "zeros", _fresh_zeros, (int(snap._storage.shape[0]), t._dtype, t._device), {},
+                        grad_mode=_state["enabled"], line=user_line())
+        else:
+            c = Value("const", snap)
+            self.graph.consts.append(c)
+            self.graph.private.add(id(c))
+            node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
         v = Value("node", whole, node)
         v.static = True
         v.tensor = whole
@@ -421,6 +429,11 @@ def call_module(mod, *args, **kwargs):
 def _fresh_copy(t):
     from ..ops import launch
     return launch.contiguous(t)
+
+
+def _fresh_zeros(n, dtype, device):
+    from .. import dispatch
+    return _make(dispatch.kernels(device.type).memory.zeros(n, dtype.storage_np), (n,), (1,), 0, dtype, device)
 
 
 def _scalar_constant(t):
