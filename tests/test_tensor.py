@@ -141,6 +141,23 @@ def torch():
     return pytest.importorskip("torch")
 
 
+@pytest.mark.parametrize("dim", [0, 1, 2])
+@pytest.mark.parametrize("big", [False, True])  # the serial kernel, and the threaded one over row ranges
+def test_gather_along_each_dim_with_strided_sources_and_indices(dim, big):
+    rng = np.random.default_rng(dim)
+    shape = (60, 60, 60) if big else (3, 4, 5)
+    x = rng.standard_normal(shape)
+    ishape = list(shape)
+    ishape[dim] = 16 if big else 7  # (57,600 elements: over the threaded kernel's threshold)
+    idx = rng.integers(0, shape[dim], ishape)
+    xt = minitorch.from_numpy(x.transpose(2, 1, 0).copy()).permute(2, 1, 0)  # a strided source
+    it = minitorch.from_numpy(idx[..., ::-1].copy()).flip(-1)  # a strided index
+    got = minitorch.gather(xt, dim, it)
+    np.testing.assert_array_equal(got.numpy(), np.take_along_axis(x, idx, axis=dim))
+    np.testing.assert_array_equal(minitorch.from_numpy(x).gather(dim, minitorch.from_numpy(idx)).numpy(),
+                                  np.take_along_axis(x, idx, axis=dim))
+
+
 def _ulps(got, want):
     return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
 
