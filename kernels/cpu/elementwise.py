@@ -275,30 +275,36 @@ def _binary_row_scalar(op, a, ia, sa, y, out, io, n):
             out[U(io + k)] = y - a[U(ia + k * sa)]
 
 
+@njit(cache=True, error_model="numpy")
+def _maxmin_row_scalar(is_max, v, left, a, ia, sa, out, io, n):
+    """maximum (``is_max``) or minimum of a scalar ``v`` and a[ia + k*sa]; ``left``: v is the left operand. Each
+    side keeps its place: which of two equal values (0.0 and -0.0) comes out depends on it. Called, not inlined
+    into the binary kernels' row loops (their compile time grows with every loop inlined)."""
+    if is_max and left:
+        for k in range(n):
+            y = a[U(ia + k * sa)]
+            out[U(io + k)] = v if (v > y or v != v) else y
+    elif is_max:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = x if (x > v or x != x) else v
+    elif left:
+        for k in range(n):
+            y = a[U(ia + k * sa)]
+            out[U(io + k)] = v if (v < y or v != v) else y
+    else:
+        for k in range(n):
+            x = a[U(ia + k * sa)]
+            out[U(io + k)] = x if (x < v or x != x) else v
+
+
 def _binary_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
     if (sb == 0 or sa == 0) and (op == 7 or op == 8):
-        # maximum / minimum with one side a scalar (clamp, relu6, hardtanh): as below, read it once. Each side keeps
-        # its place: which of two equal values (0.0 and -0.0) comes out depends on it
+        # maximum / minimum with one side a scalar (clamp, relu6, hardtanh): read it once, as below
         if sb == 0:
-            y = b[U(ib)]
-            if op == 7:
-                for k in range(n):
-                    x = a[U(ia + k * sa)]
-                    out[U(io + k)] = x if (x > y or x != x) else y
-            else:
-                for k in range(n):
-                    x = a[U(ia + k * sa)]
-                    out[U(io + k)] = x if (x < y or x != x) else y
+            _maxmin_row_scalar(op == 7, b[U(ib)], False, a, ia, sa, out, io, n)
         else:
-            x = a[U(ia)]
-            if op == 7:
-                for k in range(n):
-                    y = b[U(ib + k * sb)]
-                    out[U(io + k)] = x if (x > y or x != x) else y
-            else:
-                for k in range(n):
-                    y = b[U(ib + k * sb)]
-                    out[U(io + k)] = x if (x < y or x != x) else y
+            _maxmin_row_scalar(op == 7, a[U(ia)], True, b, ib, sb, out, io, n)
         return
     if (sb == 0 or sa == 0) and (op <= 3 or op == 11):
         # one operand broadcast (x * 0.5, 1 - x): read it once, so the loop over the other operand vectorizes (a
