@@ -235,6 +235,35 @@ def test_softmax_over_another_dimension_or_of_a_chain_read_elsewhere_is_not_fuse
     assert [n.name for n in c1.graphs[0].nodes] == ["binary", "softmax"]
 
 
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_log_softmax_gradient_joins_the_chain_reading_it_in_a_compiled_backward(dtype):
+    minitorch.manual_seed(1)
+    lin = nn.Linear(12, 30).to(dtype)
+    mask = minitorch.rand(30) > 0.7
+
+    def f(x):
+        h = lin(x)
+        return F.log_softmax((h * 0.5).masked_fill(mask, -1e4), dim=-1)
+    c = minitorch.compile(f)
+    x = minitorch.randn(9, 12, dtype=dtype)
+    seed = minitorch.randn(9, 30, dtype=dtype)
+    for _ in range(2):
+        lin.zero_grad()
+        got = c(x)
+        (got * seed).sum().backward()
+        g_c = [p.grad.numpy().copy() for p in lin.parameters()]
+    lin.zero_grad()
+    want = f(x)
+    (want * seed).sum().backward()
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    for u, p in zip(g_c, lin.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    (entry,) = c._entries.values()
+    assert any(n.name.endswith("_log_softmax") for n in entry.graph.nodes)
+    assert any(n.name.startswith("fused_log_softmax_grad_") for n in entry.backward.nodes)
+
+
 class _HandAttention(nn.Module):
     """Causal self-attention written out (the scores scaled, masked with a buffer, softmaxed)."""
 

@@ -21,7 +21,7 @@ from ..autograd.grad_mode import _state
 from ..ops import launch
 from .ir import Value
 
-_VERSION = "6"  # part of every hash: bump when the generated code changes shape
+_VERSION = "7"  # part of every hash: bump when the generated code changes shape
 
 
 def _deps_digest():
@@ -171,7 +171,7 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
 
 def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False):
     """Serial and parallel @njit kernels of a reduction body (lines with ``{rng}`` for the outer loop);
-    ``softmax``: the body calls the library's softmax row kernel."""
+    ``softmax``: the body uses the library's float32 softmax helpers (its exp, row maximum and sums)."""
     tanh = "_tanh_f32" if dtype.name == "float32" else "_tanh_f64"
     src = [_HEADERS["cpu"].format(what=what, tanh=tanh)]
     if softmax:
@@ -326,7 +326,8 @@ class FusedKernel:
         if self.sgrad is not None:  # the softmax's input gradient from g (x0) and y (x1): a row sum, then per element
             dt = f"np.{self.dtype.name}"
             if self.sgrad:
-                acc, sg = "x0[np.uint64(base + k)]", "a0 - exp_(a1) * s"
+                exp = "_exp32" if self.dtype.name == "float32" else "exp_"
+                acc, sg = "x0[np.uint64(base + k)]", f"a0 - {exp}(a1) * s"
             else:
                 acc, sg = "x0[np.uint64(base + k)] * x1[np.uint64(base + k)]", "a1 * (a0 - s)"
             body = ["for r in {rng}(n):", "    base = r * C", "    s = 0.0", "    for k in range(C):",
@@ -337,7 +338,7 @@ class FusedKernel:
             body += ["        " + b for b in self._loads() + [f"sg = {dt}({sg})"] + self._chain()]
             body.append(f"        out[i] = {last}")
             return _reduction_kernels(self.dtype, self._what("forward"), "forward", f"out, n, C, {self._params()}",
-                                      body, reassoc=False)
+                                      body, reassoc=False, softmax=True)
         if self.softmax:  # the row of the chain is written to ``out``, then the softmax row kernel runs in place
             body = ["for r in {rng}(n):", "    base = r * C"] + self._row_starts()
             body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
@@ -386,7 +387,8 @@ class FusedKernel:
         body = self._loads() + self._chain()
         log = self.reduce is not None and self.reduce[0] == "log_softmax"
         if self.softmax:  # the softmax's input gradient from its output y and the row's s (below)
-            body.append("gr = g[i] - exp_(y[i]) * s" if log else "gr = y[i] * (g[i] - s)")
+            exp = "_exp32" if self.dtype.name == "float32" else "exp_"  # (float32: the softmax's vectorized exp)
+            body.append(f"gr = g[i] - {exp}(y[i]) * s" if log else "gr = y[i] * (g[i] - s)")
         adj = {t: f"d_{t}" for _, _, t in self.ops}
         adj.update({f"a{j}": f"d_a{j}" for j in range(len(self.inputs))})
         body += [f"{d} = 0.0" for d in adj.values() if d != adj[self.ops[-1][2]]]
@@ -418,7 +420,7 @@ class FusedKernel:
                     f"        s += {acc}", *self._row_starts(), "    for k in range(C):",
                     "        i = np.uint64(base + k)"] + ["        " + b for b in body]
             return _reduction_kernels(self.dtype, self._what("backward"), "backward",
-                                      f"g, y, n, C, {self._params()}{gparams}", body)
+                                      f"g, y, n, C, {self._params()}{gparams}", body, softmax=True)
         if self.reduce:
             op, rows = self.reduce[:2]
             scale = " / C" if op == "mean" else ""
