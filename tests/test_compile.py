@@ -264,6 +264,38 @@ def test_log_softmax_gradient_joins_the_chain_reading_it_in_a_compiled_backward(
     assert any(n.name.startswith("fused_log_softmax_grad_") for n in entry.backward.nodes)
 
 
+@pytest.mark.parametrize("overlap", [False, True])
+def test_gradients_of_slices_of_one_tensor_fill_one_buffer_in_a_compiled_backward(overlap):
+    minitorch.manual_seed(2)
+    lin = nn.Linear(8, 30).to(minitorch.float64)
+
+    def f(x):
+        h = lin(x)
+        if overlap:  # parts overlap: their gradients must still be added
+            a, b, c = h[:, :12], h[:, 8:20], h[:, 20:]
+        else:
+            a, b, c = h.split(10, dim=1)
+        return (a @ b.t()).tanh() @ c * 2.0
+    c = minitorch.compile(f)
+    x = minitorch.randn(5, 8, dtype=minitorch.float64)
+    for _ in range(2):
+        lin.zero_grad()
+        c(x).sum().backward()
+        g_c = [p.grad.numpy().copy() for p in lin.parameters()]
+    lin.zero_grad()
+    f(x).sum().backward()
+    for u, p in zip(g_c, lin.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=1e-12, atol=1e-12)
+    (entry,) = c._entries.values()
+    names = [n.name for n in entry.backward.nodes]
+    adds = [n for n in entry.backward.nodes if n.kind == "fused" and all(o[0] == "add" for o in n.target.ops)
+            or n.name in ("binary", "binary_same") and n.args[0] == "add"]
+    if overlap:
+        assert names.count("zeros") == 3 and adds
+    else:
+        assert names.count("zeros") == 1 and names.count("copy_into") == 3 and not adds
+
+
 class _HandAttention(nn.Module):
     """Causal self-attention written out (the scores scaled, masked with a buffer, softmaxed)."""
 

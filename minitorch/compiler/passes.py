@@ -148,6 +148,114 @@ def gemm_epilogues(graph, autograd=False):
     return graph
 
 
+def _is_add(n):
+    return n.kind == "launcher" and n.name in ("binary", "binary_same") and not n.kwargs and len(n.args) == 3 \
+        and n.args[0] == "add" and n.grad_mode is False and len(n.outputs) == 1
+
+
+def _written_offsets(v):
+    """The storage offsets (relative to its base) of every element of view ``v`` (node ``view.as_strided``)."""
+    import numpy as np
+    _, shape, stride, delta = v.node.args
+    off = np.full((), delta, dtype=np.int64)
+    for n, st in zip(shape, stride):
+        off = off[..., None] + np.arange(n, dtype=np.int64) * st
+    return off.ravel()
+
+
+def merge_slice_gradients(graph):
+    """The gradients of slices of one tensor (``split``/``chunk``/``q, k, v = qkv(x).split(...)`` in a compiled
+    backward): each slice's backward fills a zeros buffer of the whole tensor, copies its gradient into its part,
+    and the buffers are added. When the parts are disjoint, every gradient is copied into the first buffer instead
+    and the additions and the other buffers go (for three slices: two of three zero fills and a whole-tensor
+    addition fewer). Only nodes recorded under no_grad, and buffers nothing else reads."""
+    graph.count_users()
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    producer = {id(v): n for n in graph.nodes for v in n.outputs}
+    pos = {id(n): i for i, n in enumerate(graph.nodes)}
+    outputs = {id(v) for v in graph.outputs()}
+    drop, mapping = set(), {}
+    for root in graph.nodes:
+        if not _is_add(root) or id(root) in drop or any(_is_add(r) for r in readers.get(id(root.outputs[0]), ())):
+            continue
+        plan = _slice_gradient_plan(root, readers, producer, outputs, pos)
+        if plan is None:
+            continue
+        first, adds, others, leaf = plan
+        for buf, leaf_view, writes in others:
+            for w in writes:  # the part's view now points into the first buffer
+                w.args = (first,) + tuple(w.args[1:])
+            drop.update((id(buf), id(leaf_view)))
+        drop.update(id(a) for a in adds)
+        mapping[id(root.outputs[0])] = leaf
+    if mapping:
+        graph.nodes = [n for n in graph.nodes if id(n) not in drop]
+        _substitute(graph, mapping)
+    return graph
+
+
+def _slice_gradient_plan(root, readers, producer, outputs, pos):
+    """(first buffer's value, the add nodes, [(other buffer's node, its whole view's node, its part views' nodes)],
+    the first buffer's whole view) when ``root`` adds whole views of zeros buffers whose parts are written once
+    each by copy_into and are disjoint; else None."""
+    import numpy as np
+    adds, leaves, stack = [], [], [root]
+    while stack:
+        n = stack.pop()
+        adds.append(n)
+        for v in n.args[1:]:
+            p = producer.get(id(v)) if isinstance(v, Value) else None
+            if p is None:
+                return None
+            if _is_add(p) and v.users == 1 and id(v) not in outputs:
+                stack.append(p)
+            else:
+                leaves.append(v)
+    out = root.outputs[0]
+    bufs = []
+    for v in leaves:
+        view = producer[id(v)]
+        if view.kind != "view" or view.name != "as_strided" or v.users != 1 or id(v) in outputs or v.shape != out.shape:
+            return None
+        base, shape, stride, delta = view.args
+        bp = producer.get(id(base)) if isinstance(base, Value) else None
+        if bp is None or bp.kind != "launcher" or bp.name != "zeros" or delta != 0 or id(base) in outputs \
+                or v.dtype is not out.dtype or any(bp is b[0] for b in bufs) \
+                or tuple(stride) != tuple(_contiguous(shape)) or math.prod(shape) != bp.args[0]:
+            return None
+        writes = []
+        for r in readers.get(id(base), ()):
+            if r is view:
+                continue
+            w = r.outputs[0] if r.kind == "view" and r.name == "as_strided" and len(r.outputs) == 1 else None
+            rs = readers.get(id(w), ()) if w is not None else ()
+            if w is None or id(w) in outputs or len(rs) != 1 or rs[0].kind != "launcher" or rs[0].name != "copy_into" \
+                    or rs[0].args[0] is not w or rs[0].grad_mode is not False or rs[0].outputs[0].users:
+                return None
+            writes.append(r)
+        bufs.append((bp, view, writes))
+    if len(bufs) < 2 or len({(b[0].args[0], b[0].args[1]) for b in bufs}) != 1:
+        return None
+    offsets = [_written_offsets(w.outputs[0]) for b in bufs for w in b[2]]
+    every = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
+    if np.unique(every).size != every.size:
+        return None  # parts overlap: the additions are needed
+    bufs.sort(key=lambda b: pos[id(b[0])])  # the earliest buffer: every part's view comes after it
+    first = bufs[0]
+    return first[0].outputs[0], adds, bufs[1:], first[1].outputs[0]
+
+
+def _contiguous(shape):
+    out, acc = [], 1
+    for n in reversed(tuple(shape)):
+        out.append(acc)
+        acc *= n
+    return tuple(reversed(out))
+
+
 def _hashable(tree):
     from .ir import leaves
     try:
@@ -425,6 +533,7 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
     passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)), ("constant folding", fold_constants),
               ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
     if fuse:
+        passes.append(("slice gradients", merge_slice_gradients))
         passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
