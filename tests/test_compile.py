@@ -235,6 +235,22 @@ def test_softmax_over_another_dimension_or_of_a_chain_read_elsewhere_is_not_fuse
     assert [n.name for n in c1.graphs[0].nodes] == ["binary", "softmax"]
 
 
+def _check_compiled_training(compiled, eager, module, x, loss, dtype):
+    """Two compiled steps (the capture, then a replay) give eager's output and parameter gradients."""
+    for _ in range(2):
+        module.zero_grad()
+        got = compiled(x)
+        loss(got).backward()
+        g_c = [p.grad.numpy().copy() for p in module.parameters()]
+    module.zero_grad()
+    want = eager(x)
+    loss(want).backward()
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    for u, p in zip(g_c, module.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+
+
 @pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
 def test_log_softmax_gradient_joins_the_chain_reading_it_in_a_compiled_backward(dtype):
     minitorch.manual_seed(1)
@@ -247,18 +263,7 @@ def test_log_softmax_gradient_joins_the_chain_reading_it_in_a_compiled_backward(
     c = minitorch.compile(f)
     x = minitorch.randn(9, 12, dtype=dtype)
     seed = minitorch.randn(9, 30, dtype=dtype)
-    for _ in range(2):
-        lin.zero_grad()
-        got = c(x)
-        (got * seed).sum().backward()
-        g_c = [p.grad.numpy().copy() for p in lin.parameters()]
-    lin.zero_grad()
-    want = f(x)
-    (want * seed).sum().backward()
-    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
-    for u, p in zip(g_c, lin.parameters()):
-        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    _check_compiled_training(c, f, lin, x, lambda y: (y * seed).sum(), dtype)
     (entry,) = c._entries.values()
     assert any(n.name.endswith("_log_softmax") for n in entry.graph.nodes)
     assert any(n.name.startswith("fused_log_softmax_grad_") for n in entry.backward.nodes)
@@ -321,18 +326,7 @@ def test_attention_scores_fuse_into_the_softmax_and_its_gradient_in_a_compiled_t
     model = _HandAttention().to(dtype)
     c = minitorch.compile(model)
     x = minitorch.randn(3, 16, 32, dtype=dtype)
-    for _ in range(2):
-        model.zero_grad()
-        got = c(x)
-        (got * got).sum().backward()
-        g_c = [p.grad.numpy().copy() for p in model.parameters()]
-    model.zero_grad()
-    want = model(x)
-    (want * want).sum().backward()
-    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
-    for u, p in zip(g_c, model.parameters()):
-        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    _check_compiled_training(c, model, model, x, lambda y: (y * y).sum(), dtype)
     (entry,) = c._compiled._entries.values()
     assert "fused_mul_where_softmax" in [n.name for n in entry.graph.nodes]
     names = [n.name for n in entry.backward.nodes]

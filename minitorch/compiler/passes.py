@@ -202,6 +202,8 @@ def _slice_gradient_plan(root, readers, producer, outputs, pos):
     the first buffer's whole view) when ``root`` adds whole views of zeros buffers whose parts are written once
     each by copy_into and are disjoint; else None."""
     import numpy as np
+
+    from ..tensor import _contiguous_strides
     adds, leaves, stack = [], [], [root]
     while stack:
         n = stack.pop()
@@ -224,7 +226,7 @@ def _slice_gradient_plan(root, readers, producer, outputs, pos):
         bp = producer.get(id(base)) if isinstance(base, Value) else None
         if bp is None or bp.kind != "launcher" or bp.name != "zeros" or delta != 0 or id(base) in outputs \
                 or v.dtype is not out.dtype or any(bp is b[0] for b in bufs) \
-                or tuple(stride) != tuple(_contiguous(shape)) or math.prod(shape) != bp.args[0]:
+                or tuple(stride) != _contiguous_strides(tuple(shape)) or math.prod(shape) != bp.args[0]:
             return None
         writes = []
         for r in readers.get(id(base), ()):
@@ -246,14 +248,6 @@ def _slice_gradient_plan(root, readers, producer, outputs, pos):
     bufs.sort(key=lambda b: pos[id(b[0])])  # the earliest buffer: every part's view comes after it
     first = bufs[0]
     return first[0].outputs[0], adds, bufs[1:], first[1].outputs[0]
-
-
-def _contiguous(shape):
-    out, acc = [], 1
-    for n in reversed(tuple(shape)):
-        out.append(acc)
-        acc *= n
-    return tuple(reversed(out))
 
 
 def _hashable(tree):
