@@ -1,4 +1,4 @@
-"""grid_sample kernels (4-D and 5-D input) on CUDA: the CPU's arguments and layouts (see ``kernels/cpu/sample.py``).
+"""grid_sample and resample kernels on CUDA: the CPU's arguments and layouts (see ``kernels/cpu/sample.py``).
 
 A thread per output point, forward and backward; in the backward the points of an image scatter into the same
 input gradient, so those adds are atomic (float32/float64: 16-bit floats arrive as float32).
@@ -276,3 +276,45 @@ def grid_sample_3d_backward(x, grid, g, gx, ggrid, N, C, D, H, W, L, mode, paddi
     if n:
         _backward_3d[blocks(n), THREADS](x, grid, g, gx, ggrid, C, D, H, W, L, mode, padding_mode, align_corners,
                                          need_x, need_grid, n)
+
+
+@cuda.jit
+def _resample(x, out, idx, w, n_in, inner, n_out, T, n):
+    for p in range(cuda.grid(1), n, cuda.gridsize(1)):
+        q = p // inner
+        i = p - q * inner
+        o = q // n_out
+        j = q - o * n_out
+        src = o * n_in * inner + i
+        acc = w[j * T] * x[src + idx[j * T] * inner]
+        for t in range(1, T):
+            acc += w[j * T + t] * x[src + idx[j * T + t] * inner]
+        out[p] = acc
+
+
+def resample(x, out, idx, w, outer, n_in, inner, n_out, T):
+    """As the CPU's: a thread per output element (grid-stride)."""
+    n = outer * n_out * inner
+    if n:
+        _resample[blocks(n), THREADS](x, out, idx, w, n_in, inner, n_out, T, n)
+
+
+@cuda.jit
+def _resample_backward(g, gx, idx, w, n_in, inner, n_out, T, n):
+    for p in range(cuda.grid(1), n, cuda.gridsize(1)):
+        o = p // inner
+        i = p - o * inner
+        base = o * n_in * inner + i
+        for k in range(n_in):
+            gx[base + k * inner] = 0
+        for j in range(n_out):
+            gv = g[(o * n_out + j) * inner + i]
+            for t in range(T):
+                gx[base + idx[j * T + t] * inner] += w[j * T + t] * gv
+
+
+def resample_backward(g, gx, idx, w, outer, n_in, inner, n_out, T):
+    """As the CPU's: a thread per (outer, inner) column of gx, which it alone writes (no atomics)."""
+    n = outer * inner
+    if n:
+        _resample_backward[blocks(n), THREADS](g, gx, idx, w, n_in, inner, n_out, T, n)

@@ -4,7 +4,7 @@ import math
 from .. import creation
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
-from ..dtypes import bool as t_bool, int64
+from ..dtypes import bool as t_bool, float64, int64
 from ..ops import launch
 from ..ops.activation import log_softmax, softmax
 from ..ops.common import warn
@@ -772,9 +772,6 @@ def pad(input, pad, mode="constant", value=None):
     return out
 
 
-_INTERP_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
-
-
 def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
     """Output sizes and the source-per-output scales of the spatial dims, as PyTorch computes them."""
     nsp = input.dim() - 2
@@ -803,61 +800,86 @@ def _interp_sizes(input, size, scale_factor, recompute_scale_factor):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input.
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as PyTorch does.
 
-    Modes: 'nearest' (source index floor(dst * scale), PyTorch's legacy rule), 'nearest-exact'
-    (floor((dst + 0.5) * scale)), 'linear' (3-D input) and 'bilinear' (4-D input), with ``align_corners``.
-    Differentiable: it is built from index_select and elementwise ops.
+    Modes: 'nearest' (source index floor(dst * scale), PyTorch's legacy rule) and 'nearest-exact'
+    (floor((dst + 0.5) * scale)) on any of them; 'linear' (3-D input), 'bilinear' (4-D), 'trilinear' (5-D) and
+    'bicubic' (4-D; Keys' cubic, a = -0.75), with ``align_corners``; 'area' (adaptive average pooling);
+    ``antialias=True`` (4-D bilinear or bicubic, and 'lanczos', which needs it) widens the filter over every input
+    sample that an output sample covers when shrinking, as PIL and torchvision do. The interpolating modes run one
+    spatial dimension at a time (``ops.sample.resample``, a kernel per device, differentiable); uint8 input runs
+    PyTorch's fixed-point passes (weights in 2**-22 units, each pass rounded and clamped) and returns uint8.
 
     Example::
 
         >>> F.interpolate(torch.arange(4.).reshape(1, 1, 2, 2), scale_factor=2).shape
         (1, 1, 4, 4)
     """
+    import numpy as np
+
+    from ..ops.sample import interp_taps, resample
     nsp = input.dim() - 2
-    torch_modes = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-    if mode not in torch_modes or nsp not in (1, 2, 3):
+    torch_modes = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
+    if mode not in torch_modes or nsp not in (1, 2, 3) or mode in ("bicubic", "lanczos") and nsp != 2:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
                                   f"for the modes: {' | '.join(torch_modes)} (got {mode})")
     if mode in ("linear", "bilinear", "trilinear") and nsp != {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]:
         need = {"linear": 3, "bilinear": 4, "trilinear": 5}[mode]
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need}D input")
-    if mode not in _INTERP_DIMS or nsp > 2:
-        raise ValueError(f"minitorch's interpolate supports nearest, nearest-exact, linear and bilinear on 3D and "
-                         f"4D input, not {mode!r} on {input.dim()}D input")
-    if mode.startswith("nearest") and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
-    if antialias:
-        raise ValueError("minitorch's interpolate does not support antialias=True")
+    if antialias and (mode not in ("bilinear", "bicubic", "lanczos") or nsp != 2):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
+    if mode == "lanczos" and align_corners:
+        raise ValueError("Lanczos mode does not support align_corners=True")
     sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
     if any(o <= 0 for o in sizes):
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input {list(input.shape[2:])} "
                            f"and output {sizes}")
-    out = input
-    for k, (n_out, scale) in enumerate(zip(sizes, scales)):
-        d = 2 + k
-        n_in = input.shape[d]
-        if mode.startswith("nearest"):
+    if mode == "area":
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nsp - 1](input, sizes)
+    dt = input.dtype
+    if mode.startswith("nearest"):
+        out = input
+        for k in reversed(range(nsp)):
+            d = 2 + k
+            n_in = input.shape[d]
             off = 0.5 if mode == "nearest-exact" else 0.0
-            src = [min(int(math.floor((j + off) * scale)), n_in - 1) for j in range(n_out)]
-            out = out.index_select(d, creation.tensor(src, dtype=int64, device=input.device))
+            src = np.minimum(np.floor((np.arange(sizes[k]) + off) * scales[k]).astype(np.int64), n_in - 1)
+            if dt.is_floating_point:  # one tap of weight 1: exact, and the resample kernel's speed
+                out = resample(out, d, src[:, None], np.ones((sizes[k], 1)))
+            else:
+                out = out.index_select(d, creation.tensor(src, dtype=int64, device=input.device))
+        return out
+    if not dt.is_floating_point and dt.name != "uint8":
+        kernel = {"linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d", "trilinear": "upsample_trilinear3d",
+                  "bicubic": "upsample_bicubic2d", "lanczos": "upsample_lanczos2d_aa"}[mode]
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.legacy}\'')
+    out = input if dt.is_floating_point else input.double()
+    recomputed = size is not None or recompute_scale_factor
+    kind = "bicubic" if mode == "bicubic" else "lanczos" if mode == "lanczos" else "linear"
+    for k in reversed(range(nsp)):  # the last dimension first, as PyTorch's kernels sum their taps
+        d = 2 + k
+        n_in, n_out = input.shape[d], sizes[k]
+        idx, w = interp_taps(n_in, n_out, kind, bool(align_corners), None if recomputed else scales[k], antialias,
+                             single=dt.is_floating_point and dt is not float64)
+        if n_in == n_out and np.array_equal(idx[:, 0], np.arange(n_in)) and np.all(w[:, 0] == 1) \
+                and not np.any(w[:, 1:]):
+            continue  # every sample reads its own position: nothing to do
+        if dt.is_floating_point:
+            out = resample(out, d, idx, w)
             continue
-        if align_corners:
-            pos = [j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0 for j in range(n_out)]
-        else:
-            s = (n_in / n_out) if size is not None or recompute_scale_factor else scale
-            pos = [max((j + 0.5) * s - 0.5, 0.0) for j in range(n_out)]
-        i0 = [min(int(math.floor(p)), n_in - 1) for p in pos]
-        i1 = [min(i + 1, n_in - 1) for i in i0]
-        lam = [p - i for p, i in zip(pos, i0)]
-        shape = [1] * input.dim()
-        shape[d] = n_out
-        w1 = creation.tensor(lam, dtype=input.dtype, device=input.device).reshape(shape)
-        a = out.index_select(d, creation.tensor(i0, dtype=int64, device=input.device))
-        b = out.index_select(d, creation.tensor(i1, dtype=int64, device=input.device))
-        out = a + (b - a) * w1
-    return out
+        # uint8 as PyTorch's (Pillow's) fixed-point passes: weights in units of 2**-22, each pass rounded half up
+        # and clamped to [0, 255] (exact in float64: the sums are integers below 2**53)
+        w = np.where(w < 0, np.trunc(w * 2.0 ** 22 - 0.5), np.trunc(w * 2.0 ** 22 + 0.5)) / 2.0 ** 22
+        out = (resample(out, d, idx, w) + 0.5).floor().clamp(0, 255)
+    if out is input:
+        out = input.clone()
+    return out if dt.is_floating_point else out.to(dt)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

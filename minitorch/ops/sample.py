@@ -1,11 +1,16 @@
-"""Spatial sampling: ``grid_sample`` (a primitive with a kernel per device) and ``affine_grid`` (a composite).
+"""Spatial sampling: ``grid_sample`` (a primitive with a kernel per device), ``affine_grid`` (a composite), and
+``resample``, the primitive under ``F.interpolate``'s linear, cubic and antialiased modes: weighted taps along one
+dimension (``interp_taps`` builds them as PyTorch weighs them), applied one spatial dimension at a time.
 
 A grid holds, for each output pixel, the normalised (x, y) position in the input it reads: -1 and +1 are the
 centres of the edge pixels with ``align_corners=True`` and their outer edges otherwise.
 """
 import math
 
+import numpy as np
+
 from .. import creation
+from ..dtypes import float32, float64, int64
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from . import launch
@@ -183,3 +188,128 @@ def affine_grid(theta, size, align_corners=None):
     base = stack(cols, 1)
     grid = base.unsqueeze(0) @ theta.transpose(1, 2)
     return grid.reshape((N,) + tuple(int(n) for n in spatial) + (k,))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# resampling along one dimension
+# ---------------------------------------------------------------------------------------------------------------
+def _keys_cubic(x, a):
+    """Keys' cubic convolution kernel with parameter ``a`` (-0.75 for bicubic, -0.5 antialiased, as Pillow)."""
+    x = np.abs(x)
+    one, two = x.dtype.type(1), x.dtype.type(2)
+    near = ((a + two) * x - (a + 3)) * x * x + one
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < one, near, np.where(x < two, far, x.dtype.type(0)))
+
+
+def _lanczos3(x):
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
+_AA_FILTERS = {"bilinear": (1.0, lambda x: np.maximum(0.0, 1.0 - np.abs(x))),
+               "bicubic": (2.0, lambda x: _keys_cubic(x, -0.5)),
+               "lanczos": (3.0, _lanczos3)}
+
+
+def interp_taps(n_in, n_out, mode, align_corners=False, scale=None, antialias=False, single=False):
+    """The input indices each of n_out samples reads along one dimension of n_in, and their weights: (int64, float64)
+    arrays of shape (n_out, taps), as PyTorch's ``F.interpolate`` places and weighs them. ``mode``: 'linear' (any
+    of linear/bilinear/trilinear), 'bicubic' or, with ``antialias``, 'bilinear'/'bicubic'/'lanczos'. ``scale``:
+    input samples per output sample where the caller was given a scale factor (else n_in / n_out); with
+    ``align_corners`` the end samples' centres map onto each other instead.
+    * linear: two taps around the source position ``(j + 0.5) * scale - 0.5``, clamped at 0 (``j * scale`` with
+      align_corners);
+    * bicubic: four taps around the unclamped source position, Keys' kernel with a = -0.75, indices clamped to the
+      edge;
+    * antialias: the filter (triangle, Keys a = -0.5, or Lanczos-3) stretched over ``scale`` inputs when shrinking,
+      centred at ``scale * (j + 0.5)``, over the inputs inside the image, normalised to sum to 1.
+    ``single``: place linear and cubic taps in float32 arithmetic, as PyTorch does for float32 input."""
+    ft = np.float32 if single and not antialias else np.float64
+    if align_corners:
+        scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0.0)
+    else:
+        scale = ft(n_in) / ft(n_out) if scale is None else ft(scale)
+    j = np.arange(n_out, dtype=ft)
+    if antialias:
+        half, kernel = _AA_FILTERS["bilinear" if mode == "linear" else mode]
+        support = half * scale if scale >= 1.0 else half
+        invscale = 1.0 / scale if scale >= 1.0 else 1.0
+        centre = scale * (j + 0.5)
+        lo = np.maximum(np.trunc(centre - support + 0.5).astype(np.int64), 0)
+        hi = np.minimum(np.trunc(centre + support + 0.5).astype(np.int64), n_in)
+        taps = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))[None, :]
+        wts = kernel((taps - centre[:, None] + 0.5) * invscale) * (taps < hi[:, None])
+        total = wts.sum(axis=1, keepdims=True)
+        wts = np.divide(wts, total, out=np.zeros_like(wts), where=total != 0)
+        return np.minimum(taps, n_in - 1), wts
+    pos = j * scale if align_corners else (j + ft(0.5)) * scale - ft(0.5)
+    if mode == "bicubic":
+        i0 = np.floor(pos).astype(np.int64)
+        t = pos - i0.astype(ft)
+        ks = np.arange(-1, 3).astype(ft)
+        return np.clip(i0[:, None] + np.arange(-1, 3), 0, n_in - 1), _keys_cubic(t[:, None] - ks, ft(-0.75))
+    pos = np.maximum(pos, ft(0.0))
+    i0 = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+    lam = pos - i0.astype(ft)
+    return np.stack([i0, np.minimum(i0 + 1, n_in - 1)], 1), np.stack([ft(1.0) - lam, lam], 1)
+
+
+def _resample_geometry(shape, dim, n_out):
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:]), n_out
+
+
+class Resample(Function):
+    """x -> the taps (idx, w: flat tensors on x's device, T per output sample) of x along ``dim``, weighed; linear in
+    x, so its backward is ``ResampleTranspose`` and that one's is this (double backward works)."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, x, dim, n_out, T, idx, w):
+        x = _contig(x)
+        outer, n_in, inner, _ = _resample_geometry(x._shape, dim, n_out)
+        shape = x._shape[:dim] + (n_out,) + x._shape[dim + 1:]
+        out = launch.empty(shape, x._dtype, x._device)
+        if out.numel():
+            launch._k(x).sample.resample(_flat(x), out._storage, idx._storage, w._storage, outer, n_in, inner, n_out, T)
+        ctx.conf = (x._shape, dim, n_out, T, idx, w)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dim, n_out, T, idx, w = ctx.conf
+        return ResampleTranspose.apply(g, shape, dim, T, idx, w), None, None, None, None, None
+
+
+class ResampleTranspose(Function):
+    """The adjoint of ``Resample``: g (taps' outputs along ``dim``) -> a tensor of ``shape``."""
+
+    @staticmethod
+    @launch.half_compute()
+    def forward(ctx, g, shape, dim, T, idx, w):
+        g = _contig(g)
+        n_out = g._shape[dim]
+        outer, n_in, inner, _ = _resample_geometry(shape, dim, n_out)
+        gx = launch.empty(shape, g._dtype, g._device)
+        if gx.numel():
+            launch._k(g).sample.resample_backward(_flat(g), gx._storage, idx._storage, w._storage, outer, n_in, inner,
+                                                  n_out, T)
+        ctx.conf = (dim, n_out, T, idx, w)
+        return gx
+
+    @staticmethod
+    def backward(ctx, gg):
+        dim, n_out, T, idx, w = ctx.conf
+        return Resample.apply(gg, dim, n_out, T, idx, w), None, None, None, None, None
+
+
+def resample(x, dim, idx, w):
+    """``x`` resampled along ``dim`` by the taps ``idx``/``w`` ((n_out, T) NumPy arrays, as ``interp_taps`` gives;
+    every index in [0, x.shape[dim])): out[..., j, ...] = sum_t w[j, t] * x[..., idx[j, t], ...], differentiable
+    in x. Weights are taken in x's dtype (float32 for 16-bit floats)."""
+    n_out, T = idx.shape
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[dim]):
+        raise IndexError(f"resample: tap index out of range for dimension {dim} of size {x.shape[dim]}")
+    wdt = float64 if x.dtype is float64 else float32
+    idx_t = creation.tensor(np.ascontiguousarray(idx, np.int64).reshape(-1), dtype=int64, device=x.device)
+    w_t = creation.tensor(np.ascontiguousarray(w).reshape(-1), dtype=wdt, device=x.device)
+    return Resample.apply(x, dim, n_out, T, idx_t, w_t)

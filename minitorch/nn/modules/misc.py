@@ -194,7 +194,7 @@ class EmbeddingBag(Module):
 
 
 class Upsample(Module):
-    """Resize (N, C, L) or (N, C, H, W) input by ``size`` or ``scale_factor`` (see ``F.interpolate``)."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input by ``size`` or ``scale_factor`` (``F.interpolate``)."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):

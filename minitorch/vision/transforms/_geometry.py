@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from minitorch.ops.sample import interp_taps
 from minitorch.tensor import Tensor
 
 from .functional import (_PIL_FILTERS, Image, InterpolationMode, _cast_like, _check_image, _interp_mode, _is_pil,
@@ -41,18 +42,6 @@ def get_image_num_channels(img):
 # ----------------------------------------------------------------------------------------------------------------
 # resize
 # ----------------------------------------------------------------------------------------------------------------
-def _cubic(x, a):
-    """Keys' cubic convolution kernel with parameter ``a`` (PyTorch: -0.75 plain, -0.5 antialiased, as PIL)."""
-    x = np.abs(x)
-    near = ((a + 2) * x - (a + 3)) * x * x + 1
-    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
-
-
-def _triangle(x):
-    return np.maximum(0.0, 1.0 - np.abs(x))
-
-
 def _nearest_index(in_size, out_size, exact):
     """Source index of every output sample (float32 arithmetic, as PyTorch's nearest kernels)."""
     scale = np.float32(in_size) / np.float32(out_size)
@@ -62,36 +51,9 @@ def _nearest_index(in_size, out_size, exact):
 
 def _interp_taps(in_size, out_size, mode, antialias):
     """Per output sample, the input indices it reads and their weights: two (out_size, taps) arrays, weighed the way
-    PyTorch's ``F.interpolate(align_corners=False)`` weighs them (taps outside the image weigh 0)."""
-    scale = in_size / out_size
-    rows = np.arange(out_size)
-    if antialias:
-        # a filter stretched over `scale` input pixels when shrinking, normalised over the taps inside the image
-        if mode == "bilinear":
-            half, kernel = 1.0, _triangle
-        else:
-            half, kernel = 2.0, lambda x: _cubic(x, -0.5)
-        support = half * scale if scale >= 1.0 else half
-        invscale = 1.0 / scale if scale >= 1.0 else 1.0
-        centre = scale * (rows + 0.5)
-        lo = np.maximum(np.trunc(centre - support + 0.5).astype(np.int64), 0)
-        hi = np.minimum(np.trunc(centre + support + 0.5).astype(np.int64), in_size)
-        taps = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))[None, :]
-        wts = kernel((taps - centre[:, None] + 0.5) * invscale) * (taps < hi[:, None])
-        total = wts.sum(axis=1, keepdims=True)
-        wts = np.divide(wts, total, out=np.zeros_like(wts), where=total != 0)
-        return np.minimum(taps, in_size - 1), wts
-    if mode == "bilinear":
-        x = np.maximum(scale * (rows + 0.5) - 0.5, 0.0)  # PyTorch clamps the linear source index at 0
-        x0 = np.minimum(np.floor(x).astype(np.int64), in_size - 1)
-        frac = x - x0
-        return np.stack([x0, np.minimum(x0 + 1, in_size - 1)], 1), np.stack([1.0 - frac, frac], 1)
-    # bicubic: four taps around the (unclamped) source position, indices clamped to the border
-    x = scale * (rows + 0.5) - 0.5
-    x0 = np.floor(x).astype(np.int64)
-    t = x - x0
-    ks = np.arange(-1, 3)
-    return np.clip(x0[:, None] + ks, 0, in_size - 1), _cubic(t[:, None] - ks, -0.75)
+    PyTorch's ``F.interpolate(align_corners=False)`` weighs them (``ops.sample.interp_taps``)."""
+    kind = "linear" if mode == "bilinear" and not antialias else mode
+    return interp_taps(in_size, out_size, kind, False, None, antialias)
 
 
 def _apply_taps(a, idx, wts, axis):
