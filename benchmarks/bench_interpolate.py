@@ -62,7 +62,7 @@ def main():
     if torch is None:
         raise SystemExit("bench_interpolate compares with PyTorch: pip install torch==2.13.0 (CPU)")
     print(f"threads: numba {minitorch.get_num_threads()}, torch {torch.get_num_threads()} ({torch.__version__})")
-    print(f"{"case":72s} {'minitorch':>10s} {'torch':>10s} {'min':>6s} {'median':>6s}")
+    print(f"{'case':72s} {'minitorch':>10s} {'torch':>10s} {'min':>6s} {'median':>6s}")
     rng = np.random.default_rng(0)
     for shape, kw in CASES:
         x = rng.standard_normal(shape, dtype=np.float32)
