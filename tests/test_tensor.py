@@ -937,3 +937,23 @@ def test_extremes_over_the_outer_dim_propagate_nan_from_any_row(dtype, name):
             ref = getattr(torch.tensor(t), name)(0).numpy()
             np.testing.assert_array_equal(got, ref)
             assert np.isnan(got).sum() == 3
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "float16", "uint8"])
+def test_index_select_every_dim_matches_numpy(device, dtype):
+    """index_select along each dim (contiguous input: the row-copy kernel, serial and threaded sizes; a transposed
+    view: the offset path), against NumPy's take."""
+    rng = np.random.default_rng(5)
+    shapes = [(3, 4, 5)] if device != "cpu" else [(3, 4, 5), (40, 60, 50)]
+    for shape in shapes:
+        x = (rng.standard_normal(shape) * 50).astype(getattr(np, dtype) if dtype != "bool" else np.float32)
+        x = x > 0 if dtype == "bool" else x
+        t = minitorch.tensor(x, device=device)
+        for dim in range(3):
+            idx = rng.integers(0, shape[dim], 7)
+            it = minitorch.tensor(idx, device=device)
+            np.testing.assert_array_equal(t.index_select(dim, it).cpu().numpy(), np.take(x, idx, axis=dim))
+            tt = t.transpose(0, 2)
+            idx2 = idx % tt.shape[dim]
+            np.testing.assert_array_equal(tt.index_select(dim, minitorch.tensor(idx2, device=device)).cpu().numpy(),
+                                          np.take(x.transpose(2, 1, 0), idx2, axis=dim))

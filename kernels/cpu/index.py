@@ -39,6 +39,45 @@ def take_par(src, base, lin, rest_shape, rest_strides, out):
         _take_one(src, base, lin, j, rest_shape, rest_strides, out, rows, inner, rows * inner, rest_strides[last])
 
 
+@njit(cache=True, inline="always")
+def _select_rows(s2, o2, idx, q0, q1, n_in, n_out, inner):
+    """Output rows q0..q1 of o2: (outer*n_out, inner) row q = o*n_out + j is row o*n_in + idx[j] of s2; along the
+    last dimension (inner 1) o2 is (outer, n_out) and row q a whole output row."""
+    if inner == 1:
+        for o in range(q0, q1):
+            for j in range(n_out):
+                o2[o, j] = s2[o, U(idx[j])]
+        return
+    for q in range(q0, q1):
+        o = q // n_out
+        r = o * n_in + idx[q - o * n_out]
+        for i in range(inner):
+            o2[q, i] = s2[r, i]
+
+
+@njit(cache=True)
+def select_rows(src, so, idx, out, outer, n_in, inner):
+    """index_select of a contiguous source (outer, n_in, inner) at offset so: out (outer, len(idx), inner) gets
+    out[o, j, :] = src[o, idx[j], :], each row copied as a run of inner elements."""
+    n_out = idx.size
+    s2 = src[so:so + outer * n_in * inner].reshape(outer * n_in, inner) if inner > 1 else \
+        src[so:so + outer * n_in].reshape(outer, n_in)
+    o2 = out.reshape(outer * n_out, inner) if inner > 1 else out.reshape(outer, n_out)
+    _select_rows(s2, o2, idx, 0, o2.shape[0], n_in, n_out, inner)
+
+
+@njit(cache=True, parallel=True)
+def select_rows_par(src, so, idx, out, outer, n_in, inner):
+    n_out = idx.size
+    s2 = src[so:so + outer * n_in * inner].reshape(outer * n_in, inner) if inner > 1 else \
+        src[so:so + outer * n_in].reshape(outer, n_in)
+    o2 = out.reshape(outer * n_out, inner) if inner > 1 else out.reshape(outer, n_out)
+    R = o2.shape[0]
+    T = min(R, 64)
+    for t in prange(T):
+        _select_rows(s2, o2, idx, t * R // T, (t + 1) * R // T, n_in, n_out, inner)
+
+
 @njit(cache=True)
 def put(dst, base, lin, rest_shape, rest_strides, vals, vo, vst, accumulate):
     """dst[base + lin[j] + offset(rest)] (+)= vals viewed as (len(lin), *rest_shape) through offset vo, strides vst.

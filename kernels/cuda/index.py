@@ -90,6 +90,25 @@ def _along_offsets(e, shape, dst_strides, do, idx, io, ist, vo, vst, dim):
 # take / put
 # ----------------------------------------------------------------------------------------------------------------
 @cuda.jit
+def _select_rows(src, so, idx, out, n_in, inner, n_out, n):
+    for p in range(cuda.grid(1), n, cuda.gridsize(1)):
+        q = p // inner
+        i = p - q * inner
+        o = q // n_out
+        out[p] = src[so + (o * n_in + idx[q - o * n_out]) * inner + i]
+
+
+def select_rows(src, so, idx, out, outer, n_in, inner):
+    """As the CPU's: a thread per output element (grid-stride)."""
+    n = out.size
+    if n:
+        _select_rows[blocks(n), THREADS](src, so, idx, out, n_in, inner, idx.size, n)
+
+
+select_rows_par = select_rows
+
+
+@cuda.jit
 def _take(src, base, lin, rest_shape, rest_strides, out, per, n):
     for e in range(cuda.grid(1), n, cuda.gridsize(1)):
         j = e // per

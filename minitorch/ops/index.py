@@ -305,6 +305,8 @@ class IndexSelect(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.shape, ctx.dim, ctx.index = x._shape, dim, index
+        if x._contig and x.dim():
+            return launch.select_rows(x, dim, index)
         lin = launch.binary("mul", index, launch.scalar(x._stride[dim] if x.dim() else 0, int64, x._device))
         rest = [d for d in range(x.dim()) if d != dim]
         out = launch.take(x, lin, rest)

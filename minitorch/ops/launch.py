@@ -944,6 +944,21 @@ def take(x, lin, rest_dims):
     return out
 
 
+def select_rows(x, dim, index):
+    """index_select of a contiguous x along ``dim`` by ``index`` (a checked int64 vector, each in range): the output
+    (..., len(index), ...) copied a run of x's trailing dims at a time (a copy: bit-safe for 16-bit floats)."""
+    shape = x._shape[:dim] + (index.numel(),) + x._shape[dim + 1:]
+    out = empty(shape, x._dtype, x._device)
+    if out.numel():
+        index = index if index._is_contiguous() else contiguous(index)
+        idx = index._storage[index._offset:index._offset + index.numel()]
+        ix = _k(x).index
+        (ix.select_rows_par if out.numel() >= N_PAR else ix.select_rows)(
+            x._storage, x._offset, idx, out._storage, math.prod(x._shape[:dim]), x._shape[dim],
+            math.prod(x._shape[dim + 1:]))
+    return out
+
+
 @half_compute(inplace=("x",), layout=True, only_if="accumulate")
 def put_(x, lin, rest_dims, values, accumulate):
     """x[offset lin[j] + rest...] (+)= values, values broadcast to (len(lin), *rest sizes)."""
