@@ -602,18 +602,14 @@ def _wg_scatter(yf, ystride, P2, omap, of, n0, m, O, L):
                 of[dst + l] = yf[src + omap[l]]
 
 
-@njit(cache=True, inline="always")
-def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
-    """V for images n0 .. n0+m into v (16 planes of (C, m*TH*TW), sv apart); returns the planes as 2-D views."""
+@njit(cache=True, error_model="numpy")
+def _wg_input_tail(p0, p1, p2, p3, ext, m, TH, TW, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14,
+                   v15):
+    """V of each tile row's last tile, whose last two input columns are in ext (see _wg_input_block). Its planes
+    arrive as separate arrays: indexed through a list of views, every store took the list item's reference (an
+    atomic count shared by both threads; 0.15 -> 0.10 ms of a 7x7 64-channel batch's 2.3 ms forward)."""
     P1 = TH * TW
-    cnt = m * P1
-    _wg_gather(xf, n0, m, C, HW, gmap, emap, slab, ext)
-    vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
-    _wg_input_block(slab[0], slab[1], slab[2], slab[3], cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5], vp[6], vp[7],
-                    vp[8], vp[9], vp[10], vp[11], vp[12], vp[13], vp[14], vp[15])
-    # each tile row's last tile: its last two input columns are in ext, not in the next tile row's first two
-    p0, p1, p2, p3 = slab[0], slab[1], slab[2], slab[3]
-    for c in range(C):
+    for c in range(p0.shape[0]):
         for j in range(m):
             for ty in range(TH):
                 q = j * P1 + ty * TW + TW - 1
@@ -624,13 +620,27 @@ def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
                 c0, c1, c2, c3 = ext[0, c, e], ext[1, c, e], ext[2, c, e], ext[3, c, e]
                 d0, d1, d2, d3 = ext[0, c, e + 1], ext[1, c, e + 1], ext[2, c, e + 1], ext[3, c, e + 1]
                 sa, sb, sc, sd = a0 - a2, b0 - b2, c0 - c2, d0 - d2
-                vp[0][c, q], vp[1][c, q], vp[2][c, q], vp[3][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                v0[c, q], v1[c, q], v2[c, q], v3[c, q] = sa - sc, sb + sc, sc - sb, sb - sd
                 sa, sb, sc, sd = a1 + a2, b1 + b2, c1 + c2, d1 + d2
-                vp[4][c, q], vp[5][c, q], vp[6][c, q], vp[7][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                v4[c, q], v5[c, q], v6[c, q], v7[c, q] = sa - sc, sb + sc, sc - sb, sb - sd
                 sa, sb, sc, sd = a2 - a1, b2 - b1, c2 - c1, d2 - d1
-                vp[8][c, q], vp[9][c, q], vp[10][c, q], vp[11][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                v8[c, q], v9[c, q], v10[c, q], v11[c, q] = sa - sc, sb + sc, sc - sb, sb - sd
                 sa, sb, sc, sd = a1 - a3, b1 - b3, c1 - c3, d1 - d3
-                vp[12][c, q], vp[13][c, q], vp[14][c, q], vp[15][c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+                v12[c, q], v13[c, q], v14[c, q], v15[c, q] = sa - sc, sb + sc, sc - sb, sb - sd
+
+
+@njit(cache=True, inline="always")
+def _wg_transform_input(xf, n0, m, C, HW, gmap, emap, slab, ext, v, sv, TH, TW):
+    """V for images n0 .. n0+m into v (16 planes of (C, m*TH*TW), sv apart); returns the planes as 2-D views."""
+    P1 = TH * TW
+    cnt = m * P1
+    _wg_gather(xf, n0, m, C, HW, gmap, emap, slab, ext)
+    vp = [v[e * sv:e * sv + C * cnt].reshape(C, cnt) for e in range(16)]
+    _wg_input_block(slab[0], slab[1], slab[2], slab[3], cnt, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5], vp[6], vp[7],
+                    vp[8], vp[9], vp[10], vp[11], vp[12], vp[13], vp[14], vp[15])
+    # each tile row's last tile: its last two input columns are in ext, not in the next tile row's first two
+    _wg_input_tail(slab[0], slab[1], slab[2], slab[3], ext, m, TH, TW, vp[0], vp[1], vp[2], vp[3], vp[4], vp[5],
+                   vp[6], vp[7], vp[8], vp[9], vp[10], vp[11], vp[12], vp[13], vp[14], vp[15])
     return vp
 
 
