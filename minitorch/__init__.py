@@ -86,3 +86,8 @@ def set_num_threads(n):
 import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
+
+from .ops import numpy_names as _numpy_names  # noqa: E402
+
+_numpy_names.install(globals())  # axis= / keepdims= as PyTorch's native functions take them
+_numpy_names.install(Tensor)

@@ -957,3 +957,38 @@ def test_index_select_every_dim_matches_numpy(device, dtype):
             idx2 = idx % tt.shape[dim]
             np.testing.assert_array_equal(tt.index_select(dim, minitorch.tensor(idx2, device=device)).cpu().numpy(),
                                           np.take(x.transpose(2, 1, 0), idx2, axis=dim))
+
+
+def test_numpy_argument_names_as_pytorch_takes_them():
+    """axis= for dim= and keepdims= for keepdim=, on functions and methods, as PyTorch's native functions take them."""
+    import pickle
+    x = minitorch.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(x.sum(axis=1).numpy(), [3.0, 12.0])
+    np.testing.assert_array_equal(minitorch.sum(x, axis=0, keepdims=True).numpy(), [[3.0, 5.0, 7.0]])
+    assert tuple(minitorch.cat([x, x], axis=0).shape) == (4, 3)
+    assert tuple(x.mean(1, keepdims=True).shape) == (2, 1)
+    np.testing.assert_array_equal(x.argmax(axis=1).numpy(), [2, 2])
+    np.testing.assert_array_equal(x.max(axis=0).values.numpy(), [3.0, 4.0, 5.0])
+    assert tuple(x.unsqueeze(axis=0).shape) == (1, 2, 3)
+    np.testing.assert_array_equal(x.cumsum(axis=1).numpy(), np.cumsum(np.arange(6.0).reshape(2, 3), axis=1))
+    with pytest.raises(TypeError, match="multiple values for argument 'dim'"):
+        x.sum(dim=1, axis=1)
+    with pytest.raises(TypeError):
+        x.sum(axes=1)
+    assert pickle.loads(pickle.dumps(minitorch.sum)) is minitorch.sum
+    assert pickle.loads(pickle.dumps(minitorch.Tensor.sum)) is minitorch.Tensor.sum
+
+
+def test_reading_grad_of_a_non_leaf_warns():
+    a = minitorch.ones(2, requires_grad=True)
+    z = a * 2
+    kept = a * 3
+    kept.retain_grad()
+    (z.sum() + kept.sum()).backward()
+    with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
+        assert z.grad is None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(a.grad.numpy(), [5.0, 5.0])
+        np.testing.assert_array_equal(kept.grad.numpy(), [1.0, 1.0])
