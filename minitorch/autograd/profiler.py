@@ -614,6 +614,8 @@ def _inplace(name, args, kw, pos):
 _LAUNCHER_NAMES = {
     "unary": lambda a, k: "aten::" + _inplace(a[0], a, k, 4),
     "binary": lambda a, k: "aten::" + _inplace(a[0], a, k, 4),
+    "binary_same": lambda a, k: "aten::" + a[0],
+    "select_rows": "aten::index_select",
     "reduce": lambda a, k: "aten::" + a[0],
     "argreduce": lambda a, k: "aten::" + a[0],
     "scan": lambda a, k: "aten::" + a[0],
