@@ -34,6 +34,10 @@ from .ops.autocast import (autocast_decrement_nesting, autocast_increment_nestin
                            get_autocast_dtype, is_autocast_cache_enabled, is_autocast_enabled,
                            set_autocast_cache_enabled, set_autocast_dtype, set_autocast_enabled)
 from .serialization import load, save
+from ._torch_names import *  # noqa: F401,F403,E402  (pi, inf, torch.dropout(x, p, train), windows, settings ...)
+from . import version  # noqa: F401
+from .amp import GradScaler  # noqa: F401
+from .cuda import OutOfMemoryError  # noqa: F401
 from .legacy import TYPES as _LEGACY_TYPES
 
 globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor, ...
@@ -51,7 +55,7 @@ int = int32  # noqa: A001
 short = int16
 char = int8
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 
 def is_floating_point(input):

@@ -170,6 +170,13 @@ class Tensor:
     def is_floating_point(self):
         return self._dtype.is_floating_point
 
+    def is_signed(self):
+        return self._dtype.is_signed
+
+    def is_inference(self):
+        """False: minitorch has no inference tensors (``inference_mode`` is ``no_grad`` here)."""
+        return False
+
     def is_complex(self):
         return False
 

@@ -41,10 +41,21 @@ class enable_grad(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """Like ``no_grad`` (minitorch has no separate inference tensors)."""
+    """Like ``no_grad`` (minitorch has no separate inference tensors: ``Tensor.is_inference()`` is False);
+    ``minitorch.is_inference_mode_enabled()`` says whether an enabled block is active."""
+    _active = [False]
 
     def __init__(self, mode=True):
         self._value = not mode
+
+    def __enter__(self):
+        super().__enter__()
+        self._prev_active = inference_mode._active[0]
+        inference_mode._active[0] = not self._value
+
+    def __exit__(self, *exc):
+        inference_mode._active[0] = self._prev_active
+        return super().__exit__(*exc)
 
     def clone(self):
         return inference_mode(not self._value)

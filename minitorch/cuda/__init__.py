@@ -11,6 +11,10 @@ globals().update(_LEGACY_TYPES)  # minitorch.cuda.FloatTensor, ...
 _current = 0
 
 
+class OutOfMemoryError(RuntimeError):
+    """``torch.cuda.OutOfMemoryError`` (also ``minitorch.OutOfMemoryError``), for ``except`` clauses."""
+
+
 def is_available():
     """True when a CUDA device and the CUDA kernels are both usable."""
     return "cuda" in dispatch.available()
