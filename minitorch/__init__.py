@@ -35,7 +35,9 @@ from .ops.autocast import (autocast_decrement_nesting, autocast_increment_nestin
                            set_autocast_cache_enabled, set_autocast_dtype, set_autocast_enabled)
 from .serialization import load, save
 from ._torch_names import *  # noqa: F401,F403,E402  (pi, inf, torch.dropout(x, p, train), windows, settings ...)
-from . import version  # noqa: F401
+from . import special, version  # noqa: F401
+from .special import multigammaln as mvlgamma  # noqa: F401,E402
+Tensor.mvlgamma = mvlgamma
 from .amp import GradScaler  # noqa: F401
 from .cuda import OutOfMemoryError  # noqa: F401
 from .legacy import TYPES as _LEGACY_TYPES

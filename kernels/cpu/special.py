@@ -1,4 +1,5 @@
-"""Special functions for the CPU device: log-gamma, digamma, trigamma, the regularised incomplete gamma functions,
+"""Special functions for the CPU device: log-gamma, digamma, trigamma, the Hurwitz zeta function (polygamma of
+higher orders), the regularised incomplete gamma functions,
 and the derivative of a standard gamma draw with respect to its shape (the implicit reparameterisation gradient).
 Flat contiguous arrays in, flat arrays out; the math runs in float64 and is stored in out's dtype."""
 import math
@@ -54,6 +55,57 @@ def _trigamma(x):
     r = 1.0 / (x * x)
     series = (1.0 / x) * (1.0 + 0.5 / x + r * (1.0 / 6 - r * (1.0 / 30 - r * (1.0 / 42 - r * (1.0 / 30)))))
     return acc + sign * series
+
+
+# (2k)! / B_2k for k = 1 .. 12: the Euler-Maclaurin tail of the Hurwitz zeta sum
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)
+
+
+@njit(cache=True, error_model="numpy")
+def _zeta(x, q):
+    """Hurwitz zeta: the sum over k >= 0 of (k + q)^-x, for x > 1 (inf at x = 1 and at the poles q = 0, -1, ...;
+    NaN for x < 1, or q < 0 with x not an integer): terms summed directly until k + q passes 9 (at least 9 of
+    them), then the Euler-Maclaurin tail with 12 Bernoulli terms, stopping once a term is below float64's
+    resolution."""
+    if x == 1.0:
+        return math.inf
+    if x < 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == math.floor(q):
+            return math.inf
+        if x != math.floor(x):
+            return math.nan
+    s = q ** -x
+    a = q
+    i = 0
+    b = 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = a ** -x
+        s += b
+        if abs(b / s) < 1.1102230246251565e-16:
+            return s
+    w = a
+    s += b * w / (x - 1.0)
+    s -= 0.5 * b
+    fac = 1.0
+    k = 0.0
+    for j in range(12):
+        fac *= x + k
+        b /= w
+        t = fac * b / _ZETA_A[j]
+        s += t
+        if abs(t / s) < 1.1102230246251565e-16:
+            return s
+        k += 1.0
+        fac *= x + k
+        b /= w
+        k += 1.0
+    return s
 
 
 @njit(cache=True)
@@ -253,3 +305,10 @@ def dirichlet_grad(x, alpha, total, out, n):
     """out[:n] = d x / d alpha of Beta(alpha, total - alpha) samples x[:n] (the Dirichlet marginals), total fixed."""
     for i in range(n):
         out[i] = _dirichlet_grad_one(float(x[i]), float(alpha[i]), float(total[i]))
+
+
+@njit(cache=True, error_model="numpy")
+def zeta(x, q, out, n):
+    """out[:n] = the Hurwitz zeta function of (x[:n], q[:n]) (float64 math)."""
+    for i in range(n):
+        out[i] = _zeta(float(x[i]), float(q[i]))

@@ -1143,6 +1143,17 @@ def gammainc(a, x, upper):
 
 
 @half_compute()
+def zeta(x, q):
+    """The Hurwitz zeta function of two same-shape floating tensors, in x's dtype."""
+    x, q = contiguous(x), contiguous(q)
+    out = empty(x._shape, x._dtype, x._device)
+    n = out.numel()
+    if n:
+        _k(x).special.zeta(x._storage[x._offset:x._offset + n], q._storage[q._offset:q._offset + n], out._storage, n)
+    return out
+
+
+@half_compute()
 def dirichlet_grad(x, alpha, total):
     """d x / d alpha for Dirichlet draws x (same-shape x, alpha and total = alpha's sum along the event)."""
     x, alpha, total = contiguous(x), contiguous(alpha), contiguous(total)

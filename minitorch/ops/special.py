@@ -1,6 +1,9 @@
-"""Gamma-family special functions and gamma draws: ``lgamma``, ``digamma``, ``polygamma`` (orders 0 and 1),
+"""Gamma-family special functions and gamma draws: ``lgamma``, ``digamma``, ``polygamma`` (any order: 0 and 1 by
+their own kernels, higher ones from the Hurwitz ``zeta``),
 ``_standard_gamma`` (with its implicit reparameterisation gradient), ``_standard_gamma_grad`` and
 ``_sample_dirichlet``. Each primitive launches its own kernel (kernels/*/special.py, kernels/*/random.py)."""
+import math
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..dtypes import get_default_dtype
@@ -31,10 +34,9 @@ class _Special(Function):
     @classmethod
     def backward(cls, ctx, g):
         (x,) = ctx.saved_tensors
-        nxt = {"lgamma": "digamma", "digamma": "trigamma"}.get(cls.op)
-        if nxt is None:
-            raise RuntimeError("polygamma(n, x) is differentiable only for n = 0 and n = 1 in minitorch")
-        return g * _apply(nxt, x)
+        if cls.op == "trigamma":
+            return g * polygamma(2, x)
+        return g * _apply({"lgamma": "digamma", "digamma": "trigamma"}[cls.op], x)
 
 
 _SPECIAL_FN = {name: type(fn_name, (_Special,), {"op": name})
@@ -58,14 +60,71 @@ def digamma(input, *, out=None):
 
 
 def polygamma(n, input, *, out=None):
-    """The n-th derivative of digamma (minitorch has orders 0 and 1)."""
+    """The n-th derivative of digamma: orders 0 and 1 by their own kernels, higher ones as
+    (-1)^(n+1) n! zeta(n + 1, x)."""
     if isinstance(n, Tensor):  # Tensor.polygamma(self, n)
         n, input = input, n
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    if n > 1:
-        raise NotImplementedError(f"polygamma of order {n} is not implemented in minitorch (orders 0 and 1 are)")
-    return E._write_out(out, _apply("digamma" if n == 0 else "trigamma", _floating(input, "polygamma")))
+    x = _floating(input, "polygamma")
+    if n <= 1:
+        return E._write_out(out, _apply("digamma" if n == 0 else "trigamma", x))
+    if _state["enabled"] and x._requires_grad:
+        return E._write_out(out, Polygamma.apply(x, n))
+    return E._write_out(out, _polygamma_values(x, n))
+
+
+def _polygamma_values(x, n):
+    from ..creation import full_like
+    scale = (1.0 if n % 2 else -1.0) * math.exp(math.lgamma(n + 1.0))
+    return launch.zeta(full_like(x, n + 1.0), x) * scale
+
+
+class Polygamma(Function):
+    """polygamma(n, x) for n >= 2; its derivative is polygamma(n + 1, x)."""
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return _polygamma_values(x, n)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * polygamma(ctx.n + 1, x), None
+
+
+class Zeta(Function):
+    @staticmethod
+    def forward(ctx, x, q):
+        ctx.save_for_backward(x, q)
+        return launch.zeta(x, q)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, q = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise RuntimeError("the derivative for 'self' (x) of zeta is not implemented.")
+        return None, g * -x * zeta(x + 1, q)
+
+
+def zeta(input, other, *, out=None):
+    """The Hurwitz zeta function: the sum over k >= 0 of (k + other)^-input (``torch.special.zeta``); either may be
+    a Python number. Differentiable in ``other``."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"zeta(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    from ..dtypes import result_type
+    ref = input if isinstance(input, Tensor) else other
+    x = input if isinstance(input, Tensor) else scalar_like(input, ref)
+    q = other if isinstance(other, Tensor) else scalar_like(other, ref)
+    dt = result_type(x, q)
+    if not dt.is_floating_point:
+        dt = get_default_dtype()
+    x, q = S.broadcast_tensors(cast(x, dt) if x._dtype is not dt else x, cast(q, dt) if q._dtype is not dt else q)
+    if _state["enabled"] and (x._requires_grad or q._requires_grad):
+        return E._write_out(out, Zeta.apply(x, q))
+    return E._write_out(out, launch.zeta(x, q))
 
 
 def _erfinv_values(x):
