@@ -93,7 +93,10 @@ import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
 
+from .ops import methods_extra as _methods_extra  # noqa: E402
 from .ops import numpy_names as _numpy_names  # noqa: E402
+
+_methods_extra.install()  # addmm_, cumsum_, greater_, fill_diagonal_, conj/real ...
 
 _numpy_names.install(globals())  # axis= / keepdims= as PyTorch's native functions take them
 _numpy_names.install(Tensor)
