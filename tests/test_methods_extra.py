@@ -87,3 +87,17 @@ def test_predicates_and_errors():
         minitorch.ones(3).fill_diagonal_(0)
     with pytest.raises(RuntimeError, match="all dimensions of input must be of equal length"):
         minitorch.ones(2, 3, 3).fill_diagonal_(0)
+
+
+def test_legacy_new_and_layout():
+    x = minitorch.ones(2, 3, dtype=minitorch.float64)
+    assert tuple(x.new(2, 2).shape) == (2, 2) and x.new(2, 2).dtype is minitorch.float64
+    assert tuple(x.new(minitorch.Size([3])).shape) == (3,)
+    assert tuple(x.new().shape) == (0,)
+    y = x.new([1, 2])
+    assert y.dtype is minitorch.float64 and y.tolist() == [1.0, 2.0]
+    z = x.new(minitorch.tensor([3, 4]))
+    assert z.dtype is minitorch.float64 and z.tolist() == [3.0, 4.0]
+    assert x.layout is minitorch.strided
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        x.new(2, "a")

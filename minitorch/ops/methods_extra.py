@@ -73,7 +73,33 @@ def _fill_diagonal_(self, fill_value, wrap=False):
     return self
 
 
-METHODS = {"prelu": _prelu, "is_same_size": _is_same_size, "is_nonzero": _is_nonzero, "is_neg": _false,
+def _new(self, *args, device=None):
+    """The legacy constructor: ``x.new(2, 3)`` (uninitialized) or ``x.new(size)``, ``x.new(data)`` (a copy), ``x.new()``
+    (empty), in x's dtype and on x's device (or ``device``)."""
+    from .. import creation
+    from ..tensor import Size
+    dev = self.device if device is None else device
+    if not args:
+        return creation.empty((0,), dtype=self.dtype, device=dev)
+    if len(args) == 1 and isinstance(args[0], Size):
+        return creation.empty(tuple(args[0]), dtype=self.dtype, device=dev)
+    if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        return creation.empty(args, dtype=self.dtype, device=dev)
+    if len(args) == 1:
+        data = args[0]
+        if isinstance(data, Tensor):
+            return data.detach().to(dtype=self.dtype, device=dev).clone()
+        return creation.tensor(data, dtype=self.dtype, device=dev)
+    raise TypeError("new() received an invalid combination of arguments - got "
+                    f"({', '.join(type(a).__name__ for a in args)})")
+
+
+def _layout(self):
+    from .._torch_names import strided
+    return strided
+
+
+METHODS = {"new": _new, "layout": property(_layout), "prelu": _prelu, "is_same_size": _is_same_size, "is_nonzero": _is_nonzero, "is_neg": _false,
            "is_conj": _false, "resolve_conj": _itself, "resolve_neg": _itself, "conj": _itself,
            "conj_physical": _conj_physical, "real": property(_real), "imag": property(_imag),
            "fill_diagonal_": _fill_diagonal_}
