@@ -526,10 +526,12 @@ def _patch_opaque(rec):
     patched = []
     for ns in (minitorch, public_linalg, Tensor, linalg, sorting, search):
         for name, val in list(vars(ns).items()):
-            fn = targets.get(id(val))
+            # the function itself, or the wrapper that takes NumPy's argument names for it (ops/numpy_names.py),
+            # which is what gets recorded then
+            fn = targets.get(id(val)) or targets.get(id(getattr(val, "__wrapped__", None)))
             if fn is not None:
                 patched.append((ns, name, val))
-                setattr(ns, name, _opaque_wrapper(rec, name, fn))
+                setattr(ns, name, _opaque_wrapper(rec, name, val))
     return patched
 
 
