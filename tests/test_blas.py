@@ -129,6 +129,58 @@ def test_gemm_narrow_outputs_with_leading_dimensions(dtype, ta, tb, m, k, n, bet
     np.testing.assert_array_equal(c_flat.reshape(m, n + 4)[:, n:], gaps)
 
 
+@pytest.mark.parametrize("bound", [0, 1 << 19, 1 << 40])
+def test_small_products_on_either_library(bound):
+    """The small-product switch (_blas.SMALL: SciPy's OpenBLAS under MKL) set at run time to nothing, its default
+    and everything: products with and without transposes, leading dimensions, alpha and beta match NumPy."""
+    saved = _blas._SMALL.value
+    try:
+        _blas._SMALL.value = bound
+        assert _blas.small_products() == bound
+        for dtype in (np.float32, np.float64):
+            for ta, tb in itertools.product([False, True], repeat=2):
+                for m, k, n in [(64, 32, 98), (128, 64, 64), (5, 7, 3), (1, 1, 1), (130, 70, 70), (17, 300, 33)]:
+                    rng = np.random.default_rng(m * n + k)
+                    a_flat, a = _window(rng, *((k, m) if ta else (m, k)), ld=(m if ta else k) + 3, dtype=dtype)
+                    b_flat, b = _window(rng, *((n, k) if tb else (k, n)), ld=(k if tb else n) + 2, dtype=dtype)
+                    c_flat, c = _window(rng, m, n, ld=n + 4, dtype=dtype)
+                    want = 0.5 * ((a.T if ta else a) @ (b.T if tb else b)) - 2.0 * c
+                    _call_gemm(ta, tb, m, n, k, 0.5, a_flat, a_flat.size // a.shape[0], b_flat,
+                               b_flat.size // b.shape[0], -2.0, c_flat, n + 4)
+                    tol = 1e-5 * k if dtype == np.float32 else 1e-12
+                    np.testing.assert_allclose(c, want, rtol=tol, atol=tol, err_msg=f"{ta} {tb} {m}x{k}x{n}")
+                    assert np.isnan(c_flat.reshape(m, n + 4)[:, n:]).all()
+    finally:
+        _blas._SMALL.value = saved
+
+
+def test_small_products_library():
+    """Under MKL the small products go to SciPy's OpenBLAS (its own sgemm/dgemm, not MKL's) up to 2**19
+    multiply-adds by default; on OpenBLAS there is nothing to switch."""
+    scipy_addresses = _blas._load_scipy()[1]
+    if _blas.BACKEND.startswith("mkl") and "MINITORCH_BLAS_SMALL" not in os.environ:
+        assert _blas.SMALL == 1 << 19
+        assert _blas._SMALL_ADDRESSES == scipy_addresses != _blas._ADDRESSES
+    elif not _blas.BACKEND.startswith("mkl"):
+        assert _blas.SMALL == 0 and _blas._SMALL_ADDRESSES == _blas._ADDRESSES == scipy_addresses
+
+
+@pytest.mark.skipif(not HAS_MKL, reason="the mkl wheel is not installed")
+@pytest.mark.parametrize("value,want", [("0", "0"), ("4096", "4096"), ("", str(1 << 19)), ("-1", "ValueError"),
+                                        ("lots", "ValueError")])
+def test_small_products_setting(value, want):
+    code = "from minitorch.kernels.cpu import _blas; print(_blas.small_products())"
+    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, MINITORCH_BLAS="mkl",
+                       MINITORCH_BLAS_SMALL=value), capture_output=True, text=True, timeout=600)
+    if want == "ValueError":
+        assert r.returncode != 0
+        assert f"ValueError: MINITORCH_BLAS_SMALL must be a product size m*n*k >= 0 (0: off), not {value!r}" \
+            in r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [want]
+
+
 def _in_storage(rng, shape, pad=5):
     """A random matrix stored at an offset inside a longer 1-D storage (NaN around it): (storage, offset, matrix)."""
     n = int(np.prod(shape))

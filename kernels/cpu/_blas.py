@@ -8,6 +8,7 @@ Which library runs it is chosen once per process, when this module is imported:
   thread, so no second thread pool competes for the cores. It is the BLAS PyTorch's CPU build uses, and measured
   here (2-vCPU Xeon, AVX-512, one thread) 1.2-1.45x faster than OpenBLAS at the shapes of our layers: 64x784x128
   70 vs 103 us, conv-shaped 64x288x784 158 vs 232 us, 700x200x10000 13.6 vs 18.8 ms.
+  Small products with B not transposed still go to SciPy's OpenBLAS (``SMALL``, below): up to twice as fast there.
 * **SciPy's OpenBLAS** otherwise (the library Numba's own ``np.dot`` calls, reached through
   ``scipy.linalg.cython_blas``): it threads large products itself (``matmul.set_blas_threads`` sets how far).
 
@@ -35,6 +36,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
 
 _SYMBOLS = {"s": "minitorch_sgemm", "d": "minitorch_dgemm"}
+_SMALL_SYMBOLS = {"s": "minitorch_sgemm_small", "d": "minitorch_dgemm_small"}
 
 # OpenBLAS worker threads busy-wait for about 2**28 cycles after each call before they sleep, so after a threaded
 # GEMM they keep both cores away from the Numba kernels that follow (measured: a CNN training step took 88 ms
@@ -123,6 +125,42 @@ BACKEND, _ADDRESSES, SEQUENTIAL = _select()
 for _kind, _addr in _ADDRESSES.items():
     llvm_binding.add_symbol(_SYMBOLS[_kind], _addr)
 
+# Small products on MKL go to SciPy's OpenBLAS instead: row-major C (m, n) = A @ B with B not transposed and
+# m * n * k <= SMALL. Measured on the 2-vCPU AMD EPYC (Zen 4), one GEMM per Numba thread on both threads, float32
+# GFLOP/s MKL / OpenBLAS: 64x98x32 (a 14x14 Winograd GEMM) 88/207, 128x64x64 133/224, 64x64x128 124/228, 32x32x32
+# 142/206, 8x8x8 13/31; at 2**20 MKL leads (64x128x128 152/136, 128x128x64 150/140), and with B transposed it is
+# level or ahead at every size (64x128x64 136/116, 32x32x32 139/114). OpenBLAS runs products this small on the
+# calling thread whatever its thread count (a 128x128x64 one, twice SMALL, split over its own threads inside the
+# Numba ones: 32-51 GFLOP/s). MINITORCH_BLAS_SMALL sets the bound (0: MKL runs everything); it is 0 off MKL. A
+# process-wide symbol read at run time, as NARROW below.
+def _small_bound():
+    if not BACKEND.startswith("mkl"):
+        return 0
+    text = os.environ.get("MINITORCH_BLAS_SMALL", "").strip()
+    if not text:
+        return 1 << 19
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"MINITORCH_BLAS_SMALL must be a product size m*n*k >= 0 (0: off), not {text!r}")
+    return value
+
+
+_SMALL = ctypes.c_int64(_small_bound())
+SMALL = _SMALL.value
+_SMALL_ADDRESSES = _load_scipy()[1] if SMALL else _ADDRESSES
+for _kind, _addr in _SMALL_ADDRESSES.items():
+    llvm_binding.add_symbol(_SMALL_SYMBOLS[_kind], _addr)
+llvm_binding.add_symbol("minitorch_blas_small", ctypes.addressof(_SMALL))
+
+
+def small_products():
+    """The current SMALL: products up to this many multiply-adds (B not transposed) run on SciPy's OpenBLAS."""
+    return _SMALL.value
+
+
 # Row-major products (m, n) with n < NARROW output columns, or n < 4 * NARROW not a multiple of NARROW, and at least
 # as many rows as columns are computed transposed. MKL is slow when BLAS's column-major m (our row-major n) is under
 # 16, at least on AMD's Zen 3 (2-vCPU EPYC, one thread, float32 64x128 @ 128x10: 12.1 us, where the same product
@@ -136,18 +174,24 @@ NARROW = _NARROW.value
 llvm_binding.add_symbol("minitorch_blas_narrow", ctypes.addressof(_NARROW))
 
 
-@intrinsic
-def _narrow(typingctx):
-    """The current process's NARROW (above), loaded from its symbol."""
-    def codegen(context, builder, signature, args):
-        i64 = llvm_ir.IntType(64)
-        try:
-            gv = builder.module.get_global("minitorch_blas_narrow")
-        except KeyError:
-            gv = llvm_ir.GlobalVariable(builder.module, i64, "minitorch_blas_narrow")
-            gv.linkage = "external"
-        return builder.load(gv)
-    return types.int64(), codegen
+def _global_int(name):
+    """An intrinsic that loads the process-wide int64 registered under ``name``."""
+    @intrinsic
+    def load(typingctx):
+        def codegen(context, builder, signature, args):
+            i64 = llvm_ir.IntType(64)
+            try:
+                gv = builder.module.get_global(name)
+            except KeyError:
+                gv = llvm_ir.GlobalVariable(builder.module, i64, name)
+                gv.linkage = "external"
+            return builder.load(gv)
+        return types.int64(), codegen
+    return load
+
+
+_narrow = _global_int("minitorch_blas_narrow")   # the current process's NARROW (above)
+_small = _global_int("minitorch_blas_small")     # and its SMALL (below)
 
 
 @intrinsic
@@ -180,16 +224,15 @@ def _store_at(typingctx, c, i, v):
 # ---------------------------------------------------------------------------------------------------------------
 # the call: Fortran sgemm/dgemm with every argument in a stack slot
 # ---------------------------------------------------------------------------------------------------------------
-@intrinsic
-def _xgemm(typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+def _xgemm_typer(symbols, typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Column-major ``C = alpha * op(A) op(B) + beta * C`` (BLAS's own convention) on the data pointers of arrays
-    a, b, c of one float dtype; ta/tb are booleans; m..ldc integers."""
+    a, b, c of one float dtype; ta/tb are booleans; m..ldc integers; the library is the one under ``symbols``."""
     if not all(isinstance(x, types.Array) for x in (a, b, c)):
         return None
     dt = c.dtype
     if not isinstance(dt, types.Float) or a.dtype != dt or b.dtype != dt:
         return None
-    symbol = _SYMBOLS["s" if dt == types.float32 else "d"]
+    symbol = symbols["s" if dt == types.float32 else "d"]
     sig = types.void(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
     def codegen(context, builder, signature, args):
@@ -226,6 +269,18 @@ def _xgemm(typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
         builder.call(fn, call_args)
         return context.get_dummy_value()
     return sig, codegen
+
+
+@intrinsic
+def _xgemm(typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """The call on the process's BLAS (BACKEND)."""
+    return _xgemm_typer(_SYMBOLS, typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@intrinsic
+def _xgemm_small(typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """The call on SciPy's OpenBLAS, what small products take under MKL (see SMALL)."""
+    return _xgemm_typer(_SMALL_SYMBOLS, typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 def gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -265,7 +320,10 @@ def _gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
             return
         # column-major BLAS on row-major data: C^T = op(B)^T op(A)^T, where a row-major (r, c) matrix with row
         # stride ld is its column-major transpose with leading dimension ld
-        _xgemm(tb, ta, n, m, k, alpha, b, max(ldb, 1), a, max(lda, 1), beta, c, max(ldc, 1))
+        if m * n * k <= _small() and not tb:
+            _xgemm_small(tb, ta, n, m, k, alpha, b, max(ldb, 1), a, max(lda, 1), beta, c, max(ldc, 1))
+        else:
+            _xgemm(tb, ta, n, m, k, alpha, b, max(ldb, 1), a, max(lda, 1), beta, c, max(ldc, 1))
     return impl
 
 
