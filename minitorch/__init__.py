@@ -36,6 +36,8 @@ from .ops.autocast import (autocast_decrement_nesting, autocast_increment_nestin
 from .serialization import load, save
 from ._torch_names import *  # noqa: F401,F403,E402  (pi, inf, torch.dropout(x, p, train), windows, settings ...)
 from . import special, version  # noqa: F401
+from . import sparse  # noqa: F401,E402
+from .sparse import coo as _coo  # noqa: E402
 from .special import multigammaln as mvlgamma  # noqa: F401,E402
 Tensor.mvlgamma = mvlgamma
 from .amp import GradScaler  # noqa: F401
@@ -97,6 +99,8 @@ from .ops import methods_extra as _methods_extra  # noqa: E402
 from .ops import numpy_names as _numpy_names  # noqa: E402
 
 _methods_extra.install()  # addmm_, cumsum_, greater_, fill_diagonal_, conj/real ...
+Tensor.to_sparse = Tensor.to_sparse_coo = _coo.to_sparse
+Tensor.to_dense = _coo._dense_to_dense
 
 _numpy_names.install(globals())  # axis= / keepdims= as PyTorch's native functions take them
 _numpy_names.install(Tensor)

@@ -28,7 +28,7 @@ __all__ = ["pi", "e", "inf", "nan", "newaxis", "dropout", "alpha_dropout", "feat
            "is_same_size", "is_signed", "is_complex", "is_inference", "is_inference_mode_enabled", "typename",
            "unravel_index", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
            "cond", "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
-           "layout", "strided", "set_float32_matmul_precision", "get_float32_matmul_precision",
+           "layout", "strided", "sparse_coo", "spmm", "sparse_coo_tensor", "set_float32_matmul_precision", "get_float32_matmul_precision",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
            "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
            "get_deterministic_debug_mode", "set_num_interop_threads", "get_num_interop_threads", "set_warn_always",
@@ -336,6 +336,21 @@ class layout:  # noqa: N801
 
 
 strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+
+
+def spmm(input, mat2):
+    """``input @ mat2`` with a sparse COO ``input`` (any layouts work, as in PyTorch)."""
+    from .sparse import mm
+    return mm(input, mat2)
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False, requires_grad=False,
+                      check_invariants=None, is_coalesced=None):
+    """See ``minitorch.sparse.coo.sparse_coo_tensor``."""
+    from .sparse.coo import sparse_coo_tensor as make
+    return make(indices, values, size, dtype=dtype, device=device, requires_grad=requires_grad,
+                is_coalesced=is_coalesced)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class Tensor:
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_vc", "_contig",
                  "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "_acc", "__weakref__")
 
+    _is_sparse_coo = False  # True on minitorch.sparse's COO tensors
     __array_priority__ = 1000  # numpy scalars and arrays defer to Tensor's reflected operators
 
     def __new__(cls, *args, device=None):

@@ -78,6 +78,13 @@ def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules for 1-D (dot/mv), 2-D and batched (broadcast) operands."""
     a, b = input, other
     _check(a, b, "matmul")
+    if a._is_sparse_coo or b._is_sparse_coo:
+        from ..sparse.coo import matmul as sparse_matmul
+        r = sparse_matmul(a, b)
+        if out is not None:
+            from .elementwise import _write_out
+            return _write_out(out, r)
+        return r
     da, db = len(a._shape), len(b._shape)
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")

@@ -78,6 +78,8 @@ def _reduce_dtype(x, dtype):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum over ``dim`` (int, tuple, or None for all); integer and bool inputs sum in int64."""
+    if input._is_sparse_coo:
+        return input.sum(dim, keepdim, dtype=dtype)
     x = _reduce_dtype(input, dtype)
     dims = dims_arg(dim, x.dim()) if not (isinstance(dim, (tuple, list)) and len(dim) == 0) else \
         tuple(range(x.dim()))
