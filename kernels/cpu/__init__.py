@@ -7,3 +7,4 @@ from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402
 from . import attention  # noqa: F401,E402
 from . import rnn  # noqa: F401,E402
+from . import sparse  # noqa: F401,E402

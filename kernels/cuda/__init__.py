@@ -23,3 +23,4 @@ from . import sample  # noqa: F401,E402
 from . import special  # noqa: F401,E402
 from . import attention  # noqa: F401,E402
 from . import rnn  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401

@@ -3,8 +3,10 @@ graph networks use on them (sparse @ dense, dense @ sparse, dense + sparse, scal
 
 A sparse tensor of shape ``(*sparse_sizes, *dense_sizes)`` holds two dense tensors: ``indices`` (int64, (sparse_dim,
 nnz)) and ``values`` (nnz, *dense_sizes). It is a ``Tensor`` (``isinstance`` holds, ``shape``/``dtype``/``device``
-are its own) without a strided storage: every op here is written with the dense ops (index_select, index_add,
-advanced indexing) on its two parts, so it runs on every device and autograd flows through ``values`` unchanged.
+are its own) without a strided storage. The float32/float64 products sparse @ dense run on kernels of their own
+(kernels/*/sparse.py: the entries in CSR order, built once per sparse tensor and kept); every other op is written
+with the dense ops (index_select, index_add, advanced indexing) on the two parts, so it runs on every device, and
+autograd flows through ``values``.
 ``requires_grad`` and ``grad`` are those of ``values``: a sparse leaf's gradient is sparse, with its indices (what
 ``torch.sparse.mm`` gives). Index bookkeeping (``coalesce``) runs on the host. A dense op handed a sparse tensor
 raises NotImplementedError, as PyTorch does for an op without a sparse kernel.
@@ -14,6 +16,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.function import Function
 from ..tensor import Tensor
 
 _INT64 = _dt.int64
@@ -27,7 +30,7 @@ def _no_strided(self):
 class SparseTensor(Tensor):
     """A sparse COO tensor (see the module docstring); made by ``sparse_coo_tensor`` and ``Tensor.to_sparse``."""
 
-    __slots__ = ("_sp_indices", "_sp_values", "_sp_coalesced")
+    __slots__ = ("_sp_indices", "_sp_values", "_sp_coalesced", "_sp_plan")
     _is_sparse_coo = True
 
     # a dense kernel reaching for the strided storage of a sparse tensor stops here, before any launch
@@ -356,6 +359,7 @@ def _make(indices, values, shape, coalesced):
     t._sp_indices = indices
     t._sp_values = values
     t._sp_coalesced = coalesced
+    t._sp_plan = None
     return t
 
 
@@ -435,15 +439,74 @@ def _dense_to_dense(self, dtype=None, *, masked_grad=None):
 # ---------------------------------------------------------------------------------------------------------------
 # products
 # ---------------------------------------------------------------------------------------------------------------
+def _plan(s):
+    """The CSR forms of a 2-D sparse tensor, built on the host once and kept: (rowptr, columns, order) of S sorted
+    by row, the same of S^T (sorted by column), and the rows and columns in the entries' own order; each an int64
+    tensor on S's device. ``order`` is the stable sort of the entries, so repeated indices all count."""
+    if s._sp_plan is None:
+        from .. import creation
+        rows, cols = s._sp_indices.cpu().numpy()
+        M, K = s._shape
+
+        def csr(major, minor, n):
+            order = np.argsort(major, kind="stable")
+            ptr = np.zeros(n + 1, np.int64)
+            np.cumsum(np.bincount(major, minlength=n), out=ptr[1:])
+            return ptr, minor[order], order
+
+        def dev(a):
+            return creation.tensor(np.ascontiguousarray(a, dtype=np.int64), device=s._device)
+        s._sp_plan = tuple(dev(a) for a in csr(rows, cols, M) + csr(cols, rows, K) + (rows, cols))
+    return s._sp_plan
+
+
+class _SpMM(Function):
+    """S @ D for a 2-D sparse S (its values the first input, its structure in ``plan``) and a 2-D dense D, on the
+    csr_mm kernel; backward: the values' gradient G[row] . D[col] per entry (coo_dots), D's gradient S^T @ G."""
+
+    @staticmethod
+    def forward(ctx, vals, d, plan, M):
+        from ..ops import launch
+        rowptr, ccols, order = plan[:3]
+        K, N = d._shape
+        d = launch.contiguous(d)
+        out = launch.empty((M, N), d._dtype, d._device)
+        v = launch.select_rows(launch.contiguous(vals), 0, order)
+        launch._k(d).sparse.csr_mm(rowptr._storage, ccols._storage, v._storage, d._storage, d._offset, K, N,
+                                   out._storage)
+        ctx.vals, ctx.d, ctx.plan, ctx.M = vals, d, plan, M
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..ops import launch
+        d, plan, M = ctx.d, ctx.plan, ctx.M
+        K, N = d._shape
+        g = launch.contiguous(g)
+        k = launch._k(g).sparse
+        gv = gd = None
+        if ctx.needs_input_grad[0]:
+            rows, cols = plan[6], plan[7]
+            gv = launch.empty((rows.numel(),), g._dtype, g._device)
+            k.coo_dots(rows._storage, cols._storage, g._storage, g._offset, M, d._storage, d._offset, K, N,
+                       gv._storage)
+        if ctx.needs_input_grad[1]:
+            rowptr_t, crows_t, order_t = plan[3:6]
+            vt = launch.select_rows(launch.contiguous(ctx.vals), 0, order_t)
+            gd = launch.empty((K, N), g._dtype, g._device)
+            k.csr_mm(rowptr_t._storage, crows_t._storage, vt._storage, g._storage, g._offset, M, N, gd._storage)
+        return gv, gd, None, None
+
+
 def _spmm(s, d):
-    """sparse (2 sparse dims, no dense ones) @ dense (2-D or 1-D): gather the rows of d each entry's column names,
-    scale by the entry, add into the entry's output row."""
+    """sparse (2 sparse dims, no dense ones) @ dense (2-D or 1-D). float32/float64 run the CSR kernels; other
+    dtypes gather the rows of d each entry's column names, scale them by the entry and add them into the entry's
+    output row with the dense index ops."""
     from .. import creation
     from ..ops import index
     if s.sparse_dim() != 2 or s.dense_dim() != 0:
         raise RuntimeError(f"matmul of a sparse tensor needs 2 sparse and 0 dense dimensions, but got "
                            f"{s.sparse_dim()} sparse and {s.dense_dim()} dense dimensions")
-    rows, cols = s._sp_indices[0], s._sp_indices[1]
     vec = d.dim() == 1
     d2 = d.unsqueeze(1) if vec else d
     if d2.dim() != 2:
@@ -451,9 +514,13 @@ def _spmm(s, d):
     if d2._shape[0] != s._shape[1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({s._shape[0]}x{s._shape[1]} and "
                            f"{d2._shape[0]}x{d2._shape[1]})")
-    picked = index.index_select(d2, 0, cols) * s._sp_values.unsqueeze(1)
-    out = creation.zeros((s._shape[0], d2._shape[1]), dtype=d._dtype, device=d._device)
-    out = index.index_add(out, 0, rows, picked)
+    if d._dtype in (_dt.float32, _dt.float64) and s._sp_values._dtype is d._dtype:
+        out = _SpMM.apply(s._sp_values, d2, _plan(s), s._shape[0])
+    else:
+        rows, cols = s._sp_indices[0], s._sp_indices[1]
+        picked = index.index_select(d2, 0, cols) * s._sp_values.unsqueeze(1)
+        out = creation.zeros((s._shape[0], d2._shape[1]), dtype=d._dtype, device=d._device)
+        out = index.index_add(out, 0, rows, picked)
     return out.squeeze(1) if vec else out
 
 
