@@ -70,6 +70,8 @@ class _Router:
 
 def _arg_key(a):
     if isinstance(a, Tensor):
+        if a._is_sparse_coo:  # no graph takes a sparse tensor: the call runs eagerly (see __call__)
+            raise TypeError("sparse COO tensor argument")
         return ("T", a._shape, a._stride, a._dtype, a._device, a._requires_grad)
     if isinstance(a, (tuple, list)):
         return (type(a).__name__,) + tuple(_arg_key(x) for x in a)

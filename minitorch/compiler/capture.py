@@ -97,7 +97,7 @@ class _Recorder:
         # (held for the capture, so that no id of theirs is reused by a tensor the call makes)
         self.pre_tensors = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # not isinstance: proxies
         self.pre = {id(o) for o in self.pre_tensors}                                      # run code for __class__
-        self.pre_storages = {id(o._storage) for o in self.pre_tensors}
+        self.pre_storages = {id(o._storage) for o in self.pre_tensors if not o._is_sparse_coo}
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -198,6 +198,9 @@ class _Recorder:
 
     # recording ----------------------------------------------------------------------------------------------
     def record(self, kind, name, target, args, kwargs, run, differentiable, vargs=None):
+        if any(isinstance(a, Tensor) and a._is_sparse_coo for a in _leaves((args, kwargs))):
+            self.stop("an op on a sparse COO tensor (graphs hold dense tensors only)")
+            return run()
         vargs = self.args_tree(args) if vargs is None else vargs
         vkw = self.args_tree(kwargs) if kwargs else {}
         grad_mode = _state["enabled"]
