@@ -109,17 +109,36 @@ def test_dense_times_sparse_and_sparse_leaf_gradient(torch):
     a = RNG.standard_normal((2, 4)).astype(np.float32)
     m = minitorch.tensor(a) @ coo(minitorch, IDX, VALS, (4, 3))
     close(m, torch.tensor(a) @ coo(torch, IDX, VALS, (4, 3)))
-    # a sparse leaf's gradient is sparse with its own indices: the dense gradient at those places
-    s = coo(minitorch, IDX, VALS, (4, 3), requires_grad=True)
-    assert s.requires_grad and s.is_leaf and s.grad is None
+    # a sparse leaf's gradient is sparse: PyTorch's gradient at its positions, once per distinct index (IDX repeats
+    # one), whichever side the sparse factor is on
     w = RNG.standard_normal((3, 2)).astype(np.float32)
-    (minitorch.sparse.mm(s, minitorch.tensor(w)) ** 2).sum().backward()
-    ts = coo(torch, IDX, VALS, (4, 3)).coalesce().to_dense().requires_grad_()
-    ((ts @ torch.tensor(w)) ** 2).sum().backward()
-    g = s.grad
-    assert g.is_sparse and g._nnz() == 5
-    idx = np.array(IDX)
-    np.testing.assert_allclose(g._values().numpy(), ts.grad.numpy()[idx[0], idx[1]], rtol=1e-5)
+    for side in ("left", "right"):
+        grads = []
+        for lib in (minitorch, torch):
+            s = coo(lib, IDX, VALS, (4, 3), requires_grad=True)
+            assert s.requires_grad and s.is_leaf and s.grad is None
+            y = lib.sparse.mm(s, lib.tensor(w)) if side == "left" else lib.tensor(w.T) @ s.t()
+            (y ** 2).sum().backward()
+            grads.append(s.grad)
+        g, tg = grads
+        assert g.is_sparse and g.is_coalesced() and g._nnz() == 4
+        close(g, tg.to_dense() if tg.is_sparse else tg * coo(torch, IDX, [1.0] * 5, (4, 3)).coalesce().to_dense()
+              .clamp(max=1))
+
+
+def test_product_dtype_and_plan_checks():
+    s = coo(minitorch, IDX, VALS, (4, 3), dtype=minitorch.float64)
+    for f in (lambda: minitorch.sparse.mm(s, minitorch.ones(3, 2)), lambda: minitorch.spmm(s, minitorch.ones(3, 2)),
+              lambda: minitorch.ones(2, 4) @ s):
+        with pytest.raises(RuntimeError, match="same dtype"):
+            f()
+    idx = minitorch.tensor(IDX)
+    s = minitorch.sparse_coo_tensor(idx, VALS, (4, 3))
+    idx[1, 0] = 7  # the caller's indices tensor, written after construction
+    with pytest.raises(RuntimeError, match="has an index out of range"):
+        s @ minitorch.ones(3, 2)
+    empty = minitorch.sparse_coo_tensor(minitorch.zeros((0, 3), dtype=minitorch.int64), minitorch.ones(3, 2))
+    assert tuple(empty.shape) == (2,) and empty.sparse_dim() == 0
 
 
 def test_elementwise_forms(torch):
@@ -232,6 +251,10 @@ def test_products_on_every_device(device):
         np.testing.assert_allclose(w.grad.cpu().numpy(), dense.T @ g, rtol=tol, atol=tol)
         np.testing.assert_allclose(v.grad.cpu().numpy(), ((g @ d.T)[idx[0], idx[1]]), rtol=tol, atol=tol)
         np.testing.assert_allclose((w.detach().t() @ s.t()).detach().cpu().numpy(), (dense @ d).T, rtol=tol, atol=tol)
+        # dense @ sparse runs on the plan of the transpose: the dense side's gradient too
+        w2 = minitorch.tensor(d.T.astype(dt), device=device, requires_grad=True)
+        (w2 @ s.t()).backward(minitorch.tensor(g.astype(dt), device=device))
+        np.testing.assert_allclose(w2.grad.cpu().numpy(), g @ dense, rtol=tol, atol=tol)
     si = minitorch.sparse_coo_tensor(minitorch.tensor(idx, device=device), minitorch.tensor([1, 2, 3, 4, 5],
                                      device=device), (3, 4))
     di = np.arange(12).reshape(4, 3)

@@ -109,8 +109,23 @@ class SparseTensor(Tensor):
 
     @property
     def grad(self):
+        """The gradient at the tensor's positions: per entry when coalesced; else one entry per distinct index
+        (repeated entries of an uncoalesced tensor share their position's gradient, counted once, as PyTorch's
+        dense gradient masked to those positions)."""
         g = self._sp_values.grad
-        return None if g is None else _make(self._sp_indices, g, self._shape, self._sp_coalesced)
+        if g is None:
+            return None
+        if self._sp_coalesced:
+            return _make(self._sp_indices, g, self._shape, True)
+        from .. import creation
+        from ..ops import index
+        keys, first = np.unique(self._flat_index().cpu().numpy(), return_index=True)
+        sd = self.sparse_dim()
+        coords = np.stack(np.unravel_index(keys, self._shape[:sd])) if sd else np.zeros((0, len(keys)))
+        dev = self._device
+        picked = index.index_select(g, 0, creation.tensor(first.astype(np.int64), device=dev))
+        return _make(creation.tensor(coords.astype(np.int64).reshape(sd, len(keys)), device=dev), picked,
+                     self._shape, True)
 
     @grad.setter
     def grad(self, value):
@@ -386,7 +401,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {nnz}, nnz from "
                            f"values: {val._shape[0]}")
     coords = ind.cpu().numpy()
-    if nnz and coords.min() < 0:
+    if coords.size and coords.min() < 0:
         d = int(np.nonzero((coords < 0).any(1))[0][0])
         raise RuntimeError(f"found negative index {int(coords[d].min())} for dim {d}")
     if size is None:
@@ -447,6 +462,9 @@ def _plan(s):
         from .. import creation
         rows, cols = s._sp_indices.cpu().numpy()
         M, K = s._shape
+        if rows.size and (min(rows.min(), cols.min()) < 0 or rows.max() >= M or cols.max() >= K):
+            # the indices tensor is the caller's own (as in PyTorch) and may have been written since construction
+            raise RuntimeError(f"sparse tensor of size {list(s._shape)} has an index out of range")
 
         def csr(major, minor, n):
             order = np.argsort(major, kind="stable")
@@ -465,16 +483,16 @@ class _SpMM(Function):
     csr_mm kernel; backward: the values' gradient G[row] . D[col] per entry (coo_dots), D's gradient S^T @ G."""
 
     @staticmethod
-    def forward(ctx, vals, d, plan, M):
+    def forward(ctx, vals, d, plan, M, trans=False):
         from ..ops import launch
-        rowptr, ccols, order = plan[:3]
+        rowptr, ccols, order = plan[3:6] if trans else plan[:3]
         K, N = d._shape
         d = launch.contiguous(d)
         out = launch.empty((M, N), d._dtype, d._device)
         v = launch.select_rows(launch.contiguous(vals), 0, order)
         launch._k(d).sparse.csr_mm(rowptr._storage, ccols._storage, v._storage, d._storage, d._offset, K, N,
                                    out._storage)
-        ctx.vals, ctx.d, ctx.plan, ctx.M = vals, d, plan, M
+        ctx.vals, ctx.d, ctx.plan, ctx.M, ctx.trans = vals, d, plan, M, trans
         return out
 
     @staticmethod
@@ -486,22 +504,22 @@ class _SpMM(Function):
         k = launch._k(g).sparse
         gv = gd = None
         if ctx.needs_input_grad[0]:
-            rows, cols = plan[6], plan[7]
+            rows, cols = (plan[7], plan[6]) if ctx.trans else (plan[6], plan[7])
             gv = launch.empty((rows.numel(),), g._dtype, g._device)
             k.coo_dots(rows._storage, cols._storage, g._storage, g._offset, M, d._storage, d._offset, K, N,
                        gv._storage)
         if ctx.needs_input_grad[1]:
-            rowptr_t, crows_t, order_t = plan[3:6]
+            rowptr_t, crows_t, order_t = plan[:3] if ctx.trans else plan[3:6]
             vt = launch.select_rows(launch.contiguous(ctx.vals), 0, order_t)
             gd = launch.empty((K, N), g._dtype, g._device)
             k.csr_mm(rowptr_t._storage, crows_t._storage, vt._storage, g._storage, g._offset, M, N, gd._storage)
-        return gv, gd, None, None
+        return gv, gd, None, None, None
 
 
-def _spmm(s, d):
-    """sparse (2 sparse dims, no dense ones) @ dense (2-D or 1-D). float32/float64 run the CSR kernels; other
-    dtypes gather the rows of d each entry's column names, scale them by the entry and add them into the entry's
-    output row with the dense index ops."""
+def _spmm(s, d, trans=False):
+    """sparse (2 sparse dims, no dense ones) @ dense (2-D or 1-D), or with ``trans`` S^T @ dense (on the plan S
+    keeps for its transpose). float32/float64 run the CSR kernels; other dtypes gather the rows of d each entry's
+    column names, scale them by the entry and add them into the entry's output row with the dense index ops."""
     from .. import creation
     from ..ops import index
     if s.sparse_dim() != 2 or s.dense_dim() != 0:
@@ -511,15 +529,16 @@ def _spmm(s, d):
     d2 = d.unsqueeze(1) if vec else d
     if d2.dim() != 2:
         raise RuntimeError(f"a sparse matrix can only be multiplied by a 1-D or 2-D dense tensor, got {d.dim()}-D")
-    if d2._shape[0] != s._shape[1]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({s._shape[0]}x{s._shape[1]} and "
+    M, K = (s._shape[1], s._shape[0]) if trans else s._shape
+    if d2._shape[0] != K:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({M}x{K} and "
                            f"{d2._shape[0]}x{d2._shape[1]})")
     if d._dtype in (_dt.float32, _dt.float64) and s._sp_values._dtype is d._dtype:
-        out = _SpMM.apply(s._sp_values, d2, _plan(s), s._shape[0])
+        out = _SpMM.apply(s._sp_values, d2, _plan(s), M, trans)
     else:
-        rows, cols = s._sp_indices[0], s._sp_indices[1]
+        rows, cols = s._sp_indices[1 if trans else 0], s._sp_indices[0 if trans else 1]
         picked = index.index_select(d2, 0, cols) * s._sp_values.unsqueeze(1)
-        out = creation.zeros((s._shape[0], d2._shape[1]), dtype=d._dtype, device=d._device)
+        out = creation.zeros((M, d2._shape[1]), dtype=d._dtype, device=d._device)
         out = index.index_add(out, 0, rows, picked)
     return out.squeeze(1) if vec else out
 
@@ -527,6 +546,8 @@ def _spmm(s, d):
 def matmul(a, b):
     """``a @ b`` where at least one side is sparse: sparse @ dense and dense @ sparse give dense results, sparse @
     sparse a sparse one (computed through the dense product of the right side)."""
+    from ..ops.matmul import _check
+    _check(a, b, "mm")
     sa, sb = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
     if sa and sb:
         return _spmm(a, b.to_dense()).to_sparse()
@@ -535,7 +556,7 @@ def matmul(a, b):
     if b.sparse_dim() != 2 or b.dense_dim() != 0:
         raise RuntimeError("matmul of a sparse tensor needs 2 sparse and 0 dense dimensions")
     if a.dim() == 1:
-        return _spmm(b.t(), a)
+        return _spmm(b, a, trans=True)
     if a.dim() != 2:
         raise RuntimeError(f"a sparse matrix can only be multiplied by a 1-D or 2-D dense tensor, got {a.dim()}-D")
-    return _spmm(b.t(), a.t()).t().contiguous()
+    return _spmm(b, a.t(), trans=True).t().contiguous()
