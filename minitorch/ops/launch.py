@@ -1118,39 +1118,35 @@ def standard_gamma(alpha, rng):
     return out
 
 
+def _special_pair(kernel, a, b, *extra, like=None):
+    """out = the special kernel ``kernel`` over two same-shape tensors, element by element, in the shape and dtype of
+    ``like`` (a when None)."""
+    a, b = contiguous(a), contiguous(b)
+    like = a if like is None else like
+    out = empty(like._shape, like._dtype, like._device)
+    n = out.numel()
+    if n:
+        getattr(_k(a).special, kernel)(a._storage[a._offset:a._offset + n], b._storage[b._offset:b._offset + n],
+                                       out._storage, n, *extra)
+    return out
+
+
 @half_compute()
 def standard_gamma_grad(x, alpha):
     """d x / d alpha of Gamma(alpha, 1) samples ``x`` at a fixed CDF value (same shape and dtype as alpha)."""
-    x, alpha = contiguous(x), contiguous(alpha)
-    out = empty(alpha._shape, alpha._dtype, alpha._device)
-    n = out.numel()
-    if n:
-        _k(alpha).special.standard_gamma_grad(x._storage[x._offset:x._offset + n],
-                                              alpha._storage[alpha._offset:alpha._offset + n], out._storage, n)
-    return out
+    return _special_pair("standard_gamma_grad", x, alpha, like=alpha)
 
 
 @half_compute()
 def gammainc(a, x, upper):
     """Regularised incomplete gamma P(a, x) (or Q when ``upper``) of two same-shape floating tensors."""
-    a, x = contiguous(a), contiguous(x)
-    out = empty(a._shape, a._dtype, a._device)
-    n = out.numel()
-    if n:
-        _k(a).special.gammainc(a._storage[a._offset:a._offset + n], x._storage[x._offset:x._offset + n],
-                               out._storage, n, bool(upper))
-    return out
+    return _special_pair("gammainc", a, x, bool(upper))
 
 
 @half_compute()
 def zeta(x, q):
     """The Hurwitz zeta function of two same-shape floating tensors, in x's dtype."""
-    x, q = contiguous(x), contiguous(q)
-    out = empty(x._shape, x._dtype, x._device)
-    n = out.numel()
-    if n:
-        _k(x).special.zeta(x._storage[x._offset:x._offset + n], q._storage[q._offset:q._offset + n], out._storage, n)
-    return out
+    return _special_pair("zeta", x, q)
 
 
 @half_compute()
