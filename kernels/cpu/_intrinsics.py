@@ -11,6 +11,11 @@
 * ``maxnum_nonan(a, b)`` / ``minnum_nonan(a, b)``: floats only, ``llvm.maxnum``/``minnum`` flagged as seeing no NaN
   and no signed zeros, so a reduction over them is one vmaxps/vminps per vector. The result is undefined where an
   operand is NaN: callers check the run for NaN separately and discard it then (see kernels/cpu/reduce.py).
+* ``address(arr)``: the integer address of ``arr``'s first element.
+* ``stream32(dst, i, src, j)``: copies the 32 bytes at ``src``'s element ``j`` to ``dst``'s element ``i`` with a
+  non-temporal store (``!nontemporal``: vmovntps on x86), which writes the line to memory without first reading it
+  into the cache. ``dst``'s element ``i`` must lie on a 32-byte boundary. ``store_fence()`` (a sequentially
+  consistent fence) orders such stores before what follows; kernels call it once per block they stream.
 """
 from llvmlite import ir as llvm_ir
 from numba import types
@@ -89,3 +94,42 @@ def _num_extremum(largest):
 
 maxnum_nonan = intrinsic(_num_extremum(True))
 minnum_nonan = intrinsic(_num_extremum(False))
+
+
+@intrinsic
+def address(typingctx, arr):
+    """The address of ``arr``'s first element, as an int64."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.ptrtoint(data, llvm_ir.IntType(64))
+    return types.int64(arr), codegen
+
+
+@intrinsic
+def stream32(typingctx, dst, i, src, j):
+    """Non-temporal copy of 32 bytes from ``src``'s element ``j`` to ``dst``'s element ``i`` (32-byte aligned)."""
+    if not (isinstance(dst, types.Array) and isinstance(src, types.Array) and isinstance(i, types.Integer)
+            and isinstance(j, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vec = llvm_ir.VectorType(llvm_ir.IntType(64), 4).as_pointer()
+        d = context.make_array(signature.args[0])(context, builder, args[0]).data
+        s = context.make_array(signature.args[2])(context, builder, args[2]).data
+        value = builder.load(builder.bitcast(builder.gep(s, [args[3]]), vec), align=1)
+        store = builder.store(value, builder.bitcast(builder.gep(d, [args[1]]), vec), align=32)
+        store.set_metadata("nontemporal", builder.module.add_metadata([llvm_ir.Constant(llvm_ir.IntType(32), 1)]))
+        return context.get_dummy_value()
+    return types.void(dst, i, src, j), codegen
+
+
+@intrinsic
+def store_fence(typingctx):
+    """A sequentially consistent fence: non-temporal stores before it are visible to every thread after it."""
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+    return types.void(), codegen
