@@ -250,6 +250,32 @@ def test_linear_backward_flat(M, threads, need, tw):
             assert np.isnan(got).all()
 
 
+@pytest.mark.parametrize("M", [37, 11, 4])  # split by rows, by columns, and (one thread) serial
+@pytest.mark.parametrize("tw", [False, True])
+def test_linear_backward_flat_with_a_relu_mask(M, tw):
+    """x's gradient passed through a relu's backward inside the kernel: zero where the relu output (at an offset
+    of a longer storage) is <= 0, the gradient where it is positive or NaN; the other gradients unchanged."""
+    rng = np.random.default_rng(M + tw)
+    O, In = 13, 23
+    threads = 1 if M == 4 else 2
+    sg, go, g = _in_storage(rng, (M, O))
+    sx, xo, x = _in_storage(rng, (M, In))
+    sw, wo, w = _in_storage(rng, (In, O) if tw else (O, In))
+    sm, mo, m = _in_storage(rng, (M, In))
+    sm[mo:mo + M * In] = np.maximum(sm[mo:mo + M * In], 0)
+    sm[mo + 3] = np.nan
+    m = sm[mo:mo + M * In].reshape(M, In)
+    gx, gw, gb = np.full(M * In, np.nan), np.full(O * In, np.nan), np.full(O, np.nan)
+    gt = np.empty(threads * MM.linear_scratch(M, In, O, threads))
+    MM.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, gx, gw, gb, M, In, O, True, True, True, gt, threads, sm, mo)
+    full = g @ (w.T if tw else w)
+    want = np.where(m <= 0, 0.0, full)
+    assert want.ravel()[3] == full.ravel()[3] and (want == 0).sum() > M * In // 4
+    np.testing.assert_allclose(gx.reshape(M, In), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw.reshape(O, In), g.T @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12, atol=1e-12)
+
+
 def test_backend_is_named():
     assert _blas.BACKEND.startswith("mkl") or _blas.BACKEND == "scipy openblas"
     assert _blas.SEQUENTIAL == _blas.BACKEND.startswith("mkl")

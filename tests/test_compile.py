@@ -125,6 +125,30 @@ def test_relu_after_linear_is_the_gemm_epilogue_in_a_compiled_training_step(rows
         np.testing.assert_allclose(u, p.grad.numpy(), rtol=1e-5, atol=1e-5)
     (entry,) = c._compiled._entries.values()
     assert [n.name for n in entry.graph.nodes][:1] == ["linear_relu"]
+    # and in the backward, the relu's mask is applied by the second layer's gradient kernel
+    assert [n.name for n in entry.backward.nodes] == ["linear_backward_relu", "linear_backward"]
+
+
+@pytest.mark.parametrize("rows", [2, 80, 300])  # serial, split by columns, split by rows
+def test_relu_backward_is_the_epilogue_of_the_next_layers_gradient(rows):
+    minitorch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(40, 96), nn.ReLU(), nn.Linear(96, 64), nn.ReLU(), nn.Linear(64, 5))
+    c = minitorch.compile(model)
+    gen = minitorch.Generator().manual_seed(3)
+    x = minitorch.randn(rows, 40, generator=gen, requires_grad=True)
+    y = minitorch.randint(0, 5, (rows,), generator=gen)
+    grads = []
+    for run in (c, c, model):
+        model.zero_grad()
+        x.grad = None
+        nn.functional.cross_entropy(run(x), y).backward()
+        grads.append([p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy().copy()])
+    for u, v in zip(grads[1], grads[2]):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+        assert np.abs(v).sum() > 0
+    (entry,) = c._compiled._entries.values()
+    names = [n.name for n in entry.backward.nodes]
+    assert names.count("linear_backward_relu") == 2 and "relu_backward" not in names
 
 
 @pytest.mark.parametrize("batch", [1, 5])  # one image per GEMM, and small images chunked into one GEMM
@@ -692,8 +716,9 @@ def test_explain_reports_graph_ops_and_generated_source():
     mlp = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
     report = explain(mlp, minitorch.randn(4, 6))
     (bwd,) = report.backward_graphs
-    assert [n.name for n in bwd.nodes] == ["linear_backward", "relu_backward", "linear_backward"]
+    assert [n.name for n in bwd.nodes] == ["linear_backward_relu", "linear_backward"]
     assert "Backward Graph 1:" in str(report) and "linear_relu" in str(report)
+    assert "| %" in str(report).split("Backward Graph 1:")[1]  # the fused node lists the two it replaced
 
 
 def test_backend_eager_replays_without_fusing():

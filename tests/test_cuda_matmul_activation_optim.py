@@ -210,6 +210,25 @@ def test_linear_backward_flat(tw, need):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])  # 7s stay 7s where not needed
 
 
+def test_linear_backward_flat_with_a_relu_mask():
+    rng = np.random.default_rng(7)
+    M, In, O = 7, 5, 6
+    sg, go, _ = _stored(rng, (M, O), np.float32)
+    sx, xo, _ = _stored(rng, (M, In), np.float32)
+    sw, wo, _ = _stored(rng, (O, In), np.float32)
+    sm, mo, _ = _stored(rng, (M, In), np.float32)
+    sm = np.maximum(sm, 0)
+    want = [np.empty(M * In, np.float32), np.empty(O * In, np.float32), np.empty(O, np.float32)]
+    c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, False, *want, M, In, O, True, True, True,
+                              np.empty(1, np.float32), 1, sm, mo)
+    assert (want[0] == 0).sum() > 5
+    dev = [cuda.device_array(v.size, np.float32) for v in want]
+    g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, False, *dev, M, In, O, True, True, True, None, 2,
+                              _d(sm), mo)
+    for d, c in zip(dev, want):
+        np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])
+
+
 def test_linear_backward_no_rows_gives_zero_weight_and_bias_gradients():
     O, In = 3, 2
     g = _d(np.zeros((1, O)))[:0]

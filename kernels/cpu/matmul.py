@@ -292,14 +292,15 @@ def linear_scratch(M, In, O, T):
 
 
 @njit(cache=True, inline="always")
-def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
+def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has_mask):
     """linear_backward split over gt.shape[0] threads; ``linear_split_rows(M, In)`` picks how (the launcher sizes gt
     with ``linear_scratch``).
 
     By rows (M > In): thread t takes rows r0:r1: gx[r0:r1] = g[r0:r1] @ op(w), and its partial
     gw_t = g[r0:r1].T @ x[r0:r1] (BLAS reads the transposed row block in place) and column sums gb_t into gt[t]; a
     second pass adds the partials (O*In*T reads). By columns otherwise (``_grad_cols``). Rows were 20-25% faster at
-    the GPT's 768 x 128 x 384 and the LM decoder's 700 x 200 x 10000; columns at the MLP's 64 x 784 x 128."""
+    the GPT's 768 x 128 x 384 and the LM decoder's 700 x 200 x 10000; columns at the MLP's 64 x 784 x 128.
+    ``has_mask``: each thread applies the relu mask ``mk`` to its block of gx (linear_backward_flat)."""
     T = gt.shape[0]
     M, O = g.shape
     # the arrays not needed are stand-ins (g itself): In is read from one that is needed, and is O when only the
@@ -308,6 +309,8 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
     if not linear_split_rows(M, In):
         for t in prange(T):
             _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[t], t, T)
+            if has_mask:
+                _relu_mask(gx, mk, 0, M, t * In // T, (t + 1) * In // T)
         return
     for t in prange(T):
         r0 = t * M // T
@@ -317,6 +320,8 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
                 _dot(g[r0:r1], w.T, gx[r0:r1])
             else:
                 _dot(g[r0:r1], w, gx[r0:r1])
+            if has_mask:
+                _relu_mask(gx, mk, r0, r1, 0, In)
         if need_w:
             pw = gt[t, :O * In].reshape(O, In)
             if r1 > r0:
@@ -350,23 +355,42 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt):
                     gb[o] = acc
 
 
+@njit(cache=True, inline="always")
+def _relu_mask(gx, mk, r0, r1, i0, i1):
+    """gx[r0:r1, i0:i1] = 0 where the relu output mk <= 0 (relu_backward on a block of gx while it is in cache)."""
+    for r in range(r0, r1):
+        gr = gx[r]
+        mr = mk[r]
+        for i in range(i0, i1):
+            if mr[i] <= 0:
+                gr[i] = 0
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T):
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask=None,
+                         mo=0):
     """The launchers' entry point for linear_backward*, from 1-D storages (``gemm_flat`` says why): g (M, O) at
     offset go, x (M, In) at xo (read when ``need_w``), w (O, In) (or (In, O) when ``tw``) at wo (read when
     ``need_x``); gx (M*In), gw (O*In) and gb (O) fresh storages where needed, any storage where not. T 1 runs
     linear_backward on this thread, else ``_backward_split`` over T threads with gt (T*S, S from
-    ``linear_scratch``) as scratch."""
+    ``linear_scratch``) as scratch. ``mask`` (M, In) at offset mo, when given with ``need_x``: the output of a relu
+    that x's gradient then passes through, applied to each block of gx as it is made (minitorch.compile fuses
+    linear_backward -> relu_backward)."""
     gm = _mat(g, go, M, O)
     xm = _mat(x, xo, M, In) if need_w else gm
     wm = (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else gm
     gxm = gx.reshape(M, In) if need_x else gm
     gwm = gw.reshape(O, In) if need_w else gm
     gbv = gb if need_b else g
+    has_mask = mask is not None and need_x
+    mk = _mat(mask, mo, M, In) if mask is not None and need_x else gxm
     if T <= 1:  # a call, not inlined: parallel=True would turn its zeroing and sums into thread launches
         linear_backward(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gm)
+        if has_mask:
+            _relu_mask(gxm, mk, 0, M, 0, In)
     else:
-        _backward_split(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gt.reshape(T, gt.size // T))
+        _backward_split(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gt.reshape(T, gt.size // T), mk,
+                        has_mask)
 
 
 @njit(cache=True, inline="always")

@@ -12,6 +12,7 @@ gradient, a column sum, is a small kernel of its own.
 from numba import cuda, float64
 
 from ._grid import SIM, THREADS, TILE, blocks
+from .activation import relu_backward as _relu_backward
 
 KT = 4 * TILE  # the K extent of a shared tile: each thread stages 4 elements of each operand per step
 _PAD = TILE + 1  # row lengths of the shared tiles (compile-time constants); the padding column keeps transposed
@@ -210,12 +211,17 @@ def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T,
                    out.reshape(M, O), act)
 
 
-def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T):
-    """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused)."""
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask=None,
+                         mo=0):
+    """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused); ``mask`` (M, In) at mo, a relu
+    output that gx then passes through (relu_backward applied to gx in place)."""
     linear_backward(_mat(g, go, M, O), _mat(x, xo, M, In) if need_w else None,
                     (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else None, tw,
                     gx.reshape(M, In) if need_x else None, gw.reshape(O, In) if need_w else None,
                     gb if need_b else None, need_x, need_w, need_b, None)
+    if mask is not None and need_x and M * In > 0:
+        gxf = gx[:M * In]
+        _relu_backward(gxf, mask[mo:mo + M * In], gxf, M * In)
 
 
 def set_blas_threads(n):

@@ -148,6 +148,55 @@ def gemm_epilogues(graph, autograd=False):
     return graph
 
 
+def _linear_backward_relu(g, x, w, In, need_x, need_w, need_b, relu_out):
+    from ..ops import launch
+    return launch.linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=relu_out)
+
+
+def relu_backward_epilogues(graph):
+    """A linear layer's backward whose input gradient only ``relu_backward`` reads (the layer read a relu's output)
+    becomes one launch masking each block of that gradient while it is in cache (CPU, float32/float64), where the
+    relu's output is ready before the layer's backward runs."""
+    from ..ops import launch
+    graph.count_users()
+    readers, made_at = {}, {}
+    for i, n in enumerate(graph.nodes):
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+        for v in n.outputs:
+            made_at[id(v)] = i
+    drop = {}
+    for i, n in enumerate(graph.nodes):
+        if n.kind != "launcher" or n.target is not launch.linear_backward or len(n.args) != 7 or n.kwargs \
+                or n.args[4] is not True or type(n.out_tree) is not tuple or len(n.out_tree) != 3:
+            continue
+        gx = n.out_tree[0]
+        rs = readers.get(id(gx), ())
+        if not isinstance(gx, Value) or gx.users != 1 or len(rs) != 1 or gx.device.type != "cpu" \
+                or gx.dtype.name not in ("float32", "float64"):
+            continue
+        r = rs[0]
+        if r.kind != "launcher" or r.target is not launch.relu_backward or len(r.args) != 2 or r.args[0] is not gx \
+                or r.kwargs or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or id(r) in drop:
+            continue
+        y = r.args[1]
+        if not isinstance(y, Value) or y.shape != gx.shape or y.dtype is not gx.dtype or made_at.get(id(y), -1) >= i:
+            continue
+        fused = Node("launcher", "linear_backward_relu", _linear_backward_relu, n.args + (y,), {},
+                     grad_mode=n.grad_mode, line=r.line)
+        fused.out_tree = (r.outputs[0],) + n.out_tree[1:]
+        fused.outputs = [v for v in fused.out_tree if isinstance(v, Value)]
+        fused.epoch = n.epoch
+        fused.group = [n, r]
+        for v in fused.outputs:
+            v.node = fused
+        drop[id(n)] = fused
+        drop[id(r)] = None
+    if drop:
+        graph.nodes = [drop.get(id(n), n) for n in graph.nodes if drop.get(id(n), n) is not None]
+    return graph
+
+
 def _is_add(n):
     return n.kind == "launcher" and n.name in ("binary", "binary_same") and not n.kwargs and len(n.args) == 3 \
         and n.args[0] == "add" and n.grad_mode is False and len(n.outputs) == 1
@@ -529,6 +578,8 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
     if fuse:
         passes.append(("slice gradients", merge_slice_gradients))
         passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
+        if not autograd:
+            passes.append(("relu backward epilogues", relu_backward_epilogues))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
         graph = fn(graph)

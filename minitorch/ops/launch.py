@@ -824,9 +824,10 @@ def linear(x, w, b, act=0):
 
 
 @half_compute()
-def linear_backward(g, x, w, In, need_x, need_w, need_b):
+def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None):
     """(g @ w, g.T @ x, g.sum(0)) for g (M, O), x (M, In) (None unless need_w), w (O, In) (None unless need_x);
-    entries not needed are None."""
+    entries not needed are None. ``relu_out`` (M, In): x's gradient then goes through the backward of the relu
+    that gave ``relu_out`` (``relu_backward``), applied in the same kernel."""
     M, O = g._shape
     dt, dev = g._dtype, g._device
     gx = empty((M, In), dt, dev) if need_x else None
@@ -850,9 +851,19 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b):
         gt = empty((T * mm.linear_scratch(M, In if need_x or need_w else O, O, T),), dt, dev)._storage
     else:
         T, gt = 1, gs  # the serial kernel takes no scratch
-    mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage if need_x else gs,
-                            gw._storage if need_w else gs, gb._storage if need_b else gs, M, In, O, need_x, need_w,
-                            need_b, gt, T)
+    if relu_out is not None and need_x:
+        if relu_out._shape != (M, In) or relu_out._dtype != dt:
+            raise RuntimeError(f"linear_backward: relu_out must be {dt} of shape {(M, In)}, not "
+                               f"{relu_out._dtype} {tuple(relu_out._shape)}")
+        if not relu_out._contig:
+            relu_out = contiguous(relu_out)
+        mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage, gw._storage if need_w else gs,
+                                gb._storage if need_b else gs, M, In, O, need_x, need_w, need_b, gt, T,
+                                relu_out._storage, relu_out._offset)
+    else:
+        mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage if need_x else gs,
+                                gw._storage if need_w else gs, gb._storage if need_b else gs, M, In, O, need_x,
+                                need_w, need_b, gt, T)
     return gx, gw, gb
 
 
