@@ -35,7 +35,7 @@ def test_streamed_binary_matches_numpy_at_every_alignment(dtype, shift):
     out = store[shift:shift + n]  # the head before the first 32-byte boundary differs with the shift
     names = ["add", "sub", "mul", "maximum", "minimum", "rsub"] + (["copysign"] if dtype != np.int32 else [])
     for name in names:
-        E.binary_flat_par(BINARY[name], x, 1, 1, y, 2, 1, out, n)
+        E.binary_flat_stream_par(BINARY[name], x, 1, 1, y, 2, 1, out, n)
         want = _NUMPY[name](x[1:n + 1], y[2:n + 2])
         np.testing.assert_array_equal(out, want, err_msg=name)
     assert (store[:shift] == 7).all() and (store[shift + n:] == 7).all()  # nothing written outside the output
@@ -47,9 +47,9 @@ def test_streamed_binary_with_a_broadcast_operand():
     x = rng.standard_normal(n).astype(np.float32)
     y = np.array([1.5], np.float32)
     out = np.empty(n, np.float32)
-    E.binary_flat_par(BINARY["mul"], x, 0, 1, y, 0, 0, out, n)
+    E.binary_flat_stream_par(BINARY["mul"], x, 0, 1, y, 0, 0, out, n)
     np.testing.assert_array_equal(out, x * np.float32(1.5))
-    E.binary_flat_par(BINARY["rsub"], x, 0, 1, y, 0, 0, out, n)
+    E.binary_flat_stream_par(BINARY["rsub"], x, 0, 1, y, 0, 0, out, n)
     np.testing.assert_array_equal(out, np.float32(1.5) - x)
 
 
@@ -60,8 +60,21 @@ def test_misaligned_output_is_written_without_streaming():
     raw = np.zeros(4 * n + 1, np.uint8)
     out = raw[1:].view(np.float32)  # no element on a 4-byte boundary: nothing can stream
     assert out.ctypes.data % 4 == 1
-    E.binary_flat_par(BINARY["add"], x, 0, 1, y, 0, 1, out, n)
+    E.binary_flat_stream_par(BINARY["add"], x, 0, 1, y, 0, 1, out, n)
     np.testing.assert_array_equal(out, x + y)
+
+
+def test_the_launcher_streams_only_large_outputs_of_cheap_ops(monkeypatch):
+    calls = []
+    real = E.binary_flat_stream_par
+    monkeypatch.setattr(E, "binary_flat_stream_par", lambda *a: calls.append(a[0]) or real(*a))
+    n = E.STREAM_BYTES // 4
+    X, Y = minitorch.ones(n), minitorch.full((n,), 2.0)
+    np.testing.assert_array_equal((X * Y)[-3:].numpy(), [2.0, 2.0, 2.0])
+    assert calls == [BINARY["mul"]]
+    (X / Y, X[1:] * Y[1:])  # div computes more than it moves; one element short of the bound
+    assert calls == [BINARY["mul"]]
+    assert {BINARY[k] for k in ("add", "sub", "mul", "maximum", "minimum", "rsub", "copysign")} == E.STREAMED
 
 
 def test_ops_on_large_tensors_match_numpy():

@@ -40,15 +40,15 @@ CHUNK = 16384
 # from registers. Only ops cheaper than their memory traffic stream (add sub mul maximum minimum rsub copysign):
 # pow or fmod would pay for the blocks and gain nothing. Unary ops do not stream: relu and neg on 16M float32 were
 # no faster (2.59 / 2.50 ms), the read-for-ownership they save did not show.
+# The launcher picks binary_flat_stream_par, a kernel of its own: as a branch of binary_flat_par it took that
+# kernel's first compile from 5.5 to 21 s per dtype, which every program paid; now only one with such outputs does
+# (a function called per chunk from the prange instead of inlined into it compiled faster but ran 30% slower).
 STREAM_BYTES = 1 << 25
 _STREAM_BLOCK = 1024
 _STREAM_CHUNK = 1 << 16
 
 
-@njit(cache=True, inline="always")
-def _streams_binary(op, nbytes):
-    """Whether a flat binary output of ``nbytes`` streams (see STREAM_BYTES)."""
-    return nbytes >= STREAM_BYTES and (op <= 2 or op == 7 or op == 8 or op >= 11)
+STREAMED = frozenset((0, 1, 2, 7, 8, 11, 12))  # the binary op codes whose large outputs stream
 
 
 @njit(cache=True, inline="always")
@@ -587,24 +587,27 @@ def binary_flat(op, a, ao, sa, b, bo, sb, out, n):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def binary_flat_par(op, a, ao, sa, b, bo, sb, out, n):
-    if _streams_binary(op, n * out.itemsize):
-        block = _STREAM_BLOCK // out.itemsize
-        for c in prange((n + _STREAM_CHUNK - 1) // _STREAM_CHUNK):
-            lo = c * _STREAM_CHUNK
-            hi = min(n, lo + _STREAM_CHUNK)
-            s = lo + _stream_head(out, lo, hi)
-            _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, s - lo)
-            buf = np.empty(block, out.dtype)
-            while s + block <= hi:
-                _binary_row_inlined(op, a, ao + s * sa, sa, b, bo + s * sb, sb, buf, 0, block)
-                _stream_block(buf, out, s)
-                s += block
-            _binary_row(op, a, ao + s * sa, sa, b, bo + s * sb, sb, out, s, hi - s)
-            _store_fence()
-        return
     for c in prange((n + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
         _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def binary_flat_stream_par(op, a, ao, sa, b, bo, sb, out, n):
+    """binary_flat_par with the output written by non-temporal stores (STREAM_BYTES, for op codes in STREAMED)."""
+    block = _STREAM_BLOCK // out.itemsize
+    for c in prange((n + _STREAM_CHUNK - 1) // _STREAM_CHUNK):
+        lo = c * _STREAM_CHUNK
+        hi = min(n, lo + _STREAM_CHUNK)
+        s = lo + _stream_head(out, lo, hi)
+        _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, s - lo)
+        buf = np.empty(block, out.dtype)
+        while s + block <= hi:
+            _binary_row_inlined(op, a, ao + s * sa, sa, b, bo + s * sb, sb, buf, 0, block)
+            _stream_block(buf, out, s)
+            s += block
+        _binary_row(op, a, ao + s * sa, sa, b, bo + s * sb, sb, out, s, hi - s)
+        _store_fence()
 
 
 @njit(cache=True, error_model="numpy")

@@ -353,8 +353,11 @@ def binary_same(name, a, b):
         pkg = _PKG[dev.type] = dispatch.kernels(dev.type)
     out = _make(pkg.memory.empty(n, dt.storage_np), shape, _strides_for(shape), 0, dt, dev, None, True)
     if n >= N_PAR:
-        pkg.elementwise.binary_flat_par(opcodes.BINARY[name], a._storage, a._offset, 1, b._storage, b._offset, 1,
-                                        out._storage, n)
+        ew, code = pkg.elementwise, opcodes.BINARY[name]
+        # outputs too large for the cache go out by non-temporal stores (kernels/cpu/elementwise.py, STREAM_BYTES)
+        kernel = ew.binary_flat_stream_par if n * out._storage.itemsize >= ew.STREAM_BYTES and code in ew.STREAMED \
+            else ew.binary_flat_par
+        kernel(code, a._storage, a._offset, 1, b._storage, b._offset, 1, out._storage, n)
     elif n:
         fn = _SAME.get((dev.type, dt))
         if fn is None:
