@@ -34,12 +34,13 @@ CHUNK = 16384
 # Flat binary outputs of at least STREAM_BYTES are written with non-temporal stores: each thread computes
 # _STREAM_BLOCK bytes of output into a buffer that stays in L1 and streams it out (_stream_block), so the output's
 # lines go to memory without first being read into the cache; outputs this large do not stay in the cache anyway.
-# Measured on the 2-vCPU AMD EPYC, float32 a * b on both threads, best of 8, streamed / plain: 16M elements 3.9-4.4
-# / 4.2-5.7 ms, 8M 1.80 / 2.17 ms, but 4M (16 MB, hot in the 32 MB L3) 0.74 / 0.66 ms, hence the bound. The buffer
-# must stay small: in C, 8 KB blocks were slower than plain stores, 256 B to 1 KB ones as fast as streaming straight
-# from registers. Only ops cheaper than their memory traffic stream (add sub mul maximum minimum rsub copysign):
-# pow or fmod would pay for the blocks and gain nothing. Unary ops do not stream: relu and neg on 16M float32 were
-# no faster (2.59 / 2.50 ms), the read-for-ownership they save did not show.
+# Measured on the 2-vCPU AMD EPYC, float32 a * b on both threads, best of 8, streamed / plain: 16M elements
+# 3.93-4.74 / 5.03-5.77 ms, 8M 1.72 / 2.34 ms. The bound is set above the L3 (32 MB): in C, streaming won at 4M
+# (0.60 / 0.77 ms) and lost at 2M (0.30 / 0.21 ms, the data hot in L3); 4M-8M was not measured in this kernel. The
+# buffer must stay small: in C, 8 KB blocks were slower than plain stores, 256 B to 1 KB ones as fast as streaming
+# straight from registers. Only ops cheaper than their memory traffic stream (add sub mul maximum minimum rsub
+# copysign): pow or fmod would pay for the blocks and gain nothing. Unary ops do not stream: exp (compute-bound)
+# lost 10% to the blocks; relu or neg (memory-bound) might gain, not measured yet.
 # The launcher picks binary_flat_stream_par, a kernel of its own: as a branch of binary_flat_par it took that
 # kernel's first compile from 5.5 to 21 s per dtype, which every program paid; now only one with such outputs does
 # (a function called per chunk from the prange instead of inlined into it compiled faster but ran 30% slower).
