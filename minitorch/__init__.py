@@ -21,7 +21,7 @@ from ._tensor_str import set_printoptions
 from . import accelerator, autograd, backends, cuda, dispatch, functional, linalg, nn, optim, return_types, utils  # noqa: F401,E501
 from . import amp, cpu  # noqa: F401
 from . import distributions  # noqa: F401
-from . import jit, onnx, testing  # noqa: F401
+from . import export, jit, onnx, testing  # noqa: F401
 from . import multiprocessing  # noqa: F401
 from . import hub  # noqa: F401
 from . import profiler  # noqa: F401

@@ -75,7 +75,7 @@ def test_mlp_round_trips_with_state_dict_names_and_dynamic_batch(tmp_path):
     assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= inits
     assert [i.name for i in proto.graph.input] == ["x"]
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    assert proto.opset_import[0].version == 17
+    assert proto.opset_import[0].version == 20  # PyTorch 2.13's default
 
 
 def test_cnn_round_trips_and_the_model_returns_to_training_mode(tmp_path):
@@ -105,14 +105,16 @@ def test_embedding_attention_style_model_with_two_outputs(tmp_path):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-def test_file_object_and_export_params_false(tmp_path):
+def test_legacy_export_to_a_file_object_and_export_params_false(tmp_path):
     m = nn.Linear(3, 2)
     buf = io.BytesIO()
-    minitorch.onnx.export(m, (minitorch.randn(1, 3),), buf)
+    with pytest.warns(DeprecationWarning, match="legacy"):
+        assert minitorch.onnx.export(m, (minitorch.randn(1, 3),), buf, dynamo=False) is None
     proto = onnx.load_from_string(buf.getvalue())
     assert {i.name for i in proto.graph.initializer} == {"weight", "bias"}
     path = tmp_path / "noparams.onnx"
-    minitorch.onnx.export(m, (minitorch.randn(1, 3),), str(path), export_params=False)
+    with pytest.warns(DeprecationWarning):
+        minitorch.onnx.export(m, (minitorch.randn(1, 3),), str(path), export_params=False, dynamo=False)
     proto = onnx.load(str(path))
     assert not proto.graph.initializer
     assert [i.name for i in proto.graph.input] == ["input", "weight", "bias"]
@@ -248,3 +250,132 @@ def test_slicing_views_become_slice_operators(tmp_path):
     got = _run(path, {"x": x.numpy()})
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the exporter's program object (PyTorch 2.13's default, dynamo=True): ONNXProgram, dynamic_shapes, saving
+# ---------------------------------------------------------------------------------------------------------------
+def _io_dims(vi):
+    return [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
+
+
+def test_export_without_a_file_returns_a_program_that_runs_in_onnxruntime():
+    m = CNN()
+    x = minitorch.randn(2, 1, 28, 28)
+    prog = minitorch.onnx.export(m, (x,))
+    assert isinstance(prog, minitorch.onnx.ONNXProgram)
+    assert prog.model is prog.model_proto and prog.model_proto.opset_import[0].version == 20
+    onnx.checker.check_model(prog.model_proto)
+    m.eval()
+    with minitorch.no_grad():
+        want = m(x)
+    (got,) = prog(x)
+    assert isinstance(got, minitorch.Tensor) and got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    (ref,) = prog.call_reference(x)
+    np.testing.assert_allclose(ref.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="takes 1 inputs"):
+        prog(x, x)
+    assert "ONNXProgram(" in repr(prog) and "Conv" in repr(prog)
+
+
+def test_a_file_path_gets_the_weights_in_an_external_data_file_by_default(tmp_path):
+    m = nn.Sequential(nn.Linear(60, 50), nn.Tanh(), nn.Linear(50, 2))
+    x = minitorch.randn(3, 60)
+    path = tmp_path / "ext.onnx"
+    prog = minitorch.onnx.export(m, (x,), str(path))
+    assert isinstance(prog, minitorch.onnx.ONNXProgram)
+    data = tmp_path / "ext.onnx.data"
+    assert data.exists()
+    proto = onnx.load(str(path), load_external_data=False)
+    where = {t.name: t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer}
+    # tensors of 1 KB and more go to the data file, smaller ones stay in the model
+    assert where == {"0.weight": True, "0.bias": False, "2.weight": False, "2.bias": False}
+    assert data.stat().st_size >= 4 * 60 * 50
+    (got,) = _run(path, {"input": x.numpy()})
+    np.testing.assert_allclose(got, m(x).detach().numpy(), rtol=1e-5, atol=1e-5)
+    # the program in memory keeps its weights inline; saving it again without external data writes one file
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in prog.model_proto.graph.initializer)
+    inline = tmp_path / "inline.onnx"
+    prog.save(str(inline))
+    assert not (tmp_path / "inline.onnx.data").exists()
+    assert len(onnx.load(str(inline)).graph.initializer) == 4
+    minitorch.onnx.export(m, (x,), str(tmp_path / "one.onnx"), external_data=False)
+    assert not (tmp_path / "one.onnx.data").exists()
+
+
+def test_save_options_for_initializers(tmp_path):
+    m = nn.Linear(3, 2)
+    prog = minitorch.onnx.export(m, (minitorch.randn(4, 3),))
+    prog.save(tmp_path / "as_inputs.onnx", keep_initializers_as_inputs=True)
+    proto = onnx.load(str(tmp_path / "as_inputs.onnx"))
+    assert [i.name for i in proto.graph.input] == ["input", "weight", "bias"]
+    assert {t.name for t in proto.graph.initializer} == {"weight", "bias"}
+    x, w, b = minitorch.randn(4, 3), minitorch.randn(2, 3), minitorch.randn(2)
+    (got,) = _run(tmp_path / "as_inputs.onnx", {"input": x.numpy(), "weight": w.numpy(), "bias": b.numpy()})
+    np.testing.assert_allclose(got, (x @ w.T + b).numpy(), rtol=1e-5, atol=1e-6)
+    prog.save(tmp_path / "bare.onnx", include_initializers=False)
+    proto = onnx.load(str(tmp_path / "bare.onnx"))
+    assert not proto.graph.initializer and [i.name for i in proto.graph.input] == ["input"]
+    assert len(prog.model_proto.graph.initializer) == 2  # saving leaves the program as it was
+    with pytest.raises(TypeError, match="file path"):
+        prog.save(io.BytesIO(), external_data=True)
+
+
+def test_dynamic_shapes_by_name_dim_and_position():
+    from minitorch.export import Dim
+    m = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3))
+    x = minitorch.randn(5, 8)
+    by_name = minitorch.onnx.export(m, (x,), dynamic_shapes={"input": {0: "batch"}})
+    g = by_name.model_proto.graph
+    assert _io_dims(g.input[0]) == ["batch", 8]
+    assert _io_dims(g.output[0]) == ["batch", 3]  # carried through by shape inference
+    by_dim = minitorch.onnx.export(m, (x,), dynamic_shapes=({0: Dim("n", min=1, max=64)},))
+    assert _io_dims(by_dim.model_proto.graph.input[0]) == ["n", 8]
+    auto = minitorch.onnx.export(m, (x,), dynamic_shapes=[[Dim.AUTO, Dim.STATIC]])
+    assert _io_dims(auto.model_proto.graph.input[0]) == ["s0", 8]
+    static = minitorch.onnx.export(m, (x,))
+    assert _io_dims(static.model_proto.graph.input[0]) == [5, 8]
+    for prog in (by_name, by_dim, auto):
+        for n in (1, 7):
+            xb = minitorch.randn(n, 8)
+            (got,) = prog(xb)
+            np.testing.assert_allclose(got.numpy(), m(xb).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dynamic_shapes_errors(tmp_path):
+    from minitorch.export import Dim
+    m = nn.Linear(4, 2)
+    x = minitorch.randn(5, 4)
+    with pytest.raises(RuntimeError, match="outside Dim\\('b', max=4\\)"):
+        minitorch.onnx.export(m, (x,), dynamic_shapes={"input": {0: Dim("b", max=4)}})
+    with pytest.raises(RuntimeError, match="not arguments of the call"):
+        minitorch.onnx.export(m, (x,), dynamic_shapes={"x": {0: "b"}})
+    with pytest.raises(RuntimeError, match="2 dimensions, got axis 2"):
+        minitorch.onnx.export(m, (x,), dynamic_shapes={"input": {2: "b"}})
+    with pytest.raises(ValueError, match="valid identifier"):
+        Dim("not a name")
+    with pytest.raises(ValueError, match="dynamic_axes when dynamo=False"), pytest.warns(DeprecationWarning):
+        minitorch.onnx.export(m, (x,), str(tmp_path / "l.onnx"), dynamo=False, dynamic_shapes={"input": {0: "b"}})
+    with pytest.raises(TypeError, match="'f'"), pytest.warns(DeprecationWarning):
+        minitorch.onnx.export(m, (x,), dynamo=False)
+
+
+def test_optimize_bypasses_identities_and_apply_weights_swaps_the_parameters():
+    m = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.ReLU(), nn.Linear(4, 2))
+    x = minitorch.randn(3, 4)
+    raw = minitorch.onnx.export(m, (x,), optimize=False)
+    ops = [n.op_type for n in raw.model_proto.graph.node]
+    assert "Identity" in ops  # the dropout, at eval
+    raw.optimize()
+    assert [n.op_type for n in raw.model_proto.graph.node] == [o for o in ops if o != "Identity"]
+    onnx.checker.check_model(raw.model_proto)
+    m.eval()
+    (got,) = raw(x)
+    np.testing.assert_allclose(got.numpy(), m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    other = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.ReLU(), nn.Linear(4, 2)).eval()
+    raw.apply_weights(other.state_dict())
+    (got,) = raw(x)
+    np.testing.assert_allclose(got.numpy(), other(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="0.weight"):
+        raw.apply_weights({"0.weight": minitorch.zeros(3, 4)})

@@ -2,7 +2,9 @@
 captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
 import inspect
 
-__all__ = ["export", "is_in_onnx_export", "TrainingMode"]
+from ._program import ONNXProgram
+
+__all__ = ["export", "is_in_onnx_export", "TrainingMode", "ONNXProgram"]
 
 _EXPORTING = [False]
 
@@ -39,29 +41,162 @@ def _default_input_names(fn, args, kwargs):
     return names
 
 
-def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=False, training=TrainingMode.EVAL,
-           input_names=None, output_names=None, operator_export_type=None, opset_version=None,
-           do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None, custom_opsets=None,
-           export_modules_as_functions=False, autograd_inlining=True, dynamo=False, **unused):
-    """Export ``model`` called with ``args`` to the ONNX file ``f`` (a path or a binary file object).
+def _axes_of_dynamic_shapes(fn, args, kwargs, spec, input_names):
+    """``dynamic_shapes`` as ``dynamic_axes`` ({input name: {axis: label}}): ``spec`` is keyed by the forward's
+    parameter names or gives one entry per argument in order; an entry is None (all static), {axis: dim} or a
+    sequence with one dim per axis (nested like the argument when it holds several tensors). A dim is a name, a
+    ``minitorch.export.Dim`` (its name; ``Dim.AUTO``/``Dim.DYNAMIC`` get ``s0``, ``s1``, ...; ``Dim.STATIC`` and
+    None stay static)."""
+    from ..compiler.ir import leaves
+    from ..export import Dim, _DimHint
+    from ..tensor import Tensor
+    try:
+        params = [p for p in inspect.signature(fn).parameters if p != "self"]
+    except (TypeError, ValueError):
+        params = []
+    pairs = [(params[i] if i < len(params) else f"input_{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    if isinstance(spec, dict):
+        unknown = [k for k in spec if k not in dict(pairs)]
+        if unknown:
+            raise RuntimeError(f"dynamic_shapes names {unknown}, which are not arguments of the call (they are "
+                               f"{[k for k, _ in pairs]})")
+        entries = [spec.get(k) for k, _ in pairs]
+    elif isinstance(spec, (tuple, list)):
+        if len(spec) != len(pairs):
+            raise RuntimeError(f"dynamic_shapes has {len(spec)} entries for {len(pairs)} arguments")
+        entries = list(spec)
+    else:
+        raise TypeError(f"dynamic_shapes must be a dict, tuple or list, got {type(spec).__name__}")
+    auto = [0]
+
+    def label(d, size, where):
+        if d is None or d is Dim.STATIC or isinstance(d, int):
+            return None
+        if isinstance(d, _DimHint):
+            auto[0] += 1
+            return f"s{auto[0] - 1}"
+        if isinstance(d, str):
+            return d
+        if isinstance(d, Dim):
+            lo, hi = d.min, d.max
+            if (lo is not None and size < lo) or (hi is not None and size > hi):
+                raise RuntimeError(f"dynamic_shapes: {where} has size {size}, outside {d!r}")
+            return d.__name__
+        raise TypeError(f"dynamic_shapes: {where}: expected a name, a Dim or None, got {type(d).__name__}")
+
+    out, seen = {}, set()
+    flat = []
+    for (pname, a), entry in zip(pairs, entries):
+        ts = [t for t in leaves(a) if isinstance(t, Tensor)]
+        per = [entry] if len(ts) == 1 else _per_tensor(entry, len(ts))
+        for t, e in zip(ts, per):
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            flat.append((t, e, pname))
+    for i, (t, e, pname) in enumerate(flat):
+        if e is None or i >= len(input_names):
+            continue
+        items = e.items() if isinstance(e, dict) else enumerate(e)
+        dims = {}
+        for ax, d in items:
+            ax = int(ax)
+            if not -len(t._shape) <= ax < len(t._shape):
+                raise RuntimeError(f"dynamic_shapes: {pname} has {len(t._shape)} dimensions, got axis {ax}")
+            ax %= len(t._shape)
+            lab = label(d, t._shape[ax], f"{pname} dimension {ax}")
+            if lab is not None:
+                dims[ax] = lab
+        if dims:
+            out[input_names[i]] = dims
+    return out
+
+
+def _per_tensor(entry, n):
+    """The per-tensor entries of an argument that holds ``n`` tensors (a tuple of specs, one per tensor)."""
+    if entry is None:
+        return [None] * n
+    if isinstance(entry, (tuple, list)) and len(entry) == n and all(
+            e is None or isinstance(e, (dict, tuple, list)) for e in entry):
+        return list(entry)
+    raise RuntimeError(f"dynamic_shapes: an argument holding {n} tensors needs one entry per tensor, got {entry!r}")
+
+
+def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=None, output_names=None,
+           opset_version=None, dynamo=True, external_data=True, dynamic_shapes=None, custom_translation_table=None,
+           report=False, optimize=True, verify=False, profile=False, dump_exported_program=False, artifacts_dir=".",
+           export_params=True, keep_initializers_as_inputs=False, dynamic_axes=None, training=TrainingMode.EVAL,
+           operator_export_type=None, do_constant_folding=True, custom_opsets=None, export_modules_as_functions=False,
+           autograd_inlining=True):
+    """Export ``model`` called with ``args`` (and ``kwargs``) to ONNX.
 
     The model runs once, in eval mode (``training=TrainingMode.EVAL``, restored afterwards) and without autograd,
-    with ``minitorch.compile``'s recorder; every recorded op becomes ONNX operators of ``opset_version``
-    (default 17). Parameters and buffers are stored as initializers under their ``state_dict`` names
-    (``export_params=False`` makes them graph inputs instead). ``dynamic_axes`` ({name: [axes]} or
-    {name: {axis: label}}) marks dimensions symbolic. The model is checked with ``onnx.checker``. An op without an
-    ONNX mapping raises RuntimeError naming it and the line that called it.
+    with ``minitorch.compile``'s recorder; every recorded op becomes ONNX operators of ``opset_version`` (default
+    20, at least 13). Parameters and buffers are initializers under their ``state_dict`` names. Inputs are named
+    after the forward's parameters unless ``input_names`` says otherwise. An op without an ONNX mapping raises
+    RuntimeError naming it and the line that called it; the model is checked with ``onnx.checker``.
 
-    Returns None (the file is the result).
+    With ``dynamo=True`` (the default) it returns an ``ONNXProgram``, and also saves it to ``f`` when a path is
+    given (``external_data=True``: the weights in ``<f>.data`` beside it). Dimensions are marked symbolic by
+    ``dynamic_shapes`` ({argument name: {axis: name or minitorch.export.Dim}}, or one entry per argument in
+    order) or ``dynamic_axes``; output dimensions that follow from them are symbolic too. ``optimize=True``
+    runs ``ONNXProgram.optimize``.
+
+    With ``dynamo=False`` (deprecated in PyTorch too) it writes the model, weights inline, to ``f`` (a path or a
+    binary file object, required), with ``dynamic_axes`` ({name: [axes]} or {name: {axis: label}}), and returns
+    None; ``export_params=False`` makes the weights graph inputs instead.
     """
+    import warnings
+    from ._exporter import _onnx
+    from ._program import ONNXProgram
+    _onnx()
+    if not dynamo:
+        warnings.warn("You are using the legacy TorchScript-based ONNX export. Starting in PyTorch 2.9, the new "
+                      "torch.export-based ONNX exporter has become the default.", DeprecationWarning, stacklevel=2)
+        if dynamic_shapes:
+            raise ValueError("The exporter only supports dynamic shapes through parameter dynamic_axes when "
+                             "dynamo=False.")
+        if f is None:
+            raise TypeError("export() missing required argument: 'f' (the file to write)")
+    if custom_translation_table:
+        raise TypeError("minitorch.onnx.export maps every op itself; custom_translation_table (onnxscript "
+                        "functions) is not taken")
+    proto = _export_model(model, args, kwargs, input_names, output_names, opset_version, dynamic_axes,
+                          dynamic_shapes, export_params or bool(dynamo), training, infer_outputs=bool(dynamo),
+                          verbose=verbose)
+    if not dynamo:
+        _write(proto, f)
+        return None
+    program = ONNXProgram(proto)
+    if optimize:
+        program.optimize()
+    if f is not None:
+        if hasattr(f, "write"):
+            warnings.warn("Saving ONNX model to a BytesIO object is deprecated. Please use a file path instead.",
+                          DeprecationWarning, stacklevel=2)
+            f.write(program.model_proto.SerializeToString())
+        else:
+            program.save(f, include_initializers=export_params, keep_initializers_as_inputs=keep_initializers_as_inputs,
+                         external_data=external_data)
+    return program
+
+
+def _write(proto, f):
+    import onnx
+    if hasattr(f, "write"):
+        f.write(proto.SerializeToString())
+    else:
+        onnx.save(proto, f)
+
+
+def _export_model(model, args, kwargs, input_names, output_names, opset_version, dynamic_axes, dynamic_shapes,
+                  export_params, training, infer_outputs, verbose):
+    """The model captured and converted: an ``onnx.ModelProto``, checked."""
     from ..autograd.grad_mode import no_grad
     from ..compiler.capture import capture
     from ..nn.modules.module import Module
     from ..tensor import Tensor
-    from ._exporter import _onnx, export_graph
-    _onnx()
-    if f is None:
-        raise TypeError("export() missing required argument: 'f' (the file to write)")
+    from ._exporter import export_graph
     if isinstance(args, Tensor):
         args = (args,)
     args = tuple(args)
@@ -69,11 +204,12 @@ def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=Fals
     if args and isinstance(args[-1], dict):
         kw.update(args[-1])
         args = args[:-1]
-    opset = 17 if opset_version is None else int(opset_version)
+    opset = 20 if opset_version is None else int(opset_version)
     if opset < 13:
         raise ValueError(f"minitorch.onnx.export writes opset 13 and newer: opset_version={opset_version}")
     names = {}
     is_module = isinstance(model, Module)
+    forward = model.forward if is_module else model
     if is_module:
         names = {id(p): n for n, p in model.named_parameters()}
         names.update((id(b), n) for n, b in model.named_buffers())
@@ -82,21 +218,24 @@ def export(model, args=(), f=None, kwargs=None, export_params=True, verbose=Fals
             model.eval()
         elif training == TrainingMode.TRAINING:
             model.train()
-    fn = model  # a module is called through __call__, so a top-level recurrent layer is kept whole
     if input_names is None:
-        input_names = _default_input_names(model.forward if is_module else model, args, kw)
+        input_names = _default_input_names(forward, args, kw)
+    axes = dict(dynamic_axes or {})
+    if dynamic_shapes is not None:
+        axes.update(_axes_of_dynamic_shapes(forward, args, kw, dynamic_shapes, list(input_names)))
     _EXPORTING[0] = True
     try:
         with no_grad():
-            graph, _ = capture(fn, args, kw, names, fullgraph=True)
-    finally:
+            graph, _ = capture(model, args, kw, names, fullgraph=True)  # a module through __call__: a top-level
+    finally:                                                           # recurrent layer is kept whole
         _EXPORTING[0] = False
         if is_module:
             model.train(was_training)
     from ..compiler.passes import dead_code
     graph = dead_code(graph)
-    export_graph(graph, names, list(input_names or []), list(output_names or []), dict(dynamic_axes or {}), opset,
-                 export_params, f, type(model).__name__ if is_module else getattr(model, "__name__", "graph"))
+    proto = export_graph(graph, names, list(input_names or []), list(output_names or []), axes, opset,
+                         export_params, type(model).__name__ if is_module else getattr(model, "__name__", "graph"),
+                         infer_outputs)
     if verbose:
         print(graph)
-    return None
+    return proto

@@ -456,8 +456,10 @@ def _unsupported(node, what=None):
     return RuntimeError(f"minitorch.onnx.export: no ONNX mapping for {label}{where}")
 
 
-def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, export_params, f, model_name):
-    """Write ``graph`` as an ONNX model to ``f`` (a path or a binary file object)."""
+def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, export_params, model_name,
+                 infer_outputs=False):
+    """``graph`` as a checked ONNX ``ModelProto``. With ``infer_outputs``, an output dimension that ONNX shape
+    inference derives from a symbolic input dimension is written symbolic too."""
     onnx, helper, numpy_helper = _onnx()
     from ..compiler.ir import Value, leaves
     b = _Builder(helper, numpy_helper, opset)
@@ -503,8 +505,30 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
                           [info(out_names[id(v)], v) for v in outs], initializer=initializers + b.initializers)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="minitorch")
     onnx.checker.check_model(model)
-    if hasattr(f, "write"):
-        f.write(model.SerializeToString())
-    else:
-        onnx.save(model, f)
+    if infer_outputs:
+        _symbolic_outputs(onnx, model, dynamic_axes)
     return model
+
+
+def _symbolic_outputs(onnx, model, dynamic_axes):
+    """Output dimensions written as sizes that shape inference finds symbolic (a batch dimension carried through)
+    take that symbol, unless ``dynamic_axes`` named them already."""
+    if not any(d.dim_param for i in model.graph.input for d in i.type.tensor_type.shape.dim):
+        return
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    for o in bare.graph.output:  # the captured sizes would win over what inference derives
+        o.type.tensor_type.ClearField("shape")
+    try:
+        inferred = onnx.shape_inference.infer_shapes(bare, strict_mode=False)
+    except Exception:  # noqa: BLE001 (an op inference does not cover: the outputs keep their captured sizes)
+        return
+    for out, inf in zip(model.graph.output, inferred.graph.output):
+        if out.name in dynamic_axes:
+            continue
+        have, got = out.type.tensor_type.shape.dim, inf.type.tensor_type.shape.dim
+        if len(have) != len(got):
+            continue
+        for d, g in zip(have, got):
+            if g.dim_param and not d.dim_param:
+                d.dim_param = g.dim_param
