@@ -371,6 +371,22 @@ def test_normalize_matches_torch():
                                rtol=1e-6)
 
 
+def test_normalize_passes_the_gradient_to_its_input():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(2).random((1, 3, 4, 4), dtype=np.float32)
+    g = np.random.default_rng(3).standard_normal((1, 3, 4, 4), dtype=np.float32)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    x = minitorch.from_numpy(a.copy()).requires_grad_()
+    y = T.Normalize(mean, std)(x)
+    assert y.requires_grad and y.grad_fn is not None
+    y.backward(minitorch.from_numpy(g))
+    tx = torch.from_numpy(a.copy()).requires_grad_()
+    ty = (tx - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
 def test_normalize_errors():
     with pytest.raises(TypeError, match="Input tensor should be a float tensor. Got minitorch.uint8."):
         T.Normalize(0.5, 0.5)(minitorch.zeros(1, 2, 2, dtype=minitorch.uint8))

@@ -200,7 +200,7 @@ def to_pil_image(pic, mode=None):
 
 
 def normalize(tensor, mean, std, inplace=False):
-    """``(tensor - mean) / std`` per channel of a float tensor image ``(..., C, H, W)``."""
+    """``(tensor - mean) / std`` per channel of a float tensor image ``(..., C, H, W)``, differentiable."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
     if not tensor.is_floating_point():
@@ -219,11 +219,12 @@ def normalize(tensor, mean, std, inplace=False):
         if v.size not in (1, channels):
             raise RuntimeError(f"normalize: {name} has {v.size} values but the image has {channels} channels "
                                f"(shape {tuple(tensor.shape)})")
+    # tensor ops: the image keeps its device, and a gradient flows through (an adversarial input, for instance)
+    m = minitorch.from_numpy(mean.reshape(-1, 1, 1)).to(tensor.device)
+    s = minitorch.from_numpy(std.reshape(-1, 1, 1)).to(tensor.device)
     if inplace:  # through the tensor's own in-place ops, so its version counter moves
-        return tensor.sub_(minitorch.from_numpy(mean.reshape(-1, 1, 1))).div_(
-            minitorch.from_numpy(std.reshape(-1, 1, 1)))
-    out = (tensor.numpy() - mean.reshape(-1, 1, 1)) / std.reshape(-1, 1, 1)
-    return minitorch.from_numpy(np.ascontiguousarray(out, dtype=np_dtype))
+        return tensor.sub_(m).div_(s)
+    return tensor.sub(m).div(s)
 
 
 def hflip(img):
