@@ -992,3 +992,22 @@ def test_reading_grad_of_a_non_leaf_warns():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(a.grad.numpy(), [5.0, 5.0])
         np.testing.assert_array_equal(kept.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int32", "int64", "uint8", "bool"])
+def test_fill_and_broadcast_copies_write_exactly_their_elements(device, dt):
+    """fill_ and copies of an expanded value, contiguous (the vectorized row loop) and strided, with a cast from a
+    Python float, against NumPy; nothing outside the view is written."""
+    mdt = getattr(minitorch, dt)
+    base = np.arange(3 * 70, dtype=np.float64).reshape(3, 70).astype(dt)
+    for sl in [np.s_[:], np.s_[1, 3:67], np.s_[:, ::3], np.s_[2:, 5:]]:
+        x = minitorch.tensor(base.copy(), dtype=mdt, device=device)
+        want = base.copy()
+        x[sl].fill_(2.75)
+        want[sl] = np.array(2.75).astype(dt)
+        np.testing.assert_array_equal(x.cpu().numpy(), want)
+    row = minitorch.tensor(base[0, :5].copy(), dtype=mdt, device=device)
+    out = row.unsqueeze(1).expand(5, 40).contiguous()  # each output row is one value
+    np.testing.assert_array_equal(out.cpu().numpy(), np.repeat(base[0, :5, None], 40, axis=1))
+    big = minitorch.empty(1 << 16, dtype=mdt, device=device).fill_(1)  # the threaded kernel
+    assert big.cpu().numpy().astype(np.int64).sum() == 1 << 16

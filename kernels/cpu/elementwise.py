@@ -829,6 +829,10 @@ def _copy_row(src, si, ss, dst, di, ds, n):
     if ss == 1 and ds == 1:  # unit strides known to LLVM: the loop vectorizes (a permuted copy's rows mostly are)
         for k in range(n):
             dst[U(di + k)] = src[U(si + k)]
+    elif ss == 0 and ds == 1:  # one value into a contiguous row (fill_, an expanded row): a vectorized store loop
+        v = src[U(si)]
+        for k in range(n):
+            dst[U(di + k)] = v
     else:
         for k in range(n):
             dst[U(di + k * ds)] = src[U(si + k * ss)]
