@@ -2,7 +2,8 @@
 
 * ``fma(a, b, c)``: a * b + c rounded once (``llvm.fma``).
 * ``f32_from_bits(i)``: the float32 whose bit pattern is the int32 ``i`` (a register move; ``2**n`` is
-  ``(n + 127) << 23``), which vectorizes where a table lookup does not.
+  ``(n + 127) << 23``), which vectorizes where a table lookup does not. ``f64_from_bits(i)`` the same for a float64
+  and an int64 (``2**n`` is ``(n + 1023) << 52``).
 * ``maximum(a, b)`` / ``minimum(a, b)``: for floats ``llvm.maximum`` / ``llvm.minimum``, which propagate NaN and
   order -0.0 below +0.0; for integers ``llvm.smax``/``umax`` (``smin``/``umin``); for bools or/and. LLVM
   recognises a loop folding either of them as a reduction and vectorizes it, which it does not do for Numba's
@@ -43,6 +44,17 @@ def f32_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], llvm_ir.FloatType())
     return types.float32(types.int32), codegen
+
+
+@intrinsic
+def f64_from_bits(typingctx, bits):
+    """The float64 whose bit pattern is the int64 ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+    return types.float64(types.int64), codegen
 
 
 def _extremum(largest):
