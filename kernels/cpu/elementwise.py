@@ -594,6 +594,101 @@ def binary_flat_par(op, a, ao, sa, b, bo, sb, out, n):
         _binary_row(op, a, ao + lo * sa, sa, b, bo + lo * sb, sb, out, lo, min(CHUNK, n - lo))
 
 
+@njit(cache=True, error_model="numpy")
+def _inplace_row(op, x, ix, b, ib, sb, n):
+    """x[ix + k] = x[ix + k] <op> b[ib + k*sb]. One array is read and written at the same place, so LLVM vectorizes
+    the loop; passed as two arrays (a and out of _binary_row) the same memory fails its overlap check and the loop
+    runs scalar, 3x slower. +, -, *, /, maximum and minimum with a scalar or unit-stride b have loops here; other
+    ops go through _binary_row."""
+    if sb == 0 and op <= 3:
+        y = b[U(ib)]
+        if op == 0:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] + y
+        elif op == 1:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] - y
+        elif op == 2:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] * y
+        else:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] / y
+    elif sb == 1 and op <= 3:
+        if op == 0:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] + b[U(ib + k)]
+        elif op == 1:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] - b[U(ib + k)]
+        elif op == 2:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] * b[U(ib + k)]
+        else:
+            for k in range(n):
+                x[U(ix + k)] = x[U(ix + k)] / b[U(ib + k)]
+    elif sb == 0 and (op == 7 or op == 8):
+        # as _binary_row: NaN in x wins, else y unless x is strictly beyond it (so -0.0 vs 0.0 keeps y); the scalar
+        # read once (a stride-0 load inside the loop keeps it from vectorizing: 3x slower)
+        y = b[U(ib)]
+        if op == 7:
+            for k in range(n):
+                v = x[U(ix + k)]
+                x[U(ix + k)] = v if (v > y or v != v) else y
+        else:
+            for k in range(n):
+                v = x[U(ix + k)]
+                x[U(ix + k)] = v if (v < y or v != v) else y
+    elif sb == 1 and (op == 7 or op == 8):
+        if op == 7:
+            for k in range(n):
+                v = x[U(ix + k)]
+                y = b[U(ib + k)]
+                x[U(ix + k)] = v if (v > y or v != v) else y
+        else:
+            for k in range(n):
+                v = x[U(ix + k)]
+                y = b[U(ib + k)]
+                x[U(ix + k)] = v if (v < y or v != v) else y
+    else:
+        _binary_row(op, x, ix, 1, b, ib, sb, x, ix, n)
+
+
+@njit(cache=True, error_model="numpy")
+def binary_inplace_flat(op, x, xo, b, bo, sb, n):
+    """x[xo:xo + n] = x[xo:xo + n] <op> b (b at bo with stride sb: 1, or 0 for a scalar), in place."""
+    _inplace_row(op, x, xo, b, bo, sb, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def binary_inplace_flat_par(op, x, xo, b, bo, sb, n):
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        _inplace_row(op, x, xo + lo, b, bo + lo * sb, sb, min(CHUNK, n - lo))
+
+
+@njit(cache=True, error_model="numpy")
+def _clamp_row(x, xo, lo, hi, out, oo, n):
+    for k in range(n):
+        v = x[U(xo + k)]
+        v = v if (v > lo or v != v) else lo  # maximum, then minimum, as _binary_row's (NaN stays)
+        out[U(oo + k)] = v if (v < hi or v != v) else hi
+
+
+@njit(cache=True, error_model="numpy")
+def clamp_flat(x, xo, lo, lo_o, hi, hi_o, out, oo, n):
+    """out[oo + k] = minimum(maximum(x[xo + k], lo[lo_o]), hi[hi_o]): clamp to two scalars in one pass."""
+    _clamp_row(x, xo, lo[U(lo_o)], hi[U(hi_o)], out, oo, n)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def clamp_flat_par(x, xo, lo, lo_o, hi, hi_o, out, oo, n):
+    vlo, vhi = lo[U(lo_o)], hi[U(hi_o)]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        s = c * CHUNK
+        _clamp_row(x, xo + s, vlo, vhi, out, oo + s, min(CHUNK, n - s))
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def binary_flat_stream_par(op, a, ao, sa, b, bo, sb, out, n):
     """binary_flat_par with the output written by non-temporal stores (STREAM_BYTES, for op codes in STREAMED)."""

@@ -425,6 +425,26 @@ unary_nd_par = unary_nd
 predicate_flat_par = predicate_flat
 predicate_nd_par = predicate_nd
 binary_flat_par = binary_flat
+
+
+def binary_inplace_flat(op, x, xo, b, bo, sb, n):
+    """x[xo:xo + n] = x[xo:xo + n] <op> b, in place: the generic kernel (the CPU has its own for vectorization)."""
+    if n > 0:
+        binary_flat(op, x, xo, 1, b, bo, sb, x[xo:xo + n], n)
+
+
+binary_inplace_flat_par = binary_inplace_flat
+
+
+def clamp_flat(x, xo, lo, lo_o, hi, hi_o, out, oo, n):
+    """out[oo:oo + n] = minimum(maximum(x[xo:], lo[lo_o]), hi[hi_o]): two launches of the generic kernel."""
+    if n > 0:
+        o = out[oo:oo + n]
+        binary_flat(7, x, xo, 1, lo, lo_o, 0, o, n)
+        binary_flat(8, o, 0, 1, hi, hi_o, 0, o, n)
+
+
+clamp_flat_par = clamp_flat
 binary_flat_stream_par = binary_flat  # the CPU's non-temporal-store variant: never chosen on the device
 STREAM_BYTES = 1 << 62
 STREAMED = frozenset()

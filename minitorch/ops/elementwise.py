@@ -550,11 +550,17 @@ def where(condition, input=None, other=None, *, out=None):
 class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        y = x
-        if lo is not None:
-            y = launch.binary("maximum", y, lo)
-        if hi is not None:
-            y = launch.binary("minimum", y, hi)
+        if lo is not None and hi is not None and x._contig and lo.numel() == 1 and hi.numel() == 1 \
+                and len(lo._shape) <= len(x._shape) and len(hi._shape) <= len(x._shape):
+            y = launch.clamp_scalars(x, lo, hi)  # one pass
+        else:
+            y = x
+            if lo is not None:
+                y = launch.binary("maximum", y, lo)
+            if hi is not None:
+                # into the first pass's fresh result when it has the final shape (no second output to allocate)
+                fresh = y is not x and y._shape == launch.broadcast_shapes(y._shape, hi._shape)
+                y = launch.binary("minimum", y, hi, out=y if fresh else None)
         ctx.save_for_backward(x, lo, hi)
         return y
 

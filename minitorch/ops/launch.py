@@ -405,6 +405,11 @@ def binary(name, a, b, family="binary", out=None):
     n = shape[0] if len(shape) == 1 else out.numel()
     if n == 0:
         return out
+    if out is a and family == "binary" and a._contig and (b._contig and same or not b._shape or b.numel() == 1):
+        # in place (x.add_(y), x *= 0.5): the kernel that reads and writes one array (kernels/cpu/elementwise.py)
+        ew2 = ew.binary_inplace_flat_par if n >= N_PAR else ew.binary_inplace_flat
+        ew2(code, a._storage, a._offset, b._storage, b._offset, 1 if same and n > 1 else 0, n)
+        return out
     ov = _out_view(out, n)
     if same and a._contig and b._contig:
         fn = _FLAT[family, n >= N_PAR]
@@ -423,6 +428,18 @@ def binary(name, a, b, family="binary", out=None):
     else:
         fn = getattr(ew, family + ("_nd_par" if n >= N_PAR else "_nd"))
         fn(code, a._storage, a._offset, _arr(sa), b._storage, b._offset, _arr(sb), ov, _arr(cshape))
+    return out
+
+
+@half_compute()
+def clamp_scalars(x, lo, hi):
+    """minimum(maximum(x, lo), hi) for a contiguous x and one-element lo and hi of its dtype, in one pass."""
+    out = empty(x._shape, x._dtype, x._device)
+    n = out.numel()
+    if n:
+        ew = _k(x).elementwise
+        (ew.clamp_flat_par if n >= N_PAR else ew.clamp_flat)(x._storage, x._offset, lo._storage, lo._offset,
+                                                              hi._storage, hi._offset, out._storage, 0, n)
     return out
 
 
