@@ -1011,3 +1011,25 @@ def test_fill_and_broadcast_copies_write_exactly_their_elements(device, dt):
     np.testing.assert_array_equal(out.cpu().numpy(), np.repeat(base[0, :5, None], 40, axis=1))
     big = minitorch.empty(1 << 16, dtype=mdt, device=device).fill_(1)  # the threaded kernel
     assert big.cpu().numpy().astype(np.int64).sum() == 1 << 16
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int16", "bool"])
+def test_transposed_copies_in_tiles_match_numpy(device, dt):
+    """Copies whose source runs down the output's columns (t(), transpose(-1, -2), permutes that swap the last two
+    dims) go through the tiled kernel: edges of partial tiles, batches, offsets and the threaded launch."""
+    rng = np.random.default_rng(7)
+    cases = [((40, 33), (1, 0)), ((17, 16), (1, 0)), ((3, 21, 50), (0, 2, 1)), ((2, 3, 20, 18), (1, 0, 3, 2))]
+    if minitorch.device(device).type == "cpu":
+        cases.append(((300, 260), (1, 0)))  # the threaded launch (kept off the simulator)
+    for shape, perm in cases:
+        a = (rng.standard_normal((5,) + shape) * 9).astype(dt)
+        t = minitorch.tensor(a, device=device)[2]  # at an offset
+        got = t.permute(*perm).contiguous()
+        assert got.is_contiguous()
+        np.testing.assert_array_equal(got.cpu().numpy(), a[2].transpose(perm))
+    x = minitorch.tensor(rng.standard_normal((64, 48)).astype(dt), device=device)
+    out = minitorch.zeros(48, 70, dtype=getattr(minitorch, dt), device=device)
+    out[:, 3:67].copy_(x.t())  # into a strided destination whose rows are contiguous
+    want = np.zeros((48, 70), dt)
+    want[:, 3:67] = x.cpu().numpy().T
+    np.testing.assert_array_equal(out.cpu().numpy(), want)

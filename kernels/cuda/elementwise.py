@@ -445,6 +445,8 @@ def clamp_flat(x, xo, lo, lo_o, hi, hi_o, out, oo, n):
 
 
 clamp_flat_par = clamp_flat
+copy_transposed = copy_nd  # the CPU tiles transposed copies for its caches; the device's generic kernel does
+copy_transposed_par = copy_nd
 binary_flat_stream_par = binary_flat  # the CPU's non-temporal-store variant: never chosen on the device
 STREAM_BYTES = 1 << 62
 STREAMED = frozenset()

@@ -478,7 +478,11 @@ def copy_into(dst, src):
         fn = ew.copy_flat_par if n >= N_PAR else ew.copy_flat
         fn(src._storage, src._offset, ss[0], dst._storage, dst._offset, ds[0], n)
     else:
-        fn = ew.copy_nd_par if n >= N_PAR else ew.copy_nd
+        if ds[-1] == 1 and ss[-2] == 1 and ss[-1] != 1 and cshape[-1] >= 16 and cshape[-2] >= 16:
+            # a transpose (src contiguous down dst's columns): copied in tiles
+            fn = ew.copy_transposed_par if n >= N_PAR else ew.copy_transposed
+        else:
+            fn = ew.copy_nd_par if n >= N_PAR else ew.copy_nd
         fn(src._storage, src._offset, _arr(ss), dst._storage, dst._offset, _arr(ds), _arr(cshape))
     return dst
 
