@@ -1015,8 +1015,8 @@ def test_fill_and_broadcast_copies_write_exactly_their_elements(device, dt):
 
 @pytest.mark.parametrize("dt", ["float32", "float64", "int16", "bool"])
 def test_transposed_copies_in_tiles_match_numpy(device, dt):
-    """Copies whose source runs down the output's columns (t(), transpose(-1, -2), permutes that swap the last two
-    dims) go through the tiled kernel: edges of partial tiles, batches, offsets and the threaded launch."""
+    """Copies whose source runs down the output's columns (t(), transpose(-1, -2), permutes that swap the last
+    two dims) go through the tiled kernel: edges of partial tiles, batches, offsets and the threaded launch."""
     rng = np.random.default_rng(7)
     cases = [((40, 33), (1, 0)), ((17, 16), (1, 0)), ((3, 21, 50), (0, 2, 1)), ((2, 3, 20, 18), (1, 0, 3, 2))]
     if minitorch.device(device).type == "cpu":
