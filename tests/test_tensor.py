@@ -871,7 +871,8 @@ def test_arg_reductions_over_leading_dims_fold_rows(shape, dim, dtype):
 @pytest.mark.parametrize("rows, cols", [(6, 9), (300, 257)])
 def test_extremes_along_the_last_dim_keep_nan_inf_and_zero_rules(dtype, rows, cols):
     """amax/amin/max/min/argmax/argmin over contiguous runs (the fast vmaxps pass with a separate NaN check, and the
-    exact pass it falls back to) against PyTorch: a NaN anywhere in a row (first, last, middle) wins, +inf with -inf in one row (whose check sum is NaN though no element is), rows of zeros of both signs
+    exact pass it falls back to) against PyTorch: a NaN anywhere in a row (first, last, middle) wins, +inf with -inf
+    in one row (whose check sum is NaN though no element is), rows of zeros of both signs
     (the first zero met is kept), all -inf, ties (the first index), serial and threaded sizes."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(11)
