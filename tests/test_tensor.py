@@ -1034,3 +1034,24 @@ def test_transposed_copies_in_tiles_match_numpy(device, dt):
     want = np.zeros((48, 70), dt)
     want[:, 3:67] = x.cpu().numpy().T
     np.testing.assert_array_equal(out.cpu().numpy(), want)
+
+
+@pytest.mark.parametrize("dt", ["float32", "int64", "bool", "float16"])
+def test_flip_copies_through_reversed_strides(device, dt):
+    rng = np.random.default_rng(8)
+    a = (rng.standard_normal((4, 5, 37)) * 5).astype(dt)
+    x = minitorch.tensor(a, device=device)
+    for dims in [(2,), (0,), (1, 2), (-1, 0, 1), []]:
+        np.testing.assert_array_equal(minitorch.flip(x, dims).cpu().numpy(), np.flip(a, dims) if dims else a)
+    y = x.permute(2, 0, 1)[3:20]  # a strided view at an offset
+    np.testing.assert_array_equal(y.flip(0, 2).cpu().numpy(), np.flip(a.transpose(2, 0, 1)[3:20], (0, 2)))
+    assert minitorch.flip(minitorch.zeros(0, 3, device=device), (0, 1)).shape == (0, 3)
+    with pytest.raises(RuntimeError, match="dim 1 appears multiple times in the list of dims"):
+        x.flip(1, -2)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.flip(3)
+    if dt == "float32":
+        w = minitorch.tensor(a, device=device, requires_grad=True)
+        g = minitorch.tensor(rng.standard_normal(a.shape).astype(dt), device=device)
+        w.flip(1).backward(g)
+        np.testing.assert_array_equal(w.grad.cpu().numpy(), np.flip(g.cpu().numpy(), 1))

@@ -929,6 +929,9 @@ def _copy_row(src, si, ss, dst, di, ds, n):
         v = src[U(si)]
         for k in range(n):
             dst[U(di + k)] = v
+    elif ss == -1 and ds == 1:  # a reversed row (flip): vector loads whose lanes are then reversed
+        for k in range(n):
+            dst[U(di + k)] = src[U(si - k)]
     else:
         for k in range(n):
             dst[U(di + k * ds)] = src[U(si + k * ss)]

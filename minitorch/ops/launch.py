@@ -487,6 +487,17 @@ def copy_into(dst, src):
     return dst
 
 
+def flip(x, dims):
+    """A contiguous copy of x reversed along ``dims``: the copy of a view of x whose strides along them are negated
+    (the copy kernels take any strides; such a view never leaves this function)."""
+    offset, strides = x._offset, list(x._stride)
+    for d in dims:
+        if x._shape[d] > 1:
+            offset += (x._shape[d] - 1) * strides[d]
+            strides[d] = -strides[d]
+    return contiguous(_make(x._storage, x._shape, tuple(strides), offset, x._dtype, x._device))
+
+
 def contiguous(x, dtype=None):
     """A contiguous copy of x (cast to ``dtype`` when given)."""
     out = empty(x._shape, dtype or x._dtype, x._device)

@@ -722,16 +722,37 @@ def unbind(input, dim=0):
     return _split_views(input, [(("i", d, i),) for i in range(input._shape[d])], "UnbindBackward0")
 
 
-def flip(input, dims):
-    """Reverse the order along ``dims`` (a copy, as in PyTorch)."""
-    from .index import index_select
-    from ..creation import arange
-    out = input
-    for d in ([dims] if isinstance(dims, int) else dims):
-        d = wrap_dim(d, input.dim())
-        n = input._shape[d]
-        out = index_select(out, d, arange(n - 1, -1, -1, device=input.device))
-    return out
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return launch.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Flip.apply(g, ctx.dims), None
+
+
+def flip(input, *dims, **kwargs):
+    """Reverse the order along ``dims`` (a copy, as in PyTorch): ``flip(x, (0, 1))``, ``x.flip(0, 1)``,
+    ``flip(x, dims=[0])``."""
+    if "dims" in kwargs:
+        dims = kwargs.pop("dims")
+    elif len(dims) == 1:
+        dims = dims[0]
+    if kwargs:
+        raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    nd = input.dim()
+    seen = []
+    for d in dims:
+        d = wrap_dim(d, max(nd, 1))
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.append(d)
+    if nd == 0:
+        return Contiguous.apply(input)
+    return Flip.apply(input, tuple(seen))
 
 
 def repeat(input, *sizes):
