@@ -668,6 +668,28 @@ def binary_inplace_flat_par(op, x, xo, b, bo, sb, n):
 
 
 @njit(cache=True, error_model="numpy")
+def binary_rows(op, x, xo, row, ro, row_left, out, rows, cols):
+    """out[r, :] = x[r, :] <op> row (row <op> x[r, :] when ``row_left``) for each of ``rows`` rows: x and out
+    (rows, cols) and row (cols,) contiguous (a bias added to every row: no strides to pass or walk)."""
+    for r in range(rows):
+        if row_left:
+            _binary_row(op, row, ro, 1, x, xo + r * cols, 1, out, r * cols, cols)
+        else:
+            _binary_row(op, x, xo + r * cols, 1, row, ro, 1, out, r * cols, cols)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def binary_rows_par(op, x, xo, row, ro, row_left, out, rows, cols):
+    nch = _row_chunks(rows, cols)
+    for ch in prange(nch):
+        for r in range(ch * rows // nch, (ch + 1) * rows // nch):
+            if row_left:
+                _binary_row(op, row, ro, 1, x, xo + r * cols, 1, out, r * cols, cols)
+            else:
+                _binary_row(op, x, xo + r * cols, 1, row, ro, 1, out, r * cols, cols)
+
+
+@njit(cache=True, error_model="numpy")
 def _clamp_row(x, xo, lo, hi, out, oo, n):
     for k in range(n):
         v = x[U(xo + k)]

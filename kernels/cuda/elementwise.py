@@ -445,6 +445,17 @@ def clamp_flat(x, xo, lo, lo_o, hi, hi_o, out, oo, n):
 
 
 clamp_flat_par = clamp_flat
+def binary_rows(op, x, xo, row, ro, row_left, out, rows, cols):
+    """out[r, :] = x[r, :] <op> row (or row <op> x[r, :]): the generic nd kernel over (rows, cols)."""
+    shape = np.array([rows, cols], np.int64)
+    full, bcast = np.array([cols, 1], np.int64), np.array([0, 1], np.int64)
+    if row_left:
+        binary_nd(op, row, ro, bcast, x, xo, full, out, shape)
+    else:
+        binary_nd(op, x, xo, full, row, ro, bcast, out, shape)
+
+
+binary_rows_par = binary_rows
 copy_transposed = copy_nd  # the CPU tiles transposed copies for its caches; the device's generic kernel does
 copy_transposed_par = copy_nd
 binary_flat_stream_par = binary_flat  # the CPU's non-temporal-store variant: never chosen on the device

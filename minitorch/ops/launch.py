@@ -415,6 +415,19 @@ def binary(name, a, b, family="binary", out=None):
         fn = _FLAT[family, n >= N_PAR]
         getattr(ew, fn)(code, a._storage, a._offset, 1, b._storage, b._offset, 1, ov, n)
         return out
+    if not same and family == "binary" and a._contig and b._contig:
+        # one operand whole, the other one of its rows (x + bias): a row kernel, no strides to work out
+        full, row = (a, b) if a._shape == shape else (b, a) if b._shape == shape else (None, None)
+        if full is not None:
+            rs = row._shape
+            while rs and rs[0] == 1:
+                rs = rs[1:]
+            if rs and shape[len(shape) - len(rs):] == rs:
+                cols = row.numel()
+                if cols > 1:
+                    (ew.binary_rows_par if n >= N_PAR else ew.binary_rows)(
+                        code, full._storage, full._offset, row._storage, row._offset, full is b, ov, n // cols, cols)
+                    return out
     if len(shape) == 1 and len(a._shape) <= 1 and len(b._shape) <= 1:
         # one run each (stride 0 for a broadcast scalar or a size-1 dim): no collapse to compute
         sa = a._stride[0] if a._shape and a._shape[0] != 1 else 0

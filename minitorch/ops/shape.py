@@ -133,12 +133,17 @@ def view(input, *shape):
                          input._device, input._vc)
     shape = _infer_shape(_shape_args(shape), input.numel())
     if shape == input._shape:
-        return View.apply(input, shape, input._stride)
-    stride = _view_strides(input._shape, input._stride, shape)
-    if stride is None:
-        raise RuntimeError(
-            "view size is not compatible with input tensor's size and stride (at least one dimension spans across "
-            "two contiguous subspaces). Use .reshape(...) instead.")
+        stride = input._stride
+    elif input._contig:
+        stride = _contiguous_strides(shape)
+    else:
+        stride = _view_strides(input._shape, input._stride, shape)
+        if stride is None:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+                "across two contiguous subspaces). Use .reshape(...) instead.")
+    if not (_state["enabled"] and input._requires_grad):  # no autograd node to make (as reshape)
+        return as_view(input, shape, stride, input._offset)
     return View.apply(input, shape, stride)
 
 

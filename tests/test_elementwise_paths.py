@@ -1,5 +1,5 @@
-"""The CPU kernels for in-place binary ops (one array read and written) and for clamp to two scalars, against
-NumPy, and the launchers that pick them."""
+"""Elementwise kernels for particular layouts, against NumPy, and the launchers that pick them: in-place binary ops
+(one array read and written), clamp to two scalars, and one operand broadcast along the rows of the other."""
 import numpy as np
 import pytest
 
@@ -101,3 +101,25 @@ def test_clamp_with_two_bounds_in_one_pass(device):
     g = minitorch.tensor(a[:7], device=device, requires_grad=True)
     g.clamp(-1.0, 2.0).sum().backward()
     assert g.grad.cpu().tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "div", "maximum", "pow"])
+@pytest.mark.parametrize("full, row", [((6, 7), (7,)), ((6, 7), (1, 7)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (1, 1, 4)),
+                                       ((300, 130), (130,))])
+def test_a_row_broadcast_over_a_whole_operand(device, name, full, row):
+    if device != "cpu" and full[0] == 300:
+        pytest.skip("the threaded size stays off the simulator")
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((3,) + full) * 3).astype(np.float32)
+    r = (rng.standard_normal(row) * 3 + 0.5).astype(np.float32)
+    X = minitorch.tensor(x, device=device)[1]  # at an offset
+    R = minitorch.tensor(r, device=device)
+    op = {"add": np.add, "sub": np.subtract, "div": np.divide, "maximum": np.maximum, "pow": np.power}[name]
+    f = getattr(minitorch, name)
+    with np.errstate(all="ignore"):
+        for got, want in ((f(X, R), op(x[1], r)), (f(R, X), op(r, x[1]))):  # the row on either side
+            assert tuple(got.shape) == want.shape
+            np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-6, equal_nan=True)
+    xi = minitorch.tensor(rng.integers(-9, 9, full), device=device)
+    ri = minitorch.tensor(rng.integers(-9, 9, row), device=device)
+    np.testing.assert_array_equal((xi - ri).cpu().numpy(), xi.cpu().numpy() - ri.cpu().numpy())
