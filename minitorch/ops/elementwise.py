@@ -737,8 +737,7 @@ def _binary_inplace(name, self, other):
             other = scalar_tensor(other, self._dtype, self._device)
     if fast and self._contig and self._dtype is not t_bool and not recording(self, other) \
             and (other._shape == self._shape or len(other._shape) <= len(self._shape)):
-        shape = launch.broadcast_shapes(self._shape, other._shape)
-        if shape == self._shape:
+        if other._shape == self._shape or launch.broadcast_shapes(self._shape, other._shape) == self._shape:
             if not self._dtype.is_floating_point and name in ("floor_divide", "remainder") and bool((other == 0).any()):
                 raise RuntimeError("ZeroDivisionError")
             launch.binary(name, self, other, out=self)
