@@ -641,3 +641,22 @@ def test_sorting_search_and_contraction_families_on_half(case, dt, device):
         gv = g.float().cpu().numpy() if g.dtype.is_floating_point else g.cpu().numpy()
         wv = w.float().numpy() if w.dtype.is_floating_point else w.numpy()
         np.testing.assert_allclose(gv, wv, rtol=1e-2 if case == "einsum" else 0)
+
+
+def test_float16_rounding_on_a_dense_sample_of_bit_patterns():
+    """The branch-free float32 -> float16 rounding (kernels/cpu/half.py) against NumPy on every 4099th float32 bit
+    pattern (about a million, all exponents) and on each float16 value's rounding midpoints, one ulp either side
+    (ties go to even); NaN becomes 0x7e00 with its sign."""
+    bits = np.arange(0, 2 ** 32, 4099, dtype=np.uint64).astype(np.uint32)
+    h = np.arange(0, 0x7c00, dtype=np.uint32)  # every finite positive float16
+    lo = h.astype(np.uint16).view(np.float16).astype(np.float32).view(np.uint32)
+    hi = (h + 1).astype(np.uint16).view(np.float16).astype(np.float32).view(np.uint32)
+    mid = ((lo.astype(np.uint64) + hi) // 2).astype(np.uint32)  # the midpoint's bits (same exponent, or inf's edge)
+    pats = np.concatenate([bits, mid - 1, mid, mid + 1, mid | 0x80000000])
+    x = pats.view(np.float32)
+    got = minitorch.from_numpy(x.copy()).to(minitorch.float16).view(minitorch.int16).numpy().view(np.uint16)
+    with np.errstate(all="ignore"):
+        ref = x.astype(np.float16).view(np.uint16)
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(got[~nan], ref[~nan])
+    np.testing.assert_array_equal(got[nan], np.where(pats[nan] >> 31, 0xfe00, 0x7e00))

@@ -3,7 +3,7 @@
 * ``fma(a, b, c)``: a * b + c rounded once (``llvm.fma``).
 * ``f32_from_bits(i)``: the float32 whose bit pattern is the int32 ``i`` (a register move; ``2**n`` is
   ``(n + 127) << 23``), which vectorizes where a table lookup does not. ``f64_from_bits(i)`` the same for a float64
-  and an int64 (``2**n`` is ``(n + 1023) << 52``).
+  and an int64 (``2**n`` is ``(n + 1023) << 52``); ``f32_bits(x)`` the int32 bit pattern of a float32.
 * ``maximum(a, b)`` / ``minimum(a, b)``: for floats ``llvm.maximum`` / ``llvm.minimum``, which propagate NaN and
   order -0.0 below +0.0; for integers ``llvm.smax``/``umax`` (``smin``/``umin``); for bools or/and. LLVM
   recognises a loop folding either of them as a reduction and vectorizes it, which it does not do for Numba's
@@ -55,6 +55,17 @@ def f64_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], llvm_ir.DoubleType())
     return types.float64(types.int64), codegen
+
+
+@intrinsic
+def f32_bits(typingctx, x):
+    """The int32 bit pattern of the float32 ``x``."""
+    if not isinstance(x, types.Float) or x.bitwidth != 32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(32))
+    return types.int32(types.float32), codegen
 
 
 def _extremum(largest):
