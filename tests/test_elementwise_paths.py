@@ -123,3 +123,29 @@ def test_a_row_broadcast_over_a_whole_operand(device, name, full, row):
     xi = minitorch.tensor(rng.integers(-9, 9, full), device=device)
     ri = minitorch.tensor(rng.integers(-9, 9, row), device=device)
     np.testing.assert_array_equal((xi - ri).cpu().numpy(), xi.cpu().numpy() - ri.cpu().numpy())
+
+
+@pytest.mark.parametrize("dt", ["float32", "int64", "bool", "float16"])
+def test_boolean_mask_of_the_whole_shape_compresses_in_one_pass(device, dt):
+    if device != "cpu" and dt in ("int64", "bool"):
+        pytest.skip("the kernels copy bits alike for every dtype; two of them cover the simulator")
+    rng = np.random.default_rng(6)
+    shape = (3, 40, 50) if device == "cpu" else (2, 3, 5)  # the simulator runs a Python thread per element
+    a = (rng.standard_normal(shape) * 5).astype(dt)
+    m = rng.random(shape) > 0.4
+    x, mk = minitorch.tensor(a, device=device), minitorch.tensor(m, device=device)
+    got = x[mk]
+    assert got.shape == (int(m.sum()),) and got.dtype == x.dtype
+    np.testing.assert_array_equal(got.cpu().numpy(), a[m])
+    xt, mt = x.permute(2, 0, 1), mk.permute(2, 0, 1)  # strided tensor and mask
+    np.testing.assert_array_equal(xt[mt].cpu().numpy(), a.transpose(2, 0, 1)[m.transpose(2, 0, 1)])
+    for fill in (False, True):  # none and every element
+        full = minitorch.full(shape, fill, dtype=minitorch.bool, device=device)
+        np.testing.assert_array_equal(x[full].cpu().numpy(), a.reshape(-1)[:a.size if fill else 0])
+    empty = minitorch.zeros(0, 4, device=device)
+    assert empty[minitorch.zeros(0, 4, dtype=minitorch.bool, device=device)].shape == (0,)
+    assert x.masked_select(mk).cpu().numpy().tolist() == a[m].tolist()
+    if dt == "float32":  # with autograd: the general path, and its gradient
+        w = minitorch.tensor(a, device=device, requires_grad=True)
+        w[mk].sum().backward()
+        np.testing.assert_array_equal(w.grad.cpu().numpy(), m.astype(np.float32))

@@ -165,7 +165,7 @@ def test_double_goes_through_float_as_torch():
 # checks validate through tensor ops that are half-aware themselves (index_range reads int64 indices only)
 _BIT_SAFE = {"empty", "broadcast_shapes", "expand_strides", "collapse", "to_float32", "round_to", "half_compute",
              "where", "copy_into", "contiguous", "scalar", "fill_", "bounds", "take", "gather", "nonzero", "to_numpy",
-             "index_range", "check_distribution", "select_rows", "flip"}
+             "index_range", "check_distribution", "select_rows", "flip", "masked_compress"}
 
 
 def test_every_launcher_is_half_aware():

@@ -191,6 +191,17 @@ def nonzero(mask, shape, out):
 
 
 @njit(cache=True)
+def compress(x, xo, mask, out):
+    """out[j] = x[xo + i] for the i where mask[i] is True, in order (``x[mask]``). out has one slot more than the
+    count: every element is written to out[j] and j moves on only where the mask is set, so the loop has no branch
+    (a branch per element mispredicts on a random mask) and the last write may land in the spare slot."""
+    j = 0
+    for i in range(mask.size):
+        out[U(j)] = x[U(xo + i)]
+        j += np.int64(mask[U(i)])
+
+
+@njit(cache=True)
 def count_nonzero(mask):
     n = 0
     for p in range(mask.size):

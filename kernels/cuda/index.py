@@ -355,6 +355,16 @@ def nonzero(mask, shape, out):
     return int(total.copy_to_host()[0])
 
 
+def compress(x, xo, mask, out):
+    """out[j] = x[xo + i] for the i where mask[i] is True, in order (out has one spare slot, as on the CPU): the
+    linear positions from ``nonzero``, then ``take``."""
+    count = out.size - 1
+    if count > 0:
+        lin = cuda.device_array((count, 1), np.int64)
+        nonzero(mask, np.array([mask.size], np.int64), lin)
+        take(x, xo, lin.reshape(count), np.array([1], np.int64), np.array([0], np.int64), out[:count])
+
+
 def count_nonzero(mask):
     if mask.size == 0:
         return 0

@@ -221,6 +221,9 @@ def getitem(self, key):
         if key < -n or key >= n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         return sliced(self, (("i", 0, key % n),))
+    if type(key) is Tensor and key._dtype is t_bool and key._shape == self._shape and self._shape \
+            and key._device == self._device and not (_state["enabled"] and self._requires_grad):
+        return launch.masked_compress(self, key)  # x[mask] with a whole-shape mask
     spec, advanced = _parse(self, key)
     v = sliced(self, spec) if spec else self
     if not advanced:

@@ -1078,6 +1078,21 @@ def nonzero(x):
     return out
 
 
+def masked_compress(x, mask):
+    """``x[mask]`` for a bool ``mask`` of x's shape: x's elements where it is True, in row-major order, as one 1-D
+    tensor (one pass, instead of the mask's coordinates and a gather by them)."""
+    x = x if x._contig else contiguous(x)
+    mask = mask if mask._contig else contiguous(mask)
+    n = x.numel()
+    flat = mask._storage[mask._offset:mask._offset + n]
+    pkg = _k(x)
+    count = pkg.index.count_nonzero(flat)
+    store = pkg.memory.empty(count + 1, x._dtype.storage_np)  # a spare slot for the kernel's last write
+    if count:
+        pkg.index.compress(x._storage, x._offset, flat, store)
+    return _make(store, (count,), (1,), 0, x._dtype, x._device, None, True)
+
+
 def to_numpy(t):
     """A host NumPy array with t's shape (a view when t is a CPU tensor)."""
     host = _k(t).memory.to_host(t._storage)
