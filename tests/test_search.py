@@ -522,3 +522,33 @@ def test_parallel_kernels_match_torch(device, torch, monkeypatch):
                     same(r.values, tr.values)
                     same(r.indices, tr.indices)
             same(minitorch.logcumsumexp(mf, dim), torch.logcumsumexp(tmf, dim), exact=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cumsum / cumprod on the CPU carry float32 in float64 (PyTorch's CPU kernels do; its CUDA kernels carry float32)
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("par", [False, True])
+@pytest.mark.parametrize("shape, dim", [((5, 3001), 1), ((3001,), 0), ((40, 600), 0), ((3, 7, 5), 1)])
+def test_cumsum_cumprod_carry_float64_on_cpu(shape, dim, par, monkeypatch):
+    from minitorch.ops import launch
+    monkeypatch.setattr(launch, "CUM_PAR", 0 if par else 1 << 40)
+    rng = np.random.default_rng(5)
+    x = rng.random(shape, dtype=np.float32)
+    got = minitorch.cumsum(minitorch.from_numpy(x), dim).numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.cumsum(x.astype(np.float64), dim).astype(np.float32))
+    y = (x + 0.5).astype(np.float32)
+    got = minitorch.cumprod(minitorch.from_numpy(y), dim).numpy()
+    np.testing.assert_array_equal(got, np.cumprod(y.astype(np.float64), dim).astype(np.float32))
+    i = rng.integers(-9, 9, shape).astype(np.int32)
+    got = minitorch.cumsum(minitorch.from_numpy(i), dim).numpy()
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.cumsum(i.astype(np.int64), dim))
+
+
+@pytest.mark.torch
+def test_cumsum_of_a_long_float32_row_equals_torch(torch):
+    x = np.random.default_rng(6).random((3, 100000), dtype=np.float32)
+    for dim in (0, 1):
+        want = torch.cumsum(torch.from_numpy(x), dim).numpy()
+        np.testing.assert_array_equal(minitorch.cumsum(minitorch.from_numpy(x), dim).numpy(), want)

@@ -201,7 +201,7 @@ def _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, hi):
     base = ao + o * so
     for i in range(lo, hi):
         out[o * I + i] = a[U(base + i * si)]
-    exact = False
+    exact = np.bool_(False)  # (not a literal: _fold would compile once more for Literal[bool](False))
     for i in range(lo, hi):  # a NaN in the first row: max/min fold exactly from the start
         v = out[o * I + i]
         exact = exact or v != v
@@ -302,17 +302,107 @@ def argreduce_outer_par(op, a, ao, so, sr, si, O, R, I, values, indices, block):
         _arg_outer_block(op, a, ao, so, sr, si, R, I, values, indices, o, lo, min(I, lo + block))
 
 
+def _widen(x):
+    """x as a scan's running value: float64 for floating point (PyTorch's CPU cumsum and cumprod carry float32 in
+    double), complex128 for complex, int64 for integers and bool."""
+
+
+@overload(_widen)
+def _widen_impl(x):
+    if isinstance(x, types.Float):
+        return lambda x: np.float64(x)
+    if isinstance(x, types.Complex):
+        return lambda x: np.complex128(x)
+    return lambda x: np.int64(x)
+
+
+def _wide_empty(a, n):
+    """An empty array of n running values for a's elements (_widen's type)."""
+
+
+@overload(_wide_empty)
+def _wide_empty_impl(a, n):
+    dt = np.float64 if isinstance(a.dtype, types.Float) else np.complex128 if isinstance(a.dtype, types.Complex) \
+        else np.int64
+    return lambda a, n: np.empty(n, dtype=dt)
+
+
+@njit(cache=True, inline="always")
+def _scan_rows(op, a, ao, so, sr, R, out, o0, o1):
+    """Rows o0..o1 of an I == 1 scan, two rows at a time (the running value is a loop-carried dependency; two
+    chains hide half its latency)."""
+    o = o0
+    while o + 2 <= o1:
+        p0 = ao + o * so
+        p1 = p0 + so
+        q0 = o * R
+        q1 = q0 + R
+        s0 = _widen(a[U(p0)])
+        s1 = _widen(a[U(p1)])
+        out[U(q0)] = s0
+        out[U(q1)] = s1
+        for r in range(1, R):
+            x0 = _widen(a[U(p0 + r * sr)])
+            x1 = _widen(a[U(p1 + r * sr)])
+            s0 = s0 + x0 if op == 0 else s0 * x0
+            s1 = s1 + x1 if op == 0 else s1 * x1
+            out[U(q0 + r)] = s0
+            out[U(q1 + r)] = s1
+        o += 2
+    if o < o1:
+        p0 = ao + o * so
+        q0 = o * R
+        s0 = _widen(a[U(p0)])
+        out[U(q0)] = s0
+        for r in range(1, R):
+            x0 = _widen(a[U(p0 + r * sr)])
+            s0 = s0 + x0 if op == 0 else s0 * x0
+            out[U(q0 + r)] = s0
+
+
+@njit(cache=True, inline="always")
+def _scan_cols(op, a, ao, so, sr, si, R, I, out, o, i0, i1):
+    """Columns i0..i1 of block o, one r-row at a time into a wide running row (contiguous along i)."""
+    base = ao + o * so
+    ob = o * R * I
+    acc = _wide_empty(a, i1 - i0)
+    for i in range(i0, i1):
+        acc[i - i0] = _widen(a[U(base + i * si)])
+        out[U(ob + i)] = acc[i - i0]
+    for r in range(1, R):
+        q0 = ob + r * I
+        for i in range(i0, i1):
+            x = _widen(a[U(base + r * sr + i * si)])
+            v = acc[i - i0] + x if op == 0 else acc[i - i0] * x
+            acc[i - i0] = v
+            out[U(q0 + i)] = v
+
+
 @njit(cache=True, error_model="numpy")
 def scan(op, a, ao, so, sr, si, O, R, I, out):
-    """Inclusive cumulative sum (op 0) or product (op 1) along r; out is contiguous (O, R, I)."""
+    """Inclusive cumulative sum (op 0) or product (op 1) along r, carried in float64 / complex128 / int64 (see
+    _widen); out is contiguous (O, R, I)."""
+    if I == 1:
+        _scan_rows(op, a, ao, so, sr, R, out, 0, O)
+        return
     for o in range(O):
-        for i in range(I):
-            acc = a[U(ao + o * so + i * si)]
-            out[(o * R) * I + i] = acc
-            for r in range(1, R):
-                x = a[U(ao + o * so + r * sr + i * si)]
-                acc = acc + x if op == 0 else acc * x
-                out[(o * R + r) * I + i] = acc
+        _scan_cols(op, a, ao, so, sr, si, R, I, out, o, 0, I)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def scan_par(op, a, ao, so, sr, si, O, R, I, out):
+    """scan with one task per group of rows (I == 1) or per (o, block of 256 kept columns i)."""
+    if I == 1:
+        per = max(2, (O // 64 + 1) // 2 * 2)
+        nc = (O + per - 1) // per
+        for c in prange(nc):
+            _scan_rows(op, a, ao, so, sr, R, out, c * per, min(O, (c + 1) * per))
+        return
+    nb = (I + 255) // 256
+    for j in prange(O * nb):
+        o = j // nb
+        i0 = (j - o * nb) * 256
+        _scan_cols(op, a, ao, so, sr, si, R, I, out, o, i0, min(I, i0 + 256))
 
 
 @njit(cache=True, inline="always")

@@ -394,6 +394,9 @@ def scan(op, a, ao, so, sr, si, O, R, I, out):
     _scan_block[min(n * P, MAX_BLOCKS), THREADS](op, a, ao, so, sr, si, O, R, I, C, P, pre, out)
 
 
+scan_par = scan  # (the CPU's threaded variant; one kernel serves both here)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # cummax / cummin (argscan) and logcumsumexp (scan_logaddexp)
 # ---------------------------------------------------------------------------------------------------------------

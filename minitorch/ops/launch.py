@@ -20,6 +20,7 @@ from ..tensor import Tensor, _contiguous_strides, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
+CUM_PAR = 1 << 17  # cumsum/cumprod cost about 1 ns per element: threads pay off from about 128K elements
 BLAS_PAR = 1 << 24  # multiply-adds from which a GEMM is worth all cores (MLP epoch: 2^20 or 2^22 ran 20% slower)
 BMM_BATCH_PAR = 1 << 20  # multiply-adds from which a batch of small GEMMs is split over the threads
 _FLAT = {(f, par): f + ("_flat_par" if par else "_flat") for f in ("unary", "predicate", "binary", "compare",
@@ -696,7 +697,9 @@ def scan(name, x, dim):
     I = math.prod(x._shape[dim + 1:])
     if not x._is_contiguous():
         x = contiguous(x)
-    _k(x).reduce.scan(opcodes.SCAN[name], x._storage, x._offset, n * I, I, 1, O, n, I, out._storage)
+    red = _k(x).reduce
+    fn = red.scan_par if out.numel() >= CUM_PAR and (O >= 4 or I >= 512) else red.scan
+    fn(opcodes.SCAN[name], x._storage, x._offset, n * I, I, 1, O, n, I, out._storage)
     return out
 
 
