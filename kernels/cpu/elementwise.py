@@ -27,9 +27,18 @@ from ._intrinsics import address as _address
 from ._intrinsics import f64_from_bits as _f64_from_bits
 from ._intrinsics import store_fence as _store_fence
 from ._intrinsics import stream32 as _stream32
+from .activation import _exp32
 from .rnn import _tanh_f32, _tanh_f64  # libm's tanh is 4x slower than these vectorizable ones
 
 U = np.uint64
+_ONE32, _ZERO32 = np.float32(1.0), np.float32(0.0)
+
+
+@njit(cache=True, inline="always")
+def _I0():
+    """0 as a plain int64 argument. A literal 0 passed to a (non-inlined) kernel helper types as Literal[int](0) and
+    compiles a second copy of the helper beside the int64 one that the threaded and n-d callers use."""
+    return np.int64(0)
 CHUNK = 16384
 
 # Flat binary outputs of at least STREAM_BYTES are written with non-temporal stores: each thread computes
@@ -56,7 +65,7 @@ STREAMED = frozenset((0, 1, 2, 7, 8, 11, 12))  # the binary op codes whose large
 @njit(cache=True, inline="always")
 def _nrows(shape):
     """Rows of an nd launch: the product of every dim but the last."""
-    rows = 1
+    rows = np.int64(1)  # (a literal 1 would type a one-row call's argument as Literal[int](1))
     for d in range(shape.size - 1):
         rows *= shape[d]
     return rows
@@ -198,13 +207,14 @@ def _unary_row(op, a, ia, sa, out, io, n):
                 out[U(io + k)] = _tanh_f64(a[U(ia + k * sa)])
     elif op == 12:
         if out.itemsize == 4:
-            # float32: e = e^-|x| in float64 with the vectorized exp, then 1 / (1 + e) or e / (1 + e) by a select
-            # (no branch per element; subnormal results for x down to -104 as the branchy form gives them)
+            # float32: e = e^-|x| with the float32 exp, then 1 / (1 + e) or e / (1 + e) by a select, all in float32
+            # as PyTorch computes it (within 3 ulp of the exact sigmoid, PyTorch's within 2.5; twice the vector
+            # width of float64). e is 0 below -87, so the result is 0 for x < -87 (PyTorch's below -88.7).
             for k in range(n):
-                x = a[U(ia + k * sa)]
-                e = _exp_f32(-abs(x))
-                r = 1.0 / (1.0 + e)
-                out[U(io + k)] = r if x >= 0 else e * r
+                x = np.float32(a[U(ia + k * sa)])
+                e = _exp32(-abs(x))
+                r = _ONE32 / (_ONE32 + e)
+                out[U(io + k)] = r if x >= _ZERO32 else e * r
         else:
             for k in range(n):
                 out[U(io + k)] = _sigmoid(a[U(ia + k * sa)])
@@ -344,9 +354,9 @@ def _binary_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
     if (sb == 0 or sa == 0) and (op == 7 or op == 8):
         # maximum / minimum with one side a scalar (clamp, relu6, hardtanh): read it once, as below
         if sb == 0:
-            _maxmin_row_scalar(op == 7, b[U(ib)], False, a, ia, sa, out, io, n)
+            _maxmin_row_scalar(op == 7, b[U(ib)], np.bool_(False), a, ia, sa, out, io, n)
         else:
-            _maxmin_row_scalar(op == 7, a[U(ia)], True, b, ib, sb, out, io, n)
+            _maxmin_row_scalar(op == 7, a[U(ia)], np.bool_(True), b, ib, sb, out, io, n)
         return
     if (sb == 0 or sa == 0) and (op <= 3 or op == 11):
         # one operand broadcast (x * 0.5, 1 - x): read it once, so the loop over the other operand vectorizes (a
@@ -497,7 +507,7 @@ _compare_row_inlined = njit(cache=True, inline="always", error_model="numpy")(_c
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def unary_flat(op, a, ao, sa, out, n):
-    _unary_row(op, a, ao, sa, out, 0, n)
+    _unary_row(op, a, ao, sa, out, _I0(), n)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -526,7 +536,7 @@ def _unary_rows(op, a, ao, ast, out, shape, r0, r1):
 
 @njit(cache=True, error_model="numpy")
 def unary_nd(op, a, ao, ast, out, shape):
-    _unary_rows(op, a, ao, ast, out, shape, 0, _nrows(shape))
+    _unary_rows(op, a, ao, ast, out, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -539,7 +549,7 @@ def unary_nd_par(op, a, ao, ast, out, shape):
 
 @njit(cache=True, error_model="numpy")
 def predicate_flat(op, a, ao, sa, out, n):
-    _predicate_row(op, a, ao, sa, out, 0, n)
+    _predicate_row(op, a, ao, sa, out, _I0(), n)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -568,7 +578,7 @@ def _predicate_rows(op, a, ao, ast, out, shape, r0, r1):
 
 @njit(cache=True, error_model="numpy")
 def predicate_nd(op, a, ao, ast, out, shape):
-    _predicate_rows(op, a, ao, ast, out, shape, 0, _nrows(shape))
+    _predicate_rows(op, a, ao, ast, out, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -584,7 +594,7 @@ def predicate_nd_par(op, a, ao, ast, out, shape):
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def binary_flat(op, a, ao, sa, b, bo, sb, out, n):
-    _binary_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+    _binary_row(op, a, ao, sa, b, bo, sb, out, _I0(), n)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -751,7 +761,7 @@ def _binary_rows(op, a, ao, ast, b, bo, bst, out, shape, r0, r1):
 
 @njit(cache=True, error_model="numpy")
 def binary_nd(op, a, ao, ast, b, bo, bst, out, shape):
-    _binary_rows(op, a, ao, ast, b, bo, bst, out, shape, 0, _nrows(shape))
+    _binary_rows(op, a, ao, ast, b, bo, bst, out, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -789,7 +799,7 @@ def _bitwise_row(op, a, ia, sa, b, ib, sb, out, io, n):
 
 @njit(cache=True)
 def bitwise_flat(op, a, ao, sa, b, bo, sb, out, n):
-    _bitwise_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+    _bitwise_row(op, a, ao, sa, b, bo, sb, out, _I0(), n)
 
 
 @njit(cache=True, parallel=True)
@@ -834,7 +844,7 @@ def bitwise_nd_par(op, a, ao, ast, b, bo, bst, out, shape):
 
 @njit(cache=True, error_model="numpy")
 def compare_flat(op, a, ao, sa, b, bo, sb, out, n):
-    _compare_row(op, a, ao, sa, b, bo, sb, out, 0, n)
+    _compare_row(op, a, ao, sa, b, bo, sb, out, _I0(), n)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -866,7 +876,7 @@ def _compare_rows(op, a, ao, ast, b, bo, bst, out, shape, r0, r1):
 
 @njit(cache=True, error_model="numpy")
 def compare_nd(op, a, ao, ast, b, bo, bst, out, shape):
-    _compare_rows(op, a, ao, ast, b, bo, bst, out, shape, 0, _nrows(shape))
+    _compare_rows(op, a, ao, ast, b, bo, bst, out, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -931,7 +941,7 @@ def _where_rows(c, co, cst, a, ao, ast, b, bo, bst, out, shape, r0, r1):
 
 @njit(cache=True, error_model="numpy")
 def where_nd(c, co, cst, a, ao, ast, b, bo, bst, out, shape):
-    _where_rows(c, co, cst, a, ao, ast, b, bo, bst, out, shape, 0, _nrows(shape))
+    _where_rows(c, co, cst, a, ao, ast, b, bo, bst, out, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -982,7 +992,7 @@ def _copy_rows(src, so, sst, dst, do, dst_strides, shape, r0, r1):
 @njit(cache=True, error_model="numpy")
 def copy_nd(src, so, sst, dst, do, dst_strides, shape):
     """dst[view] = src[view] with a cast to dst's dtype (bool targets are handled by the launcher)."""
-    _copy_rows(src, so, sst, dst, do, dst_strides, shape, 0, _nrows(shape))
+    _copy_rows(src, so, sst, dst, do, dst_strides, shape, _I0(), _nrows(shape))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

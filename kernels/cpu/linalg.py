@@ -181,7 +181,7 @@ def _chol_info(s):
 
 @njit(cache=True)
 def _cholesky_one(m, o):
-    s = _symmetric(m, True)
+    s = _symmetric(m, np.bool_(True))
     if _finite(s):
         try:
             o[:, :] = np.linalg.cholesky(s)
