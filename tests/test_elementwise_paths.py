@@ -149,3 +149,17 @@ def test_boolean_mask_of_the_whole_shape_compresses_in_one_pass(device, dt):
         w = minitorch.tensor(a, device=device, requires_grad=True)
         w[mk].sum().backward()
         np.testing.assert_array_equal(w.grad.cpu().numpy(), m.astype(np.float32))
+
+
+def test_float32_sigmoid_is_within_three_ulp_and_keeps_special_values():
+    """float32 sigmoid runs in float32 arithmetic (as PyTorch's): within 3 ulp of the exact value over the range
+    where it is not saturated, 1 and 0 at the infinities, NaN through, 0.5 at both zeros."""
+    x = np.concatenate([np.linspace(-86.5, 30.0, 400001, dtype=np.float32),
+                        np.random.default_rng(0).standard_normal(100000).astype(np.float32) * 5])
+    got = minitorch.sigmoid(minitorch.from_numpy(x)).numpy()
+    exact = 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
+    ulps = np.abs(got - exact) / np.spacing(exact.astype(np.float32))
+    assert got.dtype == np.float32 and ulps.max() <= 3.0
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -90.0, 90.0], np.float32)
+    got = minitorch.sigmoid(minitorch.from_numpy(special)).numpy()
+    np.testing.assert_array_equal(got, [np.nan, 1.0, 0.0, 0.5, 0.5, 0.0, 1.0])
