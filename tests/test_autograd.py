@@ -491,6 +491,20 @@ def test_error_gather_scatter_index_select_index_out_of_range():
         x.scatter_add(1, bad, minitorch.ones(2, 2))
     with pytest.raises((RuntimeError, IndexError), match="out of"):
         x.scatter(1, bad, 1.0)
+    # an expanded index is checked on its distinct entries: a bad one anywhere in the base is still caught, a
+    # negative one is still wrapped
+    base = minitorch.tensor([0, 2, 1, 0])
+    for v in (3, -4):
+        idx = base.clone()
+        idx[2] = v
+        with pytest.raises(IndexError, match=f"index {v} is out of bounds"):
+            minitorch.zeros(5, 3).gather(1, idx.view(-1, 1).expand(4, 2))
+        with pytest.raises(IndexError, match=f"index {v} is out of bounds"):
+            minitorch.zeros(3, 3).gather(1, idx.view(1, -1).expand(3, 4))
+    idx = base.clone()
+    idx[1] = -1
+    got = minitorch.arange(12.0).reshape(3, 4).gather(1, idx.view(1, -1).expand(3, 4))
+    assert got.tolist() == [[0.0, 3.0, 1.0, 0.0], [4.0, 7.0, 5.0, 4.0], [8.0, 11.0, 9.0, 8.0]]
 
 
 def test_error_bad_dim():

@@ -16,7 +16,7 @@ from numba.core.registry import CPUDispatcher
 from .. import dispatch
 from ..autograd.function import _PROFILE
 from ..dtypes import HALF_SEEN, bool as t_bool, dtype as _dtype_cls, float32, float64, int64
-from ..tensor import Tensor, _contiguous_strides, _make
+from ..tensor import Tensor, _contiguous_strides, _is_contig, _make
 from ..kernels import opcodes
 
 N_PAR = 1 << 15  # below this many elements a serial kernel beats a prange launch
@@ -943,9 +943,13 @@ def fill_(t, value):
 def bounds(t):
     """(min, max) of a non-empty integer tensor as Python ints, read back from its device in one copy (a
     contiguous CPU tensor: NumPy's min and max of its storage, 2 us instead of 6 for two launches and a copy)."""
-    if t._device.type == "cpu" and t._contig and _PROFILE[0] is None:  # the profiler and the compiler see launches
-        a = t._storage[t._offset:t._offset + t.numel()]
-        return int(a.min()), int(a.max())
+    if t._device.type == "cpu" and _PROFILE[0] is None:  # (the profiler and the compiler see launches)
+        shape = t._shape
+        if not t._contig and 0 in t._stride:  # an expanded index: only its distinct entries matter
+            shape = tuple(1 if st == 0 else n for n, st in zip(shape, t._stride))
+        if t._contig or _is_contig(shape, t._stride):
+            a = t._storage[t._offset:t._offset + math.prod(shape)]
+            return int(a.min()), int(a.max())
     k = _k(t)
     pair = empty((2,), t._dtype, t._device)
     for j, name in enumerate(("amin", "amax")):
