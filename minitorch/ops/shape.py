@@ -790,18 +790,23 @@ def atleast_2d(input):
     return input.reshape(1, -1) if input.dim() < 2 else input
 
 
-def tril(input, diagonal=0):
+def _triangle_drop(input, diagonal, lower):
+    """The (rows, cols) bool mask of the entries tril (lower) / triu zeroes: column j of row i is dropped when
+    j > i + diagonal (tril) or j < i + diagonal (triu). One broadcast compare of two index vectors (no full-size
+    integer difference and no negation pass)."""
     from ..creation import arange
     n, m = input._shape[-2], input._shape[-1]
-    keep = arange(m, device=input.device).unsqueeze(0) - arange(n, device=input.device).unsqueeze(1) <= diagonal
-    return input.masked_fill(~keep, 0)
+    cols = arange(m, device=input.device).unsqueeze(0)
+    rows = (arange(n, device=input.device) + diagonal).unsqueeze(1)
+    return cols > rows if lower else cols < rows
+
+
+def tril(input, diagonal=0):
+    return input.masked_fill(_triangle_drop(input, diagonal, True), 0)
 
 
 def triu(input, diagonal=0):
-    from ..creation import arange
-    n, m = input._shape[-2], input._shape[-1]
-    keep = arange(m, device=input.device).unsqueeze(0) - arange(n, device=input.device).unsqueeze(1) >= diagonal
-    return input.masked_fill(~keep, 0)
+    return input.masked_fill(_triangle_drop(input, diagonal, False), 0)
 
 
 def _diagonal_view(input, offset, d1, d2):
