@@ -1022,6 +1022,42 @@ def test_new_sizes_past_the_cache_limit_replace_old_ones_and_reuse_the_fused_ker
     assert len({k.hash for g in c.graphs for n in g.nodes if n.kind == "fused" for k in [n.target]}) == 1
 
 
+def test_a_new_batch_size_records_its_backward_as_the_last_capture_did(monkeypatch):
+    """A capture at a new size starts its compiled backward from the contexts the last capture called whole (layer
+    norm's keeps its statistics): one backward recording instead of two, and the graphs a fresh capture makes."""
+    import re
+    from minitorch.compiler import joint
+    calls = []
+    record = joint._record_backward
+    monkeypatch.setattr(joint, "_record_backward", lambda *a: calls.append(a[5]) or record(*a))
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 3))
+
+    def step(run, x):
+        model.zero_grad()
+        out = run(x)
+        out.square().sum().backward()
+        return [to_np(out)] + [to_np(p.grad) for p in model.parameters()]
+
+    def graphs(c, n):
+        e = [e for e in c._compiled._entries.values() if e.graph.inputs[0].shape[0] == n][0]
+        names = {}
+        return [re.sub(r"%v[0-9]+", lambda m: names.setdefault(m.group(0), f"%{len(names)}"), str(g))
+                for g in (e.graph, e.backward)]
+
+    c = minitorch.compile(model)
+    for n, recordings in ((5, 2), (3, 1), (4, 1)):
+        x = minitorch.randn(n, 6)
+        calls.clear()
+        for got, want in zip(step(c, x), step(model, x)):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        assert len(calls) == recordings
+        assert calls[-1] is not True and len(calls[-1]) == 1  # the layer norm's context alone called whole
+    fresh = minitorch.compile(model)
+    step(fresh, minitorch.randn(4, 6))
+    assert graphs(c, 4) == graphs(fresh, 4)
+
+
 def test_guards_cover_hooks_tensor_attributes_and_aliased_arguments():
     m = nn.Linear(3, 3)
     c = minitorch.compile(m)

@@ -105,6 +105,7 @@ class CompiledFunction:
         self._mode = mode
         self._options = dict(options or {})
         self._entries = {}
+        self._whole = None  # which contexts the last compiled backward called whole (joint.capture_backward's hint)
         self._mods = None
         code = getattr(fn, "__code__", None)
         self._names_read = code.co_names if code is not None and module is None else None
@@ -263,9 +264,10 @@ class CompiledFunction:
             # a graph made mostly of elementwise chains is better fused with each chain's own recomputing
             # backward than split to save the intermediates a captured backward reads; otherwise the whole
             # backward is compiled
-            plan = capture_backward(graph, result, flat_tensors(args, kwargs))
+            plan = capture_backward(graph, result, flat_tensors(args, kwargs), self._whole)
         graph.recorder = None
         if plan is not None:
+            self._whole = plan.whole
             if _debug():
                 print(f"[minitorch.compile] captured backward of {self.__name__}:\n{plan.bgraph}", file=sys.stderr)
             plan = optimize_plan(plan, optimize, self._fuse, kernels, _debug())

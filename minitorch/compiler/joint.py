@@ -24,7 +24,7 @@ from ..autograd.grad_mode import _state
 from ..ops.shape import SPLIT_NODE
 from ..tensor import Tensor
 from .capture import _contexts, _install, _Recorder, _scalar_constant, _uninstall
-from .ir import Value, leaves, map_tree
+from .ir import CtxValue, Value, leaves, map_tree
 from .runtime import Program
 
 
@@ -45,6 +45,7 @@ class JointPlan:
         self.bgraph = bgraph
         self.shapes = [v.shape for v in outs]
         self.n_out = len(outs)
+        self.whole = None                 # the contexts whose backward it calls whole (see capture_backward)
 
     def __call__(self, inputs):
         res = _run_joint(self, inputs)
@@ -232,9 +233,12 @@ def _run_joint(plan, inputs):
     return outs
 
 
-def capture_backward(graph, result, inputs):
+def capture_backward(graph, result, inputs, hint=None):
     """The ``JointPlan`` of a fresh capture (``result`` its eager result, ``inputs`` the call's flat tensors), or
-    None when its backward cannot be compiled."""
+    None when its backward cannot be compiled. The plan's ``whole`` says which contexts' backward it calls whole:
+    (the graph's number of contexts, the positions of those among them or True for all); ``hint``, the ``whole``
+    of an earlier capture of the same function (another batch size: the same graph with other sizes), is tried
+    first, which skips the recordings that failed then."""
     rec = graph.recorder
     graph.recorder = None
     if rec is None or not _state["enabled"]:
@@ -266,11 +270,27 @@ def capture_backward(graph, result, inputs):
     # replays those ops without autograd); the contexts whose backward read a tensor kept inside their op (layer
     # norm's statistics, attention's softmax) are then called whole, the others recorded op by op; and if that
     # fails too, every context an op recorded whole made is called whole
+    ctx_values = [v for n in graph.nodes for v in n.outputs if type(v) is CtxValue]
+    if hint and hint[1] and hint[0] == len(ctx_values):
+        # every recording is checked against autograd (_record_backward), so a hint that does not fit this graph
+        # only costs the attempt
+        contexts = True if hint[1] is True else {id(ctx_values[k]) for k in hint[1]}
+        plan = _record_backward(graph, rec, outs, diff, sources, contexts, None)
+        if plan is not None:
+            plan.whole = hint
+            return plan
     blamed = set()
     plan = _record_backward(graph, rec, outs, diff, sources, set(), blamed)
+    whole = (len(ctx_values), frozenset())
     if plan is None and blamed:
         plan = _record_backward(graph, rec, outs, diff, sources, blamed, None)
-    return plan or _record_backward(graph, rec, outs, diff, sources, True, None)
+        whole = (len(ctx_values), frozenset(k for k, v in enumerate(ctx_values) if id(v) in blamed))
+    if plan is None:
+        plan = _record_backward(graph, rec, outs, diff, sources, True, None)
+        whole = (len(ctx_values), True)
+    if plan is not None:
+        plan.whole = whole
+    return plan
 
 
 def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
