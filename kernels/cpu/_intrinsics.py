@@ -12,6 +12,11 @@
 * ``maxnum_nonan(a, b)`` / ``minnum_nonan(a, b)``: floats only, ``llvm.maxnum``/``minnum`` flagged as seeing no NaN
   and no signed zeros, so a reduction over them is one vmaxps/vminps per vector. The result is undefined where an
   operand is NaN: callers check the run for NaN separately and discard it then (see kernels/cpu/reduce.py).
+* ``f16_widen(h)`` / ``f16_narrow(x)``: a float16 bit pattern (the low 16 bits of an integer) to the float32 it
+  holds, and a float32 to the float16 bit pattern nearest to it (ties to even), as ``fpext``/``fptrunc`` through
+  LLVM's ``half``: one vcvtph2ps/vcvtps2ph per vector with F16C, and an instruction on AArch64. Without hardware
+  support LLVM would call a runtime helper that a Numba process may not have: kernels/cpu/half.py calls these only
+  where ``HALF_HARDWARE`` holds. NaN payloads follow the hardware (a signaling NaN comes out quiet).
 * ``address(arr)``: the integer address of ``arr``'s first element.
 * ``stream32(dst, i, src, j)``: copies the 32 bytes at ``src``'s element ``j`` to ``dst``'s element ``i`` with a
   non-temporal store (``!nontemporal``: vmovntps on x86), which writes the line to memory without first reading it
@@ -66,6 +71,51 @@ def f32_bits(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], llvm_ir.IntType(32))
     return types.int32(types.float32), codegen
+
+
+@intrinsic
+def f16_widen(typingctx, h):
+    """The float32 value of the float16 bit pattern in ``h``'s low 16 bits."""
+    if not isinstance(h, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        bits = args[0] if h.bitwidth == 16 else builder.trunc(args[0], llvm_ir.IntType(16))
+        return builder.fpext(builder.bitcast(bits, llvm_ir.HalfType()), llvm_ir.FloatType())
+    return types.float32(h), codegen
+
+
+@intrinsic
+def f16_narrow(typingctx, x):
+    """The float16 bit pattern (an int32) nearest to the float32 ``x`` (ties to even)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        bits = builder.bitcast(builder.fptrunc(args[0], llvm_ir.HalfType()), llvm_ir.IntType(16))
+        return builder.zext(bits, llvm_ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+def half_hardware():
+    """Whether the kernels are compiled for a CPU that converts float16 in hardware: x86-64 with F16C (every such CPU
+    since 2012), or AArch64. Follows Numba's target: NUMBA_CPU_NAME / NUMBA_CPU_FEATURES choose other features than
+    the host's (a portable cache)."""
+    import platform
+
+    from llvmlite import binding as llvm
+    from numba.core import config
+    machine = platform.machine().lower()
+    if machine in ("aarch64", "arm64"):
+        return True
+    if machine not in ("x86_64", "amd64"):
+        return False
+    if config.CPU_FEATURES is not None:
+        return "+f16c" in config.CPU_FEATURES.split(",")
+    if config.CPU_NAME is not None and config.CPU_NAME != "host":
+        return False
+    llvm.initialize_native_target()
+    return bool(llvm.get_host_cpu_features().get("f16c"))
 
 
 def _extremum(largest):

@@ -478,6 +478,8 @@ def copy_into(dst, src):
     if n == 0:
         return dst
     if dst._dtype is not src._dtype and (dst._dtype._half or src._dtype._half):
+        if dst._dtype is float32:  # half -> float32: straight into dst
+            return _convert(src, dst, True)
         if not dst._dtype._half:  # half -> other: through float32
             return copy_into(dst, _convert(src, empty(dst._shape, float32, dst._device), True))
         if src._dtype is not float32:  # other -> half: to float32 first (PyTorch's double -> half also goes so)
