@@ -306,6 +306,54 @@ def test_regression_and_binary_losses_match_torch(reduction, torch, device):
         assert_close(ma.grad, ta.grad, tol=1e-4)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 4099, 70001])
+def test_mse_loss_is_one_pass_with_torch_values_and_gradients(n, dtype, torch, monkeypatch):
+    """mse_loss of same-shape contiguous tensors runs one kernel (launch.sq_diff_sum, threaded from launch.N_PAR
+    elements): PyTorch's value, both gradients, and second derivatives through create_graph."""
+    from minitorch.ops import launch
+    calls = []
+    fused = launch.sq_diff_sum
+    monkeypatch.setattr(launch, "sq_diff_sum", lambda *a: calls.append(a) or fused(*a))
+    a, b = RNG.standard_normal((2, n)).astype(dtype)
+    tol = 2e-6 if dtype == "float32" else 1e-12
+    for reduction in ("mean", "sum"):
+        ma, mb = minitorch.tensor(a, requires_grad=True), minitorch.tensor(b, requires_grad=True)
+        ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        ml = F.mse_loss(ma, mb, reduction=reduction)
+        tl = torch.nn.functional.mse_loss(ta, tb, reduction=reduction)
+        assert ml.dtype == getattr(minitorch, dtype) and ml.shape == ()
+        np.testing.assert_allclose(ml.item(), tl.item(), rtol=tol)
+        got = minitorch.autograd.grad(ml * 3, [ma, mb], create_graph=True)
+        want = torch.autograd.grad(tl * 3, [ta, tb], create_graph=True)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=tol, atol=tol * 1e-3)
+        (gg,) = minitorch.autograd.grad((got[0] * got[1]).sum(), [ma])
+        (tgg,) = torch.autograd.grad((want[0] * want[1]).sum(), [ta])
+        np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=tol, atol=tol * 1e-3)
+    assert len(calls) == 2
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_weighted_regression_losses_match_torch(name, torch):
+    """``weight`` scales each element's loss; 'mean' divides by the weights' sum for mse/l1 and by the count for
+    huber, as PyTorch does; a weight of another shape is a ValueError."""
+    x, y, w = arr(4, 5), arr(4, 5), arr(4, 5, lo=0.1, hi=2.0)
+    for reduction in ("mean", "sum", "none"):
+        mx, tx = minitorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ml = getattr(F, name)(mx, minitorch.tensor(y), reduction=reduction, weight=minitorch.tensor(w))
+        tl = getattr(torch.nn.functional, name)(tx, torch.tensor(y), reduction=reduction, weight=torch.tensor(w))
+        assert_close(ml, tl)
+        ml.sum().backward()
+        tl.sum().backward()
+        assert_close(mx.grad, tx.grad)
+    for lib, mod in ((minitorch, F), (torch, torch.nn.functional)):
+        with pytest.raises(ValueError, match="Weights and input must have the same size"):
+            getattr(mod, name)(lib.ones(4, 5), lib.zeros(4, 5), weight=lib.ones(5))
+
+
 def test_bce_with_logits_is_stable_for_large_logits():
     x = minitorch.tensor([100.0, -100.0, 50.0])
     y = minitorch.tensor([1.0, 0.0, 0.0])

@@ -642,3 +642,41 @@ def relu_backward(g, y, out, n):
 def relu_backward_par(g, y, out, n):
     for c in prange((n + _RELU_CHUNK - 1) // _RELU_CHUNK):
         _relu_grad_run(g, y, out, c * _RELU_CHUNK, min(n, (c + 1) * _RELU_CHUNK))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# mean squared error: the sum of squared differences of two contiguous buffers in one pass
+# ---------------------------------------------------------------------------------------------------------------
+_SQ_CHUNK = 16384
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath={"reassoc"})
+def _sq_diff_run(a, ao, b, bo, lo, hi):
+    """The sum of (a[ao + k] - b[bo + k])**2 over lo <= k < hi: each difference and square rounded in the inputs'
+    dtype (as the elementwise ops round them), the sum carried in float64 (reassociated, so it vectorizes)."""
+    x = a[ao + lo:ao + hi]
+    y = b[bo + lo:bo + hi]
+    acc = 0.0
+    for k in range(x.shape[0]):
+        d = x[k] - y[k]
+        acc += d * d
+    return acc
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def sq_diff_sum(a, ao, b, bo, n, scale, out):
+    """out[0] = scale * sum((a[ao:ao + n] - b[bo:bo + n])**2), rounded once to out's dtype."""
+    out[0] = _sq_diff_run(a, ao, b, bo, 0, n) * scale
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc"})
+def sq_diff_sum_par(a, ao, b, bo, n, scale, out):
+    """sq_diff_sum over chunks in parallel, the chunk sums added in order."""
+    nc = (n + _SQ_CHUNK - 1) // _SQ_CHUNK
+    part = np.empty(nc, np.float64)
+    for c in prange(nc):
+        part[c] = _sq_diff_run(a, ao, b, bo, c * _SQ_CHUNK, min(n, (c + 1) * _SQ_CHUNK))
+    acc = 0.0
+    for c in range(nc):
+        acc += part[c]
+    out[0] = acc * scale

@@ -472,3 +472,35 @@ def relu_backward(g, y, out, n):
 relu_backward_par = relu_backward
 
 nll_softmax_backward_par = nll_softmax_backward  # the GPU kernel is parallel over the rows already
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# mean squared error: each block adds its threads' squared differences (float64) into one accumulator
+# ---------------------------------------------------------------------------------------------------------------
+@cuda.jit
+def _sq_diff_partial(a, ao, b, bo, n, acc):
+    buf = cuda.shared.array(THREADS, dtype=float64)
+    s = 0.0
+    for k in range(cuda.grid(1), n, cuda.gridsize(1)):
+        d = a[ao + k] - b[bo + k]
+        s += d * d
+    s = _block_sum(buf, s)
+    if cuda.threadIdx.x == 0:
+        cuda.atomic.add(acc, 0, s)
+
+
+@cuda.jit
+def _sq_diff_store(acc, scale, out):
+    if cuda.grid(1) == 0:
+        out[0] = acc[0] * scale
+
+
+def sq_diff_sum(a, ao, b, bo, n, scale, out):
+    """out[0] = scale * sum((a[ao:ao + n] - b[bo:bo + n])**2), summed in float64."""
+    acc = cuda.to_device(np.zeros(1, np.float64))
+    if n > 0:
+        _sq_diff_partial[blocks(n), THREADS](a, ao, b, bo, n, acc)
+    _sq_diff_store[1, 1](acc, scale, out)
+
+
+sq_diff_sum_par = sq_diff_sum

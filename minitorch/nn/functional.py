@@ -14,6 +14,7 @@ from ..ops.conv import conv3d, conv_transpose1d, conv_transpose2d, conv_transpos
 from ..ops.elementwise import check_inplace, relu as _relu, sigmoid as _sigmoid, tanh as _tanh
 from ..ops.shape import as_view
 from ..ops.sample import affine_grid, grid_sample  # noqa: F401
+from ..tensor import Tensor
 from ..ops.spatial import (channel_shuffle, check_pad as _check_pad, fold, native_channel_shuffle,  # noqa: F401
                            pixel_shuffle, pixel_unshuffle, unfold)
 
@@ -1095,18 +1096,55 @@ def _check_same_size(input, target, name):
              "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.")
 
 
+class _MSELoss(Function):
+    """mean or sum of (input - target)**2 for same-shape contiguous floating tensors: one pass forward (no
+    difference or square tensors), (input - target) * 2g/n backward, written with Tensor ops (create_graph works)."""
+
+    @staticmethod
+    def forward(ctx, input, target, scale):
+        ctx.save_for_backward(input, target)
+        ctx.scale = scale
+        return launch.sq_diff_sum(input, target, scale)
+
+    @staticmethod
+    def backward(ctx, g):
+        input, target = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gi = (input - target) * (g * (2.0 * ctx.scale))
+        return (gi if need[0] else None), (-gi if need[1] else None), None
+
+
+def _weighted(loss, weight, input, reduction, mean_over_weight):
+    """``loss * weight`` reduced as PyTorch's weighted regression losses do: 'mean' divides by the sum of the weights
+    (``mean_over_weight``: mse_loss, l1_loss) or by the number of elements (huber_loss)."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and mean_over_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_same_size(input, target, "mse_loss")
+    if weight is None and reduction != "none" and type(input) is Tensor and type(target) is Tensor \
+            and input._shape == target._shape and input._dtype is target._dtype and input._device == target._device \
+            and input._dtype.is_floating_point and input._contig and target._contig and input.numel() > 0:
+        return _MSELoss.apply(input, target, 1.0 / input.numel() if reduction == "mean" else 1.0)
     d = input - target
+    if weight is not None:
+        return _weighted(d * d, weight, input, reduction, True)
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_same_size(input, target, "l1_loss")
+    if weight is not None:
+        return _weighted((input - target).abs(), weight, input, reduction, True)
     return _reduce((input - target).abs(), reduction)
 
 
@@ -1126,6 +1164,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _check_reduction(reduction)
     d = (input - target).abs()
     loss = (d * d * 0.5).where(d < delta, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction, False)
     return _reduce(loss, reduction)
 
 

@@ -1246,6 +1246,18 @@ def dirichlet_grad(x, alpha, total):
 
 
 @half_compute()
+def sq_diff_sum(a, b, scale):
+    """scale * sum((a - b)**2) for two contiguous floating tensors of one shape, dtype and device, as a 0-d tensor
+    of their dtype: one pass, the sum carried in float64 (mse_loss)."""
+    n = a.numel()
+    out = empty((), a._dtype, a._device)
+    act = _k(a).activation
+    (act.sq_diff_sum_par if n >= N_PAR else act.sq_diff_sum)(a._storage, a._offset, b._storage, b._offset, n,
+                                                             float(scale), out._storage)
+    return out
+
+
+@half_compute()
 def gelu(x):
     """The exact GELU x * Phi(x) of a floating tensor (a fresh contiguous result)."""
     x = x if x._contig else contiguous(x)
