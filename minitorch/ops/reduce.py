@@ -4,7 +4,7 @@ import math
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
-from ..dtypes import bool as t_bool, float32, int64
+from ..dtypes import bool as t_bool, float32, int64, uint8
 from ..tensor import Tensor
 from . import launch
 from .common import cast, dims_arg, return_type, type_label, wrap_dim
@@ -300,16 +300,19 @@ def logsumexp(input, dim, keepdim=False):
     return s if keepdim else s.squeeze(dims) if dims else s
 
 
-def all(input, dim=None, keepdim=False):  # noqa: A001
+def _logical_reduce(name, input, dim, keepdim):
+    """all/any: bool results, except uint8 in, uint8 out (PyTorch keeps that legacy rule)."""
     x = input if input._dtype is t_bool else launch.unary("nonzero", input, family="predicate")
-    dims = dims_arg(dim, x.dim())
-    return launch.reduce("all", x, dims, keepdim)
+    r = launch.reduce(name, x, dims_arg(dim, x.dim()), keepdim)
+    return launch.contiguous(r, uint8) if input._dtype is uint8 else r
+
+
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    return _logical_reduce("all", input, dim, keepdim)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001
-    x = input if input._dtype is t_bool else launch.unary("nonzero", input, family="predicate")
-    dims = dims_arg(dim, x.dim())
-    return launch.reduce("any", x, dims, keepdim)
+    return _logical_reduce("any", input, dim, keepdim)
 
 
 class Norm2(Function):
