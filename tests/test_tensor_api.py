@@ -636,5 +636,10 @@ def test_sums_over_either_dim_on_each_path_match_torch(rows, cols, torch):
         np.testing.assert_array_equal(m.amax(d).numpy(), x.max(d))
         np.testing.assert_array_equal(m.amin(d).numpy(), x.min(d))
     x[rows // 2, 7] = np.nan
-    got = minitorch.from_numpy(x).sum(0).numpy()
-    assert np.isnan(got[7]) and not np.isnan(np.delete(got, 7)).any()
+    x[rows - 1, 8] = np.nan
+    x[0, 9] = np.nan
+    m, t = minitorch.from_numpy(x), torch.from_numpy(x)
+    got = m.sum(0).numpy()
+    assert np.isnan(got[7:10]).all() and not np.isnan(np.delete(got, [7, 8, 9])).any()
+    for op in ("amax", "amin"):  # NaN in either half of the rows, or the first or last row, propagates
+        np.testing.assert_array_equal(getattr(m, op)(0).numpy(), getattr(t, op)(0).numpy())
