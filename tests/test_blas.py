@@ -206,19 +206,28 @@ def test_gemm_flat(ta, tb, m, k, n, threads):
 @pytest.mark.parametrize("split,threads", [(0, 1), (1, 2), (1, 3), (2, 2), (2, 3)])
 @pytest.mark.parametrize("tw", [False, True])
 @pytest.mark.parametrize("has_b", [False, True])
-@pytest.mark.parametrize("act", [0, 1])
+@pytest.mark.parametrize("act", [0, 1, 2, 3])
 def test_linear_forward_flat(split, threads, tw, has_b, act):
     """The flat linear entry: one thread, rows split, output features split (a transposed w splits the rows
-    instead), relu fused or not, operands at offsets of longer storages, against NumPy."""
+    instead), no activation, relu in place, the exact GELU and tanh into a second storage (the first keeping the
+    pre-activation), operands at offsets of longer storages, against NumPy."""
+    import math
+    from minitorch.kernels.opcodes import UNARY
     rng = np.random.default_rng(split * 10 + threads + 2 * tw + 4 * has_b + 8 * act)
     M, In, O = 37, 23, 11
     sx, xo, x = _in_storage(rng, (M, In))
     sw, wo, w = _in_storage(rng, (In, O) if tw else (O, In))
     sb, bo, b = _in_storage(rng, (O,))
     out = np.full(M * O, np.nan)
-    MM.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, has_b, out, M, In, O, split, threads, act)
+    y = np.full(M * O, np.nan) if act >= 2 else out
+    MM.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, has_b, out, M, In, O, split, threads, act, y, UNARY["tanh"])
     want = x @ (w if tw else w.T) + (b if has_b else 0)
-    np.testing.assert_allclose(out.reshape(M, O), np.maximum(want, 0) if act else want, rtol=1e-12, atol=1e-12)
+    if act >= 2:
+        np.testing.assert_allclose(out.reshape(M, O), want, rtol=1e-12, atol=1e-12)
+        f = np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2)))) if act == 2 else np.tanh
+        np.testing.assert_allclose(y.reshape(M, O), f(want), rtol=1e-12, atol=1e-12)
+    else:
+        np.testing.assert_allclose(out.reshape(M, O), np.maximum(want, 0) if act else want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("M", [37, 11])  # split by rows (M > In) and by columns
@@ -240,7 +249,7 @@ def test_linear_backward_flat(M, threads, need, tw):
     gt = np.empty(threads * MM.linear_scratch(M, width, O, threads))
     keep = sg.copy()
     MM.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, gx if need_x else sg, gw if need_w else sg,
-                            gb if need_b else sg, M, In, O, need_x, need_w, need_b, gt, threads)
+                            gb if need_b else sg, M, In, O, need_x, need_w, need_b, gt, threads, sg, 0, 0)
     np.testing.assert_array_equal(sg, keep)  # the stand-ins are never written
     wants = (g @ (w.T if tw else w), g.T @ x, g.sum(0))
     for flag, got, want in zip(need, (gx, gw, gb), wants):
@@ -267,13 +276,35 @@ def test_linear_backward_flat_with_a_relu_mask(M, tw):
     m = sm[mo:mo + M * In].reshape(M, In)
     gx, gw, gb = np.full(M * In, np.nan), np.full(O * In, np.nan), np.full(O, np.nan)
     gt = np.empty(threads * MM.linear_scratch(M, In, O, threads))
-    MM.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, gx, gw, gb, M, In, O, True, True, True, gt, threads, sm, mo)
+    MM.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, gx, gw, gb, M, In, O, True, True, True, gt, threads, sm, mo,
+                            1)
     full = g @ (w.T if tw else w)
     want = np.where(m <= 0, 0.0, full)
     assert want.ravel()[3] == full.ravel()[3] and (want == 0).sum() > M * In // 4
     np.testing.assert_allclose(gx.reshape(M, In), want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gw.reshape(O, In), g.T @ x, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gb, g.sum(0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("M", [37, 11, 4])  # split by rows, by columns, and (one thread) serial
+def test_linear_backward_flat_with_a_gelu_backward(M):
+    """x's gradient times the exact GELU's derivative at its input (at an offset of a longer storage), block by
+    block inside the kernel."""
+    import math
+    rng = np.random.default_rng(M)
+    O, In = 13, 23
+    threads = 1 if M == 4 else 2
+    sg, go, g = _in_storage(rng, (M, O))
+    sx, xo, x = _in_storage(rng, (M, In))
+    sw, wo, w = _in_storage(rng, (O, In))
+    sm, mo, m = _in_storage(rng, (M, In))
+    gx, gw, gb = np.full(M * In, np.nan), np.full(O * In, np.nan), np.full(O, np.nan)
+    gt = np.empty(threads * MM.linear_scratch(M, In, O, threads))
+    MM.linear_backward_flat(sg, go, sx, xo, sw, wo, False, gx, gw, gb, M, In, O, True, True, True, gt, threads, sm,
+                            mo, 2)
+    d = 0.5 * (1 + np.vectorize(math.erf)(m / math.sqrt(2))) + m * np.exp(-m * m / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(gx.reshape(M, In), (g @ w) * d, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw.reshape(O, In), g.T @ x, rtol=1e-12, atol=1e-12)
 
 
 def test_backend_is_named():

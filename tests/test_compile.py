@@ -151,6 +151,61 @@ def test_relu_backward_is_the_epilogue_of_the_next_layers_gradient(rows):
     assert names.count("linear_backward_relu") == 2 and "relu_backward" not in names
 
 
+@pytest.mark.parametrize("act", ["gelu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("shape", [(3,), (300,), (4, 50)])  # one launch, the GEMM split, an input of rank 3
+def test_gelu_tanh_sigmoid_after_linear_are_gemm_epilogues_in_a_compiled_training_step(act, shape):
+    minitorch.manual_seed(4)
+    layer = {"gelu": nn.GELU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[act]
+    model = nn.Sequential(nn.Linear(40, 96), layer, nn.Linear(96, 64), nn.GELU(), nn.Linear(64, 5))
+    c = minitorch.compile(model)
+    gen = minitorch.Generator().manual_seed(5)
+    x = minitorch.randn(*shape, 40, generator=gen, requires_grad=True)
+    seed = minitorch.randn(*shape, 5, generator=gen)
+    results = []
+    for run in (c, c, model):
+        model.zero_grad()
+        x.grad = None
+        out = run(x)
+        (out * seed).sum().backward()
+        results.append([out.detach().numpy().copy()] + [p.grad.numpy().copy() for p in model.parameters()] +
+                       [x.grad.numpy().copy()])
+    for u, v in zip(results[1], results[2]):
+        # the fused kernels run the activations' own compiled functions: the numbers are eager's
+        np.testing.assert_array_equal(u, v)
+        assert np.isfinite(v).all() and np.abs(v).sum() > 0
+    (entry,) = c._compiled._entries.values()
+    names = [n.name for n in entry.graph.nodes]
+    assert names[:2] == [f"linear_{act}", "linear_gelu"] and "gelu" not in names
+    # the GELU's input is saved for its backward, so that launch also gives the pre-activation
+    assert len(entry.graph.nodes[1].outputs) == 2 and len(entry.graph.nodes[0].outputs) == (2 if act == "gelu" else 1)
+    bnames = [n.name for n in entry.backward.nodes if n.kind != "view"]
+    assert bnames[0] == "linear_backward_gelu" and "gelu_backward" not in bnames
+    assert bnames.count("linear_backward_gelu") == (2 if act == "gelu" else 1)
+
+
+def test_activation_epilogues_in_a_no_grad_graph_write_only_the_activation():
+    minitorch.manual_seed(6)
+    model = nn.Sequential(nn.Linear(30, 20), nn.Tanh(), nn.Linear(20, 20), nn.GELU(), nn.Linear(20, 8), nn.Sigmoid())
+    x = minitorch.randn(7, 30)
+    x[2, 3] = float("nan")  # NaN passes each activation, as eager
+    f = minitorch.compile(lambda t: model(t) * 2)
+    with minitorch.no_grad():
+        for _ in range(2):
+            got = f(x)
+        want = model(x) * 2
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert np.isnan(got.numpy()[2]).all() and np.isfinite(np.delete(got.numpy(), 2, 0)).all()
+    names = [n.name for n in f.graphs[0].nodes]
+    assert [m for m in names if m.startswith("linear")] == ["linear_tanh", "linear_gelu", "linear_sigmoid"]
+    assert all(len(n.outputs) == 1 for n in f.graphs[0].nodes if n.name.startswith("linear_"))
+
+
+def test_linear_launch_rejects_an_unknown_activation():
+    from minitorch.ops import launch
+    with pytest.raises(ValueError, match="act must be one of"):
+        launch.linear(minitorch.ones(2, 3), minitorch.ones(4, 3), None, act="softplus")
+
+
 @pytest.mark.parametrize("batch", [1, 5])  # one image per GEMM, and small images chunked into one GEMM
 @pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
 def test_relu_after_conv2d_is_its_epilogue_in_a_no_grad_graph(batch, dtype):
@@ -1251,8 +1306,9 @@ def test_contexts_keeping_only_graph_values_are_recorded_op_by_op_and_the_others
     assert "linear_backward" in {n.name for n in entry.backward.nodes if n.kind == "launcher"}
     with_contexts = {n.name for n in entry.graph.nodes if n.extras}
     assert with_contexts == {"layer_norm", "multi_head_attention_forward"}
-    # the head and the feed-forward linears replay without autograd
-    assert sum(n.name == "linear" and not n.extras for n in entry.graph.nodes) == 3
+    # the head and the feed-forward linears replay without autograd (the first with its GELU in one launch)
+    assert sum(n.name == "linear" and not n.extras for n in entry.graph.nodes) == 2
+    assert sum(n.name == "linear_gelu" for n in entry.graph.nodes) == 1
 
 
 def test_compiled_optimizer_step_is_one_node_with_hooks_schedules_and_state_like_eager():

@@ -3,6 +3,7 @@
 Runs on a GPU or on Numba's simulator (``NUMBA_ENABLE_CUDASIM=1``); skipped where the cuda kernels cannot load.
 """
 import inspect
+import math
 
 import numpy as np
 import pytest
@@ -132,10 +133,32 @@ def test_linear_forward(dtype, tw, has_b):
     w = _rand(rng, (In, O) if tw else (O, In), dtype)
     b = _rand(rng, O, dtype) if has_b else x[0]
     want = np.empty((M, O), dtype)
-    c_mm.linear_forward(x, w, tw, b, has_b, want)
+    c_mm.linear_forward(x, w, tw, b, has_b, want, 0, want, 0)
     out = cuda.device_array((M, O), dtype)
-    g_mm.linear_forward(_d(x), _d(w), tw, _d(b), has_b, out)
+    g_mm.linear_forward(_d(x), _d(w), tw, _d(b), has_b, out, 0, out, 0)
     np.testing.assert_allclose(out.copy_to_host(), want, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("act", ["relu", "gelu", "tanh", "sigmoid"])
+def test_linear_forward_activation(dtype, act):
+    """The activation epilogue: the pre-activation stays in out and the activation lands in y (relu in place)."""
+    from minitorch.ops.launch import LINEAR_ACTS
+    code, op = LINEAR_ACTS[act]
+    rng = np.random.default_rng(12)
+    M, In, O = 6, 5, 7
+    x, w, b = _rand(rng, (M, In), dtype), _rand(rng, (O, In), dtype), _rand(rng, O, dtype)
+    want, want_y = np.empty((M, O), dtype), np.empty((M, O), dtype)
+    c_mm.linear_forward(x, w, False, b, True, want, code, want_y if code >= 2 else want, op)
+    out, y = cuda.device_array((M, O), dtype), cuda.device_array((M, O), dtype)
+    g_mm.linear_forward(_d(x), _d(w), False, _d(b), True, out, code, y if code >= 2 else out, op)
+    np.testing.assert_allclose(out.copy_to_host(), want, **TOL[dtype])
+    if code >= 2:
+        np.testing.assert_allclose(y.copy_to_host(), want_y, **TOL[dtype])
+    h = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    ref = {"relu": np.maximum(h, 0), "tanh": np.tanh(h), "sigmoid": 1 / (1 + np.exp(-h)),
+           "gelu": h * 0.5 * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))}[act]
+    np.testing.assert_allclose(want_y if code >= 2 else want, ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -188,9 +211,9 @@ def test_linear_forward_flat(tw, act):
     sw, wo, _ = _stored(rng, (In, O) if tw else (O, In), np.float32)
     sb, bo, _ = _stored(rng, (O,), np.float32)
     want = np.empty(M * O, np.float32)
-    c_mm.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, True, want, M, In, O, 0, 1, act)
+    c_mm.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, True, want, M, In, O, 0, 1, act, want, 0)
     out = cuda.device_array(M * O, np.float32)
-    g_mm.linear_forward_flat(_d(sx), xo, _d(sw), wo, tw, _d(sb), bo, True, out, M, In, O, 1, 2, act)
+    g_mm.linear_forward_flat(_d(sx), xo, _d(sw), wo, tw, _d(sb), bo, True, out, M, In, O, 1, 2, act, out, 0)
     np.testing.assert_allclose(out.copy_to_host(), want, **TOL[np.float32])
 
 
@@ -203,28 +226,38 @@ def test_linear_backward_flat(tw, need):
     sx, xo, _ = _stored(rng, (M, In), np.float32)
     sw, wo, _ = _stored(rng, (In, O) if tw else (O, In), np.float32)
     want = [np.full(M * In, 7, np.float32), np.full(O * In, 7, np.float32), np.full(O, 7, np.float32)]
-    c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, *want, M, In, O, *need, np.empty(1, np.float32), 1)
+    c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, tw, *want, M, In, O, *need, np.empty(1, np.float32), 1, sg, 0,
+                              0)
     dev = [_d(v) for v in [np.full(M * In, 7, np.float32), np.full(O * In, 7, np.float32), np.full(O, 7, np.float32)]]
-    g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, tw, *dev, M, In, O, *need, None, 2)
+    g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, tw, *dev, M, In, O, *need, None, 2, None, 0, 0)
     for d, c in zip(dev, want):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])  # 7s stay 7s where not needed
 
 
-def test_linear_backward_flat_with_a_relu_mask():
+@pytest.mark.parametrize("act", [1, 2])  # relu_backward by its output, gelu_backward by its input
+def test_linear_backward_flat_with_an_activation_backward(act):
     rng = np.random.default_rng(7)
     M, In, O = 7, 5, 6
     sg, go, _ = _stored(rng, (M, O), np.float32)
     sx, xo, _ = _stored(rng, (M, In), np.float32)
     sw, wo, _ = _stored(rng, (O, In), np.float32)
     sm, mo, _ = _stored(rng, (M, In), np.float32)
-    sm = np.maximum(sm, 0)
+    if act == 1:
+        sm = np.maximum(sm, 0)
     want = [np.empty(M * In, np.float32), np.empty(O * In, np.float32), np.empty(O, np.float32)]
     c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, False, *want, M, In, O, True, True, True,
-                              np.empty(1, np.float32), 1, sm, mo)
-    assert (want[0] == 0).sum() > 5
+                              np.empty(1, np.float32), 1, sm, mo, act)
+    plain = np.empty(M * In, np.float32)
+    c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, False, plain, want[1].copy(), want[2].copy(), M, In, O, True,
+                              False, False, np.empty(1, np.float32), 1, sg, 0, 0)
+    m = sm[mo:mo + M * In].astype(np.float64)
+    phi = 0.5 * (1 + np.vectorize(math.erf)(m / math.sqrt(2)))
+    d = (m > 0) if act == 1 else phi + m * np.exp(-m * m / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(want[0], plain * d, rtol=1e-5, atol=1e-6)
+    assert (want[0] == 0).sum() > 5 if act == 1 else (want[0] != 0).all()
     dev = [cuda.device_array(v.size, np.float32) for v in want]
     g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, False, *dev, M, In, O, True, True, True, None, 2,
-                              _d(sm), mo)
+                              _d(sm), mo, act)
     for d, c in zip(dev, want):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])
 

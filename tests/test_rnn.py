@@ -589,7 +589,7 @@ def test_linear_backward_serial_and_split(threads, M):
     gx, gw, gb = np.empty((M, In)), np.empty((O, In)), np.empty(O)
     gt = np.empty(threads * MM.linear_scratch(M, In, O, threads))
     MM.linear_backward_flat(g.ravel(), 0, x.ravel(), 0, w.ravel(), 0, False, gx.ravel(), gw.ravel(), gb, M, In, O,
-                            True, True, True, gt, threads)
+                            True, True, True, gt, threads, gt, 0, 0)
     # partial sums add in another order than numpy's: relative to the terms' size, not to a sum that may cancel
     np.testing.assert_allclose(gx, g @ w, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12, atol=1e-12)

@@ -12,6 +12,9 @@ from numba import njit, prange
 from ._blas import SEQUENTIAL as BLAS_SEQUENTIAL  # noqa: F401  (launchers split large products themselves)
 from ._blas import dot as _dot
 from ._blas import gemm as _strided_gemm
+from .activation import gelu as _gelu
+from .activation import gelu_backward as _gelu_backward
+from .elementwise import _unary_row
 
 TILE = 64
 
@@ -127,57 +130,80 @@ def _epilogue(v, act):
 
 
 @njit(cache=True, inline="always")
-def _bias_act(out, r0, r1, c0, c1, b, has_b, act):
-    """out[r0:r1, c0:c1] = act(out[...] + b[c0:c1]) (without b when not ``has_b``), a contiguous row segment at a
-    time with the flags decided outside the loop, so it vectorizes (one loop over out[r, c] with the bias lookup
-    and the flags inside cost 7.7 us of a 54 us 64x784x128 layer)."""
-    if not has_b and not act:
-        return
-    n = c1 - c0
-    bb = b[c0:c1]
-    for r in range(r0, r1):
-        row = out[r, c0:c1]
-        if has_b and act:
-            for c in range(n):
-                row[c] = _epilogue(row[c] + bb[c], act)
-        elif has_b:
-            for c in range(n):
-                row[c] += bb[c]
-        else:
-            for c in range(n):
-                row[c] = _epilogue(row[c], act)
+def _bias_act(out, r0, r1, c0, c1, b, has_b, act, y, op):
+    """out[r0:r1, c0:c1] += b[c0:c1] (without b when not ``has_b``) and the activation ``act`` (``_act_rows``), a
+    contiguous row segment at a time with the flags decided outside the loop, so it vectorizes (one loop over
+    out[r, c] with the bias lookup and the flags inside cost 7.7 us of a 54 us 64x784x128 layer)."""
+    relu = act == 1
+    if has_b or relu:
+        n = c1 - c0
+        bb = b[c0:c1]
+        for r in range(r0, r1):
+            row = out[r, c0:c1]
+            if has_b and relu:
+                for c in range(n):
+                    row[c] = _epilogue(row[c] + bb[c], 1)
+            elif has_b:
+                for c in range(n):
+                    row[c] += bb[c]
+            else:
+                for c in range(n):
+                    row[c] = _epilogue(row[c], 1)
+    if act >= 2:
+        _act_rows(out, y, r0, r1, c0, c1, act, op)
 
 
 @njit(cache=True, inline="always")
-def _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act):
-    """out[r0:r1] = act(x[r0:r1] @ op(w).T (+ b)); op(w) is w, or w.T when ``tw`` (w stored as (in, out))."""
+def _act_rows(out, y, r0, r1, c0, c1, act, op):
+    """y[r0:r1, c0:c1] = f(out[r0:r1, c0:c1]) while the block is in cache (y may be out): ``act`` 2 the exact GELU,
+    3 the elementwise kernels' unary op ``op`` (tanh, sigmoid, relu), each by its eager kernel's own compiled
+    function, so a fused layer rounds as the eager pair does. In place, each row goes through a scratch row: the
+    kernels' loops run ~10x slower (unvectorized) when their input and output are one array."""
+    n = c1 - c0
+    tmp = np.empty(n if out.ctypes.data == y.ctypes.data else 0, out.dtype)
+    for r in range(r0, r1):
+        dst = y[r, c0:c1] if tmp.size == 0 else tmp
+        if act == 2:
+            _gelu(out[r, c0:c1], dst, n)
+        else:
+            _unary_row(op, out[r, c0:c1], 0, 1, dst, 0, n)
+        if tmp.size:
+            y[r, c0:c1] = tmp
+
+
+@njit(cache=True, inline="always")
+def _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act, y, op):
+    """out[r0:r1] = x[r0:r1] @ op(w).T (+ b) and its activation (``_bias_act``); op(w) is w, or w.T when ``tw``
+    (w stored as (in, out))."""
     if tw:
         _dot(x[r0:r1], w, out[r0:r1])
     else:
         _dot(x[r0:r1], w.T, out[r0:r1])
-    _bias_act(out, r0, r1, 0, out.shape[1], b, has_b, act)
+    _bias_act(out, r0, r1, 0, out.shape[1], b, has_b, act, y, op)
 
 
 @njit(cache=True, error_model="numpy")
-def linear_forward(x, w, tw, b, has_b, out, act=0):
-    """out (M, O) = act(x (M, I) @ w.T + b) with w (O, I) (or, when ``tw``, its transpose stored as (I, O)); ``act``
-    an activation applied while the rows are in cache (``_epilogue``; minitorch.compile fuses linear -> relu)."""
-    _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0], act)
+def linear_forward(x, w, tw, b, has_b, out, act, y, op):
+    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O)), and an
+    activation applied while the rows are in cache (minitorch.compile fuses linear -> relu/gelu/tanh/sigmoid):
+    ``act`` 0 none, 1 relu in place, 2 the exact GELU into y, 3 the unary elementwise op ``op`` into y (y may be
+    out; a distinct y keeps the pre-activation in out, for a backward that reads it)."""
+    _rows_xwt(x, w, tw, b, has_b, out, 0, x.shape[0], act, y, op)
 
 
 @njit(cache=True, inline="always")
-def _rows_split(x, w, tw, b, has_b, out, T, act):
+def _rows_split(x, w, tw, b, has_b, out, T, act, y, op):
     """linear_forward with the rows of x split over T threads (each runs a single-threaded GEMM)."""
     M = x.shape[0]
     for t in prange(T):
         r0 = t * M // T
         r1 = (t + 1) * M // T
         if r1 > r0:
-            _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act)
+            _rows_xwt(x, w, tw, b, has_b, out, r0, r1, act, y, op)
 
 
 @njit(cache=True, inline="always")
-def _features_split(x, w, b, has_b, out, T, act):
+def _features_split(x, w, b, has_b, out, T, act, y, op):
     """The output features split over T threads (w (O, I) as stored, not transposed): each multiplies all rows of x
     by its own block of w's rows straight into its columns of out (BLAS writes a block with out's row stride), then
     adds the bias there. For few rows this beats splitting the rows, where every thread would pack the whole weight
@@ -189,25 +215,27 @@ def _features_split(x, w, b, has_b, out, T, act):
         o1 = (t + 1) * O // T
         if o1 > o0:
             _dot(x, w[o0:o1].T, out[:, o0:o1])
-            _bias_act(out, 0, M, o0, o1, b, has_b, act)
+            _bias_act(out, 0, M, o0, o1, b, has_b, act, y, op)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act):
+def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act, y, op):
     """The launchers' entry point for linear layers, from 1-D storages (``gemm_flat`` says why): x (M, In) at offset
-    xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out a fresh M*O
-    storage. ``split`` 0 runs linear_forward on this thread, 1 splits the rows of x over T threads, 2 the output
-    features (``_features_split``, which takes w as stored: with ``tw`` the rows are split instead)."""
+    xo, w (O, In) (or (In, O) when ``tw``) at wo, b (O) at bo (any storage when not ``has_b``), out and y fresh M*O
+    storages (y may be out; ``act`` and ``op`` as in linear_forward). ``split`` 0 runs linear_forward on this
+    thread, 1 splits the rows of x over T threads, 2 the output features (``_features_split``, which takes w as
+    stored: with ``tw`` the rows are split instead)."""
     xm = _mat(x, xo, M, In)
     wm = _mat(w, wo, In, O) if tw else _mat(w, wo, O, In)
     bv = b[bo:bo + O]
     om = out.reshape(M, O)
+    ym = y.reshape(M, O)
     if split == 0:  # a call, as in linear_backward_flat
-        linear_forward(xm, wm, tw, bv, has_b, om, act)
+        linear_forward(xm, wm, tw, bv, has_b, om, act, ym, op)
     elif split == 1 or tw:
-        _rows_split(xm, wm, tw, bv, has_b, om, T, act)
+        _rows_split(xm, wm, tw, bv, has_b, om, T, act, ym, op)
     else:
-        _features_split(xm, wm, bv, has_b, om, T, act)
+        _features_split(xm, wm, bv, has_b, om, T, act, ym, op)
 
 
 @njit(cache=True, inline="always")
@@ -292,7 +320,7 @@ def linear_scratch(M, In, O, T):
 
 
 @njit(cache=True, inline="always")
-def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has_mask):
+def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has_mask, act):
     """linear_backward split over gt.shape[0] threads; ``linear_split_rows(M, In)`` picks how (the launcher sizes gt
     with ``linear_scratch``).
 
@@ -300,7 +328,7 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has
     gw_t = g[r0:r1].T @ x[r0:r1] (BLAS reads the transposed row block in place) and column sums gb_t into gt[t]; a
     second pass adds the partials (O*In*T reads). By columns otherwise (``_grad_cols``). Rows were 20-25% faster at
     the GPT's 768 x 128 x 384 and the LM decoder's 700 x 200 x 10000; columns at the MLP's 64 x 784 x 128.
-    ``has_mask``: each thread applies the relu mask ``mk`` to its block of gx (linear_backward_flat)."""
+    ``has_mask``: each thread applies the activation's backward (``_act_grad``) to its block of gx."""
     T = gt.shape[0]
     M, O = g.shape
     # the arrays not needed are stand-ins (g itself): In is read from one that is needed, and is O when only the
@@ -310,7 +338,7 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has
         for t in prange(T):
             _grad_cols(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt[t], t, T)
             if has_mask:
-                _relu_mask(gx, mk, 0, M, t * In // T, (t + 1) * In // T)
+                _act_grad(gx, mk, 0, M, t * In // T, (t + 1) * In // T, act)
         return
     for t in prange(T):
         r0 = t * M // T
@@ -321,7 +349,7 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has
             else:
                 _dot(g[r0:r1], w, gx[r0:r1])
             if has_mask:
-                _relu_mask(gx, mk, r0, r1, 0, In)
+                _act_grad(gx, mk, r0, r1, 0, In, act)
         if need_w:
             pw = gt[t, :O * In].reshape(O, In)
             if r1 > r0:
@@ -356,41 +384,54 @@ def _backward_split(g, x, w, tw, gx, gw, gb, need_x, need_w, need_b, gt, mk, has
 
 
 @njit(cache=True, inline="always")
-def _relu_mask(gx, mk, r0, r1, i0, i1):
-    """gx[r0:r1, i0:i1] = 0 where the relu output mk <= 0 (relu_backward on a block of gx while it is in cache)."""
+def _act_grad(gx, mk, r0, r1, i0, i1, act):
+    """The backward of the activation that gave the layer's input, on a block gx[r0:r1, i0:i1] while it is in cache:
+    ``act`` 1 zeroes it where the relu output mk <= 0 (relu_backward), 2 multiplies it by the exact GELU's
+    derivative at its input mk (gelu_backward's own compiled function, so it rounds as the eager kernel; into a
+    scratch row and back, as that loop runs ~10x slower in place)."""
+    if act == 1:
+        for r in range(r0, r1):
+            gr = gx[r]
+            mr = mk[r]
+            for i in range(i0, i1):
+                if mr[i] <= 0:
+                    gr[i] = 0
+        return
+    n = i1 - i0
+    tmp = np.empty(n, gx.dtype)
     for r in range(r0, r1):
         gr = gx[r]
-        mr = mk[r]
-        for i in range(i0, i1):
-            if mr[i] <= 0:
-                gr[i] = 0
+        _gelu_backward(gr[i0:i1], mk[r, i0:i1], tmp, n)
+        for i in range(n):
+            gr[i0 + i] = tmp[i]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask=None,
-                         mo=0):
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask, mo,
+                         act):
     """The launchers' entry point for linear_backward*, from 1-D storages (``gemm_flat`` says why): g (M, O) at
     offset go, x (M, In) at xo (read when ``need_w``), w (O, In) (or (In, O) when ``tw``) at wo (read when
     ``need_x``); gx (M*In), gw (O*In) and gb (O) fresh storages where needed, any storage where not. T 1 runs
     linear_backward on this thread, else ``_backward_split`` over T threads with gt (T*S, S from
-    ``linear_scratch``) as scratch. ``mask`` (M, In) at offset mo, when given with ``need_x``: the output of a relu
-    that x's gradient then passes through, applied to each block of gx as it is made (minitorch.compile fuses
-    linear_backward -> relu_backward)."""
+    ``linear_scratch``) as scratch. ``mask`` (M, In) at offset mo, read when ``act`` is not 0 and with ``need_x``:
+    what the backward of the activation that gave x reads (``act`` 1: the relu's output; 2: the GELU's input),
+    applied to each block of gx as it is made (minitorch.compile fuses linear_backward -> relu_backward or
+    gelu_backward). Every argument is passed (a default argument's type made each call ~90 us slower)."""
     gm = _mat(g, go, M, O)
     xm = _mat(x, xo, M, In) if need_w else gm
     wm = (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else gm
     gxm = gx.reshape(M, In) if need_x else gm
     gwm = gw.reshape(O, In) if need_w else gm
     gbv = gb if need_b else g
-    has_mask = mask is not None and need_x
-    mk = _mat(mask, mo, M, In) if mask is not None and need_x else gxm
+    has_mask = act != 0 and need_x
+    mk = _mat(mask, mo, M, In) if has_mask else gxm
     if T <= 1:  # a call, not inlined: parallel=True would turn its zeroing and sums into thread launches
         linear_backward(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gm)
         if has_mask:
-            _relu_mask(gxm, mk, 0, M, 0, In)
+            _act_grad(gxm, mk, 0, M, 0, In, act)
     else:
         _backward_split(gm, xm, wm, tw, gxm, gwm, gbv, need_x, need_w, need_b, gt.reshape(T, gt.size // T), mk,
-                        has_mask)
+                        has_mask, act)
 
 
 @njit(cache=True, inline="always")

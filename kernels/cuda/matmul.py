@@ -12,7 +12,10 @@ gradient, a column sum, is a small kernel of its own.
 from numba import cuda, float64
 
 from ._grid import SIM, THREADS, TILE, blocks
+from .activation import gelu as _gelu
+from .activation import gelu_backward as _gelu_backward
 from .activation import relu_backward as _relu_backward
+from .elementwise import unary_flat as _unary_flat
 
 KT = 4 * TILE  # the K extent of a shared tile: each thread stages 4 elements of each operand per step
 _PAD = TILE + 1  # row lengths of the shared tiles (compile-time constants); the padding column keeps transposed
@@ -127,16 +130,22 @@ def _relu_in_place(v, n):
         i += step
 
 
-def linear_forward(x, w, tw, b, has_b, out, act=0):
-    """out (M, O) = act(x (M, I) @ w.T + b) with w (O, I) (or, when ``tw``, its transpose stored as (I, O)); ``act``
-    1 applies relu to the result (a second launch here; the CPU's kernel does it in the GEMM's pass)."""
+def linear_forward(x, w, tw, b, has_b, out, act, y, op):
+    """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O)), and the
+    activation ``act`` (1 relu in place, 2 the exact GELU into y, 3 the unary elementwise op ``op`` into y): a
+    second launch here; the CPU's kernel applies it in the GEMM's pass."""
     M, In = x.shape
     O = out.shape[1]
     sbk, sbn = (O, 1) if tw else (1, In)
     _launch_gemm(_flat(x), 0, 0, In, 1, _flat(w), 0, 0, sbk, sbn, _flat(out), 0, 0, O, 1, 1, M, O, In, False,
                  b if has_b else None)
-    if act == 1 and M * O:
-        _relu_in_place[blocks(M * O), THREADS](_flat(out), M * O)
+    n = M * O
+    if act == 1 and n:
+        _relu_in_place[blocks(n), THREADS](_flat(out), n)
+    elif act == 2:
+        _gelu(_flat(out), _flat(y), n)
+    elif act == 3:
+        _unary_flat(op, _flat(out), 0, 1, _flat(y), n)
 
 
 @cuda.jit
@@ -205,23 +214,24 @@ def gemm_flat(a, ao, ta, b, bo, tb, out, M, N, K, T):
          out.reshape(M, N))
 
 
-def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act):
+def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T, act, y, op):
     """The CPU's flat entry point of ``linear_forward`` (``split`` and ``T``, the CPU's thread split, unused)."""
     linear_forward(_mat(x, xo, M, In), _mat(w, wo, In, O) if tw else _mat(w, wo, O, In), tw, b[bo:bo + O], has_b,
-                   out.reshape(M, O), act)
+                   out.reshape(M, O), act, y.reshape(M, O), op)
 
 
-def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask=None,
-                         mo=0):
-    """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused); ``mask`` (M, In) at mo, a relu
-    output that gx then passes through (relu_backward applied to gx in place)."""
+def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask, mo,
+                         act):
+    """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused); ``mask`` (M, In) at mo, what the
+    backward of the activation that gave x reads (``act`` 1: a relu's output; 2: a GELU's input; 0: none), applied
+    to gx in place."""
     linear_backward(_mat(g, go, M, O), _mat(x, xo, M, In) if need_w else None,
                     (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else None, tw,
                     gx.reshape(M, In) if need_x else None, gw.reshape(O, In) if need_w else None,
                     gb if need_b else None, need_x, need_w, need_b, None)
-    if mask is not None and need_x and M * In > 0:
+    if act and need_x and M * In > 0:
         gxf = gx[:M * In]
-        _relu_backward(gxf, mask[mo:mo + M * In], gxf, M * In)
+        (_relu_backward if act == 1 else _gelu_backward)(gxf, mask[mo:mo + M * In], gxf, M * In)
 
 
 def set_blas_threads(n):

@@ -89,31 +89,66 @@ def drop_contexts(graph, read=()):
     return graph
 
 
-def _linear_relu(x, w, b):
+def _linear_act(x, w, b, act, pre):
+    """F.linear(x, w, b) and its activation ``act`` in one launch (``launch.linear``), for x of any rank >= 2;
+    ``pre``: (the pre-activation, the activation)."""
     from ..ops import launch
-    return launch.linear(x, w, b, act=1)
+    lead = x.shape[:-1]
+    if len(lead) != 1:
+        x = x.reshape(-1, x.shape[-1])
+    r = launch.linear(x, w, b, act=act, pre=pre)
+    if len(lead) == 1:
+        return r
+    shape = tuple(lead) + (w.shape[0],)
+    return (r[0].view(shape), r[1].view(shape)) if pre else r.view(shape)
 
 
 def _epilogue_target(n):
-    """(name, launcher) of the fused op when ``n`` is a GEMM/conv node that can take relu as its epilogue: F.linear
-    with a 2-D input, x and weight (and bias) passed positionally, or the Conv2d autograd function."""
+    """What kind of GEMM node ``n`` is when an activation can be its epilogue: "linear" for F.linear with x and
+    weight (and bias) passed positionally, x of rank 2 or more; "conv" for the Conv2d autograd function (relu
+    only); else None."""
     from ..nn import functional as F
     from ..ops import conv
     if n.extras or len(n.outputs) != 1 or not n.args or not isinstance(n.args[0], Value) or n.kwargs:
         return None
-    if n.kind == "functional" and n.target is F.linear and len(n.args) == 3 and len(n.args[0].shape) == 2 \
-            and len(n.outputs[0].shape) == 2:
-        return "linear_relu", _linear_relu
+    if n.kind == "functional" and n.target is F.linear and len(n.args) in (2, 3) and len(n.args[0].shape) >= 2:
+        return "linear"
     if n.kind == "function" and getattr(n.target, "__self__", None) is conv.Conv2d and len(n.args) == 7:
-        return "conv2d_relu", conv._conv2d_relu
+        return "conv"
     return None
 
 
-def gemm_epilogues(graph, autograd=False):
-    """``F.linear`` or a 2-D convolution whose result only ``F.relu`` reads becomes one launch applying relu while
-    each block of the GEMM's result is in cache (CPU, float inputs of one dtype): in a graph replayed without
-    autograd, or (``autograd``) where both were recorded under no_grad."""
+def _activation_of(r, v):
+    """The name of the activation (a ``launch.LINEAR_ACTS`` key) that node ``r`` applies to ``v`` alone, else None:
+    F.relu (not in place), F.gelu (exact), F.tanh, F.sigmoid, their Tensor-method or torch.* forms (the elementwise
+    Functions, or launchers under no_grad), and the GELU Function."""
     from ..nn import functional as F
+    from ..ops.activation import Gelu
+    if r.extras or len(r.outputs) != 1 or [a for a in r.inputs()] != [v] or r.outputs[0].dtype is not v.dtype:
+        return None
+    if r.kind == "functional":
+        if r.args != (v,):
+            return None
+        if r.target is F.relu and set(r.kwargs) <= {"inplace"} and not r.kwargs.get("inplace"):
+            return "relu"
+        if r.target is F.gelu and set(r.kwargs) <= {"approximate"} and r.kwargs.get("approximate", "none") == "none":
+            return "gelu"
+        if r.target in (F.tanh, F.sigmoid) and not r.kwargs:
+            return r.target.__name__
+        return None
+    if r.kind == "function" and getattr(r.target, "__self__", None) is Gelu and r.args == (v,) and not r.kwargs:
+        return "gelu"
+    op = elementwise_op(r)
+    return op if op in ("relu", "tanh", "sigmoid") else None
+
+
+def gemm_epilogues(graph, autograd=False):
+    """``F.linear`` whose result an activation reads (relu, the exact gelu, tanh or sigmoid), or a 2-D convolution
+    whose result only ``F.relu`` reads, becomes one launch applying the activation while each block of the GEMM's
+    result is in cache (CPU, float inputs of one dtype): in a graph replayed without autograd, or (``autograd``)
+    where both were recorded under no_grad. Where something else reads the linear layer's result too (a compiled
+    backward saves a GELU's input), the launch gives both."""
+    from ..ops import conv
     from .ir import leaves
     graph.count_users()
     readers = {}
@@ -122,41 +157,69 @@ def gemm_epilogues(graph, autograd=False):
             readers.setdefault(id(v), []).append(n)
     drop = {}
     for n in graph.nodes:
-        target = _epilogue_target(n)
-        if target is None or autograd and n.grad_mode is not False:
+        kind = _epilogue_target(n)
+        if kind is None or autograd and n.grad_mode is not False:
             continue
         v = n.outputs[0]
         rs = readers.get(id(v), ())
         tensors = [a for a in leaves((n.args, n.kwargs)) if isinstance(a, Value)]
-        if v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or v.dtype.name not in ("float32", "float64") \
+        if v.device.type != "cpu" or v.dtype.name not in ("float32", "float64") \
                 or any(a.dtype is not v.dtype for a in tensors):
             continue
-        r = rs[0]
-        if r.kind != "functional" or r.target is not F.relu or r.args != (v,) or r.kwargs.get("inplace") \
-                or r.extras or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or r.epoch != n.epoch:
+        acts = [(r, _activation_of(r, v)) for r in rs if id(r) not in drop]
+        acts = [(r, a) for r, a in acts if a is not None and r.grad_mode == n.grad_mode and r.epoch == n.epoch]
+        if not acts:
             continue
-        fused = Node("launcher", target[0], target[1], n.args, {}, grad_mode=n.grad_mode, line=r.line)
-        fused.outputs = list(r.outputs)
-        fused.out_tree = r.out_tree
+        r, act = acts[0]
+        pre = v.users != 1 or len(rs) != 1
+        if kind == "conv":
+            if act != "relu" or pre:
+                continue
+            fused = Node("launcher", "conv2d_relu", conv._conv2d_relu, n.args, {}, grad_mode=n.grad_mode, line=r.line)
+        else:
+            fused = Node("launcher", f"linear_{act}", _linear_act, tuple(n.args) + (None,) * (3 - len(n.args)) +
+                         (act, pre), {}, grad_mode=n.grad_mode, line=r.line)
+        fused.outputs = [v, r.outputs[0]] if pre else list(r.outputs)
+        fused.out_tree = (v, r.outputs[0]) if pre else r.out_tree
         fused.epoch = r.epoch
         fused.group = [n, r]
-        r.outputs[0].node = fused
-        drop[id(n)] = None
-        drop[id(r)] = fused
+        for out in fused.outputs:
+            out.node = fused
+        drop[id(n)] = fused  # where the GEMM was: other readers of its result may come before the activation
+        drop[id(r)] = None
     if drop:
         graph.nodes = [drop.get(id(n), n) for n in graph.nodes if drop.get(id(n), n) is not None]
     return graph
 
 
-def _linear_backward_relu(g, x, w, In, need_x, need_w, need_b, relu_out):
+def _linear_backward_act(g, x, w, In, need_x, need_w, need_b, saved, act, shape):
+    """``launch.linear_backward`` with the backward of the activation that gave x applied to x's gradient in the
+    same kernel (``act`` "relu": ``saved`` is its output; "gelu": its input), that gradient given ``shape``."""
     from ..ops import launch
-    return launch.linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=relu_out)
+    if len(saved.shape) != 2:
+        saved = saved.reshape(-1, In)
+    gx, gw, gb = launch.linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=saved if act == "relu" else None,
+                                        gelu_in=saved if act == "gelu" else None)
+    return (gx.view(shape) if tuple(gx.shape) != shape else gx), gw, gb
 
 
-def relu_backward_epilogues(graph):
-    """A linear layer's backward whose input gradient only ``relu_backward`` reads (the layer read a relu's output)
-    becomes one launch masking each block of that gradient while it is in cache (CPU, float32/float64), where the
-    relu's output is ready before the layer's backward runs."""
+def _reshape_of(n, base):
+    """Whether ``n`` is a view giving the dense layout of ``base`` another shape (the backward's reshapes)."""
+    if n.kind != "view" or n.name != "as_strided" or len(n.args) != 4 or n.args[0] is not base or n.args[3] != 0:
+        return False
+    shape, stride = tuple(n.args[1]), tuple(n.args[2])
+    want, acc = [], 1
+    for d in reversed(shape):
+        want.append(acc)
+        acc *= d
+    return stride == tuple(reversed(want)) and acc == math.prod(base.shape) and n.outputs[0].dtype is base.dtype
+
+
+def activation_backward_epilogues(graph):
+    """A linear layer's backward whose input gradient only ``relu_backward`` or ``gelu_backward`` reads (directly
+    or through a reshape: the layer read that activation's output) becomes one launch applying the activation's
+    backward to each block of that gradient while it is in cache (CPU, float32/float64), where the value that
+    backward reads (the relu's output, the GELU's input) is ready before the layer's backward runs."""
     from ..ops import launch
     graph.count_users()
     readers, made_at = {}, {}
@@ -165,33 +228,46 @@ def relu_backward_epilogues(graph):
             readers.setdefault(id(v), []).append(n)
         for v in n.outputs:
             made_at[id(v)] = i
+
+    def only_reader(v):
+        rs = readers.get(id(v), ())
+        return rs[0] if isinstance(v, Value) and v.users == 1 and len(rs) == 1 else None
+    acts = {launch.relu_backward: "relu", launch.gelu_backward: "gelu"}
     drop = {}
     for i, n in enumerate(graph.nodes):
         if n.kind != "launcher" or n.target is not launch.linear_backward or len(n.args) != 7 or n.kwargs \
                 or n.args[4] is not True or type(n.out_tree) is not tuple or len(n.out_tree) != 3:
             continue
         gx = n.out_tree[0]
-        rs = readers.get(id(gx), ())
-        if not isinstance(gx, Value) or gx.users != 1 or len(rs) != 1 or gx.device.type != "cpu" \
-                or gx.dtype.name not in ("float32", "float64"):
+        r = only_reader(gx)
+        if r is None or gx.device.type != "cpu" or gx.dtype.name not in ("float32", "float64"):
             continue
-        r = rs[0]
-        if r.kind != "launcher" or r.target is not launch.relu_backward or len(r.args) != 2 or r.args[0] is not gx \
+        view = None
+        if _reshape_of(r, gx):
+            view, r = r, only_reader(r.outputs[0])
+            if r is None:
+                continue
+        g_in = view.outputs[0] if view is not None else gx
+        if r.kind != "launcher" or r.target not in acts or len(r.args) != 2 or r.args[0] is not g_in \
                 or r.kwargs or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or id(r) in drop:
             continue
         y = r.args[1]
-        if not isinstance(y, Value) or y.shape != gx.shape or y.dtype is not gx.dtype or made_at.get(id(y), -1) >= i:
+        if not isinstance(y, Value) or y.shape != g_in.shape or y.dtype is not gx.dtype \
+                or made_at.get(id(y), -1) >= i:
             continue
-        fused = Node("launcher", "linear_backward_relu", _linear_backward_relu, n.args + (y,), {},
-                     grad_mode=n.grad_mode, line=r.line)
+        act = acts[r.target]
+        fused = Node("launcher", f"linear_backward_{act}", _linear_backward_act,
+                     n.args + (y, act, tuple(g_in.shape)), {}, grad_mode=n.grad_mode, line=r.line)
         fused.out_tree = (r.outputs[0],) + n.out_tree[1:]
         fused.outputs = [v for v in fused.out_tree if isinstance(v, Value)]
         fused.epoch = n.epoch
-        fused.group = [n, r]
+        fused.group = [n] + ([view] if view is not None else []) + [r]
         for v in fused.outputs:
             v.node = fused
         drop[id(n)] = fused
         drop[id(r)] = None
+        if view is not None:
+            drop[id(view)] = None
     if drop:
         graph.nodes = [drop.get(id(n), n) for n in graph.nodes if drop.get(id(n), n) is not None]
     return graph
@@ -573,13 +649,14 @@ def _groups(graph):
 def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
     """The passes in order; ``autograd=False`` for graphs that replay without autograd (a compiled forward and
     backward pair)."""
-    passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)), ("constant folding", fold_constants),
-              ("common subexpressions", common_subexpressions), ("dead code", dead_code)]
+    passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)),
+              ("constant folding", fold_constants), ("common subexpressions", common_subexpressions),
+              ("dead code", dead_code)]
     if fuse:
         passes.append(("slice gradients", merge_slice_gradients))
         passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
         if not autograd:
-            passes.append(("relu backward epilogues", relu_backward_epilogues))
+            passes.append(("activation backward epilogues", activation_backward_epilogues))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
     for name, fn in passes:
         graph = fn(graph)

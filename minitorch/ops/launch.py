@@ -796,7 +796,8 @@ def mm(a, b):
             a = contiguous(a)
             sa, ao = a._storage, a._offset
         split, T = (2, T) if M <= LINEAR_COLS_M else (1, min(T, M))
-        k.linear_forward_flat(sa, ao, sb, bo, not tb, sa, 0, False, out._storage, M, K, N, split, T, 0)
+        k.linear_forward_flat(sa, ao, sb, bo, not tb, sa, 0, False, out._storage, M, K, N, split, T, 0,
+                              out._storage, 0)
         return out
     k.set_blas_threads(T if mnk >= BLAS_PAR else 1)
     k.gemm_flat(sa, ao, ta, sb, bo, tb, out._storage, M, N, K, 1)
@@ -873,21 +874,35 @@ def _flat_form(t):
     return t._storage, 0, False
 
 
+# activations a linear layer applies in its own pass (``linear``'s ``act``): name -> (kernel act code, unary opcode)
+LINEAR_ACTS = {"relu": (1, 0), "gelu": (2, 0), "tanh": (3, opcodes.UNARY["tanh"]),
+               "sigmoid": (3, opcodes.UNARY["sigmoid"])}
+
+
 @half_compute()
-def linear(x, w, b, act=0):
+def linear(x, w, b, act=None, pre=False):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
-    split over the threads when the GEMM is large. ``act=1`` applies relu in the same pass on the CPU (the fusion
-    minitorch.compile makes of linear -> relu; a second launch on CUDA)."""
+    split over the threads when the GEMM is large. ``act`` (a ``LINEAR_ACTS`` name: relu, the exact gelu, tanh,
+    sigmoid) applies that activation to each block of the result while it is in cache on the CPU (the fusion
+    minitorch.compile makes of linear -> activation; a second launch on CUDA), rounding as the activation's own
+    kernel; with ``pre`` the result is (the pre-activation, the activation) for a backward that reads the first."""
     M, In = x._shape
     O = w._shape[0]
+    if act is not None and act not in LINEAR_ACTS:
+        raise ValueError(f"linear: act must be one of {sorted(LINEAR_ACTS)} or None, not {act!r}")
+    code, op = LINEAR_ACTS[act] if act is not None else (0, 0)
+    if pre and code == 1:
+        code, op = 3, opcodes.UNARY["relu"]  # relu into a second tensor, keeping the pre-activation
     out = empty((M, O), x._dtype, x._device)
-    if M == 0 or O == 0:
-        return out
-    if In == 0:
-        fill_(out, 0)
-        if b is not None:
-            binary("add", out, b, out=out)
-        return unary("relu", out, out=out) if act else out
+    y = empty((M, O), x._dtype, x._device) if code >= 2 else out
+    if M == 0 or O == 0 or In == 0:
+        if M and O:
+            fill_(out, 0)
+            if b is not None:
+                binary("add", out, b, out=out)
+            if act is not None:
+                y = gelu(out) if act == "gelu" else unary(act, out)
+        return (out, y) if pre else y
     if not x._contig:
         x = contiguous(x)
     ws, wo, tw = _flat_form(w)
@@ -907,15 +922,16 @@ def linear(x, w, b, act=0):
         elif M > 1:
             split, T = 1, min(T, M)  # the rows
     mm.linear_forward_flat(x._storage, x._offset, ws, wo, tw, bs, bo, b is not None, out._storage, M, In, O, split,
-                           T, act)
-    return out
+                           T, code, y._storage, op)
+    return (out, y) if pre else y
 
 
 @half_compute()
-def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None):
+def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None, gelu_in=None):
     """(g @ w, g.T @ x, g.sum(0)) for g (M, O), x (M, In) (None unless need_w), w (O, In) (None unless need_x);
     entries not needed are None. ``relu_out`` (M, In): x's gradient then goes through the backward of the relu
-    that gave ``relu_out`` (``relu_backward``), applied in the same kernel."""
+    that gave ``relu_out`` (``relu_backward``), applied in the same kernel to each block as it is made; ``gelu_in``
+    (M, In): through the backward of the exact GELU of ``gelu_in`` (``gelu_backward``) the same way."""
     M, O = g._shape
     dt, dev = g._dtype, g._device
     gx = empty((M, In), dt, dev) if need_x else None
@@ -939,19 +955,20 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None):
         gt = empty((T * mm.linear_scratch(M, In if need_x or need_w else O, O, T),), dt, dev)._storage
     else:
         T, gt = 1, gs  # the serial kernel takes no scratch
-    if relu_out is not None and need_x:
-        if relu_out._shape != (M, In) or relu_out._dtype != dt:
-            raise RuntimeError(f"linear_backward: relu_out must be {dt} of shape {(M, In)}, not "
-                               f"{relu_out._dtype} {tuple(relu_out._shape)}")
-        if not relu_out._contig:
-            relu_out = contiguous(relu_out)
+    mask, act = (relu_out, 1) if relu_out is not None else (gelu_in, 2)
+    if mask is not None and need_x:
+        if mask._shape != (M, In) or mask._dtype != dt:
+            raise RuntimeError(f"linear_backward: {'relu_out' if act == 1 else 'gelu_in'} must be {dt} of shape "
+                               f"{(M, In)}, not {mask._dtype} {tuple(mask._shape)}")
+        if not mask._contig:
+            mask = contiguous(mask)
         mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage, gw._storage if need_w else gs,
                                 gb._storage if need_b else gs, M, In, O, need_x, need_w, need_b, gt, T,
-                                relu_out._storage, relu_out._offset)
+                                mask._storage, mask._offset, act)
     else:
         mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage if need_x else gs,
                                 gw._storage if need_w else gs, gb._storage if need_b else gs, M, In, O, need_x,
-                                need_w, need_b, gt, T)
+                                need_w, need_b, gt, T, gs, 0, 0)
     return gx, gw, gb
 
 
