@@ -2,13 +2,15 @@
 
 Cases: a hand-written tanh-GELU on 16M float32 elements (forward), a hand-written mean squared error over 16M
 pairs (an elementwise chain with a reduction epilogue), the MNIST MLP training step (784-128-64-10, batch 64, SGD
-momentum 0.9, cross-entropy), bench_seq.py's GPT training step (AdamW) with the model compiled, causal
+momentum 0.9, cross-entropy), bench_seq.py's GPT training step (AdamW) with the model compiled, a GPT training step
+written the way nanoGPT-style scripts write it (own attention module over scaled_dot_product_attention, a
+hand-written tanh-GELU, the loss computed in the model's forward, AdamW; the script compiles the model), causal
 self-attention written out as nanoGPT's fallback path writes it (scores scaled, masked_fill with a causal buffer,
 softmax: the scale and mask fuse into the softmax kernel, forward and backward), and the first-call time of the
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,attn,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,first]
 """
 import argparse
 import math
@@ -18,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numpy as np
 
@@ -162,6 +163,80 @@ def bench_gpt(rounds, torch):
     return run_rounds("GPT train step x2 (4x128, AdamW)", fns, rounds, reps=2)
 
 
+def nanogpt_steps_of(lib, compiled, layers=4, heads=4, width=128, ctx=64, batch=12, vocab=65):
+    """A training step of a GPT written as nanoGPT-style scripts write theirs: a fused q/k/v projection split into
+    heads for ``scaled_dot_product_attention(is_causal=True)``, the tanh-GELU written out, pre-norm blocks, the
+    cross-entropy computed in the model's forward, AdamW, ``zero_grad(set_to_none=True)``."""
+    nn, F = lib.nn, lib.nn.functional
+
+    def tanh_gelu(x):
+        return 0.5 * x * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * lib.pow(x, 3.0))))
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(width, 3 * width)
+            self.proj = nn.Linear(width, width)
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = (t.view(B, T, heads, C // heads).transpose(1, 2) for t in self.qkv(x).split(width, dim=2))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.attn = Attention()
+            self.up, self.down = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+        def forward(self, x):
+            x = x + self.attn(self.norm1(x))
+            return x + self.down(tanh_gelu(self.up(self.norm2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(vocab, width), nn.Embedding(ctx, width)
+            self.blocks = nn.ModuleList([Block() for _ in range(layers)])
+            self.norm = nn.LayerNorm(width)
+            self.head = nn.Linear(width, vocab, bias=False)
+
+        def forward(self, idx, targets):
+            h = self.tok(idx) + self.pos(lib.arange(0, idx.size(1), dtype=lib.long))
+            for b in self.blocks:
+                h = b(h)
+            logits = self.head(self.norm(h))
+            return logits, F.cross_entropy(logits.view(-1, vocab), targets.view(-1))
+
+    lib.manual_seed(0)
+    model = GPT()
+    run = lib.compile(model) if compiled else model
+    opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.integers(0, vocab, (batch, ctx)))
+    y = lib.from_numpy(rng.integers(0, vocab, (batch, ctx)))
+
+    def steps():
+        for _ in range(2):
+            _, loss = run(x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return loss
+    return steps
+
+
+def bench_nanogpt(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": nanogpt_steps_of(minitorch, False),
+           "minitorch compiled": nanogpt_steps_of(minitorch, True)}
+    if torch is not None:
+        fns["torch eager"] = nanogpt_steps_of(torch, False)
+    return run_rounds("nanoGPT-style step x2 (4x128)", fns, rounds, reps=2)
+
+
 def attention_steps_of(lib, compiled, batch=12, ctx=128, width=128, heads=4):
     """Forward and backward of one causal self-attention layer written out (width 128, 4 heads, batch 12), its
     module compiled or not."""
@@ -239,7 +314,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,mlp,gpt,attn,first")
+    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,first")
     args = p.parse_args()
     try:
         import torch
@@ -257,6 +332,8 @@ def main():
         bench_mlp(args.rounds, torch)
     if "gpt" in only:
         bench_gpt(args.rounds, torch)
+    if "nanogpt" in only:
+        bench_nanogpt(args.rounds, torch)
     if "attn" in only:
         bench_attention(args.rounds, torch)
     if "first" in only:

@@ -16,6 +16,8 @@ import math
 import os
 import sys
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..ops import launch
@@ -68,15 +70,30 @@ WHERE = ("({a} if {c} else {b})", "({g} if {c} else 0.0)", "(0.0 if {c} else {g}
 
 
 def _literal(v):
-    """The source text of an internal scalar constant (``x * 0.5``'s 0.5), so that it is folded into the code."""
+    """The source text of an internal scalar constant (``x * 0.5``'s 0.5, or one that constant folding computed from
+    such constants: a backward's ``3.0 - 1.0``), so that it is folded into the code."""
     from ..ops.common import _SCALARS
     t = v.tensor
-    if v.kind != "const" or v.shape or v.label or not any(c is t for c in _SCALARS.values()):
+    if v.kind != "const" or v.shape or v.label or not (v.folded or any(c is t for c in _SCALARS.values())):
         return None
     x = t._storage[t._offset].item()
     if not math.isfinite(x):  # masked_fill's -inf: ``inf`` and ``nan`` are not names in the generated module
         return f"np.{v.dtype.name}(float({str(x)!r}))"
     return f"np.{v.dtype.name}({x!r})"
+
+
+def _fold(op, names, lits, dtype):
+    """The literal of an arithmetic op on two literals (computed in ``dtype``, as the kernel would), else None."""
+    if op not in ("add", "sub", "mul", "div") or len(names) != 2 or not all(x in lits for x in names):
+        return None
+    a, b = lits[names[0]], lits[names[1]]
+    with np.errstate(all="ignore"):
+        r = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b if b else None}[op]
+    if r is None or not math.isfinite(r) or np.dtype(type(r)).name != dtype.name:
+        return None
+    text = f"np.{dtype.name}({float(r)!r})"
+    lits[text] = r
+    return text
 
 
 # integer powers written as products (a generic pow per element is several times slower)
@@ -213,6 +230,7 @@ class FusedKernel:
             self.sgrad = bool(log)
         lines = []
         ops = []
+        lits = {}  # literal source text -> its value
         for k, n in enumerate(nodes):
             op = elementwise_op(n)
             names = []
@@ -223,11 +241,16 @@ class FusedKernel:
                 lit = _literal(v)
                 if lit is not None:
                     names.append(lit)
+                    lits[lit] = v.tensor._storage[v.tensor._offset]
                     continue
                 if id(v) not in index:
                     index[id(v)] = len(self.inputs)
                     self.inputs.append(v)
                 names.append(f"a{index[id(v)]}")
+            folded = _fold(op, names, lits, n.outputs[0].dtype) if k < len(nodes) - 1 else None
+            if folded is not None:  # (a backward's exponent 3.0 - 1.0: then pow(x, 2.0) is x * x)
+                local[id(n.outputs[0])] = folded
+                continue
             out = f"t{k}"
             local[id(n.outputs[0])] = out
             ops.append((op, names, out))

@@ -15,8 +15,8 @@ _IDS = itertools.count()
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
-    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static", "version", "geom",
-                 "stale")
+    __slots__ = ("id", "kind", "shape", "dtype", "device", "node", "tensor", "label", "users", "rg", "contig", "static",
+                 "version", "geom", "stale", "folded")
 
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
@@ -27,6 +27,7 @@ class Value:
         self.static = kind == "const"  # computed from constants alone by deterministic ops
         self.version = t._vc[0]
         self.stale = False  # an op wrote into its memory later in the capture: the tensor no longer holds it
+        self.folded = False  # a constant computed by constant folding from graph-private constants (never changes)
         self.dtype = t._dtype
         self.device = t._device
         self.node = node

@@ -417,11 +417,41 @@ def _key_of(tree):
     return repr(map_tree(lambda a: ("value", a.id) if isinstance(a, Value) else (type(a).__name__, a), tree))
 
 
+def _fold_scalars(graph):
+    """Arithmetic on two internal scalar constants (a backward's exponent ``3.0 - 1.0``) becomes the constant it
+    gives, so that the code generator writes it as a literal (``x ** 2.0`` as ``x * x``)."""
+    from ..ops.common import scalar_tensor
+    from .codegen import _fold, _literal
+    mapping = {}
+    kept = []
+    outputs = {id(v) for v in graph.outputs()}
+    for n in graph.nodes:
+        ins = [mapping.get(id(a), a) for a in n.args if isinstance(a, Value)]
+        op = elementwise_op(n) if len(ins) == 2 and len(n.outputs) == 1 and not n.outputs[0].shape else None
+        names = [_literal(v) for v in ins] if op else []
+        if op and None not in names and id(n.outputs[0]) not in outputs:
+            lits = {t: v.tensor._storage[v.tensor._offset] for t, v in zip(names, ins)}
+            out = n.outputs[0]
+            text = _fold(op, names, lits, out.dtype)
+            if text is not None:
+                c = Value("const", scalar_tensor(float(lits[text]), out.dtype, out.device))
+                c.folded = True
+                graph.consts.append(c)
+                graph.private.add(id(c))
+                mapping[id(out)] = c
+                continue
+        kept.append(n)
+    if mapping:
+        graph.nodes = kept
+        _substitute(graph, mapping)
+
+
 def fold_constants(graph):
     """Nodes computed from graph-private constants alone (a causal mask built from ``full`` and ``triu`` in the
     forward) are computed once: their values become constants and the nodes leave the graph. Parameters, buffers
     and tensors from outside the call never fold (they change between calls), nor does a value that is returned,
     written in place or read by anything but pure ops (each call must get its own)."""
+    _fold_scalars(graph)
     private = graph.private
     candidate = set()
     for n in graph.nodes:
@@ -451,6 +481,7 @@ def fold_constants(graph):
         if n.outputs and all(id(v) in final for v in n.outputs):
             for v in n.outputs:
                 c = Value("const", _snapshot(v.tensor))
+                c.folded = True
                 graph.consts.append(c)
                 private.add(id(c))
                 mapping[id(v)] = c
