@@ -1073,3 +1073,23 @@ MORE_ASSERT_CLOSE = [
 def test_assert_close_more_inputs_match_torch(case):
     res = [outcome(lambda L=L: L.testing.assert_close(*MORE_ASSERT_CLOSE[case](L))) for L in (torch, minitorch)]
     assert res[1][0] == res[0][0] and str(res[1][1]).replace("minitorch", "torch") == str(res[0][1])
+
+
+def test_pow_with_a_number_exponent_computes_only_the_base_gradient():
+    """The exponent's gradient (a log and a mask per element) is made only when the exponent requires grad."""
+    x = minitorch.tensor([[0.5, 2.0], [0.0, -1.5]], requires_grad=True)
+    y = minitorch.pow(x, 3.0)
+    with minitorch.profiler.profile() as prof:
+        y.backward(minitorch.ones(2, 2))
+    names = {e.key for e in prof.key_averages()}
+    assert "PowBackward0" in names and "aten::log" not in names and "aten::masked_fill" not in names
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2)
+    e = minitorch.tensor([2.0, 3.0], requires_grad=True)
+    b = minitorch.tensor([1.5, 2.0], requires_grad=True)
+    with minitorch.profiler.profile() as prof:
+        (b ** e).sum().backward()
+    assert "aten::log" in {ev.key for ev in prof.key_averages()}
+    te, tb = torch.tensor([2.0, 3.0], requires_grad=True), torch.tensor([1.5, 2.0], requires_grad=True)
+    (tb ** te).sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), te.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-6)

@@ -219,9 +219,9 @@ def _maxmin_grad(a, b, g, pick_a):
     return share.masked_fill(a > b, 0), share.masked_fill(a < b, 0)
 
 
-def _pow_grad(a, b, out, g):
-    ga = g * b * a.pow(b - 1)
-    gb = g * (out * a.log()).masked_fill((a == 0) & (b >= 0), 0)
+def _pow_grad(a, b, out, g, need_a=True, need_b=True):
+    ga = g * b * a.pow(b - 1) if need_a else None
+    gb = g * (out * a.log()).masked_fill((a == 0) & (b >= 0), 0) if need_b else None
     return ga, gb
 
 
@@ -257,17 +257,22 @@ class _Binary(Function):
         elif cls.op == "mul":
             ctx.save_for_backward(a if need_b else None, b if need_a else None, None)
         else:
-            ctx.save_for_backward(a, b, out.detach() if cls.op in ("pow", "copysign") else None)
+            ctx.save_for_backward(a, b, out.detach() if cls.op == "copysign" or cls.op == "pow" and need_b else None)
         return out
 
     @classmethod
     def backward(cls, ctx, g):
         saved = ctx.saved_tensors
         a, b, y = saved if saved else (None, None, None)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if cls.op == "pow":  # (a scalar exponent's gradient, a log and a mask per element, is never needed)
+            if need_b and _state["enabled"]:
+                y = _BINARY_FN[cls.op].apply(a, b)
+            return _pow_grad(a, b, y, g, need_a, need_b)
         if y is not None and _state["enabled"]:
             y = _BINARY_FN[cls.op].apply(a, b)
         ga, gb = cls.grad(a, b, y, g)
-        return (ga if ctx.needs_input_grad[0] else None), (gb if ctx.needs_input_grad[1] else None)
+        return (ga if need_a else None), (gb if need_b else None)
 
 
 _BINARY_FN = {name: type("".join(p.capitalize() for p in name.split("_")), (_Binary,),
