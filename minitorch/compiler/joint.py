@@ -19,6 +19,8 @@ backward read that is neither a value of the forward graph, a parameter or buffe
 and replaying it on the capture's own tensors with other seeds reproduces ``autograd.grad``'s gradients exactly.
 Otherwise the forward replays through autograd as before.
 """
+import math
+
 from ..autograd.function import Node, grad_accumulator
 from ..autograd.grad_mode import _state
 from ..ops.shape import SPLIT_NODE
@@ -400,10 +402,111 @@ def _pair_leaves(tree, obj, out):
             _pair_leaves(t, obj[k], out)
 
 
+_RECOMPUTE_LIMIT = 16  # forward nodes a backward may recompute for one saved value
+
+
+def recompute_elementwise(plan):
+    """Values the backward reads that the forward made by elementwise ops (a hand-written GELU's pieces) are
+    recomputed in the backward from the values those ops read, when that saves no more elements than it drops: the
+    forward then writes none of them and fuses its whole chain, and the backward fuses the recomputation into the
+    gradient's kernel. Skipped where the forward writes anything in place."""
+    import copy
+    from . import ir
+    from .passes import elementwise_op
+    g, b = plan.graph, plan.bgraph
+    if any(n.epoch for n in g.nodes):
+        return plan
+    producer = {id(v): n for n in g.nodes for v in n.outputs}
+    order = {id(n): i for i, n in enumerate(g.nodes)}
+
+    def cheap(n):
+        return n is not None and n.kind in ("function", "launcher") and not n.extras and len(n.outputs) == 1 \
+            and isinstance(n.out_tree, Value) and elementwise_op(n) is not None
+
+    # a value some other kind of node (a linear layer) or the caller reads is written by the forward anyway:
+    # saving it costs nothing, recomputing it would cost a pass
+    written = {id(v) for v in plan.outs}
+    for n in g.nodes:
+        if not cheap(n):
+            written.update(id(v) for v in n.inputs())
+    chosen, bases = {}, {}
+    for s in plan.saved:
+        if id(s) in written or not cheap(producer.get(id(s))):
+            continue
+        nodes, base, stack = {}, {}, [producer[id(s)]]
+        while stack and len(nodes) <= _RECOMPUTE_LIMIT:
+            n = stack.pop()
+            if id(n) in nodes:
+                continue
+            nodes[id(n)] = n
+            for v in n.inputs():
+                p = producer.get(id(v))
+                if cheap(p):
+                    stack.append(p)
+                else:
+                    base[id(v)] = v
+        if len(nodes) > _RECOMPUTE_LIMIT or any(v.stale for v in base.values()):
+            continue
+        chosen[id(s)] = nodes
+        bases.update(base)
+    if not chosen:
+        return plan
+    kept = [v for v in plan.saved if id(v) not in chosen]
+    have = {id(v) for v in kept}
+    added = [v for v in bases.values() if v.kind != "const" and id(v) not in have and id(v) not in chosen]
+    size = lambda vs: sum(math.prod(v.shape) for v in vs if not isinstance(v, CtxValue))  # noqa: E731
+    if size(kept + added) > size(plan.saved):
+        return plan
+    # clone the forward nodes into the backward, each before the first backward node that reads what it gives
+    clones, mapping = {}, {}
+
+    def sub(a):
+        return mapping.get(id(a), a) if isinstance(a, Value) else a
+
+    every = sorted({id(n): n for ns in chosen.values() for n in ns.values()}.values(), key=lambda n: order[id(n)])
+    for n in every:
+        c = copy.copy(n)
+        c.args, c.kwargs = map_tree(sub, n.args), map_tree(sub, n.kwargs)
+        v = copy.copy(n.outputs[0])
+        v.id, v.node, v.users = next(ir._IDS), c, 0
+        c.outputs, c.out_tree, c.grad_mode, c.group = [v], v, False, None
+        clones[id(n)] = c
+        mapping[id(n.outputs[0])] = v
+    needs = {}  # clone id -> the clones it reads
+    for n in every:
+        needs[id(clones[id(n)])] = [clones[id(p)] for p in (producer.get(id(v)) for v in n.inputs())
+                                   if p is not None and id(p) in clones]
+    placed, nodes = set(), []
+
+    def place(c, at):
+        if id(c) in placed:
+            return
+        for d in needs[id(c)]:
+            place(d, at)
+        c.epoch = at.epoch
+        placed.add(id(c))
+        nodes.append(c)
+    for n in b.nodes:
+        for v in n.inputs():
+            if id(v) in chosen:
+                place(clones[id(producer[id(v)])], n)
+        n.args, n.kwargs = map_tree(sub, n.args), map_tree(sub, n.kwargs)
+        nodes.append(n)
+    b.output_tree = map_tree(sub, b.output_tree)
+    b.nodes = nodes
+    b.inputs = b.inputs[:len(b.inputs) - len(plan.saved)] + kept + added
+    b.consts += [v for v in bases.values() if v.kind == "const" and all(v is not c for c in b.consts)]
+    plan.saved = kept + added
+    return plan
+
+
 def optimize_plan(plan, optimize, fuse, kernels, debug):
     """Run the passes over the forward graph (its outputs and saved values kept) and the backward graph, then
-    rebuild the programs."""
+    rebuild the programs; with ``fuse``, the backward first recomputes the elementwise values it reads
+    (``recompute_elementwise``)."""
     from .passes import drop_contexts
+    if fuse:
+        plan = recompute_elementwise(plan)
     g = drop_contexts(plan.graph, plan.saved)
     g.output_tree = (list(plan.outs), list(plan.saved), plan.user_tree)
     g = optimize(g, fuse=fuse, kernels=kernels, debug=debug, autograd=False)

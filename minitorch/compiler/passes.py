@@ -674,7 +674,41 @@ def _groups(graph):
         members.sort(key=lambda m: pos[id(m)])
         groups[id(members)] = members
         group_of[id(out)] = members
+    _merge_shared(groups, pos)
     return list(groups.values())
+
+
+def _merge_shared(groups, pos):
+    """A chain whose result is read more than once, every time by one other chain (a recomputed tanh that a
+    gradient chain reads twice), joins that chain: the kernel computes the value once and uses it twice (the
+    generated backward adds up both uses' gradients)."""
+    changed = True
+    while changed:
+        changed = False
+        last_of = {id(g[-1].outputs[0]): gid for gid, g in groups.items()}
+        for gid, g in list(groups.items()):
+            counts = {}
+            for m in g:
+                for v in m.inputs():
+                    counts[id(v)] = counts.get(id(v), 0) + 1
+            for m in g:
+                for v in m.inputs():
+                    hid = last_of.get(id(v))
+                    if hid is None or hid == gid or v.users < 2 or counts[id(v)] != v.users:
+                        continue
+                    h, last = groups[hid], g[-1]
+                    if h[-1].grad_mode != last.grad_mode or v.dtype is not last.outputs[0].dtype \
+                            or h[-1].epoch != last.epoch:
+                        continue
+                    merged = sorted(h + g, key=lambda n: pos[id(n)])
+                    del groups[hid], groups[gid]
+                    groups[id(merged)] = merged
+                    changed = True
+                    break
+                if changed:
+                    break
+            if changed:
+                break
 
 
 def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
