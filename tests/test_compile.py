@@ -267,6 +267,21 @@ def test_a_compiled_backward_recomputes_an_elementwise_chain_instead_of_saving_i
     assert len(tanhs) == 1
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_silu_is_recorded_op_by_op_and_fuses_unless_in_place(inplace):
+    minitorch.manual_seed(9)
+    model = nn.Sequential(nn.Linear(20, 32), nn.SiLU(inplace=inplace), nn.Linear(32, 16), nn.LayerNorm(16),
+                          nn.SiLU(inplace=inplace), nn.Linear(16, 4))
+    c = minitorch.compile(model)
+    x = minitorch.randn(8, 20, requires_grad=True)
+    y = minitorch.randint(0, 4, (8,))
+    _second_compiled_call_matches_eager(lambda t: nn.functional.cross_entropy(c(t), y),
+                                        lambda t: nn.functional.cross_entropy(model(t), y), model, x)
+    names = [n.name for g in c._compiled.graphs for n in g.nodes]
+    if not inplace:
+        assert "silu" not in names and names.count("fused_sigmoid_mul") == 2
+
+
 def test_linear_launch_rejects_an_unknown_activation():
     from minitorch.ops import launch
     with pytest.raises(ValueError, match="act must be one of"):

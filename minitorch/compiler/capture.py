@@ -5,8 +5,9 @@ dispatch hook the profiler uses and, at the outermost level only (an op called f
 inside another op), records
 
 - every differentiable primitive (``Function.apply``) with all its arguments;
-- every public ``nn.functional`` function, as one node (dropout, batch_norm, cross_entropy replay whole: fresh
-  random draws and running-statistics updates on every call);
+- every public ``nn.functional`` function, as one node (batch_norm, cross_entropy replay whole: running-statistics
+  updates on every call), except dropout (its mask drawn by a recorded launcher, fresh on every call) and silu
+  unless in place, which are recorded op by op;
 - every kernel launcher called outside a primitive (comparisons, fills, random draws, in-place updates of buffers,
   ``empty``), so tensors made inside the call are fresh on every replay;
 - recurrent layers (``nn.RNN/LSTM/GRU``) as one module node;
@@ -37,6 +38,9 @@ _LAUNCH = "minitorch.ops.launch"
 # nn.functional composites recorded op by op rather than whole (their pieces are all recordable, and the backward
 # then reads values of the graph rather than tensors hidden inside one node)
 _TRANSPARENT = {"dropout", "dropout1d", "dropout2d", "dropout3d"}
+# composites of elementwise ops recorded op by op unless in place: they fuse, and a compiled backward recomputes
+# their pieces instead of calling their contexts whole
+_ELEMENTWISE_COMPOSITES = {"silu"}
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -280,6 +284,8 @@ class _Recorder:
         short = fn.__name__
         if fn.__module__ != _LAUNCH:
             if short in _TRANSPARENT:  # recorded op by op: its random mask becomes a value of the graph
+                return fn(*args, **kw)
+            if short in _ELEMENTWISE_COMPOSITES and not (kw.get("inplace") or len(args) > 1 and args[1]):
                 return fn(*args, **kw)
             return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
         if short == "to_numpy":
