@@ -1466,3 +1466,91 @@ def test_reads_after_an_in_place_write_through_another_view_see_the_new_values()
     a, b = c(x)
     assert a.tolist() == [1.0, 1.0]
     np.testing.assert_allclose(to_np(b), np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+class _PreNormBlocks(nn.Module):
+    """Token and position embeddings added, then pre-norm residual blocks: each residual sum is read by the next
+    block's LayerNorm and by the next residual add."""
+
+    def __init__(self, width=16, affine=True):
+        super().__init__()
+        self.tok = nn.Embedding(11, width)
+        self.pos = nn.Embedding(6, width)
+        self.norms = nn.ModuleList([nn.LayerNorm(width, elementwise_affine=affine) for _ in range(3)])
+        self.lins = nn.ModuleList([nn.Linear(width, width) for _ in range(2)])
+
+    def forward(self, idx):
+        h = self.tok(idx) + self.pos(minitorch.arange(idx.shape[1]))
+        for norm, lin in zip(self.norms, self.lins):
+            h = h + lin(norm(h)).tanh()
+        return self.norms[-1](h * 0.5)  # (the loop stops at the last linear)
+
+
+@pytest.mark.parametrize("dtype,affine", [(minitorch.float32, True), (minitorch.float64, True),
+                                          (minitorch.float32, False)])
+def test_layer_norm_fuses_with_the_chain_before_it_in_a_compiled_training_step(dtype, affine):
+    minitorch.manual_seed(3)
+    model = _PreNormBlocks(affine=affine).to(dtype)
+    c = minitorch.compile(model)
+    idx = minitorch.randint(0, 11, (5, 6))
+    seed = minitorch.randn(5, 6, 16, dtype=dtype)
+    _check_compiled_training(c, model, model, idx, lambda y: (y * seed).sum(), dtype)
+    (entry,) = c._compiled._entries.values()
+    assert entry.backward is not None
+    fused = [n for n in entry.graph.nodes if n.name.endswith("_layer_norm")]
+    assert not any(n.name == "layer_norm" for n in entry.graph.nodes)
+    # the last residual sum is scaled before the final norm: both join it
+    assert [n.name for n in fused] == ["fused_add_layer_norm"] * 2 + ["fused_add_mul_layer_norm"]
+    # the sums read by the next residual add stay outputs of the fused nodes; the layer norm's context is handed
+    # to the compiled backward, which calls LayerNorm's backward on it
+    assert all(len(n.outputs) == 3 for n in fused)
+    assert sum(n.name == "LayerNorm.backward" for n in entry.backward.nodes) == 3
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_fused_layer_norm_gives_eager_values_exactly_without_grad(dtype):
+    minitorch.manual_seed(4)
+    w, b = minitorch.randn(24, dtype=dtype), minitorch.randn(24, dtype=dtype)
+    bias = minitorch.randn(24, dtype=dtype)
+
+    def f(x, y):
+        s = (x * 1.5 - bias) + y  # (ops the generated code rounds as eager does)
+        return F.layer_norm(s, (24,), w, b, eps=1e-3), s
+    c = minitorch.compile(f)
+    x, y = minitorch.randn(7, 3, 24, dtype=dtype), minitorch.randn(7, 3, 24, dtype=dtype)
+    with minitorch.no_grad():
+        for _ in range(2):
+            got, s_c = c(x, y)
+        want, s_e = f(x, y)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    np.testing.assert_array_equal(s_c.numpy(), s_e.numpy())
+    (g,) = c.graphs
+    assert [n.name for n in g.nodes] == ["fused_mul_sub_add_layer_norm"]
+    # with grad on and no compiled backward (a graph replayed through autograd) the layer norm stays its own node
+    c2 = minitorch.compile(f)
+    x.requires_grad_(True)
+    for _ in range(2):
+        x.grad = None
+        got2, _ = c2(x, y)
+        got2.pow(2).sum().backward()
+    assert [n.name for n in c2.graphs[0].nodes] == ["fused_mul_sub_add", "layer_norm"]
+    gx = x.grad.numpy().copy()
+    x.grad = None
+    f(x, y)[0].pow(2).sum().backward()
+    np.testing.assert_array_equal(got2.detach().numpy(), want.numpy())
+    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_layer_norm_over_two_dimensions_fuses_unless_a_broadcast_input_is_shorter_than_a_row():
+    minitorch.manual_seed(5)
+    x = minitorch.randn(3, 4, 8)
+    row, col = minitorch.randn(4, 8), minitorch.randn(8)
+    fa = minitorch.compile(lambda x: F.layer_norm(x - row, (4, 8)))
+    fb = minitorch.compile(lambda x: F.layer_norm(x - col, (4, 8)))
+    with minitorch.no_grad():
+        for _ in range(2):
+            ya, yb = fa(x), fb(x)
+    np.testing.assert_array_equal(ya.numpy(), F.layer_norm(x - row, (4, 8)).numpy())
+    np.testing.assert_array_equal(yb.numpy(), F.layer_norm(x - col, (4, 8)).numpy())
+    assert [n.name for n in fa.graphs[0].nodes] == ["fused_sub_layer_norm"]
+    assert [n.name for n in fb.graphs[0].nodes] == ["binary", "layer_norm"]

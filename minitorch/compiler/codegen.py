@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
+from ..dtypes import float64
 from ..ops import launch
 from .ir import Value
 
@@ -186,13 +187,16 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
     return "\n".join(src)
 
 
-def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False):
+def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False, layer_norm=False):
     """Serial and parallel @njit kernels of a reduction body (lines with ``{rng}`` for the outer loop);
-    ``softmax``: the body uses the library's float32 softmax helpers (its exp, row maximum and sums)."""
+    ``softmax``: the body uses the library's float32 softmax helpers (its exp, row maximum and sums);
+    ``layer_norm``: the library's layer-norm row kernel."""
     tanh = "_tanh_f32" if dtype.name == "float32" else "_tanh_f64"
     src = [_HEADERS["cpu"].format(what=what, tanh=tanh)]
     if softmax:
         src.append("from minitorch.kernels.cpu.activation import _exp32, _row_max, _vsum, _vsum_exp  # noqa: F401")
+    if layer_norm:
+        src.append("from minitorch.kernels.cpu.activation import _ln_rows")
     src.append("")
     # reassociation (only) lets LLVM keep partial sums in vector lanes (a mean of squared differences over 16M
     # float32: 10.0 -> 4.8 ms); NaN and infinities follow the same rules
@@ -210,13 +214,16 @@ class FusedKernel:
     """One fused group: its inputs (graph values), the generated forward source, and backward sources per
     combination of inputs that need a gradient. Calling it runs the group (through autograd when needed)."""
 
-    def __init__(self, nodes, reduce=None, softmax=None, softmax_grad=None):
+    def __init__(self, nodes, reduce=None, softmax=None, softmax_grad=None, layer_norm=None):
         """``nodes``: the chain, in order. ``reduce``: None, or ``(op, red_shape)`` with op "sum" or "mean" over the
         trailing dimensions of the chain's result (all of them: a full reduction), written as ``red_shape``.
         ``softmax``: None, or whether the chain's result goes through log_softmax (True) or softmax (False) over
         its last dimension: the kernel computes each row of the chain and then that row's (log-)softmax.
         ``softmax_grad``: None, or the ``launch.softmax_backward(g, y, last dim, log)`` node whose result the chain
-        reads (a compiled backward, no autograd): the kernel computes that gradient per row (``sg``) as it goes."""
+        reads (a compiled backward, no autograd): the kernel computes that gradient per row (``sg``) as it goes.
+        ``layer_norm``: None, or the number C of trailing elements a layer norm of the chain's result normalizes
+        (without autograd: a compiled forward or a no_grad region): the kernel writes each row of the chain and then
+        normalizes it with the library's layer-norm row kernel (``forward_layer_norm``)."""
         from .passes import elementwise_op
         self.inputs = []
         index = {}
@@ -262,7 +269,8 @@ class FusedKernel:
         self.ops = ops
         # an elementwise kernel on the CPU with inputs broadcast over leading dimensions (a bias) walks rows as long
         # as the smallest of them: a division per element to find the broadcast index made it slower than eager
-        self._flat_rows = reduce is None and softmax is None and softmax_grad is None and \
+        self.ln = layer_norm
+        self._flat_rows = reduce is None and softmax is None and softmax_grad is None and layer_norm is None and \
             self.device.type == "cpu" and "tail" in self.modes
         self._row = min((math.prod(v.shape) for v, m in zip(self.inputs, self.modes) if m == "tail"), default=1)
         self.reduce = None
@@ -282,9 +290,12 @@ class FusedKernel:
             self.reduce = ("log_softmax_grad" if self.sgrad else "softmax_grad", math.prod(self.out_shape) // C, C,
                            tuple(self.out_shape))
             red = ("grad", self.sgrad)
+        if self.ln is not None:
+            red = "layer_norm"
         sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red))
         self.hash = hashlib.sha1(sig.encode()).hexdigest()[:16]
         tail = f"_{self.reduce[0]}" if self.reduce and self.sgrad is None else ""  # (softmax kernels: "_softmax")
+        tail = "_layer_norm" if self.ln is not None else tail
         head = "" if self.sgrad is None else self.reduce[0] + "_"
         self.name = f"fused_{head}{'_'.join(o[0] for o in ops[:4])}{'_etc' if len(ops) > 4 else ''}{tail}"
         self.source = self._forward_source()
@@ -297,7 +308,7 @@ class FusedKernel:
         """Whether the kernel walks rows of the last dimension (softmax, its gradient) or of its smallest broadcast
         input: then an input broadcast over leading dimensions starts each row at ``base % m`` (a multiple of the
         row length), computed once per row rather than a division per element."""
-        return self.softmax or self.sgrad is not None or self._flat_rows
+        return self.softmax or self.sgrad is not None or self._flat_rows or self.ln is not None
 
     def _loads(self):
         """In row loops ``i`` is unsigned (``np.uint64``): a signed index computed from the row's start is checked
@@ -339,6 +350,8 @@ class FusedKernel:
         what = f"{direction} of " + " -> ".join(o[0] for o in self.ops)
         if self.sgrad is not None:
             return f"{direction} of {self.reduce[0]} (last dimension) -> " + " -> ".join(o[0] for o in self.ops)
+        if self.ln is not None:
+            what += " -> layer_norm of each row"
         if self.reduce:
             what += f" -> {self.reduce[0]}" + (" over every element" if not self.reduce[1] else " of each row")
             what += " (last dimension)" if self.softmax else ""
@@ -346,6 +359,14 @@ class FusedKernel:
 
     def _forward_source(self):
         last = self.ops[-1][2]
+        if self.ln is not None:  # each row of the chain is written to ``out``, then normalized into ``y``
+            body = ["for r in {rng}(n):", "    base = r * C"] + self._row_starts()
+            body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
+            body += ["        " + b for b in self._loads() + self._chain()]
+            body += [f"        out[i] = {last}", "    _ln_rows(out, w, b, has_w, has_b, eps, y, mean, rstd, r, r + 1, C)"]
+            return _reduction_kernels(self.dtype, self._what("forward"), "forward",
+                                      f"out, y, mean, rstd, w, b, has_w, has_b, eps, n, C, {self._params()}", body,
+                                      reassoc=False, layer_norm=True)
         if self.sgrad is not None:  # the softmax's input gradient from g (x0) and y (x1): a row sum, then per element
             dt = f"np.{self.dtype.name}"
             if self.sgrad:
@@ -492,6 +513,28 @@ class FusedKernel:
             _launch(self._fwd, "forward", n, (out._storage, n, *self._row_arg(), *self._args(xs)))
         return out
 
+    def forward_layer_norm(self, xs, weight, bias, eps):
+        """The chain's result and its layer norm over the last C elements of each row: (result, normalized, mean,
+        rstd), as ``launch.layer_norm`` gives them (the same row kernel, so the same numbers)."""
+        if self._fwd is None:
+            self._fwd = _load(f"minitorch_fused_{self.hash}", self.source)
+        C = self.ln
+        out = launch.empty(self.out_shape, self.dtype, self.device)
+        y = launch.empty(self.out_shape, self.dtype, self.device)
+        n = out.numel()
+        R = n // C
+        mean = launch.empty((R,), float64, self.device)
+        rstd = launch.empty((R,), float64, self.device)
+        if n:
+            w = weight if weight is None or weight._contig else launch.contiguous(weight)
+            b = bias if bias is None or bias._contig else launch.contiguous(bias)
+            wv = w._storage[w._offset:w._offset + C] if w is not None else out._storage[:1]
+            bv = b._storage[b._offset:b._offset + C] if b is not None else out._storage[:1]
+            fn = self._fwd.forward_par if R > 1 and n >= launch.N_PAR else self._fwd.forward
+            fn(out._storage, y._storage, mean._storage, rstd._storage, wv, bv, w is not None, b is not None,
+               float(eps), R, C, *self._args(xs))
+        return out, y, mean, rstd
+
     def backward(self, g, xs, need, y=None):
         """The inputs' gradients from the output's ``g``; a softmax kernel also reads its output ``y``."""
         key = tuple(need)
@@ -532,6 +575,24 @@ class FusedKernel:
         if self.sgrad is None and _state["enabled"] and any(x._requires_grad for x in xs):
             return _Fused.apply(self, *xs)
         return self.forward(xs)
+
+
+class LayerNormPrologue:
+    """The target of a chain fused with the layer norm of its result (``passes.fuse_elementwise``): gives the
+    chain's result, the normalized result and, where a compiled backward calls the layer norm's backward whole
+    (``needs``: which of x, weight and bias require grad), the LayerNorm context the eager op would have left."""
+
+    def __init__(self, kernel, eps, needs):
+        self.kernel, self.eps, self.needs = kernel, eps, needs
+        self.name = kernel.name
+
+    def __call__(self, *args):
+        from ..ops.layer_norm import context
+        *xs, w, b = args
+        s, y, mean, rstd = self.kernel.forward_layer_norm(xs, w, b, self.eps)
+        if self.needs is None:
+            return s, y
+        return s, y, [context(s, w, b, self.kernel.ln, self.eps, mean, rstd, self.needs)]
 
 
 def _launch(mod, name, n, args):

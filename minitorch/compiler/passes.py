@@ -536,14 +536,17 @@ def fusable_nodes(graph):
     return sum(len(g) for g in _groups(graph) if len(g) > 1)
 
 
-def fuse_elementwise(graph, kernels):
+def fuse_elementwise(graph, kernels, autograd=True):
     """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
     and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward). A sum or
     mean over trailing dimensions that is the only reader of a chain's result (on the CPU) joins the chain as its
     epilogue: the kernel accumulates instead of writing the elementwise result. A softmax or log_softmax over the
     last dimension that is the only reader of a chain's result (on the CPU) joins it the same way: the kernel
-    computes each row of the chain and then the row's softmax (the scale and causal mask of attention scores)."""
-    from .codegen import FusedKernel
+    computes each row of the chain and then the row's softmax (the scale and causal mask of attention scores). A
+    layer norm of a chain's result (CPU, run without autograd: ``autograd=False`` graphs or no_grad regions) joins
+    it too, whoever else reads the result (a residual sum): the kernel writes each row of the chain, then normalizes
+    it while it is in cache, and hands out the LayerNorm context a compiled backward calls."""
+    from .codegen import FusedKernel, LayerNormPrologue
     groups = _groups(graph)
     readers = {}
     for n in graph.nodes:
@@ -551,10 +554,19 @@ def fuse_elementwise(graph, kernels):
             readers.setdefault(id(v), []).append(n)
     new_nodes = {}
     producer = {id(v): n for n in graph.nodes for v in n.outputs}
+    pos = {id(n): i for i, n in enumerate(graph.nodes)}
     for g in groups:
         red = _reduction_after(g, readers)
         sm = _softmax_after(g, readers) if red is None else None
         sg = _softmax_grad_before(g, producer, readers) if red is None and sm is None else None
+        ln = _layer_norm_after(g, readers, producer, pos, autograd) if red is None and sm is None and sg is None \
+            else None
+        if ln is not None:
+            kernel = FusedKernel(g, layer_norm=ln[1])
+            if all(m != "tail" or math.prod(v.shape) % ln[1] == 0 for v, m in zip(kernel.inputs, kernel.modes)):
+                kernels.append(kernel)
+                _fuse_layer_norm(g, ln, kernel, LayerNormPrologue, new_nodes)
+                continue
         if len(g) < 2 and red is None and sm is None and sg is None:
             continue
         if sg is not None:
@@ -582,6 +594,67 @@ def fuse_elementwise(graph, kernels):
         new_nodes[id(last)] = node
     graph.nodes = [new_nodes.get(id(n), n) for n in graph.nodes if new_nodes.get(id(n), n) is not None]
     return graph
+
+
+def _fuse_layer_norm(g, ln, kernel, runner, new_nodes):
+    """One node for the chain ``g`` and the layer norm ``ln`` of its result (``_layer_norm_after``), at the chain's
+    place: it gives the chain's result, the normalized result and the layer norm's context (where one is read)."""
+    r, C, w, b, eps, needs = ln
+    last = g[-1]
+    node = Node("fused", kernel.name, runner(kernel, eps, needs), tuple(kernel.inputs) + (w, b), {},
+                grad_mode=last.grad_mode, line=last.line)
+    ctxs = list(r.outputs[1:]) if needs is not None else []
+    node.outputs = [last.outputs[0], r.outputs[0]] + ctxs
+    node.out_tree = (last.outputs[0], r.outputs[0], ctxs) if ctxs else (last.outputs[0], r.outputs[0])
+    for v in node.outputs:
+        v.node = node
+    node.group = g + [r]
+    node.epoch = last.epoch
+    for m in g[:-1]:
+        new_nodes[id(m)] = None
+    new_nodes[id(last)] = node
+    new_nodes[id(r)] = None
+
+
+_LN_PARAMS = ("input", "normalized_shape", "weight", "bias", "eps")
+
+
+def _layer_norm_after(group, readers, producer, pos, autograd):
+    """``(node, C, weight, bias, eps, needs)`` for the ``F.layer_norm`` node that normalizes the chain's result over
+    its trailing C elements (CPU, float32 or float64, run without autograd), its weight and bias (Values or None)
+    made before the chain ends; ``needs`` which of input, weight and bias require grad when a compiled backward
+    calls its context (else None). None when there is no such node."""
+    from ..nn import functional as F
+    from .ir import leaves
+    last = group[-1]
+    v = last.outputs[0]
+    if v.device.type != "cpu" or v.dtype.name not in ("float32", "float64") or not math.prod(v.shape):
+        return None
+    for r in readers.get(id(v), ()):
+        if r.kind != "functional" or r.target is not F.layer_norm or len(r.args) > 5 \
+                or set(r.kwargs) - set(_LN_PARAMS[len(r.args):]) or r.grad_mode != last.grad_mode \
+                or r.epoch != last.epoch or (autograd and r.grad_mode is not False):
+            continue
+        a = {"weight": None, "bias": None, "eps": 1e-5, **dict(zip(_LN_PARAMS, r.args)), **r.kwargs}
+        shape = a["normalized_shape"]
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        C, w, b, eps = math.prod(shape), a["weight"], a["bias"], a["eps"]
+        if a["input"] is not v or not shape or tuple(v.shape[len(v.shape) - len(shape):]) != shape or not C \
+                or not isinstance(eps, (int, float)) or r.outputs[0].dtype is not v.dtype:
+            continue
+        if any(p is not None and (not isinstance(p, Value) or p.dtype is not v.dtype or p.device.type != "cpu"
+                                  or math.prod(p.shape) != C or pos.get(id(producer.get(id(p))), -1) > pos[id(last)])
+               for p in (w, b)):
+            continue
+        needs = None
+        if r.extras:
+            vals, rg = r.extras
+            if len(vals) != 1 or vals[0].cls != "LayerNorm":
+                continue
+            flag = {id(t): f for t, f in zip([t for t in leaves((r.args, r.kwargs)) if isinstance(t, Value)], rg)}
+            needs = tuple(p is not None and flag.get(id(p), False) for p in (v, w, b))
+        return r, C, w, b, float(eps), needs
+    return None
 
 
 def _reduction_after(group, readers):
@@ -722,7 +795,8 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
         passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
         if not autograd:
             passes.append(("activation backward epilogues", activation_backward_epilogues))
-        passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [])))
+        passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [],
+                                                                          autograd)))
     for name, fn in passes:
         graph = fn(graph)
         if debug:

@@ -35,3 +35,14 @@ class LayerNorm(Function):
         dx, dw, db = launch.layer_norm_backward(g, x, C, weight, mean, rstd, need_w, need_b)
         return (dx, dw.reshape(weight.shape) if need_w else None, db.reshape(bias.shape) if need_b else None,
                 None, None)
+
+
+def context(x, weight, bias, C, eps, mean, rstd, needs):
+    """The autograd context ``LayerNorm.forward`` leaves, for a layer norm computed elsewhere (a compiled kernel
+    that fuses the elementwise ops before it): ``mean`` and ``rstd`` as ``launch.layer_norm`` gives them, ``needs``
+    which of x, weight and bias require grad."""
+    ctx = LayerNorm.__new__(LayerNorm)
+    ctx.needs_input_grad = (*needs, False, False)
+    ctx.save_for_backward(x, weight, bias)
+    ctx.stats, ctx.C, ctx.eps = (mean, rstd), C, eps
+    return ctx
