@@ -206,11 +206,11 @@ def test_gemm_flat(ta, tb, m, k, n, threads):
 @pytest.mark.parametrize("split,threads", [(0, 1), (1, 2), (1, 3), (2, 2), (2, 3)])
 @pytest.mark.parametrize("tw", [False, True])
 @pytest.mark.parametrize("has_b", [False, True])
-@pytest.mark.parametrize("act", [0, 1, 2, 3])
+@pytest.mark.parametrize("act", [0, 1, 2, 3, 4])
 def test_linear_forward_flat(split, threads, tw, has_b, act):
     """The flat linear entry: one thread, rows split, output features split (a transposed w splits the rows
-    instead), no activation, relu in place, the exact GELU and tanh into a second storage (the first keeping the
-    pre-activation), operands at offsets of longer storages, against NumPy."""
+    instead), no activation, relu in place, the exact GELU, tanh and SiLU (the result times its sigmoid) into a
+    second storage (the first keeping the pre-activation), operands at offsets of longer storages, against NumPy."""
     import math
     from minitorch.kernels.opcodes import UNARY
     rng = np.random.default_rng(split * 10 + threads + 2 * tw + 4 * has_b + 8 * act)
@@ -220,11 +220,13 @@ def test_linear_forward_flat(split, threads, tw, has_b, act):
     sb, bo, b = _in_storage(rng, (O,))
     out = np.full(M * O, np.nan)
     y = np.full(M * O, np.nan) if act >= 2 else out
-    MM.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, has_b, out, M, In, O, split, threads, act, y, UNARY["tanh"])
+    op = UNARY["sigmoid"] if act == 4 else UNARY["tanh"]
+    MM.linear_forward_flat(sx, xo, sw, wo, tw, sb, bo, has_b, out, M, In, O, split, threads, act, y, op)
     want = x @ (w if tw else w.T) + (b if has_b else 0)
     if act >= 2:
         np.testing.assert_allclose(out.reshape(M, O), want, rtol=1e-12, atol=1e-12)
-        f = np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2)))) if act == 2 else np.tanh
+        f = {2: np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2)))), 3: np.tanh,
+             4: lambda v: v / (1 + np.exp(-v))}[act]
         np.testing.assert_allclose(y.reshape(M, O), f(want), rtol=1e-12, atol=1e-12)
     else:
         np.testing.assert_allclose(out.reshape(M, O), np.maximum(want, 0) if act else want, rtol=1e-12, atol=1e-12)

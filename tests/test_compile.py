@@ -181,6 +181,10 @@ def test_gelu_tanh_sigmoid_after_linear_are_gemm_epilogues_in_a_compiled_trainin
     bnames = [n.name for n in entry.backward.nodes if n.kind != "view"]
     assert bnames[0] == "linear_backward_gelu" and "gelu_backward" not in bnames
     assert bnames.count("linear_backward_gelu") == (2 if act == "gelu" else 1)
+    # tanh's and the sigmoid's backward (g * (1 - y * y), g * (y * (1 - y)) from their output) join the gradient
+    # kernel of the layer after them too, with the same numbers (above)
+    assert bnames[1] == f"linear_backward_{act}" and not any(n.startswith("fused") for n in bnames)
+    assert all(not k.name.startswith("fused") for k in entry.kernels)
 
 
 def test_activation_epilogues_in_a_no_grad_graph_write_only_the_activation():
@@ -1554,3 +1558,46 @@ def test_layer_norm_over_two_dimensions_fuses_unless_a_broadcast_input_is_shorte
     np.testing.assert_array_equal(yb.numpy(), F.layer_norm(x - col, (4, 8)).numpy())
     assert [n.name for n in fa.graphs[0].nodes] == ["fused_sub_layer_norm"]
     assert [n.name for n in fb.graphs[0].nodes] == ["binary", "layer_norm"]
+
+
+class _SwiGLU(nn.Module):
+    """A gated SiLU feed-forward block (as LLaMA-style models write it) between layer norms."""
+
+    def __init__(self, width=24, hidden=40):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.gate, self.up = nn.Linear(width, hidden), nn.Linear(width, hidden)
+        self.down = nn.Linear(hidden, width)
+        self.act = nn.SiLU()
+        self.head = nn.Linear(width, 7)
+
+    def forward(self, x):
+        h = self.norm(x)
+        h = x + self.down(self.act(self.gate(h)) * self.up(h))
+        return self.head(self.norm(h))
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_silu_after_linear_is_one_launch_with_eager_numbers(dtype):
+    minitorch.manual_seed(7)
+    model = _SwiGLU().to(dtype)
+    c = minitorch.compile(model)
+    x = minitorch.randn(3, 5, 24, dtype=dtype)
+    x[0, 0, 0] = float("nan")  # NaN passes SiLU, as eager
+    with minitorch.no_grad():
+        for _ in range(2):
+            got = c(x)
+        want = model(x)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert np.isnan(want.numpy()[0, 0]).all() and np.isfinite(want.numpy()[1:]).all()
+    (g,) = c._compiled.graphs
+    names = [n.name for n in g.nodes]
+    assert names.count("linear_silu") == 1 and "sigmoid" not in " ".join(names)
+    # in a compiled training step the backward reads the pre-activation: the launch gives it too
+    seed = minitorch.randn(3, 5, 7, dtype=dtype)
+    x = minitorch.randn(3, 5, 24, dtype=dtype)
+    c2 = minitorch.compile(model)
+    _check_compiled_training(c2, model, model, x, lambda y: (y * seed).sum(), dtype)
+    (entry,) = c2._compiled._entries.values()
+    fused = [n for n in entry.graph.nodes if n.name == "linear_silu"]
+    assert entry.backward is not None and len(fused) == 1 and len(fused[0].outputs) == 2

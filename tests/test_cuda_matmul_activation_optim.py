@@ -140,7 +140,7 @@ def test_linear_forward(dtype, tw, has_b):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("act", ["relu", "gelu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("act", ["relu", "gelu", "tanh", "sigmoid", "silu"])
 def test_linear_forward_activation(dtype, act):
     """The activation epilogue: the pre-activation stays in out and the activation lands in y (relu in place)."""
     from minitorch.ops.launch import LINEAR_ACTS
@@ -156,7 +156,7 @@ def test_linear_forward_activation(dtype, act):
     if code >= 2:
         np.testing.assert_allclose(y.copy_to_host(), want_y, **TOL[dtype])
     h = x.astype(np.float64) @ w.T.astype(np.float64) + b
-    ref = {"relu": np.maximum(h, 0), "tanh": np.tanh(h), "sigmoid": 1 / (1 + np.exp(-h)),
+    ref = {"relu": np.maximum(h, 0), "tanh": np.tanh(h), "sigmoid": 1 / (1 + np.exp(-h)), "silu": h / (1 + np.exp(-h)),
            "gelu": h * 0.5 * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))}[act]
     np.testing.assert_allclose(want_y if code >= 2 else want, ref, rtol=1e-5, atol=1e-6)
 
@@ -234,7 +234,8 @@ def test_linear_backward_flat(tw, need):
         np.testing.assert_allclose(d.copy_to_host(), c, **TOL[np.float32])  # 7s stay 7s where not needed
 
 
-@pytest.mark.parametrize("act", [1, 2])  # relu_backward by its output, gelu_backward by its input
+# relu_backward by its output, gelu_backward by its input, tanh's and the sigmoid's backward by their outputs
+@pytest.mark.parametrize("act", [1, 2, 3, 4])
 def test_linear_backward_flat_with_an_activation_backward(act):
     rng = np.random.default_rng(7)
     M, In, O = 7, 5, 6
@@ -244,6 +245,8 @@ def test_linear_backward_flat_with_an_activation_backward(act):
     sm, mo, _ = _stored(rng, (M, In), np.float32)
     if act == 1:
         sm = np.maximum(sm, 0)
+    elif act > 2:
+        sm = np.tanh(sm) if act == 3 else 1 / (1 + np.exp(-sm))
     want = [np.empty(M * In, np.float32), np.empty(O * In, np.float32), np.empty(O, np.float32)]
     c_mm.linear_backward_flat(sg, go, sx, xo, sw, wo, False, *want, M, In, O, True, True, True,
                               np.empty(1, np.float32), 1, sm, mo, act)
@@ -252,8 +255,12 @@ def test_linear_backward_flat_with_an_activation_backward(act):
                               False, False, np.empty(1, np.float32), 1, sg, 0, 0)
     m = sm[mo:mo + M * In].astype(np.float64)
     phi = 0.5 * (1 + np.vectorize(math.erf)(m / math.sqrt(2)))
-    d = (m > 0) if act == 1 else phi + m * np.exp(-m * m / 2) / math.sqrt(2 * math.pi)
+    d = {1: m > 0, 2: phi + m * np.exp(-m * m / 2) / math.sqrt(2 * math.pi), 3: 1 - m * m, 4: m * (1 - m)}[act]
     np.testing.assert_allclose(want[0], plain * d, rtol=1e-5, atol=1e-6)
+    if act > 2:  # each step rounded in float32, as the backward formulas' ops round
+        y = sm[mo:mo + M * In]
+        one = np.float32(1)
+        np.testing.assert_array_equal(want[0], plain * (one - y * y) if act == 3 else plain * (y * (one - y)))
     assert (want[0] == 0).sum() > 5 if act == 1 else (want[0] != 0).all()
     dev = [cuda.device_array(v.size, np.float32) for v in want]
     g_mm.linear_backward_flat(_d(sg), go, _d(sx), xo, _d(sw), wo, False, *dev, M, In, O, True, True, True, None, 2,

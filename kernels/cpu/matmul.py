@@ -156,9 +156,10 @@ def _bias_act(out, r0, r1, c0, c1, b, has_b, act, y, op):
 @njit(cache=True, inline="always")
 def _act_rows(out, y, r0, r1, c0, c1, act, op):
     """y[r0:r1, c0:c1] = f(out[r0:r1, c0:c1]) while the block is in cache (y may be out): ``act`` 2 the exact GELU,
-    3 the elementwise kernels' unary op ``op`` (tanh, sigmoid, relu), each by its eager kernel's own compiled
-    function, so a fused layer rounds as the eager pair does. In place, each row goes through a scratch row: the
-    kernels' loops run ~10x slower (unvectorized) when their input and output are one array."""
+    3 the elementwise kernels' unary op ``op`` (tanh, sigmoid, relu), 4 SiLU as its recorded ops compute it, out
+    times the unary op ``op`` (sigmoid) of out, each by its eager kernel's own compiled function, so a fused layer
+    rounds as the eager ops do. In place, each row goes through a scratch row: the kernels' loops run ~10x slower
+    (unvectorized) when their input and output are one array."""
     n = c1 - c0
     tmp = np.empty(n if out.ctypes.data == y.ctypes.data else 0, out.dtype)
     for r in range(r0, r1):
@@ -166,7 +167,11 @@ def _act_rows(out, y, r0, r1, c0, c1, act, op):
         if act == 2:
             _gelu(out[r, c0:c1], dst, n)
         else:
-            _unary_row(op, out[r, c0:c1], 0, 1, dst, 0, n)
+            src = out[r, c0:c1]
+            _unary_row(op, src, 0, 1, dst, 0, n)
+            if act == 4:
+                for i in range(n):
+                    dst[i] = src[i] * dst[i]
         if tmp.size:
             y[r, c0:c1] = tmp
 
@@ -388,7 +393,22 @@ def _act_grad(gx, mk, r0, r1, i0, i1, act):
     """The backward of the activation that gave the layer's input, on a block gx[r0:r1, i0:i1] while it is in cache:
     ``act`` 1 zeroes it where the relu output mk <= 0 (relu_backward), 2 multiplies it by the exact GELU's
     derivative at its input mk (gelu_backward's own compiled function, so it rounds as the eager kernel; into a
-    scratch row and back, as that loop runs ~10x slower in place)."""
+    scratch row and back, as that loop runs ~10x slower in place), 3 by tanh's derivative 1 - mk * mk at its output
+    mk, 4 by the sigmoid's mk * (1 - mk) (each step rounded in gx's dtype, as the backward formulas' ops round)."""
+    if act >= 3:
+        one = np.ones(1, gx.dtype)[0]
+        for r in range(r0, r1):
+            gr = gx[r]
+            mr = mk[r]
+            if act == 3:
+                for i in range(i0, i1):
+                    y = mr[i]
+                    gr[i] = gr[i] * (one - y * y)
+            else:
+                for i in range(i0, i1):
+                    y = mr[i]
+                    gr[i] = gr[i] * (y * (one - y))
+        return
     if act == 1:
         for r in range(r0, r1):
             gr = gx[r]
@@ -414,7 +434,8 @@ def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, 
     ``need_x``); gx (M*In), gw (O*In) and gb (O) fresh storages where needed, any storage where not. T 1 runs
     linear_backward on this thread, else ``_backward_split`` over T threads with gt (T*S, S from
     ``linear_scratch``) as scratch. ``mask`` (M, In) at offset mo, read when ``act`` is not 0 and with ``need_x``:
-    what the backward of the activation that gave x reads (``act`` 1: the relu's output; 2: the GELU's input),
+    what the backward of the activation that gave x reads (``act`` 1: the relu's output; 2: the GELU's input;
+    3, 4: the output of tanh, of the sigmoid),
     applied to each block of gx as it is made (minitorch.compile fuses linear_backward -> relu_backward or
     gelu_backward). Every argument is passed (a default argument's type made each call ~90 us slower)."""
     gm = _mat(g, go, M, O)

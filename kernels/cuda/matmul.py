@@ -11,10 +11,12 @@ gradient, a column sum, is a small kernel of its own.
 """
 from numba import cuda, float64
 
+from ..opcodes import BINARY
 from ._grid import SIM, THREADS, TILE, blocks
 from .activation import gelu as _gelu
 from .activation import gelu_backward as _gelu_backward
 from .activation import relu_backward as _relu_backward
+from .elementwise import binary_flat as _binary_flat
 from .elementwise import unary_flat as _unary_flat
 
 KT = 4 * TILE  # the K extent of a shared tile: each thread stages 4 elements of each operand per step
@@ -132,8 +134,9 @@ def _relu_in_place(v, n):
 
 def linear_forward(x, w, tw, b, has_b, out, act, y, op):
     """out (M, O) = x (M, I) @ w.T + b with w (O, I) (or, when ``tw``, its transpose stored as (I, O)), and the
-    activation ``act`` (1 relu in place, 2 the exact GELU into y, 3 the unary elementwise op ``op`` into y): a
-    second launch here; the CPU's kernel applies it in the GEMM's pass."""
+    activation ``act`` (1 relu in place, 2 the exact GELU into y, 3 the unary elementwise op ``op`` into y, 4 out
+    times that op of out, SiLU's recorded ops): a second launch here; the CPU's kernel applies it in the GEMM's
+    pass."""
     M, In = x.shape
     O = out.shape[1]
     sbk, sbn = (O, 1) if tw else (1, In)
@@ -144,8 +147,10 @@ def linear_forward(x, w, tw, b, has_b, out, act, y, op):
         _relu_in_place[blocks(n), THREADS](_flat(out), n)
     elif act == 2:
         _gelu(_flat(out), _flat(y), n)
-    elif act == 3:
+    elif act >= 3:
         _unary_flat(op, _flat(out), 0, 1, _flat(y), n)
+        if act == 4:
+            _binary_flat(BINARY["mul"], _flat(out), 0, 1, _flat(y), 0, 1, _flat(y), n)
 
 
 @cuda.jit
@@ -223,15 +228,31 @@ def linear_forward_flat(x, xo, w, wo, tw, b, bo, has_b, out, M, In, O, split, T,
 def linear_backward_flat(g, go, x, xo, w, wo, tw, gx, gw, gb, M, In, O, need_x, need_w, need_b, gt, T, mask, mo,
                          act):
     """The CPU's flat entry point of ``linear_backward`` (``gt`` and ``T`` unused); ``mask`` (M, In) at mo, what the
-    backward of the activation that gave x reads (``act`` 1: a relu's output; 2: a GELU's input; 0: none), applied
-    to gx in place."""
+    backward of the activation that gave x reads (``act`` 1: a relu's output; 2: a GELU's input; 3, 4: the output
+    of tanh, of the sigmoid; 0: none), applied to gx in place."""
     linear_backward(_mat(g, go, M, O), _mat(x, xo, M, In) if need_w else None,
                     (_mat(w, wo, In, O) if tw else _mat(w, wo, O, In)) if need_x else None, tw,
                     gx.reshape(M, In) if need_x else None, gw.reshape(O, In) if need_w else None,
                     gb if need_b else None, need_x, need_w, need_b, None)
     if act and need_x and M * In > 0:
         gxf = gx[:M * In]
-        (_relu_backward if act == 1 else _gelu_backward)(gxf, mask[mo:mo + M * In], gxf, M * In)
+        if act >= 3:
+            n = M * In
+            _act_out_grad[blocks(n), THREADS](gxf, mask[mo:mo + n], n, act == 3, gxf.dtype.type(1))
+        else:
+            (_relu_backward if act == 1 else _gelu_backward)(gxf, mask[mo:mo + M * In], gxf, M * In)
+
+
+@cuda.jit
+def _act_out_grad(g, y, n, tanh, one):
+    """g *= tanh's derivative 1 - y * y (``tanh``) or the sigmoid's y * (1 - y), from the activation's output y
+    (``one``: 1 in their dtype, so each step rounds in it)."""
+    i = cuda.grid(1)
+    step = cuda.gridsize(1)
+    while i < n:
+        v = y[i]
+        g[i] = g[i] * (one - v * v) if tanh else g[i] * (v * (one - v))
+        i += step
 
 
 def set_blas_threads(n):

@@ -142,8 +142,25 @@ def _activation_of(r, v):
     return op if op in ("relu", "tanh", "sigmoid") else None
 
 
+def _silu_mul(r, v, readers, drop, n):
+    """The node multiplying ``v`` by its sigmoid (node ``r``), when it is the sigmoid's only reader, of v's shape and
+    dtype, recorded as the GEMM ``n`` was (SiLU recorded op by op, or written out); else None."""
+    s = r.outputs[0]
+    ms = readers.get(id(s), ())
+    if s.users != 1 or len(ms) != 1:
+        return None
+    m = ms[0]
+    ins = list(m.inputs())
+    if id(m) in drop or elementwise_op(m) != "mul" or len(ins) != 2 or {id(a) for a in ins} != {id(v), id(s)} \
+            or len(m.outputs) != 1 or m.outputs[0].shape != v.shape or m.outputs[0].dtype is not v.dtype \
+            or m.grad_mode != n.grad_mode or m.epoch != n.epoch:
+        return None
+    return m
+
+
 def gemm_epilogues(graph, autograd=False):
-    """``F.linear`` whose result an activation reads (relu, the exact gelu, tanh or sigmoid), or a 2-D convolution
+    """``F.linear`` whose result an activation reads (relu, the exact gelu, tanh, sigmoid, or SiLU as its recorded
+    ops: the result times its sigmoid), or a 2-D convolution
     whose result only ``F.relu`` reads, becomes one launch applying the activation while each block of the GEMM's
     result is in cache (CPU, float inputs of one dtype): in a graph replayed without autograd, or (``autograd``)
     where both were recorded under no_grad. Where something else reads the linear layer's result too (a compiled
@@ -171,7 +188,15 @@ def gemm_epilogues(graph, autograd=False):
         if not acts:
             continue
         r, act = acts[0]
-        pre = v.users != 1 or len(rs) != 1
+        m = _silu_mul(r, v, readers, drop, n) if act == "sigmoid" and kind == "linear" else None
+        group = [n, r]
+        if m is not None:  # x * sigmoid(x) (SiLU's recorded ops): the launch gives the product
+            drop[id(r)] = None
+            r, act = m, "silu"
+            group.append(m)
+            pre = v.users != 2 or len(rs) != 2
+        else:
+            pre = v.users != 1 or len(rs) != 1
         if kind == "conv":
             if act != "relu" or pre:
                 continue
@@ -182,7 +207,7 @@ def gemm_epilogues(graph, autograd=False):
         fused.outputs = [v, r.outputs[0]] if pre else list(r.outputs)
         fused.out_tree = (v, r.outputs[0]) if pre else r.out_tree
         fused.epoch = r.epoch
-        fused.group = [n, r]
+        fused.group = group
         for out in fused.outputs:
             out.node = fused
         drop[id(n)] = fused  # where the GEMM was: other readers of its result may come before the activation
@@ -194,13 +219,36 @@ def gemm_epilogues(graph, autograd=False):
 
 def _linear_backward_act(g, x, w, In, need_x, need_w, need_b, saved, act, shape):
     """``launch.linear_backward`` with the backward of the activation that gave x applied to x's gradient in the
-    same kernel (``act`` "relu": ``saved`` is its output; "gelu": its input), that gradient given ``shape``."""
+    same kernel (``act`` "relu", "tanh", "sigmoid": ``saved`` is its output; "gelu": its input), that gradient
+    given ``shape``."""
     from ..ops import launch
     if len(saved.shape) != 2:
         saved = saved.reshape(-1, In)
-    gx, gw, gb = launch.linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=saved if act == "relu" else None,
-                                        gelu_in=saved if act == "gelu" else None)
+    gx, gw, gb = launch.linear_backward(g, x, w, In, need_x, need_w, need_b, **{_SAVED_ARG[act]: saved})
     return (gx.view(shape) if tuple(gx.shape) != shape else gx), gw, gb
+
+
+_SAVED_ARG = {"relu": "relu_out", "gelu": "gelu_in", "tanh": "tanh_out", "sigmoid": "sigmoid_out"}
+
+
+def _output_grad_of(r, g):
+    """"tanh" or "sigmoid" when fused node ``r`` is exactly that activation's backward from its output y applied to
+    ``g`` (the ops its formula records: g * (1 - y * y), g * (y * (1 - y))), with y; else None."""
+    from .codegen import FusedKernel
+    k = r.target
+    if r.kind != "fused" or not isinstance(k, FusedKernel) or k.reduce or k.sgrad is not None or k.ln is not None \
+            or len(k.inputs) != 2 or k.modes != ["full", "full"] or len(k.ops) != 3 or g not in k.inputs:
+        return None
+    gn = f"a{k.inputs.index(g)}"
+    yn = "a1" if gn == "a0" else "a0"
+    one = f"np.{k.dtype.name}(1.0)"
+    (o0, n0, t0), (o1, n1, t1), (o2, n2, t2) = k.ops
+    last = o2 == "mul" and sorted(n2) == sorted([gn, t1])
+    if last and o0 == "mul" and n0 == [yn, yn] and o1 == "sub" and n1 == [one, t0]:
+        return "tanh", k.inputs[int(yn[1])]
+    if last and o0 == "sub" and n0 == [one, yn] and o1 == "mul" and sorted(n1) == sorted([yn, t0]):
+        return "sigmoid", k.inputs[int(yn[1])]
+    return None
 
 
 def _reshape_of(n, base):
@@ -215,11 +263,13 @@ def _reshape_of(n, base):
     return stride == tuple(reversed(want)) and acc == math.prod(base.shape) and n.outputs[0].dtype is base.dtype
 
 
-def activation_backward_epilogues(graph):
+def activation_backward_epilogues(graph, kernels=None):
     """A linear layer's backward whose input gradient only ``relu_backward`` or ``gelu_backward`` reads (directly
     or through a reshape: the layer read that activation's output) becomes one launch applying the activation's
     backward to each block of that gradient while it is in cache (CPU, float32/float64), where the value that
-    backward reads (the relu's output, the GELU's input) is ready before the layer's backward runs."""
+    backward reads (the relu's output, the GELU's input) is ready before the layer's backward runs. After
+    elementwise fusion, so does a fused kernel that is tanh's or the sigmoid's backward (``_output_grad_of``; its
+    kernel leaves ``kernels``)."""
     from ..ops import launch
     graph.count_users()
     readers, made_at = {}, {}
@@ -248,14 +298,20 @@ def activation_backward_epilogues(graph):
             if r is None:
                 continue
         g_in = view.outputs[0] if view is not None else gx
-        if r.kind != "launcher" or r.target not in acts or len(r.args) != 2 or r.args[0] is not g_in \
-                or r.kwargs or len(r.outputs) != 1 or r.grad_mode != n.grad_mode or id(r) in drop:
+        if len(r.outputs) != 1 or r.grad_mode != n.grad_mode or id(r) in drop:
             continue
-        y = r.args[1]
+        out_grad = _output_grad_of(r, g_in)
+        if out_grad is not None:
+            act, y = out_grad
+        elif r.kind != "launcher" or r.target not in acts or len(r.args) != 2 or r.args[0] is not g_in or r.kwargs:
+            continue
+        else:
+            act, y = acts[r.target], r.args[1]
         if not isinstance(y, Value) or y.shape != g_in.shape or y.dtype is not gx.dtype \
                 or made_at.get(id(y), -1) >= i:
             continue
-        act = acts[r.target]
+        if out_grad is not None and kernels is not None and r.target in kernels:
+            kernels.remove(r.target)
         fused = Node("launcher", f"linear_backward_{act}", _linear_backward_act,
                      n.args + (y, act, tuple(g_in.shape)), {}, grad_mode=n.grad_mode, line=r.line)
         fused.out_tree = (r.outputs[0],) + n.out_tree[1:]
@@ -797,6 +853,8 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
             passes.append(("activation backward epilogues", activation_backward_epilogues))
         passes.append(("elementwise fusion", lambda g: fuse_elementwise(g, kernels if kernels is not None else [],
                                                                           autograd)))
+        if not autograd:
+            passes.append(("activation backward epilogues", lambda g: activation_backward_epilogues(g, kernels)))
     for name, fn in passes:
         graph = fn(graph)
         if debug:

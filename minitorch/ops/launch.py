@@ -876,16 +876,17 @@ def _flat_form(t):
 
 # activations a linear layer applies in its own pass (``linear``'s ``act``): name -> (kernel act code, unary opcode)
 LINEAR_ACTS = {"relu": (1, 0), "gelu": (2, 0), "tanh": (3, opcodes.UNARY["tanh"]),
-               "sigmoid": (3, opcodes.UNARY["sigmoid"])}
+               "sigmoid": (3, opcodes.UNARY["sigmoid"]), "silu": (4, opcodes.UNARY["sigmoid"])}
 
 
 @half_compute()
 def linear(x, w, b, act=None, pre=False):
     """x (M, I) @ w.T + b for float tensors of one dtype (w (O, I), b (O) or None) in one launch: the rows of x are
     split over the threads when the GEMM is large. ``act`` (a ``LINEAR_ACTS`` name: relu, the exact gelu, tanh,
-    sigmoid) applies that activation to each block of the result while it is in cache on the CPU (the fusion
+    sigmoid, silu) applies that activation to each block of the result while it is in cache on the CPU (the fusion
     minitorch.compile makes of linear -> activation; a second launch on CUDA), rounding as the activation's own
-    kernel; with ``pre`` the result is (the pre-activation, the activation) for a backward that reads the first."""
+    kernel (silu: as its ops, the result times its sigmoid); with ``pre`` the result is (the pre-activation, the
+    activation) for a backward that reads the first."""
     M, In = x._shape
     O = w._shape[0]
     if act is not None and act not in LINEAR_ACTS:
@@ -900,7 +901,9 @@ def linear(x, w, b, act=None, pre=False):
             fill_(out, 0)
             if b is not None:
                 binary("add", out, b, out=out)
-            if act is not None:
+            if act == "silu":
+                y = binary("mul", out, unary("sigmoid", out))
+            elif act is not None:
                 y = gelu(out) if act == "gelu" else unary(act, out)
         return (out, y) if pre else y
     if not x._contig:
@@ -927,11 +930,14 @@ def linear(x, w, b, act=None, pre=False):
 
 
 @half_compute()
-def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None, gelu_in=None):
+def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None, gelu_in=None, tanh_out=None,
+                    sigmoid_out=None):
     """(g @ w, g.T @ x, g.sum(0)) for g (M, O), x (M, In) (None unless need_w), w (O, In) (None unless need_x);
     entries not needed are None. ``relu_out`` (M, In): x's gradient then goes through the backward of the relu
     that gave ``relu_out`` (``relu_backward``), applied in the same kernel to each block as it is made; ``gelu_in``
-    (M, In): through the backward of the exact GELU of ``gelu_in`` (``gelu_backward``) the same way."""
+    (M, In): through the backward of the exact GELU of ``gelu_in`` (``gelu_backward``) the same way; ``tanh_out``,
+    ``sigmoid_out``: through tanh's or the sigmoid's backward from their output (g * (1 - y * y), g * (y * (1 - y)),
+    each step rounded as those ops round). At most one of the four."""
     M, O = g._shape
     dt, dev = g._dtype, g._device
     gx = empty((M, In), dt, dev) if need_x else None
@@ -955,11 +961,18 @@ def linear_backward(g, x, w, In, need_x, need_w, need_b, relu_out=None, gelu_in=
         gt = empty((T * mm.linear_scratch(M, In if need_x or need_w else O, O, T),), dt, dev)._storage
     else:
         T, gt = 1, gs  # the serial kernel takes no scratch
-    mask, act = (relu_out, 1) if relu_out is not None else (gelu_in, 2)
+    mask = act = None
+    if relu_out is not None or gelu_in is not None or tanh_out is not None or sigmoid_out is not None:
+        given = [(n, t, c) for n, t, c in (("relu_out", relu_out, 1), ("gelu_in", gelu_in, 2),
+                                           ("tanh_out", tanh_out, 3), ("sigmoid_out", sigmoid_out, 4))
+                 if t is not None]
+        if len(given) > 1:
+            raise ValueError(f"linear_backward: at most one of {', '.join(n for n, _, _ in given)} may be given")
+        name, mask, act = given[0]
     if mask is not None and need_x:
         if mask._shape != (M, In) or mask._dtype != dt:
-            raise RuntimeError(f"linear_backward: {'relu_out' if act == 1 else 'gelu_in'} must be {dt} of shape "
-                               f"{(M, In)}, not {mask._dtype} {tuple(mask._shape)}")
+            raise RuntimeError(f"linear_backward: {name} must be {dt} of shape {(M, In)}, not {mask._dtype} "
+                               f"{tuple(mask._shape)}")
         if not mask._contig:
             mask = contiguous(mask)
         mm.linear_backward_flat(gs, g._offset, xs, xo, ws, wo, tw, gx._storage, gw._storage if need_w else gs,
