@@ -1601,3 +1601,36 @@ def test_silu_after_linear_is_one_launch_with_eager_numbers(dtype):
     (entry,) = c2._compiled._entries.values()
     fused = [n for n in entry.graph.nodes if n.name == "linear_silu"]
     assert entry.backward is not None and len(fused) == 1 and len(fused[0].outputs) == 2
+
+
+@pytest.mark.parametrize("loss_name", ["mse", "cross_entropy"])
+def test_a_whole_training_step_breaks_at_its_backward_and_compiles_the_model_it_calls(loss_name):
+    """loss.backward() inside the compiled call is a graph break (as for PyTorch's compiler): the step runs with
+    the model compiled, forward and backward, and trains exactly as eager."""
+    def run(compiled, fullgraph=False):
+        minitorch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad(True)
+            out = model(x)
+            loss = F.mse_loss(out, F.one_hot(y, 3).float()) if loss_name == "mse" else F.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = minitorch.compile(step, fullgraph=fullgraph, mode="reduce-overhead") if compiled else step
+        x, y = minitorch.randn(6, 4, generator=minitorch.Generator().manual_seed(1)), minitorch.tensor([0, 1, 2] * 2)
+        losses = [fn(x, y) for _ in range(4)]
+        return [float(v) for v in losses], losses[-1], fn
+    want, _, _ = run(False)
+    got, last, fn = run(True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert len(set(got)) == 4 and last.grad_fn is not None
+    (entry,) = fn._entries.values()
+    assert entry.split and "backward pass inside the compiled call" in str(entry.brk)
+    (model_fn,) = fn._children.values()
+    (child,) = model_fn._entries.values()
+    assert child.backward is not None
+    with pytest.raises(CompileError, match="backward pass inside the compiled call"):
+        run(True, fullgraph=True)

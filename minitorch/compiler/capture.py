@@ -21,7 +21,8 @@ Ops recorded whole that take part in autograd also list the autograd contexts th
 Parameters, buffers and tensors that existed before the call are read by reference. Anything the graph could not
 replay faithfully is a graph break: reading a value on the host (``.item()``, ``bool(t)``, ``.tolist()``,
 printing, ``.numpy()``), a kernel started outside the recorded layers on a traced tensor, an in-place op on a
-tensor that takes part in autograd. At a break the recording stops and the call finishes eagerly.
+tensor that takes part in autograd, a backward pass inside the call. At a break the recording stops and the call
+finishes eagerly.
 """
 import gc
 import os
@@ -91,6 +92,7 @@ class _Recorder:
         self.in_ctx = None    # the context whose backward is being recorded op by op
         self.blame = {}       # id(constant made while recording a context's backward) -> that CtxValue
         self.raw = set()      # ids of the CtxValues whose backward started kernels outside the recorded ops
+        self.of_backward = False  # recording a backward (compiler/joint.py); else a backward run is a break
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.depth = 0
         self.call_grad = False
@@ -350,6 +352,11 @@ class _Recorder:
         """The engine calls an autograd node's backward: the backward of a context an op made in the forward is
         recorded whole (a ``backward`` node reading its ``CtxValue``) where ``contexts`` says so; other nodes' ops
         are recorded one by one."""
+        if not self.of_backward and self.depth == 0:
+            # loss.backward() or autograd.grad inside the compiled call (a training step): as for PyTorch's
+            # compiler, a graph break; the step then runs with the modules it calls compiled, forward and backward
+            self.stop("a backward pass inside the compiled call (loss.backward(), autograd.grad)")
+            return call(node, g)
         v = self.vals.get(id(node)) if self.depth == 0 else None
         if type(v) is not CtxValue:
             return call(node, g)

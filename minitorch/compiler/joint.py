@@ -302,6 +302,7 @@ def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
     from ..ops import launch
     seeds = [launch.fill_(launch.empty(outs[i][1]._shape, outs[i][1]._dtype, outs[i][1]._device), 1) for i in diff]
     brec = _Recorder({})
+    brec.of_backward = True
     brec.contexts = contexts
     brec.vals.update(rec.vals)
     brec.storages.update(rec.storages)
