@@ -1634,3 +1634,33 @@ def test_a_whole_training_step_breaks_at_its_backward_and_compiles_the_model_it_
     assert child.backward is not None
     with pytest.raises(CompileError, match="backward pass inside the compiled call"):
         run(True, fullgraph=True)
+
+
+def test_torch_dynamo_names_scripts_call_around_compile(monkeypatch):
+    import minitorch._dynamo as dynamo
+    from minitorch.compiler import api
+    assert minitorch._dynamo is dynamo
+
+    def bar(a, b):
+        x = a / (minitorch.abs(a) + 1)
+        if b.sum() < 0:
+            b = b * -1
+        return x * b
+    a, b = minitorch.randn(10), minitorch.randn(10)
+    for out in (dynamo.explain(bar)(a, b), dynamo.explain(bar, a, b)):  # PyTorch 2.1's form and the earlier one
+        assert out.graph_count == 0 and out.graph_break_count == 1
+        assert "value is read on the host" in str(out.break_reasons[0])
+    c = minitorch.compile(lambda x: x * 2)
+    c(a)
+    assert len(c.graphs) == 1
+    dynamo.reset()
+    assert len(c.graphs) == 0
+    monkeypatch.setattr(api, "CACHE_SIZE_LIMIT", api.CACHE_SIZE_LIMIT)
+    dynamo.config.cache_size_limit = 2
+    assert api.CACHE_SIZE_LIMIT == 2 and dynamo.config.cache_size_limit == 2
+    f = minitorch.compile(lambda x, k: x * k, dynamic=False)
+    f(a, 1), f(a, 2)
+    with pytest.warns(UserWarning, match="cache_size_limit=2"):
+        assert f(a, 3).tolist() == (a * 3).tolist()
+    with pytest.raises(ValueError, match="positive int"):
+        dynamo.config.cache_size_limit = 0
