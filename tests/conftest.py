@@ -94,12 +94,28 @@ def device(request):
 # launches per example (numerical Jacobians, double backward; about 8 minutes on two workers) are left to real GPUs.
 # test_device_parity compares every op's CUDA outputs and gradients with the CPU's, whose gradients gradcheck checks.
 _HEAVY_ON_SIM = {"test_gradcheck", "test_double_backward_against_torch"}
+# The simulator's slowest cases (12-72 s each on two workers; sibling cases of each still run in CI) are ``slow`` there
+# (run them with ``-m slow``); on a real GPU they stay in the default run.
+_SLOW_ON_SIM = {
+    "test_vision_models2.py::test_tiny_models_agree_across_devices[cuda-efficientnet]",
+    "test_cuda_index_conv_pool.py::test_conv2d_backward[case0-float64]",
+    "test_cuda_index_conv_pool.py::test_conv2d_backward[case0-int64]",
+    "test_cuda_index_conv_pool.py::test_conv2d_forward[case0-True-float64]",
+    "test_ops_table.py::test_device_parity[cuda-cholesky_method-float32]",
+    "test_ops_table.py::test_device_parity[cuda-linalg_cholesky_upper-float64]",
+    "test_rnn.py::test_double_backward_matches_torch[cuda-False-GRU-kw2]",
+    "test_rnn.py::test_double_backward_matches_torch[cuda-False-LSTM-kw0]",
+    "test_rnn.py::test_double_backward_matches_torch[cuda-False-LSTM-kw1]",
+    "test_rnn.py::test_double_backward_matches_torch[cuda-True-LSTM-kw0]",
+}
 
 
 def pytest_collection_modifyitems(config, items):
     """Tests parametrised with the cuda device get the ``cuda`` marker, so ``-m cuda`` selects them."""
     from numba import config as numba_config
     for item in items:
+        if numba_config.ENABLE_CUDASIM and f"{os.path.basename(str(item.fspath))}::{item.name}" in _SLOW_ON_SIM:
+            item.add_marker(pytest.mark.slow)
         spec = getattr(item, "callspec", None)
         if spec is not None and spec.params.get("device") == "cuda":
             item.add_marker(pytest.mark.cuda)
