@@ -1187,13 +1187,14 @@ def test_a_new_batch_size_records_its_backward_as_the_last_capture_did(monkeypat
                 for g in (e.graph, e.backward)]
 
     c = minitorch.compile(model)
-    for n, recordings in ((5, 2), (3, 1), (4, 1)):
+    for n, recordings in ((5, 2), (3, 1), (4, 0)):  # (a third size replays the template of the first two)
         x = minitorch.randn(n, 6)
         calls.clear()
         for got, want in zip(step(c, x), step(model, x)):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
         assert len(calls) == recordings
-        assert calls[-1] is not True and len(calls[-1]) == 1  # the layer norm's context alone called whole
+        if recordings:
+            assert calls[-1] is not True and len(calls[-1]) == 1  # the layer norm's context alone called whole
     fresh = minitorch.compile(model)
     step(fresh, minitorch.randn(4, 6))
     assert graphs(c, 4) == graphs(fresh, 4)

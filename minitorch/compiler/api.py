@@ -24,6 +24,7 @@ from .capture import CompileError, GraphBreak
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize
 from .runtime import Program, flat_tensors
+from .symbolic import make_template
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
@@ -91,6 +92,14 @@ def _sizeless(k):
     return k
 
 
+def _sizeless_key(key):
+    return (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
+
+
+def _parts(entry):
+    return (entry.graph, entry.program, entry.kernels, entry.backward)
+
+
 class CompiledFunction:
     """What ``minitorch.compile(fn)`` returns: call it like ``fn``; ``.code`` shows the generated kernels."""
 
@@ -105,6 +114,8 @@ class CompiledFunction:
         self._mode = mode
         self._options = dict(options or {})
         self._entries = {}
+        self._templates = {}  # sizeless key -> symbolic.Template (or None) of the last two captures' entries
+        self._last = None
         self._whole = None  # which contexts the last compiled backward called whole (joint.capture_backward's hint)
         self._mods = None
         code = getattr(fn, "__code__", None)
@@ -202,9 +213,7 @@ class CompiledFunction:
         except TypeError:  # an unhashable argument: no guard can be built, so the call runs eagerly
             return self._fn(*args, **kwargs)
         if entry is None:
-            if len(self._entries) >= CACHE_SIZE_LIMIT and not self._evict_other_sizes(key):
-                return self._too_many(key, args, kwargs)
-            return self._capture(key, args, kwargs)
+            return self._miss(key, args, kwargs)
         entry.calls += 1
         if entry.program is None:
             if entry.split:
@@ -215,6 +224,40 @@ class CompiledFunction:
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
 
+    def _miss(self, key, args, kwargs):
+        """A new key: an entry made from the callable's symbolic template when only sizes changed and the template
+        fits them; otherwise a capture, which (after an earlier capture at another size) makes the template."""
+        sk = prev = tpl = None
+        if self._dynamic is not False and self._fuse:
+            sk = _sizeless_key(key)
+            tpl = self._templates.get(sk)
+            prev = next((e for k, e in reversed(self._entries.items())
+                         if e.program is not None and _sizeless_key(k) == sk), None)
+        if len(self._entries) >= CACHE_SIZE_LIMIT and not self._evict_other_sizes(key):
+            return self._too_many(key, args, kwargs)
+        if tpl is not None:
+            flat = flat_tensors(args, kwargs)
+            parts = tpl.instantiate(flat)
+            if parts is not None:
+                graph, program, kernels, backward = parts
+                entry = self._entries[key] = _Entry(graph, program, kernels=kernels)
+                entry.backward = backward
+                entry.calls = 1
+                if graph.checks and not all(t._vc[0] == v for t, v in graph.checks):
+                    return self._capture(key, args, kwargs)
+                return program(flat)
+        self._last = None
+        result = self._capture(key, args, kwargs)
+        new = self._last
+        if prev is not None and new is not None and new.program is not None:
+            tpl, why = make_template(_parts(prev), _parts(new), prev.graph.inputs, new.graph.inputs)
+            if tpl is not None or self._templates.get(sk) is None:  # (a size 1 keeps the template it missed)
+                self._templates[sk] = tpl
+            if _debug():
+                print(f"[minitorch.compile] {self.__name__}: " + (f"sizes are symbolic ({tpl.syms} integers)"
+                      if tpl is not None else f"sizes stay static: {why}"), file=sys.stderr)
+        return result
+
     def _evict_other_sizes(self, key):
         """Unless ``dynamic=False``, sizes are dynamic: a call that differs from captured ones only in its tensors'
         sizes (a last smaller batch, another sequence length) replaces the oldest of them instead of counting
@@ -222,9 +265,9 @@ class CompiledFunction:
         recording run is the call itself) and loads the same kernels."""
         if self._dynamic is False:
             return False
-        want = (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
+        want = _sizeless_key(key)
         for k in self._entries:
-            if (_sizeless(k[0]), _sizeless(k[1])) + k[2:] == want:
+            if _sizeless_key(k) == want:
                 del self._entries[k]
                 return True
         return False
@@ -273,11 +316,11 @@ class CompiledFunction:
             plan = optimize_plan(plan, optimize, self._fuse, kernels, _debug())
             entry = _Entry(plan.graph, plan, kernels=kernels)
             entry.backward = plan.bgraph
-            self._entries[key] = entry
+            self._entries[key] = self._last = entry
             return result
         drop_contexts(graph)  # replayed through autograd: no context is handed out
         graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
-        self._entries[key] = _Entry(graph, Program(graph), kernels=kernels)
+        self._entries[key] = self._last = _Entry(graph, Program(graph), kernels=kernels)
         return result
 
     # inspection ----------------------------------------------------------------------------------------------
@@ -297,6 +340,7 @@ class CompiledFunction:
 
     def _reset(self):
         self._entries.clear()
+        self._templates.clear()
         self._children.clear()
 
     def __get__(self, obj, objtype=None):

@@ -164,10 +164,12 @@ class _Recorder:
             snap = launch.contiguous(whole)
         finally:
             self.depth -= 1
-        if t._device.type == "cpu" and not snap._storage.view(np.uint8).any():
-            # all zero bits (a slice's gradient starts as zeros): each replay fills a fresh buffer, writing it
-            # once instead of reading a snapshot too
-            node = Node("launcher", "zeros", _fresh_zeros, (int(snap._storage.shape[0]), t._dtype, t._device), {},
+        fill = _fill_of(snap) if t._device.type == "cpu" else None
+        if fill is not None:
+            # all zero bits (a slice's gradient starts as zeros), one value repeated (``ones``) or a progression
+            # (``arange``): each replay fills a fresh buffer, writing it once instead of reading a snapshot too,
+            # and a size is then an argument (symbolic sizes can change it)
+            node = Node("launcher", fill[0], fill[1], fill[2] + (t._dtype, t._device), {},
                         grad_mode=_state["enabled"], line=user_line())
         else:
             c = Value("const", snap)
@@ -450,6 +452,32 @@ def _fresh_copy(t):
 def _fresh_zeros(n, dtype, device):
     from .. import dispatch
     return _make(dispatch.kernels(device.type).memory.zeros(n, dtype.storage_np), (n,), (1,), 0, dtype, device)
+
+
+def _fill_of(snap):
+    """(name, launcher, arguments) that remake a made-here tensor's storage ``snap`` from its length and at most
+    two numbers, or None."""
+    a = snap._storage
+    n = int(a.shape[0])
+    if not a.view(np.uint8).any():
+        return "zeros", _fresh_zeros, (n,)
+    if n < 2 or a.dtype.kind not in "iufb":
+        return None
+    if (a == a[0]).all():
+        return "full", _fresh_full, (n, a[0].item())
+    if a.dtype.kind in "iu" and snap._dtype.storage_np == snap._dtype.np:
+        step = a[1].item() - a[0].item()
+        if (np.arange(n, dtype=np.int64) * step + a[0].item() == a).all():
+            return "arange", _fresh_arange, (n, a[0].item(), step)
+    return None
+
+
+def _fresh_full(n, value, dtype, device):
+    return _make(np.full(n, value, dtype=dtype.storage_np), (n,), (1,), 0, dtype, device)
+
+
+def _fresh_arange(n, start, step, dtype, device):
+    return _make((np.arange(n, dtype=np.int64) * step + start).astype(dtype.np), (n,), (1,), 0, dtype, device)
 
 
 def _scalar_constant(t):

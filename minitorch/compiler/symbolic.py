@@ -1,0 +1,382 @@
+"""Symbolic sizes: one captured entry that serves every size of a dimension, made from two captures.
+
+When a compiled callable is captured a second time for arguments that differ from an earlier capture only in one
+size (another batch size, a last smaller batch, another sequence length), the two optimized entries are compared
+object by object (graphs, nodes, values, fused kernels, programs). Where they agree they are the same code; every
+integer that differs must be ``k*s**p`` (``p`` up to 3, ``k`` a positive integer) or ``s + c`` of the changing size
+``s`` (a batch's rows ``B*T``, a stride, a row count of a fused reduction, the ``T*T`` scores of attention);
+anything else that differs (a constant tensor with other values such as ``arange(T)``, another kernel, a float
+computed from a size) means the sizes are not interchangeable and each new size is captured as before. Otherwise the
+comparison is a ``Template``: a later call with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as
+broadcasting treats them apart) gets the entry instantiated at ``s`` with no recording at all, running the same
+generated kernels.
+
+A template cannot see a Python branch of the user's code on a size (``if x.size(0) > 16``) whose outcome is the
+same for both captured sizes; ``dynamic=False`` turns symbolic sizes off.
+"""
+import types
+
+import numpy as np
+
+from ..tensor import Tensor, _make
+from .ir import _IDS, Graph, Value
+from .runtime import Program
+
+
+class Mismatch(Exception):
+    """The two captures differ in something other than a function of the size that the template can follow."""
+
+
+class _Same:
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def inst(self, s, memo):
+        return self.obj
+
+
+class Sym:
+    """An integer ``k*s**p + c`` of the symbolic size ``s`` (``p`` in 1..3; ``c`` only with ``k == p == 1``)."""
+
+    __slots__ = ("k", "p", "c")
+
+    def __init__(self, k, c, p=1):
+        self.k, self.c, self.p = k, c, p
+
+    def at(self, s):
+        return self.k * s ** self.p + self.c
+
+    def inst(self, s, memo):
+        return self.k * s ** self.p + self.c
+
+    def __repr__(self):
+        return f"{self.k}*s" + (f"**{self.p}" if self.p != 1 else "") + (f"{self.c:+d}" if self.c else "")
+
+
+class _Seq:
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind, items):
+        self.kind, self.items = kind, items
+
+    def inst(self, s, memo):
+        if self.kind is list:
+            out = memo.get(id(self))
+            if out is None:
+                out = memo[id(self)] = []
+                out.extend(t.inst(s, memo) for t in self.items)
+            return out
+        items = [t.inst(s, memo) for t in self.items]
+        if self.kind is tuple:
+            return tuple(items)
+        return self.kind(*items)  # a named tuple
+
+
+class _Dict:
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind, items):
+        self.kind, self.items = kind, items
+
+    def inst(self, s, memo):
+        out = memo.get(id(self))
+        if out is None:
+            out = memo[id(self)] = self.kind()
+            for k, v in self.items:
+                out[k.inst(s, memo)] = v.inst(s, memo)
+        return out
+
+
+class _Obj:
+    """An object of the same type in both captures, rebuilt field by field (``__dict__`` and ``__slots__``)."""
+
+    __slots__ = ("kind", "fields", "after")
+
+    def __init__(self, kind):
+        self.kind, self.fields, self.after = kind, [], None
+
+    def inst(self, s, memo):
+        out = memo.get(id(self))
+        if out is not None:
+            return out
+        out = memo[id(self)] = object.__new__(self.kind)
+        for name, t in self.fields:
+            object.__setattr__(out, name, t.inst(s, memo))
+        if self.after is not None:
+            self.after(out, s, memo)
+        return out
+
+
+class _Fresh:
+    """A Value's id: a new one per instance."""
+
+    def inst(self, s, memo):
+        return next(_IDS)
+
+
+class _Program:
+    __slots__ = ("graph",)
+
+    def __init__(self, graph):
+        self.graph = graph
+
+    def inst(self, s, memo):
+        out = memo.get(id(self))
+        if out is None:
+            out = memo[id(self)] = Program(self.graph.inst(s, memo))
+        return out
+
+
+class _View:
+    """A view of a storage both captures read, at the instance's shape, strides and offset (sharing the version
+    counter of the storage's tensors, as any view does)."""
+
+    __slots__ = ("t", "shape", "stride", "offset")
+
+    def __init__(self, t, shape, stride, offset):
+        self.t, self.shape, self.stride, self.offset = t, shape, stride, offset
+
+    def inst(self, s, memo):
+        out = memo.get(id(self))
+        if out is None:
+            t = self.t
+            out = memo[id(self)] = _make(t._storage, self.shape.inst(s, memo), self.stride.inst(s, memo),
+                                         self.offset.inst(s, memo), t._dtype, t._device, t._vc)
+        return out
+
+
+class _Method:
+    __slots__ = ("func", "obj")
+
+    def __init__(self, func, obj):
+        self.func, self.obj = func, obj
+
+    def inst(self, s, memo):
+        return types.MethodType(self.func, self.obj.inst(s, memo))
+
+
+_PLAIN = (str, bytes, float, complex, bool, type(None), type, types.FunctionType, types.BuiltinFunctionType,
+          types.ModuleType)
+# fields that hold what the capture happened to see rather than what the entry computes: the later capture's
+# value is kept (version counters, caches of loaded kernels, the ids of storages that views share)
+_KEEP = {"version", "_fwd", "_bwd", "calls"}
+
+
+class _Differ:
+    def __init__(self, sa, sb):
+        self.sa, self.sb = sa, sb
+        self.memo = {}
+        self.syms = 0
+
+    def fail(self, why):
+        raise Mismatch(why)
+
+    def int_(self, a, b):
+        if a == b:
+            return _Same(b)
+        sa, sb = self.sa, self.sb
+        if max(abs(a), abs(b)) < 1 << 40:
+            if b - a == sb - sa:  # s + c (a length less one)
+                self.syms += 1
+                return Sym(1, a - sa)
+            for p in (1, 2, 3):   # k * s**p: rows, strides, and T*T of attention scores
+                if a > 0 and a % sa ** p == 0 and b == a // sa ** p * sb ** p:
+                    self.syms += 1
+                    return Sym(a // sa ** p, 0, p)
+        self.fail(f"{a} vs {b}: not k*s**p or s+c in the size")
+
+    def tensor(self, a, b):
+        if a._storage is b._storage and a._dtype == b._dtype and a._device == b._device:
+            # views of one tensor from before the call (a causal mask sliced to the sequence length)
+            t = _View(b, self.diff(a._shape, b._shape), self.diff(a._stride, b._stride), self.diff(a._offset, b._offset))
+            return _Same(b) if all(type(x) is _Same for x in (t.shape, t.stride, t.offset)) else t
+        if a._shape != b._shape or a._dtype != b._dtype or a._device != b._device:
+            self.fail(f"a constant tensor of another size ({tuple(a._shape)} vs {tuple(b._shape)})")
+        if not np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy()):
+            self.fail("a constant tensor with other values")
+        return _Same(b)
+
+    def diff(self, a, b):
+        if a is b:
+            return _Same(b)
+        ta = type(a)
+        if ta is not type(b):
+            self.fail(f"{ta.__name__} vs {type(b).__name__}")
+        if ta is int:
+            return self.int_(a, b)
+        if issubclass(ta, _PLAIN):
+            if a == b:
+                return _Same(b)
+            self.fail(f"{a!r} vs {b!r}")
+        key = (id(a), id(b))
+        got = self.memo.get(key)
+        if got is not None:
+            return got
+        if ta is tuple or (issubclass(ta, tuple) and hasattr(a, "_fields")):
+            if len(a) != len(b):
+                self.fail("tuples of other lengths")
+            return _Seq(ta, [self.diff(x, y) for x, y in zip(a, b)])
+        if ta is list:
+            if len(a) != len(b):
+                self.fail("lists of other lengths")
+            t = self.memo[key] = _Seq(list, [])
+            t.items.extend(self.diff(x, y) for x, y in zip(a, b))
+            return t
+        if ta is dict:
+            if len(a) != len(b):
+                self.fail("dicts of other lengths")
+            t = self.memo[key] = _Dict(dict, [])
+            for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+                t.items.append((self.diff(ka, kb), self.diff(va, vb)))
+            return t
+        if ta is frozenset or ta is set:
+            if a != b:
+                self.fail("sets differ")
+            return _Same(b)
+        if ta is Tensor:
+            t = self.memo[key] = self.tensor(a, b)
+            return t
+        if ta is Program:
+            t = self.memo[key] = _Program(None)
+            t.graph = self.diff(a.graph, b.graph)
+            return t
+        if ta is types.MethodType:
+            if a.__func__ is not b.__func__:
+                self.fail("methods of other functions")
+            return _Method(a.__func__, self.diff(a.__self__, b.__self__))
+        if issubclass(ta, Value):
+            return self.value(a, b, key)
+        if ta is Graph:
+            return self.graph(a, b, key)
+        fields = _fields(a)
+        if fields is None or fields != _fields(b):
+            self.fail(f"{ta.__name__} objects that are not the same")
+        t = self.memo[key] = _Obj(ta)
+        for name in fields:
+            va, vb = getattr(a, name), getattr(b, name)
+            t.fields.append((name, _Same(vb) if name in _KEEP else self.diff(va, vb)))
+        return t
+
+    def value(self, a, b, key):
+        t = self.memo[key] = _Obj(type(a))
+        for name in _fields(a):
+            va, vb = getattr(a, name), getattr(b, name)
+            if name == "id":
+                t.fields.append((name, _Fresh()))
+            elif name == "version":
+                t.fields.append((name, _Same(vb)))
+            elif name == "geom":
+                t.fields.append((name, _Seq(tuple, [self.diff(va[0], vb[0]), self.diff(va[1], vb[1]), _Same(vb[2])])))
+            elif name == "tensor" and a.kind != "const":
+                # a value computed at the capture (a static view): the capture's tensor, of that capture's size
+                t.fields.append((name, _Same(vb if va is vb else None)))
+            else:
+                t.fields.append((name, self.diff(va, vb)))
+        return t
+
+    def graph(self, a, b, key):
+        t = self.memo[key] = _Obj(Graph)
+        for name in ("inputs", "nodes", "consts", "output_tree"):
+            t.fields.append((name, self.diff(getattr(a, name), getattr(b, name))))
+        if [x for x, _ in a.checks] != [x for x, _ in b.checks] or any(x is not y for (x, _), (y, _) in
+                                                                      zip(a.checks, b.checks)):
+            self.fail("other host-read constants")
+        t.fields.append(("checks", _Same(b.checks)))
+        t.fields.append(("recorder", _Same(None)))
+        pa = [i for i, v in enumerate(a.consts) if id(v) in a.private]
+        pb = [i for i, v in enumerate(b.consts) if id(v) in b.private]
+        if pa != pb:
+            self.fail("other graph-private constants")
+        t.fields.append(("private", _Same(None)))
+
+        def private(g, s, memo):
+            g.private = {id(g.consts[i]) for i in pb}
+        t.after = private
+        return t
+
+
+def _fields(o):
+    names = []
+    for cls in type(o).__mro__:
+        names += [n for n in cls.__dict__.get("__slots__", ()) if hasattr(o, n)]
+    d = getattr(o, "__dict__", None)
+    if d is not None:
+        names += list(d)
+    elif not names:
+        return None
+    return names
+
+
+class Template:
+    """What two captures of one callable at sizes ``sa`` and ``sb`` share: ``instantiate(inputs)`` gives the entry's
+    (graph, program, kernels, backward) for the sizes of ``inputs``, or None where those do not fit."""
+
+    def __init__(self, parts, inputs, syms):
+        self.parts = parts
+        self.inputs = inputs  # per graph input: (shape template, stride template)
+        self.syms = syms      # how many integers are symbolic
+
+    def size_of(self, tensors):
+        """The symbolic size ``s`` that ``tensors`` (the call's flat tensor arguments) have, or None."""
+        if len(tensors) != len(self.inputs):
+            return None
+        s = None
+        for t, (shape, stride) in zip(tensors, self.inputs):
+            if len(t._shape) != len(shape):
+                return None
+            for got, want in zip(t._shape, shape):
+                if type(want) is Sym and want.p == 1:
+                    if (got - want.c) % want.k:
+                        return None
+                    v = (got - want.c) // want.k
+                    if s is None:
+                        s = v
+                    elif v != s:
+                        return None
+        if s is None or s < 2:
+            return None
+        for t, (shape, stride) in zip(tensors, self.inputs):
+            if tuple(_at(d, s) for d in shape) != t._shape or tuple(_at(d, s) for d in stride) != t._stride:
+                return None
+        return s
+
+    def instantiate(self, tensors):
+        s = self.size_of(tensors)
+        if s is None:
+            return None
+        return self.parts.inst(s, {})
+
+
+def _at(d, s):
+    return d.at(s) if type(d) is Sym else d
+
+
+def make_template(a_parts, b_parts, a_inputs, b_inputs):
+    """The template of two captures' entries (``parts``: any structure of graphs, programs and kernels), given
+    their flat graph-input Values, or None (with the reason) when they are not one entry at two sizes."""
+    pairs = set()
+    for va, vb in zip(a_inputs, b_inputs):
+        if len(va.shape) != len(vb.shape):
+            return None, "inputs of other ranks"
+        pairs |= {(x, y) for x, y in zip(va.shape, vb.shape) if x != y}
+    if len(a_inputs) != len(b_inputs) or len({x for x, _ in pairs}) != 1 or len({y for _, y in pairs}) != 1:
+        return None, "not one size changed"
+    (sa, sb), = pairs
+    if min(sa, sb) < 2:
+        return None, "a size below 2"
+    d = _Differ(sa, sb)
+    try:
+        parts = d.diff(a_parts, b_parts)
+        inputs = [(d.diff(va.shape, vb.shape), d.diff(va.geom[0], vb.geom[0])) for va, vb in zip(a_inputs, b_inputs)]
+    except Mismatch as e:
+        return None, str(e)
+    inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
+    return Template(parts, inputs, d.syms), None
+
+
+def _flat(t):
+    """A shape template as a tuple of ints and Syms."""
+    return tuple(x if type(x) is Sym else x.obj for x in t.items) if type(t) is _Seq else tuple(t.obj)
+

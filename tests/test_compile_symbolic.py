@@ -1,0 +1,213 @@
+"""minitorch.compile with symbolic sizes: after captures at two sizes, new sizes replay a template of the entry
+without recording, and give eager's outputs and gradients; what is not affine in the size keeps capturing."""
+import copy
+
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.compiler import capture as _capture
+from minitorch.compiler import symbolic
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
+
+
+@pytest.fixture
+def captures(monkeypatch):
+    """How many times a call was recorded."""
+    calls = []
+    real = _capture.capture
+    monkeypatch.setattr(_capture, "capture", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def _compiled(c):
+    return getattr(c, "_compiled", c)
+
+
+def _train_compare(model, make, sizes, captures, recorded):
+    """Run the compiled model and an eager copy at each size (forward, backward); check outputs, gradients and
+    how many calls were recorded."""
+    eager = copy.deepcopy(model)
+    c = minitorch.compile(model)
+    for n, want in zip(sizes, recorded):
+        x = make(n)
+        before = len(captures)
+        for m in (model, eager):
+            m.zero_grad()
+        got = c(x)
+        ref = eager(x)
+        (got.square().mean() + got.sum()).backward()
+        (ref.square().mean() + ref.sum()).backward()
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        for p, q in zip(model.parameters(), eager.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
+        assert len(captures) - before == want, n
+    return c
+
+
+def test_a_third_batch_size_replays_the_template_of_the_first_two(captures):
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.GELU(), nn.LayerNorm(16), nn.Linear(16, 5), nn.Tanh())
+    c = _train_compare(model, lambda n: minitorch.randn(n, 12), (6, 4, 9, 2, 33, 6), captures, (1, 1, 0, 0, 0, 0))
+    tpl, = _compiled(c)._templates.values()
+    assert isinstance(tpl, symbolic.Template) and tpl.syms > 0
+    sizes = sorted(g.inputs[0].shape[0] for g in _compiled(c).graphs)
+    assert sizes == [2, 4, 6, 9, 33]
+    g = [g for g in _compiled(c).graphs if g.inputs[0].shape[0] == 33][0]
+    assert all(v.shape[0] == 33 for n in g.nodes for v in n.outputs if v.shape and v.shape[-1] in (16, 5))
+
+
+def test_the_template_prints_as_a_fresh_capture_at_that_size():
+    import re
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 3))
+
+    def text(c, n):
+        e = [e for e in _compiled(c)._entries.values() if e.graph.inputs[0].shape[0] == n][0]
+        names = {}
+        return [re.sub(r"%v[0-9]+", lambda m: names.setdefault(m.group(0), f"%{len(names)}"), str(g))
+                for g in (e.graph, e.backward)]
+
+    c = minitorch.compile(model)
+    for n in (5, 3, 7):
+        c(minitorch.randn(n, 6, requires_grad=True)).sum().backward()
+    fresh = minitorch.compile(model)
+    fresh(minitorch.randn(7, 6, requires_grad=True)).sum().backward()
+    assert text(c, 7) == text(fresh, 7)
+    assert "float32[7, 8]" in text(c, 7)[0]
+
+
+class _TinyGPT(nn.Module):
+    """Positions from ``arange`` of the sequence length and a causal mask sliced from a buffer."""
+
+    def __init__(self, vocab=11, width=16, ctx=12):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(ctx, width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", minitorch.tril(minitorch.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+    def forward(self, idx):
+        B, T = idx.size()
+        x = self.tok(idx) + self.pos(minitorch.arange(0, T, dtype=minitorch.long))
+        q, k, v = self.qkv(self.ln(x)).split(16, dim=2)
+        q, k, v = (t.view(B, T, 2, 8).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / 8 ** 0.5)
+        att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, 16)
+        return self.head(x + self.proj(y))
+
+
+def test_sequence_length_is_symbolic_through_arange_and_a_sliced_mask(captures):
+    minitorch.manual_seed(0)
+    model = _TinyGPT()
+    g = np.random.default_rng(0)
+    c = _train_compare(model, lambda t: minitorch.from_numpy(g.integers(0, 11, (3, t))), (8, 5, 12, 3, 8),
+                       captures, (1, 1, 0, 0, 0))
+    assert isinstance(next(iter(_compiled(c)._templates.values())), symbolic.Template)
+    fills = {n.name for gr in _compiled(c).graphs for n in gr.nodes if n.kind == "launcher"}
+    assert "arange" in fills  # the positions are made per call from the length, not a captured constant
+
+
+def test_a_batch_of_one_is_captured_rather_than_generalized_to(captures):
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    _train_compare(model, lambda n: minitorch.randn(n, 4), (5, 3, 1, 7), captures, (1, 1, 1, 0))
+
+
+def test_what_is_not_affine_in_the_size_keeps_capturing_each_size(captures):
+    def per_row(x):  # a float computed from the size: 1 / n is baked into the graph
+        return x * (1.0 / x.shape[0])
+
+    def square_count(x):  # n * n + 1 elements: not k*n**p or n + c
+        return x.sum() + minitorch.ones(x.shape[0] * x.shape[0] + 1).cumsum(0)
+
+    for fn in (per_row, square_count):
+        c = minitorch.compile(fn)
+        for n in (6, 4, 5, 9):
+            x = minitorch.randn(n)
+            before = len(captures)
+            np.testing.assert_allclose(c(x).numpy(), fn(x).numpy(), rtol=1e-6)
+            assert len(captures) - before == 1
+        assert list(c._templates.values()) == [None]
+
+
+def test_two_sizes_changing_at_once_and_dynamic_false_keep_capturing(captures):
+    c = minitorch.compile(lambda x: (x * 2).sum(1))
+    for shape in ((4, 5), (6, 7), (3, 2)):
+        x = minitorch.randn(*shape)
+        before = len(captures)
+        np.testing.assert_allclose(c(x).numpy(), (x * 2).sum(1).numpy(), rtol=1e-6)
+        assert len(captures) - before == 1
+    s = minitorch.compile(lambda x: F.gelu(x) * 3, dynamic=False)
+    for n in (4, 5, 6):
+        before = len(captures)
+        x = minitorch.randn(n, 3)
+        np.testing.assert_allclose(s(x).numpy(), (F.gelu(x) * 3).numpy(), rtol=1e-6)
+        assert len(captures) - before == 1
+    assert not s._templates
+
+
+def test_a_fused_reduction_and_a_loss_take_new_sizes_from_the_template(captures):
+    def mse(a, b):
+        return ((a - b) ** 2).mean()
+
+    def ce(logits, y):
+        return F.cross_entropy(logits * 2.0, y)
+
+    c, k = minitorch.compile(mse), minitorch.compile(ce)
+    for n, want in ((7, 2), (5, 2), (11, 0), (2, 0)):
+        before = len(captures)
+        a = minitorch.randn(n, 3, requires_grad=True)
+        b = minitorch.randn(n, 3)
+        y = minitorch.randint(0, 3, (n,))
+        for f, comp, args in ((mse, c, (a, b)), (ce, k, (a, y))):
+            got, ref = comp(*args), f(*args)
+            np.testing.assert_allclose(got.item(), ref.item(), rtol=1e-6)
+            ga, = minitorch.autograd.grad(got, a)
+            ra, = minitorch.autograd.grad(ref, a)
+            np.testing.assert_allclose(ga.numpy(), ra.numpy(), rtol=1e-5, atol=1e-7)
+        assert len(captures) - before == want
+
+
+def test_template_arithmetic():
+    assert repr(symbolic.Sym(64, 0)) == "64*s" and repr(symbolic.Sym(1, -1)) == "1*s-1"
+    assert repr(symbolic.Sym(2, 0, 2)) == "2*s**2"
+    d = symbolic._Differ(4, 6)
+    assert d.int_(256, 384).at(10) == 640   # 64 * s
+    assert d.int_(3, 5).at(10) == 9         # s - 1
+    assert d.int_(32, 72).at(10) == 200     # 2 * s**2
+    assert d.int_(7, 7).obj == 7
+    for a, b in ((4, 7), (3, 2), (5, 8), (16, 37), (1 << 41, (1 << 41) + 2)):  # 1.5*s, falling, s*s+1, an id
+        with pytest.raises(symbolic.Mismatch):
+            d.int_(a, b)
+
+
+def test_templates_on_every_device(device, captures):
+    """Tiny sizes: on CUDA (the simulator in CI) the template's fused kernels and views run there too."""
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh()).to(device)
+    eager = copy.deepcopy(model)
+    c = minitorch.compile(model)
+    # (on CUDA the first capture's backward may name a launcher differently from later ones: then the template
+    # comes from the second and third)
+    for n, want in ((5, 1), (2, 1), (6, 1 if device == "cuda" else 0), (7, 0)):
+        x = minitorch.randn(n, 3).to(device)
+        before = len(captures)
+        got, ref = c(x), eager(x)
+        got.sum().backward()
+        ref.sum().backward()
+        assert got.device.type == device and len(captures) - before <= want
+        np.testing.assert_allclose(got.detach().cpu().numpy(), ref.detach().cpu().numpy(), rtol=1e-6, atol=1e-7)
+        for p, q in zip(model.parameters(), eager.parameters()):
+            np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), rtol=1e-5, atol=1e-6)
