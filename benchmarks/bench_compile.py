@@ -10,7 +10,7 @@ softmax: the scale and mask fuse into the softmax kernel, forward and backward),
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,sample,first]
 """
 import argparse
 import math
@@ -163,10 +163,11 @@ def bench_gpt(rounds, torch):
     return run_rounds("GPT train step x2 (4x128, AdamW)", fns, rounds, reps=2)
 
 
-def nanogpt_steps_of(lib, compiled, layers=4, heads=4, width=128, ctx=64, batch=12, vocab=65):
-    """A training step of a GPT written as nanoGPT-style scripts write theirs: a fused q/k/v projection split into
-    heads for ``scaled_dot_product_attention(is_causal=True)``, the tanh-GELU written out, pre-norm blocks, the
-    cross-entropy computed in the model's forward, AdamW, ``zero_grad(set_to_none=True)``."""
+def nanogpt_model(lib, layers=4, heads=4, width=128, ctx=64, vocab=65):
+    """A GPT written as nanoGPT-style scripts write theirs: a fused q/k/v projection split into heads for
+    ``scaled_dot_product_attention(is_causal=True)``, the tanh-GELU written out, pre-norm blocks, positions from
+    ``arange`` of the sequence length, the cross-entropy computed in the model's forward when there are targets and
+    the last position's logits alone when there are none (generation)."""
     nn, F = lib.nn, lib.nn.functional
 
     def tanh_gelu(x):
@@ -203,15 +204,23 @@ def nanogpt_steps_of(lib, compiled, layers=4, heads=4, width=128, ctx=64, batch=
             self.norm = nn.LayerNorm(width)
             self.head = nn.Linear(width, vocab, bias=False)
 
-        def forward(self, idx, targets):
+        def forward(self, idx, targets=None):
             h = self.tok(idx) + self.pos(lib.arange(0, idx.size(1), dtype=lib.long))
             for b in self.blocks:
                 h = b(h)
+            if targets is None:
+                return self.head(self.norm(h[:, [-1], :])), None
             logits = self.head(self.norm(h))
             return logits, F.cross_entropy(logits.view(-1, vocab), targets.view(-1))
 
     lib.manual_seed(0)
-    model = GPT()
+    return GPT()
+
+
+def nanogpt_steps_of(lib, compiled, batch=12, ctx=64, vocab=65):
+    """A training step of ``nanogpt_model`` (4 layers, width 128, context 64, batch 12): AdamW,
+    ``zero_grad(set_to_none=True)``; the script compiles the model."""
+    model = nanogpt_model(lib, ctx=ctx, vocab=vocab)
     run = lib.compile(model) if compiled else model
     opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
     rng = np.random.default_rng(0)
@@ -235,6 +244,42 @@ def bench_nanogpt(rounds, torch):
     if torch is not None:
         fns["torch eager"] = nanogpt_steps_of(torch, False)
     return run_rounds("nanoGPT-style step x2 (4x128)", fns, rounds, reps=2)
+
+
+def nanogpt_sample_of(lib, mode, batch=4, tokens=64):
+    """Generation as nanoGPT's sample.py does it without a key/value cache: ``tokens`` forwards under no_grad, the
+    sequence one longer each time (1 to ``tokens``), the next token the argmax of the last position's logits. Each
+    run compiles the model afresh (kernels come from the warm cache). ``mode``: "eager", "compiled", or
+    "recapture" (compiled, each new length recorded again: the compiler without its symbolic sizes)."""
+    model = nanogpt_model(lib).eval()
+    start = lib.zeros(batch, 1, dtype=lib.long)
+
+    def sample():
+        import minitorch.compiler.api as api
+        real = api.make_template
+        if mode == "recapture":
+            api.make_template = lambda *a: (None, "off")
+        run = model if mode == "eager" else lib.compile(model)
+        try:
+            idx = start
+            with lib.no_grad():
+                for _ in range(tokens):
+                    logits, _ = run(idx)
+                    idx = lib.cat((idx, logits[:, -1, :].argmax(-1, keepdim=True)), dim=1)
+        finally:
+            api.make_template = real
+        return idx
+    return sample
+
+
+def bench_sample(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": nanogpt_sample_of(minitorch, "eager"),
+           "minitorch compiled": nanogpt_sample_of(minitorch, "compiled"),
+           "minitorch compiled, recapture": nanogpt_sample_of(minitorch, "recapture")}
+    if torch is not None:
+        fns["torch eager"] = nanogpt_sample_of(torch, "eager")
+    return run_rounds("nanoGPT sampling, 64 lengths", fns, rounds, reps=1)
 
 
 def attention_steps_of(lib, compiled, batch=12, ctx=128, width=128, heads=4):
@@ -314,7 +359,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,first")
+    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,sample,first")
     args = p.parse_args()
     try:
         import torch
@@ -336,6 +381,8 @@ def main():
         bench_nanogpt(args.rounds, torch)
     if "attn" in only:
         bench_attention(args.rounds, torch)
+    if "sample" in only:
+        bench_sample(args.rounds, torch)
     if "first" in only:
         bench_first()
 

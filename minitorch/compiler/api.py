@@ -37,12 +37,42 @@ def _debug():
 
 
 class _Entry:
-    __slots__ = ("graph", "program", "brk", "kernels", "calls", "backward", "split")
+    __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy")
 
     def __init__(self, graph=None, program=None, brk=None, kernels=(), split=False):
-        self.graph, self.program, self.brk, self.kernels, self.calls = graph, program, brk, list(kernels), 0
-        self.backward = None  # the compiled backward graph, when there is one
-        self.split = split    # a graph break: the call runs eagerly with the modules it calls compiled
+        self._graph, self.program, self.brk, self._kernels, self.calls = graph, program, brk, list(kernels), 0
+        self._backward = None  # the compiled backward graph, when there is one
+        self.split = split     # a graph break: the call runs eagerly with the modules it calls compiled
+        self.checks = graph.checks if graph is not None else []  # (tensor, version) read on the host
+        self.lazy = None       # (template, size) of an entry made from a symbolic template, until its graphs are
+        #                        made (when read; False then)
+
+    def _show(self):
+        tpl, s = self.lazy
+        self.lazy = False
+        self._graph, self._kernels, self._backward = tpl.display(s)
+
+    @property
+    def graph(self):
+        if self.lazy:
+            self._show()
+        return self._graph
+
+    @property
+    def kernels(self):
+        if self.lazy:
+            self._show()
+        return self._kernels
+
+    @property
+    def backward(self):
+        if self.lazy:
+            self._show()
+        return self._backward
+
+    @backward.setter
+    def backward(self, g):
+        self._backward = g
 
 
 class _Router:
@@ -219,7 +249,7 @@ class CompiledFunction:
             if entry.split:
                 return self._run_split(args, kwargs)
             return self._fn(*args, **kwargs)
-        checks = entry.graph.checks
+        checks = entry.checks
         if checks and not all(t._vc[0] == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         return entry.program(flat_tensors(args, kwargs))
@@ -232,25 +262,25 @@ class CompiledFunction:
             sk = _sizeless_key(key)
             tpl = self._templates.get(sk)
             prev = next((e for k, e in reversed(self._entries.items())
-                         if e.program is not None and _sizeless_key(k) == sk), None)
+                         if e.program is not None and e.lazy is None and _sizeless_key(k) == sk), None)
         if len(self._entries) >= CACHE_SIZE_LIMIT and not self._evict_other_sizes(key):
             return self._too_many(key, args, kwargs)
         if tpl is not None:
             flat = flat_tensors(args, kwargs)
-            parts = tpl.instantiate(flat)
-            if parts is not None:
-                graph, program, kernels, backward = parts
-                entry = self._entries[key] = _Entry(graph, program, kernels=kernels)
-                entry.backward = backward
+            s = tpl.size_of(flat)
+            if s is not None:
+                entry = self._entries[key] = _Entry(program=tpl.program(s))
+                entry.lazy = (tpl, s)
+                entry.checks = tpl.checks
                 entry.calls = 1
-                if graph.checks and not all(t._vc[0] == v for t, v in graph.checks):
+                if entry.checks and not all(t._vc[0] == v for t, v in entry.checks):
                     return self._capture(key, args, kwargs)
-                return program(flat)
+                return entry.program(flat)
         self._last = None
         result = self._capture(key, args, kwargs)
         new = self._last
         if prev is not None and new is not None and new.program is not None:
-            tpl, why = make_template(_parts(prev), _parts(new), prev.graph.inputs, new.graph.inputs)
+            tpl, why = make_template(_parts(prev), _parts(new))
             if tpl is not None or self._templates.get(sk) is None:  # (a size 1 keeps the template it missed)
                 self._templates[sk] = tpl
             if _debug():

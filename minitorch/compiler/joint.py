@@ -195,7 +195,7 @@ class _JointNode(Node):
             g = grads[i] if i < len(grads) else None
             if g is None:
                 v = plan.outs[i]
-                g = launch.fill_(launch.empty(v.shape, v.dtype, v.device), 0)
+                g = launch.fill_(launch.empty(plan.shapes[i], v.dtype, v.device), 0)
             elif not g._contig or g._offset:
                 g = launch.contiguous(g)  # the graph's views of a seed assume the dense layout it was recorded with
             seeds.append(g)

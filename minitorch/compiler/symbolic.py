@@ -19,7 +19,7 @@ import types
 import numpy as np
 
 from ..tensor import Tensor, _make
-from .ir import _IDS, Graph, Value
+from .ir import _IDS, Graph, Node, Value
 from .runtime import Program
 
 
@@ -147,6 +147,31 @@ class _View:
         return out
 
 
+class _IntData:
+    """A small integer tensor whose elements are integers of the template."""
+
+    __slots__ = ("t", "items")
+
+    def __init__(self, t, items):
+        self.t, self.items = t, items
+
+    def inst(self, s, memo):
+        out = memo.get(id(self))
+        if out is None:
+            t = self.t
+            data = np.array([x.inst(s, memo) for x in self.items], dtype=t._dtype.storage_np)
+            out = memo[id(self)] = _make(data, tuple(t._shape), tuple(_strides(t._shape)), 0, t._dtype, t._device)
+        return out
+
+
+def _strides(shape):
+    out, n = [], 1
+    for d in reversed(shape):
+        out.append(n)
+        n *= d
+    return out[::-1]
+
+
 class _Method:
     __slots__ = ("func", "obj")
 
@@ -162,13 +187,20 @@ _PLAIN = (str, bytes, float, complex, bool, type(None), type, types.FunctionType
 # fields that hold what the capture happened to see rather than what the entry computes: the later capture's
 # value is kept (version counters, caches of loaded kernels, the ids of storages that views share)
 _KEEP = {"version", "_fwd", "_bwd", "calls"}
+# per class: fields replay does not read (a fused kernel's input values: only their count, for its sources)
+_KEEP_OF = {"FusedKernel": {"inputs"}}
 
 
 class _Differ:
-    def __init__(self, sa, sb):
+    """``runtime``: only what replaying needs (programs, kernels, plans); graph values are the later capture's own
+    (replay reads their dtypes and devices, not their shapes), graphs and nodes are left out, and every object
+    whose fields are all the same is shared rather than copied."""
+
+    def __init__(self, sa, sb, runtime=False):
         self.sa, self.sb = sa, sb
         self.memo = {}
         self.syms = 0
+        self.runtime = runtime
 
     def fail(self, why):
         raise Mismatch(why)
@@ -194,9 +226,13 @@ class _Differ:
             return _Same(b) if all(type(x) is _Same for x in (t.shape, t.stride, t.offset)) else t
         if a._shape != b._shape or a._dtype != b._dtype or a._device != b._device:
             self.fail(f"a constant tensor of another size ({tuple(a._shape)} vs {tuple(b._shape)})")
-        if not np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy()):
-            self.fail("a constant tensor with other values")
-        return _Same(b)
+        x, y = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+        if np.array_equal(x, y):
+            return _Same(b)
+        if x.dtype.kind in "iu" and x.size <= 64 and b._device.type == "cpu":
+            # a few indices made from sizes (``h[:, [-1]]`` is position T - 1)
+            return _IntData(b, [self.int_(int(p), int(q)) for p, q in zip(x.ravel(), y.ravel())])
+        self.fail(f"a constant tensor with other values ({tuple(a._shape)}, {a._dtype})")
 
     def diff(self, a, b):
         if a is b:
@@ -217,12 +253,15 @@ class _Differ:
         if ta is tuple or (issubclass(ta, tuple) and hasattr(a, "_fields")):
             if len(a) != len(b):
                 self.fail("tuples of other lengths")
-            return _Seq(ta, [self.diff(x, y) for x, y in zip(a, b)])
+            t = _Seq(ta, [self.diff(x, y) for x, y in zip(a, b)])
+            return _Same(b) if self.runtime and all(type(x) is _Same for x in t.items) else t
         if ta is list:
             if len(a) != len(b):
                 self.fail("lists of other lengths")
             t = self.memo[key] = _Seq(list, [])
             t.items.extend(self.diff(x, y) for x, y in zip(a, b))
+            if self.runtime and all(type(x) is _Same for x in t.items):
+                t = self.memo[key] = _Same(b)
             return t
         if ta is dict:
             if len(a) != len(b):
@@ -238,7 +277,7 @@ class _Differ:
         if ta is Tensor:
             t = self.memo[key] = self.tensor(a, b)
             return t
-        if ta is Program:
+        if ta is Program and not self.runtime:
             t = self.memo[key] = _Program(None)
             t.graph = self.diff(a.graph, b.graph)
             return t
@@ -246,6 +285,8 @@ class _Differ:
             if a.__func__ is not b.__func__:
                 self.fail("methods of other functions")
             return _Method(a.__func__, self.diff(a.__self__, b.__self__))
+        if self.runtime and (issubclass(ta, (Value, Graph, Node)) or ta.__name__ == "_FwdGraph"):
+            return _Same(b if issubclass(ta, Value) else None)
         if issubclass(ta, Value):
             return self.value(a, b, key)
         if ta is Graph:
@@ -254,9 +295,12 @@ class _Differ:
         if fields is None or fields != _fields(b):
             self.fail(f"{ta.__name__} objects that are not the same")
         t = self.memo[key] = _Obj(ta)
+        keep = _KEEP_OF.get(ta.__name__, ())
         for name in fields:
             va, vb = getattr(a, name), getattr(b, name)
-            t.fields.append((name, _Same(vb) if name in _KEEP else self.diff(va, vb)))
+            t.fields.append((name, _Same(vb) if name in _KEEP or name in keep else self.diff(va, vb)))
+        if self.runtime and all(type(x) is _Same for _, x in t.fields):
+            t = self.memo[key] = _Same(b)
         return t
 
     def value(self, a, b, key):
@@ -310,16 +354,19 @@ def _fields(o):
 
 
 class Template:
-    """What two captures of one callable at sizes ``sa`` and ``sb`` share: ``instantiate(inputs)`` gives the entry's
-    (graph, program, kernels, backward) for the sizes of ``inputs``, or None where those do not fit."""
+    """What two captures of one callable at sizes ``sa`` and ``sb`` share. ``size_of(tensors)`` is the size a call's
+    tensors have (None where they do not fit); ``program(s)`` the entry's program at that size (what a call
+    replays, made at once) and ``display(s)`` its (graph, kernels, backward graph), made when something reads them
+    (``graphs``, ``code``, explain)."""
 
-    def __init__(self, parts, inputs, syms):
-        self.parts = parts
-        self.inputs = inputs  # per graph input: (shape template, stride template)
+    def __init__(self, display, runtime, inputs, syms, checks):
+        self._display = display
+        self._runtime = runtime
+        self.inputs = inputs  # per graph input: (shape, strides) as tuples of ints and Syms
         self.syms = syms      # how many integers are symbolic
+        self.checks = checks  # the later capture's host-read constants (the same tensors for every size)
 
     def size_of(self, tensors):
-        """The symbolic size ``s`` that ``tensors`` (the call's flat tensor arguments) have, or None."""
         if len(tensors) != len(self.inputs):
             return None
         s = None
@@ -342,20 +389,21 @@ class Template:
                 return None
         return s
 
-    def instantiate(self, tensors):
-        s = self.size_of(tensors)
-        if s is None:
-            return None
-        return self.parts.inst(s, {})
+    def program(self, s):
+        return self._runtime.inst(s, {})
+
+    def display(self, s):
+        return self._display.inst(s, {})
 
 
 def _at(d, s):
     return d.at(s) if type(d) is Sym else d
 
 
-def make_template(a_parts, b_parts, a_inputs, b_inputs):
-    """The template of two captures' entries (``parts``: any structure of graphs, programs and kernels), given
-    their flat graph-input Values, or None (with the reason) when they are not one entry at two sizes."""
+def make_template(a, b):
+    """The template of two captures' entries ``a`` and ``b``, each ``(graph, program, kernels, backward graph)``,
+    or None (with the reason) when they are not one entry at two sizes."""
+    a_inputs, b_inputs = a[0].inputs, b[0].inputs
     pairs = set()
     for va, vb in zip(a_inputs, b_inputs):
         if len(va.shape) != len(vb.shape):
@@ -368,12 +416,14 @@ def make_template(a_parts, b_parts, a_inputs, b_inputs):
         return None, "a size below 2"
     d = _Differ(sa, sb)
     try:
-        parts = d.diff(a_parts, b_parts)
+        display = d.diff((a[0], a[2], a[3], a[1]), (b[0], b[2], b[3], b[1]))  # (the program: checked whole)
         inputs = [(d.diff(va.shape, vb.shape), d.diff(va.geom[0], vb.geom[0])) for va, vb in zip(a_inputs, b_inputs)]
+        runtime = _Differ(sa, sb, runtime=True).diff(a[1], b[1])
     except Mismatch as e:
         return None, str(e)
+    display.items.pop()
     inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
-    return Template(parts, inputs, d.syms), None
+    return Template(display, runtime, inputs, d.syms, b[0].checks), None
 
 
 def _flat(t):
