@@ -283,7 +283,8 @@ def test_silu_is_recorded_op_by_op_and_fuses_unless_in_place(inplace):
                                         lambda t: nn.functional.cross_entropy(model(t), y), model, x)
     names = [n.name for g in c._compiled.graphs for n in g.nodes]
     if not inplace:
-        assert "silu" not in names and names.count("fused_sigmoid_mul") == 2
+        # (each SiLU is a fused kernel of its own or the epilogue of the linear layer before it)
+        assert "silu" not in names and names.count("fused_sigmoid_mul") + names.count("linear_silu") == 2
 
 
 def test_linear_launch_rejects_an_unknown_activation():
@@ -901,19 +902,19 @@ def test_second_process_loads_fused_kernels_from_the_disk_cache(tmp_path):
         x = minitorch.randn(100, requires_grad=True)
         c(x)
         c(x).sum().backward()
-        (fused,) = [n for n in c.graphs[0].nodes if n.kind == "fused"]
-        k = fused.target
-        st = [k._fwd.forward.stats] + [m.backward.stats for m in k._bwd.values()]
-        print(sum(len(s.cache_misses) for s in st), sum(len(s.cache_hits) for s in st))
+        ks = [n.target for e in c._entries.values() for g in (e.graph, e.backward) if g is not None
+              for n in g.nodes if n.kind == "fused"]
+        st = [k._fwd.forward.stats for k in ks] + [m.backward.stats for k in ks for m in k._bwd.values()]
+        print(len(st), sum(len(s.cache_misses) for s in st), sum(len(s.cache_hits) for s in st))
     """)
     env = dict(os.environ, MINITORCH_COMPILE_CACHE=str(tmp_path / "cache"))
     runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
             for _ in range(2)]
     for r in runs:
         assert r.returncode == 0, r.stderr
-    misses1, _ = map(int, runs[0].stdout.split())
-    misses2, hits2 = map(int, runs[1].stdout.split())
-    assert misses1 == 2 and misses2 == 0 and hits2 == 2
+    n, misses1, _ = map(int, runs[0].stdout.split())
+    n2, misses2, hits2 = map(int, runs[1].stdout.split())
+    assert n == n2 >= 2 and misses1 == n and misses2 == 0 and hits2 == n  # (forward and backward kernels)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1531,14 +1532,15 @@ def test_fused_layer_norm_gives_eager_values_exactly_without_grad(dtype):
     np.testing.assert_array_equal(s_c.numpy(), s_e.numpy())
     (g,) = c.graphs
     assert [n.name for n in g.nodes] == ["fused_mul_sub_add_layer_norm"]
-    # with grad on and no compiled backward (a graph replayed through autograd) the layer norm stays its own node
+    # with grad on the backward is compiled too: the forward graph (no autograd) fuses the layer norm the same way
     c2 = minitorch.compile(f)
     x.requires_grad_(True)
     for _ in range(2):
         x.grad = None
         got2, _ = c2(x, y)
         got2.pow(2).sum().backward()
-    assert [n.name for n in c2.graphs[0].nodes] == ["fused_mul_sub_add", "layer_norm"]
+    (entry,) = c2._entries.values()
+    assert [n.name for n in entry.graph.nodes] == ["fused_mul_sub_add_layer_norm"] and entry.backward is not None
     gx = x.grad.numpy().copy()
     x.grad = None
     f(x, y)[0].pow(2).sum().backward()

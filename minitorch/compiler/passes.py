@@ -592,6 +592,29 @@ def fusable_nodes(graph):
     return sum(len(g) for g in _groups(graph) if len(g) > 1)
 
 
+def reduced_chains(graph):
+    """Whether a chain that ``fuse_elementwise`` would merge ends in a sum, a mean, a softmax or a log_softmax
+    (its epilogue: the fused kernel and its generated backward then each make one pass)."""
+    from ..ops import activation
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    outs = {id(v) for v in graph.outputs()}
+    for g in _groups(graph):
+        v = g[-1].outputs[0]
+        rs = readers.get(id(v), ())
+        if len(g) < 2 or len(rs) != 1 or id(v) in outs or not rs[0].args or rs[0].args[0] is not v:
+            continue
+        r = rs[0]
+        if r.kind == "functional" and r.target in (activation.softmax, activation.log_softmax):
+            return True
+        cls = getattr(r.target, "__self__", None) if r.kind == "function" else None
+        if cls is not None and cls.__module__ == "minitorch.ops.reduce" and cls.__name__ in ("Sum", "Mean"):
+            return True
+    return False
+
+
 def fuse_elementwise(graph, kernels, autograd=True):
     """Merge every chain of fusable elementwise nodes, whose intermediate values have one reader inside the chain
     and are not graph outputs, into one ``fused`` node running a generated kernel (forward and backward). A sum or
