@@ -24,12 +24,13 @@ from .capture import CompileError, GraphBreak
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
 from .runtime import Program, flat_tensors
-from .symbolic import make_template
+from .symbolic import make_template, size_guards
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
 _ALL = []  # every compiled callable (reset() clears their entries)
 CACHE_SIZE_LIMIT = 8  # signatures captured per compiled callable, as torch._dynamo.config.cache_size_limit
+TEMPLATES = 4  # symbolic templates kept per signature without sizes
 
 
 def _debug():
@@ -144,7 +145,7 @@ class CompiledFunction:
         self._mode = mode
         self._options = dict(options or {})
         self._entries = {}
-        self._templates = {}  # sizeless key -> symbolic.Template (or None) of the last two captures' entries
+        self._templates = {}  # sizeless key -> [symbolic.Template], each made from two captures' entries
         self._last = None
         self._whole = None  # which contexts the last compiled backward called whole (joint.capture_backward's hint)
         self._mods = None
@@ -255,34 +256,41 @@ class CompiledFunction:
         return entry.program(flat_tensors(args, kwargs))
 
     def _miss(self, key, args, kwargs):
-        """A new key: an entry made from the callable's symbolic template when only sizes changed and the template
-        fits them; otherwise a capture, which (after an earlier capture at another size) makes the template."""
-        sk = prev = tpl = None
+        """A new key: an entry made from one of the callable's symbolic templates when only sizes changed and a
+        template fits them; otherwise a capture, which (after an earlier capture at another size) makes a template.
+        Up to ``TEMPLATES`` templates per signature, newest first (a branch on a size gives one per side)."""
+        sk = prev = None
+        tpls = ()
         if self._dynamic is not False and self._fuse:
             sk = _sizeless_key(key)
-            tpl = self._templates.get(sk)
+            tpls = self._templates.get(sk, ())
             prev = next((e for k, e in reversed(self._entries.items())
                          if e.program is not None and e.lazy is None and _sizeless_key(k) == sk), None)
         if len(self._entries) >= CACHE_SIZE_LIMIT and not self._evict_other_sizes(key):
             return self._too_many(key, args, kwargs)
-        if tpl is not None:
-            flat = flat_tensors(args, kwargs)
+        flat = flat_tensors(args, kwargs) if tpls or prev is not None else None
+        for tpl in tpls:
             s = tpl.size_of(flat)
-            if s is not None:
-                entry = self._entries[key] = _Entry(program=tpl.program(s))
-                entry.lazy = (tpl, s)
-                entry.checks = tpl.checks
-                entry.calls = 1
-                if entry.checks and not all(t._vc[0] == v for t, v in entry.checks):
-                    return self._capture(key, args, kwargs)
-                return entry.program(flat)
+            if s is None:
+                continue
+            entry = self._entries[key] = _Entry(program=tpl.program(s))
+            entry.lazy = (tpl, s)
+            entry.checks = tpl.checks
+            entry.calls = 1
+            if entry.checks and not all(t._vc[0] == v for t, v in entry.checks):
+                return self._capture(key, args, kwargs)
+            return entry.program(flat)
         self._last = None
-        result = self._capture(key, args, kwargs)
+        if prev is None:
+            result = self._capture(key, args, kwargs)
+        else:
+            with size_guards(flat, prev.graph.inputs) as noted:
+                result = self._capture(key, args, kwargs)
         new = self._last
         if prev is not None and new is not None and new.program is not None:
-            tpl, why = make_template(_parts(prev), _parts(new))
-            if tpl is not None or self._templates.get(sk) is None:  # (a size 1 keeps the template it missed)
-                self._templates[sk] = tpl
+            tpl, why = make_template(_parts(prev), _parts(new), noted.guards)
+            if tpl is not None:
+                self._templates[sk] = [tpl] + list(tpls)[:TEMPLATES - 1]
             if _debug():
                 print(f"[minitorch.compile] {self.__name__}: " + (f"sizes are symbolic ({tpl.syms} integers)"
                       if tpl is not None else f"sizes stay static: {why}"), file=sys.stderr)

@@ -33,7 +33,7 @@ import numpy as np
 from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _make
-from .ir import CtxValue, Graph, Node, Value, map_tree
+from .ir import CtxValue, Graph, Node, SizeInt, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
 # nn.functional composites recorded op by op rather than whole (their pieces are all recordable, and the backward
@@ -188,8 +188,8 @@ class _Recorder:
     def _view(self, base, t):
         """A view of a graph tensor made without autograd (``detach``, views of integer tensors, no_grad views)."""
         bv, bt = base
-        node = Node("view", "as_strided", _view_of, (bv, t._shape, t._stride, t._offset - bt._offset), {},
-                    line=user_line())
+        node = Node("view", "as_strided", _view_of, (bv, tuple(map(int, t._shape)), t._stride,
+                                                      t._offset - bt._offset), {}, line=user_line())
         node.epoch = self.writes
         v = Value("node", t, node)
         v.static = bv.static and not bv.stale
@@ -202,7 +202,8 @@ class _Recorder:
         return v
 
     def args_tree(self, tree):
-        return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else a, tree)
+        return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else int(a) if type(a) is SizeInt else a,
+                        tree)
 
     # recording ----------------------------------------------------------------------------------------------
     def record(self, kind, name, target, args, kwargs, run, differentiable, vargs=None):

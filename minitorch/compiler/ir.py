@@ -12,6 +12,48 @@ import itertools
 _IDS = itertools.count()
 
 
+def _float_cmp(a, o, op):
+    if not isinstance(o, float):
+        return NotImplemented
+    return {"<": float(a) < o, "<=": float(a) <= o, ">": float(a) > o, ">=": float(a) >= o}[op]
+
+
+class SizeInt(int):
+    """A size of a graph input as the user's code reads it (``x.size(0)``, ``x.shape``) during a capture at a new
+    size (compiler/symbolic.py): a comparison with it is noted as a guard of the symbolic template, while noting is
+    on. Arithmetic gives plain ints; recorded arguments hold plain ints."""
+
+    __slots__ = ()
+    noting = [None]  # the list comparisons go to, or None
+
+    def _note(self, op, other, r):
+        g = SizeInt.noting[0]
+        # (a comparison with an equal size is taken to be of two sizes that follow the input's: x.size(0) == n)
+        if g is not None and r is not NotImplemented and type(other) in (int, float) and other != int(self):
+            g.append((op, other, r))
+        return r
+
+    def __lt__(self, o):
+        return self._note("lt", o, int.__lt__(self, o) if isinstance(o, int) else _float_cmp(self, o, "<"))
+
+    def __le__(self, o):
+        return self._note("le", o, int.__le__(self, o) if isinstance(o, int) else _float_cmp(self, o, "<="))
+
+    def __gt__(self, o):
+        return self._note("gt", o, int.__gt__(self, o) if isinstance(o, int) else _float_cmp(self, o, ">"))
+
+    def __ge__(self, o):
+        return self._note("ge", o, int.__ge__(self, o) if isinstance(o, int) else _float_cmp(self, o, ">="))
+
+    def __eq__(self, o):
+        return self._note("eq", o, int.__eq__(self, o))
+
+    def __ne__(self, o):
+        return self._note("ne", o, int.__ne__(self, o))
+
+    __hash__ = int.__hash__
+
+
 class Value:
     """One tensor of a graph: its shape, dtype and device as captured, and where it comes from."""
 
@@ -21,7 +63,7 @@ class Value:
     def __init__(self, kind, t, node=None, label=None):
         self.id = next(_IDS)
         self.kind = kind            # "input", "const" or "node"
-        self.shape = tuple(t._shape)
+        self.shape = tuple(map(int, t._shape))
         self.contig = t._contig
         self.geom = (tuple(t._stride), t._offset, id(t._storage))  # layout at capture (ONNX reads views by it)
         self.static = kind == "const"  # computed from constants alone by deterministic ops

@@ -14,12 +14,13 @@ generated kernels.
 A template cannot see a Python branch of the user's code on a size (``if x.size(0) > 16``) whose outcome is the
 same for both captured sizes; ``dynamic=False`` turns symbolic sizes off.
 """
+import operator
 import types
 
 import numpy as np
 
-from ..tensor import Tensor, _make
-from .ir import _IDS, Graph, Node, Value
+from ..tensor import Size, Tensor, _make, _wrap_dim
+from .ir import _IDS, Graph, Node, SizeInt, Value
 from .runtime import Program
 
 
@@ -238,14 +239,20 @@ class _Differ:
         if a is b:
             return _Same(b)
         ta = type(a)
+        if (ta is SizeInt or ta is int) and type(b) in (int, SizeInt):
+            return self.int_(int(a), int(b))
         if ta is not type(b):
             self.fail(f"{ta.__name__} vs {type(b).__name__}")
         if ta is int:
             return self.int_(a, b)
-        if issubclass(ta, _PLAIN):
+        if issubclass(ta, _PLAIN) or issubclass(ta, np.generic):
             if a == b:
                 return _Same(b)
             self.fail(f"{a!r} vs {b!r}")
+        if ta is np.ndarray:
+            if a.dtype == b.dtype and np.array_equal(a, b):
+                return _Same(b)
+            self.fail("arrays with other values")
         key = (id(a), id(b))
         got = self.memo.get(key)
         if got is not None:
@@ -359,12 +366,13 @@ class Template:
     replays, made at once) and ``display(s)`` its (graph, kernels, backward graph), made when something reads them
     (``graphs``, ``code``, explain)."""
 
-    def __init__(self, display, runtime, inputs, syms, checks):
+    def __init__(self, display, runtime, inputs, syms, checks, guards):
         self._display = display
         self._runtime = runtime
         self.inputs = inputs  # per graph input: (shape, strides) as tuples of ints and Syms
         self.syms = syms      # how many integers are symbolic
         self.checks = checks  # the later capture's host-read constants (the same tensors for every size)
+        self.guards = guards  # (op, number, outcome): comparisons of the size the user's code made
 
     def size_of(self, tensors):
         if len(tensors) != len(self.inputs):
@@ -382,7 +390,7 @@ class Template:
                         s = v
                     elif v != s:
                         return None
-        if s is None or s < 2:
+        if s is None or s < 2 or not all(_CMP[op](s, x) == r for op, x, r in self.guards):
             return None
         for t, (shape, stride) in zip(tensors, self.inputs):
             if tuple(_at(d, s) for d in shape) != t._shape or tuple(_at(d, s) for d in stride) != t._stride:
@@ -396,13 +404,69 @@ class Template:
         return self._display.inst(s, {})
 
 
+def _ints(tree):
+    """The integers among the leaves of nested tuples, lists and dicts (bools left out)."""
+    from .ir import leaves
+    return [x for x in leaves(tree) if isinstance(x, int) and not isinstance(x, bool)]
+
+
 def _at(d, s):
     return d.at(s) if type(d) is Sym else d
 
 
-def make_template(a, b):
+_CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq,
+        "ne": operator.ne}
+
+
+class size_guards:
+    """While a call is captured at a new size: the sizes of its tensor arguments that differ from the last
+    capture's graph inputs read as ``SizeInt`` through ``shape``, ``size()``, and comparisons with them collect in
+    ``guards`` (the template built from this capture is used only for sizes that compare the same)."""
+
+    def __init__(self, tensors, inputs):
+        self.guards = []
+        self.dims = {}
+        if len(tensors) == len(inputs):
+            for t, v in zip(tensors, inputs):
+                if len(t._shape) == len(v.shape):
+                    d = frozenset(i for i, (x, y) in enumerate(zip(t._shape, v.shape)) if x != y)
+                    if d:
+                        self.dims[id(t)] = d
+
+    def __enter__(self):
+        if not self.dims:
+            return self
+        dims = self.dims
+        self.saved = (Tensor.shape, Tensor.size)
+        size = Tensor.size
+
+        def tagged(t):
+            d = dims[id(t)]
+            return Size(tuple(SizeInt(n) if i in d else n for i, n in enumerate(t._shape)))
+
+        def shape(t):
+            return tagged(t) if id(t) in dims else Size(t._shape)
+
+        def size_of(t, dim=None):
+            if id(t) not in dims:
+                return size(t, dim)
+            return tagged(t) if dim is None else tagged(t)[_wrap_dim(dim, len(t._shape))]
+
+        Tensor.shape, Tensor.size = property(shape), size_of
+        SizeInt.noting[0] = self.guards
+        return self
+
+    def __exit__(self, *exc):
+        if self.dims:
+            Tensor.shape, Tensor.size = self.saved
+            SizeInt.noting[0] = None
+        return False
+
+
+def make_template(a, b, guards=()):
     """The template of two captures' entries ``a`` and ``b``, each ``(graph, program, kernels, backward graph)``,
-    or None (with the reason) when they are not one entry at two sizes."""
+    or None (with the reason) when they are not one entry at two sizes; ``guards``: the comparisons of sizes
+    noted while ``b`` was captured."""
     a_inputs, b_inputs = a[0].inputs, b[0].inputs
     pairs = set()
     for va, vb in zip(a_inputs, b_inputs):
@@ -423,7 +487,7 @@ def make_template(a, b):
         return None, str(e)
     display.items.pop()
     inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
-    return Template(display, runtime, inputs, d.syms, b[0].checks), None
+    return Template(display, runtime, inputs, d.syms, b[0].checks, list(guards)), None
 
 
 def _flat(t):
