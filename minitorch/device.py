@@ -3,12 +3,31 @@
 __all__ = ["device"]
 
 
+_INTERNED = {}  # (argument, index) and (type, index) -> the one device object of that type and index
+
+
 class device:
-    """A device type plus an optional index; compares equal to an equivalent device."""
+    """A device type plus an optional index; compares equal to an equivalent device. There is one object per
+    type and index (``minitorch.device("cuda:0") is minitorch.device("cuda", 0)``), so fast paths that compare
+    tensors' devices by identity hold on every device."""
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type, index=None):  # noqa: A002 - torch's argument name
+    def __new__(cls, type, index=None):  # noqa: A002 - torch's argument name
+        key = (type, index) if isinstance(type, str) and (index is None or isinstance(index, int)) else None
+        d = _INTERNED.get(key) if key is not None else None
+        if d is None:
+            d = object.__new__(cls)
+            d._parse(type, index)
+            d = _INTERNED.setdefault((d.type, d.index), d)
+            if key is not None:
+                _INTERNED[key] = d
+        return d
+
+    def __init__(self, type, index=None):  # noqa: A002
+        pass  # (made in __new__)
+
+    def _parse(self, type, index):  # noqa: A002
         if isinstance(type, device):
             self.type, self.index = type.type, type.index
             return
