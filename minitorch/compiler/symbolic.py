@@ -4,15 +4,19 @@ When a compiled callable is captured a second time for arguments that differ fro
 size (another batch size, a last smaller batch, another sequence length), the two optimized entries are compared
 object by object (graphs, nodes, values, fused kernels, programs). Where they agree they are the same code; every
 integer that differs must be ``k*s**p`` (``p`` up to 3, ``k`` a positive integer) or ``s + c`` of the changing size
-``s`` (a batch's rows ``B*T``, a stride, a row count of a fused reduction, the ``T*T`` scores of attention);
-anything else that differs (a constant tensor with other values such as ``arange(T)``, another kernel, a float
-computed from a size) means the sizes are not interchangeable and each new size is captured as before. Otherwise the
-comparison is a ``Template``: a later call with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as
-broadcasting treats them apart) gets the entry instantiated at ``s`` with no recording at all, running the same
-generated kernels.
+``s`` (a batch's rows ``B*T``, a stride, a row count of a fused reduction, the ``T*T`` scores of attention, the
+index ``T - 1`` of ``h[:, [-1]]``); views of a tensor from before the call follow the size too. Anything else that
+differs (a constant tensor with other values, another kernel, a float computed from a size) means the sizes are not
+interchangeable, and each new size is captured as before. Otherwise the comparison is a ``Template``: a later call
+with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as broadcasting treats them apart) gets the
+entry instantiated at ``s`` with no recording at all, running the same generated kernels. What a call replays (the
+program, the fused kernels' sizes) is made at once and shares every object whose fields do not depend on ``s``;
+the graphs are made only when something reads them (``graphs``, ``code``, explain).
 
-A template cannot see a Python branch of the user's code on a size (``if x.size(0) > 16``) whose outcome is the
-same for both captured sizes; ``dynamic=False`` turns symbolic sizes off.
+Guards: while the second size is captured, the changing sizes of the arguments read through ``shape`` and
+``size()`` are ``SizeInt``s, which note the comparisons the user's code makes with numbers (``if x.size(0) > 16``,
+``assert T <= block_size``); a size for which one of them comes out otherwise does not use the template. Not seen:
+comparisons of sizes computed from those, or read off intermediate tensors. ``dynamic=False`` turns templates off.
 """
 import operator
 import types
