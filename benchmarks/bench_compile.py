@@ -10,7 +10,7 @@ softmax: the scale and mask fuse into the softmax kernel, forward and backward),
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,sample,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,sample,resnet,first]
 """
 import argparse
 import math
@@ -329,6 +329,57 @@ def bench_attention(rounds, torch):
     return out
 
 
+def resnet18_infer_of(lib, compiled, batch=8, size=64):
+    """ResNet-18 inference (eval, no_grad; batch 8 of 3x64x64), built the way torchvision builds it: every
+    convolution is followed by an inference batch norm, which the compiler folds into it (and the relu after it
+    becomes the convolution's epilogue)."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+            self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+            self.down = None
+            if stride != 1 or cin != cout:
+                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            h = F.relu(self.b1(self.c1(x)))
+            h = self.b2(self.c2(h))
+            return F.relu(h + (x if self.down is None else self.down(x)))
+
+    lib.manual_seed(0)
+    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [Block(cin, cout, stride), Block(cout, cout, 1)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
+    model = nn.Sequential(*layers).eval()
+    with lib.no_grad():
+        for m in model.modules():  # statistics away from 0 and 1, as a trained model has
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    run = lib.compile(model) if compiled else model
+    x = lib.randn(batch, 3, size, size)
+
+    def infer():
+        with lib.no_grad():
+            return run(x)
+    return infer
+
+
+def bench_resnet(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": resnet18_infer_of(minitorch, False),
+           "minitorch compiled": resnet18_infer_of(minitorch, True)}
+    if torch is not None:
+        fns["torch eager"] = resnet18_infer_of(torch, False)
+    return run_rounds("ResNet-18 inference (8x3x64x64)", fns, rounds, reps=3)
+
+
 _FIRST = textwrap.dedent("""
     import time, numpy as np
     t0 = time.perf_counter()
@@ -359,7 +410,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,sample,first")
+    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,sample,resnet,first")
     args = p.parse_args()
     try:
         import torch
@@ -383,6 +434,8 @@ def main():
         bench_attention(args.rounds, torch)
     if "sample" in only:
         bench_sample(args.rounds, torch)
+    if "resnet" in only:
+        bench_resnet(args.rounds, torch)
     if "first" in only:
         bench_first()
 

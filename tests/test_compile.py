@@ -315,6 +315,55 @@ def test_relu_after_conv2d_is_its_epilogue_in_a_no_grad_graph(batch, dtype):
     assert model[0].weight.grad is not None
 
 
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_an_inference_batch_norm_folds_into_the_convolution_before_it(dtype):
+    """conv -> batch norm (eval) -> relu is one convolution with folded weights and a relu epilogue under no_grad;
+    the fold is made on every call (new statistics are seen) and not in training mode or with autograd."""
+    minitorch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32)
+            # (32 -> 32, 3x3: the CPU's Winograd kernel, whose transform of the folded weights is kept)
+            self.c2, self.b2 = nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32, affine=False)
+
+        def forward(self, x):
+            h = F.relu(self.b1(self.c1(x)))
+            return F.relu(self.b2(self.c2(h)) + h)
+
+    model = Block().to(dtype)
+    x = minitorch.randn(4, 3, 10, 10, dtype=dtype)
+    model.train()
+    for _ in range(3):
+        model(minitorch.randn(4, 3, 10, 10, dtype=dtype))  # running statistics away from 0 and 1
+    model.eval()
+    c = minitorch.compile(model)
+    tol = 2e-5 if dtype == minitorch.float32 else 1e-12
+    with minitorch.no_grad():
+        for _ in range(2):
+            got = c(x)
+        np.testing.assert_allclose(got.numpy(), model(x).numpy(), rtol=tol, atol=tol)
+        (entry,) = c._compiled._entries.values()
+        names = [n.name for n in entry.graph.nodes]
+        assert names[:2] == ["conv2d_bn_relu", "conv2d_bn"] and "batch_norm" not in names
+        kept = entry.graph.nodes[1].target._fold
+        assert kept[3][0] is not None  # the Winograd transform of the folded weights, kept
+        model.b1.running_var.mul_(3.0)  # a buffer changed in place: the next call folds the new values
+        model.c2.bias.data.add_(0.5)
+        np.testing.assert_allclose(c(x).numpy(), model(x).numpy(), rtol=tol, atol=tol)
+        model.c2.weight.data.mul_(-1.0)
+        np.testing.assert_allclose(c(x).numpy(), model(x).numpy(), rtol=tol, atol=tol)
+        assert entry.graph.nodes[1].target._fold is not kept
+    model.train()  # batch statistics: nothing folds, and eager's running-statistics updates happen
+    before = model.b1.running_mean.clone()
+    c(x).sum().backward()
+    (train,) = [e for e in c._compiled._entries.values() if e is not entry]
+    names = [n.name for n in train.graph.nodes]
+    assert "batch_norm" in names and not any(n.startswith("conv2d_bn") for n in names)
+    assert not np.allclose(before.numpy(), model.b1.running_mean.numpy())
+
+
 @pytest.mark.parametrize("n", [1, 700])  # the serial and the threaded kernel
 def test_a_chain_with_inputs_broadcast_over_leading_dimensions_walks_rows(n):
     gen = minitorch.Generator().manual_seed(5)

@@ -219,13 +219,14 @@ def _col2im_img(buf, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     _col2im_ld(buf.ravel(), OH * OW, 0, C, H, W, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None):
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None, wu=None):
     """out (N, G, Og, L) = act(w (G, Og, Kg) @ im2col(x[n], group g) (+ b)); ws (T, R, S/R) scratch, one per thread;
     ``act`` as in the linear kernels' ``_epilogue`` (minitorch.compile fuses conv2d -> relu), applied where the
     bias is added, while the block is in cache. 3x3 stride-1 convolutions with enough channels run as Winograd
     F(2x2, 3x3) instead (see below; ws is then unused). ``keep``: a list, when the weight gradient will be wanted;
     a Winograd forward appends its transformed input to it (up to WINOGRAD_KEEP_BYTES), for conv2d_backward's
-    ``kept``, which then need not recompute it."""
+    ``kept``, which then need not recompute it. ``wu``: None, or a one-element list that keeps the weights'
+    Winograd transform for later calls with the same weights (the caller empties it when they change)."""
     T = max(1, min(num_threads(), x.shape[0]))
     plan = _winograd_plan_for(x, w, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, T)
     if plan is not None:
@@ -236,12 +237,20 @@ def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, 
         nk = 16 * sv * -(-N // ni)
         keeping = keep is not None and nk * x.itemsize <= WINOGRAD_KEEP_BYTES
         vk = _empty_aligned(nk, x.dtype) if keeping else np.empty(0, x.dtype)
-        buf = _take(16 * su + T * S, x.dtype)
+        u = wu[0] if wu is not None else None
+        if u is None or u.shape[0] != 16 * su or u.dtype != x.dtype:
+            u = None
+        own = u is None and wu is None  # the transform lives in the pooled buffer, for this call only
+        s0 = 16 * su if own else 0
+        buf = _take(s0 + T * S, x.dtype)
         try:
-            u = buf[:16 * su]
-            _winograd_weights(w.reshape(O, C, 9), u, su)
+            if u is None:
+                u = buf[:16 * su] if own else np.empty(16 * su, x.dtype)
+                _winograd_weights(w.reshape(O, C, 9), u, su)
+                if wu is not None:
+                    wu[0] = u
             bad = np.zeros(T, np.bool_)
-            _winograd_forward(x, u, su, b, has_b, out.reshape(N, O, OH, OW), buf[16 * su:16 * su + T * S].reshape(T, S),
+            _winograd_forward(x, u, su, b, has_b, out.reshape(N, O, OH, OW), buf[s0:s0 + T * S].reshape(T, S),
                               ni, sv, sm, gmap, emap, omap, act, vk, keeping, bad)
         finally:
             _give(buf)

@@ -56,10 +56,10 @@ def _forward(x, w, b, has_b, out, zero, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, 
         out[ni, g, o, l] = acc
 
 
-def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None):
+def conv2d_forward(x, w, b, has_b, out, ws, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, act=0, keep=None, wu=None):
     """out (N, G, Og, L) = w (G, Og, Kg) applied to x's windows of each group (+ b); ws is unused; ``act`` 1
-    applies relu to the result (a second launch). ``keep`` is unused: nothing here is worth keeping for the
-    backward (the CPU kernels' Winograd path keeps its input transform there)."""
+    applies relu to the result (a second launch). ``keep`` and ``wu`` are unused: nothing here is worth keeping
+    for the backward or for later calls (the CPU kernels' Winograd path keeps its input and weight transforms)."""
     n = out.size
     if n:
         _forward[blocks(n), THREADS](x, w, b, has_b, out, out.dtype.type(0), kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, n)

@@ -105,8 +105,8 @@ def _linear_act(x, w, b, act, pre):
 
 def _epilogue_target(n):
     """What kind of GEMM node ``n`` is when an activation can be its epilogue: "linear" for F.linear with x and
-    weight (and bias) passed positionally, x of rank 2 or more; "conv" for the Conv2d autograd function (relu
-    only); else None."""
+    weight (and bias) passed positionally, x of rank 2 or more; "conv" for the Conv2d autograd function and
+    "conv_bn" for a convolution with a folded batch norm (``fold_batch_norm``) (relu only); else None."""
     from ..nn import functional as F
     from ..ops import conv
     if n.extras or len(n.outputs) != 1 or not n.args or not isinstance(n.args[0], Value) or n.kwargs:
@@ -115,6 +115,8 @@ def _epilogue_target(n):
         return "linear"
     if n.kind == "function" and getattr(n.target, "__self__", None) is conv.Conv2d and len(n.args) == 7:
         return "conv"
+    if n.kind == "launcher" and type(n.target) is conv._ConvBatchNorm and n.target.act == 0 and len(n.args) == 12:
+        return "conv_bn"
     return None
 
 
@@ -156,6 +158,67 @@ def _silu_mul(r, v, readers, drop, n):
             or m.grad_mode != n.grad_mode or m.epoch != n.epoch:
         return None
     return m
+
+
+def _inference_batch_norm(r, v):
+    """(mean, var, gamma, beta, eps) when node ``r`` is ``F.batch_norm`` of ``v`` with training=False and running
+    statistics; else None."""
+    import inspect
+
+    from ..nn import functional as F
+    if r.kind != "functional" or r.target is not F.batch_norm or r.extras or len(r.outputs) != 1:
+        return None
+    try:
+        a = inspect.signature(F.batch_norm).bind(*r.args, **r.kwargs)
+    except TypeError:
+        return None
+    a.apply_defaults()
+    p = a.arguments
+    if p["input"] is not v or p["training"] is not False or not isinstance(p["eps"], float):
+        return None
+    stats = (p["running_mean"], p["running_var"], p["weight"], p["bias"])
+    if not all(isinstance(t, Value) for t in stats[:2]) or not all(t is None or isinstance(t, Value) for t in stats):
+        return None
+    if any(t is not None and (t.dtype is not v.dtype or t.shape != (v.shape[1],)) for t in stats):
+        return None
+    return stats + (p["eps"],)
+
+
+def fold_batch_norm(graph, autograd=False):
+    """A 2-D convolution whose result only an inference batch norm reads (``F.batch_norm`` with training=False,
+    float32/float64) becomes one launch with the batch norm folded into the convolution's weights and bias
+    (``ops.conv._ConvBatchNorm``, which folds again when a tensor it folded is written or replaced), in a graph
+    replayed without autograd or where both were recorded under no_grad: the normalization's pass over the
+    activation is gone, and a relu after it can become the convolution's epilogue (``gemm_epilogues``)."""
+    from ..ops import conv
+    graph.count_users()
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    drop = {}
+    for n in graph.nodes:
+        if _epilogue_target(n) != "conv" or autograd and n.grad_mode is not False:
+            continue
+        v = n.outputs[0]
+        rs = readers.get(id(v), ())
+        if v.users != 1 or len(rs) != 1 or v.dtype.name not in ("float32", "float64") \
+                or any(a.dtype is not v.dtype for a in n.inputs()):
+            continue
+        r = rs[0]
+        bn = _inference_batch_norm(r, v)
+        if bn is None or r.grad_mode != n.grad_mode or r.epoch != n.epoch:
+            continue
+        fused = Node("launcher", "conv2d_bn", conv._ConvBatchNorm(0), tuple(n.args) + bn, {}, grad_mode=n.grad_mode,
+                     line=r.line)
+        fused.outputs, fused.out_tree, fused.epoch, fused.group = list(r.outputs), r.out_tree, r.epoch, [n, r]
+        for out in fused.outputs:
+            out.node = fused
+        drop[id(n)] = None
+        drop[id(r)] = fused
+    if drop:
+        graph.nodes = [drop.get(id(n), n) for n in graph.nodes if drop.get(id(n), n) is not None]
+    return graph
 
 
 def gemm_epilogues(graph, autograd=False):
@@ -201,6 +264,11 @@ def gemm_epilogues(graph, autograd=False):
             if act != "relu" or pre:
                 continue
             fused = Node("launcher", "conv2d_relu", conv._conv2d_relu, n.args, {}, grad_mode=n.grad_mode, line=r.line)
+        elif kind == "conv_bn":
+            if act != "relu" or pre:
+                continue
+            fused = Node("launcher", "conv2d_bn_relu", conv._ConvBatchNorm(1), n.args, {}, grad_mode=n.grad_mode,
+                         line=r.line)
         else:
             fused = Node("launcher", f"linear_{act}", _linear_act, tuple(n.args) + (None,) * (3 - len(n.args)) +
                          (act, pre), {}, grad_mode=n.grad_mode, line=r.line)
@@ -871,6 +939,7 @@ def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
               ("dead code", dead_code)]
     if fuse:
         passes.append(("slice gradients", merge_slice_gradients))
+        passes.append(("batch norm folding", lambda g: fold_batch_norm(g, autograd)))
         passes.append(("GEMM epilogues", lambda g: gemm_epilogues(g, autograd)))
         if not autograd:
             passes.append(("activation backward epilogues", activation_backward_epilogues))

@@ -48,10 +48,11 @@ def _conv2d_scratch(N, T, K, Og, L, like):
     return _scratch(T, 1, S, like)
 
 
-def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0, keep=None):
+def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0, keep=None, wu=None):
     """The forward kernel's launch for contiguous x and w (``act``: an activation applied as the output is
     written, see kernels/cpu/matmul.py's ``_epilogue``; ``keep``: a list for what the kernel keeps for the
-    backward, see the kernels' conv2d_forward)."""
+    backward; ``wu``: a list that keeps the weights' transform for later calls with the same weights; see the
+    kernels' conv2d_forward)."""
     N, C, H, W = x._shape
     O, Cg, kh, kw = w._shape
     OH = _conv_out(H, kh, stride[0], padding[0], dilation[0])
@@ -66,7 +67,7 @@ def _conv2d_launch(x, w, b, stride, padding, dilation, groups, act=0, keep=None)
         k.conv.conv2d_forward(_flat(x).reshape(N, C, H, W), _flat(w).reshape(groups, Og, K), bias, b is not None,
                               out._storage.reshape(N, groups, Og, L), _conv2d_scratch(N, T, K, Og, L, x), kh, kw,
                               stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], OH, OW, act,
-                              keep)
+                              keep, wu)
     return out
 
 
@@ -74,6 +75,35 @@ def _conv2d_relu(x, w, b, stride, padding, dilation, groups):
     """relu(Conv2d.apply(...)) in one pass over the output and without autograd: minitorch.compile's fusion of
     conv2d -> relu in graphs that replay without it (float32/float64; the arguments as Conv2d receives them)."""
     return _conv2d_launch(_contig(x), _contig(w), b, stride, padding, dilation, groups, act=1)
+
+
+class _ConvBatchNorm:
+    """An inference batch norm of Conv2d.apply(...) folded into the convolution, without autograd (minitorch.compile's
+    fusion of conv2d -> batch_norm(training=False); ``act`` 1: a relu as the output is written). Per output channel
+    ``alpha = gamma / sqrt(var + eps)`` scales the weights and ``(b - mean) * alpha + beta`` is the bias; the folded
+    pair (and the CPU Winograd kernel's transform of the folded weights) is kept until one of the tensors it comes
+    from is written (its version) or replaced (its storage)."""
+
+    def __init__(self, act=0):
+        self.act = act
+        self._fold = None  # (sources, folded weight, bias, the kernel's cache of the weights' transform)
+
+    def __call__(self, x, w, b, stride, padding, dilation, groups, mean, var, gamma, beta, eps):
+        src = (w, b, mean, var, gamma, beta)
+        f = self._fold
+        if f is None or f[0][-1] != eps or any(
+                (t is None) != (k is None) or t is not None and (t._storage is not k[0] or t._offset != k[1]
+                                                                 or t._vc[0] != k[2] or t._shape != k[3])
+                for t, k in zip(src, f[0])):
+            alpha = (var + eps).rsqrt()
+            if gamma is not None:
+                alpha = alpha * gamma
+            shift = -mean * alpha if b is None else (b - mean) * alpha
+            if beta is not None:
+                shift = shift + beta
+            key = tuple(None if t is None else (t._storage, t._offset, t._vc[0], t._shape) for t in src) + (eps,)
+            f = self._fold = (key, _contig(w * alpha.reshape(-1, 1, 1, 1)), _contig(shift), [None])
+        return _conv2d_launch(_contig(x), f[1], f[2], stride, padding, dilation, groups, act=self.act, wu=f[3])
 
 
 class Conv2d(Function):
