@@ -103,6 +103,15 @@ def _linear_act(x, w, b, act, pre):
     return (r[0].view(shape), r[1].view(shape)) if pre else r.view(shape)
 
 
+def _readers(graph):
+    """id(value) -> the nodes that read it, in graph order."""
+    readers = {}
+    for n in graph.nodes:
+        for v in n.inputs():
+            readers.setdefault(id(v), []).append(n)
+    return readers
+
+
 def _epilogue_target(n):
     """What kind of GEMM node ``n`` is when an activation can be its epilogue: "linear" for F.linear with x and
     weight (and bias) passed positionally, x of rank 2 or more; "conv" for the Conv2d autograd function and
@@ -192,10 +201,7 @@ def fold_batch_norm(graph, autograd=False):
     activation is gone, and a relu after it can become the convolution's epilogue (``gemm_epilogues``)."""
     from ..ops import conv
     graph.count_users()
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     drop = {}
     for n in graph.nodes:
         if _epilogue_target(n) != "conv" or autograd and n.grad_mode is not False:
@@ -231,10 +237,7 @@ def gemm_epilogues(graph, autograd=False):
     from ..ops import conv
     from .ir import leaves
     graph.count_users()
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     drop = {}
     for n in graph.nodes:
         kind = _epilogue_target(n)
@@ -419,10 +422,7 @@ def merge_slice_gradients(graph):
     and the additions and the other buffers go (for three slices: two of three zero fills and a whole-tensor
     addition fewer). Only nodes recorded under no_grad, and buffers nothing else reads."""
     graph.count_users()
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     producer = {id(v): n for n in graph.nodes for v in n.outputs}
     pos = {id(n): i for i, n in enumerate(graph.nodes)}
     outputs = {id(v) for v in graph.outputs()}
@@ -585,10 +585,7 @@ def fold_constants(graph):
             candidate.update(id(v) for v in n.outputs)
     if not candidate:
         return graph
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     outputs = {id(v) for v in graph.outputs()}
     final = set()
     for n in reversed(graph.nodes):
@@ -664,10 +661,7 @@ def reduced_chains(graph):
     """Whether a chain that ``fuse_elementwise`` would merge ends in a sum, a mean, a softmax or a log_softmax
     (its epilogue: the fused kernel and its generated backward then each make one pass)."""
     from ..ops import activation
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     outs = {id(v) for v in graph.outputs()}
     for g in _groups(graph):
         v = g[-1].outputs[0]
@@ -695,10 +689,7 @@ def fuse_elementwise(graph, kernels, autograd=True):
     it while it is in cache, and hands out the LayerNorm context a compiled backward calls."""
     from .codegen import FusedKernel, LayerNormPrologue
     groups = _groups(graph)
-    readers = {}
-    for n in graph.nodes:
-        for v in n.inputs():
-            readers.setdefault(id(v), []).append(n)
+    readers = _readers(graph)
     new_nodes = {}
     producer = {id(v): n for n in graph.nodes for v in n.outputs}
     pos = {id(n): i for i, n in enumerate(graph.nodes)}
