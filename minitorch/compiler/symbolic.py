@@ -227,7 +227,8 @@ class _Differ:
     def tensor(self, a, b):
         if a._storage is b._storage and a._dtype == b._dtype and a._device == b._device:
             # views of one tensor from before the call (a causal mask sliced to the sequence length)
-            t = _View(b, self.diff(a._shape, b._shape), self.diff(a._stride, b._stride), self.diff(a._offset, b._offset))
+            t = _View(b, self.diff(a._shape, b._shape), self.diff(a._stride, b._stride),
+                      self.diff(a._offset, b._offset))
             return _Same(b) if all(type(x) is _Same for x in (t.shape, t.stride, t.offset)) else t
         if a._shape != b._shape or a._dtype != b._dtype or a._device != b._device:
             self.fail(f"a constant tensor of another size ({tuple(a._shape)} vs {tuple(b._shape)})")
