@@ -1,7 +1,8 @@
 """minitorch.compile against minitorch eager and PyTorch (eager, and torch.compile where it runs here).
 
 Cases: a hand-written tanh-GELU on 16M float32 elements (forward), a hand-written mean squared error over 16M
-pairs (an elementwise chain with a reduction epilogue), the MNIST MLP training step (784-128-64-10, batch 64, SGD
+pairs (an elementwise chain with a reduction epilogue), the cross-entropy of soft-capped logits (an elementwise
+prologue fused into the loss, forward and backward), the MNIST MLP training step (784-128-64-10, batch 64, SGD
 momentum 0.9, cross-entropy), bench_seq.py's GPT training step (AdamW) with the model compiled, a GPT training step
 written the way nanoGPT-style scripts write it (own attention module over scaled_dot_product_attention, a
 hand-written tanh-GELU, the loss computed in the model's forward, AdamW; the script compiles the model), causal
@@ -10,7 +11,7 @@ softmax: the scale and mask fuse into the softmax kernel, forward and backward),
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,mlp,gpt,nanogpt,attn,sample,resnet,first]
+Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,softcap,mlp,gpt,nanogpt,attn,sample,resnet,first]
 """
 import argparse
 import math
@@ -103,6 +104,40 @@ def bench_mse(rounds, torch):
         except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
             print(f"  (torch.compile does not run here: {type(e).__name__})")
     return run_rounds("((a - b) ** 2).mean() 16M float32", fns, rounds, reps=3)
+
+
+def softcap_loss_of(lib, cap=30.0):
+    def loss(logits, y):
+        return lib.nn.functional.cross_entropy(cap * lib.tanh(logits / cap), y)
+    return loss
+
+
+def bench_softcap(rounds, torch, rows=2048, classes=4096):
+    """Cross-entropy of soft-capped logits (``cap * tanh(logits / cap)``, as Gemma-style language models write
+    it), forward and backward over 2048 rows of 4096 classes: an elementwise prologue fused into the loss."""
+    import minitorch
+    gen = minitorch.Generator().manual_seed(0)
+    x = minitorch.randn(rows, classes, generator=gen, requires_grad=True)
+    y = minitorch.randint(0, classes, (rows,), generator=gen)
+
+    def step_of(f, x, y):
+        def step():
+            f(x, y).backward()
+            x.grad = None
+        return step
+    fns = {"minitorch eager": step_of(softcap_loss_of(minitorch), x, y),
+           "minitorch compiled": step_of(minitorch.compile(softcap_loss_of(minitorch)), x, y)}
+    if torch is not None:
+        tx = torch.from_numpy(x.detach().numpy()).requires_grad_()
+        ty = torch.from_numpy(y.numpy())
+        fns["torch eager"] = step_of(softcap_loss_of(torch), tx, ty)
+        try:
+            tc = torch.compile(softcap_loss_of(torch))
+            step_of(tc, tx, ty)()
+            fns["torch.compile"] = step_of(tc, tx, ty)
+        except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
+            print(f"  (torch.compile does not run here: {type(e).__name__})")
+    return run_rounds("soft-capped cross-entropy fwd+bwd", fns, rounds, reps=3)
 
 
 def run_rounds(name, fns, rounds, reps):
@@ -410,7 +445,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,mlp,gpt,nanogpt,attn,sample,resnet,first")
+    p.add_argument("--only", default="gelu,mse,softcap,mlp,gpt,nanogpt,attn,sample,resnet,first")
     args = p.parse_args()
     try:
         import torch
@@ -424,6 +459,8 @@ def main():
         bench_gelu(args.rounds, torch)
     if "mse" in only:
         bench_mse(args.rounds, torch)
+    if "softcap" in only:
+        bench_softcap(args.rounds, torch)
     if "mlp" in only:
         bench_mlp(args.rounds, torch)
     if "gpt" in only:

@@ -450,6 +450,91 @@ def test_softmax_over_another_dimension_or_of_a_chain_read_elsewhere_is_not_fuse
     assert [n.name for n in c1.graphs[0].nodes] == ["binary", "softmax"]
 
 
+def _softcap_loss(x, b, y, **kw):
+    return F.cross_entropy(((x + b) / 3.0).tanh() * 3.0, y, **kw)
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+@pytest.mark.parametrize("reduction,weighted,ignore", [("mean", False, None), ("mean", True, 4), ("sum", True, None),
+                                                        ("none", False, 4)])
+def test_cross_entropy_after_a_chain_is_fused_with_it_forward_and_backward(dtype, reduction, weighted, ignore):
+    gen = minitorch.Generator().manual_seed(5)
+    x = minitorch.randn(37, 11, dtype=dtype, generator=gen, requires_grad=True)
+    b = minitorch.randn(11, dtype=dtype, generator=gen, requires_grad=True)
+    y = minitorch.randint(0, 11, (37,), generator=gen)
+    kw = {"reduction": reduction}
+    if weighted:
+        kw["weight"] = minitorch.rand(11, dtype=dtype, generator=gen) + 0.5
+    if ignore is not None:
+        y[[2, 9]] = ignore
+        kw["ignore_index"] = ignore
+    c = minitorch.compile(_softcap_loss)
+    c(x, b, y, **kw)
+    got, want = c(x, b, y, **kw), _softcap_loss(x, b, y, **kw)
+    (node,) = fused_nodes(c)
+    assert node.name.endswith("_cross_entropy") and node.group[-1].name == "cross_entropy"
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    seed = minitorch.rand(*want.shape, dtype=dtype, generator=gen) + 0.5
+    for u, v in zip(minitorch.autograd.grad(got, [x, b], seed), minitorch.autograd.grad(want, [x, b], seed)):
+        np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=tol * 10, atol=tol * 10)
+    if ignore is not None:  # ignored rows get no gradient
+        gx = minitorch.autograd.grad(c(x, b, y, **kw), [x], seed)[0]
+        assert not gx[[2, 9]].numpy().any()
+
+
+def test_fused_cross_entropy_checks_targets_and_leaves_other_cases_to_the_loss():
+    x = minitorch.randn(6, 5, requires_grad=True)
+    b = minitorch.randn(5)
+    c = minitorch.compile(_softcap_loss)
+    c(x, b, minitorch.tensor([0, 1, 2, 3, 4, 0]))
+    for bad in (5, -1):
+        with pytest.raises(IndexError, match=f"Target {bad} is out of bounds"):
+            c(x, b, minitorch.tensor([0, 1, bad, 3, 4, 0]))
+    y = minitorch.tensor([0, 1, 2, 3, 4, 0])
+    # label smoothing and class probabilities take the loss's general path: the chain is fused alone
+    for kw, target in (({"label_smoothing": 0.1}, y), ({}, F.softmax(minitorch.randn(6, 5), -1))):
+        c2 = minitorch.compile(_softcap_loss)
+        c2(x, b, target, **kw)
+        got = c2(x, b, target, **kw)
+        np.testing.assert_allclose(got.detach().numpy(), _softcap_loss(x, b, target, **kw).detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+        assert not any(n.name.endswith("_cross_entropy") for n in fused_nodes(c2))
+
+
+@pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
+def test_cross_entropy_and_its_gradient_fuse_with_the_chains_around_them_in_a_compiled_training_step(dtype):
+    minitorch.manual_seed(4)
+    lin = nn.Sequential(nn.Linear(12, 16), nn.Linear(16, 16), nn.Linear(16, 30)).to(dtype)
+    y = minitorch.randint(0, 30, (9,))
+    y[3] = -100
+
+    def f(x):  # (mostly GEMMs: the whole backward is captured and compiled)
+        return lin(x)
+
+    def loss(h):
+        return F.cross_entropy(((h * 0.5).tanh() * 2.0), y)
+    c = minitorch.compile(lambda x: loss(f(x)))
+    x = minitorch.randn(9, 12, dtype=dtype)
+    for _ in range(2):
+        lin.zero_grad()
+        got = c(x)
+        got.backward()
+        g_c = [p.grad.numpy().copy() for p in lin.parameters()]
+    lin.zero_grad()
+    want = loss(f(x))
+    want.backward()
+    tol = 1e-5 if dtype == minitorch.float32 else 1e-12
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    for u, p in zip(g_c, lin.parameters()):
+        np.testing.assert_allclose(u, p.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    (entry,) = c._entries.values()
+    assert any(n.name.endswith("_cross_entropy") for n in entry.graph.nodes)
+    assert any(n.name.startswith("fused_cross_entropy_grad_") for n in entry.backward.nodes)
+    assert not any(n.kind == "backward" for n in entry.backward.nodes)
+
+
 def _check_compiled_training(compiled, eager, module, x, loss, dtype):
     """Two compiled steps (the capture, then a replay) give eager's output and parameter gradients."""
     for _ in range(2):

@@ -210,11 +210,15 @@ def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=Fa
     return "\n".join(src)
 
 
+_XENT_PARAMS = "y, tg, w, has_w, ignore, sv, per_row, div"  # the cross-entropy gradient's arguments (``_xent_args``)
+
+
 class FusedKernel:
     """One fused group: its inputs (graph values), the generated forward source, and backward sources per
     combination of inputs that need a gradient. Calling it runs the group (through autograd when needed)."""
 
-    def __init__(self, nodes, reduce=None, softmax=None, softmax_grad=None, layer_norm=None):
+    def __init__(self, nodes, reduce=None, softmax=None, softmax_grad=None, layer_norm=None, cross_entropy=False,
+                 xent_grad=None):
         """``nodes``: the chain, in order. ``reduce``: None, or ``(op, red_shape)`` with op "sum" or "mean" over the
         trailing dimensions of the chain's result (all of them: a full reduction), written as ``red_shape``.
         ``softmax``: None, or whether the chain's result goes through log_softmax (True) or softmax (False) over
@@ -223,12 +227,21 @@ class FusedKernel:
         reads (a compiled backward, no autograd): the kernel computes that gradient per row (``sg``) as it goes.
         ``layer_norm``: None, or the number C of trailing elements a layer norm of the chain's result normalizes
         (without autograd: a compiled forward or a no_grad region): the kernel writes each row of the chain and then
-        normalizes it with the library's layer-norm row kernel (``forward_layer_norm``)."""
+        normalizes it with the library's layer-norm row kernel (``forward_layer_norm``).
+        ``cross_entropy``: the chain's result is the logits of a cross-entropy (with ``softmax=True``): the forward
+        is the log-softmax kernel's, the backward starts from the cross-entropy's gradient of the logits
+        (``scale * w[t] * (softmax - onehot(t))`` per row) in the same pass.
+        ``xent_grad``: None, or the cross-entropy backward node (a compiled backward, no autograd) whose gradient of
+        the logits the chain reads: the kernel computes it per element (``sg``) from the saved log-probabilities."""
         from .passes import elementwise_op
         self.inputs = []
         index = {}
         local = {}
         self.sgrad = None
+        self.xent = bool(cross_entropy)
+        self.xgrad = xent_grad is not None
+        if xent_grad is not None:
+            local[id(xent_grad.outputs[0])] = "sg"
         if softmax_grad is not None:  # its g and y are the first two inputs
             g_v, y_v, _, log = softmax_grad.args
             self.inputs += [g_v, y_v]
@@ -271,7 +284,7 @@ class FusedKernel:
         # as the smallest of them: a division per element to find the broadcast index made it slower than eager
         self.ln = layer_norm
         self._flat_rows = reduce is None and softmax is None and softmax_grad is None and layer_norm is None and \
-            self.device.type == "cpu" and "tail" in self.modes
+            not self.xgrad and self.device.type == "cpu" and "tail" in self.modes
         self._row = min((math.prod(v.shape) for v, m in zip(self.inputs, self.modes) if m == "tail"), default=1)
         self.reduce = None
         if reduce is not None:
@@ -292,11 +305,17 @@ class FusedKernel:
             red = ("grad", self.sgrad)
         if self.ln is not None:
             red = "layer_norm"
+        if self.xent:
+            red = "cross_entropy"
+        if self.xgrad:
+            C = self.out_shape[-1]
+            self.reduce = ("cross_entropy_grad", math.prod(self.out_shape) // C, C, tuple(self.out_shape))
+            red = "cross_entropy_grad"
         sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red))
         self.hash = hashlib.sha1(sig.encode()).hexdigest()[:16]
-        tail = f"_{self.reduce[0]}" if self.reduce and self.sgrad is None else ""  # (softmax kernels: "_softmax")
-        tail = "_layer_norm" if self.ln is not None else tail
-        head = "" if self.sgrad is None else self.reduce[0] + "_"
+        tail = f"_{self.reduce[0]}" if self.reduce and self.sgrad is None and not self.xgrad else ""
+        tail = "_layer_norm" if self.ln is not None else "_cross_entropy" if self.xent else tail
+        head = "" if self.sgrad is None and not self.xgrad else self.reduce[0] + "_"
         self.name = f"fused_{head}{'_'.join(o[0] for o in ops[:4])}{'_etc' if len(ops) > 4 else ''}{tail}"
         self.source = self._forward_source()
         self._fwd = None
@@ -308,7 +327,7 @@ class FusedKernel:
         """Whether the kernel walks rows of the last dimension (softmax, its gradient) or of its smallest broadcast
         input: then an input broadcast over leading dimensions starts each row at ``base % m`` (a multiple of the
         row length), computed once per row rather than a division per element."""
-        return self.softmax or self.sgrad is not None or self._flat_rows or self.ln is not None
+        return self.softmax or self.sgrad is not None or self._flat_rows or self.ln is not None or self.xgrad
 
     def _loads(self):
         """In row loops ``i`` is unsigned (``np.uint64``): a signed index computed from the row's start is checked
@@ -348,6 +367,10 @@ class FusedKernel:
 
     def _what(self, direction):
         what = f"{direction} of " + " -> ".join(o[0] for o in self.ops)
+        if self.xgrad:
+            return f"{direction} of cross_entropy_grad (of the logits) -> " + " -> ".join(o[0] for o in self.ops)
+        if self.xent:
+            return what + " -> cross_entropy (log_softmax of each row)"
         if self.sgrad is not None:
             return f"{direction} of {self.reduce[0]} (last dimension) -> " + " -> ".join(o[0] for o in self.ops)
         if self.ln is not None:
@@ -367,6 +390,14 @@ class FusedKernel:
             return _reduction_kernels(self.dtype, self._what("forward"), "forward",
                                       f"out, y, mean, rstd, w, b, has_w, has_b, eps, n, C, {self._params()}", body,
                                       reassoc=False, layer_norm=True)
+        if self.xgrad:  # the cross-entropy's gradient of the logits, per element, read by the chain as ``sg``
+            body = ["for r in {rng}(n):", "    base = r * C"] + self._xent_row() + self._row_starts()
+            body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
+            body += ["        " + b for b in self._loads() + self._xent_grad("sg") + self._chain()]
+            body.append(f"        out[i] = {last}")
+            return _reduction_kernels(self.dtype, self._what("forward"), "forward",
+                                      f"out, {_XENT_PARAMS}, n, C, {self._params()}", body, reassoc=False,
+                                      softmax=True)
         if self.sgrad is not None:  # the softmax's input gradient from g (x0) and y (x1): a row sum, then per element
             dt = f"np.{self.dtype.name}"
             if self.sgrad:
@@ -427,10 +458,27 @@ class FusedKernel:
             return src + ["lse = m_ + log_(s_)", "for k in range(C):", "    o[k] = o[k] - lse"]
         return src + ["inv = 1.0 / s_", "for k in range(C):", "    o[k] = exp_(o[k] - m_) * inv"]
 
+    def _xent_row(self):
+        """Row lines of the cross-entropy's gradient of the logits (``nll_softmax_backward``'s numbers): the row's
+        target, whether it is ignored, and its scale (the loss's gradient, divided by the total weight for a
+        mean, times the target's class weight)."""
+        dt = f"np.{self.dtype.name}"
+        return ["    t_ = tg[r]", "    z_ = t_ == ignore",
+                "    sc = 0.0 if z_ else (sv[r] if per_row else sv[0]) / div * (w[t_] if has_w else 1.0)",
+                f"    sc_ = {dt}(sc)"]
+
+    def _xent_grad(self, name):
+        """Element lines: ``name`` = the gradient of the logits at ``i`` (column ``k`` of row ``r``)."""
+        exp = "_exp32" if self.dtype.name == "float32" else "exp_"
+        return [f"{name} = sc_ * {exp}(y[i])", "if k == t_:", f"    {name} = {name} - sc_", "if z_:",
+                f"    {name} = np.{self.dtype.name}(0.0)"]
+
     def _backward_source(self, need):
         body = self._loads() + self._chain()
         log = self.reduce is not None and self.reduce[0] == "log_softmax"
-        if self.softmax:  # the softmax's input gradient from its output y and the row's s (below)
+        if self.xent:
+            body += self._xent_grad("gr")
+        elif self.softmax:  # the softmax's input gradient from its output y and the row's s (below)
             exp = "_exp32" if self.dtype.name == "float32" else "exp_"  # (float32: the softmax's vectorized exp)
             body.append(f"gr = g[i] - {exp}(y[i]) * s" if log else "gr = y[i] * (g[i] - s)")
         adj = {t: f"d_{t}" for _, _, t in self.ops}
@@ -458,6 +506,11 @@ class FusedKernel:
         grads = [j for j in range(len(self.inputs)) if need[j]]
         body += [f"gx{j}[i] = d_a{j}" for j in grads]
         gparams = "".join(f", gx{j}" for j in grads)
+        if self.xent:
+            body = ["for r in {rng}(n):", "    base = r * C", *self._xent_row(), *self._row_starts(),
+                    "    for k in range(C):", "        i = np.uint64(base + k)"] + ["        " + b for b in body]
+            return _reduction_kernels(self.dtype, self._what("backward"), "backward",
+                                      f"{_XENT_PARAMS}, n, C, {self._params()}{gparams}", body, softmax=True)
         if self.softmax:
             acc = "g[np.uint64(base + k)]" if log else "g[np.uint64(base + k)] * y[np.uint64(base + k)]"
             body = ["for r in {rng}(n):", "    base = r * C", "    s = 0.0", "    for k in range(C):",
@@ -535,8 +588,33 @@ class FusedKernel:
                float(eps), R, C, *self._args(xs))
         return out, y, mean, rstd
 
-    def backward(self, g, xs, need, y=None):
-        """The inputs' gradients from the output's ``g``; a softmax kernel also reads its output ``y``."""
+    @staticmethod
+    def _xent_args(g, logp, args):
+        """The cross-entropy gradient's kernel arguments from the loss's gradient ``g``, the log-probabilities and
+        the host arguments ``_CrossEntropy2d`` keeps."""
+        tv, wv, has_w, ignore_index, reduction, total = args
+        g = g if g._contig else launch.contiguous(g)
+        sv = g._storage[g._offset:g._offset + g.numel()]
+        y = logp if logp._contig else launch.contiguous(logp)
+        return (y._storage[y._offset:y._offset + y.numel()], tv, wv, has_w, ignore_index, sv, reduction == "none",
+                total if reduction == "mean" else 1.0)
+
+    def forward_xent_grad(self, ctx, g, xs):
+        """The chain (a compiled backward's) on the cross-entropy's gradient of the logits, from the context the
+        cross-entropy left and the loss's gradient ``g``."""
+        if self._fwd is None:
+            self._fwd = _load(f"minitorch_fused_{self.hash}", self.source)
+        logp = ctx.saved_tensors[1]
+        out = launch.empty(self.out_shape, self.dtype, self.device)
+        n = out.numel()
+        if n:
+            _launch(self._fwd, "forward", n, (out._storage, *self._xent_args(g, logp, ctx.args), self.reduce[1],
+                                              self.reduce[2], *self._args(xs)))
+        return out
+
+    def backward(self, g, xs, need, y=None, xent=None):
+        """The inputs' gradients from the output's ``g``; a softmax kernel also reads its output ``y``; a
+        cross-entropy kernel (``g`` the loss's gradient) its log-probabilities ``y`` and host arguments ``xent``."""
         key = tuple(need)
         mod = self._bwd.get(key)
         if mod is None:
@@ -545,7 +623,12 @@ class FusedKernel:
         n = math.prod(self.out_shape)
         grads = [launch.empty(self.out_shape, self.dtype, self.device) if need[j] else None
                  for j in range(len(xs))]
-        if self.softmax:
+        if self.xent:
+            op, rows, C, shape = self.reduce
+            if n:
+                _launch(mod, "backward", n, (*self._xent_args(g, y, xent), rows, C, *self._args(xs),
+                                             *(gr._storage for gr in grads if gr is not None)))
+        elif self.softmax:
             op, rows, C, shape = self.reduce
             g = launch.contiguous(g.expand(self.out_shape)) if not g._contig or g._shape != self.out_shape else g
             y = y if y._contig else launch.contiguous(y)
@@ -572,7 +655,7 @@ class FusedKernel:
         return out
 
     def __call__(self, *xs):
-        if self.sgrad is None and _state["enabled"] and any(x._requires_grad for x in xs):
+        if self.sgrad is None and not self.xgrad and _state["enabled"] and any(x._requires_grad for x in xs):
             return _Fused.apply(self, *xs)
         return self.forward(xs)
 
@@ -595,6 +678,37 @@ class LayerNormPrologue:
         return s, y, [context(s, w, b, self.kernel.ln, self.eps, mean, rstd, self.needs)]
 
 
+class CrossEntropyPrologue:
+    """The target of a chain fused with the cross-entropy of its result (``passes.fuse_elementwise``): called with
+    the chain's inputs, the target and the class weights, it gives the loss and, where a compiled backward calls
+    the cross-entropy's backward whole (``keep``), the context the eager op would have left."""
+
+    def __init__(self, kernel, ignore_index, reduction, keep):
+        self.kernel, self.ignore_index, self.reduction, self.keep = kernel, ignore_index, reduction, keep
+        self.name = kernel.name
+
+    def __call__(self, *args):
+        from ..nn.functional import _CrossEntropy2d
+        *xs, target, weight = args
+        if not self.keep and _state["enabled"] and any(x._requires_grad for x in xs):
+            return _FusedCrossEntropy.apply(self, target, weight, *xs)
+        out, ctx = _CrossEntropy2d.fused(self.kernel.forward(xs), target, weight, self.ignore_index, self.reduction,
+                                         self.keep)
+        return (out, [ctx]) if self.keep else out
+
+
+class CrossEntropyGradPrologue:
+    """The target of a compiled backward's chain fused with the cross-entropy backward it reads: called with the
+    cross-entropy's context, the loss's gradient and the chain's other inputs."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.name = kernel.name
+
+    def __call__(self, ctx, g, *xs):
+        return self.kernel.forward_xent_grad(ctx, g, xs)
+
+
 def _launch(mod, name, n, args):
     fn = getattr(mod, name, None)
     if hasattr(mod, name + "_par"):
@@ -602,6 +716,12 @@ def _launch(mod, name, n, args):
         return
     from ..kernels.cuda._grid import THREADS, blocks
     fn[blocks(n), THREADS](*args)
+
+
+def _first_derivative_only():
+    if _state["enabled"]:
+        raise RuntimeError("minitorch.compile: a second derivative (create_graph=True) through a fused kernel is "
+                           "not supported; compile with backend='eager' for higher-order gradients")
 
 
 class _Fused(Function):
@@ -616,11 +736,31 @@ class _Fused(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if _state["enabled"]:
-            raise RuntimeError("minitorch.compile: a second derivative (create_graph=True) through a fused kernel is "
-                               "not supported; compile with backend='eager' for higher-order gradients")
+        _first_derivative_only()
         xs = ctx.saved_tensors
         need = ctx.needs_input_grad[1:]
         if ctx.kernel.softmax:
             return (None, *ctx.kernel.backward(g, xs[:-1], need, xs[-1]))
         return (None, *ctx.kernel.backward(g, xs, need))
+
+
+class _FusedCrossEntropy(Function):
+    """A chain and the cross-entropy of its result as one differentiable op: the forward is the chain's fused
+    log-softmax kernel and the library's loss rows, the backward one generated kernel from the loss's gradient to
+    the chain's inputs."""
+
+    @staticmethod
+    def forward(ctx, runner, target, weight, *xs):
+        from ..nn.functional import _CrossEntropy2d
+        kernel = runner.kernel
+        logp = kernel.forward(xs)
+        out, ctx.args = _CrossEntropy2d.fused(logp, target, weight, runner.ignore_index, runner.reduction, False)
+        ctx.kernel = kernel
+        ctx.save_for_backward(*xs, logp)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        _first_derivative_only()
+        *xs, logp = ctx.saved_tensors
+        return (None, None, None, *ctx.kernel.backward(g, xs, ctx.needs_input_grad[3:], logp, ctx.args))

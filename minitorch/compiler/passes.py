@@ -658,8 +658,9 @@ def fusable_nodes(graph):
 
 
 def reduced_chains(graph):
-    """Whether a chain that ``fuse_elementwise`` would merge ends in a sum, a mean, a softmax or a log_softmax
-    (its epilogue: the fused kernel and its generated backward then each make one pass)."""
+    """Whether a chain that ``fuse_elementwise`` would merge ends in a sum, a mean, a softmax, a log_softmax or a
+    cross-entropy (its epilogue: the fused kernel and its generated backward then each make one pass)."""
+    from ..nn import functional as F
     from ..ops import activation
     readers = _readers(graph)
     outs = {id(v) for v in graph.outputs()}
@@ -669,7 +670,7 @@ def reduced_chains(graph):
         if len(g) < 2 or len(rs) != 1 or id(v) in outs or not rs[0].args or rs[0].args[0] is not v:
             continue
         r = rs[0]
-        if r.kind == "functional" and r.target in (activation.softmax, activation.log_softmax):
+        if r.kind == "functional" and r.target in (activation.softmax, activation.log_softmax, F.cross_entropy):
             return True
         cls = getattr(r.target, "__self__", None) if r.kind == "function" else None
         if cls is not None and cls.__module__ == "minitorch.ops.reduce" and cls.__name__ in ("Sum", "Mean"):
@@ -687,13 +688,29 @@ def fuse_elementwise(graph, kernels, autograd=True):
     layer norm of a chain's result (CPU, run without autograd: ``autograd=False`` graphs or no_grad regions) joins
     it too, whoever else reads the result (a residual sum): the kernel writes each row of the chain, then normalizes
     it while it is in cache, and hands out the LayerNorm context a compiled backward calls."""
-    from .codegen import FusedKernel, LayerNormPrologue
+    from .codegen import CrossEntropyGradPrologue, CrossEntropyPrologue, FusedKernel, LayerNormPrologue
     groups = _groups(graph)
     readers = _readers(graph)
     new_nodes = {}
     producer = {id(v): n for n in graph.nodes for v in n.outputs}
     pos = {id(n): i for i, n in enumerate(graph.nodes)}
     for g in groups:
+        xe = _cross_entropy_after(g, readers)
+        if xe is not None:
+            r, ignore_index, reduction, keep = xe
+            kernel = FusedKernel(g, softmax=True, cross_entropy=True)
+            kernels.append(kernel)
+            _fuse_into(g, r, kernel, CrossEntropyPrologue(kernel, ignore_index, reduction, keep),
+                       (*kernel.inputs, _arg(r, "target", None), _arg(r, "weight", None)), new_nodes,
+                       (r.outputs[0], r.outputs[1:]) if keep else r.outputs[0])
+            continue
+        xg = _xent_grad_before(g, producer, readers)
+        if xg is not None:
+            kernel = FusedKernel(g, xent_grad=xg)
+            kernels.append(kernel)
+            _fuse_into([xg] + g, g[-1], kernel, CrossEntropyGradPrologue(kernel), (*xg.args, *kernel.inputs),
+                       new_nodes, g[-1].outputs[0])
+            continue
         red = _reduction_after(g, readers)
         sm = _softmax_after(g, readers) if red is None else None
         sg = _softmax_grad_before(g, producer, readers) if red is None and sm is None else None
@@ -752,6 +769,99 @@ def _fuse_layer_norm(g, ln, kernel, runner, new_nodes):
         new_nodes[id(m)] = None
     new_nodes[id(last)] = node
     new_nodes[id(r)] = None
+
+
+def _fuse_into(g, r, kernel, runner, args, new_nodes, out_tree):
+    """One node for the nodes ``g`` (in order) and ``r`` (the last of them, or the node that reads their result),
+    at ``r``'s place, giving its outputs as ``out_tree``: ``runner(*args)``."""
+    node = Node("fused", kernel.name, runner, args, {}, grad_mode=r.grad_mode, line=r.line)
+    node.outputs = list(r.outputs)
+    node.out_tree = out_tree
+    for v in node.outputs:
+        v.node = node
+    node.group = g + [r] if r is not g[-1] else g
+    node.epoch = r.epoch
+    for m in node.group:
+        new_nodes[id(m)] = None
+    new_nodes[id(r)] = node
+
+
+_XENT_PARAMS = ("input", "target", "weight", "size_average", "ignore_index", "reduce", "reduction", "label_smoothing")
+_XENT_DEFAULTS = {"weight": None, "size_average": None, "ignore_index": -100, "reduce": None, "reduction": "mean",
+                  "label_smoothing": 0.0}
+
+
+def _arg(node, name, default):
+    """A cross_entropy node's argument by name."""
+    if name in node.kwargs:
+        return node.kwargs[name]
+    i = _XENT_PARAMS.index(name)
+    return node.args[i] if i < len(node.args) else default
+
+
+def _cross_entropy_after(group, readers):
+    """``(node, ignore_index, reduction, keep)`` for the ``F.cross_entropy`` node whose logits are the chain's
+    result (its only reader; CPU, float32 or float64, (N, C) with class indices, no label smoothing): the kernel
+    computes each row of the chain and its log-softmax, the library's loss rows the rest; ``keep``: a compiled
+    backward calls its context. None when there is no such node."""
+    from ..dtypes import int64
+    from ..nn import functional as F
+    last = group[-1]
+    v = last.outputs[0]
+    rs = readers.get(id(v), ())
+    if v.users != 1 or len(rs) != 1 or v.device.type != "cpu" or v.dtype.name not in ("float32", "float64") \
+            or len(v.shape) != 2 or not math.prod(v.shape):
+        return None
+    r = rs[0]
+    if r.kind != "functional" or r.target is not F.cross_entropy or len(r.args) > len(_XENT_PARAMS) \
+            or set(r.kwargs) - set(_XENT_PARAMS[len(r.args):]) or r.grad_mode != last.grad_mode \
+            or r.epoch != last.epoch or not r.args or r.args[0] is not v or r.outputs[0].dtype is not v.dtype:
+        return None
+    a = {k: _arg(r, k, d) for k, d in _XENT_DEFAULTS.items()}
+    t, w, ignore = _arg(r, "target", None), a["weight"], a["ignore_index"]
+    N, C = v.shape
+    if not isinstance(t, Value) or t.dtype is not int64 or t.shape != (N,) or t.device.type != "cpu" \
+            or a["size_average"] is not None or a["reduce"] is not None or a["reduction"] not in ("none", "mean", "sum") \
+            or a["label_smoothing"] != 0 or not isinstance(ignore, int) or isinstance(ignore, bool):
+        return None
+    if w is not None and (not isinstance(w, Value) or w.shape != (C,) or w.dtype is not v.dtype
+                          or w.device.type != "cpu"):
+        return None
+    keep = False
+    if r.extras:
+        vals, _ = r.extras
+        if len(vals) != 1 or vals[0].cls != "_CrossEntropy2d":
+            return None
+        keep = True
+    return r, ignore, a["reduction"], keep
+
+
+def _xent_grad_before(group, producer, readers):
+    """The cross-entropy backward node (a compiled backward's, under no_grad, CPU) whose gradient of the logits
+    only the chain reads, of the chain's shape and dtype; else None."""
+    return _gradient_read_by(group, producer, readers, lambda p, v, out: (
+        len(out.shape) == 2 and p.kind == "backward" and p.name == "_CrossEntropy2d.backward" and len(p.args) == 2
+        and not p.kwargs and p.outputs == [v] and p.args[0].cls == "_CrossEntropy2d"))
+
+
+def _gradient_read_by(group, producer, readers, accept):
+    """The node (of a compiled backward: under no_grad, CPU, as the chain) making a value of the chain's shape and
+    dtype that only the chain reads, once, for which ``accept(node, value, chain result)`` holds; else None."""
+    last = group[-1]
+    out = last.outputs[0]
+    if out.device.type != "cpu" or not out.shape or not math.prod(out.shape) \
+            or any(m.grad_mode is not False for m in group):
+        return None
+    inside = {id(m.outputs[0]) for m in group}
+    for m in group:
+        for v in m.inputs():
+            p = producer.get(id(v))
+            if id(v) in inside or p is None or p.grad_mode is not False or p.epoch != last.epoch or v.users != 1 \
+                    or len(readers.get(id(v), ())) != 1 or v.shape != out.shape or v.dtype is not out.dtype:
+                continue
+            if accept(p, v, out):
+                return p
+    return None
 
 
 _LN_PARAMS = ("input", "normalized_shape", "weight", "bias", "eps")
@@ -842,25 +952,10 @@ def _softmax_after(group, readers):
 def _softmax_grad_before(group, producer, readers):
     """The ``launch.softmax_backward`` node (a compiled backward's, under no_grad, over the last dimension, CPU)
     whose result only the chain reads, of the chain's shape and dtype; else None."""
-    inside = {id(m.outputs[0]) for m in group}
-    last = group[-1]
-    out = last.outputs[0]
-    if out.device.type != "cpu" or not out.shape or not math.prod(out.shape) or any(m.grad_mode is not False
-                                                                                     for m in group):
-        return None
-    for m in group:
-        for v in m.inputs():
-            p = producer.get(id(v))
-            if id(v) in inside or p is None or p.kind != "launcher" or p.name != "softmax_backward":
-                continue
-            if len(p.args) != 4 or p.kwargs or p.grad_mode is not False or p.epoch != last.epoch or v.users != 1 \
-                    or len(readers.get(id(v), ())) != 1 or v.shape != out.shape or v.dtype is not out.dtype \
-                    or p.args[2] != len(out.shape) - 1 \
-                    or any(not isinstance(a, Value) or a.shape != out.shape or a.dtype is not out.dtype
-                           for a in p.args[:2]):
-                continue
-            return p
-    return None
+    return _gradient_read_by(group, producer, readers, lambda p, v, out: (
+        p.kind == "launcher" and p.name == "softmax_backward" and len(p.args) == 4 and not p.kwargs
+        and p.args[2] == len(out.shape) - 1
+        and all(isinstance(a, Value) and a.shape == out.shape and a.dtype is out.dtype for a in p.args[:2])))
 
 
 def _groups(graph):

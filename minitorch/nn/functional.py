@@ -178,7 +178,7 @@ def gelu(input, approximate="none"):
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * 0.5 * (1.0 + inner.tanh())
-    raise RuntimeError(f"approximate argument must be either none or tanh.")
+    raise RuntimeError("approximate argument must be either none or tanh.")
 
 
 def silu(input, inplace=False):
@@ -1046,32 +1046,42 @@ class _CrossEntropy2d(Function):
         big = N * C >= launch.N_PAR
         # a large batch gets its log-softmax from the parallel kernel first; a small one in the same pass
         logp = launch.softmax(x, 1, True) if big else launch.empty((N, C), x._dtype, x._device)
+        out, ctx.args = _CrossEntropy2d._rows(x, logp, not big, target, weight, ignore_index, reduction)
+        ctx.save_for_backward(x, logp, target, weight)
+        return out
+
+    @staticmethod
+    def _rows(x, logp, do_softmax, target, weight, ignore_index, reduction):
+        """The loss from contiguous (N, C) logits ``x`` (their log-softmax is written to ``logp`` when
+        ``do_softmax``; else ``logp`` holds it already), and the host arguments of ``backward``."""
+        N, C = logp._shape
         t = target if target._contig else launch.contiguous(target)
         tv = t._storage[t._offset:t._offset + N]
         w = weight
         if w is not None and not w._contig:
             w = launch.contiguous(w)
         wv = w._storage[w._offset:w._offset + C] if w is not None else logp._storage[:1]
-        losses = launch.empty((N,), x._dtype, x._device)
-        out = losses if reduction == "none" else launch.empty((), x._dtype, x._device)
-        act = launch._k(x).activation
-        bad, found, total = act.cross_entropy_rows(x._storage[x._offset:x._offset + N * C], logp._storage, not big, tv, wv,
-                                                   w is not None, ignore_index, N, C, losses._storage,
+        losses = launch.empty((N,), logp._dtype, logp._device)
+        out = losses if reduction == "none" else launch.empty((), logp._dtype, logp._device)
+        act = launch._k(logp).activation
+        bad, found, total = act.cross_entropy_rows(x._storage[x._offset:x._offset + N * C], logp._storage, do_softmax,
+                                                   tv, wv, w is not None, ignore_index, N, C, losses._storage,
                                                    out._storage[:0 if reduction == "none" else 1],
                                                    reduction == "mean")
         if found:
             raise IndexError(f"Target {bad} is out of bounds.")
-        ctx.save_for_backward(x, logp, target, weight)
-        ctx.args = (tv, wv, w is not None, ignore_index, reduction, total)
-        return out
+        return out, (tv, wv, w is not None, ignore_index, reduction, total)
 
     @staticmethod
     @launch.half_compute()
     def backward(ctx, g):
         x, logp, target, weight = ctx.saved_tensors
         tv, wv, has_w, ignore_index, reduction, total = ctx.args
-        N, C = x._shape
+        N, C = logp._shape
         if _state["enabled"]:
+            if x is None:
+                raise RuntimeError("cross_entropy: a second derivative (create_graph=True) through a compiled kernel "
+                                   "that fused the logits' ops is not supported; compile with backend='eager'")
             # create_graph: the same gradient from recorded ops
             valid = (target != ignore_index)
             safe = target.masked_fill(~valid, 0)
@@ -1081,12 +1091,26 @@ class _CrossEntropy2d(Function):
             return (softmax(x, 1) - onehot) * (w_row * scale).unsqueeze(1), None, None, None, None
         scale = g if g._contig else launch.contiguous(g)
         sv = scale._storage[scale._offset:scale._offset + scale.numel()]
-        out = launch.empty((N, C), x._dtype, x._device)
-        act = launch._k(x).activation
+        out = launch.empty((N, C), logp._dtype, logp._device)
+        act = launch._k(logp).activation
         (act.nll_softmax_backward_par if N * C >= launch.N_PAR and N > 1 else act.nll_softmax_backward)(
             logp._storage, tv, wv, has_w, ignore_index, sv, reduction == "none",
             total if reduction == "mean" else 1.0, N, C, out._storage)
         return out, None, None, None, None
+
+    @staticmethod
+    def fused(logp, target, weight, ignore_index, reduction, keep):
+        """The loss of contiguous (N, C) log-probabilities computed elsewhere (a compiled kernel that fuses the
+        elementwise ops before the log-softmax), and, when ``keep``, the autograd context ``forward`` would have
+        left (without the logits: they were never written out)."""
+        out, args = _CrossEntropy2d._rows(logp, logp, False, target, weight, ignore_index, reduction)
+        if not keep:
+            return out, args
+        ctx = _CrossEntropy2d.__new__(_CrossEntropy2d)
+        ctx.needs_input_grad = (True, False, False, False, False)
+        ctx.save_for_backward(None, logp, target, weight)
+        ctx.args = args
+        return out, ctx
 
 
 def _check_same_size(input, target, name):
