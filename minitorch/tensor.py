@@ -15,6 +15,9 @@ __all__ = ["Tensor", "Size"]
 
 # autograd.engine.backward, bound on the first Tensor.backward (the engine imports this module)
 _ENGINE_BACKWARD = [None]
+# set while bool() or an index conversion reads a tensor's value on the host: the conversion the Python code sees
+# (a compiled call's capture turns such a read into a guard on the value; compiler/capture.py)
+HOST_READ = [None]
 
 
 class Size(tuple):
@@ -360,12 +363,19 @@ class Tensor:
     def __index__(self):
         if self._dtype.is_floating_point or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
+        return self._converted(int)
 
     def __bool__(self):
         if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self.item())
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return self._converted(bool)
+
+    def _converted(self, convert):
+        HOST_READ[0] = convert
+        try:
+            return convert(self.item())
+        finally:
+            HOST_READ[0] = None
 
     def __len__(self):
         if not self._shape:

@@ -20,7 +20,7 @@ from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import capture as _capture
-from .capture import CompileError, GraphBreak
+from .capture import CompileError, GraphBreak, GuardFailed
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
 from .runtime import Program, flat_tensors
@@ -31,6 +31,7 @@ _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
 _ALL = []  # every compiled callable (reset() clears their entries)
 CACHE_SIZE_LIMIT = 8  # signatures captured per compiled callable, as torch._dynamo.config.cache_size_limit
 TEMPLATES = 4  # symbolic templates kept per signature without sizes
+VARIANTS = 4  # graphs kept per signature for the paths that branches on tensor values take (guards)
 
 
 def _debug():
@@ -38,10 +39,11 @@ def _debug():
 
 
 class _Entry:
-    __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy")
+    __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy", "alts")
 
     def __init__(self, graph=None, program=None, brk=None, kernels=(), split=False):
         self._graph, self.program, self.brk, self._kernels, self.calls = graph, program, brk, list(kernels), 0
+        self.alts = ()  # graphs of the same signature whose guards (branches on tensor values) took other paths
         self._backward = None  # the compiled backward graph, when there is one
         self.split = split     # a graph break: the call runs eagerly with the modules it calls compiled
         self.checks = graph.checks if graph is not None else []  # (tensor, version) read on the host
@@ -253,7 +255,35 @@ class CompiledFunction:
         checks = entry.checks
         if checks and not all(t._vc[0] == v for t, v in checks):
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
-        return entry.program(flat_tensors(args, kwargs))
+        try:
+            return entry.program(flat_tensors(args, kwargs))
+        except GuardFailed:
+            return self._other_path(key, entry, args, kwargs)
+
+    def _other_path(self, key, entry, args, kwargs):
+        """A guard of ``entry``'s graph failed (a branch on a tensor's value goes the other way this time): the
+        other graphs of the signature are tried, newest first, and the one that runs becomes the first; if none
+        does, the call is captured again as a new graph beside them (up to ``VARIANTS``; past that the signature
+        runs eagerly, split at its modules, as at a break)."""
+        flat = flat_tensors(args, kwargs)
+        for alt in entry.alts:
+            try:
+                result = alt.program(flat)
+            except GuardFailed:
+                continue
+            alt.alts, entry.alts = (entry,) + tuple(a for a in entry.alts if a is not alt), ()
+            self._entries[key] = alt
+            return result
+        if 1 + len(entry.alts) >= VARIANTS:
+            self._entries[key] = _Entry(brk=GraphBreak(f"branches on tensor values took more than {VARIANTS} paths"),
+                                        split=True)
+            return self._run_split(args, kwargs)
+        self._last = None
+        result = self._capture(key, args, kwargs)
+        new = self._last
+        if new is not None and new.program is not None:
+            new.alts = (entry,) + tuple(entry.alts)
+        return result
 
     def _miss(self, key, args, kwargs):
         """A new key: an entry made from one of the callable's symbolic templates when only sizes changed and a
@@ -279,7 +309,10 @@ class CompiledFunction:
             entry.calls = 1
             if entry.checks and not all(t._vc[0] == v for t, v in entry.checks):
                 return self._capture(key, args, kwargs)
-            return entry.program(flat)
+            try:
+                return entry.program(flat)
+            except GuardFailed:
+                return self._other_path(key, entry, args, kwargs)
         self._last = None
         if prev is None:
             result = self._capture(key, args, kwargs)
@@ -365,13 +398,17 @@ class CompiledFunction:
     # inspection ----------------------------------------------------------------------------------------------
     @property
     def graphs(self):
-        return [e.graph for e in self._entries.values() if e.graph is not None]
+        return [e.graph for e in self._all_entries() if e.graph is not None]
+
+    def _all_entries(self):
+        """Every entry, with the graphs of other paths kept beside each (``alts``)."""
+        return [x for e in self._entries.values() for x in (e, *e.alts)]
 
     @property
     def code(self):
         """The generated source of every fused kernel of every graph captured so far."""
         parts = []
-        for e in self._entries.values():
+        for e in self._all_entries():
             for k in e.kernels:
                 parts.append(k.source)
         parts += [c.code for c in self._children.values() if c.code]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
-from ..tensor import Tensor, _make
+from ..tensor import HOST_READ, Tensor, _make
 from .ir import CtxValue, Graph, Node, SizeInt, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
@@ -98,6 +98,7 @@ class _Recorder:
         self.call_grad = False
         self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
         self.writes = 0       # in-place writes recorded so far
+        self.effects = 0      # ops recorded so far that change what outlives the call (no guard may follow them)
         # tensors (and storages) alive before the call: read by reference (closures, globals); any other tensor the
         # recorded ops did not make was made by the call itself
         # (held for the capture, so that no id of theirs is reused by a tensor the call makes)
@@ -224,6 +225,8 @@ class _Recorder:
         rg = differentiable and grad_mode and any(v.rg for v in node.inputs())
         static = all(v.static for v in node.inputs()) and _deterministic(kind, name)
         written = _written(kind, name, args, kwargs)
+        if not _deterministic(kind, name) or written is not None and id(written._storage) in self.pre_storages:
+            self.effects += 1
         if written is not None:
             self.writes += 1
             on = self.on_storage.get(id(written._storage), ())
@@ -307,9 +310,31 @@ class _Recorder:
                     return fn(*args, **kw)
                 finally:
                     self.depth -= 1
-            self.stop("a tensor's value is read on the host (.item(), bool(), .tolist(), .numpy() or printing)")
+            convert = HOST_READ[0]
+            if convert is not None and v is not None and not self.fullgraph and not self.effects \
+                    and not self.of_backward:  # (a backward graph's guard could not stop the engine's pass)
+                self.depth += 1
+                try:
+                    host = fn(*args, **kw)
+                finally:
+                    self.depth -= 1
+                return self._guard(v, convert, host)
+            self.stop("a tensor's value is read on the host (.item(), bool(), .tolist(), .numpy() or printing)"
+                      + (" after an op with side effects (an in-place write into a tensor from outside the call, "
+                         "random numbers)" if convert is not None and self.effects else ""))
             return fn(*args, **kw)
         return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
+
+    def _guard(self, v, convert, host):
+        """``bool(t)`` or an index conversion of a one-element tensor (a branch on its value): the graph goes on,
+        with a guard node that checks on every replay that the value converts as it did here (the Python code
+        took the same path); when it does not, the replay stops and the call runs eagerly (``GuardFailed``). Only
+        before any op with side effects: a stopped replay must have changed nothing."""
+        node = Node("guard", convert.__name__, host_guard, (v, convert, convert(host.reshape(-1)[0].item())), {},
+                    grad_mode=_state["enabled"], line=user_line())
+        node.out_tree = None
+        self.graph.nodes.append(node)
+        return host
 
     def empty(self, fn, shape, dtype, device):
         if self.depth:
@@ -387,6 +412,7 @@ class _Recorder:
         out = self.record("optimizer", f"{type(opt).__name__}.step", type(opt).step, (opt,), None, lambda: step(opt),
                           False)
         self.writes += 1
+        self.effects += 1
         for group in opt.param_groups:
             for p in group["params"]:
                 for v, t in self.on_storage.get(id(p._storage), ()):
@@ -608,6 +634,17 @@ def _uninstall(saved):
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]
     _unpatch_launchers()   # puts back launch.empty too
+
+
+class GuardFailed(Exception):
+    """A guard node found a value other than the capture's: the replay stops (nothing it did is visible)."""
+
+
+def host_guard(t, convert, expected):
+    """The guard node's op: ``convert`` (bool, int) of the one-element tensor ``t``'s value must be ``expected``."""
+    from ..ops.launch import to_numpy
+    if convert(to_numpy(t).reshape(-1)[0].item()) != expected:
+        raise GuardFailed(f"{convert.__name__}() of a tensor gave another value than at the capture")
 
 
 def is_capturing():

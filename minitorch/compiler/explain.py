@@ -3,8 +3,9 @@
 
 class ExplainOutput:
     """The result of ``explain``: ``graphs``, ``graph_count``, ``graph_break_count``, ``break_reasons``,
-    ``ops_per_graph``, ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups) and ``code`` (their
-    generated source); ``str()`` shows all."""
+    ``ops_per_graph``, ``guards`` (the guard nodes: a branch on a tensor's value that the graph holds for, with its
+    line), ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups) and ``code`` (their generated
+    source); ``str()`` shows all."""
 
     def __init__(self, graphs, breaks, kernels, backward_graphs=()):
         self.graphs = graphs
@@ -13,6 +14,7 @@ class ExplainOutput:
         self.break_reasons = breaks
         self.graph_break_count = len(breaks)
         self.ops_per_graph = [[n.name for n in g.nodes] for g in graphs]
+        self.guards = [n for g in graphs for n in g.nodes if n.kind == "guard"]
         self.kernels = kernels
         self.code = "\n\n".join(k.source for k in kernels)
 
@@ -23,6 +25,11 @@ class ExplainOutput:
             out.append("Break Reasons:")
             out += [f"  Break Reason {i + 1}: {b.reason}" + (f"\n    at {b.line}" if b.line else "")
                     for i, b in enumerate(self.break_reasons)]
+        if self.guards:
+            out.append(f"Guards: {len(self.guards)} (a value read on the host, checked on every replay: another "
+                       "value runs the call eagerly and captures that path too)")
+            out += [f"  {n.name}() of {n.args[0].name()} was {n.args[2]!r}" + (f" at {n.line}" if n.line else "")
+                    for n in self.guards]
         for i, g in enumerate(self.graphs):
             out += [f"Graph {i + 1}:", str(g)]
         for i, g in enumerate(self.backward_graphs):
