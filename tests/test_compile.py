@@ -956,6 +956,28 @@ def test_training_step_function_with_item_compiles_the_model_it_calls():
     assert entry.backward is not None  # the model's forward and backward both replay compiled
 
 
+def test_a_loss_module_made_inside_a_compiled_step_runs_eagerly_and_a_kept_one_compiles():
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.1)
+    kept = nn.MSELoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        out = model(x)
+        loss = nn.CrossEntropyLoss()(out, y) + kept(out, minitorch.zeros_like(out))
+        loss.backward()
+        opt.step()
+        return loss
+
+    c = minitorch.compile(step)
+    x, y = minitorch.randn(6, 4), minitorch.tensor([0, 1, 2] * 2)
+    losses = [c(x, y).item() for _ in range(4)]
+    assert losses == sorted(losses, reverse=True)
+    # the model and the loss module kept across calls compile; the ones each call makes do not pile up
+    assert sorted(type(ch._module).__name__ for ch in c._children.values()) == ["MSELoss", "Sequential"]
+
+
 def test_a_layer_that_breaks_splits_again_at_its_own_layers():
     class Outer(nn.Module):
         def __init__(self):

@@ -13,6 +13,7 @@ in turn splits the same way.
 import functools
 import os
 import sys
+import weakref
 
 from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
@@ -93,8 +94,15 @@ class _Router:
         p = self.parent
         cf = p._children.get(id(mod))
         if cf is None:
-            cf = p._children[id(mod)] = CompiledFunction(mod._call_impl, mod, False, p._backend, p._dynamic,
-                                                         p._mode, p._options)
+            if mod not in p._stateless and not any(True for _ in mod.parameters()) \
+                    and not any(True for _ in mod.buffers()):
+                # a module without parameters or buffers may be made by the call itself (``nn.CrossEntropyLoss()(
+                # pred, y)``) and dropped after it: it runs eagerly, and is compiled only if it is called again
+                p._stateless.add(mod)
+                cf = mod._call_impl
+            else:
+                cf = p._children[id(mod)] = CompiledFunction(mod._call_impl, mod, False, p._backend,
+                                                             p._dynamic, p._mode, p._options)
         self.depth += 1
         try:
             return cf(*args, **kwargs)
@@ -143,6 +151,7 @@ class CompiledFunction:
         self._fuse = backend in ("inductor", "minitorch")
         self._backend = backend
         self._children = {}  # id(module) -> compiled callable, for calls whose graph broke
+        self._stateless = weakref.WeakSet()  # modules without parameters or buffers called once so far
         self._dynamic = dynamic
         self._mode = mode
         self._options = dict(options or {})
@@ -418,6 +427,7 @@ class CompiledFunction:
         self._entries.clear()
         self._templates.clear()
         self._children.clear()
+        self._stateless = weakref.WeakSet()
 
     def __get__(self, obj, objtype=None):
         # a compiled function stored on a class binds like a method
