@@ -1888,3 +1888,23 @@ def test_torch_dynamo_names_scripts_call_around_compile(monkeypatch):
         assert f(a, 3).tolist() == (a * 3).tolist()
     with pytest.raises(ValueError, match="positive int"):
         dynamo.config.cache_size_limit = 0
+
+
+def test_a_branch_after_a_batch_norm_updates_its_statistics_once_per_call():
+    # the running statistics are written inside the batch norm's op: a side effect, so the branch is a break
+    minitorch.manual_seed(0)
+    bn = nn.BatchNorm1d(3)
+
+    def f(x):
+        h = bn(x)
+        return h * 2 if h.sum() > 0 else h
+
+    c = minitorch.compile(f)
+    ref = nn.BatchNorm1d(3)
+    for k in range(4):
+        x = minitorch.randn(5, 3) + k
+        got, want = c(x), (lambda h: h * 2 if h.sum() > 0 else h)(ref(x))
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(bn.running_mean.numpy(), ref.running_mean.numpy(), rtol=1e-6)
+    (entry,) = c._entries.values()
+    assert entry.graph is None and "side effects" in str(entry.brk)

@@ -105,6 +105,7 @@ class _Recorder:
         self.pre_tensors = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # not isinstance: proxies
         self.pre = {id(o) for o in self.pre_tensors}                                      # run code for __class__
         self.pre_storages = {id(o._storage) for o in self.pre_tensors if not o._is_sparse_coo}
+        self.pre_versions = [o._vc[0] for o in self.pre_tensors]  # (an op that writes one inside: a side effect)
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -311,8 +312,8 @@ class _Recorder:
                 finally:
                     self.depth -= 1
             convert = HOST_READ[0]
-            if convert is not None and v is not None and not self.fullgraph and not self.effects \
-                    and not self.of_backward:  # (a backward graph's guard could not stop the engine's pass)
+            if convert is not None and v is not None and not self.fullgraph and not self.of_backward \
+                    and not self._side_effects():  # (a backward graph's guard could not stop the engine's pass)
                 self.depth += 1
                 try:
                     host = fn(*args, **kw)
@@ -324,6 +325,14 @@ class _Recorder:
                          "random numbers)" if convert is not None and self.effects else ""))
             return fn(*args, **kw)
         return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
+
+    def _side_effects(self):
+        """Whether an op recorded so far changed what outlives the call: random numbers drawn, an optimizer step,
+        a tensor from before the call written in place (by the op itself or inside it: a batch norm's running
+        statistics)."""
+        if not self.effects and any(t._vc[0] != n for t, n in zip(self.pre_tensors, self.pre_versions)):
+            self.effects += 1
+        return self.effects > 0
 
     def _guard(self, v, convert, host):
         """``bool(t)`` or an index conversion of a one-element tensor (a branch on its value): the graph goes on,
