@@ -119,6 +119,24 @@ def test_sequence_length_is_symbolic_through_arange_and_a_sliced_mask(captures):
     assert "arange" in fills  # the positions are made per call from the length, not a captured constant
 
 
+def test_batch_and_sequence_length_changing_together_are_two_symbolic_sizes(captures):
+    minitorch.manual_seed(0)
+    model = _TinyGPT()
+    g = np.random.default_rng(0)
+    sizes = ((3, 8), (2, 5), (4, 7), (5, 3), (2, 12), (4, 5), (3, 8))
+    c = _train_compare(model, lambda bt: minitorch.from_numpy(g.integers(0, 11, bt)), sizes, captures,
+                       (1, 1, 0, 0, 0, 0, 0))
+    (tpl,), = _compiled(c)._templates.values()
+    assert tpl.n == 2
+    # sizes whose captures cannot tell the two apart (both grew by the same step) keep capturing
+    c2 = minitorch.compile(lambda x: (x * 2).sum(1))
+    for shape in ((4, 5), (6, 7), (3, 2), (5, 9)):
+        before = len(captures)
+        x = minitorch.randn(*shape)
+        np.testing.assert_allclose(c2(x).numpy(), (x * 2).sum(1).numpy(), rtol=1e-6)
+        assert len(captures) - before == (0 if shape == (5, 9) else 1)
+
+
 def test_a_batch_of_one_is_captured_rather_than_generalized_to(captures):
     minitorch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
@@ -142,13 +160,14 @@ def test_what_is_not_affine_in_the_size_keeps_capturing_each_size(captures):
         assert not c._templates
 
 
-def test_two_sizes_changing_at_once_and_dynamic_false_keep_capturing(captures):
-    c = minitorch.compile(lambda x: (x * 2).sum(1))
-    for shape in ((4, 5), (6, 7), (3, 2)):
+def test_three_sizes_changing_at_once_and_dynamic_false_keep_capturing(captures):
+    c = minitorch.compile(lambda x: (x * 2).sum(1).sum(1))
+    for shape in ((4, 5, 6), (6, 7, 3), (3, 2, 5)):
         x = minitorch.randn(*shape)
         before = len(captures)
-        np.testing.assert_allclose(c(x).numpy(), (x * 2).sum(1).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(c(x).numpy(), (x * 2).sum(1).sum(1).numpy(), rtol=1e-5)
         assert len(captures) - before == 1
+    assert not c._templates
     s = minitorch.compile(lambda x: F.gelu(x) * 3, dynamic=False)
     for n in (4, 5, 6):
         before = len(captures)
@@ -182,7 +201,13 @@ def test_a_fused_reduction_and_a_loss_take_new_sizes_from_the_template(captures)
 
 def test_template_arithmetic():
     assert repr(symbolic.Sym(64, 0)) == "64*s" and repr(symbolic.Sym(1, -1)) == "1*s-1"
-    assert repr(symbolic.Sym(2, 0, 2)) == "2*s**2"
+    assert repr(symbolic.Sym(2, 0, 2)) == "2*s**2" and repr(symbolic.Sym(4, 0, (1, 2))) == "4*s0*s1**2"
+    d2 = symbolic._Differ((3, 8), (2, 5))
+    assert d2.int_(24 * 16, 10 * 16).at((4, 7)) == 28 * 16  # rows B*T of width 16
+    assert d2.int_(3 * 64, 2 * 25).at((4, 7)) == 4 * 49     # B*T*T
+    assert d2.int_(7, 4).at((4, 7)) == 6                    # T - 1
+    with pytest.raises(symbolic.Mismatch):
+        symbolic._Differ((2, 4), (3, 5)).int_(3, 4)         # B + 1 or T - 1: both grew by one
     d = symbolic._Differ(4, 6)
     assert d.int_(256, 384).at(10) == 640   # 64 * s
     assert d.int_(3, 5).at(10) == 9         # s - 1

@@ -30,7 +30,7 @@ class SizeInt(int):
         g = SizeInt.noting[0]
         # (a comparison with an equal size is taken to be of two sizes that follow the input's: x.size(0) == n)
         if g is not None and r is not NotImplemented and type(other) in (int, float) and other != int(self):
-            g.append((op, other, r))
+            g.append((op, other, r, int(self)))
         return r
 
     def __lt__(self, o):

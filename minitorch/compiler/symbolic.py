@@ -1,15 +1,18 @@
-"""Symbolic sizes: one captured entry that serves every size of a dimension, made from two captures.
+"""Symbolic sizes: one captured entry that serves every size of a dimension (or two), made from two captures.
 
 When a compiled callable is captured a second time for arguments that differ from an earlier capture only in one
-size (another batch size, a last smaller batch, another sequence length), the two optimized entries are compared
-object by object (graphs, nodes, values, fused kernels, programs). Where they agree they are the same code; every
-integer that differs must be ``k*s**p`` (``p`` up to 3, ``k`` a positive integer) or ``s + c`` of the changing size
-``s`` (a batch's rows ``B*T``, a stride, a row count of a fused reduction, the ``T*T`` scores of attention, the
-index ``T - 1`` of ``h[:, [-1]]``); views of a tensor from before the call follow the size too. Anything else that
+size (another batch size, a last smaller batch, another sequence length), or in two (a batch size and a sequence
+length, each with values of its own in both captures), the two optimized entries are compared object by object
+(graphs, nodes, values, fused kernels, programs). Where they agree they are the same code; every integer that
+differs must be ``k*s**p`` (``p`` up to 3, ``k`` a positive integer) or ``s + c`` of the changing size ``s`` (a
+batch's rows, a stride, a row count of a fused reduction, the ``T*T`` scores of attention, the index ``T - 1`` of
+``h[:, [-1]]``); with two sizes, ``k * B**p * T**q`` (rows ``B*T``, scores ``B*H*T*T``) or ``B + c`` or ``T + c``,
+and exactly one of those must fit (two captures where both sizes grew by the same step cannot tell ``B + 1`` from
+``T - 1``: no template); views of a tensor from before the call follow the size too. Anything else that
 differs (a constant tensor with other values, another kernel, a float computed from a size) means the sizes are not
 interchangeable, and each new size is captured as before. Otherwise the comparison is a ``Template``: a later call
 with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as broadcasting treats them apart) gets the
-entry instantiated at ``s`` with no recording at all, running the same generated kernels. What a call replays (the
+entry instantiated at ``s`` (both sizes read off the arguments) with no recording at all, running the same generated kernels. What a call replays (the
 program, the fused kernels' sizes) is made at once and shares every object whose fields do not depend on ``s``;
 the graphs are made only when something reads them (``graphs``, ``code``, explain).
 
@@ -18,6 +21,7 @@ Guards: while the second size is captured, the changing sizes of the arguments r
 ``assert T <= block_size``); a size for which one of them comes out otherwise does not use the template. Not seen:
 comparisons of sizes computed from those, or read off intermediate tensors. ``dynamic=False`` turns templates off.
 """
+import itertools
 import operator
 import types
 
@@ -43,21 +47,43 @@ class _Same:
 
 
 class Sym:
-    """An integer ``k*s**p + c`` of the symbolic size ``s`` (``p`` in 1..3; ``c`` only with ``k == p == 1``)."""
+    """An integer ``k * s0**p0 * s1**p1 + c`` of the symbolic sizes ``s = (s0, s1)`` (one or two of them; each
+    exponent 0..3; ``c`` only with ``k == 1`` and one size to the first power). ``p`` an int: one size."""
 
     __slots__ = ("k", "p", "c")
 
     def __init__(self, k, c, p=1):
-        self.k, self.c, self.p = k, c, p
+        self.k, self.c, self.p = k, c, (p,) if type(p) is int else tuple(p)
 
     def at(self, s):
-        return self.k * s ** self.p + self.c
+        v = self.k
+        for x, e in zip((s,) if type(s) is int else s, self.p):
+            if e:
+                v *= x ** e
+        return v + self.c
 
     def inst(self, s, memo):
-        return self.k * s ** self.p + self.c
+        return self.at(s)
+
+    def var(self):
+        """The size this integer is ``k*s_i + c`` of (one size, to the first power), else None."""
+        if sum(self.p) == 1:
+            return self.p.index(1)
+        return None
 
     def __repr__(self):
-        return f"{self.k}*s" + (f"**{self.p}" if self.p != 1 else "") + (f"{self.c:+d}" if self.c else "")
+        names = ["s"] if len(self.p) == 1 else [f"s{i}" for i in range(len(self.p))]
+        factors = [n + (f"**{e}" if e != 1 else "") for n, e in zip(names, self.p) if e]
+        return "*".join([str(self.k)] + factors) + (f"{self.c:+d}" if self.c else "")
+
+
+def _unit(i, n):
+    return tuple(int(j == i) for j in range(n))
+
+
+# exponents tried per number of sizes, lowest total degree first (a row count B*T before a B*B)
+_EXPONENTS = {n: sorted((p for p in itertools.product(range(4), repeat=n) if any(p)), key=sum)
+              for n in (1, 2)}
 
 
 class _Seq:
@@ -202,7 +228,7 @@ class _Differ:
     whose fields are all the same is shared rather than copied."""
 
     def __init__(self, sa, sb, runtime=False):
-        self.sa, self.sb = sa, sb
+        self.sa, self.sb = ((sa,), (sb,)) if type(sa) is int else (tuple(sa), tuple(sb))
         self.memo = {}
         self.syms = 0
         self.runtime = runtime
@@ -214,14 +240,22 @@ class _Differ:
         if a == b:
             return _Same(b)
         sa, sb = self.sa, self.sb
+        n = len(sa)
         if max(abs(a), abs(b)) < 1 << 40:
-            if b - a == sb - sa:  # s + c (a length less one)
+            # s_i + c (a length less one)
+            fits = [Sym(1, a - x, _unit(i, n)) for i, (x, y) in enumerate(zip(sa, sb)) if b - a == y - x]
+            if not fits:  # k * s0**p0 * s1**p1: rows, strides, and T*T of attention scores
+                for p in _EXPONENTS[n]:
+                    da = db = 1
+                    for x, y, e in zip(sa, sb, p):
+                        da, db = da * x ** e, db * y ** e
+                    if a > 0 and a % da == 0 and b == a // da * db:
+                        fits.append(Sym(a // da, 0, p))
+            if len(fits) == 1:
                 self.syms += 1
-                return Sym(1, a - sa)
-            for p in (1, 2, 3):   # k * s**p: rows, strides, and T*T of attention scores
-                if a > 0 and a % sa ** p == 0 and b == a // sa ** p * sb ** p:
-                    self.syms += 1
-                    return Sym(a // sa ** p, 0, p)
+                return fits[0]
+            if fits:
+                self.fail(f"{a} vs {b}: more than one function of the sizes fits")
         self.fail(f"{a} vs {b}: not k*s**p or s+c in the size")
 
     def tensor(self, a, b):
@@ -371,31 +405,36 @@ class Template:
     replays, made at once) and ``display(s)`` its (graph, kernels, backward graph), made when something reads them
     (``graphs``, ``code``, explain)."""
 
-    def __init__(self, display, runtime, inputs, syms, checks, guards):
+    def __init__(self, display, runtime, inputs, syms, checks, guards, n=1):
+        self.n = n            # how many sizes are symbolic (1 or 2)
         self._display = display
         self._runtime = runtime
         self.inputs = inputs  # per graph input: (shape, strides) as tuples of ints and Syms
         self.syms = syms      # how many integers are symbolic
         self.checks = checks  # the later capture's host-read constants (the same tensors for every size)
-        self.guards = guards  # (op, number, outcome): comparisons of the size the user's code made
+        self.guards = guards  # (op, number, outcome, which size): comparisons of a size the user's code made
 
     def size_of(self, tensors):
         if len(tensors) != len(self.inputs):
             return None
-        s = None
+        s = [None] * self.n
         for t, (shape, stride) in zip(tensors, self.inputs):
             if len(t._shape) != len(shape):
                 return None
             for got, want in zip(t._shape, shape):
-                if type(want) is Sym and want.p == 1:
+                i = want.var() if type(want) is Sym else None
+                if i is not None:
                     if (got - want.c) % want.k:
                         return None
                     v = (got - want.c) // want.k
-                    if s is None:
-                        s = v
-                    elif v != s:
+                    if s[i] is None:
+                        s[i] = v
+                    elif v != s[i]:
                         return None
-        if s is None or s < 2 or not all(_CMP[op](s, x) == r for op, x, r in self.guards):
+        if any(v is None or v < 2 for v in s):
+            return None
+        s = s[0] if self.n == 1 else tuple(s)
+        if not all(_CMP[op](s if self.n == 1 else s[i], x) == r for op, x, r, i in self.guards):
             return None
         for t, (shape, stride) in zip(tensors, self.inputs):
             if tuple(_at(d, s) for d in shape) != t._shape or tuple(_at(d, s) for d in stride) != t._stride:
@@ -473,16 +512,21 @@ def make_template(a, b, guards=()):
     or None (with the reason) when they are not one entry at two sizes; ``guards``: the comparisons of sizes
     noted while ``b`` was captured."""
     a_inputs, b_inputs = a[0].inputs, b[0].inputs
-    pairs = set()
+    pairs = []
     for va, vb in zip(a_inputs, b_inputs):
         if len(va.shape) != len(vb.shape):
             return None, "inputs of other ranks"
-        pairs |= {(x, y) for x, y in zip(va.shape, vb.shape) if x != y}
-    if len(a_inputs) != len(b_inputs) or len({x for x, _ in pairs}) != 1 or len({y for _, y in pairs}) != 1:
-        return None, "not one size changed"
-    (sa, sb), = pairs
-    if min(sa, sb) < 2:
+        pairs += [(x, y) for x, y in zip(va.shape, vb.shape) if x != y and (x, y) not in pairs]
+    if len(a_inputs) != len(b_inputs) or not 1 <= len(pairs) <= 2 or len({x for x, _ in pairs}) != len(pairs) \
+            or len({y for _, y in pairs}) != len(pairs):
+        return None, "not one or two sizes changed (each with its own values)"
+    if min(min(p) for p in pairs) < 2:
         return None, "a size below 2"
+    sa, sb = tuple(x for x, _ in pairs), tuple(y for _, y in pairs)
+    which = {y: i for i, y in enumerate(sb)}
+    if any(v not in which for *_, v in guards):
+        return None, "a comparison of another size"
+    guards = [(op, x, r, which[v]) for op, x, r, v in guards]
     d = _Differ(sa, sb)
     try:
         display = d.diff((a[0], a[2], a[3], a[1]), (b[0], b[2], b[3], b[1]))  # (the program: checked whole)
@@ -492,7 +536,7 @@ def make_template(a, b, guards=()):
         return None, str(e)
     display.items.pop()
     inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
-    return Template(display, runtime, inputs, d.syms, b[0].checks, list(guards)), None
+    return Template(display, runtime, inputs, d.syms, b[0].checks, guards, len(pairs)), None
 
 
 def _flat(t):
