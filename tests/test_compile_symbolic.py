@@ -271,3 +271,49 @@ def test_a_branch_on_a_size_is_a_guard_of_the_template(captures):
     for g in c.graphs:
         ints = [a for n in g.nodes for a in symbolic._ints((n.args, n.kwargs))] + [d for v in g.inputs for d in v.shape]
         assert ints and all(type(a) is int for a in ints)
+
+
+def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_no_template(captures):
+    def by_product(x):
+        B, T = x.shape
+        return x * 2 if B * T > 20 else x * 3
+
+    def by_numel(x):
+        return x * 2 if x.numel() // 2 >= 10 else x * 3
+
+    def by_two_sizes(x):
+        return x * 2 if x.size(0) > x.size(1) - 3 else x * 3
+
+    def by_len(x):
+        return x * 2 if len(x) > 4 else x * 3
+
+    def by_made_rows(x):  # the size of a tensor the call made: followed when it is the changing size
+        h = x * 2
+        return h * 2 if h.size(0) > 4 else h * 3
+
+    def by_made_flat(x):  # ... and no template when it is not (rows B*T)
+        h = x.reshape(-1)
+        return h * 2 if h.size(0) > 24 else h * 3
+
+    def by_made_len(x):
+        h = x * 2
+        return h * 2 if len(h) > 4 else h * 3
+
+    for f, shapes in ((by_product, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
+                      (by_made_rows, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_made_flat, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_made_len, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_numel, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
+                      (by_two_sizes, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
+                      (by_len, ((5, 6), (6, 6), (3, 6), (7, 6)))):
+        c = minitorch.compile(f)
+        for shape in shapes:
+            x = minitorch.randn(*shape)
+            np.testing.assert_allclose(c(x).numpy(), f(x).numpy(), rtol=1e-6, err_msg=f"{f.__name__} {shape}")
+        assert bool(c._templates) == (f in (by_product, by_numel, by_two_sizes, by_made_rows)), f.__name__
+    # a template with such a guard still serves the sizes on its side without recording
+    c = minitorch.compile(by_product)
+    for n, want in ((5, 1), (6, 1), (9, 0), (2, 1), (3, 1), (4, 0), (7, 0)):
+        before = len(captures)
+        c(minitorch.randn(n, 6))
+        assert len(captures) - before == want, n

@@ -204,7 +204,7 @@ class _Recorder:
         return v
 
     def args_tree(self, tree):
-        return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else int(a) if type(a) is SizeInt else a,
+        return map_tree(lambda a: self.value(a) if isinstance(a, Tensor) else int(a) if isinstance(a, SizeInt) else a,
                         tree)
 
     # recording ----------------------------------------------------------------------------------------------
@@ -582,6 +582,7 @@ def _install(rec):
     saved["opaque"] = _patch_opaque(rec)
     _PROFILE[0] = rec
     _ACTIVE[0] = rec
+    saved["size_rec"], SizeInt.recorder[0] = SizeInt.recorder[0], rec
     return saved
 
 
@@ -639,6 +640,7 @@ def _uninstall(saved):
         setattr(ns, name, val)
     _PROFILE[0] = None
     _ACTIVE[0] = None
+    SizeInt.recorder[0] = saved.get("size_rec")
     for mod in _assign_holders():
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]

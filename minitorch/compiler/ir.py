@@ -8,6 +8,7 @@ composite kept whole, a view made without autograd, or (after the passes) a fuse
 arguments are the call's own, with every tensor replaced by its ``Value``.
 """
 import itertools
+import sys
 
 _IDS = itertools.count()
 
@@ -18,19 +19,65 @@ def _float_cmp(a, o, op):
     return {"<": float(a) < o, "<=": float(a) <= o, ">": float(a) > o, ">=": float(a) >= o}[op]
 
 
+_ARITH = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b}
+
+
+def _size_expr(op, a, b):
+    """``a op b`` of integers, one of them a size: an int that remembers how it was computed."""
+    if type(a) is bool or type(b) is bool or not isinstance(a, int) or not isinstance(b, int):
+        return NotImplemented
+    r = SizeExpr(_ARITH[op](int(a), int(b)))
+    r.tree = (op, _tree(a), _tree(b))
+    return r
+
+
+def _tree(x):
+    return x.tree if type(x) is SizeExpr else ("s", int(x)) if isinstance(x, SizeInt) else ("c", x)
+
+
+def _unknown_in(tree):
+    return tree[0] == "u" or tree[0] not in ("s", "c") and (_unknown_in(tree[1]) or _unknown_in(tree[2]))
+
+
+def eval_tree(tree, sizes):
+    """The value of a size expression (``SizeExpr.tree``) with ``sizes[i]`` for ``("s", i)``."""
+    op = tree[0]
+    if op == "s":
+        return sizes[tree[1]]
+    if op == "c":
+        return tree[1]
+    return _ARITH[op](eval_tree(tree[1], sizes), eval_tree(tree[2], sizes))
+
+
 class SizeInt(int):
-    """A size of a graph input as the user's code reads it (``x.size(0)``, ``x.shape``) during a capture at a new
-    size (compiler/symbolic.py): a comparison with it is noted as a guard of the symbolic template, while noting is
-    on. Arithmetic gives plain ints; recorded arguments hold plain ints."""
+    """A size of a graph input as the user's code reads it (``x.size(0)``, ``x.shape``, ``len(x)``, ``x.numel()``)
+    during a capture at a new size (compiler/symbolic.py): a comparison with it, or with an integer computed from
+    it (``SizeExpr``: ``B * T``, ``T // 2``), is noted as a guard of the symbolic template while noting is on, unless
+    it is made inside a recorded op (which decides again when it replays). Recorded arguments hold plain ints."""
 
     __slots__ = ()
     noting = [None]  # the list comparisons go to, or None
+    recorder = [None]  # the capture's recorder (its depth tells whether an op is running)
 
     def _note(self, op, other, r):
         g = SizeInt.noting[0]
-        # (a comparison with an equal size is taken to be of two sizes that follow the input's: x.size(0) == n)
-        if g is not None and r is not NotImplemented and type(other) in (int, float) and other != int(self):
-            g.append((op, other, r, int(self)))
+        rec = SizeInt.recorder[0]
+        if g is None or r is NotImplemented or rec is not None and rec.depth:
+            return r
+        if isinstance(other, SizeInt):
+            g.append((op, _tree(self), _tree(other), r))
+        # (a comparison with an equal plain number is taken to be of two sizes that follow the input's:
+        # x.size(0) == n)
+        elif type(other) in (int, float) and other != int(self):
+            g.append((op, _tree(self), ("c", other), r))
+        else:
+            return r
+        if _unknown_in(g[-1][1]) or _unknown_in(g[-1][2]):
+            if sys._getframe(2).f_globals.get("__name__", "").startswith("minitorch."):
+                g.pop()  # the library's own bookkeeping on sizes the user passed (view strides, contiguity)
+            else:
+                g[-1] = ("opaque", "a comparison with a size of a tensor the call made", None, None)
         return r
 
     def __lt__(self, o):
@@ -52,6 +99,16 @@ class SizeInt(int):
         return self._note("ne", o, int.__ne__(self, o))
 
     __hash__ = int.__hash__
+
+
+for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side)
+    setattr(SizeInt, f"__{_op}__", (lambda op: lambda self, o: _size_expr(op, self, o))(_op))
+    setattr(SizeInt, f"__r{_op}__", (lambda op: lambda self, o: _size_expr(op, o, self))(_op))
+
+
+class SizeExpr(SizeInt):
+    """An integer computed from sizes (``tree``: ``("s", value)`` a size, ``("c", n)`` a number, or
+    ``(op, left, right)``); compares and computes as a ``SizeInt``."""
 
 
 class Value:

@@ -16,19 +16,23 @@ entry instantiated at ``s`` (both sizes read off the arguments) with no recordin
 program, the fused kernels' sizes) is made at once and shares every object whose fields do not depend on ``s``;
 the graphs are made only when something reads them (``graphs``, ``code``, explain).
 
-Guards: while the second size is captured, the changing sizes of the arguments read through ``shape`` and
-``size()`` are ``SizeInt``s, which note the comparisons the user's code makes with numbers (``if x.size(0) > 16``,
-``assert T <= block_size``); a size for which one of them comes out otherwise does not use the template. Not seen:
-comparisons of sizes computed from those, or read off intermediate tensors. ``dynamic=False`` turns templates off.
+Guards: while the second size is captured, the changing sizes of the arguments read through ``shape``,
+``size()`` and ``numel()`` are ``SizeInt``s, which note the comparisons the user's code makes with numbers or other
+sizes (``if x.size(0) > 16``, ``assert T <= block_size``), also of integers computed from them (``B * T > n``,
+``SizeExpr``); a size for which one of them comes out otherwise does not use the template. Sizes of tensors the
+call makes are followed where they equal a changing size; a comparison with another one of them, or ``len()`` of
+a tensor whose first size may change (Python makes its result a plain int), leaves the capture without a
+template. ``dynamic=False`` turns templates off.
 """
 import itertools
+import math
 import operator
 import types
 
 import numpy as np
 
 from ..tensor import Size, Tensor, _make, _wrap_dim
-from .ir import _IDS, Graph, Node, SizeInt, Value
+from .ir import _IDS, Graph, Node, SizeExpr, SizeInt, Value, eval_tree
 from .runtime import Program
 
 
@@ -278,7 +282,7 @@ class _Differ:
         if a is b:
             return _Same(b)
         ta = type(a)
-        if (ta is SizeInt or ta is int) and type(b) in (int, SizeInt):
+        if (ta is int or isinstance(a, SizeInt)) and (type(b) is int or isinstance(b, SizeInt)):
             return self.int_(int(a), int(b))
         if ta is not type(b):
             self.fail(f"{ta.__name__} vs {type(b).__name__}")
@@ -412,7 +416,7 @@ class Template:
         self.inputs = inputs  # per graph input: (shape, strides) as tuples of ints and Syms
         self.syms = syms      # how many integers are symbolic
         self.checks = checks  # the later capture's host-read constants (the same tensors for every size)
-        self.guards = guards  # (op, number, outcome, which size): comparisons of a size the user's code made
+        self.guards = guards  # (op, left, right, outcome): comparisons of sizes the user's code made (size trees)
 
     def size_of(self, tensors):
         if len(tensors) != len(self.inputs):
@@ -433,9 +437,9 @@ class Template:
                         return None
         if any(v is None or v < 2 for v in s):
             return None
-        s = s[0] if self.n == 1 else tuple(s)
-        if not all(_CMP[op](s if self.n == 1 else s[i], x) == r for op, x, r, i in self.guards):
+        if not all(_CMP[op](eval_tree(x, s), eval_tree(y, s)) == r for op, x, y, r in self.guards):
             return None
+        s = s[0] if self.n == 1 else tuple(s)
         for t, (shape, stride) in zip(tensors, self.inputs):
             if tuple(_at(d, s) for d in shape) != t._shape or tuple(_at(d, s) for d in stride) != t._stride:
                 return None
@@ -464,47 +468,86 @@ _CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.
 
 class size_guards:
     """While a call is captured at a new size: the sizes of its tensor arguments that differ from the last
-    capture's graph inputs read as ``SizeInt`` through ``shape``, ``size()``, and comparisons with them collect in
-    ``guards`` (the template built from this capture is used only for sizes that compare the same)."""
+    capture's graph inputs read as ``SizeInt`` through ``shape``, ``size()`` and ``numel()``, and comparisons with
+    them (or with integers computed from them) collect in ``guards`` (the template built from this capture is used
+    only for sizes that compare the same). Sizes of tensors the call makes, read by the user's code: those equal to
+    a changing size are taken for it; a comparison with any other one, or ``len()`` of such a tensor or of an
+    argument whose first size changes, leaves the capture without a template (an ``("opaque", why)`` entry)."""
 
     def __init__(self, tensors, inputs):
         self.guards = []
         self.dims = {}
+        self.args = {id(t) for t in tensors}
+        self.new = set()  # the changing sizes' values in this capture
         if len(tensors) == len(inputs):
             for t, v in zip(tensors, inputs):
                 if len(t._shape) == len(v.shape):
                     d = frozenset(i for i, (x, y) in enumerate(zip(t._shape, v.shape)) if x != y)
                     if d:
                         self.dims[id(t)] = d
+                        self.new |= {t._shape[i] for i in d}
+
+    def _made(self, t):
+        """Whether ``t`` is a tensor the call made, read by the user's code (not inside a recorded op)."""
+        rec = SizeInt.recorder[0]
+        return rec is not None and not rec.depth and id(t) not in self.args and id(t) not in rec.pre
 
     def __enter__(self):
         if not self.dims:
             return self
-        dims = self.dims
-        self.saved = (Tensor.shape, Tensor.size)
-        size = Tensor.size
+        dims, new = self.dims, self.new
+        self.saved = (Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement)
+        size, length, numel = Tensor.size, Tensor.__len__, Tensor.numel
 
         def tagged(t):
-            d = dims[id(t)]
-            return Size(tuple(SizeInt(n) if i in d else n for i, n in enumerate(t._shape)))
+            d = dims.get(id(t))
+            if d is not None:
+                return Size(tuple(SizeInt(n) if i in d else n for i, n in enumerate(t._shape)))
+            if self._made(t):
+                return Size(tuple(SizeInt(n) if n in new else _unknown(n) for n in t._shape))
+            return None
 
         def shape(t):
-            return tagged(t) if id(t) in dims else Size(t._shape)
+            return tagged(t) or Size(t._shape)
 
         def size_of(t, dim=None):
-            if id(t) not in dims:
+            sz = tagged(t)
+            if sz is None:
                 return size(t, dim)
-            return tagged(t) if dim is None else tagged(t)[_wrap_dim(dim, len(t._shape))]
+            return sz if dim is None else sz[_wrap_dim(dim, len(t._shape))]
 
-        Tensor.shape, Tensor.size = property(shape), size_of
+        def len_of(t):
+            # len() turns what __len__ gives into a plain int, whose comparisons nothing sees
+            if t._shape and (id(t) in dims and 0 in dims[id(t)] and self._outside_ops() or self._made(t)):
+                self.guards.append(("opaque", "len() of a tensor whose first size may change", None, None))
+            return length(t)
+
+        def numel_of(t):
+            sz = tagged(t)
+            return numel(t) if sz is None else math.prod(sz)
+
+        Tensor.shape, Tensor.size, Tensor.__len__ = property(shape), size_of, len_of
+        Tensor.numel = Tensor.nelement = numel_of
         SizeInt.noting[0] = self.guards
         return self
 
+    def _outside_ops(self):
+        rec = SizeInt.recorder[0]
+        return rec is None or not rec.depth
+
     def __exit__(self, *exc):
         if self.dims:
-            Tensor.shape, Tensor.size = self.saved
+            Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement = self.saved
             SizeInt.noting[0] = None
         return False
+
+
+def _unknown(n):
+    """A size of a tensor the call made that is none of the changing sizes: it may be fixed or computed from them
+    (rows B*T); a comparison with it cannot be followed."""
+    u = SizeExpr(n)
+    u.tree = ("u", n)
+    return u
 
 
 def make_template(a, b, guards=()):
@@ -524,9 +567,20 @@ def make_template(a, b, guards=()):
         return None, "a size below 2"
     sa, sb = tuple(x for x, _ in pairs), tuple(y for _, y in pairs)
     which = {y: i for i, y in enumerate(sb)}
-    if any(v not in which for *_, v in guards):
-        return None, "a comparison of another size"
-    guards = [(op, x, r, which[v]) for op, x, r, v in guards]
+    for g in guards:
+        if g[0] == "opaque":
+            return None, g[1]
+
+    def sizes_of(tree):  # a size's value in the later capture -> which of the sizes it is
+        if tree[0] == "s":
+            if tree[1] not in which:
+                raise Mismatch("a comparison of another size")
+            return ("s", which[tree[1]])
+        return tree if tree[0] == "c" else (tree[0], sizes_of(tree[1]), sizes_of(tree[2]))
+    try:
+        guards = [(op, sizes_of(x), sizes_of(y), r) for op, x, y, r in guards]
+    except Mismatch as e:
+        return None, str(e)
     d = _Differ(sa, sb)
     try:
         display = d.diff((a[0], a[2], a[3], a[1]), (b[0], b[2], b[3], b[1]))  # (the program: checked whole)
