@@ -1,6 +1,7 @@
 """minitorch.compile with symbolic sizes: after captures at two sizes, new sizes replay a template of the entry
 without recording, and give eager's outputs and gradients; what is not affine in the size keeps capturing."""
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -299,7 +300,18 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
         h = x * 2
         return h * 2 if len(h) > 4 else h * 3
 
-    for f, shapes in ((by_product, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
+    def by_half(x):  # a size made a float: its comparisons cannot be followed
+        return x * 2 if x.size(0) / 2 > 2.2 else x * 3
+
+    def by_square(x):
+        return x * 2 if x.size(0) ** 2 > 20 else x * 3
+
+    def scaled(x):  # a float of a size that does not change keeps the template
+        return x * (1.0 / math.sqrt(x.size(1)))
+
+    for f, shapes in ((by_half, ((5, 6), (6, 6), (3, 6), (7, 6))), (by_square, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (scaled, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_product, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
                       (by_made_rows, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_made_flat, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_made_len, ((5, 6), (6, 6), (3, 6), (7, 6))),
@@ -310,7 +322,8 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
         for shape in shapes:
             x = minitorch.randn(*shape)
             np.testing.assert_allclose(c(x).numpy(), f(x).numpy(), rtol=1e-6, err_msg=f"{f.__name__} {shape}")
-        assert bool(c._templates) == (f in (by_product, by_numel, by_two_sizes, by_made_rows)), f.__name__
+        assert bool(c._templates) == (f in (by_product, by_numel, by_two_sizes, by_made_rows, by_square, scaled)), \
+            f.__name__
     # a template with such a guard still serves the sizes on its side without recording
     c = minitorch.compile(by_product)
     for n, want in ((5, 1), (6, 1), (9, 0), (2, 1), (3, 1), (4, 0), (7, 0)):

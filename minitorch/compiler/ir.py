@@ -20,14 +20,18 @@ def _float_cmp(a, o, op):
 
 
 _ARITH = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-          "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b}
+          "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "pow": lambda a, b: a ** b}
 
 
 def _size_expr(op, a, b):
     """``a op b`` of integers, one of them a size: an int that remembers how it was computed."""
     if type(a) is bool or type(b) is bool or not isinstance(a, int) or not isinstance(b, int):
         return NotImplemented
-    r = SizeExpr(_ARITH[op](int(a), int(b)))
+    v = _ARITH[op](int(a), int(b))
+    if type(v) is not int:  # a negative power gives a float
+        _note_float(a if isinstance(a, SizeInt) else b, 3)
+        return v
+    r = SizeExpr(v)
     r.tree = (op, _tree(a), _tree(b))
     return r
 
@@ -104,6 +108,32 @@ class SizeInt(int):
 for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side)
     setattr(SizeInt, f"__{_op}__", (lambda op: lambda self, o: _size_expr(op, self, o))(_op))
     setattr(SizeInt, f"__r{_op}__", (lambda op: lambda self, o: _size_expr(op, o, self))(_op))
+
+
+def _note_float(size, depth):
+    """A size made a float (``T / 2``, ``float(T)``, ``math.sqrt(T)``) by the user's code (``depth`` frames up):
+    comparisons of the float cannot be followed, so the capture makes no template (unless the size is none of the
+    changing ones)."""
+    g = SizeInt.noting[0]
+    rec = SizeInt.recorder[0]
+    if g is not None and not (rec is not None and rec.depth) and _changing_in(_tree(size)) \
+            and not sys._getframe(depth).f_globals.get("__name__", "").startswith("minitorch."):
+        g.append(("opaque", "a size made a float", None, None))
+
+
+def _to_float(how):
+    def conv(self, *o):
+        _note_float(self, 2)
+        return getattr(int, how)(int(self), *o)
+    return conv
+
+
+def _changing_in(tree):
+    return tree[0] == "s" or tree[0] not in ("u", "c") and (_changing_in(tree[1]) or _changing_in(tree[2]))
+
+
+for _how in ("__truediv__", "__rtruediv__", "__float__"):
+    setattr(SizeInt, _how, _to_float(_how))
 
 
 class SizeExpr(SizeInt):
