@@ -303,6 +303,9 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
     def by_half(x):  # a size made a float: its comparisons cannot be followed
         return x * 2 if x.size(0) / 2 > 2.2 else x * 3
 
+    def by_int(x):  # int() of a size: a plain int, whose comparisons cannot be followed
+        return x * 2 if int(x.size(0)) > 4 else x * 3
+
     def by_square(x):
         return x * 2 if x.size(0) ** 2 > 20 else x * 3
 
@@ -310,6 +313,7 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
         return x * (1.0 / math.sqrt(x.size(1)))
 
     for f, shapes in ((by_half, ((5, 6), (6, 6), (3, 6), (7, 6))), (by_square, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_int, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (scaled, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_product, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
                       (by_made_rows, ((5, 6), (6, 6), (3, 6), (7, 6))),

@@ -16,7 +16,8 @@ _IDS = itertools.count()
 def _float_cmp(a, o, op):
     if not isinstance(o, float):
         return NotImplemented
-    return {"<": float(a) < o, "<=": float(a) <= o, ">": float(a) > o, ">=": float(a) >= o}[op]
+    return {"<": int.__float__(a) < o, "<=": int.__float__(a) <= o, ">": int.__float__(a) > o,
+            ">=": int.__float__(a) >= o}[op]
 
 
 _ARITH = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
@@ -27,7 +28,7 @@ def _size_expr(op, a, b):
     """``a op b`` of integers, one of them a size: an int that remembers how it was computed."""
     if type(a) is bool or type(b) is bool or not isinstance(a, int) or not isinstance(b, int):
         return NotImplemented
-    v = _ARITH[op](int(a), int(b))
+    v = _ARITH[op](int.__int__(a), int.__int__(b))
     if type(v) is not int:  # a negative power gives a float
         _note_float(a if isinstance(a, SizeInt) else b, 3)
         return v
@@ -37,7 +38,7 @@ def _size_expr(op, a, b):
 
 
 def _tree(x):
-    return x.tree if type(x) is SizeExpr else ("s", int(x)) if isinstance(x, SizeInt) else ("c", x)
+    return x.tree if type(x) is SizeExpr else ("s", int.__int__(x)) if isinstance(x, SizeInt) else ("c", x)
 
 
 def _unknown_in(tree):
@@ -73,7 +74,7 @@ class SizeInt(int):
             g.append((op, _tree(self), _tree(other), r))
         # (a comparison with an equal plain number is taken to be of two sizes that follow the input's:
         # x.size(0) == n)
-        elif type(other) in (int, float) and other != int(self):
+        elif type(other) in (int, float) and other != int.__int__(self):
             g.append((op, _tree(self), ("c", other), r))
         else:
             return r
@@ -111,20 +112,21 @@ for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side)
 
 
 def _note_float(size, depth):
-    """A size made a float (``T / 2``, ``float(T)``, ``math.sqrt(T)``) by the user's code (``depth`` frames up):
+    """A size made a float (``T / 2``, ``float(T)``, ``math.sqrt(T)``) or a plain int (``int(T)``) by the user's
+    code (``depth`` frames up):
     comparisons of the float cannot be followed, so the capture makes no template (unless the size is none of the
     changing ones)."""
     g = SizeInt.noting[0]
     rec = SizeInt.recorder[0]
     if g is not None and not (rec is not None and rec.depth) and _changing_in(_tree(size)) \
             and not sys._getframe(depth).f_globals.get("__name__", "").startswith("minitorch."):
-        g.append(("opaque", "a size made a float", None, None))
+        g.append(("opaque", "a size made a float or a plain int", None, None))
 
 
 def _to_float(how):
     def conv(self, *o):
         _note_float(self, 2)
-        return getattr(int, how)(int(self), *o)
+        return getattr(int, how)(self, *o)
     return conv
 
 
@@ -132,7 +134,7 @@ def _changing_in(tree):
     return tree[0] == "s" or tree[0] not in ("u", "c") and (_changing_in(tree[1]) or _changing_in(tree[2]))
 
 
-for _how in ("__truediv__", "__rtruediv__", "__float__"):
+for _how in ("__truediv__", "__rtruediv__", "__float__", "__int__"):  # (int(): a plain int, not followed either)
     setattr(SizeInt, _how, _to_float(_how))
 
 

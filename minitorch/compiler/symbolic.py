@@ -22,7 +22,7 @@ sizes (``if x.size(0) > 16``, ``assert T <= block_size``), also of integers comp
 ``SizeExpr``); a size for which one of them comes out otherwise does not use the template. Sizes of tensors the
 call makes are followed where they equal a changing size; a comparison with another one of them, or ``len()`` of
 a tensor whose first size may change (Python makes its result a plain int), or a changing size made a float
-(``T / 2``), leaves the capture without a template. ``dynamic=False`` turns templates off.
+or a plain int (``T / 2``, ``int(T)``), leaves the capture without a template. ``dynamic=False`` turns templates off.
 """
 import itertools
 import math
