@@ -129,6 +129,22 @@ def test_batch_and_sequence_length_changing_together_are_two_symbolic_sizes(capt
                        (1, 1, 0, 0, 0, 0, 0))
     (tpl,), = _compiled(c)._templates.values()
     assert tpl.n == 2
+
+    def rows(x):  # B*T rows: (2, 12) and (4, 6) have the same number, so they make no template
+        B, T, C = x.shape
+        return (x * 2).reshape(B * T, C).exp().sum(1)
+
+    def doubled(x):  # 2*B rows, which T + 1 also fits at (2, 3) and (3, 5)
+        return (minitorch.cat([x, x], 0) * 2).exp().sum(1)
+
+    for f, shapes in ((rows, ((2, 12, 3), (4, 6, 3), (3, 5, 3), (5, 7, 3))),
+                      (doubled, ((2, 3), (3, 5), (5, 3), (4, 9)))):
+        c3 = minitorch.compile(f)
+        for shape in shapes:
+            x = minitorch.randn(*shape)
+            got, want = c3(x), f(x)
+            assert got.shape == want.shape, (f.__name__, shape)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
     # sizes whose captures cannot tell the two apart (both grew by the same step) keep capturing
     c2 = minitorch.compile(lambda x: (x * 2).sum(1))
     for shape in ((4, 5), (6, 7), (3, 2), (5, 9)):
@@ -288,13 +304,26 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
     def by_len(x):
         return x * 2 if len(x) > 4 else x * 3
 
-    def by_made_rows(x):  # the size of a tensor the call made: followed when it is the changing size
+    def by_made_rows(x):  # the size of a tensor the call made: which size it is cannot be told from its value
         h = x * 2
         return h * 2 if h.size(0) > 4 else h * 3
 
-    def by_made_flat(x):  # ... and no template when it is not (rows B*T)
+    def by_made_flat(x):  # (rows B*T)
         h = x.reshape(-1)
         return h * 2 if h.size(0) > 24 else h * 3
+
+    def by_made_fixed(x):  # a fixed 6 equal to B = 6 at a capture
+        h = x * 2
+        return h * 2 if h.size(1) >= h.size(0) else h * 3
+
+    def by_parity(x):  # the truth of a size expression
+        return x * 2 if x.size(0) % 2 else x * 3
+
+    def by_boundary(x):  # an order comparison with a number equal to the size
+        return x * 3 if x.size(0) >= 5 else x * 2
+
+    def by_tuple(x):
+        return x * 3 if x.shape > (5, 6) else x * 2
 
     def by_made_len(x):
         h = x * 2
@@ -317,6 +346,10 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
                       (scaled, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_product, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
                       (by_made_rows, ((5, 6), (6, 6), (3, 6), (7, 6))),
+                      (by_made_fixed, ((5, 6), (6, 6), (8, 6), (3, 6))),
+                      (by_parity, ((5, 6), (7, 6), (4, 6), (9, 6), (6, 6))),
+                      (by_boundary, ((8, 6), (5, 6), (3, 6), (2, 6), (9, 6))),
+                      (by_tuple, ((8, 6), (5, 6), (3, 6), (2, 6), (9, 6))),
                       (by_made_flat, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_made_len, ((5, 6), (6, 6), (3, 6), (7, 6))),
                       (by_numel, ((5, 6), (6, 6), (2, 6), (7, 6), (3, 6))),
@@ -326,11 +359,31 @@ def test_branches_on_sizes_computed_from_sizes_are_guards_and_unseen_ones_make_n
         for shape in shapes:
             x = minitorch.randn(*shape)
             np.testing.assert_allclose(c(x).numpy(), f(x).numpy(), rtol=1e-6, err_msg=f"{f.__name__} {shape}")
-        assert bool(c._templates) == (f in (by_product, by_numel, by_two_sizes, by_made_rows, by_square, scaled)), \
-            f.__name__
+        assert bool(c._templates) == (f in (by_product, by_numel, by_two_sizes, by_square, scaled, by_parity,
+                                            by_boundary, by_tuple)), f.__name__
     # a template with such a guard still serves the sizes on its side without recording
     c = minitorch.compile(by_product)
     for n, want in ((5, 1), (6, 1), (9, 0), (2, 1), (3, 1), (4, 0), (7, 0)):
         before = len(captures)
         c(minitorch.randn(n, 6))
         assert len(captures) - before == want, n
+
+
+def test_slices_that_could_clamp_at_another_size_make_no_template(captures):
+    def crop(x):  # nanoGPT's idx[:, -block_size:]
+        return (x[:, -8:] * 2).sum(0)
+
+    def head(x):
+        return (x[:, :8] * 2).sum(0)
+
+    def last(x):  # small bounds never clamp: the template stays
+        return (x[:, 1:-1] * 2).sum(1) + x[:, -1]
+
+    for f in (crop, head, last):
+        c = minitorch.compile(f)
+        for T in (5, 6, 12, 7, 9, 3):
+            x = minitorch.randn(2, T)
+            got, want = c(x), f(x)
+            assert got.shape == want.shape, (f.__name__, T)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        assert bool(c._templates) == (f is last), f.__name__

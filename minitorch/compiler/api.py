@@ -87,6 +87,7 @@ class _Router:
     def __init__(self, parent):
         self.parent = parent
         self.depth = 0
+        self.met = set()  # ids of the modules without state this call met first
 
     def __call__(self, mod, args, kwargs):
         if self.depth:
@@ -94,11 +95,11 @@ class _Router:
         p = self.parent
         cf = p._children.get(id(mod))
         if cf is None:
-            if mod not in p._stateless and not any(True for _ in mod.parameters()) \
-                    and not any(True for _ in mod.buffers()):
+            if (p._stateless.get(id(mod)) is not mod or id(mod) in self.met) and not _has_state(mod):
                 # a module without parameters or buffers may be made by the call itself (``nn.CrossEntropyLoss()(
-                # pred, y)``) and dropped after it: it runs eagerly, and is compiled only if it is called again
-                p._stateless.add(mod)
+                # pred, y)``) and dropped after it: it runs eagerly, and is compiled only if a later call uses it
+                p._stateless[id(mod)] = mod
+                self.met.add(id(mod))
                 cf = mod._call_impl
             else:
                 cf = p._children[id(mod)] = CompiledFunction(mod._call_impl, mod, False, p._backend,
@@ -108,6 +109,23 @@ class _Router:
             return cf(*args, **kwargs)
         finally:
             self.depth -= 1
+
+
+def _has_state(mod):
+    """Whether a module or one of its submodules holds a parameter or a buffer (walked by identity: a module that
+    defines ``__eq__`` is not hashable)."""
+    todo, seen = [mod], set()
+    while todo:
+        m = todo.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        d = m.__dict__
+        if any(v is not None for v in d.get("_parameters", {}).values()) or \
+                any(v is not None for v in d.get("_buffers", {}).values()):
+            return True
+        todo += [c for c in d.get("_modules", {}).values() if c is not None]
+    return False
 
 
 def _arg_key(a):
@@ -151,7 +169,8 @@ class CompiledFunction:
         self._fuse = backend in ("inductor", "minitorch")
         self._backend = backend
         self._children = {}  # id(module) -> compiled callable, for calls whose graph broke
-        self._stateless = weakref.WeakSet()  # modules without parameters or buffers called once so far
+        # modules without parameters or buffers that earlier calls met (by id: a module need not be hashable)
+        self._stateless = weakref.WeakValueDictionary()
         self._dynamic = dynamic
         self._mode = mode
         self._options = dict(options or {})
@@ -276,6 +295,8 @@ class CompiledFunction:
         runs eagerly, split at its modules, as at a break)."""
         flat = flat_tensors(args, kwargs)
         for alt in entry.alts:
+            if alt.checks and not all(t._vc[0] == v for t, v in alt.checks):
+                continue  # a constant it read on the host has changed since
             try:
                 result = alt.program(flat)
             except GuardFailed:
@@ -427,7 +448,7 @@ class CompiledFunction:
         self._entries.clear()
         self._templates.clear()
         self._children.clear()
-        self._stateless = weakref.WeakSet()
+        self._stateless = weakref.WeakValueDictionary()
 
     def __get__(self, obj, objtype=None):
         # a compiled function stored on a class binds like a method

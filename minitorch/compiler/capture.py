@@ -106,6 +106,7 @@ class _Recorder:
         self.pre = {id(o) for o in self.pre_tensors}                                      # run code for __class__
         self.pre_storages = {id(o._storage) for o in self.pre_tensors if not o._is_sparse_coo}
         self.pre_versions = [o._vc[0] for o in self.pre_tensors]  # (an op that writes one inside: a side effect)
+        self.rng = _rng_state()  # (random numbers drawn inside an op: a side effect too)
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -327,10 +328,11 @@ class _Recorder:
         return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
 
     def _side_effects(self):
-        """Whether an op recorded so far changed what outlives the call: random numbers drawn, an optimizer step,
-        a tensor from before the call written in place (by the op itself or inside it: a batch norm's running
-        statistics)."""
-        if not self.effects and any(t._vc[0] != n for t, n in zip(self.pre_tensors, self.pre_versions)):
+        """Whether an op recorded so far changed what outlives the call: random numbers drawn (by a random op, or
+        inside one: attention's dropout), an optimizer step, a tensor from before the call written in place (by the
+        op itself or inside it: a batch norm's running statistics)."""
+        if not self.effects and (any(t._vc[0] != n for t, n in zip(self.pre_tensors, self.pre_versions))
+                                 or _rng_state() != self.rng):
             self.effects += 1
         return self.effects > 0
 
@@ -645,6 +647,11 @@ def _uninstall(saved):
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]
     _unpatch_launchers()   # puts back launch.empty too
+
+
+def _rng_state():
+    from ..random import default_generator
+    return default_generator._rng.bit_generator.state["state"]["state"]
 
 
 class GuardFailed(Exception):

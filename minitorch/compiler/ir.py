@@ -21,12 +21,16 @@ def _float_cmp(a, o, op):
 
 
 _ARITH = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-          "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "pow": lambda a, b: a ** b}
+          "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "pow": lambda a, b: a ** b,
+          "lshift": lambda a, b: a << b, "rshift": lambda a, b: a >> b, "and": lambda a, b: a & b,
+          "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b}
 
 
 def _size_expr(op, a, b):
     """``a op b`` of integers, one of them a size: an int that remembers how it was computed."""
     if type(a) is bool or type(b) is bool or not isinstance(a, int) or not isinstance(b, int):
+        if isinstance(a, float) or isinstance(b, float):  # float arithmetic (T * 0.5): not followed
+            _note_float(a if isinstance(a, SizeInt) else b, 3)
         return NotImplemented
     v = _ARITH[op](int.__int__(a), int.__int__(b))
     if type(v) is not int:  # a negative power gives a float
@@ -39,6 +43,11 @@ def _size_expr(op, a, b):
 
 def _tree(x):
     return x.tree if type(x) is SizeExpr else ("s", int.__int__(x)) if isinstance(x, SizeInt) else ("c", x)
+
+
+def _library(depth):
+    """Whether the code ``depth`` frames up from the caller is minitorch's own."""
+    return sys._getframe(depth + 1).f_globals.get("__name__", "").startswith("minitorch.")
 
 
 def _unknown_in(tree):
@@ -72,14 +81,15 @@ class SizeInt(int):
             return r
         if isinstance(other, SizeInt):
             g.append((op, _tree(self), _tree(other), r))
-        # (a comparison with an equal plain number is taken to be of two sizes that follow the input's:
-        # x.size(0) == n)
-        elif type(other) in (int, float) and other != int.__int__(self):
+        # (the library's own equality checks against an equal plain number are taken to be of two sizes that
+        # follow the input's: rows == the length of the flattened index, as the op found them)
+        elif type(other) in (int, float) and (other != int.__int__(self) or op not in ("eq", "ne")
+                                              or not _library(2)):
             g.append((op, _tree(self), ("c", other), r))
         else:
             return r
         if _unknown_in(g[-1][1]) or _unknown_in(g[-1][2]):
-            if sys._getframe(2).f_globals.get("__name__", "").startswith("minitorch."):
+            if _library(2):
                 g.pop()  # the library's own bookkeeping on sizes the user passed (view strides, contiguity)
             else:
                 g[-1] = ("opaque", "a comparison with a size of a tensor the call made", None, None)
@@ -105,10 +115,38 @@ class SizeInt(int):
 
     __hash__ = int.__hash__
 
+    def __bool__(self):  # ``if T % 2:`` compares with zero
+        r = int.__bool__(self)
+        g = SizeInt.noting[0]
+        rec = SizeInt.recorder[0]
+        if g is not None and not (rec is not None and rec.depth):
+            g.append(("ne", _tree(self), ("c", 0), r))
+            if _unknown_in(g[-1][1]):
+                if _library(1):
+                    g.pop()
+                else:
+                    g[-1] = ("opaque", "a size of a tensor the call made tested for zero", None, None)
+        return r
 
-for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side)
-    setattr(SizeInt, f"__{_op}__", (lambda op: lambda self, o: _size_expr(op, self, o))(_op))
-    setattr(SizeInt, f"__r{_op}__", (lambda op: lambda self, o: _size_expr(op, o, self))(_op))
+    def __neg__(self):
+        return _size_expr("sub", 0, self)
+
+    def __divmod__(self, o):
+        return self // o, self % o
+
+    def __rdivmod__(self, o):
+        return o // self, o % self
+
+
+def _pow3(a, b, m):
+    return _size_expr("mod", _size_expr("pow", a, b), m)
+
+
+for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side; pow(T, 2, m) too)
+    setattr(SizeInt, f"__{_op}__", (lambda op: lambda self, o, *m: _pow3(self, o, *m) if m
+                                    else _size_expr(op, self, o))(_op))
+    setattr(SizeInt, f"__r{_op}__", (lambda op: lambda self, o, *m: _pow3(o, self, *m) if m
+                                     else _size_expr(op, o, self))(_op))
 
 
 def _note_float(size, depth):
@@ -119,8 +157,8 @@ def _note_float(size, depth):
     g = SizeInt.noting[0]
     rec = SizeInt.recorder[0]
     if g is not None and not (rec is not None and rec.depth) and _changing_in(_tree(size)) \
-            and not sys._getframe(depth).f_globals.get("__name__", "").startswith("minitorch."):
-        g.append(("opaque", "a size made a float or a plain int", None, None))
+            and not _library(depth):
+        g.append(("opaque", "a size made a float, a plain int or a string", None, None))
 
 
 def _to_float(how):
@@ -134,7 +172,8 @@ def _changing_in(tree):
     return tree[0] == "s" or tree[0] not in ("u", "c") and (_changing_in(tree[1]) or _changing_in(tree[2]))
 
 
-for _how in ("__truediv__", "__rtruediv__", "__float__", "__int__"):  # (int(): a plain int, not followed either)
+# made a float, a plain int or a string (int(T), str(T), an index into a list, range(T)): not followed either
+for _how in ("__truediv__", "__rtruediv__", "__float__", "__int__", "__index__", "__str__", "__repr__", "__format__"):
     setattr(SizeInt, _how, _to_float(_how))
 
 

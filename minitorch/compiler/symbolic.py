@@ -20,9 +20,10 @@ Guards: while the second size is captured, the changing sizes of the arguments r
 ``size()`` and ``numel()`` are ``SizeInt``s, which note the comparisons the user's code makes with numbers or other
 sizes (``if x.size(0) > 16``, ``assert T <= block_size``), also of integers computed from them (``B * T > n``,
 ``SizeExpr``); a size for which one of them comes out otherwise does not use the template. Sizes of tensors the
-call makes are followed where they equal a changing size; a comparison with another one of them, or ``len()`` of
-a tensor whose first size may change (Python makes its result a plain int), or a changing size made a float
-or a plain int (``T / 2``, ``int(T)``), leaves the capture without a template. ``dynamic=False`` turns templates off.
+call makes are not followed (which size a dimension is cannot be told from its value): a comparison with one of
+them, ``len()`` of a tensor whose first size may change (Python makes its result a plain int), a changing size made
+a float or a plain int (``T / 2``, ``int(T)``), or a slice that is clamped or counts from the end, leaves the
+capture without a template. ``dynamic=False`` turns templates off.
 """
 import itertools
 import math
@@ -32,7 +33,8 @@ import types
 import numpy as np
 
 from ..tensor import Size, Tensor, _make, _wrap_dim
-from .ir import _IDS, Graph, Node, SizeExpr, SizeInt, Value, eval_tree
+from ..ops import index as index_ops
+from .ir import _IDS, Graph, Node, SizeExpr, SizeInt, Value, _tree, _unknown_in, eval_tree
 from .runtime import Program
 
 
@@ -246,18 +248,18 @@ class _Differ:
         sa, sb = self.sa, self.sb
         n = len(sa)
         if max(abs(a), abs(b)) < 1 << 40:
-            # s_i + c (a length less one)
-            fits = [Sym(1, a - x, _unit(i, n)) for i, (x, y) in enumerate(zip(sa, sb)) if b - a == y - x]
-            if not fits:  # k * s0**p0 * s1**p1: rows, strides, and T*T of attention scores
-                for p in _EXPONENTS[n]:
-                    da = db = 1
-                    for x, y, e in zip(sa, sb, p):
-                        da, db = da * x ** e, db * y ** e
-                    if a > 0 and a % da == 0 and b == a // da * db:
-                        fits.append(Sym(a // da, 0, p))
+            # s_i + c (a length less one), k * s0**p0 * s1**p1 (rows, strides, the T*T of attention scores)
+            fits = {(1, a - x, _unit(i, n)) for i, (x, y) in enumerate(zip(sa, sb)) if b - a == y - x}
+            for p in _EXPONENTS[n]:
+                da = db = 1
+                for x, y, e in zip(sa, sb, p):
+                    da, db = da * x ** e, db * y ** e
+                if a > 0 and a % da == 0 and b == a // da * db:
+                    fits.add((a // da, 0, p))
             if len(fits) == 1:
                 self.syms += 1
-                return fits[0]
+                (k, c, p), = fits
+                return Sym(k, c, p)
             if fits:
                 self.fail(f"{a} vs {b}: more than one function of the sizes fits")
         self.fail(f"{a} vs {b}: not k*s**p or s+c in the size")
@@ -470,22 +472,20 @@ class size_guards:
     """While a call is captured at a new size: the sizes of its tensor arguments that differ from the last
     capture's graph inputs read as ``SizeInt`` through ``shape``, ``size()`` and ``numel()``, and comparisons with
     them (or with integers computed from them) collect in ``guards`` (the template built from this capture is used
-    only for sizes that compare the same). Sizes of tensors the call makes, read by the user's code: those equal to
-    a changing size are taken for it; a comparison with any other one, or ``len()`` of such a tensor or of an
-    argument whose first size changes, leaves the capture without a template (an ``("opaque", why)`` entry)."""
+    only for sizes that compare the same). A comparison with a size of a tensor the call makes (read by the user's
+    code), or ``len()`` of such a tensor or of an argument whose first size changes, leaves the capture without a
+    template (an ``("opaque", why)`` entry)."""
 
     def __init__(self, tensors, inputs):
         self.guards = []
         self.dims = {}
         self.args = {id(t) for t in tensors}
-        self.new = set()  # the changing sizes' values in this capture
         if len(tensors) == len(inputs):
             for t, v in zip(tensors, inputs):
                 if len(t._shape) == len(v.shape):
                     d = frozenset(i for i, (x, y) in enumerate(zip(t._shape, v.shape)) if x != y)
                     if d:
                         self.dims[id(t)] = d
-                        self.new |= {t._shape[i] for i in d}
 
     def _made(self, t):
         """Whether ``t`` is a tensor the call made, read by the user's code (not inside a recorded op)."""
@@ -495,7 +495,7 @@ class size_guards:
     def __enter__(self):
         if not self.dims:
             return self
-        dims, new = self.dims, self.new
+        dims = self.dims
         self.saved = (Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement)
         size, length, numel = Tensor.size, Tensor.__len__, Tensor.numel
 
@@ -503,8 +503,8 @@ class size_guards:
             d = dims.get(id(t))
             if d is not None:
                 return Size(tuple(SizeInt(n) if i in d else n for i, n in enumerate(t._shape)))
-            if self._made(t):
-                return Size(tuple(SizeInt(n) if n in new else _unknown(n) for n in t._shape))
+            if self._made(t):  # (which size a dimension is cannot be told from its value: a fixed 4 at B = 4)
+                return Size(tuple(_unknown(n) for n in t._shape))
             return None
 
         def shape(t):
@@ -526,8 +526,33 @@ class size_guards:
             sz = tagged(t)
             return numel(t) if sz is None else math.prod(sz)
 
+        def bounds(x, d, bs, safe):
+            # an index or slice bound of a dimension that may change: safe when it is that size itself or a small
+            # number (no clamping at any size >= 2); a size bounding a fixed dimension is compared with it
+            rec = SizeInt.recorder[0]
+            if rec is not None and rec.depth:
+                return
+            sz = tagged(x)
+            n = sz[d] if sz is not None else x._shape[d]
+            for b in bs:
+                if b is None or type(b) is bool or not isinstance(b, int):
+                    continue
+                if isinstance(n, SizeInt):
+                    ok = _tree(b) == _tree(n) if isinstance(b, SizeInt) else -2 <= b <= safe
+                elif isinstance(b, SizeInt):
+                    ok = not _unknown_in(_tree(b))
+                    if ok:
+                        v = int.__int__(b)
+                        self.guards += [("ge", _tree(b), ("c", 0), v >= 0), ("le", _tree(b), ("c", n), v <= n)]
+                else:
+                    ok = True
+                if not ok:
+                    self.guards.append(("opaque", "an index or slice bound that could clamp at another size", None,
+                                        None))
+
         Tensor.shape, Tensor.size, Tensor.__len__ = property(shape), size_of, len_of
         Tensor.numel = Tensor.nelement = numel_of
+        index_ops.INDEX_HOOK[0] = bounds
         SizeInt.noting[0] = self.guards
         return self
 
@@ -538,6 +563,7 @@ class size_guards:
     def __exit__(self, *exc):
         if self.dims:
             Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement = self.saved
+            index_ops.INDEX_HOOK[0] = None
             SizeInt.noting[0] = None
         return False
 
@@ -566,6 +592,8 @@ def make_template(a, b, guards=()):
     if min(min(p) for p in pairs) < 2:
         return None, "a size below 2"
     sa, sb = tuple(x for x, _ in pairs), tuple(y for _, y in pairs)
+    if len(pairs) == 2 and not _apart(sa, sb):
+        return None, "the two captures cannot tell the two sizes apart"
     which = {y: i for i, y in enumerate(sb)}
     for g in guards:
         if g[0] == "opaque":
@@ -591,6 +619,17 @@ def make_template(a, b, guards=()):
     display.items.pop()
     inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
     return Template(display, runtime, inputs, d.syms, b[0].checks, guards, len(pairs)), None
+
+
+def _apart(sa, sb):
+    """Whether two captures at sizes ``sa`` and ``sb`` (two sizes each) tell the sizes apart: no product of powers
+    of them (``B*T``, ``T**2``) and neither their sum nor their difference keeps its value, so an integer that is the
+    same in both captures is no such function of the sizes. (Two functions of the template's forms that agree on
+    both captures, ``T + 1`` and ``2*B`` at (2, 3) and (3, 5), are caught where an integer fits both.)"""
+    (b1, t1), (b2, t2) = sa, sb
+    if b1 + t1 == b2 + t2 or b1 - t1 == b2 - t2:
+        return False
+    return all(b1 ** p * t1 ** q != b2 ** p * t2 ** q for p, q in _EXPONENTS[2])
 
 
 def _flat(t):

@@ -15,6 +15,11 @@ from .common import recording, wrap_dim
 from .elementwise import assign_, check_inplace
 from .shape import apply_spec, sliced
 
+# set by compiler/symbolic.py while a call is captured at a new size: told of every integer index and slice bound
+# (dimension, bounds, the largest plain bound that can never clamp), so that one that could clamp at another size
+# keeps that capture from making a template
+INDEX_HOOK = [None]
+
 
 def _to_index_tensor(obj, device):
     from ..creation import tensor
@@ -73,6 +78,8 @@ def _parse(x, key):
             vd += 1
         elif isinstance(k, (int, np.integer)) or (isinstance(k, Tensor) and k.dim() == 0 and
                                                    not k._dtype.is_floating_point and k._dtype is not t_bool):
+            if INDEX_HOOK[0] is not None:
+                INDEX_HOOK[0](x, d, (k,), 1)
             k = int(k)
             n = x._shape[d]
             if k < -n or k >= n:
@@ -80,6 +87,8 @@ def _parse(x, key):
             spec.append(("i", d, k % n))
             d += 1
         elif isinstance(k, slice):
+            if INDEX_HOOK[0] is not None:
+                INDEX_HOOK[0](x, d, (k.start, k.stop), 2)
             n = x._shape[d]
             start, stop, step = k.start, k.stop, k.step
             step = 1 if step is None else int(step)
