@@ -1908,3 +1908,55 @@ def test_a_branch_after_a_batch_norm_updates_its_statistics_once_per_call():
         np.testing.assert_allclose(bn.running_mean.numpy(), ref.running_mean.numpy(), rtol=1e-6)
     (entry,) = c._entries.values()
     assert entry.graph is None and "side effects" in str(entry.brk)
+
+
+def test_other_paths_check_host_read_constants_and_random_draws_inside_ops_forbid_guards():
+    scale = minitorch.tensor([1.0])
+
+    def f(x):
+        return x * scale.item() if x.sum() > 0 else x * 3
+
+    c = minitorch.compile(f)
+    pos, neg = minitorch.ones(3), -minitorch.ones(3)
+    c(pos), c(neg)   # both paths captured
+    scale.fill_(5.0)
+    assert c(pos).tolist() == [5.0] * 3
+
+    def g(q):  # attention's dropout draws inside the op: a replay stopped at the guard would draw twice
+        o = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+        return o * 2 if q.sum() > 0 else o * 3
+
+    def run(fn):
+        minitorch.manual_seed(0)
+        outs = [fn(minitorch.ones(1, 4, 3) * s).numpy().copy() for s in (1, -1, 1, -1)]
+        return outs + [minitorch.rand(3).numpy()]
+    for u, v in zip(run(minitorch.compile(g)), run(g)):
+        np.testing.assert_allclose(u, v, rtol=1e-6)
+
+
+def test_a_stateless_module_made_per_call_stays_eager_even_used_twice_and_need_not_be_hashable():
+    class Scale(nn.Module):
+        def __init__(self, k):
+            super().__init__()
+            self.k = k
+
+        def forward(self, x):
+            return x * self.k
+
+        def __eq__(self, other):  # (not hashable, as a dataclass)
+            return isinstance(other, Scale) and other.k == self.k
+
+    model = nn.Linear(4, 4)
+    kept = Scale(2.0)
+
+    def step(x):
+        act = nn.Tanh()
+        h = kept(act(model(act(model(x)))))
+        h.sum().item()  # a break: the call runs split at its modules
+        return h
+
+    c = minitorch.compile(step)
+    x = minitorch.randn(3, 4)
+    for _ in range(4):
+        np.testing.assert_allclose(c(x).detach().numpy(), step(x).detach().numpy(), rtol=1e-6)
+    assert sorted(type(ch._module).__name__ for ch in c._children.values()) == ["Linear", "Scale"]
