@@ -140,6 +140,15 @@ def bench_softcap(rounds, torch, rows=2048, classes=4096):
     return run_rounds("soft-capped cross-entropy fwd+bwd", fns, rounds, reps=3)
 
 
+def run_three(rounds, torch, builder, name, reps):
+    """``builder(lib, compiled)`` for minitorch eager, minitorch compiled and PyTorch eager, timed in rounds."""
+    import minitorch
+    fns = {"minitorch eager": builder(minitorch, False), "minitorch compiled": builder(minitorch, True)}
+    if torch is not None:
+        fns["torch eager"] = builder(torch, False)
+    return run_rounds(name, fns, rounds, reps=reps)
+
+
 def run_rounds(name, fns, rounds, reps):
     for f in fns.values():
         f()
@@ -158,12 +167,7 @@ def run_rounds(name, fns, rounds, reps):
 
 
 def bench_mlp(rounds, torch):
-    import minitorch
-    fns = {"minitorch eager": mlp_step_of(minitorch, False), "minitorch compiled": mlp_step_of(minitorch, True)}
-    if torch is not None:
-        fns["torch eager"] = mlp_step_of(torch, False)
-    med = run_rounds("MLP train step x8 (batch 64)", fns, rounds, reps=5)
-    return med
+    return run_three(rounds, torch, mlp_step_of, "MLP train step x8 (batch 64)", reps=5)
 
 
 def gpt_steps_of(lib, compiled):
@@ -191,11 +195,7 @@ def gpt_steps_of(lib, compiled):
 
 
 def bench_gpt(rounds, torch):
-    import minitorch
-    fns = {"minitorch eager": gpt_steps_of(minitorch, False), "minitorch compiled": gpt_steps_of(minitorch, True)}
-    if torch is not None:
-        fns["torch eager"] = gpt_steps_of(torch, False)
-    return run_rounds("GPT train step x2 (4x128, AdamW)", fns, rounds, reps=2)
+    return run_three(rounds, torch, gpt_steps_of, "GPT train step x2 (4x128, AdamW)", reps=2)
 
 
 def nanogpt_model(lib, layers=4, heads=4, width=128, ctx=64, vocab=65):
@@ -273,12 +273,7 @@ def nanogpt_steps_of(lib, compiled, batch=12, ctx=64, vocab=65):
 
 
 def bench_nanogpt(rounds, torch):
-    import minitorch
-    fns = {"minitorch eager": nanogpt_steps_of(minitorch, False),
-           "minitorch compiled": nanogpt_steps_of(minitorch, True)}
-    if torch is not None:
-        fns["torch eager"] = nanogpt_steps_of(torch, False)
-    return run_rounds("nanoGPT-style step x2 (4x128)", fns, rounds, reps=2)
+    return run_three(rounds, torch, nanogpt_steps_of, "nanoGPT-style step x2 (4x128)", reps=2)
 
 
 def nanogpt_sample_of(lib, mode, batch=4, tokens=64):
@@ -407,12 +402,7 @@ def resnet18_infer_of(lib, compiled, batch=8, size=64):
 
 
 def bench_resnet(rounds, torch):
-    import minitorch
-    fns = {"minitorch eager": resnet18_infer_of(minitorch, False),
-           "minitorch compiled": resnet18_infer_of(minitorch, True)}
-    if torch is not None:
-        fns["torch eager"] = resnet18_infer_of(torch, False)
-    return run_rounds("ResNet-18 inference (8x3x64x64)", fns, rounds, reps=3)
+    return run_three(rounds, torch, resnet18_infer_of, "ResNet-18 inference (8x3x64x64)", reps=3)
 
 
 _FIRST = textwrap.dedent("""
