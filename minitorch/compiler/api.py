@@ -21,6 +21,7 @@ from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import capture as _capture
+from . import resume
 from .capture import CompileError, GraphBreak, GuardFailed
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
@@ -40,13 +41,15 @@ def _debug():
 
 
 class _Entry:
-    __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy", "alts")
+    __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy", "alts",
+                 "resume")
 
     def __init__(self, graph=None, program=None, brk=None, kernels=(), split=False):
         self._graph, self.program, self.brk, self._kernels, self.calls = graph, program, brk, list(kernels), 0
         self.alts = ()  # graphs of the same signature whose guards (branches on tensor values) took other paths
         self._backward = None  # the compiled backward graph, when there is one
         self.split = split     # a graph break: the call runs eagerly with the modules it calls compiled
+        self.resume = None     # or, for a function cut at the break, its pieces (compiler/resume.py)
         self.checks = graph.checks if graph is not None else []  # (tensor, version) read on the host
         self.lazy = None       # (template, size) of an entry made from a symbolic template, until its graphs are
         #                        made (when read; False then)
@@ -151,6 +154,16 @@ def _sizeless(k):
     return k
 
 
+def _numberless(k):
+    """An argument key with every int and float argument (not a tensor's size) left out."""
+    t = type(k)
+    if t is int or t is float:
+        return _NUMBER
+    if t is tuple and k and not (k[0] == "T" and len(k) == 6) and k[0] != "id":
+        return tuple(_numberless(x) for x in k)
+    return k
+
+
 def _sizeless_key(key):
     return (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
 
@@ -175,10 +188,18 @@ class CompiledFunction:
         self._mode = mode
         self._options = dict(options or {})
         self._entries = {}
+        self._captures = 0  # calls captured so far
+        self._piece = hasattr(fn, "__minitorch_piece__")  # a piece of a function cut at a break
+        self._volatile = set()  # keys without their numbers whose numbers kept changing (pieces run those eagerly)
+        self._effects = None  # pieces around statements with Python side effects (False: none; None: not looked)
+        self._pieces = {}  # line of a break -> the function's pieces around it (or None: it cannot be cut)
         self._templates = {}  # sizeless key -> [symbolic.Template], each made from two captures' entries
         self._last = None
         self._whole = None  # which contexts the last compiled backward called whole (joint.capture_backward's hint)
         self._mods = None
+        self._used = []  # a function's: the modules its captures ran, watched as _state_key reads them
+        self._used_ids = set()
+        self._used_state = None
         code = getattr(fn, "__code__", None)
         self._names_read = code.co_names if code is not None and module is None else None
         _ALL.append(self)
@@ -213,48 +234,32 @@ class CompiledFunction:
         return tuple(out)
 
     def _module_key(self):
-        """Every submodule's training flag and the identity of each parameter (with requires_grad), buffer and
-        child: a replaced layer or parameter, or train()/eval(), makes a new key. The submodule list is the one
-        of the last capture; a changed child shows up in its parent's entry. Plain attributes the forward may read
-        (a scale, a step count, a mask) count by the names the module had at the last capture, plus how many
-        attributes it has, so that one added since captures again (the Module's own bookkeeping entries are not
-        walked on every call: that made the key 2x slower)."""
+        """Every submodule's training flag and the identity of each parameter, buffer and child (``_state_key``).
+        The submodule list is the one of the last capture; a changed child shows up in its parent's entry."""
         mods = self._mods
         if mods is None:
             mods = self._watch()
-        parts = []
-        add = parts.append
-        for d, names in mods:
-            add(d["training"])
-            add(len(d))
-            for k in names:
-                v = d.get(k, _ABSENT)
-                t = type(v)
-                if t in _SCALAR_TYPES:
-                    add(v)
-                elif t is Tensor:
-                    add(id(v))
-                    add(v._requires_grad)
-                else:
-                    add(_ABSENT if v is _ABSENT else _OTHER)
-            for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
-                          d["_backward_pre_hooks"]):
-                if hooks:
-                    add(tuple(hooks))
-            for p in d["_parameters"].values():
-                add(id(p))
-                add(p is not None and p._requires_grad)
-            for b in d["_buffers"].values():
-                add(id(b))
-            for c in d["_modules"].values():
-                add(id(c))
-        return tuple(parts)
+        return _state_key(mods)
 
     def _watch(self):
-        """(``__dict__``, names of its plain attributes) of every submodule, for ``_module_key``."""
-        internal = _module_internals()
-        self._mods = [(m.__dict__, tuple(k for k in m.__dict__ if k not in internal)) for m in self._module.modules()]
+        self._mods = _watch_modules(self._module.modules())
         return self._mods
+
+    def _modules_changed(self):
+        """Whether a module a capture of this function ran (however the function reached it: a global, an
+        argument, an attribute) has changed since (``train()``/``eval()``, a replaced parameter or layer): then
+        every graph is dropped and the call captures again."""
+        if _state_key(self._used) == self._used_state:
+            return False
+        self._entries.clear()
+        self._templates.clear()
+        return True
+
+    def _note_modules(self, modules):
+        new = [m for m in modules.values() if id(m) not in self._used_ids]
+        self._used_ids.update(id(m) for m in new)
+        self._used += _watch_modules(new)
+        self._used_state = _state_key(self._used)
 
     def _names(self):
         m = self._module
@@ -268,6 +273,13 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _PROFILE[0] is not None or _capture.is_capturing():
             return self._fn(*args, **kwargs)
+        if self._effects is not False:
+            if self._effects is None:
+                self._effects = self._effects_cut()
+            if self._effects:
+                return self._effects.run(args, kwargs)
+        if self._used:
+            self._modules_changed()
         try:
             key = self._key(args, kwargs)
             entry = self._entries.get(key)
@@ -278,6 +290,8 @@ class CompiledFunction:
         entry.calls += 1
         if entry.program is None:
             if entry.split:
+                if entry.resume is not None:
+                    return entry.resume.run(args, kwargs)
                 return self._run_split(args, kwargs)
             return self._fn(*args, **kwargs)
         checks = entry.checks
@@ -319,6 +333,8 @@ class CompiledFunction:
         """A new key: an entry made from one of the callable's symbolic templates when only sizes changed and a
         template fits them; otherwise a capture, which (after an earlier capture at another size) makes a template.
         Up to ``TEMPLATES`` templates per signature, newest first (a branch on a size gives one per side)."""
+        if self._piece and self._numbers_vary(key):
+            return self._run_split(args, kwargs)
         sk = prev = None
         tpls = ()
         if self._dynamic is not False and self._fuse:
@@ -359,6 +375,21 @@ class CompiledFunction:
                       if tpl is not None else f"sizes stay static: {why}"), file=sys.stderr)
         return result
 
+    def _numbers_vary(self, key):
+        """A piece of a cut function takes the previous piece's locals, often a number read on the host (a loss
+        value, a count) that differs on every call: after two captures that differ only in such numbers, calls
+        with other numbers run eagerly (with the modules they call compiled) instead of capturing each value."""
+        mk = (_numberless(key[0]), _numberless(key[1])) + key[2:]
+        if mk in self._volatile:
+            return True
+        if sum(1 for k in self._entries if (_numberless(k[0]), _numberless(k[1])) + k[2:] == mk) < 2:
+            return False
+        self._volatile.add(mk)
+        if _debug():
+            print(f"[minitorch.compile] {self.__name__}: numbers among its arguments change from call to call; "
+                  "it runs eagerly for new ones", file=sys.stderr)
+        return True
+
     def _evict_other_sizes(self, key):
         """Unless ``dynamic=False``, sizes are dynamic: a call that differs from captured ones only in its tensors'
         sizes (a last smaller batch, another sequence length) replaces the oldest of them instead of counting
@@ -373,14 +404,57 @@ class CompiledFunction:
                 return True
         return False
 
-    def _run_split(self, args, kwargs):
+    def _run_split(self, args, kwargs, fn=None):
         from ..nn.modules import module
         prev = module._MODULE_HOOK[0]
         module._MODULE_HOOK[0] = _Router(self)
         try:
-            return self._fn(*args, **kwargs)
+            return (fn or self._fn)(*args, **kwargs)
         finally:
             module._MODULE_HOOK[0] = prev
+
+    def _pieces_at(self, brk):
+        """A plain function whose capture broke is cut around the statement of the break (compiler/resume.py):
+        the statements before and after it are compiled on their own, so capture resumes after the break."""
+        if self._module is not None or self._fullgraph:
+            return None
+        code = getattr(self._fn, "__code__", None)
+        line = next((n for c, n in reversed(brk.frames) if c is code), None)
+        if line is None:
+            return None
+        if line not in self._pieces:
+            spec = resume.spec_of(self._fn)
+            k = None if spec is None else resume._top_statement(spec.stmts, line)
+            self._pieces[line] = None if k is None else self._cut(spec, {k})
+        return self._pieces[line]
+
+    def _cut(self, spec, eager):
+        specs = resume.cut(spec, eager)
+        if specs is None:
+            return None
+        return resume.Pieces(spec, specs, lambda fn: CompiledFunction(fn, None, False, self._backend, self._dynamic,
+                                                                       self._mode, self._options),
+                             lambda fn, args, kwargs: self._run_split(args, kwargs, fn))
+
+    def _effects_cut(self):
+        """A plain function whose statements change Python state (``resume.effects``: a print, ``self.n += 1``,
+        ``log.append(...)``) is cut around them before its first capture: they run on every call, eagerly."""
+        if self._module is not None or self._piece:
+            return False
+        spec = resume.spec_of(self._fn)
+        eager = resume.effects(spec) if spec is not None else ()
+        if not eager:
+            return False
+        if self._fullgraph:
+            why, line = eager[min(eager)]
+            raise CompileError(f"minitorch.compile(fullgraph=True): graph break: a Python side effect, {why}, at "
+                               f"{spec.origin.filename}:{line}")
+        pieces = self._cut(spec, eager)
+        if pieces is None:
+            return False
+        pieces.why = [GraphBreak(f"a Python side effect, {why} (runs eagerly on every call)",
+                                 f"{spec.origin.filename}:{line}") for why, line in eager.values()]
+        return pieces
 
     def _too_many(self, key, args, kwargs):
         """Past ``CACHE_SIZE_LIMIT`` signatures (PyTorch's cache_size_limit) a new one runs eagerly for good."""
@@ -394,12 +468,21 @@ class CompiledFunction:
         if self._module is not None:
             self._watch()
             key = self._key(args, kwargs)
+        self._captures += 1
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
-            self._entries[key] = _Entry(brk=graph, split=True)
+            entry = self._entries[key] = _Entry(brk=graph, split=True)
+            entry.resume = self._pieces_at(graph)
             if _debug():
                 print(f"[minitorch.compile] graph break in {self.__name__}: {graph}", file=sys.stderr)
             return result
+        if self._piece and not resume.safe_outputs(graph.output_tree):
+            graph = GraphBreak("a local variable that the rest of the function reads holds an object made here "
+                               "(a list, a function, an object): it is not replayed")
+            self._entries[key] = _Entry(brk=graph, split=True)
+            return result
+        if self._module is None:
+            self._note_modules(graph.recorder.modules)
         kernels = []
         if _debug():
             print(f"[minitorch.compile] captured graph of {self.__name__}:\n{graph}", file=sys.stderr)
@@ -428,11 +511,22 @@ class CompiledFunction:
     # inspection ----------------------------------------------------------------------------------------------
     @property
     def graphs(self):
-        return [e.graph for e in self._all_entries() if e.graph is not None]
+        """Every graph captured so far: this callable's, then those of its pieces (a function cut at a break)."""
+        return [e.graph for c in [self] + self._parts() for e in c._all_entries() if e.graph is not None]
 
     def _all_entries(self):
         """Every entry, with the graphs of other paths kept beside each (``alts``)."""
         return [x for e in self._entries.values() for x in (e, *e.alts)]
+
+    def _parts(self):
+        """The compiled pieces of this function cut at its breaks or side effects (compiler/resume.py), each
+        followed by its own pieces."""
+        out = []
+        for p in [self._effects or None] + list(self._pieces.values()):
+            for _, c, _ in (p.parts if p is not None else ()):
+                if c is not None:
+                    out += [c] + c._parts()
+        return out
 
     @property
     def code(self):
@@ -442,12 +536,17 @@ class CompiledFunction:
             for k in e.kernels:
                 parts.append(k.source)
         parts += [c.code for c in self._children.values() if c.code]
+        parts += [k.source for c in self._parts() for e in c._all_entries() for k in e.kernels]
         return "\n\n".join(parts)
 
     def _reset(self):
         self._entries.clear()
         self._templates.clear()
         self._children.clear()
+        self._pieces.clear()
+        self._effects = None
+        self._volatile.clear()
+        self._used, self._used_ids, self._used_state = [], set(), None
         self._stateless = weakref.WeakValueDictionary()
 
     def __get__(self, obj, objtype=None):
@@ -457,12 +556,54 @@ class CompiledFunction:
 
 def _value_key(v):
     """A plain value as itself; a tensor as its identity and requires_grad (the graph reads it by reference, and
-    took the autograd or the plain path by its flag); anything else not at all."""
+    took the autograd or the plain path by its flag); anything else not at all (modules the call ran are checked
+    apart: ``CompiledFunction._modules_changed``)."""
     if type(v) in _SCALAR_TYPES:
         return v
     if isinstance(v, Tensor):
         return (id(v), v._requires_grad)
     return None
+
+
+def _watch_modules(modules):
+    """(``__dict__``, names of its plain attributes) of every module given, for ``_state_key``."""
+    internal = _module_internals()
+    return [(m.__dict__, tuple(k for k in m.__dict__ if k not in internal)) for m in modules]
+
+
+def _state_key(mods):
+    """Every submodule's training flag and the identity of each parameter (with requires_grad), buffer and
+    child: a replaced layer or parameter, or train()/eval(), makes a new key. Plain attributes the forward may
+    read (a scale, a step count, a mask) count by the names the module had when watched, plus how many
+    attributes it has, so that one added since captures again (the Module's own bookkeeping entries are not
+    walked on every call: that made the key 2x slower)."""
+    parts = []
+    add = parts.append
+    for d, names in mods:
+        add(d["training"])
+        add(len(d))
+        for k in names:
+            v = d.get(k, _ABSENT)
+            t = type(v)
+            if t in _SCALAR_TYPES:
+                add(v)
+            elif t is Tensor:
+                add(id(v))
+                add(v._requires_grad)
+            else:
+                add(_ABSENT if v is _ABSENT else _OTHER)
+        for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
+                      d["_backward_pre_hooks"]):
+            if hooks:
+                add(tuple(hooks))
+        for p in d["_parameters"].values():
+            add(id(p))
+            add(p is not None and p._requires_grad)
+        for b in d["_buffers"].values():
+            add(id(b))
+        for c in d["_modules"].values():
+            add(id(c))
+    return tuple(parts)
 
 
 def _aliasing(args, kwargs):
@@ -495,6 +636,7 @@ def _autocast_key():
     return tuple(tuple(v) for v in _autocast._STATE.values())
 
 
+_NUMBER = object()
 _SCALAR_TYPES = (bool, int, float, str, complex, type(None))
 _ABSENT, _OTHER = object(), object()  # in module keys: an attribute gone; one of a type not keyed by value
 _INTERNALS = []

@@ -52,6 +52,7 @@ class GraphBreak(Exception):
         super().__init__(f"{reason}" + (f" (at {line})" if line else ""))
         self.reason = reason
         self.line = line
+        self.frames = ()  # (code, line) of every frame at the break, innermost first
 
 
 def user_line():
@@ -95,6 +96,7 @@ class _Recorder:
         self.of_backward = False  # recording a backward (compiler/joint.py); else a backward run is a break
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.depth = 0
+        self.modules = {}     # id -> every module the call ran (their state is checked before each replay)
         self.call_grad = False
         self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
         self.writes = 0       # in-place writes recorded so far
@@ -134,6 +136,11 @@ class _Recorder:
             raise CompileError(f"minitorch.compile(fullgraph=True): graph break: {reason}"
                                + (f" at {line}" if line else ""))
         self.broken = GraphBreak(reason, line)
+        f, frames = sys._getframe(1), []
+        while f is not None:
+            frames.append((f.f_code, f.f_lineno))
+            f = f.f_back
+        self.broken.frames = frames  # where each caller was: the compiled function is cut at its own line
         self.depth = 1 << 30   # every hook passes straight through from now on
 
     def value(self, t):
@@ -356,6 +363,7 @@ class _Recorder:
     def module_call(self, mod, args, kwargs):
         """Recurrent layers are kept whole (one node; ONNX has an operator for each); other modules run inside."""
         from ..nn.modules.rnn import RNNBase
+        self.modules[id(mod)] = mod
         if self.depth or not isinstance(mod, RNNBase):
             return mod._call_impl(*args, **kwargs)
         return self.record("module", type(mod).__name__, call_module, (mod,) + tuple(args), kwargs,
@@ -426,11 +434,41 @@ class _Recorder:
         self.effects += 1
         for group in opt.param_groups:
             for p in group["params"]:
-                for v, t in self.on_storage.get(id(p._storage), ()):
-                    v.stale = True
-                    if self.vals.get(id(t)) is v and v.kind == "node":
-                        del self.vals[id(t)]
+                self._overwritten(p._storage)
         return out
+
+    def _overwritten(self, storage):
+        """Something the graph cannot see into writes ``storage``: the tensors read from it before no longer
+        hold their values, and a later read of one is a new value of the graph."""
+        for v, t in self.on_storage.get(id(storage), ()):
+            v.stale = True
+            if self.vals.get(id(t)) is v and v.kind == "node":
+                del self.vals[id(t)]
+
+    def python_effect(self, what):
+        """Something the call does changes Python state (a print, an LR scheduler's step): no graph replays that,
+        so it is a break (PyTorch's compiler breaks at them too)."""
+        if self.depth == 0:
+            self.stop(f"{what} (a Python side effect)")
+
+    def optimizer_zero_grad(self, opt, set_to_none):
+        """``opt.zero_grad()``: one node, replayed through the optimizer (it sets each ``.grad`` to None, a change
+        no op makes, or zeroes the gradients in place)."""
+        if self.depth:
+            return opt._zero_grad(set_to_none)
+        out = self.record("optimizer", f"{type(opt).__name__}.zero_grad", _zero_grad, (opt, set_to_none), None,
+                          lambda: opt._zero_grad(set_to_none), False)
+        self.writes += 1
+        self.effects += 1
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if p._grad is not None:  # the gradients read before hold other values after
+                    self._overwritten(p._grad._storage)
+        return out
+
+
+def _zero_grad(opt, set_to_none):
+    return opt._zero_grad(set_to_none)
 
 
 # launchers that write into a tensor argument (position), besides any ``out=``
@@ -585,6 +623,9 @@ def _install(rec):
     _PROFILE[0] = rec
     _ACTIVE[0] = rec
     saved["size_rec"], SizeInt.recorder[0] = SizeInt.recorder[0], rec
+    import builtins
+    saved["print"] = builtins.print
+    builtins.print = (lambda out: lambda *a, **k: (rec.python_effect("print()"), out(*a, **k))[1])(builtins.print)
     return saved
 
 
@@ -643,6 +684,8 @@ def _uninstall(saved):
     _PROFILE[0] = None
     _ACTIVE[0] = None
     SizeInt.recorder[0] = saved.get("size_rec")
+    import builtins
+    builtins.print = saved["print"]
     for mod in _assign_holders():
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]

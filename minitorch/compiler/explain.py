@@ -4,11 +4,13 @@
 class ExplainOutput:
     """The result of ``explain``: ``graphs``, ``graph_count``, ``graph_break_count``, ``break_reasons``,
     ``ops_per_graph``, ``guards`` (the guard nodes: a branch on a tensor's value that the graph holds for, with its
-    line), ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups) and ``code`` (their generated
-    source); ``str()`` shows all."""
+    line), ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups), ``code`` (their generated
+    source) and ``resumes`` (for each break, where the function is cut to resume capture after it, or None);
+    ``str()`` shows all."""
 
-    def __init__(self, graphs, breaks, kernels, backward_graphs=()):
+    def __init__(self, graphs, breaks, kernels, backward_graphs=(), resumes=()):
         self.graphs = graphs
+        self.resumes = list(resumes)  # per break: ((first, last) lines of each piece, which piece breaks) or None
         self.backward_graphs = list(backward_graphs)  # the compiled backward of each graph that has one
         self.graph_count = len(graphs)
         self.break_reasons = breaks
@@ -23,8 +25,14 @@ class ExplainOutput:
                f"Op Count: {sum(len(o) for o in self.ops_per_graph)}"]
         if self.break_reasons:
             out.append("Break Reasons:")
-            out += [f"  Break Reason {i + 1}: {b.reason}" + (f"\n    at {b.line}" if b.line else "")
-                    for i, b in enumerate(self.break_reasons)]
+            for i, b in enumerate(self.break_reasons):
+                out.append(f"  Break Reason {i + 1}: {b.reason}" + (f"\n    at {b.line}" if b.line else ""))
+                cut = self.resumes[i] if i < len(self.resumes) else None
+                if cut is not None:
+                    lines, brk = cut
+                    out.append("    capture resumes after it: from the next call, " + ", ".join(
+                        f"lines {a}-{z} " + ("run eagerly" if j == brk else "are compiled")
+                        for j, (a, z) in enumerate(lines)))
         if self.guards:
             out.append(f"Guards: {len(self.guards)} (a value read on the host, checked on every replay: another "
                        "value runs the call eagerly and captures that path too)")
@@ -52,8 +60,14 @@ def explain(fn, *args, **kwargs):
     module = fn if isinstance(fn, Module) else None
     c = CompiledFunction(fn._call_impl if module is not None else fn, module)
     c(*args, **kwargs)
-    entries = list(c._entries.values())
+    entries = [e for part in [c] + c._parts() for e in part._entries.values()]
     graphs = [e.graph for e in entries if e.graph is not None]
-    breaks = [e.brk for e in entries if e.brk is not None]
+    broken = [e for e in entries if e.brk is not None]
     kernels = [k for e in entries for k in e.kernels]
-    return ExplainOutput(graphs, breaks, kernels, [e.backward for e in entries if e.backward is not None])
+    breaks = [e.brk for e in broken]
+    resumes = [(e.resume.lines, e.resume.brk) if e.resume is not None else None for e in broken]
+    if c._effects:  # statements with Python side effects, cut out before the first capture
+        breaks = c._effects.why + breaks
+        resumes = [(c._effects.lines, c._effects.brk)] + [None] * (len(c._effects.why) - 1) + resumes
+    return ExplainOutput(graphs, breaks, kernels, [e.backward for e in entries if e.backward is not None],
+                         resumes)

@@ -13,6 +13,7 @@ from collections import Counter
 from functools import wraps
 from weakref import ref
 
+from ..autograd.function import _PROFILE
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -76,6 +77,14 @@ def _warn_get_lr_called_within_step(scheduler):
     if not scheduler._get_lr_called_within_step:
         warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
                       UserWarning, stacklevel=3)
+
+
+def _python_effect(what):
+    """Inside the capture of a compiled call, a change of Python state that no graph replays: a graph break."""
+    hook = _PROFILE[0]
+    stop = getattr(hook, "python_effect", None) if hook is not None else None
+    if stop is not None:
+        stop(what)
 
 
 class LRScheduler:
@@ -151,6 +160,7 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch (or jump to ``epoch``, deprecated) and update the optimizer's learning rates."""
+        _python_effect("an LR scheduler step")
         if self._step_count == 1:
             if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
                 warnings.warn("Seems like `optimizer.step()` has been overridden after learning rate scheduler "
@@ -474,6 +484,7 @@ class SequentialLR(_Composite):
             scheds.last_epoch -= 1
 
     def step(self):
+        _python_effect("an LR scheduler step")
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
@@ -498,6 +509,7 @@ class ChainedScheduler(_Composite):
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def step(self):
+        _python_effect("an LR scheduler step")
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
@@ -555,6 +567,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or a one-element tensor) and reduce the rate on a plateau."""
+        _python_effect("an LR scheduler step")
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
@@ -640,6 +653,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 for base_lr in self.base_lrs]
 
     def step(self, epoch=None):
+        _python_effect("an LR scheduler step")
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:

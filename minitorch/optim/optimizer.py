@@ -200,6 +200,9 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's ``.grad``: to None (default) or, with ``set_to_none=False``, to zeros."""
         if _PROFILE[0] is not None:
+            record = getattr(_PROFILE[0], "optimizer_zero_grad", None)
+            if record is not None:  # a compiled call being captured: one node of its graph
+                return record(self, set_to_none)
             ev = _PROFILE[0].begin(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad", cat="user_annotation")
             try:
                 return self._zero_grad(set_to_none)

@@ -1,0 +1,393 @@
+"""Resuming capture after a graph break inside a plain function, and keeping its Python side effects.
+
+A compiled function is cut, from its source, into runs of top-level statements of its body:
+
+- when its capture breaks (``loss.item()``, a backward pass, a branch the graph cannot hold), at the statement
+  where it broke: that statement runs eagerly on every later call (the modules it calls compiled, as in a call
+  that breaks), the statements before it and after it are compiled on their own, and a piece that breaks in turn
+  is cut again;
+- before its first capture, around statements that change Python state a graph cannot replay (``effects``: a
+  print, ``self.steps += 1``, ``history.append(...)``, ``state["n"] = ...``): they run eagerly on every call.
+
+Each piece is a real Python function made from the original's syntax tree (same file and line numbers, the same
+globals and closure cells), so the Python code between the graphs runs as written on every call. A function with
+the original's signature binds the arguments (defaults included); the local variables then pass between pieces in
+a dict: each piece takes the names it reads and gives back those it binds that later pieces read, so a later piece
+sees the tensors and numbers an earlier one made, and its guards key on them. Every piece returns
+``(done, value)``; ``done`` when the original returned ``value`` (a ``return`` inside a piece ends the call). A
+compiled piece whose capture hands on an object it made (a list, a lambda) is not replayed: the graph would hand
+on the captured object itself; it runs eagerly instead.
+
+A function is not cut when its source is not available (made by ``exec``, a lambda inside an expression), when it
+is a generator or a coroutine, when it calls ``super()`` without arguments, or when a local variable that an inner
+scope (a lambda, a comprehension) reads would be bound in two pieces, or read through an inner scope made in an
+earlier piece than the one that binds it (cells do not cross pieces). Then a call that breaks runs eagerly with the
+modules it calls compiled, and statements with side effects stay in the graph (their effect happens once, at the
+capture).
+"""
+import ast
+import inspect
+import textwrap
+import types
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp)
+_NOT_CUT = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
+_UNBOUND = type("Unbound", (), {"__repr__": lambda self: "<unbound>"})()  # a local not (yet) bound
+_RET = "__minitorch_locals"
+_U = "__minitorch_unbound"
+
+
+class _Spec:
+    """A run of statements: the names it reads from the function's locals (``params``) and those it binds that later
+    pieces read (``ret``); ``end`` when it holds the function's last statement (falling off it returns None)."""
+
+    def __init__(self, origin, stmts, params, ret, end, eager=False):
+        self.origin = origin  # the _Origin of the function it was cut from
+        self.stmts = stmts
+        self.params = params
+        self.ret = ret
+        self.end = end
+        self.eager = eager
+
+
+class _Origin:
+    """What every piece of one function shares: its globals, closure cells, locals and top-level declarations."""
+
+    def __init__(self, fn, tree):
+        code = fn.__code__
+        self.fn = fn
+        self.filename = code.co_filename
+        self.locals = set(code.co_varnames) | set(code.co_cellvars)
+        self.cellvars = set(code.co_cellvars)
+        self.cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+        self.tree = tree
+        a = tree.args
+        self.args = [x.arg for x in a.posonlyargs + a.args + [a.vararg] + a.kwonlyargs + [a.kwarg] if x is not None]
+        self.decls = []  # global / nonlocal statements, repeated at the top of every piece
+        for node in _walk_scope(tree.body):
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                self.decls.append(node)
+        self.declared = {n for d in self.decls for n in d.names}
+        self.binder = None
+
+
+def _walk_scope(stmts):
+    """Every node of ``stmts`` outside nested scopes (the nested scope's own node is given, its body is not)."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            # a nested function's decorators, defaults and a comprehension's first iterable are evaluated here
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                todo += node.decorator_list
+                if not isinstance(node, ast.ClassDef):
+                    todo += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+                else:
+                    todo += node.bases + [k.value for k in node.keywords]
+            elif isinstance(node, ast.Lambda):
+                todo += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+            else:
+                todo.append(node.generators[0].iter)
+            continue
+        todo += ast.iter_child_nodes(node)
+
+
+def _bound_by(node):
+    """The name a binding node other than a plain name binds (a def, an import, ``except E as e``, a match
+    capture), or None."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name
+    if isinstance(node, ast.alias):
+        return (node.asname or node.name).split(".")[0]
+    if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+        return node.name
+    if isinstance(node, ast.MatchMapping):
+        return node.rest
+    return None
+
+
+def _names(stmts):
+    """Every name the statements mention, nested scopes included (a lambda reading a local needs it passed)."""
+    out = set()
+    for s in stmts:
+        for node in ast.walk(s):
+            out.add(node.id if isinstance(node, ast.Name) else _bound_by(node))
+    out.discard(None)
+    return out
+
+
+def _stores(stmt):
+    """The names a top-level statement binds in the function's scope."""
+    out = set()
+    for node in _walk_scope([stmt]):
+        out.add(node.id if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+                else _bound_by(node))
+    for node in ast.walk(stmt):  # an assignment expression binds in the function even inside a comprehension
+        if isinstance(node, ast.NamedExpr):
+            out.add(node.target.id)
+    out.discard(None)
+    return out
+
+
+def _closes_over(stmt):
+    """The names read by the nested scopes (functions, lambdas, comprehensions) a top-level statement makes."""
+    out = set()
+    for node in _walk_scope([stmt]):
+        if isinstance(node, _SCOPES):
+            for x in ast.walk(node):
+                if isinstance(x, ast.Name):
+                    out.add(x.id)
+    return out
+
+
+def _source_tree(fn):
+    """The ``FunctionDef`` of ``fn`` with the file's line numbers, or None."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return None
+    try:
+        mod = ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError:  # a lambda inside an expression: its lines are not a statement
+        return None
+    if len(mod.body) != 1 or not isinstance(mod.body[0], ast.FunctionDef) or mod.body[0].name != fn.__name__:
+        return None
+    ast.increment_lineno(mod, first - 1)
+    return mod.body[0]
+
+
+def spec_of(fn):
+    """The whole function as one piece (None when it cannot be cut)."""
+    piece = getattr(fn, "__minitorch_piece__", None)
+    if piece is not None:
+        return piece
+    code = getattr(fn, "__code__", None)
+    if not isinstance(fn, types.FunctionType) or code is None or code.co_flags & _NOT_CUT or \
+            "__class__" in code.co_freevars:
+        return None
+    tree = _source_tree(fn)
+    if tree is None or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in _walk_scope(tree.body)):
+        return None
+    origin = _Origin(fn, tree)
+    stmts = [s for s in tree.body if not isinstance(s, (ast.Global, ast.Nonlocal))]
+    return _Spec(origin, stmts, origin.args, [], True)
+
+
+def _top_statement(stmts, line):
+    for i, s in enumerate(stmts):
+        if s.lineno <= line <= (s.end_lineno or s.lineno):
+            return i
+    return None
+
+
+def cut(spec, eager):
+    """``spec`` cut into runs of statements: each statement whose index is in ``eager`` runs eagerly, each run of
+    the others is compiled. None when that leaves one piece, or when cells would cross pieces."""
+    stmts = spec.stmts
+    groups, flags = [], []
+    for i, s in enumerate(stmts):
+        e = i in eager
+        if groups and flags[-1] == e:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+            flags.append(e)
+    origin = spec.origin
+    if len(groups) < 2 or not _cells_safe(origin, groups, spec):
+        return None
+    specs = []
+    for i, g in enumerate(groups):
+        later = set(spec.ret).union(*(_names(x) for x in groups[i + 1:]))
+        bound = set().union(*(_stores(x) for x in g))
+        last = i + 1 == len(groups)
+        params = sorted(_names(g) & origin.locals)
+        specs.append(_Spec(origin, g, params, sorted(bound & later & origin.locals), spec.end and last, flags[i]))
+    return specs
+
+
+def effects(spec):
+    """{index: what} of the statements that change Python state a graph cannot replay: a print, an attribute store
+    (``self.steps += 1``), an item store or a mutating method call (``append``, ``update``...) on an object the
+    function did not make, a write of a global or nonlocal name, ``setattr``/``delattr``. They run eagerly on
+    every call, with the statements between them compiled."""
+    made = spec.origin.locals - set(spec.origin.args)
+    declared = spec.origin.declared
+    out = {}
+    for i, stmt in enumerate(spec.stmts):
+        for node in _walk_scope([stmt]):
+            why = None
+            store = isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
+            if isinstance(node, ast.Attribute) and store:
+                why = f"an attribute store (.{node.attr})"
+            elif isinstance(node, ast.Subscript) and store and _root(node) not in made:
+                why = "an item store into an object the function did not make"
+            elif isinstance(node, ast.Name) and store and node.id in declared:
+                why = f"a write of the global or nonlocal name {node.id}"
+            elif isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name) and f.id in ("print", "setattr", "delattr"):
+                    why = f"{f.id}()"
+                elif isinstance(f, ast.Attribute) and f.attr in _MUTATORS and _root(f.value) not in made:
+                    why = f".{f.attr}() on an object the function did not make"
+            if why is not None:
+                out.setdefault(i, (why, getattr(node, "lineno", stmt.lineno)))
+    return out
+
+
+def _root(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+_MUTATORS = {"append", "extend", "insert", "pop", "popleft", "appendleft", "remove", "discard", "clear", "update",
+             "setdefault", "popitem", "write", "writelines", "flush", "put", "put_nowait", "add_scalar",
+             "add_scalars", "add_histogram", "add_image", "add_images", "add_text", "add_figure", "log", "info",
+             "debug", "warning", "error"}
+
+
+def _cells_safe(origin, groups, spec):
+    """Whether every local that an inner scope reads is bound in one piece only, and read through inner scopes
+    only in that piece or later ones (a later piece gets the value and makes its own cell of it)."""
+    if not origin.cellvars:
+        return True
+    for name in origin.cellvars:
+        bound, read = set(), set()
+        if name in spec.params:
+            bound.add(-1)
+        for i, g in enumerate(groups):
+            for s in g:
+                if name in _stores(s):
+                    bound.add(i)
+                if name in _closes_over(s):
+                    read.add(i)
+        bound.discard(-1)  # the argument's own binding: what a closure sees until a piece binds it again
+        if len(bound) > 1 or read and bound and min(read) < min(bound):
+            return False
+    return True
+
+
+_SAFE = (bool, int, float, complex, str, type(None), type(_UNBOUND))
+
+
+def safe_outputs(tree):
+    """Whether a piece's captured result can be replayed as the locals it hands on: tensors (graph values), plain
+    numbers and strings, in tuples. Anything else made by the piece (a list, a lambda, an object) would be the
+    capture's own object on every replay."""
+    from ..device import device
+    from ..dtypes import dtype
+    from .ir import Value
+    todo = [tree]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, tuple):
+            todo += x
+        elif not isinstance(x, (Value, dtype, device) + _SAFE):
+            return False
+    return True
+
+
+class _Returns(ast.NodeTransformer):
+    """``return x`` becomes ``return True, x`` (outside nested scopes)."""
+
+    def visit_Return(self, node):
+        value = node.value if node.value is not None else ast.Constant(None)
+        return ast.copy_location(ast.Return(ast.Tuple([ast.Constant(True), value], ast.Load())), node)
+
+    def _skip(self, node):
+        return node
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _skip
+
+
+def build(spec, name):
+    """The piece as a function of the original's globals and closure cells, taking ``spec.params`` and giving back
+    ``(True, value)`` when it returns, else ``(False, values of spec.ret)``."""
+    import copy
+    origin = spec.origin
+    line = spec.stmts[0].lineno
+    body = [copy.deepcopy(d) for d in origin.decls]
+    args = ast.arguments([], [ast.arg(n) for n in spec.params], None, [], [], None, [])
+    for n in spec.params:  # a local not bound when the previous piece ended is not bound here either
+        body.append(ast.parse(f"if {n} is {_U}:\n    del {n}").body[0])
+    body += [_Returns().visit(copy.deepcopy(s)) for s in spec.stmts]
+    if spec.end:
+        body.append(ast.parse("return True, None").body[0])
+    else:
+        names = "".join(f"{_RET}.get({n!r}, {_U}), " for n in spec.ret)
+        body += ast.parse(f"{_RET} = locals()\nreturn False, ({names})").body
+    return _make(origin, ast.FunctionDef(name, args, body, [], None, None), line,
+                 f"{origin.fn.__qualname__}.<lines {line}-{spec.stmts[-1].end_lineno}>", spec)
+
+
+def binder(origin):
+    """A function with the original's signature and defaults that gives back its arguments' values in order."""
+    if origin.binder is None:
+        import copy
+        args = copy.deepcopy(origin.tree.args)
+        args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
+        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+            if a is not None:
+                a.annotation = None
+        body = ast.parse(f"return ({''.join(n + ', ' for n in origin.args)})").body
+        origin.binder = _make(origin, ast.FunctionDef(origin.fn.__name__, args, body, [], None, None),
+                              origin.tree.lineno, origin.fn.__qualname__, None)
+        origin.binder.__defaults__ = origin.fn.__defaults__
+        origin.binder.__kwdefaults__ = origin.fn.__kwdefaults__
+    return origin.binder
+
+
+def _make(origin, fdef, line, qualname, spec):
+    free = sorted(set(origin.cells) | {_U})
+    outer = ast.FunctionDef("__minitorch_outer", ast.arguments([], [], None, [], [], None, []),
+                            [ast.parse(f"{n} = None").body[0] for n in free]
+                            + [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))], [], None, None)
+    mod = ast.Module([outer], [])
+    for node in ast.walk(mod):
+        if "lineno" in getattr(node, "_attributes", ()) and (getattr(node, "lineno", None) or 0) < line:
+            node.lineno = node.end_lineno = line
+            node.col_offset = node.end_col_offset = 0
+    ast.fix_missing_locations(mod)
+    ns = {}
+    exec(compile(mod, origin.filename, "exec"), ns)  # noqa: S102 - the user's own statements, recompiled
+    code = ns["__minitorch_outer"]().__code__
+    cells = tuple(types.CellType(_UNBOUND) if n == _U else origin.cells[n] for n in code.co_freevars)
+    fn = types.FunctionType(code, origin.fn.__globals__, fdef.name, None, cells)
+    fn.__qualname__ = qualname
+    fn.__module__ = origin.fn.__module__
+    if spec is not None:
+        fn.__minitorch_piece__ = spec
+    return fn
+
+
+class Pieces:
+    """The pieces of a function (or of a piece) cut at graph breaks: ``run(args, kwargs)`` calls them in turn,
+    the compiled ones through ``CompiledFunction``s of the same options, the others eagerly through
+    ``eager(fn, args)`` (the owner's module router). The locals pass between them in a dict."""
+
+    def __init__(self, whole, specs, make_compiled, eager):
+        self.whole = whole  # the spec cut (the function's own, or a piece's)
+        self.top = whole.params is whole.origin.args  # the function's own statements (not a piece's)
+        self.binder = binder(whole.origin) if self.top else None
+        self.parts = []
+        for i, s in enumerate(specs):
+            fn = build(s, f"{whole.origin.fn.__name__}_piece{i}")
+            self.parts.append((fn, None if s.eager else make_compiled(fn), s))
+        self.lines = [(s.stmts[0].lineno, s.stmts[-1].end_lineno) for s in specs]
+        self.brk = next((i for i, s in enumerate(specs) if s.eager), None)
+        self.eager = eager
+
+    def run(self, args, kwargs):
+        if self.top:
+            env = dict(zip(self.whole.params, self.binder(*args, **kwargs)))
+        else:
+            env = dict(zip(self.whole.params, args))
+        unbound = _UNBOUND
+        for fn, compiled, spec in self.parts:
+            a = [env.get(n, unbound) for n in spec.params]
+            done, out = self.eager(fn, a, {}) if compiled is None else compiled(*a)
+            if done:
+                return out if self.top else (True, out)
+            env.update(zip(spec.ret, out))
+        return None if self.top else (False, tuple(env.get(n, unbound) for n in self.whole.ret))

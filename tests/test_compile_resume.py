@@ -1,0 +1,323 @@
+"""minitorch.compile resuming capture after a graph break inside a plain function (compiler/resume.py): the
+function is cut at the statement that broke, the statements around it compile on their own, and every call gives
+the eager answer."""
+import textwrap
+
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.compiler import CompileError, explain
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
+
+
+def same(a, b):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def scale_print_relu(x):
+    y = x * 2
+    print("sum", y.sum())
+    return (y + 1).relu()
+
+
+def test_a_print_in_the_middle_cuts_the_function_into_two_graphs(capsys):
+    c = minitorch.compile(scale_print_relu)
+    x = minitorch.randn(7)
+    for _ in range(3):
+        same(c(x), scale_print_relu(x))
+    assert capsys.readouterr().out.count("sum") == 6  # printed on every call, compiled or not
+    before, after = c.graphs
+    assert [n.name for n in before.nodes] == ["binary"]
+    assert [n.name for n in after.nodes] == ["fused_add_relu"]
+    # a print is a Python side effect: the function is cut around it before its first capture
+    assert not c._entries and c._effects.brk == 1
+
+
+def test_explain_names_the_pieces_around_the_break():
+    out = explain(scale_print_relu, minitorch.randn(3))
+    line = scale_print_relu.__code__.co_firstlineno
+    assert out.graph_count == 2 and out.graph_break_count == 1
+    assert out.resumes[0] == ([(line + 1, line + 1), (line + 2, line + 2), (line + 3, line + 3)], 1)
+    assert f"lines {line + 3}-{line + 3} are compiled" in str(out) and "print()" in str(out)
+
+    def g(x):
+        y = x * 2
+        v = y.sum().item()
+        return y + v
+    out = explain(g, minitorch.randn(3))  # a break found by running: the pieces are used from the next call
+    assert out.graph_count == 0 and out.graph_break_count == 1 and out.resumes[0][1] == 1
+
+
+def test_a_value_read_on_the_host_flows_into_the_next_graph_and_changing_values_stay_right():
+    def f(x):
+        b = x * x
+        s = b.max().item()
+        return b / s + 1
+
+    c = minitorch.compile(f)
+    for i in range(8):  # s differs on every call: after two captures the piece after the break runs eagerly
+        x = minitorch.randn(5)
+        same(c(x), f(x))
+    tail = c._parts()[-1]
+    assert len(tail._entries) == 2 and tail._volatile
+
+
+def test_returns_defaults_star_args_and_keywords_go_through_the_pieces():
+    log = []
+
+    def f(x, k=2, *rest, scale=1.5, **kw):
+        """a docstring"""
+        y = x * k
+        if x.shape[0] > 100:
+            return y
+        log.append(y.sum().item())
+        if kw.get("early"):
+            return y - 1
+        z = y * scale + len(rest) + len(kw)
+        return z.tanh()
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(4)
+    for _ in range(3):
+        same(c(x, 3, 1, 2, scale=2.0, q=1), f(x, 3, 1, 2, scale=2.0, q=1))
+        same(c(x), f(x))
+        same(c(x, early=True), f(x, early=True))
+    assert len(log) == 18
+    assert len(c._parts()) >= 2
+
+
+def test_locals_bound_on_one_path_only_and_a_lambda_made_before_the_break():
+    def f(x):
+        h = x.exp()
+        g = lambda t: t * h  # noqa: E731
+        m = float(h.sum())
+        if m > 5:
+            w = x * 2
+        return g(x) + (w if m > 5 else 0)
+
+    c = minitorch.compile(f)
+    for x in [minitorch.randn(4), minitorch.zeros(4) - 5, minitorch.randn(4) + 2] * 2:
+        same(c(x), f(x))
+    assert next(iter(c._entries.values())).resume is not None
+
+
+def test_a_local_rebound_after_the_break_that_a_closure_reads_is_not_cut():
+    def f(x):
+        s = x + 1
+        g = lambda: s  # noqa: E731
+        print(s.sum())
+        s = x * 5
+        return g()  # the closure sees the rebound s
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(3)
+    for _ in range(3):
+        same(c(x), f(x))
+        same(c(x), x * 5)
+    (entry,) = c._entries.values()
+    assert entry.split and entry.resume is None
+
+
+def test_every_break_cuts_again_and_a_loop_that_breaks_runs_eagerly():
+    log = []
+
+    def f(x):
+        a = x + 1
+        print("a", a.sum())
+        b = a * a
+        s = b.max().item()
+        c = b / s
+        for i in range(2):
+            c = c + i
+            log.append(c.mean().item())
+        return c.sigmoid(), s
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(4)
+    for _ in range(4):
+        (got, s1), (want, s2) = c(x), f(x)
+        same(got, want)
+        assert s1 == s2
+    assert len(log) == 16
+    ops = [[(n.name, n.args[0]) for n in g.nodes] for g in c.graphs]
+    assert [("binary", "add")] in ops and [("unary", "sigmoid")] in ops  # x + 1 and the sigmoid after the loop
+
+
+def test_a_training_step_with_zero_grad_backward_step_and_item_trains_as_eager():
+    def run(compiled):
+        minitorch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.0), nn.ReLU(), nn.Linear(8, 3))
+        opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        seen = []
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            seen.append(loss.item())
+            return loss.detach()
+
+        fn = minitorch.compile(step) if compiled else step
+        x, y = minitorch.randn(6, 4, generator=minitorch.Generator().manual_seed(1)), minitorch.tensor([0, 1, 2] * 2)
+        for _ in range(5):
+            fn(x, y)
+        return seen, [p.detach().numpy() for p in model.parameters()], fn
+    want, wparams, _ = run(False)
+    got, gparams, fn = run(True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    for a, b in zip(gparams, wparams):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert len(set(got)) == 5
+
+
+def test_zero_grad_in_a_compiled_function_clears_the_gradients_on_every_call():
+    model = nn.Linear(8, 4)
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.1)
+
+    @minitorch.compile
+    def fwd(x):
+        opt.zero_grad()
+        return model(x).sum()
+
+    x = minitorch.randn(4, 8)
+    grads = []
+    for _ in range(3):
+        fwd(x).backward()
+        grads.append(model.weight.grad.numpy().copy())
+    np.testing.assert_allclose(grads[2], grads[0], rtol=1e-6)  # not accumulated across calls
+    assert fwd.graphs[0].nodes[0].name == "SGD.zero_grad"
+
+
+@pytest.mark.parametrize("reach", ["global", "argument", "attribute"])
+def test_eval_and_train_on_a_module_the_function_calls_capture_again(reach):
+    minitorch.manual_seed(0)
+    holder = type("Holder", (), {})()
+    holder.model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.5), nn.Linear(16, 4))
+    model = holder.model
+    fns = {"global": lambda x, m: model(x), "argument": lambda x, m: m(x), "attribute": lambda x, m: holder.model(x)}
+    c = minitorch.compile(fns[reach])
+    x = minitorch.randn(4, 8)
+    c(x, model), c(x, model)
+    model.eval()
+    same(c(x, model), model(x))
+    model.train()
+    a, b = c(x, model), c(x, model)
+    assert not np.allclose(a.detach().numpy(), b.detach().numpy())  # dropout draws again in training mode
+
+
+def test_fullgraph_still_raises_and_a_function_without_source_runs_eagerly():
+    with pytest.raises(CompileError, match="graph break"):
+        minitorch.compile(scale_print_relu, fullgraph=True)(minitorch.randn(3))
+    ns = {"minitorch": minitorch}
+    exec(textwrap.dedent("""
+        def g(x):
+            y = x * 3
+            v = y.sum().item()
+            return y + v
+    """), ns)
+    c = minitorch.compile(ns["g"])
+    x = minitorch.randn(4)
+    for _ in range(3):
+        same(c(x), ns["g"](x))
+    (entry,) = c._entries.values()
+    assert entry.split and entry.resume is None
+
+
+def test_an_error_inside_a_piece_names_the_original_line():
+    def f(x, n):
+        y = x * 2
+        print(y.sum())
+        return y.view(n, -1)
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(6)
+    c(x, 2), c(x, 2)
+    with pytest.raises(RuntimeError) as info:
+        c(x, 4)
+    tb = info.traceback
+    assert any(e.lineno + 1 == f.__code__.co_firstlineno + 3 and e.path.name == "test_compile_resume.py"
+               for e in tb)
+
+
+def test_python_side_effects_run_on_every_call():
+    class Counter:
+        calls = 0
+    state = {"n": 0}
+    seen = []
+    holder = Counter()
+    total = [0]
+
+    def f(x, hist):
+        y = x * 2
+        holder.calls += 1          # an attribute store
+        state["n"] = state["n"] + 1  # an item store into a dict the function did not make
+        hist.append(3)             # a mutating method on an argument
+        total[0] += 1
+        made = []
+        made.append(y)             # a list the call makes itself: stays in the graph
+        return made[0] + 1
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(4)
+    for _ in range(4):
+        same(c(x, seen), x * 2 + 1)
+    assert holder.calls == 4 and state["n"] == 4 and seen == [3] * 4 and total[0] == 4
+    assert len(c.graphs) == 2  # x * 2 before the side effects, the rest after them
+
+
+def test_an_lr_scheduler_step_inside_a_compiled_step_runs_every_call():
+    def run(compiled):
+        minitorch.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = minitorch.optim.SGD(model.parameters(), lr=1.0)
+        sched = minitorch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step(x):
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            return loss.detach()
+
+        fn = minitorch.compile(step) if compiled else step
+        x = minitorch.randn(4, 3, generator=minitorch.Generator().manual_seed(2))
+        losses = [fn(x).item() for _ in range(5)]
+        return losses, opt.param_groups[0]["lr"]
+    want, lr = run(False)
+    got, lr2 = run(True)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert lr == lr2 == 0.5 ** 5
+
+
+def test_a_list_made_before_the_break_and_read_after_it_stays_right():
+    def f(x):
+        outs = [x * i for i in range(3)]
+        s = float(outs[2].sum())
+        return minitorch.stack(outs) * s
+
+    c = minitorch.compile(f)
+    for _ in range(3):
+        x = minitorch.randn(3)
+        same(c(x), f(x))
+    head = c._parts()[0]
+    (entry,) = head._entries.values()
+    assert entry.split and "holds an object made here" in str(entry.brk)
+
+
+def test_fullgraph_names_a_python_side_effect():
+    def f(x):
+        y = x + 1
+        print("hi")
+        return y
+
+    with pytest.raises(CompileError, match="print"):
+        minitorch.compile(f, fullgraph=True)(minitorch.randn(2))
