@@ -3,7 +3,8 @@
 Cases: a hand-written tanh-GELU on 16M float32 elements (forward), a hand-written mean squared error over 16M
 pairs (an elementwise chain with a reduction epilogue), the cross-entropy of soft-capped logits (an elementwise
 prologue fused into the loss, forward and backward), the MNIST MLP training step (784-128-64-10, batch 64, SGD
-momentum 0.9, cross-entropy), bench_seq.py's GPT training step (AdamW) with the model compiled, a GPT training step
+momentum 0.9, cross-entropy) with the model compiled and written as one compiled function that logs ``loss.item()``
+(cut at its breaks, against the same function compiled only at its modules), bench_seq.py's GPT training step (AdamW) with the model compiled, a GPT training step
 written the way nanoGPT-style scripts write it (own attention module over scaled_dot_product_attention, a
 hand-written tanh-GELU, the loss computed in the model's forward, AdamW; the script compiles the model), causal
 self-attention written out as nanoGPT's fallback path writes it (scores scaled, masked_fill with a causal buffer,
@@ -11,7 +12,8 @@ softmax: the scale and mask fuse into the softmax kernel, forward and backward),
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
-Run: python benchmarks/bench_compile.py [--rounds 5] [--only gelu,mse,softcap,mlp,gpt,nanogpt,attn,sample,resnet,first]
+Run: python benchmarks/bench_compile.py [--rounds 5]
+     [--only gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first]
 """
 import argparse
 import math
@@ -168,6 +170,53 @@ def run_rounds(name, fns, rounds, reps):
 
 def bench_mlp(rounds, torch):
     return run_three(rounds, torch, mlp_step_of, "MLP train step x8 (batch 64)", reps=5)
+
+
+def step_function_of(lib, how):
+    """The MLP training step written as one function (zero_grad, forward, cross-entropy, backward, SGD step, the
+    loss read with ``.item()`` for a log) and run eagerly (``how`` None), compiled as a whole (``"cut"``: the
+    function is cut at its backward and its ``.item()``), or compiled through a wrapper whose source cannot be
+    cut (``"modules"``: the break runs the step eagerly with the model compiled on its own), eight batches."""
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(0)
+    xs = [lib.from_numpy(rng.random((64, 784), dtype=np.float32)) for _ in range(8)]
+    ys = [lib.from_numpy(rng.integers(0, 10, 64)) for _ in range(8)]
+    log = []
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        log.append(loss.item())
+
+    run = {None: step, "cut": lambda: lib.compile(step), "modules": lambda: lib.compile(lambda x, y: step(x, y))}
+    run = run[how]() if how else step
+
+    def steps():
+        for x, y in zip(xs, ys):
+            run(x, y)
+        return log[-1]
+    return steps
+
+
+def bench_step_function(rounds, torch):
+    import minitorch
+    fns = {"minitorch eager": step_function_of(minitorch, None),
+           "minitorch compiled": step_function_of(minitorch, "cut"),
+           "compiled at modules": step_function_of(minitorch, "modules")}
+    if torch is not None:
+        fns["torch eager"] = step_function_of(torch, None)
+        try:
+            tc = step_function_of(torch, "cut")
+            tc()
+            fns["torch.compile"] = tc
+        except Exception as e:  # noqa: BLE001 - inductor needs a working C++ toolchain
+            print(f"  (torch.compile does not run here: {type(e).__name__})")
+    return run_rounds("MLP step function with .item() x8", fns, rounds, reps=5)
 
 
 def gpt_steps_of(lib, compiled):
@@ -435,7 +484,7 @@ def bench_first():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,softcap,mlp,gpt,nanogpt,attn,sample,resnet,first")
+    p.add_argument("--only", default="gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first")
     args = p.parse_args()
     try:
         import torch
@@ -453,6 +502,8 @@ def main():
         bench_softcap(args.rounds, torch)
     if "mlp" in only:
         bench_mlp(args.rounds, torch)
+    if "stepfn" in only:
+        bench_step_function(args.rounds, torch)
     if "gpt" in only:
         bench_gpt(args.rounds, torch)
     if "nanogpt" in only:
