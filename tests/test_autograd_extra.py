@@ -1093,3 +1093,18 @@ def test_pow_with_a_number_exponent_computes_only_the_base_gradient():
     (tb ** te).sum().backward()
     np.testing.assert_allclose(e.grad.numpy(), te.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-6)
+
+
+def test_grad_with_respect_to_a_non_leaf_does_not_run_that_tensors_own_backward():
+    """autograd.grad stops at an input that leads to no other input: its node's backward does not run (here its
+    saved tensors are gone, a backward having run through it already)."""
+    x = minitorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    y.sum().backward()  # frees the product's saved tensors
+    (g,) = minitorch.autograd.grad((y * 3).sum(), [y])
+    assert g.tolist() == [3.0, 3.0, 3.0]
+    x2 = minitorch.tensor([1.0, 2.0], requires_grad=True)
+    h = x2 * 2
+    gh, gx = minitorch.autograd.grad((h * h).sum(), [h, x2])  # h leads to x2: its backward runs
+    np.testing.assert_allclose(gh.numpy(), [4.0, 8.0])
+    np.testing.assert_allclose(gx.numpy(), [8.0, 16.0])

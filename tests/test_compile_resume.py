@@ -321,3 +321,131 @@ def test_fullgraph_names_a_python_side_effect():
 
     with pytest.raises(CompileError, match="print"):
         minitorch.compile(f, fullgraph=True)(minitorch.randn(2))
+
+
+def _train(step_of, compiled, steps=6):
+    minitorch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.ReLU(), nn.Linear(8, 1))
+    opt = minitorch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = minitorch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    step = step_of(model, opt, sched)
+    fn = minitorch.compile(step) if compiled else step
+    gen = minitorch.Generator().manual_seed(3)
+    data = [(minitorch.randn(6, 3, generator=gen), minitorch.randn(6, 1, generator=gen)) for _ in range(3)]
+    minitorch.manual_seed(1)
+    outs = [float(fn(*data[i % 3])) for i in range(steps)]
+    return outs, [p.detach().numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("variant", ["clip", "lr_item", "lr_method", "validate"])
+def test_training_steps_that_read_python_state_after_the_backward_match_eager(variant):
+    def step_of(model, opt, sched):
+        def clip(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 0.5)  # reads every .grad
+            opt.step()
+            return norm
+
+        def lr_item(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y) * opt.param_groups[0]["lr"]  # a value the scheduler changes
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+
+        def lr_method(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            lr = sched.get_last_lr()[0]
+            return loss * lr
+
+        def validate(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            model.eval()
+            with minitorch.no_grad():
+                val = F.mse_loss(model(x), y).item()
+            model.train()
+            return val
+        return locals()[variant]
+    want, wparams = _train(step_of, False)
+    got, gparams = _train(step_of, True)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(gparams, wparams):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_values_read_through_attributes_and_items_are_guards():
+    state = {"k": 0}
+    hist = []
+
+    def f(x):
+        return x * state["k"] + len(hist)
+
+    c = minitorch.compile(f)
+    x = minitorch.ones(2)
+    for k in range(4):
+        state["k"] = k
+        hist.append(k)
+        assert c(x).tolist() == [k + len(hist)] * 2
+
+    class Holder:
+        def __init__(self):
+            self.n = 1
+            self.__scale = 3.0  # a private name: the pieces are compiled outside the class
+
+        def run(self, x):
+            y = x * self.__scale
+            self.n += 1
+            return y + self.n
+
+    h = Holder()
+    run = minitorch.compile(h.run)  # a bound method is cut as its function
+    for n in range(2, 6):
+        assert run(x).tolist() == [3.0 + n] * 2
+    assert h.n == 5 and run._effects
+
+
+def test_math_calls_named_like_loggers_are_ops_and_numbers_of_other_types_capture_apart():
+    def nll(p, t):
+        return -(p.log() * t).sum() + minitorch.log(p).mean()
+
+    c = minitorch.compile(nll, fullgraph=True)  # .log() of a tensor is no Python side effect
+    p, t = minitorch.rand(4) + 0.1, minitorch.ones(4)
+    np.testing.assert_allclose(c(p, t).item(), nll(p, t).item(), rtol=1e-6)
+    assert not c._effects
+
+    g = minitorch.compile(lambda x, n: x + n)
+    xi = minitorch.arange(3)
+    assert [g(xi, n).dtype for n in (1.0, 1, True)] == [minitorch.float32, minitorch.int64, minitorch.int64]
+    s = minitorch.compile(lambda x: (x * 2).size())
+    s(minitorch.ones(2, 3))
+    assert type(s(minitorch.ones(2, 3))) is minitorch.Size
+
+
+def test_an_inner_function_that_writes_a_local_keeps_the_function_whole():
+    def f(x):
+        y = x * 2
+
+        def bump():
+            nonlocal y
+            y = y + 1
+        bump()
+        v = y.sum().item()
+        bump()
+        return y + v * 0
+
+    c = minitorch.compile(f)
+    x = minitorch.zeros(2)
+    for _ in range(3):
+        assert c(x).tolist() == f(x).tolist() == [2.0, 2.0]
+    (entry,) = c._entries.values()
+    assert entry.resume is None

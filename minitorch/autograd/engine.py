@@ -295,6 +295,10 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
+                    if not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
+                        # an input of autograd.grad that leads to no other one: its own backward does not run
+                        # (as in PyTorch; its saved tensors may be gone, a backward having run through it before)
+                        continue
                 if anomaly:
                     in_grads = _backward_checked(node, g)
                 elif prof is not None:

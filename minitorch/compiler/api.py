@@ -13,6 +13,7 @@ in turn splits the same way.
 import functools
 import os
 import sys
+import types
 import weakref
 
 from .. import dtypes as _dtypes
@@ -141,8 +142,15 @@ def _arg_key(a):
     if isinstance(a, dict):
         return ("dict",) + tuple((k, _arg_key(v)) for k, v in a.items())
     if a is None or isinstance(a, (bool, int, float, str, complex)):
-        return a
+        return _scalar_key(a)
     return ("id", type(a).__name__, id(a))
+
+
+def _scalar_key(a):
+    """A plain value as a key: a float, bool or complex with its type (``1``, ``1.0`` and ``True`` are equal as
+    dictionary keys, but a graph captured with one computes in another dtype than with another)."""
+    t = type(a)
+    return (t, a) if t is float or t is bool or t is complex else a
 
 
 def _sizeless(k):
@@ -157,11 +165,20 @@ def _sizeless(k):
 def _numberless(k):
     """An argument key with every int and float argument (not a tensor's size) left out."""
     t = type(k)
-    if t is int or t is float:
+    if t is int:
         return _NUMBER
     if t is tuple and k and not (k[0] == "T" and len(k) == 6) and k[0] != "id":
+        if len(k) == 2 and k[0] is float:
+            return (float, _NUMBER)
         return tuple(_numberless(x) for x in k)
     return k
+
+
+def _chain_key(v):
+    """A value read through an attribute chain, as a key: a plain value as itself, anything else by identity."""
+    if type(v) in _SCALAR_TYPES:
+        return _scalar_key(v)
+    return ("id", type(v).__name__, id(v))
 
 
 def _sizeless_key(key):
@@ -191,6 +208,7 @@ class CompiledFunction:
         self._captures = 0  # calls captured so far
         self._piece = hasattr(fn, "__minitorch_piece__")  # a piece of a function cut at a break
         self._volatile = set()  # keys without their numbers whose numbers kept changing (pieces run those eagerly)
+        self._chains = None  # reads the Python values the function reads through attributes (False: none)
         self._effects = None  # pieces around statements with Python side effects (False: none; None: not looked)
         self._pieces = {}  # line of a break -> the function's pieces around it (or None: it cannot be cut)
         self._templates = {}  # sizeless key -> [symbolic.Template], each made from two captures' entries
@@ -213,6 +231,10 @@ class CompiledFunction:
             key += (self._module_key(), _global_hooks_key())
         elif self._names_read is not None:
             key += (self._python_values(),)
+            if self._chains is None:
+                self._chains = resume.chain_reader(self._fn, args, kwargs) or False
+            if self._chains:
+                key += (tuple(_chain_key(v) for v in self._chains(args, kwargs)),)
         return key
 
     def _python_values(self):
@@ -275,7 +297,7 @@ class CompiledFunction:
             return self._fn(*args, **kwargs)
         if self._effects is not False:
             if self._effects is None:
-                self._effects = self._effects_cut()
+                self._effects = self._effects_cut(args, kwargs)
             if self._effects:
                 return self._effects.run(args, kwargs)
         if self._used:
@@ -379,10 +401,10 @@ class CompiledFunction:
         """A piece of a cut function takes the previous piece's locals, often a number read on the host (a loss
         value, a count) that differs on every call: after two captures that differ only in such numbers, calls
         with other numbers run eagerly (with the modules they call compiled) instead of capturing each value."""
-        mk = (_numberless(key[0]), _numberless(key[1])) + key[2:]
+        mk = _numberless(key)
         if mk in self._volatile:
             return True
-        if sum(1 for k in self._entries if (_numberless(k[0]), _numberless(k[1])) + k[2:] == mk) < 2:
+        if sum(1 for k in self._entries if _numberless(k) == mk) < 2:
             return False
         self._volatile.add(mk)
         if _debug():
@@ -434,15 +456,23 @@ class CompiledFunction:
             return None
         return resume.Pieces(spec, specs, lambda fn: CompiledFunction(fn, None, False, self._backend, self._dynamic,
                                                                        self._mode, self._options),
-                             lambda fn, args, kwargs: self._run_split(args, kwargs, fn))
+                             lambda fn, args, kwargs: self._run_split(args, kwargs, fn),
+                             (self._fn.__self__,) if isinstance(self._fn, types.MethodType) else ())
 
-    def _effects_cut(self):
+    def _effects_cut(self, args, kwargs):
         """A plain function whose statements change Python state (``resume.effects``: a print, ``self.n += 1``,
         ``log.append(...)``) is cut around them before its first capture: they run on every call, eagerly."""
         if self._module is not None or self._piece:
             return False
         spec = resume.spec_of(self._fn)
-        eager = resume.effects(spec) if spec is not None else ()
+        if spec is None:
+            return False
+        bound = (self._fn.__self__,) if isinstance(self._fn, types.MethodType) else ()
+        try:
+            values = dict(zip(spec.origin.args, resume.binder(spec.origin)(*bound, *args, **kwargs)))
+        except TypeError:  # arguments that do not fit: the call itself raises
+            return False
+        eager = resume.effects(spec, values)
         if not eager:
             return False
         if self._fullgraph:
@@ -545,6 +575,7 @@ class CompiledFunction:
         self._children.clear()
         self._pieces.clear()
         self._effects = None
+        self._chains = None
         self._volatile.clear()
         self._used, self._used_ids, self._used_state = [], set(), None
         self._stateless = weakref.WeakValueDictionary()
@@ -559,7 +590,7 @@ def _value_key(v):
     took the autograd or the plain path by its flag); anything else not at all (modules the call ran are checked
     apart: ``CompiledFunction._modules_changed``)."""
     if type(v) in _SCALAR_TYPES:
-        return v
+        return _scalar_key(v)
     if isinstance(v, Tensor):
         return (id(v), v._requires_grad)
     return None

@@ -451,6 +451,13 @@ class _Recorder:
         if self.depth == 0:
             self.stop(f"{what} (a Python side effect)")
 
+    def grad_access(self):
+        """``t.grad`` read or set by the call itself: a break. Gradients are new tensors after every
+        ``zero_grad()`` and backward, so a graph that read one would hold this call's (a norm clipped, a manual
+        SGD step, a logged gradient norm); the statement runs eagerly instead."""
+        if self.depth == 0:
+            self.stop("a tensor's .grad read or set (gradients are other tensors on every call)")
+
     def optimizer_zero_grad(self, opt, set_to_none):
         """``opt.zero_grad()``: one node, replayed through the optimizer (it sets each ``.grad`` to None, a change
         no op makes, or zeroes the gradients in place)."""
@@ -623,6 +630,11 @@ def _install(rec):
     _PROFILE[0] = rec
     _ACTIVE[0] = rec
     saved["size_rec"], SizeInt.recorder[0] = SizeInt.recorder[0], rec
+    grad = saved["grad"] = Tensor.__dict__["grad"]
+    Tensor.grad = property(lambda t: (rec.grad_access(), grad.fget(t))[1],
+                           lambda t, g: (rec.grad_access(), grad.fset(t, g))[1], None, grad.__doc__)
+    train = saved["train"] = module.Module.train
+    module.Module.train = lambda m, mode=True: (rec.python_effect("Module.train() or eval()"), train(m, mode))[1]
     import builtins
     saved["print"] = builtins.print
     builtins.print = (lambda out: lambda *a, **k: (rec.python_effect("print()"), out(*a, **k))[1])(builtins.print)
@@ -686,6 +698,8 @@ def _uninstall(saved):
     SizeInt.recorder[0] = saved.get("size_rec")
     import builtins
     builtins.print = saved["print"]
+    Tensor.grad = saved["grad"]
+    module.Module.train = saved["train"]
     for mod in _assign_holders():
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]

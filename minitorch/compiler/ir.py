@@ -319,7 +319,12 @@ def map_tree(fn, tree):
         return fn(tree)
     if isinstance(tree, tuple):
         items = [map_tree(fn, x) for x in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+        if hasattr(tree, "_fields"):
+            return type(tree)(*items)
+        try:
+            return type(tree)(items)  # minitorch.Size and other tuple types made from their items
+        except TypeError:
+            return tuple(items)
     if isinstance(tree, list):
         return [map_tree(fn, x) for x in tree]
     return {k: map_tree(fn, v) for k, v in tree.items()}

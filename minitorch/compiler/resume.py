@@ -159,20 +159,60 @@ def _source_tree(fn):
 
 
 def spec_of(fn):
-    """The whole function as one piece (None when it cannot be cut)."""
+    """The whole function as one piece (None when it cannot be cut). A bound method is cut as its function."""
     piece = getattr(fn, "__minitorch_piece__", None)
     if piece is not None:
         return piece
+    fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     if not isinstance(fn, types.FunctionType) or code is None or code.co_flags & _NOT_CUT or \
             "__class__" in code.co_freevars:
         return None
     tree = _source_tree(fn)
-    if tree is None or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in _walk_scope(tree.body)):
+    if tree is None or not _mangle(tree, fn) or not _same_code(tree, fn):
         return None
+    scope = list(_walk_scope(tree.body))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in scope) or \
+            any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars")
+                and not n.args for n in scope):
+        return None  # a generator, or a function that reads its own locals() (a piece sees only some of them)
+    inner = {d for n in ast.walk(tree) if isinstance(n, ast.Nonlocal) and n not in scope for d in n.names}
+    if inner & set(code.co_cellvars):
+        return None  # an inner function writes a local of this one: that cell would not cross the pieces
     origin = _Origin(fn, tree)
     stmts = [s for s in tree.body if not isinstance(s, (ast.Global, ast.Nonlocal))]
     return _Spec(origin, stmts, origin.args, [], True)
+
+
+def _mangle(tree, fn):
+    """Private names (``self.__scale``) spelled as Python mangles them inside the class the function was defined in
+    (the pieces are compiled outside it); False when that class is not known."""
+    parts = fn.__qualname__.split(".")
+    cls = parts[-2] if len(parts) > 1 and parts[-2] != "<locals>" else None
+    for node in ast.walk(tree):
+        for field in ("attr", "id"):
+            name = getattr(node, field, None) if isinstance(node, (ast.Attribute, ast.Name)) else None
+            if isinstance(name, str) and name.startswith("__") and not name.endswith("__"):
+                if cls is None or not cls.strip("_"):
+                    return False
+                setattr(node, field, f"_{cls.lstrip('_')}{name}")
+    return True
+
+
+def _same_code(tree, fn):
+    """Whether the source read now is the code that runs (a file edited since it was imported is not)."""
+    import copy
+    f = copy.deepcopy(tree)
+    f.decorator_list = []
+    try:
+        code = compile(ast.Module([f], []), fn.__code__.co_filename, "exec")
+    except SyntaxError:
+        return False
+    made = next((c for c in code.co_consts if isinstance(c, types.CodeType)), None)
+    ours = fn.__code__
+    free = set(ours.co_freevars)  # closure variables: globals of the code compiled here
+    return made is not None and made.co_varnames == ours.co_varnames and made.co_argcount == ours.co_argcount \
+        and set(made.co_names) - free == set(ours.co_names) - free
 
 
 def _top_statement(stmts, line):
@@ -207,33 +247,101 @@ def cut(spec, eager):
     return specs
 
 
-def effects(spec):
-    """{index: what} of the statements that change Python state a graph cannot replay: a print, an attribute store
-    (``self.steps += 1``), an item store or a mutating method call (``append``, ``update``...) on an object the
-    function did not make, a write of a global or nonlocal name, ``setattr``/``delattr``. They run eagerly on
-    every call, with the statements between them compiled."""
-    made = spec.origin.locals - set(spec.origin.args)
-    declared = spec.origin.declared
+def effects(spec, bound=None):
+    """{index: (what, line)} of the statements that change Python state or read it in ways a graph cannot replay:
+    a print, an attribute store (``self.steps += 1``), an item store or a mutating method call (``append``,
+    ``update``...) on an object the function did not make, a write of a global or nonlocal name,
+    ``setattr``/``delattr``/``next``/``input``/``open``, a random draw outside minitorch (``random.random()``,
+    ``np.random.rand(3)``), and a call without arguments of a method of an object outside the graph
+    (``sched.get_last_lr()``, ``time.time()``: its value would be the capture's). ``bound`` holds the arguments of
+    the first call by name (what a root name is). They run eagerly on every call, the statements between them
+    compiled."""
+    origin = spec.origin
+    made = origin.locals - set(origin.args)
     out = {}
     for i, stmt in enumerate(spec.stmts):
         for node in _walk_scope([stmt]):
-            why = None
-            store = isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
-            if isinstance(node, ast.Attribute) and store:
-                why = f"an attribute store (.{node.attr})"
-            elif isinstance(node, ast.Subscript) and store and _root(node) not in made:
-                why = "an item store into an object the function did not make"
-            elif isinstance(node, ast.Name) and store and node.id in declared:
-                why = f"a write of the global or nonlocal name {node.id}"
-            elif isinstance(node, ast.Call):
-                f = node.func
-                if isinstance(f, ast.Name) and f.id in ("print", "setattr", "delattr"):
-                    why = f"{f.id}()"
-                elif isinstance(f, ast.Attribute) and f.attr in _MUTATORS and _root(f.value) not in made:
-                    why = f".{f.attr}() on an object the function did not make"
+            why = _effect(node, made, origin, bound or {})
             if why is not None:
                 out.setdefault(i, (why, getattr(node, "lineno", stmt.lineno)))
     return out
+
+
+def _effect(node, made, origin, bound):
+    store = isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
+    if isinstance(node, ast.Attribute) and store:
+        return f"an attribute store (.{node.attr})"
+    if isinstance(node, ast.Subscript) and store and _root(node) not in made:
+        return "an item store into an object the function did not make"
+    if isinstance(node, ast.Name) and store and node.id in origin.declared:
+        return f"a write of the global or nonlocal name {node.id}"
+    if not isinstance(node, ast.Call):
+        return None
+    f = node.func
+    if isinstance(f, ast.Name):
+        if f.id in ("print", "setattr", "delattr", "next", "input", "open"):
+            return f"{f.id}()"
+        if f.id not in made and not node.args and not node.keywords and \
+                not _replayable(_value_of(f.id, origin, bound)):
+            return f"{f.id}() (its value would be the capture's)"
+        return None
+    if not isinstance(f, ast.Attribute):
+        return None
+    root = _root(f.value)
+    if root in made:
+        return None
+    if _mutates(f, root, origin, bound):
+        return f".{f.attr}() on an object the function did not make"
+    value = _value_of(root, origin, bound)
+    chain = _chain_names(f)
+    if "random" in chain and not _replayable(value):
+        return f"{'.'.join(chain)}() (a random draw outside minitorch)"
+    if not node.args and not node.keywords and not _replayable(value):
+        return f".{f.attr}() of an object outside the graph (its value would be the capture's)"
+    return None
+
+
+_MISSING = object()
+
+
+def _value_of(name, origin, bound):
+    """What a name the function reads (an argument of the first call, a closure variable, a global, a builtin)
+    holds, or ``_MISSING``."""
+    import builtins
+    if name in bound:
+        return bound[name]
+    cell = origin.cells.get(name)
+    if cell is not None:
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return _MISSING
+    return origin.fn.__globals__.get(name, getattr(builtins, name, _MISSING)) if name else _MISSING
+
+
+def _replayable(v):
+    """Whether a call without arguments on ``v`` (or of ``v``) is something a graph records or a pure function: a
+    tensor, a module, an optimizer, minitorch itself or ``math``, a builtin, a class (anything else, such as an LR
+    scheduler's ``get_last_lr()`` or ``time.time()``, hands back Python state the graph would hold fixed)."""
+    from ..nn.modules.module import Module
+    from ..optim.optimizer import Optimizer
+    from ..tensor import Tensor
+    if v is _MISSING or isinstance(v, (Tensor, Module, Optimizer, types.BuiltinFunctionType, type)):
+        return True
+    if isinstance(v, types.ModuleType):
+        return v.__name__.split(".")[0] in ("minitorch", "math")
+    return False
+
+
+def _chain_names(node):
+    names = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+    return names[::-1]
 
 
 def _root(node):
@@ -242,10 +350,26 @@ def _root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-_MUTATORS = {"append", "extend", "insert", "pop", "popleft", "appendleft", "remove", "discard", "clear", "update",
-             "setdefault", "popitem", "write", "writelines", "flush", "put", "put_nowait", "add_scalar",
-             "add_scalars", "add_histogram", "add_image", "add_images", "add_text", "add_figure", "log", "info",
-             "debug", "warning", "error"}
+def _mutates(f, root, origin, bound):
+    """Whether the call ``obj.name(...)`` changes an object the function did not make: a container method on one,
+    or an output method (a write, a log line, a TensorBoard scalar) of an object that is not a tensor or a module
+    of functions (``torch.log(x)`` and ``x.log()`` are ops)."""
+    if f.attr in _CONTAINER:
+        return True
+    if f.attr not in _OUTPUT:
+        return False
+    from ..tensor import Tensor
+    value = _value_of(root, origin, bound)
+    if value is _MISSING:
+        return not hasattr(Tensor, f.attr)
+    return not isinstance(value, (Tensor, types.ModuleType))
+
+
+_CONTAINER = {"append", "extend", "insert", "pop", "popleft", "appendleft", "remove", "discard", "clear", "update",
+              "setdefault", "popitem"}
+_OUTPUT = {"write", "writelines", "flush", "put", "put_nowait", "add_scalar", "add_scalars", "add_histogram",
+           "add_image", "add_images", "add_text", "add_figure", "log", "info", "debug", "warning", "error",
+           "exception", "critical"}
 
 
 def _cells_safe(origin, groups, spec):
@@ -287,6 +411,116 @@ def safe_outputs(tree):
         elif not isinstance(x, (Value, dtype, device) + _SAFE):
             return False
     return True
+
+
+def chain_reader(fn, args, kwargs):
+    """A function of a call's arguments giving the Python values the function reads through attribute and item
+    chains of objects it did not make (``opt.param_groups[0]["lr"]``, ``self.n``, ``state["step"]``,
+    ``len(history)``), or None. A graph holds such values fixed, so the compiled callable keys its graphs on them
+    (a guard): read at the call's start, a number by value, anything else by identity. Chains through a tensor's
+    attributes are left to the tensor's own key, and chains that give a new object each time they are read (a
+    view, a property that builds its value) are dropped."""
+    from ..tensor import Tensor
+    spec = spec_of(fn)
+    if spec is None:
+        return None
+    origin = spec.origin
+    outside = set(spec.params) | (set(origin.args) if spec.params is origin.args else set())
+    stored = set().union(*(_stores(x) for x in spec.stmts)) if spec.stmts else set()
+    exprs = {}
+    for node, parent in _value_reads(spec.stmts):
+        chain = node.args[0] if isinstance(node, ast.Call) else node
+        root = _root(chain) if isinstance(chain, (ast.Attribute, ast.Subscript)) else getattr(chain, "id", None)
+        if root is None or root in stored or root in origin.locals and root not in outside:
+            continue
+        if not _plain_chain(chain, Tensor):
+            continue
+        exprs.setdefault(ast.unparse(node), node)
+    if not exprs:
+        return None
+    nodes = list(exprs.values())
+    if spec.params is origin.args:
+        import copy
+        sig = copy.deepcopy(origin.tree.args)
+        sig.defaults, sig.kw_defaults = [], [None] * len(sig.kwonlyargs)
+        for x in sig.posonlyargs + sig.args + sig.kwonlyargs + [sig.vararg, sig.kwarg]:
+            if x is not None:
+                x.annotation = None
+    else:
+        sig = ast.arguments([], [ast.arg(n) for n in spec.params], None, [], [], None, [])
+    reader = _reader(spec, nodes, sig)
+    bound = (fn.__self__,) if isinstance(fn, types.MethodType) else ()
+    try:
+        first, again = reader(*bound, *args, **kwargs), reader(*bound, *args, **kwargs)
+    except TypeError:
+        return None
+    keep = [k for k, (x, y) in enumerate(zip(first, again))
+            if x is y or type(x) in _SAFE and type(x) is type(y) and x == y]
+    if not keep:
+        return None
+    if len(keep) < len(nodes):
+        reader = _reader(spec, [nodes[k] for k in keep], sig)
+    return lambda args, kwargs: reader(*bound, *args, **kwargs)
+
+
+def _reader(spec, nodes, sig):
+    """A function of ``sig`` that gives the values of the expressions ``nodes`` (the unbound marker for one that
+    raises)."""
+    origin = spec.origin
+    line = spec.stmts[0].lineno
+    body = []
+    for k, node in enumerate(nodes):
+        body += ast.parse(f"try:\n    v{k} = {ast.unparse(node)}\nexcept Exception:\n    v{k} = {_U}").body
+    body += ast.parse(f"return ({''.join(f'v{k}, ' for k in range(len(nodes)))})").body
+    for node in ast.walk(ast.Module(body, [])):
+        if "lineno" in getattr(node, "_attributes", ()):
+            node.lineno = node.end_lineno = line
+            node.col_offset = node.end_col_offset = 0
+    reader = _make(origin, ast.FunctionDef("chains", sig, body, [], None, None), line,
+                   f"{origin.fn.__qualname__}.<chains>", None)
+    if spec.params is origin.args:
+        reader.__defaults__, reader.__kwdefaults__ = origin.fn.__defaults__, origin.fn.__kwdefaults__
+    return reader
+
+
+def _value_reads(stmts):
+    """(node, parent) of every maximal attribute or item chain read as a value (not called) and of every
+    ``len(...)`` call, outside functions and lambdas defined in ``stmts`` (comprehensions run now: included)."""
+    todo = [(s, None) for s in stmts]
+    while todo:
+        node, parent = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" and \
+                len(node.args) == 1 and not node.keywords:
+            yield node, parent
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load) and not (
+                isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node) and not (
+                isinstance(parent, ast.Call) and parent.func is node):
+            yield node, parent
+        todo += [(c, node) for c in ast.iter_child_nodes(node)]
+
+
+def _plain_chain(node, tensor_type):
+    """Attribute steps that are no tensor attribute, item steps with constant keys, down to a name."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            if hasattr(tensor_type, node.attr):
+                return False
+        elif not _constant(node.slice):
+            return False
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _constant(node):
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _constant(node.operand)
+    if isinstance(node, ast.Tuple):
+        return all(_constant(x) for x in node.elts)
+    return False
 
 
 class _Returns(ast.NodeTransformer):
@@ -366,8 +600,9 @@ class Pieces:
     the compiled ones through ``CompiledFunction``s of the same options, the others eagerly through
     ``eager(fn, args)`` (the owner's module router). The locals pass between them in a dict."""
 
-    def __init__(self, whole, specs, make_compiled, eager):
+    def __init__(self, whole, specs, make_compiled, eager, bound=()):
         self.whole = whole  # the spec cut (the function's own, or a piece's)
+        self.bound = bound  # (self,) of a bound method
         self.top = whole.params is whole.origin.args  # the function's own statements (not a piece's)
         self.binder = binder(whole.origin) if self.top else None
         self.parts = []
@@ -380,7 +615,7 @@ class Pieces:
 
     def run(self, args, kwargs):
         if self.top:
-            env = dict(zip(self.whole.params, self.binder(*args, **kwargs)))
+            env = dict(zip(self.whole.params, self.binder(*self.bound, *args, **kwargs)))
         else:
             env = dict(zip(self.whole.params, args))
         unbound = _UNBOUND
