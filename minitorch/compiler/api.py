@@ -5,10 +5,14 @@ dtype, device and requires_grad; every other argument's value), the grad mode, t
 a module the identity of its parameters and buffers and every submodule's ``training`` flag. The first call with a
 new key captures (and returns the captured run's result); later calls with that key replay the optimized graph.
 
-A call whose capture broke (``.item()``, a data-dependent branch, a print) runs eagerly from then on under that key,
-but the graphs resume at module boundaries: every module it calls directly (a model's layers, the model inside a
-training-step function) is compiled on its own, so only the code around the break stays eager. A layer that breaks
-in turn splits the same way.
+A plain function whose capture broke (``.item()``, a backward pass, a print) is cut at the statement of the break
+(compiler/resume.py): from the next call that statement runs eagerly and the statements around it are compiled on
+their own; statements that change Python state are cut out before the first capture. A module, or a function that
+cannot be cut, runs eagerly from then on under that key, with the graphs resuming at module boundaries: every
+module it calls directly (a model's layers) is compiled on its own, so only the code around the break stays eager.
+A layer that breaks in turn splits the same way. For a plain function the key also holds the Python values it
+reads through attribute and item chains (``resume.chain_reader``), and the state of every module its captures ran
+is checked before each call.
 """
 import functools
 import os

@@ -6,8 +6,12 @@ A compiled function is cut, from its source, into runs of top-level statements o
   where it broke: that statement runs eagerly on every later call (the modules it calls compiled, as in a call
   that breaks), the statements before it and after it are compiled on their own, and a piece that breaks in turn
   is cut again;
-- before its first capture, around statements that change Python state a graph cannot replay (``effects``: a
-  print, ``self.steps += 1``, ``history.append(...)``, ``state["n"] = ...``): they run eagerly on every call.
+- before its first capture, around statements that change Python state a graph cannot replay, or read it in a way
+  the graph would hold fixed (``effects``: a print, ``self.steps += 1``, ``history.append(...)``,
+  ``state["n"] = ...``, ``sched.get_last_lr()``, ``random.random()``): they run eagerly on every call.
+
+Values a function reads through attribute and item chains (``opt.param_groups[0]["lr"]``) are not cut out: they
+are guards (``chain_reader``), read at the start of every call.
 
 Each piece is a real Python function made from the original's syntax tree (same file and line numbers, the same
 globals and closure cells), so the Python code between the graphs runs as written on every call. A function with
