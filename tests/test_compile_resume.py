@@ -449,3 +449,70 @@ def test_an_inner_function_that_writes_a_local_keeps_the_function_whole():
         assert c(x).tolist() == f(x).tolist() == [2.0, 2.0]
     (entry,) = c._entries.values()
     assert entry.resume is None
+
+
+def test_python_random_draws_and_properties_are_read_on_every_call():
+    import random
+
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        @property
+        def step(self):  # runs code on every read
+            self.n += 1
+            return self.n
+
+    ctr = Counter()
+
+    def draw(x):
+        return x * random.random()  # the only statement: the whole function runs eagerly
+
+    def prop(x):
+        y = x * 2
+        return y * ctr.step
+
+    x = minitorch.ones(2)
+    for fn in (draw, prop):
+        c = minitorch.compile(fn)
+        random.seed(5)
+        got = [c(x).tolist() for _ in range(5)]
+        random.seed(5)
+        ctr.n = 0
+        want = [fn(x).tolist() for _ in range(5)]
+        ctr.n = 0
+        assert got != [got[0]] * 5
+        np.testing.assert_allclose(got, want if fn is draw else [[2.0 * k] * 2 for k in range(1, 6)], rtol=1e-6)
+
+
+def test_reading_a_dict_and_attributes_through_getattr_stays_compiled_and_guarded():
+    lin = nn.Linear(2, 2)
+    cfg = type("Cfg", (), {"scale": 1.0})()
+
+    def f(x, batch):
+        tot = x * getattr(cfg, "scale", 3.0)
+        for k, v in batch.items():  # a read of a dict the function did not make: no side effect
+            tot = tot + lin(v)
+        return tot
+
+    c = minitorch.compile(f)
+    x, batch = minitorch.ones(2), {"a": minitorch.randn(2), "b": minitorch.randn(2)}
+    for scale in (1.0, 2.0, 5.0):
+        cfg.scale = scale
+        same(c(x, batch), f(x, batch))
+    assert not c._effects and len(c.graphs) == 3
+
+
+def test_an_autocast_region_inside_a_compiled_function_matches_eager():
+    minitorch.manual_seed(0)
+    m = nn.Linear(4, 1)
+    x = minitorch.randn(3, 4)
+
+    def f(x):
+        with minitorch.autocast("cpu", dtype=minitorch.bfloat16):
+            y = m(x)
+        return y.float().sum()
+
+    c = minitorch.compile(f)
+    want = f(x).item()
+    assert [c(x).item() for _ in range(4)] == [want] * 4

@@ -119,6 +119,20 @@ class _Router:
             self.depth -= 1
 
 
+class _AllEager:
+    """The pieces of a function each of whose statements has a Python side effect: one, run eagerly on every call
+    (the modules it calls compiled)."""
+
+    def __init__(self, owner, spec):
+        self.owner = owner
+        self.parts = []
+        self.lines = [(spec.stmts[0].lineno, spec.stmts[-1].end_lineno)]
+        self.brk = 0
+
+    def run(self, args, kwargs):
+        return self.owner._run_split(args, kwargs)
+
+
 def _has_state(mod):
     """Whether a module or one of its submodules holds a parameter or a buffer (walked by identity: a module that
     defines ``__eq__`` is not hashable)."""
@@ -485,7 +499,9 @@ class CompiledFunction:
                                f"{spec.origin.filename}:{line}")
         pieces = self._cut(spec, eager)
         if pieces is None:
-            return False
+            if len(eager) < len(spec.stmts):
+                return False
+            pieces = _AllEager(self, spec)  # every statement has one: the function runs eagerly on every call
         pieces.why = [GraphBreak(f"a Python side effect, {why} (runs eagerly on every call)",
                                  f"{spec.origin.filename}:{line}") for why, line in eager.values()]
         return pieces

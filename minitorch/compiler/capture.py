@@ -109,6 +109,7 @@ class _Recorder:
         self.pre_storages = {id(o._storage) for o in self.pre_tensors if not o._is_sparse_coo}
         self.pre_versions = [o._vc[0] for o in self.pre_tensors]  # (an op that writes one inside: a side effect)
         self.rng = _rng_state()  # (random numbers drawn inside an op: a side effect too)
+        self.autocast = _autocast_state()
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -217,6 +218,10 @@ class _Recorder:
 
     # recording ----------------------------------------------------------------------------------------------
     def record(self, kind, name, target, args, kwargs, run, differentiable, vargs=None):
+        if self.depth == 0 and _autocast_state() != self.autocast:
+            # nodes replay under the autocast state of the call, not of a region entered inside it
+            self.stop("an autocast region entered or left inside the compiled call")
+            return run()
         if any(isinstance(a, Tensor) and a._is_sparse_coo for a in _leaves((args, kwargs))):
             self.stop("an op on a sparse COO tensor (graphs hold dense tensors only)")
             return run()
@@ -704,6 +709,11 @@ def _uninstall(saved):
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]
     _unpatch_launchers()   # puts back launch.empty too
+
+
+def _autocast_state():
+    from ..ops.autocast import _STATE
+    return tuple(tuple(v) for v in _STATE.values())
 
 
 def _rng_state():

@@ -279,6 +279,8 @@ def _effect(node, made, origin, bound):
         return "an item store into an object the function did not make"
     if isinstance(node, ast.Name) and store and node.id in origin.declared:
         return f"a write of the global or nonlocal name {node.id}"
+    if isinstance(node, ast.Attribute) and _resolve(node, origin, bound) is _PROPERTY:
+        return f"a read of the property .{node.attr} (it runs code on every read)"
     if not isinstance(node, ast.Call):
         return None
     f = node.func
@@ -300,12 +302,64 @@ def _effect(node, made, origin, bound):
     chain = _chain_names(f)
     if "random" in chain and not _replayable(value):
         return f"{'.'.join(chain)}() (a random draw outside minitorch)"
-    if not node.args and not node.keywords and not _replayable(value):
-        return f".{f.attr}() of an object outside the graph (its value would be the capture's)"
+    if not node.args and not node.keywords:
+        receiver = _resolve(f.value, origin, bound)
+        if receiver is _MISSING or receiver is _PROPERTY:
+            receiver = value
+        if not _replayable(receiver) and not isinstance(receiver, _PURE_CONTAINERS):
+            return f".{f.attr}() of an object outside the graph (its value would be the capture's)"
     return None
 
 
 _MISSING = object()
+_PROPERTY = object()
+_PURE_CONTAINERS = (dict, list, tuple, set, frozenset, str, bytes)  # their methods without arguments only read
+
+
+def _computed(attr):
+    """Whether a class attribute found without running it computes the value each read: a property or another
+    descriptor written in Python (not a method, nor an attribute of a built-in type)."""
+    if isinstance(attr, property):
+        return True
+    t = type(attr)
+    return hasattr(t, "__get__") and t.__module__ != "builtins" and \
+        not isinstance(attr, (types.FunctionType, staticmethod, classmethod))
+
+
+def _resolve(node, origin, bound):
+    """The object an attribute or item chain of names the function did not make reaches, walked without running
+    any property (``_PROPERTY`` where a step is a property or another computed attribute of an object outside
+    minitorch; ``_MISSING`` where it cannot be told)."""
+    from ..tensor import Tensor
+    steps = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        steps.append(node)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return _MISSING
+    obj = _value_of(node.id, origin, bound)
+    for step in reversed(steps):
+        if obj is _MISSING or isinstance(obj, (Tensor, types.ModuleType)):
+            return _MISSING
+        if isinstance(step, ast.Attribute):
+            try:
+                static = inspect.getattr_static(obj, step.attr)
+            except AttributeError:
+                static = _MISSING
+            if _computed(static) and not type(obj).__module__.startswith("minitorch"):
+                return _PROPERTY
+            try:
+                obj = getattr(obj, step.attr)
+            except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
+                return _MISSING
+        elif _constant(step.slice) and isinstance(obj, (dict, list, tuple)):
+            try:
+                obj = obj[ast.literal_eval(step.slice)]
+            except Exception:  # noqa: BLE001
+                return _MISSING
+        else:
+            return _MISSING
+    return obj
 
 
 def _value_of(name, origin, bound):
@@ -432,12 +486,18 @@ def chain_reader(fn, args, kwargs):
     outside = set(spec.params) | (set(origin.args) if spec.params is origin.args else set())
     stored = set().union(*(_stores(x) for x in spec.stmts)) if spec.stmts else set()
     exprs = {}
+    bound = (fn.__self__,) if isinstance(fn, types.MethodType) else ()
+    try:
+        bound_args = dict(zip(origin.args, binder(origin)(*bound, *args, **kwargs))) if spec.params is origin.args \
+            else dict(zip(spec.params, args))
+    except TypeError:
+        return None
     for node, parent in _value_reads(spec.stmts):
         chain = node.args[0] if isinstance(node, ast.Call) else node
         root = _root(chain) if isinstance(chain, (ast.Attribute, ast.Subscript)) else getattr(chain, "id", None)
         if root is None or root in stored or root in origin.locals and root not in outside:
             continue
-        if not _plain_chain(chain, Tensor):
+        if not _plain_chain(chain, Tensor) or _resolve(chain, origin, bound_args) is _PROPERTY:
             continue
         exprs.setdefault(ast.unparse(node), node)
     if not exprs:
@@ -453,7 +513,6 @@ def chain_reader(fn, args, kwargs):
     else:
         sig = ast.arguments([], [ast.arg(n) for n in spec.params], None, [], [], None, [])
     reader = _reader(spec, nodes, sig)
-    bound = (fn.__self__,) if isinstance(fn, types.MethodType) else ()
     try:
         first, again = reader(*bound, *args, **kwargs), reader(*bound, *args, **kwargs)
     except TypeError:
@@ -495,8 +554,9 @@ def _value_reads(stmts):
         node, parent = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" and \
-                len(node.args) == 1 and not node.keywords:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords and (
+                node.func.id == "len" and len(node.args) == 1 or node.func.id in ("getattr", "hasattr") and
+                len(node.args) in (2, 3) and all(_constant(a) for a in node.args[1:])):
             yield node, parent
         if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load) and not (
                 isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node) and not (
