@@ -906,9 +906,12 @@ class _BranchyNet(nn.Module):
         return self.b(h)
 
 
-def test_graphs_resume_after_a_break_at_the_modules_the_call_makes():
+@pytest.mark.parametrize("hooked", [False, True])
+def test_graphs_resume_after_a_break_at_the_modules_the_call_makes(hooked):
     minitorch.manual_seed(0)
     model = _BranchyNet()
+    if hooked:  # the call runs hooks around forward: it resumes at the layers forward calls
+        model.register_forward_hook(lambda m, args, out: None)
     c = minitorch.compile(model)
     xs = [minitorch.randn(5, 4), -minitorch.randn(5, 4) * 3, minitorch.randn(5, 4)]
     got = []
@@ -917,11 +920,16 @@ def test_graphs_resume_after_a_break_at_the_modules_the_call_makes():
         y = c(x)
         y.pow(2).sum().backward()
         got.append((y.detach().numpy(), [p.grad.numpy().copy() for p in model.parameters()]))
-    children = c._compiled._children
-    assert {type(ch._module).__name__ for ch in children.values()} == {"Sequential", "Linear"}
-    for ch in children.values():   # each layer is one graph with its backward compiled
+    # without hooks, forward is cut at the .item() line: the statements before and after it are one graph each;
+    # with hooks, each layer is one graph; either way with its backward compiled
+    children = c._compiled._children.values() if hooked else c._compiled._parts()
+    if hooked:
+        assert {type(ch._module).__name__ for ch in children} == {"Sequential", "Linear"}
+    else:
+        assert len(children) == 2 and not c._compiled._children
+    for ch in children:
         (entry,) = ch._entries.values()
-        assert entry.graph is not None and entry.brk is None
+        assert entry.graph is not None and entry.brk is None and entry.backward is not None
     for x, (y, grads) in zip(xs * 2, got):
         model.zero_grad()
         want = model(x)
@@ -988,7 +996,7 @@ def test_a_loss_module_made_inside_a_compiled_step_runs_eagerly_and_a_kept_one_c
     assert "cross_entropy" in names and "mse_loss" in names and not c._children
 
 
-def test_a_layer_that_breaks_splits_again_at_its_own_layers():
+def test_a_layer_that_breaks_is_cut_again_at_its_own_break():
     class Outer(nn.Module):
         def __init__(self):
             super().__init__()
@@ -997,7 +1005,7 @@ def test_a_layer_that_breaks_splits_again_at_its_own_layers():
 
         def forward(self, x):
             h = self.inner(x)
-            print(end="")  # not a break: no tensor is read
+            print(end="")  # a Python side effect: forward is cut around it
             return self.head(h).relu() if bool(h.mean() > -100) else h
 
     minitorch.manual_seed(0)
@@ -1007,9 +1015,11 @@ def test_a_layer_that_breaks_splits_again_at_its_own_layers():
     for _ in range(3):
         y = c(x)
     np.testing.assert_allclose(y.detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
-    inner = c._compiled._children[id(model.inner)]
-    assert next(iter(inner._entries.values())).split
-    assert {type(ch._module).__name__ for ch in inner._children.values()} == {"Sequential", "Linear"}
+    head = c._compiled._parts()[0]  # the statement before the print: its capture breaks inside the inner layer
+    inner = head._children[id(model.inner)]
+    entry = next(iter(inner._entries.values()))
+    assert entry.split and entry.resume is not None  # which is cut at its own .item()
+    assert len(inner._parts()) == 2
 
 
 def test_fullgraph_turns_a_break_into_an_error_naming_the_line():

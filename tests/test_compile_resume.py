@@ -516,3 +516,38 @@ def test_an_autocast_region_inside_a_compiled_function_matches_eager():
     c = minitorch.compile(f)
     want = f(x).item()
     assert [c(x).item() for _ in range(4)] == [want] * 4
+
+
+def test_a_module_forward_is_cut_at_its_break_and_around_its_side_effects():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 8)
+            self.drop = nn.Dropout(0.5)
+            self.b = nn.Linear(8, 2)
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1  # runs on every call
+            h = self.drop(self.a(x)).relu()
+            scale = 2.0 if h.sum().item() > 0 else 0.5  # a break: forward is cut here
+            return self.b(h * scale).tanh()
+
+    minitorch.manual_seed(0)
+    model = Net()
+    c = minitorch.compile(model)
+    x = minitorch.randn(3, 4)
+    model.eval()
+    for _ in range(3):
+        same(c(x), model(x))
+    model.train()
+    minitorch.manual_seed(1)
+    got = [c(x) for _ in range(3)]
+    minitorch.manual_seed(1)
+    want = [model(x) for _ in range(3)]
+    for a, b in zip(got, want):
+        same(a, b)
+    got[-1].sum().backward()
+    assert model.a.weight.grad is not None
+    assert model.calls == 12
+    assert c._compiled._effects and len(c._compiled._parts()) >= 2

@@ -5,10 +5,11 @@ dtype, device and requires_grad; every other argument's value), the grad mode, t
 a module the identity of its parameters and buffers and every submodule's ``training`` flag. The first call with a
 new key captures (and returns the captured run's result); later calls with that key replay the optimized graph.
 
-A plain function whose capture broke (``.item()``, a backward pass, a print) is cut at the statement of the break
-(compiler/resume.py): from the next call that statement runs eagerly and the statements around it are compiled on
-their own; statements that change Python state are cut out before the first capture. A module, or a function that
-cannot be cut, runs eagerly from then on under that key, with the graphs resuming at module boundaries: every
+A plain function (or a module's forward, while the module has no hooks) whose capture broke (``.item()``, a backward
+pass, a print) is cut at the statement of the break (compiler/resume.py): from the next call that statement runs
+eagerly and the statements around it are compiled on their own; statements that change Python state are cut out
+before the first capture. A module with hooks, or a function that cannot be cut, runs eagerly from then on under
+that key, with the graphs resuming at module boundaries: every
 module it calls directly (a model's layers) is compiled on its own, so only the code around the break stays eager.
 A layer that breaks in turn splits the same way. For a plain function the key also holds the Python values it
 reads through attribute and item chains (``resume.chain_reader``), and the state of every module its captures ran
@@ -131,6 +132,15 @@ class _AllEager:
 
     def run(self, args, kwargs):
         return self.owner._run_split(args, kwargs)
+
+
+def _hooked(mod):
+    """Whether calling the module runs hooks around its forward."""
+    from ..nn.modules import module as M
+    d = mod.__dict__
+    return bool(d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]
+                or M._global_forward_hooks or M._global_forward_pre_hooks or M._global_backward_hooks
+                or M._global_backward_pre_hooks)
 
 
 def _has_state(mod):
@@ -316,7 +326,7 @@ class CompiledFunction:
         if self._effects is not False:
             if self._effects is None:
                 self._effects = self._effects_cut(args, kwargs)
-            if self._effects:
+            if self._effects and (self._module is None or not _hooked(self._module)):
                 return self._effects.run(args, kwargs)
         if self._used:
             self._modules_changed()
@@ -453,39 +463,51 @@ class CompiledFunction:
         finally:
             module._MODULE_HOOK[0] = prev
 
-    def _pieces_at(self, brk):
-        """A plain function whose capture broke is cut around the statement of the break (compiler/resume.py):
-        the statements before and after it are compiled on their own, so capture resumes after the break."""
-        if self._module is not None or self._fullgraph:
+    def _target(self):
+        """The function to cut: a plain function itself; a module's ``forward`` (bound), while the module has no
+        hooks (its call then is just its forward); None when there is nothing to cut."""
+        if self._module is None:
+            return self._fn
+        m = self._module
+        fwd = getattr(m, "forward", None)
+        if _hooked(m) or not isinstance(fwd, types.MethodType) or fwd.__self__ is not m:
             return None
-        code = getattr(self._fn, "__code__", None)
+        return fwd
+
+    def _pieces_at(self, brk):
+        """A function (or a module's forward) whose capture broke is cut around the statement of the break
+        (compiler/resume.py): the statements before and after it are compiled on their own, so capture resumes
+        after the break."""
+        fn = None if self._fullgraph else self._target()
+        if fn is None:
+            return None
+        code = getattr(fn, "__code__", None)
         line = next((n for c, n in reversed(brk.frames) if c is code), None)
         if line is None:
             return None
         if line not in self._pieces:
-            spec = resume.spec_of(self._fn)
+            spec = resume.spec_of(fn)
             k = None if spec is None else resume._top_statement(spec.stmts, line)
-            self._pieces[line] = None if k is None else self._cut(spec, {k})
+            self._pieces[line] = None if k is None else self._cut(spec, {k}, fn)
         return self._pieces[line]
 
-    def _cut(self, spec, eager):
+    def _cut(self, spec, eager, fn):
         specs = resume.cut(spec, eager)
         if specs is None:
             return None
-        return resume.Pieces(spec, specs, lambda fn: CompiledFunction(fn, None, False, self._backend, self._dynamic,
-                                                                       self._mode, self._options),
-                             lambda fn, args, kwargs: self._run_split(args, kwargs, fn),
-                             (self._fn.__self__,) if isinstance(self._fn, types.MethodType) else ())
+        return resume.Pieces(spec, specs, lambda f: CompiledFunction(f, None, False, self._backend, self._dynamic,
+                                                                      self._mode, self._options),
+                             lambda f, args, kwargs: self._run_split(args, kwargs, f),
+                             (fn.__self__,) if isinstance(fn, types.MethodType) else ())
 
     def _effects_cut(self, args, kwargs):
         """A plain function whose statements change Python state (``resume.effects``: a print, ``self.n += 1``,
         ``log.append(...)``) is cut around them before its first capture: they run on every call, eagerly."""
-        if self._module is not None or self._piece:
-            return False
-        spec = resume.spec_of(self._fn)
+        fn = None if self._piece else self._target()
+        spec = None if fn is None else resume.spec_of(fn)
         if spec is None:
             return False
-        bound = (self._fn.__self__,) if isinstance(self._fn, types.MethodType) else ()
+        bound = (fn.__self__,) if isinstance(fn, types.MethodType) else ()
         try:
             values = dict(zip(spec.origin.args, resume.binder(spec.origin)(*bound, *args, **kwargs)))
         except TypeError:  # arguments that do not fit: the call itself raises
@@ -497,7 +519,7 @@ class CompiledFunction:
             why, line = eager[min(eager)]
             raise CompileError(f"minitorch.compile(fullgraph=True): graph break: a Python side effect, {why}, at "
                                f"{spec.origin.filename}:{line}")
-        pieces = self._cut(spec, eager)
+        pieces = self._cut(spec, eager, fn)
         if pieces is None:
             if len(eager) < len(spec.stmts):
                 return False
