@@ -551,3 +551,21 @@ def test_a_module_forward_is_cut_at_its_break_and_around_its_side_effects():
     assert model.a.weight.grad is not None
     assert model.calls == 12
     assert c._compiled._effects and len(c._compiled._parts()) >= 2
+
+
+def test_an_onnx_export_lets_a_print_in_forward_pass():
+    pytest.importorskip("onnx")
+
+    class Printing(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x):
+            print("forward", x.shape)
+            return self.lin(x).relu()
+
+    import io
+    buf = io.BytesIO()
+    minitorch.onnx.export(Printing(), (minitorch.randn(2, 3),), buf)
+    assert len(buf.getvalue()) > 0

@@ -247,7 +247,7 @@ class CompiledFunction:
         self._used_ids = set()
         self._used_state = None
         code = getattr(fn, "__code__", None)
-        self._names_read = code.co_names if code is not None and module is None else None
+        self._names_read = _globals_read(code) if code is not None and module is None else None
         _ALL.append(self)
         functools.update_wrapper(self, fn, updated=())
 
@@ -625,6 +625,20 @@ class CompiledFunction:
     def __get__(self, obj, objtype=None):
         # a compiled function stored on a class binds like a method
         return self if obj is None else functools.partial(self, obj)
+
+
+def _globals_read(code):
+    """The global names a code object (and the functions and comprehensions inside it) loads: ``co_names`` also
+    holds every attribute name, which would be looked up on every call for nothing."""
+    import dis
+    out, todo = [], [code]
+    while todo:
+        c = todo.pop()
+        for ins in dis.get_instructions(c):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL") and ins.argval not in out:
+                out.append(ins.argval)
+        todo += [k for k in c.co_consts if hasattr(k, "co_code")]
+    return tuple(out)
 
 
 def _value_key(v):

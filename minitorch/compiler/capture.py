@@ -110,6 +110,7 @@ class _Recorder:
         self.pre_versions = [o._vc[0] for o in self.pre_tensors]  # (an op that writes one inside: a side effect)
         self.rng = _rng_state()  # (random numbers drawn inside an op: a side effect too)
         self.autocast = _autocast_state()
+        self.python_effects = True  # False: an export, whose graph is not replayed by Python
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -453,7 +454,7 @@ class _Recorder:
     def python_effect(self, what):
         """Something the call does changes Python state (a print, an LR scheduler's step): no graph replays that,
         so it is a break (PyTorch's compiler breaks at them too)."""
-        if self.depth == 0:
+        if self.depth == 0 and self.python_effects:
             self.stop(f"{what} (a Python side effect)")
 
     def grad_access(self):
@@ -736,12 +737,14 @@ def is_capturing():
     return _ACTIVE[0] is not None
 
 
-def capture(fn, args, kwargs, names, fullgraph=False):
+def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
     """Run ``fn(*args, **kwargs)`` once, recording it. Returns ``(graph, result)``. The run is the eager run:
     ops are only observed. At a graph break the recording stops and the call finishes eagerly; then ``graph`` is
-    the ``GraphBreak`` (with ``fullgraph=True`` the break is raised as an error instead)."""
+    the ``GraphBreak`` (with ``fullgraph=True`` the break is raised as an error instead). ``python_effects=False``
+    (a graph that is exported, never replayed in Python) lets prints and other Python effects pass."""
     from .ir import leaves
     rec = _Recorder(names, fullgraph)
+    rec.python_effects = python_effects
     rec.call_grad = _state["enabled"]
     seen = set()
     for t in leaves((args, kwargs)):

@@ -226,8 +226,9 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
     _EXPORTING[0] = True
     try:
         with no_grad():
-            graph, _ = capture(model, args, kw, names, fullgraph=True)  # a module through __call__: a top-level
-    finally:                                                           # recurrent layer is kept whole
+            # a module through __call__: a top-level recurrent layer is kept whole; prints pass (nothing replays)
+            graph, _ = capture(model, args, kw, names, fullgraph=True, python_effects=False)
+    finally:
         _EXPORTING[0] = False
         if is_module:
             model.train(was_training)
