@@ -569,3 +569,46 @@ def test_an_onnx_export_lets_a_print_in_forward_pass():
     buf = io.BytesIO()
     minitorch.onnx.export(Printing(), (minitorch.randn(2, 3),), buf)
     assert len(buf.getvalue()) > 0
+
+
+def test_a_forward_that_calls_super_is_cut_and_its_counter_runs_every_call():
+    class Counted(nn.Linear):
+        def __init__(self):
+            super().__init__(4, 3)
+            self.n = 0
+            self.log = []
+
+        def forward(self, x):
+            self.n += 1
+            y = super().forward(x)
+            self.log.append(y.mean().item())
+            return y.tanh() * self.log[-1]  # read after the break: a guard, not a constant
+
+    minitorch.manual_seed(0)
+    m = Counted()
+    c = minitorch.compile(m)
+    for _ in range(5):
+        x = minitorch.randn(2, 4)
+        got = c(x)
+        same(got, (x @ m.weight.T + m.bias).tanh() * m.log[-1])
+    assert m.n == 5 and len(m.log) == 5
+    assert c._compiled._captures == 0 and c._compiled._effects  # never captured whole: cut around its effects
+
+
+def test_a_module_reading_a_dict_and_a_list_it_holds_captures_again_when_they_change():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+            self.cfg = {"p": 1.0}
+            self.vals = [1.0]
+
+        def forward(self, x):
+            return self.lin(x) * self.cfg["p"] + self.vals[0]
+
+    m = Scaled()
+    c = minitorch.compile(m)
+    x = minitorch.randn(3, 4)
+    for i in range(4):
+        m.cfg["p"], m.vals[0] = float(i), 3.0 * i
+        same(c(x), m.lin(x) * float(i) + 3.0 * i)

@@ -259,10 +259,11 @@ class CompiledFunction:
             key += (self._module_key(), _global_hooks_key())
         elif self._names_read is not None:
             key += (self._python_values(),)
-            if self._chains is None:
-                self._chains = resume.chain_reader(self._fn, args, kwargs) or False
-            if self._chains:
-                key += (tuple(_chain_key(v) for v in self._chains(args, kwargs)),)
+        if self._chains is None:
+            fn = self._target()  # a module's forward while it has no hooks
+            self._chains = fn is not None and resume.chain_reader(fn, args, kwargs) or False
+        if self._chains and (self._module is None or not _hooked(self._module)):
+            key += (tuple(_chain_key(v) for v in self._chains(args, kwargs)),)
         return key
 
     def _python_values(self):

@@ -23,7 +23,7 @@ compiled piece whose capture hands on an object it made (a list, a lambda) is no
 on the captured object itself; it runs eagerly instead.
 
 A function is not cut when its source is not available (made by ``exec``, a lambda inside an expression), when it
-is a generator or a coroutine, when it calls ``super()`` without arguments, or when a local variable that an inner
+is a generator or a coroutine, or when a local variable that an inner
 scope (a lambda, a comprehension) reads would be bound in two pieces, or read through an inner scope made in an
 earlier piece than the one that binds it (cells do not cross pieces). Then a call that breaks runs eagerly with the
 modules it calls compiled, and statements with side effects stay in the graph (their effect happens once, at the
@@ -169,8 +169,7 @@ def spec_of(fn):
         return piece
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
-    if not isinstance(fn, types.FunctionType) or code is None or code.co_flags & _NOT_CUT or \
-            "__class__" in code.co_freevars:
+    if not isinstance(fn, types.FunctionType) or code is None or code.co_flags & _NOT_CUT:
         return None
     tree = _source_tree(fn)
     if tree is None or not _mangle(tree, fn) or not _same_code(tree, fn):
@@ -246,7 +245,10 @@ def cut(spec, eager):
         later = set(spec.ret).union(*(_names(x) for x in groups[i + 1:]))
         bound = set().union(*(_stores(x) for x in g))
         last = i + 1 == len(groups)
-        params = sorted(_names(g) & origin.locals)
+        names = _names(g)
+        params = sorted(names & origin.locals)
+        if "super" in names and origin.args:  # super() reads the first argument (self) of the piece's frame
+            params = [origin.args[0]] + [n for n in params if n != origin.args[0]]
         specs.append(_Spec(origin, g, params, sorted(bound & later & origin.locals), spec.end and last, flags[i]))
     return specs
 
@@ -478,7 +480,6 @@ def chain_reader(fn, args, kwargs):
     (a guard): read at the call's start, a number by value, anything else by identity. Chains through a tensor's
     attributes are left to the tensor's own key, and chains that give a new object each time they are read (a
     view, a property that builds its value) are dropped."""
-    from ..tensor import Tensor
     spec = spec_of(fn)
     if spec is None:
         return None
@@ -497,8 +498,12 @@ def chain_reader(fn, args, kwargs):
         root = _root(chain) if isinstance(chain, (ast.Attribute, ast.Subscript)) else getattr(chain, "id", None)
         if root is None or root in stored or root in origin.locals and root not in outside:
             continue
-        if not _plain_chain(chain, Tensor) or _resolve(chain, origin, bound_args) is _PROPERTY:
+        if not _plain_chain(chain):
             continue
+        if isinstance(chain, (ast.Attribute, ast.Subscript)):
+            reached = _resolve(chain, origin, bound_args)
+            if reached is _PROPERTY or reached is _MISSING:
+                continue  # (a chain through a tensor is _MISSING: the tensor's own key covers it)
         exprs.setdefault(ast.unparse(node), node)
     if not exprs:
         return None
@@ -565,13 +570,10 @@ def _value_reads(stmts):
         todo += [(c, node) for c in ast.iter_child_nodes(node)]
 
 
-def _plain_chain(node, tensor_type):
-    """Attribute steps that are no tensor attribute, item steps with constant keys, down to a name."""
+def _plain_chain(node):
+    """Attribute steps and item steps with constant keys, down to a name."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
-        if isinstance(node, ast.Attribute):
-            if hasattr(tensor_type, node.attr):
-                return False
-        elif not _constant(node.slice):
+        if isinstance(node, ast.Subscript) and not _constant(node.slice):
             return False
         node = node.value
     return isinstance(node, ast.Name)
