@@ -37,22 +37,25 @@ def test_a_print_in_the_middle_cuts_the_function_into_two_graphs(capsys):
     assert [n.name for n in before.nodes] == ["binary"]
     assert [n.name for n in after.nodes] == ["fused_add_relu"]
     # a print is a Python side effect: the function is cut around it before its first capture
-    assert not c._entries and c._effects.brk == 1
+    assert not c._entries and c._effects.eager == [False, True, False]
 
 
 def test_explain_names_the_pieces_around_the_break():
     out = explain(scale_print_relu, minitorch.randn(3))
     line = scale_print_relu.__code__.co_firstlineno
     assert out.graph_count == 2 and out.graph_break_count == 1
-    assert out.resumes[0] == ([(line + 1, line + 1), (line + 2, line + 2), (line + 3, line + 3)], 1)
+    assert out.resumes[0] == ([(line + 1, line + 1), (line + 2, line + 2), (line + 3, line + 3)],
+                              [False, True, False], True)
     assert f"lines {line + 3}-{line + 3} are compiled" in str(out) and "print()" in str(out)
+    assert "the function is cut around it" in str(out)
 
     def g(x):
         y = x * 2
         v = y.sum().item()
         return y + v
     out = explain(g, minitorch.randn(3))  # a break found by running: the pieces are used from the next call
-    assert out.graph_count == 0 and out.graph_break_count == 1 and out.resumes[0][1] == 1
+    assert out.graph_count == 0 and out.graph_break_count == 1 and out.resumes[0][1:] == ([False, True, False], False)
+    assert "capture resumes after it: from the next call" in str(out)
 
 
 def test_a_value_read_on_the_host_flows_into_the_next_graph_and_changing_values_stay_right():

@@ -128,7 +128,7 @@ class _AllEager:
         self.owner = owner
         self.parts = []
         self.lines = [(spec.stmts[0].lineno, spec.stmts[-1].end_lineno)]
-        self.brk = 0
+        self.eager = [True]
 
     def run(self, args, kwargs):
         return self.owner._run_split(args, kwargs)

@@ -10,7 +10,9 @@ class ExplainOutput:
 
     def __init__(self, graphs, breaks, kernels, backward_graphs=(), resumes=()):
         self.graphs = graphs
-        self.resumes = list(resumes)  # per break: ((first, last) lines of each piece, which piece breaks) or None
+        # per break: ((first, last) lines of each piece, whether each runs eagerly, whether the cut is made before
+        # the first capture (side effects) rather than at a break) or None
+        self.resumes = list(resumes)
         self.backward_graphs = list(backward_graphs)  # the compiled backward of each graph that has one
         self.graph_count = len(graphs)
         self.break_reasons = breaks
@@ -29,10 +31,10 @@ class ExplainOutput:
                 out.append(f"  Break Reason {i + 1}: {b.reason}" + (f"\n    at {b.line}" if b.line else ""))
                 cut = self.resumes[i] if i < len(self.resumes) else None
                 if cut is not None:
-                    lines, brk = cut
-                    out.append("    capture resumes after it: from the next call, " + ", ".join(
-                        f"lines {a}-{z} " + ("run eagerly" if j == brk else "are compiled")
-                        for j, (a, z) in enumerate(lines)))
+                    lines, eager, first = cut
+                    out.append(("    the function is cut around it: " if first else
+                                "    capture resumes after it: from the next call, ") + ", ".join(
+                        f"lines {a}-{z} " + ("run eagerly" if e else "are compiled") for (a, z), e in zip(lines, eager)))
         if self.guards:
             out.append(f"Guards: {len(self.guards)} (a value read on the host, checked on every replay: another "
                        "value runs the call eagerly and captures that path too)")
@@ -65,9 +67,9 @@ def explain(fn, *args, **kwargs):
     broken = [e for e in entries if e.brk is not None]
     kernels = [k for e in entries for k in e.kernels]
     breaks = [e.brk for e in broken]
-    resumes = [(e.resume.lines, e.resume.brk) if e.resume is not None else None for e in broken]
+    resumes = [(e.resume.lines, e.resume.eager, False) if e.resume is not None else None for e in broken]
     if c._effects:  # statements with Python side effects, cut out before the first capture
         breaks = c._effects.why + breaks
-        resumes = [(c._effects.lines, c._effects.brk)] + [None] * (len(c._effects.why) - 1) + resumes
+        resumes = [(c._effects.lines, c._effects.eager, True)] + [None] * (len(c._effects.why) - 1) + resumes
     return ExplainOutput(graphs, breaks, kernels, [e.backward for e in entries if e.backward is not None],
                          resumes)

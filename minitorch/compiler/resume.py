@@ -676,8 +676,8 @@ class Pieces:
             fn = build(s, f"{whole.origin.fn.__name__}_piece{i}")
             self.parts.append((fn, None if s.eager else make_compiled(fn), s))
         self.lines = [(s.stmts[0].lineno, s.stmts[-1].end_lineno) for s in specs]
-        self.brk = next((i for i, s in enumerate(specs) if s.eager), None)
-        self.eager = eager
+        self.eager = [s.eager for s in specs]  # which pieces run eagerly
+        self.run_eagerly = eager
 
     def run(self, args, kwargs):
         if self.top:
@@ -687,7 +687,7 @@ class Pieces:
         unbound = _UNBOUND
         for fn, compiled, spec in self.parts:
             a = [env.get(n, unbound) for n in spec.params]
-            done, out = self.eager(fn, a, {}) if compiled is None else compiled(*a)
+            done, out = self.run_eagerly(fn, a, {}) if compiled is None else compiled(*a)
             if done:
                 return out if self.top else (True, out)
             env.update(zip(spec.ret, out))
