@@ -32,9 +32,10 @@ class ExplainOutput:
                 cut = self.resumes[i] if i < len(self.resumes) else None
                 if cut is not None:
                     lines, eager, first = cut
+                    parts = [f"lines {a}-{z} " + ("run eagerly" if e else "are compiled")
+                             for (a, z), e in zip(lines, eager)]
                     out.append(("    the function is cut around it: " if first else
-                                "    capture resumes after it: from the next call, ") + ", ".join(
-                        f"lines {a}-{z} " + ("run eagerly" if e else "are compiled") for (a, z), e in zip(lines, eager)))
+                                "    capture resumes after it: from the next call, ") + ", ".join(parts))
         if self.guards:
             out.append(f"Guards: {len(self.guards)} (a value read on the host, checked on every replay: another "
                        "value runs the call eagerly and captures that path too)")
