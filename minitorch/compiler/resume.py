@@ -509,12 +509,7 @@ def chain_reader(fn, args, kwargs):
         return None
     nodes = list(exprs.values())
     if spec.params is origin.args:
-        import copy
-        sig = copy.deepcopy(origin.tree.args)
-        sig.defaults, sig.kw_defaults = [], [None] * len(sig.kwonlyargs)
-        for x in sig.posonlyargs + sig.args + sig.kwonlyargs + [sig.vararg, sig.kwarg]:
-            if x is not None:
-                x.annotation = None
+        sig = _signature(origin)
     else:
         sig = ast.arguments([], [ast.arg(n) for n in spec.params], None, [], [], None, [])
     reader = _reader(spec, nodes, sig)
@@ -540,15 +535,8 @@ def _reader(spec, nodes, sig):
     for k, node in enumerate(nodes):
         body += ast.parse(f"try:\n    v{k} = {ast.unparse(node)}\nexcept Exception:\n    v{k} = {_U}").body
     body += ast.parse(f"return ({''.join(f'v{k}, ' for k in range(len(nodes)))})").body
-    for node in ast.walk(ast.Module(body, [])):
-        if "lineno" in getattr(node, "_attributes", ()):
-            node.lineno = node.end_lineno = line
-            node.col_offset = node.end_col_offset = 0
-    reader = _make(origin, ast.FunctionDef("chains", sig, body, [], None, None), line,
-                   f"{origin.fn.__qualname__}.<chains>", None)
-    if spec.params is origin.args:
-        reader.__defaults__, reader.__kwdefaults__ = origin.fn.__defaults__, origin.fn.__kwdefaults__
-    return reader
+    return _make(origin, ast.FunctionDef("chains", sig, body, [], None, None), line,
+                 f"{origin.fn.__qualname__}.<chains>", None, defaults=spec.params is origin.args)
 
 
 def _value_reads(stmts):
@@ -624,21 +612,25 @@ def build(spec, name):
 def binder(origin):
     """A function with the original's signature and defaults that gives back its arguments' values in order."""
     if origin.binder is None:
-        import copy
-        args = copy.deepcopy(origin.tree.args)
-        args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
-        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
-            if a is not None:
-                a.annotation = None
         body = ast.parse(f"return ({''.join(n + ', ' for n in origin.args)})").body
-        origin.binder = _make(origin, ast.FunctionDef(origin.fn.__name__, args, body, [], None, None),
-                              origin.tree.lineno, origin.fn.__qualname__, None)
-        origin.binder.__defaults__ = origin.fn.__defaults__
-        origin.binder.__kwdefaults__ = origin.fn.__kwdefaults__
+        origin.binder = _make(origin, ast.FunctionDef(origin.fn.__name__, _signature(origin), body, [], None, None),
+                              origin.tree.lineno, origin.fn.__qualname__, None, defaults=True)
     return origin.binder
 
 
-def _make(origin, fdef, line, qualname, spec):
+def _signature(origin):
+    """The original's arguments without their defaults' expressions and annotations (``_make(defaults=True)``
+    gives the function the original's default values, so nothing is evaluated again)."""
+    import copy
+    args = copy.deepcopy(origin.tree.args)
+    args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            a.annotation = None
+    return args
+
+
+def _make(origin, fdef, line, qualname, spec, defaults=False):
     free = sorted(set(origin.cells) | {_U})
     outer = ast.FunctionDef("__minitorch_outer", ast.arguments([], [], None, [], [], None, []),
                             [ast.parse(f"{n} = None").body[0] for n in free]
@@ -656,6 +648,8 @@ def _make(origin, fdef, line, qualname, spec):
     fn = types.FunctionType(code, origin.fn.__globals__, fdef.name, None, cells)
     fn.__qualname__ = qualname
     fn.__module__ = origin.fn.__module__
+    if defaults:
+        fn.__defaults__, fn.__kwdefaults__ = origin.fn.__defaults__, origin.fn.__kwdefaults__
     if spec is not None:
         fn.__minitorch_piece__ = spec
     return fn
