@@ -615,3 +615,101 @@ def test_a_module_reading_a_dict_and_a_list_it_holds_captures_again_when_they_ch
     for i in range(4):
         m.cfg["p"], m.vals[0] = float(i), 3.0 * i
         same(c(x), m.lin(x) * float(i) + 3.0 * i)
+
+
+HISTORY = []
+
+
+def record(t):
+    HISTORY.append(t.detach().sum().item())
+
+
+def record_twice(t):  # two levels down
+    record(t)
+    record(t * 2)
+
+
+def pure_helper(t):
+    u = t * 3
+    return u.relu()
+
+
+def test_side_effects_inside_helper_functions_run_on_every_call():
+    HISTORY.clear()
+
+    def f(x):
+        y = x + 1
+        record_twice(y)
+        return pure_helper(y)
+
+    c = minitorch.compile(f)
+    for i in range(4):
+        x = minitorch.full((3,), float(i))
+        same(c(x), ((x + 1) * 3).relu())
+    assert HISTORY == [v for i in range(4) for v in (3 * (i + 1.0), 6 * (i + 1.0))]
+    assert c._effects.eager == [False, True, False]  # the helper's statement alone runs eagerly
+    why = str(c._effects.why[0])
+    assert "record_twice()" in why and "record()" in why and ".append()" in why
+    # a helper without effects is looked into and compiled with the rest
+    c = minitorch.compile(lambda x: pure_helper(x) + 1)
+    x = minitorch.randn(5)
+    same(c(x), pure_helper(x) + 1)
+    assert c._effects is False and len(c.graphs) == 1
+
+
+def test_a_submodule_whose_forward_changes_python_state_runs_it_every_call():
+    log = []
+
+    class Logged(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            log.append(x.shape[0])  # not an attribute of the module: the module-state check cannot see it
+            return self.lin(x)
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.ReLU(), Logged())
+
+        def forward(self, x):
+            return self.body(x).tanh()
+
+    class Looped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([Logged(), Logged()])
+
+        def forward(self, x):
+            for layer in self.layers:  # called through a loop variable: the call cannot be followed by name
+                x = layer(x)
+            return x * 2
+
+    for m, ref in ((Outer(), lambda m, x: m.body[1].lin(x.relu()).tanh()),
+                   (Looped(), lambda m, x: m.layers[1].lin(m.layers[0].lin(x)) * 2)):
+        c = minitorch.compile(m)
+        log.clear()
+        for n in (2, 2, 5, 2):
+            x = minitorch.randn(n, 3)
+            same(c(x), ref(m, x))  # (the reference calls the Linear layers only: it logs nothing)
+        assert log == [2, 2, 5, 2] if isinstance(m, Outer) else [2, 2, 2, 2, 5, 5, 2, 2]
+        assert "Logged.forward()" in str(c._compiled._effects.why[0])
+
+
+def test_library_functions_are_not_looked_into():
+    import copy
+    import functools
+
+    from minitorch.compiler import resume
+    assert not resume._own(copy.deepcopy) and not resume._own(functools.reduce)
+    assert not resume._own(minitorch.nn.functional.relu) and resume._own(record)
+
+    def f(x):  # deepcopy writes its memo, an argument: the library's business, not a side effect of f
+        return copy.deepcopy([x])[0] * 2
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(3)
+    same(c(x), x * 2)
+    assert c._effects is False

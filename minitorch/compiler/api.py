@@ -513,7 +513,7 @@ class CompiledFunction:
             values = dict(zip(spec.origin.args, resume.binder(spec.origin)(*bound, *args, **kwargs)))
         except TypeError:  # arguments that do not fit: the call itself raises
             return False
-        eager = resume.effects(spec, values)
+        eager = resume.effects(spec, values, self._module)
         if not eager:
             return False
         if self._fullgraph:

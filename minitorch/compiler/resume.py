@@ -30,7 +30,9 @@ modules it calls compiled, and statements with side effects stay in the graph (t
 capture).
 """
 import ast
+import functools
 import inspect
+import os
 import textwrap
 import types
 
@@ -253,24 +255,118 @@ def cut(spec, eager):
     return specs
 
 
-def effects(spec, bound=None):
+def effects(spec, bound=None, module=None):
     """{index: (what, line)} of the statements that change Python state or read it in ways a graph cannot replay:
     a print, an attribute store (``self.steps += 1``), an item store or a mutating method call (``append``,
     ``update``...) on an object the function did not make, a write of a global or nonlocal name,
     ``setattr``/``delattr``/``next``/``input``/``open``, a random draw outside minitorch (``random.random()``,
     ``np.random.rand(3)``), and a call without arguments of a method of an object outside the graph
     (``sched.get_last_lr()``, ``time.time()``: its value would be the capture's). ``bound`` holds the arguments of
-    the first call by name (what a root name is). They run eagerly on every call, the statements between them
-    compiled."""
+    the first call by name (what a root name is). A call of a function written outside minitorch and outside
+    the installed libraries (a helper of the program, a method of its objects, the ``forward`` of its modules and
+    of their submodules) is one when that function's own statements have one (``_called``, a few levels deep).
+    They run eagerly on every call, the statements between them compiled. For a module's forward (``module``), a
+    submodule whose forward has an effect but that no statement calls by a name that can be followed (``for block
+    in self.blocks: x = block(x)``, or a forward of the library's, such as ``Sequential``'s) makes every statement
+    run eagerly: the submodules are then compiled on their own, each cut around its own effects."""
     origin = spec.origin
-    made = origin.locals - set(origin.args)
+    seen = {}
     out = {}
     for i, stmt in enumerate(spec.stmts):
-        for node in _walk_scope([stmt]):
-            why = _effect(node, made, origin, bound or {})
-            if why is not None:
-                out.setdefault(i, (why, getattr(node, "lineno", stmt.lineno)))
+        why = _first_effect([stmt], origin, bound or {}, seen)
+        if why is not None:
+            out[i] = why
+    if module is not None:
+        for fn, this in _program_code(module)[1 if _own(type(module).forward) else 0:]:
+            if fn.__code__ not in seen and _code_effect(fn, this, seen) is not None:
+                why = (f"a call of {fn.__qualname__}(), which makes {seen[fn.__code__]}", spec.stmts[0].lineno)
+                return dict.fromkeys(range(len(spec.stmts)), why)
     return out
+
+
+def _first_effect(stmts, origin, bound, seen):
+    """(what, line) of the first statement among ``stmts`` that has an effect, or None."""
+    made = origin.locals - set(origin.args)
+    for stmt in stmts:
+        for node in _walk_scope([stmt]):
+            why = _effect(node, made, origin, bound) or \
+                (_called(node, origin, bound, seen) if isinstance(node, ast.Call) else None)
+            if why is not None:
+                return why, getattr(node, "lineno", stmt.lineno)
+    return None
+
+
+_LOOK_INTO = 64  # functions looked into per compiled function at most (the rest are taken as they are)
+
+
+def _called(node, origin, bound, seen):
+    """The effect a call of the program's own code has inside it (``effects``), or None. ``seen`` maps the code
+    objects looked into to their answer (a function calling itself is looked into once)."""
+    f = node.func
+    callee = _value_of(f.id, origin, bound) if isinstance(f, ast.Name) else \
+        _resolve(f, origin, bound) if isinstance(f, (ast.Attribute, ast.Subscript)) else _MISSING
+    for fn, this in _program_code(callee):
+        if _code_effect(fn, this, seen) is not None:
+            return f"a call of {fn.__qualname__}(), which makes {seen[fn.__code__]}"
+    return None
+
+
+def _code_effect(fn, this, seen):
+    """The first effect among the statements of the program's function ``fn`` (bound to ``this``), or None."""
+    code = fn.__code__
+    if code not in seen:
+        if len(seen) >= _LOOK_INTO:
+            return None
+        seen[code] = None
+        spec = spec_of(fn)
+        if spec is not None:
+            inner = spec.origin
+            at = {inner.args[0]: this} if this is not None and inner.args else {}
+            found = _first_effect(spec.stmts, inner, at, seen)
+            if found is not None:
+                seen[code] = f"{found[0]} at {inner.filename}:{found[1]}"
+    return seen[code]
+
+
+def _program_code(v):
+    """(function, the object it is bound to or None) for what calling ``v`` runs of the program's own code: a
+    function or method, a callable object's ``__call__``, a module's ``forward`` and its submodules' ones."""
+    from ..nn.modules.module import Module
+    if isinstance(v, Module):
+        out, todo, ids = [], [v], set()
+        while todo:  # (by identity: a module that defines __eq__ is not hashable)
+            m = todo.pop()
+            if m is not None and id(m) not in ids:
+                ids.add(id(m))
+                todo += m._modules.values()
+                if _own(type(m).forward):
+                    out.append((type(m).forward, m))
+        return out
+    if isinstance(v, types.MethodType):
+        return [(v.__func__, v.__self__)] if _own(v.__func__) else []
+    if isinstance(v, types.FunctionType):
+        return [(v, None)] if _own(v) else []
+    if v is _MISSING or isinstance(v, type):  # making an object is not an effect on another one
+        return []
+    call = getattr(type(v), "__call__", None)
+    return [(call, v)] if _own(call) else []
+
+
+def _own(fn):
+    """Whether ``fn`` is a Python function of the program itself (not minitorch's, nor of an installed library
+    or of Python's standard library)."""
+    if not isinstance(fn, types.FunctionType):
+        return False
+    if (fn.__module__ or "").split(".")[0] == "minitorch":
+        return False
+    return not os.path.realpath(fn.__code__.co_filename).startswith(_libraries())
+
+
+@functools.lru_cache(maxsize=1)
+def _libraries():
+    import sysconfig
+    paths = sysconfig.get_paths()
+    return tuple({os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def _effect(node, made, origin, bound):
