@@ -713,3 +713,45 @@ def test_library_functions_are_not_looked_into():
     x = minitorch.randn(3)
     same(c(x), x * 2)
     assert c._effects is False
+
+
+def test_changes_through_aliases_of_objects_the_function_did_not_make_run_every_call():
+    hist, state = [], {"log": []}
+
+    class Holder:
+        vals = None
+    obj = Holder()
+    obj.vals = []
+
+    def f(x, extra):
+        y = x * 2
+        h = hist               # an alias: appending to it appends to hist
+        h.append(1)
+        d = state.get("log")
+        d.append(2)
+        for lst in (hist, obj.vals):
+            lst.append(3)
+        v = obj.vals
+        v += [4]               # list += extends the list in place
+        extra += [5]
+        mine = []
+        mine.append(y)         # a list the call made: stays in the graph
+        return mine[0] + 1
+
+    c = minitorch.compile(f)
+    more = []
+    for _ in range(3):
+        x = minitorch.randn(2)
+        same(c(x, more), x * 2 + 1)
+    assert hist == [1, 3] * 3 and state["log"] == [2] * 3 and obj.vals == [3, 4] * 3 and more == [5] * 3
+    assert c._effects.eager[0] is False and c._effects.eager[-1] is False
+
+    def g(x, n):
+        n += 1                 # an int argument: rebinding a local, not an effect
+        x = x * 2
+        x += n                 # a tensor: in the graph
+        return x
+    c = minitorch.compile(g)
+    x = minitorch.randn(3)
+    same(c(x, 2), x * 2 + 3)
+    assert c._effects is False

@@ -76,6 +76,7 @@ class _Origin:
                 self.decls.append(node)
         self.declared = {n for d in self.decls for n in d.names}
         self.binder = None
+        self.made = None  # the locals holding objects the function made (_made)
 
 
 def _walk_scope(stmts):
@@ -286,7 +287,7 @@ def effects(spec, bound=None, module=None):
 
 def _first_effect(stmts, origin, bound, seen):
     """(what, line) of the first statement among ``stmts`` that has an effect, or None."""
-    made = origin.locals - set(origin.args)
+    made = _made(origin)
     for stmt in stmts:
         for node in _walk_scope([stmt]):
             why = _effect(node, made, origin, bound) or \
@@ -294,6 +295,49 @@ def _first_effect(stmts, origin, bound, seen):
             if why is not None:
                 return why, getattr(node, "lineno", stmt.lineno)
     return None
+
+
+def _made(origin):
+    """The locals that hold objects the function made itself: not its arguments, nor names bound to an object
+    reached from elsewhere (aliases: ``h = self.history``, ``h = state.get("h")``, ``a, b = self.pair``, the target
+    of a loop over anything but ``range()``), whose mutation changes that object."""
+    if origin.made is None:
+        alias = set()
+
+        def reached(v):
+            if isinstance(v, (ast.Name, ast.Attribute, ast.Subscript, ast.Starred)):
+                return True
+            if isinstance(v, ast.Call):
+                f = v.func
+                return isinstance(f, ast.Name) and f.id in ("getattr", "next", "iter", "reversed") or \
+                    isinstance(f, ast.Attribute) and f.attr in ("get", "setdefault", "pop", "popitem", "popleft")
+            return isinstance(v, (ast.IfExp, ast.BoolOp))  # ``h = self.h or []``: may be either
+
+        def bind(target, value):
+            if isinstance(target, (ast.Tuple, ast.List)):
+                values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and \
+                    len(value.elts) == len(target.elts) else [value] * len(target.elts)
+                for t, v in zip(target.elts, values):
+                    bind(t, v)
+            elif isinstance(target, ast.Starred):
+                bind(target.value, value)
+            elif isinstance(target, ast.Name) and (value is None or reached(value)):
+                alias.add(target.id)
+
+        for node in _walk_scope(origin.tree.body):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    bind(t, node.value)
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                bind(node.target, node.value)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                it = node.iter
+                if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"):
+                    bind(node.target, None)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                bind(node.optional_vars, None)
+        origin.made = origin.locals - set(origin.args) - alias
+    return origin.made
 
 
 _LOOK_INTO = 64  # functions looked into per compiled function at most (the rest are taken as they are)
@@ -377,6 +421,9 @@ def _effect(node, made, origin, bound):
         return "an item store into an object the function did not make"
     if isinstance(node, ast.Name) and store and node.id in origin.declared:
         return f"a write of the global or nonlocal name {node.id}"
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id not in made and \
+            node.target.id in origin.locals and _extended(node.target.id, origin, bound):
+        return f"an augmented assignment to {node.target.id} (it changes an object the function did not make)"
     if isinstance(node, ast.Attribute) and _resolve(node, origin, bound) is _PROPERTY:
         return f"a read of the property .{node.attr} (it runs code on every read)"
     if not isinstance(node, ast.Call):
@@ -407,6 +454,16 @@ def _effect(node, made, origin, bound):
         if not _replayable(receiver) and not isinstance(receiver, _PURE_CONTAINERS):
             return f".{f.attr}() of an object outside the graph (its value would be the capture's)"
     return None
+
+
+def _extended(name, origin, bound):
+    """Whether ``name += ...`` may change in place an object the function did not make: an argument holding a
+    list, a dict, a set or an object of the program, or an alias (a tensor argument is the graph's business)."""
+    from ..tensor import Tensor
+    if name not in origin.args:
+        return True
+    v = bound.get(name, _MISSING)
+    return v is not _MISSING and not isinstance(v, (Tensor, *_SAFE, tuple, frozenset, bytes))
 
 
 _MISSING = object()
