@@ -44,6 +44,21 @@ def test_cuda_api():
         minitorch.ones(2, device="cuda").pin_memory()
 
 
+def test_events_time_kernels_and_check_their_arguments():
+    start, end = minitorch.cuda.Event(enable_timing=True), minitorch.cuda.Event(enable_timing=True)
+    with pytest.raises(RuntimeError, match="recorded"):
+        start.elapsed_time(end)
+    start.record()
+    y = minitorch.ones(8, device="cuda") * 3
+    end.record()
+    end.synchronize()
+    assert end.query() and start.elapsed_time(end) >= 0.0 and y.sum().item() == 24.0
+    plain = minitorch.cuda.Event()
+    plain.record()
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        plain.elapsed_time(end)
+
+
 def test_moves_between_devices_keep_values_and_dtypes():
     for dt in (minitorch.float32, minitorch.float64, minitorch.int64, minitorch.bool):
         x = minitorch.tensor(RNG.standard_normal((3, 4)) > 0 if dt is minitorch.bool else

@@ -195,6 +195,15 @@ def test_default_device_without_cuda_raises_when_used():
     assert minitorch.get_default_device().type == "cpu"
 
 
+def test_cuda_timing_calls_without_cuda_raise_as_pytorch_cpu_build_does():
+    if minitorch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(RuntimeError, match="needs CUDA"):
+        minitorch.cuda.Event(enable_timing=True)
+    with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+        minitorch.cuda.synchronize()
+
+
 # --- poisson --------------------------------------------------------------------------------------------------------
 def test_poisson_moments_and_reproducibility(device):
     n = 20000 if device == "cpu" else 64  # the simulator runs a Python thread per element

@@ -5,9 +5,10 @@ Layout: ``ir.py`` (the graph), ``capture.py`` (recording a call), ``passes.py`` 
 ``codegen.py`` (generated Numba kernels and their disk cache), ``runtime.py`` (replaying a graph), ``api.py``
 (``compile``, guards), ``module.py`` (``OptimizedModule``), ``explain.py``.
 """
-from .api import CompiledFunction, compile, disable, is_compiling, list_backends, reset  # noqa: A004
+from .api import (CompiledFunction, compile, disable, is_compiling, is_dynamo_compiling, is_exporting,  # noqa: A004
+                  list_backends, reset, set_stance)
 from .capture import CompileError, GraphBreak
 from .explain import ExplainOutput, explain
 
 __all__ = ["compile", "reset", "explain", "ExplainOutput", "list_backends", "is_compiling", "disable",
-           "CompiledFunction", "CompileError", "GraphBreak"]
+           "CompiledFunction", "CompileError", "GraphBreak", "set_stance", "is_dynamo_compiling", "is_exporting"]

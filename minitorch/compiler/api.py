@@ -224,7 +224,7 @@ class CompiledFunction:
         self._fn = fn
         self._module = module
         self._fullgraph = fullgraph
-        self._fuse = backend in ("inductor", "minitorch")
+        self._first_done = False  # a call was made under an "..._then_compile" stance (set_stance)
         self._backend = backend
         self._children = {}  # id(module) -> compiled callable, for calls whose graph broke
         # modules without parameters or buffers that earlier calls met (by id: a module need not be hashable)
@@ -255,6 +255,8 @@ class CompiledFunction:
     def _key(self, args, kwargs):
         key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _aliasing(args, kwargs), _state["enabled"],
                _dtypes.get_default_dtype(), _autocast_key())
+        if _STANCE[1] is not None:  # set_stance(force_backend=...): graphs of that backend, kept apart
+            key += (("backend", _STANCE[1]),)
         if self._module is not None:
             key += (self._module_key(), _global_hooks_key())
         elif self._names_read is not None:
@@ -265,6 +267,10 @@ class CompiledFunction:
         if self._chains and (self._module is None or not _hooked(self._module)):
             key += (tuple(_chain_key(v) for v in self._chains(args, kwargs)),)
         return key
+
+    def _fusing(self):
+        """Whether captures fuse now: the callable's backend, or the one ``set_stance(force_backend=)`` forces."""
+        return (_STANCE[1] or self._backend) in ("inductor", "minitorch")
 
     def _python_values(self):
         """The function's closure variables and the globals its code names, where they hold plain Python values:
@@ -324,6 +330,16 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _PROFILE[0] is not None or _capture.is_capturing():
             return self._fn(*args, **kwargs)
+        if _STANCE[0] != "default":
+            how = self._by_stance()
+            if how == "eager":
+                return self._fn(*args, **kwargs)
+            if how == "aot_eager":  # the first call of "aot_eager_then_compile": captured without fusing
+                prev = _set_stance(("default", "aot_eager", False))
+                try:
+                    return self(*args, **kwargs)
+                finally:
+                    _set_stance(prev)
         if self._effects is not False:
             if self._effects is None:
                 self._effects = self._effects_cut(args, kwargs)
@@ -388,7 +404,7 @@ class CompiledFunction:
             return self._run_split(args, kwargs)
         sk = prev = None
         tpls = ()
-        if self._dynamic is not False and self._fuse:
+        if self._dynamic is not False and self._fusing():
             sk = _sizeless_key(key)
             tpls = self._templates.get(sk, ())
             prev = next((e for k, e in reversed(self._entries.items())
@@ -537,11 +553,40 @@ class CompiledFunction:
         self._entries[key] = _Entry(brk=GraphBreak("cache_size_limit reached"))
         return self._fn(*args, **kwargs)
 
+    def _by_stance(self):
+        """How the compiler's stance (``set_stance``) runs this call: "eager" always under "force_eager", and for
+        the first call of a callable that has not captured yet under "eager_then_compile" ("aot_eager" under
+        "aot_eager_then_compile"); None: as usual."""
+        stance = _STANCE[0]
+        if stance == "force_eager":
+            return "eager"
+        if stance not in _STANCES:
+            raise RuntimeError(f"invalid minitorch.compile stance {stance!r}: one of {', '.join(_STANCES)}")
+        if stance in ("eager_then_compile", "aot_eager_then_compile") and not self._first_done:
+            self._first_done = True
+            if not self._captures:
+                return "eager" if stance == "eager_then_compile" else "aot_eager"
+        return None
+
     def _capture(self, key, args, kwargs):
+        stance = _STANCE[0]
+        if stance in ("eager_on_recompile", "fail_on_recompile"):
+            if stance == "eager_on_recompile":
+                return self._fn(*args, **kwargs)
+            fn = getattr(self._fn, "__func__", self._fn)
+            code = getattr(getattr(fn, "__self__", None), "forward", fn)
+            code = getattr(getattr(code, "__func__", code), "__code__", None)
+            where = f"filename: {code.co_filename!r}, function name: {code.co_name!r}, line number: " \
+                f"{code.co_firstlineno}" if code is not None else f"function: {self.__name__}"
+            why = f"{len(self._entries)} graph(s) captured before, whose guards this call does not pass" \
+                if self._entries else "nothing captured yet"
+            raise RuntimeError(f"Detected recompile when torch.compile stance is 'fail_on_recompile'. {where}\n"
+                               f"    triggered by: {why}")
         if self._module is not None:
             self._watch()
             key = self._key(args, kwargs)
         self._captures += 1
+        fuse = self._fusing()
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
             entry = self._entries[key] = _Entry(brk=graph, split=True)
@@ -560,7 +605,7 @@ class CompiledFunction:
         if _debug():
             print(f"[minitorch.compile] captured graph of {self.__name__}:\n{graph}", file=sys.stderr)
         plan = None
-        if self._fuse and (2 * fusable_nodes(graph) < len(graph.nodes) or not reduced_chains(graph)):
+        if fuse and (2 * fusable_nodes(graph) < len(graph.nodes) or not reduced_chains(graph)):
             # a graph made mostly of elementwise chains that end in a reduction (a loss written out, a softmax) is
             # better fused with each chain's own backward kernel (one pass over the inputs each way) than split to
             # save the intermediates a captured backward reads; otherwise the whole backward is compiled (tanh-GELU
@@ -571,13 +616,13 @@ class CompiledFunction:
             self._whole = plan.whole
             if _debug():
                 print(f"[minitorch.compile] captured backward of {self.__name__}:\n{plan.bgraph}", file=sys.stderr)
-            plan = optimize_plan(plan, optimize, self._fuse, kernels, _debug())
+            plan = optimize_plan(plan, optimize, fuse, kernels, _debug())
             entry = _Entry(plan.graph, plan, kernels=kernels)
             entry.backward = plan.bgraph
             self._entries[key] = self._last = entry
             return result
         drop_contexts(graph)  # replayed through autograd: no context is handed out
-        graph = optimize(graph, fuse=self._fuse, kernels=kernels, debug=_debug())
+        graph = optimize(graph, fuse=fuse, kernels=kernels, debug=_debug())
         self._entries[key] = self._last = _Entry(graph, Program(graph), kernels=kernels)
         return result
 
@@ -791,6 +836,79 @@ def is_compiling():
     return _capture.is_capturing()
 
 
+def is_dynamo_compiling():
+    """True while minitorch.compile is capturing a call (``torch.compiler.is_dynamo_compiling``)."""
+    return _capture.is_capturing()
+
+
+def is_exporting():
+    """True while ``minitorch.onnx.export`` is capturing the model."""
+    rec = _capture._ACTIVE[0]
+    return rec is not None and rec.python_effects is False
+
+
+_STANCES = ("default", "force_eager", "eager_on_recompile", "fail_on_recompile", "eager_then_compile",
+            "aot_eager_then_compile")
+_STANCE = ["default", None, False]  # stance, forced backend, skip_guard_eval_unsafe
+
+
+def _set_stance(new):
+    old = tuple(_STANCE)
+    _STANCE[:] = new
+    return old
+
+
+def _forbidden(what):
+    if _capture.is_capturing():
+        raise AssertionError(f"Attempt to trace forbidden callable {what}: the compiler's stance cannot change "
+                             "inside a compiled call")
+
+
+class set_stance:
+    """Set how compiled callables behave from now on (``torch.compiler.set_stance``), as a plain call, a context
+    manager (the previous stance comes back at its end) or a decorator (the stance holds while the decorated
+    function runs).
+
+    Stances: ``"default"`` (capture and replay); ``"force_eager"`` (every compiled callable runs its original code);
+    ``"eager_on_recompile"`` (graphs already captured are replayed, a call that would capture runs eagerly instead);
+    ``"fail_on_recompile"`` (a call that would capture raises ``RuntimeError``); ``"eager_then_compile"`` (the first
+    call of a compiled callable runs eagerly, later ones compile: its sizes are seen before the first capture) and
+    ``"aot_eager_then_compile"`` (the first call is captured and replayed without fusing, as ``backend="aot_eager"``;
+    later ones are fused). ``force_backend`` (with the default stance) makes captures use that backend; its graphs
+    are kept apart from the others. ``skip_guard_eval_unsafe`` is accepted, and the guards are still checked (safe,
+    and they cost microseconds here). Calling it inside a compiled call raises ``AssertionError``."""
+
+    def __init__(self, stance="default", *, skip_guard_eval_unsafe=False, force_backend=None):
+        _forbidden(set_stance)
+        if force_backend is not None:
+            if stance != "default":
+                raise RuntimeError("non-default stance cannot have force_backend set")
+            _check(None, None, force_backend)
+        self.stance = (stance, force_backend, bool(skip_guard_eval_unsafe))
+        self.prev = _set_stance(self.stance)
+
+    def __call__(self, fn):
+        _set_stance(self.prev)  # a decorator: the stance holds only while fn runs
+        stance = self.stance
+
+        @functools.wraps(fn)
+        def under_stance(*args, **kwargs):
+            _forbidden(fn)
+            prev = _set_stance(stance)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set_stance(prev)
+        return under_stance
+
+    def __enter__(self):
+        _set_stance(self.stance)
+
+    def __exit__(self, *exc):
+        _set_stance(self.prev)
+        return False
+
+
 def disable(fn=None, recursive=True):
     """Run ``fn`` eagerly even inside a compiled call (as ``torch.compiler.disable``): a graph break at the call."""
     if fn is None:
@@ -805,4 +923,5 @@ def disable(fn=None, recursive=True):
     return run_eagerly
 
 
-__all__ = ["compile", "CompiledFunction", "CompileError", "reset", "list_backends", "is_compiling", "disable"]
+__all__ = ["compile", "CompiledFunction", "CompileError", "reset", "list_backends", "is_compiling", "disable",
+           "set_stance", "is_dynamo_compiling", "is_exporting"]

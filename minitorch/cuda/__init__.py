@@ -109,9 +109,51 @@ def init():
 
 
 def synchronize(device=None):
-    if is_available():
-        from numba import cuda
-        cuda.synchronize()
+    """Wait for every kernel launched on the GPU to finish (``AssertionError`` without CUDA, as PyTorch's CPU
+    build raises)."""
+    _lazy_check()
+    from numba import cuda
+    cuda.synchronize()
+
+
+class Event:
+    """A CUDA event (``torch.cuda.Event``): a marker in the GPU's stream of work, to wait for or to time kernels
+    by (``start.record(); ...; end.record(); end.synchronize(); start.elapsed_time(end)`` in milliseconds). Numba's
+    event underneath; on its simulator, whose kernels run synchronously, every elapsed time is 0.0. Without CUDA,
+    making one raises ``RuntimeError``, as in PyTorch's CPU build."""
+
+    def __init__(self, enable_timing=False, blocking=False, interprocess=False):
+        if not is_available():
+            raise RuntimeError("minitorch.cuda.Event needs CUDA: no CUDA device is available")
+        from numba import config, cuda
+        self.enable_timing = bool(enable_timing)
+        self._event = cuda.event() if config.ENABLE_CUDASIM else cuda.event(timing=self.enable_timing)
+        self._recorded = False
+
+    def record(self, stream=None):
+        self._event.record(0 if stream is None else stream)
+        self._recorded = True
+
+    def wait(self, stream=None):
+        self._event.wait(0 if stream is None else stream)
+
+    def query(self):
+        """Whether the work recorded before the event has finished."""
+        return not self._recorded or bool(getattr(self._event, "query", lambda: True)())
+
+    def synchronize(self):
+        self._event.synchronize()
+
+    def elapsed_time(self, end_event):
+        """Milliseconds between this event and ``end_event`` (both recorded, made with ``enable_timing=True``)."""
+        if not (self.enable_timing and end_event.enable_timing):
+            raise RuntimeError("Both events must be created with argument 'enable_timing=True'.")
+        if not (self._recorded and end_event._recorded):
+            raise RuntimeError("Both events must be recorded before calculating elapsed time.")
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the simulator warns that its timings are zeros
+            return float(self._event.elapsed_time(end_event._event))
 
 
 def empty_cache():

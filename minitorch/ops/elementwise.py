@@ -132,7 +132,7 @@ def _make_unary(name):
     def fn(input, *, out=None):
         r = _unary(name, input)
         return r if out is None else _write_out(out, r)
-    fn.__name__ = name
+    fn.__name__ = fn.__qualname__ = name  # (errors name it: "sin() takes 1 positional argument ...")
     fn.__doc__ = f"Elementwise {name}."
     return fn
 
@@ -788,7 +788,7 @@ def _inplace_unary(fn):
                 return assign_(self, fn(self, *args, **kwargs))
             return inplace_record(self, lambda snap: fn(snap, *args, **kwargs))
         return assign_(self, fn(self, *args, **kwargs))
-    method.__name__ = fn.__name__ + "_"
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
     return method
 
 
@@ -803,7 +803,7 @@ def _inplace_view(fn):
         if v._grad_fn is not None:
             self._grad_fn = v._grad_fn
         return self
-    method.__name__ = fn.__name__ + "_"
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
     return method
 
 

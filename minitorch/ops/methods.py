@@ -93,7 +93,7 @@ def is_pinned(self, device=None):
 def _caster(dt):
     def method(self, memory_format=None):
         return to(self, dt)
-    method.__name__ = dt.name
+    method.__name__ = method.__qualname__ = dt.name
     return method
 
 
@@ -139,7 +139,7 @@ def _new_factory(name):
             return fn(size, fill, dtype=dtype or self._dtype, device=device or self._device,
                       requires_grad=requires_grad)
         return fn(*size, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
-    method.__name__ = "new_" + name
+    method.__name__ = method.__qualname__ = "new_" + name
     return method
 
 

@@ -1,0 +1,137 @@
+"""``minitorch.compiler.set_stance``: how compiled callables behave under each stance (force_eager, eager or an
+error on a recompile, eager or unfused first calls, a forced backend), as a call, a context manager and a
+decorator; and the ``is_compiling`` family."""
+import pytest
+
+import minitorch
+from minitorch.compiler import set_stance
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
+    yield
+    set_stance("default")
+
+
+def marked(x):
+    """x + 1 when captured, x - 1 when run eagerly: which of the two ran shows in the result."""
+    return x + 1 if minitorch.compiler.is_compiling() else x - 1
+
+
+def values(*outs):
+    return [o.flatten().tolist()[0] for o in outs]
+
+
+def test_force_eager_as_a_call_a_context_manager_and_a_decorator():
+    c = minitorch.compile(marked)
+    x = minitorch.zeros(3)
+    assert values(c(x)) == [1.0]
+    with set_stance("force_eager"):
+        assert values(c(x)) == [-1.0]
+    assert values(c(x)) == [1.0]  # the context manager put the default back
+
+    @set_stance("force_eager")
+    def run(t):
+        return c(t)
+    assert values(c(x), run(x), c(x)) == [1.0, -1.0, 1.0]  # the decorator holds only while run() runs
+    set_stance("force_eager")
+    assert values(c(x)) == [-1.0]
+    set_stance("default")
+    assert values(c(x)) == [1.0]
+    m = minitorch.compile(minitorch.nn.Linear(3, 2))
+    with set_stance("force_eager"):
+        m(minitorch.randn(4, 3))
+    assert m._compiled._captures == 0
+
+
+def test_the_stance_cannot_change_inside_a_compiled_call():
+    def changes(x):
+        with set_stance("force_eager"):
+            return x + 1
+
+    @set_stance("force_eager")
+    def inner(x):
+        return x + 1
+
+    for fn in (changes, lambda x: inner(x)):
+        with pytest.raises(AssertionError, match="forbidden callable"):
+            minitorch.compile(fn)(minitorch.zeros(2))
+    with pytest.raises(RuntimeError, match="non-default stance cannot have force_backend"):
+        set_stance("force_eager", force_backend="eager")
+    with pytest.raises(RuntimeError, match="Invalid backend"):
+        set_stance(force_backend="nope")
+    set_stance("bogus")
+    with pytest.raises(RuntimeError, match="invalid minitorch.compile stance 'bogus'"):
+        minitorch.compile(marked)(minitorch.zeros(2))
+
+
+def test_fail_on_recompile_raises_on_any_capture_and_replays_what_it_has():
+    c = minitorch.compile(lambda x: x.relu())
+    c(minitorch.randn(3))
+    with set_stance("fail_on_recompile"):
+        c(minitorch.randn(3))  # captured already: replayed
+        with pytest.raises(RuntimeError, match="Detected recompile .*'fail_on_recompile'.*function name: '<lambda>'"):
+            c(minitorch.randn(4, 2))
+        with pytest.raises(RuntimeError, match="Detected recompile"):
+            minitorch.compile(marked)(minitorch.zeros(2))  # a first capture is one too
+    assert len(c._entries) == 1
+
+
+def test_eager_on_recompile_replays_captured_graphs_and_runs_new_signatures_eagerly():
+    c = minitorch.compile(marked)
+    assert values(c(minitorch.zeros(3))) == [1.0]
+    with set_stance("eager_on_recompile"):
+        assert values(c(minitorch.zeros(3)), c(minitorch.zeros(4, 2)), c(minitorch.zeros(3))) == [1.0, -1.0, 1.0]
+        fresh = minitorch.compile(marked)
+        assert values(fresh(minitorch.zeros(2)), fresh(minitorch.zeros(2))) == [-1.0, -1.0]
+    assert len(c._entries) == 1 and not fresh._entries
+    assert values(fresh(minitorch.zeros(2))) == [1.0]
+
+
+def test_eager_then_compile_and_aot_eager_then_compile_first_calls():
+    with set_stance("eager_then_compile"):
+        c = minitorch.compile(marked)
+        assert values(c(minitorch.zeros(2)), c(minitorch.zeros(2)), c(minitorch.zeros(3))) == [-1.0, 1.0, 1.0]
+
+    def gelu(x):
+        return 0.5 * x * (1.0 + minitorch.tanh(0.79788456 * (x + 0.044715 * x * x * x)))
+    with set_stance("aot_eager_then_compile"):
+        c = minitorch.compile(gelu)
+        x = minitorch.randn(64)
+        first, second = c(x), c(x)
+    assert (first - gelu(x)).abs().max().item() < 1e-6 and (second - gelu(x)).abs().max().item() < 1e-6
+    unfused, fused = c.graphs  # the first call's graph (not fused, kept apart), then the compiled one
+    assert not any(n.name.startswith("fused") for n in unfused.nodes)
+    assert any(n.name.startswith("fused") for n in fused.nodes) and len(fused.nodes) < len(unfused.nodes)
+
+
+def test_force_backend_captures_with_that_backend_apart_from_the_others():
+    def chain(x):
+        return (x * 2 + 1).relu().exp()
+    c = minitorch.compile(chain)
+    x = minitorch.randn(8)
+    with set_stance(force_backend="eager"):
+        c(x)
+    c(x)
+    plain, fused = c.graphs
+    assert [n.name for n in plain.nodes] != [n.name for n in fused.nodes] and len(fused.nodes) == 1
+    assert len(c._entries) == 2
+
+
+def test_is_dynamo_compiling_and_is_exporting(tmp_path):
+    def probe(x):
+        return x + (1 if minitorch.compiler.is_dynamo_compiling() else 0) + \
+            (10 if minitorch.compiler.is_exporting() else 0)
+    x = minitorch.zeros(1)
+    assert values(probe(x), minitorch.compile(probe)(x)) == [0.0, 1.0]
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    class Probe(minitorch.nn.Module):
+        def forward(self, x):
+            return probe(x)
+    path = str(tmp_path / "probe.onnx")
+    minitorch.onnx.export(Probe(), (x,), path, input_names=["x"])
+    out = ort.InferenceSession(path).run(None, {"x": x.numpy()})[0]
+    assert out.tolist() == [11.0]  # captured for export: both flags were on
