@@ -16,8 +16,6 @@ reads through attribute and item chains (``resume.chain_reader``), and the state
 is checked before each call.
 """
 import functools
-import os
-import sys
 import types
 import weakref
 
@@ -27,7 +25,7 @@ from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import capture as _capture
-from . import resume
+from . import logs, resume
 from .capture import CompileError, GraphBreak, GuardFailed
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
@@ -42,8 +40,25 @@ TEMPLATES = 4  # symbolic templates kept per signature without sizes
 VARIANTS = 4  # graphs kept per signature for the paths that branches on tensor values take (guards)
 
 
-def _debug():
-    return os.environ.get("MINITORCH_COMPILE_DEBUG", "") not in ("", "0")
+def _show(part):
+    """A key's part in words: a tensor argument as its dtype, shape, device and requires_grad."""
+    if isinstance(part, tuple) and len(part) == 6 and part[0] == "T":
+        _, shape, stride, dtype, device, rg = part
+        return f"tensor {dtype}{list(shape)} on {device}" + (" requiring grad" if rg else "") + \
+            ("" if stride == _contiguous(shape) else f" strides {stride}")
+    if isinstance(part, tuple) and len(part) == 2 and part[0] in (float, bool, complex):
+        return repr(part[1])
+    if isinstance(part, tuple) and len(part) == 3 and part[0] == "id":
+        return f"the same {part[1]} object (by identity)"
+    return repr(part)
+
+
+def _contiguous(shape):
+    out, n = [], 1
+    for s in reversed(shape):
+        out.append(n)
+        n *= s
+    return tuple(reversed(out))
 
 
 class _Entry:
@@ -437,9 +452,8 @@ class CompiledFunction:
             tpl, why = make_template(_parts(prev), _parts(new), noted.guards)
             if tpl is not None:
                 self._templates[sk] = [tpl] + list(tpls)[:TEMPLATES - 1]
-            if _debug():
-                print(f"[minitorch.compile] {self.__name__}: " + (f"sizes are symbolic ({tpl.syms} integers)"
-                      if tpl is not None else f"sizes stay static: {why}"), file=sys.stderr)
+            logs.log("dynamic", f"{self.__name__}: " + (f"sizes are symbolic ({tpl.syms} integers)"
+                                                          if tpl is not None else f"sizes stay static: {why}"))
         return result
 
     def _numbers_vary(self, key):
@@ -452,9 +466,8 @@ class CompiledFunction:
         if sum(1 for k in self._entries if _numberless(k) == mk) < 2:
             return False
         self._volatile.add(mk)
-        if _debug():
-            print(f"[minitorch.compile] {self.__name__}: numbers among its arguments change from call to call; "
-                  "it runs eagerly for new ones", file=sys.stderr)
+        logs.log("dynamic", f"{self.__name__}: numbers among its arguments change from call to call; it runs "
+                 "eagerly for new ones")
         return True
 
     def _evict_other_sizes(self, key):
@@ -543,6 +556,8 @@ class CompiledFunction:
             pieces = _AllEager(self, spec)  # every statement has one: the function runs eagerly on every call
         pieces.why = [GraphBreak(f"a Python side effect, {why} (runs eagerly on every call)",
                                  f"{spec.origin.filename}:{line}") for why, line in eager.values()]
+        for b in pieces.why:
+            logs.log("graph_breaks", f"cut {self.__name__} before its first capture: {b}")
         return pieces
 
     def _too_many(self, key, args, kwargs):
@@ -585,14 +600,16 @@ class CompiledFunction:
         if self._module is not None:
             self._watch()
             key = self._key(args, kwargs)
+        if self._entries and logs.on("recompiles"):
+            logs.log("recompiles", f"Recompiling {self.__name__}\n    triggered by the following guard failure(s):\n"
+                     + "\n".join(f"    - {r}" for r in self._recompile_reason(key)))
         self._captures += 1
         fuse = self._fusing()
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
         if isinstance(graph, GraphBreak):
             entry = self._entries[key] = _Entry(brk=graph, split=True)
             entry.resume = self._pieces_at(graph)
-            if _debug():
-                print(f"[minitorch.compile] graph break in {self.__name__}: {graph}", file=sys.stderr)
+            logs.log("graph_breaks", f"graph break in {self.__name__}: {graph}")
             return result
         if self._piece and not resume.safe_outputs(graph.output_tree):
             graph = GraphBreak("a local variable that the rest of the function reads holds an object made here "
@@ -602,8 +619,7 @@ class CompiledFunction:
         if self._module is None:
             self._note_modules(graph.recorder.modules)
         kernels = []
-        if _debug():
-            print(f"[minitorch.compile] captured graph of {self.__name__}:\n{graph}", file=sys.stderr)
+        logs.log("graph", f"captured graph of {self.__name__}:\n{graph}")
         plan = None
         if fuse and (2 * fusable_nodes(graph) < len(graph.nodes) or not reduced_chains(graph)):
             # a graph made mostly of elementwise chains that end in a reduction (a loss written out, a softmax) is
@@ -614,17 +630,78 @@ class CompiledFunction:
         graph.recorder = None
         if plan is not None:
             self._whole = plan.whole
-            if _debug():
-                print(f"[minitorch.compile] captured backward of {self.__name__}:\n{plan.bgraph}", file=sys.stderr)
-            plan = optimize_plan(plan, optimize, fuse, kernels, _debug())
+            logs.log("aot_graphs", f"captured backward of {self.__name__}:\n{plan.bgraph}")
+            plan = optimize_plan(plan, optimize, fuse, kernels, logs.on("passes"))
             entry = _Entry(plan.graph, plan, kernels=kernels)
             entry.backward = plan.bgraph
             self._entries[key] = self._last = entry
+            self._log_new(key, kernels)
             return result
         drop_contexts(graph)  # replayed through autograd: no context is handed out
-        graph = optimize(graph, fuse=fuse, kernels=kernels, debug=_debug())
+        graph = optimize(graph, fuse=fuse, kernels=kernels, debug=logs.on("passes"))
         self._entries[key] = self._last = _Entry(graph, Program(graph), kernels=kernels)
+        self._log_new(key, kernels)
         return result
+
+    def _log_new(self, key, kernels):
+        if logs.on("guards"):
+            names = self._arg_names()
+            lines = [f"{names(j)}: {_show(a)}" for j, a in enumerate(key[0][1:])]
+            lines += [f"{name}: {_show(part)}" for name, part in zip(self._key_names()[1:], key[1:])]
+            logs.log("guards", f"guards of the new graph of {self.__name__}:\n" +
+                     "\n".join(f"    - {line}" for line in lines))
+        for k in kernels:
+            logs.log("output_code", f"kernel of {self.__name__}:\n{k.source}")
+
+    def _key_names(self):
+        """What each part of a key (``_key``) holds, in words."""
+        names = ["positional arguments", "keyword arguments", "arguments that are the same tensor", "grad mode",
+                 "default dtype", "autocast"]
+        if _STANCE[1] is not None:
+            names.append("forced backend")
+        if self._module is not None:
+            names += ["the module's state (train/eval, its parameters, buffers, layers and plain attributes)",
+                      "global module hooks"]
+        elif self._names_read is not None:
+            names.append("closure variables and globals it reads")
+        if self._chains and (self._module is None or not _hooked(self._module)):
+            names.append("values read through " + ", ".join(getattr(self._chains, "names", ("attributes",))))
+        return names
+
+    def _arg_names(self):
+        """The name of the positional argument at an index, as a function (the parameters of the function or of
+        the piece of one, else its index)."""
+        import inspect
+        spec = getattr(self._fn, "__minitorch_piece__", None)
+        if spec is not None:
+            params = list(spec.params)
+        else:
+            try:
+                params = [p.name for p in inspect.signature(self._target() or self._fn).parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            except (TypeError, ValueError):
+                params = []
+        return lambda j: f"argument {params[j]!r}" if j < len(params) else f"argument {j}"
+
+    def _recompile_reason(self, key):
+        """Which guards of the closest captured signature ``key`` fails, in words."""
+        names = self._key_names()
+        best = min(self._entries, key=lambda k: sum(a != b for a, b in zip(k, key)) + abs(len(k) - len(key)))
+        out = []
+        for i, (old, new) in enumerate(zip(best, key)):
+            if old == new:
+                continue
+            name = names[i] if i < len(names) else f"guard {i}"
+            if i == 0 and len(old) == len(new):
+                arg = self._arg_names()
+                for j, (a, b) in enumerate(zip(old[1:], new[1:])):
+                    if a != b:
+                        out.append(f"{arg(j)}: {_show(b)} (captured: {_show(a)})")
+            else:
+                out.append(f"{name}: {_show(new)} (captured: {_show(old)})")
+        if len(best) != len(key):
+            out.append("the guards themselves differ (a stance's forced backend, values read)")
+        return out
 
     # inspection ----------------------------------------------------------------------------------------------
     @property

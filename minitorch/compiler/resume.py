@@ -676,7 +676,11 @@ def chain_reader(fn, args, kwargs):
         return None
     if len(keep) < len(nodes):
         reader = _reader(spec, [nodes[k] for k in keep], sig)
-    return lambda args, kwargs: reader(*bound, *args, **kwargs)
+
+    def read(args, kwargs):
+        return reader(*bound, *args, **kwargs)
+    read.names = [ast.unparse(nodes[k]) for k in keep]  # (what a recompile names: compiler/logs.py)
+    return read
 
 
 def _reader(spec, nodes, sig):

@@ -1,10 +1,13 @@
-"""``minitorch.compiler.set_stance``: how compiled callables behave under each stance (force_eager, eager or an
-error on a recompile, eager or unfused first calls, a forced backend), as a call, a context manager and a
-decorator; and the ``is_compiling`` family."""
+"""Controls of the compiler: ``minitorch.compiler.set_stance`` (how compiled callables behave under each stance:
+force_eager, eager or an error on a recompile, eager or unfused first calls, a forced backend; as a call, a context
+manager and a decorator), the ``is_compiling`` family, and what ``minitorch._logging.set_logs`` / ``TORCH_LOGS``
+make the compiler report."""
+import logging
+
 import pytest
 
 import minitorch
-from minitorch.compiler import set_stance
+from minitorch.compiler import logs, set_stance
 
 
 @pytest.fixture(autouse=True)
@@ -12,6 +15,7 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
     yield
     set_stance("default")
+    logs.configure([], {})
 
 
 def marked(x):
@@ -135,3 +139,49 @@ def test_is_dynamo_compiling_and_is_exporting(tmp_path):
     minitorch.onnx.export(Probe(), (x,), path, input_names=["x"])
     out = ort.InferenceSession(path).run(None, {"x": x.numpy()})[0]
     assert out.tolist() == [11.0]  # captured for export: both flags were on
+
+
+def test_set_logs_reports_recompiles_with_the_failed_guard_and_breaks(capsys):
+    def f(x, k):
+        return (x * k).relu().sum()
+    c = minitorch.compile(f, dynamic=False)
+    c(minitorch.ones(3), 2.0)
+    c(minitorch.ones(4, 2), 2.0)
+    assert "minitorch.compile" not in capsys.readouterr().err  # nothing is reported unless asked for
+    minitorch._logging.set_logs(recompiles=True, graph_breaks=True)
+    c(minitorch.ones(5), 2.0)
+    c(minitorch.ones(5), 3.0)
+    err = capsys.readouterr().err
+    assert err.count("[__recompiles] Recompiling f") == 2
+    assert "argument 'x': tensor minitorch.float32[5] on cpu (captured: tensor minitorch.float32[3] on cpu)" in err
+    assert "argument 'k': 3.0 (captured: 2.0)" in err
+
+    def g(x):
+        y = x * 2
+        return y + y.sum().item()
+    minitorch.compile(g)(minitorch.ones(2))
+    err = capsys.readouterr().err
+    assert "[__graph_breaks] graph break in g" in err and ".item()" in err and "[__graph]" not in err
+
+
+def test_set_logs_artifacts_levels_and_the_environment_variable(capsys):
+    minitorch._logging.set_logs(output_code=True, guards=True)
+    minitorch.compile(lambda x: x.exp() * 2)(minitorch.ones(2))
+    err = capsys.readouterr().err
+    assert "[__output_code]" in err and "@njit" in err and "[__guards]" in err and "grad mode: True" in err
+    minitorch._logging.set_logs()  # each call replaces the settings: now nothing
+    minitorch.compile(lambda x: x.exp() * 3)(minitorch.ones(2))
+    assert capsys.readouterr().err == ""
+    minitorch._logging.set_logs(dynamo=logging.INFO)
+    assert logs.on("recompiles") and logs.on("graph_breaks") and not logs.on("graph")
+    minitorch._logging.set_logs(dynamo=logging.DEBUG, inductor=logging.WARNING)
+    assert logs.on("graph") and logs.on("guards") and not logs.on("output_code")
+    minitorch._logging.set_logs(cudagraphs=True, ddp_graphs=True)  # nothing of the kind here: accepted, silent
+    assert not any(logs.on(a) for a in logs.ARTIFACTS)
+    with pytest.raises(TypeError):
+        minitorch._logging.set_logs(no_such_artifact=True)
+    logs.from_env("recompiles,+inductor")
+    assert logs.on("recompiles") and logs.on("output_code") and logs.on("passes") and not logs.on("graph")
+    with pytest.warns(UserWarning, match="unknown log name 'bogus'"):
+        logs.from_env("bogus,graph_code")
+    assert logs.on("graph")
