@@ -185,3 +185,53 @@ def test_set_logs_artifacts_levels_and_the_environment_variable(capsys):
     with pytest.warns(UserWarning, match="unknown log name 'bogus'"):
         logs.from_env("bogus,graph_code")
     assert logs.on("graph")
+
+
+def test_assume_constant_result_allow_in_graph_and_disable_with_a_reason():
+    class Config:
+        def __init__(self):
+            self.calls = 0
+
+        def scale(self):
+            self.calls += 1
+            return 3.0
+    cfg = Config()
+
+    def f(x):
+        return x * cfg.scale()  # a call without arguments of an object outside the graph: read on every call
+    c = minitorch.compile(f)
+    for _ in range(3):
+        c(minitorch.ones(2))
+    assert cfg.calls == 3 and c._effects
+    minitorch.compiler.assume_constant_result(Config.scale)
+    cfg.calls = 0
+    c = minitorch.compile(f)
+    for _ in range(3):
+        assert c(minitorch.ones(2)).tolist() == [3.0, 3.0]
+    assert cfg.calls == 1 and c._effects is False  # the capture's value, as the program vouched
+
+    seen = []
+
+    def note(t):
+        seen.append(1)
+        return t * 2
+    def g(x):
+        return note(x) + 1
+    c = minitorch.compile(g)
+    c(minitorch.ones(2))
+    assert c._effects  # an effect inside a helper: looked into
+    minitorch.compiler.allow_in_graph(note)
+    c = minitorch.compile(g)
+    seen.clear()
+    for _ in range(3):
+        assert c(minitorch.ones(2)).tolist() == [3.0, 3.0]
+    assert c._effects is False and seen == [1]  # recorded into the graph, its effect at the capture only
+    with pytest.raises(TypeError, match="cannot mark"):
+        minitorch.compiler.allow_in_graph(3)
+    minitorch.compiler.cudagraph_mark_step_begin()
+
+    @minitorch.compiler.disable(reason="plotting")
+    def plot(t):
+        return t + 1
+    out = minitorch.compiler.explain(lambda x: plot(x * 2) * 3, minitorch.ones(2))
+    assert "plotting" in str(out)

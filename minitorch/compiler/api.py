@@ -986,19 +986,51 @@ class set_stance:
         return False
 
 
-def disable(fn=None, recursive=True):
-    """Run ``fn`` eagerly even inside a compiled call (as ``torch.compiler.disable``): a graph break at the call."""
+def allow_in_graph(fn):
+    """Mark ``fn`` as code the compiler records without looking into it for Python side effects
+    (``torch.compiler.allow_in_graph``): its ops join the graph like any other (minitorch records every op a call
+    runs), and effects inside it happen at the capture only, as in PyTorch. Returns ``fn``."""
+    _mark(fn, "__minitorch_in_graph__")
+    return fn
+
+
+def assume_constant_result(fn):
+    """Mark ``fn`` as returning the same value on every call (``torch.compiler.assume_constant_result``): a call
+    of it in a compiled function is not cut out as Python state that changes (``cfg.get_scale()``), its value is
+    the capture's. Nothing checks that it really is constant. Returns ``fn``."""
+    _mark(fn, "__minitorch_constant__")
+    return fn
+
+
+def _mark(fn, name):
+    try:
+        setattr(getattr(fn, "__func__", fn), name, True)
+    except (AttributeError, TypeError):
+        raise TypeError(f"cannot mark {fn!r}: a Python function or method is expected") from None
+
+
+def cudagraph_mark_step_begin():
+    """``torch.compiler.cudagraph_mark_step_begin``: a new training or inference iteration begins. PyTorch's CUDA
+    graphs reuse the output memory of the previous iteration from then on; minitorch does not record CUDA graphs
+    and never hands out a tensor twice, so there is nothing to release."""
+
+
+def disable(fn=None, recursive=True, *, reason=None):
+    """Run ``fn`` eagerly even inside a compiled call (as ``torch.compiler.disable``): a graph break at the call,
+    whose reason names ``reason`` when given."""
     if fn is None:
-        return lambda f: disable(f, recursive)
+        return lambda f: disable(f, recursive, reason=reason)
 
     @functools.wraps(fn)
     def run_eagerly(*args, **kwargs):
         rec = _capture._ACTIVE[0]
         if rec is not None and rec.depth == 0:
-            rec.stop(f"{getattr(fn, '__qualname__', fn)} is marked minitorch.compiler.disable")
+            rec.stop(f"{getattr(fn, '__qualname__', fn)} is marked minitorch.compiler.disable"
+                     + (f" ({reason})" if reason else ""))
         return fn(*args, **kwargs)
     return run_eagerly
 
 
 __all__ = ["compile", "CompiledFunction", "CompileError", "reset", "list_backends", "is_compiling", "disable",
-           "set_stance", "is_dynamo_compiling", "is_exporting"]
+           "set_stance", "is_dynamo_compiling", "is_exporting", "allow_in_graph", "assume_constant_result",
+           "cudagraph_mark_step_begin"]

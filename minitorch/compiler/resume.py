@@ -376,6 +376,8 @@ def _program_code(v):
     """(function, the object it is bound to or None) for what calling ``v`` runs of the program's own code: a
     function or method, a callable object's ``__call__``, a module's ``forward`` and its submodules' ones."""
     from ..nn.modules.module import Module
+    if _marked(v):
+        return []  # allow_in_graph / assume_constant_result: the program vouches for it
     if isinstance(v, Module):
         out, todo, ids = [], [v], set()
         while todo:  # (by identity: a module that defines __eq__ is not hashable)
@@ -394,6 +396,11 @@ def _program_code(v):
         return []
     call = getattr(type(v), "__call__", None)
     return [(call, v)] if _own(call) else []
+
+
+def _marked(v):
+    f = getattr(v, "__func__", v)
+    return getattr(f, "__minitorch_in_graph__", False) is True or getattr(f, "__minitorch_constant__", False) is True
 
 
 def _own(fn):
@@ -447,7 +454,7 @@ def _effect(node, made, origin, bound):
     chain = _chain_names(f)
     if "random" in chain and not _replayable(value):
         return f"{'.'.join(chain)}() (a random draw outside minitorch)"
-    if not node.args and not node.keywords:
+    if not node.args and not node.keywords and not _marked(_resolve(f, origin, bound)):
         receiver = _resolve(f.value, origin, bound)
         if receiver is _MISSING or receiver is _PROPERTY:
             receiver = value
@@ -539,7 +546,7 @@ def _replayable(v):
     from ..nn.modules.module import Module
     from ..optim.optimizer import Optimizer
     from ..tensor import Tensor
-    if v is _MISSING or isinstance(v, (Tensor, Module, Optimizer, types.BuiltinFunctionType, type)):
+    if v is _MISSING or isinstance(v, (Tensor, Module, Optimizer, types.BuiltinFunctionType, type)) or _marked(v):
         return True
     if isinstance(v, types.ModuleType):
         return v.__name__.split(".")[0] in ("minitorch", "math")
