@@ -306,8 +306,8 @@ class _Recorder:
             return fn(*args, **kw)
         short = fn.__name__
         if fn.__module__ != _LAUNCH:
-            if short in _TRANSPARENT:  # recorded op by op: its random mask becomes a value of the graph
-                return fn(*args, **kw)
+            if short in _TRANSPARENT and not (kw.get("inplace") or len(args) > 3 and args[3]):
+                return fn(*args, **kw)  # recorded op by op: its random mask becomes a value of the graph
             if short in _ELEMENTWISE_COMPOSITES and not (kw.get("inplace") or len(args) > 1 and args[1]):
                 return fn(*args, **kw)
             return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
