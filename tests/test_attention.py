@@ -196,6 +196,20 @@ def test_sdpa_float16_runs_as_float32(torch):
     np.testing.assert_allclose(y.float().numpy(), ty.float().numpy(), atol=2e-3)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_sdpa_half_output_keeps_the_query_layout(torch, dtype):
+    """Heads split from an (N, L, H, E) projection give an output in that order, as in float32 and as PyTorch's:
+    ``y.transpose(1, 2).view(N, L, H * E)`` works."""
+    a = arr(2, 8, 4, 16)
+    q = minitorch.tensor(a, dtype=getattr(minitorch, dtype)).transpose(1, 2)
+    tq = torch.tensor(a, dtype=getattr(torch, dtype)).transpose(1, 2)
+    y = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    ty = torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, is_causal=True)
+    assert y.stride() == ty.stride() == (512, 16, 64, 1)
+    np.testing.assert_allclose(y.transpose(1, 2).view(2, 8, 64).float().numpy(),
+                               ty.transpose(1, 2).reshape(2, 8, 64).float().numpy(), atol=2e-2)
+
+
 def sdpa_error(torch, exc, match, *arrays, **kw):
     """The same bad call in both libraries raises the same exception type; minitorch's message matches."""
     def build(lib):

@@ -29,7 +29,7 @@ class SDPA(Function):
     projection); ``mask`` is None or an additive float (N, H, L, S) view of any strides (0 along broadcast dims)."""
 
     @staticmethod
-    @launch.half_compute()
+    @launch.half_compute(layout=True)  # (the output follows q's dim order in float16/bfloat16 too)
     def forward(ctx, q, k, v, mask, causal, scale):
         out, lse = _forward(q, k, v, mask, causal, scale)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
