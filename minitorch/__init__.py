@@ -27,7 +27,7 @@ from . import hub  # noqa: F401
 from . import profiler  # noqa: F401
 from . import compiler  # noqa: F401
 from .compiler import compile  # noqa: A004
-from . import _dynamo, _logging  # noqa: F401,E402
+from . import _dynamo, _inductor, _logging  # noqa: F401,E402
 from . import distributed  # noqa: F401  (never imports mpi4py: MPI starts in init_process_group)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: F401
 from .amp import autocast

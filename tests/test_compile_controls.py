@@ -235,3 +235,59 @@ def test_assume_constant_result_allow_in_graph_and_disable_with_a_reason():
         return t + 1
     out = minitorch.compiler.explain(lambda x: plot(x * 2) * 3, minitorch.ones(2))
     assert "plotting" in str(out)
+
+
+def test_dynamo_graph_break_counters_and_explain_fields():
+    from minitorch._dynamo.utils import counters
+    counters.clear()
+
+    def f(x):
+        y = x.relu() * 2
+        minitorch._dynamo.graph_break()
+        return y + 1
+    minitorch._dynamo.graph_break()  # outside a compiled call: nothing happens
+    c = minitorch.compile(f)
+    x = minitorch.randn(3)
+    for _ in range(3):
+        assert c(x).tolist() == ((x.relu() * 2) + 1).tolist()
+    assert counters["graph_break"]["torch._dynamo.graph_break() was called"] == 1
+    # the whole call once (broken), then its two compiled pieces: three captures, two of them graphs
+    assert counters["frames"]["total"] == 3 and counters["frames"]["ok"] == counters["stats"]["unique_graphs"] == 2
+    assert counters["stats"]["calls_captured"] == 3  # relu, mul and add as captured (relu and mul then fuse)
+    assert sum(len(g.nodes) for g in c.graphs) == 2
+
+    def g(x, k):
+        y = x.relu() * k
+        print("between")
+        return y + 1
+    out = minitorch._dynamo.explain(g)(minitorch.randn(3), 2.0)
+    assert out.graph_count == 2 and out.op_count == sum(len(o) for o in out.ops_per_graph) > 0
+    assert "argument 'x': tensor minitorch.float32[3] on cpu" in "\n".join(out.out_guards)
+    assert "argument 'k': 2.0" in "\n".join(out.out_guards)
+    assert out.compile_times.endswith("s to capture, optimize and compile the call (g)")
+    (frame,) = out.break_reasons[0].user_stack
+    assert frame.filename == __file__ and frame.lineno == g.__code__.co_firstlineno + 2
+    assert "Out Guards:" in str(out) and "Compile Times:" in str(out)
+
+
+def test_fresh_inductor_cache_compiles_into_an_empty_folder(tmp_path):
+    import os
+
+    from minitorch._inductor.utils import fresh_inductor_cache
+
+    def f(x):
+        return (x * 3 + 1).tanh()
+    x = minitorch.randn(5)
+    want = minitorch.compile(f)(x)
+    before = os.environ["MINITORCH_COMPILE_CACHE"]
+    entries = {}
+    with fresh_inductor_cache(cache_entries=entries, dir=str(tmp_path)):
+        assert os.environ["MINITORCH_COMPILE_CACHE"] != before
+        minitorch.compiler.reset()
+        c = minitorch.compile(f)
+        c(x)  # (the capture runs eagerly; the replay loads the kernels)
+        got = c(x)
+    assert os.environ["MINITORCH_COMPILE_CACHE"] == before and list(tmp_path.iterdir()) == []  # deleted
+    assert any(name.endswith(".py") for name in entries) and all(size > 0 for size in entries.values())
+    assert got.tolist() == want.tolist()
+    assert minitorch.compile(f)(x).tolist() == want.tolist()  # the kernels loaded before the block serve again

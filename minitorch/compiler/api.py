@@ -15,6 +15,7 @@ A layer that breaks in turn splits the same way. For a plain function the key al
 reads through attribute and item chains (``resume.chain_reader``), and the state of every module its captures ran
 is checked before each call.
 """
+import collections
 import functools
 import types
 import weakref
@@ -35,6 +36,7 @@ from .symbolic import make_template, size_guards
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
 _ALL = []  # every compiled callable (reset() clears their entries)
+counters = collections.defaultdict(collections.Counter)  # torch._dynamo.utils.counters: captures, graphs, breaks
 CACHE_SIZE_LIMIT = 8  # signatures captured per compiled callable, as torch._dynamo.config.cache_size_limit
 TEMPLATES = 4  # symbolic templates kept per signature without sizes
 VARIANTS = 4  # graphs kept per signature for the paths that branches on tensor values take (guards)
@@ -49,7 +51,7 @@ def _show(part):
     if isinstance(part, tuple) and len(part) == 2 and part[0] in (float, bool, complex):
         return repr(part[1])
     if isinstance(part, tuple) and len(part) == 3 and part[0] == "id":
-        return f"the same {part[1]} object (by identity)"
+        return "not bound yet" if part[1] == "Unbound" else f"the same {part[1]} object (by identity)"
     return repr(part)
 
 
@@ -606,6 +608,13 @@ class CompiledFunction:
         self._captures += 1
         fuse = self._fusing()
         graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
+        counters["frames"]["total"] += 1
+        if isinstance(graph, GraphBreak):
+            counters["graph_break"][graph.reason] += 1
+        else:
+            counters["frames"]["ok"] += 1
+            counters["stats"]["unique_graphs"] += 1
+            counters["stats"]["calls_captured"] += len(graph.nodes)
         if isinstance(graph, GraphBreak):
             entry = self._entries[key] = _Entry(brk=graph, split=True)
             entry.resume = self._pieces_at(graph)
@@ -645,13 +654,17 @@ class CompiledFunction:
 
     def _log_new(self, key, kernels):
         if logs.on("guards"):
-            names = self._arg_names()
-            lines = [f"{names(j)}: {_show(a)}" for j, a in enumerate(key[0][1:])]
-            lines += [f"{name}: {_show(part)}" for name, part in zip(self._key_names()[1:], key[1:])]
             logs.log("guards", f"guards of the new graph of {self.__name__}:\n" +
-                     "\n".join(f"    - {line}" for line in lines))
+                     "\n".join(f"    - {line}" for line in self._guard_lines(key)))
         for k in kernels:
             logs.log("output_code", f"kernel of {self.__name__}:\n{k.source}")
+
+    def _guard_lines(self, key):
+        """The guards of the graph captured under ``key``, in words, one per line."""
+        names = self._arg_names()
+        lines = [f"{names(j)}: {_show(a)}" for j, a in enumerate(key[0][1:])]
+        return lines + [f"{name}: {_show(part)}" for name, part in zip(self._key_names()[1:], key[1:])
+                        if part is not None]
 
     def _key_names(self):
         """What each part of a key (``_key``) holds, in words."""

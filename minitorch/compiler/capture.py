@@ -54,6 +54,17 @@ class GraphBreak(Exception):
         self.line = line
         self.frames = ()  # (code, line) of every frame at the break, innermost first
 
+    @property
+    def user_stack(self):
+        """The frames of the program's own code at the break, outermost first (``traceback.FrameSummary``s)."""
+        import traceback
+        own = [traceback.FrameSummary(c.co_filename, n, c.co_name) for c, n in reversed(self.frames)
+               if not os.path.abspath(c.co_filename).startswith(_PKG)]
+        if not own and self.line:
+            path, _, n = self.line.rpartition(":")
+            own = [traceback.FrameSummary(path, int(n) if n.isdigit() else 0, "<unknown>")]
+        return own
+
 
 def user_line():
     """``file:line`` of the innermost frame outside minitorch (the user's code that called the op)."""

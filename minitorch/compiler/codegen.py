@@ -126,11 +126,15 @@ def _mode(shape, out_shape):
     return "expand"
 
 
+LOADED = set()  # names of the generated modules this process has imported (_inductor.utils hides them)
+
+
 def _load(name, source):
     """Write ``source`` to the cache folder as ``<name>.py`` (once) and import it."""
     mod = sys.modules.get(name)
     if mod is not None:
         return mod
+    LOADED.add(name)
     d = cache_dir()
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, name + ".py")

@@ -3,12 +3,13 @@
 
 class ExplainOutput:
     """The result of ``explain``: ``graphs``, ``graph_count``, ``graph_break_count``, ``break_reasons``,
-    ``ops_per_graph``, ``guards`` (the guard nodes: a branch on a tensor's value that the graph holds for, with its
+    ``op_count``, ``ops_per_graph``, ``out_guards`` (what each graph's signature requires of a call, in words),
+    ``compile_times`` (the time the call took to capture and compile), ``guards`` (the guard nodes: a branch on a tensor's value that the graph holds for, with its
     line), ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups), ``code`` (their generated
     source) and ``resumes`` (for each break, where the function is cut to resume capture after it, or None);
     ``str()`` shows all."""
 
-    def __init__(self, graphs, breaks, kernels, backward_graphs=(), resumes=()):
+    def __init__(self, graphs, breaks, kernels, backward_graphs=(), resumes=(), out_guards=(), compile_times=None):
         self.graphs = graphs
         # per break: ((first, last) lines of each piece, whether each runs eagerly, whether the cut is made before
         # the first capture (side effects) rather than at a break) or None
@@ -18,13 +19,16 @@ class ExplainOutput:
         self.break_reasons = breaks
         self.graph_break_count = len(breaks)
         self.ops_per_graph = [[n.name for n in g.nodes] for g in graphs]
+        self.op_count = sum(len(o) for o in self.ops_per_graph)
+        self.out_guards = list(out_guards)  # what each graph's signature requires of a call, in words
+        self.compile_times = compile_times
         self.guards = [n for g in graphs for n in g.nodes if n.kind == "guard"]
         self.kernels = kernels
         self.code = "\n\n".join(k.source for k in kernels)
 
     def __str__(self):
         out = [f"Graph Count: {self.graph_count}", f"Graph Break Count: {self.graph_break_count}",
-               f"Op Count: {sum(len(o) for o in self.ops_per_graph)}"]
+               f"Op Count: {self.op_count}"]
         if self.break_reasons:
             out.append("Break Reasons:")
             for i, b in enumerate(self.break_reasons):
@@ -41,6 +45,11 @@ class ExplainOutput:
                        "value runs the call eagerly and captures that path too)")
             out += [f"  {n.name}() of {n.args[0].name()} was {n.args[2]!r}" + (f" at {n.line}" if n.line else "")
                     for n in self.guards]
+        if self.out_guards:
+            out.append("Out Guards:")
+            out += [f"  Guard {i + 1}: {g}" for i, g in enumerate(self.out_guards)]
+        if self.compile_times is not None:
+            out.append(f"Compile Times: {self.compile_times}")
         for i, g in enumerate(self.graphs):
             out += [f"Graph {i + 1}:", str(g)]
         for i, g in enumerate(self.backward_graphs):
@@ -61,9 +70,15 @@ def explain(fn, *args, **kwargs):
     if isinstance(fn, CompiledFunction):
         fn = fn._fn
     module = fn if isinstance(fn, Module) else None
+    import time
     c = CompiledFunction(fn._call_impl if module is not None else fn, module)
+    start = time.perf_counter()
     c(*args, **kwargs)
-    entries = [e for part in [c] + c._parts() for e in part._entries.values()]
+    took = time.perf_counter() - start
+    parts = [c] + c._parts()
+    entries = [e for part in parts for e in part._entries.values()]
+    guards = [f"{p.__name__}: {line}" for p in parts for k, e in p._entries.items() if e.graph is not None
+              for line in p._guard_lines(k)]
     graphs = [e.graph for e in entries if e.graph is not None]
     broken = [e for e in entries if e.brk is not None]
     kernels = [k for e in entries for k in e.kernels]
@@ -73,4 +88,4 @@ def explain(fn, *args, **kwargs):
         breaks = c._effects.why + breaks
         resumes = [(c._effects.lines, c._effects.eager, True)] + [None] * (len(c._effects.why) - 1) + resumes
     return ExplainOutput(graphs, breaks, kernels, [e.backward for e in entries if e.backward is not None],
-                         resumes)
+                         resumes, guards, f"{took:.3f} s to capture, optimize and compile the call ({c.__name__})")

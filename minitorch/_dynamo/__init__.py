@@ -1,12 +1,23 @@
 """``torch._dynamo``: the names scripts written for PyTorch's compiler call around ``torch.compile``
 (``torch._dynamo.reset()``, ``torch._dynamo.explain(fn)(*args)``, ``torch._dynamo.config.cache_size_limit``), served
 by ``minitorch.compiler``."""
-from .compiler import api as _api
-from .compiler.api import disable, is_compiling, list_backends, reset
-from .compiler.capture import CompileError as Unsupported
-from .compiler.explain import explain as _explain
+from ..compiler import api as _api
+from ..compiler import capture as _capture
+from ..compiler.api import allow_in_graph, assume_constant_result, disable, is_compiling, list_backends, reset
+from ..compiler.capture import CompileError as Unsupported
+from ..compiler.explain import explain as _explain
+from . import utils
 
-__all__ = ["reset", "explain", "config", "disable", "is_compiling", "list_backends", "Unsupported"]
+__all__ = ["reset", "explain", "config", "disable", "is_compiling", "list_backends", "Unsupported", "graph_break",
+           "allow_in_graph", "assume_constant_result", "utils"]
+
+
+def graph_break():
+    """End the graph here (``torch._dynamo.graph_break()``): inside a compiled call the capture stops at this line
+    and the rest runs as after any break; outside one it does nothing."""
+    rec = _capture._ACTIVE[0]
+    if rec is not None and rec.depth == 0:
+        rec.stop("torch._dynamo.graph_break() was called")
 
 
 def explain(fn, *args, **kwargs):
