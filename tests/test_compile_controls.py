@@ -80,6 +80,10 @@ def test_fail_on_recompile_raises_on_any_capture_and_replays_what_it_has():
         with pytest.raises(RuntimeError, match="Detected recompile"):
             minitorch.compile(marked)(minitorch.zeros(2))  # a first capture is one too
     assert len(c._entries) == 1
+    m = minitorch.compile(minitorch.nn.Linear(3, 2))
+    m(minitorch.randn(2, 3))
+    with set_stance("fail_on_recompile"), pytest.raises(RuntimeError, match="linear.py', function name: 'forward'"):
+        m(minitorch.randn(4, 5, 3))
 
 
 def test_eager_on_recompile_replays_captured_graphs_and_runs_new_signatures_eagerly():

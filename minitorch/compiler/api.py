@@ -590,9 +590,8 @@ class CompiledFunction:
         if stance in ("eager_on_recompile", "fail_on_recompile"):
             if stance == "eager_on_recompile":
                 return self._fn(*args, **kwargs)
-            fn = getattr(self._fn, "__func__", self._fn)
-            code = getattr(getattr(fn, "__self__", None), "forward", fn)
-            code = getattr(getattr(code, "__func__", code), "__code__", None)
+            fn = self._target() or (self._module.forward if self._module is not None else self._fn)
+            code = getattr(getattr(fn, "__func__", fn), "__code__", None)
             where = f"filename: {code.co_filename!r}, function name: {code.co_name!r}, line number: " \
                 f"{code.co_firstlineno}" if code is not None else f"function: {self.__name__}"
             why = f"{len(self._entries)} graph(s) captured before, whose guards this call does not pass" \

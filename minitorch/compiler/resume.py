@@ -403,6 +403,7 @@ def _marked(v):
     return getattr(f, "__minitorch_in_graph__", False) is True or getattr(f, "__minitorch_constant__", False) is True
 
 
+@functools.lru_cache(maxsize=4096)
 def _own(fn):
     """Whether ``fn`` is a Python function of the program itself (not minitorch's, nor of an installed library
     or of Python's standard library)."""
