@@ -755,3 +755,69 @@ def test_changes_through_aliases_of_objects_the_function_did_not_make_run_every_
     x = minitorch.randn(3)
     same(c(x, 2), x * 2 + 3)
     assert c._effects is False
+
+
+def _record_out(mod, inp, out):
+    HOOKED["fwd"].append(out.shape[0])
+
+
+def _record_grad(mod, gin, gout):
+    HOOKED["bwd"].append(gout[0].shape[0])
+
+
+def _double(mod, inp, out):  # changes the output only: no Python side effect
+    return out * 2
+
+
+HOOKED = {"fwd": [], "bwd": []}
+
+
+def test_module_hooks_with_side_effects_run_on_every_call():
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 3)
+
+        def forward(self, x):
+            h = self.a(x).relu()
+            return self.b(h).sum()
+
+    m, ref = Outer(), Outer()
+    ref.load_state_dict(m.state_dict())
+    for mm in (m, ref):
+        mm.a.register_forward_hook(_record_out)
+        mm.b.register_full_backward_hook(_record_grad)
+        mm.b.register_forward_hook(_double)
+    c = minitorch.compile(m)
+    HOOKED["fwd"].clear()
+    HOOKED["bwd"].clear()
+    for n in (2, 2, 3):
+        x = minitorch.randn(n, 3)
+        out = c(x)
+        out.backward()
+        want = ref(x)
+        want.backward()
+        same(out, want)
+    # each call appends twice: the compiled model's hook, then the reference's
+    assert HOOKED["fwd"] == [2, 2, 2, 2, 3, 3] and HOOKED["bwd"] == [2, 2, 2, 2, 3, 3]
+    for p, q in zip(m.parameters(), ref.parameters()):
+        same(p.grad, q.grad)
+
+    # a hook on the compiled module itself (a lambda: its source cannot be read, so it counts as an effect)
+    top = nn.Linear(3, 3)
+    seen = []
+    top.register_forward_hook(lambda mod, inp, out: seen.append(1))
+    c = minitorch.compile(top)
+    for _ in range(3):
+        c(minitorch.randn(2, 3))
+    assert seen == [1, 1, 1]
+
+    # a pure hook of the program's own code does not stop the capture
+    pure = nn.Linear(3, 3)
+    pure.register_forward_hook(_double)
+    c = minitorch.compile(pure)
+    x = minitorch.randn(2, 3)
+    for _ in range(2):
+        same(c(x), pure(x))
+    (entry,) = c._compiled._entries.values()
+    assert entry.program is not None and entry.brk is None

@@ -242,6 +242,7 @@ class CompiledFunction:
         self._module = module
         self._fullgraph = fullgraph
         self._first_done = False  # a call was made under an "..._then_compile" stance (set_stance)
+        self._hooks_seen = None  # (the module's hook ids, the side effect found among those hooks or None)
         self._backend = backend
         self._children = {}  # id(module) -> compiled callable, for calls whose graph broke
         # modules without parameters or buffers that earlier calls met (by id: a module need not be hashable)
@@ -357,6 +358,8 @@ class CompiledFunction:
                     return self(*args, **kwargs)
                 finally:
                     _set_stance(prev)
+        if self._module is not None and _hooked(self._module) and self._impure_hooks():
+            return self._run_split(args, kwargs)  # its hooks and forward eagerly, the modules it calls compiled
         if self._effects is not False:
             if self._effects is None:
                 self._effects = self._effects_cut(args, kwargs)
@@ -569,6 +572,21 @@ class CompiledFunction:
                       f"(cache_size_limit={CACHE_SIZE_LIMIT}); new signatures run eagerly", stacklevel=3)
         self._entries[key] = _Entry(brk=GraphBreak("cache_size_limit reached"))
         return self._fn(*args, **kwargs)
+
+    def _impure_hooks(self):
+        """Whether a hook the compiled module's call runs has a Python side effect (``resume.hooks_effect``), which
+        a replay would skip; decided again when the hooks change."""
+        from ..nn.modules import module as M
+        d = self._module.__dict__
+        key = tuple(tuple(h) for h in (d["_forward_pre_hooks"], d["_forward_hooks"], d["_backward_pre_hooks"],
+                                       d["_backward_hooks"], M._global_forward_pre_hooks, M._global_forward_hooks,
+                                       M._global_backward_pre_hooks, M._global_backward_hooks))
+        if self._hooks_seen is None or self._hooks_seen[0] != key:
+            why = resume.hooks_effect(self._module)
+            self._hooks_seen = (key, why)
+            if why is not None:
+                logs.log("graph_breaks", f"{self.__name__} runs eagerly (the modules it calls compiled): {why}")
+        return self._hooks_seen[1] is not None
 
     def _by_stance(self):
         """How the compiler's stance (``set_stance``) runs this call: "eager" always under "force_eager", and for

@@ -380,7 +380,13 @@ class _Recorder:
     def module_call(self, mod, args, kwargs):
         """Recurrent layers are kept whole (one node; ONNX has an operator for each); other modules run inside."""
         from ..nn.modules.rnn import RNNBase
+        from .api import _hooked
+        from .resume import hooks_effect
         self.modules[id(mod)] = mod
+        if not self.depth and self.python_effects and _hooked(mod):
+            why = hooks_effect(mod)
+            if why is not None:  # a replay would skip the hook: the call runs eagerly, as after a break
+                self.stop(f"a module hook with a Python side effect: {why}")
         if self.depth or not isinstance(mod, RNNBase):
             return mod._call_impl(*args, **kwargs)
         return self.record("module", type(mod).__name__, call_module, (mod,) + tuple(args), kwargs,

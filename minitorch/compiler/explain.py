@@ -4,10 +4,10 @@
 class ExplainOutput:
     """The result of ``explain``: ``graphs``, ``graph_count``, ``graph_break_count``, ``break_reasons``,
     ``op_count``, ``ops_per_graph``, ``out_guards`` (what each graph's signature requires of a call, in words),
-    ``compile_times`` (the time the call took to capture and compile), ``guards`` (the guard nodes: a branch on a tensor's value that the graph holds for, with its
-    line), ``backward_graphs`` (compiled backwards), ``kernels`` (the fused groups), ``code`` (their generated
-    source) and ``resumes`` (for each break, where the function is cut to resume capture after it, or None);
-    ``str()`` shows all."""
+    ``compile_times`` (the time the call took to capture and compile), ``guards`` (the guard nodes: a branch on a
+    tensor's value that the graph holds for, with its line), ``backward_graphs`` (compiled backwards), ``kernels``
+    (the fused groups), ``code`` (their generated source) and ``resumes`` (for each break, where the function is
+    cut to resume capture after it, or None); ``str()`` shows all."""
 
     def __init__(self, graphs, breaks, kernels, backward_graphs=(), resumes=(), out_guards=(), compile_times=None):
         self.graphs = graphs

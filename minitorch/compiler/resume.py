@@ -355,6 +355,27 @@ def _called(node, origin, bound, seen):
     return None
 
 
+def hooks_effect(module):
+    """The first Python side effect among the hooks a call of ``module`` runs (its own forward and backward hooks
+    and the global ones), or None. A hook of the program's own code is looked into as ``effects`` does; one whose
+    source cannot be read (a lambda) counts as having one; hooks of minitorch and installed packages (weight
+    normalisation's) do not."""
+    from ..nn.modules import module as M
+    d = module.__dict__
+    seen = {}
+    for store in (d["_forward_pre_hooks"], d["_forward_hooks"], d["_backward_pre_hooks"], d["_backward_hooks"],
+                  M._global_forward_pre_hooks, M._global_forward_hooks, M._global_backward_pre_hooks,
+                  M._global_backward_hooks):
+        for hook in store.values():
+            for fn, this in _program_code(hook):
+                if spec_of(fn) is None:
+                    return f"the hook {fn.__qualname__} (its source cannot be read)"
+                why = _code_effect(fn, this, seen)
+                if why is not None:
+                    return f"the hook {fn.__qualname__}, which makes {why}"
+    return None
+
+
 def _code_effect(fn, this, seen):
     """The first effect among the statements of the program's function ``fn`` (bound to ``this``), or None."""
     code = fn.__code__
