@@ -268,6 +268,9 @@ class CompiledFunction:
         self._names_read = _globals_read(code) if code is not None and module is None else None
         _ALL.append(self)
         functools.update_wrapper(self, fn, updated=())
+        if not hasattr(self, "__name__"):  # a functools.partial, a callable object
+            inner = getattr(fn, "func", fn)
+            self.__name__ = getattr(inner, "__name__", type(inner).__name__)
 
     # guards --------------------------------------------------------------------------------------------------
     def _key(self, args, kwargs):
@@ -635,7 +638,8 @@ class CompiledFunction:
         if isinstance(graph, GraphBreak):
             entry = self._entries[key] = _Entry(brk=graph, split=True)
             entry.resume = self._pieces_at(graph)
-            logs.log("graph_breaks", f"graph break in {self.__name__}: {graph}")
+            if logs.on("graph_breaks"):
+                logs.log("graph_breaks", f"graph break in {self.__name__}: {graph}")
             return result
         if self._piece and not resume.safe_outputs(graph.output_tree):
             graph = GraphBreak("a local variable that the rest of the function reads holds an object made here "
@@ -645,7 +649,8 @@ class CompiledFunction:
         if self._module is None:
             self._note_modules(graph.recorder.modules)
         kernels = []
-        logs.log("graph", f"captured graph of {self.__name__}:\n{graph}")
+        if logs.on("graph"):  # (a graph's text is only made when it is asked for)
+            logs.log("graph", f"captured graph of {self.__name__}:\n{graph}")
         plan = None
         if fuse and (2 * fusable_nodes(graph) < len(graph.nodes) or not reduced_chains(graph)):
             # a graph made mostly of elementwise chains that end in a reduction (a loss written out, a softmax) is
@@ -656,7 +661,8 @@ class CompiledFunction:
         graph.recorder = None
         if plan is not None:
             self._whole = plan.whole
-            logs.log("aot_graphs", f"captured backward of {self.__name__}:\n{plan.bgraph}")
+            if logs.on("aot_graphs"):
+                logs.log("aot_graphs", f"captured backward of {self.__name__}:\n{plan.bgraph}")
             plan = optimize_plan(plan, optimize, fuse, kernels, logs.on("passes"))
             entry = _Entry(plan.graph, plan, kernels=kernels)
             entry.backward = plan.bgraph
@@ -673,8 +679,9 @@ class CompiledFunction:
         if logs.on("guards"):
             logs.log("guards", f"guards of the new graph of {self.__name__}:\n" +
                      "\n".join(f"    - {line}" for line in self._guard_lines(key)))
-        for k in kernels:
-            logs.log("output_code", f"kernel of {self.__name__}:\n{k.source}")
+        if logs.on("output_code"):
+            for k in kernels:
+                logs.log("output_code", f"kernel of {self.__name__}:\n{k.source}")
 
     def _guard_lines(self, key):
         """The guards of the graph captured under ``key``, in words, one per line."""
