@@ -24,7 +24,7 @@ from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
 from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..tensor import Tensor, _contiguous_strides
 from . import capture as _capture
 from . import logs, resume
 from .capture import CompileError, GraphBreak, GuardFailed
@@ -47,20 +47,12 @@ def _show(part):
     if isinstance(part, tuple) and len(part) == 6 and part[0] == "T":
         _, shape, stride, dtype, device, rg = part
         return f"tensor {dtype}{list(shape)} on {device}" + (" requiring grad" if rg else "") + \
-            ("" if stride == _contiguous(shape) else f" strides {stride}")
+            ("" if stride == _contiguous_strides(shape) else f" strides {stride}")
     if isinstance(part, tuple) and len(part) == 2 and part[0] in (float, bool, complex):
         return repr(part[1])
     if isinstance(part, tuple) and len(part) == 3 and part[0] == "id":
         return "not bound yet" if part[1] == "Unbound" else f"the same {part[1]} object (by identity)"
     return repr(part)
-
-
-def _contiguous(shape):
-    out, n = [], 1
-    for s in reversed(shape):
-        out.append(n)
-        n *= s
-    return tuple(reversed(out))
 
 
 class _Entry:
