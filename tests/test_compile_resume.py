@@ -821,3 +821,108 @@ def test_module_hooks_with_side_effects_run_on_every_call():
         same(c(x), pure(x))
     (entry,) = c._compiled._entries.values()
     assert entry.program is not None and entry.brk is None
+
+
+def _log_square(v, log=HISTORY):
+    log.append(float(v.sum()))
+    return v * v
+
+
+def test_side_effects_of_calls_the_source_does_not_name_run_on_every_call():
+    # callbacks reached through a list argument, a loop index and a lambda: the source cannot name them, so the
+    # capture watches the calls the program makes and breaks at the statement whose call has an effect
+    HISTORY.clear()
+    seen = []
+
+    def through_a_list(x, callbacks):
+        y = x * 3
+        callbacks[0](y)
+        return y + 1
+
+    c = minitorch.compile(through_a_list)
+    for i in range(3):
+        x = minitorch.full((2,), float(i))
+        same(c(x, [lambda v: seen.append(v.sum().item())]), x * 3 + 1)
+    assert seen == [0.0, 6.0, 12.0]  # (was: appended at the capture only)
+    (brk,) = explain(through_a_list, minitorch.ones(2), [lambda v: seen.append(1)]).break_reasons
+    assert "a Python side effect" in brk.reason and ".append()" in brk.reason
+
+    steps = [pure_helper, _log_square]
+
+    def by_index(x):
+        for i in range(2):
+            x = steps[i](x)
+        return x - 1
+
+    c = minitorch.compile(by_index)
+    for i in range(3):
+        x = minitorch.full((2,), float(i + 1))
+        same(c(x), ((x * 3).relu() ** 2) - 1)
+    assert HISTORY == [6.0 * (i + 1) for i in range(3)]
+
+    with pytest.raises(CompileError, match="a Python side effect"):
+        minitorch.compile(through_a_list, fullgraph=True)(minitorch.ones(2), [lambda v: seen.append(1)])
+
+
+class _Pair:
+    def __init__(self, a, b):
+        self.a, self.b = a, b  # making an object is not a side effect on another one
+
+
+def test_calls_without_side_effects_that_the_source_does_not_name_stay_in_one_graph():
+    acts = [pure_helper, lambda v: v.tanh(), minitorch.relu]
+
+    def f(x):
+        for act in acts:
+            x = act(x)
+        p = _Pair(x, x * 2)
+        return p.a + p.b
+
+    c = minitorch.compile(f)
+    x = minitorch.randn(4)
+    for _ in range(2):
+        same(c(x), f(x))
+    (entry,) = c._entries.values()
+    assert entry.program is not None and entry.brk is None
+
+
+def test_functions_and_hooks_of_installed_packages_are_looked_into(tmp_path, monkeypatch):
+    import importlib.util
+
+    from minitorch.compiler import resume
+    src = tmp_path / "somepkg_meter.py"
+    src.write_text(textwrap.dedent("""
+        class Meter:
+            def __init__(self):
+                self.n = 0
+
+            def update(self, v):
+                self.n += 1
+                return v
+
+        def count_hook(module, inputs, output):
+            module.calls = getattr(module, "calls", 0) + 1
+    """))
+    spec = importlib.util.spec_from_file_location("somepkg_meter", src)
+    pkg = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pkg)
+    monkeypatch.setitem(resume._KIND, str(src), "library")  # as if installed in site-packages
+    meter = pkg.Meter()
+
+    def f(x, meters):
+        y = x.exp()
+        meters[0].update(y)
+        return y * 2
+
+    c = minitorch.compile(f)
+    for _ in range(3):
+        x = minitorch.randn(3)
+        same(c(x, [meter]), x.exp() * 2)
+    assert meter.n == 3
+
+    lin = nn.Linear(2, 2)
+    lin.register_forward_hook(pkg.count_hook)
+    c = minitorch.compile(lin)
+    for _ in range(3):
+        c(minitorch.randn(1, 2))
+    assert lin.calls == 3

@@ -1032,10 +1032,14 @@ def assume_constant_result(fn):
 
 
 def _mark(fn, name):
+    f = getattr(fn, "__func__", fn)
     try:
-        setattr(getattr(fn, "__func__", fn), name, True)
+        setattr(f, name, True)
     except (AttributeError, TypeError):
         raise TypeError(f"cannot mark {fn!r}: a Python function or method is expected") from None
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        resume.MARKED.add(code)  # (the calls the capture watches are known by their code)
 
 
 def cudagraph_mark_step_begin():

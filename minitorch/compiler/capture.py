@@ -106,7 +106,8 @@ class _Recorder:
         self.raw = set()      # ids of the CtxValues whose backward started kernels outside the recorded ops
         self.of_backward = False  # recording a backward (compiler/joint.py); else a backward run is a break
         self.names = names   # id(parameter or buffer) -> its dotted name
-        self.depth = 0
+        self.tracer = None   # the trace function watching the program's calls (_calls_watcher), when one is set
+        self._depth = 0
         self.modules = {}     # id -> every module the call ran (their state is checked before each replay)
         self.call_grad = False
         self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
@@ -122,6 +123,17 @@ class _Recorder:
         self.rng = _rng_state()  # (random numbers drawn inside an op: a side effect too)
         self.autocast = _autocast_state()
         self.python_effects = True  # False: an export, whose graph is not replayed by Python
+
+    @property
+    def depth(self):
+        """How deep inside recorded ops and passed-through hooks the call is (0: in the program's code)."""
+        return self._depth
+
+    @depth.setter
+    def depth(self, n):
+        self._depth = n
+        if self.tracer is not None:  # the program's calls are watched outside ops only (their kernels' loading
+            sys.settrace(None if n else self.tracer)  # runs much Python)
 
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
@@ -750,6 +762,34 @@ def host_guard(t, convert, expected):
         raise GuardFailed(f"{convert.__name__}() of a tensor gave another value than at the capture")
 
 
+_UNWATCHED = ("minitorch", "stdlib")
+
+
+def _calls_watcher(rec):
+    """A trace function (``sys.settrace``) that looks into every function of the program or of an installed
+    package that the program's code calls while it is captured (``resume.call_effect``): a call with a Python
+    side effect is a graph break there, so the compiled function is cut at the statement that made it. This finds
+    calls its source does not name (``fns[i](x)``, a callback held in a container); calls minitorch makes (a
+    module's forward, a hook, an autograd Function) are read from the source before the capture."""
+    from .resume import call_effect, code_kind
+
+    def watch(frame, event, arg):
+        kind = code_kind(frame.f_code)
+        if kind not in _UNWATCHED and event == "call" and rec.broken is None and not rec.depth:
+            # a package's function called by the program's code; the program's called by it, by way of the
+            # standard library's or packages' functions (a callback); not minitorch's calls
+            caller = frame.f_back
+            while caller is not None and kind == "program" and code_kind(caller.f_code) in ("stdlib", "library"):
+                caller = caller.f_back
+            if caller is not None and code_kind(caller.f_code) == "program":
+                why = call_effect(frame)
+                if why is not None:
+                    code = frame.f_code
+                    rec.python_effect(f"a call of {getattr(code, 'co_qualname', code.co_name)}(), which makes {why}")
+        return None
+    return watch
+
+
 def is_capturing():
     return _ACTIVE[0] is not None
 
@@ -769,9 +809,16 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             seen.add(id(t))
             rec.add_input(t)
     saved = _install(rec)
+    if python_effects and sys.gettrace() is None:  # (under a debugger or coverage: what the source shows)
+        rec.tracer = _calls_watcher(rec)
     try:
+        if rec.tracer is not None:
+            sys.settrace(rec.tracer)
         result = fn(*args, **kwargs)
     finally:
+        if rec.tracer is not None:
+            rec.tracer = None
+            sys.settrace(None)
         _uninstall(saved)
         rec.pre_tensors = None
     if rec.broken is not None:

@@ -8,7 +8,9 @@ A compiled function is cut, from its source, into runs of top-level statements o
   is cut again;
 - before its first capture, around statements that change Python state a graph cannot replay, or read it in a way
   the graph would hold fixed (``effects``: a print, ``self.steps += 1``, ``history.append(...)``,
-  ``state["n"] = ...``, ``sched.get_last_lr()``, ``random.random()``): they run eagerly on every call.
+  ``state["n"] = ...``, ``sched.get_last_lr()``, ``random.random()``): they run eagerly on every call;
+- at the statement whose call (one the source cannot name: ``fns[i](x)``, a callback in a list, an installed
+  package's method) runs a function with such an effect, which the capture sees as it runs (``call_effect``).
 
 Values a function reads through attribute and item chains (``opt.param_groups[0]["lr"]``) are not cut out: they
 are guards (``chain_reader``), read at the start of every call.
@@ -357,9 +359,9 @@ def _called(node, origin, bound, seen):
 
 def hooks_effect(module):
     """The first Python side effect among the hooks a call of ``module`` runs (its own forward and backward hooks
-    and the global ones), or None. A hook of the program's own code is looked into as ``effects`` does; one whose
-    source cannot be read (a lambda) counts as having one; hooks of minitorch and installed packages (weight
-    normalisation's) do not."""
+    and the global ones), or None. A hook of the program's own code or of an installed package is looked into as
+    ``effects`` does; one whose source cannot be read (a lambda) counts as having one; minitorch's own hooks
+    (weight normalisation's) do not."""
     from ..nn.modules import module as M
     d = module.__dict__
     seen = {}
@@ -367,7 +369,7 @@ def hooks_effect(module):
                   M._global_forward_pre_hooks, M._global_forward_hooks, M._global_backward_pre_hooks,
                   M._global_backward_hooks):
         for hook in store.values():
-            for fn, this in _program_code(hook):
+            for fn, this in _program_code(hook) or _library_code(hook):
                 if spec_of(fn) is None:
                     return f"the hook {fn.__qualname__} (its source cannot be read)"
                 why = _code_effect(fn, this, seen)
@@ -419,6 +421,14 @@ def _program_code(v):
     return [(call, v)] if _own(call) else []
 
 
+def _library_code(v):
+    """(function, the object it is bound to or None) for a function or method of an installed package."""
+    f = getattr(v, "__func__", v)
+    if not isinstance(f, types.FunctionType) or code_kind(f.__code__) != "library" or _marked(v):
+        return []
+    return [(f, getattr(v, "__self__", None))]
+
+
 def _marked(v):
     f = getattr(v, "__func__", v)
     return getattr(f, "__minitorch_in_graph__", False) is True or getattr(f, "__minitorch_constant__", False) is True
@@ -432,14 +442,109 @@ def _own(fn):
         return False
     if (fn.__module__ or "").split(".")[0] == "minitorch":
         return False
-    return not os.path.realpath(fn.__code__.co_filename).startswith(_libraries())
+    return code_kind(fn.__code__) == "program"
 
 
 @functools.lru_cache(maxsize=1)
-def _libraries():
+def _paths():
+    """(installed packages' folders, the standard library's folders), each ending in a separator."""
     import sysconfig
     paths = sysconfig.get_paths()
-    return tuple({os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+    return tuple(tuple({os.path.realpath(paths[k]) + os.sep for k in keys})
+                 for keys in (("purelib", "platlib"), ("stdlib", "platstdlib")))
+
+
+_KIND = {}  # file name -> its kind (code_kind)
+
+
+@functools.lru_cache(maxsize=1)
+def _minitorch_dirs():
+    """minitorch's folders: the package's, and its kernels' (a folder beside it in a checkout)."""
+    from .. import kernels
+    return tuple({os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep,
+                  os.path.dirname(os.path.realpath(kernels.__file__)) + os.sep})
+
+
+def code_kind(code):
+    """Whose code a code object is: "minitorch", "library" (an installed package), "stdlib" (Python's own) or
+    "program" (anything else: the program's files, code made by ``exec``)."""
+    name = code.co_filename
+    kind = _KIND.get(name)
+    if kind is None:
+        path = os.path.realpath(name)
+        libraries, stdlib = _paths()
+        kind = "stdlib" if name.startswith("<frozen") else "minitorch" if path.startswith(_minitorch_dirs()) else \
+            "library" if path.startswith(libraries) else "stdlib" if path.startswith(stdlib) else "program"
+        _KIND[name] = kind
+    return kind
+
+
+# effects met while a call is captured ---------------------------------------------------------------------------
+# A call the static reading above cannot follow (``fns[i](x)``, a callback held in a local or a container, a
+# function of an installed package) is looked into when the capture runs it (compiler/capture.py traces the calls
+# the program's code makes): the function it starts is read by the same rules, from its source, or from its
+# bytecode where there is none (a lambda, code made by ``exec``).
+_CALLS = {}  # code object -> the effect of running it (a string) or None
+_MAKERS = {"__init__", "__new__", "__post_init__", "__init_subclass__", "__set_name__", "__del__"}
+
+
+MARKED = set()  # code of the functions marked allow_in_graph or assume_constant_result
+
+
+def call_effect(frame):
+    """The Python side effect of the call that starts ``frame`` (a function of the program or of an installed
+    package called by the program's code while it is captured), or None. Making an object (``__init__``) is
+    not an effect on another one, and a function marked ``allow_in_graph`` or ``assume_constant_result`` is not
+    looked into, nor what it calls."""
+    code = frame.f_code
+    f = frame
+    while f is not None and code_kind(f.f_code) != "minitorch":
+        if f.f_code in MARKED:
+            return None
+        f = f.f_back
+    why = _CALLS.get(code, _MISSING)
+    if why is _MISSING:
+        why = None if code.co_name in _MAKERS else _frame_effect(frame, code)
+        if len(_CALLS) > 4096:
+            _CALLS.clear()
+        _CALLS[code] = why
+    return why
+
+
+def _frame_effect(frame, code):
+    names = frame.f_locals
+    cells = tuple(types.CellType(names[n]) if n in names else types.CellType() for n in code.co_freevars)
+    fn = types.FunctionType(code, frame.f_globals, code.co_name, None, cells)
+    fn.__qualname__ = getattr(code, "co_qualname", code.co_name)
+    spec = spec_of(fn)
+    if spec is None:
+        return _bytecode_effect(code)
+    origin = spec.origin
+    this = names.get(code.co_varnames[0], _MISSING) if code.co_argcount and origin.args else _MISSING
+    found = _first_effect(spec.stmts, origin, {} if this is _MISSING else {origin.args[0]: this}, {})
+    return None if found is None else f"{found[0]} at {origin.filename}:{found[1]}"
+
+
+_NAMED_EFFECTS = {"print", "setattr", "delattr", "next", "input", "open"}
+
+
+def _bytecode_effect(code):
+    """The first effect the instructions of ``code`` make (a function without source): a store of an attribute,
+    an item or a global or nonlocal name, a container's mutating method, an output method, ``print()``..."""
+    import dis
+    for ins in dis.get_instructions(code):
+        op, name = ins.opname, ins.argval
+        if op in ("STORE_ATTR", "DELETE_ATTR"):
+            return f"an attribute store (.{name})"
+        if op in ("STORE_SUBSCR", "DELETE_SUBSCR"):
+            return "an item store"
+        if op in ("STORE_GLOBAL", "DELETE_GLOBAL") or op == "STORE_DEREF" and name in code.co_freevars:
+            return f"a write of the global or nonlocal name {name}"
+        if op in ("LOAD_METHOD", "LOAD_ATTR") and name in _CONTAINER | _WRITES:
+            return f".{name}()"
+        if op in ("LOAD_GLOBAL", "LOAD_NAME") and name in _NAMED_EFFECTS:
+            return f"{name}()"
+    return None
 
 
 def _effect(node, made, origin, bound):
@@ -612,6 +717,7 @@ _CONTAINER = {"append", "extend", "insert", "pop", "popleft", "appendleft", "rem
 _OUTPUT = {"write", "writelines", "flush", "put", "put_nowait", "add_scalar", "add_scalars", "add_histogram",
            "add_image", "add_images", "add_text", "add_figure", "log", "info", "debug", "warning", "error",
            "exception", "critical"}
+_WRITES = {"write", "writelines", "flush", "put", "put_nowait"}
 
 
 def _cells_safe(origin, groups, spec):
