@@ -481,10 +481,65 @@ def bench_first():
     return out
 
 
+_REGIONAL = textwrap.dedent("""
+    import sys, time
+    lib = __import__(sys.argv[1])
+    nn = lib.nn
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(10, 10)
+
+        def forward(self, x):
+            return lib.sigmoid(self.linear(x).relu()).relu()
+
+    class Model(nn.Module):
+        def __init__(self, regional):
+            super().__init__()
+            self.linear = nn.Linear(10, 10)
+            layers = [Layer() for _ in range(64)]
+            self.layers = nn.ModuleList([lib.compile(m) for m in layers] if regional else layers)
+
+        def forward(self, x):
+            x = self.linear(x)
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    regional = sys.argv[2] == "regional"
+    model = Model(regional)
+    model = model if regional else lib.compile(model)
+    x = lib.randn(10, 10)
+    t = time.perf_counter()
+    model(x)
+    model(x)
+    print(time.perf_counter() - t)
+""")
+
+
+def bench_regional(torch):
+    """First two calls of a model of 64 small layers (a new process, the compile caches warm from a run before):
+    each layer compiled on its own (regional compilation) against the whole model compiled."""
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, MINITORCH_COMPILE_CACHE=d)
+        for mode in ("regional", "whole"):
+            times = []
+            for lib in ("minitorch",) + (("torch",) if torch is not None else ()):
+                r = None
+                for _ in range(2):  # the second run finds the kernels of the first on disk
+                    r = subprocess.run([sys.executable, "-c", _REGIONAL, lib, mode], env=env, capture_output=True,
+                                       text=True)
+                times.append(float(r.stdout.split()[-1]) if r.returncode == 0 else None)
+            ratio = f"  {times[0] / times[1]:.2f}x torch.compile" if len(times) > 1 and times[1] else ""
+            print(f"{'64 layers ' + mode + ', first 2 calls':<34}  {times[0]:.2f} s"
+                  + (f"  torch.compile {times[1]:.2f} s" if len(times) > 1 and times[1] else "") + ratio)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first")
+    p.add_argument("--only", default="gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first,regional")
     args = p.parse_args()
     try:
         import torch
@@ -516,6 +571,8 @@ def main():
         bench_resnet(args.rounds, torch)
     if "first" in only:
         bench_first()
+    if "regional" in only:
+        bench_regional(torch)
 
 
 if __name__ == "__main__":

@@ -64,12 +64,17 @@ def _is_contig(shape, stride):
     return True
 
 
+# The capture epoch a new storage is born in (its version counter's second item): a capture (compiler/capture.py)
+# starts a new epoch, so the tensors whose storage is older were there before the call, without a scan of the heap.
+_EPOCH = [0]
+
+
 def _make(storage, shape, stride, offset, dtype, device, version=None, contig=None, base=None):
     """A tensor over ``storage``: on the CPU a 1-D C-contiguous numpy array of ``dtype.storage_np`` (launchers call
     compiled kernels for exactly that type, see ops/launch.py ``_entry``). ``version``: the version counter it
     shares with the other views of the storage, a one-element list (``t._vc[0]``, bumped by in-place ops; a list
     because making one costs a third of making a slotted object, and every op result makes one); a new counter when
-    None."""
+    None (holding the epoch the storage is born in, ``_EPOCH``)."""
     t = object.__new__(Tensor)
     t._base = base
     t._storage = storage
@@ -80,7 +85,7 @@ def _make(storage, shape, stride, offset, dtype, device, version=None, contig=No
     if dtype._half:
         _dt.HALF_SEEN[0] = True
     t._device = device
-    t._vc = version if version is not None else [0]
+    t._vc = version if version is not None else [0, _EPOCH[0]]
     t._contig = _is_contig(shape, stride) if contig is None else contig
     t._requires_grad = False
     t._grad = None

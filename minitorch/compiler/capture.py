@@ -24,7 +24,6 @@ printing, ``.numpy()``), a kernel started outside the recorded layers on a trace
 tensor that takes part in autograd, a backward pass inside the call. At a break the recording stops and the call
 finishes eagerly.
 """
-import gc
 import os
 import sys
 
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
-from ..tensor import HOST_READ, Tensor, _make
+from ..tensor import _EPOCH, HOST_READ, Tensor, _make
 from .ir import CtxValue, Graph, Node, SizeInt, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
@@ -113,13 +112,11 @@ class _Recorder:
         self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
         self.writes = 0       # in-place writes recorded so far
         self.effects = 0      # ops recorded so far that change what outlives the call (no guard may follow them)
-        # tensors (and storages) alive before the call: read by reference (closures, globals); any other tensor the
-        # recorded ops did not make was made by the call itself
-        # (held for the capture, so that no id of theirs is reused by a tensor the call makes)
-        self.pre_tensors = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # not isinstance: proxies
-        self.pre = {id(o) for o in self.pre_tensors}                                      # run code for __class__
-        self.pre_storages = {id(o._storage) for o in self.pre_tensors if not o._is_sparse_coo}
-        self.pre_versions = [o._vc[0] for o in self.pre_tensors]  # (an op that writes one inside: a side effect)
+        # tensors whose storage is older than the call (``existed``) are read by reference (closures, globals); any
+        # other tensor the recorded ops did not make was made by the call itself
+        _EPOCH[0] += 1
+        self.epoch = _EPOCH[0]
+        self.met = []  # (tensor, version) of the older tensors the capture met, as first met (``_side_effects``)
         self.rng = _rng_state()  # (random numbers drawn inside an op: a side effect too)
         self.autocast = _autocast_state()
         self.python_effects = True  # False: an export, whose graph is not replayed by Python
@@ -135,6 +132,11 @@ class _Recorder:
         if self.tracer is not None:  # the program's calls are watched outside ops only (their kernels' loading
             sys.settrace(None if n else self.tracer)  # runs much Python)
 
+    def existed(self, t):
+        """Whether ``t``'s storage was made before the call (a storage born in an earlier capture epoch)."""
+        vc = t._vc
+        return len(vc) < 2 or vc[1] < self.epoch
+
     # values --------------------------------------------------------------------------------------------------
     def bind(self, t, v, computed=True):
         self.vals[id(t)] = v
@@ -148,6 +150,7 @@ class _Recorder:
                 self.storages[id(t._storage)] = (v, t)
 
     def add_input(self, t):
+        self.met.append((t, t._vc[0]))
         v = Value("input", t, label=f"x{len(self.graph.inputs)}")
         v.rg = self.call_grad and t._requires_grad
         self.graph.inputs.append(v)
@@ -176,9 +179,11 @@ class _Recorder:
         if base is not None:
             return self._view(base, t)
         label = self.names.get(id(t))
-        if label is None and id(t) not in self.pre and id(t._storage) not in self.pre_storages \
-                and not _scalar_constant(t):
+        old = self.existed(t)
+        if label is None and not old and not _scalar_constant(t):
             return self._made_here(t)
+        if old:
+            self.met.append((t, t._vc[0]))
         v = Value("const", t, label=label)
         v.rg = t._requires_grad
         self.graph.consts.append(v)
@@ -263,7 +268,7 @@ class _Recorder:
         rg = differentiable and grad_mode and any(v.rg for v in node.inputs())
         static = all(v.static for v in node.inputs()) and _deterministic(kind, name)
         written = _written(kind, name, args, kwargs)
-        if not _deterministic(kind, name) or written is not None and id(written._storage) in self.pre_storages:
+        if not _deterministic(kind, name) or written is not None and self.existed(written):
             self.effects += 1
         if written is not None:
             self.writes += 1
@@ -367,7 +372,7 @@ class _Recorder:
         """Whether an op recorded so far changed what outlives the call: random numbers drawn (by a random op, or
         inside one: attention's dropout), an optimizer step, a tensor from before the call written in place (by the
         op itself or inside it: a batch norm's running statistics)."""
-        if not self.effects and (any(t._vc[0] != n for t, n in zip(self.pre_tensors, self.pre_versions))
+        if not self.effects and (any(t._vc[0] != n for t, n in self.met)
                                  or _rng_state() != self.rng):
             self.effects += 1
         return self.effects > 0
@@ -820,7 +825,6 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             rec.tracer = None
             sys.settrace(None)
         _uninstall(saved)
-        rec.pre_tensors = None
     if rec.broken is not None:
         return rec.broken, result
     graph = rec.graph

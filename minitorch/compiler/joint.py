@@ -316,7 +316,6 @@ def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
                               retain_graph=True, allow_unused=True)
     finally:
         _uninstall(saved_hooks)
-        brec.pre_tensors = None
     if brec.raw and blamed is not None:
         blamed.update(brec.raw)
     if brec.broken is not None or any(g is None for g in grads):

@@ -25,6 +25,7 @@ them, ``len()`` of a tensor whose first size may change (Python makes its result
 a float or a plain int (``T / 2``, ``int(T)``), or a slice that is clamped or counts from the end, leaves the
 capture without a template. ``dynamic=False`` turns templates off.
 """
+import gc
 import itertools
 import math
 import operator
@@ -480,6 +481,9 @@ class size_guards:
         self.guards = []
         self.dims = {}
         self.args = {id(t) for t in tensors}
+        # the tensors alive before the call (any other was made by it), held so that no id of theirs is reused
+        self.alive = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # (not isinstance: a proxy's
+        self.pre = {id(o) for o in self.alive}                                     # __class__ runs code)
         if len(tensors) == len(inputs):
             for t, v in zip(tensors, inputs):
                 if len(t._shape) == len(v.shape):
@@ -490,7 +494,7 @@ class size_guards:
     def _made(self, t):
         """Whether ``t`` is a tensor the call made, read by the user's code (not inside a recorded op)."""
         rec = SizeInt.recorder[0]
-        return rec is not None and not rec.depth and id(t) not in self.args and id(t) not in rec.pre
+        return rec is not None and not rec.depth and id(t) not in self.args and id(t) not in self.pre
 
     def __enter__(self):
         if not self.dims:
@@ -561,6 +565,7 @@ class size_guards:
         return rec is None or not rec.depth
 
     def __exit__(self, *exc):
+        self.alive = None
         if self.dims:
             Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement = self.saved
             index_ops.INDEX_HOOK[0] = None

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import _EPOCH, Tensor
 
 _INT64 = _dt.int64
 
@@ -367,7 +367,7 @@ def _make(indices, values, shape, coalesced):
     t._shape = tuple(int(s) for s in shape)
     t._dtype = values._dtype
     t._device = values._device
-    t._vc = [0]
+    t._vc = [0, _EPOCH[0]]
     t._grad = None
     t._retains_grad = False
     t._hooks = None
