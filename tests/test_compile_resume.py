@@ -926,3 +926,49 @@ def test_functions_and_hooks_of_installed_packages_are_looked_into(tmp_path, mon
     for _ in range(3):
         c(minitorch.randn(1, 2))
     assert lin.calls == 3
+
+
+def _closing_generator(holder, log):
+    try:
+        yield 1
+        yield 2
+    finally:
+        log.append("closed")
+
+
+def test_garbage_collected_while_capturing_is_not_a_call_of_the_program():
+    # a started generator of the program in a reference cycle, collected in the middle of the capture, runs its
+    # ``finally`` there: that is not a call the compiled function makes, so it breaks nothing
+    import gc
+
+    closed = []
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.lin(x)
+            gc.set_threshold(1)  # a collection at the next allocations
+            rows = [[i] for i in range(50)]
+            return h.tanh() * len(rows)
+
+    m = M()
+    c = minitorch.compile(m)
+    x = minitorch.randn(2, 4)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(10 ** 6)
+        for _ in range(20):
+            holder = {}
+            g = _closing_generator(holder, closed)
+            holder["g"] = g
+            g.send(None)
+        del holder, g
+        same(c(x), m.lin(x).tanh() * 50)
+    finally:
+        gc.set_threshold(*before)
+    same(c(x), m.lin(x).tanh() * 50)
+    (entry,) = c._compiled._entries.values()
+    assert entry.brk is None and entry.program is not None

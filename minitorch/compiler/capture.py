@@ -24,6 +24,7 @@ printing, ``.numpy()``), a kernel started outside the recorded layers on a trace
 tensor that takes part in autograd, a backward pass inside the call. At a break the recording stops and the call
 finishes eagerly.
 """
+import gc
 import os
 import sys
 
@@ -816,14 +817,20 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
     saved = _install(rec)
     if python_effects and sys.gettrace() is None:  # (under a debugger or coverage: what the source shows)
         rec.tracer = _calls_watcher(rec)
+    collecting = gc.isenabled()
     try:
         if rec.tracer is not None:
+            # no collection of cyclic garbage while the calls are watched: a collection runs code of other objects
+            # (a generator closed, a finalizer) in the middle of the program's, which is no call of the program's
+            gc.disable()
             sys.settrace(rec.tracer)
         result = fn(*args, **kwargs)
     finally:
         if rec.tracer is not None:
             rec.tracer = None
             sys.settrace(None)
+            if collecting:
+                gc.enable()
         _uninstall(saved)
     if rec.broken is not None:
         return rec.broken, result
