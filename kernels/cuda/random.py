@@ -15,6 +15,12 @@ from numba import cuda, int64, uint64
 
 from ._grid import THREADS, blocks
 
+# On Numba's CUDA simulator the arithmetic below runs on NumPy scalars, which warn about the wrap-around a GPU does
+# silently. The first warning would add ``__warningregistry__`` to this module's globals while the simulator's
+# other threads iterate them (to swap in its fake ``cuda`` module), failing the launch ("dictionary changed size
+# during iteration"); made here, the registry is only filled.
+__warningregistry__ = {}
+
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _M1 = uint64(0xBF58476D1CE4E5B9)
 _M2 = uint64(0x94D049BB133111EB)
