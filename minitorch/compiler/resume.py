@@ -412,13 +412,27 @@ def _program_code(v):
                     out.append((type(m).forward, m))
         return out
     if isinstance(v, types.MethodType):
-        return [(v.__func__, v.__self__)] if _own(v.__func__) else []
+        f = _unwrapped(v.__func__)
+        return [(f, v.__self__)] if f is not None else []
     if isinstance(v, types.FunctionType):
-        return [(v, None)] if _own(v) else []
+        f = _unwrapped(v)
+        return [(f, None)] if f is not None else []
     if v is _MISSING or isinstance(v, type):  # making an object is not an effect on another one
         return []
     call = getattr(type(v), "__call__", None)
     return [(call, v)] if _own(call) else []
+
+
+def _unwrapped(f):
+    """The program's own function ``f`` is, or wraps through decorators that keep ``__wrapped__``
+    (``@minitorch.no_grad()``, ``functools.wraps``), or None."""
+    for _ in range(8):
+        if _own(f):
+            return f
+        f = getattr(f, "__wrapped__", None)
+        if not isinstance(f, types.FunctionType):
+            return None
+    return None
 
 
 def _library_code(v):
