@@ -511,7 +511,7 @@ def call_effect(frame):
     not an effect on another one, and a function marked ``allow_in_graph`` or ``assume_constant_result`` is not
     looked into, nor what it calls."""
     code = frame.f_code
-    f = frame
+    f = frame if MARKED else None
     while f is not None and code_kind(f.f_code) != "minitorch":
         if f.f_code in MARKED:
             return None
@@ -578,7 +578,7 @@ def _effect(node, made, origin, bound):
         return None
     f = node.func
     if isinstance(f, ast.Name):
-        if f.id in ("print", "setattr", "delattr", "next", "input", "open"):
+        if f.id in _NAMED_EFFECTS:
             return f"{f.id}()"
         if f.id not in made and not node.args and not node.keywords and \
                 not _replayable(_value_of(f.id, origin, bound)):
