@@ -996,3 +996,59 @@ def test_a_helper_under_a_decorator_is_looked_into_through_its_wrapper():
         same(c(x), x * 2 + 1)
     assert NOTES == [0, 1, 2]  # (was: appended at the capture only: the wrapper is minitorch's code)
     assert "_noted_without_grad()" in str(c._effects.why[0])
+
+
+def test_program_functions_that_minitorch_calls_are_looked_into():
+    # a checkpointed function and the forward of a submodule reached through a list are the program's code called
+    # by minitorch's (checkpoint, Module.__call__): their effects run on every call too
+    from minitorch.utils.checkpoint import checkpoint
+    seen = []
+
+    def block(h):
+        seen.append(1)
+        return h.tanh() * 2
+
+    def f(x):
+        y = x + 1
+        return checkpoint(block, y, use_reentrant=False).sum()
+
+    for fn in (f, minitorch.compile(f)):
+        seen.clear()
+        for i in range(3):
+            x = minitorch.randn(4, requires_grad=True)
+            want = (x.detach() + 1).tanh().mul(2).sum()
+            got = fn(x)
+            same(got, want)
+            got.backward()
+            same(x.grad, 2 * (1 - (x.detach() + 1).tanh() ** 2))
+        assert len(seen) == 6  # each forward and each recomputation in the backward (compiled, was: 2)
+
+    class Counted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.lin(x).relu()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([Counted(), Counted()])
+
+        def forward(self, x):
+            todo = list(self.blocks)
+            for i in range(len(todo)):
+                x = todo[i](x)
+            return x * 2
+
+    net = Net()
+    c = minitorch.compile(net)
+    x = minitorch.randn(2, 3)
+    for _ in range(4):
+        same(c(x), net.blocks[1].lin(net.blocks[0].lin(x).relu()).relu() * 2)
+    assert [b.calls for b in net.blocks] == [4, 4]  # (was: [1, 1])
+    with pytest.raises(CompileError, match="Counted.forward"):
+        minitorch.compile(Net(), fullgraph=True)(x)

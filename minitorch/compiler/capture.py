@@ -775,19 +775,25 @@ def _calls_watcher(rec):
     """A trace function (``sys.settrace``) that looks into every function of the program or of an installed
     package that the program's code calls while it is captured (``resume.call_effect``): a call with a Python
     side effect is a graph break there, so the compiled function is cut at the statement that made it. This finds
-    calls its source does not name (``fns[i](x)``, a callback held in a container); calls minitorch makes (a
-    module's forward, a hook, an autograd Function) are read from the source before the capture."""
+    calls its source does not name (``fns[i](x)``, a callback held in a container), and the program's functions
+    that minitorch's code calls (a checkpointed function, the forward of a module reached through a list). Not
+    watched: the captured function itself and its pieces (their statements are read before the capture), an
+    optimizer's step hooks (the step node runs them on every call), and what runs inside an op (an autograd
+    Function's forward)."""
     from .resume import call_effect, code_kind
+    from ..optim.optimizer import _with_hooks
+    handled = {capture.__code__, _with_hooks(lambda self: None).__code__}
 
     def watch(frame, event, arg):
         kind = code_kind(frame.f_code)
         if kind not in _UNWATCHED and event == "call" and rec.broken is None and not rec.depth:
             # a package's function called by the program's code; the program's called by it, by way of the
-            # standard library's or packages' functions (a callback); not minitorch's calls
+            # standard library's or packages' functions (a callback), or by minitorch's code
             caller = frame.f_back
             while caller is not None and kind == "program" and code_kind(caller.f_code) in ("stdlib", "library"):
                 caller = caller.f_back
-            if caller is not None and code_kind(caller.f_code) == "program":
+            if caller is not None and (code_kind(caller.f_code) == "program"
+                                       or kind == "program" and caller.f_code not in handled):
                 why = call_effect(frame)
                 if why is not None:
                     code = frame.f_code
