@@ -1052,3 +1052,44 @@ def test_program_functions_that_minitorch_calls_are_looked_into():
     assert [b.calls for b in net.blocks] == [4, 4]  # (was: [1, 1])
     with pytest.raises(CompileError, match="Counted.forward"):
         minitorch.compile(Net(), fullgraph=True)(x)
+
+
+@pytest.mark.parametrize("sets_itself", [False, True])
+def test_a_trace_function_set_before_still_sees_the_calls_and_effects_are_still_found(sets_itself):
+    # a debugger or a coverage tool holds sys.settrace: the capture's watcher hands every call on to it (one that
+    # sets itself again whenever it is called, as coverage's C tracer does, is set aside again after each call)
+    import sys
+    events = []
+
+    def tool(frame, event, arg):  # a coverage-like tool: the lines run in this file's helpers
+        if sets_itself and event == "call":
+            sys.settrace(tool)
+        if frame.f_code.co_filename == __file__:
+            events.append((event, frame.f_code.co_name))
+            return tool
+        return None
+
+    kept = []
+
+    def keep(v):
+        kept.append(1)
+        return v * 3
+
+    def f(x, fns):
+        for i in range(len(fns)):
+            x = fns[i](x + 1)
+        return x.relu()
+
+    c = minitorch.compile(f)
+    before = sys.gettrace()
+    sys.settrace(tool)
+    try:
+        for _ in range(3):
+            x = minitorch.randn(4)
+            same(c(x, [keep]), ((x + 1) * 3).relu())
+        inside = sys.gettrace()
+    finally:
+        sys.settrace(before)
+    assert inside is tool
+    assert len(kept) == 3  # the effect is found while the tool traces (was: 1, the capture's)
+    assert ("call", "keep") in events and ("line", "keep") in events and ("call", "f") in events

@@ -107,6 +107,7 @@ class _Recorder:
         self.of_backward = False  # recording a backward (compiler/joint.py); else a backward run is a break
         self.names = names   # id(parameter or buffer) -> its dotted name
         self.tracer = None   # the trace function watching the program's calls (_calls_watcher), when one is set
+        self.outer = None    # the trace function set before the capture (a debugger's, a coverage tool's)
         self._depth = 0
         self.modules = {}     # id -> every module the call ran (their state is checked before each replay)
         self.call_grad = False
@@ -131,7 +132,7 @@ class _Recorder:
     def depth(self, n):
         self._depth = n
         if self.tracer is not None:  # the program's calls are watched outside ops only (their kernels' loading
-            sys.settrace(None if n else self.tracer)  # runs much Python)
+            sys.settrace(self.outer if n else self.tracer)  # runs much Python)
 
     def existed(self, t):
         """Whether ``t``'s storage was made before the call (a storage born in an earlier capture epoch)."""
@@ -771,7 +772,7 @@ def host_guard(t, convert, expected):
 _UNWATCHED = ("minitorch", "stdlib")
 
 
-def _calls_watcher(rec):
+def _calls_watcher(rec, outer=None):
     """A trace function (``sys.settrace``) that looks into every function of the program or of an installed
     package that the program's code calls while it is captured (``resume.call_effect``): a call with a Python
     side effect is a graph break there, so the compiled function is cut at the statement that made it. This finds
@@ -779,7 +780,8 @@ def _calls_watcher(rec):
     that minitorch's code calls (a checkpointed function, the forward of a module reached through a list). Not
     watched: the captured function itself and its pieces (their statements are read before the capture), an
     optimizer's step hooks (the step node runs them on every call), and what runs inside an op (an autograd
-    Function's forward)."""
+    Function's forward). A trace function set before (``outer``: a debugger, a coverage tool) still sees every
+    call: the watcher hands each on to it and returns what it returns."""
     from .resume import call_effect, code_kind
     from ..optim.optimizer import _with_hooks
     handled = {capture.__code__, _with_hooks(lambda self: None).__code__}
@@ -798,7 +800,12 @@ def _calls_watcher(rec):
                 if why is not None:
                     code = frame.f_code
                     rec.python_effect(f"a call of {getattr(code, 'co_qualname', code.co_name)}(), which makes {why}")
-        return None
+        if outer is None:
+            return None
+        local = outer(frame, event, arg)
+        if sys.gettrace() is not watch:  # (a tool that sets itself again when called: coverage's C tracer)
+            sys.settrace(watch)
+        return local
     return watch
 
 
@@ -821,8 +828,9 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             seen.add(id(t))
             rec.add_input(t)
     saved = _install(rec)
-    if python_effects and sys.gettrace() is None:  # (under a debugger or coverage: what the source shows)
-        rec.tracer = _calls_watcher(rec)
+    if python_effects:
+        rec.outer = sys.gettrace()  # (a debugger's or a coverage tool's: the watcher hands each call on to it)
+        rec.tracer = _calls_watcher(rec, rec.outer)
     collecting = gc.isenabled()
     try:
         if rec.tracer is not None:
@@ -834,7 +842,7 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
     finally:
         if rec.tracer is not None:
             rec.tracer = None
-            sys.settrace(None)
+            sys.settrace(rec.outer)
             if collecting:
                 gc.enable()
         _uninstall(saved)
