@@ -665,16 +665,34 @@ def _empty_wrapper(fn):
 _FUNCTIONAL_NAMES = {"cross_entropy": "aten::cross_entropy_loss"}
 
 
+def _wrappers(ns, pick, make):
+    """``(name, function, wrapper)`` for the functions of module ``ns`` that ``pick(name, fn)`` chooses, each
+    wrapper made by ``make(name, fn)`` once and kept while the module holds the same function (a profiler or a
+    compiler capture patches them in and out many times)."""
+    import inspect
+    memo = _WRAPPERS.setdefault(ns.__name__, {})
+    names = vars(ns)
+    if memo and all(names.get(name) is fn for name, (fn, _) in memo.items()):
+        return [(name, fn, w) for name, (fn, w) in memo.items()]
+    memo.clear()
+    for name, fn in list(names.items()):
+        if inspect.isfunction(fn) and pick(name, fn):
+            memo[name] = (fn, make(name, fn))
+    return [(name, fn, w) for name, (fn, w) in memo.items()]
+
+
+_WRAPPERS = {}
+
+
 def _patch_functional():
     """Wrap the public functions of ``nn.functional`` (``aten::<name>``): composites such as ``nll_loss`` and
     ``dropout`` get their own event around the ops they are built from."""
-    import inspect
     from ..nn import functional as F
-    for name in F.__all__:
-        fn = getattr(F, name, None)
-        if inspect.isfunction(fn):
-            _PATCHED_F[name] = fn
-            setattr(F, name, _launcher_wrapper(fn, _FUNCTIONAL_NAMES.get(name, "aten::" + name)))
+    public = set(F.__all__)
+    for name, fn, wrapper in _wrappers(F, lambda name, fn: name in public, lambda name, fn: _launcher_wrapper(
+            fn, _FUNCTIONAL_NAMES.get(name, "aten::" + name))):
+        _PATCHED_F[name] = fn
+        setattr(F, name, wrapper)
 
 
 _PATCHED_F = {}
@@ -682,18 +700,16 @@ _PATCHED_F = {}
 
 def _patch_launchers():
     """Wrap every kernel launcher of ``ops.launch`` (module attributes: callers look them up at call time)."""
-    import inspect
     from ..ops import launch
     if _PATCHED:
         return
     _patch_functional()
-    for name, fn in list(vars(launch).items()):
-        if name.startswith("_") or name in _NOT_LAUNCHERS or not inspect.isfunction(fn) or \
-                fn.__module__ != launch.__name__:
-            continue
-        namer = _LAUNCHER_NAMES.get(name, "aten::" + name)
+    for name, fn, wrapper in _wrappers(
+            launch, lambda name, fn: not name.startswith("_") and name not in _NOT_LAUNCHERS
+            and fn.__module__ == launch.__name__,
+            lambda name, fn: _launcher_wrapper(fn, _LAUNCHER_NAMES.get(name, "aten::" + name))):
         _PATCHED[name] = fn
-        setattr(launch, name, _launcher_wrapper(fn, namer))
+        setattr(launch, name, wrapper)
     _PATCHED["empty"] = launch.empty
     launch.empty = _empty_wrapper(launch.empty)
     from numba.core import caching

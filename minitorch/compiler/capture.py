@@ -668,7 +668,7 @@ def _install(rec):
     from ..nn.modules import module
     saved["module_hook"] = module._MODULE_HOOK[0]  # a broken graph's router (compiler/api.py) comes back after
     module._MODULE_HOOK[0] = rec.module_call
-    saved["opaque"] = _patch_opaque(rec)
+    saved["opaque"] = _patch_opaque()
     _PROFILE[0] = rec
     _ACTIVE[0] = rec
     saved["size_rec"], SizeInt.recorder[0] = SizeInt.recorder[0], rec
@@ -689,7 +689,18 @@ _OPAQUE_MODULES = ("linalg", "sorting", "search")
 _DATA_DEPENDENT = {"unique", "unique_consecutive", "bincount"}
 
 
-def _patch_opaque(rec):
+_OPAQUE = []  # (namespace, name, function, its recording wrapper): found once, checked at each capture
+
+
+def _patch_opaque():
+    if not _OPAQUE or any(vars(ns).get(name) is not fn for ns, name, fn, _ in _OPAQUE):
+        _OPAQUE[:] = [(ns, name, fn, _opaque_wrapper(name, fn)) for ns, name, fn in _opaque_functions()]
+    for ns, name, _, op in _OPAQUE:
+        setattr(ns, name, op)
+    return [(ns, name, fn) for ns, name, fn, _ in _OPAQUE]
+
+
+def _opaque_functions():
     import inspect
 
     from .. import linalg as public_linalg
@@ -701,21 +712,21 @@ def _patch_opaque(rec):
             if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == mod.__name__ \
                     and name not in _DATA_DEPENDENT and not name.endswith("_launch"):
                 targets[id(fn)] = fn
-    patched = []
+    found = []
     for ns in (minitorch, public_linalg, Tensor, linalg, sorting, search):
         for name, val in list(vars(ns).items()):
             # the function itself, or the wrapper that takes NumPy's argument names for it (ops/numpy_names.py),
             # which is what gets recorded then
             fn = targets.get(id(val)) or targets.get(id(getattr(val, "__wrapped__", None)))
             if fn is not None:
-                patched.append((ns, name, val))
-                setattr(ns, name, _opaque_wrapper(rec, name, val))
-    return patched
+                found.append((ns, name, val))
+    return found
 
 
-def _opaque_wrapper(rec, name, fn):
+def _opaque_wrapper(name, fn):
     def op(*args, **kwargs):
-        if rec.depth:
+        rec = _ACTIVE[0]
+        if rec is None or rec.depth:
             return fn(*args, **kwargs)
         return rec.record("op", name, fn, args, kwargs, lambda: fn(*args, **kwargs), True)
     op.__name__ = op.__qualname__ = name
