@@ -263,7 +263,10 @@ class Node:
         #                             op made, handed out for a compiled backward (compiler/capture.py)
 
     def inputs(self):
-        return [v for v in leaves((self.args, self.kwargs)) if isinstance(v, Value)]
+        """The values among the arguments, in order (a list made afresh: passes call this very often)."""
+        out = _values_in(self.args, []) if isinstance(self.args, (tuple, list, dict)) else \
+            [self.args] if isinstance(self.args, Value) else []
+        return _values_in(self.kwargs, out) if isinstance(self.kwargs, (dict, tuple, list)) else out
 
     def format(self):
         outs = ", ".join(f"{v.name()}: {v.type_str()}" for v in self.outputs) or "()"
@@ -292,6 +295,16 @@ def _fmt(a):
         return a.__name__
     text = " ".join(repr(a).split())
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _values_in(tree, out):
+    """Append to ``out`` every ``Value`` in the nested tuples, lists and dicts ``tree``, in ``leaves`` order."""
+    for x in (tree.values() if isinstance(tree, dict) else tree):
+        if isinstance(x, Value):
+            out.append(x)
+        elif isinstance(x, (tuple, list, dict)):
+            _values_in(x, out)
+    return out
 
 
 def leaves(tree):

@@ -37,6 +37,7 @@ import inspect
 import os
 import textwrap
 import types
+import weakref
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
            ast.DictComp, ast.GeneratorExp)
@@ -57,6 +58,7 @@ class _Spec:
         self.ret = ret
         self.end = end
         self.eager = eager
+        self.readers = {}  # the expressions read -> their reader (chain_reader), made once
 
 
 class _Origin:
@@ -173,8 +175,20 @@ def spec_of(fn):
     if piece is not None:
         return piece
     fn = getattr(fn, "__func__", fn)
-    code = getattr(fn, "__code__", None)
-    if not isinstance(fn, types.FunctionType) or code is None or code.co_flags & _NOT_CUT:
+    if not isinstance(fn, types.FunctionType):
+        return None
+    spec = _SPECS.get(fn, _MISSING)
+    if spec is _MISSING:  # (read once per function: every instance of a module class shares its forward's)
+        spec = _SPECS[fn] = _read_spec(fn)
+    return spec
+
+
+_SPECS = weakref.WeakKeyDictionary()  # function -> its whole-function piece, or None
+
+
+def _read_spec(fn):
+    code = fn.__code__
+    if code.co_flags & _NOT_CUT:
         return None
     tree = _source_tree(fn)
     if tree is None or not _mangle(tree, fn) or not _same_code(tree, fn):
@@ -834,7 +848,15 @@ def chain_reader(fn, args, kwargs):
 
 def _reader(spec, nodes, sig):
     """A function of ``sig`` that gives the values of the expressions ``nodes`` (the unbound marker for one that
-    raises)."""
+    raises). Made once per spec and set of expressions."""
+    key = tuple(ast.unparse(n) for n in nodes)
+    made = spec.readers.get(key)
+    if made is None:
+        made = spec.readers[key] = _make_reader(spec, nodes, sig)
+    return made
+
+
+def _make_reader(spec, nodes, sig):
     origin = spec.origin
     line = spec.stmts[0].lineno
     body = []
