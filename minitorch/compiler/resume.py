@@ -177,13 +177,14 @@ def spec_of(fn):
     fn = getattr(fn, "__func__", fn)
     if not isinstance(fn, types.FunctionType):
         return None
-    spec = _SPECS.get(fn, _MISSING)
-    if spec is _MISSING:  # (read once per function: every instance of a module class shares its forward's)
-        spec = _SPECS[fn] = _read_spec(fn)
+    code, spec = _SPECS.get(fn, (None, None))
+    if code is not fn.__code__:  # (read once per function: every instance of a module class shares its forward's)
+        spec = _read_spec(fn)
+        _SPECS[fn] = (fn.__code__, spec)
     return spec
 
 
-_SPECS = weakref.WeakKeyDictionary()  # function -> its whole-function piece, or None
+_SPECS = weakref.WeakKeyDictionary()  # function -> (its code, its whole-function piece or None)
 
 
 def _read_spec(fn):
