@@ -1557,6 +1557,31 @@ def test_compiled_backward_gives_eager_gradients_for_inputs_params_and_unused_ou
         a.sum().backward()
 
 
+def test_compiled_backward_counts_a_path_through_another_inputs_history_once():
+    # inputs and constants whose own histories lead to one another: the compiled backward gives each one's own
+    # gradient and the engine carries it on through that history (a total derivative counted the path twice)
+    w = minitorch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    w2 = w * 2  # a constant the function reads, with history back to w
+
+    def f(a, b):
+        return (a * b).sum() + (b * b * w2).sum()
+
+    c = minitorch.compile(f)
+    for call in range(4):
+        for fn in (f, c):
+            w.grad = None
+            x = minitorch.tensor([0.5, 1.0, 2.0 + call], requires_grad=True)
+            y = x * 3 + w  # the second input's history leads to the first and to w
+            out = fn(x, y)
+            out.backward(retain_graph=True)  # (w2's history is walked on every call)
+            if fn is f:
+                want = out.item(), to_np(x.grad), to_np(w.grad)
+        assert out.item() == pytest.approx(want[0])
+        np.testing.assert_allclose(to_np(x.grad), want[1], rtol=1e-6)
+        np.testing.assert_allclose(to_np(w.grad), want[2], rtol=1e-6)
+    assert out.grad_fn.name() == "CompiledFunctionBackward"
+
+
 def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole(device):
     # layer norm keeps its per-row mean and rstd in its context, cross-entropy its log-softmax, attention its
     # softmax statistics: the nodes hand them out, so the backward compiles and gives eager's gradients every call

@@ -10,6 +10,9 @@ _CAPTURING = [0]
 _LAUNCH = [None]
 # per backward pass in progress (innermost last): (its number, the set of nodes it will run)
 _RUNS = []
+# set by the compiler while it records a compiled call's backward (compiler/joint.py): each input of autograd.grad
+# is an independent variable, a gradient that reaches one goes no further (not through its history to another)
+_PARTIAL = [False]
 _RUN_COUNTER = [0]
 # run number -> callbacks queued during that backward pass (queue_callback), run when its graph is done
 _FINAL_CALLBACKS = {}
@@ -224,6 +227,7 @@ def _nodes_leading_to(starts, capture):
 def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_grads=()):
     """Propagate ``grads`` from the ``roots`` (tensors). With ``capture`` (a dict id(tensor) -> None), gradients
     reaching those tensors are stored there instead of being accumulated into ``.grad``."""
+    partial, _PARTIAL[0] = _PARTIAL[0], False  # (this run's alone: not a nested one's, a backward calling grad)
     deps = {}
     starts = []
     for t in roots:
@@ -293,28 +297,35 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     t = node._retained()
                     if t is not None and capture is None:
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
+                stopped = False
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                    if not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
+                    if partial:
+                        stopped = True  # (the compiler's backward: nothing flows on from an input)
+                    elif not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
                         # an input of autograd.grad that leads to no other one: its own backward does not run
                         # (as in PyTorch; its saved tensors may be gone, a backward having run through it before)
                         continue
-                if anomaly:
-                    in_grads = _backward_checked(node, g)
-                elif prof is not None:
-                    in_grads = prof.backward(node, g, _call_backward)
-                else:  # _call_backward, written out
-                    in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else type(node).backward(node, g)
-                if not isinstance(in_grads, tuple):
-                    in_grads = (in_grads,)
-                if len(in_grads) != len(node._edges):
-                    raise RuntimeError(
-                        f"function {node.name()} returned an incorrect number of gradients (expected "
-                        f"{len(node._edges)}, got {len(in_grads)})")
-                if node._node_hooks:
-                    in_grads = _run_node_hooks(node, in_grads, g)
-                if not retain_graph:
-                    node._release()
+                if stopped:
+                    in_grads = (None,) * len(node._edges)
+                else:
+                    if anomaly:
+                        in_grads = _backward_checked(node, g)
+                    elif prof is not None:
+                        in_grads = prof.backward(node, g, _call_backward)
+                    else:  # _call_backward, written out
+                        in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else \
+                            type(node).backward(node, g)
+                    if not isinstance(in_grads, tuple):
+                        in_grads = (in_grads,)
+                    if len(in_grads) != len(node._edges):
+                        raise RuntimeError(
+                            f"function {node.name()} returned an incorrect number of gradients (expected "
+                            f"{len(node._edges)}, got {len(in_grads)})")
+                    if node._node_hooks:
+                        in_grads = _run_node_hooks(node, in_grads, g)
+                    if not retain_graph:
+                        node._release()
             else:
                 in_grads = (None,) * len(node._edges)
             for (nxt, nr), ig, meta in zip(node._edges, in_grads, node._input_meta):

@@ -261,7 +261,9 @@ def capture_backward(graph, result, inputs, hint=None):
     sources += [(None, v, v.tensor) for v in graph.consts if v.rg and v.tensor._requires_grad]
     # leaves that ops read inside themselves (a recurrent layer's weights) receive gradients too
     known = {id(t) for _, _, t in sources}
-    stop = {id(t._grad_fn) for t in inputs if t._grad_fn is not None}
+    # each source is an independent variable of the compiled backward: the engine carries its gradient into the
+    # source's own history afterwards (a leaf behind an input or a constant with history is not a source then)
+    stop = {id(t._grad_fn) for _, _, t in sources if t._grad_fn is not None}
     for leaf in _reached_leaves([outs[i][1] for i in diff], stop):
         if id(leaf) not in known:
             known.add(id(leaf))
@@ -298,7 +300,6 @@ def capture_backward(graph, result, inputs, hint=None):
 def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
     """The JointPlan with the backward recorded as ``contexts`` says (see ``_Recorder.contexts``), or None; the ids
     of the contexts whose backward read a tensor the graphs do not make are added to ``blamed`` (a set, or None)."""
-    from ..autograd.engine import grad as autograd_grad
     from ..ops import launch
     seeds = [launch.fill_(launch.empty(outs[i][1]._shape, outs[i][1]._dtype, outs[i][1]._device), 1) for i in diff]
     brec = _Recorder({})
@@ -312,8 +313,7 @@ def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
         v.label = f"grad{k}"
     saved_hooks = _install(brec)
     try:
-        grads = autograd_grad([outs[i][1] for i in diff], [t for _, _, t in sources], grad_outputs=seeds,
-                              retain_graph=True, allow_unused=True)
+        grads = _partial_grads([outs[i][1] for i in diff], [t for _, _, t in sources], seeds)
     finally:
         _uninstall(saved_hooks)
     if brec.raw and blamed is not None:
@@ -363,8 +363,7 @@ def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
     from ..random import Generator
     gen = Generator().manual_seed(len(saved))
     other = [launch.random_fill("uniform", launch.empty(s._shape, s._dtype, s._device), gen._rng) for s in seeds]
-    want = autograd_grad([outs[i][1] for i in diff], [t for _, _, t in sources], grad_outputs=other,
-                         retain_graph=True, allow_unused=True)
+    want = _partial_grads([outs[i][1] for i in diff], [t for _, _, t in sources], other)
     try:
         got = plan.backward(other + [tensor_of[id(v)] for v in saved])
     except Exception:  # noqa: BLE001 - a backward graph that cannot replay is not used
@@ -374,6 +373,18 @@ def _record_backward(graph, rec, outs, diff, sources, contexts, blamed):
                 not bool(((a == b) | (a != a) & (b != b)).all().item()):  # NaN where autograd has NaN
             return None
     return plan
+
+
+def _partial_grads(outs, sources, seeds):
+    """``autograd.grad`` of ``outs`` (seeded with ``seeds``) with respect to each source as an independent variable:
+    the compiled backward's gradients, which the engine then carries into each source's own history (a total
+    derivative here would count a path through another source's history twice)."""
+    from ..autograd import engine
+    engine._PARTIAL[0] = True
+    try:
+        return engine.grad(outs, sources, grad_outputs=seeds, retain_graph=True, allow_unused=True)
+    finally:
+        engine._PARTIAL[0] = False
 
 
 def _reached_leaves(outs, stop):
