@@ -197,8 +197,9 @@ def _accumulate(var, g, create_graph, stolen, hooks=True):
         _run_post_accumulate(var)
 
 
-def _nodes_leading_to(starts, capture):
-    """The nodes from which some captured tensor (a leaf by id, a non-leaf by its grad_fn's id) is reachable."""
+def _nodes_leading_to(starts, capture, partial=False):
+    """The nodes from which some captured tensor (a leaf by id, a non-leaf by its grad_fn's id) is reachable
+    (``partial``: not by way of another one)."""
     needed = set()
     done = set()
     for start in starts:
@@ -207,7 +208,7 @@ def _nodes_leading_to(starts, capture):
         stack = [(start, 0)]
         while stack:
             node, i = stack[-1]
-            edges = node._edges
+            edges = () if partial and id(node) in capture else node._edges
             if i < len(edges):
                 stack[-1] = (node, i + 1)
                 nxt = edges[i][0]
@@ -237,6 +238,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     stack = list(starts)
     while stack:
         node = stack.pop()
+        if partial and id(node) in capture:
+            continue  # (the compiler's backward: nothing past an input runs, its history is not walked)
         for nxt, _ in node._edges:
             if nxt is None:
                 continue
@@ -245,7 +248,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                 seen.add(nxt)
                 stack.append(nxt)
     # autograd.grad runs only the nodes on a path to a requested input, as PyTorch does
-    needed = None if capture is None else _nodes_leading_to(starts, capture)
+    needed = None if capture is None else _nodes_leading_to(starts, capture, partial)
     if len(starts) == 1:  # one root (the usual loss.backward()): nothing leads to it in an acyclic graph
         pending = {starts[0]: grads[0]}
         ready = [starts[0]]
@@ -297,35 +300,29 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     t = node._retained()
                     if t is not None and capture is None:
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
-                stopped = False
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                    if partial:
-                        stopped = True  # (the compiler's backward: nothing flows on from an input)
-                    elif not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
+                    if partial or not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
                         # an input of autograd.grad that leads to no other one: its own backward does not run
-                        # (as in PyTorch; its saved tensors may be gone, a backward having run through it before)
+                        # (as in PyTorch; its saved tensors may be gone, a backward having run through it before);
+                        # in the compiler's backward no input's does (nothing past one was counted in ``deps``)
                         continue
-                if stopped:
-                    in_grads = (None,) * len(node._edges)
-                else:
-                    if anomaly:
-                        in_grads = _backward_checked(node, g)
-                    elif prof is not None:
-                        in_grads = prof.backward(node, g, _call_backward)
-                    else:  # _call_backward, written out
-                        in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else \
-                            type(node).backward(node, g)
-                    if not isinstance(in_grads, tuple):
-                        in_grads = (in_grads,)
-                    if len(in_grads) != len(node._edges):
-                        raise RuntimeError(
-                            f"function {node.name()} returned an incorrect number of gradients (expected "
-                            f"{len(node._edges)}, got {len(in_grads)})")
-                    if node._node_hooks:
-                        in_grads = _run_node_hooks(node, in_grads, g)
-                    if not retain_graph:
-                        node._release()
+                if anomaly:
+                    in_grads = _backward_checked(node, g)
+                elif prof is not None:
+                    in_grads = prof.backward(node, g, _call_backward)
+                else:  # _call_backward, written out
+                    in_grads = type(node).backward(node, *g) if node._n_outputs > 1 else type(node).backward(node, g)
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node._edges):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients (expected "
+                        f"{len(node._edges)}, got {len(in_grads)})")
+                if node._node_hooks:
+                    in_grads = _run_node_hooks(node, in_grads, g)
+                if not retain_graph:
+                    node._release()
             else:
                 in_grads = (None,) * len(node._edges)
             for (nxt, nr), ig, meta in zip(node._edges, in_grads, node._input_meta):
