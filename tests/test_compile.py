@@ -1582,6 +1582,62 @@ def test_compiled_backward_counts_a_path_through_another_inputs_history_once():
     assert out.grad_fn.name() == "CompiledFunctionBackward"
 
 
+def test_tensor_hooks_and_retain_grad_inside_and_outside_a_compiled_call_run_once_per_backward():
+    lin = nn.Linear(3, 2)
+    calls = []
+    lin.weight.register_hook(lambda g: (calls.append(1), g * 10)[1])  # a parameter's hook, set before
+
+    def f(x, hooked):
+        y = lin(x) * 2
+        if hooked:
+            y.register_hook(lambda g: g * 5)  # set inside: a break there, so it is set again on every call
+            y.retain_grad()
+        return y.pow(2).sum(), y
+
+    c = minitorch.compile(f)
+    for hooked in (False, False, True, True, True):
+        got = []
+        for fn in (f, c):
+            lin.zero_grad()
+            x = minitorch.ones(2, 3, requires_grad=True)
+            x.register_hook(lambda g: g * 3)  # an input's hook, set outside
+            out, y = fn(x, hooked)
+            out.backward()
+            got.append((to_np(lin.weight.grad), to_np(x.grad), None if y.grad is None else to_np(y.grad)))
+        for a, b in zip(*got):
+            if a is None or b is None:
+                assert a is None and b is None
+            else:
+                np.testing.assert_allclose(b, a, rtol=1e-6)
+    assert len(calls) == 10  # once per backward (was: also once inside each recorded backward, then twice)
+
+
+def test_a_reseed_inside_a_compiled_function_is_done_on_every_call():
+    def f(x):
+        minitorch.manual_seed(3)
+        return x + minitorch.randn(3)
+
+    c = minitorch.compile(f)
+    want = f(minitorch.zeros(3))
+    after = minitorch.rand(1)
+    for _ in range(3):
+        same = c(minitorch.zeros(3))
+        np.testing.assert_array_equal(to_np(same), to_np(want))
+        np.testing.assert_array_equal(to_np(minitorch.rand(1)), to_np(after))  # the stream after it too
+    gen = minitorch.Generator()
+
+    def g(x):
+        gen.manual_seed(5)
+        return x * minitorch.rand(3, generator=gen)
+
+    c = minitorch.compile(g)
+    want = g(minitorch.ones(3))
+    for _ in range(3):
+        np.testing.assert_array_equal(to_np(c(minitorch.ones(3))), to_np(want))
+    with pytest.raises(CompileError, match="random generator seeded"):
+        minitorch.compile(g, fullgraph=True)(minitorch.ones(3))
+
+
 def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole(device):
     # layer norm keeps its per-row mean and rstd in its context, cross-entropy its log-softmax, attention its
     # softmax statistics: the nodes hand them out, so the backward compiles and gives eager's gradients every call

@@ -280,7 +280,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                     var = node.variable
                     if capture is not None:
                         if id(var) in capture:
-                            if var._hooks:
+                            if var._hooks and not partial:  # (the compiler's: they run when it is accumulated)
                                 g = _run_hooks(var._hooks, g)
                             capture[id(var)] = g if capture[id(var)] is None else capture[id(var)] + g
                     elif prof is None:
@@ -292,6 +292,11 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                             h((), (g,))
                 continue
             if g is not None and (needed is None or node in needed):
+                if partial and id(node) in capture:
+                    # the compiler's backward: an input's own gradient as it arrives; its hooks run when the engine
+                    # carries it on through the input's history
+                    capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
+                    continue
                 if node._pre_hooks:
                     g = _run_hooks(node._pre_hooks, g)
                 if node._node_prehooks:
@@ -302,10 +307,9 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
                         t._grad = g.detach() if t._grad is None else t._grad + g.detach()
                 if capture is not None and id(node) in capture:
                     capture[id(node)] = g if capture[id(node)] is None else capture[id(node)] + g
-                    if partial or not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
+                    if not any(nxt in needed for nxt, _ in node._edges if nxt is not None):
                         # an input of autograd.grad that leads to no other one: its own backward does not run
-                        # (as in PyTorch; its saved tensors may be gone, a backward having run through it before);
-                        # in the compiler's backward no input's does (nothing past one was counted in ``deps``)
+                        # (as in PyTorch; its saved tensors may be gone, a backward having run through it before)
                         continue
                 if anomaly:
                     in_grads = _backward_checked(node, g)

@@ -677,6 +677,11 @@ def _install(rec):
                            lambda t, g: (rec.grad_access(), grad.fset(t, g))[1], None, grad.__doc__)
     train = saved["train"] = module.Module.train
     module.Module.train = lambda m, mode=True: (rec.python_effect("Module.train() or eval()"), train(m, mode))[1]
+    saved["effects"] = []
+    for owner, name, what in _EFFECT_METHODS():
+        f = owner.__dict__[name]
+        saved["effects"].append((owner, name, f))
+        setattr(owner, name, _effect_method(rec, f, what))
     import builtins
     saved["print"] = builtins.print
     builtins.print = (lambda out: lambda *a, **k: (rec.python_effect("print()"), out(*a, **k))[1])(builtins.print)
@@ -734,6 +739,24 @@ def _opaque_wrapper(name, fn):
     return op
 
 
+def _EFFECT_METHODS():
+    """Methods whose call changes state that a replayed graph would not change again: a break at the statement."""
+    from ..random import Generator
+    return ((Generator, "manual_seed", "a random generator seeded"), (Generator, "seed", "a random generator seeded"),
+            (Generator, "set_state", "a random generator's state set"),
+            (Tensor, "register_hook", "a hook registered on a tensor"),
+            (Tensor, "register_post_accumulate_grad_hook", "a hook registered on a tensor"),
+            (Tensor, "retain_grad", "retain_grad() on a tensor"))
+
+
+def _effect_method(rec, f, what):
+    def method(*args, **kwargs):
+        rec.python_effect(what)
+        return f(*args, **kwargs)
+    method.__name__, method.__doc__ = f.__name__, f.__doc__
+    return method
+
+
 def _assign_holders():
     from ..ops import contraction, elementwise, index
     return (elementwise, index, contraction)
@@ -753,6 +776,8 @@ def _uninstall(saved):
     builtins.print = saved["print"]
     Tensor.grad = saved["grad"]
     module.Module.train = saved["train"]
+    for owner, name, f in saved.get("effects", ()):
+        setattr(owner, name, f)
     for mod in _assign_holders():
         mod.assign_ = saved[mod]
     launch._k = saved["_k"]
