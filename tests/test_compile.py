@@ -1612,6 +1612,25 @@ def test_tensor_hooks_and_retain_grad_inside_and_outside_a_compiled_call_run_onc
     assert len(calls) == 10  # once per backward (was: also once inside each recorded backward, then twice)
 
 
+def test_a_leaf_made_inside_a_compiled_call_gets_its_gradient_on_every_call():
+    def f(x):
+        y = x * 2
+        z = y.detach().requires_grad_(True)  # a new leaf, made by the call
+        return (y * z).sum(), z
+
+    c = minitorch.compile(f)
+    for n in (2, 2, 3, 2, 2):
+        got = []
+        for fn in (f, c):
+            x = minitorch.arange(float(3 * n)).reshape(n, 3).requires_grad_()
+            out, z = fn(x)
+            out.backward()  # (replays raised AttributeError)
+            got.append((out.item(), to_np(x.grad), to_np(z.grad)))
+        assert got[0][0] == pytest.approx(got[1][0])
+        for a, b in zip(got[0][1:], got[1][1:]):
+            np.testing.assert_allclose(b, a, rtol=1e-6)
+
+
 def test_a_reseed_inside_a_compiled_function_is_done_on_every_call():
     def f(x):
         minitorch.manual_seed(3)

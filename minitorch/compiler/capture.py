@@ -746,10 +746,15 @@ def _EFFECT_METHODS():
             (Generator, "set_state", "a random generator's state set"),
             (Tensor, "register_hook", "a hook registered on a tensor"),
             (Tensor, "register_post_accumulate_grad_hook", "a hook registered on a tensor"),
-            (Tensor, "retain_grad", "retain_grad() on a tensor"))
+            (Tensor, "retain_grad", "retain_grad() on a tensor"),
+            (Tensor, "requires_grad_", "a tensor's requires_grad set"),
+            (Tensor, "requires_grad", "a tensor's requires_grad set"))
 
 
 def _effect_method(rec, f, what):
+    if isinstance(f, property):  # (its setter)
+        return property(f.fget, _effect_method(rec, f.fset, what), f.fdel, f.__doc__)
+
     def method(*args, **kwargs):
         rec.python_effect(what)
         return f(*args, **kwargs)

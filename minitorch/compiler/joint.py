@@ -265,6 +265,8 @@ def capture_backward(graph, result, inputs, hint=None):
     # source's own history afterwards (a leaf behind an input or a constant with history is not a source then)
     stop = {id(t._grad_fn) for _, _, t in sources if t._grad_fn is not None}
     for leaf in _reached_leaves([outs[i][1] for i in diff], stop):
+        if not rec.existed(leaf):
+            return None  # a leaf the call made (``requires_grad_()`` on a new tensor): no tensor to bind it to later
         if id(leaf) not in known:
             known.add(id(leaf))
             sources.append((None, rec.value(leaf), leaf))
