@@ -417,6 +417,24 @@ def test_values_read_through_attributes_and_items_are_guards():
     assert h.n == 5 and run._effects
 
 
+def test_items_read_with_a_key_from_an_argument_or_an_earlier_statement_are_guards():
+    counts = {}
+    table = {"a": 1.0, "b": 2.0}
+
+    def f(x, name):
+        k = name + "!"
+        counts[k] = counts.get(k, 0) + 1  # a side effect: the function is cut here, k passed to the rest
+        return x * counts[k] + table[name]
+
+    c = minitorch.compile(f)
+    x = minitorch.ones(2)
+    for i in range(1, 5):
+        assert c(x, "a").tolist() == [i + 1.0] * 2  # (was: the first call's count, 1, on every call)
+    table["a"] = 10.0
+    assert c(x, "a").tolist() == [5 + 10.0] * 2  # (was: the first value of table["a"])
+    assert c(x, "b").tolist() == [1 + 2.0] * 2
+
+
 def test_math_calls_named_like_loggers_are_ops_and_numbers_of_other_types_capture_apart():
     def nll(p, t):
         return -(p.log() * t).sum() + minitorch.log(p).mean()

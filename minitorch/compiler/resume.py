@@ -644,10 +644,11 @@ def _computed(attr):
         not isinstance(attr, (types.FunctionType, staticmethod, classmethod))
 
 
-def _resolve(node, origin, bound):
+def _resolve(node, origin, bound, keys=()):
     """The object an attribute or item chain of names the function did not make reaches, walked without running
     any property (``_PROPERTY`` where a step is a property or another computed attribute of an object outside
-    minitorch; ``_MISSING`` where it cannot be told)."""
+    minitorch; ``_MISSING`` where it cannot be told). Item keys are constants, or names in ``keys`` (read from
+    ``bound``)."""
     from ..tensor import Tensor
     steps = []
     while isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -670,9 +671,10 @@ def _resolve(node, origin, bound):
                 obj = getattr(obj, step.attr)
             except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
                 return _MISSING
-        elif _constant(step.slice) and isinstance(obj, (dict, list, tuple)):
+        elif isinstance(obj, (dict, list, tuple)) and (_constant(step.slice) or _key_name(step.slice, keys)):
+            key = ast.literal_eval(step.slice) if _constant(step.slice) else bound.get(step.slice.id, _MISSING)
             try:
-                obj = obj[ast.literal_eval(step.slice)]
+                obj = _MISSING if key is _MISSING else obj[key]
             except Exception:  # noqa: BLE001
                 return _MISSING
         else:
@@ -803,6 +805,7 @@ def chain_reader(fn, args, kwargs):
     origin = spec.origin
     outside = set(spec.params) | (set(origin.args) if spec.params is origin.args else set())
     stored = set().union(*(_stores(x) for x in spec.stmts)) if spec.stmts else set()
+    keys = outside - stored  # names whose value at the call's start is the one an item step reads (``d[k]``)
     exprs = {}
     bound = (fn.__self__,) if isinstance(fn, types.MethodType) else ()
     try:
@@ -815,10 +818,10 @@ def chain_reader(fn, args, kwargs):
         root = _root(chain) if isinstance(chain, (ast.Attribute, ast.Subscript)) else getattr(chain, "id", None)
         if root is None or root in stored or root in origin.locals and root not in outside:
             continue
-        if not _plain_chain(chain):
+        if not _plain_chain(chain, keys):
             continue
         if isinstance(chain, (ast.Attribute, ast.Subscript)):
-            reached = _resolve(chain, origin, bound_args)
+            reached = _resolve(chain, origin, bound_args, keys)
             if reached is _PROPERTY or reached is _MISSING:
                 continue  # (a chain through a tensor is _MISSING: the tensor's own key covers it)
         exprs.setdefault(ast.unparse(node), node)
@@ -887,13 +890,17 @@ def _value_reads(stmts):
         todo += [(c, node) for c in ast.iter_child_nodes(node)]
 
 
-def _plain_chain(node):
-    """Attribute steps and item steps with constant keys, down to a name."""
+def _plain_chain(node, keys=()):
+    """Attribute steps and item steps with constant keys (or keys named in ``keys``), down to a name."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
-        if isinstance(node, ast.Subscript) and not _constant(node.slice):
+        if isinstance(node, ast.Subscript) and not (_constant(node.slice) or _key_name(node.slice, keys)):
             return False
         node = node.value
     return isinstance(node, ast.Name)
+
+
+def _key_name(node, keys):
+    return isinstance(node, ast.Name) and node.id in keys
 
 
 def _constant(node):
