@@ -1631,6 +1631,38 @@ def test_a_leaf_made_inside_a_compiled_call_gets_its_gradient_on_every_call():
             np.testing.assert_allclose(b, a, rtol=1e-6)
 
 
+@pytest.mark.parametrize("rg", [False, True])
+def test_indexing_with_tensors_and_masks_follows_each_calls_indices(rg):
+    # an advanced index keeps offsets computed from this call's index tensors, and a mask's result has as many
+    # elements as the mask has True values: both are breaks (the graph replayed the capture's indices and sizes)
+    def by_index(x, idx):
+        return (x[idx] * 3).sum(0)
+
+    def by_mask(x):
+        return (x[x > 0.5] * 3).sum()
+
+    def by_nonzero(x):
+        return minitorch.nonzero(x > 0.5).sum(0)
+
+    cases = [(by_index, lambda k: (minitorch.tensor([[0, 1], [2, 3], [3, 3], [1, 0]][k]),)),
+             (by_mask, lambda k: ()), (by_nonzero, lambda k: ())]
+    for fn, extra in cases:
+        c = minitorch.compile(fn)
+        for k, v in enumerate([[1.0, 0, 1, 0], [0, 1.0, 0, 1], [0, 1.0, 1, 1], [1.0, 0, 1, 0]]):
+            got = []
+            for run in (fn, c):
+                x = minitorch.tensor(v).reshape(4, 1).expand(4, 3).contiguous().requires_grad_(rg)
+                out = run(x, *extra(k))
+                if rg and out.requires_grad:
+                    out.sum().backward()
+                got.append((to_np(out), None if x.grad is None else to_np(x.grad)))
+            np.testing.assert_array_equal(got[1][0], got[0][0])
+            if rg and fn is not by_nonzero:
+                np.testing.assert_array_equal(got[1][1], got[0][1])
+    with pytest.raises(CompileError, match="depends on the values"):
+        minitorch.compile(by_mask, fullgraph=True)(minitorch.ones(4, 3, requires_grad=rg))
+
+
 def test_a_reseed_inside_a_compiled_function_is_done_on_every_call():
     def f(x):
         minitorch.manual_seed(3)

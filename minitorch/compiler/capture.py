@@ -256,6 +256,9 @@ class _Recorder:
         if any(isinstance(a, Tensor) and a._is_sparse_coo for a in _leaves((args, kwargs))):
             self.stop("an op on a sparse COO tensor (graphs hold dense tensors only)")
             return run()
+        if kind == "function" and self._holds_values(args, kwargs):
+            self.stop(f"{name} with an argument that holds tensors of this call (an index made from tensors)")
+            return run()
         vargs = self.args_tree(args) if vargs is None else vargs
         vkw = self.args_tree(kwargs) if kwargs else {}
         grad_mode = _state["enabled"]
@@ -367,6 +370,10 @@ class _Recorder:
             self.stop("a tensor's value is read on the host (.item(), bool(), .tolist(), .numpy() or printing)"
                       + (" after an op with side effects (an in-place write into a tensor from outside the call, "
                          "random numbers)" if convert is not None and self.effects else ""))
+            return fn(*args, **kw)
+        if short in _DATA_SIZED:
+            self.stop(f"{short}: a result whose size depends on the values (boolean mask indexing, nonzero, "
+                      "masked_select)")
             return fn(*args, **kw)
         return self.record("launcher", short, fn, args, kw, lambda: fn(*args, **kw), False)
 
@@ -486,6 +493,17 @@ class _Recorder:
             v.stale = True
             if self.vals.get(id(t)) is v and v.kind == "node":
                 del self.vals[id(t)]
+
+    def _holds_values(self, args, kwargs):
+        """Whether an argument that is no tensor keeps tensors inside (an advanced index's offsets) that the call
+        computed from its inputs: a graph would replay the capture's. Ones computed from constants alone (an index
+        written in the source, ``h[:, [-1]]``) stay what they were."""
+        for a in _leaves((args, kwargs)):
+            for t in _held_tensors(a):
+                v = self.value(t)
+                if not v.static or v.stale:
+                    return True
+        return False
 
     def python_effect(self, what):
         """Something the call does changes Python state (a print, an LR scheduler's step): no graph replays that,
@@ -737,6 +755,26 @@ def _opaque_wrapper(name, fn):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = fn.__doc__
     return op
+
+
+_DATA_SIZED = {"nonzero", "masked_compress"}  # launchers whose result's size is counted from the data
+
+
+def _held_tensors(a):
+    """The tensors ``a``, an argument that is no tensor, keeps in its attributes (one level, and in lists and tuples
+    there)."""
+    if isinstance(a, (Tensor, int, float, bool, str, type(None))):
+        return []
+    fields = getattr(a, "__dict__", None)
+    out = []
+    for v in (fields or {}).values():
+        if isinstance(v, Tensor):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                out += [x] if isinstance(x, Tensor) else [y for y in x if isinstance(y, Tensor)] \
+                    if isinstance(x, tuple) else []
+    return out
 
 
 def _EFFECT_METHODS():
