@@ -1663,6 +1663,29 @@ def test_indexing_with_tensors_and_masks_follows_each_calls_indices(rg):
         minitorch.compile(by_mask, fullgraph=True)(minitorch.ones(4, 3, requires_grad=rg))
 
 
+def test_outputs_in_objects_and_dict_subclasses_and_randperm_are_each_calls():
+    import collections
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Out:
+        y: object
+
+    def f(x):
+        return Out(x * 2), collections.OrderedDict(a=x + 1), minitorch.randperm(5)
+
+    c = minitorch.compile(f)
+    for k in range(4):
+        x = minitorch.full((2,), float(k))
+        minitorch.manual_seed(k)
+        want = f(x)
+        minitorch.manual_seed(k)
+        got = c(x)
+        assert got[0].y.tolist() == want[0].y.tolist()  # (was: the first call's object)
+        assert type(got[1]) is collections.OrderedDict and got[1]["a"].tolist() == want[1]["a"].tolist()
+        assert got[2].tolist() == want[2].tolist()  # (was: the capture's permutation on every call)
+
+
 def test_a_reseed_inside_a_compiled_function_is_done_on_every_call():
     def f(x):
         minitorch.manual_seed(3)

@@ -435,6 +435,33 @@ def test_items_read_with_a_key_from_an_argument_or_an_earlier_statement_are_guar
     assert c(x, "b").tolist() == [1 + 2.0] * 2
 
 
+def test_callables_without_source_guard_the_attributes_they_read():
+    # a lambda, a partial and a callable object: their reads of an argument's or a global's attributes are guards
+    # too (read from the bytecode, or through the partial's function and the object's __call__)
+    import functools
+    import types as pytypes
+
+    holder = pytypes.SimpleNamespace(t=minitorch.ones(2), scale=1.0)
+
+    class Scaler:
+        def __call__(self, o, x):
+            return x * o.scale + o.t
+
+    def scaled(o, x):
+        return x * o.scale + o.t
+
+    fns = {"lambda": lambda o, x: x * o.scale + o.t, "partial": functools.partial(scaled, holder),
+           "object": Scaler(), "global": eval("lambda o, x: x * GLOBAL_HOLDER.scale + o.t",
+                                              {"GLOBAL_HOLDER": holder})}
+    for name, fn in fns.items():
+        c = minitorch.compile(fn)
+        for k in range(4):
+            holder.scale = float(k + 1)
+            holder.t = minitorch.full((2,), 10.0 * k)
+            args = (minitorch.ones(2),) if name == "partial" else (holder, minitorch.ones(2))
+            assert c(*args).tolist() == fn(*args).tolist(), name  # (was: the first call's scale and t)
+
+
 def test_math_calls_named_like_loggers_are_ops_and_numbers_of_other_types_capture_apart():
     def nll(p, t):
         return -(p.log() * t).sum() + minitorch.log(p).mean()

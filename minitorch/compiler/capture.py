@@ -782,6 +782,7 @@ def _EFFECT_METHODS():
     from ..random import Generator
     return ((Generator, "manual_seed", "a random generator seeded"), (Generator, "seed", "a random generator seeded"),
             (Generator, "set_state", "a random generator's state set"),
+            (Generator, "_permutation", "a random permutation drawn on the host (randperm)"),
             (Tensor, "register_hook", "a hook registered on a tensor"),
             (Tensor, "register_post_accumulate_grad_hook", "a hook registered on a tensor"),
             (Tensor, "retain_grad", "retain_grad() on a tensor"),
@@ -925,6 +926,11 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             if collecting:
                 gc.enable()
         _uninstall(saved)
+    if rec.broken is None:
+        odd = next((a for a in leaves(result) if _held_tensors(a)), None)
+        if odd is not None:  # (a dataclass of tensors: a graph would hand back the capture's object)
+            rec.stop(f"the call returns a {type(odd).__name__} holding tensors (a graph rebuilds tuples, lists, "
+                     "dicts and named tuples only)")
     if rec.broken is not None:
         return rec.broken, result
     graph = rec.graph

@@ -7,6 +7,7 @@ launcher called outside any primitive (comparisons, random fills, in-place updat
 composite kept whole, a view made without autograd, or (after the passes) a fused group of elementwise ops. Its
 arguments are the call's own, with every tensor replaced by its ``Value``.
 """
+import copy
 import itertools
 import sys
 
@@ -340,7 +341,14 @@ def map_tree(fn, tree):
             return tuple(items)
     if isinstance(tree, list):
         return [map_tree(fn, x) for x in tree]
-    return {k: map_tree(fn, v) for k, v in tree.items()}
+    items = {k: map_tree(fn, v) for k, v in tree.items()}
+    try:  # a dict subclass keeps its type and its own fields (OrderedDict, a defaultdict's factory)
+        out = copy.copy(tree)
+        out.clear()
+        out.update(items)
+        return out
+    except Exception:  # noqa: BLE001 - one that cannot be copied that way comes back a plain dict
+        return items
 
 
 class Graph:

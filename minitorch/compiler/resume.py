@@ -799,9 +799,21 @@ def chain_reader(fn, args, kwargs):
     (a guard): read at the call's start, a number by value, anything else by identity. Chains through a tensor's
     attributes are left to the tensor's own key, and chains that give a new object each time they are read (a
     view, a property that builds its value) are dropped."""
+    if isinstance(fn, functools.partial):  # its function, with the arguments the partial adds
+        inner = chain_reader(fn.func, fn.args + tuple(args), {**fn.keywords, **kwargs})
+        if inner is None:
+            return None
+
+        def read_partial(args, kwargs):
+            return inner(fn.args + tuple(args), {**fn.keywords, **kwargs})
+        read_partial.names = inner.names
+        return read_partial
+    if not isinstance(fn, (types.FunctionType, types.MethodType)) and isinstance(
+            getattr(fn, "__call__", None), types.MethodType):
+        return chain_reader(fn.__call__, args, kwargs)  # a callable object: its __call__, bound
     spec = spec_of(fn)
     if spec is None:
-        return None
+        return _bytecode_reader(fn, args, kwargs) if isinstance(fn, types.FunctionType) else None
     origin = spec.origin
     outside = set(spec.params) | (set(origin.args) if spec.params is origin.args else set())
     stored = set().union(*(_stores(x) for x in spec.stmts)) if spec.stmts else set()
@@ -847,6 +859,103 @@ def chain_reader(fn, args, kwargs):
     def read(args, kwargs):
         return reader(*bound, *args, **kwargs)
     read.names = [ast.unparse(nodes[k]) for k in keep]  # (what a recompile names: compiler/logs.py)
+    return read
+
+
+def _bytecode_chains(code):
+    """((root kind, root name), steps) of the attribute chains, with constant item steps, that the instructions of
+    ``code`` read from its arguments (not rebound), its globals and its closure variables (``o.a.b``, ``cfg.t[0]``:
+    a function without source, a lambda)."""
+    import dis
+    ins = list(dis.get_instructions(code))
+    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    stored = {i.argval for i in ins if i.opname in ("STORE_FAST", "DELETE_FAST")}
+    found = {}
+    k = 0
+    while k < len(ins):
+        op, name = ins[k].opname, ins[k].argval
+        root = ("arg", name) if op == "LOAD_FAST" and name in params and name not in stored else \
+            ("global", name) if op in ("LOAD_GLOBAL", "LOAD_NAME") else \
+            ("cell", name) if op == "LOAD_DEREF" and name in code.co_freevars else None
+        k += 1
+        steps = []
+        while root is not None and k < len(ins):
+            if ins[k].opname == "LOAD_ATTR":
+                steps.append(("attr", ins[k].argval))
+                k += 1
+            elif ins[k].opname == "LOAD_CONST" and k + 1 < len(ins) and ins[k + 1].opname == "BINARY_SUBSCR" and \
+                    type(ins[k].argval) in (int, str):
+                steps.append(("item", ins[k].argval))
+                k += 2
+            else:
+                break
+        if steps:
+            found[(root, tuple(steps))] = None
+    return list(found)
+
+
+def _bytecode_reader(fn, args, kwargs):
+    """``chain_reader`` for a function without source: the chains its bytecode reads (``_bytecode_chains``) that
+    give the same object twice (not a property building a new value), or None."""
+    import builtins
+    from ..tensor import Tensor
+    chains = _bytecode_chains(fn.__code__)
+    if not chains:
+        return None
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+
+    def walk(root, steps, named):
+        kind, name = root
+        if kind == "arg":
+            obj = named.get(name, _MISSING)
+        elif kind == "cell":
+            try:
+                obj = cells[name].cell_contents
+            except ValueError:
+                return _UNBOUND
+        else:
+            obj = fn.__globals__.get(name, getattr(builtins, name, _MISSING))
+        for how, step in steps:
+            if obj is _MISSING or isinstance(obj, (Tensor, types.ModuleType)):
+                return _MISSING  # (a tensor's own key covers what is read from it; a module's names stay put)
+            if how == "attr":
+                try:
+                    static = inspect.getattr_static(obj, step)
+                except AttributeError:
+                    static = _MISSING
+                if _computed(static) and not type(obj).__module__.startswith("minitorch"):
+                    return _MISSING
+            try:
+                obj = getattr(obj, step) if how == "attr" else obj[step]
+            except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
+                return _UNBOUND
+        return obj
+
+    def values(chosen, args, kwargs):
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return None
+        bound.apply_defaults()
+        return [walk(root, steps, bound.arguments) for root, steps in chosen]
+
+    first, again = values(chains, args, kwargs), values(chains, args, kwargs)
+    if first is None:
+        return None
+    keep = [c for c, x, y in zip(chains, first, again) if x is not _MISSING and (
+        x is y or type(x) in _SAFE and type(x) is type(y) and x == y)]
+    if not keep:
+        return None
+
+    def read(args, kwargs):
+        got = values(keep, args, kwargs)
+        return (_UNBOUND,) * len(keep) if got is None else tuple(got)
+    read.names = [name + "".join(f".{s}" if how == "attr" else f"[{s!r}]" for how, s in steps)
+                  for (_, name), steps in keep]
     return read
 
 
