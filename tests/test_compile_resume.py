@@ -462,6 +462,60 @@ def test_callables_without_source_guard_the_attributes_they_read():
             assert c(*args).tolist() == fn(*args).tolist(), name  # (was: the first call's scale and t)
 
 
+SCALES = [1.0]
+TABLE = np.array([1.0, 2.0], dtype=np.float32)
+
+
+def test_containers_and_arrays_changed_in_place_are_guards_and_generators_run_eagerly():
+    # a list read whole (sum, iteration, tensor()), a NumPy array read into the graph, a module's list: changed in
+    # place between calls, each is another value (was: the capture's contents on every call)
+    def f(x, arr):
+        return x * sum(SCALES) + minitorch.tensor(TABLE) + float(arr[0])
+
+    c = minitorch.compile(f)
+    arr = np.zeros(1)
+    for k in range(4):
+        x = minitorch.ones(2)
+        assert c(x, arr).tolist() == f(x, arr).tolist()
+        SCALES.append(1.0)
+        TABLE[0] += 1
+        arr[0] = k
+
+    class Picks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.factors = [1.0]
+
+        def forward(self, x):
+            return self.lin(x) * sum(self.factors)
+
+    class Hooked(nn.Module):  # (a hook: the outer forward is not read from its source; its module state is keyed)
+        def __init__(self):
+            super().__init__()
+            self.inner = Picks()
+            self.register_forward_hook(lambda m, i, o: None)
+
+        def forward(self, x):
+            return self.inner(x)
+
+    m = Hooked()
+    c = minitorch.compile(m)
+    for _ in range(3):
+        x = minitorch.ones(1, 2)
+        np.testing.assert_array_equal(c(x).detach().numpy(), m(x).detach().numpy())
+        m.inner.factors.append(2.0)
+
+    def counting(x):
+        for k in range(2):
+            yield x * k
+
+    c = minitorch.compile(counting)
+    for v in (1.0, 5.0, 7.0):
+        x = minitorch.full((2,), v)
+        assert [t.tolist() for t in c(x)] == [[0.0, 0.0], [v, v]]  # (was: the first call's spent generator)
+
+
 def test_math_calls_named_like_loggers_are_ops_and_numbers_of_other_types_capture_apart():
     def nll(p, t):
         return -(p.log() * t).sum() + minitorch.log(p).mean()

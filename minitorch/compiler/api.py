@@ -20,6 +20,8 @@ import functools
 import types
 import weakref
 
+import numpy as np
+
 from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
 from ..ops import autocast as _autocast
@@ -180,6 +182,8 @@ def _arg_key(a):
         return ("dict",) + tuple((k, _arg_key(v)) for k, v in a.items())
     if a is None or isinstance(a, (bool, int, float, str, complex)):
         return _scalar_key(a)
+    if type(a) is np.ndarray:
+        return _content_key(a)  # (its values may be read into the graph: changed in place, another argument)
     return ("id", type(a).__name__, id(a))
 
 
@@ -212,10 +216,23 @@ def _numberless(k):
 
 
 def _chain_key(v):
-    """A value read through an attribute chain, as a key: a plain value as itself, anything else by identity."""
-    if type(v) in _SCALAR_TYPES:
+    """A value read through an attribute chain, as a key: a plain value as itself, a list, tuple, set or dict by its
+    contents (a list appended to in place is another value: the call may read it whole), a NumPy array by its
+    bytes, anything else by identity."""
+    return _content_key(v)
+
+
+def _content_key(v, depth=3):
+    t = type(v)
+    if t in _SCALAR_TYPES:
         return _scalar_key(v)
-    return ("id", type(v).__name__, id(v))
+    if depth and t in (list, tuple, set, frozenset):
+        return (t.__name__,) + tuple(_content_key(x, depth - 1) for x in v)
+    if depth and t is dict:
+        return ("dict",) + tuple((_content_key(k, 0), _content_key(x, depth - 1)) for k, x in v.items())
+    if t is np.ndarray:
+        return ("ndarray", v.shape, v.dtype.str, hash(v.tobytes()))
+    return ("id", t.__name__, id(v))
 
 
 def _sizeless_key(key):
@@ -801,6 +818,8 @@ def _value_key(v):
         return _scalar_key(v)
     if isinstance(v, Tensor):
         return (id(v), v._requires_grad)
+    if type(v) in (list, tuple, set, frozenset, dict, np.ndarray):
+        return _content_key(v)  # (read whole by the call: changed in place, it is another value)
     return None
 
 
@@ -829,6 +848,10 @@ def _state_key(mods):
             elif t is Tensor:
                 add(id(v))
                 add(v._requires_grad)
+            elif t is tuple:
+                add(id(v))  # (replaced: another tuple)
+            elif t in _MUTABLE:
+                add(_content_key(v))  # (a list appended to, an array written in place)
             else:
                 add(_ABSENT if v is _ABSENT else _OTHER)
         for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
@@ -877,6 +900,7 @@ def _autocast_key():
 
 _NUMBER = object()
 _SCALAR_TYPES = (bool, int, float, str, complex, type(None))
+_MUTABLE = (list, dict, set, np.ndarray)
 _ABSENT, _OTHER = object(), object()  # in module keys: an attribute gone; one of a type not keyed by value
 _INTERNALS = []
 

@@ -927,10 +927,10 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
                 gc.enable()
         _uninstall(saved)
     if rec.broken is None:
-        odd = next((a for a in leaves(result) if _held_tensors(a)), None)
-        if odd is not None:  # (a dataclass of tensors: a graph would hand back the capture's object)
-            rec.stop(f"the call returns a {type(odd).__name__} holding tensors (a graph rebuilds tuples, lists, "
-                     "dicts and named tuples only)")
+        odd = next((a for a in leaves(result) if _held_tensors(a) or hasattr(type(a), "__next__")), None)
+        if odd is not None:  # (a dataclass of tensors, a generator: a graph would hand back the capture's object)
+            rec.stop(f"the call returns a {type(odd).__name__} holding tensors or values to come (a graph rebuilds "
+                     "tuples, lists, dicts and named tuples only)")
     if rec.broken is not None:
         return rec.broken, result
     graph = rec.graph
