@@ -387,3 +387,20 @@ def test_slices_that_could_clamp_at_another_size_make_no_template(captures):
             assert got.shape == want.shape, (f.__name__, T)
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
         assert bool(c._templates) == (f is last), f.__name__
+
+
+def test_sizes_that_two_captures_cannot_tell_apart_make_no_wrong_template():
+    # each of these gives one value at the two captured sizes and another at a later one: a dict lookup by a size
+    # (hashes, not comparisons), a stride, a stepped slice, a floor division, max() taking the other side
+    scales = {8: 2.0}
+    fns = {"dict": lambda x: x * scales.get(x.size(0), 1.0),
+           "stride": lambda x: x * (2.0 if x.stride(0) > 6 else 1.0),
+           "step": lambda x: x[1::2] * 2,
+           "narrow": lambda x: x.narrow(0, 0, x.size(0) // 2) * 2,
+           "max": lambda x: x.sum() * max(x.size(0), 4)}
+    for name, f in fns.items():
+        c = minitorch.compile(f)
+        for n in (2, 3, 8, 5, 9) if name != "max" else (3, 4, 5, 9):
+            # (2, n): its first stride is n
+            x = minitorch.arange(float(n * 2)).reshape(2, n) if name == "stride" else minitorch.arange(float(n))
+            np.testing.assert_array_equal(c(x).numpy(), f(x).numpy(), err_msg=f"{name} at {n}")

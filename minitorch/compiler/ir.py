@@ -39,6 +39,13 @@ def _size_expr(op, a, b):
         return v
     r = SizeExpr(v)
     r.tree = (op, _tree(a), _tree(b))
+    if op in _STEPPED:  # (not affine: two sizes may give it one value where others give another)
+        g = SizeInt.noting[0]
+        rec = SizeInt.recorder[0]
+        if g is not None and not (rec is not None and rec.depth) and _changing_in(r.tree) and not _library(2):
+            # (symbolic.make_template pins it where both captures agree; of a size that cannot be told: opaque)
+            g.append(("opaque", f"a size of a tensor the call made under {op}", None, None) if _unknown_in(r.tree)
+                     else ("stepped", r.tree, v, None))
     return r
 
 
@@ -114,7 +121,13 @@ class SizeInt(int):
     def __ne__(self, o):
         return self._note("ne", o, int.__ne__(self, o))
 
-    __hash__ = int.__hash__
+    def __hash__(self):  # a dict or set lookup compares hashes, not sizes: no guard follows it
+        _note_opaque(self, 2, "a size used as a key (a dict or set lookup)")
+        return int.__hash__(self)
+
+    def __abs__(self):
+        _note_opaque(self, 2, "abs() of a size")
+        return int.__abs__(self)
 
     def __bool__(self):  # ``if T % 2:`` compares with zero
         r = int.__bool__(self)
@@ -133,10 +146,10 @@ class SizeInt(int):
         return _size_expr("sub", 0, self)
 
     def __divmod__(self, o):
-        return self // o, self % o
+        return _size_expr("floordiv", self, o), _size_expr("mod", self, o)
 
     def __rdivmod__(self, o):
-        return o // self, o % self
+        return _size_expr("floordiv", o, self), _size_expr("mod", o, self)
 
 
 def _pow3(a, b, m):
@@ -148,6 +161,18 @@ for _op in _ARITH:  # arithmetic with ints gives a SizeExpr (either side; pow(T,
                                     else _size_expr(op, self, o))(_op))
     setattr(SizeInt, f"__r{_op}__", (lambda op: lambda self, o, *m: _pow3(o, self, *m) if m
                                      else _size_expr(op, o, self))(_op))
+
+
+_STEPPED = {"floordiv", "mod", "lshift", "rshift", "and", "or", "xor"}
+
+
+def _note_opaque(size, depth, why):
+    """The user's code (``depth`` frames up) used a changing size in a way no guard follows: no template."""
+    g = SizeInt.noting[0]
+    rec = SizeInt.recorder[0]
+    if g is not None and not (rec is not None and rec.depth) and _changing_in(_tree(size)) \
+            and not _library(depth):
+        g.append(("opaque", why, None, None))
 
 
 def _note_float(size, depth):

@@ -500,8 +500,8 @@ class size_guards:
         if not self.dims:
             return self
         dims = self.dims
-        self.saved = (Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement)
-        size, length, numel = Tensor.size, Tensor.__len__, Tensor.numel
+        self.saved = (Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement, Tensor.stride)
+        size, length, numel, stride = Tensor.size, Tensor.__len__, Tensor.numel, Tensor.stride
 
         def tagged(t):
             d = dims.get(id(t))
@@ -530,7 +530,12 @@ class size_guards:
             sz = tagged(t)
             return numel(t) if sz is None else math.prod(sz)
 
-        def bounds(x, d, bs, safe):
+        def stride_of(t, dim=None):
+            if id(t) in dims and self._outside_ops():  # (strides follow the sizes, as plain ints)
+                self.guards.append(("opaque", "a stride of a tensor whose sizes may change", None, None))
+            return stride(t, dim)
+
+        def bounds(x, d, bs, safe, step=None):
             # an index or slice bound of a dimension that may change: safe when it is that size itself or a small
             # number (no clamping at any size >= 2); a size bounding a fixed dimension is compared with it
             rec = SizeInt.recorder[0]
@@ -538,6 +543,8 @@ class size_guards:
                 return
             sz = tagged(x)
             n = sz[d] if sz is not None else x._shape[d]
+            if step not in (None, 1) and isinstance(n, SizeInt):
+                self.guards.append(("opaque", "a slice with a step over a size that may change", None, None))
             for b in bs:
                 if b is None or type(b) is bool or not isinstance(b, int):
                     continue
@@ -556,6 +563,7 @@ class size_guards:
 
         Tensor.shape, Tensor.size, Tensor.__len__ = property(shape), size_of, len_of
         Tensor.numel = Tensor.nelement = numel_of
+        Tensor.stride = stride_of
         index_ops.INDEX_HOOK[0] = bounds
         SizeInt.noting[0] = self.guards
         return self
@@ -567,7 +575,7 @@ class size_guards:
     def __exit__(self, *exc):
         self.alive = None
         if self.dims:
-            Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement = self.saved
+            Tensor.shape, Tensor.size, Tensor.__len__, Tensor.numel, Tensor.nelement, Tensor.stride = self.saved
             index_ops.INDEX_HOOK[0] = None
             SizeInt.noting[0] = None
         return False
@@ -611,9 +619,16 @@ def make_template(a, b, guards=()):
             return ("s", which[tree[1]])
         return tree if tree[0] == "c" else (tree[0], sizes_of(tree[1]), sizes_of(tree[2]))
     try:
-        guards = [(op, sizes_of(x), sizes_of(y), r) for op, x, y, r in guards]
+        # an integer computed by floor division, modulo or bit operations that both captures give the same value
+        # (``T // 2`` at 2 and 3) is that value only for sizes where it is (a slice's length): pinned as a guard
+        stepped = [(sizes_of(x), v) for op, x, v, _ in guards if op == "stepped"]
+        guards = [(op, sizes_of(x), sizes_of(y), r) for op, x, y, r in guards if op != "stepped"]
     except Mismatch as e:
         return None, str(e)
+    guards += [("eq", x, ("c", v), True) for x, v in stepped if eval_tree(x, sa) == v]
+    if not all(_CMP[op](eval_tree(x, sa), eval_tree(y, sa)) == r for op, x, y, r in guards):
+        # (the earlier capture took the other side of a comparison the later one made: ``max(T, 4)`` at 3 and 4)
+        return None, "the two captures compare their sizes differently"
     d = _Differ(sa, sb)
     try:
         display = d.diff((a[0], a[2], a[3], a[1]), (b[0], b[2], b[3], b[1]))  # (the program: checked whole)

@@ -88,7 +88,7 @@ def _parse(x, key):
             d += 1
         elif isinstance(k, slice):
             if INDEX_HOOK[0] is not None:
-                INDEX_HOOK[0](x, d, (k.start, k.stop), 2)
+                INDEX_HOOK[0](x, d, (k.start, k.stop), 2, k.step)
             n = x._shape[d]
             start, stop, step = k.start, k.stop, k.step
             step = 1 if step is None else int(step)
