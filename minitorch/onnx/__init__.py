@@ -234,9 +234,94 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
             model.train(was_training)
     from ..compiler.passes import dead_code
     graph = dead_code(graph)
+    title = type(model).__name__ if is_module else getattr(model, "__name__", "graph")
     proto = export_graph(graph, names, list(input_names or []), list(output_names or []), axes, opset,
-                         export_params, type(model).__name__ if is_module else getattr(model, "__name__", "graph"),
-                         infer_outputs)
+                         export_params, title, infer_outputs)
+    if axes:
+        _check_dynamic(model, args, kw, names, list(input_names or []), list(output_names or []), axes, opset,
+                       export_params, title, infer_outputs, training, proto)
     if verbose:
         print(graph)
     return proto
+
+
+def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opset, export_params, title,
+                   infer_outputs, training, proto):
+    """A graph exported with dynamic axes holds every other integer fixed: the model is captured again with each
+    dynamic axis of its inputs one longer, and where that graph differs from the first (a size read into a
+    reshape, a slice bound, a constant computed from it) the export raises, since the file would give other
+    values at other sizes."""
+    from ..autograd.grad_mode import no_grad
+    from ..compiler.capture import capture
+    from ..compiler.ir import leaves, map_tree
+    from ..compiler.passes import dead_code
+    from ..nn.modules.module import Module
+    from ..ops.shape import cat
+    from ..tensor import Tensor
+    from ._exporter import export_graph
+    order, seen = [], set()
+    for t in leaves((args, kw)):
+        if isinstance(t, Tensor) and id(t) not in seen:
+            seen.add(id(t))
+            order.append(t)
+    grow = {}
+    for t, name in zip(order, input_names):
+        dims = axes.get(name)
+        if dims:
+            grow[id(t)] = sorted(dims.keys() if isinstance(dims, dict) else dims)
+    if not grow:
+        return
+
+    def longer(t):
+        if not isinstance(t, Tensor) or id(t) not in grow:
+            return t
+        for d in grow[id(t)]:
+            t = cat([t, t.narrow(d, 0, 1)], d)  # (one more of the values it has)
+        return t
+    args2, kw2 = map_tree(longer, (list(args), kw))
+    is_module = isinstance(model, Module)
+    was_training = model.training if is_module else None
+    if is_module and training == TrainingMode.EVAL:
+        model.eval()
+    _EXPORTING[0] = True
+    try:
+        with no_grad():
+            graph2, _ = capture(model, tuple(args2), kw2, names, fullgraph=True, python_effects=False)
+        other = export_graph(dead_code(graph2), names, input_names, output_names, axes, opset, export_params, title,
+                             infer_outputs)
+    except Exception:  # noqa: BLE001 - a model that takes no other size: nothing to compare
+        return
+    finally:
+        _EXPORTING[0] = False
+        if is_module:
+            model.train(was_training)
+    where = _first_difference(proto.graph, other.graph)
+    if where is not None:
+        raise RuntimeError(f"minitorch.onnx.export: the exported graph depends on the size of a dynamic axis "
+                           f"({where}): the file would compute other values at other sizes. Export without that "
+                           "axis dynamic (a size read into a reshape, a slice or a constant is fixed in the graph)")
+
+
+def _first_difference(a, b):
+    """Where two exported graphs differ other than in names and shapes (None where they do not)."""
+    from onnx import numpy_helper
+    import numpy as np
+    if len(a.node) != len(b.node):
+        return f"{len(a.node)} vs {len(b.node)} operators"
+    for x, y in zip(a.node, b.node):
+        if x.op_type != y.op_type or len(x.attribute) != len(y.attribute):
+            return f"{x.op_type} vs {y.op_type}"
+        for p, q in zip(x.attribute, y.attribute):
+            if p.name != q.name or p.type != q.type:
+                return f"{x.op_type}.{p.name}"
+            if p.t.ByteSize() or q.t.ByteSize():
+                u, v = numpy_helper.to_array(p.t), numpy_helper.to_array(q.t)
+                if u.shape != v.shape or not np.array_equal(u, v):
+                    return f"the constant of a {x.op_type} node"
+            elif (list(p.ints), list(p.floats), p.i, p.f, p.s) != (list(q.ints), list(q.floats), q.i, q.f, q.s):
+                return f"{x.op_type}.{p.name}"
+    for x, y in zip(a.initializer, b.initializer):
+        u, v = numpy_helper.to_array(x), numpy_helper.to_array(y)
+        if u.shape != v.shape or not np.array_equal(u, v):
+            return f"the initializer {x.name}"
+    return None
