@@ -139,8 +139,10 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     With ``dynamo=True`` (the default) it returns an ``ONNXProgram``, and also saves it to ``f`` when a path is
     given (``external_data=True``: the weights in ``<f>.data`` beside it). Dimensions are marked symbolic by
     ``dynamic_shapes`` ({argument name: {axis: name or minitorch.export.Dim}}, or one entry per argument in
-    order) or ``dynamic_axes``; output dimensions that follow from them are symbolic too. ``optimize=True``
-    runs ``ONNXProgram.optimize``.
+    order) or ``dynamic_axes``; output dimensions that follow from them are symbolic too. Other integers are
+    fixed in the file, so the model is captured a second time with each dynamic axis one longer, and a graph
+    that differs there (a size read into a constant, a slice or a reshape) raises RuntimeError instead of being
+    written. ``optimize=True`` runs ``ONNXProgram.optimize``.
 
     With ``dynamo=False`` (deprecated in PyTorch too) it writes the model, weights inline, to ``f`` (a path or a
     binary file object, required), with ``dynamic_axes`` ({name: [axes]} or {name: {axis: label}}), and returns
