@@ -1192,3 +1192,53 @@ def test_a_trace_function_set_before_still_sees_the_calls_and_effects_are_still_
     assert inside is tool
     assert len(kept) == 3  # the effect is found while the tool traces (was: 1, the capture's)
     assert ("call", "keep") in events and ("line", "keep") in events and ("call", "f") in events
+
+
+def test_tensor_identity_traits_and_process_settings_are_followed_on_every_call():
+    # is_leaf / a view / the storage offset / aliasing by memory: each is part of the key or a break; a setting
+    # of the process (default dtype, grad mode left switched) is set again on every call
+    def by_leaf(x):
+        return x * (1 if x.is_leaf else 2)
+
+    def by_view(x):
+        return x * (2 if x._base is None else 5)
+
+    def by_offset(x):
+        return x * (x.storage_offset() + 1)
+
+    def by_memory(a, b):
+        return a + (1 if a.data_ptr() == b.data_ptr() else 0)
+
+    base = minitorch.arange(6.0)
+    leaf = minitorch.ones(3, requires_grad=True)
+    for fn, calls in ((by_leaf, [(leaf,), (leaf * 1,)]),
+                      (by_view, [(minitorch.ones(3),), (minitorch.ones(4)[1:],)]),
+                      (by_offset, [(base[0:3],), (base[1:4],), (base[2:5],)]),
+                      (by_memory, [(base[:3], base[:3].clone()), (base[:3], base[:3].view(3))])):
+        c = minitorch.compile(fn)
+        for args in calls * 2:
+            np.testing.assert_array_equal(c(*args).detach().numpy(), fn(*args).detach().numpy(), err_msg=fn.__name__)
+
+    def sets_dtype(x):
+        minitorch.set_default_dtype(minitorch.float64)
+        return x * 2
+
+    def leaves_no_grad(x):
+        minitorch.set_grad_enabled(False)
+        return x * 2
+
+    for fn, reset, read in ((sets_dtype, lambda: minitorch.set_default_dtype(minitorch.float32),
+                             minitorch.get_default_dtype),
+                            (leaves_no_grad, lambda: minitorch.set_grad_enabled(True), minitorch.is_grad_enabled)):
+        c = minitorch.compile(fn)
+        try:
+            for _ in range(3):
+                reset()
+                fn(minitorch.ones(2))
+                want = read()
+                reset()
+                c(minitorch.ones(2))
+                assert read() == want, fn.__name__  # (was: set by the capture only)
+        finally:
+            minitorch.set_default_dtype(minitorch.float32)
+            minitorch.set_grad_enabled(True)

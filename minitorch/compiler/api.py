@@ -48,7 +48,7 @@ def _show(part):
     """A key's part in words: a tensor argument as its dtype, shape, device and requires_grad."""
     if isinstance(part, tuple) and len(part) == 6 and part[0] == "T":
         _, shape, stride, dtype, device, rg = part
-        return f"tensor {dtype}{list(shape)} on {device}" + (" requiring grad" if rg else "") + \
+        return f"tensor {dtype}{list(shape)} on {device}" + (" requiring grad" if rg & 1 else "") + \
             ("" if stride == _contiguous_strides(shape) else f" strides {stride}")
     if isinstance(part, tuple) and len(part) == 2 and part[0] in (float, bool, complex):
         return repr(part[1])
@@ -175,7 +175,10 @@ def _arg_key(a):
     if isinstance(a, Tensor):
         if a._is_sparse_coo:  # no graph takes a sparse tensor: the call runs eagerly (see __call__)
             raise TypeError("sparse COO tensor argument")
-        return ("T", a._shape, a._stride, a._dtype, a._device, a._requires_grad)
+        # requires_grad, whether it has autograd history and whether it is a view (a branch on ``x.is_leaf`` or
+        # ``x._base is None`` reads them), as one number
+        return ("T", a._shape, a._stride, a._dtype, a._device,
+                a._requires_grad + 2 * (a._grad_fn is not None) + 4 * (a._base is not None))
     if isinstance(a, (tuple, list)):
         return (type(a).__name__,) + tuple(_arg_key(x) for x in a)
     if isinstance(a, dict):

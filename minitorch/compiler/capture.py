@@ -697,7 +697,9 @@ def _install(rec):
     module.Module.train = lambda m, mode=True: (rec.python_effect("Module.train() or eval()"), train(m, mode))[1]
     saved["effects"] = []
     for owner, name, what in _EFFECT_METHODS():
-        f = owner.__dict__[name]
+        f = vars(owner).get(name)
+        if f is None:
+            continue
         saved["effects"].append((owner, name, f))
         setattr(owner, name, _effect_method(rec, f, what))
     import builtins
@@ -779,6 +781,7 @@ def _held_tensors(a):
 
 def _EFFECT_METHODS():
     """Methods whose call changes state that a replayed graph would not change again: a break at the statement."""
+    import minitorch
     from ..random import Generator
     return ((Generator, "manual_seed", "a random generator seeded"), (Generator, "seed", "a random generator seeded"),
             (Generator, "set_state", "a random generator's state set"),
@@ -787,7 +790,16 @@ def _EFFECT_METHODS():
             (Tensor, "register_post_accumulate_grad_hook", "a hook registered on a tensor"),
             (Tensor, "retain_grad", "retain_grad() on a tensor"),
             (Tensor, "requires_grad_", "a tensor's requires_grad set"),
-            (Tensor, "requires_grad", "a tensor's requires_grad set"))
+            (Tensor, "requires_grad", "a tensor's requires_grad set"),
+            (Tensor, "data_ptr", "a tensor's memory address read"),
+            (Tensor, "storage_offset", "a tensor's storage offset read")) + tuple(
+        (minitorch, name, f"minitorch.{name}()") for name in _SETTERS)
+
+
+# process-wide settings a replayed graph would not set again
+_SETTERS = ("set_default_dtype", "set_default_tensor_type", "set_default_device", "use_deterministic_algorithms",
+            "set_num_threads", "set_num_interop_threads", "set_printoptions", "set_float32_matmul_precision",
+            "set_warn_always", "set_anomaly_enabled")
 
 
 def _effect_method(rec, f, what):
@@ -926,6 +938,9 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             if collecting:
                 gc.enable()
         _uninstall(saved)
+    if rec.broken is None and _state["enabled"] != rec.call_grad:
+        # (``set_grad_enabled(False)`` or ``no_grad().__enter__()`` as a statement: a replay would not do it again)
+        rec.stop("the grad mode was switched by the call and left so")
     if rec.broken is None:
         odd = next((a for a in leaves(result) if _held_tensors(a) or hasattr(type(a), "__next__")), None)
         if odd is not None:  # (a dataclass of tensors, a generator: a graph would hand back the capture's object)
