@@ -1242,3 +1242,27 @@ def test_tensor_identity_traits_and_process_settings_are_followed_on_every_call(
         finally:
             minitorch.set_default_dtype(minitorch.float32)
             minitorch.set_grad_enabled(True)
+
+
+def test_views_the_graph_returns_share_memory_bookkeeping_as_eager():
+    # a view of a tensor made inside the graph, without autograd: on compiled calls (same size and symbolic sizes)
+    # it names its base and shares its version counter, so an in-place op with autograd on it reaches the base;
+    # a detached tensor shares the counter but names no base; an unchanged view is still another tensor
+    def f(x):
+        y = x * 2
+        return y, y[1:], y.detach(), y.view(y.shape)
+
+    c = minitorch.compile(f)
+    for n in (4, 5, 4, 6, 7):
+        x = minitorch.randn(n, 3)
+        grads = []
+        for fn in (f, c):
+            y, v, d, same_shape = fn(x)
+            assert v._base is y and v._vc is y._vc, n  # (was: no base and a counter of its own)
+            assert d._base is None and d._vc is y._vc, n
+            assert same_shape is not y and same_shape._base is y, n
+            w = minitorch.tensor(2.0, requires_grad=True)
+            v.mul_(w)
+            y.sum().backward()   # (was: y has no grad_fn)
+            grads.append(w.grad.item())
+        assert grads[0] == pytest.approx(grads[1]), n

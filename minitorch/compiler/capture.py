@@ -230,8 +230,10 @@ class _Recorder:
     def _view(self, base, t):
         """A view of a graph tensor made without autograd (``detach``, views of integer tensors, no_grad views)."""
         bv, bt = base
+        # a detached tensor shares the version counter but names no base
+        kw = {} if t._base is not None and t._vc is bt._vc else {"shared": t._vc is bt._vc, "based": False}
         node = Node("view", "as_strided", _view_of, (bv, tuple(map(int, t._shape)), t._stride,
-                                                      t._offset - bt._offset), {}, line=user_line())
+                                                      t._offset - bt._offset), kw, line=user_line())
         node.epoch = self.writes
         v = Value("node", t, node)
         v.static = bv.static and not bv.stale
@@ -628,8 +630,11 @@ def _scalar_constant(t):
     return not t._shape and any(c is t for c in _SCALARS.values())
 
 
-def _view_of(base, shape, stride, delta):
-    return _make(base._storage, shape, stride, base._offset + delta, base._dtype, base._device)
+def _view_of(base, shape, stride, delta, shared=True, based=True):
+    # a view as eager made it: sharing the version counter and naming the tensor that owns the memory
+    root = (base._base if base._base is not None else base) if based else None
+    return _make(base._storage, shape, stride, base._offset + delta, base._dtype, base._device,
+                 base._vc if shared else None, None, root)
 
 
 def _leaves(tree):

@@ -62,6 +62,7 @@ def identity_views(graph, autograd=True):
     through autograd, only views of bases that take no part in it (the view has no autograd history)."""
     mapping = {}
     kept = []
+    outputs = {id(v) for v in graph.outputs()}   # a view the caller gets is another tensor than its base
     for n in graph.nodes:
         if n.kind == "view" and mapping:
             n.args = (mapping.get(id(n.args[0]), n.args[0]),) + tuple(n.args[1:])
@@ -69,7 +70,8 @@ def identity_views(graph, autograd=True):
             base, shape, stride, delta = n.args
             out = n.outputs[0]
             if isinstance(base, Value) and not (autograd and (base.rg or out.rg)) and delta == 0 \
-                    and tuple(shape) == base.shape and tuple(stride) == base.geom[0] and out.dtype == base.dtype:
+                    and id(out) not in outputs and tuple(shape) == base.shape and tuple(stride) == base.geom[0] \
+                    and out.dtype == base.dtype:
                 mapping[id(out)] = base
                 continue
         kept.append(n)
