@@ -124,14 +124,80 @@ def test_legacy_export_to_a_file_object_and_export_params_false(tmp_path):
 
 
 def test_an_op_without_mapping_is_named_in_the_error(tmp_path):
-    class Cum(nn.Module):
+    class Sort(nn.Module):
         def forward(self, x):
-            return x.cumsum(0)
+            return x.sort(0)[0]
 
-    path = tmp_path / "cum.onnx"
-    with pytest.raises(RuntimeError, match=r"no ONNX mapping for function\.CumSum.*test_onnx\.py:\d+"):
-        minitorch.onnx.export(Cum(), (minitorch.randn(3),), str(path))
+    path = tmp_path / "sort.onnx"
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for op\.sort.*test_onnx\.py:\d+"):
+        minitorch.onnx.export(Sort(), (minitorch.randn(3),), str(path))
     assert not path.exists()
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for functional\.interpolate \(mode='area'\)"):
+        minitorch.onnx.export(lambda x: F.interpolate(x, size=(2, 2), mode="area"), (minitorch.randn(1, 1, 4, 4),))
+
+
+class Styler(nn.Module):
+    """Padding, instance norm, resizing, comparisons, casts, where/flip/cumsum/expand, softmax over a middle axis
+    and layer norm: the ops of pytorch/examples' fast_neural_style and a few more."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(1)
+        self.norm = nn.InstanceNorm2d(3, affine=True)
+        self.ln = nn.LayerNorm(4)
+        with minitorch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+            self.norm.bias.uniform_(-1, 1)
+
+    def forward(self, x):
+        y = F.interpolate(self.norm(self.pad(x)), scale_factor=2, mode="nearest")
+        outs = [F.interpolate(y, size=(5, 7), mode="bilinear"),
+                F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True),
+                F.interpolate(x, size=(7, 6), mode="nearest-exact"),
+                F.interpolate(x, size=(6, 9), mode="bicubic"),
+                F.pad(x, (1, 2, 0, 1), value=0.5) + F.pad(x, (1, 1, 1, 1), mode="replicate").sum(),
+                minitorch.where(x >= 0, x, x * 0.1).flip(-1, 1).cumsum(1) + x[:, :1].expand(-1, 3, -1, -1),
+                x.softmax(1) + (x <= 0.2) * 1.0 + (x != 0.3).float() - (x < -0.5).to(minitorch.float32),
+                self.ln(x)]
+        return tuple(outs)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17, 20])
+def test_style_transfer_ops_round_trip_at_every_opset(opset, tmp_path):
+    # opsets before 13 take Squeeze/ReduceSum axes as attributes and normalize Softmax over trailing axes;
+    # LayerNormalization exists from 17, GreaterOrEqual from 12: each is written in the opset's own terms
+    minitorch.manual_seed(0)
+    model = Styler().eval()
+    x = minitorch.randn(2, 3, 4, 4)
+    with minitorch.no_grad():
+        want = [t.numpy() for t in model(x)]
+    path = tmp_path / "style.onnx"
+    minitorch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert proto.opset_import[0].version == opset
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"Pad", "InstanceNormalization", "Resize", "Where", "CumSum", "Expand", "Cast"} <= ops
+    assert ("LayerNormalization" in ops) == (opset >= 17)
+    got = _run(path, {"x": x.numpy()})
+    assert len(got) == len(want)
+    for i, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=f"output {i}")
+
+
+def test_private_export_writes_the_file_and_returns_the_output(tmp_path):
+    # PyTorch's pre-2.6 private entry, which pytorch/examples' fast_neural_style calls (opset 11)
+    model = Styler().eval()
+    x = minitorch.randn(1, 3, 4, 4)
+    out = minitorch.onnx._export(model, x, str(tmp_path / "s.onnx"), opset_version=11)
+    with minitorch.no_grad():
+        want = model(x)
+    assert len(out) == len(want) and not out[0].requires_grad
+    np.testing.assert_allclose(out[0].numpy(), want[0].numpy())
+    got = _run(tmp_path / "s.onnx", {"x": x.numpy()})
+    np.testing.assert_allclose(got[0], want[0].numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="opset 11 and newer"):
+        minitorch.onnx.export(model, (x,), str(tmp_path / "t.onnx"), opset_version=10, dynamo=False)
 
 
 def test_data_dependent_control_flow_cannot_be_exported(tmp_path):

@@ -132,7 +132,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
     The model runs once, in eval mode (``training=TrainingMode.EVAL``, restored afterwards) and without autograd,
     with ``minitorch.compile``'s recorder; every recorded op becomes ONNX operators of ``opset_version`` (default
-    20, at least 13). Parameters and buffers are initializers under their ``state_dict`` names. Inputs are named
+    20, at least 11). Parameters and buffers are initializers under their ``state_dict`` names. Inputs are named
     after the forward's parameters unless ``input_names`` says otherwise. An op without an ONNX mapping raises
     RuntimeError naming it and the line that called it; the model is checked with ``onnx.checker``.
 
@@ -183,6 +183,24 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     return program
 
 
+def _export(model, args, f, export_params=True, verbose=False, training=TrainingMode.EVAL, input_names=None,
+            output_names=None, operator_export_type=None, export_type=None, opset_version=None,
+            do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None, fixed_batch_size=False,
+            custom_opsets=None, add_node_names=True, onnx_shape_inference=True, export_modules_as_functions=False,
+            autograd_inlining=True):
+    """The private exporter entry of PyTorch releases before 2.6 (pytorch/examples' fast_neural_style calls it):
+    writes ``f`` as ``export(..., dynamo=False)`` does, without its deprecation warning, and returns the model's
+    output for ``args``."""
+    if f is None:
+        raise TypeError("_export() missing required argument: 'f' (the file to write)")
+    proto = _export_model(model, args, None, input_names, output_names, opset_version, dynamic_axes, None,
+                          export_params, training, infer_outputs=False, verbose=verbose)
+    _write(proto, f)
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        return model(*args) if isinstance(args, tuple) else model(args)
+
+
 def _write(proto, f):
     import onnx
     if hasattr(f, "write"):
@@ -207,8 +225,8 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
         kw.update(args[-1])
         args = args[:-1]
     opset = 20 if opset_version is None else int(opset_version)
-    if opset < 13:
-        raise ValueError(f"minitorch.onnx.export writes opset 13 and newer: opset_version={opset_version}")
+    if opset < 11:
+        raise ValueError(f"minitorch.onnx.export writes opset 11 and newer: opset_version={opset_version}")
     names = {}
     is_module = isinstance(model, Module)
     forward = model.forward if is_module else model

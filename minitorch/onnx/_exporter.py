@@ -25,6 +25,8 @@ _UNARY = {"exp": "Exp", "log": "Log", "tanh": "Tanh", "sigmoid": "Sigmoid", "rel
           "sqrt": "Sqrt", "abs": "Abs", "sin": "Sin", "cos": "Cos", "erf": "Erf", "reciprocal": "Reciprocal",
           "floor": "Floor", "ceil": "Ceil", "sign": "Sign"}
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min"}
+_COMPARE = {"eq": ("Equal", False), "ne": ("Equal", True), "lt": ("Less", False), "gt": ("Greater", False),
+            "le": ("LessOrEqual", False), "ge": ("GreaterOrEqual", False)}  # op, negated
 _IDENTITY_FUNCTIONAL = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 
 
@@ -79,6 +81,15 @@ class _Builder:
                                                 **attrs))
         return outputs[0]
 
+    def ints(self, values, hint="ints"):
+        return self.const(np.array([int(v) for v in values], np.int64), hint)
+
+    def squeeze(self, op_type, x, axes):
+        """Squeeze/Unsqueeze: the axes an input from opset 13, an attribute before."""
+        if self.opset >= 13:
+            return self.op(op_type, [x, self.ints(axes, "axes")])
+        return self.op(op_type, [x], axes=[int(a) for a in axes])
+
 
 def _bound(node):
     """A functional node's arguments by parameter name, with defaults filled in."""
@@ -115,8 +126,8 @@ def _convert(b, node):
         if name in ("log_softmax", "softmax"):
             dim = a.get("dim")
             rank = len(node.args[0].shape)
-            return [b.op("LogSoftmax" if name == "log_softmax" else "Softmax", [x],
-                         axis=int(dim if dim is not None else (0 if rank in (0, 1, 3) else 1)))]
+            return [_softmax(b, "LogSoftmax" if name == "log_softmax" else "Softmax", x,
+                             dim if dim is not None else (0 if rank in (0, 1, 3) else 1), rank)]
         if name in ("max_pool2d", "avg_pool2d") and not a.get("return_indices"):
             k = _pair(a["kernel_size"])
             s = _pair(a["stride"]) if a.get("stride") not in (None, [], ()) else k
@@ -144,7 +155,27 @@ def _convert(b, node):
             w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, np.float32), "ln1")
             bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(shape, np.float32),
                                                                                "ln0")
-            return [b.op("LayerNormalization", [x, w, bias], axis=-len(shape), epsilon=float(a["eps"]))]
+            if b.opset >= 17:
+                return [b.op("LayerNormalization", [x, w, bias], axis=-len(shape), epsilon=float(a["eps"]))]
+            # opsets before 17: its definition, over the last len(shape) axes
+            axes = list(range(-len(shape), 0))
+            d = b.op("Sub", [x, _reduce(b, "ReduceMean", x, axes, True)])
+            var = _reduce(b, "ReduceMean", b.op("Mul", [d, d]), axes, True)
+            std = b.op("Sqrt", [b.op("Add", [var, b.const(np.float32(a["eps"]), "eps")])])
+            return [b.op("Add", [b.op("Mul", [b.op("Div", [d, std]), w]), bias])]
+        if name == "pad":
+            return [_pad(b, node, x, a)]
+        if name == "instance_norm":
+            c = node.args[0].shape[1]
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, np.float32), "in_ones")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, np.float32),
+                                                                               "in_zeros")
+            if a.get("use_input_stats", True):
+                return [b.op("InstanceNormalization", [x, w, bias], epsilon=float(a["eps"]))]
+            return [b.op("BatchNormalization", [x, w, bias, b.name(a["running_mean"]), b.name(a["running_var"])],
+                         epsilon=float(a["eps"]))]
+        if name == "interpolate":
+            return [_resize(b, node, x, a)]
         if name == "multi_head_attention_forward":
             return _mha(b, node, a)
         if name == "flatten":
@@ -189,7 +220,21 @@ def _convert(b, node):
             return [_reshape(b, ins()[0], out.shape, node.args[0].shape)]
         if cname == "Softmax":
             x, dim, log = node.args[:3]
-            return [b.op("LogSoftmax" if log else "Softmax", [b.name(x)], axis=int(dim))]
+            return [_softmax(b, "LogSoftmax" if log else "Softmax", b.name(x), dim, len(x.shape))]
+        if cname == "ToCopy" and node.args[1].name in _DTYPES:
+            return [b.op("Cast", ins()[:1], to=_DTYPES[node.args[1].name])]
+        if cname == "Where":
+            return [b.op("Where", ins()[:3])]
+        if cname == "Flip":
+            dims = [int(d) for d in node.args[1]]
+            big = np.iinfo(np.int64)
+            return [b.op("Slice", [ins()[0], b.ints([-1] * len(dims), "starts"),
+                                   b.ints([big.min] * len(dims), "ends"), b.ints(dims, "axes"),
+                                   b.ints([-1] * len(dims), "steps")])]
+        if cname == "CumSum":
+            return [b.op("CumSum", [ins()[0], b.const(np.array(int(node.args[1]), np.int64), "axis")])]
+        if cname == "Expand":
+            return [b.op("Expand", [ins()[0], b.ints(node.args[1], "shape")])]
         if cname in ("Sum", "Mean"):
             x, dims, keep = node.args[:3]
             return [_reduce(b, "ReduceSum" if cname == "Sum" else "ReduceMean", b.name(x), dims, keep)]
@@ -205,6 +250,12 @@ def _convert(b, node):
             return [b.op(_UNARY[node.args[0]], [ins()[1]])]
         if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
             return [b.op(_BINARY[node.args[0]], ins()[1:3])]
+        if name == "binary" and node.kwargs.get("family") == "compare" and node.args[0] in _COMPARE:
+            op, negate = _COMPARE[node.args[0]]
+            if b.opset < 12 and op.endswith("OrEqual"):   # a >= b as not (a < b), a <= b as not (a > b)
+                op, negate = ("Less" if op == "GreaterOrEqual" else "Greater"), True
+            y = b.op(op, ins()[1:3])
+            return [b.op("Not", [y]) if negate else y]
         raise _unsupported(node)
     if kind == "module" and name in ("RNN", "LSTM", "GRU"):
         return _rnn(b, node)
@@ -245,13 +296,13 @@ def _rnn(b, node):
     unbatched = len(x.shape) == 2
     xs = b.name(x)
     if unbatched:
-        xs = b.op("Unsqueeze", [xs, b.const(np.array([1], np.int64), "axes")])
+        xs = b.squeeze("Unsqueeze", xs, [1])
     elif mod.batch_first:
         xs = b.op("Transpose", [xs], perm=[1, 0, 2])
 
     def state(v):
         s = b.name(v)
-        return b.op("Unsqueeze", [s, b.const(np.array([1], np.int64), "axes")]) if unbatched else s
+        return b.squeeze("Unsqueeze", s, [1]) if unbatched else s
 
     def gates(w):
         a = _np(w)
@@ -301,10 +352,9 @@ def _rnn(b, node):
     h_n = h_states[0] if L == 1 else b.op("Concat", h_states, axis=0)
     c_n = (c_states[0] if L == 1 else b.op("Concat", c_states, axis=0)) if lstm else None
     if unbatched:
-        squeeze = b.const(np.array([1], np.int64), "axes")
-        out = b.op("Squeeze", [out, squeeze])
-        h_n = b.op("Squeeze", [h_n, squeeze])
-        c_n = b.op("Squeeze", [c_n, squeeze]) if lstm else None
+        out = b.squeeze("Squeeze", out, [1])
+        h_n = b.squeeze("Squeeze", h_n, [1])
+        c_n = b.squeeze("Squeeze", c_n, [1]) if lstm else None
     elif mod.batch_first:
         out = b.op("Transpose", [out], perm=[1, 0, 2])
     return [out, h_n] + ([c_n] if lstm else [])
@@ -443,9 +493,74 @@ def _reshape(b, x, shape, in_shape):
     return b.op("Reshape", [x, b.const(np.array(dims, np.int64), "shape")])
 
 
+def _softmax(b, op, x, axis, rank):
+    """Softmax/LogSoftmax over one axis: before opset 13 the operator normalizes over every axis from ``axis`` on,
+    so another axis than the last is moved last and back."""
+    axis = int(axis) % max(rank, 1)
+    if b.opset >= 13 or axis == rank - 1 or rank == 0:
+        return b.op(op, [x], axis=axis if b.opset >= 13 else (axis if rank else 0))
+    perm = list(range(rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    y = b.op(op, [b.op("Transpose", [x], perm=perm)], axis=rank - 1)
+    return b.op("Transpose", [y], perm=perm)
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _pad(b, node, x, a):
+    """F.pad: PyTorch lists (before, after) pairs from the last axis backwards, ONNX every start then every end."""
+    mode = a.get("mode") or "constant"
+    if mode not in _PAD_MODES or (mode == "circular" and b.opset < 19):
+        raise _unsupported(node, f"mode={mode!r}" + (" before opset 19" if mode == "circular" else ""))
+    pad, rank = [int(p) for p in a["pad"]], len(node.args[0].shape)
+    begins, ends = [0] * rank, [0] * rank
+    for i in range(len(pad) // 2):
+        begins[rank - 1 - i], ends[rank - 1 - i] = pad[2 * i], pad[2 * i + 1]
+    inputs = [x, b.ints(begins + ends, "pads")]
+    value = a.get("value")
+    if mode == "constant" and value:
+        inputs.append(b.const(np.array(value, dtype=_np_dtype(node.args[0])), "pad_value"))
+    return b.op("Pad", inputs, mode=_PAD_MODES[mode])
+
+
+def _np_dtype(v):
+    return v.dtype.storage_np if hasattr(v.dtype, "storage_np") else np.float32
+
+
+_RESIZE = {"nearest": ("nearest", "asymmetric", "floor"),   # PyTorch's mode: ONNX mode, coordinates, rounding
+           "nearest-exact": ("nearest", "half_pixel", "round_prefer_ceil"), "linear": ("linear", None, None),
+           "bilinear": ("linear", None, None), "trilinear": ("linear", None, None), "bicubic": ("cubic", None, None)}
+
+
+def _resize(b, node, x, a):
+    """F.interpolate as Resize: by the scale factor where the call gave one (PyTorch then computes source
+    positions from it too), else by the output size."""
+    mode = a.get("mode", "nearest")
+    if mode not in _RESIZE or a.get("antialias"):
+        raise _unsupported(node, f"mode={mode!r}" + (" with antialias" if a.get("antialias") else ""))
+    onnx_mode, coords, nearest = _RESIZE[mode]
+    attrs = {"mode": onnx_mode}
+    if onnx_mode == "nearest":
+        attrs.update(coordinate_transformation_mode=coords, nearest_mode=nearest)
+    else:
+        attrs["coordinate_transformation_mode"] = "align_corners" if a.get("align_corners") else "pytorch_half_pixel"
+        if onnx_mode == "cubic":
+            attrs.update(cubic_coeff_a=-0.75, exclude_outside=0)
+    in_shape, out_shape = node.args[0].shape, node.outputs[0].shape
+    roi = b.const(np.zeros(0, np.float32), "roi")
+    sf = a.get("scale_factor")
+    if sf is not None and not a.get("recompute_scale_factor"):
+        sf = list(sf) if isinstance(sf, (tuple, list)) else [sf] * (len(in_shape) - 2)
+        scales = b.const(np.array([1.0, 1.0] + [float(f) for f in sf], np.float32), "scales")
+        return b.op("Resize", [x, roi, scales], **attrs)
+    empty = b.const(np.zeros(0, np.float32), "scales")
+    return b.op("Resize", [x, roi, empty, b.ints(out_shape, "sizes")], **attrs)
+
+
 def _reduce(b, op, x, dims, keep):
     dims = [int(d) for d in (dims if isinstance(dims, (tuple, list)) else [dims])]
-    if op == "ReduceSum" or b.opset >= 18:
+    if (op == "ReduceSum" and b.opset >= 13) or b.opset >= 18:
         return b.op(op, [x, b.const(np.array(dims, np.int64), "axes")], keepdims=int(bool(keep)))
     return b.op(op, [x], axes=dims, keepdims=int(bool(keep)))
 
