@@ -293,6 +293,33 @@ def test_linear_launch_rejects_an_unknown_activation():
         launch.linear(minitorch.ones(2, 3), minitorch.ones(4, 3), None, act="softplus")
 
 
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_a_relu_epilogue_gives_plus_zero_for_negative_zero_and_minus_infinity(kind):
+    # eager relu gives +0.0 for every input <= 0, -inf and -0.0 included (the epilogue gave -0.0 and NaN)
+    minitorch.manual_seed(0)
+    if kind == "linear":
+        layer, x = nn.Linear(3, 4), minitorch.randn(5, 3)
+    else:
+        layer, x = nn.Conv2d(2, 4, 1), minitorch.randn(1, 2, 3, 3)
+    with minitorch.no_grad():
+        layer.weight[0].zero_()
+        layer.bias[0] = -0.0   # x @ 0 + -0.0 is -0.0
+        layer.bias[1] = float("-inf")
+    model = nn.Sequential(layer, nn.ReLU())
+    c = minitorch.compile(model)
+    for _ in range(3):
+        if kind == "linear":
+            got = c(x).detach().numpy()
+        else:
+            with minitorch.no_grad():
+                got = c(x).numpy()
+    want = model(x).detach().numpy()
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert not np.signbit(got).any() and not np.isnan(got).any()
+    (entry,) = c._compiled._entries.values()
+    assert entry.graph.nodes[0].name == ("linear_relu" if kind == "linear" else "conv2d_relu")
+
+
 @pytest.mark.parametrize("batch", [1, 5])  # one image per GEMM, and small images chunked into one GEMM
 @pytest.mark.parametrize("dtype", [minitorch.float32, minitorch.float64])
 def test_relu_after_conv2d_is_its_epilogue_in_a_no_grad_graph(batch, dtype):

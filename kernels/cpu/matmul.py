@@ -123,9 +123,10 @@ def bmm_blas_par(a, ta, b, tb, out):
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _epilogue(v, act):
-    """The activation fused after a GEMM: 0 none, 1 relu (NaN passes, as torch.relu)."""
+    """The activation fused after a GEMM: 0 none, 1 relu (NaN passes, as torch.relu; +0.0 for -0.0 and -inf, as
+    the eager relu kernel gives: ``v * 0`` would give -0.0 and NaN)."""
     if act == 1:
-        return v if not v <= 0 else v * 0
+        return v if (v > 0 or v != v) else 0
     return v
 
 
