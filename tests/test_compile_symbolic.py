@@ -9,6 +9,7 @@ import pytest
 import minitorch
 import minitorch.nn as nn
 import minitorch.nn.functional as F
+from minitorch.compiler import api
 from minitorch.compiler import capture as _capture
 from minitorch.compiler import symbolic
 
@@ -20,10 +21,18 @@ def _cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def captures(monkeypatch):
-    """How many times a call was recorded."""
+    """How many calls were compiled as graphs of their own: recorded, and not served by a template (the first call
+    at a new size is recorded, and a template that fits serves the size when the recording is its graph there)."""
     calls = []
     real = _capture.capture
     monkeypatch.setattr(_capture, "capture", lambda *a, **k: calls.append(1) or real(*a, **k))
+    made = api.CompiledFunction._from_template
+
+    def from_template(self, key, tpl, s, recorded=False):
+        if recorded:
+            calls.pop()
+        return made(self, key, tpl, s, recorded)
+    monkeypatch.setattr(api.CompiledFunction, "_from_template", from_template)
     return calls
 
 
@@ -404,3 +413,53 @@ def test_sizes_that_two_captures_cannot_tell_apart_make_no_wrong_template():
             # (2, n): its first stride is n
             x = minitorch.arange(float(n * 2)).reshape(2, n) if name == "stride" else minitorch.arange(float(n))
             np.testing.assert_array_equal(c(x).numpy(), f(x).numpy(), err_msg=f"{name} at {n}")
+
+
+def _outcome(fn, *args):
+    try:
+        out = fn(*args)
+    except Exception as e:  # noqa: BLE001 - the error is the outcome compared
+        return ("raise", type(e))
+    return ("ok", [t.tolist() for t in out] if isinstance(out, (list, tuple)) else out.tolist())
+
+
+def test_a_template_serves_a_new_size_only_where_the_ops_compute_the_same_graph_there(captures):
+    # what an op computes from sizes inside (a bounds check, a pooled length, a shift modulo the length, a number of
+    # chunks, a divisor max(0, n - correction)) cannot be told from two captures: the first call at a new size is
+    # recorded, and the template serves the size only if that recording is its graph there (all of these gave
+    # wrong values, read out of bounds or failed inside the replay when the template was instantiated blindly)
+    F_ = F
+    cases = [
+        (lambda x: x[3] * 2, (4, 6, 3, 5)),                                   # IndexError at 3
+        (lambda x: x[x.shape[0] - 3] * 2, (4, 6, 2)),                         # -1 wraps at 2
+        (lambda x: x.roll(3) * 2, (4, 6, 2, 5)),                              # 3 % 2 at 2
+        (lambda x: F_.max_pool1d(x[None, None], 3, 2)[0, 0] + 1, (8, 9, 10)),  # (n - 3) // 2 + 1
+        (lambda x: x.var(correction=3) + 1, (2, 3, 5)),                       # inf, then a number
+        (lambda x: x.unfold(0, 4, 3) * 2, (4, 5, 7, 10)),                     # (n - 4) // 3 + 1 windows
+        (lambda x: [c.sum() for c in x.split(3)], (2, 3, 4, 7)),              # one chunk, then two, then three
+        (lambda x: x.diff(n=3) * 2, (4, 6, 2)),                               # empty at 2
+    ]
+    for fn, sizes in cases:
+        c = minitorch.compile(fn)
+        for n in sizes * 2:
+            x = minitorch.arange(n, dtype=minitorch.float32) * 1.5 + 1
+            assert _outcome(c, x) == _outcome(fn, x), (sizes, n)
+    # where the recording is the template's graph, the template serves the size: recorded once, compiled never
+    def f(x):
+        return (x * 2).tanh().sum(0)
+
+    c = minitorch.compile(f)
+    for n in (3, 5):
+        c(minitorch.randn(n, 4))
+    before = list(captures)
+    recorded = []
+    real = _capture.capture
+    _capture.capture = lambda *a, **k: recorded.append(1) or real(*a, **k)
+    try:
+        for n in (7, 7, 9, 9, 7):
+            x = minitorch.randn(n, 4)
+            np.testing.assert_allclose(c(x).numpy(), f(x).numpy(), rtol=1e-6)
+    finally:
+        _capture.capture = real
+    assert len(recorded) == 2 and captures == before  # 7 and 9 recorded once each, and served by the template
+    assert all(e.lazy is not None for k, e in _compiled(c)._entries.items() if k[0][1][1][0] in (7, 9))

@@ -33,7 +33,7 @@ from .capture import CompileError, GraphBreak, GuardFailed
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
 from .runtime import Program, flat_tensors
-from .symbolic import make_template, size_guards
+from .symbolic import make_template, raw_signature, size_guards
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "minitorch", "eager", "aot_eager")
@@ -59,7 +59,7 @@ def _show(part):
 
 class _Entry:
     __slots__ = ("_graph", "program", "brk", "_kernels", "calls", "_backward", "split", "checks", "lazy", "alts",
-                 "resume")
+                 "resume", "raw")
 
     def __init__(self, graph=None, program=None, brk=None, kernels=(), split=False):
         self._graph, self.program, self.brk, self._kernels, self.calls = graph, program, brk, list(kernels), 0
@@ -70,6 +70,7 @@ class _Entry:
         self.checks = graph.checks if graph is not None else []  # (tensor, version) read on the host
         self.lazy = None       # (template, size) of an entry made from a symbolic template, until its graphs are
         #                        made (when read; False then)
+        self.raw = None        # (size key, symbolic.raw_signature) of the recorded graph, for templates
 
     def _show(self):
         tpl, s = self.lazy
@@ -451,10 +452,11 @@ class CompiledFunction:
             s = tpl.size_of(flat)
             if s is None:
                 continue
-            entry = self._entries[key] = _Entry(program=tpl.program(s))
-            entry.lazy = (tpl, s)
-            entry.checks = tpl.checks
-            entry.calls = 1
+            if _STANCE[0] not in ("eager_on_recompile", "fail_on_recompile"):
+                # the first call at a size is recorded (an eager run): the template serves the size from the next
+                # call on if the recording is its graph there (ops check and compute from sizes inside)
+                return self._capture(key, args, kwargs, verify=(tpl, s))
+            entry = self._from_template(key, tpl, s)
             if entry.checks and not all(t._vc[0] == v for t, v in entry.checks):
                 return self._capture(key, args, kwargs)
             try:
@@ -471,10 +473,20 @@ class CompiledFunction:
         if prev is not None and new is not None and new.program is not None:
             tpl, why = make_template(_parts(prev), _parts(new), noted.guards)
             if tpl is not None:
+                if prev.raw is not None and new.raw is not None:
+                    tpl.raw = ((tpl.sizes[0], prev.raw), (tpl.sizes[1], new.raw))
                 self._templates[sk] = [tpl] + list(tpls)[:TEMPLATES - 1]
             logs.log("dynamic", f"{self.__name__}: " + (f"sizes are symbolic ({tpl.syms} integers)"
                                                           if tpl is not None else f"sizes stay static: {why}"))
         return result
+
+    def _from_template(self, key, tpl, s, recorded=False):
+        """The entry at size ``s`` made from ``tpl`` (``recorded``: after the call was recorded there)."""
+        entry = self._entries[key] = _Entry(program=tpl.program(s))
+        entry.lazy = (tpl, s)
+        entry.checks = tpl.checks
+        entry.calls = 1
+        return entry
 
     def _numbers_vary(self, key):
         """A piece of a cut function takes the previous piece's locals, often a number read on the host (a loss
@@ -618,7 +630,9 @@ class CompiledFunction:
                 return "eager" if stance == "eager_then_compile" else "aot_eager"
         return None
 
-    def _capture(self, key, args, kwargs):
+    def _capture(self, key, args, kwargs, verify=None):
+        """Record the call (it runs eagerly) and make its entry. ``verify``: (template, size) of a template that
+        fits the call's sizes; it serves them if the recording is its graph at that size."""
         stance = _STANCE[0]
         if stance in ("eager_on_recompile", "fail_on_recompile"):
             if stance == "eager_on_recompile":
@@ -660,6 +674,15 @@ class CompiledFunction:
             return result
         if self._module is None:
             self._note_modules(graph.recorder.modules)
+        raw = raw_signature(graph) if self._dynamic is not False and self._fusing() else None
+        if verify is not None:
+            tpl, s = verify
+            if raw is not None and tpl.holds_at(raw, s):
+                graph.recorder = None
+                self._from_template(key, tpl, s, recorded=True)
+                return result
+            logs.log("dynamic", f"{self.__name__}: the graph recorded at size {s} is not the template's there: "
+                     "it is compiled on its own")
         kernels = []
         if logs.on("graph"):  # (a graph's text is only made when it is asked for)
             logs.log("graph", f"captured graph of {self.__name__}:\n{graph}")
@@ -677,13 +700,15 @@ class CompiledFunction:
                 logs.log("aot_graphs", f"captured backward of {self.__name__}:\n{plan.bgraph}")
             plan = optimize_plan(plan, optimize, fuse, kernels, logs.on("passes"))
             entry = _Entry(plan.graph, plan, kernels=kernels)
+            entry.raw = raw
             entry.backward = plan.bgraph
             self._entries[key] = self._last = entry
             self._log_new(key, kernels)
             return result
         drop_contexts(graph)  # replayed through autograd: no context is handed out
         graph = optimize(graph, fuse=fuse, kernels=kernels, debug=logs.on("passes"))
-        self._entries[key] = self._last = _Entry(graph, Program(graph), kernels=kernels)
+        self._entries[key] = self._last = entry = _Entry(graph, Program(graph), kernels=kernels)
+        entry.raw = raw
         self._log_new(key, kernels)
         return result
 

@@ -526,7 +526,7 @@ def optimize_plan(plan, optimize, fuse, kernels, debug):
     outs, saved, user_tree = g.output_tree
     plan.graph, plan.outs, plan.saved, plan.user_tree = g, list(outs), list(saved), user_tree
     b = plan.bgraph
-    plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug, autograd=False)
+    plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug, autograd=False, backward=True)
     plan.forward = Program(_FwdGraph(plan.graph, plan.outs, plan.saved))
     plan.backward = Program(plan.bgraph)
     return plan

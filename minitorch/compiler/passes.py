@@ -56,13 +56,14 @@ def _substitute(graph, mapping):
     graph.output_tree = map_tree(sub, graph.output_tree)
 
 
-def identity_views(graph, autograd=True):
+def identity_views(graph, autograd=True, keep_outputs=True):
     """Drop views that change nothing: same shape, strides, offset and dtype as their base (the backward's
     ``as_strided(g, g.shape, g.stride(), 0)`` around each gradient); readers read the base. Where the graph replays
     through autograd, only views of bases that take no part in it (the view has no autograd history)."""
     mapping = {}
     kept = []
-    outputs = {id(v) for v in graph.outputs()}   # a view the caller gets is another tensor than its base
+    # a view the caller gets is another tensor than its base (a backward's gradients are not handed out as such)
+    outputs = {id(v) for v in graph.outputs()} if keep_outputs else ()
     for n in graph.nodes:
         if n.kind == "view" and mapping:
             n.args = (mapping.get(id(n.args[0]), n.args[0]),) + tuple(n.args[1:])
@@ -1019,10 +1020,10 @@ def _merge_shared(groups, pos):
                 break
 
 
-def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True):
+def optimize(graph, fuse=True, kernels=None, debug=False, autograd=True, backward=False):
     """The passes in order; ``autograd=False`` for graphs that replay without autograd (a compiled forward and
-    backward pair)."""
-    passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd)),
+    backward pair), ``backward`` for the backward of such a pair."""
+    passes = [("dead code", dead_code), ("identity views", lambda g: identity_views(g, autograd, not backward)),
               ("constant folding", fold_constants), ("common subexpressions", common_subexpressions),
               ("dead code", dead_code)]
     if fuse:

@@ -29,6 +29,7 @@ import gc
 import itertools
 import math
 import operator
+import re
 import types
 
 import numpy as np
@@ -420,6 +421,8 @@ class Template:
         self.syms = syms      # how many integers are symbolic
         self.checks = checks  # the later capture's host-read constants (the same tensors for every size)
         self.guards = guards  # (op, left, right, outcome): comparisons of sizes the user's code made (size trees)
+        self.raw = None       # (sizes, raw_signature) of both captures' recorded graphs, for ``holds_at``
+        self.sizes = None     # the sizes of the two captures (ints, or pairs with two symbolic sizes)
 
     def size_of(self, tensors):
         if len(tensors) != len(self.inputs):
@@ -451,8 +454,72 @@ class Template:
     def program(self, s):
         return self._runtime.inst(s, {})
 
+    def holds_at(self, raw, s):
+        """Whether the graph recorded at size ``s`` (``raw_signature``) is the template's graph at ``s``: the same
+        text, an integer the same in both captures the same again, every other one the template's function of the
+        size at ``s``. What an op computes from sizes inside (a bounds check, a pooled length ``(T - k) // 2 + 1``,
+        a shift modulo the length) is seen only by running the op at that size."""
+        if self.raw is None:
+            return False
+        (sa, (ta, ia)), (sb, (tb, ib)) = self.raw
+        text, ints = raw
+        if not text == ta == tb or not len(ints) == len(ia) == len(ib):
+            return False
+        d = _Differ(sa, sb)
+        for a, b, x in zip(ia, ib, ints):
+            if a == b:
+                if x != a:
+                    return False
+                continue
+            try:
+                sym = d.int_(a, b)
+            except Mismatch:
+                return False
+            if sym.at(s) != x:
+                return False
+        return True
+
     def display(self, s):
         return self._display.inst(s, {})
+
+
+_TOKENS = re.compile(r"%[A-Za-z_]+\d+|\d+")
+
+
+def raw_signature(graph):
+    """A recorded graph as (its text with every value numbered in order of appearance and every integer written
+    ``#``, those integers in order): two recordings of one program at two sizes have the same text."""
+    labels = [c.label for c in graph.consts]
+    storages = {}
+    try:
+        for c in graph.consts:   # a constant by the storage it reads (a buffer, or a view of it sliced to a size);
+            t = c.tensor         # a number by its value (a divisor ``max(0, T - correction)``)
+            scalar = len(c.shape) == 0 and c.device.type == "cpu"
+            c.label = f"c{storages.setdefault(id(t._storage), len(storages))}" if t is not None and not scalar \
+                else None
+        text = str(graph)
+    finally:
+        for c, label in zip(graph.consts, labels):
+            c.label = label
+    names, out, ints, pos = {}, [], [], 0
+    for m in _TOKENS.finditer(text):
+        out.append(text[pos:m.start()])
+        tok = m.group()
+        if tok[0] == "%":
+            out.append(names.setdefault(tok, f"%{len(names)}"))
+        else:
+            out.append("#")
+            ints.append(int(tok))
+        pos = m.end()
+    out.append(text[pos:])
+    for c in graph.consts:   # where a constant is in its storage; small integer ones (indices made from sizes) by value
+        t = c.tensor
+        if t is None:
+            continue
+        ints += [t._offset, *t._stride]
+        if not t._dtype.is_floating_point and t.numel() <= 64 and t._device.type == "cpu":
+            ints += [int(x) for x in t.detach().numpy().ravel()]
+    return "".join(out), tuple(ints)
 
 
 def _ints(tree):
@@ -638,7 +705,9 @@ def make_template(a, b, guards=()):
         return None, str(e)
     display.items.pop()
     inputs = [(_flat(sh), _flat(st)) for sh, st in inputs]
-    return Template(display, runtime, inputs, d.syms, b[0].checks, guards, len(pairs)), None
+    tpl = Template(display, runtime, inputs, d.syms, b[0].checks, guards, len(pairs))
+    tpl.sizes = (sa[0], sb[0]) if len(pairs) == 1 else (sa, sb)
+    return tpl, None
 
 
 def _apart(sa, sb):
