@@ -85,7 +85,7 @@ def test_cnn_round_trips_and_the_model_returns_to_training_mode(tmp_path):
     assert m.training and m.dropout1.training
     assert m.exporting == [True]
     _check(m, minitorch.randn(2, 1, 28, 28), tmp_path / "cnn2.onnx", 3)
-    assert m.exporting == [True, True, True, False, False]  # (a dynamic axis: captured again at another size)
+    assert m.exporting == [True, True, True, True, False, False]  # (a dynamic axis: captured at two more sizes)
 
 
 def test_resnet18_round_trips(tmp_path):
@@ -459,9 +459,17 @@ def test_a_graph_that_depends_on_a_dynamic_axis_size_is_not_exported(tmp_path, d
         def forward(self, x):
             return x.view(x.size(0), -1) * 2
 
-    for m in (MeanOverT(), Flat()):
+    class Half(nn.Module):   # T // 2 is 2 at 4 and at 5 (the check also tries 2T + 1)
+        def forward(self, x):
+            return x[:, :x.size(1) // 2].sum(1)
+
+    # at 8x8 an average pooling of 4x4 windows; at other sizes made of other ops (was: written anyway)
+    with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
+        minitorch.onnx.export(nn.AdaptiveAvgPool2d(2), (minitorch.randn(2, 2, 8, 8),), str(tmp_path / "p.onnx"),
+                              input_names=["x"], dynamic_axes={"x": {2: "H", 3: "W"}}, dynamo=dynamo)
+    for m in (MeanOverT(), Flat(), Half()):
         with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
-            minitorch.onnx.export(m, (minitorch.randn(2, 5, 3),), str(tmp_path / "m.onnx"), input_names=["x"],
+            minitorch.onnx.export(m, (minitorch.randn(2, 4, 4),), str(tmp_path / "m.onnx"), input_names=["x"],
                                   dynamic_axes={"x": {0: "B", 1: "T"}}, dynamo=dynamo)
     # the same models with only the batch axis dynamic follow it (what differs is only the batch)
     path = tmp_path / "mean.onnx"
@@ -470,3 +478,28 @@ def test_a_graph_that_depends_on_a_dynamic_axis_size_is_not_exported(tmp_path, d
     x = minitorch.randn(4, 5, 3)
     (got,) = _run(path, {"x": x.numpy()})
     np.testing.assert_allclose(got, (x.sum(1) / 5).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
+    class Rs(nn.Module):
+        def forward(self, x):
+            return self.lin(x).abs().rsqrt() + x.square().sum(1, keepdim=True)
+
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 3)
+
+    model = Rs()
+    path = tmp_path / "rs.onnx"
+    minitorch.onnx.export(model, (minitorch.randn(2, 4),), str(path), input_names=["x"],
+                          dynamic_axes={"x": {0: "B"}}, dynamo=False)
+    proto = onnx.load(str(path))
+    dims = [d.dim_param or d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim]
+    assert dims == ["B", 3]  # (was: [2, 3], the traced batch)
+    x = minitorch.randn(5, 4)
+    (got,) = _run(path, {"x": x.numpy()})
+    with minitorch.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for launcher\.unary \('trunc'\)"):
+        minitorch.onnx.export(lambda x: x.div(2.0, rounding_mode="trunc"), (minitorch.randn(3),),
+                              str(tmp_path / "t.onnx"), dynamo=False)

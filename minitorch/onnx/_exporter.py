@@ -248,6 +248,9 @@ def _convert(b, node):
     if kind == "launcher":
         if name in ("unary",) and node.args[0] in _UNARY and not node.kwargs:
             return [b.op(_UNARY[node.args[0]], [ins()[1]])]
+        if name == "unary" and node.args[0] in ("rsqrt", "square") and not node.kwargs:
+            x = ins()[1]
+            return [b.op("Reciprocal", [b.op("Sqrt", [x])]) if node.args[0] == "rsqrt" else b.op("Mul", [x, x])]
         if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
             return [b.op(_BINARY[node.args[0]], ins()[1:3])]
         if name == "binary" and node.kwargs.get("family") == "compare" and node.args[0] in _COMPARE:
@@ -566,6 +569,8 @@ def _reduce(b, op, x, dims, keep):
 
 
 def _unsupported(node, what=None):
+    if what is None and node.kind == "launcher" and node.args and isinstance(node.args[0], str):
+        what = repr(node.args[0]) + (f", {node.kwargs}" if node.kwargs else "")   # which unary or binary op
     label = f"{node.kind}.{node.name}" + (f" ({what})" if what else "")
     where = f" called at {node.line}" if node.line else ""
     return RuntimeError(f"minitorch.onnx.export: no ONNX mapping for {label}{where}")
