@@ -450,7 +450,7 @@ class CompiledFunction:
         flat = flat_tensors(args, kwargs) if tpls or prev is not None else None
         for tpl in tpls:
             s = tpl.size_of(flat)
-            if s is None:
+            if s is None or s in tpl.failed:
                 continue
             if _STANCE[0] not in ("eager_on_recompile", "fail_on_recompile"):
                 # the first call at a size is recorded (an eager run): the template serves the size from the next
@@ -653,7 +653,10 @@ class CompiledFunction:
                      + "\n".join(f"    - {r}" for r in self._recompile_reason(key)))
         self._captures += 1
         fuse = self._fusing()
-        graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph)
+        # (a template's recording needs no watch for Python effects: those depend on no size the template's guards
+        # let through, and a recording that is not the template's graph at the size is not kept)
+        graph, result = _capture.capture(self._fn, args, kwargs, self._names(), self._fullgraph,
+                                         python_effects=verify is None)
         counters["frames"]["total"] += 1
         if isinstance(graph, GraphBreak):
             counters["graph_break"][graph.reason] += 1
@@ -677,12 +680,14 @@ class CompiledFunction:
         raw = raw_signature(graph) if self._dynamic is not False and self._fusing() else None
         if verify is not None:
             tpl, s = verify
+            graph.recorder = None
             if raw is not None and tpl.holds_at(raw, s):
-                graph.recorder = None
                 self._from_template(key, tpl, s, recorded=True)
-                return result
-            logs.log("dynamic", f"{self.__name__}: the graph recorded at size {s} is not the template's there: "
-                     "it is compiled on its own")
+            else:
+                tpl.failed.add(s)   # the next call at this size is captured on its own
+                logs.log("dynamic", f"{self.__name__}: the graph recorded at size {s} is not the template's there: "
+                         "the size is captured on its own")
+            return result
         kernels = []
         if logs.on("graph"):  # (a graph's text is only made when it is asked for)
             logs.log("graph", f"captured graph of {self.__name__}:\n{graph}")

@@ -69,12 +69,19 @@ class GraphBreak(Exception):
 def user_line():
     """``file:line`` of the innermost frame outside minitorch (the user's code that called the op)."""
     f = sys._getframe(1)
+    inside = _INSIDE
     while f is not None:
-        path = os.path.abspath(f.f_code.co_filename)
-        if not path.startswith(_PKG):
-            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        name = f.f_code.co_filename
+        own = inside.get(name)
+        if own is None:
+            own = inside[name] = os.path.abspath(name).startswith(_PKG)
+        if not own:
+            return f"{name}:{f.f_lineno}"
         f = f.f_back
     return None
+
+
+_INSIDE = {}  # file name -> whether it is minitorch's (user_line runs per recorded op)
 
 
 class CompileError(RuntimeError):

@@ -423,6 +423,7 @@ class Template:
         self.guards = guards  # (op, left, right, outcome): comparisons of sizes the user's code made (size trees)
         self.raw = None       # (sizes, raw_signature) of both captures' recorded graphs, for ``holds_at``
         self.sizes = None     # the sizes of the two captures (ints, or pairs with two symbolic sizes)
+        self.failed = set()   # sizes whose recording was not the template's graph
 
     def size_of(self, tensors):
         if len(tensors) != len(self.inputs):
