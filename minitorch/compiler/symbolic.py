@@ -10,9 +10,12 @@ batch's rows, a stride, a row count of a fused reduction, the ``T*T`` scores of 
 and exactly one of those must fit (two captures where both sizes grew by the same step cannot tell ``B + 1`` from
 ``T - 1``: no template); views of a tensor from before the call follow the size too. Anything else that
 differs (a constant tensor with other values, another kernel, a float computed from a size) means the sizes are not
-interchangeable, and each new size is captured as before. Otherwise the comparison is a ``Template``: a later call
-with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as broadcasting treats them apart) gets the
-entry instantiated at ``s`` (both sizes read off the arguments) with no recording at all, running the same generated kernels. What a call replays (the
+interchangeable, and each new size is captured as before. Otherwise the comparison is a ``Template``: the first
+call with a new size ``s >= 2`` (sizes 0 and 1 are never generalized to, as broadcasting treats them apart) is
+recorded (an eager run), and if the recording is the template's graph at ``s`` (``Template.holds_at``: what an op
+computes from a size inside it, a bounds check or a pooled length, is seen only by running it there) later calls at
+``s`` get the entry instantiated at ``s`` (both sizes read off the arguments), running the same generated kernels
+with nothing optimized or generated again. What a call replays (the
 program, the fused kernels' sizes) is made at once and shares every object whose fields do not depend on ``s``;
 the graphs are made only when something reads them (``graphs``, ``code``, explain).
 
