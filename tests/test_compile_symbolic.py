@@ -463,3 +463,18 @@ def test_a_template_serves_a_new_size_only_where_the_ops_compute_the_same_graph_
         _capture.capture = real
     assert len(recorded) == 2 and captures == before  # 7 and 9 recorded once each, and served by the template
     assert all(e.lazy is not None for k, e in _compiled(c)._entries.items() if k[0][1][1][0] in (7, 9))
+
+
+def test_a_size_python_reads_without_asking_is_seen_at_the_recording_of_a_new_size():
+    # lst[T], math.isqrt(T), bin(T) turn the size into a plain int unseen; the value reaches the graph as a number,
+    # and a table value that the two captures share (0 at 4 and 5) is caught when length 6 is recorded
+    table = [0, 0, 0, 0, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0]
+
+    def f(x):
+        T = x.shape[0]
+        return x * table[T] + math.isqrt(T) + len(bin(T))
+
+    c = minitorch.compile(f)
+    for n in (4, 5, 6, 7, 8, 9, 6, 7):
+        x = minitorch.ones(n)
+        assert c(x).tolist() == f(x).tolist(), n
