@@ -2,6 +2,7 @@
 function is cut at the statement that broke, the statements around it compile on their own, and every call gives
 the eager answer."""
 import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -1266,3 +1267,95 @@ def test_views_the_graph_returns_share_memory_bookkeeping_as_eager():
             y.sum().backward()   # (was: y has no grad_fn)
             grads.append(w.grad.item())
         assert grads[0] == pytest.approx(grads[1]), n
+
+
+SCALE = 2.0   # read by the modules and helpers of the next test
+_MODEL = _OPT = None
+
+
+def _scaled(y):
+    return y * SCALE
+
+
+class _Inner(nn.Module):
+    scale = 2.0   # a class attribute the forward reads
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.cfg = cfg
+        self.act = minitorch.relu
+        self.dt = minitorch.float32
+
+    def forward(self, x):
+        y = self.act(self.lin(x) * self.cfg.scale * self.scale)
+        return y, y.to(self.dt)
+
+
+class _Outer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = _Inner(types.SimpleNamespace(scale=2.0))
+        self.extra = [nn.Linear(3, 3)]   # a plain list: not a registered submodule
+
+    def forward(self, x):
+        h, d = self.inner(x)
+        return _scaled(self.extra[0](h)) + SCALE, d
+
+
+def test_python_state_read_inside_submodules_and_helpers_is_guarded(monkeypatch):
+    # what submodules' forwards and the program's helpers read (an object's attribute, a class attribute, a
+    # function or dtype held by a module, a global, a module held in a plain list or rebound globally) was baked
+    # into the graph unseen: each change below gave the old result
+    changes = [lambda m: setattr(m.inner.cfg, "scale", 5.0),
+               lambda m: setattr(type(m.inner), "scale", 3.0),
+               lambda m: setattr(m.inner, "act", minitorch.tanh),
+               lambda m: setattr(m.inner, "dt", minitorch.float64),
+               lambda m: monkeypatch.setitem(globals(), "SCALE", 4.0),
+               lambda m: setattr(m.extra[0], "weight", nn.Parameter(minitorch.ones(3, 3)))]
+    x = minitorch.randn(2, 3)
+    for k, change in enumerate(changes):
+        monkeypatch.setattr(_Inner, "scale", 2.0)
+        monkeypatch.setitem(globals(), "SCALE", 2.0)
+        minitorch.manual_seed(k)
+        model = _Outer()
+        c = minitorch.compile(model)
+        for i in range(4):
+            if i == 2:
+                change(model)
+            for got, want in zip(c(x), model(x)):
+                assert got.dtype == want.dtype, (k, i)
+                np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6,
+                                           err_msg=f"{k} {i}")
+
+    # a module or optimizer rebound globally, a module replaced on an argument
+    holder = types.SimpleNamespace(m=nn.Linear(3, 2))
+    monkeypatch.setitem(globals(), "_MODEL", nn.Linear(3, 2))
+
+    def f(x, h):
+        return _MODEL(x) + h.m(x)
+
+    c = minitorch.compile(f)
+    for i in range(4):
+        if i == 2:
+            monkeypatch.setitem(globals(), "_MODEL", nn.Linear(3, 2))
+        if i == 3:
+            holder.m = nn.Linear(3, 2)
+        np.testing.assert_allclose(c(x, holder).detach().numpy(), f(x, holder).detach().numpy(), rtol=1e-6)
+    net = nn.Linear(3, 1)
+    monkeypatch.setitem(globals(), "_OPT", minitorch.optim.SGD(net.parameters(), lr=0.1))
+
+    def step():
+        _OPT.step()
+
+    s = minitorch.compile(step)
+    for i in range(4):
+        if i == 2:
+            monkeypatch.setitem(globals(), "_OPT", minitorch.optim.SGD(net.parameters(), lr=1.0))
+        net.zero_grad()
+        net(x).sum().backward()
+        before = net.weight.detach().clone()
+        g = net.weight.grad.clone()
+        s()
+        np.testing.assert_allclose((before - net.weight.detach()).numpy(), (g * (0.1 if i < 2 else 1.0)).numpy(),
+                                   rtol=1e-5)

@@ -277,6 +277,9 @@ class CompiledFunction:
         self._used = []  # a function's: the modules its captures ran, watched as _state_key reads them
         self._used_ids = set()
         self._used_state = None
+        self._reads = []  # readers of what the program's functions the captures ran read (_note_reads)
+        self._read_codes = set()
+        self._reads_state = None
         code = getattr(fn, "__code__", None)
         self._names_read = _globals_read(code) if code is not None and module is None else None
         _ALL.append(self)
@@ -340,11 +343,37 @@ class CompiledFunction:
         """Whether a module a capture of this function ran (however the function reached it: a global, an
         argument, an attribute) has changed since (``train()``/``eval()``, a replaced parameter or layer): then
         every graph is dropped and the call captures again."""
-        if _state_key(self._used) == self._used_state:
+        if _state_key(self._used) == self._used_state and (not self._reads or self._reads_key() == self._reads_state):
             return False
         self._entries.clear()
         self._templates.clear()
+        self._used_state = _state_key(self._used)
+        self._reads_state = self._reads_key()
         return True
+
+    def _reads_key(self):
+        return tuple(r() for r in self._reads)
+
+    def _note_reads(self, codes):
+        """What the program's functions that a capture ran read, read again before every call (a graph holds it
+        fixed): the globals each names, as ``_python_values`` reads the compiled function's own, and the chains of
+        ``self`` a module's method reads (``self.cfg.scale``, a class attribute, ``self.act`` replaced)."""
+        top = getattr(getattr(self._fn, "__func__", self._fn), "__code__", None) if self._module is None else None
+        for key, (code, g, mod) in codes.items():
+            if key in self._read_codes:
+                continue
+            self._read_codes.add(key)
+            if code is not top:
+                names = _globals_read(code)
+                if names:
+                    self._reads.append(lambda g=g, names=names: tuple(_value_key(g.get(n)) for n in names))
+            if mod is not None:
+                fn = getattr(type(mod), code.co_name, None)
+                if getattr(fn, "__code__", None) is code:
+                    reader = resume.self_chains(fn.__get__(mod))
+                    if reader is not None:
+                        self._reads.append(lambda r=reader, m=mod: tuple(_chain_key(v) for v in r(m)))
+        self._reads_state = self._reads_key()
 
     def _note_modules(self, modules):
         new = [m for m in modules.values() if id(m) not in self._used_ids]
@@ -381,7 +410,7 @@ class CompiledFunction:
                 self._effects = self._effects_cut(args, kwargs)
             if self._effects and (self._module is None or not _hooked(self._module)):
                 return self._effects.run(args, kwargs)
-        if self._used:
+        if self._used or self._reads:
             self._modules_changed()
         try:
             key = self._key(args, kwargs)
@@ -677,6 +706,10 @@ class CompiledFunction:
             return result
         if self._module is None:
             self._note_modules(graph.recorder.modules)
+        else:  # modules the call ran that are not the module's own (held in a plain list)
+            own = {id(m) for m in self._module.modules()}
+            self._note_modules({k: m for k, m in graph.recorder.modules.items() if k not in own})
+        self._note_reads(graph.recorder.codes)
         raw = raw_signature(graph) if self._dynamic is not False and self._fusing() else None
         if verify is not None:
             tpl, s = verify
@@ -822,6 +855,7 @@ class CompiledFunction:
         self._chains = None
         self._volatile.clear()
         self._used, self._used_ids, self._used_state = [], set(), None
+        self._reads, self._read_codes, self._reads_state = [], set(), None
         self._stateless = weakref.WeakValueDictionary()
 
     def __get__(self, obj, objtype=None):
@@ -853,7 +887,7 @@ def _value_key(v):
         return (id(v), v._requires_grad)
     if type(v) in (list, tuple, set, frozenset, dict, np.ndarray):
         return _content_key(v)  # (read whole by the call: changed in place, it is another value)
-    return None
+    return id(v)  # (a module, an optimizer or a function rebound: the graph ran the old one)
 
 
 def _watch_modules(modules):
@@ -886,7 +920,7 @@ def _state_key(mods):
             elif t in _MUTABLE:
                 add(_content_key(v))  # (a list appended to, an array written in place)
             else:
-                add(_ABSENT if v is _ABSENT else _OTHER)
+                add(v if v is _ABSENT else id(v))  # (a function, a dtype, an object replaced)
         for hooks in (d["_forward_hooks"], d["_forward_pre_hooks"], d["_backward_hooks"],
                       d["_backward_pre_hooks"]):
             if hooks:
@@ -934,7 +968,7 @@ def _autocast_key():
 _NUMBER = object()
 _SCALAR_TYPES = (bool, int, float, str, complex, type(None))
 _MUTABLE = (list, dict, set, np.ndarray)
-_ABSENT, _OTHER = object(), object()  # in module keys: an attribute gone; one of a type not keyed by value
+_ABSENT = object()  # in module keys: an attribute gone
 _INTERNALS = []
 
 

@@ -117,6 +117,7 @@ class _Recorder:
         self.outer = None    # the trace function set before the capture (a debugger's, a coverage tool's)
         self._depth = 0
         self.modules = {}     # id -> every module the call ran (their state is checked before each replay)
+        self.codes = {}       # (code, id of its module) -> (code, globals, the module whose method it is, or None)
         self.call_grad = False
         self.on_storage = {}  # id(storage) -> (Value, tensor) on it (a write into the storage makes them stale)
         self.writes = 0       # in-place writes recorded so far
@@ -887,11 +888,18 @@ def _calls_watcher(rec, outer=None):
     Function's forward). A trace function set before (``outer``: a debugger, a coverage tool) still sees every
     call: the watcher hands each on to it and returns what it returns."""
     from .resume import call_effect, code_kind
+    from ..nn.modules.module import Module
     from ..optim.optimizer import _with_hooks
     handled = {capture.__code__, _with_hooks(lambda self: None).__code__}
 
     def watch(frame, event, arg):
         kind = code_kind(frame.f_code)
+        if kind == "program" and event == "call" and rec.broken is None and not rec.depth:
+            code = frame.f_code
+            me = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
+            me = me if isinstance(me, Module) else None
+            if (code, id(me)) not in rec.codes:  # what the program's functions read (api: CompiledFunction._reads)
+                rec.codes[(code, id(me))] = (code, frame.f_globals, me)
         if kind not in _UNWATCHED and event == "call" and rec.broken is None and not rec.depth:
             # a package's function called by the program's code; the program's called by it, by way of the
             # standard library's or packages' functions (a callback), or by minitorch's code

@@ -837,6 +837,17 @@ def chain_reader(fn, args, kwargs):
             if reached is _PROPERTY or reached is _MISSING:
                 continue  # (a chain through a tensor is _MISSING: the tensor's own key covers it)
         exprs.setdefault(ast.unparse(node), node)
+    # a module called through an argument's attribute (``h.m(x)``: h.m replaced is another module; the modules of
+    # ``self`` are keyed by the module's own state)
+    from ..nn.modules.module import Module
+    me = origin.args[0] if bound and origin.args else None
+    for node in _called_chains(spec.stmts):
+        root = _root(node)
+        if root is None or root == me or root in stored or root in origin.locals and root not in outside \
+                or not _plain_chain(node, keys):
+            continue
+        if isinstance(_resolve(node, origin, bound_args, keys), Module):
+            exprs.setdefault(ast.unparse(node), node)
     if not exprs:
         return None
     nodes = list(exprs.values())
@@ -860,6 +871,50 @@ def chain_reader(fn, args, kwargs):
         return reader(*bound, *args, **kwargs)
     read.names = [ast.unparse(nodes[k]) for k in keep]  # (what a recompile names: compiler/logs.py)
     return read
+
+
+def self_chains(fn):
+    """A function of the object a method is bound to giving the values the method's source reads through attribute
+    and item chains of its ``self`` (``self.cfg.scale``, ``self.scale`` of the class, ``len(self.blocks)``), or None:
+    the forward of a module the compiled call runs inside, whose chains no argument of the call reaches. Made once
+    per function; chains that give a new object on each read (a property) are left out."""
+    spec = spec_of(fn)
+    func = getattr(fn, "__func__", fn)
+    obj = getattr(fn, "__self__", None)
+    if spec is None or obj is None or spec.params is not spec.origin.args or not spec.origin.args:
+        return None
+    made = _SELF_CHAINS.get(func, _MISSING)
+    if made is not _MISSING:
+        return made
+    origin = spec.origin
+    me = origin.args[0]
+    stored = set().union(*(_stores(x) for x in spec.stmts)) if spec.stmts else set()
+    nodes = {}
+    if me not in stored:
+        for node, _ in _value_reads(spec.stmts):
+            chain = node.args[0] if isinstance(node, ast.Call) else node
+            if isinstance(chain, (ast.Attribute, ast.Subscript)) and _root(chain) == me and _plain_chain(chain) \
+                    and _resolve(chain, origin, {me: obj}) not in (_PROPERTY, _MISSING):
+                nodes.setdefault(ast.unparse(node), node)
+    reader = None
+    if nodes:
+        sig = ast.arguments([], [ast.arg(me)], None, [], [], None, [])
+        body = [x for k, n in enumerate(nodes.values())
+                for x in ast.parse(f"try:\n    v{k} = {ast.unparse(n)}\nexcept Exception:\n    v{k} = {_U}").body]
+        body += ast.parse(f"return ({''.join(f'v{k}, ' for k in range(len(nodes)))})").body
+        made_fn = _make(origin, ast.FunctionDef("self_chains", sig, body, [], None, None), spec.stmts[0].lineno,
+                        f"{func.__qualname__}.<self chains>", None)
+        first, again = made_fn(obj), made_fn(obj)
+        keep = [k for k, (x, y) in enumerate(zip(first, again))
+                if x is y or type(x) in _SAFE and type(x) is type(y) and x == y]
+        if keep:
+            reader = made_fn if len(keep) == len(nodes) else (lambda o, f=made_fn, k=tuple(keep): tuple(
+                f(o)[i] for i in k))
+    _SELF_CHAINS[func] = reader
+    return reader
+
+
+_SELF_CHAINS = weakref.WeakKeyDictionary()  # function -> its self_chains reader (None: none)
 
 
 def _bytecode_chains(code):
@@ -997,6 +1052,19 @@ def _value_reads(stmts):
                 isinstance(parent, ast.Call) and parent.func is node):
             yield node, parent
         todo += [(c, node) for c in ast.iter_child_nodes(node)]
+
+
+def _called_chains(stmts):
+    """The attribute chains called in ``stmts`` (``h.m`` of ``h.m(x)``), outside functions and lambdas defined
+    there."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            yield node.func
+        todo += list(ast.iter_child_nodes(node))
 
 
 def _plain_chain(node, keys=()):
