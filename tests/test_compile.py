@@ -1738,6 +1738,23 @@ def test_a_reseed_inside_a_compiled_function_is_done_on_every_call():
     with pytest.raises(CompileError, match="random generator seeded"):
         minitorch.compile(g, fullgraph=True)(minitorch.ones(3))
 
+    def replays(x):  # the state read and set again: the same draws twice (the read was a constant of the capture)
+        state = minitorch.get_rng_state()
+        a = minitorch.rand(3)
+        minitorch.set_rng_state(state)
+        return x + a - minitorch.rand(3)
+
+    c = minitorch.compile(replays)
+    for i in range(4):
+        minitorch.manual_seed(i)
+        np.testing.assert_array_equal(to_np(c(minitorch.zeros(3))), np.zeros(3, np.float32))
+        minitorch.manual_seed(i)
+        minitorch.rand(3)
+        want = minitorch.rand(1)
+        minitorch.manual_seed(i)
+        c(minitorch.zeros(3))
+        np.testing.assert_array_equal(to_np(minitorch.rand(1)), to_np(want))
+
 
 def test_backward_of_ops_keeping_tensors_in_their_contexts_is_compiled_whole(device):
     # layer norm keeps its per-row mean and rstd in its context, cross-entropy its log-softmax, attention its

@@ -798,6 +798,7 @@ def _EFFECT_METHODS():
     from ..random import Generator
     return ((Generator, "manual_seed", "a random generator seeded"), (Generator, "seed", "a random generator seeded"),
             (Generator, "set_state", "a random generator's state set"),
+            (Generator, "get_state", "a random generator's state read (a replay would hand back the capture's)"),
             (Generator, "_permutation", "a random permutation drawn on the host (randperm)"),
             (Tensor, "register_hook", "a hook registered on a tensor"),
             (Tensor, "register_post_accumulate_grad_hook", "a hook registered on a tensor"),
