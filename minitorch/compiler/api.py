@@ -363,7 +363,8 @@ class CompiledFunction:
             if key in self._read_codes:
                 continue
             self._read_codes.add(key)
-            if code is not top:
+            if code is not top and code not in self._read_codes:   # (the globals once per function)
+                self._read_codes.add(code)
                 names = _globals_read(code)
                 if names:
                     self._reads.append(lambda g=g, names=names: tuple(_value_key(g.get(n)) for n in names))

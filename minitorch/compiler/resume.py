@@ -893,9 +893,10 @@ def self_chains(fn):
     if me not in stored:
         for node, _ in _value_reads(spec.stmts):
             chain = node.args[0] if isinstance(node, ast.Call) else node
-            if isinstance(chain, (ast.Attribute, ast.Subscript)) and _root(chain) == me and _plain_chain(chain) \
-                    and _resolve(chain, origin, {me: obj}) not in (_PROPERTY, _MISSING):
-                nodes.setdefault(ast.unparse(node), node)
+            if isinstance(chain, (ast.Attribute, ast.Subscript)) and _root(chain) == me and _plain_chain(chain):
+                reached = _resolve(chain, origin, {me: obj})
+                if reached is not _PROPERTY and reached is not _MISSING:
+                    nodes.setdefault(ast.unparse(node), node)
     reader = None
     if nodes:
         sig = ast.arguments([], [ast.arg(me)], None, [], [], None, [])
