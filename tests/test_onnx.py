@@ -124,13 +124,13 @@ def test_legacy_export_to_a_file_object_and_export_params_false(tmp_path):
 
 
 def test_an_op_without_mapping_is_named_in_the_error(tmp_path):
-    class Sort(nn.Module):
+    class Cummax(nn.Module):
         def forward(self, x):
-            return x.sort(0)[0]
+            return x.cummax(0)[0]
 
-    path = tmp_path / "sort.onnx"
-    with pytest.raises(RuntimeError, match=r"no ONNX mapping for op\.sort.*test_onnx\.py:\d+"):
-        minitorch.onnx.export(Sort(), (minitorch.randn(3),), str(path))
+    path = tmp_path / "cummax.onnx"
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for op\.cummax.*test_onnx\.py:\d+"):
+        minitorch.onnx.export(Cummax(), (minitorch.randn(3),), str(path))
     assert not path.exists()
     with pytest.raises(RuntimeError, match=r"no ONNX mapping for functional\.interpolate \(mode='area'\)"):
         minitorch.onnx.export(lambda x: F.interpolate(x, size=(2, 2), mode="area"), (minitorch.randn(1, 1, 4, 4),))
@@ -503,3 +503,21 @@ def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynam
     with pytest.raises(RuntimeError, match=r"no ONNX mapping for launcher\.unary \('trunc'\)"):
         minitorch.onnx.export(lambda x: x.div(2.0, rounding_mode="trunc"), (minitorch.randn(3),),
                               str(tmp_path / "t.onnx"), dynamo=False)
+
+
+def test_topk_sort_and_argsort_are_topk_operators(tmp_path):
+    def f(x):
+        v, i = x.topk(2, dim=1)
+        s, j = x.sort(0, descending=True)
+        u, w = x.topk(3, largest=False)
+        return v, i, s, j, x.argsort(1), u, w
+
+    x = minitorch.tensor([[3.0, 1.0, 2.0, 1.0, 5.0], [0.5, 0.5, -1.0, 4.0, 0.5], [2.0, 2.0, 2.0, 2.0, 2.0]])
+    path = tmp_path / "topk.onnx"
+    minitorch.onnx.export(f, (x,), str(path), input_names=["x"], dynamo=False, opset_version=11)
+    assert {n.op_type for n in onnx.load(str(path)).graph.node} - {"Identity"} == {"TopK"}
+    got = _run(path, {"x": x.numpy()})
+    want = f(x)
+    assert len(got) == len(want)
+    for k, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_array_equal(g, w.numpy(), err_msg=str(k))   # ties too: in index order

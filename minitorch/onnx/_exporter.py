@@ -260,6 +260,20 @@ def _convert(b, node):
             y = b.op(op, ins()[1:3])
             return [b.op("Not", [y]) if negate else y]
         raise _unsupported(node)
+    if kind == "op" and name in ("topk", "sort", "argsort"):
+        # TopK: the k largest (or smallest) along an axis, sorted, ties in index order as a stable sort gives them
+        a = _bound(node)
+        x = node.args[0]
+        rank = len(x.shape)
+        dim = int(a.get("dim", -1)) % max(rank, 1)
+        if name == "topk":
+            k, largest, ordered = int(a["k"]), a.get("largest", True), a.get("sorted", True)
+        else:
+            k, largest, ordered = x.shape[dim] if rank else 1, a.get("descending", False), True
+        outs = [b.fresh("values"), b.fresh("indices")]
+        b.op("TopK", [b.name(x), b.ints([k], "k")], outputs=outs, axis=dim, largest=int(bool(largest)),
+             sorted=int(bool(ordered)))
+        return [outs[1]] if name == "argsort" else outs
     if kind == "module" and name in ("RNN", "LSTM", "GRU"):
         return _rnn(b, node)
     if kind == "view":
