@@ -70,7 +70,7 @@ class _Entry:
         self.checks = graph.checks if graph is not None else []  # (tensor, version) read on the host
         self.lazy = None       # (template, size) of an entry made from a symbolic template, until its graphs are
         #                        made (when read; False then)
-        self.raw = None        # (size key, symbolic.raw_signature) of the recorded graph, for templates
+        self.raw = None        # symbolic.raw_signature of the recorded graph, for templates
 
     def _show(self):
         tpl, s = self.lazy
@@ -278,7 +278,8 @@ class CompiledFunction:
         self._used_ids = set()
         self._used_state = None
         self._reads = []  # readers of what the program's functions the captures ran read (_note_reads)
-        self._read_codes = set()
+        self._read_codes = set()     # (code, id of its module) pairs already read
+        self._read_globals = set()   # codes whose globals are read
         self._reads_state = None
         code = getattr(fn, "__code__", None)
         self._names_read = _globals_read(code) if code is not None and module is None else None
@@ -363,8 +364,8 @@ class CompiledFunction:
             if key in self._read_codes:
                 continue
             self._read_codes.add(key)
-            if code is not top and code not in self._read_codes:   # (the globals once per function)
-                self._read_codes.add(code)
+            if code is not top and code not in self._read_globals:   # (the globals once per function)
+                self._read_globals.add(code)
                 names = _globals_read(code)
                 if names:
                     self._reads.append(lambda g=g, names=names: tuple(_value_key(g.get(n)) for n in names))
@@ -856,7 +857,7 @@ class CompiledFunction:
         self._chains = None
         self._volatile.clear()
         self._used, self._used_ids, self._used_state = [], set(), None
-        self._reads, self._read_codes, self._reads_state = [], set(), None
+        self._reads, self._read_codes, self._read_globals, self._reads_state = [], set(), set(), None
         self._stateless = weakref.WeakValueDictionary()
 
     def __get__(self, obj, objtype=None):
