@@ -86,6 +86,7 @@ def _make(storage, shape, stride, offset, dtype, device, version=None, contig=No
         _dt.HALF_SEEN[0] = True
     t._device = device
     t._vc = version if version is not None else [0, _EPOCH[0]]
+    t._gv = t._vc[0]
     t._contig = _is_contig(shape, stride) if contig is None else contig
     t._requires_grad = False
     t._grad = None
@@ -99,7 +100,8 @@ class Tensor:
     """A multi-dimensional array with autograd, on a device (``minitorch.Tensor(data)`` makes a float32 tensor)."""
 
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_vc", "_contig",
-                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "_acc", "__weakref__")
+                 "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "_gv", "_acc",
+                 "__weakref__")
 
     _is_sparse_coo = False  # True on minitorch.sparse's COO tensors
     __array_priority__ = 1000  # numpy scalars and arrays defer to Tensor's reflected operators
@@ -271,6 +273,9 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._base is not None and self._gv != self._vc[0] and self._grad_fn is not None:
+            from .autograd.function import refresh_view
+            refresh_view(self)
         return self._grad_fn
 
     @property

@@ -212,6 +212,40 @@ def test_inplace_on_view_of_non_leaf_reaches_the_base(device):
     np.testing.assert_allclose(to_np(x.grad), want)
 
 
+def test_sibling_view_reads_writes_made_through_another_view(device):
+    x = leaf([1.0, 2.0, 3.0], device)
+    base = x * 1
+    a, b = base[:2], base[1:]  # overlapping views of one base, made before any write
+    b.mul_(3)
+    a.mul_(10)  # a was made before b's write: its history must include it
+    assert b.grad_fn.name() == "AsStridedBackward0"
+    np.testing.assert_array_equal(to_np(b), [60.0, 9.0])
+    (a.sum() + b.sum() * 2).backward()
+    # a = [10 x0, 30 x1], b = [30 x1, 3 x2] after both writes
+    np.testing.assert_allclose(to_np(x.grad), [10.0, 90.0, 6.0])
+
+
+def test_view_reads_a_later_write_to_its_base(device):
+    x = leaf([1.0, 2.0, 3.0], device)
+    base = x * 1
+    v = base[1:]
+    base.mul_(2)
+    v.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [0.0, 2.0, 2.0])
+
+
+def test_full_slice_and_ellipsis_are_new_views():
+    x = leaf([1.0, 2.0])
+    for v in (x[:], x[...]):
+        assert v is not x and v._base is x and v.grad_fn is not None
+        with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+            v.mul_(2)
+    y = minitorch.zeros(2)
+    z = y[:]
+    z.add_(1)
+    assert y.tolist() == [1.0, 1.0] and y._version == 1
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # grad modes
 # ---------------------------------------------------------------------------------------------------------------

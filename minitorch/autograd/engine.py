@@ -31,7 +31,7 @@ def register_tensor_hook(t, hook):
     if t._hooks is None:
         t._hooks = []
     t._hooks.append(hook)
-    if t._grad_fn is not None:
+    if t.grad_fn is not None:
         fn = t._grad_fn
         if fn._pre_hooks is None:
             fn._pre_hooks = []
@@ -232,7 +232,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
     deps = {}
     starts = []
     for t in roots:
-        node = t._grad_fn if t._grad_fn is not None else grad_accumulator(t)
+        fn = t.grad_fn  # (refreshes a view whose base was written since)
+        node = fn if fn is not None else grad_accumulator(t)
         starts.append(node)
     seen = set(starts)
     stack = list(starts)

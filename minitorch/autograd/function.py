@@ -322,6 +322,8 @@ def _record(cls, args, needs):
     for a, n in zip(args, needs):
         if n:
             fn = a._grad_fn
+            if a._base is not None and a._gv != a._vc[0] and fn is not None:
+                fn = refresh_view(a)
             edges.append((fn if fn is not None else grad_accumulator(a), 0))
             meta.append((a._shape, a._dtype))
         else:
@@ -341,6 +343,26 @@ def _record(cls, args, needs):
             o._grad_fn = ctx
             ctx._out_meta = (o._shape, o._dtype, o._device)
     return out
+
+
+def refresh_view(view):
+    """A view whose base was written in place since the view's history was recorded (through a sibling view, or
+    the base itself) reads the new values: its history becomes an as_strided of the base's current history, as in
+    PyTorch. ``view._gv`` holds the version its history is current for. Returns the new grad_fn."""
+    from ..ops.contraction import AsStrided
+    base = view._base
+    enabled = _state["enabled"]
+    _state["enabled"] = True
+    try:
+        fresh = AsStrided.apply(base, view._shape, view._stride, view._offset) if base._requires_grad else None
+    finally:
+        _state["enabled"] = enabled
+    view._gv = view._vc[0]
+    if fresh is not None:
+        view._grad_fn = fresh._grad_fn
+        if view._hooks:
+            fresh._grad_fn._pre_hooks = list(view._hooks)
+    return view._grad_fn
 
 
 def _forward_trace():

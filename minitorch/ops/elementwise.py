@@ -659,7 +659,7 @@ def _snapshot(t):
     its out-of-place form on the snapshot, so what backward saves is not overwritten by the write-back."""
     snap = launch.contiguous(t)
     snap._requires_grad = t._requires_grad
-    snap._grad_fn = t._grad_fn
+    snap._grad_fn = t.grad_fn  # (the property: a view refreshes its history first)
     return snap
 
 
@@ -707,6 +707,7 @@ def assign_(self, result):
                                    "for autograd in minitorch; call .contiguous() on the base first")
             CopySlices.apply(base, result, (self._shape, self._stride, self._offset - base._offset))
         self._grad_fn = result._grad_fn
+        self._gv = self._vc[0]
         self._requires_grad = True
         if self._hooks:
             for h in self._hooks:

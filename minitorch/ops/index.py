@@ -234,9 +234,9 @@ def getitem(self, key):
             and key._device == self._device and not (_state["enabled"] and self._requires_grad):
         return launch.masked_compress(self, key)  # x[mask] with a whole-shape mask
     spec, advanced = _parse(self, key)
-    v = sliced(self, spec) if spec else self
     if not advanced:
-        return v
+        return sliced(self, spec)  # a new view even for x[:] and x[...], as in PyTorch
+    v = sliced(self, spec) if spec else self
     adv = _Advanced(v, advanced)
     if _state["enabled"] and v._requires_grad:
         return IndexAdvanced.apply(v, adv)
