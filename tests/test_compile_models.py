@@ -86,3 +86,36 @@ def test_vision_models_compiled_match_eager_outputs_and_gradients(name):
     with minitorch.no_grad():
         for a, b in zip(_flat(compiled(x)), _flat(twin(x))):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_packed_sequences_through_a_compiled_function_and_a_module_that_packs():
+    import minitorch.nn as nn
+    from minitorch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    minitorch.manual_seed(0)
+    rnn = nn.LSTM(3, 4, batch_first=True)
+
+    def f(p):  # a PackedSequence argument (a named tuple whose constructor converts its fields)
+        out, _ = rnn(p)
+        return out.data * 2
+
+    p = pack_padded_sequence(minitorch.randn(3, 5, 3), minitorch.tensor([5, 4, 2]), batch_first=True)
+    c = minitorch.compile(f)
+    for _ in range(3):
+        assert minitorch.allclose(c(p), f(p))
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.fc = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 2)
+
+        def forward(self, x, lengths):  # lengths read on the host: the forward is cut, the rest gets the packing
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, (h, _) = self.rnn(packed)
+            padded, _ = pad_packed_sequence(out, batch_first=True)
+            return self.fc(h[-1]) + padded.sum()
+
+    m = M()
+    cm = minitorch.compile(m)
+    for _ in range(5):
+        x, lengths = minitorch.randn(3, 5, 3), minitorch.tensor([5, 2, 4])
+        assert minitorch.allclose(cm(x, lengths), m(x, lengths), atol=1e-6)

@@ -401,6 +401,9 @@ def _binary_row_py(op, a, ia, sa, b, ib, sb, out, io, n):
             for k in range(n):
                 x = a[U(ia + k * sa)]
                 out[U(io + k)] = x * x * x
+        elif sb == 0 and e == 0.5:  # a square root, as PyTorch's (pow(-inf, 0.5) is nan, pow(-0.0, 0.5) is -0.0)
+            for k in range(n):
+                out[U(io + k)] = np.sqrt(a[U(ia + k * sa)])
         else:
             for k in range(n):
                 out[U(io + k)] = a[U(ia + k * sa)] ** b[U(ib + k * sb)]

@@ -26,6 +26,7 @@ from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
 from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import inference_mode as _inference_mode
 from ..tensor import Tensor, _contiguous_strides
 from . import capture as _capture
 from . import logs, resume
@@ -239,6 +240,9 @@ def _content_key(v, depth=3):
     return ("id", t.__name__, id(v))
 
 
+_INFERENCE = _inference_mode._active  # [whether an inference_mode() block is active]: part of the grad mode guard
+
+
 def _sizeless_key(key):
     return (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
 
@@ -289,10 +293,16 @@ class CompiledFunction:
             inner = getattr(fn, "func", fn)
             self.__name__ = getattr(inner, "__name__", type(inner).__name__)
 
+    def _settings(self):
+        """The keyword arguments it was made with (a pickled compiled module is compiled again with them)."""
+        return {"fullgraph": self._fullgraph, "backend": self._backend, "dynamic": self._dynamic, "mode": self._mode,
+                "options": dict(self._options)}
+
     # guards --------------------------------------------------------------------------------------------------
     def _key(self, args, kwargs):
-        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _aliasing(args, kwargs), _state["enabled"],
-               _dtypes.get_default_dtype(), _autocast_key())
+        key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _aliasing(args, kwargs),
+               _state["enabled"] if not _INFERENCE[0] else "inference_mode", _dtypes.get_default_dtype(),
+               _autocast_key())
         if _STANCE[1] is not None:  # set_stance(force_backend=...): graphs of that backend, kept apart
             key += (("backend", _STANCE[1]),)
         if self._module is not None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..autograd.function import _PROFILE, AccumulateGrad
 from ..autograd.grad_mode import _state
-from ..tensor import _EPOCH, HOST_READ, Tensor, _make
+from ..tensor import _EPOCH, HOST_READ, Size, Tensor, _make
 from .ir import CtxValue, Graph, Node, SizeInt, Value, map_tree
 
 _LAUNCH = "minitorch.ops.launch"
@@ -273,6 +273,7 @@ class _Recorder:
         vkw = self.args_tree(kwargs) if kwargs else {}
         grad_mode = _state["enabled"]
         node = Node(kind, name, target, vargs, vkw, grad_mode=grad_mode, line=user_line())
+        node.epoch = self.writes  # (no pass moves a read of memory past a write: fusion groups share an epoch)
         # the inputs' autograd history as it was before the op (an in-place op gives its input a new one)
         before = [a._grad_fn for a in _leaves((args, kwargs)) if isinstance(a, Tensor)] if differentiable else ()
         self.depth += 1
@@ -645,6 +646,20 @@ def _view_of(base, shape, stride, delta, shared=True, based=True):
                  base._vc if shared else None, None, root)
 
 
+def _plain_output(rec):
+    """A leaf of the call's result as the graph returns it: a tensor's Value, a size read at a new size a plain int
+    (``SizeInt`` only lives while the call is captured)."""
+    def leaf(a):
+        if isinstance(a, Tensor):
+            return rec.value(a) if rec is not None else a
+        if isinstance(a, SizeInt):
+            return int(a)
+        if type(a) is Size and any(isinstance(n, SizeInt) for n in a):
+            return Size(int(n) for n in a)
+        return a
+    return leaf
+
+
 def _leaves(tree):
     from .ir import leaves
     return leaves(tree)
@@ -806,6 +821,15 @@ def _EFFECT_METHODS():
             (Tensor, "requires_grad_", "a tensor's requires_grad set"),
             (Tensor, "requires_grad", "a tensor's requires_grad set"),
             (Tensor, "data_ptr", "a tensor's memory address read"),
+            (Tensor, "data", "a tensor's .data set"),
+            (Tensor, "resize_", "a tensor resized in place"),
+            (Tensor, "t_", "a tensor's shape changed in place (t_)"),
+            (Tensor, "transpose_", "a tensor's shape changed in place (transpose_)"),
+            (Tensor, "swapdims_", "a tensor's shape changed in place (swapdims_)"),
+            (Tensor, "swapaxes_", "a tensor's shape changed in place (swapaxes_)"),
+            (Tensor, "squeeze_", "a tensor's shape changed in place (squeeze_)"),
+            (Tensor, "unsqueeze_", "a tensor's shape changed in place (unsqueeze_)"),
+            (Tensor, "as_strided_", "a tensor's shape changed in place (as_strided_)"),
             (Tensor, "storage_offset", "a tensor's storage offset read")) + tuple(
         (minitorch, name, f"minitorch.{name}()") for name in _SETTERS)
 
@@ -959,6 +983,8 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
             if collecting:
                 gc.enable()
         _uninstall(saved)
+    if any(isinstance(a, SizeInt) for a in leaves(result)):  # (sizes read at a new size: the caller gets ints)
+        result = map_tree(_plain_output(None), result)
     if rec.broken is None and _state["enabled"] != rec.call_grad:
         # (``set_grad_enabled(False)`` or ``no_grad().__enter__()`` as a statement: a replay would not do it again)
         rec.stop("the grad mode was switched by the call and left so")
@@ -970,6 +996,6 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
     if rec.broken is not None:
         return rec.broken, result
     graph = rec.graph
-    graph.output_tree = map_tree(lambda a: rec.value(a) if isinstance(a, Tensor) else a, result)
+    graph.output_tree = map_tree(_plain_output(rec), result)
     graph.recorder = rec  # for capturing the backward right after (compiler/joint.py); dropped then
     return graph, result

@@ -358,8 +358,8 @@ def map_tree(fn, tree):
         return fn(tree)
     if isinstance(tree, tuple):
         items = [map_tree(fn, x) for x in tree]
-        if hasattr(tree, "_fields"):
-            return type(tree)(*items)
+        if hasattr(tree, "_fields"):  # (not through the type's own __new__: PackedSequence converts its fields)
+            return tuple.__new__(type(tree), items)
         try:
             return type(tree)(items)  # minitorch.Size and other tuple types made from their items
         except TypeError:

@@ -21,7 +21,7 @@ Otherwise the forward replays through autograd as before.
 """
 import math
 
-from ..autograd.function import Node, grad_accumulator
+from ..autograd.function import Node, _modified, grad_accumulator
 from ..autograd.grad_mode import _state
 from ..ops.shape import SPLIT_NODE
 from ..tensor import Tensor
@@ -159,6 +159,10 @@ class _JointNode(Node):
 
     def __init__(self, plan, saved, sources):
         self.plan, self.saved = plan, saved
+        # the versions of what the backward reads (saved values, parameters): an in-place write to one of them
+        # before the backward is an error, as in eager mode
+        self.versions = [(t, t._vc[0]) for t in saved if isinstance(t, Tensor)] + \
+            [(t, t._vc[0]) for t, _, _ in plan.backward.const_meta]
         self._n_outputs = plan.n_out
         edges, meta = [], []
         for t in sources:
@@ -177,6 +181,7 @@ class _JointNode(Node):
 
     def _release(self):
         self.saved = None
+        self.versions = ()
 
     @staticmethod
     def backward(self, *grads):
@@ -189,6 +194,9 @@ class _JointNode(Node):
                                "backward through the graph a second time or if you need to access saved tensors "
                                "after calling backward.")
         plan = self.plan
+        for t, then in self.versions:
+            if t._vc[0] != then:
+                _modified(t, t._vc[0], then, t._shape, "CompiledFunctionBackward")
         from ..ops import launch
         seeds = []
         for i in plan.diff:

@@ -79,6 +79,9 @@ class Program:
         self.n_slots = len(slots)
         self.n_inputs = len(graph.inputs)
         self.consts = [(slots[v], v.tensor) for v in graph.consts]
+        # what the graph took each constant tensor to be: one the code reads from outside the call (a global, a
+        # closure variable) can be given another shape, dtype or memory between calls (``w.data = ...``)
+        self.const_meta = [(t, t._storage, _meta(t)) for _, t in self.consts]
         keep = {slots[v] for v in graph.outputs()} | {slots[v] for v in graph.consts}
         last = {}
         for i, n in enumerate(graph.nodes):
@@ -97,13 +100,18 @@ class Program:
             flat_args = [a.slot if type(a) is _Ref else None for a in args] if _is_flat(args) else None
             simple_out = isinstance(n.out_tree, Value)
             out = slots[n.out_tree] if simple_out else _plan(n.out_tree, slots)
+            w = _written_value(n)
             self.steps.append((n.target, args, flat_args, kwargs or None, simple_out, out, n.grad_mode,
-                               tuple(frees[i])))
+                               tuple(frees[i]), slots[w] if w is not None else None))
         self.output = _plan(graph.output_tree, slots)
 
     def __call__(self, inputs, no_grad=False):
         """Run the graph on ``inputs`` (flat tensors in graph-input order). ``no_grad`` runs every node without
         autograd (the forward of a graph whose backward is compiled too)."""
+        for t, st, m in self.const_meta:
+            if t._storage is not st or (t._shape, t._stride, t._offset, t._dtype, t._device) != m:
+                from .capture import GuardFailed
+                raise GuardFailed("a constant tensor's shape, dtype or memory changed since the capture")
         env = [None] * self.n_slots
         env[:self.n_inputs] = inputs
         for s, t in self.consts:
@@ -118,7 +126,7 @@ class Program:
         return self._run(env, grad, False)
 
     def _run(self, env, grad, fixed):
-        for target, args, flat, kwargs, simple_out, out, grad_mode, frees in self.steps:
+        for target, args, flat, kwargs, simple_out, out, grad_mode, frees, bump in self.steps:
             if flat is not None:
                 a = [env[s] if s is not None else x for s, x in zip(flat, args)]
             else:
@@ -137,9 +145,27 @@ class Program:
                 env[out] = r
             else:
                 _bind(out, r, env)
+            if bump is not None:
+                env[bump]._vc[0] += 1  # (an in-place write: the tensor's version goes up as in eager mode)
             for s in frees:
                 env[s] = None
         return _fill(self.output, env)
+
+
+def _written_value(n):
+    """The value a launcher node writes into in place (``out=``, or the tensor a filling launcher writes), or None."""
+    if n.kind != "launcher":
+        return None
+    from .capture import _WRITES
+    w = n.kwargs.get("out") if isinstance(n.kwargs, dict) else None
+    if w is None:
+        pos = _WRITES.get(n.name)
+        w = n.args[pos] if pos is not None and len(n.args) > pos else None
+    return w if isinstance(w, Value) else None
+
+
+def _meta(t):
+    return (t._shape, t._stride, t._offset, t._dtype, t._device)
 
 
 def flat_tensors(args, kwargs):

@@ -111,9 +111,9 @@ class _Seq:
                 out.extend(t.inst(s, memo) for t in self.items)
             return out
         items = [t.inst(s, memo) for t in self.items]
-        if self.kind is tuple:
-            return tuple(items)
-        return self.kind(*items)  # a named tuple
+        if self.kind is tuple or self.kind is Size:
+            return self.kind(items)
+        return tuple.__new__(self.kind, items)  # a named tuple (as ir.map_tree makes one)
 
 
 class _Dict:
@@ -307,7 +307,7 @@ class _Differ:
         got = self.memo.get(key)
         if got is not None:
             return got
-        if ta is tuple or (issubclass(ta, tuple) and hasattr(a, "_fields")):
+        if ta is tuple or ta is Size or (issubclass(ta, tuple) and hasattr(a, "_fields")):
             if len(a) != len(b):
                 self.fail("tuples of other lengths")
             t = _Seq(ta, [self.diff(x, y) for x, y in zip(a, b)])

@@ -220,7 +220,13 @@ def _maxmin_grad(a, b, g, pick_a):
 
 
 def _pow_grad(a, b, out, g, need_a=True, need_b=True):
-    ga = g * b * a.pow(b - 1) if need_a else None
+    ga = None
+    if need_a:
+        ga = g * b * a.pow(b - 1)
+        # an exponent of 0 has gradient 0 everywhere (0 ** -1 included), as in PyTorch; a number's exponent (a 0-dim
+        # CPU tensor) is looked at directly, so the usual case costs no pass
+        if b.dim() or b._device.type != "cpu" or b._dtype._half or b._storage[b._offset] == 0:
+            ga = ga.masked_fill(b == 0, 0)
     gb = g * (out * a.log()).masked_fill((a == 0) & (b >= 0), 0) if need_b else None
     return ga, gb
 

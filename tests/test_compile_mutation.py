@@ -1,0 +1,198 @@
+"""minitorch.compile where the program changes tensors in place: writes between reads of a fused chain, in-place
+view ops and resized outputs, tensors read from globals given new data, version counters on replays and in the
+compiled backward; plus what a call hands back (sizes), the inference-mode guard and the compiled module wrapper
+(hooks, attributes, pickling)."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINITORCH_COMPILE_CACHE", str(tmp_path / "compiled"))
+
+
+def both(fn, make, calls=3):
+    """fn eagerly and compiled on fresh arguments from make(), ``calls`` times: [(eager, compiled, args_e, args_c)]"""
+    c = minitorch.compile(fn)
+    out = []
+    for _ in range(calls):
+        ae, ac = make(), make()
+        out.append((fn(*ae), c(*ac), ae, ac))
+    return out
+
+
+def test_a_chain_that_read_an_input_before_an_in_place_write_is_not_fused_past_the_write():
+    def f(x):
+        a = x * 2
+        x.add_(1)
+        return a + x * 3
+
+    for e, c, ae, ac in both(f, lambda: (minitorch.zeros(4),)):
+        assert e.tolist() == c.tolist() == [3.0] * 4
+        assert ae[0].tolist() == ac[0].tolist() == [1.0] * 4
+
+
+@pytest.mark.parametrize("op", ["unsqueeze_", "t_", "transpose_", "squeeze_", "resize_"])
+def test_in_place_view_ops_on_an_argument_change_its_shape_on_every_call(op):
+    args = {"unsqueeze_": (0,), "t_": (), "transpose_": (0, 1), "squeeze_": (), "resize_": (3, 2)}[op]
+
+    def f(x):
+        getattr(x, op)(*args)
+        return x + 1
+
+    make = (lambda: (minitorch.ones(2, 3),)) if op != "squeeze_" else (lambda: (minitorch.ones(1, 3),))
+    for e, c, ae, ac in both(f, make):
+        assert ac[0].shape == ae[0].shape and c.shape == e.shape
+        assert minitorch.equal(c, e)
+
+
+def test_an_in_place_transpose_of_a_tensor_the_call_made_is_seen_by_later_ops():
+    def f(x):
+        y = x * 2
+        y.t_()
+        return y + minitorch.arange(4.0)
+
+    x = minitorch.randn(4, 5)
+    for e, c, _, _ in both(f, lambda: (x,)):
+        assert c.shape == e.shape == (5, 4) and minitorch.equal(c, e)
+
+
+def test_an_out_argument_of_another_size_is_resized_on_every_call():
+    def f(x, out):
+        minitorch.add(x, 1, out=out)
+        return out
+
+    x = minitorch.randn(2, 3)
+    for e, c, ae, ac in both(f, lambda: (x, minitorch.empty(0))):
+        assert ac[1].shape == ae[1].shape == (2, 3) and minitorch.equal(c, e)
+
+
+def test_sizes_a_call_returns_are_plain_ints_and_follow_the_size():
+    def f(x):
+        return x.shape, x.shape[0] * 3, x.size(0)
+
+    c = minitorch.compile(f)
+    for n in (3, 4, 5, 5, 6, 6, 3):
+        got = c(minitorch.zeros(n, 2))
+        assert got == ((n, 2), 3 * n, n)
+        assert type(got[0]) is minitorch.Size and all(type(v) is int for v in (*got[0], got[1], got[2]))
+
+
+def test_a_global_tensor_given_new_data_of_another_shape_or_dtype_is_read_anew():
+    w = minitorch.ones(3)
+
+    def f(x):
+        return x * w
+
+    c = minitorch.compile(f)
+    x = minitorch.ones(3)
+    c(x), c(x)
+    w.data = minitorch.full((2, 3), 2.0)
+    assert c(x).shape == (2, 3) and c(x).tolist() == [[2.0] * 3] * 2
+    w.data = minitorch.full((3,), 3.0, dtype=minitorch.float64)
+    got = c(x)
+    assert got.dtype == minitorch.float64 and got.tolist() == [3.0] * 3
+
+
+def test_replays_raise_the_version_of_a_tensor_written_in_place():
+    def bump(x):
+        x.add_(1)
+        return x * 1
+
+    c = minitorch.compile(bump)
+    for _ in range(3):
+        w = minitorch.ones(3, requires_grad=True)
+        x = minitorch.ones(3)
+        y = (w * x).sum()  # saves x
+        c(x)
+        assert x._version == 1
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+
+def test_the_compiled_backward_refuses_a_parameter_written_since_the_forward():
+    minitorch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    c = minitorch.compile(m)
+    for _ in range(3):
+        out = c(minitorch.randn(2, 3))
+        with minitorch.no_grad():
+            m[2].weight.mul_(2)  # read by the backward (the gradient of the hidden layer)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    out = c(minitorch.randn(2, 3))
+    out.sum().backward()  # nothing written: fine
+    assert m[0].weight.grad is not None
+
+
+def test_a_graph_captured_under_no_grad_is_not_replayed_under_inference_mode():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x):
+            y = self.lin(x)
+            return y * 2 if minitorch.is_inference_mode_enabled() else y
+
+    m = M()
+    c = minitorch.compile(m)
+    x = minitorch.randn(2, 3)
+    with minitorch.no_grad():
+        c(x), c(x)
+    with minitorch.inference_mode():
+        assert minitorch.equal(c(x), m(x))
+    with minitorch.no_grad():
+        assert minitorch.equal(c(x), m.lin(x))
+
+
+def test_hooks_on_the_compiled_module_run_and_attributes_go_to_the_original():
+    m = nn.Linear(4, 2)
+    c = minitorch.compile(m)
+    seen = []
+    c.register_forward_pre_hook(lambda mod, inp: seen.append("pre"))
+    h = c.register_forward_hook(lambda mod, inp, out: out * 10)
+    x = minitorch.randn(3, 4)
+    assert minitorch.allclose(c(x), m(x) * 10) and seen == ["pre"]
+    h.remove()
+    assert minitorch.allclose(c(x), m(x))
+    c.flag = 3
+    assert m.flag == 3 and "flag" not in c.__dict__
+    m.eval()
+    assert c.training is False
+    c.train()
+    assert m.training is True and c.training is True
+
+
+def test_a_compiled_module_pickles_and_copies_as_the_original_module_compiled_again():
+    minitorch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    c = minitorch.compile(m)
+    x = minitorch.randn(2, 4)
+    want = c(x)
+    for other in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        assert type(other).__name__ == "OptimizedModule" and other._orig_mod is not m
+        assert np.array_equal(other(x).detach().numpy(), want.detach().numpy())
+        assert list(other.state_dict()) == list(c.state_dict())
+
+
+def test_pow_of_one_half_is_a_square_root_and_a_zero_exponent_has_zero_gradient():
+    torch = pytest.importorskip("torch")
+    vals = [float("-inf"), -0.0, 0.0, 4.0, 2.0]
+    got = minitorch.tensor(vals) ** 0.5
+    want = torch.tensor(vals) ** 0.5
+    assert str(got.tolist()) == str(want.tolist())
+    x = minitorch.tensor([0.0, 2.0], requires_grad=True)
+    (x ** 0.0).sum().backward()
+    xt = torch.tensor([0.0, 2.0], requires_grad=True)
+    (xt ** 0.0).sum().backward()
+    assert x.grad.tolist() == xt.grad.tolist() == [0.0, 0.0]
+    c = minitorch.compile(lambda v: (v * 1.0) ** 0.5)
+    for _ in range(3):
+        assert str(c(minitorch.tensor(vals)).tolist()) == str(want.tolist())
