@@ -471,6 +471,14 @@ def test_a_graph_that_depends_on_a_dynamic_axis_size_is_not_exported(tmp_path, d
         with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
             minitorch.onnx.export(m, (minitorch.randn(2, 4, 4),), str(tmp_path / "m.onnx"), input_names=["x"],
                                   dynamic_axes={"x": {0: "B", 1: "T"}}, dynamo=dynamo)
+    # a branch on the size in the model's code that the two other sizes tried (n + 1, 2n + 1) take the same way
+    class Branch(nn.Module):
+        def forward(self, x):
+            return x * 2 if x.size(1) > 16 else x + 1
+
+    with pytest.raises(RuntimeError, match=r"depends on the size of a dynamic axis \(the code compares it: size0 > 16"):
+        minitorch.onnx.export(Branch(), (minitorch.randn(2, 5),), str(tmp_path / "b.onnx"), input_names=["x"],
+                              dynamic_axes={"x": {1: "T"}}, dynamo=dynamo)
     # the same models with only the batch axis dynamic follow it (what differs is only the batch)
     path = tmp_path / "mean.onnx"
     minitorch.onnx.export(MeanOverT(), (minitorch.randn(2, 5, 3),), str(path), input_names=["x"],
@@ -521,3 +529,22 @@ def test_topk_sort_and_argsort_are_topk_operators(tmp_path):
     assert len(got) == len(want)
     for k, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_array_equal(g, w.numpy(), err_msg=str(k))   # ties too: in index order
+
+
+def test_float64_models_write_their_constants_as_float64(tmp_path):
+    minitorch.manual_seed(0)
+    models = [nn.GELU(approximate="tanh"), nn.LayerNorm(4, elementwise_affine=False), nn.Hardtanh(),
+              nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).double().eval()]
+    x = minitorch.randn(2, 3, 4, dtype=minitorch.float64)
+    for i, m in enumerate(models):
+        path = tmp_path / f"m{i}.onnx"
+        minitorch.onnx.export(m, (x,), str(path), input_names=["x"])
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)  # (a float32 constant beside doubles fails)
+        (got,) = _run(path, {"x": x.numpy()})
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, m(x).detach().numpy(), rtol=1e-10, atol=1e-12)
+    # onnxruntime has no double Erf or InstanceNormalization: the files are checked only
+    for i, m in enumerate((nn.GELU(), nn.InstanceNorm1d(3))):
+        path = tmp_path / f"c{i}.onnx"
+        minitorch.onnx.export(m, (x,), str(path), input_names=["x"])
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)

@@ -177,8 +177,12 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
                 "    step = cuda.gridsize(1)", "    while i < n:"]
         src += ["        " + b for b in body] + ["        i += step", ""]
         return "\n".join(src)
-    for suffix, deco, rng in (("", "@njit(cache=True, error_model='numpy')", "range"),
-                              ("_par", "@njit(cache=True, error_model='numpy', parallel=True)", "prange")):
+    # contraction (only): a multiply and an add become one fused multiply-add (one rounding instead of two, so a
+    # last bit may differ from eager mode's; NaN, infinities and signed zeros keep their rules): tanh-GELU over
+    # 16M float32 16 -> 12.5 ms
+    fm = "error_model='numpy', fastmath={'contract'}"
+    for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
+                              ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         if row_starts is not None:
             src += ["", deco, f"def {name}{suffix}({params}):", f"    for r in {rng}(n // C):", "        base = r * C"]
             src += ["    " + b for b in row_starts]

@@ -1,6 +1,7 @@
 """``minitorch.onnx`` (``torch.onnx``): export a model to an ONNX file from the graph ``minitorch.compile``
 captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
 import inspect
+import types
 
 from ._program import ONNXProgram
 
@@ -275,6 +276,7 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
     from ..compiler.capture import capture
     from ..compiler.ir import leaves, map_tree
     from ..compiler.passes import dead_code
+    from ..compiler.symbolic import size_guards
     from ..nn.modules.module import Module
     from ..ops.shape import cat
     from ..tensor import Tensor
@@ -305,8 +307,14 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
         if is_module and training == TrainingMode.EVAL:
             model.eval()
         _EXPORTING[0] = True
+        grown, met = [], set()
+        for t in leaves((args2, kw2)):
+            if isinstance(t, Tensor) and id(t) not in met:
+                met.add(id(t))
+                grown.append(t)
+        noted = size_guards(grown, [types.SimpleNamespace(shape=t._shape) for t in order])
         try:
-            with no_grad():
+            with no_grad(), noted:
                 graph2, _ = capture(model, tuple(args2), kw2, names, fullgraph=True, python_effects=False)
         except Exception:  # noqa: BLE001 - a model that takes no other size: nothing to compare
             return
@@ -314,6 +322,7 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
             _EXPORTING[0] = False
             if is_module:
                 model.train(was_training)
+        _check_size_branches(noted.guards)
         try:
             other = export_graph(dead_code(graph2), names, input_names, output_names, axes, opset, export_params,
                                  title, infer_outputs)
@@ -326,6 +335,48 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                f"({where}): the file would compute other values at other sizes. Export without "
                                "that axis dynamic (a size read into a reshape, a slice or a constant is fixed in the "
                                "graph)")
+
+
+def _check_size_branches(guards, top=2048):
+    """The comparisons of dynamic sizes the model's Python code made (``if x.size(1) > 16``) must come out the same
+    at every size (2 to ``top``, each size alone): the file holds one side of the branch only."""
+    from ..compiler.ir import eval_tree
+    from ..compiler.symbolic import _CMP
+    which = {}
+
+    def index(tree):
+        if tree[0] == "s":
+            return ("s", which.setdefault(tree[1], len(which)))
+        return tree if tree[0] == "c" else (tree[0], index(tree[1]), index(tree[2]))
+    checks = [(op, index(x), index(y), r) for op, x, y, r in guards if op in _CMP]
+    if not checks:
+        return
+    base = list(which)
+    for i in range(len(base)):
+        for n in range(2, top + 1):
+            sizes = base[:i] + [n] + base[i + 1:]
+            for op, x, y, r in checks:
+                try:
+                    same = _CMP[op](eval_tree(x, sizes), eval_tree(y, sizes)) == r
+                except ZeroDivisionError:
+                    same = False
+                if not same:
+                    raise RuntimeError("minitorch.onnx.export: the exported graph depends on the size of a dynamic "
+                                       f"axis (the code compares it: {_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} "
+                                       f"at the export's size, {not r} at size {n}): the file would hold only one side "
+                                       "of that branch. Export without that axis dynamic")
+
+
+_OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=", "add": "+", "sub": "-", "mul": "*",
+        "floordiv": "//", "mod": "%"}
+
+
+def _show_tree(tree):
+    if tree[0] == "s":
+        return f"size{tree[1]}"
+    if tree[0] == "c":
+        return str(tree[1])
+    return f"({_show_tree(tree[1])} {_OPS.get(tree[0], tree[0])} {_show_tree(tree[2])})"
 
 
 def _first_difference(a, b):

@@ -122,7 +122,7 @@ def _convert(b, node):
             y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
             return [b.op("Add", [y, b.name(bias)]) if bias is not None else y]
         if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh"):
-            return [_activation(b, name, x, a)]
+            return [_activation(b, name, x, a, _ft(node.args[0]))]
         if name in ("log_softmax", "softmax"):
             dim = a.get("dim")
             rank = len(node.args[0].shape)
@@ -142,8 +142,8 @@ def _convert(b, node):
                          **attrs)]
         if name == "batch_norm" and not a.get("training"):
             c = node.args[0].shape[1]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, np.float32), "bn_ones")
-            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, np.float32),
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, _ft(node.args[0])), "bn_ones")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, _ft(node.args[0])),
                                                                                "bn_zeros")
             return [b.op("BatchNormalization", [x, w, bias, b.name(a["running_mean"]), b.name(a["running_var"])],
                          epsilon=float(a["eps"]))]
@@ -152,8 +152,8 @@ def _convert(b, node):
         if name == "layer_norm":
             shape = list(a["normalized_shape"]) if isinstance(a["normalized_shape"], (tuple, list)) else \
                 [a["normalized_shape"]]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, np.float32), "ln1")
-            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(shape, np.float32),
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, _ft(node.args[0])), "ln1")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(shape, _ft(node.args[0])),
                                                                                "ln0")
             if b.opset >= 17:
                 return [b.op("LayerNormalization", [x, w, bias], axis=-len(shape), epsilon=float(a["eps"]))]
@@ -161,14 +161,14 @@ def _convert(b, node):
             axes = list(range(-len(shape), 0))
             d = b.op("Sub", [x, _reduce(b, "ReduceMean", x, axes, True)])
             var = _reduce(b, "ReduceMean", b.op("Mul", [d, d]), axes, True)
-            std = b.op("Sqrt", [b.op("Add", [var, b.const(np.float32(a["eps"]), "eps")])])
+            std = b.op("Sqrt", [b.op("Add", [var, b.const(_ft(node.args[0])(a["eps"]), "eps")])])
             return [b.op("Add", [b.op("Mul", [b.op("Div", [d, std]), w]), bias])]
         if name == "pad":
             return [_pad(b, node, x, a)]
         if name == "instance_norm":
             c = node.args[0].shape[1]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, np.float32), "in_ones")
-            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, np.float32),
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, _ft(node.args[0])), "in_ones")
+            bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, _ft(node.args[0])),
                                                                                "in_zeros")
             if a.get("use_input_stats", True):
                 return [b.op("InstanceNormalization", [x, w, bias], epsilon=float(a["eps"]))]
@@ -411,18 +411,19 @@ def _mha(b, node, a):
     k = proj(a["key"], ws[1], bs[1], S)
     v = proj(a["value"], ws[2], bs[2], S)
     scores = b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 2, 1])])
-    scores = b.op("Mul", [scores, b.const(np.float32(1.0 / np.sqrt(hd)), "scale")])
+    ft = _ft(a["query"])
+    scores = b.op("Mul", [scores, b.const(ft(1.0 / np.sqrt(hd)), "scale")])
     mask = a.get("attn_mask")
     if isinstance(mask, Value):
         if mask.dtype.name == "bool":
-            m = b.op("Where", [b.name(mask), b.const(np.float32(-np.inf), "ninf"), b.const(np.float32(0), "zero")])
+            m = b.op("Where", [b.name(mask), b.const(ft(-np.inf), "ninf"), b.const(ft(0), "zero")])
         else:
             m = b.name(mask)
         if len(mask.shape) == 3:
             m = b.op("Reshape", [m, b.const(np.array([N * H, L, S], np.int64), "shape")])
         scores = b.op("Add", [scores, m])
     elif a.get("is_causal"):
-        scores = b.op("Add", [scores, b.const(np.triu(np.full((L, S), -np.inf, np.float32), 1), "causal")])
+        scores = b.op("Add", [scores, b.const(np.triu(np.full((L, S), -np.inf, ft), 1), "causal")])
     att = b.op("Softmax", [scores], axis=-1)
     out = b.op("Transpose", [b.op("MatMul", [att, v])], perm=[1, 0, 2])   # (L, N*H, hd)
     out = b.op("Reshape", [out, b.const(np.array([L, N, E], np.int64), "shape")])
@@ -477,7 +478,8 @@ def _base_contiguous(v):
     return v.contig
 
 
-def _activation(b, name, x, a):
+def _activation(b, name, x, a, ft=np.float32):
+    """``ft``: the numpy type of x (of the constants written beside it)."""
     if name == "relu":
         return b.op("Relu", [x])
     if name == "sigmoid":
@@ -492,15 +494,15 @@ def _activation(b, name, x, a):
         return b.op("Mul", [x, b.op("Sigmoid", [x])])
     if name in ("relu6", "hardtanh"):
         lo, hi = (0.0, 6.0) if name == "relu6" else (float(a.get("min_val", -1.0)), float(a.get("max_val", 1.0)))
-        return b.op("Clip", [x, b.const(np.float32(lo), "lo"), b.const(np.float32(hi), "hi")])
+        return b.op("Clip", [x, b.const(ft(lo), "lo"), b.const(ft(hi), "hi")])
     # gelu: exact (erf) or tanh approximation, from primitive ops (Gelu is opset 20)
-    half, one = b.const(np.float32(0.5), "half"), b.const(np.float32(1.0), "one")
+    half, one = b.const(ft(0.5), "half"), b.const(ft(1.0), "one")
     if a.get("approximate", "none") == "tanh":
         inner = b.op("Mul", [x, b.op("Mul", [x, x])])
-        inner = b.op("Add", [x, b.op("Mul", [inner, b.const(np.float32(0.044715), "c")])])
-        t = b.op("Tanh", [b.op("Mul", [inner, b.const(np.float32(np.sqrt(2 / np.pi)), "k")])])
+        inner = b.op("Add", [x, b.op("Mul", [inner, b.const(ft(0.044715), "c")])])
+        t = b.op("Tanh", [b.op("Mul", [inner, b.const(ft(np.sqrt(2 / np.pi)), "k")])])
     else:
-        t = b.op("Erf", [b.op("Div", [x, b.const(np.float32(np.sqrt(2.0)), "sqrt2")])])
+        t = b.op("Erf", [b.op("Div", [x, b.const(ft(np.sqrt(2.0)), "sqrt2")])])
     return b.op("Mul", [b.op("Mul", [x, half]), b.op("Add", [t, one])])
 
 
@@ -539,6 +541,12 @@ def _pad(b, node, x, a):
     if mode == "constant" and value:
         inputs.append(b.const(np.array(value, dtype=_np_dtype(node.args[0])), "pad_value"))
     return b.op("Pad", inputs, mode=_PAD_MODES[mode])
+
+
+def _ft(v):
+    """The numpy type of constants computed with a floating value ``v`` (float32 unless it is float64 or float16)."""
+    name = getattr(v.dtype, "name", "")
+    return np.float64 if name == "float64" else np.float16 if name == "float16" else np.float32
 
 
 def _np_dtype(v):
