@@ -196,3 +196,37 @@ def test_pow_of_one_half_is_a_square_root_and_a_zero_exponent_has_zero_gradient(
     c = minitorch.compile(lambda v: (v * 1.0) ** 0.5)
     for _ in range(3):
         assert str(c(minitorch.tensor(vals)).tolist()) == str(want.tolist())
+
+
+class _Cfg:
+    scale = 1.0
+
+
+CFG = _Cfg()
+
+
+def _scaled(h):
+    return h * CFG.scale
+
+
+def test_an_attribute_of_a_global_read_by_a_helper_or_a_hook_is_read_again_on_every_call():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return _scaled(self.lin(x))  # the helper reads CFG.scale, not the compiled forward
+
+    minitorch.manual_seed(0)
+    m = M()
+    lin = nn.Linear(3, 2)
+    lin.register_forward_hook(lambda mod, inp, out: out * CFG.scale)
+    x = minitorch.randn(2, 3)
+    for c, ref in ((minitorch.compile(m), m), (minitorch.compile(lin), lin)):
+        CFG.scale = 1.0
+        c(x), c(x)
+        CFG.scale = 2.0
+        assert minitorch.equal(c(x), ref(x))
+        CFG.scale = 1.0
+        assert minitorch.equal(c(x), ref(x))

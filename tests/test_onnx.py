@@ -548,3 +548,74 @@ def test_float64_models_write_their_constants_as_float64(tmp_path):
         path = tmp_path / f"c{i}.onnx"
         minitorch.onnx.export(m, (x,), str(path), input_names=["x"])
         onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def test_concatenation_extremes_clamps_and_gelu_layers_export(tmp_path):
+    minitorch.manual_seed(0)
+
+    class Ops(nn.Module):
+        def forward(self, x):
+            parts = x.chunk(2, 1)
+            return (minitorch.cat([x, x * 2], 1), minitorch.stack([x, x], 2), x.amax(1), x.amin(0, keepdim=True),
+                    x.argmax(1), x.argmin(), x.argmax(0, keepdim=True), x.max(1).values + 1,
+                    minitorch.roll(x, 1, 1), parts[1] - parts[0], x.clamp(-0.5, 0.5), x.clamp(min=0.1),
+                    minitorch.clamp(x, max=minitorch.tensor(0.2)))
+
+    x = minitorch.randn(3, 6)
+    path = tmp_path / "ops.onnx"
+    minitorch.onnx.export(Ops(), (x,), str(path), input_names=["x"])
+    got = _run(path, {"x": x.numpy()})
+    want = Ops()(x)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", batch_first=True).eval()
+    src = minitorch.randn(2, 5, 8)
+    path = tmp_path / "layer.onnx"
+    minitorch.onnx.export(layer, (src,), str(path), input_names=["src"])
+    (got,) = _run(path, {"src": src.numpy()})
+    np.testing.assert_allclose(got, layer(src).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_integer_ops_an_opset_lacks_are_refused_and_run_where_it_has_them(tmp_path):
+    class IntPow(nn.Module):
+        def forward(self, x):
+            return (x * 3).long() ** 2
+
+    x = minitorch.randn(2, 5)
+    with pytest.raises(RuntimeError, match="Pow on int64 needs opset_version=12 or later"):
+        minitorch.onnx.export(IntPow(), (x,), str(tmp_path / "p11.onnx"), opset_version=11)
+    path = tmp_path / "p13.onnx"
+    minitorch.onnx.export(IntPow(), (x,), str(path), input_names=["x"], opset_version=13)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    (got,) = _run(path, {"x": x.numpy()})
+    np.testing.assert_array_equal(got, IntPow()(x).numpy())
+
+    class SmallAdd(nn.Module):
+        def forward(self, x):
+            return x.to(minitorch.int8) + x.to(minitorch.int8)
+
+    with pytest.raises(RuntimeError, match="Add on int8 needs opset_version=14 or later"):
+        minitorch.onnx.export(SmallAdd(), (x,), str(tmp_path / "a13.onnx"), opset_version=13)
+
+
+def test_the_last_step_of_a_batch_first_lstm_exports_with_a_dynamic_batch(tmp_path):
+    class Clf(nn.Module):  # the usual classifier head: the last step of a batch-first recurrent layer's output
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.fc = nn.LSTM(4, 6, batch_first=True), nn.Linear(6, 3)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1, :]), out[:, 1:3]
+
+    minitorch.manual_seed(0)
+    m = Clf().eval()
+    path = tmp_path / "clf.onnx"
+    minitorch.onnx.export(m, (minitorch.randn(2, 5, 4),), str(path), input_names=["x"], dynamic_axes={"x": {0: "B"}})
+    x = minitorch.randn(3, 5, 4)
+    got = _run(path, {"x": x.numpy()})
+    with minitorch.no_grad():
+        want = m(x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)

@@ -379,6 +379,9 @@ class CompiledFunction:
                 names = _globals_read(code)
                 if names:
                     self._reads.append(lambda g=g, names=names: tuple(_value_key(g.get(n)) for n in names))
+                chains = resume.global_chains(code, g)  # (``cfg.scale`` read by a helper, a hook, a layer)
+                if chains is not None:
+                    self._reads.append(lambda r=chains: tuple(_chain_key(v) for v in r()))
             if mod is not None:
                 fn = getattr(type(mod), code.co_name, None)
                 if getattr(fn, "__code__", None) is code:

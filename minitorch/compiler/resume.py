@@ -1015,6 +1015,44 @@ def _bytecode_reader(fn, args, kwargs):
     return read
 
 
+def global_chains(code, g):
+    """A reader of the attribute chains rooted at globals that ``code`` reads (``cfg.scale`` in a helper the
+    compiled function calls, run with globals ``g``): ``read()`` gives their values. None when it reads none that
+    give the same value twice (a property building a new value each read is left out, as are tensors and modules,
+    whose own guards cover them)."""
+    import builtins
+    from ..tensor import Tensor
+    chains = [(name, steps) for (kind, name), steps in _bytecode_chains(code) if kind == "global"]
+    if not chains:
+        return None
+
+    def walk(name, steps):
+        obj = g.get(name, getattr(builtins, name, _MISSING))
+        for how, step in steps:
+            if obj is _MISSING or isinstance(obj, (Tensor, types.ModuleType)):
+                return _MISSING
+            if how == "attr":
+                try:
+                    static = inspect.getattr_static(obj, step)
+                except AttributeError:
+                    static = _MISSING
+                if _computed(static) and not type(obj).__module__.startswith("minitorch"):
+                    return _MISSING
+            try:
+                obj = getattr(obj, step) if how == "attr" else obj[step]
+            except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
+                return _UNBOUND
+        return obj
+    keep = []
+    for name, steps in chains:
+        x, y = walk(name, steps), walk(name, steps)
+        if x is not _MISSING and (x is y or type(x) in _SAFE and type(x) is type(y) and x == y):
+            keep.append((name, steps))
+    if not keep:
+        return None
+    return lambda: tuple(walk(name, steps) for name, steps in keep)
+
+
 def _reader(spec, nodes, sig):
     """A function of ``sig`` that gives the values of the expressions ``nodes`` (the unbound marker for one that
     raises). Made once per spec and set of expressions."""

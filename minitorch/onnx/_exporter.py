@@ -5,6 +5,7 @@ become initializers under their ``state_dict`` names, other constants initialize
 no mapping stops the export with a RuntimeError naming the op and the line that called it.
 """
 import inspect
+import math
 
 import numpy as np
 
@@ -27,6 +28,16 @@ _UNARY = {"exp": "Exp", "log": "Log", "tanh": "Tanh", "sigmoid": "Sigmoid", "rel
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min"}
 _COMPARE = {"eq": ("Equal", False), "ne": ("Equal", True), "lt": ("Less", False), "gt": ("Greater", False),
             "le": ("LessOrEqual", False), "ge": ("GreaterOrEqual", False)}  # op, negated
+# the integer types an elementwise operator takes, from which opset (ONNX's type constraints: an integer op
+# outside them makes a file onnxruntime refuses); operators not named take floating types only
+_SMALL_INTS = ("int8", "uint8", "int16")
+_INT_TYPES = {
+    "Add": ((7, ("int32", "int64")), (14, _SMALL_INTS)), "Sub": ((7, ("int32", "int64")), (14, _SMALL_INTS)),
+    "Mul": ((7, ("int32", "int64")), (14, _SMALL_INTS)), "Div": ((7, ("int32", "int64")), (14, _SMALL_INTS)),
+    "Pow": ((12, ("int32", "int64")),), "Max": ((12, ("int32", "int64") + _SMALL_INTS),),
+    "Min": ((12, ("int32", "int64") + _SMALL_INTS),), "Relu": ((14, ("int32", "int64", "int8", "int16")),),
+    "Neg": ((6, ("int32", "int64", "int8", "int16")),), "Abs": ((6, ("int32", "int64") + _SMALL_INTS),),
+    "Sign": ((9, ("int32", "int64") + _SMALL_INTS),)}
 _IDENTITY_FUNCTIONAL = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 
 
@@ -185,9 +196,9 @@ def _convert(b, node):
         cls = node.target.__self__
         op = getattr(cls, "op", None)
         if op in _UNARY and len(ins()) == 1:
-            return [b.op(_UNARY[op], ins())]
+            return [_typed(b, node, _UNARY[op], ins())]
         if op in _BINARY:
-            return [b.op(_BINARY[op], ins()[:2])]
+            return [_typed(b, node, _BINARY[op], ins()[:2])]
         cname = cls.__name__
         if cname == "Conv2d":
             x, w, bias, stride, padding, dilation, groups = node.args[:7]
@@ -238,6 +249,30 @@ def _convert(b, node):
         if cname in ("Sum", "Mean"):
             x, dims, keep = node.args[:3]
             return [_reduce(b, "ReduceSum" if cname == "Sum" else "ReduceMean", b.name(x), dims, keep)]
+        if cname == "AMax" and node.args[3] in ("amax", "amin"):
+            x, dims, keep = node.args[:3]
+            return [_reduce(b, "ReduceMax" if node.args[3] == "amax" else "ReduceMin", b.name(x), dims, keep)]
+        if cname == "Cat":  # (dim, *tensors); torch.stack is unsqueezes and a Cat
+            parts = [b.name(t) for t in node.args[1:] if isinstance(t, Value) and math.prod(t.shape)]
+            if not parts:
+                raise _unsupported(node, "cat of empty tensors")
+            return [b.op("Concat", parts, axis=int(node.args[0]) % len(out.shape))]
+        if cname == "Select" and type(node.args[3]).__name__ == "_Pick":  # max/min along a dim: values, indices
+            pick = node.args[3]
+            big, x = pick.name == "argmax", node.args[0]
+            values = _reduce(b, "ReduceMax" if big else "ReduceMin", b.name(x), [pick.dim], pick.keepdim)
+            idx = b.op("ArgMax" if big else "ArgMin", [b.name(x)], axis=int(pick.dim), keepdims=int(bool(pick.keepdim)))
+            return [values, idx]
+        if cname == "Gelu":
+            return [_activation(b, "gelu", ins()[0], {}, _ft(node.args[0]))]
+        if cname == "Clamp":
+            x, lo, hi = node.args[:3]
+            if all(v is None or isinstance(v, Value) and not v.shape for v in (lo, hi)) and b.opset >= 11:
+                return [b.op("Clip", [b.name(x), b.name(lo) if lo is not None else "",
+                                      b.name(hi) if hi is not None else ""])]
+            y = b.name(x)
+            y = b.op("Max", [y, b.name(lo)]) if lo is not None else y
+            return [b.op("Min", [y, b.name(hi)]) if hi is not None else y]
         x = node.args[0] if node.args else None
         if isinstance(x, Value) and len(node.outputs) == 1 and out.geom[2] == x.geom[2] and x.contig:
             # a view primitive (select, narrow, slicing, squeeze ...): read off the output's layout
@@ -247,12 +282,22 @@ def _convert(b, node):
         raise _unsupported(node)
     if kind == "launcher":
         if name in ("unary",) and node.args[0] in _UNARY and not node.kwargs:
-            return [b.op(_UNARY[node.args[0]], [ins()[1]])]
+            return [_typed(b, node, _UNARY[node.args[0]], [ins()[1]])]
         if name == "unary" and node.args[0] in ("rsqrt", "square") and not node.kwargs:
             x = ins()[1]
             return [b.op("Reciprocal", [b.op("Sqrt", [x])]) if node.args[0] == "rsqrt" else b.op("Mul", [x, x])]
         if name in ("binary", "binary_same") and node.args[0] in _BINARY and not node.kwargs.get("family"):
-            return [b.op(_BINARY[node.args[0]], ins()[1:3])]
+            return [_typed(b, node, _BINARY[node.args[0]], ins()[1:3])]
+        if name == "argreduce" and node.args[0] in ("argmax", "argmin") and not node.kwargs:
+            _, x, dim, keep = node.args
+            src, axis, rank = b.name(x), dim, len(x.shape)
+            if dim is None:  # over the flattened tensor
+                src, axis, keep, rank = _reshape(b, src, (math.prod(x.shape),), x.shape), 0, False, 1
+            big = node.args[0] == "argmax"
+            idx = b.op("ArgMax" if big else "ArgMin", [src], axis=int(axis) % max(rank, 1), keepdims=int(bool(keep)))
+            values = _reduce(b, "ReduceMax" if big else "ReduceMin", src, [axis], keep) if node.outputs[0].users \
+                else None
+            return [values, idx]
         if name == "binary" and node.kwargs.get("family") == "compare" and node.args[0] in _COMPARE:
             op, negate = _COMPARE[node.args[0]]
             if b.opset < 12 and op.endswith("OrEqual"):   # a >= b as not (a < b), a <= b as not (a > b)
@@ -286,6 +331,9 @@ def _convert(b, node):
             y = _slice_view(b, b.name(base), base.shape, tuple(shape), tuple(stride), delta)
             if y is not None:
                 return [y]
+        y = _permuted_view(b, base, tuple(shape), tuple(stride), delta)
+        if y is not None:
+            return [y]
         raise _unsupported(node, "a strided view (slicing)")
     raise _unsupported(node)
 
@@ -450,6 +498,7 @@ def _slice_view(b, x, bshape, shape, stride, offset):
     ends = [s + 1 for s in starts]
     steps = [1] * len(bshape)
     j = 0
+    mapped = []  # the base dimension each view dimension longer than 1 walks, in order
     for size, st in zip(shape, stride):
         if size == 1:
             continue
@@ -462,16 +511,43 @@ def _slice_view(b, x, bshape, shape, stride, offset):
         steps[j] = step
         if ends[j] > bshape[j]:
             return None
+        mapped.append(j)
         j += 1
     sliced = [len(range(s, e, st)) for s, e, st in zip(starts, ends, steps)]
     if int(np.prod(sliced)) != int(np.prod(shape)):
         return None
+    # a dimension taken whole ends at "the end" (not at its size: a dynamic axis keeps following its size)
+    big = np.iinfo(np.int64).max
+    ends = [big if s == 0 and st == 1 and e == n else e for s, e, st, n in zip(starts, ends, steps, bshape)]
     y = b.op("Slice", [x, b.const(np.array(starts, np.int64), "starts"), b.const(np.array(ends, np.int64), "ends"),
                        b.const(np.arange(len(bshape), dtype=np.int64), "axes"),
                        b.const(np.array(steps, np.int64), "steps")])
     if tuple(sliced) != tuple(shape):
-        y = b.op("Reshape", [y, b.const(np.array(shape, np.int64), "shape")])
+        # the base dimensions no view dimension walks are 1 long here: squeezed, and the view's own 1-long
+        # dimensions put in (no constant shape, so a dynamic axis keeps following its size)
+        drop = [d for d in range(len(bshape)) if d not in mapped]
+        y = b.squeeze("Squeeze", y, drop) if drop else y
+        ones = [d for d, n in enumerate(shape) if n == 1]
+        y = b.squeeze("Unsqueeze", y, ones) if ones else y
     return y
+
+
+def _permuted_view(b, base, shape, stride, delta):
+    """A view whose base or whose own dimensions are a permutation of a dense layout (an LSTM's batch_first output,
+    ``out[:, 1:3]`` of it, a transpose made without autograd): the base transposed into its memory order, sliced
+    there, and the slice transposed into the view's order. None when it is no such view."""
+    from ..tensor import _is_contig
+    bst = base.geom[0]
+    pb = sorted(range(len(bst)), key=lambda d: -bst[d])
+    pshape, pst = tuple(base.shape[d] for d in pb), tuple(bst[d] for d in pb)
+    if not _is_contig(pshape, pst):
+        return None
+    q = sorted(range(len(stride)), key=lambda d: -stride[d])
+    x = b.name(base) if pb == sorted(pb) else b.op("Transpose", [b.name(base)], perm=pb)
+    y = _slice_view(b, x, pshape, tuple(shape[d] for d in q), tuple(stride[d] for d in q), delta)
+    if y is None or q == sorted(q):
+        return y
+    return b.op("Transpose", [y], perm=[q.index(d) for d in range(len(q))])
 
 
 def _base_contiguous(v):
@@ -588,6 +664,21 @@ def _reduce(b, op, x, dims, keep):
     if (op == "ReduceSum" and b.opset >= 13) or b.opset >= 18:
         return b.op(op, [x, b.const(np.array(dims, np.int64), "axes")], keepdims=int(bool(keep)))
     return b.op(op, [x], axes=dims, keepdims=int(bool(keep)))
+
+
+def _typed(b, node, op_type, inputs):
+    """``b.op(op_type, inputs)`` for an elementwise node, refusing an integer type the operator does not take at
+    the file's opset."""
+    from ..compiler.ir import Value
+    v = next((a for a in node.args if isinstance(a, Value)), None)
+    dt = v.dtype.name if v is not None else "float32"
+    if dt not in ("float32", "float64", "float16", "bfloat16"):
+        ok = any(b.opset >= since and dt in types for since, types in _INT_TYPES.get(op_type, ()))
+        if not ok:
+            since = [f for f, types in _INT_TYPES.get(op_type, ()) if dt in types]
+            need = f"opset_version={since[0]} or later" if since else "a floating dtype (cast the tensor first)"
+            raise _unsupported(node, f"{op_type} on {dt} needs {need}")
+    return b.op(op_type, inputs)
 
 
 def _unsupported(node, what=None):

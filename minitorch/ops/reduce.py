@@ -182,6 +182,19 @@ def amin(input, dim=(), keepdim=False):
     return r.to(t_bool) if input._dtype is t_bool else r
 
 
+class _Pick:
+    """``launch.argreduce(name, t, dim, keepdim)`` as the picker of a ``Select`` (named fields: a captured graph's
+    node shows what it picks, and the ONNX exporter maps it)."""
+
+    __slots__ = ("name", "dim", "keepdim")
+
+    def __init__(self, name, dim, keepdim):
+        self.name, self.dim, self.keepdim = name, dim, keepdim
+
+    def __call__(self, t):
+        return launch.argreduce(self.name, t, self.dim, self.keepdim)
+
+
 class Select(Function):
     """Values picked out of x along ``dim`` by a launcher that also returns their indices; the gradient goes back to
     those indices (the indices are not differentiable)."""
@@ -218,7 +231,7 @@ def _max_min(name, input, dim, keepdim, other):
     if input._shape and input._shape[d] == 0:
         raise IndexError(f"{name[3:]}(): Expected reduction dim {d} to have non-zero size.")
     x = input.to(int64) if input._dtype is t_bool else input
-    values, indices = Select.apply(x, d, keepdim, lambda t: launch.argreduce(name, t, d, keepdim))
+    values, indices = Select.apply(x, d, keepdim, _Pick(name, d, keepdim))
     if input._dtype is t_bool:
         values = values.to(t_bool)
     return RETURN_TYPES[name](values, indices)
