@@ -619,3 +619,17 @@ def test_the_last_step_of_a_batch_first_lstm_exports_with_a_dynamic_batch(tmp_pa
         want = m(x)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_attention_exports_with_dynamic_batch_and_length(tmp_path):
+    minitorch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    m = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False).eval()
+    path = tmp_path / "enc.onnx"
+    minitorch.onnx.export(m, (minitorch.randn(2, 5, 8),), str(path), input_names=["x"],
+                          dynamic_axes={"x": {0: "B", 1: "T"}})
+    for shape in ((3, 5, 8), (1, 7, 8)):
+        x = minitorch.randn(*shape)
+        (got,) = _run(path, {"x": x.numpy()})
+        with minitorch.no_grad():
+            np.testing.assert_allclose(got, m(x).numpy(), rtol=1e-4, atol=1e-5)

@@ -453,7 +453,8 @@ def _mha(b, node, a):
         y = b.op("MatMul", [b.name(x), b.const(np.ascontiguousarray(w.T), "w")])
         if bias is not None:
             y = b.op("Add", [y, b.const(bias, "b")])
-        y = b.op("Reshape", [y, b.const(np.array([rows, N * H, hd], np.int64), "shape")])
+        # (0 keeps the length, -1 the batch times the heads: no size of a dynamic axis written into the file)
+        y = b.op("Reshape", [y, b.const(np.array([0, -1, hd], np.int64), "shape")])
         return b.op("Transpose", [y], perm=[1, 0, 2])          # (N*H, rows, hd)
     q = proj(a["query"], ws[0], bs[0], L)
     k = proj(a["key"], ws[1], bs[1], S)
@@ -474,7 +475,7 @@ def _mha(b, node, a):
         scores = b.op("Add", [scores, b.const(np.triu(np.full((L, S), -np.inf, ft), 1), "causal")])
     att = b.op("Softmax", [scores], axis=-1)
     out = b.op("Transpose", [b.op("MatMul", [att, v])], perm=[1, 0, 2])   # (L, N*H, hd)
-    out = b.op("Reshape", [out, b.const(np.array([L, N, E], np.int64), "shape")])
+    out = b.op("Reshape", [out, b.const(np.array([0, -1, E], np.int64), "shape")])
     out = b.op("MatMul", [out, b.const(np.ascontiguousarray(val(a["out_proj_weight"]).T), "w")])
     if a.get("out_proj_bias") is not None:
         out = b.op("Add", [out, b.name(a["out_proj_bias"])])
