@@ -230,3 +230,56 @@ def test_an_attribute_of_a_global_read_by_a_helper_or_a_hook_is_read_again_on_ev
         assert minitorch.equal(c(x), ref(x))
         CFG.scale = 1.0
         assert minitorch.equal(c(x), ref(x))
+
+
+def test_ops_another_thread_runs_during_a_capture_stay_out_of_the_graph():
+    import sys
+    import threading
+    stop = threading.Event()
+
+    def other():
+        a = minitorch.randn(7)
+        while not stop.is_set():
+            (a * 3).exp()
+            minitorch.ones(5) + 1
+
+    def f(x):
+        y = x
+        for _ in range(100):
+            y = y * 1.0001 + 0.001
+        return y
+
+    c = minitorch.compile(f)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        with minitorch.no_grad():
+            for i in range(4):
+                x = minitorch.randn(4 + i % 2)
+                assert minitorch.equal(c(x), f(x))
+    finally:
+        stop.set()
+        t.join()
+        sys.setswitchinterval(interval)
+
+
+def test_floating_point_contraction_is_off_unless_the_inductor_config_asks(monkeypatch):
+    from minitorch._inductor import config
+
+    def gelu(x):
+        return 0.5 * x * (1.0 + minitorch.tanh(0.7978845608 * (x + 0.044715 * x * x * x)))
+
+    x = minitorch.randn(1000)
+    c = minitorch.compile(gelu)
+    with minitorch.no_grad():
+        assert minitorch.equal(c(x), gelu(x)) and minitorch.equal(c(x), gelu(x))
+        assert "contract" not in c.code
+        minitorch.compiler.reset()
+        monkeypatch.setattr(config.cpp, "enable_floating_point_contract_flag", "on")
+        c = minitorch.compile(gelu)
+        c(x)
+        assert "fastmath={'contract'}" in c.code
+        np.testing.assert_allclose(c(x).numpy(), gelu(x).numpy(), rtol=1e-6, atol=1e-7)
+    minitorch.compiler.reset()

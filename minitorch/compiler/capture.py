@@ -27,6 +27,7 @@ finishes eagerly.
 import gc
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -116,6 +117,7 @@ class _Recorder:
         self.tracer = None   # the trace function watching the program's calls (_calls_watcher), when one is set
         self.outer = None    # the trace function set before the capture (a debugger's, a coverage tool's)
         self._depth = 0
+        self.thread = threading.get_ident()  # the thread making the call (the only one recorded)
         self.modules = {}     # id -> every module the call ran (their state is checked before each replay)
         self.codes = {}       # (code, id of its module) -> (code, globals, the module whose method it is, or None)
         self.call_grad = False
@@ -133,8 +135,10 @@ class _Recorder:
 
     @property
     def depth(self):
-        """How deep inside recorded ops and passed-through hooks the call is (0: in the program's code)."""
-        return self._depth
+        """How deep inside recorded ops and passed-through hooks the call is (0: in the program's code). Another
+        thread's ops pass straight through (the hooks are process-wide; what another thread runs meanwhile is not
+        the call's)."""
+        return self._depth if threading.get_ident() == self.thread else 1 << 30
 
     @depth.setter
     def depth(self, n):
@@ -419,6 +423,8 @@ class _Recorder:
         from ..nn.modules.rnn import RNNBase
         from .api import _hooked
         from .resume import hooks_effect
+        if self.depth and threading.get_ident() != self.thread:
+            return mod._call_impl(*args, **kwargs)  # (another thread's module)
         self.modules[id(mod)] = mod
         if not self.depth and self.python_effects and _hooked(mod):
             why = hooks_effect(mod)

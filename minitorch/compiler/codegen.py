@@ -177,10 +177,13 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
                 "    step = cuda.gridsize(1)", "    while i < n:"]
         src += ["        " + b for b in body] + ["        i += step", ""]
         return "\n".join(src)
-    # contraction (only): a multiply and an add become one fused multiply-add (one rounding instead of two, so a
-    # last bit may differ from eager mode's; NaN, infinities and signed zeros keep their rules): tanh-GELU over
-    # 16M float32 16 -> 12.5 ms
-    fm = "error_model='numpy', fastmath={'contract'}"
+    # contraction only where asked (torch._inductor.config.cpp.enable_floating_point_contract_flag, off as in
+    # PyTorch): a multiply and an add become one fused multiply-add, one rounding instead of two (a last bit may
+    # differ from eager mode's; NaN, infinities and signed zeros keep their rules); tanh-GELU over 16M float32
+    # 16 -> 11.3 ms
+    from .._inductor import config
+    fm = "error_model='numpy'" + (", fastmath={'contract'}" if config.cpp.enable_floating_point_contract_flag in
+                                  ("on", "fast") else "")
     for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
                               ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         if row_starts is not None:
