@@ -129,6 +129,24 @@ def test_sequence_length_is_symbolic_through_arange_and_a_sliced_mask(captures):
     assert "arange" in fills  # the positions are made per call from the length, not a captured constant
 
 
+def test_sampling_without_grad_takes_new_lengths_from_the_template(captures):
+    # generation: forwards under no_grad, one longer each time (the graph's constants include the mask's slice)
+    # and the last position picked by a list index (a constant index array whose value follows the length)
+    minitorch.manual_seed(0)
+    model = _TinyGPT().eval()
+
+    def last(x):
+        return model(x)[:, [-1], :]
+    c = minitorch.compile(last)
+    g = np.random.default_rng(0)
+    with minitorch.no_grad():
+        for t, want in zip((5, 6, 7, 8, 9, 10), (1, 1, 0, 0, 0, 0)):
+            x = minitorch.from_numpy(g.integers(0, 11, (2, t)))
+            before = len(captures)
+            np.testing.assert_allclose(c(x).numpy(), last(x).numpy(), rtol=1e-5, atol=1e-6)
+            assert len(captures) - before == want, t
+
+
 def test_batch_and_sequence_length_changing_together_are_two_symbolic_sizes(captures):
     minitorch.manual_seed(0)
     model = _TinyGPT()

@@ -40,7 +40,7 @@ import numpy as np
 from ..tensor import Size, Tensor, _make, _wrap_dim
 from ..ops import index as index_ops
 from .ir import _IDS, Graph, Node, SizeExpr, SizeInt, Value, _tree, _unknown_in, eval_tree
-from .runtime import Program
+from .runtime import Program, _meta
 
 
 class Mismatch(Exception):
@@ -353,6 +353,9 @@ class _Differ:
             self.fail(f"{ta.__name__} objects that are not the same")
         t = self.memo[key] = _Obj(ta)
         keep = _KEEP_OF.get(ta.__name__, ())
+        if ta is Program:  # (its constants' layouts follow its constants: taken anew at each size)
+            fields = [f for f in fields if f != "const_meta"]
+            t.after = _program_meta
         for name in fields:
             va, vb = getattr(a, name), getattr(b, name)
             t.fields.append((name, _Same(vb) if name in _KEEP or name in keep else self.diff(va, vb)))
@@ -396,6 +399,10 @@ class _Differ:
             g.private = {id(g.consts[i]) for i in pb}
         t.after = private
         return t
+
+
+def _program_meta(program, s, memo):
+    program.const_meta = [(t, t._storage, _meta(t)) for _, t in program.consts]
 
 
 def _fields(o):
