@@ -18,6 +18,9 @@ _ENGINE_BACKWARD = [None]
 # set while bool() or an index conversion reads a tensor's value on the host: the conversion the Python code sees
 # (a compiled call's capture turns such a read into a guard on the value; compiler/capture.py)
 HOST_READ = [None]
+# bumped whenever an existing tensor takes other memory or another layout (``.data = ...``, ``resize_``, an in-place
+# view op, a move into shared memory): a compiled graph checks the tensors it reads by reference only after a bump
+LAYOUT_EPOCH = [0]
 
 
 class Size(tuple):
@@ -326,6 +329,7 @@ class Tensor:
         self._storage, self._shape, self._stride, self._offset = value._storage, value._shape, value._stride, value._offset
         self._dtype, self._device, self._contig = value._dtype, value._device, value._contig
         self._vc = value._vc
+        LAYOUT_EPOCH[0] += 1
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``minitorch.autograd.backward``."""

@@ -276,10 +276,59 @@ def test_floating_point_contraction_is_off_unless_the_inductor_config_asks(monke
     with minitorch.no_grad():
         assert minitorch.equal(c(x), gelu(x)) and minitorch.equal(c(x), gelu(x))
         assert "contract" not in c.code
+        off = {n.target.hash for g in c.graphs for n in g.nodes if n.kind == "fused"}
         minitorch.compiler.reset()
         monkeypatch.setattr(config.cpp, "enable_floating_point_contract_flag", "on")
         c = minitorch.compile(gelu)
         c(x)
         assert "fastmath={'contract'}" in c.code
+        on = {n.target.hash for g in c.graphs for n in g.nodes if n.kind == "fused"}
+        assert off and on and not off & on  # another kernel module, not the one loaded before
         np.testing.assert_allclose(c(x).numpy(), gelu(x).numpy(), rtol=1e-6, atol=1e-7)
     minitorch.compiler.reset()
+
+
+def test_a_global_tensor_given_new_data_every_call_is_captured_again_in_place_of_the_old_graph():
+    w = minitorch.ones(3)
+
+    def f(x):
+        return x * w + 1
+
+    c = minitorch.compile(f)
+    x = minitorch.ones(3)
+    for _ in range(8):
+        assert minitorch.equal(c(x), f(x))
+        w.data = w.data * 2  # (new memory each time, as `p.data = p.data - lr * p.grad` does)
+    (entry,) = c._entries.values()
+    assert entry.program is not None and not entry.alts
+
+
+def test_a_compiled_module_inside_a_compiled_module():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = minitorch.compile(nn.Linear(3, 3))
+
+        def forward(self, x):
+            return self.block(x).relu()
+
+    m = M()
+    c = minitorch.compile(m)
+    x = minitorch.randn(2, 3)
+    for _ in range(3):
+        assert minitorch.allclose(c(x), m._modules["block"]._orig_mod(x).relu())
+
+
+def test_a_module_compiled_in_place_pickles_and_copies_compiled_afresh():
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    m.compile()
+    x = minitorch.randn(2, 3)
+    m.eval()
+    m(x)
+    for other in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        assert other.__dict__["_compiled_call_impl"]._module is other
+        other.train()  # the copy's own mode is what its compiled call sees
+        minitorch.manual_seed(0)
+        got = other(x)
+        minitorch.manual_seed(0)
+        assert minitorch.equal(got, other._call_impl(x))

@@ -479,6 +479,19 @@ def test_a_graph_that_depends_on_a_dynamic_axis_size_is_not_exported(tmp_path, d
     with pytest.raises(RuntimeError, match=r"depends on the size of a dynamic axis \(the code compares it: size0 > 16"):
         minitorch.onnx.export(Branch(), (minitorch.randn(2, 5),), str(tmp_path / "b.onnx"), input_names=["x"],
                               dynamic_axes={"x": {1: "T"}}, dynamo=dynamo)
+
+    # a comparison that only refuses sizes (nanoGPT's ``assert t <= block_size``) is a constraint, not a branch
+    class Bounded(nn.Module):
+        def forward(self, x):
+            assert x.size(1) <= 64, "longer than the block"
+            return x * 2
+
+    path = tmp_path / "bounded.onnx"
+    minitorch.onnx.export(Bounded(), (minitorch.randn(2, 5),), str(path), input_names=["x"],
+                          dynamic_axes={"x": {1: "T"}}, dynamo=dynamo)
+    x = minitorch.randn(2, 9)
+    (got,) = _run(path, {"x": x.numpy()})
+    np.testing.assert_allclose(got, (x * 2).numpy())
     # the same models with only the batch axis dynamic follow it (what differs is only the batch)
     path = tmp_path / "mean.onnx"
     minitorch.onnx.export(MeanOverT(), (minitorch.randn(2, 5, 3),), str(path), input_names=["x"],

@@ -359,9 +359,13 @@ def refresh_view(view):
         _state["enabled"] = enabled
     view._gv = view._vc[0]
     if fresh is not None:
+        old = view._grad_fn
         view._grad_fn = fresh._grad_fn
         if view._hooks:
             fresh._grad_fn._pre_hooks = list(view._hooks)
+        kept = getattr(old, "_retained", None)
+        if kept is not None and kept() is view:  # retain_grad() moves to the new history, as in PyTorch
+            fresh._grad_fn._retain(view)
     return view._grad_fn
 
 
@@ -392,7 +396,8 @@ class _HookNode(Node):
         edges, meta = [], []
         for t in tensors:
             if t._requires_grad:
-                edges.append((t._grad_fn if t._grad_fn is not None else AccumulateGrad(t), 0))
+                fn = t.grad_fn  # (the property: a view refreshes its history first)
+                edges.append((fn if fn is not None else AccumulateGrad(t), 0))
                 meta.append((t._shape, t._dtype))
             else:
                 edges.append((None, 0))

@@ -30,7 +30,7 @@ from ..autograd.grad_mode import inference_mode as _inference_mode
 from ..tensor import Tensor, _contiguous_strides
 from . import capture as _capture
 from . import logs, resume
-from .capture import CompileError, GraphBreak, GuardFailed
+from .capture import CompileError, ConstantChanged, GraphBreak, GuardFailed
 from .joint import capture_backward, optimize_plan
 from .passes import drop_contexts, fusable_nodes, optimize, reduced_chains
 from .runtime import Program, flat_tensors
@@ -446,6 +446,8 @@ class CompiledFunction:
             return self._capture(key, args, kwargs)  # a constant the call read on the host has changed
         try:
             return entry.program(flat_tensors(args, kwargs))
+        except ConstantChanged:
+            return self._capture(key, args, kwargs)  # (a tensor it reads has new memory: this graph is stale)
         except GuardFailed:
             return self._other_path(key, entry, args, kwargs)
 
@@ -920,7 +922,7 @@ def _state_key(mods):
     parts = []
     add = parts.append
     for d, names in mods:
-        add(d["training"])
+        add(d.get("training"))  # (a compiled module inside reads its original's)
         add(len(d))
         for k in names:
             v = d.get(k, _ABSENT)

@@ -898,6 +898,11 @@ class GuardFailed(Exception):
     """A guard node found a value other than the capture's: the replay stops (nothing it did is visible)."""
 
 
+class ConstantChanged(GuardFailed):
+    """A tensor the graph reads by reference has other memory or another layout (checked before the replay runs
+    anything): the call is captured again, replacing the graph."""
+
+
 def host_guard(t, convert, expected):
     """The guard node's op: ``convert`` (bool, int) of the one-element tensor ``t``'s value must be ``expected``."""
     from ..ops.launch import to_numpy

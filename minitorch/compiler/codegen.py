@@ -322,7 +322,10 @@ class FusedKernel:
             C = self.out_shape[-1]
             self.reduce = ("cross_entropy_grad", math.prod(self.out_shape) // C, C, tuple(self.out_shape))
             red = "cross_entropy_grad"
-        sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red))
+        from .._inductor import config
+        contract = config.cpp.enable_floating_point_contract_flag in ("on", "fast")  # (another kernel: its own name)
+        sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red) + (("contract",) if
+                                                                                              contract else ()))
         self.hash = hashlib.sha1(sig.encode()).hexdigest()[:16]
         tail = f"_{self.reduce[0]}" if self.reduce and self.sgrad is None and not self.xgrad else ""
         tail = "_layer_norm" if self.ln is not None else "_cross_entropy" if self.xent else tail

@@ -44,6 +44,7 @@ class JointPlan:
         self.saved = saved                # forward Values the backward graph reads
         self.forward = Program(_FwdGraph(graph, outs, saved))
         self.backward = Program(bgraph)
+        self.backward.guard_consts = False
         self.bgraph = bgraph
         self.shapes = [v.shape for v in outs]
         self.n_out = len(outs)
@@ -167,7 +168,8 @@ class _JointNode(Node):
         edges, meta = [], []
         for t in sources:
             if t._requires_grad:
-                edges.append((t._grad_fn if t._grad_fn is not None else grad_accumulator(t), 0))
+                fn = t.grad_fn  # (the property: a view refreshes its history first)
+                edges.append((fn if fn is not None else grad_accumulator(t), 0))
                 meta.append((t._shape, t._dtype))
             else:
                 edges.append((None, 0))
@@ -537,4 +539,5 @@ def optimize_plan(plan, optimize, fuse, kernels, debug):
     plan.bgraph = optimize(b, fuse=fuse, kernels=kernels, debug=debug, autograd=False, backward=True)
     plan.forward = Program(_FwdGraph(plan.graph, plan.outs, plan.saved))
     plan.backward = Program(plan.bgraph)
+    plan.backward.guard_consts = False
     return plan

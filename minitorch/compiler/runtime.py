@@ -6,6 +6,7 @@ mode frees them. Differentiable nodes replay through ``Function.apply``, so auto
 eager mode; nodes captured inside a ``no_grad`` region replay under ``no_grad``.
 """
 from ..autograd.grad_mode import _state
+from ..tensor import LAYOUT_EPOCH
 from .ir import Value, leaves, map_tree
 
 
@@ -82,6 +83,8 @@ class Program:
         # what the graph took each constant tensor to be: one the code reads from outside the call (a global, a
         # closure variable) can be given another shape, dtype or memory between calls (``w.data = ...``)
         self.const_meta = [(t, t._storage, _meta(t)) for _, t in self.consts]
+        self.layout_seen = LAYOUT_EPOCH[0]  # (the constants are checked again only after a layout change)
+        self.guard_consts = True  # False for a compiled backward (its forward checked them)
         keep = {slots[v] for v in graph.outputs()} | {slots[v] for v in graph.consts}
         last = {}
         for i, n in enumerate(graph.nodes):
@@ -108,10 +111,8 @@ class Program:
     def __call__(self, inputs, no_grad=False):
         """Run the graph on ``inputs`` (flat tensors in graph-input order). ``no_grad`` runs every node without
         autograd (the forward of a graph whose backward is compiled too)."""
-        for t, st, m in self.const_meta:
-            if t._storage is not st or (t._shape, t._stride, t._offset, t._dtype, t._device) != m:
-                from .capture import GuardFailed
-                raise GuardFailed("a constant tensor's shape, dtype or memory changed since the capture")
+        if self.layout_seen != LAYOUT_EPOCH[0] and self.guard_consts:
+            self._check_consts()
         env = [None] * self.n_slots
         env[:self.n_inputs] = inputs
         for s, t in self.consts:
@@ -124,6 +125,13 @@ class Program:
             finally:
                 _state["enabled"] = grad
         return self._run(env, grad, False)
+
+    def _check_consts(self):
+        for t, st, m in self.const_meta:
+            if t._storage is not st or (t._shape, t._stride, t._offset, t._dtype, t._device) != m:
+                from .capture import ConstantChanged
+                raise ConstantChanged("a constant tensor's shape, dtype or memory changed since the capture")
+        self.layout_seen = LAYOUT_EPOCH[0]
 
     def _run(self, env, grad, fixed):
         for target, args, flat, kwargs, simple_out, out, grad_mode, frees, bump in self.steps:

@@ -354,7 +354,7 @@ class _Differ:
         t = self.memo[key] = _Obj(ta)
         keep = _KEEP_OF.get(ta.__name__, ())
         if ta is Program:  # (its constants' layouts follow its constants: taken anew at each size)
-            fields = [f for f in fields if f != "const_meta"]
+            fields = [f for f in fields if f not in ("const_meta", "layout_seen")]
             t.after = _program_meta
         for name in fields:
             va, vb = getattr(a, name), getattr(b, name)
@@ -403,6 +403,7 @@ class _Differ:
 
 def _program_meta(program, s, memo):
     program.const_meta = [(t, t._storage, _meta(t)) for _, t in program.consts]
+    program.layout_seen = -1  # (checked on its first call)
 
 
 def _fields(o):

@@ -232,7 +232,7 @@ def new_shared(storage):
 
 def share_tensors_(tensors):
     """Move the storages of the given CPU tensors into shared memory, in place, for every tensor viewing them."""
-    from ..tensor import Tensor
+    from ..tensor import LAYOUT_EPOCH, Tensor
     old = {}      # id(storage) -> storage
     holders = {}  # id(storage) -> {id(tensor): tensor} among the given tensors
     for t in tensors:
@@ -249,6 +249,7 @@ def share_tensors_(tensors):
         if _only_held_by(old, k, len(holders[k])):
             for t in holders[k].values():  # nothing else refers to the storage: no search needed
                 t._storage = new[k]
+                LAYOUT_EPOCH[0] += 1
         else:
             scan.append(old[k])
     if not scan:
@@ -258,6 +259,7 @@ def share_tensors_(tensors):
             st = obj._storage
             if old.get(id(st)) is st:
                 obj._storage = new[id(st)]
+                LAYOUT_EPOCH[0] += 1
 
 
 def _only_held_by(old, key, n):

@@ -1,5 +1,5 @@
 """``nn.Parameter``: a Tensor that a Module registers as a learnable parameter."""
-from ..tensor import _STATE_SLOTS, Tensor
+from ..tensor import _STATE_SLOTS, LAYOUT_EPOCH, Tensor
 
 
 class Parameter(Tensor):
@@ -126,6 +126,7 @@ class UninitializedTensorMixin:
         data = empty(shape, device=device, dtype=dtype)
         for name in ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_contig"):
             setattr(self, name, getattr(data, name))
+        LAYOUT_EPOCH[0] += 1
         self.__class__ = self.cls_to_become
 
     def _converted(self, method, *args, **kwargs):

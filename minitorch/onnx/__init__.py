@@ -1,5 +1,6 @@
 """``minitorch.onnx`` (``torch.onnx``): export a model to an ONNX file from the graph ``minitorch.compile``
 captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
+import contextlib
 import inspect
 import types
 
@@ -295,6 +296,28 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
         return
 
     is_module = isinstance(model, Module)
+
+    def recapture(args2, kw2, noted=None):
+        was_training = model.training if is_module else None
+        if is_module and training == TrainingMode.EVAL:
+            model.eval()
+        _EXPORTING[0] = True
+        try:
+            with no_grad(), (noted if noted is not None else contextlib.nullcontext()):
+                return capture(model, tuple(args2), kw2, names, fullgraph=True, python_effects=False)[0]
+        finally:
+            _EXPORTING[0] = False
+            if is_module:
+                model.train(was_training)
+
+    def differs(graph2):
+        try:
+            other = export_graph(dead_code(graph2), names, input_names, output_names, axes, opset, export_params,
+                                 title, infer_outputs)
+        except RuntimeError as e:   # (another op at the other size: an adaptive pooling over pieces)
+            return f"at another size it records an op the file does not have: {e}"
+        return _first_difference(proto.graph, other.graph)
+
     for copies in (1, 2):   # each dynamic axis n + 1 and 2n + 1 long (``T // 2`` is the same at 4 and 5)
         def longer(t):
             if not isinstance(t, Tensor) or id(t) not in grow:
@@ -303,10 +326,6 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                 t = cat([t] * copies + [t.narrow(d, 0, 1)], d)  # (more of the values it has)
             return t
         args2, kw2 = map_tree(longer, (list(args), kw))
-        was_training = model.training if is_module else None
-        if is_module and training == TrainingMode.EVAL:
-            model.eval()
-        _EXPORTING[0] = True
         grown, met = [], set()
         for t in leaves((args2, kw2)):
             if isinstance(t, Tensor) and id(t) not in met:
@@ -314,22 +333,30 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                 grown.append(t)
         noted = size_guards(grown, [types.SimpleNamespace(shape=t._shape) for t in order])
         try:
-            with no_grad(), noted:
-                graph2, _ = capture(model, tuple(args2), kw2, names, fullgraph=True, python_effects=False)
+            graph2 = recapture(args2, kw2, noted)
         except Exception:  # noqa: BLE001 - a model that takes no other size: nothing to compare
             return
-        finally:
-            _EXPORTING[0] = False
-            if is_module:
-                model.train(was_training)
-        _check_size_branches(noted.guards)
-        try:
-            other = export_graph(dead_code(graph2), names, input_names, output_names, axes, opset, export_params,
-                                 title, infer_outputs)
-        except RuntimeError as e:   # (another op at the other size: an adaptive pooling over pieces)
-            where = f"at another size it records an op the file does not have: {e}"
-        else:
-            where = _first_difference(proto.graph, other.graph)
+        for what, value, n in _size_flips(noted.guards):
+            # a comparison of a dynamic size that comes out otherwise at size n: a branch, unless the model refuses
+            # that size (``assert T <= block_size``: a constraint of the model, not another graph)
+            def at(t, value=value, n=n):
+                if not isinstance(t, Tensor) or id(t) not in grow:
+                    return t
+                for d in grow[id(t)]:
+                    if t._shape[d] * copies + 1 == value:
+                        t = cat([t] * -(-n // t._shape[d]), d).narrow(d, 0, n)
+                return t
+            args3, kw3 = map_tree(at, (list(args), kw))
+            try:
+                graph3 = recapture(args3, kw3)
+            except Exception:  # noqa: BLE001 - the model does not run at that size
+                continue
+            if differs(graph3) is not None:
+                raise RuntimeError("minitorch.onnx.export: the exported graph depends on the size of a dynamic axis "
+                                   f"(the code compares it: {what}, and at size {n} the model records another "
+                                   "graph): the file would hold only one side of that branch. Export without that "
+                                   "axis dynamic")
+        where = differs(graph2)
         if where is not None:
             raise RuntimeError(f"minitorch.onnx.export: the exported graph depends on the size of a dynamic axis "
                                f"({where}): the file would compute other values at other sizes. Export without "
@@ -337,10 +364,10 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                "graph)")
 
 
-def _check_size_branches(guards, top=2048):
-    """The comparisons of dynamic sizes the model's Python code made (``if x.size(1) > 16``) must come out the same
-    at every size (2 to ``top``, each size alone): the file holds one side of the branch only."""
-    from ..compiler.ir import eval_tree
+def _size_flips(guards, top=2048):
+    """The comparisons of dynamic sizes the model's Python code made (``if x.size(1) > 16``) that come out otherwise
+    at some size from 2 to ``top`` (each size alone): (the comparison in words, the size's value at the capture, the
+    first size where it flips), one per comparison."""
     from ..compiler.symbolic import _CMP
     which = {}
 
@@ -349,22 +376,25 @@ def _check_size_branches(guards, top=2048):
             return ("s", which.setdefault(tree[1], len(which)))
         return tree if tree[0] == "c" else (tree[0], index(tree[1]), index(tree[2]))
     checks = [(op, index(x), index(y), r) for op, x, y, r in guards if op in _CMP]
-    if not checks:
-        return
     base = list(which)
-    for i in range(len(base)):
-        for n in range(2, top + 1):
-            sizes = base[:i] + [n] + base[i + 1:]
-            for op, x, y, r in checks:
-                try:
-                    same = _CMP[op](eval_tree(x, sizes), eval_tree(y, sizes)) == r
-                except ZeroDivisionError:
-                    same = False
-                if not same:
-                    raise RuntimeError("minitorch.onnx.export: the exported graph depends on the size of a dynamic "
-                                       f"axis (the code compares it: {_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} "
-                                       f"at the export's size, {not r} at size {n}): the file would hold only one side "
-                                       "of that branch. Export without that axis dynamic")
+    flips = []
+    for op, x, y, r in checks:
+        for i in range(len(base)):
+            n = next((n for n in range(2, top + 1) if not _holds(op, x, y, r, base[:i] + [n] + base[i + 1:])), None)
+            if n is not None:
+                flips.append((f"{_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} at the export's size, {not r} at "
+                              f"{n}", base[i], n))
+                break
+    return flips
+
+
+def _holds(op, x, y, r, sizes):
+    from ..compiler.ir import eval_tree
+    from ..compiler.symbolic import _CMP
+    try:
+        return _CMP[op](eval_tree(x, sizes), eval_tree(y, sizes)) == r
+    except ZeroDivisionError:
+        return False
 
 
 _OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=", "add": "+", "sub": "-", "mul": "*",

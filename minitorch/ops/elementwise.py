@@ -5,7 +5,7 @@ from ..autograd.function import _PROFILE, Function
 from ..autograd.grad_mode import _state
 from ..dtypes import (bool as t_bool, float32, float64, get_default_dtype, int8, int16, int32, int64,
                       uint8)
-from ..tensor import Tensor
+from ..tensor import LAYOUT_EPOCH, Tensor
 from . import launch
 from .common import can_cast, cast, is_scalar, operands, recording, scalar_tensor, type_label
 
@@ -807,6 +807,7 @@ def _inplace_view(fn):
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         v = fn(self, *args, **kwargs)
         self._shape, self._stride, self._offset, self._contig = v._shape, v._stride, v._offset, v._contig
+        LAYOUT_EPOCH[0] += 1
         if v._grad_fn is not None:
             self._grad_fn = v._grad_fn
         return self

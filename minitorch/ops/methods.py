@@ -4,7 +4,7 @@ from ..device import as_device, device as _device_cls
 from .. import dtypes as _dt
 from ..dtypes import float32, float64
 from ..random import gen
-from ..tensor import Tensor, _contiguous_strides
+from ..tensor import LAYOUT_EPOCH, Tensor, _contiguous_strides
 from . import launch
 from .elementwise import check_inplace
 
@@ -294,6 +294,7 @@ def resize_(self, *size):
         self._storage, self._offset = new._storage, 0
     self._shape, self._stride = size, _contiguous_strides(size)
     self._contig = True
+    LAYOUT_EPOCH[0] += 1
     return self
 
 

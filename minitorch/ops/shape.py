@@ -594,7 +594,8 @@ class _SplitNode(Node):
 
     def __init__(self, x, specs, name):
         self._n_outputs = len(specs)
-        self._edges = ((x._grad_fn if x._grad_fn is not None else grad_accumulator(x), 0),)
+        fn = x.grad_fn  # (the property: a view refreshes its history first)
+        self._edges = ((fn if fn is not None else grad_accumulator(x), 0),)
         self._mask_cache = None
         self._input_meta = [(x._shape, x._dtype)]
         self._in = (x._shape, x._dtype, x._device)

@@ -165,8 +165,22 @@ class Module:
         for store in _HOOK_STORES:
             object.__setattr__(self, store, OrderedDict())
 
+    def __getstate__(self):
+        """The module's ``__dict__``; a module compiled in place (``compile()``) keeps its compile settings instead of
+        its graphs, and is compiled again when loaded or copied."""
+        compiled = self.__dict__.get("_compiled_call_impl")
+        if compiled is None:
+            return self.__dict__
+        state = {k: v for k, v in self.__dict__.items() if k != "_compiled_call_impl"}
+        state["_compile_settings"] = compiled._settings()
+        return state
+
     def __setstate__(self, state):
+        settings = state.pop("_compile_settings", None) if "_compile_settings" in state else None
         self.__dict__.update(state)
+        if settings is not None:
+            from ...compiler.api import CompiledFunction
+            self.__dict__["_compiled_call_impl"] = CompiledFunction(self._call_impl, self, **settings)
         for store in _HOOK_STORES:
             if store not in self.__dict__:
                 object.__setattr__(self, store, OrderedDict())
