@@ -153,7 +153,8 @@ def _convert(b, node):
                          **attrs)]
         if name == "batch_norm" and not a.get("training"):
             c = node.args[0].shape[1]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, _ft(node.args[0])), "bn_ones")
+            ft = _ft(node.args[0])
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, ft), "bn_ones")
             bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, _ft(node.args[0])),
                                                                                "bn_zeros")
             return [b.op("BatchNormalization", [x, w, bias, b.name(a["running_mean"]), b.name(a["running_var"])],
@@ -163,7 +164,8 @@ def _convert(b, node):
         if name == "layer_norm":
             shape = list(a["normalized_shape"]) if isinstance(a["normalized_shape"], (tuple, list)) else \
                 [a["normalized_shape"]]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, _ft(node.args[0])), "ln1")
+            ft = _ft(node.args[0])
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(shape, ft), "ln1")
             bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(shape, _ft(node.args[0])),
                                                                                "ln0")
             if b.opset >= 17:
@@ -178,7 +180,8 @@ def _convert(b, node):
             return [_pad(b, node, x, a)]
         if name == "instance_norm":
             c = node.args[0].shape[1]
-            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, _ft(node.args[0])), "in_ones")
+            ft = _ft(node.args[0])
+            w = b.name(a["weight"]) if a.get("weight") is not None else b.const(np.ones(c, ft), "in_ones")
             bias = b.name(a["bias"]) if a.get("bias") is not None else b.const(np.zeros(c, _ft(node.args[0])),
                                                                                "in_zeros")
             if a.get("use_input_stats", True):
