@@ -332,3 +332,16 @@ def test_a_module_compiled_in_place_pickles_and_copies_compiled_afresh():
         got = other(x)
         minitorch.manual_seed(0)
         assert minitorch.equal(got, other._call_impl(x))
+
+
+def test_a_result_written_in_place_is_not_merged_with_its_twin():
+    def f(x):
+        a, b = x.exp(), x.exp()
+        a.add_(1)
+        c, d = x * 2, x * 2
+        c[0].add_(1)
+        return a, b, c, d
+
+    for e, c, _, _ in both(f, lambda: (minitorch.zeros(3),)):
+        assert all(minitorch.equal(p, q) for p, q in zip(e, c))
+        assert c[1].tolist() == [1.0] * 3 and c[3].tolist() == [0.0] * 3

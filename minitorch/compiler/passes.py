@@ -515,6 +515,10 @@ def _hashable(tree):
 def common_subexpressions(graph):
     """A pure node whose op and arguments repeat an earlier node's is dropped; its readers read the earlier one's
     outputs (``x.exp()`` twice is one kernel)."""
+    from .runtime import _written_value
+    # memory the graph writes in place (by storage): a node whose result lives there is no copy of another (``a =
+    # x.exp(); b = x.exp(); a.add_(1)`` leaves b as it was)
+    written = {w.geom[2] for w in map(_written_value, graph.nodes) if w is not None and w.geom[2] is not None}
     seen = {}
     mapping = {}
     kept = []
@@ -524,6 +528,9 @@ def common_subexpressions(graph):
             n.args = map_tree(lambda a: mapping.get(id(a), a) if isinstance(a, Value) else a, n.args)
             n.kwargs = map_tree(lambda a: mapping.get(id(a), a) if isinstance(a, Value) else a, n.kwargs)
         if not _pure(n) or n.name == "empty" or not _hashable((n.args, n.kwargs)):
+            kept.append(n)
+            continue
+        if written and any(v.geom[2] in written for v in n.outputs):
             kept.append(n)
             continue
         key = (id(n.target), n.kind, n.name, _key_of(n.args), _key_of(n.kwargs), n.grad_mode, n.epoch)
