@@ -132,6 +132,8 @@ _SELECT_NAMES = {"argmax": "MaxBackward0", "argmin": "MinBackward0", "median": "
 def _select(node):
     """max(dim), sort, topk ... share one Function; the picking closure tells them apart."""
     pick = node._args[3]
+    if type(pick).__name__ == "_Pick":  # max/min along a dim (ops/reduce.py): the picker names its reduction
+        return _SELECT_NAMES.get(pick.name, "MaxBackward0")
     for _ in range(3):
         code = getattr(pick, "__code__", None)
         if code is None:
