@@ -148,7 +148,7 @@ def _binary(op, x, y, isf, out, k):
     elif op == 5:
         out[k] = x % y  # Python's sign-of-divisor rule
     elif op == 6:
-        out[k] = math.sqrt(x) if isf and y == 0.5 else x ** y  # (pow(x, 0.5) is a square root, as PyTorch's)
+        out[k] = _sqrt(x) if isf and y == 0.5 else x ** y  # (pow(x, 0.5) is a square root, as PyTorch's)
     elif op == 7:
         out[k] = x if (x > y or x != x) else y
     elif op == 8:
