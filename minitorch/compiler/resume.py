@@ -950,11 +950,40 @@ def _bytecode_chains(code):
     return list(found)
 
 
+@functools.cache
+def _opaque():
+    """The types whose attributes a chain does not guard (imported on first use: the tensor module imports this
+    package)."""
+    from ..tensor import Tensor
+    return (Tensor, types.ModuleType)
+
+
+def _walk(obj, steps):
+    """Follow ``steps`` (("attr", name) or ("item", key) pairs) from ``obj``: the value reached; the missing marker
+    where the chain passes through a tensor or a module (a tensor's own key covers what is read from it; a module's
+    names stay put) or a property computed outside minitorch, and the unbound marker where a step raises (it
+    raises again when the code runs)."""
+    for how, step in steps:
+        if obj is _MISSING or isinstance(obj, _opaque()):
+            return _MISSING
+        if how == "attr":
+            try:
+                static = inspect.getattr_static(obj, step)
+            except AttributeError:
+                static = _MISSING
+            if _computed(static) and not type(obj).__module__.startswith("minitorch"):
+                return _MISSING
+        try:
+            obj = getattr(obj, step) if how == "attr" else obj[step]
+        except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
+            return _UNBOUND
+    return obj
+
+
 def _bytecode_reader(fn, args, kwargs):
     """``chain_reader`` for a function without source: the chains its bytecode reads (``_bytecode_chains``) that
     give the same object twice (not a property building a new value), or None."""
     import builtins
-    from ..tensor import Tensor
     chains = _bytecode_chains(fn.__code__)
     if not chains:
         return None
@@ -975,21 +1004,7 @@ def _bytecode_reader(fn, args, kwargs):
                 return _UNBOUND
         else:
             obj = fn.__globals__.get(name, getattr(builtins, name, _MISSING))
-        for how, step in steps:
-            if obj is _MISSING or isinstance(obj, (Tensor, types.ModuleType)):
-                return _MISSING  # (a tensor's own key covers what is read from it; a module's names stay put)
-            if how == "attr":
-                try:
-                    static = inspect.getattr_static(obj, step)
-                except AttributeError:
-                    static = _MISSING
-                if _computed(static) and not type(obj).__module__.startswith("minitorch"):
-                    return _MISSING
-            try:
-                obj = getattr(obj, step) if how == "attr" else obj[step]
-            except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
-                return _UNBOUND
-        return obj
+        return _walk(obj, steps)
 
     def values(chosen, args, kwargs):
         try:
@@ -1021,28 +1036,12 @@ def global_chains(code, g):
     give the same value twice (a property building a new value each read is left out, as are tensors and modules,
     whose own guards cover them)."""
     import builtins
-    from ..tensor import Tensor
     chains = [(name, steps) for (kind, name), steps in _bytecode_chains(code) if kind == "global"]
     if not chains:
         return None
 
     def walk(name, steps):
-        obj = g.get(name, getattr(builtins, name, _MISSING))
-        for how, step in steps:
-            if obj is _MISSING or isinstance(obj, (Tensor, types.ModuleType)):
-                return _MISSING
-            if how == "attr":
-                try:
-                    static = inspect.getattr_static(obj, step)
-                except AttributeError:
-                    static = _MISSING
-                if _computed(static) and not type(obj).__module__.startswith("minitorch"):
-                    return _MISSING
-            try:
-                obj = getattr(obj, step) if how == "attr" else obj[step]
-            except Exception:  # noqa: BLE001 - whatever it raises, it is raised when the code runs
-                return _UNBOUND
-        return obj
+        return _walk(g.get(name, getattr(builtins, name, _MISSING)), steps)
     keep = []
     for name, steps in chains:
         x, y = walk(name, steps), walk(name, steps)
