@@ -213,8 +213,8 @@ def is_inference(input):
 
 def is_inference_mode_enabled():
     """Whether an ``inference_mode()`` block is active."""
-    from .autograd.grad_mode import inference_mode
-    return inference_mode._active[0]
+    from .autograd.grad_mode import _state
+    return _state.inference
 
 
 def typename(obj):

@@ -333,6 +333,39 @@ def test_grad_modes_as_decorators():
     assert minitorch.is_grad_enabled()
     assert f.__name__ == "f"
 
+def test_grad_mode_and_inference_mode_are_per_thread():
+    # no_grad in one thread leaves another recording (PyTorch's grad mode is thread-local); a new thread starts
+    # with grad enabled even when the thread that starts it is inside no_grad
+    import threading
+    x = leaf([1.0, 2.0])
+    inside, other = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        inside.wait()
+        seen["enabled"] = minitorch.is_grad_enabled()
+        seen["inference"] = minitorch.is_inference_mode_enabled()
+        seen["records"] = (x * 2).requires_grad
+        other.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    with minitorch.inference_mode():
+        inside.set()
+        assert other.wait(10)
+        assert not minitorch.is_grad_enabled() and minitorch.is_inference_mode_enabled()
+    t.join()
+    assert seen == {"enabled": True, "inference": False, "records": True}
+
+    def turn_off():
+        minitorch.set_grad_enabled(False)
+        seen["off"] = minitorch.is_grad_enabled()
+    t = threading.Thread(target=turn_off)
+    t.start()
+    t.join()
+    assert seen["off"] is False and minitorch.is_grad_enabled() and (x * 2).requires_grad
+
+
 
 def test_inplace_update_of_leaf_under_no_grad():
     w = leaf([1.0, 2.0])

@@ -260,8 +260,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
         ready = [n for n in dict.fromkeys(starts) if deps.get(n, 0) == 0]
     # storages that a leaf's .grad must not alias: the caller's gradient tensors (later accumulation writes in place)
     stolen = {id(g._storage) for g in user_grads} if user_grads else set()
-    prev = _state["enabled"]
-    _state["enabled"] = bool(create_graph)
+    prev = _state.enabled
+    _state.enabled = bool(create_graph)
     _RUN_COUNTER[0] += 1
     _RUNS.append((_RUN_COUNTER[0], seen if needed is None else needed))
     anomaly = _ANOMALY["enabled"]
@@ -350,7 +350,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, user_gr
         while callbacks:  # a callback may queue another one
             callbacks.pop(0)()
     finally:
-        _state["enabled"] = prev
+        _state.enabled = prev
         _FINAL_CALLBACKS.pop(_RUNS.pop()[0], None)
 
 

@@ -244,7 +244,7 @@ class Function(Node):
         if _PROFILE[0] is not None:
             return _PROFILE[0].function(cls, args, _apply)
         # the body of _apply, written out: one Python call less on every op's path
-        if _state["enabled"]:
+        if _state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
                     return _record(cls, args, tuple([isinstance(a, Tensor) and a._requires_grad for a in args]))
@@ -271,7 +271,7 @@ class Function(Node):
 
 def _apply(cls, args):
     """``Function.apply`` without the profiler check (the profiler wraps this in an event)."""
-    if _state["enabled"]:
+    if _state.enabled:
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         if True in needs:
             return _record(cls, args, needs)
@@ -308,7 +308,7 @@ def edge_mask(node):
 def _record(cls, args, needs):
     ctx = cls.__new__(cls)  # _saved and _non_diff start as the class defaults
     ctx.needs_input_grad = needs
-    _state["enabled"] = False
+    _state.enabled = False
     try:
         if cls._new_style:
             out = cls.forward(*args)
@@ -316,7 +316,7 @@ def _record(cls, args, needs):
         else:
             out = cls.forward(ctx, *args)
     finally:
-        _state["enabled"] = True
+        _state.enabled = True
     edges = []
     meta = []
     for a, n in zip(args, needs):
@@ -351,12 +351,12 @@ def refresh_view(view):
     PyTorch. ``view._gv`` holds the version its history is current for. Returns the new grad_fn."""
     from ..ops.contraction import AsStrided
     base = view._base
-    enabled = _state["enabled"]
-    _state["enabled"] = True
+    enabled = _state.enabled
+    _state.enabled = True
     try:
         fresh = AsStrided.apply(base, view._shape, view._stride, view._offset) if base._requires_grad else None
     finally:
-        _state["enabled"] = enabled
+        _state.enabled = enabled
     view._gv = view._vc[0]
     if fresh is not None:
         old = view._grad_fn
@@ -475,7 +475,7 @@ def once_differentiable(fn):
         from .grad_mode import no_grad
         with no_grad():
             outputs = fn(ctx, *grads)
-        if not _state["enabled"]:
+        if not _state.enabled:
             return outputs
         if not any(isinstance(g, Tensor) and g._requires_grad for g in grads):
             return outputs

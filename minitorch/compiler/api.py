@@ -26,7 +26,6 @@ from .. import dtypes as _dtypes
 from ..autograd.function import _PROFILE
 from ..ops import autocast as _autocast
 from ..autograd.grad_mode import _state
-from ..autograd.grad_mode import inference_mode as _inference_mode
 from ..tensor import Tensor, _contiguous_strides
 from . import capture as _capture
 from . import logs, resume
@@ -240,9 +239,6 @@ def _content_key(v, depth=3):
     return ("id", t.__name__, id(v))
 
 
-_INFERENCE = _inference_mode._active  # [whether an inference_mode() block is active]: part of the grad mode guard
-
-
 def _sizeless_key(key):
     return (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
 
@@ -301,7 +297,7 @@ class CompiledFunction:
     # guards --------------------------------------------------------------------------------------------------
     def _key(self, args, kwargs):
         key = (_arg_key(args), _arg_key(kwargs) if kwargs else None, _aliasing(args, kwargs),
-               _state["enabled"] if not _INFERENCE[0] else "inference_mode", _dtypes.get_default_dtype(),
+               _state.enabled if not _state.inference else "inference_mode", _dtypes.get_default_dtype(),
                _autocast_key())
         if _STANCE[1] is not None:  # set_stance(force_backend=...): graphs of that backend, kept apart
             key += (("backend", _STANCE[1]),)

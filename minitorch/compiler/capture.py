@@ -224,12 +224,12 @@ class _Recorder:
             # (``arange``): each replay fills a fresh buffer, writing it once instead of reading a snapshot too,
             # and a size is then an argument (symbolic sizes can change it)
             node = Node("launcher", fill[0], fill[1], fill[2] + (t._dtype, t._device), {},
-                        grad_mode=_state["enabled"], line=user_line())
+                        grad_mode=_state.enabled, line=user_line())
         else:
             c = Value("const", snap)
             self.graph.consts.append(c)
             self.graph.private.add(id(c))
-            node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state["enabled"], line=user_line())
+            node = Node("launcher", "copy", _fresh_copy, (c,), {}, grad_mode=_state.enabled, line=user_line())
         v = Value("node", whole, node)
         v.static = True
         v.tensor = whole
@@ -275,7 +275,7 @@ class _Recorder:
             return run()
         vargs = self.args_tree(args) if vargs is None else vargs
         vkw = self.args_tree(kwargs) if kwargs else {}
-        grad_mode = _state["enabled"]
+        grad_mode = _state.enabled
         node = Node(kind, name, target, vargs, vkw, grad_mode=grad_mode, line=user_line())
         node.epoch = self.writes  # (no pass moves a read of memory past a write: fusion groups share an epoch)
         # the inputs' autograd history as it was before the op (an in-place op gives its input a new one)
@@ -407,7 +407,7 @@ class _Recorder:
         took the same path); when it does not, the replay stops and the call runs eagerly (``GuardFailed``). Only
         before any op with side effects: a stopped replay must have changed nothing."""
         node = Node("guard", convert.__name__, host_guard, (v, convert, convert(host.reshape(-1)[0].item())), {},
-                    grad_mode=_state["enabled"], line=user_line())
+                    grad_mode=_state.enabled, line=user_line())
         node.out_tree = None
         self.graph.nodes.append(node)
         return host
@@ -969,7 +969,7 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
     from .ir import leaves
     rec = _Recorder(names, fullgraph)
     rec.python_effects = python_effects
-    rec.call_grad = _state["enabled"]
+    rec.call_grad = _state.enabled
     seen = set()
     for t in leaves((args, kwargs)):
         if isinstance(t, Tensor) and id(t) not in seen:
@@ -996,7 +996,7 @@ def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
         _uninstall(saved)
     if any(isinstance(a, SizeInt) for a in leaves(result)):  # (sizes read at a new size: the caller gets ints)
         result = map_tree(_plain_output(None), result)
-    if rec.broken is None and _state["enabled"] != rec.call_grad:
+    if rec.broken is None and _state.enabled != rec.call_grad:
         # (``set_grad_enabled(False)`` or ``no_grad().__enter__()`` as a statement: a replay would not do it again)
         rec.stop("the grad mode was switched by the call and left so")
     if rec.broken is None:

@@ -669,7 +669,7 @@ class FusedKernel:
         return out
 
     def __call__(self, *xs):
-        if self.sgrad is None and not self.xgrad and _state["enabled"] and any(x._requires_grad for x in xs):
+        if self.sgrad is None and not self.xgrad and _state.enabled and any(x._requires_grad for x in xs):
             return _Fused.apply(self, *xs)
         return self.forward(xs)
 
@@ -704,7 +704,7 @@ class CrossEntropyPrologue:
     def __call__(self, *args):
         from ..nn.functional import _CrossEntropy2d
         *xs, target, weight = args
-        if not self.keep and _state["enabled"] and any(x._requires_grad for x in xs):
+        if not self.keep and _state.enabled and any(x._requires_grad for x in xs):
             return _FusedCrossEntropy.apply(self, target, weight, *xs)
         out, ctx = _CrossEntropy2d.fused(self.kernel.forward(xs), target, weight, self.ignore_index, self.reduction,
                                          self.keep)
@@ -733,7 +733,7 @@ def _launch(mod, name, n, args):
 
 
 def _first_derivative_only():
-    if _state["enabled"]:
+    if _state.enabled:
         raise RuntimeError("minitorch.compile: a second derivative (create_graph=True) through a fused kernel is "
                            "not supported; compile with backend='eager' for higher-order gradients")
 

@@ -135,13 +135,13 @@ class _WithContexts:
 
     def __call__(self, *args, **kwargs):
         args, kwargs = self._detached(args, kwargs)
-        grad = _state["enabled"]
-        _state["enabled"] = True
+        grad = _state.enabled
+        _state.enabled = True
         split_node, SPLIT_NODE[0] = SPLIT_NODE[0], False  # split as at the capture: one Slice node per view
         try:
             out = self.target(*args, **kwargs)
         finally:
-            _state["enabled"] = grad
+            _state.enabled = grad
             SPLIT_NODE[0] = split_node
         outs = [t for t in leaves(out) if isinstance(t, Tensor)]
         ctxs = _contexts(outs, _SOURCE_STOP)
@@ -187,7 +187,7 @@ class _JointNode(Node):
 
     @staticmethod
     def backward(self, *grads):
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("minitorch.compile: a second derivative (create_graph=True) through a compiled "
                                "backward is not supported; compile with backend='eager' for higher-order gradients")
         if self.saved is None:
@@ -236,7 +236,7 @@ def _run_joint(plan, inputs):
     outs, saved = plan.forward(list(inputs), no_grad=True)
     params = [v.tensor for v in plan.params]
     sources = [inputs[p] if p is not None else params.pop(0) for p, _ in plan.sources]
-    if _state["enabled"] and any(t._requires_grad for t in sources):
+    if _state.enabled and any(t._requires_grad for t in sources):
         node = _JointNode(plan, saved, sources)
         for i in plan.diff:
             o = outs[i]
@@ -253,7 +253,7 @@ def capture_backward(graph, result, inputs, hint=None):
     first, which skips the recordings that failed then."""
     rec = graph.recorder
     graph.recorder = None
-    if rec is None or not _state["enabled"]:
+    if rec is None or not _state.enabled:
         return None
     pairs = []
     _pair_leaves(graph.output_tree, result, pairs)

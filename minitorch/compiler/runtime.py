@@ -117,13 +117,13 @@ class Program:
         env[:self.n_inputs] = inputs
         for s, t in self.consts:
             env[s] = t
-        grad = _state["enabled"]
+        grad = _state.enabled
         if no_grad:
-            _state["enabled"] = False
+            _state.enabled = False
             try:
                 return self._run(env, False, True)
             finally:
-                _state["enabled"] = grad
+                _state.enabled = grad
         return self._run(env, grad, False)
 
     def _check_consts(self):
@@ -142,11 +142,11 @@ class Program:
             if kwargs is not None:
                 kw = kwargs.value if type(kwargs) is _Const else _fill(kwargs, env)
             if not fixed and grad_mode is not None and grad_mode != grad:
-                _state["enabled"] = grad_mode
+                _state.enabled = grad_mode
                 try:
                     r = target(*a, **kw) if kwargs is not None else target(*a)
                 finally:
-                    _state["enabled"] = grad
+                    _state.enabled = grad
             else:
                 r = target(*a, **kw) if kwargs is not None else target(*a)
             if simple_out:

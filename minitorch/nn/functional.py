@@ -67,7 +67,7 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
         gx = gw = gb = None
-        fast = not _state["enabled"]  # with create_graph the products must be recorded
+        fast = not _state.enabled  # with create_graph the products must be recorded
         need = ctx.needs_input_grad
         need_b = len(need) > 2 and need[2]
         if fast and g._dtype.is_floating_point:
@@ -123,7 +123,7 @@ def _maybe_inplace(input, result, inplace):
     from ..ops.elementwise import assign_, inplace_record
     check_inplace(input)
     if callable(result):
-        if input.requires_grad and _state["enabled"]:
+        if input.requires_grad and _state.enabled:
             return inplace_record(input, result)
         result = result(input)
     return assign_(input, result)
@@ -440,7 +440,7 @@ class Embedding(Function):
         flat = ctx.idx.reshape(-1)
         gw = creation.zeros(ctx.num, g._shape[-1], dtype=g.dtype, device=g.device)
         rows = g.reshape(-1, g._shape[-1])
-        if not _state["enabled"] and not ctx.scale_grad_by_freq:
+        if not _state.enabled and not ctx.scale_grad_by_freq:
             # the rows summed straight into the fresh zeros (index_add would copy the whole table first: a
             # 33278x200 table's gradient from 700 rows took 2.27 ms, PyTorch 0.70); the forward checked the indices
             lin = launch.binary("mul", flat, launch.scalar(gw._stride[0], int64, gw._device))
@@ -1078,7 +1078,7 @@ class _CrossEntropy2d(Function):
         x, logp, target, weight = ctx.saved_tensors
         tv, wv, has_w, ignore_index, reduction, total = ctx.args
         N, C = logp._shape
-        if _state["enabled"]:
+        if _state.enabled:
             if x is None:
                 raise RuntimeError("cross_entropy: a second derivative (create_graph=True) through a compiled kernel "
                                    "that fused the logits' ops is not supported; compile with backend='eager'")

@@ -17,7 +17,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        if _state["enabled"]:
+        if _state.enabled:
             # create_graph: the same formula with recorded ops, recomputing y from x
             y = Softmax.apply(x, ctx.dim, ctx.log)
             if ctx.log:
@@ -66,7 +66,7 @@ class Gelu(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        if _state["enabled"]:
+        if _state.enabled:
             # create_graph: the same derivative from recorded ops
             cdf = 0.5 * (1.0 + (x * _RSQRT2).erf())
             pdf = (x * x * -0.5).exp() * _RSQRT2PI

@@ -42,7 +42,7 @@ class SDPA(Function):
     def backward(ctx, g):
         q, k, v, out, lse = ctx.saved_tensors
         mask, causal, scale = ctx.args
-        if _state["enabled"]:  # create_graph: the gradients themselves must be differentiable
+        if _state.enabled:  # create_graph: the gradients themselves must be differentiable
             return _composite_backward(q, k, v, mask, causal, scale, g) + (None, None, None)
         dq, dk, dv = _dense_like(q, q._shape[3]), _dense_like(k, k._shape[3]), _dense_like(v, v._shape[3])
         _backward(q, k, v, mask, causal, scale, out, lse, g, dq, dk, dv)
@@ -258,7 +258,7 @@ def _checked_mask(attn_mask, query, batch, L, S):
 
 def _composite_needed(mask, dropout_p):
     """Dropout, or a mask that needs a gradient: the fused kernels do neither."""
-    return dropout_p > 0.0 or (mask is not None and mask.requires_grad and _state["enabled"])
+    return dropout_p > 0.0 or (mask is not None and mask.requires_grad and _state.enabled)
 
 
 def _mask_heads(mask, batch, L, S):
@@ -297,7 +297,7 @@ class PackedSDPA(Function):
     def backward(ctx, g):
         qkv, out, lse = ctx.saved_tensors
         heads, mask, causal, scale = ctx.args
-        if _state["enabled"]:  # create_graph: differentiable views and gradient formulas, packed by a cat
+        if _state.enabled:  # create_graph: differentiable views and gradient formulas, packed by a cat
             from .shape import cat
             L, N, E3 = qkv.shape
             grads = _composite_backward(*_head_views(qkv, heads), mask, causal, scale, g)

@@ -54,7 +54,7 @@ class BatchNormTrain(Function):
         need_b = bias is not None and ctx.needs_input_grad[2]
         dims = (0,) + tuple(range(2, x.dim()))
         shape = (1, C) + (1,) * (x.dim() - 2)
-        if _state["enabled"]:
+        if _state.enabled:
             # create_graph: the same gradients from recorded ops, recomputing the statistics from x
             xc = x - x.mean(dims, keepdim=True)
             rs = ((xc * xc).mean(dims, keepdim=True) + ctx.eps).rsqrt()

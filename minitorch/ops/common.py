@@ -121,7 +121,7 @@ def can_cast(src, dst):
 
 
 def recording(*tensors):
-    return _state["enabled"] and any(t._requires_grad for t in tensors if isinstance(t, Tensor))
+    return _state.enabled and any(t._requires_grad for t in tensors if isinstance(t, Tensor))
 
 
 def type_label(dt):

@@ -875,7 +875,7 @@ def unfold(self, dimension, size, step):
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
-    if _state["enabled"] and self._requires_grad:
+    if _state.enabled and self._requires_grad:
         return Unfold.apply(self, d, size, step)
     return _unfold_view(self, d, size, step)
 
@@ -950,7 +950,7 @@ def as_strided(input, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
                            f"itemsize {isz} requiring a storage size of {need * isz} are out of bounds for storage "
                            f"of size {input._storage.shape[0] * isz}")
-    if _state["enabled"] and input._requires_grad:
+    if _state.enabled and input._requires_grad:
         return AsStrided.apply(input, size, stride, off)
     return as_view(input, size, stride, off)
 

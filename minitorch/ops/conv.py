@@ -135,7 +135,7 @@ class Conv2d(Function):
         N, C, H, W = x._shape
         O, Cg, kh, kw = w._shape
         L, K, Og = OH * OW, Cg * kh * kw, O // groups
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through conv2d is not supported by minitorch")
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         need_b = has_b and ctx.needs_input_grad[2]
@@ -303,7 +303,7 @@ class Conv3d(Function):
         O, Cg = w._shape[:2]
         ks = w._shape[2:]
         L, K, Og = math.prod(osz), Cg * math.prod(ks), O // groups
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through conv3d is not supported by minitorch")
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         need_b = has_b and ctx.needs_input_grad[2]
@@ -457,7 +457,7 @@ class ConvTranspose(Function):
         ks = w._shape[2:]
         S = x._shape[2:]
         L, K, Og = math.prod(S), Cog * math.prod(ks), Cin // groups
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError(f"double backward (create_graph=True) through conv_transpose{nd}d is not supported "
                                "by minitorch")
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
@@ -644,7 +644,7 @@ class MaxPool2d(Function):
     def backward(ctx, g):
         (idx,) = ctx.saved_tensors
         N, C, H, W = ctx.in_shape
-        if _state["enabled"]:
+        if _state.enabled:
             from ..creation import zeros
             flat = zeros(N, C, H * W, dtype=g.dtype, device=g.device)
             return flat.scatter_add(2, idx.reshape(N, C, -1), g.reshape(N, C, -1)).reshape(N, C, H, W), \
@@ -678,7 +678,7 @@ class AvgPool2d(Function):
     def backward(ctx, g):
         shape, k, s, p, OH, OW, cip, divisor = ctx.conf
         N, C, H, W = shape
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through avg_pool2d is not supported by minitorch")
         g = _contig(g)
         gx = launch.empty(shape, g._dtype, g._device)

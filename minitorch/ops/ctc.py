@@ -48,7 +48,7 @@ class CTCLoss(Function):
     @staticmethod
     @launch.half_compute()
     def backward(ctx, g):
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through ctc_loss is not supported; PyTorch "
                                "does not implement it either")
         lp, log_alpha, nll = ctx.saved_tensors

@@ -68,7 +68,7 @@ class _Unary(Function):
         x, y = ctx.saved_tensors
         if cls.grad is None:
             return g * 0
-        if _state["enabled"]:
+        if _state.enabled:
             y = _UNARY_FN[cls.op].apply(x)
         return cls.grad(x, y, g)
 
@@ -90,7 +90,7 @@ class Relu(_UNARY_FN["relu"]):
     @classmethod
     def backward(cls, ctx, g):
         (y,) = ctx.saved_tensors
-        if _state["enabled"] or g._dtype is not y._dtype:
+        if _state.enabled or g._dtype is not y._dtype:
             return g * (y > 0)
         return launch.relu_backward(g, y)
 
@@ -108,7 +108,7 @@ _UNARY_SAME = launch.unary_same.__wrapped__  # what half_compute wraps (no half 
 
 def _unary(name, x):
     if type(x) is Tensor and x._contig and x._dtype in _UNARY_SAME_DTYPES[name] and _PROFILE[0] is None \
-            and not (x._requires_grad and _state["enabled"]):
+            and not (x._requires_grad and _state.enabled):
         return _UNARY_SAME(name, x)
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
@@ -123,7 +123,7 @@ def _unary(name, x):
                 raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
                                    "to invert a mask, use the `~` or `logical_not()` operator instead.")
             return launch.unary(name, x.to(uint8)).to(t_bool) if name != "sign" else x.clone()
-    if _state["enabled"] and x._requires_grad:
+    if _state.enabled and x._requires_grad:
         return _UNARY_FN[name].apply(x)
     return launch.unary(name, x)
 
@@ -272,10 +272,10 @@ class _Binary(Function):
         a, b, y = saved if saved else (None, None, None)
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if cls.op == "pow":  # (a scalar exponent's gradient, a log and a mask per element, is never needed)
-            if need_b and _state["enabled"]:
+            if need_b and _state.enabled:
                 y = _BINARY_FN[cls.op].apply(a, b)
             return _pow_grad(a, b, y, g, need_a, need_b)
-        if y is not None and _state["enabled"]:
+        if y is not None and _state.enabled:
             y = _BINARY_FN[cls.op].apply(a, b)
         ga, gb = cls.grad(a, b, y, g)
         return (ga if need_a else None), (gb if need_b else None)
@@ -293,7 +293,7 @@ _BINARY_SAME = launch.binary_same.__wrapped__  # what half_compute wraps; launch
 def _binary(name, a, b, float_op=False):
     if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and a._device is b._device \
             and not float_op and a._dtype is not t_bool \
-            and not ((a._requires_grad or b._requires_grad) and _state["enabled"]):
+            and not ((a._requires_grad or b._requires_grad) and _state.enabled):
         if a._shape == b._shape and a._contig and b._contig:
             if _PROFILE[0] is None and not a._dtype._half:
                 # nothing records launches and no half to widen: the launcher's body, without its wrapper (140 ns
@@ -316,7 +316,7 @@ def _binary(name, a, b, float_op=False):
             raise RuntimeError("ZeroDivisionError")
         if name == "pow" and bool((b < 0).any()):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if _state["enabled"] and (a._requires_grad or b._requires_grad):
+    if _state.enabled and (a._requires_grad or b._requires_grad):
         return _BINARY_FN[name].apply(a, b)
     return launch.binary(name, a, b)
 
@@ -645,7 +645,7 @@ def check_inplace(t):
         if st == 0 and n > 1:
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location. Please clone() the tensor before performing the operation.")
-    if _state["enabled"]:
+    if _state.enabled:
         if t._requires_grad and t._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         base = t._base
@@ -707,7 +707,7 @@ def assign_(self, result):
     self._vc[0] += 1
     if result._grad_fn is not None and self._dtype.is_floating_point:
         base = self._base
-        if base is not None and _state["enabled"]:
+        if base is not None and _state.enabled:
             if not base._contig:
                 raise RuntimeError("an in-place operation on a view of a non-contiguous tensor cannot be recorded "
                                    "for autograd in minitorch; call .contiguous() on the base first")
@@ -803,7 +803,7 @@ def _inplace_view(fn):
     """``x.unsqueeze_(0)``, ``x.t_()`` ...: x itself takes the view's shape and strides (its data stays where it is),
     and, when recording, the view's place in the graph, as PyTorch's in-place view ops do."""
     def method(self, *args, **kwargs):
-        if _state["enabled"] and self._requires_grad and self._grad_fn is None:
+        if _state.enabled and self._requires_grad and self._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         v = fn(self, *args, **kwargs)
         self._shape, self._stride, self._offset, self._contig = v._shape, v._stride, v._offset, v._contig

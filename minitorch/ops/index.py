@@ -231,14 +231,14 @@ def getitem(self, key):
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         return sliced(self, (("i", 0, key % n),))
     if type(key) is Tensor and key._dtype is t_bool and key._shape == self._shape and self._shape \
-            and key._device == self._device and not (_state["enabled"] and self._requires_grad):
+            and key._device == self._device and not (_state.enabled and self._requires_grad):
         return launch.masked_compress(self, key)  # x[mask] with a whole-shape mask
     spec, advanced = _parse(self, key)
     if not advanced:
         return sliced(self, spec)  # a new view even for x[:] and x[...], as in PyTorch
     v = sliced(self, spec) if spec else self
     adv = _Advanced(v, advanced)
-    if _state["enabled"] and v._requires_grad:
+    if _state.enabled and v._requires_grad:
         return IndexAdvanced.apply(v, adv)
     return adv.gather(v)
 
@@ -288,10 +288,10 @@ class IndexPut(Function):
         gx = None
         if ctx.needs_input_grad[0]:
             gx = g.clone()
-            with_grad = _state["enabled"]
-            _state["enabled"] = False
+            with_grad = _state.enabled
+            _state.enabled = False
             setitem(gx, ctx.key, 0.0)
-            _state["enabled"] = with_grad
+            _state.enabled = with_grad
         gv = getitem(g, ctx.key) if ctx.needs_input_grad[1] else None
         return gx, gv, None
 

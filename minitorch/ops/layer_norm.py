@@ -20,7 +20,7 @@ class LayerNorm(Function):
         C, eps = ctx.C, ctx.eps
         need_w = weight is not None and ctx.needs_input_grad[1]
         need_b = bias is not None and ctx.needs_input_grad[2]
-        if _state["enabled"]:
+        if _state.enabled:
             # create_graph: the same gradients from recorded ops, recomputing the statistics from x
             x2, g2 = x.reshape(-1, C), g.reshape(-1, C)
             xc = x2 - x2.mean(1, keepdim=True)

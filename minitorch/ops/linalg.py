@@ -261,7 +261,7 @@ class _Inv(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        Ai = (_differentiable_inv(A) if _state["enabled"] else ctx.out).mT
+        Ai = (_differentiable_inv(A) if _state.enabled else ctx.out).mT
         return -(Ai @ g @ Ai), None
 
 
@@ -281,7 +281,7 @@ class _Det(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        d = _differentiable_det(A) if _state["enabled"] else ctx.d
+        d = _differentiable_det(A) if _state.enabled else ctx.d
         return (g * d).unsqueeze(-1).unsqueeze(-1) * _differentiable_inv(A).mT, None
 
 
@@ -317,7 +317,7 @@ class _Solve(Function):
         gB = _differentiable_solve(A.mT, g)
         gA = None
         if ctx.needs_input_grad[0]:
-            X = _differentiable_solve(A, Bm) if _state["enabled"] else ctx.X
+            X = _differentiable_solve(A, Bm) if _state.enabled else ctx.X
             gA = -(gB @ X.mT)
         return gA, gB if ctx.needs_input_grad[1] else None, None
 
@@ -343,7 +343,7 @@ class _Cholesky(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        L = _differentiable_cholesky(A) if _state["enabled"] else ctx.L
+        L = _differentiable_cholesky(A) if _state.enabled else ctx.L
         # A = L L^T: the gradient is L^-T Phi(L^T gL) L^-1 with Phi halving the diagonal of the lower part and
         # mirroring the rest, which makes it symmetric (both triangles of A are treated as one variable each)
         T = (L.mT @ g).tril()
@@ -366,7 +366,7 @@ class _EighValues(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        V = _differentiable_eigh(A, ctx.lower)[1] if _state["enabled"] else ctx.V
+        V = _differentiable_eigh(A, ctx.lower)[1] if _state.enabled else ctx.V
         return (V * g.unsqueeze(-2)) @ V.mT, None, None, None
 
 
@@ -380,7 +380,7 @@ class _EighVectors(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        w, V = _differentiable_eigh(A, ctx.lower) if _state["enabled"] else (ctx.w, ctx.V)
+        w, V = _differentiable_eigh(A, ctx.lower) if _state.enabled else (ctx.w, ctx.V)
         VtG = V.mT @ g
         skew = 0.5 * (VtG - VtG.mT)  # the part that moves V along the orthogonal group
         E = w.unsqueeze(-2) - w.unsqueeze(-1) + _eye_like(V)  # w_j - w_i off the diagonal (skew has none)
@@ -418,7 +418,7 @@ class _SvdPart(Function):
         A, = ctx.saved_tensors
         m, n = A._shape[-2], A._shape[-1]
         k = min(m, n)
-        if _state["enabled"]:
+        if _state.enabled:
             U, S, Vh = _svd_parts(A)
         else:
             U, S, Vh = ctx.usv
@@ -486,7 +486,7 @@ class _QrPart(Function):
         if ctx.mode == "complete" and m > n:
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
                                "nrows > ncols.")
-        Q, R = _qr_parts(A) if _state["enabled"] else ctx.qr
+        Q, R = _qr_parts(A) if _state.enabled else ctx.qr
         gQ, gR = (g, None) if ctx.which == 0 else (None, g)
         if m >= n:
             gA = _qr_square_backward(Q, R, gQ, gR)
@@ -525,7 +525,7 @@ class _Pinv(Function):
     @staticmethod
     def backward(ctx, g):
         A, = ctx.saved_tensors
-        P = linalg_pinv(A, atol=ctx.args[0], rtol=ctx.args[1], hermitian=ctx.args[2]) if _state["enabled"] \
+        P = linalg_pinv(A, atol=ctx.args[0], rtol=ctx.args[1], hermitian=ctx.args[2]) if _state.enabled \
             else ctx.P
         Pt = P.mT
         gt = g.mT

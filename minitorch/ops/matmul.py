@@ -98,7 +98,7 @@ def matmul(input, other, *, out=None):
         if a._shape[1] != b._shape[0]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a._shape[0]}x{a._shape[1]} and "
                                f"{b._shape[0]}x{b._shape[1]})")
-        if _PROFILE[0] is None and not (_state["enabled"] and (a._requires_grad or b._requires_grad)):
+        if _PROFILE[0] is None and not (_state.enabled and (a._requires_grad or b._requires_grad)):
             r = launch.mm(a, b)  # nothing to record: the launcher itself (MatMul.forward's path) without a Function
         else:
             r = MatMul.apply(a, b)

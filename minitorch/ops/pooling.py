@@ -73,7 +73,7 @@ class _ArgmaxPool(Function):
         (idx,) = ctx.saved_tensors
         shape = ctx.in_shape
         lead, V = shape[:-3], math.prod(shape[-3:])
-        if _state["enabled"]:  # create_graph: a differentiable scatter
+        if _state.enabled:  # create_graph: a differentiable scatter
             from ..creation import zeros
             flat = zeros(*lead, V, dtype=g.dtype, device=g.device)
             return (flat.scatter_add(-1, idx.flatten(-3), g.flatten(-3)).reshape(shape),) + (None,) * ctx.n_args
@@ -142,7 +142,7 @@ class AvgPool3d(Function):
     @launch.half_compute()
     def backward(ctx, g):
         shape, k, s, p, out_size, cip, divisor = ctx.conf
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through avg_pool3d is not supported by minitorch")
         g = _contig(g)
         gx = launch.empty(shape, g._dtype, g._device)

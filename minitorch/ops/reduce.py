@@ -15,7 +15,7 @@ RETURN_TYPES = {"argmax": return_type("max"), "argmin": return_type("min")}
 
 def _restore(g, x_shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
-    if not (_state["enabled"] and g._requires_grad):
+    if not (_state.enabled and g._requires_grad):
         # the view reshape + expand would give, built in one step (every backward of a sum or mean runs this)
         red = () if keepdim else dims
         if len(g._shape) + len(red) == len(x_shape):
@@ -118,7 +118,7 @@ class Prod(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         dims, keepdim = ctx.dims, ctx.keepdim
-        if _state["enabled"]:
+        if _state.enabled:
             out = Prod.apply(x, dims, keepdim)  # create_graph: the output as a function of x
         out_k = _restore(out, x._shape, dims, keepdim)
         g_k = _restore(g, x._shape, dims, keepdim)
@@ -342,7 +342,7 @@ class Norm2(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        if _state["enabled"]:
+        if _state.enabled:
             out = Norm2.apply(x, ctx.dims, ctx.keepdim)  # create_graph: the output as a function of x
         n = _restore(out, x._shape, ctx.dims, ctx.keepdim)
         scale = _restore(g, x._shape, ctx.dims, ctx.keepdim) / n.masked_fill(n == 0, 1)

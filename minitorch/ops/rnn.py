@@ -106,7 +106,7 @@ class RNNLayer(Function):
     @staticmethod
     @launch.half_compute()
     def backward(ctx, g):
-        if _state["enabled"]:  # create_graph: gradients through a differentiable recomputation of the layer
+        if _state.enabled:  # create_graph: gradients through a differentiable recomputation of the layer
             return _composite_backward(ctx, g)
         x, w_ih, w_hh, w_hr = ctx.saved_tensors
         hprev, cprev, gates, tc, rr, out, whr = ctx.state

@@ -61,7 +61,7 @@ class GridSample(Function):
     def backward(ctx, g):
         x, grid = ctx.saved_tensors
         mode, padding_mode, align_corners = ctx.conf
-        if _state["enabled"]:
+        if _state.enabled:
             raise RuntimeError("double backward (create_graph=True) through grid_sample is not supported by minitorch")
         need_x, need_grid = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         N, C = x._shape[0], x._shape[1]

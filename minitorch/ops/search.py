@@ -446,7 +446,7 @@ class LogCumSumExp(Function):
         x, out = ctx.saved_tensors
         if x.dim() == 0 or x.numel() == 0:
             return g, None
-        if _state["enabled"]:
+        if _state.enabled:
             out = LogCumSumExp.apply(x, ctx.dim)  # create_graph: the output as a function of x
         floor = float(np.finfo(g.dtype.np).min)  # exp(floor - anything finite) is 0 without inf - inf = NaN
         log_abs = g.abs().log()

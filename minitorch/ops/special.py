@@ -44,7 +44,7 @@ _SPECIAL_FN = {name: type(fn_name, (_Special,), {"op": name})
 
 
 def _apply(name, x):
-    if _state["enabled"] and x._requires_grad:
+    if _state.enabled and x._requires_grad:
         return _SPECIAL_FN[name].apply(x)
     return launch.special(name, x)
 
@@ -69,7 +69,7 @@ def polygamma(n, input, *, out=None):
     x = _floating(input, "polygamma")
     if n <= 1:
         return E._write_out(out, _apply("digamma" if n == 0 else "trigamma", x))
-    if _state["enabled"] and x._requires_grad:
+    if _state.enabled and x._requires_grad:
         return E._write_out(out, Polygamma.apply(x, n))
     return E._write_out(out, _polygamma_values(x, n))
 
@@ -122,7 +122,7 @@ def zeta(input, other, *, out=None):
     if not dt.is_floating_point:
         dt = get_default_dtype()
     x, q = S.broadcast_tensors(cast(x, dt) if x._dtype is not dt else x, cast(q, dt) if q._dtype is not dt else q)
-    if _state["enabled"] and (x._requires_grad or q._requires_grad):
+    if _state.enabled and (x._requires_grad or q._requires_grad):
         return E._write_out(out, Zeta.apply(x, q))
     return E._write_out(out, launch.zeta(x, q))
 
@@ -164,7 +164,7 @@ class Erfinv(Function):
 def erfinv(input, *, out=None):
     """The inverse of erf on [-1, 1] elementwise."""
     x = _floating(input, "erfinv")
-    if _state["enabled"] and x._requires_grad:
+    if _state.enabled and x._requires_grad:
         return E._write_out(out, Erfinv.apply(x))
     from ..autograd.grad_mode import no_grad
     with no_grad():
@@ -208,7 +208,7 @@ def _igamma(cls, name, input, other, out):
     if not dt.is_floating_point:
         dt = get_default_dtype()
     a, x = S.broadcast_tensors(cast(a, dt) if a._dtype is not dt else a, cast(x, dt) if x._dtype is not dt else x)
-    if _state["enabled"] and (a._requires_grad or x._requires_grad):
+    if _state.enabled and (a._requires_grad or x._requires_grad):
         return E._write_out(out, cls.apply(a, x))
     return E._write_out(out, launch.gammainc(a, x, cls.upper))
 
@@ -251,7 +251,7 @@ def _standard_gamma(input, generator=None):
         raise NotImplementedError(f"\"gamma_cpu\" not implemented for '{input.dtype.legacy}'")
     if input.numel() and not (input > 0).all().item():
         raise RuntimeError("gamma: the concentration (input) must be positive, got a value <= 0 or NaN")
-    if _state["enabled"] and input._requires_grad:
+    if _state.enabled and input._requires_grad:
         return StandardGamma.apply(input, generator)
     return launch.standard_gamma(input, gen(generator)._rng)
 
@@ -289,7 +289,7 @@ def _sample_dirichlet(input, generator=None):
         raise NotImplementedError(f"\"dirichlet\" not implemented for '{input.dtype.legacy}'")
     if input.numel() and not (input > 0).all().item():
         raise RuntimeError("dirichlet: the concentration must be positive, got a value <= 0 or NaN")
-    if _state["enabled"] and input._requires_grad:
+    if _state.enabled and input._requires_grad:
         return Dirichlet.apply(input, generator)
     g = launch.standard_gamma(input, gen(generator)._rng)
     return g / g.sum(-1, keepdim=True)

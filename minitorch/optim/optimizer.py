@@ -63,15 +63,15 @@ def _with_hooks(step):
                 else:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
                                        f"{result}.")
-        prev = _grad_state["enabled"]
-        _grad_state["enabled"] = False
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
         try:
             if _PROFILE[0] is None:
                 out = step(self, *args, **kwargs)
             else:
                 out = _PROFILE[0].optimizer_step(self, step, args, kwargs)
         finally:
-            _grad_state["enabled"] = prev
+            _grad_state.enabled = prev
         for post_hook in list(self._optimizer_step_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
@@ -361,12 +361,12 @@ class Optimizer:
     def _closure_loss(closure):
         if closure is None:
             return None
-        prev = _grad_state["enabled"]
-        _grad_state["enabled"] = True
+        prev = _grad_state.enabled
+        _grad_state.enabled = True
         try:
             return closure()
         finally:
-            _grad_state["enabled"] = prev
+            _grad_state.enabled = prev
 
     def _steps_as_tensors(self):
         """After loading an old-style state dict whose ``step`` is a number, make it a 0-d float32 tensor."""
