@@ -275,6 +275,84 @@ def test_full_slice_and_ellipsis_are_new_views():
     assert y.tolist() == [1.0, 1.0] and y._version == 1
 
 
+OVERWRITES = [
+    ("zero_", lambda t: t.zero_(), "ZeroBackward0"),
+    ("fill_", lambda t: t.fill_(2.0), "FillBackward2"),
+    ("copy_", lambda t: t.copy_(minitorch.ones(t.shape)), "torch::autograd::CopyBackwards"),
+    ("normal_", lambda t: t.normal_(), "NormalBackward0"),
+    ("uniform_", lambda t: t.uniform_(), "UniformBackward0"),
+    ("bernoulli_", lambda t: t.bernoulli_(0.5), "BernoulliBackward2"),
+    ("cauchy_", lambda t: t.cauchy_(), "CauchyBackward0"),
+]
+
+
+@pytest.mark.parametrize("name, write, node", OVERWRITES, ids=[o[0] for o in OVERWRITES])
+def test_writes_that_read_nothing_cut_the_gradient_of_the_old_values(name, write, node):
+    # the written values get no gradient from the old ones (they were sent through the overwritten values before)
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2
+    write(y)
+    assert y.grad_fn.name() == node
+    (y * 5).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 0.0])
+    x.grad = None
+    y = x * 2
+    write(y[1:])  # through a view: the base's written region
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
+    (y * 5).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [10.0, 0.0, 0.0])
+
+
+def test_copy_from_a_source_that_requires_grad_sends_it_the_gradient_summed_and_cast():
+    x = leaf([1.0, 2.0, 3.0])
+    w = leaf([5.0, 7.0, 9.0], dtype=minitorch.float64)
+    y = x * 2
+    y.copy_(w)
+    (y * minitorch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 0.0, 0.0])
+    assert w.grad.dtype == minitorch.float64 and w.grad.tolist() == [1.0, 10.0, 100.0]
+    w.grad = None
+    z = minitorch.zeros(2, 3)  # a plain tensor: it requires grad after the copy
+    z.copy_(w)
+    assert z.requires_grad and not z.is_leaf
+    (z * minitorch.tensor([[1.0], [2.0]])).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0, 3.0]
+    w.grad = None
+    z = minitorch.zeros(3)
+    z[1:].copy_(w[1:] * 3)
+    z.sum().backward()
+    assert w.grad.tolist() == [0.0, 3.0, 3.0]
+    y = x * 2  # an integer 0-d source is broadcast like any other
+    y.copy_(minitorch.tensor(3))
+    assert y.tolist() == [3.0, 3.0, 3.0] and y.requires_grad
+    with pytest.raises(RuntimeError, match="single memory location"):
+        y[:2].copy_(y[1:])
+
+
+def test_retain_grad_and_hooks_across_an_in_place_write():
+    # retain_grad moves to the new value; a hook registered before the write sees the old value's gradient, once
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2
+    y.retain_grad()
+    seen = []
+    y.register_hook(lambda g: seen.append(g.tolist()))
+    y.mul_(3)
+    (y * 2).sum().backward()
+    assert y.grad.tolist() == [2.0, 2.0, 2.0]
+    assert seen == [[6.0, 6.0, 6.0]]
+    np.testing.assert_array_equal(to_np(x.grad), [12.0, 12.0, 12.0])
+
+
+def test_resize_refuses_tensors_that_require_grad():
+    x = leaf([0.0, 0.0])
+    for t in (x, x.exp(), x[:1]):
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            t.resize_(4)
+    z = minitorch.zeros(2)
+    z.resize_(4)
+    assert z.shape == (4,)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # grad modes
 # ---------------------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ _FIXED = {
     "PackedSDPA": "ScaledDotProductFlashAttentionForCpuBackward0",
     "MedianAll": "MedianBackward0",
     "SliceBackward": "SliceBackwardBackward0",
-    "CopySlices": "CopySlices",
+    "CopySlices": "torch::autograd::CopySlices",
     "_DelayedError": "DelayedError",
 }
 
@@ -203,6 +203,7 @@ _DYNAMIC = {
     "_Pointwise": _pointwise,
     "Softmax": lambda node: "LogSoftmaxBackward0" if node._args[2] else "SoftmaxBackward0",
     "CumExtreme": lambda node: "CummaxBackward0" if node._args[2] == 0 else "CumminBackward0",
+    "Overwrite": lambda node: node.label,
 }
 
 

@@ -448,6 +448,13 @@ class _Recorder:
             self.stop("an in-place op on a tensor that takes part in autograd")
         return fn(target, result)
 
+    def overwritten(self, fn, target, label, src):
+        """``zero_``, ``fill_``, ``copy_`` or a random fill of a tensor that takes part in autograd: as ``assign``."""
+        if self.depth == 0 and _state.enabled and target._dtype.is_floating_point and (
+                target._requires_grad or src is not None and src._requires_grad):
+            self.stop("an in-place op on a tensor that takes part in autograd")
+        return fn(target, label, src)
+
     # profiler interface parts that other code calls while the hook is installed
     def begin(self, *a, **k):
         return _Event()
@@ -717,6 +724,9 @@ def _install(rec):
     for mod in _assign_holders():
         fn = saved[mod] = mod.assign_
         mod.assign_ = (lambda f: lambda target, result: rec.assign(f, target, result))(fn)
+    from ..ops import elementwise
+    over = saved["overwritten"] = elementwise.overwritten
+    elementwise.overwritten = lambda target, label, src=None: rec.overwritten(over, target, label, src)
     from ..nn.modules import module
     saved["module_hook"] = module._MODULE_HOOK[0]  # a broken graph's router (compiler/api.py) comes back after
     module._MODULE_HOOK[0] = rec.module_call
@@ -880,6 +890,8 @@ def _uninstall(saved):
         setattr(owner, name, f)
     for mod in _assign_holders():
         mod.assign_ = saved[mod]
+    from ..ops import elementwise
+    elementwise.overwritten = saved["overwritten"]
     launch._k = saved["_k"]
     _unpatch_launchers()   # puts back launch.empty too
 

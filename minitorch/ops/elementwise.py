@@ -1,7 +1,7 @@
 """Elementwise ops: unary math, binary arithmetic, comparisons, logical ops, where, clamp, in-place forms."""
 import math
 
-from ..autograd.function import _PROFILE, Function
+from ..autograd.function import _PROFILE, Function, refresh_view
 from ..autograd.grad_mode import _state
 from ..dtypes import (bool as t_bool, float32, float64, get_default_dtype, int8, int16, int32, int64,
                       uint8)
@@ -708,19 +708,81 @@ def assign_(self, result):
     if result._grad_fn is not None and self._dtype.is_floating_point:
         base = self._base
         if base is not None and _state.enabled:
-            if not base._contig:
-                raise RuntimeError("an in-place operation on a view of a non-contiguous tensor cannot be recorded "
-                                   "for autograd in minitorch; call .contiguous() on the base first")
-            CopySlices.apply(base, result, (self._shape, self._stride, self._offset - base._offset))
-        self._grad_fn = result._grad_fn
-        self._gv = self._vc[0]
-        self._requires_grad = True
-        if self._hooks:
-            for h in self._hooks:
-                if result._grad_fn._pre_hooks is None:
-                    result._grad_fn._pre_hooks = []
-                result._grad_fn._pre_hooks.append(h)
+            _copy_slices(base, result, self)
+        _take_place(self, result._grad_fn)
     return self
+
+
+def _copy_slices(base, value, view):
+    """Record the write of ``value`` into ``view`` (a view of ``base``): base's new history."""
+    if not base._contig:
+        raise RuntimeError("an in-place operation on a view of a non-contiguous tensor cannot be recorded "
+                           "for autograd in minitorch; call .contiguous() on the base first")
+    CopySlices.apply(base, value, (view._shape, view._stride, view._offset - base._offset))
+
+
+def _take_place(self, fn):
+    """``self``, just written in place, gets the history ``fn``. Hooks registered on it before stay with its old
+    history (they see the old value's gradient, as in PyTorch); ``retain_grad()`` moves to the new one."""
+    old = self._grad_fn
+    self._grad_fn = fn
+    self._gv = self._vc[0]
+    self._requires_grad = True
+    self._hooks = None
+    if self._retains_grad:
+        kept = getattr(old, "_retained", None)
+        if kept is not None and kept() is self:
+            old._retained = None
+        fn._retain(self)
+
+
+class Overwrite(Function):
+    """The history of a tensor written in place with values that read none of its old ones (``zero_``, ``fill_``
+    with a number, ``copy_``, the random fills): its old values get a zero gradient, as PyTorch's ZeroBackward0,
+    FillBackward2, NormalBackward0 ... give them; ``copy_``'s source, when it requires grad, gets the gradient
+    summed over the dimensions it was broadcast along and cast to its dtype."""
+
+    @staticmethod
+    def forward(ctx, old, label, src):
+        ctx.label = label
+        if src is not None:
+            ctx.src = (src._shape, src._dtype)
+        return old.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..creation import zeros_like
+        g_src = None
+        if ctx.needs_input_grad[2]:
+            shape, dtype = ctx.src
+            g_src = g.sum_to_size(shape) if g._shape != shape else g
+            g_src = g_src.to(dtype)
+        return zeros_like(g), None, g_src
+
+
+def overwritten(self, label, src=None):
+    """Record an in-place write to ``self`` that read none of its old values (called after the write and its
+    version bump; ``label`` is the node's PyTorch name, ``src`` copy_'s source). A view records the write into its
+    base (the written region gets no gradient of the base's old history); its own history is then regenerated
+    from the base's on first use (an as_strided of it, as in PyTorch)."""
+    if not _state.enabled or not self._dtype.is_floating_point:
+        return self
+    grad_src = src is not None and src._requires_grad
+    if not (self._requires_grad or grad_src):
+        return self
+    base = self._base
+    if base is None:
+        _take_place(self, Overwrite.apply(self, label, src if grad_src else None)._grad_fn)
+    elif base._requires_grad or grad_src:
+        value = Overwrite.apply(self.detach(), label, src) if grad_src else self.detach()
+        _copy_slices(base, value, self)
+        self._requires_grad = True
+        refresh_view(self)
+    return self
+
+
+_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+            "memory location. Please clone() the tensor before performing the operation.")
 
 
 def _overlaps(a, b):
@@ -739,8 +801,7 @@ def _overlaps(a, b):
 def _binary_inplace(name, self, other):
     check_inplace(self)
     if type(other) is not float and isinstance(other, Tensor) and _overlaps(self, other):
-        raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor refer "
-                           "to a single memory location. Please clone() the tensor before performing the operation.")
+        raise RuntimeError(_OVERLAP)
     if type(other) is Tensor:
         fast = other._dtype is self._dtype and other._device == self._device
     else:
@@ -816,25 +877,25 @@ def _inplace_view(fn):
 
 
 def zero_(self):
-    return fill_(self, 0)
+    return fill_(self, 0, "ZeroBackward0")
 
 
-def fill_(self, value):
+def fill_(self, value, _label="FillBackward2"):
     """Fill with a number (or a 0-d tensor) in place."""
     check_inplace(self)
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
-        if recording(value) or recording(self):
-            return assign_(self, value.expand(self._shape) + self * 0)
+        if recording(value):
+            return copy_(self, value, _label="FillBackward3")
         value = value.item()
     launch.fill_(self, value)
     self._vc[0] += 1
-    return self
+    return overwritten(self, _label)
 
 
-def copy_(self, src, non_blocking=False):
+def copy_(self, src, non_blocking=False, *, _label="torch::autograd::CopyBackwards"):
     """Copy ``src`` (broadcast, cast) into this tensor in place."""
     check_inplace(self)
     if not isinstance(src, Tensor):
@@ -842,15 +903,15 @@ def copy_(self, src, non_blocking=False):
     launch.broadcast_shapes(self._shape, src._shape)
     if src._device != self._device:
         src = src.to(self._device)
-    if recording(src) or recording(self):
-        res = src.to(self._dtype).expand(self._shape) + self.detach() * 0 if src._dtype.is_floating_point else src
-        return assign_(self, res)
     if src._storage is self._storage and not (src._shape == self._shape and src._stride == self._stride and
                                               src._offset == self._offset):
-        src = launch.contiguous(src)
-    launch.copy_into(self, src)
+        if _overlaps(self, src):
+            raise RuntimeError(_OVERLAP)
+        launch.copy_into(self, launch.contiguous(src))  # (interleaved views may still share elements)
+    else:
+        launch.copy_into(self, src)
     self._vc[0] += 1
-    return self
+    return overwritten(self, _label, src if src._dtype.is_floating_point else None)
 
 
 def clamp_(self, min=None, max=None):  # noqa: A002

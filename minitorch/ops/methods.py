@@ -6,6 +6,7 @@ from ..dtypes import float32, float64
 from ..random import gen
 from ..tensor import LAYOUT_EPOCH, Tensor, _contiguous_strides
 from . import launch
+from . import elementwise
 from .elementwise import check_inplace
 
 
@@ -149,7 +150,7 @@ new_empty = _new_factory("empty")
 new_full = _new_factory("full")
 
 
-def _fill_random(self, kind, generator, scale=1.0, shift=0.0, exponential=False):
+def _fill_random(self, kind, generator, label, scale=1.0, shift=0.0, exponential=False):
     """Fill self in place with scale * sample + shift, samples drawn on self's device ("uniform" or "normal");
     ``exponential`` first maps a uniform u to -log(1 - u) (an Exp(1) sample)."""
     check_inplace(self)
@@ -166,19 +167,19 @@ def _fill_random(self, kind, generator, scale=1.0, shift=0.0, exponential=False)
     if t is not self:
         launch.copy_into(self, t)
     self._vc[0] += 1
-    return self
+    return elementwise.overwritten(self, label)
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fill with samples from U[a, b)."""
-    return _fill_random(self, "uniform", generator, b - a, a)
+    return _fill_random(self, "uniform", generator, "UniformBackward0", b - a, a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with samples from N(mean, std**2)."""
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _fill_random(self, "normal", generator, std, mean)
+    return _fill_random(self, "normal", generator, "NormalBackward0", std, mean)
 
 
 def random_(self, from_=0, to=None, *, generator=None):
@@ -198,7 +199,7 @@ def random_(self, from_=0, to=None, *, generator=None):
     if t is not self:
         launch.copy_into(self, t)
     self._vc[0] += 1
-    return self
+    return elementwise.overwritten(self, "RandomBackward0")
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -214,14 +215,14 @@ def bernoulli_(self, p=0.5, *, generator=None):
         probs = launch.scalar(p, dt, self._device)
     launch.copy_into(self, launch.binary("lt", u, probs, family="compare"))
     self._vc[0] += 1
-    return self
+    return elementwise.overwritten(self, "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2")
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with samples from Exp(lambd): -log(1 - u) / lambd for u uniform on [0, 1), drawn on self's device."""
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-    return _fill_random(self, "uniform", generator, 1.0 / lambd, 0.0, exponential=True)
+    return _fill_random(self, "uniform", generator, "ExponentialBackward0", 1.0 / lambd, 0.0, exponential=True)
 
 
 def _set_samples(self, draw):
@@ -233,7 +234,7 @@ def _set_samples(self, draw):
         u = launch.random_fill("uniform", launch.empty(self._shape, dt, self._device), gen(draw.generator)._rng)
         launch.copy_into(self, draw(u))
     self._vc[0] += 1
-    return self
+    return elementwise.overwritten(self, draw.label)
 
 
 def geometric_(self, p, *, generator=None):
@@ -244,7 +245,7 @@ def geometric_(self, p, *, generator=None):
 
     def draw(u):
         return ((-u).log1p() / math.log1p(-p)).ceil().clamp_min(1)
-    draw.generator = generator
+    draw.generator, draw.label = generator, "GeometricBackward0"
     return _set_samples(self, draw)
 
 
@@ -256,7 +257,7 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
 
     def draw(u):
         return ((u - 0.5) * 3.141592653589793).tan() * sigma + median
-    draw.generator = generator
+    draw.generator, draw.label = generator, "CauchyBackward0"
     return _set_samples(self, draw)
 
 
@@ -269,7 +270,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     def draw(u):  # the normal draw comes from its own kernel; u only fixes the shape and dtype
         z = launch.random_fill("normal", launch.empty(u._shape, u._dtype, u._device), gen(generator)._rng)
         return (z * std + mean).exp()
-    draw.generator = generator
+    draw.generator, draw.label = generator, "LogNormalBackward0"
     return _set_samples(self, draw)
 
 
@@ -280,6 +281,8 @@ def _floating_only(self, name):
 
 def resize_(self, *size):
     """Resize in place; storage is reallocated (contents kept in row-major order) when it must grow."""
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     size = tuple(size)
