@@ -501,6 +501,35 @@ def test_a_graph_that_depends_on_a_dynamic_axis_size_is_not_exported(tmp_path, d
     np.testing.assert_allclose(got, (x.sum(1) / 5).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_model_that_refuses_odd_sizes_is_still_checked_at_other_sizes():
+    # a down- and up-sampling skip takes even sizes only, so n + 1 and 2n + 1 raise: the check tries even sizes
+    # (was: skipped altogether, and h * w was written as a constant of the export's size)
+    def mean_of_skip(x):
+        y = x + F.interpolate(F.avg_pool2d(x, 2), scale_factor=2)
+        return y.sum((2, 3)) / (y.shape[2] * y.shape[3])
+
+    with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
+        minitorch.onnx.export(mean_of_skip, (minitorch.randn(1, 2, 4, 4),), input_names=["x"],
+                              dynamic_axes={"x": {2: "H", 3: "W"}})
+
+    def skip(x):
+        return x + F.interpolate(F.avg_pool2d(x, 2), scale_factor=2)
+
+    prog = minitorch.onnx.export(skip, (minitorch.randn(1, 2, 4, 4),), input_names=["x"],
+                                 dynamic_axes={"x": {2: "H", 3: "W"}})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape in ((1, 2, 4, 4), (1, 2, 8, 6)):
+        x = minitorch.randn(*shape)
+        np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], skip(x).numpy(), rtol=1e-5, atol=1e-6)
+
+    def only_at_4(x):   # no other size to check the graph at: refused, not written unchecked
+        assert x.shape[1] == 4, "length 4 only"
+        return x * 2
+
+    with pytest.raises(RuntimeError, match=r"runs at none of the other sizes .*length 4 only"):
+        minitorch.onnx.export(only_at_4, (minitorch.randn(2, 4),), input_names=["x"], dynamic_axes={"x": {1: "T"}})
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

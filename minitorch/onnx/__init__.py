@@ -269,10 +269,11 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
 
 def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opset, export_params, title,
                    infer_outputs, training, proto):
-    """A graph exported with dynamic axes holds every other integer fixed: the model is captured again with each
-    dynamic axis of its inputs longer (n + 1 and 2n + 1), and where that graph differs from the first (a size read into a
-    reshape, a slice bound, a constant computed from it) the export raises, since the file would give other
-    values at other sizes."""
+    """A graph exported with dynamic axes holds every other integer fixed: the model is captured again at two other
+    sizes of each dynamic axis of its inputs (n + 1 and 2n + 1, see ``_SIZE_RULES``), and where that graph differs
+    from the first (a size read into a reshape, a slice bound, a constant computed from it) the export raises, since
+    the file would give other values at other sizes. A model that runs at none of the sizes tried is refused too:
+    its file could not be checked."""
     from ..autograd.grad_mode import no_grad
     from ..compiler.capture import capture
     from ..compiler.ir import leaves, map_tree
@@ -318,32 +319,59 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
             return f"at another size it records an op the file does not have: {e}"
         return _first_difference(proto.graph, other.graph)
 
-    for copies in (1, 2):   # each dynamic axis n + 1 and 2n + 1 long (``T // 2`` is the same at 4 and 5)
-        def longer(t):
-            if not isinstance(t, Tensor) or id(t) not in grow:
-                return t
-            for d in grow[id(t)]:
-                t = cat([t] * copies + [t.narrow(d, 0, 1)], d)  # (more of the values it has)
+    def resized(t, size_of, done):
+        # each dynamic axis ``n`` long made ``size_of(n)`` long from the values it has (repeated or cut), contiguous
+        # as the export's own input is, so the layout makes no other graph; a tensor passed twice stays one tensor
+        if not isinstance(t, Tensor) or id(t) not in grow:
             return t
-        args2, kw2 = map_tree(longer, (list(args), kw))
-        grown, met = [], set()
-        for t in leaves((args2, kw2)):
-            if isinstance(t, Tensor) and id(t) not in met:
-                met.add(id(t))
-                grown.append(t)
-        noted = size_guards(grown, [types.SimpleNamespace(shape=t._shape) for t in order])
-        try:
-            graph2 = recapture(args2, kw2, noted)
-        except Exception:  # noqa: BLE001 - a model that takes no other size: nothing to compare
-            return
+        if id(t) not in done:
+            r = t
+            for d in grow[id(t)]:
+                n, m = r._shape[d], size_of(r._shape[d])
+                r = (cat([r] * -(-m // n), d) if m > n else r).narrow(d, 0, m).contiguous()
+            done[id(t)] = r
+        return done[id(t)]
+
+    used = set()
+    for rule in _SIZE_RULES:
+        # the first of the rule's sizes the model runs at (a model that takes even sizes only, or multiples of 32,
+        # refuses n + 1 but takes 2n): skipping the check where the model raises would write an unchecked file
+        graph2, tried, failure = None, [], None
+        for size_of in rule:
+            sizes = tuple(size_of(t._shape[d]) for t in order if id(t) in grow for d in grow[id(t)])
+            if sizes in used or min(sizes) < 2:
+                continue
+            tried.append(sizes)
+            done = {}
+            args2, kw2 = map_tree(lambda t: resized(t, size_of, done), (list(args), kw))
+            grown, met = [], set()
+            for t in leaves((args2, kw2)):
+                if isinstance(t, Tensor) and id(t) not in met:
+                    met.add(id(t))
+                    grown.append(t)
+            noted = size_guards(grown, [types.SimpleNamespace(shape=t._shape) for t in order])
+            try:
+                graph2 = recapture(args2, kw2, noted)
+            except Exception as e:  # noqa: BLE001 - the model does not take this size: the rule's next one
+                failure = e
+                continue
+            used.add(sizes)
+            break
+        if graph2 is None:
+            raise RuntimeError("minitorch.onnx.export: the model runs at none of the other sizes of its dynamic axes "
+                               f"tried ({', '.join(map(str, tried))}; the last raised {failure!r}), so the export "
+                               "cannot check that its graph does not depend on their sizes. Export without those axes "
+                               "dynamic") from failure
+        grown_size = {(id(t), d): t2._shape[d] for t, t2 in zip(order, grown) if id(t) in grow for d in grow[id(t)]}
         for what, value, n in _size_flips(noted.guards):
             # a comparison of a dynamic size that comes out otherwise at size n: a branch, unless the model refuses
             # that size (``assert T <= block_size``: a constraint of the model, not another graph)
             def at(t, value=value, n=n):
                 if not isinstance(t, Tensor) or id(t) not in grow:
                     return t
-                for d in grow[id(t)]:
-                    if t._shape[d] * copies + 1 == value:
+                key = id(t)
+                for d in grow[key]:
+                    if grown_size[(key, d)] == value:
                         t = cat([t] * -(-n // t._shape[d]), d).narrow(d, 0, n)
                 return t
             args3, kw3 = map_tree(at, (list(args), kw))
@@ -362,6 +390,13 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                f"({where}): the file would compute other values at other sizes. Export without "
                                "that axis dynamic (a size read into a reshape, a slice or a constant is fixed in the "
                                "graph)")
+
+
+# the two other sizes each dynamic axis ``n`` long is captured at: n + 1 and 2n + 1 (``T // 2`` is the same at 4
+# and 5, not at 9), or where the model refuses those, the next of each rule (even sizes, multiples of n, and smaller
+# sizes for a model exported at its largest)
+_SIZE_RULES = ((lambda n: n + 1, lambda n: n + 2, lambda n: 2 * n, lambda n: n - 1),
+               (lambda n: 2 * n + 1, lambda n: 2 * n + 2, lambda n: 3 * n, lambda n: n // 2))
 
 
 def _size_flips(guards, top=2048):
