@@ -530,6 +530,20 @@ def test_a_model_that_refuses_odd_sizes_is_still_checked_at_other_sizes():
         minitorch.onnx.export(only_at_4, (minitorch.randn(2, 4),), input_names=["x"], dynamic_axes={"x": {1: "T"}})
 
 
+def test_a_dynamic_size_made_a_float_or_a_plain_int_refuses_the_export():
+    # h / w, float(h) and len(x) give Python numbers whose comparisons no guard sees, and the other sizes tried
+    # take the same side: the file held one branch (was: written, wrong for tall images)
+    def aspect(x):
+        return x * 2 if x.shape[2] / x.shape[3] > 1.5 else x + 1
+
+    def rows(x):
+        return x * 2 if len(x) > 8 else x + 1
+
+    for fn, axes in ((aspect, {2: "H", 3: "W"}), (rows, {0: "B"})):
+        with pytest.raises(RuntimeError, match=r"uses the size of a dynamic axis in a way the export cannot follow"):
+            minitorch.onnx.export(fn, (minitorch.randn(2, 2, 8, 8),), input_names=["x"], dynamic_axes={"x": axes})
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

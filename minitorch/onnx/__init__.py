@@ -390,6 +390,12 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                f"({where}): the file would compute other values at other sizes. Export without "
                                "that axis dynamic (a size read into a reshape, a slice or a constant is fixed in the "
                                "graph)")
+        hidden = sorted({g[1] for g in noted.guards if g[0] == "opaque" and g[1].startswith(_UNFOLLOWED)})
+        if hidden:
+            raise RuntimeError("minitorch.onnx.export: the model's code uses the size of a dynamic axis in a way "
+                               f"the export cannot follow ({'; '.join(hidden)}): a branch on what it gives (`if h / w "
+                               "> 1.5`) would be written with one side only. Compare sizes as ints (x.size(d), "
+                               "x.shape[d]; 2 * h > 3 * w), or export without that axis dynamic")
 
 
 # the two other sizes each dynamic axis ``n`` long is captured at: n + 1 and 2n + 1 (``T // 2`` is the same at 4
@@ -397,6 +403,14 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
 # sizes for a model exported at its largest)
 _SIZE_RULES = ((lambda n: n + 1, lambda n: n + 2, lambda n: 2 * n, lambda n: n - 1),
                (lambda n: 2 * n + 1, lambda n: 2 * n + 2, lambda n: 3 * n, lambda n: n // 2))
+
+
+# the uses of a dynamic size that give Python a plain number (a float, an int, a hash, a stride), whose comparisons
+# no guard sees, so neither ``_size_flips`` nor the captures at other sizes can tell whether the code branches on it
+# (the opaque guards of index and slice bounds are not among them: those values are in the graph, compared at the
+# other sizes)
+_UNFOLLOWED = ("a size made a float", "len() of a tensor", "abs() of a size", "a size used as a key",
+               "a stride of a tensor")
 
 
 def _size_flips(guards, top=2048):
