@@ -544,6 +544,28 @@ def test_a_dynamic_size_made_a_float_or_a_plain_int_refuses_the_export():
             minitorch.onnx.export(fn, (minitorch.randn(2, 2, 8, 8),), input_names=["x"], dynamic_axes={"x": axes})
 
 
+def test_a_branch_whose_sides_differ_only_in_wiring_refuses_the_export():
+    # both sides record the same operators and constants, reading their inputs in another order (was: written
+    # with the even side only, wrong at odd lengths)
+    def swap(a, b):
+        return a - b if a.shape[1] % 2 == 0 else b - a
+
+    def order(a, b):
+        return minitorch.cat([a, b], 1) if a.shape[1] % 2 == 0 else minitorch.cat([b, a], 1)
+
+    for fn in (swap, order):
+        with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
+            minitorch.onnx.export(fn, (minitorch.randn(2, 8), minitorch.randn(2, 8)), input_names=["a", "b"],
+                                  dynamic_axes={"a": {1: "L"}, "b": {1: "L"}})
+    # the same operators wired the same way at every size export, and follow the length
+    prog = minitorch.onnx.export(lambda a, b: b - a, (minitorch.randn(2, 8), minitorch.randn(2, 8)),
+                                 input_names=["a", "b"], dynamic_axes={"a": {1: "L"}, "b": {1: "L"}})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (8, 9):
+        a, b = minitorch.randn(2, n), minitorch.randn(2, n)
+        np.testing.assert_allclose(sess.run(None, {"a": a.numpy(), "b": b.numpy()})[0], (b - a).numpy())
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

@@ -459,14 +459,23 @@ def _show_tree(tree):
 
 
 def _first_difference(a, b):
-    """Where two exported graphs differ other than in names and shapes (None where they do not)."""
+    """Where two exported graphs differ other than in names and shapes (None where they do not): operators,
+    attributes, constants, and which values each operator reads (``a - b`` and ``b - a`` are the same operators
+    wired otherwise)."""
     from onnx import numpy_helper
     import numpy as np
     if len(a.node) != len(b.node):
         return f"{len(a.node)} vs {len(b.node)} operators"
+    if len(a.initializer) != len(b.initializer):
+        return f"{len(a.initializer)} vs {len(b.initializer)} initializers"
+    wa, wb = _wiring(a), _wiring(b)
+    if [wa.get(o.name, o.name) for o in a.output] != [wb.get(o.name, o.name) for o in b.output]:
+        return "which values the graph returns"
     for x, y in zip(a.node, b.node):
         if x.op_type != y.op_type or len(x.attribute) != len(y.attribute):
             return f"{x.op_type} vs {y.op_type}"
+        if [wa.get(n, n) for n in x.input] != [wb.get(n, n) for n in y.input]:
+            return f"the inputs of a {x.op_type} node"
         for p, q in zip(x.attribute, y.attribute):
             if p.name != q.name or p.type != q.type:
                 return f"{x.op_type}.{p.name}"
@@ -481,3 +490,13 @@ def _first_difference(a, b):
         if u.shape != v.shape or not np.array_equal(u, v):
             return f"the initializer {x.name}"
     return None
+
+
+def _wiring(g):
+    """Each value name of graph ``g`` as where it comes from (the k-th graph input or initializer, output j of the
+    k-th node), so that two graphs' nodes compare by what they read whatever the values are named."""
+    where = {v.name: ("input", k) for k, v in enumerate(g.input)}
+    where.update((v.name, ("initializer", k)) for k, v in enumerate(g.initializer))
+    for k, node in enumerate(g.node):
+        where.update((o, ("node", k, j)) for j, o in enumerate(node.output))
+    return where
