@@ -566,6 +566,20 @@ def test_a_branch_whose_sides_differ_only_in_wiring_refuses_the_export():
         np.testing.assert_allclose(sess.run(None, {"a": a.numpy(), "b": b.numpy()})[0], (b - a).numpy())
 
 
+@pytest.mark.parametrize("opset", [11, 20])
+def test_interpolate_to_a_size_exports_with_a_dynamic_batch(opset):
+    # Resize's sizes take the batch and channels from the input when the file runs (was: the export's batch
+    # written into them, so the check refused a dynamic batch)
+    minitorch.manual_seed(0)
+    for m in (nn.Upsample(size=(5, 7), mode="bilinear"), nn.Upsample(size=(6, 3), mode="nearest")):
+        prog = minitorch.onnx.export(m, (minitorch.randn(1, 2, 4, 4),), input_names=["x"],
+                                     dynamic_axes={"x": {0: "N"}}, opset_version=opset)
+        sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        for n in (1, 3):
+            x = minitorch.randn(n, 2, 4, 4)
+            np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], m(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

@@ -660,7 +660,11 @@ def _resize(b, node, x, a):
         scales = b.const(np.array([1.0, 1.0] + [float(f) for f in sf], np.float32), "scales")
         return b.op("Resize", [x, roi, scales], **attrs)
     empty = b.const(np.zeros(0, np.float32), "scales")
-    return b.op("Resize", [x, roi, empty, b.ints(out_shape, "sizes")], **attrs)
+    # the batch and channels read off the input when the file runs (a dynamic batch keeps following its size),
+    # the spatial sizes the call fixed
+    lead = b.op("Slice", [b.op("Shape", [x]), b.ints([0], "starts"), b.ints([2], "ends"), b.ints([0], "axes")])
+    sizes = b.op("Concat", [lead, b.ints(out_shape[2:], "sizes")], axis=0)
+    return b.op("Resize", [x, roi, empty, sizes], **attrs)
 
 
 def _reduce(b, op, x, dims, keep):
