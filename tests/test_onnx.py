@@ -580,6 +580,24 @@ def test_interpolate_to_a_size_exports_with_a_dynamic_batch(opset):
             np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], m(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_value_returned_twice_is_two_named_outputs():
+    # was: one name written twice (``a``, ``a``; ``output_0`` twice without names), no output ``b`` to ask for
+    def twice(x):
+        y = x.relu()
+        return y, y, x, x
+
+    for names, want in ((["a", "b", "c", "d"], ["a", "b", "c", "d"]), (None, [f"output_{i}" for i in range(4)])):
+        prog = minitorch.onnx.export(twice, (minitorch.randn(2, 3),), input_names=["x"], output_names=names,
+                                     dynamic_axes={"x": {0: "B"}})
+        assert [o.name for o in prog.model_proto.graph.output] == want
+        sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        for n in (2, 5):
+            x = minitorch.randn(n, 3)
+            got = dict(zip(want, sess.run(want, {"x": x.numpy()})))
+            for name, w in zip(want, twice(x)):
+                np.testing.assert_allclose(got[name], w.numpy())
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

@@ -712,10 +712,12 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
         inputs.append((n, v))
     b.export_params = export_params
     outs = [v for v in leaves(graph.output_tree) if isinstance(v, Value)]
+    # one name per returned position: a value returned twice (``return y, y``) is one output under its first name
+    # and an Identity under the second
+    position_names = [output_names[i] if i < len(output_names) else f"output_{i}" for i in range(len(outs))]
     out_names = {}
-    for i, v in enumerate(outs):
-        if id(v) not in out_names:
-            out_names[id(v)] = output_names[i] if i < len(output_names) else f"output_{i}"
+    for v, n in zip(outs, position_names):
+        out_names.setdefault(id(v), n)
     for node in graph.nodes:
         if node.outputs and all(v.static for v in node.outputs) and \
                 not any(id(v) in out_names for v in node.outputs):
@@ -729,10 +731,11 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
                 b.op("Identity", [n], [want])
                 n = want
             b.names[id(v)] = n
-    for v in outs:  # an input or constant returned as is
-        if b.names[id(v)] != out_names[id(v)]:
-            b.op("Identity", [b.names[id(v)]], [out_names[id(v)]])
-            b.names[id(v)] = out_names[id(v)]
+    for v, n in zip(outs, position_names):  # an input or constant returned as is, a value returned again
+        if b.names[id(v)] != n:
+            b.op("Identity", [b.names[id(v)]], [n])
+            if out_names[id(v)] == n:
+                b.names[id(v)] = n
 
     def info(name, v):
         axes = dynamic_axes.get(name, {})
@@ -743,7 +746,7 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
 
     inputs += b.param_inputs
     g = helper.make_graph(b.nodes, model_name, [info(n, v) for n, v in inputs],
-                          [info(out_names[id(v)], v) for v in outs], initializer=initializers + b.initializers)
+                          [info(n, v) for v, n in zip(outs, position_names)], initializer=initializers + b.initializers)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="minitorch")
     onnx.checker.check_model(model)
     if infer_outputs:
