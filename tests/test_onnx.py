@@ -598,6 +598,21 @@ def test_a_value_returned_twice_is_two_named_outputs():
                 np.testing.assert_allclose(got[name], w.numpy())
 
 
+def test_a_selection_exported_at_batch_1_keeps_a_dynamic_batch():
+    # x[:, 0] (a class token) at batch 1: the batch axis is kept, not squeezed and put back (was: refused, the
+    # graph at batch 1 differed from the one at other batches)
+    def token(x):
+        return x[:, 0] * 2, x[..., -1] + 1, x[:, 1:3, 0]
+
+    prog = minitorch.onnx.export(token, (minitorch.randn(1, 5, 4),), input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (1, 3):
+        x = minitorch.randn(n, 5, 4)
+        for got, want in zip(sess.run(None, {"x": x.numpy()}), token(x)):
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got, want.numpy())
+
+
 def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynamic_axes(tmp_path):
     class Rs(nn.Module):
         def forward(self, x):

@@ -502,9 +502,16 @@ def _slice_view(b, x, bshape, shape, stride, offset):
     ends = [s + 1 for s in starts]
     steps = [1] * len(bshape)
     j = 0
-    mapped = []  # the base dimension each view dimension longer than 1 walks, in order
-    for size, st in zip(shape, stride):
+    mapped = []  # the base dimension each view dimension walks, in order
+    kept = set()  # the view's 1-long dimensions that are a 1-long base dimension kept in place
+    for i, (size, st) in enumerate(zip(shape, stride)):
         if size == 1:
+            # (a batch of 1 kept by ``x[:, 0]`` stays that axis, not squeezed and put back: a dynamic batch goes on
+            # following its size)
+            if j < len(bshape) and bshape[j] == 1:
+                mapped.append(j)
+                kept.add(i)
+                j += 1
             continue
         while j < len(bshape) and not (bshape[j] > 1 and st >= bstr[j] and st % bstr[j] == 0):
             j += 1
@@ -531,7 +538,7 @@ def _slice_view(b, x, bshape, shape, stride, offset):
         # dimensions put in (no constant shape, so a dynamic axis keeps following its size)
         drop = [d for d in range(len(bshape)) if d not in mapped]
         y = b.squeeze("Squeeze", y, drop) if drop else y
-        ones = [d for d, n in enumerate(shape) if n == 1]
+        ones = [d for d, n in enumerate(shape) if n == 1 and d not in kept]
         y = b.squeeze("Unsqueeze", y, ones) if ones else y
     return y
 
