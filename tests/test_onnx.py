@@ -530,18 +530,29 @@ def test_a_model_that_refuses_odd_sizes_is_still_checked_at_other_sizes():
         minitorch.onnx.export(only_at_4, (minitorch.randn(2, 4),), input_names=["x"], dynamic_axes={"x": {1: "T"}})
 
 
-def test_a_dynamic_size_made_a_float_or_a_plain_int_refuses_the_export():
-    # h / w, float(h) and len(x) give Python numbers whose comparisons no guard sees, and the other sizes tried
-    # take the same side: the file held one branch (was: written, wrong for tall images)
+def test_a_dynamic_size_made_a_float_or_a_plain_int_refuses_the_export(tmp_path):
+    # h / w and float(h) give Python numbers whose comparisons no guard sees, and the other sizes tried take the
+    # same side: the file held one branch (was: written, wrong for tall images)
     def aspect(x):
         return x * 2 if x.shape[2] / x.shape[3] > 1.5 else x + 1
 
-    def rows(x):
-        return x * 2 if len(x) > 8 else x + 1
+    def half(x):
+        return x * 2 if float(x.shape[0]) * 0.5 > 4 else x + 1
 
-    for fn, axes in ((aspect, {2: "H", 3: "W"}), (rows, {0: "B"})):
+    for fn, axes in ((aspect, {2: "H", 3: "W"}), (half, {0: "B"})):
         with pytest.raises(RuntimeError, match=r"uses the size of a dynamic axis in a way the export cannot follow"):
             minitorch.onnx.export(fn, (minitorch.randn(2, 2, 8, 8),), input_names=["x"], dynamic_axes={"x": axes})
+    # len(x) as a size (not a branch) still exports, and follows the batch
+    lin = minitorch.nn.Linear(12, 2).eval()
+
+    def flat(x):
+        return lin(x.view(len(x), -1))
+    minitorch.onnx.export(flat, (minitorch.randn(2, 3, 4),), str(tmp_path / "f.onnx"), input_names=["x"],
+                          dynamic_axes={"x": {0: "B"}})
+    for n in (2, 5):
+        x = minitorch.randn(n, 3, 4)
+        (got,) = _run(tmp_path / "f.onnx", {"x": x.numpy()})
+        np.testing.assert_allclose(got, flat(x).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_a_branch_whose_sides_differ_only_in_wiring_refuses_the_export():

@@ -408,9 +408,9 @@ _SIZE_RULES = ((lambda n: n + 1, lambda n: n + 2, lambda n: 2 * n, lambda n: n -
 # the uses of a dynamic size that give Python a plain number (a float, an int, a hash, a stride), whose comparisons
 # no guard sees, so neither ``_size_flips`` nor the captures at other sizes can tell whether the code branches on it
 # (the opaque guards of index and slice bounds are not among them: those values are in the graph, compared at the
-# other sizes)
-_UNFOLLOWED = ("a size made a float", "len() of a tensor", "abs() of a size", "a size used as a key",
-               "a stride of a tensor")
+# other sizes). ``len(x)`` is not either: ``x.view(len(x), -1)`` is common and exports right (the graph comparison
+# sees a length fixed in the file); a branch on it is the one case written unchecked
+_UNFOLLOWED = ("a size made a float", "abs() of a size", "a size used as a key", "a stride of a tensor")
 
 
 def _size_flips(guards, top=2048):
