@@ -588,6 +588,17 @@ def test_module_assignment_errors():
         Early()
 
 
+def test_a_replaced_parameter_keeps_its_place_in_the_module():
+    # parameters(), state_dict() and an optimizer made afterwards keep their order (was: moved to the end)
+    m = nn.Linear(2, 2)
+    w = nn.Parameter(minitorch.ones(2, 2))
+    m.weight = w
+    assert list(m.state_dict()) == ["weight", "bias"] and next(m.parameters()) is w
+    m.bias = None
+    m.bias = nn.Parameter(minitorch.zeros(2))
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+
+
 def test_clip_grad_and_vector_utils(torch):
     tp = [torch.nn.Parameter(torch.tensor(arr(3, 2))) for _ in range(2)]
     mp = [nn.Parameter(minitorch.tensor(p.detach().numpy())) for p in tp]

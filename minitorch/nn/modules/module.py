@@ -387,7 +387,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._remove_from(name)
+            self._remove_from(name, keep="_parameters")  # (a replaced parameter keeps its place, as in PyTorch)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -429,10 +429,10 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _remove_from(self, name):
+    def _remove_from(self, name, keep=None):
         for store in ("_parameters", "_buffers", "_modules"):
             d = self.__dict__.get(store)
-            if d is not None and name in d:
+            if d is not None and name in d and store != keep:
                 del d[name]
         self.__dict__.pop(name, None)
 
