@@ -345,3 +345,44 @@ def test_a_result_written_in_place_is_not_merged_with_its_twin():
     for e, c, _, _ in both(f, lambda: (minitorch.zeros(3),)):
         assert all(minitorch.equal(p, q) for p, q in zip(e, c))
         assert c[1].tolist() == [1.0] * 3 and c[3].tolist() == [0.0] * 3
+
+
+class _Holder:
+    pass
+
+
+def test_a_tensor_read_through_a_chain_whose_method_is_called_is_guarded():
+    # o.w.sum(): the receiver o.w is read too; rebinding it (or a module's parameter) gives the new tensor (was:
+    # the old one replayed)
+    def f(o, m):
+        return o.w.sum() + m.bias.exp().sum()
+
+    h, m = _Holder(), nn.Linear(2, 2)
+    h.w = minitorch.zeros(2)
+    c = minitorch.compile(f)
+    with minitorch.no_grad():
+        for i in range(4):
+            if i == 2:
+                h.w = minitorch.ones(2)
+                m.bias = nn.Parameter(minitorch.ones(2))
+            np.testing.assert_allclose(c(h, m).item(), f(h, m).item(), rtol=1e-6)
+
+
+def test_a_module_whose_parameters_the_code_walks_is_watched_like_one_it_calls():
+    # an EMA update over parameters() of modules it never calls: a layer replaced since gives its new parameters
+    # (was: the old layer's replayed)
+    def ema_update(ema, model):
+        with minitorch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(0.5).add_(pm, alpha=0.5)
+
+    def run(update):
+        minitorch.manual_seed(0)
+        ema, model = nn.Sequential(nn.Linear(2, 2)), nn.Sequential(nn.Linear(2, 2))
+        for i in range(4):
+            if i == 2:
+                model[0] = nn.Linear(2, 2)
+            update(ema, model)
+        return [p.detach().numpy().copy() for p in ema.parameters()]
+    for got, want in zip(run(minitorch.compile(ema_update)), run(ema_update)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -435,6 +435,10 @@ class _Recorder:
         return self.record("module", type(mod).__name__, call_module, (mod,) + tuple(args), kwargs,
                            lambda: mod._call_impl(*args, **kwargs), True)
 
+    def walked(self, mod):
+        if self.depth == 0 and threading.get_ident() == self.thread:
+            self.modules[id(mod)] = mod
+
     def kernels_for(self, fn, t):
         if self.depth == 0 and self.in_ctx is not None:
             # a context's backward that starts kernels itself: recorded op by op, its graph would miss them
@@ -739,6 +743,11 @@ def _install(rec):
                            lambda t, g: (rec.grad_access(), grad.fset(t, g))[1], None, grad.__doc__)
     train = saved["train"] = module.Module.train
     module.Module.train = lambda m, mode=True: (rec.python_effect("Module.train() or eval()"), train(m, mode))[1]
+    # a module whose parameters, buffers or children the code walks (an EMA update over ``parameters()``) is
+    # watched like one it calls: a layer or parameter replaced since is another graph
+    for name in ("named_modules", "named_children"):
+        walk = saved[name] = vars(module.Module)[name]
+        setattr(module.Module, name, (lambda f: lambda m, *a, **k: (rec.walked(m), f(m, *a, **k))[1])(walk))
     saved["effects"] = []
     for owner, name, what in _EFFECT_METHODS():
         f = vars(owner).get(name)
@@ -886,6 +895,8 @@ def _uninstall(saved):
     builtins.print = saved["print"]
     Tensor.grad = saved["grad"]
     module.Module.train = saved["train"]
+    for name in ("named_modules", "named_children"):
+        setattr(module.Module, name, saved[name])
     for owner, name, f in saved.get("effects", ()):
         setattr(owner, name, f)
     for mod in _assign_holders():

@@ -1074,8 +1074,9 @@ def _make_reader(spec, nodes, sig):
 
 
 def _value_reads(stmts):
-    """(node, parent) of every maximal attribute or item chain read as a value (not called) and of every
-    ``len(...)`` call, outside functions and lambdas defined in ``stmts`` (comprehensions run now: included)."""
+    """(node, parent) of every maximal attribute or item chain read as a value (not called; the receiver of a
+    called method is read) and of every ``len(...)`` call, outside functions and lambdas defined in ``stmts``
+    (comprehensions run now: included)."""
     todo = [(s, None) for s in stmts]
     while todo:
         node, parent = todo.pop()
@@ -1089,6 +1090,9 @@ def _value_reads(stmts):
                 isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node) and not (
                 isinstance(parent, ast.Call) and parent.func is node):
             yield node, parent
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, (ast.Attribute, ast.Subscript)):
+            yield node.func.value, node.func  # a method's receiver is read too (``o.w`` of ``o.w.sum()``)
         todo += [(c, node) for c in ast.iter_child_nodes(node)]
 
 
