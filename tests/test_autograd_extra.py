@@ -418,7 +418,8 @@ NAMED_EXPRESSIONS = [
     "torch.linalg.inv(x[:, :2])", "torch.linalg.det(x[:, :2])", "x.unfold(1, 2, 1)", "torch.xlogy(x.abs(), y.abs())",
     "F.conv2d(x.view(1, 1, 2, 3), w.view(1, 1, 3, 2)[..., :1, :])",
     "x.split(1)[1]", "x.split([2, 1], 1)[0]", "x.chunk(3, 1)[2]", "x.unbind(1)[0]", "x.tensor_split(2, 1)[1]",
-    "x.split(2)[0]",
+    "x.split(2)[0]", "x.permute(1, 0)", "x.T", "x.mT", "x.transpose(0, 1)", "x.swapaxes(0, 1)", "x.movedim(0, 1)",
+    "(x * 1).zero_()", "(x * 1).fill_(2.0)", "(x * 1).copy_(y)", "(x * 1).normal_()", "(x * 1)[0].zero_()",
 ]
 
 

@@ -97,13 +97,7 @@ def _view(node):
 
 
 def _permute(node):
-    dims = tuple(node._args[1])
-    if dims == (1, 0):
-        return "TBackward0"
-    moved = [k for k, d in enumerate(dims) if k != d]
-    if len(moved) == 2:
-        return "TransposeBackward0"
-    return "PermuteBackward0"
+    return node._args[2]
 
 
 def _reduction(base):

@@ -167,8 +167,10 @@ def reshape_as(input, other):
 
 
 class Permute(Function):
+    """permute, transpose and t; ``name`` is the node's PyTorch name (PermuteBackward0, TransposeBackward0,
+    TBackward0), which the dims alone do not tell."""
     @staticmethod
-    def forward(ctx, x, dims):
+    def forward(ctx, x, dims, name):
         ctx.dims = dims
         return as_view(x, [x._shape[d] for d in dims], [x._stride[d] for d in dims], x._offset)
 
@@ -177,14 +179,14 @@ class Permute(Function):
         inv = [0] * len(ctx.dims)
         for i, d in enumerate(ctx.dims):
             inv[d] = i
-        return g.permute(inv), None
+        return g.permute(inv), None, None
 
 
 def permute(input, *dims):
     nd = len(input._shape)
     plain = _plain_dims(dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims, nd)
     if plain is not None:
-        return Permute.apply(input, plain)
+        return Permute.apply(input, plain, "PermuteBackward0")
     dims = _shape_args(dims)
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -193,10 +195,10 @@ def permute(input, *dims):
     dims = tuple(wrap_dim(d, nd) for d in dims)
     if len(set(dims)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return Permute.apply(input, dims)
+    return Permute.apply(input, dims, "PermuteBackward0")
 
 
-def transpose(input, dim0, dim1):
+def transpose(input, dim0, dim1, *, _name="TransposeBackward0"):
     nd = len(input._shape)
     if nd == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
@@ -211,7 +213,7 @@ def transpose(input, dim0, dim1):
         return as_view(input, shape, stride, input._offset)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(input, tuple(dims))
+    return Permute.apply(input, tuple(dims), _name)
 
 
 swapaxes = swapdims = transpose
@@ -221,7 +223,7 @@ def t(input):
     nd = len(input._shape)
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return transpose(input, 0, 1) if nd == 2 else input
+    return transpose(input, 0, 1, _name="TBackward0") if nd == 2 else input
 
 
 def movedim(input, source, destination):
