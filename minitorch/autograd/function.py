@@ -365,6 +365,7 @@ def refresh_view(view):
             fresh._grad_fn._pre_hooks = list(view._hooks)
         kept = getattr(old, "_retained", None)
         if kept is not None and kept() is view:  # retain_grad() moves to the new history, as in PyTorch
+            old._retained = None
             fresh._grad_fn._retain(view)
     return view._grad_fn
 

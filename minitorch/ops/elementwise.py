@@ -709,7 +709,9 @@ def assign_(self, result):
         base = self._base
         if base is not None and _state.enabled:
             _copy_slices(base, result, self)
-        _take_place(self, result._grad_fn)
+            _view_takes_place(self)
+        else:
+            _take_place(self, result._grad_fn)
     return self
 
 
@@ -736,6 +738,15 @@ def _take_place(self, fn):
         fn._retain(self)
 
 
+def _view_takes_place(view):
+    """A view just written in place (its base's new history recorded): its own history is an as_strided of the
+    base's, as in PyTorch (gradient from the view passes through the base's node: a hook or retain_grad on the base
+    sees it). Hooks registered on the view before stay with its old history; retain_grad() moves."""
+    view._hooks = None
+    view._requires_grad = True
+    refresh_view(view)
+
+
 class Overwrite(Function):
     """The history of a tensor written in place with values that read none of its old ones (``zero_``, ``fill_``
     with a number, ``copy_``, the random fills): its old values get a zero gradient, as PyTorch's ZeroBackward0,
@@ -757,7 +768,7 @@ class Overwrite(Function):
             shape, dtype = ctx.src
             g_src = g.sum_to_size(shape) if g._shape != shape else g
             g_src = g_src.to(dtype)
-        return zeros_like(g), None, g_src
+        return zeros_like(g) if ctx.needs_input_grad[0] else None, None, g_src
 
 
 def overwritten(self, label, src=None):
@@ -776,8 +787,7 @@ def overwritten(self, label, src=None):
     elif base._requires_grad or grad_src:
         value = Overwrite.apply(self.detach(), label, src) if grad_src else self.detach()
         _copy_slices(base, value, self)
-        self._requires_grad = True
-        refresh_view(self)
+        _view_takes_place(self)
     return self
 
 
