@@ -577,6 +577,33 @@ def test_a_branch_whose_sides_differ_only_in_wiring_refuses_the_export():
         np.testing.assert_allclose(sess.run(None, {"a": a.numpy(), "b": b.numpy()})[0], (b - a).numpy())
 
 
+def test_a_branch_comparing_two_dynamic_axes_exported_square_refuses_the_export():
+    # at 8x8 the check captured H and W at one size (9x9, 17x17), and a comparison of the two read as one size: the
+    # file was written with the side 8x8 takes only (wrong for tall images); axes of other names now get other sizes
+    for fn in (lambda x: x * 2 if 2 * x.shape[2] > 3 * x.shape[3] else x + 1,
+               lambda x: x * 2 if x.shape[2] > x.shape[3] else x + 1):
+        with pytest.raises(RuntimeError, match=r"the code compares it: .*size1"):
+            minitorch.onnx.export(fn, (minitorch.randn(1, 1, 8, 8),), input_names=["x"],
+                                  dynamic_axes={"x": {2: "H", 3: "W"}})
+    # a model without such a branch exports at a square size and runs at others
+    minitorch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 3)).eval()
+    prog = minitorch.onnx.export(net, (minitorch.randn(1, 2, 8, 8),), input_names=["x"],
+                                 dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape in ((1, 2, 8, 8), (2, 2, 12, 6)):
+        x = minitorch.randn(*shape)
+        with minitorch.no_grad():
+            np.testing.assert_allclose(sess.run(None, {"x": x.numpy()})[0], net(x).numpy(), rtol=1e-5, atol=1e-5)
+    # inputs whose axes are named apart but that the model takes only at one size (each axis of a list of axes
+    # has a name of its own) are checked at equal sizes
+    prog = minitorch.onnx.export(lambda a, b: a + b * 2, (minitorch.randn(2, 3), minitorch.randn(2, 3)),
+                                 input_names=["a", "b"], dynamic_axes={"a": [0], "b": [0]})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    a, b = minitorch.randn(5, 3), minitorch.randn(5, 3)
+    np.testing.assert_allclose(sess.run(None, {"a": a.numpy(), "b": b.numpy()})[0], (a + b * 2).numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("opset", [11, 20])
 def test_interpolate_to_a_size_exports_with_a_dynamic_batch(opset):
     # Resize's sizes take the batch and channels from the input when the file runs (was: the export's batch

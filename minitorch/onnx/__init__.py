@@ -270,7 +270,8 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
 def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opset, export_params, title,
                    infer_outputs, training, proto):
     """A graph exported with dynamic axes holds every other integer fixed: the model is captured again at two other
-    sizes of each dynamic axis of its inputs (n + 1 and 2n + 1, see ``_SIZE_RULES``), and where that graph differs
+    sizes of each dynamic axis of its inputs (n + 1 and 2n + 1, see ``_SIZE_RULES``; axes under other names at
+    other sizes, see ``_other_sizes``), and where that graph differs
     from the first (a size read into a reshape, a slice bound, a constant computed from it) the export raises, since
     the file would give other values at other sizes. A model that runs at none of the sizes tried is refused too:
     its file could not be checked."""
@@ -288,13 +289,17 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
         if isinstance(t, Tensor) and id(t) not in seen:
             seen.add(id(t))
             order.append(t)
-    grow = {}
+    grow, labels = {}, {}
     for t, name in zip(order, input_names):
         dims = axes.get(name)
         if dims:
             grow[id(t)] = sorted(dims.keys() if isinstance(dims, dict) else dims)
+            for d in grow[id(t)]:   # (a list of axes names each axis on its own, as the file does)
+                labels[(id(t), d)] = dims[d] if isinstance(dims, dict) else (name, d)
     if not grow:
         return
+    keys = [(id(t), d) for t in order if id(t) in grow for d in grow[id(t)]]
+    shape_of = {(id(t), d): t._shape[d] for t in order if id(t) in grow for d in grow[id(t)]}
 
     is_module = isinstance(model, Module)
 
@@ -319,31 +324,35 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
             return f"at another size it records an op the file does not have: {e}"
         return _first_difference(proto.graph, other.graph)
 
-    def resized(t, size_of, done):
-        # each dynamic axis ``n`` long made ``size_of(n)`` long from the values it has (repeated or cut), contiguous
-        # as the export's own input is, so the layout makes no other graph; a tensor passed twice stays one tensor
-        if not isinstance(t, Tensor) or id(t) not in grow:
-            return t
-        if id(t) not in done:
-            r = t
-            for d in grow[id(t)]:
-                n, m = r._shape[d], size_of(r._shape[d])
-                r = (cat([r] * -(-m // n), d) if m > n else r).narrow(d, 0, m).contiguous()
-            done[id(t)] = r
-        return done[id(t)]
+    def resized(target):
+        # the arguments with each dynamic axis ``target[key]`` long, made from the values it has (repeated or cut),
+        # contiguous as the export's own input is, so the layout makes no other graph; a tensor passed twice stays
+        # one tensor
+        done = {}
+
+        def one(t):
+            if not isinstance(t, Tensor) or id(t) not in grow:
+                return t
+            if id(t) not in done:
+                r = t
+                for d in grow[id(t)]:
+                    n, m = r._shape[d], target[(id(t), d)]
+                    r = (cat([r] * -(-m // n), d) if m > n else r).narrow(d, 0, m).contiguous()
+                done[id(t)] = r
+            return done[id(t)]
+        return map_tree(one, (list(args), kw))
 
     used = set()
-    for rule in _SIZE_RULES:
+    for rule in (0, 1):
         # the first of the rule's sizes the model runs at (a model that takes even sizes only, or multiples of 32,
         # refuses n + 1 but takes 2n): skipping the check where the model raises would write an unchecked file
         graph2, tried, failure = None, [], None
-        for size_of in rule:
-            sizes = tuple(size_of(t._shape[d]) for t in order if id(t) in grow for d in grow[id(t)])
+        for target in _other_sizes(rule, keys, labels, shape_of):
+            sizes = tuple(target[k] for k in keys)
             if sizes in used or min(sizes) < 2:
                 continue
             tried.append(sizes)
-            done = {}
-            args2, kw2 = map_tree(lambda t: resized(t, size_of, done), (list(args), kw))
+            args2, kw2 = resized(target)
             grown, met = [], set()
             for t in leaves((args2, kw2)):
                 if isinstance(t, Tensor) and id(t) not in met:
@@ -352,7 +361,7 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
             noted = size_guards(grown, [types.SimpleNamespace(shape=t._shape) for t in order])
             try:
                 graph2 = recapture(args2, kw2, noted)
-            except Exception as e:  # noqa: BLE001 - the model does not take this size: the rule's next one
+            except Exception as e:  # noqa: BLE001 - the model does not take these sizes: the rule's next ones
                 failure = e
                 continue
             used.add(sizes)
@@ -362,21 +371,12 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                f"tried ({', '.join(map(str, tried))}; the last raised {failure!r}), so the export "
                                "cannot check that its graph does not depend on their sizes. Export without those axes "
                                "dynamic") from failure
-        grown_size = {(id(t), d): t2._shape[d] for t, t2 in zip(order, grown) if id(t) in grow for d in grow[id(t)]}
         for what, value, n in _size_flips(noted.guards):
-            # a comparison of a dynamic size that comes out otherwise at size n: a branch, unless the model refuses
-            # that size (``assert T <= block_size``: a constraint of the model, not another graph)
-            def at(t, value=value, n=n):
-                if not isinstance(t, Tensor) or id(t) not in grow:
-                    return t
-                key = id(t)
-                for d in grow[key]:
-                    if grown_size[(key, d)] == value:
-                        t = cat([t] * -(-n // t._shape[d]), d).narrow(d, 0, n)
-                return t
-            args3, kw3 = map_tree(at, (list(args), kw))
+            # a comparison of a dynamic size that comes out otherwise at size n (the other sizes as captured): a
+            # branch, unless the model refuses that size (``assert T <= block_size``: a constraint of the model, not
+            # another graph)
             try:
-                graph3 = recapture(args3, kw3)
+                graph3 = recapture(*resized({k: n if target[k] == value else target[k] for k in keys}))
             except Exception:  # noqa: BLE001 - the model does not run at that size
                 continue
             if differs(graph3) is not None:
@@ -398,11 +398,38 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                "x.shape[d]; 2 * h > 3 * w), or export without that axis dynamic")
 
 
-# the two other sizes each dynamic axis ``n`` long is captured at: n + 1 and 2n + 1 (``T // 2`` is the same at 4
-# and 5, not at 9), or where the model refuses those, the next of each rule (even sizes, multiples of n, and smaller
-# sizes for a model exported at its largest)
-_SIZE_RULES = ((lambda n: n + 1, lambda n: n + 2, lambda n: 2 * n, lambda n: n - 1),
-               (lambda n: 2 * n + 1, lambda n: 2 * n + 2, lambda n: 3 * n, lambda n: n // 2))
+# the other sizes a dynamic axis ``n`` long is captured at, in two rounds (a = 1, then 2): a*n + 1 (n + 1 and 2n + 1:
+# ``T // 2`` is the same at 4 and 5, not at 9), or where the model refuses that, a*n + 2 and (a + 1)*n (a model that
+# takes even sizes or multiples of n only), then smaller sizes (n - 1, n // 2) for a model exported at its largest
+_SIZE_RULES = (lambda n, a: a * n + 1, lambda n, a: a * n + 2, lambda n, a: (a + 1) * n,
+               lambda n, a: n - 1 if a == 1 else n // a)
+
+
+def _other_sizes(rule, keys, labels, shape_of):
+    """The sizes round ``rule`` (0 or 1) of the dynamic-axes check tries, in order: for each of ``_SIZE_RULES``,
+    {axis key: size}. Axes under other names that are as long at the export take the rule at other rounds' ``a`` at
+    once (an 8x8 image with H and W dynamic at 9x17, then 17x9): the comparisons the capture notes tell sizes apart
+    by their values only, so at one size for both a branch ``if h > w`` could not be seen to flip. Where the model
+    refuses those (it takes only equal sizes: ``a + b`` of inputs whose batches are named apart), the same rule
+    follows with those axes equally long."""
+    first = {}
+    for k in keys:
+        first.setdefault(labels[k], shape_of[k])
+    by_size = {}
+    for lab, n in first.items():
+        by_size.setdefault(n, []).append(lab)
+    shared = any(len(labs) > 1 for labs in by_size.values())
+    for size_of in _SIZE_RULES:
+        for apart in ((True, False) if shared else (True,)):
+            a = {}
+            for labs in by_size.values():
+                for j, lab in enumerate(labs):
+                    a[lab] = 1 + (rule + (j if apart else 0)) % max(2, len(labs))
+            target = {k: size_of(shape_of[k], a[labels[k]]) for k in keys}
+            owner = {}
+            if apart and any(owner.setdefault(target[k], labels[k]) != labels[k] for k in keys):
+                continue    # (two names at one size all the same: n // 2 of 8 and of 9)
+            yield target
 
 
 # the uses of a dynamic size that give Python a plain number (a float, an int, a hash, a stride), whose comparisons
@@ -415,8 +442,9 @@ _UNFOLLOWED = ("a size made a float", "abs() of a size", "a size used as a key",
 
 def _size_flips(guards, top=2048):
     """The comparisons of dynamic sizes the model's Python code made (``if x.size(1) > 16``) that come out otherwise
-    at some size from 2 to ``top`` (each size alone): (the comparison in words, the size's value at the capture, the
-    first size where it flips), one per comparison."""
+    at some size from 2 to ``top`` (each size alone, the others as captured; sizes are told apart by their values,
+    so ``_other_sizes`` gives axes of other names other sizes): (the comparison in words, the size's value at the
+    capture, the first size where it flips), one per comparison."""
     from ..compiler.symbolic import _CMP
     which = {}
 
@@ -431,8 +459,9 @@ def _size_flips(guards, top=2048):
         for i in range(len(base)):
             n = next((n for n in range(2, top + 1) if not _holds(op, x, y, r, base[:i] + [n] + base[i + 1:])), None)
             if n is not None:
-                flips.append((f"{_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} at the export's size, {not r} at "
-                              f"{n}", base[i], n))
+                at = ", ".join(f"size{j} = {v}" for j, v in enumerate(base))
+                flips.append((f"{_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} at {at}, {not r} at size{i} = {n}",
+                              base[i], n))
                 break
     return flips
 
