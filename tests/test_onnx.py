@@ -796,3 +796,50 @@ def test_attention_exports_with_dynamic_batch_and_length(tmp_path):
         (got,) = _run(path, {"x": x.numpy()})
         with minitorch.no_grad():
             np.testing.assert_allclose(got, m(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _matches(model, prog, shapes, atol=1e-5, dtype=None):
+    """The program's onnxruntime outputs equal the model's eager ones at each of ``shapes``."""
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape in shapes:
+        x = minitorch.randn(*shape, dtype=dtype)
+        with minitorch.no_grad():
+            want = model(x).numpy()
+        got = sess.run(None, {"x": x.numpy()})[0]
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
+
+
+@pytest.mark.parametrize("opset", [11, 20])
+def test_the_functional_adaptive_average_pooling_exports_as_the_layer_does(opset):
+    # F.adaptive_avg_pool2d called by the model (mobilenet_v2's and densenet's head) is kept whole by the capture
+    # (was: no ONNX mapping); over the whole input a GlobalAveragePool, which any H and W take
+    class Head(nn.Module):
+        def __init__(self, size):
+            super().__init__()
+            self.conv, self.size = nn.Conv2d(3, 4, 3, padding=1), size
+
+        def forward(self, x):
+            y = F.adaptive_avg_pool2d(self.conv(x), self.size)
+            return y.flatten(1) if self.size == (1, 1) else y
+
+    minitorch.manual_seed(0)
+    m = Head((1, 1)).eval()
+    prog = minitorch.onnx.export(m, (minitorch.randn(2, 3, 8, 8),), input_names=["x"], opset_version=opset,
+                                 dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}})
+    assert "GlobalAveragePool" in [n.op_type for n in prog.model_proto.graph.node]
+    _matches(m, prog, [(2, 3, 8, 8), (3, 3, 6, 10)])
+    m = Head(2).eval()     # windows of 4x4 at 8x8 (with H and W dynamic, refused as the layer is)
+    prog = minitorch.onnx.export(m, (minitorch.randn(2, 3, 8, 8),), input_names=["x"], opset_version=opset,
+                                 dynamic_axes={"x": {0: "N"}})
+    _matches(m, prog, [(2, 3, 8, 8), (1, 3, 8, 8)])
+    with pytest.raises(RuntimeError, match="depends on the size of a dynamic axis"):
+        minitorch.onnx.export(m, (minitorch.randn(2, 3, 8, 8),), input_names=["x"], opset_version=opset,
+                              dynamic_axes={"x": {2: "H", 3: "W"}})
+
+    def unbatched(x):
+        return F.adaptive_avg_pool2d(x, 1) * 2
+    prog = minitorch.onnx.export(unbatched, (minitorch.randn(3, 5, 6),), input_names=["x"], opset_version=opset)
+    _matches(unbatched, prog, [(3, 5, 6)])
+    with pytest.raises(RuntimeError, match=r"adaptive_avg_pool2d \(an output size 3x3 that does not divide"):
+        minitorch.onnx.export(Head(3).eval(), (minitorch.randn(1, 3, 8, 8),), input_names=["x"])

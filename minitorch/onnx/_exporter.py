@@ -151,6 +151,18 @@ def _convert(b, node):
                 raise _unsupported(node, "avg_pool2d with divisor_override")
             return [b.op("AveragePool", [x], count_include_pad=int(bool(a.get("count_include_pad", True))),
                          **attrs)]
+        if name == "adaptive_avg_pool2d":
+            # the pooling nn.AdaptiveAvgPool2d records where the output size divides the input's (over the whole
+            # input a GlobalAveragePool, which any size takes); otherwise the layer is made of other ops
+            src = node.args[0]
+            (h, w), (oh, ow) = src.shape[-2:], out.shape[-2:]
+            if h % oh or w % ow:
+                raise _unsupported(node, f"an output size {oh}x{ow} that does not divide the input's {h}x{w} (the "
+                                         "module form, nn.AdaptiveAvgPool2d, exports it)")
+            k = [h // oh, w // ow]
+            batched = b.squeeze("Unsqueeze", x, [0]) if len(src.shape) == 3 else x
+            y = _avg_pool(b, batched, [h, w], k, k, [0, 0], False, True)
+            return [b.squeeze("Squeeze", y, [0]) if len(src.shape) == 3 else y]
         if name == "batch_norm" and not a.get("training"):
             c = node.args[0].shape[1]
             ft = _ft(node.args[0])
@@ -222,10 +234,7 @@ def _convert(b, node):
             x, k, s, p, ceil, include_pad, divisor = node.args[:7]
             if divisor:
                 raise _unsupported(node, "divisor_override")
-            if list(x.shape[2:]) == _pair(k) and _pair(p) == [0, 0]:
-                return [b.op("GlobalAveragePool", [b.name(x)])]
-            return [b.op("AveragePool", [b.name(x)], kernel_shape=_pair(k), strides=_pair(s),
-                         pads=_pair(p) + _pair(p), ceil_mode=int(bool(ceil)), count_include_pad=int(bool(include_pad)))]
+            return [_avg_pool(b, b.name(x), list(x.shape[2:]), _pair(k), _pair(s), _pair(p), ceil, include_pad)]
         if cname == "MatMul":
             return [b.op("MatMul", ins()[:2])]
         if cname == "Permute":
@@ -559,6 +568,15 @@ def _permuted_view(b, base, shape, stride, delta):
     if y is None or q == sorted(q):
         return y
     return b.op("Transpose", [y], perm=[q.index(d) for d in range(len(q))])
+
+
+def _avg_pool(b, x, hw, k, s, p, ceil, include_pad):
+    """AveragePool over (N, C, H, W); a window over the whole of an unpadded input is a GlobalAveragePool, which
+    holds no size (a dynamic H and W keep working)."""
+    if list(hw) == list(k) and list(p) == [0, 0]:
+        return b.op("GlobalAveragePool", [x])
+    return b.op("AveragePool", [x], kernel_shape=list(k), strides=list(s), pads=list(p) + list(p),
+                ceil_mode=int(bool(ceil)), count_include_pad=int(bool(include_pad)))
 
 
 def _base_contiguous(v):
