@@ -843,3 +843,30 @@ def test_the_functional_adaptive_average_pooling_exports_as_the_layer_does(opset
     _matches(unbatched, prog, [(3, 5, 6)])
     with pytest.raises(RuntimeError, match=r"adaptive_avg_pool2d \(an output size 3x3 that does not divide"):
         minitorch.onnx.export(Head(3).eval(), (minitorch.randn(1, 3, 8, 8),), input_names=["x"])
+
+
+@pytest.mark.parametrize("opset", [11, 13, 14, 20])
+def test_hardswish_and_hardsigmoid_export_at_every_opset(opset):
+    # mobilenet_v3's activations (was: no ONNX mapping); HardSwish is opset 14, before it x * HardSigmoid(x)
+    class Hard(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act = nn.Conv2d(2, 4, 1), nn.Hardswish(inplace=True)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return F.hardswish(y) + F.hardsigmoid(y * 3) + self.act(y - 1)
+
+    minitorch.manual_seed(0)
+    m = Hard().eval()
+    prog = minitorch.onnx.export(m, (minitorch.randn(2, 2, 4, 4) * 4,), input_names=["x"], opset_version=opset,
+                                 dynamic_axes={"x": {0: "N"}})
+    ops = [n.op_type for n in prog.model_proto.graph.node]
+    assert ("HardSwish" in ops) == (opset >= 14) and "HardSigmoid" in ops
+    _matches(m, prog, [(2, 2, 4, 4), (3, 2, 4, 4)])
+
+    def hard64(x):   # (onnxruntime has HardSigmoid for float32 only: float64 gets the definition)
+        return F.hardswish(x) - F.hardsigmoid(x)
+    prog = minitorch.onnx.export(hard64, (minitorch.randn(2, 5, dtype=minitorch.float64),), input_names=["x"],
+                                 opset_version=opset)
+    _matches(hard64, prog, [(2, 5)], atol=1e-12, dtype=minitorch.float64)

@@ -132,7 +132,8 @@ def _convert(b, node):
                 return [b.op("Gemm", [x, w] + ([b.name(bias)] if bias is not None else []), transB=1)]
             y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
             return [b.op("Add", [y, b.name(bias)]) if bias is not None else y]
-        if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh"):
+        if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh", "hardsigmoid",
+                    "hardswish"):
             return [_activation(b, name, x, a, _ft(node.args[0]))]
         if name in ("log_softmax", "softmax"):
             dim = a.get("dim")
@@ -597,6 +598,18 @@ def _activation(b, name, x, a, ft=np.float32):
         return b.op("LeakyRelu", [x], alpha=float(a.get("negative_slope", 0.01)))
     if name == "silu":
         return b.op("Mul", [x, b.op("Sigmoid", [x])])
+    if name in ("hardsigmoid", "hardswish"):
+        # relu6(x + 3) / 6 is HardSigmoid at alpha 1/6, beta 1/2; HardSwish (x times that) came in opset 14.
+        # onnxruntime has them for float32 only: other types get the definition, from Add, Max, Min and Mul
+        if ft is np.float32 and name == "hardswish" and b.opset >= 14:
+            return b.op("HardSwish", [x])
+        if ft is np.float32:
+            hs = b.op("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)
+        else:
+            hs = b.op("Min", [b.op("Max", [b.op("Add", [x, b.const(ft(3.0), "three")]), b.const(ft(0.0), "zero")]),
+                              b.const(ft(6.0), "six")])
+            hs = b.op("Mul", [hs, b.const(ft(1.0 / 6.0), "sixth")])
+        return hs if name == "hardsigmoid" else b.op("Mul", [x, hs])
     if name in ("relu6", "hardtanh"):
         lo, hi = (0.0, 6.0) if name == "relu6" else (float(a.get("min_val", -1.0)), float(a.get("max_val", 1.0)))
         return b.op("Clip", [x, b.const(ft(lo), "lo"), b.const(ft(hi), "hi")])
