@@ -870,3 +870,24 @@ def test_hardswish_and_hardsigmoid_export_at_every_opset(opset):
     prog = minitorch.onnx.export(hard64, (minitorch.randn(2, 5, dtype=minitorch.float64),), input_names=["x"],
                                  opset_version=opset)
     _matches(hard64, prog, [(2, 5)], atol=1e-12, dtype=minitorch.float64)
+
+
+def test_a_channel_shuffle_exports_with_a_dynamic_batch():
+    # ShuffleNet's view -> transpose -> contiguous -> view: contiguous() is an Identity, since ONNX values have no
+    # layout (was: no ONNX mapping for the Contiguous function)
+    class Shuffle(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(6, 6, 1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            n, c, h, w = y.shape
+            return y.view(n, 3, c // 3, h, w).transpose(1, 2).contiguous().view(n, c, h, w) - y
+
+    minitorch.manual_seed(0)
+    m = Shuffle().eval()
+    prog = minitorch.onnx.export(m, (minitorch.randn(2, 6, 4, 5),), input_names=["x"], dynamic_axes={"x": {0: "N"}},
+                                 optimize=False)
+    assert "Identity" in [n.op_type for n in prog.model_proto.graph.node]
+    _matches(m, prog, [(2, 6, 4, 5), (3, 6, 4, 5)])

@@ -276,6 +276,8 @@ def _convert(b, node):
             values = _reduce(b, "ReduceMax" if big else "ReduceMin", b.name(x), [pick.dim], pick.keepdim)
             idx = b.op("ArgMax" if big else "ArgMin", [b.name(x)], axis=int(pick.dim), keepdims=int(bool(pick.keepdim)))
             return [values, idx]
+        if cname == "Contiguous":   # (ONNX values have no layout: a transposed value is already dense)
+            return [b.op("Identity", ins()[:1])]
         if cname == "Gelu":
             return [_activation(b, "gelu", ins()[0], {}, _ft(node.args[0]))]
         if cname == "Clamp":
