@@ -891,3 +891,21 @@ def test_a_channel_shuffle_exports_with_a_dynamic_batch():
                                  optimize=False)
     assert "Identity" in [n.op_type for n in prog.model_proto.graph.node]
     _matches(m, prog, [(2, 6, 4, 5), (3, 6, 4, 5)])
+
+
+@pytest.mark.parametrize("opset", [11, 20])
+def test_a_reshape_merging_dimensions_after_a_permute_exports(opset):
+    # an SSD head's channels-last flattening is a view of the input's memory that merges H and W (was: no ONNX
+    # mapping for view.as_strided); written as that layout reshaped and transposed into the view's order
+    def head(x):
+        return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, 4) * 2, x.transpose(1, 3).reshape(x.shape[0], 5, -1)
+
+    minitorch.manual_seed(0)
+    prog = minitorch.onnx.export(head, (minitorch.randn(2, 4, 3, 5),), input_names=["x"], opset_version=opset,
+                                 dynamic_axes={"x": {0: "N"}})
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (2, 3):
+        x = minitorch.randn(n, 4, 3, 5)
+        for got, want in zip(sess.run(None, {"x": x.numpy()}), head(x)):
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got, want.numpy())

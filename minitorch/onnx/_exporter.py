@@ -558,7 +558,8 @@ def _slice_view(b, x, bshape, shape, stride, offset):
 def _permuted_view(b, base, shape, stride, delta):
     """A view whose base or whose own dimensions are a permutation of a dense layout (an LSTM's batch_first output,
     ``out[:, 1:3]`` of it, a transpose made without autograd): the base transposed into its memory order, sliced
-    there, and the slice transposed into the view's order. None when it is no such view."""
+    there (or reshaped, where the view in its memory order is dense: ``x.permute(0, 2, 3, 1).reshape(N, -1, C)``
+    merges H and W), and that transposed into the view's order. None when it is no such view."""
     from ..tensor import _is_contig
     bst = base.geom[0]
     pb = sorted(range(len(bst)), key=lambda d: -bst[d])
@@ -567,7 +568,10 @@ def _permuted_view(b, base, shape, stride, delta):
         return None
     q = sorted(range(len(stride)), key=lambda d: -stride[d])
     x = b.name(base) if pb == sorted(pb) else b.op("Transpose", [b.name(base)], perm=pb)
-    y = _slice_view(b, x, pshape, tuple(shape[d] for d in q), tuple(stride[d] for d in q), delta)
+    qshape, qstride = tuple(shape[d] for d in q), tuple(stride[d] for d in q)
+    y = _slice_view(b, x, pshape, qshape, qstride, delta)
+    if y is None and delta == 0 and _is_contig(qshape, qstride) and math.prod(qshape) == math.prod(pshape):
+        y = _reshape(b, x, qshape, pshape)
     if y is None or q == sorted(q):
         return y
     return b.op("Transpose", [y], perm=[q.index(d) for d in range(len(q))])
