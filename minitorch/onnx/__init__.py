@@ -43,12 +43,12 @@ def _default_input_names(fn, args, kwargs):
     return names
 
 
-def _axes_of_dynamic_shapes(fn, args, kwargs, spec, input_names):
+def _axes_of_dynamic_shapes(fn, args, kwargs, spec, input_names, ranges=None):
     """``dynamic_shapes`` as ``dynamic_axes`` ({input name: {axis: label}}): ``spec`` is keyed by the forward's
     parameter names or gives one entry per argument in order; an entry is None (all static), {axis: dim} or a
     sequence with one dim per axis (nested like the argument when it holds several tensors). A dim is a name, a
     ``minitorch.export.Dim`` (its name; ``Dim.AUTO``/``Dim.DYNAMIC`` get ``s0``, ``s1``, ...; ``Dim.STATIC`` and
-    None stay static)."""
+    None stay static). ``ranges`` gets each bounded Dim's name: (min, max), either None where not given."""
     from ..compiler.ir import leaves
     from ..export import Dim, _DimHint
     from ..tensor import Tensor
@@ -83,6 +83,8 @@ def _axes_of_dynamic_shapes(fn, args, kwargs, spec, input_names):
             lo, hi = d.min, d.max
             if (lo is not None and size < lo) or (hi is not None and size > hi):
                 raise RuntimeError(f"dynamic_shapes: {where} has size {size}, outside {d!r}")
+            if ranges is not None and (lo is not None or hi is not None):
+                ranges[d.__name__] = (lo, hi)
             return d.__name__
         raise TypeError(f"dynamic_shapes: {where}: expected a name, a Dim or None, got {type(d).__name__}")
 
@@ -242,9 +244,9 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
             model.train()
     if input_names is None:
         input_names = _default_input_names(forward, args, kw)
-    axes = dict(dynamic_axes or {})
+    axes, ranges = dict(dynamic_axes or {}), {}
     if dynamic_shapes is not None:
-        axes.update(_axes_of_dynamic_shapes(forward, args, kw, dynamic_shapes, list(input_names)))
+        axes.update(_axes_of_dynamic_shapes(forward, args, kw, dynamic_shapes, list(input_names), ranges))
     _EXPORTING[0] = True
     try:
         with no_grad():
@@ -261,20 +263,21 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
                          export_params, title, infer_outputs)
     if axes:
         _check_dynamic(model, args, kw, names, list(input_names or []), list(output_names or []), axes, opset,
-                       export_params, title, infer_outputs, training, proto)
+                       export_params, title, infer_outputs, training, proto, ranges)
     if verbose:
         print(graph)
     return proto
 
 
 def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opset, export_params, title,
-                   infer_outputs, training, proto):
+                   infer_outputs, training, proto, ranges=None):
     """A graph exported with dynamic axes holds every other integer fixed: the model is captured again at two other
     sizes of each dynamic axis of its inputs (n + 1 and 2n + 1, see ``_SIZE_RULES``; axes under other names at
     other sizes, see ``_other_sizes``), and where that graph differs
     from the first (a size read into a reshape, a slice bound, a constant computed from it) the export raises, since
     the file would give other values at other sizes. A model that runs at none of the sizes tried is refused too:
-    its file could not be checked."""
+    its file could not be checked. ``ranges`` ({Dim name: (min, max)}) keeps the sizes tried, and the search for
+    where a comparison flips, inside each bounded Dim's range: the file is not meant for sizes outside it."""
     from ..autograd.grad_mode import no_grad
     from ..compiler.capture import capture
     from ..compiler.ir import leaves, map_tree
@@ -347,7 +350,7 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
         # the first of the rule's sizes the model runs at (a model that takes even sizes only, or multiples of 32,
         # refuses n + 1 but takes 2n): skipping the check where the model raises would write an unchecked file
         graph2, tried, failure = None, [], None
-        for target in _other_sizes(rule, keys, labels, shape_of):
+        for target in _other_sizes(rule, keys, labels, shape_of, ranges or {}):
             sizes = tuple(target[k] for k in keys)
             if sizes in used or min(sizes) < 2:
                 continue
@@ -371,7 +374,13 @@ def _check_dynamic(model, args, kw, names, input_names, output_names, axes, opse
                                f"tried ({', '.join(map(str, tried))}; the last raised {failure!r}), so the export "
                                "cannot check that its graph does not depend on their sizes. Export without those axes "
                                "dynamic") from failure
-        for what, value, n in _size_flips(noted.guards):
+        bounds = {}     # each size's range (axes checked at one size: the range all of theirs share)
+        for k in keys:
+            lo, hi = (ranges or {}).get(labels[k], (None, None))
+            was_lo, was_hi = bounds.get(target[k], (None, None))
+            bounds[target[k]] = (max(v for v in (lo, was_lo, 2) if v is not None),
+                                 min((v for v in (hi, was_hi) if v is not None), default=None))
+        for what, value, n in _size_flips(noted.guards, bounds=bounds):
             # a comparison of a dynamic size that comes out otherwise at size n (the other sizes as captured): a
             # branch, unless the model refuses that size (``assert T <= block_size``: a constraint of the model, not
             # another graph)
@@ -405,13 +414,13 @@ _SIZE_RULES = (lambda n, a: a * n + 1, lambda n, a: a * n + 2, lambda n, a: (a +
                lambda n, a: n - 1 if a == 1 else n // a)
 
 
-def _other_sizes(rule, keys, labels, shape_of):
+def _other_sizes(rule, keys, labels, shape_of, ranges):
     """The sizes round ``rule`` (0 or 1) of the dynamic-axes check tries, in order: for each of ``_SIZE_RULES``,
     {axis key: size}. Axes under other names that are as long at the export take the rule at other rounds' ``a`` at
     once (an 8x8 image with H and W dynamic at 9x17, then 17x9): the comparisons the capture notes tell sizes apart
     by their values only, so at one size for both a branch ``if h > w`` could not be seen to flip. Where the model
     refuses those (it takes only equal sizes: ``a + b`` of inputs whose batches are named apart), the same rule
-    follows with those axes equally long."""
+    follows with those axes equally long. Sizes outside an axis's ``ranges`` entry (min, max) are skipped."""
     first = {}
     for k in keys:
         first.setdefault(labels[k], shape_of[k])
@@ -429,7 +438,14 @@ def _other_sizes(rule, keys, labels, shape_of):
             owner = {}
             if apart and any(owner.setdefault(target[k], labels[k]) != labels[k] for k in keys):
                 continue    # (two names at one size all the same: n // 2 of 8 and of 9)
+            if any(not _within(target[k], ranges.get(labels[k])) for k in keys):
+                continue
             yield target
+
+
+def _within(n, bounds):
+    lo, hi = bounds or (None, None)
+    return (lo is None or n >= lo) and (hi is None or n <= hi)
 
 
 # the uses of a dynamic size that give Python a plain number (a float, an int, a hash, a stride), whose comparisons
@@ -440,11 +456,12 @@ def _other_sizes(rule, keys, labels, shape_of):
 _UNFOLLOWED = ("a size made a float", "abs() of a size", "a size used as a key", "a stride of a tensor")
 
 
-def _size_flips(guards, top=2048):
+def _size_flips(guards, top=2048, bounds=None):
     """The comparisons of dynamic sizes the model's Python code made (``if x.size(1) > 16``) that come out otherwise
     at some size from 2 to ``top`` (each size alone, the others as captured; sizes are told apart by their values,
-    so ``_other_sizes`` gives axes of other names other sizes): (the comparison in words, the size's value at the
-    capture, the first size where it flips), one per comparison."""
+    so ``_other_sizes`` gives axes of other names other sizes), or within ``bounds[value]`` ((min, max), either None)
+    for a size of that value (a Dim's range: a flip outside it is at a size the file is not for): (the comparison in
+    words, the size's value at the capture, the first size where it flips), one per comparison."""
     from ..compiler.symbolic import _CMP
     which = {}
 
@@ -457,7 +474,9 @@ def _size_flips(guards, top=2048):
     flips = []
     for op, x, y, r in checks:
         for i in range(len(base)):
-            n = next((n for n in range(2, top + 1) if not _holds(op, x, y, r, base[:i] + [n] + base[i + 1:])), None)
+            lo, hi = (bounds or {}).get(base[i], (None, None))
+            sizes = range(max(2, lo or 2), min(top, top if hi is None else hi) + 1)
+            n = next((n for n in sizes if not _holds(op, x, y, r, base[:i] + [n] + base[i + 1:])), None)
             if n is not None:
                 at = ", ".join(f"size{j} = {v}" for j, v in enumerate(base))
                 flips.append((f"{_show_tree(x)} {_OPS[op]} {_show_tree(y)} is {r} at {at}, {not r} at size{i} = {n}",
