@@ -709,9 +709,10 @@ def assign_(self, result):
         base = self._base
         if base is not None and _state.enabled:
             _copy_slices(base, result, self)
-            _view_takes_place(self)
-        else:
-            _take_place(self, result._grad_fn)
+        # (a written view keeps the op's node rather than an as_strided of its base's new one, as PyTorch makes:
+        # the compiler replays a composite op on a detached input, which is no view, and checks that it makes the
+        # same nodes as at its capture)
+        _take_place(self, result._grad_fn)
     return self
 
 
