@@ -343,6 +343,19 @@ def test_retain_grad_and_hooks_across_an_in_place_write():
     np.testing.assert_array_equal(to_np(x.grad), [12.0, 12.0, 12.0])
 
 
+def test_unsafe_split_pieces_may_be_written_in_place():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    for pieces in (lambda y: y.unsafe_split(2), lambda y: y.unsafe_chunk(2)):
+        x.grad = None
+        a, b = pieces(x * 1)
+        a.mul_(2)
+        (a.sum() + b.sum()).backward()
+        assert x.grad.tolist() == [2.0, 2.0, 1.0, 1.0]
+    a, _ = (x * 1).split(2)
+    with pytest.raises(RuntimeError, match="is a view and is being modified inplace"):
+        a.mul_(2)
+
+
 def test_resize_refuses_tensors_that_require_grad():
     x = leaf([0.0, 0.0])
     for t in (x, x.exp(), x[:1]):

@@ -623,14 +623,24 @@ def split_with_sizes(input, split_sizes, dim=0):
     return S.split(input, list(split_sizes), dim)
 
 
+def _unsafe(pieces, input, *args):
+    """The pieces as ordinary views, each its own Slice node, rather than outputs of one multi-output node: PyTorch
+    lets them be written in place."""
+    prev, S.SPLIT_NODE[0] = S.SPLIT_NODE[0], False
+    try:
+        return pieces(input, *args)
+    finally:
+        S.SPLIT_NODE[0] = prev
+
+
 def unsafe_split(input, split_size, dim=0):
-    """``split`` (minitorch's pieces are ordinary views)."""
-    return S.split(input, split_size, dim)
+    """``split`` whose pieces may be written in place."""
+    return _unsafe(S.split, input, split_size, dim)
 
 
 def unsafe_chunk(input, chunks, dim=0):
-    """``chunk`` (minitorch's pieces are ordinary views)."""
-    return S.chunk(input, chunks, dim)
+    """``chunk`` whose pieces may be written in place."""
+    return _unsafe(S.chunk, input, chunks, dim)
 
 
 def narrow_copy(input, dim, start, length):

@@ -879,9 +879,11 @@ def _inplace_view(fn):
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         v = fn(self, *args, **kwargs)
         self._shape, self._stride, self._offset, self._contig = v._shape, v._stride, v._offset, v._contig
+        self._vc[0] += 1  # (a change of the tensor, as PyTorch counts it: a value saved before is refused)
         LAYOUT_EPOCH[0] += 1
         if v._grad_fn is not None:
             self._grad_fn = v._grad_fn
+            self._gv = self._vc[0]
         return self
     method.__name__ = method.__qualname__ = fn.__name__ + "_"
     return method
