@@ -87,25 +87,26 @@ def _exp32(x):
     return v if x == x else x
 
 
-# tanh's Taylor coefficients (x, x**3, ..., x**17) in float32, for _tanh_f32 below |x| = 0.55
-_TC = tuple(_F(c) for c in (1, -1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925, 21844 / 6081075,
-                            -929569 / 638512875, 6404582 / 10854718875))
-_TC0, _TC1, _TC2, _TC3, _TC4, _TC5, _TC6, _TC7, _TC8 = _TC
-_TCUT, _MTWOF = _F(0.55), _F(-2.0)
+_Q8, _Q9 = _F(1 / 40320), _F(1 / 362880)
 
 
 @njit(cache=True, inline="always")
 def _tanh_f32(x):
-    """tanh in float32 arithmetic (at most 1.6 ulp from the rounded tanh on [-10, 10]), for float32 kernels: twice
-    the vector width of _tanh_f64. Below |x| = 0.55 its Taylor polynomial to x**17 (the next term is under half an
-    ulp there), else (1 - e) / (1 + e) with e = exp(-2|x|) <= 1/3, whose numerator then loses nothing."""
-    ax = abs(x)
-    x2 = x * x
-    small = x * (_TC0 + x2 * (_TC1 + x2 * (_TC2 + x2 * (_TC3 + x2 * (_TC4 + x2 * (_TC5 + x2 * (
-        _TC6 + x2 * (_TC7 + x2 * _TC8))))))))
-    e = _exp32(_MTWOF * ax)
-    big = _F(math.copysign((_ONEF - e) / (_ONEF + e), x))
-    return small if ax < _TCUT else big
+    """tanh in float32 arithmetic (at most 2.3 ulp from the rounded tanh, 0.25 on average over [-12, 12];
+    PyTorch's 0.5), for float32 kernels: twice the vector width of _tanh_f64. tanh|x| = e / (e + 2) with
+    e = expm1(2|x|) = 2**n e**r - 1, n = floor(2|x| / ln 2) and 0 <= r < ln 2: e**r - 1 by its Taylor polynomial to
+    r**9 written as r + r**2 (...) (no cancellation), and e = 2**n (e**r - 1) + (2**n - 1), a sum of two terms of
+    one sign. One formula for every |x|: a polynomial below 0.55 and (1 - e) / (1 + e) above, both computed for
+    every element, made a compiled tanh-GELU over 16M float32 30-35 ms instead of 21-24 (measured side by side, on
+    a loaded machine). 2|x| is clamped at 88 (tanh is 1 there); NaN passes through, and the sign of -0.0 is kept."""
+    u = min(_TWOF * abs(x), _HIF)
+    n = np.floor(u * _LOG2EF)
+    r = u - n * _LN2_HIF - n * _LN2_LOF
+    rm1 = r + (r * r) * (_Q2 + r * (_Q3 + r * (_Q4 + r * (_Q5 + r * (_Q6 + r * (_Q7 + r * (_Q8 + r * _Q9)))))))
+    s = _f32_bits((np.int32(n) + np.int32(127)) << np.int32(23))  # 2**n, n in [0, 126]
+    e = s * rm1 + (s - _ONEF)
+    t = _F(math.copysign(e / (e + _TWOF), x))
+    return t if x == x else x
 
 
 @njit(cache=True, inline="always")
