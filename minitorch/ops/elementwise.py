@@ -890,10 +890,10 @@ def _inplace_view(fn):
 
 
 def zero_(self):
-    return fill_(self, 0, "ZeroBackward0")
+    return fill_(self, 0, _label="ZeroBackward0")
 
 
-def fill_(self, value, _label="FillBackward2"):
+def fill_(self, value, *, _label="FillBackward2"):
     """Fill with a number (or a 0-d tensor) in place."""
     check_inplace(self)
     if isinstance(value, Tensor):
