@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from ._blas import dot as _dot
 from ._intrinsics import f32_from_bits as _f32_bits
+from ._intrinsics import fma as _fma
 
 RNN_TANH, RNN_RELU, LSTM, GRU = 0, 1, 2, 3
 
@@ -87,24 +88,24 @@ def _exp32(x):
     return v if x == x else x
 
 
-_Q8, _Q9 = _F(1 / 40320), _F(1 / 362880)
-
-
 @njit(cache=True, inline="always")
 def _tanh_f32(x):
-    """tanh in float32 arithmetic (at most 2.3 ulp from the rounded tanh, 0.25 on average over [-12, 12];
+    """tanh in float32 arithmetic (at most 2.4 ulp from the rounded tanh, 0.29 on average over [-12, 12];
     PyTorch's 0.5), for float32 kernels: twice the vector width of _tanh_f64. tanh|x| = e / (e + 2) with
-    e = expm1(2|x|) = 2**n e**r - 1, n = floor(2|x| / ln 2) and 0 <= r < ln 2: e**r - 1 by its Taylor polynomial to
-    r**9 written as r + r**2 (...) (no cancellation), and e = 2**n (e**r - 1) + (2**n - 1), a sum of two terms of
-    one sign. One formula for every |x|: a polynomial below 0.55 and (1 - e) / (1 + e) above, both computed for
+    e = expm1(2|x|) = 2**n e**r - 1, n = round(2|x| / ln 2) and |r| <= ln 2 / 2: e**r - 1 by its Taylor polynomial
+    to r**7 written as r + r**2 (...) (no cancellation), and e = 2**n (e**r - 1) + (2**n - 1) with one rounding.
+    Every multiply-add is an explicit FMA (the same bits wherever it is inlined, eager or generated): a tanh over
+    16M float32 elements 12.6 ms instead of 22.9 with separate multiplies and adds and the polynomial to r**9 over
+    [0, ln 2). One formula for every |x|: a polynomial below 0.55 and (1 - e) / (1 + e) above, both computed for
     every element, made a compiled tanh-GELU over 16M float32 30-35 ms instead of 21-24 (measured side by side, on
     a loaded machine). 2|x| is clamped at 88 (tanh is 1 there); NaN passes through, and the sign of -0.0 is kept."""
     u = min(_TWOF * abs(x), _HIF)
-    n = np.floor(u * _LOG2EF)
-    r = u - n * _LN2_HIF - n * _LN2_LOF
-    rm1 = r + (r * r) * (_Q2 + r * (_Q3 + r * (_Q4 + r * (_Q5 + r * (_Q6 + r * (_Q7 + r * (_Q8 + r * _Q9)))))))
-    s = _f32_bits((np.int32(n) + np.int32(127)) << np.int32(23))  # 2**n, n in [0, 126]
-    e = s * rm1 + (s - _ONEF)
+    n = np.floor(_fma(u, _LOG2EF, _HALFF))
+    r = _fma(n, -_LN2_LOF, _fma(n, -_LN2_HIF, u))
+    p = _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _Q7, _Q6), _Q5), _Q4), _Q3), _Q2)
+    rm1 = _fma(r * r, p, r)
+    s = _f32_bits((np.int32(n) + np.int32(127)) << np.int32(23))  # 2**n, n in [0, 127]
+    e = _fma(s, rm1, s - _ONEF)
     t = _F(math.copysign(e / (e + _TWOF), x))
     return t if x == x else x
 
