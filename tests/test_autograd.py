@@ -234,6 +234,18 @@ def test_view_reads_a_later_write_to_its_base(device):
     np.testing.assert_allclose(to_np(x.grad), [0.0, 2.0, 2.0])
 
 
+@pytest.mark.parametrize("op", ["mul_", "sigmoid_"])
+def test_inplace_on_an_as_strided_view_reaching_outside_its_parent_view(op):
+    # v addresses base elements 0 and 2 though it is taken of base[2:]: the old values' gradient goes to the base
+    x = leaf([1.0, 2.0, 3.0, 4.0, 5.0], dtype=minitorch.float64)
+    y = x * 2
+    v = y[2:].as_strided((2,), (2,), 0)
+    getattr(v, op)(*([3.0] if op == "mul_" else []))
+    (y * minitorch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=minitorch.float64)).sum().backward()
+    d = [3.0, 3.0] if op == "mul_" else [s * (1 - s) for s in (1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-6.0)))]
+    np.testing.assert_allclose(to_np(x.grad), [2 * d[0], 4.0, 3 * 2 * d[1], 8.0, 10.0], rtol=1e-12)
+
+
 def test_a_stale_view_unbound_or_through_a_compiled_call_reads_its_base_anew():
     a = leaf([1.0, 1.0, 1.0, 1.0])
     y = a * 1

@@ -666,7 +666,21 @@ def _snapshot(t):
     snap = launch.contiguous(t)
     snap._requires_grad = t._requires_grad
     snap._grad_fn = t.grad_fn  # (the property: a view refreshes its history first)
+    if _off_base(t):
+        from .contraction import AsStrided
+        snap._grad_fn = AsStrided.apply(t._base, t._shape, t._stride, t._offset)._grad_fn
     return snap
+
+
+def _off_base(t):
+    """Whether ``t`` is an as_strided view taken of another view of its base (``y[1:].as_strided(...)``): its own
+    history reaches only what that view covers, but an in-place write into it replaces base elements it may
+    address outside that view, so the old values' gradient goes to the base's history (as PyTorch's CopySlices
+    routes it)."""
+    from .contraction import AsStrided
+    fn, base = t._grad_fn, t._base
+    return type(fn) is AsStrided and base is not None and base._requires_grad and \
+        fn.geo[:3] != (base._shape, base._stride, base._offset)
 
 
 class CopySlices(Function):
@@ -863,7 +877,7 @@ def _inplace_unary(fn):
     def method(self, *args, **kwargs):
         check_inplace(self)
         if recording(self, *args):
-            if getattr(fn, "saves_output_only", False):  # its node never reads self again: no snapshot
+            if getattr(fn, "saves_output_only", False) and not _off_base(self):  # its node never reads self again
                 return assign_(self, fn(self, *args, **kwargs))
             return inplace_record(self, lambda snap: fn(snap, *args, **kwargs))
         return assign_(self, fn(self, *args, **kwargs))
