@@ -104,7 +104,7 @@ class Tensor:
 
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "_dtype", "_device", "_vc", "_contig",
                  "_requires_grad", "_grad", "_grad_fn", "_retains_grad", "_hooks", "_base", "_gv", "_acc",
-                 "__weakref__")
+                 "_ngv", "__weakref__")  # (_ngv: set only on views made with grad mode off, ops/shape.py as_view)
 
     _is_sparse_coo = False  # True on minitorch.sparse's COO tensors
     __array_priority__ = 1000  # numpy scalars and arrays defer to Tensor's reflected operators
@@ -309,14 +309,11 @@ class Tensor:
                      self._vc, self._contig)
 
     def detach_(self):
-        if self._grad_fn is not None and self._is_view_result():
+        if self._base is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._grad_fn = None
         self._requires_grad = False
         return self
-
-    def _is_view_result(self):
-        return False
 
     @property
     def data(self):
@@ -448,8 +445,9 @@ def _rebuild(array, dtype_name, device, requires_grad):
 
 
 # the slots that make up a tensor's state, copied when a Tensor subclass instance is made from a tensor (not the weak
-# reference to its AccumulateGrad node, which belongs to the one leaf, nor __weakref__)
-_STATE_SLOTS = tuple(n for n in Tensor.__slots__ if n not in ("_acc", "__weakref__"))
+# reference to its AccumulateGrad node, which belongs to the one leaf, nor the no-grad-view mark, set only on some
+# views, nor __weakref__)
+_STATE_SLOTS = tuple(n for n in Tensor.__slots__ if n not in ("_acc", "_ngv", "__weakref__"))
 
 
 def _wrap_dim(dim, ndim):

@@ -246,6 +246,33 @@ def test_inplace_on_an_as_strided_view_reaching_outside_its_parent_view(op):
     np.testing.assert_allclose(to_np(x.grad), [2 * d[0], 4.0, 3 * 2 * d[1], 8.0, 10.0], rtol=1e-12)
 
 
+def test_a_view_made_under_no_grad_cannot_be_written_in_place_with_grad_on():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    with minitorch.no_grad():
+        v = y[1:]
+        v.mul_(2)  # (inside the block: allowed, and not recorded)
+    with pytest.raises(RuntimeError, match="created in no_grad mode"):
+        v.mul_(2)
+    assert y.tolist() == [1.0, 4.0, 6.0]  # the refused write changed nothing
+    plain = minitorch.ones(3)
+    with minitorch.no_grad():
+        w = plain[1:]  # of a tensor that does not require grad: no restriction
+    w.mul_(2)
+    assert plain.tolist() == [1.0, 2.0, 2.0]
+
+
+def test_detach_in_place_is_refused_on_views():
+    y = leaf([[1.0, 2.0], [3.0, 4.0]]) * 2
+    for view in (y[0], y.t(), y.view(4), y.detach()[0], minitorch.zeros(3)[1:]):
+        with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+            view.detach_()
+    z = y.detach()  # not a view
+    assert z.detach_() is z and not z.requires_grad
+    y.detach_()
+    assert y.grad_fn is None and not y.requires_grad
+
+
 def test_a_stale_view_unbound_or_through_a_compiled_call_reads_its_base_anew():
     a = leaf([1.0, 1.0, 1.0, 1.0])
     y = a * 1

@@ -651,6 +651,11 @@ def check_inplace(t):
         base = t._base
         if base is not None and base._requires_grad and base._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and not t._requires_grad and base._requires_grad and getattr(t, "_ngv", False):
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                               "Move both the view and the in-place op inside the no_grad block (if the write should "
+                               "not be tracked) or both outside it (if it should).")
         fn = t._grad_fn
         if fn is not None and type(fn).__name__ == "_SplitOutput":
             op = fn.name()[:-len("Backward0")]

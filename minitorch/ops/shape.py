@@ -14,9 +14,14 @@ from .common import cast, promote_types, wrap_dim
 
 
 def as_view(x, shape, stride, offset):
-    """A tensor over x's storage (and version counter); ``_base`` names the tensor that owns the memory."""
-    return _make(x._storage, tuple(shape), tuple(stride), offset, x._dtype, x._device, x._vc, None,
-                 x._base if x._base is not None else x)
+    """A tensor over x's storage (and version counter); ``_base`` names the tensor that owns the memory. A view of a
+    tensor that requires grad made with grad mode off is marked (``_ngv``): written in place with grad mode on, it
+    is refused, as in PyTorch (the write would go unrecorded)."""
+    t = _make(x._storage, tuple(shape), tuple(stride), offset, x._dtype, x._device, x._vc, None,
+              x._base if x._base is not None else x)
+    if x._requires_grad and not _state.enabled:
+        t._ngv = True
+    return t
 
 
 def _infer_shape(shape, numel):
