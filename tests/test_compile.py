@@ -827,6 +827,31 @@ def test_guards_recapture_on_new_shape_dtype_grad_mode_and_training_flag():
         assert not c(x).requires_grad
 
 
+class _ScaledByMode(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return self.lin(x) * (0.5 if self.training else 2.0)  # (a Python value the graph bakes in)
+
+
+def test_switching_eval_and_train_around_an_evaluation_reuses_each_modes_graphs():
+    # a nanoGPT-style loop: train steps, then eval() for an evaluation under no_grad, then train() again
+    m = nn.Sequential(_ScaledByMode(), nn.ReLU(), _ScaledByMode())
+    c = minitorch.compile(m)
+    x = minitorch.randn(4, 6)
+    for _ in range(3):
+        m.train()
+        out = c(x)
+        out.sum().backward()
+        np.testing.assert_allclose(to_np(out), to_np(m(x)), rtol=1e-6)
+        m.eval()
+        with minitorch.no_grad():
+            np.testing.assert_allclose(to_np(c(x)), to_np(m(x)), rtol=1e-6)
+    assert c._compiled._captures == 2  # one graph per mode, each captured once
+
+
 def test_dtype_change_recaptures():
     c = minitorch.compile(lambda x: (x * 2).exp())
     a = c(minitorch.ones(3))

@@ -281,6 +281,7 @@ class CompiledFunction:
         self._read_codes = set()     # (code, id of its module) pairs already read
         self._read_globals = set()   # codes whose globals are read
         self._reads_state = None
+        self._stashed = {}  # (modules state, reads state) -> (entries, templates) made under it (_modules_changed)
         code = getattr(fn, "__code__", None)
         self._names_read = _globals_read(code) if code is not None and module is None else None
         _ALL.append(self)
@@ -348,14 +349,26 @@ class CompiledFunction:
 
     def _modules_changed(self):
         """Whether a module a capture of this function ran (however the function reached it: a global, an
-        argument, an attribute) has changed since (``train()``/``eval()``, a replaced parameter or layer): then
-        every graph is dropped and the call captures again."""
-        if _state_key(self._used) == self._used_state and (not self._reads or self._reads_key() == self._reads_state):
+        argument, an attribute) or a value its code read has changed since (``train()``/``eval()``, a replaced
+        parameter or layer): then the graphs made before are put aside (up to ``CACHE_SIZE_LIMIT`` states' worth)
+        and the call captures again, unless the new state is one seen before, whose graphs come back."""
+        used = _state_key(self._used)
+        reads = self._reads_key() if self._reads else self._reads_state
+        if used == self._used_state and reads == self._reads_state:
             return False
-        self._entries.clear()
-        self._templates.clear()
-        self._used_state = _state_key(self._used)
-        self._reads_state = self._reads_key()
+        # the graphs made under the old state are put aside, and those of the new one, if it was seen before, come
+        # back: a nanoGPT-style loop that switches eval() and train() around its evaluation (which a layer's
+        # ``self.training`` reads) captures each setting once, as PyTorch's guards keep a graph per setting
+        stash = self._stashed
+        try:
+            stash[(self._used_state, self._reads_state)] = (self._entries, self._templates)
+            back = stash.pop((used, reads), None)
+        except TypeError:  # (a value read that cannot be hashed: nothing is kept)
+            back = None
+        while len(stash) > CACHE_SIZE_LIMIT:
+            del stash[next(iter(stash))]
+        self._entries, self._templates = back or ({}, {})
+        self._used_state, self._reads_state = used, reads
         return True
 
     def _reads_key(self):
@@ -869,6 +882,7 @@ class CompiledFunction:
         self._volatile.clear()
         self._used, self._used_ids, self._used_state = [], set(), None
         self._reads, self._read_codes, self._read_globals, self._reads_state = [], set(), set(), None
+        self._stashed.clear()
         self._stateless = weakref.WeakValueDictionary()
 
     def __get__(self, obj, objtype=None):
