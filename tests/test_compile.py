@@ -852,6 +852,26 @@ def test_switching_eval_and_train_around_an_evaluation_reuses_each_modes_graphs(
     assert c._compiled._captures == 2  # one graph per mode, each captured once
 
 
+@pytest.mark.parametrize("where, act", [(F, "relu"), (F, "tanh"), (F, "sigmoid"), (minitorch, "relu")])
+def test_a_functional_activation_inside_an_elementwise_chain_fuses_with_it(where, act):
+    def f(x):
+        return getattr(where, act)(x + 1) * 2  # (looked up at the call, as a program does)
+
+    x = minitorch.randn(16, 8, requires_grad=True)
+    report = explain(f, x.detach())
+    assert len(report.kernels) == 1  # x + 1, the activation and * 2: one generated kernel
+    c = minitorch.compile(f)
+    for _ in range(2):
+        x.grad = None
+        out = c(x)
+        out.sum().backward()
+        got = x.grad.numpy().copy()
+        x.grad = None
+        f(x).sum().backward()
+        np.testing.assert_allclose(to_np(out), to_np(f(x)), rtol=1e-6)
+        np.testing.assert_allclose(got, x.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_dtype_change_recaptures():
     c = minitorch.compile(lambda x: (x * 2).exp())
     a = c(minitorch.ones(3))

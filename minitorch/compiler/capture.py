@@ -41,8 +41,8 @@ _LAUNCH = "minitorch.ops.launch"
 # then reads values of the graph rather than tensors hidden inside one node)
 _TRANSPARENT = {"dropout", "dropout1d", "dropout2d", "dropout3d"}
 # composites of elementwise ops recorded op by op unless in place: they fuse, and a compiled backward recomputes
-# their pieces instead of calling their contexts whole
-_ELEMENTWISE_COMPOSITES = {"silu"}
+# their pieces instead of calling their contexts whole (``F.relu(x + 1) * 2`` is one kernel, as with torch.relu)
+_ELEMENTWISE_COMPOSITES = {"silu", "relu", "tanh", "sigmoid"}
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -101,6 +101,7 @@ class _Recorder:
 
     def __init__(self, names, fullgraph=False):
         self.fullgraph = fullgraph
+        self.cond_pred = False  # reading ``cond``'s predicate: a guard even with fullgraph (``cond_predicate``)
         self.broken = None
         self.graph = Graph()
         self.vals = {}       # id(tensor) -> Value
@@ -374,8 +375,9 @@ class _Recorder:
                 finally:
                     self.depth -= 1
             convert = HOST_READ[0]
-            if convert is not None and v is not None and not self.fullgraph and not self.of_backward \
-                    and not self._side_effects():  # (a backward graph's guard could not stop the engine's pass)
+            if convert is not None and v is not None and (not self.fullgraph or self.cond_pred) \
+                    and not self.of_backward and not self._side_effects():
+                # (a backward graph's guard could not stop the engine's pass)
                 self.depth += 1
                 try:
                     host = fn(*args, **kw)
@@ -982,6 +984,20 @@ def _calls_watcher(rec, outer=None):
 
 def is_capturing():
     return _ACTIVE[0] is not None
+
+
+def cond_predicate(pred):
+    """``bool(pred)`` for ``minitorch.cond``: under capture the branch taken is a guard of the graph (one graph per
+    branch, each replayed while its guard holds), also with ``fullgraph=True``, where another branch on a tensor's
+    value is an error: ``cond`` is how PyTorch programs make such a branch part of one graph."""
+    rec = _ACTIVE[0]
+    if rec is None:
+        return bool(pred)
+    prev, rec.cond_pred = rec.cond_pred, True
+    try:
+        return bool(pred)
+    finally:
+        rec.cond_pred = prev
 
 
 def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
