@@ -252,8 +252,17 @@ def unravel_index(indices, shape):
 
 
 def cond(pred, true_fn, false_fn, operands=()):
-    """``true_fn(*operands)`` if ``pred`` (a bool or a one-element tensor) else ``false_fn(*operands)``."""
-    return (true_fn if bool(pred) else false_fn)(*operands)
+    """``true_fn(*operands)`` if ``pred`` (a bool or a one-element tensor) else ``false_fn(*operands)``. Inside a
+    compiled call the branch taken is a guard of the graph, also with ``fullgraph=True`` (the other branch is
+    captured as a graph of its own the first time it is taken)."""
+    from .tensor import Tensor
+    if not isinstance(operands, (tuple, list)):
+        raise RuntimeError(f"Expect operands to be a tuple of possibly nested dict/list/tuple that only consists of "
+                           f"tensor leaves, but got {operands}.")
+    if isinstance(pred, Tensor) and pred.numel() != 1:
+        raise RuntimeError(f"Expected pred to be bool or single-element tensor, but got {pred}.")
+    from .compiler.capture import cond_predicate
+    return (true_fn if cond_predicate(pred) else false_fn)(*operands)
 
 
 # ---------------------------------------------------------------------------------------------------------------

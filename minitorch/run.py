@@ -1,9 +1,10 @@
 """Run a program written for PyTorch on minitorch, unchanged.
 
 ``python -m minitorch.run SCRIPT.py [ARGS...]`` (or ``python -m minitorch.run -m PACKAGE.MODULE [ARGS...]``) runs
-the script as ``__main__`` with every ``torch`` import resolved to ``minitorch`` and every ``torchvision`` import to
-``minitorch.vision``: ``import torch``, ``import torch.nn as nn``, ``from torch.utils.data import DataLoader``,
-``from torchvision import datasets, transforms`` all give minitorch's modules. The mapping is an import hook in this
+the script as ``__main__`` with every ``torch`` import resolved to ``minitorch``, every ``torchvision`` import to
+``minitorch.vision`` and ``functorch`` to ``minitorch.functorch``: ``import torch``, ``import torch.nn as nn``,
+``from torch.utils.data import DataLoader``, ``from torchvision import datasets, transforms`` all give minitorch's
+modules. The mapping is an import hook in this
 process only; an installed PyTorch is neither imported nor changed.
 
 A name minitorch lacks fails as it would in any script: ``import torch.foo`` raises ModuleNotFoundError naming
@@ -25,6 +26,7 @@ __all__ = ["main", "install", "uninstall", "ALIASES"]
 ALIASES = (
     ("torchvision", "minitorch.vision"),
     ("torch", "minitorch"),
+    ("functorch", "minitorch.functorch"),
 )
 
 

@@ -191,6 +191,62 @@ def test_set_logs_artifacts_levels_and_the_environment_variable(capsys):
     assert logs.on("graph")
 
 
+def test_logs_internal_formatter_from_torch_logs_format(capsys, monkeypatch, tmp_path):
+    # a tutorial's opening lines: an empty TORCH_LOGS_FORMAT makes every report line the bare message
+    monkeypatch.setenv("TORCH_LOGS_FORMAT", "")
+    monkeypatch.delenv("TORCH_LOGS", raising=False)
+    internal = minitorch._logging._internal
+    internal.DEFAULT_FORMATTER = internal._default_formatter()
+    try:
+        internal._init_logs()
+        minitorch._logging.set_logs(graph_code=True)
+        minitorch.compile(lambda x: x.sin() + 1)(minitorch.ones(2))
+        err = capsys.readouterr().err
+        assert err.startswith("captured graph of <lambda>:") and "[minitorch.compile]" not in err
+        monkeypatch.setenv("TORCH_LOGS_FORMAT", "short")
+        internal.DEFAULT_FORMATTER = internal._default_formatter()
+        internal._init_logs(str(tmp_path / "log.txt"))  # TORCH_LOGS unset: reports off again; lines to a file
+        assert not logs.on("graph")
+        minitorch._logging.set_logs(graph_code=True)
+        minitorch.compile(lambda x: x.cos() + 1)(minitorch.ones(2))
+        assert capsys.readouterr().err == ""
+        assert (tmp_path / "log.txt").read_text().startswith("INFO:torch._dynamo:captured graph of <lambda>:")
+    finally:
+        logs.set_output(None)
+    monkeypatch.delenv("TORCH_LOGS_FORMAT")
+    assert isinstance(internal._default_formatter(), internal.TorchLogsFormatter)
+    minitorch.compile(lambda x: x.tan() + 1)(minitorch.ones(2))
+    assert capsys.readouterr().err.startswith("[minitorch.compile] [__graph] captured graph of <lambda>:")
+
+
+@pytest.mark.parametrize("how", ["cond", "functorch"])
+def test_cond_is_a_guard_inside_a_fullgraph_compile(how):
+    if how == "cond":
+        cond = minitorch.cond
+    else:
+        from minitorch.functorch.experimental.control_flow import cond
+
+    def f(a, b):
+        x = a / (a.abs() + 1)
+        b = cond(b.sum() < 0, lambda y: y * -1, lambda y: y.clone(), (b,))
+        return x * b
+
+    c = minitorch.compile(f, fullgraph=True)
+    a, b = minitorch.tensor([1.0, -3.0]), minitorch.tensor([2.0, 4.0])
+    for sign in (1, -1, 1, -1):
+        assert c(a, sign * b).tolist() == f(a, sign * b).tolist() == [1.0, -3.0]
+    assert c._captures == 2  # one graph per branch, each replayed while its guard holds
+    with pytest.raises(RuntimeError, match="Expect operands to be a tuple"):
+        minitorch.cond(True, lambda y: y, lambda y: y, b)
+    with pytest.raises(RuntimeError, match="single-element tensor"):
+        minitorch.cond(b > 0, lambda y: y, lambda y: y, (b,))
+
+    def g(a):  # another branch on a value still breaks the graph, an error with fullgraph
+        return a * 2 if a.sum() > 0 else a
+    with pytest.raises(minitorch.compiler.CompileError, match="graph break"):
+        minitorch.compile(g, fullgraph=True)(a)
+
+
 def test_assume_constant_result_allow_in_graph_and_disable_with_a_reason():
     class Config:
         def __init__(self):

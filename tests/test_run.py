@@ -50,6 +50,19 @@ def test_exit_status_and_missing_names(tmp_path):
     assert "ImportError: cannot import name 'no_such_name'" in r.stderr
 
 
+def test_functorch_resolves_to_minitorch_and_its_cond(tmp_path):
+    r = run_script(tmp_path, """
+        from functorch.experimental.control_flow import cond
+        import functorch
+        import torch
+        print(functorch.__name__, cond is torch.cond)
+        print(cond(torch.tensor(True), lambda y: y + 1, lambda y: y - 1, (torch.zeros(2),)).tolist())
+        functorch.vmap
+    """)
+    assert r.stdout.splitlines() == ["minitorch.functorch True", "[1.0, 1.0]"]
+    assert "AttributeError" in r.stderr and "vmap" in r.stderr  # a transform minitorch lacks: a clear error
+
+
 def test_module_form_and_usage(tmp_path):
     (tmp_path / "pkgmod.py").write_text("import torch\nprint('ran', torch.__name__)\n")
     r = subprocess.run([sys.executable, "-m", "minitorch.run", "-m", "pkgmod"], capture_output=True, text=True,

@@ -41,10 +41,30 @@ def on(artifact):
     return artifact in _ON or os.environ.get("MINITORCH_COMPILE_DEBUG", "") not in ("", "0")
 
 
+_OUTPUT = [None, None]  # (a logging.Formatter, a file name) set by torch._logging._internal._init_logs
+
+
 def log(artifact, text):
     """Write ``text`` under ``artifact`` when it is on."""
     if on(artifact):
-        sys.stderr.write(f"[minitorch.compile] [__{artifact}] {text}\n")
+        fmt, path = _OUTPUT
+        if fmt is None:
+            line = f"[minitorch.compile] [__{artifact}] {text}"
+        else:
+            record = logging.LogRecord("torch._dynamo", logging.INFO, __file__, 0, text, None, None)
+            record.artifact = artifact
+            line = fmt.format(record)
+        if path is None:
+            sys.stderr.write(line + "\n")
+        else:
+            with open(path, "a") as f:
+                f.write(line + "\n")
+
+
+def set_output(formatter, path=None):
+    """Format every report line with ``formatter`` (a ``logging.Formatter``; None: minitorch's own form) and write
+    it to ``path`` (None: stderr)."""
+    _OUTPUT[0], _OUTPUT[1] = formatter, path
 
 
 def configure(artifacts, levels):

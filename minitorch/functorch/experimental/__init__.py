@@ -1,0 +1,2 @@
+"""``functorch.experimental``: ``control_flow.cond``."""
+from . import control_flow  # noqa: F401
