@@ -309,8 +309,6 @@ class Tensor:
                      self._vc, self._contig)
 
     def detach_(self):
-        if self._base is not None:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._grad_fn = None
         self._requires_grad = False
         return self

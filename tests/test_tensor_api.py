@@ -652,3 +652,17 @@ def test_sums_over_either_dim_on_each_path_match_torch(rows, cols, torch):
     assert np.isnan(got[7:10]).all() and not np.isnan(np.delete(got, [7, 8, 9])).any()
     for op in ("amax", "amin"):  # NaN in either half of the rows, or the first or last row, propagates
         np.testing.assert_array_equal(getattr(m, op)(0).numpy(), getattr(t, op)(0).numpy())
+
+
+@pytest.mark.parametrize("make", [lambda x: x.repeat(1, 1), lambda x: x.repeat(1, 1, 1), lambda x: x.tile((1,)),
+                                  lambda x: x[:, :1].repeat(1, 1)])
+def test_repeat_by_ones_is_a_new_tensor(make):
+    x = minitorch.zeros(2, 3)
+    y = make(x)
+    y.add_(1)  # a repeat never aliases its input, even when every count is 1
+    assert x.sum().item() == 0.0 and y.min().item() == 1.0
+    leaf = minitorch.ones(2, 3, requires_grad=True)
+    r = make(leaf)
+    r.mul_(2)  # not a view of the leaf: no in-place error
+    r.sum().backward()
+    assert leaf.grad.sum().item() == 2.0 * r.numel()

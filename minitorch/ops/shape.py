@@ -19,8 +19,11 @@ def as_view(x, shape, stride, offset):
     is refused, as in PyTorch (the write would go unrecorded)."""
     t = _make(x._storage, tuple(shape), tuple(stride), offset, x._dtype, x._device, x._vc, None,
               x._base if x._base is not None else x)
-    if x._requires_grad and not _state.enabled:
-        t._ngv = True
+    if x._requires_grad:
+        if not _state.enabled:
+            t._ngv = True
+    elif x._base is not None and x._base._requires_grad and getattr(x, "_ngv", False):
+        t._ngv = True  # (a view of such a view, made with grad mode on, inherits the mark, as in PyTorch)
     return t
 
 
@@ -779,8 +782,9 @@ def repeat(input, *sizes):
     for r, n in zip(sizes, x._shape):
         shape += [1, n]
         exp += [r, n]
-    y = x.reshape(shape).expand(exp)
-    return y.reshape([r * n for r, n in zip(sizes, x._shape)])
+    y = x.reshape(shape).expand(exp).reshape([r * n for r, n in zip(sizes, x._shape)])
+    # every count 1: the reshapes are views of the input; a repeat is a new tensor (writing it leaves input alone)
+    return y.clone() if y._storage is input._storage else y
 
 
 def tile(input, dims):
