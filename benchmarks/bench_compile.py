@@ -6,14 +6,16 @@ prologue fused into the loss, forward and backward), the MNIST MLP training step
 momentum 0.9, cross-entropy) with the model compiled and written as one compiled function that logs ``loss.item()``
 (cut at its breaks, against the same function compiled only at its modules), bench_seq.py's GPT training step (AdamW) with the model compiled, a GPT training step
 written the way nanoGPT-style scripts write it (own attention module over scaled_dot_product_attention, a
-hand-written tanh-GELU, the loss computed in the model's forward, AdamW; the script compiles the model), causal
+hand-written tanh-GELU, the loss computed in the model's forward, AdamW; the script compiles the model), a
+Llama-style training step as llama2.c-style scripts write it (hand-written RMSNorm and rotary embeddings,
+grouped keys and values, SwiGLU, gradient clipping, AdamW; the script compiles the model), causal
 self-attention written out as nanoGPT's fallback path writes it (scores scaled, masked_fill with a causal buffer,
 softmax: the scale and mask fuse into the softmax kernel, forward and backward), and the first-call time of the
 compiled MLP step in a new process with a cold and then a warm kernel cache. Libraries alternate in rounds; the
 table shows the median time of each and ratios against PyTorch eager.
 
 Run: python benchmarks/bench_compile.py [--rounds 5]
-     [--only gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first]
+     [--only gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,llama,attn,sample,resnet,first,regional]
 """
 import argparse
 import math
@@ -325,6 +327,108 @@ def bench_nanogpt(rounds, torch):
     return run_three(rounds, torch, nanogpt_steps_of, "nanoGPT-style step x2 (4x128)", reps=2)
 
 
+def llama_model(lib, layers=4, heads=4, kv_heads=2, width=128, ctx=128, vocab=256, hidden=352):
+    """A Llama-style decoder written as small training scripts write theirs: RMSNorm by hand (a mean of squares,
+    rsqrt, two scales), rotary position embeddings by hand (each head's dimension read as (even, odd) pairs through
+    stride 2, cos/sin tables broadcast over batch and heads, the rotated pairs stacked back), keys and values shared
+    by two query heads (expand + reshape), ``scaled_dot_product_attention(is_causal=True)``, a SwiGLU feed-forward
+    (``silu(gate(x)) * up(x)``), no biases, the output layer tied to the embedding."""
+    nn, F = lib.nn, lib.nn.functional
+    hd = width // heads
+
+    class RMSNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(lib.ones(width))
+
+        def forward(self, x):
+            return x * lib.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * self.scale
+
+    def rotate(x, cos, sin):
+        even, odd = x.reshape(*x.shape[:-1], hd // 2, 2).unbind(-1)
+        return lib.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(3)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Linear(width, heads * hd, bias=False)
+            self.kv = nn.Linear(width, 2 * kv_heads * hd, bias=False)
+            self.out = nn.Linear(width, width, bias=False)
+
+        def forward(self, x, cos, sin):
+            B, T, _ = x.shape
+            q = rotate(self.q(x).view(B, T, heads, hd), cos, sin)
+            k, v = self.kv(x).view(B, T, 2, kv_heads, hd).unbind(2)
+            k = rotate(k, cos, sin)
+            rep = heads // kv_heads
+            k, v = (t[:, :, :, None, :].expand(B, T, kv_heads, rep, hd).reshape(B, T, heads, hd) for t in (k, v))
+            y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=True)
+            return self.out(y.transpose(1, 2).reshape(B, T, width))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n1, self.n2 = RMSNorm(), RMSNorm()
+            self.attn = Attention()
+            self.gate, self.up = nn.Linear(width, hidden, bias=False), nn.Linear(width, hidden, bias=False)
+            self.down = nn.Linear(hidden, width, bias=False)
+
+        def forward(self, x, cos, sin):
+            x = x + self.attn(self.n1(x), cos, sin)
+            h = self.n2(x)
+            return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    class Llama(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, width)
+            self.blocks = nn.ModuleList([Block() for _ in range(layers)])
+            self.norm = RMSNorm()
+            self.head = nn.Linear(width, vocab, bias=False)
+            self.head.weight = self.emb.weight
+            ang = lib.outer(lib.arange(ctx, dtype=lib.float32),
+                            10000.0 ** (-lib.arange(0, hd, 2, dtype=lib.float32) / hd))
+            self.register_buffer("cos", ang.cos().view(1, ctx, 1, hd // 2), persistent=False)
+            self.register_buffer("sin", ang.sin().view(1, ctx, 1, hd // 2), persistent=False)
+
+        def forward(self, idx, targets):
+            T = idx.shape[1]
+            h = self.emb(idx)
+            for b in self.blocks:
+                h = b(h, self.cos[:, :T], self.sin[:, :T])
+            logits = self.head(self.norm(h))
+            return F.cross_entropy(logits.view(-1, vocab), targets.view(-1))
+
+    lib.manual_seed(0)
+    return Llama()
+
+
+def llama_steps_of(lib, compiled, batch=8, ctx=128, vocab=256):
+    """A training step of ``llama_model`` (4 layers, width 128, context 128, batch 8): forward, backward, gradient
+    norm clipped at 1, AdamW; the script compiles the model."""
+    model = llama_model(lib, ctx=ctx, vocab=vocab)
+    run = lib.compile(model) if compiled else model
+    opt = lib.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.1)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.integers(0, vocab, (batch, ctx)))
+    y = lib.from_numpy(rng.integers(0, vocab, (batch, ctx)))
+
+    def steps():
+        for _ in range(2):
+            loss = run(x, y)
+            loss.backward()
+            lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        return loss
+    return steps
+
+
+def bench_llama(rounds, torch):
+    return run_three(rounds, torch, llama_steps_of, "Llama-style step x2 (4x128)", reps=2)
+
+
 def nanogpt_sample_of(lib, mode, batch=4, tokens=64):
     """Generation as nanoGPT's sample.py does it without a key/value cache: ``tokens`` forwards under no_grad, the
     sequence one longer each time (1 to ``tokens``), the next token the argmax of the last position's logits. Each
@@ -539,7 +643,8 @@ def bench_regional(torch):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--only", default="gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,attn,sample,resnet,first,regional")
+    p.add_argument("--only", default="gelu,mse,softcap,mlp,stepfn,gpt,nanogpt,llama,attn,sample,resnet,first,"
+                                       "regional")
     args = p.parse_args()
     try:
         import torch
@@ -563,6 +668,8 @@ def main():
         bench_gpt(args.rounds, torch)
     if "nanogpt" in only:
         bench_nanogpt(args.rounds, torch)
+    if "llama" in only:
+        bench_llama(args.rounds, torch)
     if "attn" in only:
         bench_attention(args.rounds, torch)
     if "sample" in only:

@@ -448,6 +448,81 @@ def test_a_chain_with_inputs_broadcast_over_leading_dimensions_walks_rows(n):
     assert "for r in prange(n // C):" in c.code and "b1 = base % m1" in c.code and "%" not in inner
 
 
+def _rotary(x, cos, sin):
+    # rotary position embedding written out the way training scripts write it: halves of the last dimension read
+    # through stride 2, tables broadcast over batch and heads
+    r, i = x.reshape(*x.shape[:-1], -1, 2).unbind(-1)
+    return minitorch.stack([r * cos - i * sin, r * sin + i * cos], dim=-1).flatten(3)
+
+
+def _rms(x, w):
+    return x * minitorch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
+
+
+@pytest.mark.parametrize("batch", [1, 40])  # the serial and the threaded kernel
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_strided_and_broadcast_inputs_are_read_in_place_with_eager_values_and_gradients(batch, dtype, monkeypatch):
+    from minitorch.compiler import codegen
+    from minitorch.ops import launch
+    dt = getattr(minitorch, dtype)
+    gen = minitorch.Generator().manual_seed(3)
+    T, H, D = 12, 3, 8
+    q = minitorch.randn(batch, T, H, D, dtype=dt, generator=gen, requires_grad=True)
+    w = minitorch.randn(H * D, dtype=dt, generator=gen, requires_grad=True)
+    ang = minitorch.randn(T, D // 2, dtype=dt, generator=gen)
+    cos, sin = ang.cos().view(1, T, 1, D // 2), ang.sin().view(1, T, 1, D // 2)
+
+    def f(q, w, cos, sin):
+        return _rms(_rotary(q, cos, sin).reshape(q.shape[0], T, H * D), w)
+
+    c = minitorch.compile(f)
+    c(q, w, cos, sin)
+    copies = []
+    real = launch.contiguous
+    monkeypatch.setattr(launch, "contiguous", lambda t: copies.append(tuple(t.shape)) or real(t))
+    got, want = c(q, w, cos, sin), f(q, w, cos, sin)
+    assert copies == []  # no input of a fused chain was copied to contiguous memory first
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+    seed = minitorch.randn(*want.shape, dtype=dt, generator=gen)
+    for u, v in zip(minitorch.autograd.grad(got, [q, w], seed), minitorch.autograd.grad(want, [q, w], seed)):
+        np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=tol * 10, atol=tol * 10)
+    assert any(k._strided_mods for g in c.graphs for n in g.nodes if n.kind == "fused"
+               for k in [n.target.kernel if hasattr(n.target, "kernel") else n.target]
+               if isinstance(k, codegen.FusedKernel))
+
+
+@pytest.mark.parametrize("shape, view", [
+    ((5, 7, 6), lambda t: t.transpose(0, 2)),            # permuted: no two dimensions merge
+    ((4, 1, 6, 3), lambda t: t[:, :, ::2]),              # a step, and a dimension of size 1
+    ((6, 10), lambda t: t[:, 2:7]),                      # rows of a wider tensor
+    ((3, 4), lambda t: t[:, :1].expand(3, 5)),           # a stride-0 last dimension
+])
+def test_a_chain_on_a_view_reads_it_through_its_strides(shape, view):
+    base = minitorch.randn(*shape, dtype=minitorch.float64, generator=minitorch.Generator().manual_seed(1))
+    x = view(base)
+    bias = minitorch.randn(x.shape[-1], dtype=minitorch.float64)
+
+    def f(x, b):
+        return (x * 2 + b).tanh() - x
+
+    c = minitorch.compile(f)
+    c(x, bias)
+    np.testing.assert_array_equal(c(x, bias).numpy(), f(x, bias).numpy())
+    np.testing.assert_array_equal(c(x.contiguous(), bias).numpy(), f(x, bias).numpy())  # the same kernel, copied
+
+
+def test_collapsing_keeps_a_broadcast_tail_inputs_rows_whole():
+    from minitorch.compiler.codegen import _collapse
+    # rows may grow only while their length divides every broadcast (tail) input's size: a tail of 6 takes rows of
+    # 6 (not 24), a tail of 3 keeps rows of 3 while the outer dimensions still merge
+    assert _collapse((4, 2, 3), [[6, 3, 1]], [6]) == ([4], 6, [[6, 1]])
+    assert _collapse((4, 2, 3), [[6, 3, 1]], [3]) == ([8], 3, [[3, 1]])
+    assert _collapse((4, 1, 3), [[0, 9, 1]], []) == ([4], 3, [[0, 1]])
+    assert _collapse((2, 3), [[1, 2]], []) == ([2], 3, [[1, 2]])
+    assert _collapse((1, 1), [[0, 0]], []) == ([], 1, [[0]])
+
+
 def test_an_infinite_scalar_in_a_chain_is_a_literal_of_the_generated_code():
     f = minitorch.compile(lambda x: (x - 1).relu() * float("inf") - float("-inf"))
     x = minitorch.tensor([0.5, 2.0, 3.0])

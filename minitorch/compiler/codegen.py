@@ -179,6 +179,11 @@ def _header(device, dtype, what):
                                    exp="_exp_f32" if f32 else "exp")
 
 
+def _contract():
+    from .._inductor import config
+    return config.cpp.enable_floating_point_contract_flag in ("on", "fast")
+
+
 def _kernels(device, dtype, what, name, params, body, row_starts=None):
     """Source of the kernels of one loop body: serial and parallel @njit on the CPU, a grid-stride @cuda.jit.
     float32 kernels on the CPU take tanh in float32 arithmetic (the library's eager tanh does too).
@@ -194,9 +199,7 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
     # PyTorch): a multiply and an add become one fused multiply-add, one rounding instead of two (a last bit may
     # differ from eager mode's; NaN, infinities and signed zeros keep their rules); tanh-GELU over 16M float32
     # 16 -> 11.3 ms
-    from .._inductor import config
-    fm = "error_model='numpy'" + (", fastmath={'contract'}" if config.cpp.enable_floating_point_contract_flag in
-                                  ("on", "fast") else "")
+    fm = "error_model='numpy'" + (", fastmath={'contract'}" if _contract() else "")
     for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
                               ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         if row_starts is not None:
@@ -211,7 +214,7 @@ def _kernels(device, dtype, what, name, params, body, row_starts=None):
     return "\n".join(src)
 
 
-def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False, layer_norm=False):
+def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=False, layer_norm=False, contract=False):
     """Serial and parallel @njit kernels of a reduction body (lines with ``{rng}`` for the outer loop);
     ``softmax``: the body uses the library's float32 softmax helpers (its exp, row maximum and sums);
     ``layer_norm``: the library's layer-norm row kernel."""
@@ -224,13 +227,38 @@ def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=Fa
     # reassociation (only) lets LLVM keep partial sums in vector lanes (a mean of squared differences over 16M
     # float32: 10.0 -> 4.8 ms); NaN and infinities follow the same rules
     reassoc = name == "forward" if reassoc is None else reassoc
-    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if reassoc else "")
+    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if reassoc else ", fastmath={'contract'}" if contract else "")
     for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
                               ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         src += ["", deco, f"def {name}{suffix}({params}):"]
         src += ["    " + b.replace("{rng}", rng) for b in body]
         src.append("")
     return "\n".join(src)
+
+
+def _broadcast_strides(x, shape):
+    """``x``'s element strides against the result's ``shape``: 0 along the dimensions it is broadcast over."""
+    lead = len(shape) - len(x._shape)
+    return [0 if k < lead or x._shape[k - lead] == 1 else x._stride[k - lead] for k in range(len(shape))]
+
+
+def _collapse(shape, strides, tails):
+    """Merge neighbouring dimensions of ``shape`` that every strided input walks as one (and drop those of size
+    1): (outer dimensions, last dimension's size C, each input's strides over the outer dimensions and then the
+    last one). The last dimension takes in the one before it only while C stays a divisor of every broadcast
+    (tail) input's size, whose row starts are ``base % m``."""
+    dims = [(n, [s[k] for s in strides]) for k, n in enumerate(shape) if n != 1] or [(1, [0] * len(strides))]
+    merged = [dims[-1]]
+    for n, st in reversed(dims[:-1]):
+        size, inner = merged[-1]
+        last = len(merged) == 1
+        if all(a == b * size for a, b in zip(st, inner)) and (not last or all(m % (n * size) == 0 for m in tails)):
+            merged[-1] = (n * size, inner)
+        else:
+            merged.append((n, st))
+    merged.reverse()
+    outer = [n for n, _ in merged[:-1]]
+    return outer, merged[-1][0], [[st[j] for _, st in merged] for j in range(len(strides))]
 
 
 _XENT_PARAMS = "y, tg, w, has_w, ignore, sv, per_row, div"  # the cross-entropy gradient's arguments (``_xent_args``)
@@ -334,8 +362,7 @@ class FusedKernel:
             C = self.out_shape[-1]
             self.reduce = ("cross_entropy_grad", math.prod(self.out_shape) // C, C, tuple(self.out_shape))
             red = "cross_entropy_grad"
-        from .._inductor import config
-        contract = config.cpp.enable_floating_point_contract_flag in ("on", "fast")  # (another kernel: its own name)
+        self._contract = contract = _contract()  # (another kernel: its own name)
         sig = repr((_VERSION, _DEPS, ops, self.modes, self.dtype.name, self.device.type, red) + (("contract",) if
                                                                                               contract else ()))
         self.hash = hashlib.sha1(sig.encode()).hexdigest()[:16]
@@ -346,6 +373,10 @@ class FusedKernel:
         self.source = self._forward_source()
         self._fwd = None
         self._bwd = {}
+        # a plain elementwise kernel on the CPU reads strided and broadcast inputs in place (``_strided``), one
+        # generated module per pattern of such inputs
+        self._plain = self.reduce is None and self.ln is None and not self.xent and self.device.type == "cpu"
+        self._strided_mods = {}
         del lines
 
     # sources -------------------------------------------------------------------------------------------------
@@ -595,9 +626,59 @@ class FusedKernel:
             return out
         out = launch.empty(self.out_shape, self.dtype, self.device)
         n = out.numel()
-        if n:
+        if n and not (self._plain and self._strided(out, xs)):
             _launch(self._fwd, "forward", n, (out._storage, n, *self._row_arg(), *self._args(xs)))
         return out
+
+    # strided inputs ------------------------------------------------------------------------------------------
+    def _strided(self, out, xs):
+        """Run the chain into ``out`` reading its broadcast and non-contiguous inputs through their strides, when
+        there are any (then True): copying them to contiguous memory first cost more than the chain (rotary
+        embeddings read halves of the last dimension, stride 2, and position tables broadcast over batch and
+        heads; a norm's per-row scale is broadcast over the last dimension)."""
+        pat = tuple(m == "expand" or (m != "one" and not x._contig) for x, m in zip(xs, self.modes))
+        if True not in pat:
+            return False
+        mod = self._strided_mods.get(pat)
+        if mod is None:
+            tag = hashlib.sha1((self.hash + repr(pat)).encode()).hexdigest()[:16]
+            mod = self._strided_mods[pat] = _load(f"minitorch_fused_strided_{tag}", self._strided_source(pat))
+        shape = self.out_shape
+        strided = [j for j, p in enumerate(pat) if p]
+        tails = [math.prod(x._shape) for x, m, p in zip(xs, self.modes, pat) if m == "tail" and not p]
+        outer, C, st = _collapse(shape, [_broadcast_strides(xs[j], shape) for j in strided], tails)
+        args = [out._storage, math.prod(outer), C, np.array(outer, np.int64)]
+        it = iter(st)
+        for x, m, p in zip(xs, self.modes, pat):
+            if p:
+                args += [x._storage[x._offset:], np.array(next(it), np.int64)]
+            else:
+                k = x.numel() if m in ("one", "tail") else math.prod(shape)
+                args += [x._storage[x._offset:x._offset + k], k]
+        _launch(mod, "forward", math.prod(shape), args)
+        return True
+
+    def _strided_source(self, pat):
+        """The chain's kernel over rows of the last (collapsed) dimension ``C``: each strided input's start in a
+        row comes from the row's index in the outer dimensions (``shp``; one division per outer dimension and row,
+        none per element), and its elements follow the last dimension's stride (its strides ``m<j>``: one per
+        outer dimension, then the last one's)."""
+        head = ["    base = r * C"]
+        head += [f"    b{j} = base % m{j}" for j, m in enumerate(self.modes) if m == "tail" and not pat[j]]
+        sj = [j for j, p in enumerate(pat) if p]
+        head += [f"    o{j} = 0" for j in sj] + ["    q = r * 1", "    for d in range(D - 1, -1, -1):",
+                                                  "        e = q % shp[d]", "        q //= shp[d]"]
+        head += [f"        o{j} += e * m{j}[d]" for j in sj] + [f"    l{j} = m{j}[D]" for j in sj]
+        loads = []
+        for j, m in enumerate(self.modes):
+            idx = f"o{j} + k * l{j}" if pat[j] else {"full": "i", "one": "0", "tail": f"np.uint64(b{j} + k)"}[m]
+            loads.append(f"a{j} = x{j}[{idx}]")
+        body = ["D = shp.shape[0]", "for r in {rng}(n):"] + head
+        body += ["    for k in range(C):", "        i = np.uint64(base + k)"]
+        body += ["        " + b for b in loads + self._chain() + [f"out[i] = {self.ops[-1][2]}"]]
+        return _reduction_kernels(self.dtype, self._what("forward") + " (strided inputs)", "forward",
+                                  f"out, n, C, shp, {self._params()}", body, reassoc=False,
+                                  contract=self._contract)
 
     def forward_layer_norm(self, xs, weight, bias, eps):
         """The chain's result and its layer norm over the last C elements of each row: (result, normalized, mean,

@@ -228,7 +228,7 @@ _PLAIN = (str, bytes, float, complex, bool, type(None), type, types.FunctionType
           types.ModuleType)
 # fields that hold what the capture happened to see rather than what the entry computes: the later capture's
 # value is kept (version counters, caches of loaded kernels, the ids of storages that views share)
-_KEEP = {"version", "_fwd", "_bwd", "calls", "_fold"}
+_KEEP = {"version", "_fwd", "_bwd", "_strided_mods", "calls", "_fold"}
 # per class: fields replay does not read (a fused kernel's input values: only their count, for its sources)
 _KEEP_OF = {"FusedKernel": {"inputs"}}
 
