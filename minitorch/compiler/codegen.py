@@ -227,7 +227,8 @@ def _reduction_kernels(dtype, what, name, params, body, reassoc=None, softmax=Fa
     # reassociation (only) lets LLVM keep partial sums in vector lanes (a mean of squared differences over 16M
     # float32: 10.0 -> 4.8 ms); NaN and infinities follow the same rules
     reassoc = name == "forward" if reassoc is None else reassoc
-    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if reassoc else ", fastmath={'contract'}" if contract else "")
+    fm = "error_model='numpy'" + (", fastmath={'reassoc'}" if reassoc else
+                                  ", fastmath={'contract'}" if contract else "")
     for suffix, deco, rng in (("", f"@njit(cache=True, {fm})", "range"),
                               ("_par", f"@njit(cache=True, {fm}, parallel=True)", "prange")):
         src += ["", deco, f"def {name}{suffix}({params}):"]
