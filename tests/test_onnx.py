@@ -185,6 +185,46 @@ def test_style_transfer_ops_round_trip_at_every_opset(opset, tmp_path):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=f"output {i}")
 
 
+class Upsampler(nn.Module):
+    """A generator's upsampling ops: transposed convolutions (strided, padded, grouped, dilated, with output
+    padding; 2-D and 3-D), pixel (un)shuffle and the smooth activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(8, 6, 4, stride=2, padding=1)
+        self.grouped = nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2,
+                                          bias=False)
+        self.vol = nn.ConvTranspose3d(2, 3, (2, 3, 3), stride=(1, 2, 1), padding=(0, 1, 1))
+        self.shuffle, self.unshuffle = nn.PixelShuffle(2), nn.PixelUnshuffle(2)
+        self.soft, self.mish = nn.Softplus(beta=2.0, threshold=3.0), nn.Mish()
+
+    def forward(self, x):
+        y = self.grouped(F.relu(self.up(x)))
+        z = self.vol(y[:, :2].unsqueeze(2).expand(-1, -1, 2, -1, -1).contiguous())
+        return (self.shuffle(y), self.unshuffle(y), self.soft(y * 4), self.mish(y * 8), z,
+                F.softplus(x), F.pixel_shuffle(x.unsqueeze(0), 2))
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_transposed_convolutions_pixel_shuffles_and_smooth_activations_round_trip(opset, tmp_path):
+    minitorch.manual_seed(0)
+    model = Upsampler().eval()
+    x = minitorch.randn(2, 8, 5, 5)
+    with minitorch.no_grad():
+        want = [t.numpy() for t in model(x)]
+    path = tmp_path / "up.onnx"
+    minitorch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"ConvTranspose", "Softplus", "DepthToSpace"} <= ops  # (a 5-D pixel_shuffle by reshapes)
+    got = _run(path, {"x": x.numpy()})
+    assert [g.shape for g in got] == [w.shape for w in want]
+    for i, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=f"output {i}")
+    assert (want[2] > 3 / 2).any() and (want[2] < 1).any()  # both sides of the softplus threshold are exercised
+
+
 def test_private_export_writes_the_file_and_returns_the_output(tmp_path):
     # PyTorch's pre-2.6 private entry, which pytorch/examples' fast_neural_style calls (opset 11)
     model = Styler().eval()

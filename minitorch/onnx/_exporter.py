@@ -133,7 +133,7 @@ def _convert(b, node):
             y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
             return [b.op("Add", [y, b.name(bias)]) if bias is not None else y]
         if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh", "hardsigmoid",
-                    "hardswish"):
+                    "hardswish", "softplus", "mish"):
             return [_activation(b, name, x, a, _ft(node.args[0]))]
         if name in ("log_softmax", "softmax"):
             dim = a.get("dim")
@@ -191,6 +191,8 @@ def _convert(b, node):
             return [b.op("Add", [b.op("Mul", [b.op("Div", [d, std]), w]), bias])]
         if name == "pad":
             return [_pad(b, node, x, a)]
+        if name in ("pixel_shuffle", "pixel_unshuffle"):
+            return [_shuffle(b, node, x)]
         if name == "instance_norm":
             c = node.args[0].shape[1]
             ft = _ft(node.args[0])
@@ -224,6 +226,13 @@ def _convert(b, node):
             return [b.op("Conv", [b.name(x), b.name(w)] + ([b.name(bias)] if bias is not None else []),
                          strides=_pair(stride), pads=p + p, dilations=_pair(dilation), group=int(groups),
                          kernel_shape=list(w.shape[2:]))]
+        if cname == "ConvTranspose":  # 2-D and 3-D; PyTorch's weight layout (Cin, Cout/groups, *k) is ONNX's
+            x, w, bias, stride, padding, output_padding, dilation, groups = node.args[:8]
+            nd = len(x.shape) - 2
+            p = _pair(padding, nd)
+            return [b.op("ConvTranspose", [b.name(x), b.name(w)] + ([b.name(bias)] if bias is not None else []),
+                         strides=_pair(stride, nd), pads=p + p, dilations=_pair(dilation, nd), group=int(groups),
+                         output_padding=_pair(output_padding, nd), kernel_shape=list(w.shape[2:]))]
         if cname == "MaxPool2d":
             x, k, s, p, d, ceil = node.args[:6]
             if len(node.outputs) > 1 and node.outputs[1].users:
@@ -616,6 +625,16 @@ def _activation(b, name, x, a, ft=np.float32):
                               b.const(ft(6.0), "six")])
             hs = b.op("Mul", [hs, b.const(ft(1.0 / 6.0), "sixth")])
         return hs if name == "hardsigmoid" else b.op("Mul", [x, hs])
+    if name in ("softplus", "mish"):
+        # log(1 + exp(beta x)) / beta, and x itself where beta x passes the threshold (as the library computes it);
+        # mish is x * tanh(softplus(x)) at beta 1, threshold 20
+        beta, threshold = (float(a.get("beta", 1.0)), float(a.get("threshold", 20.0))) if name == "softplus" else \
+            (1.0, 20.0)
+        s = x if beta == 1.0 else b.op("Mul", [x, b.const(ft(beta), "beta")])
+        y = b.op("Softplus", [s])
+        y = y if beta == 1.0 else b.op("Div", [y, b.const(ft(beta), "beta")])
+        y = b.op("Where", [b.op("Greater", [s, b.const(ft(threshold), "threshold")]), x, y])
+        return y if name == "softplus" else b.op("Mul", [x, b.op("Tanh", [y])])
     if name in ("relu6", "hardtanh"):
         lo, hi = (0.0, 6.0) if name == "relu6" else (float(a.get("min_val", -1.0)), float(a.get("max_val", 1.0)))
         return b.op("Clip", [x, b.const(ft(lo), "lo"), b.const(ft(hi), "hi")])
@@ -628,6 +647,25 @@ def _activation(b, name, x, a, ft=np.float32):
     else:
         t = b.op("Erf", [b.op("Div", [x, b.const(ft(np.sqrt(2.0)), "sqrt2")])])
     return b.op("Mul", [b.op("Mul", [x, half]), b.op("Add", [t, one])])
+
+
+def _shuffle(b, node, x):
+    """pixel_shuffle / pixel_unshuffle as the library computes them: a reshape splitting the channels (or the
+    height and width) by the factor r, a transpose, a reshape (pixel_shuffle of a 4-D input is DepthToSpace in CRD
+    mode, which keeps height and width free for dynamic axes)."""
+    src, r = node.args[0].shape, int(node.args[1])
+    *batch, C, H, W = src
+    n = len(batch)
+    if node.name == "pixel_shuffle":
+        if n == 1:
+            return b.op("DepthToSpace", [x], blocksize=r, mode="CRD")
+        mid = batch + [C // (r * r), r, r, H, W]
+        perm = list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2]
+    else:
+        mid = batch + [C, H // r, r, W // r, r]
+        perm = list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3]
+    y = b.op("Transpose", [_reshape(b, x, mid, src)], perm=perm)
+    return _reshape(b, y, list(node.outputs[0].shape), src)
 
 
 def _reshape(b, x, shape, in_shape):
