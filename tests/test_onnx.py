@@ -225,6 +225,51 @@ def test_transposed_convolutions_pixel_shuffles_and_smooth_activations_round_tri
     assert (want[2] > 3 / 2).any() and (want[2] < 1).any()  # both sides of the softplus threshold are exercised
 
 
+class Assorted(nn.Module):
+    """Rounding, remainders, logical ops, products, norms, truth reductions and the less common activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.prelu, self.prelu1 = nn.PReLU(3), nn.PReLU()
+        self.lrn = nn.LocalResponseNorm(3, alpha=0.1, beta=0.6, k=1.5)
+        with minitorch.no_grad():
+            self.prelu.weight.copy_(minitorch.tensor([0.1, -0.5, 2.0]))
+
+    def forward(self, x, i):
+        h = x * 3
+        return (h.round(), h.trunc(), h.remainder(0.7), h.fmod(-0.7), h.floor_divide(0.7),
+                i.remainder(3), i.fmod(3), i.floor_divide(-3), (i // 3).remainder(-2),
+                (x > 0).logical_and(x < 1), (x > 0).logical_or(i > 2), x.logical_xor(x > 0.5), (x > 0).logical_not(),
+                x.prod(1), x.norm(dim=1), x.norm(), (x > -5).all(1), (x > 1).any(), x.any(-1, keepdim=True),
+                (x > 0).sum(1), F.normalize(x, dim=1), F.normalize(x, p=1.0, dim=-1), x.logsumexp(1),
+                x.abs().log1p(), x.expm1(), self.prelu(x), self.prelu1(x), F.softsign(x), F.logsigmoid(h),
+                F.selu(x), F.celu(x, 0.7), F.tanhshrink(x), F.hardshrink(x, 0.6), F.softshrink(x, 0.3),
+                F.glu(x, 2), self.lrn(x), x.isfinite(), x.tan(), x.sinh(), x.cosh(), x.atan(), x.asinh(),
+                (x * 0.3).asin(), (x * 0.3).acos(), (x * 0.3).atanh(), (x.abs() + 1).acosh(), x.div(0.3,
+                                                                                                 rounding_mode="trunc"))
+
+
+def test_assorted_ops_round_trip_through_onnxruntime(tmp_path):
+    minitorch.manual_seed(0)
+    model = Assorted().eval()
+    x = minitorch.randn(2, 3, 4, 4)
+    x[0, 0, 0, 0] = 0.5 / 3  # ties of round and of the remainders
+    x[1, 2, 3, 3] = -0.5
+    i = minitorch.randint(-9, 9, (2, 3, 4, 4))
+    with minitorch.no_grad():
+        want = [t.numpy() for t in model(x, i)]
+    path = tmp_path / "assorted.onnx"
+    minitorch.onnx.export(model, (x, i), str(path), input_names=["x", "i"])
+    onnx.checker.check_model(onnx.load(str(path)))
+    got = _run(path, {"x": x.numpy(), "i": i.numpy()})
+    assert len(got) == len(want)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype == w.dtype and g.shape == w.shape, k
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=f"output {k}")
+    with pytest.raises(RuntimeError, match=r"local_response_norm of size 2"):
+        minitorch.onnx.export(nn.LocalResponseNorm(2), (x,))
+
+
 def test_private_export_writes_the_file_and_returns_the_output(tmp_path):
     # PyTorch's pre-2.6 private entry, which pytorch/examples' fast_neural_style calls (opset 11)
     model = Styler().eval()
@@ -711,9 +756,8 @@ def test_unary_launchers_are_mapped_or_named_and_legacy_outputs_follow_the_dynam
     (got,) = _run(path, {"x": x.numpy()})
     with minitorch.no_grad():
         np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
-    with pytest.raises(RuntimeError, match=r"no ONNX mapping for launcher\.unary \('trunc'\)"):
-        minitorch.onnx.export(lambda x: x.div(2.0, rounding_mode="trunc"), (minitorch.randn(3),),
-                              str(tmp_path / "t.onnx"), dynamo=False)
+    with pytest.raises(RuntimeError, match=r"no ONNX mapping for launcher\.unary \('frac'\)"):
+        minitorch.onnx.export(lambda x: x.frac(), (minitorch.randn(3),), str(tmp_path / "t.onnx"), dynamo=False)
 
 
 def test_topk_sort_and_argsort_are_topk_operators(tmp_path):

@@ -24,7 +24,8 @@ _DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64":
            "float64": 11, "bfloat16": 16}
 _UNARY = {"exp": "Exp", "log": "Log", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "neg": "Neg",
           "sqrt": "Sqrt", "abs": "Abs", "sin": "Sin", "cos": "Cos", "erf": "Erf", "reciprocal": "Reciprocal",
-          "floor": "Floor", "ceil": "Ceil", "sign": "Sign"}
+          "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "tan": "Tan", "asin": "Asin", "acos": "Acos",
+          "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh"}
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min"}
 _COMPARE = {"eq": ("Equal", False), "ne": ("Equal", True), "lt": ("Less", False), "gt": ("Greater", False),
             "le": ("LessOrEqual", False), "ge": ("GreaterOrEqual", False)}  # op, negated
@@ -193,6 +194,8 @@ def _convert(b, node):
             return [_pad(b, node, x, a)]
         if name in ("pixel_shuffle", "pixel_unshuffle"):
             return [_shuffle(b, node, x)]
+        if name in _MORE_FUNCTIONAL:
+            return [_more_functional(b, node, name, x, a)]
         if name == "instance_norm":
             c = node.args[0].shape[1]
             ft = _ft(node.args[0])
@@ -218,6 +221,8 @@ def _convert(b, node):
         if op in _BINARY:
             return [_typed(b, node, _BINARY[op], ins()[:2])]
         cname = cls.__name__
+        if cname == "_Pointwise" and getattr(node.args[1], "__name__", "") in _POINTWISE:  # (x, forward, gradient)
+            return [b.op(_POINTWISE[node.args[1].__name__], ins()[:1])]
         if cname == "Conv2d":
             x, w, bias, stride, padding, dilation, groups = node.args[:7]
             if isinstance(padding, str):
@@ -268,6 +273,10 @@ def _convert(b, node):
             return [b.op("CumSum", [ins()[0], b.const(np.array(int(node.args[1]), np.int64), "axis")])]
         if cname == "Expand":
             return [b.op("Expand", [ins()[0], b.ints(node.args[1], "shape")])]
+        if cname in ("Prod", "Norm2"):  # (x, dims, keepdim); dims empty: every dimension
+            x, dims, keep = node.args[:3]
+            dims = list(dims) if dims else list(range(len(x.shape)))
+            return [_reduce(b, "ReduceProd" if cname == "Prod" else "ReduceL2", b.name(x), dims, keep)]
         if cname in ("Sum", "Mean"):
             x, dims, keep = node.args[:3]
             return [_reduce(b, "ReduceSum" if cname == "Sum" else "ReduceMean", b.name(x), dims, keep)]
@@ -322,6 +331,27 @@ def _convert(b, node):
             values = _reduce(b, "ReduceMax" if big else "ReduceMin", src, [axis], keep) if node.outputs[0].users \
                 else None
             return [values, idx]
+        if name == "unary" and node.args[0] in _UNARY_COMPOSED and node.kwargs.get("family") in (None, "predicate"):
+            return [_unary_composed(b, node, node.args[0], ins()[1])]
+        if name in ("binary", "binary_same") and node.args[0] in ("fmod", "remainder", "floor_divide") and \
+                not node.kwargs.get("family"):
+            return [_division(b, node, node.args[0], *ins()[1:3])]
+        if name == "binary" and node.kwargs.get("family") == "compare" and node.args[0] in _LOGICAL:
+            a, c = (_truth(b, v, n) for v, n in zip(node.args[1:3], ins()[1:3]))
+            return [b.op(_LOGICAL[node.args[0]], [a, c])]
+        if name == "reduce" and node.args[0] in ("sum", "prod", "amax", "amin", "all", "any"):
+            op, x, dims = node.args[:3]
+            keep = node.args[3] if len(node.args) > 3 else node.kwargs.get("keepdim", False)
+            dims = list(dims) if dims else list(range(len(x.shape)))
+            src = b.name(x)
+            if op in ("all", "any"):   # the truth of each element as int32, its minimum (all) or maximum (any)
+                y = _reduce(b, "ReduceMin" if op == "all" else "ReduceMax", b.op("Cast", [_truth(b, x, src)], to=6),
+                            dims, keep)
+                return [b.op("Cast", [y], to=_DTYPES[out.dtype.name])]
+            if x.dtype.name != out.dtype.name:  # (a sum of bools or small integers is an int64)
+                src = b.op("Cast", [src], to=_DTYPES[out.dtype.name])
+            onnx_op = {"sum": "ReduceSum", "prod": "ReduceProd", "amax": "ReduceMax", "amin": "ReduceMin"}[op]
+            return [_reduce(b, onnx_op, src, dims, keep)]
         if name == "binary" and node.kwargs.get("family") == "compare" and node.args[0] in _COMPARE:
             op, negate = _COMPARE[node.args[0]]
             if b.opset < 12 and op.endswith("OrEqual"):   # a >= b as not (a < b), a <= b as not (a > b)
@@ -747,6 +777,110 @@ def _resize(b, node, x, a):
     lead = b.op("Slice", [b.op("Shape", [x]), b.ints([0], "starts"), b.ints([2], "ends"), b.ints([0], "axes")])
     sizes = b.op("Concat", [lead, b.ints(out_shape[2:], "sizes")], axis=0)
     return b.op("Resize", [x, roi, empty, sizes], **attrs)
+
+
+_POINTWISE = {"_asinh_fwd": "Asinh", "_acosh_fwd": "Acosh", "_atanh_fwd": "Atanh"}  # composite ops by forward
+_MORE_FUNCTIONAL = {"prelu", "normalize", "softsign", "logsigmoid", "selu", "celu", "tanhshrink", "hardshrink",
+                    "softshrink", "glu", "local_response_norm"}
+
+
+def _more_functional(b, node, name, x, a):
+    """Functional ops with an ONNX operator of their own (PRelu, Softsign, Selu, Shrink, LRN) or written from a
+    few: normalize is x / max(norm, eps), celu and logsigmoid their definitions, glu a * sigmoid(b) of the halves."""
+    src = node.args[0]
+    ft = _ft(src)
+    rank = len(src.shape)
+    if name == "prelu":  # the weight per channel (dim 1) as a (C, 1, ...) slope, which broadcasts from the right
+        w = a["weight"]
+        slope = b.name(w)
+        if math.prod(w.shape) > 1 and rank > 2:
+            slope = _reshape(b, slope, [math.prod(w.shape)] + [1] * (rank - 2), list(w.shape))
+        return b.op("PRelu", [x, slope])
+    if name == "normalize":
+        p, dim, eps = float(a["p"]), int(a["dim"]), float(a["eps"])
+        if p not in (1.0, 2.0):
+            raise _unsupported(node, f"normalize with p={p}")
+        norm = _reduce(b, "ReduceL2" if p == 2.0 else "ReduceL1", x, [dim], True)
+        return b.op("Div", [x, b.op("Max", [norm, b.const(ft(eps), "eps")])])
+    if name == "softsign":
+        return b.op("Softsign", [x])
+    if name == "logsigmoid":
+        return b.op("Neg", [b.op("Softplus", [b.op("Neg", [x])])])
+    if name == "selu":  # (ONNX's default alpha and gamma are the same constants)
+        return b.op("Selu", [x])
+    if name == "celu":  # max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+        al = b.const(ft(a["alpha"]), "alpha")
+        neg = b.op("Mul", [al, b.op("Sub", [b.op("Exp", [b.op("Div", [x, al])]), b.const(ft(1.0), "one")])])
+        zero = b.const(ft(0.0), "zero")
+        return b.op("Add", [b.op("Max", [x, zero]), b.op("Min", [neg, zero])])
+    if name == "tanhshrink":
+        return b.op("Sub", [x, b.op("Tanh", [x])])
+    if name in ("hardshrink", "softshrink"):
+        lambd = float(a["lambd"])
+        return b.op("Shrink", [x], lambd=lambd, bias=lambd if name == "softshrink" else 0.0)
+    if name == "glu":
+        dim = int(a["dim"]) % rank
+        half = src.shape[dim] // 2
+        first = b.op("Slice", [x, b.ints([0], "starts"), b.ints([half], "ends"), b.ints([dim], "axes")])
+        second = b.op("Slice", [x, b.ints([half], "starts"), b.ints([2 * half], "ends"), b.ints([dim], "axes")])
+        return b.op("Mul", [first, b.op("Sigmoid", [second])])
+    # local_response_norm: ONNX's LRN sums the window c - (size - 1) // 2 .. c + size // 2 and the library's
+    # c - size // 2 .. c + (size - 1) // 2: the same window for an odd size
+    size = int(a["size"])
+    if size % 2 == 0 or rank != 4:
+        raise _unsupported(node, f"local_response_norm of size {size}" if size % 2 == 0 else
+                           f"local_response_norm of a {rank}-D input")
+    return b.op("LRN", [x], size=size, alpha=float(a["alpha"]), beta=float(a["beta"]), bias=float(a["k"]))
+
+
+_LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}
+_UNARY_COMPOSED = ("round", "trunc", "log1p", "expm1", "logical_not", "nonzero", "isfinite")
+
+
+def _truth(b, v, name):
+    """A bool tensor of whether each element of ``v`` (ONNX name ``name``) is nonzero."""
+    if v.dtype.name == "bool":
+        return name
+    return b.op("Not", [b.op("Equal", [name, b.const(np.zeros((), v.dtype.name), "zero")])])
+
+
+def _unary_composed(b, node, op, x):
+    """Unary ops ONNX has no operator for (or, Round, one of another name), from others: trunc as
+    sign(x) * floor(|x|), log1p and expm1 through Log and Exp (a few ulp from the library's near 0)."""
+    v = node.args[1]
+    if op == "logical_not":
+        return b.op("Not", [_truth(b, v, x)])
+    if op == "nonzero":  # (a tensor's truth, as logical ops take it)
+        return _truth(b, v, x) if v.dtype.name != "bool" else b.op("Identity", [x])
+    if op == "isfinite":
+        if v.dtype.name not in ("float32", "float64", "float16"):
+            return b.op("Equal", [x, x])  # every integer is finite
+        return b.op("Not", [b.op("Or", [b.op("IsInf", [x]), b.op("IsNaN", [x])])])
+    if v.dtype.name not in ("float32", "float64", "float16"):
+        if op in ("round", "trunc"):
+            return b.op("Identity", [x])
+        raise _unsupported(node, f"{op} of {v.dtype.name}")
+    if op == "round":  # half to even, as the library rounds
+        return b.op("Round", [x])
+    if op == "trunc":
+        return b.op("Mul", [b.op("Sign", [x]), b.op("Floor", [b.op("Abs", [x])])])
+    one = b.const(np.ones((), v.dtype.name), "one")
+    if op == "log1p":
+        return b.op("Log", [b.op("Add", [x, one])])
+    return b.op("Sub", [b.op("Exp", [x]), one])
+
+
+def _division(b, node, op, x, y):
+    """fmod (C's remainder: the dividend's sign), remainder (the divisor's sign) and floor_divide: ONNX's Mod
+    where it gives the same numbers (fmod; remainder of integers), else their definitions."""
+    floating = node.outputs[0].dtype.name in ("float32", "float64", "float16")
+    if op == "fmod":
+        return b.op("Mod", [x, y], fmod=1)
+    if not floating:
+        r = b.op("Mod", [x, y], fmod=0)
+        return r if op == "remainder" else b.op("Div", [b.op("Sub", [x, r]), y])  # exact: x - r is a multiple of y
+    q = b.op("Floor", [b.op("Div", [x, y])])
+    return q if op == "floor_divide" else b.op("Sub", [x, b.op("Mul", [q, y])])
 
 
 def _reduce(b, op, x, dims, keep):
