@@ -754,6 +754,11 @@ def _resize(b, node, x, a):
     """F.interpolate as Resize: by the scale factor where the call gave one (PyTorch then computes source
     positions from it too), else by the output size."""
     mode = a.get("mode", "nearest")
+    in_shape, out_shape = node.args[0].shape, node.outputs[0].shape
+    if mode == "area" and len(in_shape) == 4 and all(i % o == 0 for i, o in zip(in_shape[2:], out_shape[2:])):
+        # area is the adaptive average pooling: where each output size divides the input's, windows of in / out
+        k = [i // o for i, o in zip(in_shape[2:], out_shape[2:])]
+        return _avg_pool(b, x, list(in_shape[2:]), k, k, [0, 0], False, True)
     if mode not in _RESIZE or a.get("antialias"):
         raise _unsupported(node, f"mode={mode!r}" + (" with antialias" if a.get("antialias") else ""))
     onnx_mode, coords, nearest = _RESIZE[mode]
@@ -764,7 +769,6 @@ def _resize(b, node, x, a):
         attrs["coordinate_transformation_mode"] = "align_corners" if a.get("align_corners") else "pytorch_half_pixel"
         if onnx_mode == "cubic":
             attrs.update(cubic_coeff_a=-0.75, exclude_outside=0)
-    in_shape, out_shape = node.args[0].shape, node.outputs[0].shape
     roi = b.const(np.zeros(0, np.float32), "roi")
     sf = a.get("scale_factor")
     if sf is not None and not a.get("recompute_scale_factor"):
