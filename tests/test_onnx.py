@@ -473,6 +473,24 @@ def test_save_options_for_initializers(tmp_path):
         prog.save(io.BytesIO(), external_data=True)
 
 
+@pytest.mark.parametrize("entry", ["export", "_export"])
+def test_legacy_export_keeps_initializers_as_inputs_and_warns_of_unknown_dynamic_axes(entry, tmp_path):
+    m = nn.Linear(3, 2)
+    path = tmp_path / "legacy.onnx"
+    kw = dict(input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "b"}, "yy": {0: "b"}},
+              keep_initializers_as_inputs=True)
+    with pytest.warns(UserWarning, match="Provided key yy for dynamic axes is not a valid input/output name"):
+        if entry == "export":
+            minitorch.onnx.export(m, (minitorch.randn(4, 3),), str(path), dynamo=False, **kw)
+        else:
+            minitorch.onnx._export(m, (minitorch.randn(4, 3),), str(path), **kw)
+    proto = onnx.load(str(path))
+    assert [i.name for i in proto.graph.input] == ["x", "weight", "bias"]
+    x, w, b = minitorch.randn(5, 3), minitorch.randn(2, 3), minitorch.randn(2)
+    (got,) = _run(path, {"x": x.numpy(), "weight": w.numpy(), "bias": b.numpy()})
+    np.testing.assert_allclose(got, (x @ w.T + b).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_dynamic_shapes_by_name_dim_and_position():
     from minitorch.export import Dim
     m = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3))

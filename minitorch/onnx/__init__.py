@@ -3,6 +3,7 @@ captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
 import contextlib
 import inspect
 import types
+import warnings
 
 from ._program import ONNXProgram
 
@@ -171,6 +172,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                           dynamic_shapes, export_params or bool(dynamo), training, infer_outputs=True,
                           verbose=verbose)
     if not dynamo:
+        if keep_initializers_as_inputs:  # the weights listed as graph inputs too (a caller may pass others)
+            proto = ONNXProgram(proto)._with_initializers(True, True)
         _write(proto, f)
         return None
     program = ONNXProgram(proto)
@@ -199,6 +202,8 @@ def _export(model, args, f, export_params=True, verbose=False, training=Training
         raise TypeError("_export() missing required argument: 'f' (the file to write)")
     proto = _export_model(model, args, None, input_names, output_names, opset_version, dynamic_axes, None,
                           export_params, training, infer_outputs=False, verbose=verbose)
+    if keep_initializers_as_inputs:
+        proto = ONNXProgram(proto)._with_initializers(True, True)
     _write(proto, f)
     from ..autograd.grad_mode import no_grad
     with no_grad():
@@ -244,6 +249,9 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
             model.train()
     if input_names is None:
         input_names = _default_input_names(forward, args, kw)
+    for key in dynamic_axes or {}:
+        if key not in set(input_names or []) | set(output_names or []):
+            warnings.warn(f"Provided key {key} for dynamic axes is not a valid input/output name")
     axes, ranges = dict(dynamic_axes or {}), {}
     if dynamic_shapes is not None:
         axes.update(_axes_of_dynamic_shapes(forward, args, kw, dynamic_shapes, list(input_names), ranges))
