@@ -119,3 +119,98 @@ def test_packed_sequences_through_a_compiled_function_and_a_module_that_packs():
     for _ in range(5):
         x, lengths = minitorch.randn(3, 5, 3), minitorch.tensor([5, 2, 4])
         assert minitorch.allclose(cm(x, lengths), m(x, lengths), atol=1e-6)
+
+
+def _llama_parts():
+    """A two-block Llama-style decoder as small training scripts write theirs: RMSNorm and rotary embeddings by hand
+    (pairs of the head dimension read through stride 2, tables broadcast over batch and heads), two query heads per
+    key/value head (expand + reshape), SwiGLU, a tied output layer, and the loss stored on the model as an
+    attribute in its forward (``self.last_loss = ...``)."""
+    import minitorch.nn as nn
+    import minitorch.nn.functional as F
+    W, H, KV, HD, V, T = 16, 4, 2, 4, 11, 6
+
+    class RMSNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(minitorch.ones(W) + 0.1 * minitorch.randn(W))
+
+        def forward(self, x):
+            return x * minitorch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * self.weight
+
+    def rope(x, cos, sin):
+        r, i = x.reshape(*x.shape[:-1], -1, 2).unbind(-1)
+        return minitorch.stack([r * cos - i * sin, r * sin + i * cos], dim=-1).flatten(3)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n1, self.n2 = RMSNorm(), RMSNorm()
+            self.q, self.k, self.v = (nn.Linear(W, n * HD, bias=False) for n in (H, KV, KV))
+            self.o = nn.Linear(W, W, bias=False)
+            self.w1, self.w3 = nn.Linear(W, 24, bias=False), nn.Linear(W, 24, bias=False)
+            self.w2 = nn.Linear(24, W, bias=False)
+
+        def forward(self, x, cos, sin):
+            B = x.shape[0]
+            h = self.n1(x)
+            q = rope(self.q(h).view(B, T, H, HD), cos, sin)
+            k = rope(self.k(h).view(B, T, KV, HD), cos, sin)
+            v = self.v(h).view(B, T, KV, HD)
+            k, v = (t[:, :, :, None, :].expand(B, T, KV, H // KV, HD).reshape(B, T, H, HD) for t in (k, v))
+            y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=True)
+            x = x + self.o(y.transpose(1, 2).contiguous().view(B, T, W))
+            h = self.n2(x)
+            return x + self.w2(F.silu(self.w1(h)) * self.w3(h))
+
+    class Llama(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(V, W)
+            self.blocks = nn.ModuleList([Block(), Block()])
+            self.norm = RMSNorm()
+            self.out = nn.Linear(W, V, bias=False)
+            self.emb.weight = self.out.weight
+            ang = minitorch.outer(minitorch.arange(T).float(), minitorch.rand(HD // 2))
+            self.register_buffer("cos", ang.cos(), persistent=False)
+            self.register_buffer("sin", ang.sin(), persistent=False)
+            self.last_loss = None
+
+        def forward(self, tokens, targets):
+            h = self.emb(tokens)
+            cos, sin = self.cos.view(1, T, 1, HD // 2), self.sin.view(1, T, 1, HD // 2)
+            for b in self.blocks:
+                h = b(h, cos, sin)
+            logits = self.out(self.norm(h))
+            self.last_loss = F.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-1)
+            return logits
+
+    return Llama, V, T
+
+
+def test_a_llama_style_training_script_compiled_matches_eager_step_for_step():
+    Llama, V, T = _llama_parts()
+    runs = {}
+    for compiled in (False, True):
+        minitorch.manual_seed(0)
+        model = Llama()
+        run = minitorch.compile(model) if compiled else model
+        opt = minitorch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+        gen = minitorch.Generator().manual_seed(1)
+        losses = []
+        for _ in range(3):
+            x = minitorch.randint(0, V, (3, T), generator=gen)
+            y = minitorch.randint(0, V, (3, T), generator=gen)
+            run(x, y)
+            loss = run.last_loss  # read back through the compiled module, as llama2.c's train.py does
+            loss.backward()
+            minitorch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+        runs[compiled] = (losses, [p.detach().numpy().copy() for p in model.parameters()])
+    np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-5, atol=1e-6)
+    assert len(set(runs[False][0])) == 3  # the loss moves: every step trains
+    for a, b in zip(runs[True][1], runs[False][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
