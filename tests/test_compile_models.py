@@ -1,6 +1,7 @@
 """Every vision model family, compiled: the forward outputs (training mode: batch statistics, dropout from the same
 generator state; and evaluation mode) and every parameter's gradient equal eager minitorch's, at tiny sizes. The
-graphs are captured whole (no break) and the backward is compiled."""
+graphs are captured whole (no break) and the backward is compiled. Also: packed sequences, and a Llama-style decoder
+trained three steps compiled, step for step as eager."""
 import importlib
 from functools import partial
 
