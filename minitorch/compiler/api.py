@@ -243,6 +243,11 @@ def _sizeless_key(key):
     return (_sizeless(key[0]), _sizeless(key[1])) + key[2:]
 
 
+def _sources(kernel):
+    """A graph kernel's generated sources (a fused group's strided variants too)."""
+    return kernel.sources() if hasattr(kernel, "sources") else [kernel.source]
+
+
 def _parts(entry):
     return (entry.graph, entry.program, entry.kernels, entry.backward)
 
@@ -863,13 +868,14 @@ class CompiledFunction:
 
     @property
     def code(self):
-        """The generated source of every fused kernel of every graph captured so far."""
+        """The generated source of every fused kernel of every graph captured so far (with the variants that read
+        strided inputs in place, once calls have made them)."""
         parts = []
         for e in self._all_entries():
             for k in e.kernels:
-                parts.append(k.source)
+                parts += _sources(k)
         parts += [c.code for c in self._children.values() if c.code]
-        parts += [k.source for c in self._parts() for e in c._all_entries() for k in e.kernels]
+        parts += [s for c in self._parts() for e in c._all_entries() for k in e.kernels for s in _sources(k)]
         return "\n\n".join(parts)
 
     def _reset(self):

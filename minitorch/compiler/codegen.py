@@ -644,6 +644,7 @@ class FusedKernel:
         if mod is None:
             tag = hashlib.sha1((self.hash + repr(pat)).encode()).hexdigest()[:16]
             mod = self._strided_mods[pat] = _load(f"minitorch_fused_strided_{tag}", self._strided_source(pat))
+            mod.SOURCE = self._strided_source(pat)
         shape = self.out_shape
         strided = [j for j, p in enumerate(pat) if p]
         tails = [math.prod(x._shape) for x, m, p in zip(xs, self.modes, pat) if m == "tail" and not p]
@@ -658,6 +659,11 @@ class FusedKernel:
                 args += [x._storage[x._offset:x._offset + k], k]
         _launch(mod, "forward", math.prod(shape), args)
         return True
+
+    def sources(self):
+        """The generated source of this group's kernels: its own, then a variant per pattern of strided inputs it
+        has been called with so far."""
+        return [self.source] + [m.SOURCE for m in self._strided_mods.values()]
 
     def _strided_source(self, pat):
         """The chain's kernel over rows of the last (collapsed) dimension ``C``: each strided input's start in a
