@@ -473,6 +473,33 @@ def test_save_options_for_initializers(tmp_path):
         prog.save(io.BytesIO(), external_data=True)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_edge_values_of_remainders_shrinks_truth_reductions_and_log1p(dtype, tmp_path):
+    # the rounded x / y loses the exact remainder (1 // 0.1 is 9), Shrink made NaN 0 and rounded to float32, an
+    # any() over an empty dimension was true, and log(1 + x) loses small x: each is written so that the numbers
+    # are the library's
+    dt = getattr(minitorch, dtype)
+    x = minitorch.tensor([1.0, 1e10, 2.0, 7.0, float("inf"), 263.17783, -5.0, 0.0, float("nan"), -0.0], dtype=dt)
+    y = minitorch.tensor([0.1, 3.0, float("inf"), -0.7, 2.0, 1.3, 0.0, -2.0, 1.0, 3.0], dtype=dt)
+    s = minitorch.tensor([float("nan"), 0.30000001192092896, -0.3, 1.5, -2.0, 0.29], dtype=dt)
+    t = minitorch.tensor([1e-8, 1e-6, -3e-7, 1e-4, 0.0, -1.0, 30.0, float("inf"), float("-inf"), 100.0], dtype=dt)
+
+    def f(x, y, s, t):
+        return (x.remainder(y), x.floor_divide(y), x.fmod(y), F.hardshrink(s, 0.3), F.softshrink(s, 0.3),
+                minitorch.zeros(3, 0, dtype=dt).any(1), minitorch.zeros(3, 0, dtype=dt).all(1), t.log1p(),
+                t.expm1())
+
+    path = tmp_path / "edges.onnx"
+    minitorch.onnx.export(f, (x, y, s, t), str(path), input_names=["x", "y", "s", "t"])
+    feeds = {"x": x.numpy(), "y": y.numpy(), "s": s.numpy(), "t": t.numpy()}
+    want = [w.numpy() for w in f(x, y, s, t)]
+    got = _run(path, feeds)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype == w.dtype and g.shape == w.shape, k
+        tol = 4 * np.finfo(w.dtype).eps if w.dtype.kind == "f" else 0
+        np.testing.assert_allclose(g, w, rtol=tol, atol=0, err_msg=f"output {k}")
+
+
 @pytest.mark.parametrize("entry", ["export", "_export"])
 def test_legacy_export_keeps_initializers_as_inputs_and_warns_of_unknown_dynamic_axes(entry, tmp_path):
     m = nn.Linear(3, 2)

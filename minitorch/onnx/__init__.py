@@ -3,7 +3,6 @@ captures. Needs the ``onnx`` package (the ``onnx`` extra)."""
 import contextlib
 import inspect
 import types
-import warnings
 
 from ._program import ONNXProgram
 
@@ -249,9 +248,6 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
             model.train()
     if input_names is None:
         input_names = _default_input_names(forward, args, kw)
-    for key in dynamic_axes or {}:
-        if key not in set(input_names or []) | set(output_names or []):
-            warnings.warn(f"Provided key {key} for dynamic axes is not a valid input/output name")
     axes, ranges = dict(dynamic_axes or {}), {}
     if dynamic_shapes is not None:
         axes.update(_axes_of_dynamic_shapes(forward, args, kw, dynamic_shapes, list(input_names), ranges))

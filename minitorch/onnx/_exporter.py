@@ -6,6 +6,7 @@ no mapping stops the export with a RuntimeError naming the op and the line that 
 """
 import inspect
 import math
+import warnings
 
 import numpy as np
 
@@ -345,9 +346,11 @@ def _convert(b, node):
             dims = list(dims) if dims else list(range(len(x.shape)))
             src = b.name(x)
             if op in ("all", "any"):   # the truth of each element as int32, its minimum (all) or maximum (any)
+                # (compared with 0, not cast: over an empty dimension ReduceMax gives INT32_MIN, which is not true)
                 y = _reduce(b, "ReduceMin" if op == "all" else "ReduceMax", b.op("Cast", [_truth(b, x, src)], to=6),
                             dims, keep)
-                return [b.op("Cast", [y], to=_DTYPES[out.dtype.name])]
+                y = b.op("Greater", [y, b.const(np.zeros((), np.int32), "zero")])
+                return [y if out.dtype.name == "bool" else b.op("Cast", [y], to=_DTYPES[out.dtype.name])]
             if x.dtype.name != out.dtype.name:  # (a sum of bools or small integers is an int64)
                 src = b.op("Cast", [src], to=_DTYPES[out.dtype.name])
             onnx_op = {"sum": "ReduceSum", "prod": "ReduceProd", "amax": "ReduceMax", "amin": "ReduceMin"}[op]
@@ -819,9 +822,15 @@ def _more_functional(b, node, name, x, a):
         return b.op("Add", [b.op("Max", [x, zero]), b.op("Min", [neg, zero])])
     if name == "tanhshrink":
         return b.op("Sub", [x, b.op("Tanh", [x])])
-    if name in ("hardshrink", "softshrink"):
-        lambd = float(a["lambd"])
-        return b.op("Shrink", [x], lambd=lambd, bias=lambd if name == "softshrink" else 0.0)
+    if name in ("hardshrink", "softshrink"):  # from comparisons (ONNX's Shrink makes NaN 0 and rounds to float32)
+        lam, neg = b.const(ft(a["lambd"]), "lambd"), b.const(ft(-a["lambd"]), "neg_lambd")
+        zero = b.const(ft(0.0), "zero")
+        if name == "hardshrink":  # 0 inside [-lambd, lambd]; NaN fails both tests and stays
+            inside = b.op("And", [b.op("Or", [b.op("Greater", [x, neg]), b.op("Equal", [x, neg])]),
+                                  b.op("Or", [b.op("Less", [x, lam]), b.op("Equal", [x, lam])])])
+            return b.op("Where", [inside, zero, x])
+        below = b.op("Where", [b.op("Less", [x, neg]), b.op("Add", [x, lam]), b.op("Mul", [x, zero])])
+        return b.op("Where", [b.op("Greater", [x, lam]), b.op("Sub", [x, lam]), below])
     if name == "glu":
         dim = int(a["dim"]) % rank
         half = src.shape[dim] // 2
@@ -850,7 +859,7 @@ def _truth(b, v, name):
 
 def _unary_composed(b, node, op, x):
     """Unary ops ONNX has no operator for (or, Round, one of another name), from others: trunc as
-    sign(x) * floor(|x|), log1p and expm1 through Log and Exp (a few ulp from the library's near 0)."""
+    sign(x) * floor(|x|), log1p and expm1 through Log and Exp with the classic corrections near 0."""
     v = node.args[1]
     if op == "logical_not":
         return b.op("Not", [_truth(b, v, x)])
@@ -868,23 +877,50 @@ def _unary_composed(b, node, op, x):
         return b.op("Round", [x])
     if op == "trunc":
         return b.op("Mul", [b.op("Sign", [x]), b.op("Floor", [b.op("Abs", [x])])])
+    # accurate near 0 without an operator of their own: log1p(x) = log(u) * x / (u - 1) with u = 1 + x (x itself
+    # where u - 1 is 0, log(u) where u - 1 is x), expm1(x) = (u - 1) * x / log(u) with u = exp(x) (x where u is 1,
+    # -1 where u - 1 is, u where it is infinite)
     one = b.const(np.ones((), v.dtype.name), "one")
     if op == "log1p":
-        return b.op("Log", [b.op("Add", [x, one])])
-    return b.op("Sub", [b.op("Exp", [x]), one])
+        u = b.op("Add", [x, one])
+        d = b.op("Sub", [u, one])
+        lu = b.op("Log", [u])
+        y = b.op("Where", [b.op("Equal", [d, x]), lu, b.op("Div", [b.op("Mul", [lu, x]), d])])
+        return b.op("Where", [b.op("Equal", [d, b.const(np.zeros((), v.dtype.name), "zero")]), x, y])
+    u = b.op("Exp", [x])
+    d = b.op("Sub", [u, one])
+    y = b.op("Where", [b.op("IsInf", [u]), u, b.op("Div", [b.op("Mul", [d, x]), b.op("Log", [u])])])
+    y = b.op("Where", [b.op("Equal", [d, b.const(-np.ones((), v.dtype.name), "minus_one")]), d, y])
+    return b.op("Where", [b.op("Equal", [u, one]), x, y])
 
 
 def _division(b, node, op, x, y):
-    """fmod (C's remainder: the dividend's sign), remainder (the divisor's sign) and floor_divide: ONNX's Mod
-    where it gives the same numbers (fmod; remainder of integers), else their definitions."""
+    """fmod (C's remainder: the dividend's sign), remainder (the divisor's sign) and floor_divide. Integers: ONNX's
+    Mod. Floats as the library computes them: r = fmod(x, y), exact, moved to the divisor's sign (remainder), and
+    (x - r) / y, less one where r was moved, rounded to the nearest integer (floor_divide; x / y where y is 0, a
+    signed zero where the quotient is 0); Floor(x / y) would round x / y first (1 // 0.1 is 9, not 10)."""
     floating = node.outputs[0].dtype.name in ("float32", "float64", "float16")
     if op == "fmod":
         return b.op("Mod", [x, y], fmod=1)
     if not floating:
         r = b.op("Mod", [x, y], fmod=0)
         return r if op == "remainder" else b.op("Div", [b.op("Sub", [x, r]), y])  # exact: x - r is a multiple of y
-    q = b.op("Floor", [b.op("Div", [x, y])])
-    return q if op == "floor_divide" else b.op("Sub", [x, b.op("Mul", [q, y])])
+    ft = _ft(node.outputs[0])
+    zero = b.const(ft(0.0), "zero")
+    r = b.op("Mod", [x, y], fmod=1)
+    moved = b.op("And", [b.op("Not", [b.op("Equal", [r, zero])]),
+                         b.op("Xor", [b.op("Less", [r, zero]), b.op("Less", [y, zero])])])
+    if op == "remainder":
+        return b.op("Where", [moved, b.op("Add", [r, y]), r])
+    one = b.const(ft(1.0), "one")
+    div = b.op("Div", [b.op("Sub", [x, r]), y])
+    div = b.op("Where", [moved, b.op("Sub", [div, one]), div])
+    fl = b.op("Floor", [div])
+    fl = b.op("Where", [b.op("Greater", [b.op("Sub", [div, fl]), b.const(ft(0.5), "half")]), b.op("Add", [fl, one]),
+                        fl])
+    quotient = b.op("Div", [x, y])
+    fl = b.op("Where", [b.op("Equal", [div, zero]), b.op("Mul", [quotient, zero]), fl])  # (0 with x / y's sign)
+    return b.op("Where", [b.op("Equal", [y, zero]), quotient, fl])
 
 
 def _reduce(b, op, x, dims, keep):
@@ -938,6 +974,9 @@ def export_graph(graph, params, input_names, output_names, dynamic_axes, opset, 
     out_names = {}
     for v, n in zip(outs, position_names):
         out_names.setdefault(id(v), n)
+    for key in dynamic_axes or {}:  # (the default output names, output_<i>, count)
+        if key not in set(b.names.values()) | set(position_names):
+            warnings.warn(f"Provided key {key} for dynamic axes is not a valid input/output name")
     for node in graph.nodes:
         if node.outputs and all(v.static for v in node.outputs) and \
                 not any(id(v) in out_names for v in node.outputs):
