@@ -473,6 +473,30 @@ def test_save_options_for_initializers(tmp_path):
         prog.save(io.BytesIO(), external_data=True)
 
 
+def test_functional_calls_without_a_mapping_of_their_own_export_as_their_ops(tmp_path):
+    # F.conv2d and F.conv_transpose2d called directly (not through the modules), and composites such as
+    # cosine_similarity, are recorded op by op when exporting: their convolutions and elementwise ops are mapped
+    minitorch.manual_seed(0)
+    w, wt, w1 = minitorch.randn(6, 4, 3, 3), minitorch.randn(6, 2, 3, 3), minitorch.randn(5, 4, 3)
+    b = minitorch.randn(6)
+
+    def f(x):
+        y = F.conv2d(x, w, b, stride=2, padding=1)
+        z = F.conv_transpose2d(y, wt, stride=2, padding=1, output_padding=1)
+        return (z, F.conv1d(x.flatten(2), w1, padding=2, dilation=2), F.cosine_similarity(x, x.flip(1) + 1),
+                F.binary_cross_entropy_with_logits(x, x.sigmoid()))
+
+    x = minitorch.randn(2, 4, 5, 5)
+    path = tmp_path / "functional.onnx"
+    minitorch.onnx.export(f, (x,), str(path), input_names=["x"])
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert {"Conv", "ConvTranspose"} <= {n.op_type for n in proto.graph.node}
+    got = _run(path, {"x": x.numpy()})
+    for k, (g, want) in enumerate(zip(got, f(x))):
+        np.testing.assert_allclose(g, want.numpy(), rtol=1e-5, atol=1e-5, err_msg=f"output {k}")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_edge_values_of_remainders_shrinks_truth_reductions_and_log1p(dtype, tmp_path):
     # the rounded x / y loses the exact remainder (1 // 0.1 is 9), Shrink made NaN 0 and rounded to float32, an

@@ -101,6 +101,7 @@ class _Recorder:
 
     def __init__(self, names, fullgraph=False):
         self.fullgraph = fullgraph
+        self.whole = None  # (capture: the functional calls recorded whole; None: all)
         self.cond_pred = False  # reading ``cond``'s predicate: a guard even with fullgraph (``cond_predicate``)
         self.broken = None
         self.graph = Graph()
@@ -358,6 +359,8 @@ class _Recorder:
             if short in _TRANSPARENT and not (kw.get("inplace") or len(args) > 3 and args[3]):
                 return fn(*args, **kw)  # recorded op by op: its random mask becomes a value of the graph
             if short in _ELEMENTWISE_COMPOSITES and not (kw.get("inplace") or len(args) > 1 and args[1]):
+                return fn(*args, **kw)
+            if self.whole is not None and short not in self.whole:
                 return fn(*args, **kw)
             return self.record("functional", short, fn, args, kw, lambda: fn(*args, **kw), True)
         if short == "to_numpy":
@@ -1000,14 +1003,17 @@ def cond_predicate(pred):
         rec.cond_pred = prev
 
 
-def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True):
+def capture(fn, args, kwargs, names, fullgraph=False, python_effects=True, whole=None):
     """Run ``fn(*args, **kwargs)`` once, recording it. Returns ``(graph, result)``. The run is the eager run:
     ops are only observed. At a graph break the recording stops and the call finishes eagerly; then ``graph`` is
     the ``GraphBreak`` (with ``fullgraph=True`` the break is raised as an error instead). ``python_effects=False``
-    (a graph that is exported, never replayed in Python) lets prints and other Python effects pass."""
+    (a graph that is exported, never replayed in Python) lets prints and other Python effects pass. ``whole``:
+    None, or the names of the ``nn.functional`` calls recorded as one node each; the others are recorded op by op
+    (ONNX export: the calls its exporter maps)."""
     from .ir import leaves
     rec = _Recorder(names, fullgraph)
     rec.python_effects = python_effects
+    rec.whole = whole
     rec.call_grad = _state.enabled
     seen = set()
     for t in leaves((args, kwargs)):

@@ -224,7 +224,7 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
     from ..compiler.capture import capture
     from ..nn.modules.module import Module
     from ..tensor import Tensor
-    from ._exporter import export_graph
+    from ._exporter import MAPPED_FUNCTIONAL, export_graph
     if isinstance(args, Tensor):
         args = (args,)
     args = tuple(args)
@@ -255,7 +255,7 @@ def _export_model(model, args, kwargs, input_names, output_names, opset_version,
     try:
         with no_grad():
             # a module through __call__: a top-level recurrent layer is kept whole; prints pass (nothing replays)
-            graph, _ = capture(model, args, kw, names, fullgraph=True, python_effects=False)
+            graph, _ = capture(model, args, kw, names, fullgraph=True, python_effects=False, whole=MAPPED_FUNCTIONAL)
     finally:
         _EXPORTING[0] = False
         if is_module:

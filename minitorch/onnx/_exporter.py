@@ -134,8 +134,7 @@ def _convert(b, node):
                 return [b.op("Gemm", [x, w] + ([b.name(bias)] if bias is not None else []), transB=1)]
             y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
             return [b.op("Add", [y, b.name(bias)]) if bias is not None else y]
-        if name in ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh", "hardsigmoid",
-                    "hardswish", "softplus", "mish"):
+        if name in _ACTIVATIONS:
             return [_activation(b, name, x, a, _ft(node.args[0]))]
         if name in ("log_softmax", "softmax"):
             dim = a.get("dim")
@@ -786,9 +785,17 @@ def _resize(b, node, x, a):
     return b.op("Resize", [x, roi, empty, sizes], **attrs)
 
 
+_ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "elu", "leaky_relu", "gelu", "silu", "hardtanh", "hardsigmoid",
+                "hardswish", "softplus", "mish")
 _POINTWISE = {"_asinh_fwd": "Asinh", "_acosh_fwd": "Acosh", "_atanh_fwd": "Atanh"}  # composite ops by forward
 _MORE_FUNCTIONAL = {"prelu", "normalize", "softsign", "logsigmoid", "selu", "celu", "tanhshrink", "hardshrink",
                     "softshrink", "glu", "local_response_norm"}
+# the functional calls _convert maps as one node; an export records every other one op by op (F.conv2d becomes
+# its convolution, F.softplus its clamp, exp, log1p and where), so that only ops without a mapping stop it
+MAPPED_FUNCTIONAL = frozenset(_IDENTITY_FUNCTIONAL | set(_ACTIVATIONS) | _MORE_FUNCTIONAL | {
+    "linear", "log_softmax", "softmax", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "embedding",
+    "layer_norm", "pad", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "interpolate",
+    "multi_head_attention_forward", "flatten"})
 
 
 def _more_functional(b, node, name, x, a):
