@@ -643,8 +643,9 @@ class FusedKernel:
         mod = self._strided_mods.get(pat)
         if mod is None:
             tag = hashlib.sha1((self.hash + repr(pat)).encode()).hexdigest()[:16]
-            mod = self._strided_mods[pat] = _load(f"minitorch_fused_strided_{tag}", self._strided_source(pat))
-            mod.SOURCE = self._strided_source(pat)
+            src = self._strided_source(pat)
+            mod = self._strided_mods[pat] = _load(f"minitorch_fused_strided_{tag}", src)
+            mod.SOURCE = src
         shape = self.out_shape
         strided = [j for j, p in enumerate(pat) if p]
         tails = [math.prod(x._shape) for x, m, p in zip(xs, self.modes, pat) if m == "tail" and not p]
